@@ -1,0 +1,100 @@
+using System.Buffers;
+
+namespace Messaging.Protocol;
+
+/// <summary>
+/// A growable <see cref="IContiguousBufferWriter"/> over arrays rented from <see cref="ArrayPool{T}.Shared"/>.
+/// The writer owns its array: <see cref="Dispose"/> returns it to the pool, after which the written bytes must not be used.
+/// </summary>
+public sealed class ContiguousBufferWriter : IContiguousBufferWriter, IDisposable
+{
+    private byte[] _buffer;
+    private int _written;
+    private bool _disposed;
+
+    /// <summary>Creates a writer with at least <paramref name="initialCapacity"/> bytes of room.</summary>
+    /// <param name="initialCapacity">The initial capacity in bytes.</param>
+    public ContiguousBufferWriter(int initialCapacity = 4096)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(initialCapacity);
+        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initialCapacity, 256));
+    }
+
+    /// <inheritdoc/>
+    public int WrittenCount => _written;
+
+    /// <inheritdoc/>
+    public Span<byte> WrittenSpan => _buffer.AsSpan(0, _written);
+
+    /// <summary>The committed bytes as memory (valid until the next <c>GetSpan</c>/<c>GetMemory</c>, <see cref="Clear"/> or <see cref="Dispose"/>).</summary>
+    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
+
+    /// <summary>Forgets the written bytes, keeping the array for reuse.</summary>
+    public void Clear() => _written = 0;
+
+    /// <inheritdoc/>
+    public void Advance(int count)
+    {
+        if ((uint)count > (uint)(_buffer.Length - _written))
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), count, "Cannot advance past the end of the span that was handed out.");
+        }
+
+        _written += count;
+    }
+
+    /// <inheritdoc/>
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _buffer.AsMemory(_written);
+    }
+
+    /// <inheritdoc/>
+    public Span<byte> GetSpan(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _buffer.AsSpan(_written);
+    }
+
+    private void Ensure(int sizeHint)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(sizeHint);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (sizeHint == 0)
+        {
+            sizeHint = 1;
+        }
+
+        if (_buffer.Length - _written >= sizeHint)
+        {
+            return;
+        }
+
+        long needed = (long)_written + sizeHint;
+        long grown = Math.Max(needed, (long)_buffer.Length * 2);
+        int newSize = (int)Math.Min(grown, Array.MaxLength);
+        if (newSize < needed)
+        {
+            throw new InvalidOperationException("ContiguousBufferWriter cannot grow beyond Array.MaxLength bytes.");
+        }
+
+        byte[] next = ArrayPool<byte>.Shared.Rent(newSize);
+        _buffer.AsSpan(0, _written).CopyTo(next);
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = next;
+    }
+
+    /// <summary>Returns the array to the pool. Idempotent.</summary>
+    public void Dispose()
+    {
+        if (!_disposed)
+        {
+            _disposed = true;
+            byte[] buffer = _buffer;
+            _buffer = [];
+            _written = 0;
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}
