@@ -1,0 +1,418 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using Messaging.Errors;
+using Messaging.Protocol;
+
+namespace Messaging.Connection;
+
+/// <summary>
+/// One TCP connection to one broker, multiplexed: many requests in flight (up to the configured depth), answered
+/// in order. One read loop owns every read (<c>BrokerConnection.ReadLoop.cs</c>); one write lock serialises writes,
+/// and requests are encoded before it is taken.
+/// </summary>
+/// <remarks>
+/// <para>Lifecycle: <see cref="ConnectAsync"/> connects, starts the read loop, and runs the ApiVersions handshake.
+/// The connection then serves requests until it closes — because the broker went away, a response broke the
+/// protocol, a request timed out, or it was disposed. Closing happens once: the socket is closed, and every pending
+/// request completes exactly once with a typed error (<see cref="KafkaTimeoutException"/> for the one that timed
+/// out, <see cref="KafkaConnectionException"/> for the rest, <see cref="ObjectDisposedException"/> on disposal).
+/// A closed connection is not reused; the owner makes a new one.</para>
+/// <para>Ordering race: a request is enqueued in the FIFO and written under the same write lock, so the FIFO order
+/// is the wire order. The read loop matches each response against the FIFO's head only; a response whose
+/// correlation id is not the head's is a protocol violation that closes the connection.</para>
+/// </remarks>
+internal sealed partial class BrokerConnection : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly ConnectionSettings _settings;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly SemaphoreSlim _inFlight;
+    private readonly PendingRequestQueue _pending;
+    private readonly Timer _timeoutSweep;
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task _readLoop = Task.CompletedTask;
+    private Exception? _failure;
+    private int _closing;
+    private int _nextCorrelationId;
+    private long _lastActivity;
+
+    private BrokerConnection(Socket socket, BrokerEndpoint endpoint, ConnectionSettings settings)
+    {
+        _socket = socket;
+        _settings = settings;
+        Endpoint = endpoint;
+        Name = endpoint.DisplayName;
+        _inFlight = new SemaphoreSlim(settings.MaxInFlight, settings.MaxInFlight);
+        _pending = new PendingRequestQueue(settings.MaxInFlight);
+        _lastActivity = Stopwatch.GetTimestamp();
+
+        // One timer per connection sweeps for overdue requests; a request carries no timer of its own.
+        var period = TimeSpan.FromTicks(Math.Clamp(settings.RequestTimeout.Ticks / 10, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
+        _timeoutSweep = new Timer(static state => ((BrokerConnection)state!).SweepForTimeouts(), this, period, period);
+    }
+
+    /// <summary>The broker this connection talks to.</summary>
+    public BrokerEndpoint Endpoint { get; }
+
+    /// <summary>How errors and logs name the broker.</summary>
+    public string Name { get; }
+
+    /// <summary>The versions agreed with this broker in the handshake.</summary>
+    public NegotiatedApiVersions ApiVersions { get; private set; } = null!;
+
+    /// <summary>The ApiVersions version the handshake ended up using.</summary>
+    public short HandshakeVersion { get; private set; }
+
+    /// <summary>False once the connection started closing.</summary>
+    public bool IsOpen => Volatile.Read(ref _closing) == 0;
+
+    /// <summary>Completes when the connection has closed; <see cref="Failure"/> says why.</summary>
+    public Task Closed => _closed.Task;
+
+    /// <summary>Why the connection closed (null while open).</summary>
+    public Exception? Failure => Volatile.Read(ref _failure);
+
+    /// <summary>Requests written and not yet answered.</summary>
+    public int PendingCount
+    {
+        get
+        {
+            lock (_pending.SyncRoot)
+            {
+                return _pending.Count;
+            }
+        }
+    }
+
+    /// <summary>How long since the connection last sent or received anything, when nothing is pending.</summary>
+    public TimeSpan IdleTime => PendingCount > 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(Volatile.Read(ref _lastActivity));
+
+    /// <summary>Connects, starts the read loop and runs the ApiVersions handshake, all within the connection setup timeout.</summary>
+    /// <exception cref="KafkaConnectionException">The broker could not be reached or the handshake failed. Retriable.</exception>
+    public static async Task<BrokerConnection> ConnectAsync(BrokerEndpoint endpoint, ConnectionSettings settings, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var setup = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        setup.CancelAfter(settings.ConnectTimeout);
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (settings.SendBufferBytes > 0)
+        {
+            socket.SendBufferSize = settings.SendBufferBytes;
+        }
+
+        if (settings.ReceiveBufferBytes > 0)
+        {
+            socket.ReceiveBufferSize = settings.ReceiveBufferBytes;
+        }
+
+        try
+        {
+            await socket.ConnectAsync(endpoint.Host, endpoint.Port, setup.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            socket.Dispose();
+            var cause = ex is OperationCanceledException ? new TimeoutException("the connection setup timeout passed") : ex;
+            throw KafkaExceptions.ConnectFailed(endpoint.DisplayName, Stopwatch.GetElapsedTime(started), cause);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        var connection = new BrokerConnection(socket, endpoint, settings);
+        settings.Metrics.Connections.Add(1);
+        connection._readLoop = connection.ReadLoopAsync();
+        try
+        {
+            (connection.ApiVersions, connection.HandshakeVersion) = await ApiVersionsHandshake.RunAsync(connection, settings, setup.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not UnsupportedApiVersionException)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw KafkaExceptions.ConnectFailed(endpoint.DisplayName, Stopwatch.GetElapsedTime(started),
+                ex is OperationCanceledException ? new TimeoutException("the ApiVersions handshake did not finish within the connection setup timeout") : ex);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        var elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        settings.Log.Connected(connection.Name, elapsedMs, connection.HandshakeVersion);
+        return connection;
+    }
+
+    /// <summary>Sends a request at the version negotiated for its API and decodes the response.</summary>
+    /// <remarks>For responses that slice the frame (Fetch records), use <see cref="SendAsync{TRequest}"/> and keep the frame.</remarks>
+    /// <exception cref="UnsupportedApiVersionException">The broker does not support the API at a version we speak.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<TResponse> SendAsync<TRequest, TResponse>(TRequest request, CancellationToken cancellationToken = default)
+        where TRequest : IKafkaRequest<TRequest, TResponse>
+        where TResponse : IKafkaResponse<TResponse>
+    {
+        var version = ApiVersions.VersionFor(TRequest.ApiKey);
+        using var frame = await SendAsync(request, version, _settings.RequestTimeout, cancellationToken).ConfigureAwait(false);
+        return ResponseDecoder.Decode<TResponse>(frame, version, _settings.Limits);
+    }
+
+    /// <summary>Sends a request at <paramref name="version"/> and returns the raw response frame, which the caller must dispose.</summary>
+    /// <param name="request">The request body.</param>
+    /// <param name="version">The version to encode it at.</param>
+    /// <param name="timeout">How long to wait for the response (the request timeout, plus e.g. a Fetch's max wait).</param>
+    /// <param name="cancellationToken">Cancels the wait. The request may still reach the broker; its late response is read and dropped.</param>
+    public ValueTask<ResponseFrame> SendAsync<TRequest>(TRequest request, short version, TimeSpan timeout, CancellationToken cancellationToken = default)
+        where TRequest : IKafkaMessage<TRequest>
+    {
+        if (!IsOpen)
+        {
+            return ValueTask.FromException<ResponseFrame>(ClosedError());
+        }
+
+        var correlationId = Interlocked.Increment(ref _nextCorrelationId);
+        var encoded = RequestBuffers.Rent();
+        try
+        {
+            KafkaFrames.WriteRequest(encoded, request, version, correlationId, _settings.ClientId);
+        }
+        catch
+        {
+            RequestBuffers.Return(encoded);
+            throw;
+        }
+
+        return SendEncodedAsync(TRequest.ApiKey, version, correlationId, encoded, timeout, cancellationToken);
+    }
+
+    /// <summary>Sends a request that gets no response (a Produce with acks=0): it is written, never queued.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask SendWithoutResponseAsync<TRequest>(TRequest request, short version, CancellationToken cancellationToken = default)
+        where TRequest : IKafkaMessage<TRequest>
+    {
+        ThrowIfClosed();
+        var encoded = RequestBuffers.Rent();
+        var locked = false;
+        try
+        {
+            KafkaFrames.WriteRequest(encoded, request, version, Interlocked.Increment(ref _nextCorrelationId), _settings.ClientId);
+            await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            locked = true;
+            ThrowIfClosed();
+            await WriteAllAsync(encoded.WrittenMemory, TRequest.ApiKey).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (locked)
+            {
+                _writeLock.Release();
+            }
+
+            RequestBuffers.Return(encoded);
+        }
+    }
+
+    /// <summary>Closes the connection; pending requests fail with <see cref="ObjectDisposedException"/>. Idempotent.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Close(KafkaExceptions.Disposed("The connection to " + Name));
+        try
+        {
+            await _readLoop.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The read loop reports through Close; nothing more to surface here.
+        }
+    }
+
+    /// <summary>Closes the connection because something outside it decided so (e.g. idle too long).</summary>
+    public void Close(string reason) => Close(KafkaExceptions.ConnectionClosed(Name, new IOException(reason)));
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ResponseFrame> SendEncodedAsync(ApiKey apiKey, short version, int correlationId, ContiguousBufferWriter encoded, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        PendingRequest? pending = null;
+        var holdsSlot = false;
+        var holdsLock = false;
+        try
+        {
+            await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
+            holdsSlot = true;
+            await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            holdsLock = true;
+
+            pending = PendingRequest.Rent(apiKey, version, correlationId, timeout);
+            lock (_pending.SyncRoot)
+            {
+                if (!IsOpen)
+                {
+                    // Closed while we waited: fail it here; the FIFO never owned it.
+                    pending.TryFail(ClosedError());
+                    pending.ReleaseFromQueue();
+                }
+                else
+                {
+                    _pending.Enqueue(pending);
+                    holdsSlot = false; // the slot now belongs to the pending entry: released when it leaves the FIFO
+                }
+            }
+
+            if (!holdsSlot)
+            {
+                _settings.Metrics.RequestsInFlight.Add(1);
+                try
+                {
+                    await WriteAllAsync(encoded.WrittenMemory, apiKey).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException)
+                {
+                    // The pending entry is in the FIFO: closing fails it with the connection error, once.
+                    Close(ex);
+                }
+            }
+        }
+        finally
+        {
+            if (holdsLock)
+            {
+                _writeLock.Release();
+            }
+
+            if (holdsSlot)
+            {
+                _inFlight.Release();
+            }
+
+            RequestBuffers.Return(encoded);
+        }
+
+        // Rented above, or the try threw: a pending entry exists here.
+        pending!.RegisterCancellation(cancellationToken);
+        return await pending.AsValueTask().ConfigureAwait(false);
+    }
+
+    private async ValueTask WriteAllAsync(ReadOnlyMemory<byte> bytes, ApiKey apiKey)
+    {
+        var length = bytes.Length;
+        while (!bytes.IsEmpty)
+        {
+            var sent = await _socket.SendAsync(bytes, SocketFlags.None).ConfigureAwait(false);
+            bytes = bytes[sent..];
+        }
+
+        Volatile.Write(ref _lastActivity, Stopwatch.GetTimestamp());
+        _settings.Metrics.BytesSent.Add(length, Diagnostics.KafkaMetrics.ApiTag(apiKey));
+    }
+
+    private void ThrowIfClosed()
+    {
+        if (!IsOpen)
+        {
+            throw ClosedError();
+        }
+    }
+
+    private Exception ClosedError() =>
+        Failure is ObjectDisposedException disposed ? disposed : KafkaExceptions.ConnectionClosed(Name, Failure);
+
+    /// <summary>Fails the first overdue request with a timeout and closes the connection (the broker may answer it still).</summary>
+    private void SweepForTimeouts()
+    {
+        if (!IsOpen)
+        {
+            return;
+        }
+
+        var now = Stopwatch.GetTimestamp();
+        PendingRequest? overdue = null;
+        var others = 0;
+        lock (_pending.SyncRoot)
+        {
+            for (var i = 0; i < _pending.Count; i++)
+            {
+                var request = _pending.At(i);
+                if (now > request.DeadlineTimestamp)
+                {
+                    overdue = request;
+                    others = _pending.Count - 1;
+                    break;
+                }
+            }
+        }
+
+        if (overdue is not null)
+        {
+            var elapsed = Stopwatch.GetElapsedTime(overdue.StartTimestamp, now);
+            var timeout = TimeSpan.FromSeconds((double)(overdue.DeadlineTimestamp - overdue.StartTimestamp) / Stopwatch.Frequency);
+            Close(KafkaExceptions.Timeout(overdue.ApiKey, overdue.Version, Name, elapsed, timeout, others), overdue);
+        }
+    }
+
+    /// <summary>
+    /// Closes once: records why, closes the socket (ending the read loop and any write), and fails every pending
+    /// request exactly once — <paramref name="timedOut"/> with <paramref name="reason"/>, the rest with an error
+    /// that says what happened to the connection.
+    /// </summary>
+    private void Close(Exception reason, PendingRequest? timedOut = null)
+    {
+        if (Interlocked.Exchange(ref _closing, 1) != 0)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _failure, reason);
+        _timeoutSweep.Dispose();
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+            // Already reset by the peer: closing is all that is left.
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        _socket.Dispose();
+
+        // Fail everything still pending. New senders see IsOpen == false and do not enqueue (checked under the same lock).
+        while (true)
+        {
+            PendingRequest request;
+            lock (_pending.SyncRoot)
+            {
+                if (_pending.Count == 0)
+                {
+                    break;
+                }
+
+                request = _pending.Dequeue();
+            }
+
+            request.TryFail(ReferenceEquals(request, timedOut) ? reason : PendingError(request, reason));
+            request.ReleaseFromQueue();
+            _settings.Metrics.RequestsInFlight.Add(-1);
+            _inFlight.Release();
+        }
+
+        _settings.Metrics.Connections.Add(-1);
+        if (reason is not ObjectDisposedException)
+        {
+            _settings.Log.Disconnected(Name, reason.Message);
+        }
+
+        _closed.TrySetResult();
+    }
+
+    private Exception PendingError(PendingRequest request, Exception reason) => reason switch
+    {
+        ObjectDisposedException => KafkaExceptions.Disposed("The connection to " + Name),
+        KafkaTimeoutException timeout => KafkaExceptions.ClosedBecauseOtherRequestTimedOut(request.ApiKey, Name, timeout),
+        _ => KafkaExceptions.ConnectionLost(request.ApiKey, Name, reason),
+    };
+}

@@ -1,0 +1,65 @@
+using System.Reflection;
+using Messaging.Diagnostics;
+using Messaging.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace Messaging.Connection;
+
+/// <summary>The validated, immutable connection settings derived once from <see cref="KafkaClientOptions"/>.</summary>
+internal sealed class ConnectionSettings
+{
+    /// <summary>What we tell brokers we are (ApiVersions v3+, KIP-511).</summary>
+    public const string SoftwareName = "messaging-dotnet";
+
+    public static readonly string SoftwareVersion = SoftwareVersionOf(typeof(ConnectionSettings).Assembly);
+
+    public ConnectionSettings(KafkaClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        ClientId = options.ClientId;
+        RequestTimeout = options.RequestTimeout;
+        ConnectTimeout = options.SocketConnectionSetupTimeout;
+        MaxInFlight = options.MaxInFlightRequestsPerConnection;
+        SendBufferBytes = options.SocketSendBufferBytes;
+        ReceiveBufferBytes = options.SocketReceiveBufferBytes;
+        MaxResponseBytes = options.MaxResponseBytes;
+        ReconnectBackoff = options.ReconnectBackoff;
+        ReconnectBackoffMax = options.ReconnectBackoffMax;
+        ConnectionsMaxIdle = options.ConnectionsMaxIdle;
+        Log = new KafkaLog(options.LoggerFactory.CreateLogger("Messaging.Connection"));
+    }
+
+    public string ClientId { get; }
+
+    public TimeSpan RequestTimeout { get; }
+
+    public TimeSpan ConnectTimeout { get; }
+
+    public int MaxInFlight { get; }
+
+    public int SendBufferBytes { get; }
+
+    public int ReceiveBufferBytes { get; }
+
+    public int MaxResponseBytes { get; }
+
+    public TimeSpan ReconnectBackoff { get; }
+
+    public TimeSpan ReconnectBackoffMax { get; }
+
+    public TimeSpan ConnectionsMaxIdle { get; }
+
+    public ProtocolLimits Limits { get; } = ProtocolLimits.Default;
+
+    public KafkaLog Log { get; }
+
+    public KafkaMetrics Metrics { get; } = KafkaMetrics.Shared;
+
+    private static string SoftwareVersionOf(Assembly assembly)
+    {
+        // KIP-511 allows [a-zA-Z0-9.-] and requires it to start and end with an alphanumeric.
+        var version = assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+        return version;
+    }
+}

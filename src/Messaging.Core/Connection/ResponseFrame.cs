@@ -1,0 +1,45 @@
+using System.Buffers;
+
+namespace Messaging.Connection;
+
+/// <summary>
+/// One response as it came off the wire, without its 4-byte size prefix: the response header followed by the body.
+/// </summary>
+/// <remarks>
+/// Ownership: the buffer is rented from <see cref="ArrayPool{T}.Shared"/> by the connection's read loop and handed,
+/// with the frame, to exactly one owner — the pending request's awaiter, or the read loop itself when the awaiter
+/// is gone. That owner calls <see cref="Dispose"/> once, after the last use of <see cref="Memory"/> (decoded
+/// <c>bytes</c>/<c>records</c> fields are slices of it). A default frame owns nothing.
+/// </remarks>
+internal readonly struct ResponseFrame : IDisposable
+{
+    private readonly byte[]? _buffer;
+    private readonly int _length;
+
+    private ResponseFrame(byte[] buffer, int length)
+    {
+        _buffer = buffer;
+        _length = length;
+    }
+
+    /// <summary>The frame's bytes: response header, then body.</summary>
+    public ReadOnlyMemory<byte> Memory => _buffer is null ? default : _buffer.AsMemory(0, _length);
+
+    /// <summary>The frame's length in bytes.</summary>
+    public int Length => _length;
+
+    /// <summary>Rents a buffer for a frame of <paramref name="length"/> bytes (already checked against the maximum).</summary>
+    public static ResponseFrame Rent(int length) => new(ArrayPool<byte>.Shared.Rent(length), length);
+
+    /// <summary>The writable buffer the read loop fills.</summary>
+    public Memory<byte> Writable => _buffer.AsMemory(0, _length);
+
+    /// <summary>Returns the buffer to the pool. Call once.</summary>
+    public void Dispose()
+    {
+        if (_buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+        }
+    }
+}

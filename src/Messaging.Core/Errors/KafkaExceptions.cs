@@ -1,0 +1,66 @@
+using System.Globalization;
+using System.Text;
+using Messaging.Protocol;
+
+namespace Messaging.Errors;
+
+/// <summary>
+/// Builds every exception the client throws, in one place, so messages carry the same diagnostics everywhere:
+/// what was asked, of which broker, what was pending, and what to do.
+/// </summary>
+internal static class KafkaExceptions
+{
+    public static KafkaErrorException BrokerError(ErrorCode code, ApiKey apiKey, string broker, string? detail = null)
+    {
+        var message = new StringBuilder()
+            .Append(apiKey).Append(" to ").Append(broker).Append(" failed: ")
+            .Append(ErrorCodes.Name(code)).Append(" (").Append(((short)code).ToString(CultureInfo.InvariantCulture)).Append("): ")
+            .Append(ErrorCodes.Description(code));
+        if (!string.IsNullOrEmpty(detail))
+        {
+            message.Append(" Broker says: ").Append(detail);
+        }
+
+        message.Append(ErrorCodes.IsRetriable(code) ? " Retriable." : " Not retriable.");
+        return new KafkaErrorException(code, message.ToString());
+    }
+
+    public static KafkaTimeoutException Timeout(ApiKey apiKey, short version, string broker, TimeSpan elapsed, TimeSpan timeout, int otherPending)
+    {
+        var message = string.Create(CultureInfo.InvariantCulture,
+            $"{apiKey} v{version} to {broker} timed out after {elapsed.TotalMilliseconds:0} ms (request timeout {timeout.TotalMilliseconds:0} ms); " +
+            $"{otherPending} other request(s) were pending on the connection, which is now closed. Retriable.");
+        return new KafkaTimeoutException(message, apiKey, broker, elapsed);
+    }
+
+    public static KafkaConnectionException ClosedBecauseOtherRequestTimedOut(ApiKey apiKey, string broker, KafkaTimeoutException cause) =>
+        new(string.Create(CultureInfo.InvariantCulture,
+            $"{apiKey} to {broker} was not answered: the connection was closed because an earlier request on it timed out. Retriable."), broker, cause);
+
+    public static KafkaConnectionException ConnectionLost(ApiKey apiKey, string broker, Exception cause) =>
+        new(string.Create(CultureInfo.InvariantCulture, $"{apiKey} to {broker} was not answered: the connection failed ({cause.Message}). Retriable."), broker, cause);
+
+    public static KafkaConnectionException ConnectionClosed(string broker, Exception? cause) =>
+        new(cause is null
+            ? "The connection to " + broker + " is closed. Retriable: the client reconnects."
+            : "The connection to " + broker + " is closed (" + cause.Message + "). Retriable: the client reconnects.", broker, cause);
+
+    public static KafkaConnectionException ConnectFailed(string broker, TimeSpan elapsed, Exception cause) =>
+        new(string.Create(CultureInfo.InvariantCulture,
+            $"Could not connect to {broker} after {elapsed.TotalMilliseconds:0} ms: {cause.Message} Retriable: the client backs off and reconnects."), broker, cause);
+
+    public static KafkaConnectionException InBackoff(string broker, TimeSpan remaining, Exception? lastFailure) =>
+        new(string.Create(CultureInfo.InvariantCulture,
+            $"{broker} is unreachable (last failure: {lastFailure?.Message ?? "unknown"}); the next connection attempt is in {remaining.TotalMilliseconds:0} ms. Retriable."), broker, lastFailure);
+
+    public static KafkaProtocolException OversizedFrame(string broker, int size, int maximum) =>
+        new("ResponseFrame", "Size", 0, string.Create(CultureInfo.InvariantCulture,
+            $"{broker} sent a response size prefix of {size} bytes; the maximum is {maximum} (KafkaClientOptions.MaxResponseBytes) and the minimum 4. The connection is closed and nothing was allocated."));
+
+    public static KafkaProtocolException UnexpectedCorrelationId(string broker, int received, int? expected) =>
+        new("ResponseHeader", "CorrelationId", 0, expected is null
+            ? string.Create(CultureInfo.InvariantCulture, $"{broker} sent a response (correlation id {received}) when no request was pending. The connection is closed.")
+            : string.Create(CultureInfo.InvariantCulture, $"{broker} sent a response with correlation id {received} where {expected} was next. The connection is closed."));
+
+    public static ObjectDisposedException Disposed(string what) => new(what, what + " has been disposed.");
+}
