@@ -19,6 +19,8 @@ namespace Messaging.Testing;
 /// consumer's fetch wait short in tests.</item>
 /// <item>It has no CreateTopics/DeleteTopics API: topics come from <see cref="CreateTopic"/>, or are created
 /// automatically (4 partitions) by a Metadata request or a produce to an unknown topic.</item>
+/// <item>ListOffsets by timestamp is not implemented: it answers offset -1. Earliest and latest work. Metadata
+/// reports controller 0, which is no broker, until <see cref="SetControllerId"/> is called.</item>
 /// <item>It speaks a subset of the protocol: ApiVersions only up to v2 (a v3+ request gets an error reply whose
 /// array count is one byte), and it must never be sent a compressed client-telemetry push (it hangs).</item>
 /// </list>
@@ -313,6 +315,20 @@ public sealed unsafe class EmbeddedKafkaCluster : IKafkaFaultInjector, IDisposab
         try
         {
             Check(MockClusterApi.SetApiVersion(cluster, (short)apiKey, minVersion, maxVersion), "set api version range", apiKey.ToString());
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>Sets the controller id Metadata responses report (the mock reports 0, not a broker, until told).</summary>
+    public void SetControllerId(int brokerId)
+    {
+        var cluster = Enter();
+        try
+        {
+            MockClusterApi.SetControllerId(cluster, brokerId);
         }
         finally
         {

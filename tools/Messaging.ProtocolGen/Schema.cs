@@ -119,7 +119,8 @@ internal static class SchemaParser
         {
             list.Add(new FieldSpec
             {
-                Name = f.GetProperty("name").GetString()!,
+                // A few schemas spell fields in lower camel case (CreateTopics' timeoutMs, validateOnly): C# properties are PascalCase.
+                Name = PascalCase(f.GetProperty("name").GetString()!),
                 Type = f.GetProperty("type").GetString()!,
                 Versions = VersionRange.Parse(Str(f, "versions")),
                 NullableVersions = VersionRange.Parse(Str(f, "nullableVersions")),
@@ -140,4 +141,7 @@ internal static class SchemaParser
 
     private static string? Str(JsonElement e, string name) =>
         e.TryGetProperty(name, out JsonElement v) ? v.GetString() : null;
+
+    private static string PascalCase(string name) =>
+        name.Length > 0 && char.IsLower(name[0]) ? char.ToUpperInvariant(name[0]) + name[1..] : name;
 }

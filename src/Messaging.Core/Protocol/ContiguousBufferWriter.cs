@@ -23,6 +23,9 @@ public sealed class ContiguousBufferWriter : IContiguousBufferWriter, IDisposabl
     /// <inheritdoc/>
     public int WrittenCount => _written;
 
+    /// <summary>The size of the buffer currently held (what a pool would retain).</summary>
+    public int Capacity => _buffer.Length;
+
     /// <inheritdoc/>
     public Span<byte> WrittenSpan => _buffer.AsSpan(0, _written);
 

@@ -90,6 +90,9 @@ internal static unsafe class MockClusterApi
     public static readonly delegate* unmanaged<nint, short, short, short, int> SetApiVersion =
         (delegate* unmanaged<nint, short, short, short, int>)LibrdkafkaLibrary.Export("rd_kafka_mock_set_apiversion");
 
+    public static readonly delegate* unmanaged<nint, int, void> SetControllerId =
+        (delegate* unmanaged<nint, int, void>)LibrdkafkaLibrary.Export("rd_kafka_mock_set_controller_id");
+
     public static readonly delegate* unmanaged<nint, int, void> GroupInitialRebalanceDelay =
         (delegate* unmanaged<nint, int, void>)LibrdkafkaLibrary.Export("rd_kafka_mock_group_initial_rebalance_delay_ms");
 

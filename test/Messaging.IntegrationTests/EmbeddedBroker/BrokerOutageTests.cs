@@ -37,7 +37,7 @@ public sealed class BrokerOutageTests(TestBrokerFixture fixture)
 
                 var sequence = i;
                 producer.Produce(
-                    new TopicPartition(topic, i % Partitions),
+                    new Confluent.Kafka.TopicPartition(topic, i % Partitions),
                     new Message<byte[], byte[]> { Key = BitConverter.GetBytes(i), Value = SequencedPayload.Create(i, 64) },
                     report => reports[sequence] = report);
                 if (i % 100 == 0)

@@ -75,7 +75,7 @@ internal static class ConfluentClients
     /// <summary>Produces one record and waits for its delivery report.</summary>
     public static Task<DeliveryResult<byte[], byte[]>> ProduceOneAsync(IProducer<byte[], byte[]> producer, string topic, int partition, string value, CancellationToken cancellationToken) =>
         producer.ProduceAsync(
-            new TopicPartition(topic, partition),
+            new Confluent.Kafka.TopicPartition(topic, partition),
             new Message<byte[], byte[]> { Key = "k"u8.ToArray(), Value = System.Text.Encoding.UTF8.GetBytes(value) },
             cancellationToken);
 }

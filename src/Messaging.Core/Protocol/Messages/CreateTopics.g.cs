@@ -14,10 +14,10 @@ public sealed partial class CreateTopicsRequest : global::Messaging.Protocol.IKa
     public CreateTopicsRequest.CreatableTopic[] Topics { get; set; } = [];
 
     /// <summary>How long to wait in milliseconds before timing out the request. (Versions 0+.)</summary>
-    public int timeoutMs { get; set; } = 60000;
+    public int TimeoutMs { get; set; } = 60000;
 
     /// <summary>If true, check that the topics can be created as specified, but don't create anything. (Versions 1+.)</summary>
-    public bool validateOnly { get; set; }
+    public bool ValidateOnly { get; set; }
 
     /// <summary>The API key: CreateTopics.</summary>
     public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.CreateTopics;
@@ -63,8 +63,8 @@ public sealed partial class CreateTopicsRequest : global::Messaging.Protocol.IKa
                 e3.Write(ref writer, version);
             }
         }
-        writer.WriteInt32(this.timeoutMs);
-        writer.WriteBoolean(this.validateOnly);
+        writer.WriteInt32(this.TimeoutMs);
+        writer.WriteBoolean(this.ValidateOnly);
         writer.WriteEmptyTaggedFields();
     }
 
@@ -92,8 +92,8 @@ public sealed partial class CreateTopicsRequest : global::Messaging.Protocol.IKa
             }
             result.Topics = a2;
         }
-        result.timeoutMs = reader.ReadInt32("timeoutMs");
-        result.validateOnly = reader.ReadBoolean("validateOnly");
+        result.TimeoutMs = reader.ReadInt32("TimeoutMs");
+        result.ValidateOnly = reader.ReadBoolean("ValidateOnly");
         reader.SkipTaggedFields();
         return result;
     }

@@ -11,8 +11,8 @@ internal static class CreateTopicsRequestTestData
     {
         var result = new CreateTopicsRequest();
         result.Topics = RandomValues.ArrayOf(r, version, static (rr, vv) => CreateTopicsRequestTestData.CreateCreatableTopic(rr, vv));
-        result.timeoutMs = RandomValues.Int32(r);
-        result.validateOnly = RandomValues.Bool(r);
+        result.TimeoutMs = RandomValues.Int32(r);
+        result.ValidateOnly = RandomValues.Bool(r);
         return result;
     }
 
@@ -46,8 +46,8 @@ internal static class CreateTopicsRequestTestData
     public static void AssertEqual(CreateTopicsRequest expected, CreateTopicsRequest actual, string path)
     {
         ProtocolAssert.Array(expected.Topics, actual.Topics, path + ".Topics", static (ee, aa, pp) => ProtocolAssert.Struct(ee, aa, pp, CreateTopicsRequestTestData.AssertEqualCreatableTopic));
-        ProtocolAssert.Equal(expected.timeoutMs, actual.timeoutMs, path + ".timeoutMs");
-        ProtocolAssert.Equal(expected.validateOnly, actual.validateOnly, path + ".validateOnly");
+        ProtocolAssert.Equal(expected.TimeoutMs, actual.TimeoutMs, path + ".TimeoutMs");
+        ProtocolAssert.Equal(expected.ValidateOnly, actual.ValidateOnly, path + ".ValidateOnly");
     }
 
     public static void AssertEqualCreatableTopic(CreateTopicsRequest.CreatableTopic expected, CreateTopicsRequest.CreatableTopic actual, string path)

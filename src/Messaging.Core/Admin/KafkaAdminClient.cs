@@ -1,0 +1,403 @@
+using System.Diagnostics;
+using System.Globalization;
+using Messaging.Cluster;
+using Messaging.Connection;
+using Messaging.Errors;
+using Messaging.Protocol;
+using Messaging.Protocol.Messages;
+
+namespace Messaging.Admin;
+
+/// <summary>
+/// Cluster administration: create and delete topics, describe topics and the cluster, look up offsets. Calls retry
+/// retriable errors (a moved controller or leader, a broker restarting) with backoff until
+/// <see cref="KafkaAdminOptions.DefaultApiTimeout"/>; per-item failures come back together in one
+/// <see cref="KafkaAdminException"/>. Thread-safe; dispose it to close its connections.
+/// </summary>
+/// <remarks>
+/// A broker that lacks an API (the embedded broker has no CreateTopics or DeleteTopics) fails the call with
+/// <see cref="UnsupportedApiVersionException"/> naming the API. Topics can also be created by asking for their
+/// metadata with <see cref="KafkaClientOptions.AllowAutoCreateTopics"/> set, where the broker allows it.
+/// </remarks>
+public sealed class KafkaAdminClient : IAsyncDisposable
+{
+    private readonly ClusterClient _cluster;
+    private readonly KafkaAdminOptions _options;
+
+    /// <summary>Creates the client; it connects on first use.</summary>
+    public KafkaAdminClient(KafkaAdminOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _cluster = new ClusterClient(options);
+    }
+
+    /// <summary>Creates topics (or, with <paramref name="validateOnly"/>, only checks that they could be created).</summary>
+    /// <exception cref="KafkaAdminException">Some topics could not be created; <see cref="KafkaAdminException.Errors"/> says which and why.</exception>
+    /// <exception cref="UnsupportedApiVersionException">The cluster does not support CreateTopics.</exception>
+    public async Task CreateTopicsAsync(IEnumerable<NewTopic> topics, bool validateOnly = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(topics);
+        var wanted = new Dictionary<string, NewTopic>(StringComparer.Ordinal);
+        foreach (var topic in topics)
+        {
+            wanted[topic.Name] = topic;
+        }
+
+        await OnControllerWithRetriesAsync(ApiKey.CreateTopics, wanted.Keys, async (controller, remaining, names, ct) =>
+        {
+            var request = new CreateTopicsRequest { TimeoutMs = remaining, ValidateOnly = validateOnly, Topics = new CreateTopicsRequest.CreatableTopic[names.Count] };
+            for (var i = 0; i < names.Count; i++)
+            {
+                request.Topics[i] = ToCreatable(wanted[names[i]]);
+            }
+
+            var response = await controller.SendAsync<CreateTopicsRequest, CreateTopicsResponse>(request, ct).ConfigureAwait(false);
+            var results = new List<(string, ErrorCode, string?)>(response.Topics.Length);
+            foreach (var result in response.Topics)
+            {
+                results.Add((result.Name, result.ErrorCode, result.ErrorMessage));
+            }
+
+            return results;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes topics and their data.</summary>
+    /// <exception cref="KafkaAdminException">Some topics could not be deleted (e.g. UNKNOWN_TOPIC_OR_PARTITION).</exception>
+    /// <exception cref="UnsupportedApiVersionException">The cluster does not support DeleteTopics.</exception>
+    public Task DeleteTopicsAsync(IEnumerable<string> topics, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(topics);
+        return OnControllerWithRetriesAsync(ApiKey.DeleteTopics, topics, async (controller, remaining, names, ct) =>
+        {
+            // v6 names topics through Topics (not ignorable); v4-5 through TopicNames (ignorable, dropped at v6).
+            var request = new DeleteTopicsRequest { TimeoutMs = remaining };
+            if (controller.ApiVersions.VersionFor(ApiKey.DeleteTopics) >= 6)
+            {
+                var states = new DeleteTopicsRequest.DeleteTopicState[names.Count];
+                for (var i = 0; i < names.Count; i++)
+                {
+                    states[i] = new DeleteTopicsRequest.DeleteTopicState { Name = names[i] };
+                }
+
+                request.Topics = states;
+            }
+            else
+            {
+                request.TopicNames = [.. names];
+            }
+
+            var response = await controller.SendAsync<DeleteTopicsRequest, DeleteTopicsResponse>(request, ct).ConfigureAwait(false);
+            var results = new List<(string, ErrorCode, string?)>(response.Responses.Length);
+            foreach (var result in response.Responses)
+            {
+                results.Add((result.Name ?? result.TopicId.ToString(), result.ErrorCode, result.ErrorMessage));
+            }
+
+            return results;
+        }, cancellationToken);
+    }
+
+    /// <summary>Describes topics: partitions, leaders, replicas, in-sync replicas.</summary>
+    /// <exception cref="KafkaAdminException">Some topics do not exist or could not be described.</exception>
+    public async Task<IReadOnlyList<TopicInfo>> DescribeTopicsAsync(IEnumerable<string> topics, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(topics);
+        var names = new List<string>(topics);
+        _cluster.Metadata.AddTopics(names);
+        var metadata = await RefreshWithRetriesAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<TopicInfo>(names.Count);
+        Dictionary<string, KafkaException>? errors = null;
+        foreach (var name in names)
+        {
+            if (!metadata.Topics.TryGetValue(name, out var topic))
+            {
+                (errors ??= new(StringComparer.Ordinal))[name] = KafkaExceptions.BrokerError(ErrorCode.UnknownTopicOrPartition, ApiKey.Metadata, "the cluster", name);
+            }
+            else if (topic.Error != ErrorCode.None)
+            {
+                (errors ??= new(StringComparer.Ordinal))[name] = KafkaExceptions.BrokerError(topic.Error, ApiKey.Metadata, "the cluster", name);
+            }
+            else
+            {
+                result.Add(topic);
+            }
+        }
+
+        return errors is null ? result : throw Failure("Describing topics", errors);
+    }
+
+    /// <summary>Describes the cluster: its id, brokers and controller.</summary>
+    public Task<ClusterMetadata> DescribeClusterAsync(CancellationToken cancellationToken = default) => RefreshWithRetriesAsync(cancellationToken);
+
+    /// <summary>Looks up offsets: earliest, latest, max-timestamp, or the first at or after a timestamp, per partition.</summary>
+    /// <exception cref="KafkaAdminException">Some partitions could not be looked up; the others' results are lost with them, so retry the call.</exception>
+    public async Task<IReadOnlyDictionary<TopicPartition, ListedOffset>> ListOffsetsAsync(
+        IEnumerable<KeyValuePair<TopicPartition, OffsetSpec>> queries, IsolationLevel isolationLevel = IsolationLevel.ReadUncommitted, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(queries);
+        var pending = new Dictionary<TopicPartition, OffsetSpec>();
+        foreach (var (partition, spec) in queries)
+        {
+            pending[partition] = spec;
+        }
+
+        var topics = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var partition in pending.Keys)
+        {
+            topics.Add(partition.Topic);
+        }
+
+        var results = new Dictionary<TopicPartition, ListedOffset>();
+        var errors = new Dictionary<string, KafkaException>(StringComparer.Ordinal);
+        var deadline = Stopwatch.GetTimestamp() + ToTicks(_options.DefaultApiTimeout);
+        var metadata = await _cluster.Metadata.EnsureTopicsAsync(topics, cancellationToken).ConfigureAwait(false);
+        while (pending.Count > 0)
+        {
+            var retry = new Dictionary<TopicPartition, OffsetSpec>();
+            foreach (var (leader, partitions) in GroupByLeader(metadata, pending, retry, errors))
+            {
+                try
+                {
+                    var connection = await _cluster.Connections.GetAsync(leader, cancellationToken).ConfigureAwait(false);
+                    var response = await connection.SendAsync<ListOffsetsRequest, ListOffsetsResponse>(ToListOffsets(partitions, isolationLevel), cancellationToken).ConfigureAwait(false);
+                    foreach (var topic in response.Topics)
+                    {
+                        foreach (var answer in topic.Partitions)
+                        {
+                            var key = new TopicPartition(topic.Name, answer.PartitionIndex);
+                            if (!partitions.TryGetValue(key, out var spec))
+                            {
+                                continue;
+                            }
+
+                            if (answer.ErrorCode == ErrorCode.None)
+                            {
+                                results[key] = new ListedOffset(answer.Offset, answer.Timestamp, answer.LeaderEpoch);
+                            }
+                            else if (ErrorCodes.IsRetriable(answer.ErrorCode) || ClusterClient.MeansStaleMetadata(answer.ErrorCode))
+                            {
+                                retry[key] = spec;
+                                errors[key.ToString()] = KafkaExceptions.BrokerError(answer.ErrorCode, ApiKey.ListOffsets, connection.Name, key.ToString());
+                            }
+                            else
+                            {
+                                errors[key.ToString()] = KafkaExceptions.BrokerError(answer.ErrorCode, ApiKey.ListOffsets, connection.Name, key.ToString());
+                            }
+                        }
+                    }
+                }
+                catch (KafkaException ex) when (ex.IsRetriable)
+                {
+                    foreach (var (key, spec) in partitions)
+                    {
+                        retry[key] = spec;
+                        errors[key.ToString()] = ex;
+                    }
+                }
+            }
+
+            foreach (var key in results.Keys)
+            {
+                errors.Remove(key.ToString());
+            }
+
+            pending = retry;
+            if (pending.Count == 0 || Stopwatch.GetTimestamp() > deadline)
+            {
+                break;
+            }
+
+            await Task.Delay(_options.RetryBackoff, cancellationToken).ConfigureAwait(false);
+            metadata = await RefreshWithRetriesAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return errors.Count == 0 ? results : throw Failure("Listing offsets", errors);
+    }
+
+    /// <summary>Closes every connection the client holds. Idempotent.</summary>
+    public ValueTask DisposeAsync() => _cluster.DisposeAsync();
+
+    private async Task<ClusterMetadata> RefreshWithRetriesAsync(CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.GetTimestamp() + ToTicks(_options.DefaultApiTimeout);
+        while (true)
+        {
+            try
+            {
+                return await _cluster.Metadata.RefreshAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (KafkaException ex) when (ex.IsRetriable && Stopwatch.GetTimestamp() < deadline)
+            {
+                await Task.Delay(_options.RetryBackoff, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sends a per-topic request to the controller, retrying topics whose error is retriable (NOT_CONTROLLER after a
+    /// metadata refresh) until the API timeout; throws one <see cref="KafkaAdminException"/> for the topics that failed.
+    /// </summary>
+    private async Task OnControllerWithRetriesAsync(
+        ApiKey apiKey,
+        IEnumerable<string> topics,
+        Func<BrokerConnection, int, List<string>, CancellationToken, Task<List<(string Name, ErrorCode Error, string? Message)>>> send,
+        CancellationToken cancellationToken)
+    {
+        var pending = new List<string>(topics);
+        var errors = new Dictionary<string, KafkaException>(StringComparer.Ordinal);
+        var deadline = Stopwatch.GetTimestamp() + ToTicks(_options.DefaultApiTimeout);
+        while (pending.Count > 0)
+        {
+            var remainingMs = (int)Math.Max(1, TimeSpan.FromSeconds((double)(deadline - Stopwatch.GetTimestamp()) / Stopwatch.Frequency).TotalMilliseconds);
+            var retry = new List<string>();
+            try
+            {
+                var controller = await _cluster.GetControllerAsync(cancellationToken).ConfigureAwait(false);
+                foreach (var (name, error, message) in await send(controller, remainingMs, pending, cancellationToken).ConfigureAwait(false))
+                {
+                    if (error == ErrorCode.None)
+                    {
+                        errors.Remove(name);
+                        continue;
+                    }
+
+                    errors[name] = KafkaExceptions.BrokerError(error, apiKey, controller.Name, message);
+                    if (ErrorCodes.IsRetriable(error))
+                    {
+                        retry.Add(name);
+                        if (error == ErrorCode.NotController)
+                        {
+                            _cluster.Metadata.RequestRefresh();
+                        }
+                    }
+                }
+            }
+            catch (KafkaException ex) when (ex.IsRetriable)
+            {
+                foreach (var name in pending)
+                {
+                    errors[name] = ex;
+                }
+
+                retry = pending;
+                _cluster.Metadata.RequestRefresh();
+            }
+
+            pending = retry;
+            if (pending.Count == 0 || Stopwatch.GetTimestamp() > deadline)
+            {
+                break;
+            }
+
+            await Task.Delay(_options.RetryBackoff, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (errors.Count > 0)
+        {
+            throw Failure(apiKey.ToString(), errors);
+        }
+    }
+
+    private static KafkaAdminException Failure(string what, Dictionary<string, KafkaException> errors)
+    {
+        var message = what + " failed for " + errors.Count.ToString(CultureInfo.InvariantCulture) + " item(s): ";
+        var first = true;
+        foreach (var (item, error) in errors)
+        {
+            message += (first ? "" : "; ") + item + ": " + error.Message;
+            first = false;
+        }
+
+        return new KafkaAdminException(message, errors);
+    }
+
+    private static CreateTopicsRequest.CreatableTopic ToCreatable(NewTopic topic)
+    {
+        var creatable = new CreateTopicsRequest.CreatableTopic { Name = topic.Name, NumPartitions = topic.Partitions, ReplicationFactor = topic.ReplicationFactor };
+        if (topic.Configs is not null)
+        {
+            var configs = new List<CreateTopicsRequest.CreatableTopicConfig>(topic.Configs.Count);
+            foreach (var (name, value) in topic.Configs)
+            {
+                configs.Add(new CreateTopicsRequest.CreatableTopicConfig { Name = name, Value = value });
+            }
+
+            creatable.Configs = [.. configs];
+        }
+
+        if (topic.ReplicaAssignments is not null)
+        {
+            var assignments = new List<CreateTopicsRequest.CreatableReplicaAssignment>(topic.ReplicaAssignments.Count);
+            foreach (var (partition, brokers) in topic.ReplicaAssignments)
+            {
+                assignments.Add(new CreateTopicsRequest.CreatableReplicaAssignment { PartitionIndex = partition, BrokerIds = brokers });
+            }
+
+            creatable.Assignments = [.. assignments];
+        }
+
+        return creatable;
+    }
+
+    /// <summary>
+    /// Groups queries by their partition's leader. A partition of a topic the cluster does not have fails at once;
+    /// one whose leader is unknown right now goes to <paramref name="leaderless"/> to be retried.
+    /// </summary>
+    private static Dictionary<int, Dictionary<TopicPartition, OffsetSpec>> GroupByLeader(
+        ClusterMetadata metadata, Dictionary<TopicPartition, OffsetSpec> queries, Dictionary<TopicPartition, OffsetSpec> leaderless, Dictionary<string, KafkaException> errors)
+    {
+        var byLeader = new Dictionary<int, Dictionary<TopicPartition, OffsetSpec>>();
+        foreach (var (partition, spec) in queries)
+        {
+            if (!metadata.Topics.TryGetValue(partition.Topic, out var topic) || topic.Error == ErrorCode.UnknownTopicOrPartition
+                || (topic.Error == ErrorCode.None && (uint)partition.Partition >= (uint)topic.Partitions.Count))
+            {
+                errors[partition.ToString()] = KafkaExceptions.BrokerError(ErrorCode.UnknownTopicOrPartition, ApiKey.Metadata, "the cluster", partition.ToString());
+            }
+            else if (metadata.TryGetLeader(partition.Topic, partition.Partition, out var leader, out _))
+            {
+                if (!byLeader.TryGetValue(leader, out var group))
+                {
+                    byLeader[leader] = group = [];
+                }
+
+                group[partition] = spec;
+            }
+            else
+            {
+                leaderless[partition] = spec;
+                errors[partition.ToString()] = KafkaExceptions.BrokerError(ErrorCode.LeaderNotAvailable, ApiKey.Metadata, "the cluster", partition.ToString());
+            }
+        }
+
+        return byLeader;
+    }
+
+    private static ListOffsetsRequest ToListOffsets(Dictionary<TopicPartition, OffsetSpec> partitions, IsolationLevel isolationLevel)
+    {
+        var topics = new Dictionary<string, List<ListOffsetsRequest.ListOffsetsPartition>>(StringComparer.Ordinal);
+        foreach (var (partition, spec) in partitions)
+        {
+            if (!topics.TryGetValue(partition.Topic, out var list))
+            {
+                topics[partition.Topic] = list = [];
+            }
+
+            list.Add(new ListOffsetsRequest.ListOffsetsPartition { PartitionIndex = partition.Partition, Timestamp = spec.Timestamp });
+        }
+
+        var request = new ListOffsetsRequest { ReplicaId = -1, IsolationLevel = (sbyte)isolationLevel, Topics = new ListOffsetsRequest.ListOffsetsTopic[topics.Count] };
+        var i = 0;
+        foreach (var (name, list) in topics)
+        {
+            request.Topics[i++] = new ListOffsetsRequest.ListOffsetsTopic { Name = name, Partitions = [.. list] };
+        }
+
+        return request;
+    }
+
+    private static long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
+}

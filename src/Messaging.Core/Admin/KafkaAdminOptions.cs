@@ -1,0 +1,21 @@
+namespace Messaging.Admin;
+
+/// <summary>Settings of a <see cref="KafkaAdminClient"/>: the shared client settings, plus how long an admin call may take.</summary>
+public sealed class KafkaAdminOptions : KafkaClientOptions
+{
+    /// <summary><c>default.api.timeout.ms</c>: how long one admin call may take, retries included. Default 60 s.</summary>
+    public TimeSpan DefaultApiTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary><c>retry.backoff.ms</c>: the wait before retrying a call that failed with a retriable error. Default 100 ms.</summary>
+    public TimeSpan RetryBackoff { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        base.Validate();
+        if (DefaultApiTimeout <= TimeSpan.Zero || RetryBackoff <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("DefaultApiTimeout and RetryBackoff must be positive.", nameof(DefaultApiTimeout));
+        }
+    }
+}

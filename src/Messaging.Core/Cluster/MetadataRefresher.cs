@@ -1,0 +1,341 @@
+using System.Diagnostics;
+using Messaging.Connection;
+using Messaging.Errors;
+using Messaging.Protocol;
+using Messaging.Protocol.Messages;
+
+namespace Messaging.Cluster;
+
+/// <summary>
+/// Keeps the client's <see cref="ClusterMetadata"/> current: refreshes every <c>metadata.max.age.ms</c>, on demand
+/// when a caller saw stale metadata (NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE,
+/// FENCED_LEADER_EPOCH) or a broker connection failed, and when a caller needs topics it does not know yet.
+/// </summary>
+/// <remarks>
+/// <para>One loop does every refresh, so concurrent requests coalesce: whoever asks while a refresh is queued joins
+/// it; whoever asks while one is running gets the next. Each refresh asks for every topic of interest.</para>
+/// <para>Storm control: on-demand refreshes are spaced by a backoff that starts at <see cref="MinRefreshInterval"/>
+/// and doubles, up to <see cref="MaxRefreshInterval"/>, while refreshes fail or return nothing new (during an outage
+/// the metadata does not change until the cluster recovers), and resets once the metadata changes.</para>
+/// </remarks>
+internal sealed class MetadataRefresher : IAsyncDisposable
+{
+    public static readonly TimeSpan MinRefreshInterval = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan MaxRefreshInterval = TimeSpan.FromSeconds(1);
+
+    private readonly BrokerConnections _connections;
+    private readonly ConnectionSettings _settings;
+    private readonly TimeSpan _maxAge;
+    private readonly bool _allowAutoCreate;
+    private readonly Lock _lock = new();
+    private readonly HashSet<string> _topics = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+    private TaskCompletionSource<ClusterMetadata>? _next;
+    private ClusterMetadata _current = ClusterMetadata.Empty;
+    private bool _allTopics;
+    private int _requests;
+
+    public MetadataRefresher(BrokerConnections connections, ConnectionSettings settings, TimeSpan maxAge, bool allowAutoCreate)
+    {
+        _connections = connections;
+        _settings = settings;
+        _maxAge = maxAge;
+        _allowAutoCreate = allowAutoCreate;
+        _connections.BrokerDisconnected += OnBrokerDisconnected;
+        _loop = RunAsync();
+    }
+
+    /// <summary>The newest snapshot.</summary>
+    public ClusterMetadata Current => Volatile.Read(ref _current);
+
+    /// <summary>Metadata requests sent so far (for tests and diagnostics).</summary>
+    public int RequestsSent => Volatile.Read(ref _requests);
+
+    /// <summary>Adds topics to every future refresh.</summary>
+    public void AddTopics(IEnumerable<string> topics)
+    {
+        lock (_lock)
+        {
+            foreach (var topic in topics)
+            {
+                _topics.Add(topic);
+            }
+        }
+    }
+
+    /// <summary>Asks every future refresh for all topics in the cluster (admin describe-all).</summary>
+    public void IncludeAllTopics()
+    {
+        lock (_lock)
+        {
+            _allTopics = true;
+        }
+    }
+
+    /// <summary>Requests a refresh soon (coalesced, backed off) without waiting for it.</summary>
+    public void RequestRefresh() => _ = NextRefresh();
+
+    /// <summary>Waits for a refresh that starts after this call, and returns its snapshot.</summary>
+    /// <exception cref="KafkaException">The refresh failed (every broker unreachable, or an error response).</exception>
+    public Task<ClusterMetadata> RefreshAsync(CancellationToken cancellationToken = default) => NextRefresh().WaitAsync(cancellationToken);
+
+    /// <summary>Refreshes now if any of <paramref name="topics"/> is missing from the current snapshot; returns the snapshot that has them.</summary>
+    public async Task<ClusterMetadata> EnsureTopicsAsync(IReadOnlyCollection<string> topics, CancellationToken cancellationToken = default)
+    {
+        AddTopics(topics);
+        var current = Current;
+        foreach (var topic in topics)
+        {
+            if (!current.Topics.ContainsKey(topic))
+            {
+                return await RefreshAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return current;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _connections.BrokerDisconnected -= OnBrokerDisconnected;
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _loop.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        lock (_lock)
+        {
+            _next?.TrySetException(KafkaExceptions.Disposed("The metadata refresher"));
+            _next = null;
+        }
+
+        _stop.Dispose();
+    }
+
+    private Task<ClusterMetadata> NextRefresh()
+    {
+        Task<ClusterMetadata> task;
+        lock (_lock)
+        {
+            _next ??= new TaskCompletionSource<ClusterMetadata>(TaskCreationOptions.RunContinuationsAsynchronously);
+            task = _next.Task;
+        }
+
+        if (_wake.CurrentCount == 0)
+        {
+            try
+            {
+                _wake.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // Someone else woke the loop between the check and the release: one wake-up is enough.
+            }
+        }
+
+        return task;
+    }
+
+    private void OnBrokerDisconnected(int nodeId, Exception reason) => RequestRefresh();
+
+    private async Task RunAsync()
+    {
+        var backoff = MinRefreshInterval;
+        var lastRefresh = long.MinValue;
+        var token = _stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            // Sleep until asked, or until the metadata is max.age old.
+            await _wake.WaitAsync(_maxAge, token).ConfigureAwait(false);
+
+            // Space refreshes by the current backoff, so repeated requests cannot turn into a storm.
+            if (lastRefresh != long.MinValue)
+            {
+                var wait = backoff - Stopwatch.GetElapsedTime(lastRefresh);
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, token).ConfigureAwait(false);
+                }
+            }
+
+            TaskCompletionSource<ClusterMetadata>? waiters;
+            lock (_lock)
+            {
+                waiters = _next;
+                _next = null;
+            }
+
+            lastRefresh = Stopwatch.GetTimestamp();
+            try
+            {
+                var previous = Current;
+                var snapshot = await FetchAsync(token).ConfigureAwait(false);
+                var changed = Apply(previous, snapshot);
+                backoff = changed ? MinRefreshInterval : Grow(backoff);
+                waiters?.TrySetResult(Current);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                waiters?.TrySetException(KafkaExceptions.Disposed("The metadata refresher"));
+                throw;
+            }
+            catch (Exception ex)
+            {
+                backoff = Grow(backoff);
+                waiters?.TrySetException(ex);
+            }
+        }
+    }
+
+    private static TimeSpan Grow(TimeSpan backoff) => TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxRefreshInterval.Ticks));
+
+    private async Task<ClusterMetadata> FetchAsync(CancellationToken cancellationToken)
+    {
+        MetadataRequest request;
+        lock (_lock)
+        {
+            var topics = new MetadataRequest.MetadataRequestTopic[_topics.Count];
+            var i = 0;
+            foreach (var topic in _topics)
+            {
+                topics[i++] = new MetadataRequest.MetadataRequestTopic { Name = topic };
+            }
+
+            request = new MetadataRequest { Topics = _allTopics ? null : topics, AllowAutoTopicCreation = _allowAutoCreate };
+        }
+
+        var connection = await _connections.GetAnyAsync(cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _requests);
+        var response = await connection.SendAsync<MetadataRequest, MetadataResponse>(request, cancellationToken).ConfigureAwait(false);
+        return Build(response);
+    }
+
+    private static ClusterMetadata Build(MetadataResponse response)
+    {
+        var brokers = new Dictionary<int, BrokerInfo>(response.Brokers.Length);
+        foreach (var broker in response.Brokers)
+        {
+            brokers[broker.NodeId] = new BrokerInfo(broker.NodeId, broker.Host, broker.Port, broker.Rack);
+        }
+
+        var topics = new Dictionary<string, TopicInfo>(response.Topics.Length, StringComparer.Ordinal);
+        foreach (var topic in response.Topics)
+        {
+            if (topic.Name is null)
+            {
+                continue; // a topic-id-only answer; this client addresses topics by name
+            }
+
+            var partitions = new PartitionInfo[topic.Partitions.Length];
+            foreach (var partition in topic.Partitions)
+            {
+                if ((uint)partition.PartitionIndex < (uint)partitions.Length)
+                {
+                    partitions[partition.PartitionIndex] = new PartitionInfo(
+                        partition.PartitionIndex, partition.LeaderId, partition.LeaderEpoch,
+                        partition.ReplicaNodes, partition.IsrNodes, partition.OfflineReplicas, partition.ErrorCode);
+                }
+            }
+
+            for (var p = 0; p < partitions.Length; p++)
+            {
+                // A broker that skipped an index is answering inconsistently: treat the partition as leaderless.
+                partitions[p] ??= new PartitionInfo(p, -1, -1, [], [], [], ErrorCode.LeaderNotAvailable);
+            }
+
+            topics[topic.Name] = new TopicInfo(topic.Name, topic.TopicId, topic.IsInternal, partitions, topic.ErrorCode);
+        }
+
+        return new ClusterMetadata(response.ClusterId, response.ControllerId, brokers, topics, DateTimeOffset.UtcNow);
+    }
+
+    /// <summary>
+    /// Publishes <paramref name="fresh"/>, except partitions whose leader epoch went backwards (a lagging broker's
+    /// view): those keep the newer information we already had. Returns whether anything changed.
+    /// </summary>
+    private bool Apply(ClusterMetadata previous, ClusterMetadata fresh)
+    {
+        var topics = new Dictionary<string, TopicInfo>(fresh.Topics.Count, StringComparer.Ordinal);
+        foreach (var (name, topic) in fresh.Topics)
+        {
+            if (previous.Topics.TryGetValue(name, out var old) && old.Partitions.Count == topic.Partitions.Count)
+            {
+                PartitionInfo[]? merged = null;
+                for (var p = 0; p < topic.Partitions.Count; p++)
+                {
+                    var now = topic.Partitions[p];
+                    var then = old.Partitions[p];
+                    if (now.LeaderEpoch >= 0 && then.LeaderEpoch > now.LeaderEpoch)
+                    {
+                        merged ??= [.. topic.Partitions];
+                        merged[p] = then;
+                    }
+                }
+
+                topics[name] = merged is null ? topic : topic with { Partitions = merged };
+            }
+            else
+            {
+                topics[name] = topic;
+            }
+        }
+
+        var snapshot = new ClusterMetadata(fresh.ClusterId, fresh.ControllerId, fresh.Brokers, topics, fresh.FetchedAt);
+        var changed = !SameLayout(previous, snapshot);
+        Volatile.Write(ref _current, snapshot);
+        var endpoints = new List<BrokerEndpoint>(snapshot.Brokers.Count);
+        foreach (var broker in snapshot.Brokers.Values)
+        {
+            endpoints.Add(new BrokerEndpoint(broker.Host, broker.Port, broker.NodeId));
+        }
+
+        _connections.UpdateBrokers(endpoints);
+        if (changed)
+        {
+            _settings.Log.MetadataChanged(snapshot.Brokers.Count, snapshot.Topics.Count, snapshot.ControllerId);
+        }
+
+        return changed;
+    }
+
+    /// <summary>True when brokers, controller and every partition's leader and epoch are the same.</summary>
+    private static bool SameLayout(ClusterMetadata a, ClusterMetadata b)
+    {
+        if (a.ControllerId != b.ControllerId || a.Brokers.Count != b.Brokers.Count || a.Topics.Count != b.Topics.Count)
+        {
+            return false;
+        }
+
+        foreach (var (id, broker) in a.Brokers)
+        {
+            if (!b.Brokers.TryGetValue(id, out var other) || other != broker)
+            {
+                return false;
+            }
+        }
+
+        foreach (var (name, topic) in a.Topics)
+        {
+            if (!b.Topics.TryGetValue(name, out var other) || other.Error != topic.Error || other.Partitions.Count != topic.Partitions.Count)
+            {
+                return false;
+            }
+
+            for (var p = 0; p < topic.Partitions.Count; p++)
+            {
+                if (topic.Partitions[p].Leader != other.Partitions[p].Leader || topic.Partitions[p].LeaderEpoch != other.Partitions[p].LeaderEpoch)
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+}

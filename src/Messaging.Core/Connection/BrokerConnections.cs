@@ -1,0 +1,369 @@
+using System.Diagnostics;
+using System.Globalization;
+using Messaging.Errors;
+
+namespace Messaging.Connection;
+
+/// <summary>
+/// Every connection a client holds: one per broker, made lazily on first use, shared by every caller, replaced
+/// after it closes. Connecting to a broker that failed is held back by <see cref="ReconnectBackoff"/>; while a
+/// broker is backing off, asking for it fails fast with a retriable <see cref="KafkaConnectionException"/> instead
+/// of queuing behind a dead socket. Idle connections close after <c>connections.max.idle.ms</c>.
+/// </summary>
+/// <remarks>
+/// Concurrency: each broker has a <see cref="Slot"/> guarded by its own lock. Concurrent callers for a broker with
+/// no connection share one connection attempt (the slot's <c>Connecting</c> task). The fast path — an open
+/// connection exists — takes the lock briefly and allocates nothing.
+/// </remarks>
+internal sealed class BrokerConnections : IAsyncDisposable
+{
+    private readonly ConnectionSettings _settings;
+    private readonly Slot[] _bootstrap;
+    private readonly Lock _brokersLock = new();
+    private readonly CancellationTokenSource _disposed = new();
+    private readonly Timer _idleSweep;
+    private Dictionary<int, Slot> _brokers = [];
+    private int _nextBootstrap;
+    private int _isDisposed;
+    private int _connectAttempts;
+
+    public BrokerConnections(ConnectionSettings settings, IReadOnlyList<BrokerEndpoint> bootstrap)
+    {
+        _settings = settings;
+        _bootstrap = new Slot[bootstrap.Count];
+        for (var i = 0; i < _bootstrap.Length; i++)
+        {
+            _bootstrap[i] = new Slot(bootstrap[i] with { NodeId = -1 });
+        }
+
+        var period = TimeSpan.FromTicks(Math.Clamp(settings.ConnectionsMaxIdle.Ticks / 4, TimeSpan.TicksPerMillisecond * 50, TimeSpan.TicksPerSecond * 30));
+        _idleSweep = new Timer(static state => ((BrokerConnections)state!).CloseIdle(), this, period, period);
+    }
+
+    /// <summary>Raised (on a pool thread) when a connection to a known broker fails: closes for a reason other than idleness, the broker leaving, or disposal.</summary>
+    public event Action<int, Exception>? BrokerDisconnected;
+
+    /// <summary>Counts connection attempts, for tests and diagnostics.</summary>
+    public int ConnectAttempts => Volatile.Read(ref _connectAttempts);
+
+    /// <summary>Replaces the known brokers (from metadata). Connections to brokers that left are closed.</summary>
+    public void UpdateBrokers(IEnumerable<BrokerEndpoint> brokers)
+    {
+        List<Slot>? gone = null;
+        lock (_brokersLock)
+        {
+            var next = new Dictionary<int, Slot>();
+            foreach (var broker in brokers)
+            {
+                next[broker.NodeId] = _brokers.TryGetValue(broker.NodeId, out var existing) && existing.Endpoint == broker
+                    ? existing
+                    : new Slot(broker);
+            }
+
+            foreach (var (id, slot) in _brokers)
+            {
+                if (!next.TryGetValue(id, out var kept) || !ReferenceEquals(kept, slot))
+                {
+                    (gone ??= []).Add(slot);
+                }
+            }
+
+            _brokers = next;
+        }
+
+        if (gone is not null)
+        {
+            foreach (var slot in gone)
+            {
+                slot.CloseConnection("the broker left the cluster metadata or moved");
+            }
+        }
+    }
+
+    /// <summary>The broker ids currently known.</summary>
+    public bool IsKnown(int nodeId)
+    {
+        lock (_brokersLock)
+        {
+            return _brokers.ContainsKey(nodeId);
+        }
+    }
+
+    /// <summary>The connection to broker <paramref name="nodeId"/>, connecting if needed.</summary>
+    /// <exception cref="KafkaConnectionException">The broker is unknown, unreachable, or backing off. Retriable.</exception>
+    public ValueTask<BrokerConnection> GetAsync(int nodeId, CancellationToken cancellationToken = default)
+    {
+        Slot? slot;
+        lock (_brokersLock)
+        {
+            _brokers.TryGetValue(nodeId, out slot);
+        }
+
+        if (slot is null)
+        {
+            return ValueTask.FromException<BrokerConnection>(new KafkaConnectionException(
+                "Broker " + nodeId.ToString(CultureInfo.InvariantCulture) + " is not in the cluster metadata. Retriable: refresh metadata.",
+                "broker " + nodeId.ToString(CultureInfo.InvariantCulture)));
+        }
+
+        return GetAsync(slot, cancellationToken);
+    }
+
+    /// <summary>
+    /// A connection to any broker: an open one if there is one, else the bootstrap servers in rotation (the next
+    /// call starts at the next server), trying each until one connects.
+    /// </summary>
+    public async ValueTask<BrokerConnection> GetAnyAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_brokersLock)
+        {
+            foreach (var slot in _brokers.Values)
+            {
+                if (slot.OpenConnection() is { } open)
+                {
+                    return open;
+                }
+            }
+        }
+
+        foreach (var slot in _bootstrap)
+        {
+            if (slot.OpenConnection() is { } open)
+            {
+                return open;
+            }
+        }
+
+        Exception? last = null;
+        var start = Interlocked.Increment(ref _nextBootstrap);
+        for (var i = 0; i < _bootstrap.Length; i++)
+        {
+            var slot = _bootstrap[(int)((uint)(start + i) % (uint)_bootstrap.Length)];
+            try
+            {
+                return await GetAsync(slot, cancellationToken).ConfigureAwait(false);
+            }
+            catch (KafkaConnectionException ex)
+            {
+                last = ex;
+            }
+        }
+
+        throw new KafkaConnectionException(
+            "None of the " + _bootstrap.Length.ToString(CultureInfo.InvariantCulture) + " bootstrap server(s) could be reached; last: " + last?.Message,
+            "bootstrap", last);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _isDisposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _disposed.CancelAsync().ConfigureAwait(false);
+        await _idleSweep.DisposeAsync().ConfigureAwait(false);
+        List<Slot> slots;
+        lock (_brokersLock)
+        {
+            slots = [.. _brokers.Values, .. _bootstrap];
+        }
+
+        foreach (var slot in slots)
+        {
+            await slot.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _disposed.Dispose();
+    }
+
+    private ValueTask<BrokerConnection> GetAsync(Slot slot, CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _isDisposed) != 0)
+        {
+            return ValueTask.FromException<BrokerConnection>(KafkaExceptions.Disposed("The client's connections"));
+        }
+
+        Task<BrokerConnection> connecting;
+        lock (slot.SyncRoot)
+        {
+            if (slot.Connection is { IsOpen: true } open)
+            {
+                return ValueTask.FromResult(open);
+            }
+
+            if (slot.Connecting is null)
+            {
+                var now = Stopwatch.GetTimestamp();
+                if (now < slot.NextAttemptTimestamp)
+                {
+                    var remaining = TimeSpan.FromSeconds((double)(slot.NextAttemptTimestamp - now) / Stopwatch.Frequency);
+                    return ValueTask.FromException<BrokerConnection>(KafkaExceptions.InBackoff(slot.Endpoint.DisplayName, remaining, slot.LastFailure));
+                }
+
+                slot.Connecting = ConnectAsync(slot);
+            }
+
+            connecting = slot.Connecting;
+        }
+
+        return new ValueTask<BrokerConnection>(connecting.WaitAsync(cancellationToken));
+    }
+
+    private async Task<BrokerConnection> ConnectAsync(Slot slot)
+    {
+        await Task.Yield(); // leave the slot's lock before doing any work
+        Interlocked.Increment(ref _connectAttempts);
+        try
+        {
+            var connection = await BrokerConnection.ConnectAsync(slot.Endpoint, _settings, _disposed.Token).ConfigureAwait(false);
+            lock (slot.SyncRoot)
+            {
+                slot.Connection = connection;
+                slot.Connecting = null;
+                slot.ConsecutiveFailures = 0;
+                slot.LastFailure = null;
+            }
+
+            _ = WatchAsync(slot, connection);
+            return connection;
+        }
+        catch (Exception ex)
+        {
+            TimeSpan backoff;
+            lock (slot.SyncRoot)
+            {
+                slot.Connecting = null;
+                slot.ConsecutiveFailures++;
+                slot.LastFailure = ex;
+                backoff = ReconnectBackoff.Next(slot.ConsecutiveFailures, _settings.ReconnectBackoff, _settings.ReconnectBackoffMax);
+                slot.NextAttemptTimestamp = Stopwatch.GetTimestamp() + (long)(backoff.TotalSeconds * Stopwatch.Frequency);
+            }
+
+            _settings.Metrics.Reconnects.Add(1);
+            _settings.Log.ReconnectBackoff(slot.Endpoint.DisplayName, backoff.TotalMilliseconds, ex.Message);
+            throw;
+        }
+    }
+
+    /// <summary>When a connection closes, forget it; a failure (not idleness or disposal) starts a backoff and is reported.</summary>
+    private async Task WatchAsync(Slot slot, BrokerConnection connection)
+    {
+        await connection.Closed.ConfigureAwait(false);
+        var failure = connection.Failure;
+        var failed = failure is not null and not ObjectDisposedException && !slot.ClosedIntentionally(connection);
+        lock (slot.SyncRoot)
+        {
+            if (ReferenceEquals(slot.Connection, connection))
+            {
+                slot.Connection = null;
+                if (failed)
+                {
+                    slot.ConsecutiveFailures++;
+                    slot.LastFailure = failure;
+                    var backoff = ReconnectBackoff.Next(slot.ConsecutiveFailures, _settings.ReconnectBackoff, _settings.ReconnectBackoffMax);
+                    slot.NextAttemptTimestamp = Stopwatch.GetTimestamp() + (long)(backoff.TotalSeconds * Stopwatch.Frequency);
+                }
+            }
+        }
+
+        await connection.DisposeAsync().ConfigureAwait(false);
+        if (failed && slot.Endpoint.NodeId >= 0 && Volatile.Read(ref _isDisposed) == 0)
+        {
+            BrokerDisconnected?.Invoke(slot.Endpoint.NodeId, failure!);
+        }
+    }
+
+    private void CloseIdle()
+    {
+        List<Slot> slots;
+        lock (_brokersLock)
+        {
+            slots = [.. _brokers.Values, .. _bootstrap];
+        }
+
+        foreach (var slot in slots)
+        {
+            var connection = slot.OpenConnection();
+            if (connection is not null && connection.IdleTime > _settings.ConnectionsMaxIdle)
+            {
+                _settings.Log.IdleClosed(connection.Name, connection.IdleTime.TotalMilliseconds);
+                slot.MarkIntentionalClose(connection);
+                connection.Close("idle for longer than connections.max.idle.ms");
+            }
+        }
+    }
+
+    /// <summary>One broker's connection state.</summary>
+    private sealed class Slot(BrokerEndpoint endpoint) : IAsyncDisposable
+    {
+        private BrokerConnection? _intentionallyClosed;
+
+        public Lock SyncRoot { get; } = new();
+
+        public BrokerEndpoint Endpoint { get; } = endpoint;
+
+        public BrokerConnection? Connection { get; set; }
+
+        public Task<BrokerConnection>? Connecting { get; set; }
+
+        public int ConsecutiveFailures { get; set; }
+
+        public long NextAttemptTimestamp { get; set; }
+
+        public Exception? LastFailure { get; set; }
+
+        public BrokerConnection? OpenConnection()
+        {
+            lock (SyncRoot)
+            {
+                return Connection is { IsOpen: true } open ? open : null;
+            }
+        }
+
+        /// <summary>Remembers that we closed this connection on purpose (idle, broker gone), so its close is no failure.</summary>
+        public void MarkIntentionalClose(BrokerConnection connection) => Volatile.Write(ref _intentionallyClosed, connection);
+
+        public bool ClosedIntentionally(BrokerConnection connection) => ReferenceEquals(Volatile.Read(ref _intentionallyClosed), connection);
+
+        public void CloseConnection(string reason)
+        {
+            if (OpenConnection() is { } open)
+            {
+                MarkIntentionalClose(open);
+                open.Close(reason);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            BrokerConnection? connection;
+            Task<BrokerConnection>? connecting;
+            lock (SyncRoot)
+            {
+                connection = Connection;
+                connecting = Connecting;
+                Connection = null;
+            }
+
+            if (connection is not null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (connecting is not null)
+            {
+                try
+                {
+                    // The attempt sees the pool's cancellation; whatever it made is disposed here.
+                    var late = await connecting.ConfigureAwait(false);
+                    await late.DisposeAsync().ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // A connection attempt cut short by disposal has nothing left to release.
+                }
+            }
+        }
+    }
+}
