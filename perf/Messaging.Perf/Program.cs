@@ -1,11 +1,52 @@
+using System.Reflection;
+
 namespace Messaging.Perf;
 
-/// <summary>The perf CLI: <c>produce</c> and <c>consume</c> commands arrive with the producer and consumer.</summary>
+/// <summary>
+/// The perf CLI: <c>dotnet run -c Release --project perf/Messaging.Perf -- &lt;command&gt; [options]</c>. Commands are the
+/// <see cref="IPerfCommand"/> types in this assembly (<c>produce</c>, <c>consume</c>); each runs on the embedded
+/// broker unless given <c>--bootstrap host:port</c>.
+/// </summary>
 public static class Program
 {
-    public static int Main(string[] args)
+    public static async Task<int> Main(string[] args)
     {
-        Console.Error.WriteLine("usage: Messaging.Perf <produce|consume> [options] (commands arrive with the producer and consumer issues)");
-        return args.Length == 0 ? 2 : 1;
+        var commands = new SortedDictionary<string, IPerfCommand>(StringComparer.Ordinal);
+        foreach (var type in typeof(Program).Assembly.GetTypes())
+        {
+            if (typeof(IPerfCommand).IsAssignableFrom(type) && type is { IsAbstract: false, IsInterface: false })
+            {
+                var command = (IPerfCommand)Activator.CreateInstance(type, nonPublic: true)!;
+                commands[command.Name] = command;
+            }
+        }
+
+        if (args.Length == 0 || !commands.TryGetValue(args[0], out var selected))
+        {
+            await Console.Error.WriteLineAsync("usage: Messaging.Perf <command> [options]\n").ConfigureAwait(false);
+            foreach (var command in commands.Values)
+            {
+                await Console.Error.WriteLineAsync(command.Name + ": " + command.Usage + "\n").ConfigureAwait(false);
+            }
+
+            return 2;
+        }
+
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+        try
+        {
+            var options = new CommandLine(args[1..]);
+            return await selected.RunAsync(options, cancel.Token).ConfigureAwait(false);
+        }
+        catch (ArgumentException ex)
+        {
+            await Console.Error.WriteLineAsync(ex.Message + "\n\n" + selected.Name + ": " + selected.Usage).ConfigureAwait(false);
+            return 2;
+        }
     }
 }
