@@ -35,6 +35,12 @@ internal static class MessageEmitter
             string iface = response is not null
                 ? "global::Messaging.Protocol.IKafkaRequest<" + m.ClassName + ", " + response.ClassName + ">"
                 : "global::Messaging.Protocol.IKafkaResponse<" + m.ClassName + ">";
+
+            // Responses that carry a top-level throttle time say so through an interface, so the connection can log throttling.
+            if (response is null && s.Fields.Exists(f => f.Name == "ThrottleTimeMs" && f.Type.Kind == Kind.Int32))
+            {
+                iface += ", global::Messaging.Protocol.IThrottledResponse";
+            }
             cw.Open("public sealed partial class " + s.CsName + " : " + iface);
         }
         else

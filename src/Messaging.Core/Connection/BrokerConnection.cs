@@ -157,8 +157,17 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     {
         var version = ApiVersions.VersionFor(TRequest.ApiKey);
         using var frame = await SendAsync(request, version, _settings.RequestTimeout, cancellationToken).ConfigureAwait(false);
-        return ResponseDecoder.Decode<TResponse>(frame, version, _settings.Limits);
+        var response = ResponseDecoder.Decode<TResponse>(frame, version, _settings.Limits);
+        if (response is IThrottledResponse { ThrottleTimeMs: > 0 } throttled)
+        {
+            ReportThrottle(TRequest.ApiKey, throttled.ThrottleTimeMs);
+        }
+
+        return response;
     }
+
+    /// <summary>Logs that the broker throttled a request (callers that decode raw frames themselves call it too).</summary>
+    public void ReportThrottle(ApiKey apiKey, int throttleTimeMs) => _settings.Log.Throttled(Name, apiKey, throttleTimeMs);
 
     /// <summary>Sends a request at <paramref name="version"/> and returns the raw response frame, which the caller must dispose.</summary>
     /// <param name="request">The request body.</param>

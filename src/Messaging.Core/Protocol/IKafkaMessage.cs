@@ -61,3 +61,10 @@ public interface IKafkaResponse<TSelf> : IKafkaMessage<TSelf>
 /// <param name="MaxVersion">The highest version.</param>
 /// <param name="FirstFlexibleVersion">The first flexible version, or -1 if the API is never flexible.</param>
 public readonly record struct ApiVersionRange(ApiKey ApiKey, short MinVersion, short MaxVersion, short FirstFlexibleVersion);
+
+/// <summary>A response whose body carries <c>throttle_time_ms</c>: how long the broker throttled the client (quota, KIP-219).</summary>
+public interface IThrottledResponse
+{
+    /// <summary>The time in milliseconds the request was throttled for, or 0.</summary>
+    int ThrottleTimeMs { get; }
+}

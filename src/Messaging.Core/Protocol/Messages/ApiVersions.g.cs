@@ -90,7 +90,7 @@ public sealed partial class ApiVersionsRequest : global::Messaging.Protocol.IKaf
 /// <summary>
 /// The ApiVersions response (API key 18), versions 0 to 4, flexible (compact, tagged fields) from version 3.
 /// </summary>
-public sealed partial class ApiVersionsResponse : global::Messaging.Protocol.IKafkaResponse<ApiVersionsResponse>
+public sealed partial class ApiVersionsResponse : global::Messaging.Protocol.IKafkaResponse<ApiVersionsResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The top-level error code. (Versions 0+.)</summary>
     public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }

@@ -307,7 +307,7 @@ public sealed partial class CreateTopicsRequest : global::Messaging.Protocol.IKa
 /// <summary>
 /// The CreateTopics response (API key 19), versions 5 to 7, flexible (compact, tagged fields) from version 5.
 /// </summary>
-public sealed partial class CreateTopicsResponse : global::Messaging.Protocol.IKafkaResponse<CreateTopicsResponse>
+public sealed partial class CreateTopicsResponse : global::Messaging.Protocol.IKafkaResponse<CreateTopicsResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 2+.)</summary>
     public int ThrottleTimeMs { get; set; }

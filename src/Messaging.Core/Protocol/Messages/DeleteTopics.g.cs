@@ -202,7 +202,7 @@ public sealed partial class DeleteTopicsRequest : global::Messaging.Protocol.IKa
 /// <summary>
 /// The DeleteTopics response (API key 20), versions 4 to 6, flexible (compact, tagged fields) from version 4.
 /// </summary>
-public sealed partial class DeleteTopicsResponse : global::Messaging.Protocol.IKafkaResponse<DeleteTopicsResponse>
+public sealed partial class DeleteTopicsResponse : global::Messaging.Protocol.IKafkaResponse<DeleteTopicsResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 1+.)</summary>
     public int ThrottleTimeMs { get; set; }

@@ -564,7 +564,7 @@ public sealed partial class FetchRequest : global::Messaging.Protocol.IKafkaRequ
 /// <summary>
 /// The Fetch response (API key 1), versions 12 to 17, flexible (compact, tagged fields) from version 12.
 /// </summary>
-public sealed partial class FetchResponse : global::Messaging.Protocol.IKafkaResponse<FetchResponse>
+public sealed partial class FetchResponse : global::Messaging.Protocol.IKafkaResponse<FetchResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 1+.)</summary>
     public int ThrottleTimeMs { get; set; }

@@ -122,7 +122,7 @@ public sealed partial class FindCoordinatorRequest : global::Messaging.Protocol.
 /// <summary>
 /// The FindCoordinator response (API key 10), versions 3 to 6, flexible (compact, tagged fields) from version 3.
 /// </summary>
-public sealed partial class FindCoordinatorResponse : global::Messaging.Protocol.IKafkaResponse<FindCoordinatorResponse>
+public sealed partial class FindCoordinatorResponse : global::Messaging.Protocol.IKafkaResponse<FindCoordinatorResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 1+.)</summary>
     public int ThrottleTimeMs { get; set; }

@@ -82,7 +82,7 @@ public sealed partial class HeartbeatRequest : global::Messaging.Protocol.IKafka
 /// <summary>
 /// The Heartbeat response (API key 12), versions 4 to 4, flexible (compact, tagged fields) from version 4.
 /// </summary>
-public sealed partial class HeartbeatResponse : global::Messaging.Protocol.IKafkaResponse<HeartbeatResponse>
+public sealed partial class HeartbeatResponse : global::Messaging.Protocol.IKafkaResponse<HeartbeatResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 1+.)</summary>
     public int ThrottleTimeMs { get; set; }

@@ -102,7 +102,7 @@ public sealed partial class InitProducerIdRequest : global::Messaging.Protocol.I
 /// <summary>
 /// The InitProducerId response (API key 22), versions 2 to 5, flexible (compact, tagged fields) from version 2.
 /// </summary>
-public sealed partial class InitProducerIdResponse : global::Messaging.Protocol.IKafkaResponse<InitProducerIdResponse>
+public sealed partial class InitProducerIdResponse : global::Messaging.Protocol.IKafkaResponse<InitProducerIdResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 0+.)</summary>
     public int ThrottleTimeMs { get; set; }

@@ -172,7 +172,7 @@ public sealed partial class JoinGroupRequest : global::Messaging.Protocol.IKafka
 /// <summary>
 /// The JoinGroup response (API key 11), versions 6 to 9, flexible (compact, tagged fields) from version 6.
 /// </summary>
-public sealed partial class JoinGroupResponse : global::Messaging.Protocol.IKafkaResponse<JoinGroupResponse>
+public sealed partial class JoinGroupResponse : global::Messaging.Protocol.IKafkaResponse<JoinGroupResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 2+.)</summary>
     public int ThrottleTimeMs { get; set; }

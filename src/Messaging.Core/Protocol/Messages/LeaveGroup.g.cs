@@ -148,7 +148,7 @@ public sealed partial class LeaveGroupRequest : global::Messaging.Protocol.IKafk
 /// <summary>
 /// The LeaveGroup response (API key 13), versions 4 to 5, flexible (compact, tagged fields) from version 4.
 /// </summary>
-public sealed partial class LeaveGroupResponse : global::Messaging.Protocol.IKafkaResponse<LeaveGroupResponse>
+public sealed partial class LeaveGroupResponse : global::Messaging.Protocol.IKafkaResponse<LeaveGroupResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 1+.)</summary>
     public int ThrottleTimeMs { get; set; }

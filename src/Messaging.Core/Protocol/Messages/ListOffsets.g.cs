@@ -222,7 +222,7 @@ public sealed partial class ListOffsetsRequest : global::Messaging.Protocol.IKaf
 /// <summary>
 /// The ListOffsets response (API key 2), versions 6 to 10, flexible (compact, tagged fields) from version 6.
 /// </summary>
-public sealed partial class ListOffsetsResponse : global::Messaging.Protocol.IKafkaResponse<ListOffsetsResponse>
+public sealed partial class ListOffsetsResponse : global::Messaging.Protocol.IKafkaResponse<ListOffsetsResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 2+.)</summary>
     public int ThrottleTimeMs { get; set; }

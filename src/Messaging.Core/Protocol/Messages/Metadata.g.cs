@@ -186,7 +186,7 @@ public sealed partial class MetadataRequest : global::Messaging.Protocol.IKafkaR
 /// <summary>
 /// The Metadata response (API key 3), versions 9 to 12, flexible (compact, tagged fields) from version 9.
 /// </summary>
-public sealed partial class MetadataResponse : global::Messaging.Protocol.IKafkaResponse<MetadataResponse>
+public sealed partial class MetadataResponse : global::Messaging.Protocol.IKafkaResponse<MetadataResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 3+.)</summary>
     public int ThrottleTimeMs { get; set; }

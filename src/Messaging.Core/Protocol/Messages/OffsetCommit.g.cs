@@ -227,7 +227,7 @@ public sealed partial class OffsetCommitRequest : global::Messaging.Protocol.IKa
 /// <summary>
 /// The OffsetCommit response (API key 8), versions 8 to 9, flexible (compact, tagged fields) from version 8.
 /// </summary>
-public sealed partial class OffsetCommitResponse : global::Messaging.Protocol.IKafkaResponse<OffsetCommitResponse>
+public sealed partial class OffsetCommitResponse : global::Messaging.Protocol.IKafkaResponse<OffsetCommitResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 3+.)</summary>
     public int ThrottleTimeMs { get; set; }

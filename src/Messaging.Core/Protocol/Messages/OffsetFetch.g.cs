@@ -448,7 +448,7 @@ public sealed partial class OffsetFetchRequest : global::Messaging.Protocol.IKaf
 /// <summary>
 /// The OffsetFetch response (API key 9), versions 6 to 9, flexible (compact, tagged fields) from version 6.
 /// </summary>
-public sealed partial class OffsetFetchResponse : global::Messaging.Protocol.IKafkaResponse<OffsetFetchResponse>
+public sealed partial class OffsetFetchResponse : global::Messaging.Protocol.IKafkaResponse<OffsetFetchResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 3+.)</summary>
     public int ThrottleTimeMs { get; set; }

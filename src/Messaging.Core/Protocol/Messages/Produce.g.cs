@@ -210,7 +210,7 @@ public sealed partial class ProduceRequest : global::Messaging.Protocol.IKafkaRe
 /// <summary>
 /// The Produce response (API key 0), versions 9 to 11, flexible (compact, tagged fields) from version 9.
 /// </summary>
-public sealed partial class ProduceResponse : global::Messaging.Protocol.IKafkaResponse<ProduceResponse>
+public sealed partial class ProduceResponse : global::Messaging.Protocol.IKafkaResponse<ProduceResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>Each produce response (Versions 0+.)</summary>
     public ProduceResponse.TopicProduceResponse[] Responses { get; set; } = [];

@@ -173,7 +173,7 @@ public sealed partial class SyncGroupRequest : global::Messaging.Protocol.IKafka
 /// <summary>
 /// The SyncGroup response (API key 14), versions 4 to 5, flexible (compact, tagged fields) from version 4.
 /// </summary>
-public sealed partial class SyncGroupResponse : global::Messaging.Protocol.IKafkaResponse<SyncGroupResponse>
+public sealed partial class SyncGroupResponse : global::Messaging.Protocol.IKafkaResponse<SyncGroupResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 1+.)</summary>
     public int ThrottleTimeMs { get; set; }

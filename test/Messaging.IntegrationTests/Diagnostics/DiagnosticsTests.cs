@@ -1,0 +1,90 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Messaging.Cluster;
+using Messaging.IntegrationTests.Support;
+using Messaging.Testing.Brokers;
+using Microsoft.Extensions.Logging;
+
+namespace Messaging.IntegrationTests.Diagnostics;
+
+/// <summary>The client says what it does: log events through the configured logger factory, counters on the Messaging.Kafka meter.</summary>
+public sealed class DiagnosticsTests(TestBrokerFixture fixture)
+{
+    [Fact(Timeout = 60_000)]
+    public async Task Connects_disconnects_backoff_and_metadata_changes_are_logged()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = await fixture.AcquireAsync(brokers: 2, faultInjection: true, cancellationToken: ct);
+        var logs = new RecordingLoggerFactory();
+        await using (var client = new ClusterClient(new KafkaClientOptions { BootstrapServers = broker.BootstrapServers, LoggerFactory = logs }))
+        {
+            await client.Metadata.RefreshAsync(ct);
+            var connection = await client.Connections.GetAsync(2, ct);
+            broker.Faults!.SetBrokerDown(2);
+            await connection.Closed.WaitAsync(TimeSpan.FromSeconds(10), ct);
+            await Assert.ThrowsAnyAsync<Errors.KafkaException>(async () => await client.Connections.GetAsync(2, ct));
+            broker.Faults.SetBrokerUp(2);
+        }
+
+        var events = logs.Events.ToArray();
+        Assert.Contains(events, e => e.Event.Id == 1 && e.Message.Contains("Connected to", StringComparison.Ordinal));
+        Assert.Contains(events, e => e.Event.Id == 2 && e.Level == LogLevel.Information && e.Message.Contains("broker 2", StringComparison.Ordinal));
+        Assert.Contains(events, e => e.Event.Id == 3 && e.Level == LogLevel.Warning && e.Message.Contains("next attempt in", StringComparison.Ordinal));
+        Assert.Contains(events, e => e.Event.Id == 5 && e.Message.Contains("2 brokers", StringComparison.Ordinal));
+        Assert.Contains(events, e => e.Event.Id == 4 && e.Message.Contains("ApiVersions v4", StringComparison.Ordinal)); // the embedded broker's fallback
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Connections_requests_latency_bytes_and_reconnects_are_counted_on_the_meter()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = await fixture.AcquireAsync(brokers: 1, faultInjection: true, cancellationToken: ct);
+        var measurements = new ConcurrentQueue<(string Instrument, double Value, string? Api)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Messaging.Kafka")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<int>((i, v, tags, _) => measurements.Enqueue((i.Name, v, Api(tags))));
+        listener.SetMeasurementEventCallback<long>((i, v, tags, _) => measurements.Enqueue((i.Name, v, Api(tags))));
+        listener.SetMeasurementEventCallback<double>((i, v, tags, _) => measurements.Enqueue((i.Name, v, Api(tags))));
+        listener.Start();
+
+        await using (var client = new ClusterClient(new KafkaClientOptions { BootstrapServers = broker.BootstrapServers, ReconnectBackoff = TimeSpan.FromMilliseconds(20) }))
+        {
+            await client.Metadata.RefreshAsync(ct);
+            await client.Metadata.RefreshAsync(ct);
+            var connection = await client.Connections.GetAsync(1, ct);
+            broker.Faults!.SetBrokerDown(1);
+            await connection.Closed.WaitAsync(TimeSpan.FromSeconds(10), ct);
+            await Assert.ThrowsAnyAsync<Errors.KafkaException>(async () => await client.Connections.GetAsync(1, ct));
+            broker.Faults.SetBrokerUp(1);
+        }
+
+        listener.Dispose();
+        var all = measurements.ToArray();
+        Assert.Contains(all, m => m.Instrument == "messaging.kafka.connections" && m.Value == 1);
+        Assert.Contains(all, m => m.Instrument == "messaging.kafka.connections" && m.Value == -1);
+        Assert.Contains(all, m => m.Instrument == "messaging.kafka.requests.in_flight" && m.Value == 1);
+        Assert.Contains(all, m => m.Instrument == "messaging.kafka.request.duration" && m.Api == "Metadata" && m.Value > 0);
+        Assert.Contains(all, m => m.Instrument == "messaging.kafka.bytes.sent" && m.Api == "Metadata" && m.Value > 0);
+        Assert.Contains(all, m => m.Instrument == "messaging.kafka.bytes.received" && m.Value > 0);
+        Assert.Contains(all, m => m.Instrument == "messaging.kafka.reconnects" && m.Value == 1);
+    }
+
+    private static string? Api(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        foreach (var tag in tags)
+        {
+            if (tag.Key == "api")
+            {
+                return tag.Value as string;
+            }
+        }
+
+        return null;
+    }
+}
