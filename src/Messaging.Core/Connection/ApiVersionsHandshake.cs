@@ -54,7 +54,11 @@ internal static class ApiVersionsHandshake
                 throw KafkaExceptions.BrokerError(response.ErrorCode, ApiKey.ApiVersions, connection.Name);
             }
 
-            return (ApiVersionNegotiation.Negotiate(response), version);
+            // Every client needs Metadata at a version we speak: a broker without it is too old (before Kafka 2.4) to use
+            // at all, so the connection fails here, naming the API and both sides' ranges, instead of at first use.
+            var negotiated = ApiVersionNegotiation.Negotiate(response);
+            negotiated.EnsureSupported([ApiKey.Metadata]);
+            return (negotiated, version);
         }
     }
 

@@ -89,6 +89,21 @@ public sealed class BrokerConnectionTests(TestBrokerFixture fixture)
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task Connecting_to_a_broker_too_old_for_our_versions_fails_naming_the_api_and_both_ranges()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = await fixture.AcquireAsync(faultInjection: true, cancellationToken: ct);
+        ((Messaging.Testing.EmbeddedKafkaCluster)broker.Faults!).SetApiVersionRange(ApiKey.Metadata, 0, 8); // a pre-2.4 broker
+
+        var error = await Assert.ThrowsAsync<UnsupportedApiVersionException>(async () =>
+            await BrokerConnection.ConnectAsync(First(broker.BootstrapServers), Settings(broker.BootstrapServers), ct));
+        Assert.Equal(ApiKey.Metadata, error.ApiKey);
+        Assert.Equal((short)8, error.BrokerMaxVersion);
+        Assert.Equal(MetadataRequest.MinVersion, error.ClientMinVersion);
+        Assert.Contains("Metadata", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task A_cancelled_caller_gets_OperationCanceled_and_its_late_response_goes_to_nobody()
     {
         var ct = TestContext.Current.CancellationToken;
