@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net.Sockets;
@@ -12,15 +13,29 @@ internal sealed partial class BrokerConnection
     // Read by the loop only: the 4-byte size prefix of the next response.
     private readonly byte[] _sizePrefix = new byte[4];
 
+    /// <summary>The first buffer a frame gets; it grows as bytes arrive, so a size prefix alone cannot make us allocate.</summary>
+    private const int InitialFrameBytes = 64 * 1024;
+
+    /// <remarks>
+    /// One long-lived async method (its state machine is allocated once per connection), so reading a response
+    /// allocates nothing but the pooled frame buffer.
+    /// </remarks>
     private async Task ReadLoopAsync()
     {
         // Run the loop off the connecting caller's stack.
         await Task.Yield();
+        byte[]? buffer = null;
         try
         {
             while (true)
             {
-                await ReceiveExactlyAsync(_sizePrefix).ConfigureAwait(false);
+                var prefix = _sizePrefix.AsMemory();
+                while (!prefix.IsEmpty)
+                {
+                    var read = await _socket.ReceiveAsync(prefix, SocketFlags.None).ConfigureAwait(false);
+                    prefix = read > 0 ? prefix[read..] : throw new IOException("the broker closed the connection");
+                }
+
                 var size = BinaryPrimitives.ReadInt32BigEndian(_sizePrefix);
 
                 // Bounded before anything is allocated: a hostile or broken size closes the connection.
@@ -29,42 +44,39 @@ internal sealed partial class BrokerConnection
                     throw KafkaExceptions.OversizedFrame(Name, size, _settings.MaxResponseBytes);
                 }
 
-                var frame = ResponseFrame.Rent(size);
-                try
+                buffer = ArrayPool<byte>.Shared.Rent(Math.Min(size, InitialFrameBytes));
+                var filled = 0;
+                while (filled < size)
                 {
-                    await ReceiveExactlyAsync(frame.Writable).ConfigureAwait(false);
-                }
-                catch
-                {
-                    frame.Dispose();
-                    throw;
+                    if (filled == buffer.Length)
+                    {
+                        // Grow only as the peer actually sends: memory follows bytes received, not bytes promised.
+                        var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(size, (long)buffer.Length * 2));
+                        buffer.AsSpan(0, filled).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
+
+                    var read = await _socket.ReceiveAsync(buffer.AsMemory(filled, Math.Min(size, buffer.Length) - filled), SocketFlags.None).ConfigureAwait(false);
+                    filled += read > 0 ? read : throw new IOException("the broker closed the connection in the middle of a response");
                 }
 
+                _settings.Metrics.BytesReceived.Add(size + 4);
+                var frame = ResponseFrame.Wrap(buffer, size);
+                buffer = null; // the frame owns it now
                 Dispatch(frame);
             }
         }
         catch (Exception ex)
         {
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
             // The socket closing under us after Close() is the normal way out; anything else is why we close.
             Close(ex);
         }
-    }
-
-    private async ValueTask ReceiveExactlyAsync(Memory<byte> buffer)
-    {
-        var total = buffer.Length;
-        while (!buffer.IsEmpty)
-        {
-            var read = await _socket.ReceiveAsync(buffer, SocketFlags.None).ConfigureAwait(false);
-            if (read == 0)
-            {
-                throw new IOException("the broker closed the connection");
-            }
-
-            buffer = buffer[read..];
-        }
-
-        _settings.Metrics.BytesReceived.Add(total);
     }
 
     /// <summary>Matches a response to the FIFO's head and completes it; a stranger closes the connection.</summary>

@@ -38,6 +38,11 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     private int _nextCorrelationId;
     private long _lastActivity;
 
+    // When the write in progress started (Stopwatch ticks; 0 when no write is in progress) and for which API: the
+    // timeout sweep closes a connection whose write outlives the request timeout (a peer that stopped reading).
+    private long _writeStartedAt;
+    private ApiKey _writingApiKey;
+
     private BrokerConnection(Socket socket, BrokerEndpoint endpoint, ConnectionSettings settings)
     {
         _socket = socket;
@@ -157,7 +162,19 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     {
         var version = ApiVersions.VersionFor(TRequest.ApiKey);
         using var frame = await SendAsync(request, version, _settings.RequestTimeout, cancellationToken).ConfigureAwait(false);
-        var response = ResponseDecoder.Decode<TResponse>(frame, version, _settings.Limits);
+        TResponse response;
+        try
+        {
+            response = ResponseDecoder.Decode<TResponse>(frame, version, _settings.Limits);
+        }
+        catch (KafkaProtocolException ex)
+        {
+            // Framing held but the body is not what the version promises: this broker (or our view of it) is broken.
+            var error = KafkaExceptions.UndecodableResponse(TRequest.ApiKey, version, Name, ex);
+            Close(error);
+            throw error;
+        }
+
         if (response is IThrottledResponse { ThrottleTimeMs: > 0 } throttled)
         {
             ReportThrottle(TRequest.ApiKey, throttled.ThrottleTimeMs);
@@ -194,34 +211,52 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             throw;
         }
 
+        // Fast path: a free in-flight slot and an idle writer. The caller gets the pending request's ValueTask itself,
+        // with no async state machine in between.
+        if (_inFlight.Wait(0, CancellationToken.None))
+        {
+            if (_writeLock.Wait(0, CancellationToken.None))
+            {
+                return Dispatch(TRequest.ApiKey, version, correlationId, encoded, timeout, cancellationToken);
+            }
+
+            _inFlight.Release();
+        }
+
         return SendEncodedAsync(TRequest.ApiKey, version, correlationId, encoded, timeout, cancellationToken);
     }
 
-    /// <summary>Sends a request that gets no response (a Produce with acks=0): it is written, never queued.</summary>
+    /// <summary>
+    /// Sends a request that gets no response (a Produce with acks=0): it is written, never queued. Completes when the
+    /// bytes are on the socket; a write that outlives the request timeout closes the connection and fails this call.
+    /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask SendWithoutResponseAsync<TRequest>(TRequest request, short version, CancellationToken cancellationToken = default)
         where TRequest : IKafkaMessage<TRequest>
     {
         ThrowIfClosed();
         var encoded = RequestBuffers.Rent();
-        var locked = false;
         try
         {
             KafkaFrames.WriteRequest(encoded, request, version, Interlocked.Increment(ref _nextCorrelationId), _settings.ClientId);
             await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-            locked = true;
-            ThrowIfClosed();
-            await WriteAllAsync(encoded.WrittenMemory, TRequest.ApiKey).ConfigureAwait(false);
         }
-        finally
+        catch
         {
-            if (locked)
-            {
-                _writeLock.Release();
-            }
-
             RequestBuffers.Return(encoded);
+            throw;
         }
+
+        if (!IsOpen)
+        {
+            _writeLock.Release();
+            RequestBuffers.Return(encoded);
+            throw ClosedError();
+        }
+
+        // The write releases the lock and the buffer; if it fails, the connection closes and we report why.
+        await WriteAndReleaseAsync(encoded, TRequest.ApiKey).ConfigureAwait(false);
+        ThrowIfClosed();
     }
 
     /// <summary>Closes the connection; pending requests fail with <see cref="ObjectDisposedException"/>. Idempotent.</summary>
@@ -241,67 +276,92 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// <summary>Closes the connection because something outside it decided so (e.g. idle too long).</summary>
     public void Close(string reason) => Close(KafkaExceptions.ConnectionClosed(Name, new IOException(reason)));
 
+    /// <summary>The slow path: wait for an in-flight slot and for the writer, both cancellable, then dispatch.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ResponseFrame> SendEncodedAsync(ApiKey apiKey, short version, int correlationId, ContiguousBufferWriter encoded, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        PendingRequest? pending = null;
         var holdsSlot = false;
-        var holdsLock = false;
         try
         {
             await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
             holdsSlot = true;
             await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-            holdsLock = true;
-
-            pending = PendingRequest.Rent(apiKey, version, correlationId, timeout);
-            lock (_pending.SyncRoot)
-            {
-                if (!IsOpen)
-                {
-                    // Closed while we waited: fail it here; the FIFO never owned it.
-                    pending.TryFail(ClosedError());
-                    pending.ReleaseFromQueue();
-                }
-                else
-                {
-                    _pending.Enqueue(pending);
-                    holdsSlot = false; // the slot now belongs to the pending entry: released when it leaves the FIFO
-                }
-            }
-
-            if (!holdsSlot)
-            {
-                _settings.Metrics.RequestsInFlight.Add(1);
-                try
-                {
-                    await WriteAllAsync(encoded.WrittenMemory, apiKey).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException)
-                {
-                    // The pending entry is in the FIFO: closing fails it with the connection error, once.
-                    Close(ex);
-                }
-            }
         }
-        finally
+        catch
         {
-            if (holdsLock)
-            {
-                _writeLock.Release();
-            }
-
             if (holdsSlot)
             {
                 _inFlight.Release();
             }
 
             RequestBuffers.Return(encoded);
+            throw;
         }
 
-        // Rented above, or the try threw: a pending entry exists here.
-        pending!.RegisterCancellation(cancellationToken);
-        return await pending.AsValueTask().ConfigureAwait(false);
+        return await Dispatch(apiKey, version, correlationId, encoded, timeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// With an in-flight slot and the write lock held: enqueues the request (FIFO order = wire order, both under the
+    /// write lock), registers the caller's cancellation, and starts the write. The write finishes on its own — it
+    /// owns the lock and the buffer from here — so a caller that cancels stops waiting at once, while its bytes still
+    /// go out whole and its late response is read and dropped.
+    /// </summary>
+    private ValueTask<ResponseFrame> Dispatch(ApiKey apiKey, short version, int correlationId, ContiguousBufferWriter encoded, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var pending = PendingRequest.Rent(apiKey, version, correlationId, timeout);
+        bool enqueued;
+        lock (_pending.SyncRoot)
+        {
+            enqueued = IsOpen;
+            if (enqueued)
+            {
+                _pending.Enqueue(pending);
+            }
+        }
+
+        if (!enqueued)
+        {
+            // Closed while we waited: fail it here; the FIFO never owned it.
+            _writeLock.Release();
+            _inFlight.Release();
+            RequestBuffers.Return(encoded);
+            pending.TryFail(ClosedError());
+            pending.ReleaseFromQueue();
+            return pending.AsValueTask();
+        }
+
+        _settings.Metrics.RequestsInFlight.Add(1);
+        pending.RegisterCancellation(cancellationToken);
+        var write = WriteAndReleaseAsync(encoded, apiKey);
+        if (!write.IsCompleted)
+        {
+            // Nobody awaits the write: it reports failure by closing the connection, which fails the FIFO.
+            _ = write.AsTask();
+        }
+
+        return pending.AsValueTask();
+    }
+
+    /// <summary>Writes one encoded request with the write lock held, then releases the lock and returns the buffer.</summary>
+    private async ValueTask WriteAndReleaseAsync(ContiguousBufferWriter encoded, ApiKey apiKey)
+    {
+        _writingApiKey = apiKey;
+        Volatile.Write(ref _writeStartedAt, Stopwatch.GetTimestamp());
+        try
+        {
+            await WriteAllAsync(encoded.WrittenMemory, apiKey).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException)
+        {
+            Close(ex);
+        }
+        finally
+        {
+            Volatile.Write(ref _writeStartedAt, 0);
+            _writeLock.Release();
+            RequestBuffers.Return(encoded);
+        }
     }
 
     private async ValueTask WriteAllAsync(ReadOnlyMemory<byte> bytes, ApiKey apiKey)
@@ -358,6 +418,14 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             var elapsed = Stopwatch.GetElapsedTime(overdue.StartTimestamp, now);
             var timeout = TimeSpan.FromSeconds((double)(overdue.DeadlineTimestamp - overdue.StartTimestamp) / Stopwatch.Frequency);
             Close(KafkaExceptions.Timeout(overdue.ApiKey, overdue.Version, Name, elapsed, timeout, others), overdue);
+            return;
+        }
+
+        // A write that has not finished within the request timeout: the broker stopped reading.
+        var writeStarted = Volatile.Read(ref _writeStartedAt);
+        if (writeStarted != 0 && Stopwatch.GetElapsedTime(writeStarted, now) > _settings.RequestTimeout)
+        {
+            Close(KafkaExceptions.WriteTimeout(_writingApiKey, Name, Stopwatch.GetElapsedTime(writeStarted, now), _settings.RequestTimeout));
         }
     }
 

@@ -28,16 +28,16 @@ internal readonly struct ResponseFrame : IDisposable
     /// <summary>The frame's length in bytes.</summary>
     public int Length => _length;
 
-    /// <summary>Rents a buffer for a frame of <paramref name="length"/> bytes (already checked against the maximum).</summary>
-    public static ResponseFrame Rent(int length) => new(ArrayPool<byte>.Shared.Rent(length), length);
+    /// <summary>Frames larger than this are not returned to the shared pool, so one huge response is not retained for good.</summary>
+    public const int MaxPooledBytes = 1024 * 1024;
 
-    /// <summary>The writable buffer the read loop fills.</summary>
-    public Memory<byte> Writable => _buffer.AsMemory(0, _length);
+    /// <summary>Takes ownership of a buffer rented from <see cref="ArrayPool{T}.Shared"/> holding a frame of <paramref name="length"/> bytes.</summary>
+    public static ResponseFrame Wrap(byte[] buffer, int length) => new(buffer, length);
 
-    /// <summary>Returns the buffer to the pool. Call once.</summary>
+    /// <summary>Returns the buffer to the pool (or leaves a large one to the GC). Call once.</summary>
     public void Dispose()
     {
-        if (_buffer is not null)
+        if (_buffer is not null && _buffer.Length <= MaxPooledBytes)
         {
             ArrayPool<byte>.Shared.Return(_buffer);
         }

@@ -37,6 +37,15 @@ internal static class KafkaExceptions
         new(string.Create(CultureInfo.InvariantCulture,
             $"{apiKey} to {broker} was not answered: the connection was closed because an earlier request on it timed out. Retriable."), broker, cause);
 
+    public static KafkaTimeoutException WriteTimeout(ApiKey apiKey, string broker, TimeSpan elapsed, TimeSpan timeout) =>
+        new(string.Create(CultureInfo.InvariantCulture,
+            $"Writing a {apiKey} request to {broker} did not finish within the request timeout ({elapsed.TotalMilliseconds:0} ms of {timeout.TotalMilliseconds:0} ms): the broker stopped reading. The connection is closed. Retriable."),
+            apiKey, broker, elapsed);
+
+    public static KafkaConnectionException UndecodableResponse(ApiKey apiKey, short version, string broker, KafkaProtocolException cause) =>
+        new(string.Create(CultureInfo.InvariantCulture,
+            $"{broker} answered {apiKey} v{version} with a response that does not decode ({cause.Message}). The connection is closed. Retriable."), broker, cause);
+
     public static KafkaConnectionException ConnectionLost(ApiKey apiKey, string broker, Exception cause) =>
         new(string.Create(CultureInfo.InvariantCulture, $"{apiKey} to {broker} was not answered: the connection failed ({cause.Message}). Retriable."), broker, cause);
 
