@@ -1,0 +1,86 @@
+using Messaging.Admin;
+using Messaging.Errors;
+using Messaging.Protocol;
+
+namespace Messaging.IntegrationTests.Cluster;
+
+/// <summary>CreateTopics and DeleteTopics end to end, against a fake controller (the embedded broker has neither API).</summary>
+public sealed class AdminControllerTests
+{
+    private static KafkaAdminClient Admin(FakeControllerBroker broker) => new(new KafkaAdminOptions
+    {
+        BootstrapServers = broker.BootstrapServers,
+        DefaultApiTimeout = TimeSpan.FromSeconds(10),
+        RetryBackoff = TimeSpan.FromMilliseconds(20),
+    });
+
+    [Fact(Timeout = 30_000)]
+    public async Task Topics_are_created_with_their_settings_described_and_deleted()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeControllerBroker.Start();
+        await using var admin = Admin(broker);
+
+        await admin.CreateTopicsAsync(
+        [
+            new NewTopic("orders", 6, 1) { Configs = new Dictionary<string, string> { ["cleanup.policy"] = "compact" } },
+            new NewTopic("payments") { ReplicaAssignments = new Dictionary<int, int[]> { [0] = [1], [1] = [1] } },
+        ], cancellationToken: ct);
+
+        var orders = broker.Topics["orders"];
+        Assert.Equal(6, orders.NumPartitions);
+        Assert.Equal(1, orders.ReplicationFactor);
+        Assert.Equal(("cleanup.policy", "compact"), (orders.Configs.Single().Name, orders.Configs.Single().Value));
+        Assert.Equal(2, broker.Topics["payments"].Assignments.Length);
+        Assert.Equal(6, Assert.Single(await admin.DescribeTopicsAsync(["orders"], ct)).Partitions.Count);
+
+        await admin.DeleteTopicsAsync(["orders"], ct);
+        Assert.False(broker.Topics.ContainsKey("orders"));
+        Assert.True(broker.Topics.ContainsKey("payments"));
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Validate_only_checks_without_creating()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeControllerBroker.Start();
+        await using var admin = Admin(broker);
+        await admin.CreateTopicsAsync([new NewTopic("dry-run", 3, 1)], validateOnly: true, ct);
+        Assert.Empty(broker.Topics);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Per_topic_failures_come_back_together_and_the_rest_succeed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeControllerBroker.Start();
+        await using var admin = Admin(broker);
+        await admin.CreateTopicsAsync([new NewTopic("exists", 1, 1)], cancellationToken: ct);
+
+        var error = await Assert.ThrowsAsync<KafkaAdminException>(() => admin.CreateTopicsAsync(
+            [new NewTopic("exists", 1, 1), new NewTopic("zero", 0, 1), new NewTopic("fine", 2, 1)], cancellationToken: ct));
+        Assert.Equal(2, error.Errors.Count);
+        Assert.Equal(ErrorCode.TopicAlreadyExists, ((KafkaErrorException)error.Errors["exists"]).Code);
+        Assert.Equal(ErrorCode.InvalidPartitions, ((KafkaErrorException)error.Errors["zero"]).Code);
+        Assert.False(error.IsRetriable);
+        Assert.Contains("fake broker", error.Message, StringComparison.Ordinal); // the broker's own message is carried
+        Assert.True(broker.Topics.ContainsKey("fine"));
+
+        var missing = await Assert.ThrowsAsync<KafkaAdminException>(() => admin.DeleteTopicsAsync(["never-created"], ct));
+        Assert.Equal(ErrorCode.UnknownTopicOrPartition, ((KafkaErrorException)missing.Errors["never-created"]).Code);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Not_controller_is_retried_after_a_metadata_refresh()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeControllerBroker.Start();
+        await using var admin = Admin(broker);
+        broker.FailNextControllerRequests(2);
+
+        await admin.CreateTopicsAsync([new NewTopic("after-retries", 1, 1)], cancellationToken: ct);
+
+        Assert.True(broker.Topics.ContainsKey("after-retries"));
+        Assert.Equal(3, broker.ControllerRequests); // two NOT_CONTROLLER, then success
+    }
+}

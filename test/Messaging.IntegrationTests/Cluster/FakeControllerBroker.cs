@@ -1,0 +1,214 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Messaging.Connection;
+using Messaging.Protocol;
+using Messaging.Protocol.Messages;
+
+namespace Messaging.IntegrationTests.Cluster;
+
+/// <summary>
+/// A one-broker Kafka on loopback that implements what the embedded broker lacks for the admin client: CreateTopics
+/// and DeleteTopics, with real topic state (duplicates fail, deleted topics disappear from Metadata), validate-only,
+/// and NOT_CONTROLLER injectable for the next N controller requests. Encoded and decoded with our own message types.
+/// </summary>
+internal sealed class FakeControllerBroker : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly ConcurrentDictionary<string, CreateTopicsRequest.CreatableTopic> _topics = new(StringComparer.Ordinal);
+    private readonly Task _accept;
+    private int _notControllerLeft;
+
+    private FakeControllerBroker()
+    {
+        _listener.Start();
+        _accept = AcceptAsync();
+    }
+
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    public string BootstrapServers => "127.0.0.1:" + Port;
+
+    public IReadOnlyDictionary<string, CreateTopicsRequest.CreatableTopic> Topics => _topics;
+
+    /// <summary>Controller requests seen (CreateTopics and DeleteTopics), including refused ones.</summary>
+    public int ControllerRequests;
+
+    public static FakeControllerBroker Start() => new();
+
+    public void FailNextControllerRequests(int count) => Volatile.Write(ref _notControllerLeft, count);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        await _accept.WaitAsync(TimeSpan.FromSeconds(5));
+        _stop.Dispose();
+    }
+
+    private async Task AcceptAsync()
+    {
+        var connections = new List<Task>();
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                var socket = await _listener.AcceptSocketAsync(_stop.Token);
+                connections.Add(ServeAsync(socket));
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+        }
+
+        await Task.WhenAll(connections).WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    private async Task ServeAsync(Socket socket)
+    {
+        using var _ = socket;
+        using var output = new ContiguousBufferWriter();
+        var prefix = new byte[4];
+        try
+        {
+            while (true)
+            {
+                await socket.ReceiveAsync(prefix.AsMemory(), SocketFlags.None, _stop.Token); // (small frames: one read each in practice)
+                var size = BinaryPrimitives.ReadInt32BigEndian(prefix);
+                if (size is <= 0 or > 1 << 20)
+                {
+                    return;
+                }
+
+                var frame = new byte[size];
+                var filled = 0;
+                while (filled < size)
+                {
+                    var read = await socket.ReceiveAsync(frame.AsMemory(filled), SocketFlags.None, _stop.Token);
+                    filled += read > 0 ? read : throw new IOException("client closed");
+                }
+
+                output.Clear();
+                Answer(frame, output);
+                await socket.SendAsync(output.WrittenMemory, SocketFlags.None, _stop.Token);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or IOException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private void Answer(byte[] frame, ContiguousBufferWriter output)
+    {
+        var apiKey = (ApiKey)BinaryPrimitives.ReadInt16BigEndian(frame);
+        var version = BinaryPrimitives.ReadInt16BigEndian(frame.AsSpan(2));
+        switch (apiKey)
+        {
+            case ApiKey.ApiVersions:
+            {
+                var request = KafkaFrames.ReadRequest<ApiVersionsRequest>(frame, null, out var header);
+                _ = request;
+                var response = new ApiVersionsResponse
+                {
+                    ApiKeys =
+                    [
+                        new() { ApiKey = ApiKey.ApiVersions, MinVersion = 0, MaxVersion = 4 },
+                        new() { ApiKey = ApiKey.Metadata, MinVersion = 9, MaxVersion = 12 },
+                        new() { ApiKey = ApiKey.CreateTopics, MinVersion = 5, MaxVersion = 7 },
+                        new() { ApiKey = ApiKey.DeleteTopics, MinVersion = 4, MaxVersion = 6 },
+                    ],
+                };
+                KafkaFrames.WriteResponse(output, response, version, header.CorrelationId);
+                break;
+            }
+
+            case ApiKey.Metadata:
+            {
+                var request = KafkaFrames.ReadRequest<MetadataRequest>(frame, null, out var header);
+                var topics = new List<MetadataResponse.MetadataResponseTopic>();
+                foreach (var wanted in request.Topics ?? [])
+                {
+                    topics.Add(_topics.TryGetValue(wanted.Name!, out var topic)
+                        ? Describe(topic)
+                        : new MetadataResponse.MetadataResponseTopic { Name = wanted.Name, ErrorCode = ErrorCode.UnknownTopicOrPartition });
+                }
+
+                if (request.Topics is null)
+                {
+                    foreach (var topic in _topics.Values)
+                    {
+                        topics.Add(Describe(topic));
+                    }
+                }
+
+                var response = new MetadataResponse
+                {
+                    Brokers = [new() { NodeId = 1, Host = "127.0.0.1", Port = Port }],
+                    ClusterId = "fake-controller",
+                    ControllerId = 1,
+                    Topics = [.. topics],
+                };
+                KafkaFrames.WriteResponse(output, response, version, header.CorrelationId);
+                break;
+            }
+
+            case ApiKey.CreateTopics:
+            {
+                var request = KafkaFrames.ReadRequest<CreateTopicsRequest>(frame, null, out var header);
+                Interlocked.Increment(ref ControllerRequests);
+                var refuse = Interlocked.Decrement(ref _notControllerLeft) >= 0;
+                var results = new List<CreateTopicsResponse.CreatableTopicResult>();
+                foreach (var topic in request.Topics)
+                {
+                    var error = refuse ? ErrorCode.NotController
+                        : topic.NumPartitions == 0 ? ErrorCode.InvalidPartitions
+                        : _topics.ContainsKey(topic.Name) ? ErrorCode.TopicAlreadyExists
+                        : ErrorCode.None;
+                    if (error == ErrorCode.None && !request.ValidateOnly)
+                    {
+                        _topics[topic.Name] = topic;
+                    }
+
+                    results.Add(new() { Name = topic.Name, ErrorCode = error, ErrorMessage = error == ErrorCode.None ? null : "fake broker: " + error, NumPartitions = topic.NumPartitions });
+                }
+
+                KafkaFrames.WriteResponse(output, new CreateTopicsResponse { Topics = [.. results] }, version, header.CorrelationId);
+                break;
+            }
+
+            case ApiKey.DeleteTopics:
+            {
+                var request = KafkaFrames.ReadRequest<DeleteTopicsRequest>(frame, null, out var header);
+                Interlocked.Increment(ref ControllerRequests);
+                var refuse = Interlocked.Decrement(ref _notControllerLeft) >= 0;
+                var names = version >= 6 ? request.Topics.Select(t => t.Name!).ToArray() : request.TopicNames;
+                var results = new List<DeleteTopicsResponse.DeletableTopicResult>();
+                foreach (var name in names)
+                {
+                    var error = refuse ? ErrorCode.NotController : _topics.TryRemove(name, out _) ? ErrorCode.None : ErrorCode.UnknownTopicOrPartition;
+                    results.Add(new() { Name = name, ErrorCode = error });
+                }
+
+                KafkaFrames.WriteResponse(output, new DeleteTopicsResponse { Responses = [.. results] }, version, header.CorrelationId);
+                break;
+            }
+
+            default:
+                throw new IOException("The fake controller does not speak " + apiKey);
+        }
+    }
+
+    private static MetadataResponse.MetadataResponseTopic Describe(CreateTopicsRequest.CreatableTopic topic)
+    {
+        var count = topic.NumPartitions < 0 ? 3 : topic.NumPartitions; // -1: the broker default
+        var partitions = new MetadataResponse.MetadataResponsePartition[count];
+        for (var p = 0; p < count; p++)
+        {
+            partitions[p] = new() { PartitionIndex = p, LeaderId = 1, LeaderEpoch = 0, ReplicaNodes = [1], IsrNodes = [1] };
+        }
+
+        return new MetadataResponse.MetadataResponseTopic { Name = topic.Name, TopicId = Guid.NewGuid(), Partitions = partitions };
+    }
+}
