@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using Messaging.Buffers;
 using Messaging.Protocol;
 
 namespace Messaging.Connection;
@@ -11,20 +11,9 @@ namespace Messaging.Connection;
 internal static class RequestBuffers
 {
     public const int MaxRetainedBytes = 1024 * 1024;
-    private const int MaxPooled = 64;
-    private static readonly ConcurrentQueue<ContiguousBufferWriter> Pool = new();
-    private static int _count;
+    private static readonly BoundedPool<ContiguousBufferWriter> Pool = new(64);
 
-    public static ContiguousBufferWriter Rent()
-    {
-        if (Pool.TryDequeue(out var buffer))
-        {
-            Interlocked.Decrement(ref _count);
-            return buffer;
-        }
-
-        return new ContiguousBufferWriter(4096);
-    }
+    public static ContiguousBufferWriter Rent() => Pool.Rent() ?? new ContiguousBufferWriter(4096);
 
     public static void Return(ContiguousBufferWriter buffer)
     {
@@ -34,14 +23,7 @@ internal static class RequestBuffers
             return;
         }
 
-        if (Interlocked.Increment(ref _count) > MaxPooled)
-        {
-            Interlocked.Decrement(ref _count);
-            buffer.Dispose();
-            return;
-        }
-
         buffer.Clear();
-        Pool.Enqueue(buffer);
+        Pool.Return(buffer); // beyond the pool's capacity the buffer is dropped; its array is then only GC'd, not leaked
     }
 }
