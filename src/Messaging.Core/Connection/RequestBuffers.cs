@@ -13,10 +13,20 @@ internal static class RequestBuffers
     public const int MaxRetainedBytes = 1024 * 1024;
     private static readonly BoundedPool<ContiguousBufferWriter> Pool = new(64);
 
-    public static ContiguousBufferWriter Rent() => Pool.Rent() ?? new ContiguousBufferWriter(4096);
+    private static long _outstanding;
+
+    /// <summary>Buffers rented and not yet returned, process-wide: zero when every request's buffer came back (leak tests).</summary>
+    public static long Outstanding => Volatile.Read(ref _outstanding);
+
+    public static ContiguousBufferWriter Rent()
+    {
+        Interlocked.Increment(ref _outstanding);
+        return Pool.Rent() ?? new ContiguousBufferWriter(4096);
+    }
 
     public static void Return(ContiguousBufferWriter buffer)
     {
+        Interlocked.Decrement(ref _outstanding);
         if (buffer.Capacity > MaxRetainedBytes)
         {
             buffer.Dispose();

@@ -31,13 +31,28 @@ internal readonly struct ResponseFrame : IDisposable
     /// <summary>Frames larger than this are not returned to the shared pool, so one huge response is not retained for good.</summary>
     public const int MaxPooledBytes = 1024 * 1024;
 
+    private static long _outstanding;
+
+    /// <summary>Frames handed out and not yet disposed, process-wide: zero when every response buffer came back (leak tests).</summary>
+    public static long Outstanding => Volatile.Read(ref _outstanding);
+
     /// <summary>Takes ownership of a buffer rented from <see cref="ArrayPool{T}.Shared"/> holding a frame of <paramref name="length"/> bytes.</summary>
-    public static ResponseFrame Wrap(byte[] buffer, int length) => new(buffer, length);
+    public static ResponseFrame Wrap(byte[] buffer, int length)
+    {
+        Interlocked.Increment(ref _outstanding);
+        return new(buffer, length);
+    }
 
     /// <summary>Returns the buffer to the pool (or leaves a large one to the GC). Call once.</summary>
     public void Dispose()
     {
-        if (_buffer is not null && _buffer.Length <= MaxPooledBytes)
+        if (_buffer is null)
+        {
+            return;
+        }
+
+        Interlocked.Decrement(ref _outstanding);
+        if (_buffer.Length <= MaxPooledBytes)
         {
             ArrayPool<byte>.Shared.Return(_buffer);
         }
