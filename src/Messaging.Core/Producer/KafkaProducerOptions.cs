@@ -28,9 +28,9 @@ public sealed class KafkaProducerOptions : KafkaClientOptions
     /// <c>batch.size</c>: the most bytes of records (uncompressed, with the 61-byte batch header) one partition's batch
     /// holds; a full batch is sent without waiting for <see cref="Linger"/>. A single record larger than this gets a
     /// batch of its own. Batch buffers start small and grow, so a large value costs memory only on busy partitions.
-    /// Default 1 MiB (librdkafka's; the Java client's is 16 KiB). At most <see cref="MaxRequestSize"/>.
+    /// Default 1,000,000 bytes (librdkafka's default; the Java client's is 16 KiB). At most <see cref="MaxRequestSize"/>.
     /// </summary>
-    public int BatchSize { get; set; } = 1024 * 1024;
+    public int BatchSize { get; set; } = 1_000_000;
 
     /// <summary>
     /// <c>max.request.size</c>: the largest Produce request sent, and so the largest record accepted (a larger one
