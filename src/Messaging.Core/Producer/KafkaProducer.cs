@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Messaging.Producer.Partitioners;
@@ -13,7 +14,7 @@ namespace Messaging.Producer;
 /// and — with idempotence, the default — written exactly once and in order per partition.
 /// </summary>
 /// <remarks>
-/// <para><b>Two ways to produce.</b> <see cref="ProduceAsync"/> returns a <see cref="ValueTask{TResult}"/> that completes when
+/// <para><b>Two ways to produce.</b> <see cref="ProduceAsync(string, ReadOnlyMemory{byte}?, ReadOnlyMemory{byte}?, IReadOnlyList{RecordHeader}?, int?, DateTimeOffset?, CancellationToken)"/> returns a <see cref="ValueTask{TResult}"/> that completes when
 /// the record is acknowledged (from a pooled source: no Task per record). <see cref="Produce(string, ReadOnlySpan{byte}, ReadOnlySpan{byte}, DeliveryHandler?, object?)"/>
 /// returns as soon as the record is in a batch and reports the outcome to a <see cref="DeliveryHandler"/> — pass a
 /// cached delegate and per-record state, and producing allocates nothing; with no handler it is fire-and-forget.</para>
@@ -34,6 +35,7 @@ public sealed class KafkaProducer : IAsyncDisposable
     private readonly ProducerCore _core;
     private readonly ProducerSettings _settings;
     private readonly IPartitioner? _custom;
+    private readonly ProduceLane _lane;
     private int _disposed;
 
     /// <summary>Creates a producer. It connects lazily: the first record to a topic fetches its metadata.</summary>
@@ -45,16 +47,37 @@ public sealed class KafkaProducer : IAsyncDisposable
         _core = new ProducerCore(options);
         _settings = _core.Settings;
         _custom = _settings.CustomPartitioner;
+        _lane = new ProduceLane(AppendWaitingAsync);
     }
 
     /// <summary>The producer's internals, for tests in this repository.</summary>
     internal ProducerCore Core => _core;
 
     /// <summary>
+    /// Produces a record held in arrays and completes when it is acknowledged (per <see cref="KafkaProducerOptions.Acks"/>).
+    /// A null array is a Kafka null, an empty one an empty key or value.
+    /// </summary>
+    /// <param name="topic">The topic.</param>
+    /// <param name="key">The key, or null for none (placed by the sticky partitioner). Must stay unchanged until the returned task completes.</param>
+    /// <param name="value">The value, or null (a tombstone). Must stay unchanged until the returned task completes.</param>
+    /// <param name="headers">The headers, or null.</param>
+    /// <param name="partition">The partition, or null to let the partitioner choose.</param>
+    /// <param name="timestamp">The record's timestamp, or null for now.</param>
+    /// <param name="cancellationToken">Stops waiting (for metadata, memory or the acknowledgement); a record already buffered may still be delivered.</param>
+    /// <returns>Where the record landed.</returns>
+    /// <exception cref="ProduceException">The record was not delivered; <see cref="ProduceException.Kind"/> says why.</exception>
+    /// <exception cref="ObjectDisposedException">The producer was disposed.</exception>
+    public ValueTask<DeliveryResult> ProduceAsync(string topic, byte[]? key, byte[]? value,
+        IReadOnlyList<RecordHeader>? headers = null, int? partition = null, DateTimeOffset? timestamp = null, CancellationToken cancellationToken = default) =>
+        // Explicitly typed: a null array converts to an empty ReadOnlyMemory, which is not a Kafka null.
+        ProduceAsync(topic, key is null ? (ReadOnlyMemory<byte>?)null : new ReadOnlyMemory<byte>(key), value is null ? (ReadOnlyMemory<byte>?)null : new ReadOnlyMemory<byte>(value),
+            headers, partition, timestamp, cancellationToken);
+
+    /// <summary>
     /// Produces a record and completes when it is acknowledged (per <see cref="KafkaProducerOptions.Acks"/>).
     /// </summary>
     /// <param name="topic">The topic.</param>
-    /// <param name="key">The key, or null for none (placed by the sticky partitioner). The memory must stay unchanged until the returned task completes.</param>
+    /// <param name="key">The key, or null for none (placed by the sticky partitioner). The memory must stay unchanged until the returned task completes. (A null <c>byte[]</c> converts to an empty memory, not to null: arrays go to the other overload.)</param>
     /// <param name="value">The value, or null (a tombstone). The memory must stay unchanged until the returned task completes.</param>
     /// <param name="headers">The headers, or null.</param>
     /// <param name="partition">The partition, or null to let the partitioner choose.</param>
@@ -76,27 +99,35 @@ public sealed class KafkaProducer : IAsyncDisposable
         var timestampMs = timestamp?.ToUnixTimeMilliseconds() ?? NowMs();
         var promise = DeliveryPromise.Rent();
         var result = promise.Task;
-        var rented = HeaderSpan(headers, out var headerSpan);
         try
         {
-            var outcome = TryAppend(topic, key.GetValueOrDefault().Span, value.GetValueOrDefault().Span, nulls, headerSpan, partition ?? -1,
-                timestampMs, promise, null, out var slow);
-            if (outcome == Outcome.Appended)
+            if (_lane.IsEmpty)
             {
-                promise.RegisterCancellation(cancellationToken);
-                return result;
+                var rented = HeaderSpan(headers, out var headerSpan);
+                try
+                {
+                    if (TryAppend(topic, key.GetValueOrDefault().Span, value.GetValueOrDefault().Span, nulls, headerSpan, partition ?? -1,
+                            timestampMs, promise, null, out _) == Outcome.Appended)
+                    {
+                        promise.RegisterCancellation(cancellationToken);
+                        return result;
+                    }
+                }
+                finally
+                {
+                    ReturnHeaders(rented);
+                }
             }
 
-            return ProduceSlowAsync(topic, key.GetValueOrDefault(), value.GetValueOrDefault(), nulls, headers, partition ?? -1, timestampMs, promise, slow, cancellationToken);
+            // Wait for metadata or memory in the lane, behind anything already waiting there.
+            _lane.Enqueue(new ProduceLane.Entry(topic, key.GetValueOrDefault(), value.GetValueOrDefault(), nulls, headers, partition ?? -1, timestampMs, promise, cancellationToken));
+            promise.RegisterCancellation(cancellationToken);
+            return result;
         }
         catch (Exception ex)
         {
             promise.Abandon();
             return ValueTask.FromException<DeliveryResult>(ex);
-        }
-        finally
-        {
-            ReturnHeaders(rented);
         }
     }
 
@@ -146,7 +177,7 @@ public sealed class KafkaProducer : IAsyncDisposable
             return Task.FromException(Disposed());
         }
 
-        return _core.FlushAsync(cancellationToken);
+        return _core.FlushAsync(_lane, cancellationToken);
     }
 
     /// <summary>
@@ -160,11 +191,13 @@ public sealed class KafkaProducer : IAsyncDisposable
             return;
         }
 
-        await _core.CloseAsync(_settings.CloseTimeout).ConfigureAwait(false);
+        await _core.CloseAsync(_lane, _settings.CloseTimeout).ConfigureAwait(false);
+        _lane.Dispose();
+        _core.Dispose();
     }
 
     /// <summary>
-    /// <see cref="ProduceAsync"/> over spans the caller reuses as soon as this returns (the typed producer's
+    /// <see cref="ProduceAsync(string, ReadOnlyMemory{byte}?, ReadOnlyMemory{byte}?, IReadOnlyList{RecordHeader}?, int?, DateTimeOffset?, CancellationToken)"/> over spans the caller reuses as soon as this returns (the typed producer's
     /// serialization buffers): the fast path copies them into the batch; a path that must wait copies them into
     /// pooled arrays first.
     /// </summary>
@@ -180,7 +213,7 @@ public sealed class KafkaProducer : IAsyncDisposable
         var result = promise.Task;
         try
         {
-            if (TryAppendOwned(topic, key, value, nulls, headers, partition, timestampMs, promise, out var slow) == Outcome.Appended)
+            if (_lane.IsEmpty && TryAppendOwned(topic, key, value, nulls, headers, partition, timestampMs, promise, out _) == Outcome.Appended)
             {
                 promise.RegisterCancellation(cancellationToken);
                 return result;
@@ -190,7 +223,13 @@ public sealed class KafkaProducer : IAsyncDisposable
             var valueCopy = ArrayPool<byte>.Shared.Rent(value.Length);
             key.CopyTo(keyCopy);
             value.CopyTo(valueCopy);
-            return ProduceCopiedAsync(topic, keyCopy, key.Length, valueCopy, value.Length, nulls, headers, partition, timestampMs, promise, slow, cancellationToken);
+            _lane.Enqueue(new ProduceLane.Entry(topic, keyCopy.AsMemory(0, key.Length), valueCopy.AsMemory(0, value.Length), nulls, headers, partition, timestampMs, promise, cancellationToken)
+            {
+                RentedKey = keyCopy,
+                RentedValue = valueCopy,
+            });
+            promise.RegisterCancellation(cancellationToken);
+            return result;
         }
         catch (Exception ex)
         {
@@ -203,6 +242,12 @@ public sealed class KafkaProducer : IAsyncDisposable
     internal void ProduceBlocking(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, RecordNulls nulls,
         ReadOnlySpan<RecordHeader> headers, int partition, long timestampMs, DeliveryHandler? onDelivery, object? state)
     {
+        if (!_lane.IsEmpty && !_lane.WaitUntilEmpty(_settings.MaxBlock))
+        {
+            // Records produced earlier through ProduceAsync still wait for memory or metadata; this one would overtake them.
+            throw ProducerErrors.BufferExhausted(topic, partition, _settings.BufferMemory, _settings.MaxBlock);
+        }
+
         while (true)
         {
             var outcome = TryAppend(topic, key, value, nulls, headers, partition, timestampMs, onDelivery, state, out var slow);
@@ -260,60 +305,58 @@ public sealed class KafkaProducer : IAsyncDisposable
 
     internal static long NowMs() => (DateTime.UtcNow.Ticks - UnixEpochTicks) / TimeSpan.TicksPerMillisecond;
 
-    /// <summary>The asynchronous remainder of <see cref="ProduceAsync"/> when it must wait for metadata or memory (the bytes are caller-owned memory, valid across awaits).</summary>
-    internal async ValueTask<DeliveryResult> ProduceSlowAsync(string topic, ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, RecordNulls nulls,
-        IReadOnlyList<RecordHeader>? headers, int partition, long timestampMs, DeliveryPromise promise, SlowPath slow, CancellationToken cancellationToken)
+    /// <summary>
+    /// Appends one record from the lane: waits (asynchronously) for its topic's metadata and for memory, within
+    /// what is left of its max.block.ms, then appends it. Completes or fails the entry.
+    /// </summary>
+    private async ValueTask AppendWaitingAsync(ProduceLane.Entry entry, CancellationToken stopping)
     {
-        var appended = false;
-        try
+        if (entry.CancellationToken.IsCancellationRequested)
         {
-            while (true)
+            entry.Fail(new OperationCanceledException(entry.CancellationToken)); // the caller stopped waiting before it was buffered
+            return;
+        }
+
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, entry.CancellationToken);
+        while (true)
+        {
+            var remaining = _settings.MaxBlock - Stopwatch.GetElapsedTime(entry.EnqueuedTicks);
+            var outcome = TryAppendOwned(entry.Topic, entry.Key.Span, entry.Value.Span, entry.Nulls, entry.Headers, entry.Partition, entry.TimestampMs, entry.Promise, out var slow);
+            if (outcome == Outcome.Appended)
             {
-                if (slow.Partition is null)
-                {
-                    await _core.EnsureTopicAsync(topic, _settings.MaxBlock, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    _core.WakeAllSenders();
-                    var buffer = await _core.Pool.RentAsync(slow.BufferSize, _settings.MaxBlock, cancellationToken).ConfigureAwait(false)
-                                 ?? throw NoMemory(topic, slow);
-                    AppendWithBuffer(slow, buffer, key.Span, value.Span, nulls, headers, timestampMs, promise);
-                    appended = true;
-                    break;
-                }
-
-                if (TryAppendOwned(topic, key.Span, value.Span, nulls, headers, partition, timestampMs, promise, out slow) == Outcome.Appended)
-                {
-                    appended = true;
-                    break;
-                }
+                entry.Appended();
+                return;
             }
-        }
-        finally
-        {
-            if (!appended)
+
+            if (outcome == Outcome.NeedsMetadata)
             {
-                promise.Abandon();
+                await _core.EnsureTopicAsync(entry.Topic, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, linked.Token).ConfigureAwait(false);
+                continue;
             }
-        }
 
-        promise.RegisterCancellation(cancellationToken);
-        return await promise.Task.ConfigureAwait(false);
-    }
+            _core.WakeAllSenders();
+            var buffer = remaining > TimeSpan.Zero
+                ? await _core.Pool.RentAsync(slow.BufferSize, remaining, linked.Token).ConfigureAwait(false)
+                : null;
+            if (buffer is null)
+            {
+                entry.Fail(NoMemory(entry.Topic, slow));
+                return;
+            }
 
-    private async ValueTask<DeliveryResult> ProduceCopiedAsync(string topic, byte[] key, int keyLength, byte[] value, int valueLength, RecordNulls nulls,
-        IReadOnlyList<RecordHeader>? headers, int partition, long timestampMs, DeliveryPromise promise, SlowPath slow, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await ProduceSlowAsync(topic, key.AsMemory(0, keyLength), value.AsMemory(0, valueLength), nulls, headers, partition, timestampMs,
-                promise, slow, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(key);
-            ArrayPool<byte>.Shared.Return(value);
+            var rented = HeaderSpan(entry.Headers, out var span);
+            try
+            {
+                _core.Accumulator.AppendWithBuffer(slow.Partition!, buffer, entry.TimestampMs, entry.Key.Span, entry.Value.Span, span, entry.Nulls, entry.Promise, null, slow.RecordSize, out var wake);
+                wake?.Wake();
+            }
+            finally
+            {
+                ReturnHeaders(rented);
+            }
+
+            entry.Appended();
+            return;
         }
     }
 
@@ -324,21 +367,6 @@ public sealed class KafkaProducer : IAsyncDisposable
         try
         {
             return TryAppend(topic, key, value, nulls, span, partition, timestampMs, promise, null, out slow);
-        }
-        finally
-        {
-            ReturnHeaders(rented);
-        }
-    }
-
-    private void AppendWithBuffer(SlowPath slow, byte[] buffer, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, RecordNulls nulls,
-        IReadOnlyList<RecordHeader>? headers, long timestampMs, DeliveryPromise promise)
-    {
-        var rented = HeaderSpan(headers, out var span);
-        try
-        {
-            _core.Accumulator.AppendWithBuffer(slow.Partition!, buffer, timestampMs, key, value, span, nulls, promise, null, slow.RecordSize, out var wake);
-            wake?.Wake();
         }
         finally
         {

@@ -61,7 +61,7 @@ public sealed class KafkaProducer<TKey, TValue> : IAsyncDisposable
     /// <summary>The untyped producer underneath.</summary>
     public KafkaProducer Producer => _producer;
 
-    /// <summary>Serializes and produces a record; completes when it is acknowledged. See <see cref="KafkaProducer.ProduceAsync"/>.</summary>
+    /// <summary>Serializes and produces a record; completes when it is acknowledged. See <see cref="KafkaProducer.ProduceAsync(string, ReadOnlyMemory{byte}?, ReadOnlyMemory{byte}?, IReadOnlyList{RecordHeader}?, int?, DateTimeOffset?, CancellationToken)"/>.</summary>
     /// <param name="topic">The topic.</param>
     /// <param name="key">The key (null: no key).</param>
     /// <param name="value">The value (null: a tombstone).</param>

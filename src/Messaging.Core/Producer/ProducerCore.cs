@@ -19,7 +19,7 @@ namespace Messaging.Producer;
 /// dedicated produce connection): each sender then owns every in-flight slot of its connection, which is what keeps
 /// its requests in order on the wire; metadata and InitProducerId go through the cluster client's pool.
 /// </remarks>
-internal sealed class ProducerCore : IAsyncDisposable
+internal sealed class ProducerCore : IDisposable
 {
     private static readonly TimeSpan HousekeepingPeriod = TimeSpan.FromMilliseconds(50);
 
@@ -245,13 +245,17 @@ internal sealed class ProducerCore : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until every batch that exists now is delivered or failed, sending them without lingering meanwhile.</summary>
-    public async Task FlushAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits until every record produced so far is delivered or failed — those still waiting in the lane for
+    /// metadata or memory first, then every batch — sending without lingering meanwhile.
+    /// </summary>
+    public async Task FlushAsync(ProduceLane lane, CancellationToken cancellationToken)
     {
         Accumulator.BeginFlush();
         try
         {
             WakeAllSenders();
+            await lane.WhenEmptyAsync(cancellationToken).ConfigureAwait(false);
             var pending = Accumulator.IncompleteBatches();
             if (pending.Count > 0)
             {
@@ -265,29 +269,29 @@ internal sealed class ProducerCore : IAsyncDisposable
     }
 
     /// <summary>
-    /// Closes: no more appends; buffered records are sent (no lingering) for up to <paramref name="timeout"/>; what is
-    /// still not delivered then fails with <see cref="ProduceErrorKind.Disposed"/>; then everything stops.
+    /// Closes: buffered records (and those waiting in the lane) are sent without lingering for up to
+    /// <paramref name="timeout"/>; what is still not delivered then fails with <see cref="ProduceErrorKind.Disposed"/>;
+    /// then everything stops. The caller has stopped new calls already.
     /// </summary>
-    public async ValueTask CloseAsync(TimeSpan timeout)
+    public async ValueTask CloseAsync(ProduceLane lane, TimeSpan timeout)
     {
-        Accumulator.Close();
-        Pool.Close();
-        Accumulator.BeginFlush();
-        WakeAllSenders();
-        var pending = Accumulator.IncompleteBatches();
-        if (pending.Count > 0)
+        using (var deadline = new CancellationTokenSource(timeout))
         {
             try
             {
-                await Task.WhenAll(pending).WaitAsync(timeout).ConfigureAwait(false);
+                await FlushAsync(lane, deadline.Token).ConfigureAwait(false);
             }
-            catch (TimeoutException)
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
             {
                 // Give up: fail the rest below.
             }
         }
 
         _aborting = true;
+        Accumulator.Close();
+        Pool.Close();
+        Accumulator.BeginFlush();
+        await lane.StopAsync(static entry => ProducerErrors.Disposed(new TopicPartition(entry.Topic, entry.Partition), null)).ConfigureAwait(false);
         FailQueued(static (partition, batch) => ProducerErrors.Disposed(partition.TopicPartition, batch));
 
         // Closing the produce connections fails whatever is still in flight (it is settled as Disposed).
@@ -321,7 +325,9 @@ internal sealed class ProducerCore : IAsyncDisposable
         await Cluster.DisposeAsync().ConfigureAwait(false);
     }
 
-    public ValueTask DisposeAsync() => CloseAsync(TimeSpan.Zero);
+
+    /// <summary>Releases what <see cref="CloseAsync"/> leaves behind (call after it).</summary>
+    public void Dispose() => _stop.Dispose();
 
     private void OnBrokerDisconnected(int nodeId, Exception reason) => Cluster.Metadata.RequestRefresh();
 

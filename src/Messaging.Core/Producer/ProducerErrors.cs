@@ -30,11 +30,14 @@ internal static class ProducerErrors
         return new ProduceException(ProduceErrorKind.DeliveryTimeout, batch.LastErrorCode, partition, message, isRetriable: true, batch.LastError);
     }
 
-    public static ProduceException Disposed(TopicPartition partition, ProducerBatch batch) =>
-        new(ProduceErrorKind.Disposed, batch.LastErrorCode, partition,
-            string.Create(CultureInfo.InvariantCulture, $"{batch.Count} record(s) for {partition} were not delivered before the producer closed (CloseTimeout passed)")
-            + (batch.Attempts > 0 ? "; they had been sent and may or may not have been written." : "; they were never sent."),
-            isRetriable: false, batch.LastError);
+    public static ProduceException Disposed(TopicPartition partition, ProducerBatch? batch) =>
+        batch is null
+            ? new(ProduceErrorKind.Disposed, ErrorCode.None, partition,
+                "The record was not delivered before the producer closed (CloseTimeout passed): it was still waiting for metadata or buffer memory, and was never sent.", isRetriable: false)
+            : new(ProduceErrorKind.Disposed, batch.LastErrorCode, partition,
+                string.Create(CultureInfo.InvariantCulture, $"{batch.Count} record(s) for {partition} were not delivered before the producer closed (CloseTimeout passed)")
+                + (batch.Attempts > 0 ? "; they had been sent and may or may not have been written." : "; they were never sent."),
+                isRetriable: false, batch.LastError);
 
     public static ProduceException BufferExhausted(string topic, int partition, long limit, TimeSpan maxBlock) =>
         new(ProduceErrorKind.BufferExhausted, ErrorCode.None, new TopicPartition(topic, partition),
