@@ -1,0 +1,90 @@
+namespace Messaging.Producer;
+
+/// <summary>
+/// A partition's closed batches waiting to be sent, oldest first: a growable ring, so queueing allocates nothing in
+/// the steady state. Batches sent and failed retriably come back in sequence order (<see cref="InsertInSequenceOrder"/>),
+/// ahead of newer ones. Not thread-safe: used under the partition's lock.
+/// </summary>
+internal sealed class BatchQueue
+{
+    private ProducerBatch?[] _items = new ProducerBatch?[4];
+    private int _head;
+    private int _count;
+
+    public int Count => _count;
+
+    public ProducerBatch? PeekFirst() => _count == 0 ? null : _items[_head];
+
+    public ProducerBatch this[int index] => _items[(_head + index) % _items.Length]!;
+
+    public void AddLast(ProducerBatch batch)
+    {
+        EnsureRoom();
+        _items[(_head + _count) % _items.Length] = batch;
+        _count++;
+    }
+
+    public void AddFirst(ProducerBatch batch)
+    {
+        EnsureRoom();
+        _head = (_head - 1 + _items.Length) % _items.Length;
+        _items[_head] = batch;
+        _count++;
+    }
+
+    public ProducerBatch RemoveFirst()
+    {
+        var batch = _items[_head]!;
+        _items[_head] = null;
+        _head = (_head + 1) % _items.Length;
+        _count--;
+        return batch;
+    }
+
+    /// <summary>
+    /// Puts a batch that is to be retried back: before every batch without a sequence or with a higher one, so
+    /// sequenced batches leave in sequence order (the Java client's <c>insertInSequenceOrder</c>). Without a
+    /// sequence (idempotence off) it goes first.
+    /// </summary>
+    public void InsertInSequenceOrder(ProducerBatch batch)
+    {
+        if (!batch.HasSequence)
+        {
+            AddFirst(batch);
+            return;
+        }
+
+        var position = 0;
+        while (position < _count && this[position].HasSequence && this[position].BaseSequence < batch.BaseSequence)
+        {
+            position++;
+        }
+
+        EnsureRoom();
+        // Shift [position, count) one slot right, then place the batch.
+        for (var i = _count; i > position; i--)
+        {
+            _items[(_head + i) % _items.Length] = _items[(_head + i - 1) % _items.Length];
+        }
+
+        _items[(_head + position) % _items.Length] = batch;
+        _count++;
+    }
+
+    private void EnsureRoom()
+    {
+        if (_count < _items.Length)
+        {
+            return;
+        }
+
+        var grown = new ProducerBatch?[_items.Length * 2];
+        for (var i = 0; i < _count; i++)
+        {
+            grown[i] = _items[(_head + i) % _items.Length];
+        }
+
+        _items = grown;
+        _head = 0;
+    }
+}

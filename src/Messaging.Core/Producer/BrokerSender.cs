@@ -1,0 +1,484 @@
+using System.Diagnostics;
+using Messaging.Cluster;
+using Messaging.Connection;
+using Messaging.Errors;
+using Messaging.Protocol;
+
+namespace Messaging.Producer;
+
+/// <summary>
+/// The produce pipeline of one broker (franz-go's "sink"): one loop drains every partition the broker leads into
+/// Produce requests — one batch per partition, as many partitions as fit <c>max.request.size</c> — and keeps up to
+/// <c>max.in.flight.requests.per.connection</c> of them in flight; a second loop takes the responses in the order
+/// they were sent and settles each batch: delivered, retried, or failed.
+/// </summary>
+/// <remarks>
+/// <para>Ordering: the sender uses its own connection to the broker (the producer's dedicated pool, so no
+/// metadata request takes an in-flight slot), never has more requests outstanding than the connection admits, and
+/// issues them from one loop, so they reach the socket in the order they were drained. A partition is drained by
+/// one sender at a time (<see cref="PartitionState.InFlightSender"/>).</para>
+/// <para>Wake-ups: an append that starts a batch or fills one, a response, a flush, memory pressure, a leader
+/// change and the producer id arriving each <see cref="Wake"/> the loop; between them it sleeps until the next
+/// linger or retry deadline.</para>
+/// </remarks>
+internal sealed class BrokerSender : IAsyncDisposable
+{
+    private readonly ProducerCore _core;
+    private readonly ProducerSettings _settings;
+    private readonly AsyncSignal _wake = new();
+    private readonly AsyncSignal _responsesReady = new();
+    private readonly Queue<ProduceRequestSet> _outstanding = new();
+    private readonly Stack<ProduceRequestSet> _spareSets = new();
+    private readonly Lock _outstandingLock = new();
+    private readonly ContiguousBufferWriter _scratch = new(64 * 1024);
+    private readonly CancellationTokenSource _stop = new();
+    private PartitionState[] _partitions = [];
+    private Task _sendLoop = Task.CompletedTask;
+    private Task _responseLoop = Task.CompletedTask;
+    private int _drainIndex;
+    private int _inFlight;
+    private bool _stopping;
+
+    public BrokerSender(ProducerCore core, int nodeId)
+    {
+        _core = core;
+        _settings = core.Settings;
+        NodeId = nodeId;
+    }
+
+    public int NodeId { get; }
+
+    /// <summary>Produce requests sent and not yet answered.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>The partitions this broker leads, as last assigned.</summary>
+    public PartitionState[] Partitions => Volatile.Read(ref _partitions);
+
+    public void Start()
+    {
+        _sendLoop = SendLoopAsync();
+        _responseLoop = ResponseLoopAsync();
+    }
+
+    /// <summary>Replaces the partitions this sender drains (after a metadata change).</summary>
+    public void SetPartitions(PartitionState[] partitions)
+    {
+        Volatile.Write(ref _partitions, partitions);
+        Wake();
+    }
+
+    /// <summary>Makes the send loop look again.</summary>
+    public void Wake() => _wake.Set();
+
+    /// <summary>Stops after the requests in flight are answered (or their connection fails).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _stopping = true;
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _sendLoop.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _responsesReady.Set();
+        await _responseLoop.ConfigureAwait(false);
+        _wake.Dispose();
+        _responsesReady.Dispose();
+        _scratch.Dispose();
+        _stop.Dispose();
+    }
+
+    private async Task SendLoopAsync()
+    {
+        await Task.Yield();
+        var token = _stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            var now = Stopwatch.GetTimestamp();
+            var wakeAt = long.MaxValue;
+            if (Volatile.Read(ref _inFlight) < _settings.MaxInFlight && _core.ReadyToSend())
+            {
+                BrokerConnection? connection = null;
+                try
+                {
+                    connection = await _core.Connections.GetAsync(NodeId, token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (token.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (Exception ex) when (ex is KafkaException or ObjectDisposedException)
+                {
+                    // Down or backing off: batches wait (and expire on their own); try again shortly.
+                    _core.Log.SenderCannotConnect(NodeId, ex.Message);
+                    wakeAt = now + ProducerSettings.ToTicks(_settings.ReconnectBackoff);
+                }
+
+                if (connection is not null)
+                {
+                    var set = Drain(now, ref wakeAt);
+                    if (set is not null)
+                    {
+                        Send(connection, set);
+                        continue; // more may be ready
+                    }
+                }
+            }
+
+            await _wake.WaitAsync(wakeAt, token).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Takes one ready batch from each partition, round-robin from where the last drain stopped, until the request is full.</summary>
+    private ProduceRequestSet? Drain(long now, ref long wakeAt)
+    {
+        var partitions = Partitions;
+        if (partitions.Length == 0)
+        {
+            return null;
+        }
+
+        ProduceRequestSet? set = null;
+        var idempotence = _settings.Idempotent ? _core.Idempotence : null;
+        var start = _drainIndex % partitions.Length;
+        var i = start;
+        do
+        {
+            var partition = partitions[i];
+            i = (i + 1) % partitions.Length;
+            ProducerBatch? taken = null;
+            var full = false;
+            lock (partition.Sync)
+            {
+                if (!ReferenceEquals(partition.Sender, this) || (partition.InFlight > 0 && !ReferenceEquals(partition.InFlightSender, this)))
+                {
+                    continue; // moved, or still in flight to its previous leader
+                }
+
+                var first = partition.Queue.PeekFirst();
+                var fromOpen = false;
+                if (first is null)
+                {
+                    var open = partition.Open;
+                    if (open is null || !_core.Accumulator.IsOpenBatchReady(open, now, ref wakeAt))
+                    {
+                        continue;
+                    }
+
+                    first = open;
+                    fromOpen = true;
+                }
+
+                if (first.RetryAtTicks > now)
+                {
+                    wakeAt = Math.Min(wakeAt, first.RetryAtTicks);
+                    continue;
+                }
+
+                if (idempotence is not null && !idempotence.CanDrain(partition, first))
+                {
+                    continue;
+                }
+
+                if (set is not null && set.EstimatedSize + first.Length > _settings.MaxRequestSize)
+                {
+                    full = true; // the next request starts here
+                }
+                else
+                {
+                    if (fromOpen)
+                    {
+                        partition.Open = null;
+                        partition.LastBufferSize = first.Length;
+                    }
+                    else
+                    {
+                        partition.Queue.RemoveFirst();
+                    }
+
+                    if (idempotence is not null && !first.HasSequence)
+                    {
+                        idempotence.AssignSequence(partition, first);
+                    }
+
+                    partition.InFlight++;
+                    partition.InFlightSender = this;
+                    first.Attempts++;
+                    taken = first;
+                }
+            }
+
+            if (full)
+            {
+                i = (i - 1 + partitions.Length) % partitions.Length;
+                break;
+            }
+
+            if (taken is not null)
+            {
+                // Outside the lock: the batch is this sender's now.
+                taken.Seal(_settings.Compression, _settings.CompressionLevel, _scratch);
+                taken.Stamp();
+                set ??= RentSet();
+                set.Add(partition, taken);
+            }
+        }
+        while (i != start);
+
+        _drainIndex = i;
+        return set;
+    }
+
+#pragma warning disable CA2012 // The pending ValueTask is parked in the set and awaited exactly once, by the response loop.
+    private void Send(BrokerConnection connection, ProduceRequestSet set)
+    {
+        set.Sort();
+        set.Broker = connection.Name;
+        Interlocked.Increment(ref _inFlight);
+        try
+        {
+            var version = connection.ApiVersions.VersionFor(ApiKey.Produce);
+            set.Version = version;
+            var writer = new ProduceRequestWriter(set, _settings.Acks, (int)Math.Min(_settings.RequestTimeout.TotalMilliseconds, int.MaxValue));
+            if (_settings.Acks == Acks.None)
+            {
+                set.ExpectsResponse = false;
+                set.Written = connection.SendWithoutResponseAsync(writer, version);
+            }
+            else
+            {
+                set.ExpectsResponse = true;
+                set.Response = connection.SendAsync(writer, version, _settings.RequestTimeout);
+            }
+        }
+        catch (Exception ex)
+        {
+            set.ExpectsResponse = false;
+            set.Written = ValueTask.FromException(ex);
+        }
+
+        lock (_outstandingLock)
+        {
+            _outstanding.Enqueue(set);
+        }
+
+        _responsesReady.Set();
+    }
+#pragma warning restore CA2012
+
+    private async Task ResponseLoopAsync()
+    {
+        await Task.Yield();
+        while (true)
+        {
+            ProduceRequestSet? set;
+            lock (_outstandingLock)
+            {
+                _outstanding.TryDequeue(out set);
+            }
+
+            if (set is null)
+            {
+                if (_stopping && Volatile.Read(ref _inFlight) == 0)
+                {
+                    return;
+                }
+
+                await _responsesReady.WaitAsync(_stopping ? Stopwatch.GetTimestamp() + Stopwatch.Frequency / 10 : long.MaxValue, CancellationToken.None).ConfigureAwait(false);
+                continue;
+            }
+
+            Exception? failure = null;
+            ResponseFrame frame = default;
+            try
+            {
+                if (set.ExpectsResponse)
+                {
+                    frame = await set.Response.ConfigureAwait(false);
+                    var throttleMs = ProduceResponseReader.Read(frame, set.Version, _core.Cluster.Settings.Limits, set);
+                    if (throttleMs > 0)
+                    {
+                        _core.Cluster.Settings.Log.Throttled(set.Broker, ApiKey.Produce, throttleMs);
+                    }
+                }
+                else
+                {
+                    await set.Written.ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+            finally
+            {
+                frame.Dispose();
+                set.Response = default;
+                set.Written = default;
+            }
+
+            try
+            {
+                Settle(set, failure);
+            }
+            finally
+            {
+                ReturnSet(set);
+                Interlocked.Decrement(ref _inFlight);
+                _wake.Set();
+            }
+        }
+    }
+
+    /// <summary>Settles every batch of an answered (or failed) request.</summary>
+    private void Settle(ProduceRequestSet set, Exception? failure)
+    {
+        var now = Stopwatch.GetTimestamp();
+        var refresh = false;
+        for (var i = 0; i < set.Count; i++)
+        {
+            ref var entry = ref set[i];
+            if (failure is not null)
+            {
+                refresh |= SettleBatch(entry.Partition, entry.Batch, ErrorCode.None, failure, -1, -1, -1, null, now);
+            }
+            else if (!set.ExpectsResponse)
+            {
+                refresh |= SettleBatch(entry.Partition, entry.Batch, ErrorCode.None, null, -1, -1, -1, null, now);
+            }
+            else if (!entry.Answered)
+            {
+                var missing = new KafkaProtocolException("ProduceResponse", "Responses", 0, set.Broker + " did not answer for " + entry.Partition.TopicPartition + ".");
+                refresh |= SettleBatch(entry.Partition, entry.Batch, ErrorCode.None, new KafkaConnectionException(missing.Message, set.Broker, missing), -1, -1, -1, null, now);
+            }
+            else
+            {
+                refresh |= SettleBatch(entry.Partition, entry.Batch, entry.Code, null, entry.BaseOffset, entry.LogAppendTimeMs, entry.LogStartOffset, entry.ErrorMessage, now);
+            }
+        }
+
+        if (refresh)
+        {
+            _core.Cluster.Metadata.RequestRefresh();
+        }
+    }
+
+    /// <summary>Delivers, retries or fails one batch. Returns whether metadata should be refreshed.</summary>
+    private bool SettleBatch(PartitionState partition, ProducerBatch batch, ErrorCode code, Exception? transport,
+        long baseOffset, long logAppendTimeMs, long logStartOffset, string? brokerMessage, long now)
+    {
+        var idempotence = _settings.Idempotent ? _core.Idempotence : null;
+        BrokerSender? moved;
+        if (transport is null && code is ErrorCode.None or ErrorCode.DuplicateSequenceNumber)
+        {
+            lock (partition.Sync)
+            {
+                moved = LeaveInFlight(partition);
+                if (idempotence is not null)
+                {
+                    IdempotenceState.OnAcknowledged(partition, batch, baseOffset);
+                }
+            }
+
+            batch.Complete(baseOffset, logAppendTimeMs, _core.Log);
+            _core.Release(batch);
+            moved?.Wake();
+            return false;
+        }
+
+        var stale = transport is not null || ClusterClient.MeansStaleMetadata(code);
+        ProduceException? error = null;
+        var bumpsBefore = idempotence?.EpochBumps ?? 0;
+        lock (partition.Sync)
+        {
+            moved = LeaveInFlight(partition);
+            bool retriable;
+            if (transport is not null)
+            {
+                retriable = transport is KafkaException { IsRetriable: true };
+            }
+            else
+            {
+                retriable = idempotence is not null
+                    ? idempotence.CanRetry(partition, batch, code, logStartOffset)
+                    : ErrorCodes.IsRetriable(code);
+            }
+
+            batch.LastError = transport ?? new Errors.KafkaErrorException(code, ErrorText(partition, code, brokerMessage));
+            batch.LastErrorCode = code;
+            if (retriable && now < batch.DeadlineTicks && !_core.IsAborting)
+            {
+                batch.RetryAtTicks = now + _settings.RetryBackoffTicks(batch.Attempts);
+                partition.Queue.InsertInSequenceOrder(batch);
+            }
+            else
+            {
+                // Retriable but out of time (or the producer is closing): its fate on the broker is unknown.
+                var unknownFate = retriable || _core.IsAborting;
+                idempotence?.OnFailed(partition, batch, code, rejectedByBroker: !unknownFate && transport is null);
+                error = _core.IsAborting
+                    ? ProducerErrors.Disposed(partition.TopicPartition, batch)
+                    : retriable
+                        ? ProducerErrors.DeliveryTimeout(partition.TopicPartition, batch, _settings)
+                        : transport is not null
+                            ? ProducerErrors.Transport(partition.TopicPartition, transport)
+                            : ProducerErrors.Broker(partition.TopicPartition, code, brokerMessage);
+            }
+        }
+
+        if (idempotence is not null && idempotence.EpochBumps != bumpsBefore)
+        {
+            _core.Log.EpochBumped(idempotence.Current.Epoch, partition.Topic.Name, partition.Partition);
+        }
+
+        if (error is null)
+        {
+            _core.Log.Retrying(batch.Count, partition.Topic.Name, partition.Partition, batch.Attempts, batch.LastError!.Message);
+            Wake(); // a retry backoff deadline to sleep towards
+        }
+        else
+        {
+            batch.Fail(error, _core.Log);
+            _core.Release(batch);
+        }
+
+        moved?.Wake();
+        return stale;
+    }
+
+    private static string ErrorText(PartitionState partition, ErrorCode code, string? brokerMessage) =>
+        "Produce to " + partition.TopicPartition + " failed: " + ErrorCodes.Name(code) + (brokerMessage is null ? "" : " (" + brokerMessage + ")");
+
+    /// <summary>One request of the partition is answered; returns its new sender to wake if it moved meanwhile. Under the partition's lock.</summary>
+    private BrokerSender? LeaveInFlight(PartitionState partition)
+    {
+        partition.InFlight--;
+        if (partition.InFlight > 0)
+        {
+            return null;
+        }
+
+        partition.InFlightSender = null;
+        return ReferenceEquals(partition.Sender, this) ? null : partition.Sender;
+    }
+
+    private ProduceRequestSet RentSet()
+    {
+        lock (_outstandingLock)
+        {
+            return _spareSets.TryPop(out var set) ? set : new ProduceRequestSet();
+        }
+    }
+
+    private void ReturnSet(ProduceRequestSet set)
+    {
+        set.Clear();
+        lock (_outstandingLock)
+        {
+            _spareSets.Push(set);
+        }
+    }
+}

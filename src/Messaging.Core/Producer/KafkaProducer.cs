@@ -1,0 +1,502 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Messaging.Producer.Partitioners;
+using Messaging.Records;
+
+namespace Messaging.Producer;
+
+/// <summary>
+/// Produces records to Kafka. Thread-safe and meant to be shared: one producer per process serves every thread.
+/// Records are batched per partition (<see cref="KafkaProducerOptions.Linger"/>, <see cref="KafkaProducerOptions.BatchSize"/>),
+/// sent per broker in requests that carry many partitions, retried until <see cref="KafkaProducerOptions.DeliveryTimeout"/>,
+/// and — with idempotence, the default — written exactly once and in order per partition.
+/// </summary>
+/// <remarks>
+/// <para><b>Two ways to produce.</b> <see cref="ProduceAsync(string, ReadOnlyMemory{byte}?, ReadOnlyMemory{byte}?, IReadOnlyList{RecordHeader}?, int?, DateTimeOffset?, CancellationToken)"/> returns a <see cref="ValueTask{TResult}"/> that completes when
+/// the record is acknowledged (from a pooled source: no Task per record). <see cref="Produce(string, ReadOnlySpan{byte}, ReadOnlySpan{byte}, DeliveryHandler?, object?)"/>
+/// returns as soon as the record is in a batch and reports the outcome to a <see cref="DeliveryHandler"/> — pass a
+/// cached delegate and per-record state, and producing allocates nothing; with no handler it is fire-and-forget.</para>
+/// <para><b>Blocking.</b> Producing waits only for the topic's first metadata and for buffer memory
+/// (<see cref="KafkaProducerOptions.BufferMemory"/>), each at most <see cref="KafkaProducerOptions.MaxBlock"/>:
+/// <c>ProduceAsync</c> waits asynchronously, <c>Produce</c> blocks its thread.</para>
+/// <para><b>Errors.</b> A record that is not delivered fails with a <see cref="ProduceException"/> whose
+/// <see cref="ProduceException.Kind"/>, <see cref="ProduceException.Code"/> and <c>IsRetriable</c> say what
+/// happened; nothing is reported delivered that the broker did not acknowledge.</para>
+/// <para><b>Disposal.</b> <see cref="DisposeAsync"/> stops new records, sends what is buffered for up to
+/// <see cref="KafkaProducerOptions.CloseTimeout"/>, fails what is left with <see cref="ProduceErrorKind.Disposed"/>
+/// and closes every connection; later calls throw <see cref="ObjectDisposedException"/>.</para>
+/// </remarks>
+public sealed class KafkaProducer : IAsyncDisposable
+{
+    private static readonly long UnixEpochTicks = DateTime.UnixEpoch.Ticks;
+
+    private readonly ProducerCore _core;
+    private readonly ProducerSettings _settings;
+    private readonly IPartitioner? _custom;
+    private readonly ProduceLane _lane;
+    private int _disposed;
+
+    /// <summary>Creates a producer. It connects lazily: the first record to a topic fetches its metadata.</summary>
+    /// <param name="options">The settings; validated now, copied, and not read again.</param>
+    /// <exception cref="ArgumentException">A setting is invalid (the message names it).</exception>
+    public KafkaProducer(KafkaProducerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _core = new ProducerCore(options);
+        _settings = _core.Settings;
+        _custom = _settings.CustomPartitioner;
+        _lane = new ProduceLane(AppendWaitingAsync);
+    }
+
+    /// <summary>The producer's internals, for tests in this repository.</summary>
+    internal ProducerCore Core => _core;
+
+    /// <summary>
+    /// Produces a record held in arrays and completes when it is acknowledged (per <see cref="KafkaProducerOptions.Acks"/>).
+    /// A null array is a Kafka null, an empty one an empty key or value.
+    /// </summary>
+    /// <param name="topic">The topic.</param>
+    /// <param name="key">The key, or null for none (placed by the sticky partitioner). Must stay unchanged until the returned task completes.</param>
+    /// <param name="value">The value, or null (a tombstone). Must stay unchanged until the returned task completes.</param>
+    /// <param name="headers">The headers, or null.</param>
+    /// <param name="partition">The partition, or null to let the partitioner choose.</param>
+    /// <param name="timestamp">The record's timestamp, or null for now.</param>
+    /// <param name="cancellationToken">Stops waiting (for metadata, memory or the acknowledgement); a record already buffered may still be delivered.</param>
+    /// <returns>Where the record landed.</returns>
+    /// <exception cref="ProduceException">The record was not delivered; <see cref="ProduceException.Kind"/> says why.</exception>
+    /// <exception cref="ObjectDisposedException">The producer was disposed.</exception>
+    public ValueTask<DeliveryResult> ProduceAsync(string topic, byte[]? key, byte[]? value,
+        IReadOnlyList<RecordHeader>? headers = null, int? partition = null, DateTimeOffset? timestamp = null, CancellationToken cancellationToken = default) =>
+        // Explicitly typed: a null array converts to an empty ReadOnlyMemory, which is not a Kafka null.
+        ProduceAsync(topic, key is null ? (ReadOnlyMemory<byte>?)null : new ReadOnlyMemory<byte>(key), value is null ? (ReadOnlyMemory<byte>?)null : new ReadOnlyMemory<byte>(value),
+            headers, partition, timestamp, cancellationToken);
+
+    /// <summary>
+    /// Produces a record and completes when it is acknowledged (per <see cref="KafkaProducerOptions.Acks"/>).
+    /// </summary>
+    /// <param name="topic">The topic.</param>
+    /// <param name="key">The key, or null for none (placed by the sticky partitioner). The memory must stay unchanged until the returned task completes. (A null <c>byte[]</c> converts to an empty memory, not to null: arrays go to the other overload.)</param>
+    /// <param name="value">The value, or null (a tombstone). The memory must stay unchanged until the returned task completes.</param>
+    /// <param name="headers">The headers, or null.</param>
+    /// <param name="partition">The partition, or null to let the partitioner choose.</param>
+    /// <param name="timestamp">The record's timestamp, or null for now.</param>
+    /// <param name="cancellationToken">Stops waiting (for metadata, memory or the acknowledgement); a record already buffered may still be delivered.</param>
+    /// <returns>Where the record landed.</returns>
+    /// <exception cref="ProduceException">The record was not delivered; <see cref="ProduceException.Kind"/> says why.</exception>
+    /// <exception cref="ObjectDisposedException">The producer was disposed.</exception>
+    public ValueTask<DeliveryResult> ProduceAsync(string topic, ReadOnlyMemory<byte>? key, ReadOnlyMemory<byte>? value,
+        IReadOnlyList<RecordHeader>? headers = null, int? partition = null, DateTimeOffset? timestamp = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return ValueTask.FromException<DeliveryResult>(Disposed());
+        }
+
+        var nulls = (key is null ? RecordNulls.Key : RecordNulls.None) | (value is null ? RecordNulls.Value : RecordNulls.None);
+        var timestampMs = timestamp?.ToUnixTimeMilliseconds() ?? NowMs();
+        var promise = DeliveryPromise.Rent();
+        var result = promise.Task;
+        try
+        {
+            if (_lane.IsEmpty)
+            {
+                var rented = HeaderSpan(headers, out var headerSpan);
+                try
+                {
+                    if (TryAppend(topic, key.GetValueOrDefault().Span, value.GetValueOrDefault().Span, nulls, headerSpan, partition ?? -1,
+                            timestampMs, promise, null, out _) == Outcome.Appended)
+                    {
+                        promise.RegisterCancellation(cancellationToken);
+                        return result;
+                    }
+                }
+                finally
+                {
+                    ReturnHeaders(rented);
+                }
+            }
+
+            // Wait for metadata or memory in the lane, behind anything already waiting there.
+            _lane.Enqueue(new ProduceLane.Entry(topic, key.GetValueOrDefault(), value.GetValueOrDefault(), nulls, headers, partition ?? -1, timestampMs, promise, cancellationToken));
+            promise.RegisterCancellation(cancellationToken);
+            return result;
+        }
+        catch (Exception ex)
+        {
+            promise.Abandon();
+            return ValueTask.FromException<DeliveryResult>(ex);
+        }
+    }
+
+    /// <summary>
+    /// Produces a record without waiting for it: returns once it is in a batch. The outcome goes to
+    /// <paramref name="onDelivery"/> (on an I/O thread), or nowhere when it is null (failures are then logged).
+    /// </summary>
+    /// <param name="topic">The topic.</param>
+    /// <param name="key">The key bytes (copied before the call returns). An empty span is an empty key; for no key use <see cref="Produce(string, in ProducerRecord, DeliveryHandler?, object?)"/>.</param>
+    /// <param name="value">The value bytes (copied before the call returns).</param>
+    /// <param name="onDelivery">Told the outcome, or null.</param>
+    /// <param name="state">Passed to <paramref name="onDelivery"/>.</param>
+    /// <exception cref="ProduceException">The record could not be buffered (<see cref="ProduceErrorKind.BufferExhausted"/>, <see cref="ProduceErrorKind.MetadataTimeout"/>, <see cref="ProduceErrorKind.RecordTooLarge"/>); the handler is not called.</exception>
+    /// <exception cref="ObjectDisposedException">The producer was disposed.</exception>
+    public void Produce(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, DeliveryHandler? onDelivery = null, object? state = null)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        ThrowIfDisposed();
+        ProduceBlocking(topic, key, value, RecordNulls.None, default, -1, NowMs(), onDelivery, state);
+    }
+
+    /// <summary>
+    /// Produces a record described over spans (null key or value, headers, partition, timestamp) without waiting
+    /// for it; see <see cref="Produce(string, ReadOnlySpan{byte}, ReadOnlySpan{byte}, DeliveryHandler?, object?)"/>.
+    /// </summary>
+    /// <param name="topic">The topic.</param>
+    /// <param name="record">The record; its bytes are copied before the call returns.</param>
+    /// <param name="onDelivery">Told the outcome, or null.</param>
+    /// <param name="state">Passed to <paramref name="onDelivery"/>.</param>
+    /// <exception cref="ProduceException">The record could not be buffered; the handler is not called.</exception>
+    /// <exception cref="ObjectDisposedException">The producer was disposed.</exception>
+    public void Produce(string topic, in ProducerRecord record, DeliveryHandler? onDelivery = null, object? state = null)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        ThrowIfDisposed();
+        ProduceBlocking(topic, record.Key, record.Value, record.Nulls, record.Headers, record.Partition ?? -1,
+            record.Timestamp?.ToUnixTimeMilliseconds() ?? NowMs(), onDelivery, state);
+    }
+
+    /// <summary>Sends every buffered record without lingering and completes when each is delivered or failed.</summary>
+    /// <param name="cancellationToken">Stops waiting (sending goes on).</param>
+    /// <exception cref="ObjectDisposedException">The producer was disposed.</exception>
+    public Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return Task.FromException(Disposed());
+        }
+
+        return _core.FlushAsync(_lane, cancellationToken);
+    }
+
+    /// <summary>
+    /// Stops taking records, delivers what is buffered within <see cref="KafkaProducerOptions.CloseTimeout"/>, fails
+    /// the rest with <see cref="ProduceErrorKind.Disposed"/>, and closes. Idempotent.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _core.CloseAsync(_lane, _settings.CloseTimeout).ConfigureAwait(false);
+        _lane.Dispose();
+        _core.Dispose();
+    }
+
+    /// <summary>
+    /// <see cref="ProduceAsync(string, ReadOnlyMemory{byte}?, ReadOnlyMemory{byte}?, IReadOnlyList{RecordHeader}?, int?, DateTimeOffset?, CancellationToken)"/> over spans the caller reuses as soon as this returns (the typed producer's
+    /// serialization buffers): the fast path copies them into the batch; a path that must wait copies them into
+    /// pooled arrays first.
+    /// </summary>
+    internal ValueTask<DeliveryResult> ProduceSpansAsync(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, RecordNulls nulls,
+        IReadOnlyList<RecordHeader>? headers, int partition, long timestampMs, CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return ValueTask.FromException<DeliveryResult>(Disposed());
+        }
+
+        var promise = DeliveryPromise.Rent();
+        var result = promise.Task;
+        try
+        {
+            if (_lane.IsEmpty && TryAppendOwned(topic, key, value, nulls, headers, partition, timestampMs, promise, out _) == Outcome.Appended)
+            {
+                promise.RegisterCancellation(cancellationToken);
+                return result;
+            }
+
+            var keyCopy = ArrayPool<byte>.Shared.Rent(key.Length);
+            var valueCopy = ArrayPool<byte>.Shared.Rent(value.Length);
+            key.CopyTo(keyCopy);
+            value.CopyTo(valueCopy);
+            _lane.Enqueue(new ProduceLane.Entry(topic, keyCopy.AsMemory(0, key.Length), valueCopy.AsMemory(0, value.Length), nulls, headers, partition, timestampMs, promise, cancellationToken)
+            {
+                RentedKey = keyCopy,
+                RentedValue = valueCopy,
+            });
+            promise.RegisterCancellation(cancellationToken);
+            return result;
+        }
+        catch (Exception ex)
+        {
+            promise.Abandon();
+            return ValueTask.FromException<DeliveryResult>(ex);
+        }
+    }
+
+    /// <summary>Appends on the calling thread, blocking for metadata or memory when needed (the synchronous <c>Produce</c> path).</summary>
+    internal void ProduceBlocking(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, RecordNulls nulls,
+        ReadOnlySpan<RecordHeader> headers, int partition, long timestampMs, DeliveryHandler? onDelivery, object? state)
+    {
+        if (!_lane.IsEmpty && !_lane.WaitUntilEmpty(_settings.MaxBlock))
+        {
+            // Records produced earlier through ProduceAsync still wait for memory or metadata; this one would overtake them.
+            throw ProducerErrors.BufferExhausted(topic, partition, _settings.BufferMemory, _settings.MaxBlock);
+        }
+
+        while (true)
+        {
+            var outcome = TryAppend(topic, key, value, nulls, headers, partition, timestampMs, onDelivery, state, out var slow);
+            switch (outcome)
+            {
+                case Outcome.Appended:
+                    return;
+                case Outcome.NeedsMetadata:
+                    // The Java client blocks send() the same way, for at most max.block.ms.
+                    _core.EnsureTopicAsync(topic, _settings.MaxBlock, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+                    continue;
+                default:
+                    _core.WakeAllSenders();
+                    var buffer = _core.Pool.Rent(slow.BufferSize, _settings.MaxBlock) ?? throw NoMemory(topic, slow);
+                    _core.Accumulator.AppendWithBuffer(slow.Partition!, buffer, timestampMs, key, value, headers, nulls, onDelivery, state, slow.RecordSize, out var wake);
+                    wake?.Wake();
+                    return;
+            }
+        }
+    }
+
+    /// <summary>Copies <paramref name="headers"/> into a span (no copy for arrays and lists); returns a rented array to give back, if one was needed.</summary>
+    internal static RecordHeader[]? HeaderSpan(IReadOnlyList<RecordHeader>? headers, out ReadOnlySpan<RecordHeader> span)
+    {
+        switch (headers)
+        {
+            case null:
+                span = default;
+                return null;
+            case RecordHeader[] array:
+                span = array;
+                return null;
+            case List<RecordHeader> list:
+                span = CollectionsMarshal.AsSpan(list);
+                return null;
+            default:
+                var rented = ArrayPool<RecordHeader>.Shared.Rent(headers.Count);
+                for (var i = 0; i < headers.Count; i++)
+                {
+                    rented[i] = headers[i];
+                }
+
+                span = rented.AsSpan(0, headers.Count);
+                return rented;
+        }
+    }
+
+    internal static void ReturnHeaders(RecordHeader[]? rented)
+    {
+        if (rented is not null)
+        {
+            ArrayPool<RecordHeader>.Shared.Return(rented, clearArray: true);
+        }
+    }
+
+    internal static long NowMs() => (DateTime.UtcNow.Ticks - UnixEpochTicks) / TimeSpan.TicksPerMillisecond;
+
+    /// <summary>
+    /// Appends one record from the lane: waits (asynchronously) for its topic's metadata and for memory, within
+    /// what is left of its max.block.ms, then appends it. Completes or fails the entry.
+    /// </summary>
+    private async ValueTask AppendWaitingAsync(ProduceLane.Entry entry, CancellationToken stopping)
+    {
+        if (entry.CancellationToken.IsCancellationRequested)
+        {
+            entry.Fail(new OperationCanceledException(entry.CancellationToken)); // the caller stopped waiting before it was buffered
+            return;
+        }
+
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, entry.CancellationToken);
+        while (true)
+        {
+            var remaining = _settings.MaxBlock - Stopwatch.GetElapsedTime(entry.EnqueuedTicks);
+            var outcome = TryAppendOwned(entry.Topic, entry.Key.Span, entry.Value.Span, entry.Nulls, entry.Headers, entry.Partition, entry.TimestampMs, entry.Promise, out var slow);
+            if (outcome == Outcome.Appended)
+            {
+                entry.Appended();
+                return;
+            }
+
+            if (outcome == Outcome.NeedsMetadata)
+            {
+                await _core.EnsureTopicAsync(entry.Topic, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, linked.Token).ConfigureAwait(false);
+                continue;
+            }
+
+            _core.WakeAllSenders();
+            var buffer = remaining > TimeSpan.Zero
+                ? await _core.Pool.RentAsync(slow.BufferSize, remaining, linked.Token).ConfigureAwait(false)
+                : null;
+            if (buffer is null)
+            {
+                entry.Fail(NoMemory(entry.Topic, slow));
+                return;
+            }
+
+            var rented = HeaderSpan(entry.Headers, out var span);
+            try
+            {
+                _core.Accumulator.AppendWithBuffer(slow.Partition!, buffer, entry.TimestampMs, entry.Key.Span, entry.Value.Span, span, entry.Nulls, entry.Promise, null, slow.RecordSize, out var wake);
+                wake?.Wake();
+            }
+            finally
+            {
+                ReturnHeaders(rented);
+            }
+
+            entry.Appended();
+            return;
+        }
+    }
+
+    private Outcome TryAppendOwned(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, RecordNulls nulls, IReadOnlyList<RecordHeader>? headers,
+        int partition, long timestampMs, DeliveryPromise promise, out SlowPath slow)
+    {
+        var rented = HeaderSpan(headers, out var span);
+        try
+        {
+            return TryAppend(topic, key, value, nulls, span, partition, timestampMs, promise, null, out slow);
+        }
+        finally
+        {
+            ReturnHeaders(rented);
+        }
+    }
+
+    /// <summary>
+    /// The hot path: pick the partition, append, wake the sender if a batch started or filled. Allocates nothing
+    /// when the topic is known and the open batch (or the pool) has room; otherwise says what to wait for.
+    /// </summary>
+    private Outcome TryAppend(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, RecordNulls nulls, ReadOnlySpan<RecordHeader> headers,
+        int partition, long timestampMs, object? target, object? state, out SlowPath slow)
+    {
+        if (_core.Fatal is { } fatal)
+        {
+            throw ProducerErrors.Fatal(new TopicPartition(topic, partition), fatal);
+        }
+
+        var topicState = _core.Accumulator.GetOrAddTopic(topic);
+        var partitions = topicState.Partitions;
+        if (partitions.Length == 0)
+        {
+            slow = default;
+            return Outcome.NeedsMetadata;
+        }
+
+        var keyLength = (nulls & RecordNulls.Key) != 0 ? -1 : key.Length;
+        var valueLength = (nulls & RecordNulls.Value) != 0 ? -1 : value.Length;
+        var recordSize = ProducerBatch.MaxRecordSize(keyLength, valueLength, headers);
+        if (recordSize + RecordBatchLayout.HeaderSize > _settings.MaxRequestSize)
+        {
+            throw ProducerErrors.RecordTooLarge(topic, partition, recordSize + RecordBatchLayout.HeaderSize, "max.request.size", _settings.MaxRequestSize);
+        }
+
+        var sticky = false;
+        if (partition < 0)
+        {
+            partition = ChoosePartition(topicState, key, (nulls & RecordNulls.Key) != 0, partitions.Length, out sticky);
+        }
+        else if (partition >= partitions.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(partition), partition,
+                "Topic " + topic + " has " + partitions.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) + " partitions.");
+        }
+
+        while (true)
+        {
+            var state0 = partitions[partition];
+            var status = _core.Accumulator.TryAppend(state0, timestampMs, key, value, headers, nulls, target, state, sticky, recordSize, out var wake);
+            wake?.Wake();
+            switch (status)
+            {
+                case AppendStatus.Appended:
+                    slow = default;
+                    return Outcome.Appended;
+                case AppendStatus.NewBatchRequired:
+                    // KIP-480: the sticky partition's batch is full; move on and place the record again.
+                    if (_custom is not null)
+                    {
+                        _custom.OnNewBatch(topic, partition, partitions.Length);
+                    }
+                    else
+                    {
+                        topicState.Sticky.OnNewBatch(partition, partitions.Length);
+                    }
+
+                    partition = ChoosePartition(topicState, key, (nulls & RecordNulls.Key) != 0, partitions.Length, out _);
+                    sticky = false;
+                    continue;
+                default:
+                    slow = new SlowPath(state0, _core.Accumulator.BufferSizeFor(state0, recordSize), recordSize);
+                    return Outcome.NeedsMemory;
+            }
+        }
+    }
+
+    private int ChoosePartition(TopicState topic, ReadOnlySpan<byte> key, bool keyIsNull, int count, out bool sticky)
+    {
+        if (_custom is not null)
+        {
+            sticky = true;
+            var chosen = _custom.Partition(topic.Name, key, keyIsNull, count);
+            if ((uint)chosen >= (uint)count)
+            {
+                throw new InvalidOperationException("The custom partitioner returned partition " + chosen.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                    + " for topic " + topic.Name + ", which has " + count.ToString(System.Globalization.CultureInfo.InvariantCulture) + " partitions.");
+            }
+
+            return chosen;
+        }
+
+        switch (_settings.Partitioner)
+        {
+            case PartitionerKind.Murmur2Random when !keyIsNull:
+            case PartitionerKind.Murmur2:
+                sticky = false;
+                return Murmur2.Partition(key, count);
+            default:
+                sticky = true;
+                return topic.Sticky.Current(count);
+        }
+    }
+
+    private ProduceException NoMemory(string topic, SlowPath slow) =>
+        slow.BufferSize > _settings.BufferMemory
+            ? ProducerErrors.RecordTooLarge(topic, slow.Partition!.Partition, slow.RecordSize, "buffer.memory", _settings.BufferMemory)
+            : Volatile.Read(ref _disposed) != 0 || _core.Accumulator.IsClosed
+                ? throw Disposed()
+                : ProducerErrors.BufferExhausted(topic, slow.Partition!.Partition, _settings.BufferMemory, _settings.MaxBlock);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ThrowIfDisposed()
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            throw Disposed();
+        }
+    }
+
+    private static ObjectDisposedException Disposed() => new(nameof(KafkaProducer), "The producer has been disposed.");
+
+    /// <summary>What an append has to wait for.</summary>
+    internal enum Outcome
+    {
+        Appended,
+        NeedsMetadata,
+        NeedsMemory,
+    }
+
+    /// <summary>Where an append that needs memory goes, and how much it needs.</summary>
+    internal readonly record struct SlowPath(PartitionState? Partition, int BufferSize, int RecordSize);
+}

@@ -1,0 +1,219 @@
+using System.Buffers;
+using System.Diagnostics;
+using Messaging.Records;
+
+namespace Messaging.Producer;
+
+/// <summary>
+/// The slow lane of <c>ProduceAsync</c>: records that must wait before they can be appended — for their topic's
+/// first metadata, or for buffer memory — wait here, in call order, and one worker appends them one after the
+/// other. While anything waits here, later <c>ProduceAsync</c> calls queue behind it instead of taking the fast
+/// path, and synchronous <c>Produce</c> calls wait for the lane to empty, so records produced in sequence are
+/// appended in sequence whichever of them had to wait (the Java client keeps that order by blocking the caller).
+/// </summary>
+/// <remarks>
+/// Nothing here runs per record in the steady state: the fast path only reads <see cref="IsEmpty"/>. An entry is
+/// an object allocated when a record has to wait, which is the exception. Each entry keeps its own
+/// <c>max.block.ms</c> deadline, counted from the call: an entry whose deadline passed while it queued fails when
+/// its turn comes.
+/// </remarks>
+internal sealed class ProduceLane : IDisposable
+{
+    private readonly Queue<Entry> _queue = new();
+    private readonly Lock _lock = new();
+    private readonly AsyncSignal _signal = new();
+    private readonly ManualResetEventSlim _empty = new(true);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Func<Entry, CancellationToken, ValueTask> _append;
+    private TaskCompletionSource? _emptied;
+    private Task? _worker;
+    private int _count;
+
+    /// <param name="append">Appends one entry (waiting for what it needs); completes or fails the entry's promise itself.</param>
+    public ProduceLane(Func<Entry, CancellationToken, ValueTask> append) => _append = append;
+
+    /// <summary>True when nothing waits: the fast path may append directly.</summary>
+    public bool IsEmpty => Volatile.Read(ref _count) == 0;
+
+    public void Enqueue(Entry entry)
+    {
+        lock (_lock)
+        {
+            _queue.Enqueue(entry);
+            if (_count++ == 0)
+            {
+                _empty.Reset();
+            }
+
+            _worker ??= Task.Run(RunAsync);
+        }
+
+        _signal.Set();
+    }
+
+    /// <summary>Blocks until the lane is empty, at most <paramref name="timeout"/>; false if it did not empty in time.</summary>
+    public bool WaitUntilEmpty(TimeSpan timeout) => IsEmpty || _empty.Wait(timeout);
+
+    /// <summary>Completes when the lane is empty.</summary>
+    public Task WhenEmptyAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (_count == 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            _emptied ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _emptied.Task.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>Stops the worker; entries still waiting fail with <paramref name="error"/>.</summary>
+    public async ValueTask StopAsync(Func<Entry, Exception> error)
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _signal.Set();
+        Task? worker;
+        lock (_lock)
+        {
+            worker = _worker;
+        }
+
+        if (worker is not null)
+        {
+            await worker.ConfigureAwait(false);
+        }
+
+        while (true)
+        {
+            Entry? entry;
+            lock (_lock)
+            {
+                if (!_queue.TryDequeue(out entry))
+                {
+                    break;
+                }
+            }
+
+            entry.Fail(error(entry));
+            Done();
+        }
+    }
+
+    public void Dispose()
+    {
+        _signal.Dispose();
+        _empty.Dispose();
+        _stop.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        var token = _stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            Entry? entry;
+            lock (_lock)
+            {
+                _queue.TryPeek(out entry);
+            }
+
+            if (entry is null)
+            {
+                await _signal.WaitAsync(long.MaxValue, token).ConfigureAwait(false);
+                continue;
+            }
+
+            try
+            {
+                await _append(entry, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return; // StopAsync fails what is left, this entry included
+            }
+            catch (Exception ex)
+            {
+                entry.Fail(ex);
+            }
+
+            lock (_lock)
+            {
+                _queue.Dequeue();
+            }
+
+            Done();
+        }
+    }
+
+    private void Done()
+    {
+        TaskCompletionSource? emptied = null;
+        lock (_lock)
+        {
+            if (--_count == 0)
+            {
+                _empty.Set();
+                emptied = _emptied;
+                _emptied = null;
+            }
+        }
+
+        emptied?.TrySetResult();
+    }
+
+    /// <summary>One record waiting to be appended: its bytes (caller-owned memory, or pooled copies this entry returns), where it goes, and whom to tell.</summary>
+    internal sealed class Entry(string topic, ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, RecordNulls nulls, IReadOnlyList<RecordHeader>? headers,
+        int partition, long timestampMs, DeliveryPromise promise, CancellationToken cancellationToken)
+    {
+        public string Topic { get; } = topic;
+
+        public ReadOnlyMemory<byte> Key { get; } = key;
+
+        public ReadOnlyMemory<byte> Value { get; } = value;
+
+        public RecordNulls Nulls { get; } = nulls;
+
+        public IReadOnlyList<RecordHeader>? Headers { get; } = headers;
+
+        public int Partition { get; } = partition;
+
+        public long TimestampMs { get; } = timestampMs;
+
+        public DeliveryPromise Promise { get; } = promise;
+
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        /// <summary>When the call was made (<see cref="Stopwatch"/> ticks): max.block.ms counts from here.</summary>
+        public long EnqueuedTicks { get; } = Stopwatch.GetTimestamp();
+
+        /// <summary>Pooled copies of the key and value to return once appended (the typed producer's bytes), or null.</summary>
+        public byte[]? RentedKey { get; init; }
+
+        public byte[]? RentedValue { get; init; }
+
+        /// <summary>The record is in a batch: the pooled copies go back.</summary>
+        public void Appended() => ReturnCopies();
+
+        /// <summary>The record never made it into a batch.</summary>
+        public void Fail(Exception error)
+        {
+            Promise.TrySetException(error);
+            ReturnCopies();
+        }
+
+        private void ReturnCopies()
+        {
+            if (RentedKey is not null)
+            {
+                ArrayPool<byte>.Shared.Return(RentedKey);
+            }
+
+            if (RentedValue is not null)
+            {
+                ArrayPool<byte>.Shared.Return(RentedValue);
+            }
+        }
+    }
+}

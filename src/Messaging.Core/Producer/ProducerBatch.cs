@@ -1,0 +1,507 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Messaging.Compression;
+using Messaging.Protocol;
+using Messaging.Records;
+
+namespace Messaging.Producer;
+
+/// <summary>
+/// One partition's record batch (magic 2) from its first record to its acknowledgement: records are encoded
+/// straight into a buffer from the producer's <see cref="BufferPool"/>, behind a 61-byte gap for the header;
+/// <see cref="Seal"/> compresses once (into the same buffer) and <see cref="Stamp"/> writes the header with the
+/// producer id, epoch and base sequence of the attempt, recomputing the CRC only when they changed.
+/// </summary>
+/// <remarks>
+/// <para>Ownership: the partition (under its lock) owns the batch while it is open or queued; a sender owns it
+/// from drain to response; then it is completed once, its buffer goes back to the pool and the object back to
+/// its own pool. Every field is touched by one owner at a time, so the batch has no lock of its own.</para>
+/// <para>Delivery bookkeeping: a record produced with a handler or awaited through <c>ProduceAsync</c> gets one
+/// <see cref="Completion"/> entry (record index, target, state, timestamp) in a pooled array; a record produced
+/// with neither gets none. Completing a batch walks the entries; offsets are the base offset plus the index.</para>
+/// </remarks>
+internal sealed class ProducerBatch
+{
+    private const int MaxPooled = 4096;
+    private static readonly ConcurrentQueue<ProducerBatch> Pool = new();
+    private static int _pooledCount;
+
+    private Completion[] _completions = [];
+    private int _completionCount;
+    private long _baseTimestamp;
+    private long _maxTimestamp;
+    private bool _sealed;
+    private CompressionType _codec;
+    private long _stampedProducerId;
+    private short _stampedEpoch;
+    private int _stampedSequence;
+    private TaskCompletionSource? _done;
+
+    private ProducerBatch()
+    {
+        Partition = null!;
+        Buffer = [];
+    }
+
+    /// <summary>The partition the batch belongs to.</summary>
+    public PartitionState Partition { get; private set; }
+
+    /// <summary>The buffer (from the pool): header gap, then records (or, once sealed, the wire form).</summary>
+    public byte[] Buffer { get; private set; }
+
+    /// <summary>Bytes used in <see cref="Buffer"/>, header gap included.</summary>
+    public int Length { get; private set; }
+
+    /// <summary>The most bytes the batch may grow to (<c>batch.size</c>, or one oversized record's size).</summary>
+    public int Limit { get; private set; }
+
+    /// <summary>Records in the batch.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>When the batch was created (<see cref="Stopwatch"/> ticks): linger counts from here.</summary>
+    public long CreatedTicks { get; private set; }
+
+    /// <summary>When <c>delivery.timeout.ms</c> runs out for the batch's records (<see cref="Stopwatch"/> ticks).</summary>
+    public long DeadlineTicks { get; private set; }
+
+    /// <summary>Sent attempts so far.</summary>
+    public int Attempts { get; set; }
+
+    /// <summary>Not to be sent again before this (<see cref="Stopwatch"/> ticks).</summary>
+    public long RetryAtTicks { get; set; }
+
+    /// <summary>The error of the last failed attempt, reported as the cause if the batch times out.</summary>
+    public Exception? LastError { get; set; }
+
+    /// <summary>The error code of the last failed attempt (<see cref="ErrorCode.None"/> for a transport failure).</summary>
+    public ErrorCode LastErrorCode { get; set; }
+
+    /// <summary>The producer id the batch is sent with (-1 without idempotence).</summary>
+    public long ProducerId { get; private set; } = -1;
+
+    /// <summary>The producer epoch the batch is sent with (-1 without idempotence).</summary>
+    public short ProducerEpoch { get; private set; } = -1;
+
+    /// <summary>The sequence number of the first record, or -1 while none is assigned.</summary>
+    public int BaseSequence { get; private set; } = -1;
+
+    /// <summary>True once the sequence was rewritten by an epoch bump (the Java client's <c>sequenceHasBeenReset</c>).</summary>
+    public bool SequenceHasBeenReset { get; private set; }
+
+    /// <summary>True once the batch was completed (delivered or failed).</summary>
+    public bool IsDone { get; private set; }
+
+    /// <summary>True when a sequence is assigned.</summary>
+    public bool HasSequence => BaseSequence >= 0;
+
+    /// <summary>The sequence number of the last record.</summary>
+    public int LastSequence => IncrementSequence(BaseSequence, Count - 1);
+
+    /// <summary>The bytes that go on the wire, valid once sealed and stamped.</summary>
+    public ReadOnlyMemory<byte> Wire => Buffer.AsMemory(0, Length);
+
+    /// <summary>Kafka's sequence arithmetic: sequences wrap from <see cref="int.MaxValue"/> to 0.</summary>
+    public static int IncrementSequence(int sequence, int increment) =>
+        sequence > int.MaxValue - increment ? increment - (int.MaxValue - sequence) - 1 : sequence + increment;
+
+    /// <summary>Gets a batch over <paramref name="buffer"/> for <paramref name="partition"/>.</summary>
+    public static ProducerBatch Rent(PartitionState partition, byte[] buffer, int limit, long nowTicks, long deliveryTimeoutTicks)
+    {
+        if (Pool.TryDequeue(out var batch))
+        {
+            Interlocked.Decrement(ref _pooledCount);
+        }
+        else
+        {
+            batch = new ProducerBatch();
+        }
+
+        batch.Partition = partition;
+        batch.Buffer = buffer;
+        batch.Length = RecordBatchLayout.HeaderSize;
+        batch.Limit = limit;
+        batch.CreatedTicks = nowTicks;
+        batch.DeadlineTicks = nowTicks + deliveryTimeoutTicks;
+        return batch;
+    }
+
+    /// <summary>An upper bound of the bytes one record takes in a batch (the record's length prefix included).</summary>
+    public static int MaxRecordSize(int keyLength, int valueLength, ReadOnlySpan<RecordHeader> headers)
+    {
+        long size = Varint.MaxVarintBytes + 1 + Varint.MaxVarlongBytes + Varint.MaxVarintBytes
+                    + Varint.MaxVarintBytes + Math.Max(keyLength, 0) + Varint.MaxVarintBytes + Math.Max(valueLength, 0)
+                    + Varint.MaxVarintBytes;
+        foreach (ref readonly var header in headers)
+        {
+            size += (2 * Varint.MaxVarintBytes) + header.KeyByteCount + header.Value.Length;
+        }
+
+        return (int)Math.Min(size, int.MaxValue / 2);
+    }
+
+    /// <summary>
+    /// Appends a record if it fits in <see cref="Limit"/>; grows the buffer from <paramref name="pool"/> when needed
+    /// and allowed. The first record of a batch always fits (its buffer was sized for it).
+    /// </summary>
+    /// <returns>False when the batch is full (nothing was written).</returns>
+    public bool TryAppend(long timestampMs, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ReadOnlySpan<RecordHeader> headers,
+        RecordNulls nulls, object? target, object? state, BufferPool pool)
+    {
+        Debug.Assert(!_sealed, "A sealed batch takes no records.");
+        if (Count == 0)
+        {
+            _baseTimestamp = timestampMs;
+            _maxTimestamp = timestampMs;
+        }
+        else if (Count >= KafkaProducerOptions.MaxRecordsPerBatch)
+        {
+            return false;
+        }
+
+        var timestampDelta = timestampMs - _baseTimestamp;
+        var keyLength = (nulls & RecordNulls.Key) != 0 ? -1 : key.Length;
+        var valueLength = (nulls & RecordNulls.Value) != 0 ? -1 : value.Length;
+        var headersSize = 0;
+        for (var i = 0; i < headers.Length; i++)
+        {
+            var k = headers[i].KeyByteCount;
+            var v = headers[i].IsValueNull ? -1 : headers[i].Value.Length;
+            headersSize += Varint.SizeOfVarint(k) + k + Varint.SizeOfVarint(v) + Math.Max(v, 0);
+        }
+
+        var body = 1 + Varint.SizeOfVarlong(timestampDelta) + Varint.SizeOfVarint(Count)
+                   + Varint.SizeOfVarint(keyLength) + Math.Max(keyLength, 0)
+                   + Varint.SizeOfVarint(valueLength) + Math.Max(valueLength, 0)
+                   + Varint.SizeOfVarint(headers.Length) + headersSize;
+        var total = Varint.SizeOfVarint(body) + body;
+        if (Length + total > Limit && Count > 0)
+        {
+            return false;
+        }
+
+        if (Length + total > Buffer.Length && !TryGrow(Length + total, pool))
+        {
+            return false;
+        }
+
+        var dst = Buffer.AsSpan(Length, total);
+        var p = Varint.WriteVarint(dst, body);
+        dst[p++] = 0; // record attributes: unused
+        p += Varint.WriteVarlong(dst.Slice(p), timestampDelta);
+        p += Varint.WriteVarint(dst.Slice(p), Count);
+        p += Varint.WriteVarint(dst.Slice(p), keyLength);
+        if (keyLength > 0)
+        {
+            key.CopyTo(dst.Slice(p));
+            p += keyLength;
+        }
+
+        p += Varint.WriteVarint(dst.Slice(p), valueLength);
+        if (valueLength > 0)
+        {
+            value.CopyTo(dst.Slice(p));
+            p += valueLength;
+        }
+
+        p += Varint.WriteVarint(dst.Slice(p), headers.Length);
+        for (var i = 0; i < headers.Length; i++)
+        {
+            ref readonly var header = ref headers[i];
+            p += Varint.WriteVarint(dst.Slice(p), header.KeyByteCount);
+            p += header.WriteKey(dst.Slice(p));
+            if (header.IsValueNull)
+            {
+                p += Varint.WriteVarint(dst.Slice(p), -1);
+            }
+            else
+            {
+                var v = header.Value.Span;
+                p += Varint.WriteVarint(dst.Slice(p), v.Length);
+                v.CopyTo(dst.Slice(p));
+                p += v.Length;
+            }
+        }
+
+        Debug.Assert(p == total, "The record's size was computed wrongly.");
+        if (target is not null)
+        {
+            AddCompletion(new Completion(Count, target, state, timestampMs));
+        }
+
+        if (timestampMs > _maxTimestamp)
+        {
+            _maxTimestamp = timestampMs;
+        }
+
+        Length += total;
+        Count++;
+        return true;
+    }
+
+    /// <summary>Assigns the producer id, epoch and base sequence the next attempt is sent with.</summary>
+    public void SetProducerState(long producerId, short epoch, int baseSequence, bool isReset)
+    {
+        ProducerId = producerId;
+        ProducerEpoch = epoch;
+        BaseSequence = baseSequence;
+        SequenceHasBeenReset |= isReset;
+    }
+
+    /// <summary>
+    /// Closes the batch for good: compresses the records into the same buffer (once; a batch that does not shrink
+    /// is sent uncompressed, which every broker accepts). Called by the sender that drained it.
+    /// </summary>
+    public void Seal(CompressionType compression, int? level, ContiguousBufferWriter scratch)
+    {
+        if (_sealed)
+        {
+            return;
+        }
+
+        _sealed = true;
+        _codec = CompressionType.None;
+        if (compression != CompressionType.None)
+        {
+            var codec = CompressionCodecs.Get(compression);
+            scratch.Clear();
+            var records = Buffer.AsSpan(RecordBatchLayout.HeaderSize, Length - RecordBatchLayout.HeaderSize);
+            var compressed = codec.Compress(records, scratch, level ?? codec.DefaultLevel);
+            if (compressed < records.Length)
+            {
+                scratch.WrittenSpan.CopyTo(Buffer.AsSpan(RecordBatchLayout.HeaderSize));
+                Length = RecordBatchLayout.HeaderSize + compressed;
+                _codec = compression;
+            }
+        }
+
+        _stampedSequence = int.MinValue; // force the first stamp
+    }
+
+    /// <summary>Writes the header for this attempt (producer id, epoch, sequence) and its CRC, unless already written with the same values.</summary>
+    public void Stamp()
+    {
+        Debug.Assert(_sealed, "Seal before stamping.");
+        if (_stampedSequence == BaseSequence && _stampedProducerId == ProducerId && _stampedEpoch == ProducerEpoch)
+        {
+            return;
+        }
+
+        var batch = Buffer.AsSpan(0, Length);
+        BinaryPrimitives.WriteInt64BigEndian(batch, 0); // base offset: the broker assigns it
+        BinaryPrimitives.WriteInt32BigEndian(batch.Slice(RecordBatchLayout.BatchLength), Length - RecordBatchLayout.LogOverhead);
+        BinaryPrimitives.WriteInt32BigEndian(batch.Slice(RecordBatchLayout.PartitionLeaderEpoch), -1);
+        batch[RecordBatchLayout.Magic] = 2;
+        BinaryPrimitives.WriteInt16BigEndian(batch.Slice(RecordBatchLayout.Attributes), (short)_codec);
+        BinaryPrimitives.WriteInt32BigEndian(batch.Slice(RecordBatchLayout.LastOffsetDelta), Count - 1);
+        BinaryPrimitives.WriteInt64BigEndian(batch.Slice(RecordBatchLayout.BaseTimestamp), _baseTimestamp);
+        BinaryPrimitives.WriteInt64BigEndian(batch.Slice(RecordBatchLayout.MaxTimestamp), _maxTimestamp);
+        BinaryPrimitives.WriteInt64BigEndian(batch.Slice(RecordBatchLayout.ProducerId), ProducerId);
+        BinaryPrimitives.WriteInt16BigEndian(batch.Slice(RecordBatchLayout.ProducerEpoch), ProducerEpoch);
+        BinaryPrimitives.WriteInt32BigEndian(batch.Slice(RecordBatchLayout.BaseSequence), BaseSequence);
+        BinaryPrimitives.WriteInt32BigEndian(batch.Slice(RecordBatchLayout.RecordCount), Count);
+        BinaryPrimitives.WriteUInt32BigEndian(batch.Slice(RecordBatchLayout.Crc), Crc32C.Compute(batch.Slice(RecordBatchLayout.Attributes)));
+        _stampedProducerId = ProducerId;
+        _stampedEpoch = ProducerEpoch;
+        _stampedSequence = BaseSequence;
+    }
+
+    /// <summary>Reports every record delivered: offsets from <paramref name="baseOffset"/> (-1 when unknown), timestamps the records' own or the broker's log-append time.</summary>
+    public void Complete(long baseOffset, long logAppendTimeMs, ProducerLog log)
+    {
+        var topic = Partition.Topic.Name;
+        var partition = Partition.Partition;
+        var type = logAppendTimeMs >= 0 ? TimestampType.LogAppendTime : TimestampType.CreateTime;
+        for (var i = 0; i < _completionCount; i++)
+        {
+            ref var entry = ref _completions[i];
+            var result = new DeliveryResult(topic, partition, baseOffset < 0 ? -1 : baseOffset + entry.Index,
+                logAppendTimeMs >= 0 ? logAppendTimeMs : entry.TimestampMs, type);
+            if (entry.Target is DeliveryHandler handler)
+            {
+                try
+                {
+                    handler(in result, null, entry.State);
+                }
+                catch (Exception ex)
+                {
+                    log.DeliveryHandlerFailed(ex, topic, partition);
+                }
+            }
+            else
+            {
+                ((DeliveryPromise)entry.Target).TrySetResult(result);
+            }
+
+            entry = default;
+        }
+
+        _completionCount = 0;
+        MarkDone();
+    }
+
+    /// <summary>Reports every record failed with <paramref name="error"/> (each awaiting caller gets its own copy to throw).</summary>
+    public void Fail(ProduceException error, ProducerLog log)
+    {
+        var topic = Partition.Topic.Name;
+        var partition = Partition.Partition;
+        for (var i = 0; i < _completionCount; i++)
+        {
+            ref var entry = ref _completions[i];
+            var result = new DeliveryResult(topic, partition, -1, entry.TimestampMs, TimestampType.CreateTime);
+            if (entry.Target is DeliveryHandler handler)
+            {
+                try
+                {
+                    handler(in result, error, entry.State);
+                }
+                catch (Exception ex)
+                {
+                    log.DeliveryHandlerFailed(ex, topic, partition);
+                }
+            }
+            else
+            {
+                ((DeliveryPromise)entry.Target).TrySetException(i == 0 ? error : Copy(error));
+            }
+
+            entry = default;
+        }
+
+        if (_completionCount == 0 && Count > 0)
+        {
+            log.RecordsFailedWithoutHandler(Count, topic, partition, error.Message);
+        }
+
+        _completionCount = 0;
+        MarkDone();
+    }
+
+    /// <summary>A task that completes when the batch is done (for flush); allocated only when someone asks.</summary>
+    public Task WhenDone()
+    {
+        lock (this)
+        {
+            if (IsDone)
+            {
+                return Task.CompletedTask;
+            }
+
+            _done ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _done.Task;
+        }
+    }
+
+    /// <summary>Takes the buffer away (to return it to the pool) and recycles the batch object.</summary>
+    public byte[] Recycle()
+    {
+        var buffer = Buffer;
+        Buffer = [];
+        Partition = null!;
+        Length = 0;
+        Limit = 0;
+        Count = 0;
+        Attempts = 0;
+        RetryAtTicks = 0;
+        LastError = null;
+        LastErrorCode = ErrorCode.None;
+        ProducerId = -1;
+        ProducerEpoch = -1;
+        BaseSequence = -1;
+        SequenceHasBeenReset = false;
+        _sealed = false;
+        _codec = CompressionType.None;
+        lock (this)
+        {
+            IsDone = false;
+            _done = null;
+        }
+
+        if (_completions.Length > 1024)
+        {
+            ArrayPool<Completion>.Shared.Return(_completions, clearArray: false);
+            _completions = [];
+        }
+
+        if (Interlocked.Increment(ref _pooledCount) <= MaxPooled)
+        {
+            Pool.Enqueue(this);
+        }
+        else
+        {
+            Interlocked.Decrement(ref _pooledCount);
+            if (_completions.Length > 0)
+            {
+                ArrayPool<Completion>.Shared.Return(_completions, clearArray: false);
+                _completions = [];
+            }
+        }
+
+        return buffer;
+    }
+
+    private static ProduceException Copy(ProduceException error) =>
+        new(error.Kind, error.Code, error.TopicPartition, error.Message, error.IsRetriable, error.InnerException);
+
+    private void MarkDone()
+    {
+        TaskCompletionSource? done;
+        lock (this)
+        {
+            IsDone = true;
+            done = _done;
+        }
+
+        done?.TrySetResult();
+    }
+
+    private bool TryGrow(int needed, BufferPool pool)
+    {
+        var size = pool.SizeFor(Math.Min(Math.Max(needed, Buffer.Length * 2), Limit));
+        if (size < needed)
+        {
+            return false;
+        }
+
+        var grown = pool.TryRent(size);
+        if (grown is null)
+        {
+            return false;
+        }
+
+        Buffer.AsSpan(0, Length).CopyTo(grown);
+        pool.Return(Buffer);
+        Buffer = grown;
+        return true;
+    }
+
+    private void AddCompletion(in Completion completion)
+    {
+        if (_completionCount == _completions.Length)
+        {
+            var grown = ArrayPool<Completion>.Shared.Rent(Math.Max(64, _completions.Length * 2));
+            _completions.AsSpan(0, _completionCount).CopyTo(grown);
+            if (_completions.Length > 0)
+            {
+                ArrayPool<Completion>.Shared.Return(_completions, clearArray: true);
+            }
+
+            _completions = grown;
+        }
+
+        _completions[_completionCount++] = completion;
+    }
+
+    /// <summary>One record that wants to hear how it went.</summary>
+    private readonly struct Completion(int index, object target, object? state, long timestampMs)
+    {
+        public int Index { get; } = index;
+
+        public object Target { get; } = target;
+
+        public object? State { get; } = state;
+
+        public long TimestampMs { get; } = timestampMs;
+    }
+}

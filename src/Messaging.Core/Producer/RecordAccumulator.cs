@@ -1,0 +1,297 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Messaging.Protocol;
+using Messaging.Records;
+
+namespace Messaging.Producer;
+
+/// <summary>What an append did.</summary>
+internal enum AppendStatus
+{
+    /// <summary>The record is in a batch.</summary>
+    Appended,
+
+    /// <summary>A new batch is needed and the memory bound does not allow its buffer now: wait for memory, then <see cref="RecordAccumulator.AppendWithBuffer"/>.</summary>
+    NeedsMemory,
+
+    /// <summary>The partition's batch was full and the caller asked to re-partition in that case (sticky partitioning).</summary>
+    NewBatchRequired,
+}
+
+/// <summary>
+/// Per-partition batching: the topics produced to, each partition's open batch and queue, the batches not yet
+/// completed (for flush), and the expiry of batches whose delivery timeout passed.
+/// </summary>
+/// <remarks>
+/// An append takes the partition's lock, encodes the record into the open batch and leaves; it allocates nothing
+/// unless it has to start a batch (a pooled object and, from the memory-bounded pool, a buffer). Starting a batch
+/// or filling one wakes the partition's sender (outside the lock); a record never waits for the sender.
+/// </remarks>
+internal sealed class RecordAccumulator
+{
+    private const int InitialBufferSize = 16 * 1024;
+
+    private readonly ProducerSettings _settings;
+    private readonly BufferPool _pool;
+    private readonly ConcurrentDictionary<string, TopicState> _topics = new(StringComparer.Ordinal);
+    private readonly HashSet<ProducerBatch> _incomplete = [];
+    private readonly Lock _incompleteLock = new();
+    private readonly Lock _topicsLock = new();
+    private TopicState? _lastTopic;
+    private int _nextTopicId;
+    private volatile bool _closed;
+    private int _flushing;
+
+    public RecordAccumulator(ProducerSettings settings, BufferPool pool)
+    {
+        _settings = settings;
+        _pool = pool;
+    }
+
+    /// <summary>True while a flush or the producer's close asks every batch to be sent without lingering.</summary>
+    public bool SendImmediately => Volatile.Read(ref _flushing) > 0 || _closed || _pool.HasWaiters;
+
+    /// <summary>True once the producer closed: appends fail.</summary>
+    public bool IsClosed => _closed;
+
+    /// <summary>Batches created and not completed.</summary>
+    public int IncompleteCount
+    {
+        get
+        {
+            lock (_incompleteLock)
+            {
+                return _incomplete.Count;
+            }
+        }
+    }
+
+    /// <summary>Every topic produced to so far.</summary>
+    public ICollection<TopicState> Topics => _topics.Values;
+
+    /// <summary>The state of <paramref name="topic"/>, created on first use (without partitions until metadata arrives).</summary>
+    public TopicState GetOrAddTopic(string topic)
+    {
+        var last = Volatile.Read(ref _lastTopic);
+        if (last is not null && ReferenceEquals(last.Name, topic))
+        {
+            return last;
+        }
+
+        if (!_topics.TryGetValue(topic, out var state))
+        {
+            lock (_topicsLock)
+            {
+                if (!_topics.TryGetValue(topic, out state))
+                {
+                    state = new TopicState(topic, _nextTopicId++);
+                    _topics[topic] = state;
+                }
+            }
+        }
+
+        Volatile.Write(ref _lastTopic, state);
+        return state;
+    }
+
+    /// <summary>Stops appends; later calls see <see cref="IsClosed"/>.</summary>
+    public void Close() => _closed = true;
+
+    /// <summary>Makes every open batch ready until <see cref="EndFlush"/>.</summary>
+    public void BeginFlush() => Interlocked.Increment(ref _flushing);
+
+    public void EndFlush() => Interlocked.Decrement(ref _flushing);
+
+    /// <summary>Tasks for every batch not completed right now (for flush).</summary>
+    public List<Task> IncompleteBatches()
+    {
+        ProducerBatch[] batches;
+        lock (_incompleteLock)
+        {
+            batches = [.. _incomplete];
+        }
+
+        var tasks = new List<Task>(batches.Length);
+        foreach (var batch in batches)
+        {
+            var done = batch.WhenDone();
+            if (!done.IsCompleted)
+            {
+                tasks.Add(done);
+            }
+        }
+
+        return tasks;
+    }
+
+    /// <summary>
+    /// Appends a record to its partition's open batch, starting a new batch (with a buffer from the pool, if it has
+    /// one to give now) when there is none or it is full.
+    /// </summary>
+    /// <remarks>
+    /// With <c>abortOnNewBatch</c>, a full open batch makes it return <see cref="AppendStatus.NewBatchRequired"/>
+    /// instead of starting one (sticky partitioning re-partitions the record). <c>wake</c> is the sender to wake
+    /// outside any lock, if any.
+    /// </remarks>
+    /// <exception cref="ObjectDisposedException">The producer is closed.</exception>
+    public AppendStatus TryAppend(PartitionState partition, long timestampMs, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
+        ReadOnlySpan<RecordHeader> headers, RecordNulls nulls, object? target, object? state, bool abortOnNewBatch, int recordSize, out BrokerSender? wake)
+    {
+        wake = null;
+        lock (partition.Sync)
+        {
+            if (_closed)
+            {
+                ThrowClosed();
+            }
+
+            var open = partition.Open;
+            if (open is not null)
+            {
+                if (open.TryAppend(timestampMs, key, value, headers, nulls, target, state, _pool))
+                {
+                    return AppendStatus.Appended;
+                }
+
+                // Full: it is ready to go as it is.
+                CloseOpenBatch(partition, open);
+                wake = partition.Sender;
+                if (abortOnNewBatch)
+                {
+                    return AppendStatus.NewBatchRequired;
+                }
+            }
+
+            var size = BufferSizeFor(partition, recordSize);
+            var buffer = _pool.TryRent(size);
+            if (buffer is null)
+            {
+                return AppendStatus.NeedsMemory;
+            }
+
+            StartBatch(partition, buffer, recordSize, timestampMs, key, value, headers, nulls, target, state);
+            wake = partition.Sender;
+        }
+
+        return AppendStatus.Appended;
+    }
+
+    /// <summary>
+    /// Appends with a buffer the caller waited for. If meanwhile another append started a batch with room, the
+    /// record goes there and the buffer goes back to the pool.
+    /// </summary>
+    public void AppendWithBuffer(PartitionState partition, byte[] buffer, long timestampMs, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
+        ReadOnlySpan<RecordHeader> headers, RecordNulls nulls, object? target, object? state, int recordSize, out BrokerSender? wake)
+    {
+        lock (partition.Sync)
+        {
+            if (_closed)
+            {
+                _pool.Return(buffer);
+                ThrowClosed();
+            }
+
+            wake = partition.Sender;
+            var open = partition.Open;
+            if (open is not null)
+            {
+                if (open.TryAppend(timestampMs, key, value, headers, nulls, target, state, _pool))
+                {
+                    _pool.Return(buffer);
+                    return;
+                }
+
+                CloseOpenBatch(partition, open);
+            }
+
+            StartBatch(partition, buffer, recordSize, timestampMs, key, value, headers, nulls, target, state);
+        }
+    }
+
+    /// <summary>The buffer size a new batch of this partition asks for: what its last batch needed (at least the record), at most batch.size.</summary>
+    public int BufferSizeFor(PartitionState partition, int recordSize)
+    {
+        var needed = RecordBatchLayout.HeaderSize + recordSize;
+        var size = Math.Max(needed, Math.Min(_settings.BatchSize, Math.Max(InitialBufferSize, partition.LastBufferSize)));
+        return size;
+    }
+
+    /// <summary>Removes a completed batch from the flush registry.</summary>
+    public void Unregister(ProducerBatch batch)
+    {
+        lock (_incompleteLock)
+        {
+            _incomplete.Remove(batch);
+        }
+    }
+
+    /// <summary>Takes every batch of the partition that is not in flight (close: what cannot be delivered any more).</summary>
+    public static void CollectAll(PartitionState partition, List<ProducerBatch> taken)
+    {
+        lock (partition.Sync)
+        {
+            while (partition.Queue.Count > 0)
+            {
+                taken.Add(partition.Queue.RemoveFirst());
+            }
+
+            if (partition.Open is { } open)
+            {
+                partition.Open = null;
+                taken.Add(open);
+            }
+        }
+    }
+
+    /// <summary>True when the partition's open batch has waited its linger (or a flush, close or memory pressure wants it now).</summary>
+    public bool IsOpenBatchReady(ProducerBatch open, long nowTicks, ref long wakeAtTicks)
+    {
+        if (SendImmediately)
+        {
+            return true;
+        }
+
+        var readyAt = open.CreatedTicks + _settings.LingerTicks;
+        if (nowTicks >= readyAt)
+        {
+            return true;
+        }
+
+        if (readyAt < wakeAtTicks)
+        {
+            wakeAtTicks = readyAt;
+        }
+
+        return false;
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowClosed() => throw new ObjectDisposedException(nameof(KafkaProducer), "The producer has been disposed.");
+
+    /// <summary>Moves the open batch to the queue (it is full, or the sender takes it). Under the partition's lock.</summary>
+    public static void CloseOpenBatch(PartitionState partition, ProducerBatch open)
+    {
+        partition.Open = null;
+        partition.LastBufferSize = open.Length;
+        partition.Queue.AddLast(open);
+    }
+
+    private void StartBatch(PartitionState partition, byte[] buffer, int recordSize, long timestampMs, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
+        ReadOnlySpan<RecordHeader> headers, RecordNulls nulls, object? target, object? state)
+    {
+        var limit = Math.Max(_settings.BatchSize, RecordBatchLayout.HeaderSize + recordSize);
+        var batch = ProducerBatch.Rent(partition, buffer, limit, Stopwatch.GetTimestamp(), _settings.DeliveryTimeoutTicks);
+        if (!batch.TryAppend(timestampMs, key, value, headers, nulls, target, state, _pool))
+        {
+            throw new InvalidOperationException("A new batch could not take its first record; its buffer was sized wrongly.");
+        }
+
+        // Registered before any sender can see it, so it cannot complete before it is registered.
+        lock (_incompleteLock)
+        {
+            _incomplete.Add(batch);
+        }
+
+        partition.Open = batch;
+    }
+}

@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using Messaging.Producer;
+using Messaging.Records;
+
+namespace Messaging.Core.Tests.Producer;
+
+public sealed class RecordAccumulatorTests
+{
+    private static (RecordAccumulator Accumulator, BufferPool Pool, PartitionState Partition) Create(int batchSize = 4096, long bufferMemory = 1024 * 1024, int lingerMs = 5)
+    {
+        var settings = new ProducerSettings(new KafkaProducerOptions
+        {
+            BootstrapServers = "localhost:9092",
+            BatchSize = batchSize,
+            BufferMemory = bufferMemory,
+            MaxRequestSize = (int)Math.Min(bufferMemory, 1024 * 1024),
+            Linger = TimeSpan.FromMilliseconds(lingerMs),
+        });
+        var pool = new BufferPool(settings.BufferMemory, settings.BatchSize);
+        var accumulator = new RecordAccumulator(settings, pool);
+        var topic = accumulator.GetOrAddTopic("t");
+        topic.EnsurePartitions(2);
+        return (accumulator, pool, topic.Partitions[0]);
+    }
+
+    private static AppendStatus Append(RecordAccumulator accumulator, PartitionState partition, int valueSize, bool abortOnNewBatch = false) =>
+        accumulator.TryAppend(partition, 1, "k"u8, new byte[valueSize], default, RecordNulls.None, null, null, abortOnNewBatch,
+            ProducerBatch.MaxRecordSize(1, valueSize, default), out _);
+
+    [Fact]
+    public void Records_fill_one_batch_until_batch_size_then_the_full_batch_is_queued()
+    {
+        var (accumulator, _, partition) = Create(batchSize: 4096);
+        var appended = 0;
+        while (partition.Queue.Count == 0)
+        {
+            Assert.Equal(AppendStatus.Appended, Append(accumulator, partition, 100));
+            appended++;
+        }
+
+        var full = partition.Queue.PeekFirst()!;
+        Assert.True(full.Length <= 4096);
+        Assert.Equal(appended - 1, full.Count);
+        Assert.Equal(1, partition.Open!.Count);
+        Assert.Equal(2, accumulator.IncompleteCount);
+    }
+
+    [Fact]
+    public void With_abort_on_new_batch_a_full_batch_is_closed_and_the_record_is_handed_back()
+    {
+        var (accumulator, _, partition) = Create(batchSize: 1024);
+        while (Append(accumulator, partition, 100, abortOnNewBatch: true) == AppendStatus.Appended)
+        {
+        }
+
+        Assert.Equal(1, partition.Queue.Count);
+        Assert.Null(partition.Open);
+        Assert.Equal(AppendStatus.Appended, Append(accumulator, partition, 100, abortOnNewBatch: false));
+        Assert.NotNull(partition.Open);
+    }
+
+    [Fact]
+    public void Without_memory_a_new_batch_waits_and_the_buffer_the_caller_got_is_used()
+    {
+        var (accumulator, pool, partition) = Create(batchSize: 4096, bufferMemory: 4096);
+        Assert.Equal(AppendStatus.Appended, Append(accumulator, partition, 2000));
+        Assert.Equal(AppendStatus.NeedsMemory, Append(accumulator, partition, 3000));
+        var queued = partition.Queue.RemoveFirst();
+        pool.Return(queued.Recycle());
+        var buffer = pool.TryRent(4096)!;
+        accumulator.AppendWithBuffer(partition, buffer, 1, "k"u8, new byte[3000], default, RecordNulls.None, null, null, ProducerBatch.MaxRecordSize(1, 3000, default), out _);
+        Assert.Same(buffer, partition.Open!.Buffer);
+    }
+
+    [Fact]
+    public void An_open_batch_is_ready_after_linger_or_at_once_when_flushing()
+    {
+        var (accumulator, _, partition) = Create(lingerMs: 50);
+        Append(accumulator, partition, 10);
+        var open = partition.Open!;
+        var wakeAt = long.MaxValue;
+        Assert.False(accumulator.IsOpenBatchReady(open, open.CreatedTicks, ref wakeAt));
+        Assert.Equal(open.CreatedTicks + (Stopwatch.Frequency / 20), wakeAt, tolerance: Stopwatch.Frequency / 1000);
+        Assert.True(accumulator.IsOpenBatchReady(open, open.CreatedTicks + Stopwatch.Frequency, ref wakeAt));
+        accumulator.BeginFlush();
+        Assert.True(accumulator.IsOpenBatchReady(open, open.CreatedTicks, ref wakeAt));
+        accumulator.EndFlush();
+        wakeAt = long.MaxValue;
+        Assert.False(accumulator.IsOpenBatchReady(open, open.CreatedTicks, ref wakeAt));
+    }
+
+    [Fact]
+    public void A_closed_accumulator_refuses_appends()
+    {
+        var (accumulator, _, partition) = Create();
+        accumulator.Close();
+        Assert.Throws<ObjectDisposedException>(() => Append(accumulator, partition, 10));
+    }
+
+    [Fact]
+    public async Task Flush_waits_for_the_batches_that_exist_and_not_for_later_ones()
+    {
+        var (accumulator, pool, partition) = Create();
+        Append(accumulator, partition, 10);
+        var batch = partition.Open!;
+        var pending = accumulator.IncompleteBatches();
+        _ = Assert.Single(pending);
+        Assert.False(pending[0].IsCompleted);
+        batch.Complete(0, -1, new ProducerLog(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+        await pending[0].WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+        accumulator.Unregister(batch);
+        Assert.Equal(0, accumulator.IncompleteCount);
+        _ = pool;
+    }
+
+    [Fact]
+    public void The_next_batch_of_a_busy_partition_starts_at_the_size_the_last_one_reached()
+    {
+        var (accumulator, _, partition) = Create(batchSize: 64 * 1024);
+        Assert.Equal(16 * 1024, accumulator.BufferSizeFor(partition, 100));
+        while (partition.Queue.Count == 0)
+        {
+            Append(accumulator, partition, 1000);
+        }
+
+        Assert.True(accumulator.BufferSizeFor(partition, 100) > 60 * 1024);
+    }
+}
