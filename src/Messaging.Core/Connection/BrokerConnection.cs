@@ -153,7 +153,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     }
 
     /// <summary>Sends a request at the version negotiated for its API and decodes the response.</summary>
-    /// <remarks>For responses that slice the frame (Fetch records), use <see cref="SendAsync{TRequest}"/> and keep the frame.</remarks>
+    /// <remarks>For responses that slice the frame (Fetch records), use <c>SendAsync(request, version, timeout, …)</c> and keep the frame.</remarks>
     /// <exception cref="UnsupportedApiVersionException">The broker does not support the API at a version we speak.</exception>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<TResponse> SendAsync<TRequest, TResponse>(TRequest request, CancellationToken cancellationToken = default)
@@ -192,6 +192,19 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// <param name="timeout">How long to wait for the response (the request timeout, plus e.g. a Fetch's max wait).</param>
     /// <param name="cancellationToken">Cancels the wait. The request may still reach the broker; its late response is read and dropped.</param>
     public ValueTask<ResponseFrame> SendAsync<TRequest>(TRequest request, short version, TimeSpan timeout, CancellationToken cancellationToken = default)
+        where TRequest : IKafkaMessage<TRequest> =>
+        SendAsync(request, version, timeout, null, cancellationToken);
+
+    /// <summary>
+    /// Sends a request at <paramref name="version"/> and returns the raw response frame, whose buffer comes from
+    /// <paramref name="responseBuffers"/> (when it accepts the frame's size); the caller must dispose the frame.
+    /// </summary>
+    /// <param name="request">The request body.</param>
+    /// <param name="version">The version to encode it at.</param>
+    /// <param name="timeout">How long to wait for the response (the request timeout, plus e.g. a Fetch's max wait).</param>
+    /// <param name="responseBuffers">Where the response frame's buffer comes from, or null for the read loop's default.</param>
+    /// <param name="cancellationToken">Cancels the wait. The request may still reach the broker; its late response is read and dropped.</param>
+    public ValueTask<ResponseFrame> SendAsync<TRequest>(TRequest request, short version, TimeSpan timeout, IResponseBufferPool? responseBuffers, CancellationToken cancellationToken = default)
         where TRequest : IKafkaMessage<TRequest>
     {
         if (!IsOpen)
@@ -217,13 +230,13 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         {
             if (_writeLock.Wait(0, CancellationToken.None))
             {
-                return Dispatch(TRequest.ApiKey, version, correlationId, encoded, timeout, cancellationToken);
+                return Dispatch(TRequest.ApiKey, version, correlationId, encoded, timeout, responseBuffers, cancellationToken);
             }
 
             _inFlight.Release();
         }
 
-        return SendEncodedAsync(TRequest.ApiKey, version, correlationId, encoded, timeout, cancellationToken);
+        return SendEncodedAsync(TRequest.ApiKey, version, correlationId, encoded, timeout, responseBuffers, cancellationToken);
     }
 
     /// <summary>
@@ -278,7 +291,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
 
     /// <summary>The slow path: wait for an in-flight slot and for the writer, both cancellable, then dispatch.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ResponseFrame> SendEncodedAsync(ApiKey apiKey, short version, int correlationId, ContiguousBufferWriter encoded, TimeSpan timeout, CancellationToken cancellationToken)
+    private async ValueTask<ResponseFrame> SendEncodedAsync(ApiKey apiKey, short version, int correlationId, ContiguousBufferWriter encoded, TimeSpan timeout, IResponseBufferPool? responseBuffers, CancellationToken cancellationToken)
     {
         var holdsSlot = false;
         try
@@ -298,7 +311,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             throw;
         }
 
-        return await Dispatch(apiKey, version, correlationId, encoded, timeout, cancellationToken).ConfigureAwait(false);
+        return await Dispatch(apiKey, version, correlationId, encoded, timeout, responseBuffers, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -307,9 +320,9 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// owns the lock and the buffer from here — so a caller that cancels stops waiting at once, while its bytes still
     /// go out whole and its late response is read and dropped.
     /// </summary>
-    private ValueTask<ResponseFrame> Dispatch(ApiKey apiKey, short version, int correlationId, ContiguousBufferWriter encoded, TimeSpan timeout, CancellationToken cancellationToken)
+    private ValueTask<ResponseFrame> Dispatch(ApiKey apiKey, short version, int correlationId, ContiguousBufferWriter encoded, TimeSpan timeout, IResponseBufferPool? responseBuffers, CancellationToken cancellationToken)
     {
-        var pending = PendingRequest.Rent(apiKey, version, correlationId, timeout);
+        var pending = PendingRequest.Rent(apiKey, version, correlationId, timeout, responseBuffers);
         bool enqueued;
         lock (_pending.SyncRoot)
         {

@@ -44,13 +44,16 @@ internal sealed class PendingRequest : IValueTaskSource<ResponseFrame>
     /// <summary>When it is overdue, in <see cref="Stopwatch"/> ticks.</summary>
     public long DeadlineTimestamp { get; private set; }
 
+    /// <summary>The pool the response frame's buffer comes from, or null for the read loop's default.</summary>
+    public IResponseBufferPool? ResponseBuffers { get; private set; }
+
     /// <summary>True once a result or an error was set (including the caller's cancellation).</summary>
     public bool IsCompleted => Volatile.Read(ref _completed) != 0;
 
     /// <summary>The awaitable the caller gets; await it once.</summary>
     public ValueTask<ResponseFrame> AsValueTask() => new(this, _core.Version);
 
-    public static PendingRequest Rent(ApiKey apiKey, short version, int correlationId, TimeSpan timeout)
+    public static PendingRequest Rent(ApiKey apiKey, short version, int correlationId, TimeSpan timeout, IResponseBufferPool? responseBuffers = null)
     {
         if (Pool.TryDequeue(out var request))
         {
@@ -62,6 +65,7 @@ internal sealed class PendingRequest : IValueTaskSource<ResponseFrame>
         }
 
         request.ApiKey = apiKey;
+        request.ResponseBuffers = responseBuffers;
         request.Version = version;
         request.CorrelationId = correlationId;
         request.StartTimestamp = Stopwatch.GetTimestamp();
@@ -140,6 +144,7 @@ internal sealed class PendingRequest : IValueTaskSource<ResponseFrame>
         // object once it is recycled.
         _cancellation.Dispose();
         _cancellation = default;
+        ResponseBuffers = null;
         _core.Reset();
         if (Interlocked.Increment(ref _pooledCount) <= MaxPooled)
         {
