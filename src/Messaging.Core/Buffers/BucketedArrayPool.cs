@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 namespace Messaging.Buffers;
 
 /// <summary>
-/// The engine of the default pools: arrays in power-of-two buckets, each a small stack behind its own lock, with a
+/// The engine of the default pools: arrays in size classes (four per doubling), each a small stack behind its own lock, with a
 /// per-bucket count bound and a whole-pool byte bound. Rents that find nothing allocate (a miss); returns over a bound,
 /// or of a length that is not a bucket size, are dropped. Thread-safe; one lock per operation, never per element.
 /// </summary>
@@ -33,14 +33,13 @@ internal sealed class BucketedArrayPool<T> : IPoolStatisticsSource
         MetricsTag = new KeyValuePair<string, object?>("pool", name);
         _enabled = options.Enabled && options.MaxRetainedPerBucket > 0 && options.MaxRetainedBytes > 0;
         _elementSize = typeof(T) == typeof(byte) ? 1 : Unsafe.SizeOf<T>();
-        int min = (int)BitOperations.RoundUpToPowerOf2((uint)options.MinBucketSize);
-        _maxBucketSize = (int)BitOperations.RoundUpToPowerOf2((uint)options.MaxBucketSize);
-        _minShift = BitOperations.Log2((uint)min);
-        int count = BitOperations.Log2((uint)_maxBucketSize) - _minShift + 1;
+        _minShift = Math.Max(2, BitOperations.Log2(BitOperations.RoundUpToPowerOf2((uint)options.MinBucketSize)));
+        _maxBucketSize = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(options.MaxBucketSize, 1 << _minShift));
+        int count = ClassIndex(_maxBucketSize) + 1;
         _buckets = new Bucket[count];
         for (int i = 0; i < count; i++)
         {
-            _buckets[i] = new Bucket(1 << (_minShift + i), options.MaxRetainedPerBucket);
+            _buckets[i] = new Bucket(ClassLength(i), options.MaxRetainedPerBucket);
         }
 
         _maxRetainedBytes = options.MaxRetainedBytes;
@@ -57,7 +56,7 @@ internal sealed class BucketedArrayPool<T> : IPoolStatisticsSource
 
     /// <summary>The bucket length a request of <paramref name="minimumLength"/> gets (the request itself above the largest bucket).</summary>
     public int BucketLength(int minimumLength) =>
-        minimumLength > _maxBucketSize ? minimumLength : 1 << Math.Max(_minShift, BitOperations.Log2(BitOperations.RoundUpToPowerOf2((uint)Math.Max(minimumLength, 1))));
+        minimumLength > _maxBucketSize ? minimumLength : ClassLength(ClassIndex(minimumLength));
 
     public T[] Rent(int minimumLength)
     {
@@ -66,7 +65,7 @@ internal sealed class BucketedArrayPool<T> : IPoolStatisticsSource
         _metrics.Rents.Add(1, MetricsTag);
         if (_enabled && minimumLength <= _maxBucketSize)
         {
-            Bucket bucket = _buckets[BucketIndex(minimumLength)];
+            Bucket bucket = _buckets[ClassIndex(minimumLength)];
             T[]? array = bucket.TryPop();
             if (array is not null)
             {
@@ -89,9 +88,10 @@ internal sealed class BucketedArrayPool<T> : IPoolStatisticsSource
         Interlocked.Increment(ref _returns);
         _metrics.Returns.Add(1, MetricsTag);
         int length = array.Length;
-        if (!_enabled || length > _maxBucketSize || length < 1 << _minShift || !BitOperations.IsPow2(length))
+        int index = length < 1 << _minShift || length > _maxBucketSize ? -1 : ClassIndex(length);
+        if (!_enabled || index < 0 || _buckets[index].Length != length)
         {
-            Drop();
+            Drop(); // not a size this pool hands out
             return;
         }
 
@@ -103,7 +103,7 @@ internal sealed class BucketedArrayPool<T> : IPoolStatisticsSource
             return;
         }
 
-        if (!_buckets[BucketIndex(length)].TryPush(array))
+        if (!_buckets[index].TryPush(array))
         {
             Interlocked.Add(ref _retainedBytes, -bytes);
             Drop();
@@ -116,8 +116,30 @@ internal sealed class BucketedArrayPool<T> : IPoolStatisticsSource
     private static T[] Allocate(int length) =>
         typeof(T) == typeof(byte) ? GC.AllocateUninitializedArray<T>(length) : new T[length];
 
-    private int BucketIndex(int length) =>
-        Math.Max(0, BitOperations.Log2(BitOperations.RoundUpToPowerOf2((uint)Math.Max(length, 1))) - _minShift);
+    /// <summary>
+    /// The size class of <paramref name="length"/>, rounding up: four classes per doubling (2^k times 1, 1.25, 1.5,
+    /// 1.75), so an array is at most 25% larger than asked for.
+    /// </summary>
+    private int ClassIndex(int length)
+    {
+        if (length <= 1 << _minShift)
+        {
+            return 0;
+        }
+
+        int k = BitOperations.Log2((uint)length);
+        int quarter = 1 << (k - 2);
+        int step = (int)(((uint)length + (uint)quarter - 1) >> (k - 2)) - 4; // ceil(length / quarter) - 4: 0..4
+        if (step == 4)
+        {
+            k++;
+            step = 0;
+        }
+
+        return (k - _minShift) * 4 + step;
+    }
+
+    private int ClassLength(int index) => (4 + index % 4) << (_minShift + index / 4 - 2);
 
     private void Miss()
     {

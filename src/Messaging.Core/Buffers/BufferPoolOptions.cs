@@ -1,8 +1,9 @@
 namespace Messaging.Buffers;
 
 /// <summary>
-/// The knobs of one bucketed array pool: arrays are pooled in power-of-two buckets from <see cref="MinBucketSize"/> to
-/// <see cref="MaxBucketSize"/>; each bucket keeps at most <see cref="MaxRetainedPerBucket"/> arrays, and the whole pool
+/// The knobs of one bucketed array pool: arrays are pooled in size classes from <see cref="MinBucketSize"/> to
+/// <see cref="MaxBucketSize"/>, four per doubling (2^k times 1, 1.25, 1.5 and 1.75, so an array is at most 25% larger
+/// than asked for); each bucket keeps at most <see cref="MaxRetainedPerBucket"/> arrays, and the whole pool
 /// at most <see cref="MaxRetainedBytes"/>. Requests larger than <see cref="MaxBucketSize"/> are allocated exactly and
 /// dropped on return. Plain settable properties, bindable from <c>IConfiguration</c>.
 /// </summary>

@@ -17,7 +17,7 @@ public sealed class ConsumerPoolOptions
     /// <summary>False turns every pool off (<see cref="NoPooling"/>). Default true.</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>Knobs of the default decompression-buffer pool, in bytes. Defaults: buckets 64 KiB to 16 MiB, 8 per bucket, 64 MiB retained.</summary>
+    /// <summary>Knobs of the default decompression-buffer pool, in bytes. Defaults: buckets 64 KiB to 16 MiB, 16 per bucket, 64 MiB retained.</summary>
     public BufferPoolOptions DecompressionBuffers { get; set; } = DefaultDecompressionBuffers();
 
     /// <summary>Knobs of the default record-slice pool, in records. Defaults: buckets 16 to 65,536 records, 32 per bucket, 16 MiB retained.</summary>
@@ -28,7 +28,9 @@ public sealed class ConsumerPoolOptions
 
     /// <summary>
     /// Knobs of the fetch-response buffer pool (whole Fetch responses, which records point into until recycled), in
-    /// bytes. Defaults: buckets 64 KiB to 128 MiB, 4 per bucket, 128 MiB retained.
+    /// bytes. Defaults: buckets 64 KiB to 128 MiB, 32 per bucket, 256 MiB retained — enough for the default
+    /// <see cref="Consumer.KafkaConsumerOptions.MaxBufferedBytes"/> (64 MiB) plus a 50 MiB response in flight, with room
+    /// for a second consumer.
     /// </summary>
     public BufferPoolOptions FetchResponses { get; set; } = DefaultFetchResponses();
 
@@ -68,7 +70,7 @@ public sealed class ConsumerPoolOptions
     {
         MinBucketSize = 64 * 1024,
         MaxBucketSize = 16 * 1024 * 1024,
-        MaxRetainedPerBucket = 8,
+        MaxRetainedPerBucket = 16,
         MaxRetainedBytes = 64L * 1024 * 1024,
     };
 
@@ -84,8 +86,8 @@ public sealed class ConsumerPoolOptions
     {
         MinBucketSize = 64 * 1024,
         MaxBucketSize = 128 * 1024 * 1024,
-        MaxRetainedPerBucket = 4,
-        MaxRetainedBytes = 128L * 1024 * 1024,
+        MaxRetainedPerBucket = 32,
+        MaxRetainedBytes = 256L * 1024 * 1024,
     };
 
     internal static bool SameKnobs(BufferPoolOptions a, BufferPoolOptions b) =>

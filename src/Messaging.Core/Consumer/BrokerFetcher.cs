@@ -65,6 +65,15 @@ internal sealed class BrokerFetcher : IAsyncDisposable
         var options = _fetcher.Options;
         var timeout = options.RequestTimeout + options.FetchMaxWait;
         var limits = ProtocolLimits.Default;
+        var request = new FetchRequest // reused: the session updates it in place, and it is encoded before SendAsync returns
+        {
+            ReplicaId = -1,
+            MaxWaitMs = (int)options.FetchMaxWait.TotalMilliseconds,
+            MinBytes = options.FetchMinBytes,
+            MaxBytes = options.FetchMaxBytes,
+            IsolationLevel = (sbyte)options.IsolationLevel,
+            RackId = options.ClientRack,
+        };
         while (!_stop.IsCancellationRequested)
         {
             var wait = _fetcher.CollectTargets(NodeId, _targets);
@@ -88,15 +97,6 @@ internal sealed class BrokerFetcher : IAsyncDisposable
             {
                 connection = await _fetcher.Cluster.Connections.GetAsync(NodeId, _stop).ConfigureAwait(false);
                 short version = Version(connection);
-                var request = new FetchRequest
-                {
-                    ReplicaId = -1,
-                    MaxWaitMs = (int)options.FetchMaxWait.TotalMilliseconds,
-                    MinBytes = options.FetchMinBytes,
-                    MaxBytes = options.FetchMaxBytes,
-                    IsolationLevel = (sbyte)options.IsolationLevel,
-                    RackId = options.ClientRack,
-                };
                 _session.Build(request, _targets, options.MaxPartitionFetchBytes);
                 Index();
                 RequestsSent++;
@@ -116,6 +116,7 @@ internal sealed class BrokerFetcher : IAsyncDisposable
                     }
 
                     throttleMs = response.ThrottleTimeMs;
+
                     if (throttleMs > 0)
                     {
                         connection.ReportThrottle(ApiKey.Fetch, throttleMs);

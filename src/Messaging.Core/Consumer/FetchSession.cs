@@ -18,6 +18,9 @@ internal sealed class FetchSession
     private readonly Dictionary<TopicPartition, Entry> _partitions = [];
     private readonly HashSet<TopicPartition> _seen = [];
     private readonly List<TopicPartition> _forgotten = [];
+    private readonly List<FetchTarget> _included = [];
+    private readonly List<TopicPartition> _lastIncluded = [];
+    private FetchRequest.FetchTopic[] _lastTopics = [];
     private bool _lastWasFull;
 
     public FetchSession(bool enabled)
@@ -52,11 +55,8 @@ internal sealed class FetchSession
             _partitions.Clear();
         }
 
-        var topics = new List<FetchRequest.FetchTopic>();
-        var partitions = new List<FetchRequest.FetchPartition>();
-        string? currentTopic = null;
-        Guid currentId = default;
         _seen.Clear();
+        _included.Clear();
         foreach (var target in Sorted(targets))
         {
             var key = target.Cursor.TopicPartition;
@@ -68,24 +68,10 @@ internal sealed class FetchSession
             }
 
             _partitions[key] = entry;
-            if (!string.Equals(currentTopic, key.Topic, StringComparison.Ordinal))
-            {
-                Flush(topics, partitions, currentTopic, currentId);
-                currentTopic = key.Topic;
-                currentId = target.TopicId;
-            }
-
-            partitions.Add(new FetchRequest.FetchPartition
-            {
-                Partition = key.Partition,
-                CurrentLeaderEpoch = target.LeaderEpoch,
-                FetchOffset = target.FetchOffset,
-                PartitionMaxBytes = partitionMaxBytes,
-            });
+            _included.Add(target);
         }
 
-        Flush(topics, partitions, currentTopic, currentId);
-        request.Topics = [.. topics];
+        request.Topics = Topics(partitionMaxBytes);
 
         _forgotten.Clear();
         if (incremental)
@@ -164,6 +150,78 @@ internal sealed class FetchSession
         }
 
         partitions.Clear();
+    }
+
+    /// <summary>
+    /// The request's topics for the included partitions. When they are the same partitions as last time (the steady
+    /// state), the previous objects are updated in place, so a Fetch allocates nothing for its partition list.
+    /// </summary>
+    private FetchRequest.FetchTopic[] Topics(int partitionMaxBytes)
+    {
+        if (SameAsLast())
+        {
+            int i = 0;
+            foreach (var topic in _lastTopics)
+            {
+                topic.TopicId = _included[i].TopicId;
+                foreach (var partition in topic.Partitions)
+                {
+                    var target = _included[i++];
+                    partition.CurrentLeaderEpoch = target.LeaderEpoch;
+                    partition.FetchOffset = target.FetchOffset;
+                    partition.PartitionMaxBytes = partitionMaxBytes;
+                }
+            }
+
+            return _lastTopics;
+        }
+
+        var topics = new List<FetchRequest.FetchTopic>();
+        var partitions = new List<FetchRequest.FetchPartition>();
+        string? currentTopic = null;
+        Guid currentId = default;
+        _lastIncluded.Clear();
+        foreach (var target in _included)
+        {
+            var key = target.Cursor.TopicPartition;
+            _lastIncluded.Add(key);
+            if (!string.Equals(currentTopic, key.Topic, StringComparison.Ordinal))
+            {
+                Flush(topics, partitions, currentTopic, currentId);
+                currentTopic = key.Topic;
+                currentId = target.TopicId;
+            }
+
+            partitions.Add(new FetchRequest.FetchPartition
+            {
+                Partition = key.Partition,
+                CurrentLeaderEpoch = target.LeaderEpoch,
+                FetchOffset = target.FetchOffset,
+                PartitionMaxBytes = partitionMaxBytes,
+            });
+        }
+
+        Flush(topics, partitions, currentTopic, currentId);
+        _lastTopics = [.. topics];
+        return _lastTopics;
+    }
+
+    private bool SameAsLast()
+    {
+        if (_included.Count != _lastIncluded.Count)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < _included.Count; i++)
+        {
+            if (_included[i].Cursor.TopicPartition != _lastIncluded[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private FetchRequest.ForgottenTopic[] Forgotten()

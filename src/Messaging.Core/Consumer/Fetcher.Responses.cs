@@ -128,20 +128,9 @@ internal sealed partial class Fetcher
                 }
 
                 long end = ScanEndOffset(records.Span, target.FetchOffset);
-                bool progress = end > target.FetchOffset;
+                bool progress = end > target.FetchOffset; // none: corrupt or truncated, which the consumer reports in order
                 frame.AddReference();
-                Enqueue(new FetchedPartition
-                {
-                    Cursor = cursor,
-                    Generation = target.Generation,
-                    FetchOffset = target.FetchOffset,
-                    EndOffset = end,
-                    Records = records,
-                    Frame = frame,
-                    Bytes = records.Length,
-                    AbortedTransactions = data.AbortedTransactions,
-                    NoProgress = !progress,
-                });
+                Enqueue(FetchedPartition.ForData(cursor, target.Generation, target.FetchOffset, records, frame, data.AbortedTransactions));
                 if (progress)
                 {
                     cursor.FetchOffset = end;
@@ -195,5 +184,5 @@ internal sealed partial class Fetcher
     }
 
     private void EnqueueError(PartitionCursor cursor, int generation, ConsumeException error) =>
-        Enqueue(new FetchedPartition { Cursor = cursor, Generation = generation, FetchOffset = error.Offset, Error = error });
+        Enqueue(FetchedPartition.ForError(cursor, generation, error));
 }

@@ -230,14 +230,19 @@ internal sealed partial class Fetcher : IAsyncDisposable
     /// <summary>Takes fetched data without waiting, if there is some.</summary>
     public bool TryTake(out FetchedPartition chunk) => _ready.Reader.TryRead(out chunk!);
 
-    /// <summary>The consumer is done with <paramref name="chunk"/>: its frame reference and its budget are released.</summary>
+    /// <summary>
+    /// The consumer is done with <paramref name="chunk"/>: its frame reference and its budget are released, and the
+    /// object goes back to its pool (the caller must not touch it afterwards).
+    /// </summary>
     public void Done(FetchedPartition chunk)
     {
+        int bytes = chunk.Bytes;
         chunk.Frame?.Release();
-        if (chunk.Bytes > 0)
+        chunk.Recycle();
+        if (bytes > 0)
         {
-            long before = Interlocked.Add(ref _bufferedBytes, -chunk.Bytes) + chunk.Bytes;
-            if (before >= _options.MaxBufferedBytes && before - chunk.Bytes < _options.MaxBufferedBytes)
+            long before = Interlocked.Add(ref _bufferedBytes, -bytes) + bytes;
+            if (before >= _options.MaxBufferedBytes && before - bytes < _options.MaxBufferedBytes)
             {
                 SignalBrokers();
             }

@@ -279,10 +279,13 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
 
                 if (chunk.Error is { } error)
                 {
+                    var errorCursor = chunk.Cursor;
+                    int errorGeneration = chunk.Generation;
+                    bool current = IsCurrent(chunk);
                     _fetcher.Done(chunk);
-                    if (IsCurrent(chunk))
+                    if (current)
                     {
-                        _fetcher.Hold(chunk.Cursor, chunk.Generation, error.Offset >= 0 ? error.Offset : chunk.Cursor.Position);
+                        _fetcher.Hold(errorCursor, errorGeneration, error.Offset >= 0 ? error.Offset : errorCursor.Position);
                         throw error;
                     }
 
@@ -299,10 +302,12 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
                 _decoder.Start(chunk);
             }
 
+            var cursor = chunk.Cursor;
+            int generation = chunk.Generation;
             if (_decoder.PendingError is { } pending)
             {
                 FinishChunk();
-                _fetcher.Hold(chunk.Cursor, chunk.Generation, pending.Offset);
+                _fetcher.Hold(cursor, generation, pending.Offset);
                 throw pending;
             }
 
@@ -312,7 +317,7 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
                 continue;
             }
 
-            var slice = RecordSlice.Rent(_pools.Records, _pools.RecordSlices, _maxPollRecords, chunk.TopicPartition, chunk.Cursor, chunk.Generation);
+            var slice = RecordSlice.Rent(_pools.Records, _pools.RecordSlices, _maxPollRecords, chunk.TopicPartition, cursor, generation);
             try
             {
                 _decoder.Decode(slice);
@@ -321,7 +326,7 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
             {
                 slice.Seal();
                 FinishChunk();
-                _fetcher.Hold(chunk.Cursor, chunk.Generation, error.Offset);
+                _fetcher.Hold(cursor, generation, error.Offset);
                 throw;
             }
             catch
@@ -345,9 +350,9 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
                 return slice;
             }
 
-            if (IsCurrent(chunk))
+            if (cursor.Generation == generation)
             {
-                chunk.Cursor.Position = next; // only control or aborted batches: the position moves past them
+                cursor.Position = next; // only control or aborted batches: the position moves past them
             }
         }
     }
