@@ -167,6 +167,7 @@ internal sealed partial class Fetcher
             case var code when ClusterClient.MeansStaleMetadata(code) || code is ErrorCode.KafkaStorageError or ErrorCode.ReplicaNotAvailable or ErrorCode.OffsetNotAvailable:
                 cursor.Leader = -1;
                 cursor.RetryAt = retryAt;
+                Interlocked.Increment(ref _leaderErrors);
                 return true;
 
             case var code when ErrorCodes.IsRetriable(code):

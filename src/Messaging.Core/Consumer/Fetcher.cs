@@ -33,6 +33,8 @@ internal sealed partial class Fetcher : IAsyncDisposable
     private readonly Task _maintenance;
     private PartitionCursor[] _all = [];
     private long _bufferedBytes;
+    private int _leaderErrors;
+    private int _failedFetches;
     private int _disposed;
     private bool _refreshWanted;
 
@@ -52,6 +54,12 @@ internal sealed partial class Fetcher : IAsyncDisposable
 
     /// <summary>Bytes fetched and not yet consumed.</summary>
     public long BufferedBytes => Volatile.Read(ref _bufferedBytes);
+
+    /// <summary>Partition errors that sent the cursor back to metadata (NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, ...), for tests and diagnostics.</summary>
+    public int LeaderErrors => Volatile.Read(ref _leaderErrors);
+
+    /// <summary>Fetches that failed as a whole (connection, timeout, top-level error), for tests and diagnostics.</summary>
+    public int FailedFetches => Volatile.Read(ref _failedFetches);
 
     /// <summary>The broker fetchers by node id (for tests and diagnostics).</summary>
     public int BrokerFetcherCount
@@ -356,6 +364,7 @@ internal sealed partial class Fetcher : IAsyncDisposable
     /// <summary>A Fetch failed as a whole (connection, timeout, top-level error): its partitions are retried after the backoff.</summary>
     internal void FailFetch(List<FetchTarget> targets, Exception error, bool refreshMetadata)
     {
+        Interlocked.Increment(ref _failedFetches);
         long retryAt = Stopwatch.GetTimestamp() + ToStopwatchTicks(_options.RetryBackoff);
         lock (_lock)
         {
