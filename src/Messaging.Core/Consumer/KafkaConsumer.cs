@@ -137,28 +137,27 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
                 var slice = await NextSliceAsync(cancellationToken).ConfigureAwait(false);
                 var cursor = slice.Cursor!;
                 int generation = slice.Generation;
+                int count = slice.Count;
+                int delivered = 0;
                 try
                 {
-                    int count = slice.Count;
-                    for (int i = 0; i < count; i++)
+                    while (delivered < count && cursor.Generation == generation) // else sought, paused or unassigned meanwhile: the rest is dropped
                     {
-                        if (cursor.Generation != generation)
-                        {
-                            break; // sought, paused or unassigned meanwhile: the rest is dropped
-                        }
-
-                        var result = Materialize(slice, i);
+                        var result = Materialize(slice, delivered);
                         cursor.Position = result.Offset + 1;
+                        delivered++;
                         yield return result;
-                    }
-
-                    if (cursor.Generation == generation)
-                    {
-                        cursor.Position = slice.NextOffset;
                     }
                 }
                 finally
                 {
+                    // Every record out (even if the caller stopped after the last one): the position also passes the
+                    // control or aborted batches the slice skipped after it.
+                    if (delivered == count && cursor.Generation == generation)
+                    {
+                        cursor.Position = slice.NextOffset;
+                    }
+
                     slice.RecycleOwned();
                 }
             }
@@ -215,24 +214,24 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
                 var slice = await NextSliceAsync(cancellationToken).ConfigureAwait(false);
                 var cursor = slice.Cursor!;
                 int generation = slice.Generation;
+                int count = slice.Count;
                 int next = 0;
                 try
                 {
-                    int count = slice.Count;
                     while (next < count && cursor.Generation == generation)
                     {
                         var record = slice[next++];
                         cursor.Position = record.Offset + 1;
                         yield return record;
                     }
-
-                    if (cursor.Generation == generation)
-                    {
-                        cursor.Position = slice.NextOffset;
-                    }
                 }
                 finally
                 {
+                    if (next == count && cursor.Generation == generation)
+                    {
+                        cursor.Position = slice.NextOffset;
+                    }
+
                     slice.RecycleFrom(next); // records never handed out
                 }
             }
