@@ -157,6 +157,11 @@ internal sealed class RecordSlice
     /// <summary>Counts down <paramref name="records"/> recycled records; the last frees the slice.</summary>
     public void Release(int records)
     {
+        if (records == 0)
+        {
+            return;
+        }
+
         int left = Interlocked.Add(ref _live, -records);
         if (left == 0)
         {
