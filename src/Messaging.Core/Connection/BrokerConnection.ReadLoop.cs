@@ -44,6 +44,33 @@ internal sealed partial class BrokerConnection
                     throw KafkaExceptions.OversizedFrame(Name, size, _settings.MaxResponseBytes);
                 }
 
+                // A request that brought its own buffer pool (Fetch) gets the whole frame in one buffer from it.
+                var pool = HeadResponseBuffers();
+                if (pool?.TryRent(size) is { } pooled)
+                {
+                    ResponseFrame owned;
+                    try
+                    {
+                        var target = pooled.AsMemory(0, size);
+                        while (!target.IsEmpty)
+                        {
+                            var read = await _socket.ReceiveAsync(target, SocketFlags.None).ConfigureAwait(false);
+                            target = read > 0 ? target[read..] : throw new IOException("the broker closed the connection in the middle of a response");
+                        }
+
+                        owned = ResponseFrame.Wrap(pooled, size, pool);
+                    }
+                    catch
+                    {
+                        pool.Return(pooled);
+                        throw;
+                    }
+
+                    _settings.Metrics.BytesReceived.Add(size + 4);
+                    Dispatch(owned);
+                    continue;
+                }
+
                 buffer = ArrayPool<byte>.Shared.Rent(Math.Min(size, InitialFrameBytes));
                 var filled = 0;
                 while (filled < size)
@@ -76,6 +103,15 @@ internal sealed partial class BrokerConnection
 
             // The socket closing under us after Close() is the normal way out; anything else is why we close.
             Close(ex);
+        }
+    }
+
+    /// <summary>The response buffer pool of the request at the FIFO's head (the one the next response answers), if any.</summary>
+    private IResponseBufferPool? HeadResponseBuffers()
+    {
+        lock (_pending.SyncRoot)
+        {
+            return _pending.Peek()?.ResponseBuffers;
         }
     }
 

@@ -155,7 +155,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// <summary>Sends a request at the version negotiated for its API and decodes the response.</summary>
     /// <remarks>
     /// The read loop decodes the response into a pooled, typed value-task source, so the steady state allocates only
-    /// the response object. For responses that slice the frame (Fetch records), use <see cref="SendAsync{TRequest}"/>
+    /// the response object. For responses that slice the frame (Fetch records), use <c>SendAsync(request, version, timeout, …)</c>
     /// and keep the frame.
     /// </remarks>
     /// <exception cref="UnsupportedApiVersionException">The broker does not support the API at a version we speak.</exception>
@@ -192,6 +192,19 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// <param name="timeout">How long to wait for the response (the request timeout, plus e.g. a Fetch's max wait).</param>
     /// <param name="cancellationToken">Cancels the wait. The request may still reach the broker; its late response is read and dropped.</param>
     public ValueTask<ResponseFrame> SendAsync<TRequest>(TRequest request, short version, TimeSpan timeout, CancellationToken cancellationToken = default)
+        where TRequest : IKafkaMessage<TRequest> =>
+        SendAsync(request, version, timeout, null, cancellationToken);
+
+    /// <summary>
+    /// Sends a request at <paramref name="version"/> and returns the raw response frame, whose buffer comes from
+    /// <paramref name="responseBuffers"/> (when it accepts the frame's size); the caller must dispose the frame.
+    /// </summary>
+    /// <param name="request">The request body.</param>
+    /// <param name="version">The version to encode it at.</param>
+    /// <param name="timeout">How long to wait for the response (the request timeout, plus e.g. a Fetch's max wait).</param>
+    /// <param name="responseBuffers">Where the response frame's buffer comes from, or null for the read loop's default.</param>
+    /// <param name="cancellationToken">Cancels the wait. The request may still reach the broker; its late response is read and dropped.</param>
+    public ValueTask<ResponseFrame> SendAsync<TRequest>(TRequest request, short version, TimeSpan timeout, IResponseBufferPool? responseBuffers, CancellationToken cancellationToken = default)
         where TRequest : IKafkaMessage<TRequest>
     {
         ContiguousBufferWriter encoded;
@@ -205,7 +218,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             return ValueTask.FromException<ResponseFrame>(ex);
         }
 
-        var pending = FramePendingRequest.Rent(TRequest.ApiKey, version, correlationId, timeout);
+        var pending = FramePendingRequest.Rent(TRequest.ApiKey, version, correlationId, timeout, responseBuffers);
         return TryDispatchNow(pending, encoded, cancellationToken) ? pending.AsValueTask() : SendSlowAsync(pending, encoded, cancellationToken);
     }
 

@@ -38,6 +38,9 @@ internal abstract class PendingRequest
     /// <summary>True once a result or an error was set (including the caller's cancellation).</summary>
     public bool IsCompleted => Volatile.Read(ref _completed) != 0;
 
+    /// <summary>The pool the response frame's buffer comes from, or null for the read loop's default.</summary>
+    public IResponseBufferPool? ResponseBuffers { get; protected set; }
+
     /// <summary>Fails the caller's await with <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> fires; the entry stays in the FIFO until its response is read.</summary>
     public void RegisterCancellation(CancellationToken cancellationToken)
     {
@@ -150,9 +153,10 @@ internal sealed class FramePendingRequest : PendingRequest<ResponseFrame>
 {
     private static readonly BoundedPool<FramePendingRequest> Pool = new(1024);
 
-    public static FramePendingRequest Rent(ApiKey apiKey, short version, int correlationId, TimeSpan timeout)
+    public static FramePendingRequest Rent(ApiKey apiKey, short version, int correlationId, TimeSpan timeout, IResponseBufferPool? responseBuffers)
     {
         var request = Pool.Rent() ?? new FramePendingRequest();
+        request.ResponseBuffers = responseBuffers;
         request.Start(apiKey, version, correlationId, timeout);
         return request;
     }
@@ -161,6 +165,7 @@ internal sealed class FramePendingRequest : PendingRequest<ResponseFrame>
 
     protected override void Recycle()
     {
+        ResponseBuffers = null;
         ResetCore();
         Pool.Return(this);
     }

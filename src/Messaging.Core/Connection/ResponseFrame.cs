@@ -9,17 +9,20 @@ namespace Messaging.Connection;
 /// Ownership: the buffer is rented from <see cref="ArrayPool{T}.Shared"/> by the connection's read loop and handed,
 /// with the frame, to exactly one owner — the pending request's awaiter, or the read loop itself when the awaiter
 /// is gone. That owner calls <see cref="Dispose"/> once, after the last use of <see cref="Memory"/> (decoded
-/// <c>bytes</c>/<c>records</c> fields are slices of it). A default frame owns nothing.
+/// <c>bytes</c>/<c>records</c> fields are slices of it). A default frame owns nothing. A request that brought its own
+/// <see cref="IResponseBufferPool"/> gets a frame whose buffer came from, and goes back to, that pool.
 /// </remarks>
 internal readonly struct ResponseFrame : IDisposable
 {
     private readonly byte[]? _buffer;
+    private readonly IResponseBufferPool? _pool;
     private readonly int _length;
 
-    private ResponseFrame(byte[] buffer, int length)
+    private ResponseFrame(byte[] buffer, int length, IResponseBufferPool? pool)
     {
         _buffer = buffer;
         _length = length;
+        _pool = pool;
     }
 
     /// <summary>The frame's bytes: response header, then body.</summary>
@@ -37,13 +40,16 @@ internal readonly struct ResponseFrame : IDisposable
     public static long Outstanding => Volatile.Read(ref _outstanding);
 
     /// <summary>Takes ownership of a buffer rented from <see cref="ArrayPool{T}.Shared"/> holding a frame of <paramref name="length"/> bytes.</summary>
-    public static ResponseFrame Wrap(byte[] buffer, int length)
+    public static ResponseFrame Wrap(byte[] buffer, int length) => Wrap(buffer, length, null);
+
+    /// <summary>Takes ownership of a buffer rented from <paramref name="pool"/> (or the shared pool when null); disposing the frame returns it there.</summary>
+    public static ResponseFrame Wrap(byte[] buffer, int length, IResponseBufferPool? pool)
     {
         Interlocked.Increment(ref _outstanding);
-        return new(buffer, length);
+        return new(buffer, length, pool);
     }
 
-    /// <summary>Returns the buffer to the pool (or leaves a large one to the GC). Call once.</summary>
+    /// <summary>Returns the buffer to the pool it came from (or leaves a large shared-pool one to the GC). Call once.</summary>
     public void Dispose()
     {
         if (_buffer is null)
@@ -52,7 +58,11 @@ internal readonly struct ResponseFrame : IDisposable
         }
 
         Interlocked.Decrement(ref _outstanding);
-        if (_buffer.Length <= MaxPooledBytes)
+        if (_pool is not null)
+        {
+            _pool.Return(_buffer);
+        }
+        else if (_buffer.Length <= MaxPooledBytes)
         {
             ArrayPool<byte>.Shared.Return(_buffer);
         }

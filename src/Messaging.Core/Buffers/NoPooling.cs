@@ -1,0 +1,62 @@
+using Messaging.Compression;
+using Messaging.Consumer;
+
+namespace Messaging.Buffers;
+
+/// <summary>
+/// Pools that pool nothing: every rent allocates and every return is left to the garbage collector. For comparison
+/// runs and for applications that keep records for a long time. <c>Pools.Enabled = false</c> selects all three.
+/// </summary>
+public static class NoPooling
+{
+    /// <summary>A decompression-buffer "pool" that allocates four times the compressed size and grows by copying.</summary>
+    public static IDecompressionBufferPool DecompressionBuffers { get; } = new NoDecompressionBuffers();
+
+    /// <summary>A record "pool" that allocates every record object.</summary>
+    public static IRecordPool Records { get; } = new NoRecords();
+
+    /// <summary>A record-slice "pool" that allocates every array.</summary>
+    public static IRecordSlicePool RecordSlices { get; } = new NoRecordSlices();
+
+    private sealed class NoDecompressionBuffers : IDecompressionBufferPool
+    {
+        public byte[] Rent(int compressedSize, CompressionType codec) =>
+            GC.AllocateUninitializedArray<byte>((int)Math.Clamp((long)compressedSize * 4, 256, Array.MaxLength));
+
+        public byte[] Grow(byte[] buffer, int usedLength, int minimumLength)
+        {
+            ArgumentNullException.ThrowIfNull(buffer);
+            byte[] larger = GC.AllocateUninitializedArray<byte>(Math.Max(minimumLength, usedLength));
+            buffer.AsSpan(0, usedLength).CopyTo(larger);
+            return larger;
+        }
+
+        public void Return(byte[] buffer)
+        {
+        }
+    }
+
+    private sealed class NoRecords : IRecordPool
+    {
+        public void Rent(Span<PooledRecord> destination)
+        {
+            for (int i = 0; i < destination.Length; i++)
+            {
+                destination[i] = new PooledRecord();
+            }
+        }
+
+        public void Return(ReadOnlySpan<PooledRecord> records)
+        {
+        }
+    }
+
+    private sealed class NoRecordSlices : IRecordSlicePool
+    {
+        public ConsumedRecord[] Rent(int minimumLength) => new ConsumedRecord[Math.Max(minimumLength, 1)];
+
+        public void Return(ConsumedRecord[] array)
+        {
+        }
+    }
+}

@@ -1,0 +1,257 @@
+using Messaging.Protocol;
+using Messaging.Protocol.Messages;
+
+namespace Messaging.Consumer;
+
+/// <summary>
+/// The client side of an incremental fetch session with one broker (KIP-227). The first Fetch is full and asks for a
+/// session (id 0, epoch 0); if the broker answers with a session id, later Fetches carry only the partitions whose fetch
+/// position (offset, leader epoch, max bytes) changed or that are new, list the ones dropped as forgotten, and count
+/// the epoch up. A broker that does not create sessions (answers id 0) gets full Fetches, each asking again.
+/// Session errors (FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH, FETCH_SESSION_TOPIC_ID_ERROR) and any
+/// failed request start over with a full Fetch.
+/// </summary>
+/// <remarks>Used by one broker fetcher loop only: not thread-safe.</remarks>
+internal sealed class FetchSession
+{
+    private readonly bool _enabled;
+    private readonly Dictionary<TopicPartition, Entry> _partitions = [];
+    private readonly HashSet<TopicPartition> _seen = [];
+    private readonly List<TopicPartition> _forgotten = [];
+    private readonly List<FetchTarget> _included = [];
+    private readonly List<TopicPartition> _lastIncluded = [];
+    private FetchRequest.FetchTopic[] _lastTopics = [];
+    private bool _lastWasFull;
+
+    public FetchSession(bool enabled)
+    {
+        _enabled = enabled;
+    }
+
+    /// <summary>The session id the broker gave, or 0.</summary>
+    public int SessionId { get; private set; }
+
+    /// <summary>The epoch of the next request: 0 asks for a new session (full request), 1+ continues it.</summary>
+    public int Epoch { get; private set; }
+
+    /// <summary>True when the next request will be incremental.</summary>
+    public bool IsIncremental => _enabled && SessionId != 0 && Epoch > 0;
+
+    /// <summary>The partitions the broker's session holds, as last sent (for tests).</summary>
+    public int SessionPartitionCount => _partitions.Count;
+
+    /// <summary>Fills the session fields, partitions and forgotten partitions of <paramref name="request"/> for <paramref name="targets"/>.</summary>
+    /// <param name="request">The request (the other fields already set).</param>
+    /// <param name="targets">Every partition this broker should be fetching now.</param>
+    /// <param name="partitionMaxBytes">max.partition.fetch.bytes.</param>
+    public void Build(FetchRequest request, List<FetchTarget> targets, int partitionMaxBytes)
+    {
+        bool incremental = IsIncremental;
+        _lastWasFull = !incremental;
+        request.SessionId = _enabled ? SessionId : 0;
+        request.SessionEpoch = !_enabled ? -1 : incremental ? Epoch : 0;
+        if (!incremental)
+        {
+            _partitions.Clear();
+        }
+
+        _seen.Clear();
+        _included.Clear();
+        foreach (var target in Sorted(targets))
+        {
+            var key = target.Cursor.TopicPartition;
+            _seen.Add(key);
+            var entry = new Entry(target.FetchOffset, target.LeaderEpoch, partitionMaxBytes, target.TopicId);
+            if (incremental && _partitions.TryGetValue(key, out var sent) && sent == entry)
+            {
+                continue; // the broker's session already fetches it from here
+            }
+
+            _partitions[key] = entry;
+            _included.Add(target);
+        }
+
+        request.Topics = Topics(partitionMaxBytes);
+
+        _forgotten.Clear();
+        if (incremental)
+        {
+            foreach (var key in _partitions.Keys)
+            {
+                if (!_seen.Contains(key))
+                {
+                    _forgotten.Add(key);
+                }
+            }
+        }
+
+        request.ForgottenTopicsData = Forgotten();
+        foreach (var key in _forgotten)
+        {
+            _partitions.Remove(key);
+        }
+    }
+
+    /// <summary>Takes in the broker's answer. Returns false when the session failed and the request should be retried as a full one.</summary>
+    public bool OnResponse(FetchResponse response)
+    {
+        if (response.ErrorCode is ErrorCode.FetchSessionIdNotFound or ErrorCode.InvalidFetchSessionEpoch or ErrorCode.FetchSessionTopicIdError)
+        {
+            Reset();
+            return false;
+        }
+
+        if (!_enabled || response.ErrorCode != ErrorCode.None)
+        {
+            return true;
+        }
+
+        if (_lastWasFull)
+        {
+            SessionId = response.SessionId;
+            Epoch = SessionId != 0 ? 1 : 0;
+            if (SessionId == 0)
+            {
+                _partitions.Clear();
+            }
+        }
+        else
+        {
+            Epoch = Epoch == int.MaxValue ? 1 : Epoch + 1;
+        }
+
+        return true;
+    }
+
+    /// <summary>Forgets the session (after a failed request or a session error): the next Fetch is full.</summary>
+    public void Reset()
+    {
+        SessionId = 0;
+        Epoch = 0;
+        _partitions.Clear();
+    }
+
+    private static List<FetchTarget> Sorted(List<FetchTarget> targets)
+    {
+        // Group partitions of one topic together (the request lists each topic once).
+        targets.Sort(static (a, b) =>
+        {
+            int byTopic = string.CompareOrdinal(a.Cursor.Topic, b.Cursor.Topic);
+            return byTopic != 0 ? byTopic : a.Cursor.Partition.CompareTo(b.Cursor.Partition);
+        });
+        return targets;
+    }
+
+    private static void Flush(List<FetchRequest.FetchTopic> topics, List<FetchRequest.FetchPartition> partitions, string? topic, Guid topicId)
+    {
+        if (topic is not null && partitions.Count > 0)
+        {
+            topics.Add(new FetchRequest.FetchTopic { Topic = topic, TopicId = topicId, Partitions = [.. partitions] });
+        }
+
+        partitions.Clear();
+    }
+
+    /// <summary>
+    /// The request's topics for the included partitions. When they are the same partitions as last time (the steady
+    /// state), the previous objects are updated in place, so a Fetch allocates nothing for its partition list.
+    /// </summary>
+    private FetchRequest.FetchTopic[] Topics(int partitionMaxBytes)
+    {
+        if (SameAsLast())
+        {
+            int i = 0;
+            foreach (var topic in _lastTopics)
+            {
+                topic.TopicId = _included[i].TopicId;
+                foreach (var partition in topic.Partitions)
+                {
+                    var target = _included[i++];
+                    partition.CurrentLeaderEpoch = target.LeaderEpoch;
+                    partition.FetchOffset = target.FetchOffset;
+                    partition.PartitionMaxBytes = partitionMaxBytes;
+                }
+            }
+
+            return _lastTopics;
+        }
+
+        var topics = new List<FetchRequest.FetchTopic>();
+        var partitions = new List<FetchRequest.FetchPartition>();
+        string? currentTopic = null;
+        Guid currentId = default;
+        _lastIncluded.Clear();
+        foreach (var target in _included)
+        {
+            var key = target.Cursor.TopicPartition;
+            _lastIncluded.Add(key);
+            if (!string.Equals(currentTopic, key.Topic, StringComparison.Ordinal))
+            {
+                Flush(topics, partitions, currentTopic, currentId);
+                currentTopic = key.Topic;
+                currentId = target.TopicId;
+            }
+
+            partitions.Add(new FetchRequest.FetchPartition
+            {
+                Partition = key.Partition,
+                CurrentLeaderEpoch = target.LeaderEpoch,
+                FetchOffset = target.FetchOffset,
+                PartitionMaxBytes = partitionMaxBytes,
+            });
+        }
+
+        Flush(topics, partitions, currentTopic, currentId);
+        _lastTopics = [.. topics];
+        return _lastTopics;
+    }
+
+    private bool SameAsLast()
+    {
+        if (_included.Count != _lastIncluded.Count)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < _included.Count; i++)
+        {
+            if (_included[i].Cursor.TopicPartition != _lastIncluded[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private FetchRequest.ForgottenTopic[] Forgotten()
+    {
+        if (_forgotten.Count == 0)
+        {
+            return [];
+        }
+
+        var byTopic = new Dictionary<string, (Guid Id, List<int> Partitions)>(StringComparer.Ordinal);
+        foreach (var key in _forgotten)
+        {
+            if (!byTopic.TryGetValue(key.Topic, out var group))
+            {
+                group = (_partitions[key].TopicId, []);
+                byTopic[key.Topic] = group;
+            }
+
+            group.Partitions.Add(key.Partition);
+        }
+
+        var result = new FetchRequest.ForgottenTopic[byTopic.Count];
+        int i = 0;
+        foreach (var (topic, group) in byTopic)
+        {
+            result[i++] = new FetchRequest.ForgottenTopic { Topic = topic, TopicId = group.Id, Partitions = [.. group.Partitions] };
+        }
+
+        return result;
+    }
+
+    private readonly record struct Entry(long FetchOffset, int LeaderEpoch, int MaxBytes, Guid TopicId);
+}

@@ -1,0 +1,433 @@
+using Messaging.Cluster;
+using Messaging.Errors;
+using Messaging.Records;
+using Messaging.Serialization;
+
+namespace Messaging.Consumer;
+
+/// <summary>
+/// A Kafka consumer with manual assignment: assign partitions with start positions, then read records as a typed
+/// stream (<see cref="ConsumeAsync"/>), as raw batches over pooled memory (<see cref="ConsumeBatchAsync"/>), or as raw
+/// records one by one (<see cref="ConsumeRawAsync"/>). One Fetch per broker is in flight while the application reads
+/// what came before, bounded by <see cref="KafkaConsumerOptions.MaxBufferedBytes"/>; records are decoded straight from
+/// the pooled response buffers.
+/// </summary>
+/// <typeparam name="TKey">The key type of the typed stream.</typeparam>
+/// <typeparam name="TValue">The value type of the typed stream.</typeparam>
+/// <remarks>
+/// <para>Threading: one consume call (or enumeration) at a time — a second concurrent one throws
+/// <see cref="InvalidOperationException"/>. <see cref="Assign"/>, <see cref="Seek"/>, <see cref="Pause"/>,
+/// <see cref="Resume"/> and <see cref="Position"/> are thread-safe and take effect at once: data fetched for a
+/// partition before a seek or pause is dropped, never delivered.</para>
+/// <para>Errors for one partition (corrupt data, offset out of range under <see cref="AutoOffsetReset.Error"/>, a failed
+/// deserializer, a non-retriable broker error) surface as <see cref="ConsumeException"/> in the partition's order, after
+/// every record before the failure; the partition is held at the failing offset until the application seeks it.
+/// Transient failures (leader moves, broker restarts, lost connections) are retried behind the scenes.</para>
+/// <para>Memory: raw records point into pooled buffers until recycled; the pools are set in
+/// <see cref="KafkaConsumerOptions.Pools"/>. Dispose the consumer to stop fetching and close its connections.</para>
+/// </remarks>
+public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
+{
+    private readonly ClusterClient _cluster;
+    private readonly Fetcher _fetcher;
+    private readonly ChunkDecoder _decoder;
+    private readonly ConsumerPools _pools;
+    private readonly IDeserializer<TKey> _keyDeserializer;
+    private readonly IDeserializer<TValue> _valueDeserializer;
+    private readonly int _maxPollRecords;
+    private FetchedPartition? _chunk;
+    private int _consuming;
+    private int _disposed;
+
+    /// <summary>Creates the consumer; it connects when partitions are assigned.</summary>
+    /// <param name="options">The settings (validated and copied now).</param>
+    /// <param name="keyDeserializer">Reads keys for <see cref="ConsumeAsync"/>.</param>
+    /// <param name="valueDeserializer">Reads values for <see cref="ConsumeAsync"/>.</param>
+    /// <exception cref="ArgumentException">A setting is invalid.</exception>
+    public KafkaConsumer(KafkaConsumerOptions options, IDeserializer<TKey> keyDeserializer, IDeserializer<TValue> valueDeserializer)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(keyDeserializer);
+        ArgumentNullException.ThrowIfNull(valueDeserializer);
+        options.Validate();
+        var snapshot = options.Snapshot();
+        _keyDeserializer = keyDeserializer;
+        _valueDeserializer = valueDeserializer;
+        _maxPollRecords = snapshot.MaxPollRecords;
+        _pools = ConsumerPools.Create(snapshot);
+        var decoderOptions = new RecordDecoderOptions { VerifyCrc = snapshot.CheckCrcs, MaxDecompressedBatchBytes = snapshot.MaxDecompressedBatchBytes };
+        _decoder = new ChunkDecoder(decoderOptions, snapshot.IsolationLevel == Admin.IsolationLevel.ReadCommitted,
+            new PooledDecompressionWriter(_pools.DecompressionBuffers, snapshot.MaxDecompressedBatchBytes));
+        _cluster = new ClusterClient(snapshot);
+        _fetcher = new Fetcher(_cluster, snapshot, _pools);
+    }
+
+    /// <summary>The assigned partitions.</summary>
+    public IReadOnlyList<TopicPartition> Assignment => _fetcher.Assignment();
+
+    /// <summary>The paused partitions.</summary>
+    public IReadOnlyList<TopicPartition> PausedPartitions => _fetcher.Paused();
+
+    internal Fetcher Fetcher => _fetcher;
+
+    /// <summary>
+    /// Replaces the assignment: the consumer reads exactly these partitions, each from its start position (an offset,
+    /// earliest, latest, or a timestamp — looked up in the background). Partitions no longer assigned stop at once.
+    /// </summary>
+    /// <param name="partitions">The partitions and where to start.</param>
+    public void Assign(IEnumerable<TopicPartitionOffset> partitions)
+    {
+        ArgumentNullException.ThrowIfNull(partitions);
+        _fetcher.Assign(partitions);
+    }
+
+    /// <summary>Stops reading every partition.</summary>
+    public void Unassign() => _fetcher.Assign([]);
+
+    /// <summary>
+    /// Moves a partition's position: the next record delivered for it is the one at <paramref name="offset"/> (or the
+    /// earliest, latest, or first at a time). Data fetched ahead is dropped. A partition held after an error resumes.
+    /// </summary>
+    /// <param name="partition">An assigned partition.</param>
+    /// <param name="offset">Where to continue.</param>
+    /// <exception cref="ArgumentException">The partition is not assigned.</exception>
+    public void Seek(TopicPartition partition, StartOffset offset) => _fetcher.Seek(partition, offset);
+
+    /// <summary>Stops delivering and fetching the partitions until <see cref="Resume"/>; their positions are kept.</summary>
+    /// <param name="partitions">Assigned partitions.</param>
+    public void Pause(IEnumerable<TopicPartition> partitions)
+    {
+        ArgumentNullException.ThrowIfNull(partitions);
+        _fetcher.Pause(partitions);
+    }
+
+    /// <summary>Resumes paused partitions from their positions.</summary>
+    /// <param name="partitions">Assigned partitions.</param>
+    public void Resume(IEnumerable<TopicPartition> partitions)
+    {
+        ArgumentNullException.ThrowIfNull(partitions);
+        _fetcher.Resume(partitions);
+    }
+
+    /// <summary>The offset of the next record the application will get from the partition, or null while its start position is being looked up.</summary>
+    /// <param name="partition">An assigned partition.</param>
+    /// <returns>The position.</returns>
+    /// <exception cref="ArgumentException">The partition is not assigned.</exception>
+    public long? Position(TopicPartition partition) => _fetcher.Position(partition);
+
+    /// <summary>The partition's high watermark as of the last Fetch response (for lag), or null before one.</summary>
+    /// <param name="partition">An assigned partition.</param>
+    /// <returns>The high watermark.</returns>
+    public long? HighWatermark(TopicPartition partition) => _fetcher.HighWatermark(partition);
+
+    /// <summary>
+    /// The typed stream: every record of the assigned partitions, key and value deserialized, in offset order per
+    /// partition. Each result owns its data; the pooled bytes behind it are recycled as soon as it is built.
+    /// </summary>
+    /// <param name="cancellationToken">Ends the enumeration (with <see cref="OperationCanceledException"/>).</param>
+    /// <returns>The stream; it ends only by cancellation, an error, or disposal.</returns>
+    /// <exception cref="ConsumeException">A partition failed (corrupt data, a deserializer threw, ...); records before it were delivered.</exception>
+    public async IAsyncEnumerable<ConsumeResult<TKey, TValue>> ConsumeAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        EnterConsume();
+        try
+        {
+            while (true)
+            {
+                var slice = await NextSliceAsync(cancellationToken).ConfigureAwait(false);
+                var cursor = slice.Cursor!;
+                int generation = slice.Generation;
+                int count = slice.Count;
+                int delivered = 0;
+                try
+                {
+                    while (delivered < count && cursor.Generation == generation) // else sought, paused or unassigned meanwhile: the rest is dropped
+                    {
+                        var result = Materialize(slice, delivered);
+                        cursor.Position = result.Offset + 1;
+                        delivered++;
+                        yield return result;
+                    }
+                }
+                finally
+                {
+                    // Every record out (even if the caller stopped after the last one): the position also passes the
+                    // control or aborted batches the slice skipped after it.
+                    if (delivered == count && cursor.Generation == generation)
+                    {
+                        cursor.Position = slice.NextOffset;
+                    }
+
+                    slice.RecycleOwned();
+                }
+            }
+        }
+        finally
+        {
+            ExitConsume();
+        }
+    }
+
+    /// <summary>
+    /// The raw path, a batch at a time: up to <see cref="KafkaConsumerOptions.MaxPollRecords"/> records of one
+    /// partition whose keys, values and header values are slices of pooled buffers, valid until each record is recycled
+    /// or the batch disposed. Dispose the batch when done with it.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the wait for records.</param>
+    /// <returns>A batch with at least one record. The partition's position is past its last record.</returns>
+    /// <exception cref="ConsumeException">A partition failed; records before it were delivered.</exception>
+    public async ValueTask<ConsumeBatch> ConsumeBatchAsync(CancellationToken cancellationToken = default)
+    {
+        EnterConsume();
+        try
+        {
+            var slice = await NextSliceAsync(cancellationToken).ConfigureAwait(false);
+            var cursor = slice.Cursor!;
+            if (cursor.Generation == slice.Generation)
+            {
+                cursor.Position = slice.NextOffset;
+            }
+
+            return new ConsumeBatch(slice);
+        }
+        finally
+        {
+            ExitConsume();
+        }
+    }
+
+    /// <summary>
+    /// The raw path, a record at a time: each record's key, value and header values are slices of pooled buffers,
+    /// valid until <see cref="ConsumedRecord.Recycle"/> — recycle every record (a record never recycled is reclaimed by
+    /// the GC, but its buffers are lost to the pools).
+    /// </summary>
+    /// <param name="cancellationToken">Ends the enumeration.</param>
+    /// <returns>The stream.</returns>
+    /// <exception cref="ConsumeException">A partition failed; records before it were delivered.</exception>
+    public async IAsyncEnumerable<ConsumedRecord> ConsumeRawAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        EnterConsume();
+        try
+        {
+            while (true)
+            {
+                var slice = await NextSliceAsync(cancellationToken).ConfigureAwait(false);
+                var cursor = slice.Cursor!;
+                int generation = slice.Generation;
+                int count = slice.Count;
+                int next = 0;
+                try
+                {
+                    while (next < count && cursor.Generation == generation)
+                    {
+                        var record = slice[next++];
+                        cursor.Position = record.Offset + 1;
+                        yield return record;
+                    }
+                }
+                finally
+                {
+                    if (next == count && cursor.Generation == generation)
+                    {
+                        cursor.Position = slice.NextOffset;
+                    }
+
+                    slice.RecycleFrom(next); // records never handed out
+                }
+            }
+        }
+        finally
+        {
+            ExitConsume();
+        }
+    }
+
+    /// <summary>Stops fetching, closes the connections, and releases buffered data. Records already handed out stay valid until recycled. Idempotent.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _fetcher.DisposeAsync().ConfigureAwait(false);
+        if (Interlocked.CompareExchange(ref _consuming, 1, 0) == 0)
+        {
+            FinishChunk();
+        }
+
+        await _cluster.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private async ValueTask<RecordSlice> NextSliceAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var chunk = _chunk;
+            if (chunk is null)
+            {
+                if (Volatile.Read(ref _disposed) != 0)
+                {
+                    throw KafkaExceptions.Disposed("The consumer");
+                }
+
+                if (!_fetcher.TryTake(out chunk))
+                {
+                    chunk = await _fetcher.TakeAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                if (chunk.Error is { } error)
+                {
+                    var errorCursor = chunk.Cursor;
+                    int errorGeneration = chunk.Generation;
+                    bool current = IsCurrent(chunk);
+                    _fetcher.Done(chunk);
+                    if (current)
+                    {
+                        _fetcher.Hold(errorCursor, errorGeneration, error.Offset >= 0 ? error.Offset : errorCursor.Position);
+                        throw error;
+                    }
+
+                    continue;
+                }
+
+                if (!IsCurrent(chunk))
+                {
+                    _fetcher.Done(chunk);
+                    continue;
+                }
+
+                _chunk = chunk;
+                _decoder.Start(chunk);
+            }
+
+            var cursor = chunk.Cursor;
+            int generation = chunk.Generation;
+            if (_decoder.PendingError is { } pending)
+            {
+                FinishChunk();
+                _fetcher.Hold(cursor, generation, pending.Offset);
+                throw pending;
+            }
+
+            if (!IsCurrent(chunk))
+            {
+                FinishChunk();
+                continue;
+            }
+
+            var slice = RecordSlice.Rent(_pools.Records, _pools.RecordSlices, _maxPollRecords, chunk.TopicPartition, cursor, generation);
+            try
+            {
+                _decoder.Decode(slice);
+            }
+            catch (ConsumeException error)
+            {
+                slice.Seal();
+                FinishChunk();
+                _fetcher.Hold(cursor, generation, error.Offset);
+                throw;
+            }
+            catch
+            {
+                slice.Seal();
+                FinishChunk();
+                throw;
+            }
+
+            int count = slice.Count;
+            long next = slice.NextOffset;
+            bool finished = _decoder.IsDone && _decoder.PendingError is null;
+            slice.Seal();
+            if (finished)
+            {
+                FinishChunk();
+            }
+
+            if (count > 0)
+            {
+                return slice;
+            }
+
+            if (cursor.Generation == generation)
+            {
+                cursor.Position = next; // only control or aborted batches: the position moves past them
+            }
+        }
+    }
+
+    private static bool IsCurrent(FetchedPartition chunk) =>
+        chunk.Cursor.Generation == chunk.Generation && chunk.Cursor.State != CursorState.Removed;
+
+    private void FinishChunk()
+    {
+        var chunk = _chunk;
+        _chunk = null;
+        _decoder.Stop();
+        if (chunk is not null)
+        {
+            _fetcher.Done(chunk);
+        }
+    }
+
+    private ConsumeResult<TKey, TValue> Materialize(RecordSlice slice, int index)
+    {
+        var slot = slice.SlotAt(index);
+        var topicPartition = slice.TopicPartition;
+        long offset = slot.View.Offset;
+        TKey key;
+        TValue value;
+        var component = RecordComponent.Key;
+        try
+        {
+            key = _keyDeserializer.Deserialize(slot.View.Key.Span, slot.View.IsKeyNull,
+                new DeserializationContext(topicPartition.Topic, topicPartition.Partition, offset, RecordComponent.Key, slot.View.Headers));
+            component = RecordComponent.Value;
+            value = _valueDeserializer.Deserialize(slot.View.Value.Span, slot.View.IsValueNull,
+                new DeserializationContext(topicPartition.Topic, topicPartition.Partition, offset, RecordComponent.Value, slot.View.Headers));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _fetcher.Hold(slice.Cursor!, slice.Generation, offset);
+            throw new ConsumeException(
+                "Deserializing the " + (component == RecordComponent.Key ? "key" : "value") + " of " + topicPartition + " at offset " +
+                offset.ToString(System.Globalization.CultureInfo.InvariantCulture) + " failed: " + ex.Message +
+                " The position stays on the record and the partition is held: seek past it to continue.",
+                ConsumeErrorKind.Deserialization, topicPartition, offset, innerException: ex);
+        }
+
+        return new ConsumeResult<TKey, TValue>(topicPartition, offset, slot.View.Timestamp, slot.TimestampType, slot.LeaderEpoch, key, value, CopyHeaders(slot.View.Headers));
+    }
+
+    private static RecordHeader[] CopyHeaders(RecordHeaders headers)
+    {
+        if (headers.Count == 0)
+        {
+            return [];
+        }
+
+        var copy = new RecordHeader[headers.Count];
+        int i = 0;
+        foreach (var header in headers)
+        {
+            copy[i++] = header.IsValueNull ? RecordHeader.WithNullValue(header.Key) : new RecordHeader(header.Key, header.Value.ToArray());
+        }
+
+        return copy;
+    }
+
+    private void EnterConsume()
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            throw KafkaExceptions.Disposed("The consumer");
+        }
+
+        if (Interlocked.CompareExchange(ref _consuming, 1, 0) != 0)
+        {
+            throw new InvalidOperationException("Another consume call or enumeration is in progress on this consumer: consume from one place at a time.");
+        }
+    }
+
+    private void ExitConsume() => Volatile.Write(ref _consuming, 0);
+}

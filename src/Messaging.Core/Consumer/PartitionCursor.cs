@@ -1,0 +1,94 @@
+namespace Messaging.Consumer;
+
+/// <summary>What a partition's cursor is doing.</summary>
+internal enum CursorState
+{
+    /// <summary>Its start position is being looked up (earliest, latest, a timestamp).</summary>
+    Resetting,
+
+    /// <summary>Fetching from <see cref="PartitionCursor.FetchOffset"/> (once its leader is known).</summary>
+    Fetching,
+
+    /// <summary>Stopped after an error the application must act on (seek or assign).</summary>
+    Held,
+
+    /// <summary>No longer assigned.</summary>
+    Removed,
+}
+
+/// <summary>
+/// One assigned partition's state: where fetching has got to, where the application has got to, who leads it, and
+/// whether it may be fetched now.
+/// </summary>
+/// <remarks>
+/// <para>Two positions: <see cref="FetchOffset"/> is the next offset to fetch (past everything fetched and buffered);
+/// <see cref="Position"/> is the next offset to hand to the application. Prefetching keeps the first ahead of the second.</para>
+/// <para>Threading: the fields marked so are guarded by the fetcher's lock. <see cref="Generation"/> is bumped (under
+/// that lock) by anything that invalidates fetched data — a seek, a pause, an error, unassignment — and read without
+/// the lock by the consuming thread, which drops data of an older generation. <see cref="Position"/> is written by
+/// the consuming thread (and by seeks).</para>
+/// </remarks>
+internal sealed class PartitionCursor
+{
+    private int _generation;
+    private long _position = -1;
+
+    public PartitionCursor(TopicPartition topicPartition)
+    {
+        TopicPartition = topicPartition;
+    }
+
+    public TopicPartition TopicPartition { get; }
+
+    public string Topic => TopicPartition.Topic;
+
+    public int Partition => TopicPartition.Partition;
+
+    // ---- Guarded by the fetcher's lock. ----
+
+    public CursorState State { get; set; } = CursorState.Resetting;
+
+    /// <summary>Where to start when <see cref="State"/> is <see cref="CursorState.Resetting"/>.</summary>
+    public StartOffset PendingReset { get; set; } = StartOffset.Latest;
+
+    public long FetchOffset { get; set; } = -1;
+
+    /// <summary>The leader's node id, or -1 while unknown (metadata is being refreshed).</summary>
+    public int Leader { get; set; } = -1;
+
+    public int LeaderEpoch { get; set; } = -1;
+
+    public Guid TopicId { get; set; }
+
+    public bool Paused { get; set; }
+
+    /// <summary>True while a Fetch (or ListOffsets) for it is outstanding: nothing else may fetch it.</summary>
+    public bool InFlight { get; set; }
+
+    /// <summary>Not fetched before this <see cref="System.Diagnostics.Stopwatch"/> timestamp (after a retriable error).</summary>
+    public long RetryAt { get; set; }
+
+    // ---- Read without the lock. ----
+
+    /// <summary>Bumped whenever fetched data for the partition becomes invalid.</summary>
+    public int Generation => Volatile.Read(ref _generation);
+
+    /// <summary>The next offset to hand to the application, or -1 while unknown.</summary>
+    public long Position
+    {
+        get => Volatile.Read(ref _position);
+        set => Volatile.Write(ref _position, value);
+    }
+
+    public long HighWatermark { get; set; } = -1;
+
+    public long LastStableOffset { get; set; } = -1;
+
+    public long LogStartOffset { get; set; } = -1;
+
+    /// <summary>Invalidates everything fetched so far (call under the fetcher's lock).</summary>
+    public void BumpGeneration() => Interlocked.Increment(ref _generation);
+
+    /// <summary>True when a Fetch may include the partition now.</summary>
+    public bool IsFetchable(long now) => State == CursorState.Fetching && Leader >= 0 && !Paused && !InFlight && RetryAt <= now;
+}

@@ -1,0 +1,32 @@
+using Messaging.Records;
+
+namespace Messaging.Consumer;
+
+/// <summary>
+/// The object behind a <see cref="ConsumedRecord"/> handle: one decoded record (offset, timestamp, and key, value and
+/// headers as slices of a pooled buffer), reused for other records once recycled. Applications never read it directly
+/// — they hold <see cref="ConsumedRecord"/> handles, which carry the version stamp that detects use after recycling;
+/// custom <see cref="Buffers.IRecordPool"/> implementations only create and keep these objects.
+/// </summary>
+public sealed class PooledRecord
+{
+    // Bumped each time the record is recycled: a handle whose version differs is stale.
+    internal int Version;
+
+    /// <summary>Creates an empty record object (for custom record pools).</summary>
+    public PooledRecord()
+    {
+    }
+
+    /// <summary>The slice this record belongs to while it is live.</summary>
+    internal RecordSlice? Owner { get; set; }
+
+    /// <summary>The decoded record.</summary>
+    internal RecordView View;
+
+    /// <summary>The partition leader epoch of the record's batch (-1 for legacy messages).</summary>
+    internal int LeaderEpoch { get; set; }
+
+    /// <summary>The timestamp type of the record's batch.</summary>
+    internal TimestampType TimestampType { get; set; }
+}

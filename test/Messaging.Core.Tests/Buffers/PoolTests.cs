@@ -1,0 +1,199 @@
+using System.Diagnostics.Metrics;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using Messaging.Buffers;
+using Messaging.Compression;
+using Messaging.Consumer;
+
+namespace Messaging.Core.Tests.Buffers;
+
+/// <summary>The default pools: size classes, bounded retention, counters and metrics; the no-pooling pools.</summary>
+public sealed class PoolTests
+{
+    private static BufferPoolOptions Small(int perBucket = 2, long maxBytes = 1 << 20) =>
+        new() { MinBucketSize = 1024, MaxBucketSize = 1 << 16, MaxRetainedPerBucket = perBucket, MaxRetainedBytes = maxBytes };
+
+    [Theory]
+    [InlineData(1, 1024)]
+    [InlineData(1024, 1024)]
+    [InlineData(1025, 1280)]
+    [InlineData(1281, 1536)]
+    [InlineData(1537, 1792)]
+    [InlineData(1793, 2048)]
+    [InlineData(40_000, 40_960)]
+    [InlineData(65_536, 65_536)]
+    [InlineData(65_537, 65_537)] // above the largest bucket: exact, never retained
+    public void Buffers_come_in_four_size_classes_per_doubling(int asked, int length)
+    {
+        var pool = new DecompressionBufferPool(Small());
+        var buffer = pool.Grow(pool.Rent(1, CompressionType.Lz4), 0, asked);
+        Assert.Equal(length, buffer.Length);
+    }
+
+    [Fact]
+    public void Returned_buffers_are_reused_and_counted()
+    {
+        var pool = new DecompressionBufferPool(Small());
+        var first = pool.Rent(1000, CompressionType.Zstd); // guess: four times the compressed size
+        Assert.Equal(4096, first.Length);
+        pool.Return(first);
+        Assert.Same(first, pool.Rent(900, CompressionType.Zstd));
+        var stats = pool.Statistics;
+        Assert.Equal(2, stats.Rents);
+        Assert.Equal(1, stats.Returns);
+        Assert.Equal(1, stats.Misses);
+        Assert.Equal(0, stats.RetainedBytes);
+        pool.Return(new byte[1000]); // not a size the pool hands out
+        Assert.Equal(1, pool.Statistics.Drops);
+    }
+
+    [Fact]
+    public void Growing_hands_back_the_original_and_keeps_the_bytes()
+    {
+        var pool = new DecompressionBufferPool(Small());
+        var original = pool.Rent(256, CompressionType.Lz4);
+        original.AsSpan(0, 3).CopyTo(stackalloc byte[3]);
+        original[0] = 1;
+        original[1] = 2;
+        var grown = pool.Grow(original, 2, 5000);
+        Assert.Equal([1, 2], grown.AsSpan(0, 2).ToArray());
+        Assert.True(grown.Length >= 5000);
+        Assert.Same(original, pool.Rent(256, CompressionType.Lz4)); // the original went straight back
+        pool.Return(grown);
+    }
+
+    [Property(MaxTest = 100)]
+    public Property Retained_memory_never_exceeds_the_configured_bounds() =>
+        Prop.ForAll(Gen.ListOf(Gen.Choose(1, 70_000), 200).ToArbitrary(), sizes =>
+        {
+            var options = Small(perBucket: 3, maxBytes: 40_000);
+            var pool = new DecompressionBufferPool(options);
+            var held = new List<byte[]>();
+            var random = new Random(sizes.Count);
+            foreach (int size in sizes)
+            {
+                if (random.Next(3) == 0 && held.Count > 0)
+                {
+                    int i = random.Next(held.Count);
+                    pool.Return(held[i]);
+                    held.RemoveAt(i);
+                }
+                else
+                {
+                    held.Add(pool.Grow(pool.Rent(1, CompressionType.Gzip), 0, size));
+                }
+
+                Assert.InRange(pool.Statistics.RetainedBytes, 0, options.MaxRetainedBytes);
+            }
+
+            foreach (var buffer in held)
+            {
+                pool.Return(buffer);
+                Assert.InRange(pool.Statistics.RetainedBytes, 0, options.MaxRetainedBytes);
+            }
+
+            var stats = pool.Statistics;
+            return stats.Returns + stats.Drops >= stats.Returns && stats.RetainedCount <= 17 * 4 * 3;
+        });
+
+    [Fact]
+    public void A_bucket_keeps_at_most_its_count()
+    {
+        var pool = new RecordSlicePool(new BufferPoolOptions { MinBucketSize = 16, MaxBucketSize = 1024, MaxRetainedPerBucket = 2, MaxRetainedBytes = 1 << 20 });
+        var arrays = Enumerable.Range(0, 5).Select(_ => pool.Rent(100)).ToList();
+        arrays.ForEach(pool.Return);
+        Assert.Equal(2, pool.Statistics.RetainedCount);
+        Assert.Equal(3, pool.Statistics.Drops);
+        Assert.Equal(2 * 112 * System.Runtime.CompilerServices.Unsafe.SizeOf<ConsumedRecord>(), pool.Statistics.RetainedBytes);
+    }
+
+    [Fact]
+    public void The_record_pool_rents_and_returns_in_groups_within_its_bound()
+    {
+        var pool = new RecordPool(new RecordPoolOptions { MaxRetained = 10 });
+        var records = new PooledRecord[8];
+        pool.Rent(records);
+        Assert.All(records, Assert.NotNull);
+        Assert.Equal(8, pool.Statistics.Misses);
+        pool.Return(records);
+        var again = new PooledRecord[12];
+        pool.Rent(again);
+        Assert.Equal(8, again.Intersect(records, ReferenceEqualityComparer.Instance).Count());
+        pool.Return(again);
+        Assert.Equal(10, pool.Statistics.RetainedCount);
+        Assert.Equal(2, pool.Statistics.Drops);
+    }
+
+    [Fact]
+    public void A_disabled_pool_allocates_every_time_and_keeps_nothing()
+    {
+        var pool = new DecompressionBufferPool(new BufferPoolOptions { Enabled = false, MinBucketSize = 1024, MaxBucketSize = 1 << 20, MaxRetainedPerBucket = 8, MaxRetainedBytes = 1 << 24 });
+        var buffer = pool.Rent(100, CompressionType.Lz4);
+        pool.Return(buffer);
+        Assert.NotSame(buffer, pool.Rent(100, CompressionType.Lz4));
+        Assert.Equal(0, pool.Statistics.RetainedBytes);
+        Assert.Equal(2, pool.Statistics.Misses);
+
+        var records = new PooledRecord[2];
+        NoPooling.Records.Rent(records);
+        NoPooling.Records.Return(records);
+        Assert.Equal(3, NoPooling.RecordSlices.Rent(3).Length);
+        var grown = NoPooling.DecompressionBuffers.Grow([1, 2, 3], 2, 10);
+        Assert.Equal([1, 2, 0], grown.AsSpan(0, 3).ToArray());
+    }
+
+    [Fact]
+    public void Pool_operations_are_published_as_metrics()
+    {
+        var measured = new Dictionary<string, long>(StringComparer.Ordinal);
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == PoolMetrics.MeterName)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "pool" && (string?)tag.Value == "decompression-buffers")
+                {
+                    lock (measured)
+                    {
+                        measured[instrument.Name] = measured.GetValueOrDefault(instrument.Name) + value;
+                    }
+                }
+            }
+        });
+        listener.Start();
+
+        var pool = new DecompressionBufferPool(Small());
+        var buffer = pool.Rent(10, CompressionType.Lz4);
+        pool.Return(buffer);
+        pool.Return(new byte[3]);
+        listener.RecordObservableInstruments();
+
+        Assert.True(measured.GetValueOrDefault("messaging.kafka.pool.rents") >= 1);
+        Assert.True(measured.GetValueOrDefault("messaging.kafka.pool.returns") >= 2);
+        Assert.True(measured.GetValueOrDefault("messaging.kafka.pool.misses") >= 1);
+        Assert.True(measured.GetValueOrDefault("messaging.kafka.pool.drops") >= 1);
+        Assert.True(measured.GetValueOrDefault("messaging.kafka.pool.retained_bytes") >= 1024);
+    }
+
+    [Fact]
+    public void Invalid_knobs_are_rejected_naming_the_pool()
+    {
+        var options = new KafkaConsumerOptions { BootstrapServers = "localhost:9092" };
+        options.Pools.DecompressionBuffers.MaxBucketSize = 10;
+        var error = Assert.Throws<ArgumentException>(options.Validate);
+        Assert.Contains("Pools.DecompressionBuffers.MaxBucketSize", error.Message, StringComparison.Ordinal);
+        options.Pools.DecompressionBuffers = ConsumerPoolOptionsDefaults();
+        options.Pools.Records.MaxRetained = -1;
+        Assert.Contains("Pools.Records.MaxRetained", Assert.Throws<ArgumentException>(options.Validate).Message, StringComparison.Ordinal);
+    }
+
+    private static BufferPoolOptions ConsumerPoolOptionsDefaults() => new ConsumerPoolOptions().DecompressionBuffers;
+}

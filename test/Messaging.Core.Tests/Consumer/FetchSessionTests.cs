@@ -1,0 +1,126 @@
+using Messaging.Consumer;
+using Messaging.Protocol;
+using Messaging.Protocol.Messages;
+
+namespace Messaging.Core.Tests.Consumer;
+
+/// <summary>The client side of KIP-227 fetch sessions, request by request.</summary>
+public sealed class FetchSessionTests
+{
+    private static readonly Guid TopicId = Guid.NewGuid();
+    private readonly PartitionCursor[] _cursors = [new(new TopicPartition("t", 0)), new(new TopicPartition("t", 1)), new(new TopicPartition("u", 0))];
+
+    private List<FetchTarget> Targets(params (int Cursor, long Offset)[] targets) =>
+        targets.Select(t => new FetchTarget(_cursors[t.Cursor], 0, t.Offset, 5, TopicId)).ToList();
+
+    private static List<(string Topic, int Partition, long Offset)> Sent(FetchRequest request) =>
+        request.Topics.SelectMany(t => t.Partitions.Select(p => (t.Topic, p.Partition, p.FetchOffset))).ToList();
+
+    [Fact]
+    public void A_session_goes_full_then_incremental_sending_only_changes_and_forgetting_dropped_partitions()
+    {
+        var session = new FetchSession(enabled: true);
+        var request = new FetchRequest();
+        session.Build(request, Targets((2, 0), (1, 0), (0, 0)), 1000);
+        Assert.Equal(0, request.SessionId);
+        Assert.Equal(0, request.SessionEpoch);
+        Assert.Equal([("t", 0, 0L), ("t", 1, 0L), ("u", 0, 0L)], Sent(request)); // grouped by topic, sorted
+        Assert.Equal(5, request.Topics[0].Partitions[0].CurrentLeaderEpoch);
+        Assert.Equal(1000, request.Topics[0].Partitions[0].PartitionMaxBytes);
+        Assert.True(session.OnResponse(new FetchResponse { SessionId = 42 }));
+        Assert.True(session.IsIncremental);
+
+        session.Build(request, Targets((0, 10), (1, 0), (2, 0)), 1000);
+        Assert.Equal(42, request.SessionId);
+        Assert.Equal(1, request.SessionEpoch);
+        Assert.Equal([("t", 0, 10L)], Sent(request));
+        Assert.Empty(request.ForgottenTopicsData);
+        session.OnResponse(new FetchResponse { SessionId = 42 });
+
+        session.Build(request, Targets((0, 10), (2, 3)), 1000); // partition t/1 no longer fetched here
+        Assert.Equal(2, request.SessionEpoch);
+        Assert.Equal([("u", 0, 3L)], Sent(request));
+        var forgotten = Assert.Single(request.ForgottenTopicsData);
+        Assert.Equal("t", forgotten.Topic);
+        Assert.Equal(TopicId, forgotten.TopicId);
+        Assert.Equal([1], forgotten.Partitions);
+        session.OnResponse(new FetchResponse { SessionId = 42 });
+
+        session.Build(request, Targets((0, 10), (1, 7), (2, 3)), 1000); // back again: sent as new
+        Assert.Equal([("t", 1, 7L)], Sent(request));
+        Assert.Equal(3, session.SessionPartitionCount);
+    }
+
+    [Theory]
+    [InlineData(ErrorCode.FetchSessionIdNotFound)]
+    [InlineData(ErrorCode.InvalidFetchSessionEpoch)]
+    [InlineData(ErrorCode.FetchSessionTopicIdError)]
+    public void Session_errors_start_over_with_a_full_fetch(ErrorCode error)
+    {
+        var session = new FetchSession(enabled: true);
+        var request = new FetchRequest();
+        session.Build(request, Targets((0, 0), (1, 0)), 1000);
+        session.OnResponse(new FetchResponse { SessionId = 9 });
+        session.Build(request, Targets((0, 4), (1, 0)), 1000);
+        Assert.False(session.OnResponse(new FetchResponse { ErrorCode = error, SessionId = 9 }));
+        session.Build(request, Targets((0, 4), (1, 0)), 1000);
+        Assert.Equal(0, request.SessionId);
+        Assert.Equal(0, request.SessionEpoch);
+        Assert.Equal(2, Sent(request).Count);
+    }
+
+    [Fact]
+    public void A_broker_that_gives_no_session_id_gets_full_requests_and_a_disabled_session_asks_for_none()
+    {
+        var session = new FetchSession(enabled: true);
+        var request = new FetchRequest();
+        for (int i = 0; i < 3; i++)
+        {
+            session.Build(request, Targets((0, i), (1, 0)), 1000);
+            Assert.Equal(0, request.SessionEpoch);
+            Assert.Equal(2, Sent(request).Count);
+            session.OnResponse(new FetchResponse { SessionId = 0 });
+        }
+
+        var off = new FetchSession(enabled: false);
+        off.Build(request, Targets((0, 0)), 1000);
+        off.OnResponse(new FetchResponse { SessionId = 5 });
+        off.Build(request, Targets((0, 1)), 1000);
+        Assert.Equal(0, request.SessionId);
+        Assert.Equal(-1, request.SessionEpoch);
+        Assert.Equal([("t", 0, 1L)], Sent(request));
+    }
+
+    [Fact]
+    public void The_epoch_wraps_to_one_and_a_reset_forgets_everything()
+    {
+        var session = new FetchSession(enabled: true);
+        var request = new FetchRequest();
+        session.Build(request, Targets((0, 0)), 1000);
+        session.OnResponse(new FetchResponse { SessionId = 3 });
+        for (int i = 0; i < 5; i++)
+        {
+            session.Build(request, Targets((0, i)), 1000);
+            session.OnResponse(new FetchResponse { SessionId = 3 });
+        }
+
+        Assert.Equal(6, session.Epoch);
+        session.Reset();
+        Assert.False(session.IsIncremental);
+        Assert.Equal(0, session.SessionPartitionCount);
+    }
+
+    [Fact]
+    public void Unchanged_partitions_reuse_the_request_objects()
+    {
+        var session = new FetchSession(enabled: false);
+        var request = new FetchRequest();
+        session.Build(request, Targets((0, 0), (1, 0)), 1000);
+        var topics = request.Topics;
+        session.Build(request, Targets((0, 5), (1, 6)), 1000);
+        Assert.Same(topics, request.Topics);
+        Assert.Equal([("t", 0, 5L), ("t", 1, 6L)], Sent(request));
+        session.Build(request, Targets((0, 5)), 1000);
+        Assert.NotSame(topics, request.Topics);
+    }
+}

@@ -1,0 +1,95 @@
+using Confluent.Kafka;
+using Messaging.Consumer;
+using ConsumeResult = Messaging.Consumer.ConsumeResult<byte[]?, byte[]?>;
+using TopicPartitionOffset = Messaging.Consumer.TopicPartitionOffset;
+using Messaging.IntegrationTests.Support;
+using Messaging.Serialization;
+
+namespace Messaging.IntegrationTests.Consumer;
+
+/// <summary>Helpers the consumer tests share: options for the embedded broker, producing with Confluent.Kafka, reading with ours.</summary>
+internal static class ConsumerTestSupport
+{
+    public static KafkaConsumerOptions Options(string bootstrap, Action<KafkaConsumerOptions>? configure = null)
+    {
+        var options = new KafkaConsumerOptions
+        {
+            BootstrapServers = bootstrap,
+            ClientId = "consumer-tests",
+            // The embedded broker answers an empty Fetch only after the whole wait: keep it short.
+            FetchMaxWait = TimeSpan.FromMilliseconds(20),
+            ReconnectBackoff = TimeSpan.FromMilliseconds(20),
+            ReconnectBackoffMax = TimeSpan.FromMilliseconds(200),
+            RetryBackoff = TimeSpan.FromMilliseconds(30),
+            RequestTimeout = TimeSpan.FromSeconds(10),
+        };
+        configure?.Invoke(options);
+        return options;
+    }
+
+    public static KafkaConsumer<byte[]?, byte[]?> Bytes(KafkaConsumerOptions options) => new(options, Messaging.Serialization.Deserializers.ByteArray, Messaging.Serialization.Deserializers.ByteArray);
+
+    /// <summary>Produces <paramref name="count"/> records (value = <see cref="SequencedPayload"/>), spread by key over the partitions; returns them by partition in order.</summary>
+    public static async Task<Dictionary<int, List<(byte[] Key, byte[] Value)>>> ProduceAsync(
+        string bootstrap, string topic, int partitions, int count, int valueSize, CompressionType compression = CompressionType.None, CancellationToken cancellationToken = default)
+    {
+        var byPartition = new Dictionary<int, List<(byte[], byte[])>>();
+        using var producer = ConfluentClients.Producer(bootstrap, c =>
+        {
+            c.CompressionType = compression;
+            c.LingerMs = 2;
+        });
+        var tasks = new List<Task<DeliveryResult<byte[], byte[]>>>(count);
+        for (int i = 0; i < count; i++)
+        {
+            var key = System.Text.Encoding.UTF8.GetBytes("key-" + i);
+            var value = SequencedPayload.Create(i, valueSize);
+            tasks.Add(producer.ProduceAsync(new Confluent.Kafka.TopicPartition(topic, i % partitions), new Message<byte[], byte[]> { Key = key, Value = value }, cancellationToken));
+        }
+
+        foreach (var task in tasks)
+        {
+            var result = await task;
+            if (!byPartition.TryGetValue(result.Partition.Value, out var list))
+            {
+                byPartition[result.Partition.Value] = list = [];
+            }
+
+            list.Add((result.Message.Key, result.Message.Value));
+        }
+
+        return byPartition;
+    }
+
+    /// <summary>Reads with the typed path until <paramref name="expected"/> records came, or the timeout.</summary>
+    public static async Task<List<Messaging.Consumer.ConsumeResult<TKey, TValue>>> ReadAsync<TKey, TValue>(KafkaConsumer<TKey, TValue> consumer, int expected, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
+        var results = new List<Messaging.Consumer.ConsumeResult<TKey, TValue>>(expected);
+        try
+        {
+            await foreach (var result in consumer.ConsumeAsync(cts.Token))
+            {
+                results.Add(result);
+                if (results.Count >= expected)
+                {
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+        }
+
+        return results;
+    }
+
+    public static IEnumerable<TopicPartitionOffset> All(string topic, int partitions, StartOffset start)
+    {
+        for (int p = 0; p < partitions; p++)
+        {
+            yield return new TopicPartitionOffset(topic, p, start);
+        }
+    }
+}

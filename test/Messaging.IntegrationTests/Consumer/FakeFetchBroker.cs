@@ -1,0 +1,409 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Messaging.Protocol;
+using Messaging.Protocol.Messages;
+
+namespace Messaging.IntegrationTests.Consumer;
+
+/// <summary>
+/// A one-broker Kafka on loopback that serves what the embedded broker cannot: Fetch with real incremental fetch
+/// sessions (KIP-227), the aborted-transaction list and last stable offset for read_committed, and ListOffsets by
+/// timestamp. Its log is whatever batches a test appends (hand-built, or captured from another broker). Requests are
+/// recorded for assertions; errors can be injected into the next Fetch.
+/// </summary>
+internal sealed class FakeFetchBroker : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _accept;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<(string Topic, int Partition), PartitionLog> _logs = [];
+    private readonly Dictionary<string, Guid> _topicIds = new(StringComparer.Ordinal);
+    private readonly Dictionary<int, Dictionary<(string, int), long>> _sessions = [];
+    private readonly ConcurrentQueue<FetchRequest> _fetches = new();
+    private int _nextSession = 100;
+    private ErrorCode _nextFetchError;
+
+    private FakeFetchBroker(bool sessions, short maxFetchVersion)
+    {
+        SupportsSessions = sessions;
+        MaxFetchVersion = maxFetchVersion;
+        _listener.Start();
+        _accept = AcceptAsync();
+    }
+
+    public string BootstrapServers => "127.0.0.1:" + ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    public bool SupportsSessions { get; }
+
+    public short MaxFetchVersion { get; }
+
+    /// <summary>Every Fetch request received, in order.</summary>
+    public IReadOnlyList<FetchRequest> Fetches => [.. _fetches];
+
+    public static FakeFetchBroker Start(bool sessions = true, short maxFetchVersion = 16) => new(sessions, maxFetchVersion);
+
+    public void CreateTopic(string topic, int partitions)
+    {
+        lock (_lock)
+        {
+            _topicIds[topic] = Guid.NewGuid();
+            for (int p = 0; p < partitions; p++)
+            {
+                _logs[(topic, p)] = new PartitionLog();
+            }
+        }
+    }
+
+    /// <summary>Appends a batch (magic 2): its base offset is rewritten to the log end, as a broker does. Returns the base offset.</summary>
+    public long Append(string topic, int partition, byte[] batch)
+    {
+        lock (_lock)
+        {
+            var log = _logs[(topic, partition)];
+            var copy = batch.ToArray();
+            long baseOffset = log.End;
+            BinaryPrimitives.WriteInt64BigEndian(copy, baseOffset);
+            int lastDelta = BinaryPrimitives.ReadInt32BigEndian(copy.AsSpan(23));
+            long maxTimestamp = BinaryPrimitives.ReadInt64BigEndian(copy.AsSpan(35));
+            log.Batches.Add((baseOffset, baseOffset + lastDelta, maxTimestamp, copy));
+            log.End = baseOffset + lastDelta + 1;
+            log.StableEnd = log.OpenFrom ?? log.End;
+            return baseOffset;
+        }
+    }
+
+    /// <summary>Declares an aborted transaction for read_committed Fetches (the broker's transaction index).</summary>
+    public void AddAbortedTransaction(string topic, int partition, long producerId, long firstOffset)
+    {
+        lock (_lock)
+        {
+            _logs[(topic, partition)].Aborted.Add((producerId, firstOffset));
+        }
+    }
+
+    /// <summary>Holds the last stable offset at <paramref name="offset"/> (an open transaction), or releases it (null).</summary>
+    public void SetOpenTransactionFrom(string topic, int partition, long? offset)
+    {
+        lock (_lock)
+        {
+            var log = _logs[(topic, partition)];
+            log.OpenFrom = offset;
+            log.StableEnd = offset ?? log.End;
+        }
+    }
+
+    /// <summary>The next Fetch fails with <paramref name="error"/> at the top level.</summary>
+    public void FailNextFetch(ErrorCode error) => _nextFetchError = error;
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        await _accept.WaitAsync(TimeSpan.FromSeconds(5));
+        _stop.Dispose();
+    }
+
+    private async Task AcceptAsync()
+    {
+        var connections = new List<Task>();
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                var socket = await _listener.AcceptSocketAsync(_stop.Token);
+                connections.Add(ServeAsync(socket));
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+        }
+
+        await Task.WhenAll(connections).WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    private async Task ServeAsync(Socket socket)
+    {
+        using var _ = socket;
+        using var output = new ContiguousBufferWriter();
+        var prefix = new byte[4];
+        try
+        {
+            while (true)
+            {
+                await ReadExactlyAsync(socket, prefix);
+                var frame = new byte[BinaryPrimitives.ReadInt32BigEndian(prefix)];
+                await ReadExactlyAsync(socket, frame);
+                output.Clear();
+                var delay = Answer(frame, output);
+                if (delay > TimeSpan.Zero)
+                {
+                    await Task.Delay(delay, _stop.Token);
+                }
+
+                await socket.SendAsync(output.WrittenMemory, SocketFlags.None, _stop.Token);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or IOException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task ReadExactlyAsync(Socket socket, Memory<byte> buffer)
+    {
+        while (!buffer.IsEmpty)
+        {
+            int read = await socket.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
+            buffer = read > 0 ? buffer[read..] : throw new IOException("client closed");
+        }
+    }
+
+    private TimeSpan Answer(byte[] frame, ContiguousBufferWriter output)
+    {
+        var apiKey = (ApiKey)BinaryPrimitives.ReadInt16BigEndian(frame);
+        short version = BinaryPrimitives.ReadInt16BigEndian(frame.AsSpan(2));
+        switch (apiKey)
+        {
+            case ApiKey.ApiVersions:
+            {
+                KafkaFrames.ReadRequest<ApiVersionsRequest>(frame, null, out var header);
+                KafkaFrames.WriteResponse(output, new ApiVersionsResponse
+                {
+                    ApiKeys =
+                    [
+                        new() { ApiKey = ApiKey.ApiVersions, MinVersion = 0, MaxVersion = 4 },
+                        new() { ApiKey = ApiKey.Metadata, MinVersion = 9, MaxVersion = 12 },
+                        new() { ApiKey = ApiKey.Fetch, MinVersion = 12, MaxVersion = MaxFetchVersion },
+                        new() { ApiKey = ApiKey.ListOffsets, MinVersion = 6, MaxVersion = 9 },
+                    ],
+                }, version, header.CorrelationId);
+                return TimeSpan.Zero;
+            }
+
+            case ApiKey.Metadata:
+            {
+                var request = KafkaFrames.ReadRequest<MetadataRequest>(frame, null, out var header);
+                var topics = new List<MetadataResponse.MetadataResponseTopic>();
+                lock (_lock)
+                {
+                    foreach (var (name, id) in _topicIds)
+                    {
+                        var partitions = _logs.Keys.Where(k => k.Topic == name).OrderBy(k => k.Partition)
+                            .Select(k => new MetadataResponse.MetadataResponsePartition { PartitionIndex = k.Partition, LeaderId = 1, LeaderEpoch = 0, ReplicaNodes = [1], IsrNodes = [1] })
+                            .ToArray();
+                        topics.Add(new MetadataResponse.MetadataResponseTopic { Name = name, TopicId = id, Partitions = partitions });
+                    }
+                }
+
+                _ = request;
+                var port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+                KafkaFrames.WriteResponse(output, new MetadataResponse
+                {
+                    Brokers = [new() { NodeId = 1, Host = "127.0.0.1", Port = port }],
+                    ClusterId = "fake-fetch",
+                    ControllerId = 1,
+                    Topics = [.. topics],
+                }, version, header.CorrelationId);
+                return TimeSpan.Zero;
+            }
+
+            case ApiKey.ListOffsets:
+            {
+                var request = KafkaFrames.ReadRequest<ListOffsetsRequest>(frame, null, out var header);
+                var response = new ListOffsetsResponse { Topics = new ListOffsetsResponse.ListOffsetsTopicResponse[request.Topics.Length] };
+                lock (_lock)
+                {
+                    for (int t = 0; t < request.Topics.Length; t++)
+                    {
+                        var topic = request.Topics[t];
+                        response.Topics[t] = new ListOffsetsResponse.ListOffsetsTopicResponse
+                        {
+                            Name = topic.Name,
+                            Partitions = topic.Partitions.Select(p => ListOffset(topic.Name, p, request.IsolationLevel)).ToArray(),
+                        };
+                    }
+                }
+
+                KafkaFrames.WriteResponse(output, response, version, header.CorrelationId);
+                return TimeSpan.Zero;
+            }
+
+            case ApiKey.Fetch:
+            {
+                var request = KafkaFrames.ReadRequest<FetchRequest>(frame, null, out var header);
+                _fetches.Enqueue(request);
+                var (response, hasData) = Fetch(request, version);
+                KafkaFrames.WriteResponse(output, response, version, header.CorrelationId);
+                return hasData || response.ErrorCode != ErrorCode.None ? TimeSpan.Zero : TimeSpan.FromMilliseconds(Math.Min(request.MaxWaitMs, 50));
+            }
+
+            default:
+                throw new IOException("The fake fetch broker does not speak " + apiKey);
+        }
+    }
+
+    private ListOffsetsResponse.ListOffsetsPartitionResponse ListOffset(string topic, ListOffsetsRequest.ListOffsetsPartition partition, sbyte isolation)
+    {
+        var log = _logs[(topic, partition.PartitionIndex)];
+        long offset = partition.Timestamp switch
+        {
+            -2 => log.Start,
+            -1 => isolation == 1 ? log.StableEnd : log.End,
+            _ => log.Batches.FirstOrDefault(b => b.MaxTimestamp >= partition.Timestamp).Bytes is { } found ? FirstAtOrAfter(found, partition.Timestamp) : -1,
+        };
+        return new ListOffsetsResponse.ListOffsetsPartitionResponse { PartitionIndex = partition.PartitionIndex, Offset = offset, Timestamp = partition.Timestamp >= 0 && offset >= 0 ? partition.Timestamp : -1 };
+    }
+
+    private static long FirstAtOrAfter(byte[] batch, long timestamp)
+    {
+        var reader = new Messaging.Records.RecordBatchReader(batch);
+        reader.TryReadNext(out var b);
+        var records = b.GetRecords();
+        while (records.TryRead(out var record))
+        {
+            if (record.Timestamp >= timestamp)
+            {
+                return record.Offset;
+            }
+        }
+
+        return -1;
+    }
+
+    private (FetchResponse Response, bool HasData) Fetch(FetchRequest request, short version)
+    {
+        var error = _nextFetchError;
+        _nextFetchError = ErrorCode.None;
+        if (error != ErrorCode.None)
+        {
+            return (new FetchResponse { ErrorCode = error }, false);
+        }
+
+        lock (_lock)
+        {
+            // Sessions (KIP-227): epoch 0 starts one (full request), epoch > 0 continues it (incremental), -1 is sessionless.
+            Dictionary<(string, int), long> wanted;
+            int sessionId = 0;
+            bool incremental = false;
+            if (request.SessionEpoch > 0)
+            {
+                if (!_sessions.TryGetValue(request.SessionId, out wanted!))
+                {
+                    return (new FetchResponse { ErrorCode = ErrorCode.FetchSessionIdNotFound }, false);
+                }
+
+                sessionId = request.SessionId;
+                incremental = true;
+            }
+            else
+            {
+                wanted = [];
+                if (request.SessionEpoch == 0 && SupportsSessions)
+                {
+                    sessionId = _nextSession++;
+                    _sessions[sessionId] = wanted;
+                }
+            }
+
+            foreach (var topic in request.Topics)
+            {
+                string name = version >= 13 ? _topicIds.First(t => t.Value == topic.TopicId).Key : topic.Topic;
+                foreach (var partition in topic.Partitions)
+                {
+                    wanted[(name, partition.Partition)] = partition.FetchOffset;
+                }
+            }
+
+            foreach (var forgotten in request.ForgottenTopicsData)
+            {
+                string name = version >= 13 ? _topicIds.First(t => t.Value == forgotten.TopicId).Key : forgotten.Topic;
+                foreach (var p in forgotten.Partitions)
+                {
+                    wanted.Remove((name, p));
+                }
+            }
+
+            var byTopic = new Dictionary<string, List<FetchResponse.PartitionData>>(StringComparer.Ordinal);
+            bool hasData = false;
+            long budget = request.MaxBytes;
+            foreach (var ((topic, partition), fetchOffset) in wanted.OrderBy(w => w.Key.Item1, StringComparer.Ordinal).ThenBy(w => w.Key.Item2).ToList())
+            {
+                var log = _logs[(topic, partition)];
+                var data = new FetchResponse.PartitionData { PartitionIndex = partition, HighWatermark = log.End, LastStableOffset = log.StableEnd, LogStartOffset = log.Start };
+                long limit = request.IsolationLevel == 1 ? log.StableEnd : log.End;
+                if (fetchOffset < log.Start || fetchOffset > log.End)
+                {
+                    data.ErrorCode = ErrorCode.OffsetOutOfRange;
+                }
+                else if (fetchOffset < limit && budget > 0)
+                {
+                    var chosen = new List<byte[]>();
+                    long last = -1;
+                    foreach (var batch in log.Batches)
+                    {
+                        if (batch.Last < fetchOffset || batch.Base >= limit)
+                        {
+                            continue;
+                        }
+
+                        if (chosen.Count > 0 && chosen.Sum(c => c.Length) + batch.Bytes.Length > Math.Min(budget, MaxPartitionBytes(request, version)))
+                        {
+                            break;
+                        }
+
+                        chosen.Add(batch.Bytes);
+                        last = batch.Last;
+                    }
+
+                    var bytes = chosen.SelectMany(c => c).ToArray();
+                    budget -= bytes.Length;
+                    data.Records = bytes;
+                    hasData |= bytes.Length > 0;
+                    if (request.IsolationLevel == 1)
+                    {
+                        data.AbortedTransactions = log.Aborted.Where(a => a.FirstOffset <= last)
+                            .Select(a => new FetchResponse.AbortedTransaction { ProducerId = a.ProducerId, FirstOffset = a.FirstOffset }).ToArray();
+                    }
+                }
+                else if (incremental)
+                {
+                    continue; // nothing new for this partition: an incremental response leaves it out
+                }
+
+                if (!byTopic.TryGetValue(topic, out var list))
+                {
+                    byTopic[topic] = list = [];
+                }
+
+                list.Add(data);
+            }
+
+            var response = new FetchResponse
+            {
+                SessionId = sessionId,
+                Responses = byTopic.Select(t => new FetchResponse.FetchableTopicResponse { Topic = t.Key, TopicId = _topicIds[t.Key], Partitions = [.. t.Value] }).ToArray(),
+            };
+            return (response, hasData);
+        }
+    }
+
+    private static long MaxPartitionBytes(FetchRequest request, short version) =>
+        request.Topics.SelectMany(t => t.Partitions).Select(p => (long)p.PartitionMaxBytes).DefaultIfEmpty(1 << 20).Max();
+
+    private sealed class PartitionLog
+    {
+        public List<(long Base, long Last, long MaxTimestamp, byte[] Bytes)> Batches { get; } = [];
+
+        public List<(long ProducerId, long FirstOffset)> Aborted { get; } = [];
+
+        public long Start { get; set; }
+
+        public long End { get; set; }
+
+        public long StableEnd { get; set; }
+
+        public long? OpenFrom { get; set; }
+    }
+}
