@@ -284,7 +284,7 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
                     _fetcher.Done(chunk);
                     if (current)
                     {
-                        _fetcher.Hold(errorCursor, errorGeneration, error.Offset >= 0 ? error.Offset : errorCursor.Position);
+                        _fetcher.Hold(errorCursor, errorGeneration, error.Offset >= 0 ? error.Offset : errorCursor.Position, error);
                         throw error;
                     }
 
@@ -306,7 +306,7 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
             if (_decoder.PendingError is { } pending)
             {
                 FinishChunk();
-                _fetcher.Hold(cursor, generation, pending.Offset);
+                _fetcher.Hold(cursor, generation, pending.Offset, pending);
                 throw pending;
             }
 
@@ -325,7 +325,7 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
             {
                 slice.Seal();
                 FinishChunk();
-                _fetcher.Hold(cursor, generation, error.Offset);
+                _fetcher.Hold(cursor, generation, error.Offset, error);
                 throw;
             }
             catch
@@ -388,12 +388,13 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            _fetcher.Hold(slice.Cursor!, slice.Generation, offset);
-            throw new ConsumeException(
+            var failure = new ConsumeException(
                 "Deserializing the " + (component == RecordComponent.Key ? "key" : "value") + " of " + topicPartition + " at offset " +
                 offset.ToString(System.Globalization.CultureInfo.InvariantCulture) + " failed: " + ex.Message +
                 " The position stays on the record and the partition is held: seek past it to continue.",
                 ConsumeErrorKind.Deserialization, topicPartition, offset, innerException: ex);
+            _fetcher.Hold(slice.Cursor!, slice.Generation, offset, failure);
+            throw failure;
         }
 
         return new ConsumeResult<TKey, TValue>(topicPartition, offset, slot.View.Timestamp, slot.TimestampType, slot.LeaderEpoch, key, value, CopyHeaders(slot.View.Headers));
