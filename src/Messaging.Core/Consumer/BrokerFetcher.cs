@@ -34,8 +34,10 @@ internal sealed class BrokerFetcher : IAsyncDisposable
 
     public int NodeId { get; }
 
+    private int _requestsSent;
+
     /// <summary>Fetch requests sent (for tests and diagnostics).</summary>
-    public int RequestsSent { get; private set; }
+    public int RequestsSent => Volatile.Read(ref _requestsSent);
 
     public FetchSession Session => _session;
 
@@ -99,7 +101,7 @@ internal sealed class BrokerFetcher : IAsyncDisposable
                 short version = Version(connection);
                 _session.Build(request, _targets, options.MaxPartitionFetchBytes);
                 Index();
-                RequestsSent++;
+                Interlocked.Increment(ref _requestsSent);
                 var frame = await connection.SendAsync(request, version, timeout, _fetcher.Pools.Responses, _stop).ConfigureAwait(false);
                 var shared = SharedBuffer.ForFrame(frame);
                 try

@@ -65,6 +65,24 @@ internal sealed partial class Fetcher : IAsyncDisposable
     /// <summary>Fetches that failed as a whole (connection, timeout, top-level error), for tests and diagnostics.</summary>
     public int FailedFetches => Volatile.Read(ref _failedFetches);
 
+    /// <summary>Fetch requests sent to every broker so far (for tests and diagnostics).</summary>
+    public int FetchRequests
+    {
+        get
+        {
+            lock (_lock)
+            {
+                int sum = 0;
+                foreach (var broker in _brokers.Values)
+                {
+                    sum += broker.RequestsSent;
+                }
+
+                return sum;
+            }
+        }
+    }
+
     /// <summary>The broker fetchers by node id (for tests and diagnostics).</summary>
     public int BrokerFetcherCount
     {
