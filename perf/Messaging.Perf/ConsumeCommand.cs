@@ -82,7 +82,7 @@ internal sealed class ConsumeCommand : IPerfCommand
 
             var produced = Produce(bootstrap, topic, config);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"consume: {config.Messages:N0} records of {config.Size} B, read {config.Passes} time(s) per round ({produced.Bytes / 1048576.0:0.0} MiB stored), {config.Partitions} partition(s), compression {config.Compression.ToString().ToLowerInvariant()}, " +
+                $"consume: {config.Messages:N0} records of {config.Size} B, read {config.Passes} time(s) per round (~{produced.Bytes / 1048576.0:0.0} MiB uncompressed), {config.Partitions} partition(s), compression {config.Compression.ToString().ToLowerInvariant()}, " +
                 $"{brokers} broker(s) {(cluster is null ? bootstrap : "embedded (librdkafka " + EmbeddedKafkaCluster.LibrdkafkaVersion + " mock)")}, {Environment.ProcessorCount} cores"));
 
             var variants = new List<string>();
