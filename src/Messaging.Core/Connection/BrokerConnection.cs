@@ -153,35 +153,35 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     }
 
     /// <summary>Sends a request at the version negotiated for its API and decodes the response.</summary>
-    /// <remarks>For responses that slice the frame (Fetch records), use <c>SendAsync(request, version, timeout, …)</c> and keep the frame.</remarks>
+    /// <remarks>
+    /// The read loop decodes the response into a pooled, typed value-task source, so the steady state allocates only
+    /// the response object. For responses that slice the frame (Fetch records), use <c>SendAsync(request, version, timeout, …)</c>
+    /// and keep the frame.
+    /// </remarks>
     /// <exception cref="UnsupportedApiVersionException">The broker does not support the API at a version we speak.</exception>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<TResponse> SendAsync<TRequest, TResponse>(TRequest request, CancellationToken cancellationToken = default)
+    public ValueTask<TResponse> SendAsync<TRequest, TResponse>(TRequest request, CancellationToken cancellationToken = default)
         where TRequest : IKafkaRequest<TRequest, TResponse>
         where TResponse : IKafkaResponse<TResponse>
     {
-        var version = ApiVersions.VersionFor(TRequest.ApiKey);
-        using var frame = await SendAsync(request, version, _settings.RequestTimeout, cancellationToken).ConfigureAwait(false);
-        TResponse response;
+        short version;
+        ContiguousBufferWriter encoded;
+        int correlationId;
         try
         {
-            response = ResponseDecoder.Decode<TResponse>(frame, version, _settings.Limits);
+            version = ApiVersions.VersionFor(TRequest.ApiKey);
+            encoded = Encode(request, version, out correlationId);
         }
-        catch (KafkaProtocolException ex)
+        catch (Exception ex)
         {
-            // Framing held but the body is not what the version promises: this broker (or our view of it) is broken.
-            var error = KafkaExceptions.UndecodableResponse(TRequest.ApiKey, version, Name, ex);
-            Close(error);
-            throw error;
+            return ValueTask.FromException<TResponse>(ex);
         }
 
-        if (response is IThrottledResponse { ThrottleTimeMs: > 0 } throttled)
-        {
-            ReportThrottle(TRequest.ApiKey, throttled.ThrottleTimeMs);
-        }
-
-        return response;
+        var pending = DecodingPendingRequest<TResponse>.Rent(this, TRequest.ApiKey, version, correlationId, _settings.RequestTimeout);
+        return TryDispatchNow(pending, encoded, cancellationToken) ? pending.AsValueTask() : SendSlowAsync(pending, encoded, cancellationToken);
     }
+
+    /// <summary>The limits responses are decoded with.</summary>
+    internal ProtocolLimits Limits => _settings.Limits;
 
     /// <summary>Logs that the broker throttled a request (callers that decode raw frames themselves call it too).</summary>
     public void ReportThrottle(ApiKey apiKey, int throttleTimeMs) => _settings.Log.Throttled(Name, apiKey, throttleTimeMs);
@@ -207,36 +207,38 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     public ValueTask<ResponseFrame> SendAsync<TRequest>(TRequest request, short version, TimeSpan timeout, IResponseBufferPool? responseBuffers, CancellationToken cancellationToken = default)
         where TRequest : IKafkaMessage<TRequest>
     {
-        if (!IsOpen)
+        ContiguousBufferWriter encoded;
+        int correlationId;
+        try
         {
-            return ValueTask.FromException<ResponseFrame>(ClosedError());
+            encoded = Encode(request, version, out correlationId);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<ResponseFrame>(ex);
         }
 
-        var correlationId = Interlocked.Increment(ref _nextCorrelationId);
+        var pending = FramePendingRequest.Rent(TRequest.ApiKey, version, correlationId, timeout, responseBuffers);
+        return TryDispatchNow(pending, encoded, cancellationToken) ? pending.AsValueTask() : SendSlowAsync(pending, encoded, cancellationToken);
+    }
+
+    /// <summary>Encodes a request (header and body, size-prefixed) into a pooled buffer, before any lock is taken.</summary>
+    private ContiguousBufferWriter Encode<TRequest>(TRequest request, short version, out int correlationId)
+        where TRequest : IKafkaMessage<TRequest>
+    {
+        ThrowIfClosed();
+        correlationId = Interlocked.Increment(ref _nextCorrelationId);
         var encoded = RequestBuffers.Rent();
         try
         {
             KafkaFrames.WriteRequest(encoded, request, version, correlationId, _settings.ClientId);
+            return encoded;
         }
         catch
         {
             RequestBuffers.Return(encoded);
             throw;
         }
-
-        // Fast path: a free in-flight slot and an idle writer. The caller gets the pending request's ValueTask itself,
-        // with no async state machine in between.
-        if (_inFlight.Wait(0, CancellationToken.None))
-        {
-            if (_writeLock.Wait(0, CancellationToken.None))
-            {
-                return Dispatch(TRequest.ApiKey, version, correlationId, encoded, timeout, responseBuffers, cancellationToken);
-            }
-
-            _inFlight.Release();
-        }
-
-        return SendEncodedAsync(TRequest.ApiKey, version, correlationId, encoded, timeout, responseBuffers, cancellationToken);
     }
 
     /// <summary>
@@ -286,12 +288,36 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Closes the connection with <paramref name="reason"/> (a response that does not decode, from the read loop).</summary>
+    internal void CloseBecause(Exception reason) => Close(reason);
+
     /// <summary>Closes the connection because something outside it decided so (e.g. idle too long).</summary>
     public void Close(string reason) => Close(KafkaExceptions.ConnectionClosed(Name, new IOException(reason)));
 
+    /// <summary>
+    /// The fast path: with a free in-flight slot and an idle writer, dispatches at once and returns true, so the caller
+    /// can hand back the pending request's own ValueTask with no async state machine in between.
+    /// </summary>
+    private bool TryDispatchNow(PendingRequest pending, ContiguousBufferWriter encoded, CancellationToken cancellationToken)
+    {
+        if (!_inFlight.Wait(0, CancellationToken.None))
+        {
+            return false;
+        }
+
+        if (!_writeLock.Wait(0, CancellationToken.None))
+        {
+            _inFlight.Release();
+            return false;
+        }
+
+        Dispatch(pending, encoded, cancellationToken);
+        return true;
+    }
+
     /// <summary>The slow path: wait for an in-flight slot and for the writer, both cancellable, then dispatch.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ResponseFrame> SendEncodedAsync(ApiKey apiKey, short version, int correlationId, ContiguousBufferWriter encoded, TimeSpan timeout, IResponseBufferPool? responseBuffers, CancellationToken cancellationToken)
+    private async ValueTask<TResult> SendSlowAsync<TResult>(PendingRequest<TResult> pending, ContiguousBufferWriter encoded, CancellationToken cancellationToken)
     {
         var holdsSlot = false;
         try
@@ -300,18 +326,22 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             holdsSlot = true;
             await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch
+        catch (Exception ex)
         {
             if (holdsSlot)
             {
                 _inFlight.Release();
             }
 
+            // Never enqueued: the FIFO's share is released here, the awaiter's when the error is read below.
             RequestBuffers.Return(encoded);
-            throw;
+            pending.TryFail(ex);
+            pending.ReleaseFromQueue();
+            return await pending.AsValueTask().ConfigureAwait(false);
         }
 
-        return await Dispatch(apiKey, version, correlationId, encoded, timeout, responseBuffers, cancellationToken).ConfigureAwait(false);
+        Dispatch(pending, encoded, cancellationToken);
+        return await pending.AsValueTask().ConfigureAwait(false);
     }
 
     /// <summary>
@@ -320,9 +350,8 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// owns the lock and the buffer from here — so a caller that cancels stops waiting at once, while its bytes still
     /// go out whole and its late response is read and dropped.
     /// </summary>
-    private ValueTask<ResponseFrame> Dispatch(ApiKey apiKey, short version, int correlationId, ContiguousBufferWriter encoded, TimeSpan timeout, IResponseBufferPool? responseBuffers, CancellationToken cancellationToken)
+    private void Dispatch(PendingRequest pending, ContiguousBufferWriter encoded, CancellationToken cancellationToken)
     {
-        var pending = PendingRequest.Rent(apiKey, version, correlationId, timeout, responseBuffers);
         bool enqueued;
         lock (_pending.SyncRoot)
         {
@@ -341,19 +370,17 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             RequestBuffers.Return(encoded);
             pending.TryFail(ClosedError());
             pending.ReleaseFromQueue();
-            return pending.AsValueTask();
+            return;
         }
 
         _settings.Metrics.RequestsInFlight.Add(1);
         pending.RegisterCancellation(cancellationToken);
-        var write = WriteAndReleaseAsync(encoded, apiKey);
+        var write = WriteAndReleaseAsync(encoded, pending.ApiKey);
         if (!write.IsCompleted)
         {
             // Nobody awaits the write: it reports failure by closing the connection, which fails the FIFO.
             _ = write.AsTask();
         }
-
-        return pending.AsValueTask();
     }
 
     /// <summary>Writes one encoded request with the write lock held, then releases the lock and returns the buffer.</summary>

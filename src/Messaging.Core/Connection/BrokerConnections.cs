@@ -214,12 +214,18 @@ internal sealed class BrokerConnections : IAsyncDisposable
     {
         await Task.Yield(); // leave the slot's lock before doing any work
         Interlocked.Increment(ref _connectAttempts);
+        if (slot.HadConnection || slot.ConsecutiveFailures > 0)
+        {
+            _settings.Metrics.Reconnects.Add(1); // an attempt after a failure or a lost connection
+        }
+
         try
         {
             var connection = await BrokerConnection.ConnectAsync(slot.Endpoint, _settings, _disposed.Token).ConfigureAwait(false);
             lock (slot.SyncRoot)
             {
                 slot.Connection = connection;
+                slot.HadConnection = true;
                 slot.Connecting = null;
                 slot.ConsecutiveFailures = 0;
                 slot.LastFailure = null;
@@ -240,7 +246,6 @@ internal sealed class BrokerConnections : IAsyncDisposable
                 slot.NextAttemptTimestamp = Stopwatch.GetTimestamp() + (long)(backoff.TotalSeconds * Stopwatch.Frequency);
             }
 
-            _settings.Metrics.Reconnects.Add(1);
             _settings.Log.ReconnectBackoff(slot.Endpoint.DisplayName, backoff.TotalMilliseconds, ex.Message);
             throw;
         }
@@ -252,6 +257,7 @@ internal sealed class BrokerConnections : IAsyncDisposable
         await connection.Closed.ConfigureAwait(false);
         var failure = connection.Failure;
         var failed = failure is not null and not ObjectDisposedException && !slot.ClosedIntentionally(connection);
+        var backoff = TimeSpan.Zero;
         lock (slot.SyncRoot)
         {
             if (ReferenceEquals(slot.Connection, connection))
@@ -261,10 +267,15 @@ internal sealed class BrokerConnections : IAsyncDisposable
                 {
                     slot.ConsecutiveFailures++;
                     slot.LastFailure = failure;
-                    var backoff = ReconnectBackoff.Next(slot.ConsecutiveFailures, _settings.ReconnectBackoff, _settings.ReconnectBackoffMax);
+                    backoff = ReconnectBackoff.Next(slot.ConsecutiveFailures, _settings.ReconnectBackoff, _settings.ReconnectBackoffMax);
                     slot.NextAttemptTimestamp = Stopwatch.GetTimestamp() + (long)(backoff.TotalSeconds * Stopwatch.Frequency);
                 }
             }
+        }
+
+        if (backoff > TimeSpan.Zero)
+        {
+            _settings.Log.ReconnectBackoff(slot.Endpoint.DisplayName, backoff.TotalMilliseconds, failure!.Message);
         }
 
         await connection.DisposeAsync().ConfigureAwait(false);
@@ -308,6 +319,9 @@ internal sealed class BrokerConnections : IAsyncDisposable
         public Task<BrokerConnection>? Connecting { get; set; }
 
         public int ConsecutiveFailures { get; set; }
+
+        /// <summary>True once a connection to this broker succeeded: later attempts are reconnects.</summary>
+        public bool HadConnection { get; set; }
 
         public long NextAttemptTimestamp { get; set; }
 

@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using Messaging.Buffers;
 using Messaging.Protocol;
 
 namespace Messaging.Connection;
@@ -11,37 +11,29 @@ namespace Messaging.Connection;
 internal static class RequestBuffers
 {
     public const int MaxRetainedBytes = 1024 * 1024;
-    private const int MaxPooled = 64;
-    private static readonly ConcurrentQueue<ContiguousBufferWriter> Pool = new();
-    private static int _count;
+    private static readonly BoundedPool<ContiguousBufferWriter> Pool = new(64);
+
+    private static long _outstanding;
+
+    /// <summary>Buffers rented and not yet returned, process-wide: zero when every request's buffer came back (leak tests).</summary>
+    public static long Outstanding => Volatile.Read(ref _outstanding);
 
     public static ContiguousBufferWriter Rent()
     {
-        if (Pool.TryDequeue(out var buffer))
-        {
-            Interlocked.Decrement(ref _count);
-            return buffer;
-        }
-
-        return new ContiguousBufferWriter(4096);
+        Interlocked.Increment(ref _outstanding);
+        return Pool.Rent() ?? new ContiguousBufferWriter(4096);
     }
 
     public static void Return(ContiguousBufferWriter buffer)
     {
+        Interlocked.Decrement(ref _outstanding);
         if (buffer.Capacity > MaxRetainedBytes)
         {
             buffer.Dispose();
             return;
         }
 
-        if (Interlocked.Increment(ref _count) > MaxPooled)
-        {
-            Interlocked.Decrement(ref _count);
-            buffer.Dispose();
-            return;
-        }
-
         buffer.Clear();
-        Pool.Enqueue(buffer);
+        Pool.Return(buffer); // beyond the pool's capacity the buffer is dropped; its array is then only GC'd, not leaked
     }
 }

@@ -34,11 +34,20 @@ internal readonly struct ResponseFrame : IDisposable
     /// <summary>Frames larger than this are not returned to the shared pool, so one huge response is not retained for good.</summary>
     public const int MaxPooledBytes = 1024 * 1024;
 
-    /// <summary>Takes ownership of a buffer rented from <see cref="ArrayPool{T}.Shared"/> holding a frame of <paramref name="length"/> bytes.</summary>
-    public static ResponseFrame Wrap(byte[] buffer, int length) => new(buffer, length, null);
+    private static long _outstanding;
 
-    /// <summary>Takes ownership of a buffer rented from <paramref name="pool"/>; disposing the frame returns it there.</summary>
-    public static ResponseFrame Wrap(byte[] buffer, int length, IResponseBufferPool pool) => new(buffer, length, pool);
+    /// <summary>Frames handed out and not yet disposed, process-wide: zero when every response buffer came back (leak tests).</summary>
+    public static long Outstanding => Volatile.Read(ref _outstanding);
+
+    /// <summary>Takes ownership of a buffer rented from <see cref="ArrayPool{T}.Shared"/> holding a frame of <paramref name="length"/> bytes.</summary>
+    public static ResponseFrame Wrap(byte[] buffer, int length) => Wrap(buffer, length, null);
+
+    /// <summary>Takes ownership of a buffer rented from <paramref name="pool"/> (or the shared pool when null); disposing the frame returns it there.</summary>
+    public static ResponseFrame Wrap(byte[] buffer, int length, IResponseBufferPool? pool)
+    {
+        Interlocked.Increment(ref _outstanding);
+        return new(buffer, length, pool);
+    }
 
     /// <summary>Returns the buffer to the pool it came from (or leaves a large shared-pool one to the GC). Call once.</summary>
     public void Dispose()
@@ -48,6 +57,7 @@ internal readonly struct ResponseFrame : IDisposable
             return;
         }
 
+        Interlocked.Decrement(ref _outstanding);
         if (_pool is not null)
         {
             _pool.Return(_buffer);
