@@ -17,8 +17,10 @@ namespace Messaging.Consumer;
 /// <remarks>
 /// <para>Threading: one consume call (or enumeration) at a time — a second concurrent one throws
 /// <see cref="InvalidOperationException"/>. <see cref="Assign"/>, <see cref="Seek"/>, <see cref="Pause"/>,
-/// <see cref="Resume"/> and <see cref="Position"/> are thread-safe and take effect at once: data fetched for a
-/// partition before a seek or pause is dropped, never delivered.</para>
+/// <see cref="Resume"/> and <see cref="Position"/> are thread-safe: data fetched for a partition before a seek or pause
+/// is dropped, never delivered after the call returns. Called from the consuming thread between records (as Kafka's
+/// consumer requires) their effect is exact; called from another thread while a record is being handed out, that one
+/// record may still arrive and move the position past it.</para>
 /// <para>Errors for one partition (corrupt data, offset out of range under <see cref="AutoOffsetReset.Error"/>, a failed
 /// deserializer, a non-retriable broker error) surface as <see cref="ConsumeException"/> in the partition's order, after
 /// every record before the failure; the partition is held at the failing offset until the application seeks it.
