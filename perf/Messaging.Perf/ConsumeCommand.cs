@@ -31,7 +31,8 @@ internal sealed class ConsumeCommand : IPerfCommand
     public string Usage =>
         "--messages N (300000) --size BYTES (100) --partitions N (8) --compression none|gzip|snappy|lz4|zstd (none) " +
         "--pools on|off|both (on) --client messaging|confluent|both (both) --confluent-profile default|tuned (tuned) --rounds N (3) " +
-        "--fetch-wait MS (100) --path batch|raw|typed (batch) --max-poll-records N (2000) --brokers N (1) --bootstrap HOST:PORT (default: embedded broker) " +
+        "--fetch-wait MS (100) --path batch|raw|typed (batch) --max-poll-records N (2000) --passes N (1: read the data N times per round, seeking back to the start) " +
+        "--brokers N (1) --bootstrap HOST:PORT (default: embedded broker) " +
         "--alloc-profile (sample allocations by type per run)";
 
     public async Task<int> RunAsync(CommandLine options, CancellationToken cancellationToken)
@@ -44,6 +45,7 @@ internal sealed class ConsumeCommand : IPerfCommand
             FetchWaitMs: options.Int("fetch-wait", 100),
             Path: options.String("path", "batch"),
             MaxPollRecords: options.Int("max-poll-records", 2000),
+            Passes: options.Int("passes", 1),
             ConfluentProfile: options.String("confluent-profile", "tuned"));
         var pools = options.String("pools", "on");
         var client = options.String("client", "both");
@@ -80,7 +82,7 @@ internal sealed class ConsumeCommand : IPerfCommand
 
             var produced = Produce(bootstrap, topic, config);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"consume: {config.Messages:N0} records of {config.Size} B ({produced.Bytes / 1048576.0:0.0} MiB stored), {config.Partitions} partition(s), compression {config.Compression.ToString().ToLowerInvariant()}, " +
+                $"consume: {config.Messages:N0} records of {config.Size} B, read {config.Passes} time(s) per round (~{produced.Bytes / 1048576.0:0.0} MiB uncompressed), {config.Partitions} partition(s), compression {config.Compression.ToString().ToLowerInvariant()}, " +
                 $"{brokers} broker(s) {(cluster is null ? bootstrap : "embedded (librdkafka " + EmbeddedKafkaCluster.LibrdkafkaVersion + " mock)")}, {Environment.ProcessorCount} cores"));
 
             var variants = new List<string>();
@@ -199,44 +201,56 @@ internal sealed class ConsumeCommand : IPerfCommand
         consumer.Assign(assignment);
         long count = 0;
         long bytes = 0;
-        switch (config.Path)
+        for (var pass = 1; pass <= config.Passes; pass++)
         {
-            case "batch":
-                while (count < config.Messages)
+            if (pass > 1)
+            {
+                foreach (var entry in assignment)
                 {
-                    using var batch = await consumer.ConsumeBatchAsync(cancellationToken).ConfigureAwait(false);
-                    foreach (ref readonly var record in batch.Records)
+                    consumer.Seek(entry.TopicPartition, 0);
+                }
+            }
+
+            long end = config.Messages * (long)pass;
+            switch (config.Path)
+            {
+                case "batch":
+                    while (count < end)
+                    {
+                        using var batch = await consumer.ConsumeBatchAsync(cancellationToken).ConfigureAwait(false);
+                        foreach (ref readonly var record in batch.Records)
+                        {
+                            bytes += record.Value.Length;
+                        }
+
+                        count += batch.Count;
+                    }
+
+                    break;
+                case "raw":
+                    await foreach (var record in consumer.ConsumeRawAsync(cancellationToken).ConfigureAwait(false))
                     {
                         bytes += record.Value.Length;
+                        record.Recycle();
+                        if (++count == end)
+                        {
+                            break;
+                        }
                     }
 
-                    count += batch.Count;
-                }
-
-                break;
-            case "raw":
-                await foreach (var record in consumer.ConsumeRawAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    bytes += record.Value.Length;
-                    record.Recycle();
-                    if (++count == config.Messages)
+                    break;
+                default:
+                    await foreach (var result in consumer.ConsumeAsync(cancellationToken).ConfigureAwait(false))
                     {
-                        break;
+                        bytes += result.Value?.Length ?? 0;
+                        if (++count == end)
+                        {
+                            break;
+                        }
                     }
-                }
 
-                break;
-            default:
-                await foreach (var result in consumer.ConsumeAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    bytes += result.Value?.Length ?? 0;
-                    if (++count == config.Messages)
-                    {
-                        break;
-                    }
-                }
-
-                break;
+                    break;
+            }
         }
 
         measurement.Stop();
@@ -293,17 +307,29 @@ internal sealed class ConsumeCommand : IPerfCommand
         consumer.Assign(assignment);
         long count = 0;
         long bytes = 0;
-        while (count < config.Messages)
+        for (var pass = 1; pass <= config.Passes; pass++)
         {
-            var result = consumer.Consume(1000);
-            if (result is null)
+            if (pass > 1)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                continue;
+                foreach (var entry in assignment)
+                {
+                    consumer.Seek(new Confluent.Kafka.TopicPartitionOffset(entry.TopicPartition, 0));
+                }
             }
 
-            bytes += result.Message.Value.Length;
-            count++;
+            long end = config.Messages * (long)pass;
+            while (count < end)
+            {
+                var result = consumer.Consume(1000);
+                if (result is null)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    continue;
+                }
+
+                bytes += result.Message.Value.Length;
+                count++;
+            }
         }
 
         measurement.Stop();
@@ -315,10 +341,10 @@ internal sealed class ConsumeCommand : IPerfCommand
 
     private static void Check(string client, long count, long bytes, RunConfig config)
     {
-        if (count != config.Messages || bytes != (long)config.Messages * config.Size)
+        if (count != config.Total || bytes != config.Total * config.Size)
         {
             throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                $"{client} read {count} records / {bytes} bytes, expected exactly {config.Messages} / {(long)config.Messages * config.Size}."));
+                $"{client} read {count} records / {bytes} bytes, expected exactly {config.Total} / {config.Total * config.Size}."));
         }
     }
 
@@ -385,7 +411,10 @@ internal sealed class ConsumeCommand : IPerfCommand
         return ((long)config.Messages * (config.Size + 10), 0);
     }
 
-    private sealed record RunConfig(int Messages, int Size, int Partitions, CompressionType Compression, int FetchWaitMs, string Path, int MaxPollRecords, string ConfluentProfile);
+    private sealed record RunConfig(int Messages, int Size, int Partitions, CompressionType Compression, int FetchWaitMs, string Path, int MaxPollRecords, int Passes, string ConfluentProfile)
+    {
+        public long Total => (long)Messages * Passes;
+    }
 
     private sealed record RunResult(long Messages, long Bytes, TimeSpan Wall, TimeSpan ClientCpu, TimeSpan BrokerCpu, long Allocated, int Gen0, int Gen1, int Gen2)
     {

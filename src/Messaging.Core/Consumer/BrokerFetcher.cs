@@ -34,8 +34,10 @@ internal sealed class BrokerFetcher : IAsyncDisposable
 
     public int NodeId { get; }
 
+    private int _requestsSent;
+
     /// <summary>Fetch requests sent (for tests and diagnostics).</summary>
-    public int RequestsSent { get; private set; }
+    public int RequestsSent => Volatile.Read(ref _requestsSent);
 
     public FetchSession Session => _session;
 
@@ -99,7 +101,7 @@ internal sealed class BrokerFetcher : IAsyncDisposable
                 short version = Version(connection);
                 _session.Build(request, _targets, options.MaxPartitionFetchBytes);
                 Index();
-                RequestsSent++;
+                Interlocked.Increment(ref _requestsSent);
                 var frame = await connection.SendAsync(request, version, timeout, _fetcher.Pools.Responses, _stop).ConfigureAwait(false);
                 var shared = SharedBuffer.ForFrame(frame);
                 try
@@ -124,7 +126,7 @@ internal sealed class BrokerFetcher : IAsyncDisposable
 
                     if (!_session.OnResponse(response) || response.ErrorCode != ErrorCode.None)
                     {
-                        _fetcher.FailFetch(_targets, KafkaExceptions.BrokerError(response.ErrorCode, ApiKey.Fetch, connection.Name), refreshMetadata: !IsSessionError(response.ErrorCode));
+                        _fetcher.FailFetch(NodeId, _targets, KafkaExceptions.BrokerError(response.ErrorCode, ApiKey.Fetch, connection.Name), refreshMetadata: !IsSessionError(response.ErrorCode));
                     }
                     else
                     {
@@ -140,12 +142,25 @@ internal sealed class BrokerFetcher : IAsyncDisposable
             {
                 break;
             }
-            catch (Exception ex) when (ex is KafkaException or OperationCanceledException or ObjectDisposedException)
+            catch (UnsupportedApiVersionException ex)
             {
-                // Connection lost, timed out, broker in backoff, or unsupported: retry after the backoff, and ask
-                // metadata whether the partitions moved. The session does not survive a failed request.
                 _session.Reset();
-                _fetcher.FailFetch(_targets, ex, refreshMetadata: true);
+                _fetcher.FailUnsupported(_targets, ex);
+            }
+            catch (Exception ex) when (ex is KafkaException or KafkaProtocolException or OperationCanceledException or ObjectDisposedException)
+            {
+                // Connection lost, timed out, broker in backoff, or an undecodable answer (the connection was closed):
+                // retry after the backoff, and ask metadata whether the partitions moved. The session does not
+                // survive a failed request.
+                _session.Reset();
+                _fetcher.FailFetch(NodeId, _targets, ex, refreshMetadata: true);
+            }
+            catch (Exception ex)
+            {
+                // A bug, not the broker: keep the loop alive (its partitions would stall) and say so loudly.
+                _fetcher.Log.FetchCrashed(NodeId, ex);
+                _session.Reset();
+                _fetcher.FailFetch(NodeId, _targets, ex, refreshMetadata: false);
             }
 
             _targets.Clear();

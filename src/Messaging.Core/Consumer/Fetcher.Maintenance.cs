@@ -34,9 +34,11 @@ internal sealed partial class Fetcher
             {
                 break;
             }
-            catch (Exception ex) when (ex is KafkaException or OperationCanceledException or ObjectDisposedException)
+            catch (Exception ex)
             {
-                // A refresh or lookup failed (cluster unreachable, request timed out): try again after the backoff.
+                // A refresh or lookup failed (cluster unreachable, a request timed out, an unexpected answer): try
+                // again after the backoff. The loop never dies: partitions would stop being looked after.
+                Log.MaintenanceFailed(ex.Message);
             }
 
             wait = HasPendingWork() ? _options.RetryBackoff : Timeout.InfiniteTimeSpan;
@@ -73,6 +75,7 @@ internal sealed partial class Fetcher
 
                 if (cursor.Leader != partition.Leader || cursor.LeaderEpoch != partition.LeaderEpoch || cursor.TopicId != topic.TopicId)
                 {
+                    Log.LeaderChanged(cursor.TopicPartition, partition.Leader, partition.LeaderEpoch);
                     cursor.Leader = partition.Leader;
                     cursor.LeaderEpoch = partition.LeaderEpoch;
                     cursor.TopicId = topic.TopicId;
@@ -145,7 +148,7 @@ internal sealed partial class Fetcher
                 var connection = await _cluster.Connections.GetAsync(leader, cancellationToken).ConfigureAwait(false);
                 response = await connection.SendAsync<ListOffsetsRequest, ListOffsetsResponse>(ListOffsets(entries), cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is KafkaException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
                 failure = ex;
             }

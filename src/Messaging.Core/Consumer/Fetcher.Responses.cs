@@ -156,6 +156,7 @@ internal sealed partial class Fetcher
                 }
                 else
                 {
+                    Log.OffsetReset(cursor.TopicPartition, target.FetchOffset, _options.AutoOffsetReset);
                     cursor.BumpGeneration();
                     cursor.State = CursorState.Resetting;
                     cursor.PendingReset = _options.AutoOffsetReset == AutoOffsetReset.Earliest ? StartOffset.Earliest : StartOffset.Latest;
@@ -164,7 +165,9 @@ internal sealed partial class Fetcher
 
                 return false;
 
-            case var code when ClusterClient.MeansStaleMetadata(code) || code is ErrorCode.KafkaStorageError or ErrorCode.ReplicaNotAvailable or ErrorCode.OffsetNotAvailable:
+            case var code when ClusterClient.MeansStaleMetadata(code) || code is ErrorCode.KafkaStorageError or ErrorCode.ReplicaNotAvailable
+                or ErrorCode.OffsetNotAvailable or ErrorCode.UnknownTopicId or ErrorCode.InconsistentTopicId:
+                Log.LeaderError(cursor.TopicPartition, code, cursor.Leader);
                 cursor.Leader = -1;
                 cursor.RetryAt = retryAt;
                 Interlocked.Increment(ref _leaderErrors);

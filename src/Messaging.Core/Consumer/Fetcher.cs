@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Messaging.Cluster;
 using Messaging.Errors;
 using Messaging.Protocol;
+using Microsoft.Extensions.Logging;
 
 namespace Messaging.Consumer;
 
@@ -43,10 +44,13 @@ internal sealed partial class Fetcher : IAsyncDisposable
         _cluster = cluster;
         _options = options;
         _pools = pools;
+        Log = new ConsumerLog(options.LoggerFactory.CreateLogger("Messaging.Consumer"));
         _maintenance = MaintainAsync();
     }
 
     public KafkaConsumerOptions Options => _options;
+
+    public ConsumerLog Log { get; }
 
     public ConsumerPools Pools => _pools;
 
@@ -60,6 +64,24 @@ internal sealed partial class Fetcher : IAsyncDisposable
 
     /// <summary>Fetches that failed as a whole (connection, timeout, top-level error), for tests and diagnostics.</summary>
     public int FailedFetches => Volatile.Read(ref _failedFetches);
+
+    /// <summary>Fetch requests sent to every broker so far (for tests and diagnostics).</summary>
+    public int FetchRequests
+    {
+        get
+        {
+            lock (_lock)
+            {
+                int sum = 0;
+                foreach (var broker in _brokers.Values)
+                {
+                    sum += broker.RequestsSent;
+                }
+
+                return sum;
+            }
+        }
+    }
 
     /// <summary>The broker fetchers by node id (for tests and diagnostics).</summary>
     public int BrokerFetcherCount
@@ -261,8 +283,9 @@ internal sealed partial class Fetcher : IAsyncDisposable
     /// Stops a partition at <paramref name="offset"/> after an error the application must see: buffered data is
     /// dropped, the position stays at the offset, and nothing more is fetched until a seek or assign.
     /// </summary>
-    public void Hold(PartitionCursor cursor, int generation, long offset)
+    public void Hold(PartitionCursor cursor, int generation, long offset, Exception reason)
     {
+        Log.PartitionHeld(cursor.TopicPartition, offset, reason.Message);
         lock (_lock)
         {
             if (cursor.Generation != generation || cursor.State == CursorState.Removed)
@@ -362,9 +385,10 @@ internal sealed partial class Fetcher : IAsyncDisposable
     }
 
     /// <summary>A Fetch failed as a whole (connection, timeout, top-level error): its partitions are retried after the backoff.</summary>
-    internal void FailFetch(List<FetchTarget> targets, Exception error, bool refreshMetadata)
+    internal void FailFetch(int node, List<FetchTarget> targets, Exception error, bool refreshMetadata)
     {
         Interlocked.Increment(ref _failedFetches);
+        Log.FetchFailed(node, targets.Count, error.Message);
         long retryAt = Stopwatch.GetTimestamp() + ToStopwatchTicks(_options.RetryBackoff);
         lock (_lock)
         {
@@ -375,10 +399,29 @@ internal sealed partial class Fetcher : IAsyncDisposable
             }
         }
 
-        _ = error;
         if (refreshMetadata)
         {
             RequestMetadataRefresh();
+        }
+    }
+
+    /// <summary>The broker cannot serve Fetch at a version we speak: its partitions are held with that error.</summary>
+    internal void FailUnsupported(List<FetchTarget> targets, Exception error)
+    {
+        lock (_lock)
+        {
+            foreach (var target in targets)
+            {
+                var cursor = target.Cursor;
+                cursor.InFlight = false;
+                if (cursor.Generation == target.Generation && cursor.State == CursorState.Fetching)
+                {
+                    cursor.State = CursorState.Held;
+                    EnqueueError(cursor, target.Generation, new ConsumeException(
+                        "Fetching " + cursor.TopicPartition + " is impossible: " + error.Message + " The partition is held.",
+                        ConsumeErrorKind.BrokerError, cursor.TopicPartition, target.FetchOffset, Protocol.ErrorCode.UnsupportedVersion, error));
+                }
+            }
         }
     }
 

@@ -17,8 +17,10 @@ namespace Messaging.Consumer;
 /// <remarks>
 /// <para>Threading: one consume call (or enumeration) at a time — a second concurrent one throws
 /// <see cref="InvalidOperationException"/>. <see cref="Assign"/>, <see cref="Seek"/>, <see cref="Pause"/>,
-/// <see cref="Resume"/> and <see cref="Position"/> are thread-safe and take effect at once: data fetched for a
-/// partition before a seek or pause is dropped, never delivered.</para>
+/// <see cref="Resume"/> and <see cref="Position"/> are thread-safe: data fetched for a partition before a seek or pause
+/// is dropped, never delivered after the call returns. Called from the consuming thread between records (as Kafka's
+/// consumer requires) their effect is exact; called from another thread while a record is being handed out, that one
+/// record may still arrive and move the position past it.</para>
 /// <para>Errors for one partition (corrupt data, offset out of range under <see cref="AutoOffsetReset.Error"/>, a failed
 /// deserializer, a non-retriable broker error) surface as <see cref="ConsumeException"/> in the partition's order, after
 /// every record before the failure; the partition is held at the failing offset until the application seeks it.
@@ -284,7 +286,7 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
                     _fetcher.Done(chunk);
                     if (current)
                     {
-                        _fetcher.Hold(errorCursor, errorGeneration, error.Offset >= 0 ? error.Offset : errorCursor.Position);
+                        _fetcher.Hold(errorCursor, errorGeneration, error.Offset >= 0 ? error.Offset : errorCursor.Position, error);
                         throw error;
                     }
 
@@ -306,7 +308,7 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
             if (_decoder.PendingError is { } pending)
             {
                 FinishChunk();
-                _fetcher.Hold(cursor, generation, pending.Offset);
+                _fetcher.Hold(cursor, generation, pending.Offset, pending);
                 throw pending;
             }
 
@@ -325,7 +327,7 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
             {
                 slice.Seal();
                 FinishChunk();
-                _fetcher.Hold(cursor, generation, error.Offset);
+                _fetcher.Hold(cursor, generation, error.Offset, error);
                 throw;
             }
             catch
@@ -388,12 +390,13 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            _fetcher.Hold(slice.Cursor!, slice.Generation, offset);
-            throw new ConsumeException(
+            var failure = new ConsumeException(
                 "Deserializing the " + (component == RecordComponent.Key ? "key" : "value") + " of " + topicPartition + " at offset " +
                 offset.ToString(System.Globalization.CultureInfo.InvariantCulture) + " failed: " + ex.Message +
                 " The position stays on the record and the partition is held: seek past it to continue.",
                 ConsumeErrorKind.Deserialization, topicPartition, offset, innerException: ex);
+            _fetcher.Hold(slice.Cursor!, slice.Generation, offset, failure);
+            throw failure;
         }
 
         return new ConsumeResult<TKey, TValue>(topicPartition, offset, slot.View.Timestamp, slot.TimestampType, slot.LeaderEpoch, key, value, CopyHeaders(slot.View.Headers));

@@ -131,6 +131,38 @@ public sealed class ConsumerRoundTripTests(TestBrokerFixture fixture)
         await consumer.DisposeAsync();
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task Prefetching_stops_at_the_buffered_bytes_limit_and_resumes_as_the_application_reads()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = await fixture.AcquireAsync(brokers: 1, cancellationToken: ct);
+        var topic = TestBrokerFixture.UniqueTopicName("backpressure");
+        await broker.CreateTopicAsync(topic, 1, 1, ct);
+        await ConsumerTestSupport.ProduceAsync(broker.BootstrapServers, topic, 1, 2_000, 1_000, cancellationToken: ct);
+
+        const long limit = 64 * 1024;
+        await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers, o => o.MaxBufferedBytes = limit));
+        consumer.Assign(ConsumerTestSupport.All(topic, 1, StartOffset.Earliest));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (consumer.Fetcher.BufferedBytes < limit)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the consumer never filled its buffer");
+            await Task.Delay(10, ct);
+        }
+
+        // Full: no more Fetches while the application reads nothing.
+        int requests = consumer.Fetcher.FetchRequests;
+        long buffered = consumer.Fetcher.BufferedBytes;
+        await Task.Delay(300, ct);
+        Assert.Equal(requests, consumer.Fetcher.FetchRequests);
+        Assert.Equal(buffered, consumer.Fetcher.BufferedBytes);
+        Assert.True(buffered < limit + 1024 * 1024, buffered + " bytes buffered: at most one response past the limit");
+
+        var all = await ConsumerTestSupport.ReadAsync(consumer, 2_000, TimeSpan.FromSeconds(30), ct);
+        Assert.Equal(2_000, all.Count);
+        Assert.True(consumer.Fetcher.FetchRequests > requests);
+    }
+
     private sealed class FailAt(long offset) : IDeserializer<long>
     {
         public long Deserialize(ReadOnlySpan<byte> data, bool isNull, in DeserializationContext context) =>
