@@ -128,18 +128,8 @@ internal sealed class ProducerBatch
     }
 
     /// <summary>An upper bound of the bytes one record takes in a batch (the record's length prefix included).</summary>
-    public static int MaxRecordSize(int keyLength, int valueLength, ReadOnlySpan<RecordHeader> headers)
-    {
-        long size = Varint.MaxVarintBytes + 1 + Varint.MaxVarlongBytes + Varint.MaxVarintBytes
-                    + Varint.MaxVarintBytes + Math.Max(keyLength, 0) + Varint.MaxVarintBytes + Math.Max(valueLength, 0)
-                    + Varint.MaxVarintBytes;
-        foreach (ref readonly var header in headers)
-        {
-            size += (2 * Varint.MaxVarintBytes) + header.KeyByteCount + header.Value.Length;
-        }
-
-        return (int)Math.Min(size, int.MaxValue / 2);
-    }
+    public static int MaxRecordSize(int keyLength, int valueLength, ReadOnlySpan<RecordHeader> headers) =>
+        (int)Math.Min(RecordEncoder.MaxRecordSize(keyLength, valueLength, headers), int.MaxValue / 2);
 
     /// <summary>
     /// Appends a record if it fits in <see cref="Limit"/>; grows the buffer from <paramref name="pool"/> when needed
@@ -163,68 +153,19 @@ internal sealed class ProducerBatch
         var timestampDelta = timestampMs - _baseTimestamp;
         var keyLength = (nulls & RecordNulls.Key) != 0 ? -1 : key.Length;
         var valueLength = (nulls & RecordNulls.Value) != 0 ? -1 : value.Length;
-        var headersSize = 0;
-        for (var i = 0; i < headers.Length; i++)
-        {
-            var k = headers[i].KeyByteCount;
-            var v = headers[i].IsValueNull ? -1 : headers[i].Value.Length;
-            headersSize += Varint.SizeOfVarint(k) + k + Varint.SizeOfVarint(v) + Math.Max(v, 0);
-        }
-
-        var body = 1 + Varint.SizeOfVarlong(timestampDelta) + Varint.SizeOfVarint(Count)
-                   + Varint.SizeOfVarint(keyLength) + Math.Max(keyLength, 0)
-                   + Varint.SizeOfVarint(valueLength) + Math.Max(valueLength, 0)
-                   + Varint.SizeOfVarint(headers.Length) + headersSize;
-        var total = Varint.SizeOfVarint(body) + body;
-        if (Length + total > Limit && Count > 0)
+        var body = RecordEncoder.BodySize(timestampDelta, Count, keyLength, valueLength, headers);
+        var total = body < 0 ? int.MaxValue : RecordEncoder.TotalSize(body);
+        if ((long)Length + total > Limit && Count > 0)
         {
             return false;
         }
 
-        if (Length + total > Buffer.Length && !TryGrow(Length + total, pool))
+        if ((long)Length + total > Buffer.Length && !TryGrow(Length + total, pool))
         {
             return false;
         }
 
-        var dst = Buffer.AsSpan(Length, total);
-        var p = Varint.WriteVarint(dst, body);
-        dst[p++] = 0; // record attributes: unused
-        p += Varint.WriteVarlong(dst.Slice(p), timestampDelta);
-        p += Varint.WriteVarint(dst.Slice(p), Count);
-        p += Varint.WriteVarint(dst.Slice(p), keyLength);
-        if (keyLength > 0)
-        {
-            key.CopyTo(dst.Slice(p));
-            p += keyLength;
-        }
-
-        p += Varint.WriteVarint(dst.Slice(p), valueLength);
-        if (valueLength > 0)
-        {
-            value.CopyTo(dst.Slice(p));
-            p += valueLength;
-        }
-
-        p += Varint.WriteVarint(dst.Slice(p), headers.Length);
-        for (var i = 0; i < headers.Length; i++)
-        {
-            ref readonly var header = ref headers[i];
-            p += Varint.WriteVarint(dst.Slice(p), header.KeyByteCount);
-            p += header.WriteKey(dst.Slice(p));
-            if (header.IsValueNull)
-            {
-                p += Varint.WriteVarint(dst.Slice(p), -1);
-            }
-            else
-            {
-                var v = header.Value.Span;
-                p += Varint.WriteVarint(dst.Slice(p), v.Length);
-                v.CopyTo(dst.Slice(p));
-                p += v.Length;
-            }
-        }
-
-        Debug.Assert(p == total, "The record's size was computed wrongly.");
+        RecordEncoder.WriteRecord(Buffer.AsSpan(Length, total), body, timestampDelta, Count, key, keyLength, value, valueLength, headers);
         if (target is not null)
         {
             AddCompletion(new Completion(Count, target, state, timestampMs));
@@ -289,19 +230,8 @@ internal sealed class ProducerBatch
         }
 
         var batch = Buffer.AsSpan(0, Length);
-        BinaryPrimitives.WriteInt64BigEndian(batch, 0); // base offset: the broker assigns it
-        BinaryPrimitives.WriteInt32BigEndian(batch.Slice(RecordBatchLayout.BatchLength), Length - RecordBatchLayout.LogOverhead);
-        BinaryPrimitives.WriteInt32BigEndian(batch.Slice(RecordBatchLayout.PartitionLeaderEpoch), -1);
-        batch[RecordBatchLayout.Magic] = 2;
-        BinaryPrimitives.WriteInt16BigEndian(batch.Slice(RecordBatchLayout.Attributes), (short)_codec);
-        BinaryPrimitives.WriteInt32BigEndian(batch.Slice(RecordBatchLayout.LastOffsetDelta), Count - 1);
-        BinaryPrimitives.WriteInt64BigEndian(batch.Slice(RecordBatchLayout.BaseTimestamp), _baseTimestamp);
-        BinaryPrimitives.WriteInt64BigEndian(batch.Slice(RecordBatchLayout.MaxTimestamp), _maxTimestamp);
-        BinaryPrimitives.WriteInt64BigEndian(batch.Slice(RecordBatchLayout.ProducerId), ProducerId);
-        BinaryPrimitives.WriteInt16BigEndian(batch.Slice(RecordBatchLayout.ProducerEpoch), ProducerEpoch);
-        BinaryPrimitives.WriteInt32BigEndian(batch.Slice(RecordBatchLayout.BaseSequence), BaseSequence);
-        BinaryPrimitives.WriteInt32BigEndian(batch.Slice(RecordBatchLayout.RecordCount), Count);
-        BinaryPrimitives.WriteUInt32BigEndian(batch.Slice(RecordBatchLayout.Crc), Crc32C.Compute(batch.Slice(RecordBatchLayout.Attributes)));
+        // Base offset 0 (the broker assigns it), partition leader epoch -1 (the broker stamps it).
+        RecordEncoder.WriteBatchHeader(batch, 0, -1, (short)_codec, Count, _baseTimestamp, _maxTimestamp, ProducerId, ProducerEpoch, BaseSequence);
         _stampedProducerId = ProducerId;
         _stampedEpoch = ProducerEpoch;
         _stampedSequence = BaseSequence;

@@ -87,18 +87,8 @@ public sealed class RecordBatchBuilder : IDisposable
     /// <param name="valueLength">The value length (-1 or 0 for a null value).</param>
     /// <param name="headers">The headers.</param>
     /// <returns>The bound in bytes.</returns>
-    public static int EstimateRecordSize(int keyLength, int valueLength, ReadOnlySpan<RecordHeader> headers = default)
-    {
-        long size = Varint.MaxVarintBytes + 1 + Varint.MaxVarlongBytes + Varint.MaxVarintBytes +
-                    Varint.MaxVarintBytes + Math.Max(keyLength, 0) + Varint.MaxVarintBytes + Math.Max(valueLength, 0) +
-                    Varint.MaxVarintBytes;
-        foreach (RecordHeader header in headers)
-        {
-            size += (2 * Varint.MaxVarintBytes) + header.KeyByteCount + header.Value.Length;
-        }
-
-        return (int)Math.Min(size, int.MaxValue);
-    }
+    public static int EstimateRecordSize(int keyLength, int valueLength, ReadOnlySpan<RecordHeader> headers = default) =>
+        (int)Math.Min(RecordEncoder.MaxRecordSize(keyLength, valueLength, headers), int.MaxValue);
 
     /// <summary>Appends a record.</summary>
     /// <param name="timestamp">The timestamp in milliseconds since the Unix epoch.</param>
@@ -126,66 +116,15 @@ public sealed class RecordBatchBuilder : IDisposable
         int keyLength = (nulls & RecordNulls.Key) != 0 ? -1 : key.Length;
         int valueLength = (nulls & RecordNulls.Value) != 0 ? -1 : value.Length;
 
-        long headersSize = 0;
-        for (int i = 0; i < headers.Length; i++)
-        {
-            int k = headers[i].KeyByteCount;
-            int v = headers[i].IsValueNull ? -1 : headers[i].Value.Length;
-            headersSize += Varint.SizeOfVarint(k) + k + Varint.SizeOfVarint(v) + Math.Max(v, 0);
-        }
-
-        long bodySize = 1 + Varint.SizeOfVarlong(timestampDelta) + Varint.SizeOfVarint(offsetDelta) +
-                        Varint.SizeOfVarint(keyLength) + Math.Max(keyLength, 0) +
-                        Varint.SizeOfVarint(valueLength) + Math.Max(valueLength, 0) +
-                        Varint.SizeOfVarint(headers.Length) + headersSize;
-        if (bodySize > int.MaxValue - Varint.MaxVarintBytes - _length)
+        int body = RecordEncoder.BodySize(timestampDelta, offsetDelta, keyLength, valueLength, headers);
+        int total = body < 0 ? -1 : RecordEncoder.TotalSize(body);
+        if (total < 0 || total > int.MaxValue - _length)
         {
             throw new InvalidOperationException("The record batch would exceed 2 GiB.");
         }
 
-        int body = (int)bodySize;
-        int total = Varint.SizeOfVarint(body) + body;
         EnsureCapacity(total);
-
-        Span<byte> dst = _buffer.AsSpan(_length, total);
-        int p = Varint.WriteVarint(dst, body);
-        dst[p++] = 0; // record attributes: unused
-        p += Varint.WriteVarlong(dst.Slice(p), timestampDelta);
-        p += Varint.WriteVarint(dst.Slice(p), offsetDelta);
-        p += Varint.WriteVarint(dst.Slice(p), keyLength);
-        if (keyLength > 0)
-        {
-            key.CopyTo(dst.Slice(p));
-            p += keyLength;
-        }
-
-        p += Varint.WriteVarint(dst.Slice(p), valueLength);
-        if (valueLength > 0)
-        {
-            value.CopyTo(dst.Slice(p));
-            p += valueLength;
-        }
-
-        p += Varint.WriteVarint(dst.Slice(p), headers.Length);
-        for (int i = 0; i < headers.Length; i++)
-        {
-            ref readonly RecordHeader header = ref headers[i];
-            int k = header.KeyByteCount;
-            p += Varint.WriteVarint(dst.Slice(p), k);
-            p += header.WriteKey(dst.Slice(p));
-            if (header.IsValueNull)
-            {
-                p += Varint.WriteVarint(dst.Slice(p), -1);
-            }
-            else
-            {
-                ReadOnlySpan<byte> v = header.Value.Span;
-                p += Varint.WriteVarint(dst.Slice(p), v.Length);
-                v.CopyTo(dst.Slice(p));
-                p += v.Length;
-            }
-        }
-
+        RecordEncoder.WriteRecord(_buffer.AsSpan(_length, total), body, timestampDelta, offsetDelta, key, keyLength, value, valueLength, headers);
         _length += total;
         _count++;
     }
@@ -314,19 +253,8 @@ public sealed class RecordBatchBuilder : IDisposable
             attributes |= RecordBatchLayout.ControlBit;
         }
 
-        BinaryPrimitives.WriteInt64BigEndian(batch, BaseOffset);
-        BinaryPrimitives.WriteInt32BigEndian(batch.Slice(RecordBatchLayout.BatchLength), batch.Length - RecordBatchLayout.LogOverhead);
-        BinaryPrimitives.WriteInt32BigEndian(batch.Slice(RecordBatchLayout.PartitionLeaderEpoch), PartitionLeaderEpoch);
-        batch[RecordBatchLayout.Magic] = 2;
-        BinaryPrimitives.WriteInt16BigEndian(batch.Slice(RecordBatchLayout.Attributes), (short)attributes);
-        BinaryPrimitives.WriteInt32BigEndian(batch.Slice(RecordBatchLayout.LastOffsetDelta), _count - 1);
-        BinaryPrimitives.WriteInt64BigEndian(batch.Slice(RecordBatchLayout.BaseTimestamp), _baseTimestamp);
-        BinaryPrimitives.WriteInt64BigEndian(batch.Slice(RecordBatchLayout.MaxTimestamp), _maxTimestamp);
-        BinaryPrimitives.WriteInt64BigEndian(batch.Slice(RecordBatchLayout.ProducerId), ProducerId);
-        BinaryPrimitives.WriteInt16BigEndian(batch.Slice(RecordBatchLayout.ProducerEpoch), ProducerEpoch);
-        BinaryPrimitives.WriteInt32BigEndian(batch.Slice(RecordBatchLayout.BaseSequence), BaseSequence);
-        BinaryPrimitives.WriteInt32BigEndian(batch.Slice(RecordBatchLayout.RecordCount), _count);
-        BinaryPrimitives.WriteUInt32BigEndian(batch.Slice(RecordBatchLayout.Crc), Crc32C.Compute(batch.Slice(RecordBatchLayout.Attributes)));
+        RecordEncoder.WriteBatchHeader(batch, BaseOffset, PartitionLeaderEpoch, (short)attributes, _count,
+            _baseTimestamp, _maxTimestamp, ProducerId, ProducerEpoch, BaseSequence);
     }
 
     private void EnsureAppendable()
