@@ -67,12 +67,8 @@ internal sealed class PooledDecompressionWriter : IDecompressionBuffer
 
     public void Advance(int count)
     {
-        if (_buffer is null || (uint)count > (uint)(_buffer.Length - _written))
-        {
-            throw new ArgumentOutOfRangeException(nameof(count), count, "Cannot advance past the end of the span that was handed out.");
-        }
-
-        _written += count;
+        var buffer = _buffer ?? throw new InvalidOperationException("No batch was started.");
+        GrowableBuffer.Advance(buffer.Length, ref _written, count);
     }
 
     public Memory<byte> GetMemory(int sizeHint = 0)
@@ -89,24 +85,15 @@ internal sealed class PooledDecompressionWriter : IDecompressionBuffer
 
     private void Ensure(int sizeHint)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(sizeHint);
         var buffer = _buffer ?? throw new InvalidOperationException("No batch was started.");
-        int needed = Math.Max(sizeHint, 1);
-        if (buffer.Length - _written >= needed)
+        var size = GrowableBuffer.NextSize(buffer.Length, _written, sizeHint, doublingCap: _limit);
+        if (size == 0)
         {
             return;
         }
 
-        long minimum = (long)_written + needed;
-        long doubled = Math.Min((long)buffer.Length * 2, Math.Max(_limit, minimum));
-        long length = Math.Min(Math.Max(minimum, doubled), Array.MaxLength);
-        if (length < minimum)
-        {
-            throw new InvalidOperationException("A decompressed batch cannot exceed Array.MaxLength bytes.");
-        }
-
-        _buffer = _pool.Grow(buffer, _written, (int)length);
-        if (_buffer.Length < minimum)
+        _buffer = _pool.Grow(buffer, _written, size);
+        if (_buffer.Length < _written + Math.Max(sizeHint, 1))
         {
             throw new InvalidOperationException("The decompression-buffer pool grew a buffer less than asked for.");
         }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Messaging.Buffers;
 
 namespace Messaging.Protocol;
 
@@ -36,15 +37,7 @@ public sealed class ContiguousBufferWriter : IContiguousBufferWriter, IDisposabl
     public void Clear() => _written = 0;
 
     /// <inheritdoc/>
-    public void Advance(int count)
-    {
-        if ((uint)count > (uint)(_buffer.Length - _written))
-        {
-            throw new ArgumentOutOfRangeException(nameof(count), count, "Cannot advance past the end of the span that was handed out.");
-        }
-
-        _written += count;
-    }
+    public void Advance(int count) => GrowableBuffer.Advance(_buffer.Length, ref _written, count);
 
     /// <inheritdoc/>
     public Memory<byte> GetMemory(int sizeHint = 0)
@@ -62,27 +55,14 @@ public sealed class ContiguousBufferWriter : IContiguousBufferWriter, IDisposabl
 
     private void Ensure(int sizeHint)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(sizeHint);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (sizeHint == 0)
-        {
-            sizeHint = 1;
-        }
-
-        if (_buffer.Length - _written >= sizeHint)
+        var size = GrowableBuffer.NextSize(_buffer.Length, _written, sizeHint);
+        if (size == 0)
         {
             return;
         }
 
-        long needed = (long)_written + sizeHint;
-        long grown = Math.Max(needed, (long)_buffer.Length * 2);
-        int newSize = (int)Math.Min(grown, Array.MaxLength);
-        if (newSize < needed)
-        {
-            throw new InvalidOperationException("ContiguousBufferWriter cannot grow beyond Array.MaxLength bytes.");
-        }
-
-        byte[] next = ArrayPool<byte>.Shared.Rent(newSize);
+        byte[] next = ArrayPool<byte>.Shared.Rent(size);
         _buffer.AsSpan(0, _written).CopyTo(next);
         ArrayPool<byte>.Shared.Return(_buffer);
         _buffer = next;
