@@ -1,12 +1,19 @@
-// The main job until our own client lands: start the embedded Kafka broker, produce a few records with
-// Confluent.Kafka, read them back, and print what happened. `dotnet run --project samples/Messaging.Samples.RoundTrip`
-// Set MESSAGING_BOOTSTRAP_SERVERS=host:port to run it against a real Kafka instead (e.g. the one in docker/).
+// The main job: start the embedded Kafka broker (3 brokers), produce keyed records with headers through our
+// producer, read them back with our consumer, and print the round trip.
+//   dotnet run -c Release --project samples/Messaging.Samples.RoundTrip
+// Set MESSAGING_BOOTSTRAP_SERVERS=host:port to run it against a real Kafka instead (e.g. the one in docker/; create the
+// topic "round-trip" with 3 partitions there first).
 using System.Diagnostics;
 using System.Text;
-using Confluent.Kafka;
+using Messaging;
+using Messaging.Consumer;
+using Messaging.Producer;
+using Messaging.Records;
+using Messaging.Serialization;
 using Messaging.Testing;
 
 const string Topic = "round-trip";
+const int Partitions = 3;
 const int Records = 10;
 
 var external = Environment.GetEnvironmentVariable("MESSAGING_BOOTSTRAP_SERVERS");
@@ -14,7 +21,7 @@ await using var cluster = string.IsNullOrEmpty(external) ? EmbeddedKafkaCluster.
 var bootstrap = cluster?.BootstrapServers ?? external!;
 if (cluster is not null)
 {
-    cluster.CreateTopic(Topic, partitions: 3, replicationFactor: 3);
+    cluster.CreateTopic(Topic, Partitions, replicationFactor: 3);
     Console.WriteLine($"Embedded Kafka (librdkafka {EmbeddedKafkaCluster.LibrdkafkaVersion} mock cluster): {bootstrap}");
 }
 else
@@ -23,47 +30,47 @@ else
 }
 
 var clock = Stopwatch.StartNew();
-using (var producer = new ProducerBuilder<string, string>(new ProducerConfig
-       {
-           BootstrapServers = bootstrap,
-           EnableIdempotence = true,
-           LingerMs = 5,
-       }).Build())
+await using (var producer = new KafkaProducer(new KafkaProducerOptions { BootstrapServers = bootstrap, ClientId = "round-trip-sample" }))
 {
     for (var i = 0; i < Records; i++)
     {
-        var headers = new Headers { { "sent-by", Encoding.UTF8.GetBytes("round-trip-sample") } };
-        var result = await producer.ProduceAsync(Topic, new Message<string, string> { Key = $"key-{i}", Value = $"hello #{i}", Headers = headers });
-        Console.WriteLine($"produced {result.Message.Key} -> partition {result.Partition.Value} offset {result.Offset.Value}");
+        var result = await producer.ProduceAsync(
+            Topic,
+            Encoding.UTF8.GetBytes($"key-{i}"),
+            Encoding.UTF8.GetBytes($"hello #{i}"),
+            headers: [new RecordHeader("sent-by", "round-trip-sample"u8.ToArray())]);
+        Console.WriteLine($"produced key-{i} -> partition {result.Partition} offset {result.Offset}");
     }
 }
 
-using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
+await using var consumer = new KafkaConsumer<string?, string?>(
+    new KafkaConsumerOptions { BootstrapServers = bootstrap, ClientId = "round-trip-sample", FetchMaxWait = TimeSpan.FromMilliseconds(50) },
+    Deserializers.Utf8,
+    Deserializers.Utf8);
+var assignment = new List<TopicPartitionOffset>();
+for (var p = 0; p < Partitions; p++)
 {
-    BootstrapServers = bootstrap,
-    GroupId = "round-trip-sample",
-    EnableAutoCommit = false,
-    FetchWaitMaxMs = 50,
-}).Build();
-var partitions = new List<TopicPartitionOffset>();
-for (var p = 0; p < 3; p++)
-{
-    partitions.Add(new TopicPartitionOffset(Topic, p, Offset.Beginning));
+    assignment.Add(new TopicPartitionOffset(Topic, p, StartOffset.Earliest));
 }
 
-consumer.Assign(partitions);
+consumer.Assign(assignment);
+using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
 var received = 0;
-var deadline = DateTime.UtcNow.AddSeconds(30);
-while (received < Records && DateTime.UtcNow < deadline)
+try
 {
-    var record = consumer.Consume(TimeSpan.FromMilliseconds(200));
-    if (record is null)
+    await foreach (var record in consumer.ConsumeAsync(deadline.Token))
     {
-        continue;
+        var sentBy = record.Headers.Count > 0 ? Encoding.UTF8.GetString(record.Headers[0].Value.Span) : "?";
+        Console.WriteLine($"consumed {record.Key} = '{record.Value}' from {record.TopicPartition} offset {record.Offset} (sent-by: {sentBy})");
+        if (++received == Records)
+        {
+            break;
+        }
     }
-
-    received++;
-    Console.WriteLine($"consumed {record.Message.Key} = '{record.Message.Value}' from partition {record.Partition.Value} offset {record.Offset.Value}");
+}
+catch (OperationCanceledException)
+{
+    // The deadline passed: report what came back.
 }
 
 Console.WriteLine(received == Records
