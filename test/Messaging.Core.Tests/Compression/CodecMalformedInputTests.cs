@@ -170,14 +170,13 @@ public sealed class CodecMalformedInputTests
             codec.Decompress(compressed, buffer, ConsumerLimit, 0);
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 20; i++)
+        long steady = SteadyStateAllocation(() =>
         {
             buffer.Reset();
             codec.Decompress(compressed, buffer, ConsumerLimit, 0);
-        }
+        });
 
-        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, 20 * AllowedPerCall(type));
+        Assert.InRange(steady, 0, 20 * AllowedPerCall(type));
     }
 
     [Theory]
@@ -195,13 +194,34 @@ public sealed class CodecMalformedInputTests
             codec.Compress(data, buffer, codec.DefaultLevel);
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 20; i++)
+        long steady = SteadyStateAllocation(() =>
         {
             buffer.ResetWrittenCount();
             codec.Compress(data, buffer, codec.DefaultLevel);
+        });
+
+        Assert.InRange(steady, 0, 20 * AllowedPerCall(type));
+    }
+
+    /// <summary>
+    /// Bytes this thread allocates in 20 calls, in the steadiest of three rounds. The shared ArrayPool that the
+    /// libraries rent scratch from is trimmed by the GC under memory pressure, so one round in a busy test run may
+    /// refill it; an allocation on every call still shows in every round.
+    /// </summary>
+    private static long SteadyStateAllocation(Action call)
+    {
+        long least = long.MaxValue;
+        for (int round = 0; round < 3; round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 20; i++)
+            {
+                call();
+            }
+
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, 20 * AllowedPerCall(type));
+        return least;
     }
 }
