@@ -1,3 +1,4 @@
+using Messaging.Core.Tests.Support;
 using System.Buffers;
 using System.Diagnostics;
 using FsCheck.Xunit;
@@ -170,11 +171,11 @@ public sealed class CodecMalformedInputTests
             codec.Decompress(compressed, buffer, ConsumerLimit, 0);
         }
 
-        long steady = SteadyStateAllocation(() =>
+        long steady = Allocations.SteadyState(() =>
         {
             buffer.Reset();
             codec.Decompress(compressed, buffer, ConsumerLimit, 0);
-        });
+        }, 20);
 
         Assert.InRange(steady, 0, 20 * AllowedPerCall(type));
     }
@@ -194,34 +195,13 @@ public sealed class CodecMalformedInputTests
             codec.Compress(data, buffer, codec.DefaultLevel);
         }
 
-        long steady = SteadyStateAllocation(() =>
+        long steady = Allocations.SteadyState(() =>
         {
             buffer.ResetWrittenCount();
             codec.Compress(data, buffer, codec.DefaultLevel);
-        });
+        }, 20);
 
         Assert.InRange(steady, 0, 20 * AllowedPerCall(type));
     }
 
-    /// <summary>
-    /// Bytes this thread allocates in 20 calls, in the steadiest of three rounds. The shared ArrayPool that the
-    /// libraries rent scratch from is trimmed by the GC under memory pressure, so one round in a busy test run may
-    /// refill it; an allocation on every call still shows in every round.
-    /// </summary>
-    private static long SteadyStateAllocation(Action call)
-    {
-        long least = long.MaxValue;
-        for (int round = 0; round < 3; round++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 20; i++)
-            {
-                call();
-            }
-
-            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
-        }
-
-        return least;
-    }
 }
