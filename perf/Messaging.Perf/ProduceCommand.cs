@@ -25,7 +25,7 @@ internal sealed class ProduceCommand : IPerfCommand
     public string Usage =>
         "--messages N (1000000) --size BYTES (100) --partitions N (1) --acks all|1|0 (all) --compression none|gzip|snappy|lz4|zstd (none) " +
         "--compression-level N (codec default) --linger MS (5) --batch-size BYTES (1000000) --brokers N (1) --idempotence true|false (true) " +
-        "--client messaging|confluent|both (both) --rounds N (3) --mode callback|fire|async (callback) --bootstrap HOST:PORT (default: embedded broker)";
+        "--client messaging|confluent|both (both) --rounds N (3) --mode callback|fire|async (callback) --bootstrap HOST:PORT (default: embedded broker) --alloc-trace (sample allocations by type)";
 
     public async Task<int> RunAsync(CommandLine options, CancellationToken cancellationToken)
     {
@@ -44,6 +44,7 @@ internal sealed class ProduceCommand : IPerfCommand
         var client = options.String("client", "both");
         var rounds = options.Int("rounds", 3);
         var bootstrap = options.OptionalString("bootstrap");
+        using var tracer = options.Flag("alloc-trace") ? new AllocationTracer() : null;
         options.EnsureAllRead();
         if (client is not ("messaging" or "confluent" or "both") || config.Mode is not ("callback" or "fire" or "async") || config.Acks is not ("all" or "1" or "0"))
         {
@@ -81,11 +82,19 @@ internal sealed class ProduceCommand : IPerfCommand
                 foreach (var name in clients)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
+                    tracer?.Clear();
                     var result = name == "messaging"
-                        ? await RunMessagingAsync(bootstrap, topic, config, cancellationToken).ConfigureAwait(false)
-                        : RunConfluent(bootstrap, topic, config);
+                        ? await RunMessagingAsync(bootstrap, topic, config, tracer, cancellationToken).ConfigureAwait(false)
+                        : RunConfluent(bootstrap, topic, config, tracer);
                     results[name].Add(result);
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  round {round} {name,-9} {result}"));
+                    if (tracer is not null)
+                    {
+                        foreach (var (type, bytes) in tracer.Top(8))
+                        {
+                            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"      ~{bytes,12:N0} B  {type}"));
+                        }
+                    }
                     GC.Collect();
                     GC.WaitForPendingFinalizers();
                 }
@@ -123,10 +132,10 @@ internal sealed class ProduceCommand : IPerfCommand
             ? string.Create(CultureInfo.InvariantCulture,
                 $"Confluent.Kafka {typeof(IProducer<,>).Assembly.GetName().Version?.ToString(3)}: Produce(topic, Message, handler) with a reused Message (null key), acks={acks}, enable.idempotence={config.Idempotence.ToString().ToLowerInvariant()}, linger.ms={config.LingerMs}, batch.size={config.BatchSize}, batch.num.messages=1000000, compression.type={compression}, queue.buffering.max.messages=10000000, queue.buffering.max.kbytes=2097151, dotnet.producer.delivery.report.fields=none")
             : string.Create(CultureInfo.InvariantCulture,
-                $"Messaging {(config.Mode == "callback" ? "Produce(topic, in ProducerRecord, handler) (null key)" : config.Mode == "fire" ? "Produce(topic, in ProducerRecord) fire-and-forget (null key)" : "ProduceAsync, 1000 awaited concurrently")}, acks={acks}, idempotence={config.Idempotence.ToString().ToLowerInvariant()}, linger={config.LingerMs} ms, batch.size={config.BatchSize}, compression={compression}, buffer.memory=64 MiB");
+                $"Messaging {(config.Mode == "callback" ? "Produce(topic, in ProducerRecord, handler) (null key)" : config.Mode == "fire" ? "Produce(topic, in ProducerRecord) fire-and-forget (null key)" : "ProduceAsync, 1000 awaited concurrently")}, acks={acks}, idempotence={config.Idempotence.ToString().ToLowerInvariant()}, linger={config.LingerMs} ms, batch.size={config.BatchSize}, compression={compression}, buffer.memory=32 MiB");
     }
 
-    private static async Task<RunResult> RunMessagingAsync(string bootstrap, string topic, RunConfig config, CancellationToken cancellationToken)
+    private static async Task<RunResult> RunMessagingAsync(string bootstrap, string topic, RunConfig config, AllocationTracer? tracer, CancellationToken cancellationToken)
     {
         var options = new KafkaProducerOptions
         {
@@ -137,7 +146,7 @@ internal sealed class ProduceCommand : IPerfCommand
             Linger = TimeSpan.FromMilliseconds(config.LingerMs),
             BatchSize = config.BatchSize,
             MaxRequestSize = Math.Max(1024 * 1024, config.BatchSize + 1024),
-            BufferMemory = 64L * 1024 * 1024,
+            BufferMemory = 32L * 1024 * 1024,
             CompressionType = config.Compression,
             CompressionLevel = config.CompressionLevel,
         };
@@ -145,14 +154,18 @@ internal sealed class ProduceCommand : IPerfCommand
         Random.Shared.NextBytes(payload);
         await using var producer = new KafkaProducer(options);
         var counter = new DeliveryCounter();
-        var warmup = Math.Min(config.Messages / 10, 100_000);
-        await ProduceMessagingAsync(producer, topic, payload, warmup, config.Mode, counter, cancellationToken).ConfigureAwait(false);
+        // Warm up fire-and-forget (the fastest producer): it fills buffer.memory once, so the pool is in its steady state.
+        var warmup = Math.Min(config.Messages, 300_000);
+        await ProduceMessagingAsync(producer, topic, payload, warmup, "fire", counter, cancellationToken).ConfigureAwait(false);
+        await ProduceMessagingAsync(producer, topic, payload, warmup / 10, config.Mode, counter, cancellationToken).ConfigureAwait(false);
         counter.Reset();
 
         var mockCpu = Measurement.ThreadCpu("rdk:mock");
+        tracer?.Enable();
         var measurement = Measurement.Start();
         await ProduceMessagingAsync(producer, topic, payload, config.Messages, config.Mode, counter, cancellationToken).ConfigureAwait(false);
         measurement.Stop();
+        tracer?.Disable();
         var brokerCpu = Measurement.ThreadCpu("rdk:mock") - mockCpu;
         if (counter.Failed > 0 || (config.Mode != "fire" && counter.Delivered != config.Messages))
         {
@@ -213,7 +226,7 @@ internal sealed class ProduceCommand : IPerfCommand
         await producer.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static RunResult RunConfluent(string bootstrap, string topic, RunConfig config)
+    private static RunResult RunConfluent(string bootstrap, string topic, RunConfig config, AllocationTracer? tracer)
     {
         var producerConfig = new ProducerConfig
         {
@@ -248,14 +261,16 @@ internal sealed class ProduceCommand : IPerfCommand
         var message = new Message<byte[]?, byte[]> { Key = null, Value = payload };
         var counter = new DeliveryCounter();
         Action<DeliveryReport<byte[]?, byte[]>> handler = counter.OnConfluentReport;
-        var warmup = Math.Min(config.Messages / 10, 100_000);
+        var warmup = Math.Min(config.Messages, 300_000);
         ProduceConfluent(producer, topic, message, warmup, config.Mode, handler);
         counter.Reset();
 
         var mockCpu = Measurement.ThreadCpu("rdk:mock");
+        tracer?.Enable();
         var measurement = Measurement.Start();
         ProduceConfluent(producer, topic, message, config.Messages, config.Mode, handler);
         measurement.Stop();
+        tracer?.Disable();
         var brokerCpu = Measurement.ThreadCpu("rdk:mock") - mockCpu;
         if (counter.Failed > 0 || (config.Mode != "fire" && counter.Delivered != config.Messages))
         {

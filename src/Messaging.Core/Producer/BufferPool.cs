@@ -25,6 +25,9 @@ internal sealed class BufferPool
     private readonly int _maxClassSize;
     private readonly Stack<byte[]>[] _free;
     private readonly LinkedList<Waiter> _waiters = new();
+    [ThreadStatic]
+    private static Waiter? _threadWaiter;
+
     private long _inUse;
     private long _cached;
     private int _waiterCount;
@@ -95,11 +98,8 @@ internal sealed class BufferPool
             return immediate;
         }
 
-        using (waiter.Event)
-        {
-            waiter.Event!.Wait(maxBlock);
-            return Finish(waiter);
-        }
+        waiter.Event!.Wait(maxBlock);
+        return Finish(waiter);
     }
 
     /// <summary>Waits asynchronously up to <paramref name="maxBlock"/> for a buffer; null if none came in time.</summary>
@@ -136,7 +136,6 @@ internal sealed class BufferPool
     /// <summary>Gives a buffer back: cached for reuse (or dropped), then handed to waiters that now fit, oldest first.</summary>
     public void Return(byte[] buffer)
     {
-        List<Waiter>? granted = null;
         lock (_lock)
         {
             _inUse -= buffer.Length;
@@ -158,16 +157,10 @@ internal sealed class BufferPool
                 _waiters.RemoveFirst();
                 Interlocked.Decrement(ref _waiterCount);
                 node.Value.Buffer = next;
-                (granted ??= []).Add(node.Value);
-            }
-        }
 
-        if (granted is not null)
-        {
-            foreach (var waiter in granted)
-            {
-                waiter.Event?.Set();
-                waiter.Completion?.TrySetResult();
+                // Signalled under the lock, so no late signal can reach a waiter object after it was reused.
+                node.Value.Event?.Set();
+                node.Value.Completion?.TrySetResult();
             }
         }
     }
@@ -175,19 +168,17 @@ internal sealed class BufferPool
     /// <summary>Ends every wait without a buffer, and makes later waits return null at once (the producer is closing).</summary>
     public void Close()
     {
-        List<Waiter> waiting;
         lock (_lock)
         {
             _closed = true;
-            waiting = [.. _waiters];
-            _waiters.Clear();
-            Interlocked.Exchange(ref _waiterCount, 0);
-        }
+            while (_waiters.First is { } node)
+            {
+                _waiters.RemoveFirst();
+                node.Value.Event?.Set();
+                node.Value.Completion?.TrySetResult();
+            }
 
-        foreach (var waiter in waiting)
-        {
-            waiter.Event?.Set();
-            waiter.Completion?.TrySetResult();
+            Interlocked.Exchange(ref _waiterCount, 0);
         }
     }
 
@@ -208,8 +199,10 @@ internal sealed class BufferPool
                 return null;
             }
 
-            var waiter = new Waiter(actual, async);
-            waiter.Node = _waiters.AddLast(waiter);
+            // A thread blocks on one wait at a time: its waiter (event and list node) is reused, so blocking allocates nothing.
+            var waiter = async ? new Waiter(async: true) : (_threadWaiter ??= new Waiter(async: false));
+            waiter.Prepare(actual);
+            _waiters.AddLast(waiter.Node);
             Interlocked.Increment(ref _waiterCount);
             return waiter;
         }
@@ -225,7 +218,7 @@ internal sealed class BufferPool
                 return waiter.Buffer;
             }
 
-            if (waiter.Node?.List is not null)
+            if (waiter.Node.List is not null)
             {
                 _waiters.Remove(waiter.Node);
                 Interlocked.Decrement(ref _waiterCount);
@@ -272,16 +265,36 @@ internal sealed class BufferPool
             ? -1
             : BitOperations.Log2((uint)length) - BitOperations.Log2(MinBufferSize);
 
-    private sealed class Waiter(int size, bool async)
+    private sealed class Waiter
     {
-        public int Size { get; } = size;
+        public Waiter(bool async)
+        {
+            Node = new LinkedListNode<Waiter>(this);
+            if (async)
+            {
+                Completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+            else
+            {
+                Event = new ManualResetEventSlim(false);
+            }
+        }
 
-        public ManualResetEventSlim? Event { get; } = async ? null : new ManualResetEventSlim(false);
+        public int Size { get; private set; }
 
-        public TaskCompletionSource? Completion { get; } = async ? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) : null;
+        public ManualResetEventSlim? Event { get; }
 
-        public LinkedListNode<Waiter>? Node { get; set; }
+        public TaskCompletionSource? Completion { get; }
+
+        public LinkedListNode<Waiter> Node { get; }
 
         public byte[]? Buffer { get; set; }
+
+        public void Prepare(int size)
+        {
+            Size = size;
+            Buffer = null;
+            Event?.Reset();
+        }
     }
 }

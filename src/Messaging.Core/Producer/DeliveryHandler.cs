@@ -9,8 +9,9 @@ namespace Messaging.Producer;
 /// <remarks>
 /// Pass a cached delegate (a static method group or a field) and per-record data through <paramref name="state"/>:
 /// no closure is then allocated per record. Handlers run on the producer's I/O threads, in offset order per
-/// partition; they must be quick and must not block (hand slow work to another thread). An exception thrown by a
-/// handler is logged and otherwise ignored.
+/// partition; they must be quick and must not block (hand slow work to another thread) — in particular they must
+/// not produce synchronously: when <c>buffer.memory</c> is full that call would wait for memory that only the
+/// blocked I/O thread can free. An exception thrown by a handler is logged and otherwise ignored.
 /// </remarks>
 /// <param name="result">Where the record landed.</param>
 /// <param name="error">Why it failed, or null when it was delivered.</param>

@@ -475,7 +475,7 @@ public sealed class KafkaProducer : IAsyncDisposable
         slow.BufferSize > _settings.BufferMemory
             ? ProducerErrors.RecordTooLarge(topic, slow.Partition!.Partition, slow.RecordSize, "buffer.memory", _settings.BufferMemory)
             : Volatile.Read(ref _disposed) != 0 || _core.Accumulator.IsClosed
-                ? throw Disposed()
+                ? ProducerErrors.Disposed(new TopicPartition(topic, slow.Partition!.Partition), null)
                 : ProducerErrors.BufferExhausted(topic, slow.Partition!.Partition, _settings.BufferMemory, _settings.MaxBlock);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -268,7 +268,6 @@ internal sealed class ProducerBatch
         }
 
         _completionCount = 0;
-        MarkDone();
     }
 
     /// <summary>Reports every record failed with <paramref name="error"/> (each awaiting caller gets its own copy to throw).</summary>
@@ -299,16 +298,15 @@ internal sealed class ProducerBatch
             entry = default;
         }
 
-        if (_completionCount == 0 && Count > 0)
+        if (Count > _completionCount)
         {
-            log.RecordsFailedWithoutHandler(Count, topic, partition, error.Message);
+            log.RecordsFailedWithoutHandler(Count - _completionCount, topic, partition, error.Message);
         }
 
         _completionCount = 0;
-        MarkDone();
     }
 
-    /// <summary>A task that completes when the batch is done (for flush); allocated only when someone asks.</summary>
+    /// <summary>A task that completes when the batch is done (for flush; asked under the registry's lock, while the batch is registered); allocated only when someone asks.</summary>
     public Task WhenDone()
     {
         lock (this)
@@ -374,7 +372,11 @@ internal sealed class ProducerBatch
     private static ProduceException Copy(ProduceException error) =>
         new(error.Kind, error.Code, error.TopicPartition, error.Message, error.IsRetriable, error.InnerException);
 
-    private void MarkDone()
+    /// <summary>
+    /// Marks the batch done for flush waiters: after its records were reported and it left the flush registry,
+    /// before it is recycled — so a waiter always waits on the incarnation it saw in the registry.
+    /// </summary>
+    public void MarkDone()
     {
         TaskCompletionSource? done;
         lock (this)

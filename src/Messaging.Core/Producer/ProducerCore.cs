@@ -24,6 +24,7 @@ internal sealed class ProducerCore : IDisposable
     private static readonly TimeSpan HousekeepingPeriod = TimeSpan.FromMilliseconds(50);
 
     private readonly Dictionary<int, BrokerSender> _senders = [];
+    private BrokerSender[] _senderList = [];
     private readonly Lock _assignLock = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _initLock = new();
@@ -66,17 +67,8 @@ internal sealed class ProducerCore : IDisposable
     /// <summary>The error that stopped the producer for good, if any.</summary>
     public Exception? Fatal => Volatile.Read(ref _fatal);
 
-    /// <summary>The senders, by broker (a copy, for tests and diagnostics).</summary>
-    public IReadOnlyList<BrokerSender> Senders
-    {
-        get
-        {
-            lock (_assignLock)
-            {
-                return [.. _senders.Values];
-            }
-        }
-    }
+    /// <summary>The senders, one per broker that led a partition (a snapshot array: reading it allocates nothing).</summary>
+    public BrokerSender[] Senders => Volatile.Read(ref _senderList);
 
     /// <summary>
     /// Whether senders may drain now: without idempotence always; with it once a producer id is known — asking for
@@ -100,10 +92,11 @@ internal sealed class ProducerCore : IDisposable
         return false;
     }
 
-    /// <summary>A completed batch gives its buffer back and leaves the flush registry.</summary>
+    /// <summary>A batch whose records were reported leaves the flush registry, wakes its flush waiters, gives its buffer back and is recycled — in that order.</summary>
     public void Release(ProducerBatch batch)
     {
         Accumulator.Unregister(batch);
+        batch.MarkDone();
         Pool.Return(batch.Recycle());
     }
 
@@ -211,6 +204,7 @@ internal sealed class ProducerCore : IDisposable
                         {
                             sender = new BrokerSender(this, leader);
                             _senders[leader] = sender;
+                            Volatile.Write(ref _senderList, [.. _senderList, sender]);
                             (started ??= []).Add(sender);
                         }
 

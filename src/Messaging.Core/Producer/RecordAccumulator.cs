@@ -37,6 +37,7 @@ internal sealed class RecordAccumulator
     private readonly HashSet<ProducerBatch> _incomplete = [];
     private readonly Lock _incompleteLock = new();
     private readonly Lock _topicsLock = new();
+    private TopicState[] _topicList = [];
     private TopicState? _lastTopic;
     private int _nextTopicId;
     private volatile bool _closed;
@@ -66,8 +67,8 @@ internal sealed class RecordAccumulator
         }
     }
 
-    /// <summary>Every topic produced to so far.</summary>
-    public ICollection<TopicState> Topics => _topics.Values;
+    /// <summary>Every topic produced to so far (a snapshot array, replaced when a topic is added: reading it allocates nothing).</summary>
+    public TopicState[] Topics => Volatile.Read(ref _topicList);
 
     /// <summary>The state of <paramref name="topic"/>, created on first use (without partitions until metadata arrives).</summary>
     public TopicState GetOrAddTopic(string topic)
@@ -86,6 +87,7 @@ internal sealed class RecordAccumulator
                 {
                     state = new TopicState(topic, _nextTopicId++);
                     _topics[topic] = state;
+                    Volatile.Write(ref _topicList, [.. _topicList, state]);
                 }
             }
         }
@@ -103,21 +105,23 @@ internal sealed class RecordAccumulator
     public void EndFlush() => Interlocked.Decrement(ref _flushing);
 
     /// <summary>Tasks for every batch not completed right now (for flush).</summary>
+    /// <remarks>
+    /// Taken under the registry's lock: a registered batch has not been marked done nor recycled yet (that happens
+    /// after it leaves the registry), so each task belongs to the batch as it is now, not to a later reuse of the
+    /// same object.
+    /// </remarks>
     public List<Task> IncompleteBatches()
     {
-        ProducerBatch[] batches;
+        var tasks = new List<Task>();
         lock (_incompleteLock)
         {
-            batches = [.. _incomplete];
-        }
-
-        var tasks = new List<Task>(batches.Length);
-        foreach (var batch in batches)
-        {
-            var done = batch.WhenDone();
-            if (!done.IsCompleted)
+            foreach (var batch in _incomplete)
             {
-                tasks.Add(done);
+                var done = batch.WhenDone();
+                if (!done.IsCompleted)
+                {
+                    tasks.Add(done);
+                }
             }
         }
 

@@ -152,7 +152,10 @@ public sealed class ProducerBatchTests
         Assert.Equal(new DeliveryResult("topic", 3, 500, 10, TimestampType.CreateTime), results[0].Result);
         Assert.Equal("first", results[0].State);
         Assert.Equal(new DeliveryResult("topic", 3, 502, 30, TimestampType.CreateTime), results[1].Result);
-        Assert.True(batch.IsDone);
+        Assert.False(batch.IsDone); // done only once it left the flush registry
+        var done = batch.WhenDone();
+        batch.MarkDone();
+        Assert.True(done.IsCompleted);
         Assert.True(batch.WhenDone().IsCompleted);
     }
 

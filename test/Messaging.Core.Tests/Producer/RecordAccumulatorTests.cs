@@ -107,10 +107,39 @@ public sealed class RecordAccumulatorTests
         _ = Assert.Single(pending);
         Assert.False(pending[0].IsCompleted);
         batch.Complete(0, -1, new ProducerLog(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+        Assert.False(pending[0].IsCompleted);
+        Release(accumulator, pool, batch, partition);
         await pending[0].WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
-        accumulator.Unregister(batch);
         Assert.Equal(0, accumulator.IncompleteCount);
-        _ = pool;
+        Assert.Empty(accumulator.IncompleteBatches());
+    }
+
+    [Fact]
+    public void A_recycled_batch_is_not_waited_for_by_a_later_flush()
+    {
+        // Regression: a flush that looked at a batch after it was recycled waited for the object's next use.
+        var (accumulator, pool, partition) = Create();
+        for (var round = 0; round < 100; round++)
+        {
+            Append(accumulator, partition, 10);
+            var batch = partition.Open!;
+            batch.Complete(round, -1, new ProducerLog(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+            Release(accumulator, pool, batch, partition);
+            Assert.Empty(accumulator.IncompleteBatches());
+        }
+    }
+
+    /// <summary>What the producer does with a completed batch: leave the registry, mark done, recycle.</summary>
+    private static void Release(RecordAccumulator accumulator, BufferPool pool, ProducerBatch batch, PartitionState partition)
+    {
+        lock (partition.Sync)
+        {
+            partition.Open = null;
+        }
+
+        accumulator.Unregister(batch);
+        batch.MarkDone();
+        pool.Return(batch.Recycle());
     }
 
     [Fact]
