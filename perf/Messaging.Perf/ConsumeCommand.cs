@@ -1,7 +1,6 @@
 using System.Globalization;
 using Confluent.Kafka;
 using Messaging.Consumer;
-using Messaging.Testing;
 using CompressionType = Messaging.Compression.CompressionType;
 using Deserializers = Messaging.Serialization.Deserializers;
 using Ignore = Messaging.Serialization.Ignore;
@@ -60,30 +59,16 @@ internal sealed class ConsumeCommand : IPerfCommand
             throw new ArgumentException("--client is messaging|confluent|both, --pools on|off|both, --path batch|raw|typed, --confluent-profile default|tuned, --rounds at least 1.");
         }
 
-        EmbeddedKafkaCluster? cluster = null;
-        if (bootstrap is null)
-        {
-            cluster = EmbeddedKafkaCluster.Start(brokers);
-            bootstrap = cluster.BootstrapServers;
-        }
-
+        var broker = PerfBroker.Start(bootstrap, brokers);
+        bootstrap = broker.BootstrapServers;
         try
         {
-            var topic = "perf-consume-" + Guid.NewGuid().ToString("N")[..8];
-            if (cluster is not null)
-            {
-                cluster.CreateTopic(topic, config.Partitions, Math.Min(3, brokers));
-            }
-            else
-            {
-                await using var admin = new Messaging.Admin.KafkaAdminClient(new Messaging.Admin.KafkaAdminOptions { BootstrapServers = bootstrap });
-                await admin.CreateTopicsAsync([new Messaging.Admin.NewTopic(topic, config.Partitions, 1)], cancellationToken: cancellationToken).ConfigureAwait(false);
-            }
+            var topic = await broker.CreateTopicAsync("perf-consume-", config.Partitions, cancellationToken).ConfigureAwait(false);
 
             var produced = Produce(bootstrap, topic, config);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"consume: {config.Messages:N0} records of {config.Size} B, read {config.Passes} time(s) per round (~{produced.Bytes / 1048576.0:0.0} MiB uncompressed), {config.Partitions} partition(s), compression {config.Compression.ToString().ToLowerInvariant()}, " +
-                $"{brokers} broker(s) {(cluster is null ? bootstrap : "embedded (librdkafka " + EmbeddedKafkaCluster.LibrdkafkaVersion + " mock)")}, {Environment.ProcessorCount} cores"));
+                $"{brokers} broker(s) {broker.Description}, {Environment.ProcessorCount} cores"));
 
             var variants = new List<string>();
             if (client is "confluent" or "both")
@@ -145,10 +130,7 @@ internal sealed class ConsumeCommand : IPerfCommand
         }
         finally
         {
-            if (cluster is not null)
-            {
-                await cluster.DisposeAsync().ConfigureAwait(false);
-            }
+            await broker.DisposeAsync().ConfigureAwait(false);
         }
     }
 

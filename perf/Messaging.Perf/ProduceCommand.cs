@@ -3,7 +3,6 @@ using Confluent.Kafka;
 using Messaging.Compression;
 using CompressionType = Messaging.Compression.CompressionType;
 using Messaging.Producer;
-using Messaging.Testing;
 
 namespace Messaging.Perf;
 
@@ -51,27 +50,14 @@ internal sealed class ProduceCommand : IPerfCommand
             throw new ArgumentException("--client is messaging|confluent|both, --mode callback|fire|async, --acks all|1|0.");
         }
 
-        EmbeddedKafkaCluster? cluster = null;
-        if (bootstrap is null)
-        {
-            cluster = EmbeddedKafkaCluster.Start(brokers);
-            bootstrap = cluster.BootstrapServers;
-        }
-
+        var broker = PerfBroker.Start(bootstrap, brokers);
+        bootstrap = broker.BootstrapServers;
         try
         {
-            var topic = "perf-produce-" + Guid.NewGuid().ToString("N")[..8];
-            if (cluster is not null)
-            {
-                cluster.CreateTopic(topic, config.Partitions, Math.Min(3, brokers));
-            }
-            else
-            {
-                await CreateTopicAsync(bootstrap, topic, config.Partitions, cancellationToken).ConfigureAwait(false);
-            }
+            var topic = await broker.CreateTopicAsync("perf-produce-", config.Partitions, cancellationToken).ConfigureAwait(false);
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"produce: {config.Messages:N0} records of {config.Size} B, {config.Partitions} partition(s), {brokers} broker(s) {(cluster is null ? bootstrap : "embedded (librdkafka " + EmbeddedKafkaCluster.LibrdkafkaVersion + " mock)")}, {Environment.ProcessorCount} cores"));
+                $"produce: {config.Messages:N0} records of {config.Size} B, {config.Partitions} partition(s), {brokers} broker(s) {broker.Description}, {Environment.ProcessorCount} cores"));
             Console.WriteLine("messaging: " + Describe(config, confluent: false));
             Console.WriteLine("confluent: " + Describe(config, confluent: true));
 
@@ -117,10 +103,7 @@ internal sealed class ProduceCommand : IPerfCommand
         }
         finally
         {
-            if (cluster is not null)
-            {
-                await cluster.DisposeAsync().ConfigureAwait(false);
-            }
+            await broker.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -298,12 +281,6 @@ internal sealed class ProduceCommand : IPerfCommand
         {
             throw new InvalidOperationException("Confluent.Kafka did not flush within 5 minutes.");
         }
-    }
-
-    private static async Task CreateTopicAsync(string bootstrap, string topic, int partitions, CancellationToken cancellationToken)
-    {
-        await using var admin = new Messaging.Admin.KafkaAdminClient(new Messaging.Admin.KafkaAdminOptions { BootstrapServers = bootstrap });
-        await admin.CreateTopicsAsync([new Messaging.Admin.NewTopic(topic, partitions, 1)], cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     private sealed record RunConfig(int Messages, int Size, int Partitions, string Acks, CompressionType Compression, int? CompressionLevel,

@@ -1,0 +1,59 @@
+using Messaging.Admin;
+using Messaging.Testing;
+
+namespace Messaging.Perf;
+
+/// <summary>
+/// The broker a perf run talks to: an embedded cluster of <c>--brokers</c> brokers (the default), or the real cluster
+/// named by <c>--bootstrap</c>. Creates the run's topic either way; disposing stops an embedded cluster.
+/// </summary>
+internal sealed class PerfBroker : IAsyncDisposable
+{
+    private readonly EmbeddedKafkaCluster? _cluster;
+
+    private PerfBroker(EmbeddedKafkaCluster? cluster, string bootstrapServers, int brokers)
+    {
+        _cluster = cluster;
+        BootstrapServers = bootstrapServers;
+        Brokers = brokers;
+    }
+
+    public string BootstrapServers { get; }
+
+    public int Brokers { get; }
+
+    /// <summary>For the run's header: the address of a real cluster, or which embedded broker it is.</summary>
+    public string Description => _cluster is null
+        ? BootstrapServers
+        : "embedded (librdkafka " + EmbeddedKafkaCluster.LibrdkafkaVersion + " mock)";
+
+    public static PerfBroker Start(string? bootstrap, int brokers)
+    {
+        if (bootstrap is not null)
+        {
+            return new PerfBroker(null, bootstrap, brokers);
+        }
+
+        var cluster = EmbeddedKafkaCluster.Start(brokers);
+        return new PerfBroker(cluster, cluster.BootstrapServers, brokers);
+    }
+
+    /// <summary>Creates a topic with a fresh name (<paramref name="prefix"/> plus a random suffix) and returns the name.</summary>
+    public async Task<string> CreateTopicAsync(string prefix, int partitions, CancellationToken cancellationToken)
+    {
+        var topic = prefix + Guid.NewGuid().ToString("N")[..8];
+        if (_cluster is not null)
+        {
+            _cluster.CreateTopic(topic, partitions, Math.Min(3, Brokers));
+        }
+        else
+        {
+            await using var admin = new KafkaAdminClient(new KafkaAdminOptions { BootstrapServers = BootstrapServers });
+            await admin.CreateTopicsAsync([new NewTopic(topic, partitions, 1)], cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+
+        return topic;
+    }
+
+    public ValueTask DisposeAsync() => _cluster?.DisposeAsync() ?? ValueTask.CompletedTask;
+}
