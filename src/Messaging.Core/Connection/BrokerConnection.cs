@@ -269,9 +269,12 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             throw ClosedError();
         }
 
-        // The write releases the lock and the buffer; if it fails, the connection closes and we report why.
-        await WriteAndReleaseAsync(encoded, TRequest.ApiKey).ConfigureAwait(false);
-        ThrowIfClosed();
+        // The write releases the lock and the buffer. Only a failed write is this call's failure: bytes that reached the
+        // socket were sent, even if the connection closes right after (acks=0 must not be retried into a duplicate).
+        if (!await WriteAndReleaseAsync(encoded, TRequest.ApiKey).ConfigureAwait(false))
+        {
+            throw ClosedError();
+        }
     }
 
     /// <summary>Closes the connection; pending requests fail with <see cref="ObjectDisposedException"/>. Idempotent.</summary>
@@ -383,18 +386,23 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes one encoded request with the write lock held, then releases the lock and returns the buffer.</summary>
-    private async ValueTask WriteAndReleaseAsync(ContiguousBufferWriter encoded, ApiKey apiKey)
+    /// <summary>
+    /// Writes one encoded request with the write lock held, then releases the lock and returns the buffer. Returns
+    /// false when the write failed (the connection is then closed, which fails everything pending on it).
+    /// </summary>
+    private async ValueTask<bool> WriteAndReleaseAsync(ContiguousBufferWriter encoded, ApiKey apiKey)
     {
         _writingApiKey = apiKey;
         Volatile.Write(ref _writeStartedAt, Stopwatch.GetTimestamp());
         try
         {
             await WriteAllAsync(encoded.WrittenMemory, apiKey).ConfigureAwait(false);
+            return true;
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException)
         {
             Close(ex);
+            return false;
         }
         finally
         {
