@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-using Messaging.Connection;
+using Messaging.IntegrationTests.Support;
 using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 
@@ -13,23 +13,12 @@ namespace Messaging.IntegrationTests.Cluster;
 /// and DeleteTopics, with real topic state (duplicates fail, deleted topics disappear from Metadata), validate-only,
 /// and NOT_CONTROLLER injectable for the next N controller requests. Encoded and decoded with our own message types.
 /// </summary>
-internal sealed class FakeControllerBroker : IAsyncDisposable
+internal sealed class FakeControllerBroker : FakeKafkaBroker
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<string, CreateTopicsRequest.CreatableTopic> _topics = new(StringComparer.Ordinal);
-    private readonly Task _accept;
     private int _notControllerLeft;
 
-    private FakeControllerBroker()
-    {
-        _listener.Start();
-        _accept = AcceptAsync();
-    }
-
-    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
-
-    public string BootstrapServers => "127.0.0.1:" + Port;
+    private FakeControllerBroker() => StartAccepting();
 
     public IReadOnlyDictionary<string, CreateTopicsRequest.CreatableTopic> Topics => _topics;
 
@@ -40,67 +29,7 @@ internal sealed class FakeControllerBroker : IAsyncDisposable
 
     public void FailNextControllerRequests(int count) => Volatile.Write(ref _notControllerLeft, count);
 
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _listener.Stop();
-        await _accept.WaitAsync(TimeSpan.FromSeconds(5));
-        _stop.Dispose();
-    }
-
-    private async Task AcceptAsync()
-    {
-        var connections = new List<Task>();
-        try
-        {
-            while (!_stop.IsCancellationRequested)
-            {
-                var socket = await _listener.AcceptSocketAsync(_stop.Token);
-                connections.Add(ServeAsync(socket));
-            }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-        }
-
-        await Task.WhenAll(connections).WaitAsync(TimeSpan.FromSeconds(5));
-    }
-
-    private async Task ServeAsync(Socket socket)
-    {
-        using var _ = socket;
-        using var output = new ContiguousBufferWriter();
-        var prefix = new byte[4];
-        try
-        {
-            while (true)
-            {
-                await socket.ReceiveAsync(prefix.AsMemory(), SocketFlags.None, _stop.Token); // (small frames: one read each in practice)
-                var size = BinaryPrimitives.ReadInt32BigEndian(prefix);
-                if (size is <= 0 or > 1 << 20)
-                {
-                    return;
-                }
-
-                var frame = new byte[size];
-                var filled = 0;
-                while (filled < size)
-                {
-                    var read = await socket.ReceiveAsync(frame.AsMemory(filled), SocketFlags.None, _stop.Token);
-                    filled += read > 0 ? read : throw new IOException("client closed");
-                }
-
-                output.Clear();
-                Answer(frame, output);
-                await socket.SendAsync(output.WrittenMemory, SocketFlags.None, _stop.Token);
-            }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or SocketException or IOException or ObjectDisposedException)
-        {
-        }
-    }
-
-    private void Answer(byte[] frame, ContiguousBufferWriter output)
+    protected override TimeSpan Answer(byte[] frame, ContiguousBufferWriter output)
     {
         var apiKey = (ApiKey)BinaryPrimitives.ReadInt16BigEndian(frame);
         var version = BinaryPrimitives.ReadInt16BigEndian(frame.AsSpan(2));
@@ -198,6 +127,8 @@ internal sealed class FakeControllerBroker : IAsyncDisposable
             default:
                 throw new IOException("The fake controller does not speak " + apiKey);
         }
+
+        return TimeSpan.Zero;
     }
 
     private static MetadataResponse.MetadataResponseTopic Describe(CreateTopicsRequest.CreatableTopic topic)

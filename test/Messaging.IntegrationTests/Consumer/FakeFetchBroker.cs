@@ -5,6 +5,8 @@ using System.Net.Sockets;
 using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 
+using Messaging.IntegrationTests.Support;
+
 namespace Messaging.IntegrationTests.Consumer;
 
 /// <summary>
@@ -13,11 +15,8 @@ namespace Messaging.IntegrationTests.Consumer;
 /// timestamp. Its log is whatever batches a test appends (hand-built, or captured from another broker). Requests are
 /// recorded for assertions; errors can be injected into the next Fetch.
 /// </summary>
-internal sealed class FakeFetchBroker : IAsyncDisposable
+internal sealed class FakeFetchBroker : FakeKafkaBroker
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _accept;
     private readonly Lock _lock = new();
     private readonly Dictionary<(string Topic, int Partition), PartitionLog> _logs = [];
     private readonly Dictionary<string, Guid> _topicIds = new(StringComparer.Ordinal);
@@ -30,11 +29,9 @@ internal sealed class FakeFetchBroker : IAsyncDisposable
     {
         SupportsSessions = sessions;
         MaxFetchVersion = maxFetchVersion;
-        _listener.Start();
-        _accept = AcceptAsync();
+        StartAccepting();
     }
 
-    public string BootstrapServers => "127.0.0.1:" + ((IPEndPoint)_listener.LocalEndpoint).Port;
 
     public bool SupportsSessions { get; }
 
@@ -98,69 +95,7 @@ internal sealed class FakeFetchBroker : IAsyncDisposable
     /// <summary>The next Fetch fails with <paramref name="error"/> at the top level.</summary>
     public void FailNextFetch(ErrorCode error) => _nextFetchError = error;
 
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _listener.Stop();
-        await _accept.WaitAsync(TimeSpan.FromSeconds(5));
-        _stop.Dispose();
-    }
-
-    private async Task AcceptAsync()
-    {
-        var connections = new List<Task>();
-        try
-        {
-            while (!_stop.IsCancellationRequested)
-            {
-                var socket = await _listener.AcceptSocketAsync(_stop.Token);
-                connections.Add(ServeAsync(socket));
-            }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-        }
-
-        await Task.WhenAll(connections).WaitAsync(TimeSpan.FromSeconds(5));
-    }
-
-    private async Task ServeAsync(Socket socket)
-    {
-        using var _ = socket;
-        using var output = new ContiguousBufferWriter();
-        var prefix = new byte[4];
-        try
-        {
-            while (true)
-            {
-                await ReadExactlyAsync(socket, prefix);
-                var frame = new byte[BinaryPrimitives.ReadInt32BigEndian(prefix)];
-                await ReadExactlyAsync(socket, frame);
-                output.Clear();
-                var delay = Answer(frame, output);
-                if (delay > TimeSpan.Zero)
-                {
-                    await Task.Delay(delay, _stop.Token);
-                }
-
-                await socket.SendAsync(output.WrittenMemory, SocketFlags.None, _stop.Token);
-            }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or SocketException or IOException or ObjectDisposedException)
-        {
-        }
-    }
-
-    private async Task ReadExactlyAsync(Socket socket, Memory<byte> buffer)
-    {
-        while (!buffer.IsEmpty)
-        {
-            int read = await socket.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
-            buffer = read > 0 ? buffer[read..] : throw new IOException("client closed");
-        }
-    }
-
-    private TimeSpan Answer(byte[] frame, ContiguousBufferWriter output)
+    protected override TimeSpan Answer(byte[] frame, ContiguousBufferWriter output)
     {
         var apiKey = (ApiKey)BinaryPrimitives.ReadInt16BigEndian(frame);
         short version = BinaryPrimitives.ReadInt16BigEndian(frame.AsSpan(2));
@@ -198,7 +133,7 @@ internal sealed class FakeFetchBroker : IAsyncDisposable
                 }
 
                 _ = request;
-                var port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+                var port = Port;
                 KafkaFrames.WriteResponse(output, new MetadataResponse
                 {
                     Brokers = [new() { NodeId = 1, Host = "127.0.0.1", Port = port }],
