@@ -191,8 +191,9 @@ internal sealed class BrokerSender : IAsyncDisposable
                 {
                     if (fromOpen)
                     {
+                        // Taken before it filled (linger, flush): let the next batch's starting size shrink only slowly.
                         partition.Open = null;
-                        partition.LastBufferSize = first.Length;
+                        partition.LastBufferSize = Math.Max(first.Length, partition.LastBufferSize / 2);
                     }
                     else
                     {
@@ -220,10 +221,10 @@ internal sealed class BrokerSender : IAsyncDisposable
             if (taken is not null)
             {
                 // Outside the lock: the batch is this sender's now.
-                taken.Seal(_settings.Compression, _settings.CompressionLevel, _scratch);
-                taken.Stamp();
                 set ??= RentSet();
                 set.Add(partition, taken);
+                taken.Seal(_settings.Compression, _settings.CompressionLevel, _scratch);
+                taken.Stamp();
             }
         }
         while (i != start);

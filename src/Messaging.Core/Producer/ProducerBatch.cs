@@ -24,7 +24,8 @@ namespace Messaging.Producer;
 /// </remarks>
 internal sealed class ProducerBatch
 {
-    private const int MaxPooled = 4096;
+    private const int MaxPooled = 1024;
+    private const int MaxRetainedCompletions = 64 * 1024;
     private static readonly ConcurrentQueue<ProducerBatch> Pool = new();
     private static int _pooledCount;
 
@@ -346,7 +347,9 @@ internal sealed class ProducerBatch
             _done = null;
         }
 
-        if (_completions.Length > 1024)
+        // The delivery bookkeeping array stays with the pooled object (its next batch of this size needs it again)
+        // unless it is unusually large.
+        if (_completions.Length > MaxRetainedCompletions)
         {
             ArrayPool<Completion>.Shared.Return(_completions, clearArray: false);
             _completions = [];

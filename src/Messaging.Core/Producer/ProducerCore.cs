@@ -19,7 +19,7 @@ namespace Messaging.Producer;
 /// dedicated produce connection): each sender then owns every in-flight slot of its connection, which is what keeps
 /// its requests in order on the wire; metadata and InitProducerId go through the cluster client's pool.
 /// </remarks>
-internal sealed class ProducerCore : IDisposable
+internal sealed partial class ProducerCore : IDisposable
 {
     private static readonly TimeSpan HousekeepingPeriod = TimeSpan.FromMilliseconds(50);
 
@@ -30,6 +30,7 @@ internal sealed class ProducerCore : IDisposable
     private readonly Lock _initLock = new();
     private readonly Task _housekeeping;
     private ClusterMetadata? _applied;
+    private TopicState[]? _appliedTopics;
     private Task? _initializing;
     private Exception? _fatal;
     private volatile bool _aborting;
@@ -170,12 +171,14 @@ internal sealed class ProducerCore : IDisposable
         List<BrokerSender>? started = null;
         lock (_assignLock)
         {
-            if (ReferenceEquals(metadata, _applied) || _stop.IsCancellationRequested)
+            var topics = Accumulator.Topics;
+            if ((ReferenceEquals(metadata, _applied) && ReferenceEquals(topics, _appliedTopics)) || _stop.IsCancellationRequested)
             {
-                return;
+                return; // nothing new: same snapshot, same topics
             }
 
             _applied = metadata;
+            _appliedTopics = topics;
             var endpoints = new List<BrokerEndpoint>(metadata.Brokers.Count);
             foreach (var broker in metadata.Brokers.Values)
             {
@@ -184,7 +187,7 @@ internal sealed class ProducerCore : IDisposable
 
             Connections.UpdateBrokers(endpoints);
             var byLeader = new Dictionary<int, List<PartitionState>>();
-            foreach (var topic in Accumulator.Topics)
+            foreach (var topic in topics)
             {
                 if (!metadata.Topics.TryGetValue(topic.Name, out var info) || info.Partitions.Count == 0)
                 {
@@ -366,7 +369,7 @@ internal sealed class ProducerCore : IDisposable
             try
             {
                 var current = Cluster.Metadata.Current;
-                if (!ReferenceEquals(current, Volatile.Read(ref _applied)) && current.Brokers.Count > 0)
+                if (current.Brokers.Count > 0 && (!ReferenceEquals(current, Volatile.Read(ref _applied)) || !ReferenceEquals(Accumulator.Topics, Volatile.Read(ref _appliedTopics))))
                 {
                     ApplyMetadata(current);
                 }

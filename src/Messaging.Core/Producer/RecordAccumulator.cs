@@ -276,7 +276,7 @@ internal sealed class RecordAccumulator
     public static void CloseOpenBatch(PartitionState partition, ProducerBatch open)
     {
         partition.Open = null;
-        partition.LastBufferSize = open.Length;
+        partition.LastBufferSize = open.Buffer.Length;
         partition.Queue.AddLast(open);
     }
 
