@@ -14,9 +14,9 @@ namespace Messaging.Perf;
 /// <remarks>
 /// CPU is the process's CPU time minus the embedded broker's thread (<c>rdk:mock</c>), so it is what the client
 /// spent (its threads, the GC, librdkafka's threads for Confluent). Allocations are managed bytes on every thread
-/// (librdkafka's native allocations are not counted). Each run uses a fresh producer, warmed up with 300,000 records
-/// that are not measured (ours fire-and-forget first, so its buffer pool reaches its steady size); before the
-/// measured rounds every client runs one whole round unmeasured, so the JIT has settled.
+/// (librdkafka's native allocations are not counted). Each client keeps one producer for the whole run, as an
+/// application does, and runs two whole rounds unmeasured first (JIT, pools and the broker's allocator settle). The
+/// payload is random upper-case letters, as <c>kafka-producer-perf-test</c> makes it, so compression has work to do.
 /// </remarks>
 internal sealed class ProduceCommand : IPerfCommand
 {
@@ -25,7 +25,7 @@ internal sealed class ProduceCommand : IPerfCommand
     public string Usage =>
         "--messages N (1000000) --size BYTES (100) --partitions N (1) --acks all|1|0 (all) --compression none|gzip|snappy|lz4|zstd (none) " +
         "--compression-level N (codec default) --linger MS (5) --batch-size BYTES (1000000) --brokers N (1) --idempotence true|false (true) " +
-        "--client messaging|confluent|both (both) --rounds N (3) --mode callback|fire|async (callback) --bootstrap HOST:PORT (default: embedded broker) --alloc-trace (sample allocations by type)";
+        "--client messaging|confluent|both (both) --rounds N (3) --warmup N unmeasured rounds (2) --mode callback|fire|async (callback) --bootstrap HOST:PORT (default: embedded broker) --alloc-trace (sample allocations by type)";
 
     public async Task<int> RunAsync(CommandLine options, CancellationToken cancellationToken)
     {
@@ -43,6 +43,7 @@ internal sealed class ProduceCommand : IPerfCommand
         var brokers = options.Int("brokers", 1);
         var client = options.String("client", "both");
         var rounds = options.Int("rounds", 3);
+        var warmups = options.Int("warmup", 2);
         var bootstrap = options.OptionalString("bootstrap");
         using var tracer = options.Flag("alloc-trace") ? new AllocationTracer() : null;
         options.EnsureAllRead();
@@ -64,19 +65,43 @@ internal sealed class ProduceCommand : IPerfCommand
 
             var results = new Dictionary<string, List<RunResult>>(StringComparer.Ordinal) { ["messaging"] = [], ["confluent"] = [] };
             var clients = client == "both" ? new[] { "confluent", "messaging" } : new[] { client };
+            var payload = Payload(config.Size);
 
-            // Round 0 runs every client once unmeasured: the JIT reaches its steady state (tier-1 code for the
-            // per-request paths too, which a short warm-up leaves in tier 0) before anything is counted.
-            for (var round = 0; round <= rounds; round++)
+            // One producer per client for the whole run, as an application keeps one. The warm-up rounds are
+            // unmeasured: the JIT (tiered compilation settles after a few seconds of activity), the clients' pools and
+            // the broker's allocator reach their steady state before anything counts.
+            await using var ours = clients.Contains("messaging") ? await MessagingSession.StartAsync(bootstrap, topic, config, payload, cancellationToken).ConfigureAwait(false) : null;
+            using var theirs = clients.Contains("confluent") ? ConfluentSession.Start(bootstrap, topic, config, payload) : null;
+            for (var round = 1 - warmups; round <= rounds; round++)
             {
                 foreach (var name in clients)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
+                    GC.Collect();
+                    GC.WaitForPendingFinalizers();
                     tracer?.Clear();
-                    var result = name == "messaging"
-                        ? await RunMessagingAsync(bootstrap, topic, config, tracer, cancellationToken).ConfigureAwait(false)
-                        : RunConfluent(bootstrap, topic, config, tracer);
-                    if (round == 0)
+                    var mockCpu = Measurement.ThreadCpu("rdk:mock");
+                    tracer?.Enable();
+                    var measurement = Measurement.Start();
+                    if (name == "messaging")
+                    {
+                        if (round == 1 - warmups)
+                        {
+                            // Fire-and-forget first: the fastest producer fills buffer.memory once, so the buffer pool has its steady size.
+                            await ours!.RunAsync(config.Messages, "fire", cancellationToken).ConfigureAwait(false);
+                        }
+
+                        await ours!.RunAsync(config.Messages, config.Mode, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        theirs!.Run(config.Messages);
+                    }
+
+                    measurement.Stop();
+                    tracer?.Disable();
+                    var result = new RunResult(config.Messages, config.Size, measurement, Measurement.ThreadCpu("rdk:mock") - mockCpu);
+                    if (round <= 0)
                     {
                         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  warm-up {name,-9} {result}"));
                         continue;
@@ -91,8 +116,6 @@ internal sealed class ProduceCommand : IPerfCommand
                             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"      ~{bytes,12:N0} B  {type}"));
                         }
                     }
-                    GC.Collect();
-                    GC.WaitForPendingFinalizers();
                 }
             }
 
@@ -103,10 +126,10 @@ internal sealed class ProduceCommand : IPerfCommand
 
             if (client == "both")
             {
-                var ours = RunResult.Median(results["messaging"]);
-                var theirs = RunResult.Median(results["confluent"]);
+                var m = RunResult.Median(results["messaging"]);
+                var c = RunResult.Median(results["confluent"]);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"produce ratio messaging/confluent: throughput={ours.MessagesPerSecond / theirs.MessagesPerSecond:0.00} cpu={ours.CpuMicrosPerMessage / theirs.CpuMicrosPerMessage:0.00} alloc={(theirs.AllocatedPerMessage == 0 ? 0 : ours.AllocatedPerMessage / theirs.AllocatedPerMessage):0.00}"));
+                    $"produce ratio messaging/confluent: throughput={m.MessagesPerSecond / c.MessagesPerSecond:0.00} cpu={m.CpuMicrosPerMessage / c.CpuMicrosPerMessage:0.00} alloc={(c.AllocatedPerMessage == 0 ? 0 : m.AllocatedPerMessage / c.AllocatedPerMessage):0.00}"));
             }
 
             return 0;
@@ -128,178 +151,198 @@ internal sealed class ProduceCommand : IPerfCommand
                 $"Messaging {(config.Mode == "callback" ? "Produce(topic, in ProducerRecord, handler) (null key)" : config.Mode == "fire" ? "Produce(topic, in ProducerRecord) fire-and-forget (null key)" : "ProduceAsync, 1000 awaited concurrently")}, acks={acks}, idempotence={config.Idempotence.ToString().ToLowerInvariant()}, linger={config.LingerMs} ms, batch.size={config.BatchSize}, compression={compression}, buffer.memory=32 MiB");
     }
 
-    private static async Task<RunResult> RunMessagingAsync(string bootstrap, string topic, RunConfig config, AllocationTracer? tracer, CancellationToken cancellationToken)
+    /// <summary>Random upper-case letters, as <c>kafka-producer-perf-test</c> makes its payload: compressible like text.</summary>
+    private static byte[] Payload(int size)
     {
-        var options = new KafkaProducerOptions
+        var payload = new byte[size];
+        var random = new Random(42);
+        for (var i = 0; i < payload.Length; i++)
         {
-            BootstrapServers = bootstrap,
-            ClientId = "perf-messaging",
-            Acks = config.Acks switch { "all" => Messaging.Producer.Acks.All, "1" => Messaging.Producer.Acks.Leader, _ => Messaging.Producer.Acks.None },
-            EnableIdempotence = config.Idempotence && config.Acks == "all",
-            Linger = TimeSpan.FromMilliseconds(config.LingerMs),
-            BatchSize = config.BatchSize,
-            MaxRequestSize = Math.Max(1024 * 1024, config.BatchSize + 1024),
-            BufferMemory = 32L * 1024 * 1024,
-            CompressionType = config.Compression,
-            CompressionLevel = config.CompressionLevel,
-        };
-        var payload = new byte[config.Size];
-        Random.Shared.NextBytes(payload);
-        await using var producer = new KafkaProducer(options);
-        var counter = new DeliveryCounter();
-        // Warm up fire-and-forget (the fastest producer): it fills buffer.memory once, so the pool is in its steady state.
-        var warmup = Math.Min(config.Messages, 300_000);
-        await ProduceMessagingAsync(producer, topic, payload, warmup, "fire", counter, cancellationToken).ConfigureAwait(false);
-        await ProduceMessagingAsync(producer, topic, payload, warmup / 10, config.Mode, counter, cancellationToken).ConfigureAwait(false);
-        counter.Reset();
-
-        var mockCpu = Measurement.ThreadCpu("rdk:mock");
-        tracer?.Enable();
-        var measurement = Measurement.Start();
-        await ProduceMessagingAsync(producer, topic, payload, config.Messages, config.Mode, counter, cancellationToken).ConfigureAwait(false);
-        measurement.Stop();
-        tracer?.Disable();
-        var brokerCpu = Measurement.ThreadCpu("rdk:mock") - mockCpu;
-        if (counter.Failed > 0 || (config.Mode != "fire" && counter.Delivered != config.Messages))
-        {
-            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"messaging: {counter.Delivered} delivered, {counter.Failed} failed of {config.Messages}: {counter.LastError}"));
+            payload[i] = (byte)('A' + random.Next(26));
         }
 
-        return new RunResult(config.Messages, config.Size, measurement, brokerCpu);
+        return payload;
     }
 
-    private static async Task ProduceMessagingAsync(KafkaProducer producer, string topic, byte[] payload, int count, string mode, DeliveryCounter counter, CancellationToken cancellationToken)
+    /// <summary>Our producer, kept for the whole run.</summary>
+    private sealed class MessagingSession : IAsyncDisposable
     {
-        switch (mode)
+        private readonly KafkaProducer _producer;
+        private readonly string _topic;
+        private readonly RunConfig _config;
+        private readonly byte[] _payload;
+        private readonly DeliveryCounter _counter = new();
+
+        private MessagingSession(KafkaProducer producer, string topic, RunConfig config, byte[] payload)
         {
-            case "callback":
-                for (var i = 0; i < count; i++)
-                {
-                    producer.Produce(topic, new ProducerRecord { KeyIsNull = true, Value = payload }, DeliveryCounter.Handler, counter);
-                }
+            _producer = producer;
+            _topic = topic;
+            _config = config;
+            _payload = payload;
+        }
 
-                break;
-            case "fire":
-                for (var i = 0; i < count; i++)
-                {
-                    producer.Produce(topic, new ProducerRecord { KeyIsNull = true, Value = payload });
-                }
+        public static async Task<MessagingSession> StartAsync(string bootstrap, string topic, RunConfig config, byte[] payload, CancellationToken cancellationToken)
+        {
+            var producer = new KafkaProducer(new KafkaProducerOptions
+            {
+                BootstrapServers = bootstrap,
+                ClientId = "perf-messaging",
+                Acks = config.Acks switch { "all" => Messaging.Producer.Acks.All, "1" => Messaging.Producer.Acks.Leader, _ => Messaging.Producer.Acks.None },
+                EnableIdempotence = config.Idempotence && config.Acks == "all",
+                Linger = TimeSpan.FromMilliseconds(config.LingerMs),
+                BatchSize = config.BatchSize,
+                MaxRequestSize = Math.Max(1024 * 1024, config.BatchSize + 1024),
+                BufferMemory = 32L * 1024 * 1024,
+                CompressionType = config.Compression,
+                CompressionLevel = config.CompressionLevel,
+            });
+            await producer.ProduceAsync(topic, (byte[]?)null, payload, cancellationToken: cancellationToken).ConfigureAwait(false); // metadata, connection, producer id
+            return new MessagingSession(producer, topic, config, payload);
+        }
 
-                break;
-            default:
-                var window = new ValueTask<Messaging.Producer.DeliveryResult>[1000];
-                var memory = payload.AsMemory();
-                for (var i = 0; i < count; i += window.Length)
-                {
-                    var n = Math.Min(window.Length, count - i);
-                    for (var j = 0; j < n; j++)
+        public async Task RunAsync(int count, string mode, CancellationToken cancellationToken)
+        {
+            _counter.Reset();
+            switch (mode)
+            {
+                case "callback":
+                    for (var i = 0; i < count; i++)
                     {
+                        _producer.Produce(_topic, new ProducerRecord { KeyIsNull = true, Value = _payload }, DeliveryCounter.Handler, _counter);
+                    }
+
+                    break;
+                case "fire":
+                    for (var i = 0; i < count; i++)
+                    {
+                        _producer.Produce(_topic, new ProducerRecord { KeyIsNull = true, Value = _payload });
+                    }
+
+                    break;
+                default:
+                    var window = new ValueTask<Messaging.Producer.DeliveryResult>[10_000];
+                    var memory = _payload.AsMemory();
+                    for (var i = 0; i < count; i += window.Length)
+                    {
+                        var n = Math.Min(window.Length, count - i);
+                        for (var j = 0; j < n; j++)
+                        {
 #pragma warning disable CA2012 // Each is awaited exactly once, below.
-                        window[j] = producer.ProduceAsync(topic, null, memory, cancellationToken: cancellationToken);
+                            window[j] = _producer.ProduceAsync(_topic, null, memory, cancellationToken: cancellationToken);
 #pragma warning restore CA2012
+                        }
+
+                        for (var j = 0; j < n; j++)
+                        {
+                            try
+                            {
+                                await window[j].ConfigureAwait(false);
+                                _counter.OnDelivered();
+                            }
+                            catch (ProduceException ex)
+                            {
+                                _counter.OnFailed(ex);
+                            }
+                        }
                     }
 
-                    for (var j = 0; j < n; j++)
-                    {
-                        try
-                        {
-                            await window[j].ConfigureAwait(false);
-                            counter.OnDelivered();
-                        }
-                        catch (ProduceException ex)
-                        {
-                            counter.OnFailed(ex);
-                        }
-                    }
+                    break;
+            }
+
+            var flush = _producer.FlushAsync(cancellationToken);
+            if (await Task.WhenAny(flush, Task.Delay(TimeSpan.FromSeconds(60), cancellationToken)).ConfigureAwait(false) != flush)
+            {
+                // A stall is a bug: say what the producer was waiting for (its internals, through reflection).
+                var core = typeof(KafkaProducer).GetProperty("Core", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(_producer)!;
+                var state = core.GetType().GetMethod("DescribeState")!.Invoke(core, null);
+                throw new TimeoutException("messaging: the flush did not complete within 60 s (" + _counter.Delivered + " delivered, " + _counter.Failed + " failed):\n" + state);
+            }
+
+            await flush.ConfigureAwait(false);
+            _counter.Check("messaging", count, mode != "fire");
+        }
+
+        public ValueTask DisposeAsync() => _producer.DisposeAsync();
+    }
+
+    /// <summary>Confluent.Kafka's producer, configured as its documentation advises for throughput, kept for the whole run.</summary>
+    private sealed class ConfluentSession : IDisposable
+    {
+        private readonly IProducer<byte[]?, byte[]> _producer;
+        private readonly string _topic;
+        private readonly RunConfig _config;
+        private readonly Message<byte[]?, byte[]> _message;
+        private readonly DeliveryCounter _counter = new();
+        private readonly Action<DeliveryReport<byte[]?, byte[]>> _handler;
+
+        private ConfluentSession(IProducer<byte[]?, byte[]> producer, string topic, RunConfig config, byte[] payload)
+        {
+            _producer = producer;
+            _topic = topic;
+            _config = config;
+            _message = new Message<byte[]?, byte[]> { Key = null, Value = payload };
+            _handler = _counter.OnConfluentReport;
+        }
+
+        public static ConfluentSession Start(string bootstrap, string topic, RunConfig config, byte[] payload)
+        {
+            var producerConfig = new ProducerConfig
+            {
+                BootstrapServers = bootstrap,
+                ClientId = "perf-confluent",
+                Acks = config.Acks switch { "all" => Confluent.Kafka.Acks.All, "1" => Confluent.Kafka.Acks.Leader, _ => Confluent.Kafka.Acks.None },
+                EnableIdempotence = config.Idempotence && config.Acks == "all",
+                LingerMs = config.LingerMs,
+                BatchSize = config.BatchSize,
+                BatchNumMessages = 1_000_000,
+                MessageMaxBytes = Math.Max(1024 * 1024, config.BatchSize + 1024),
+                QueueBufferingMaxMessages = 10_000_000,
+                QueueBufferingMaxKbytes = 2_097_151,
+                CompressionType = config.Compression switch
+                {
+                    CompressionType.Gzip => Confluent.Kafka.CompressionType.Gzip,
+                    CompressionType.Snappy => Confluent.Kafka.CompressionType.Snappy,
+                    CompressionType.Lz4 => Confluent.Kafka.CompressionType.Lz4,
+                    CompressionType.Zstd => Confluent.Kafka.CompressionType.Zstd,
+                    _ => Confluent.Kafka.CompressionType.None,
+                },
+                DeliveryReportFields = "none",
+            };
+            if (config.CompressionLevel is { } level)
+            {
+                producerConfig.CompressionLevel = level;
+            }
+
+            var producer = new ProducerBuilder<byte[]?, byte[]>(producerConfig).Build();
+            producer.Produce(topic, new Message<byte[]?, byte[]> { Value = payload });
+            producer.Flush(TimeSpan.FromSeconds(30));
+            return new ConfluentSession(producer, topic, config, payload);
+        }
+
+        public void Run(int count)
+        {
+            _counter.Reset();
+            for (var i = 0; i < count; i++)
+            {
+                if (_config.Mode == "fire")
+                {
+                    _producer.Produce(_topic, _message);
                 }
-
-                break;
-        }
-
-        var flush = producer.FlushAsync(cancellationToken);
-        if (await Task.WhenAny(flush, Task.Delay(TimeSpan.FromSeconds(60), cancellationToken)).ConfigureAwait(false) != flush)
-        {
-            // A stall is a bug: say what the producer was waiting for (its internals, through reflection).
-            var core = typeof(KafkaProducer).GetProperty("Core", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(producer)!;
-            var state = core.GetType().GetMethod("DescribeState")!.Invoke(core, null);
-            throw new TimeoutException("messaging: the flush did not complete within 60 s (" + counter.Delivered + " delivered, " + counter.Failed + " failed):\n" + state);
-        }
-
-        await flush.ConfigureAwait(false);
-    }
-
-    private static RunResult RunConfluent(string bootstrap, string topic, RunConfig config, AllocationTracer? tracer)
-    {
-        var producerConfig = new ProducerConfig
-        {
-            BootstrapServers = bootstrap,
-            ClientId = "perf-confluent",
-            Acks = config.Acks switch { "all" => Confluent.Kafka.Acks.All, "1" => Confluent.Kafka.Acks.Leader, _ => Confluent.Kafka.Acks.None },
-            EnableIdempotence = config.Idempotence && config.Acks == "all",
-            LingerMs = config.LingerMs,
-            BatchSize = config.BatchSize,
-            BatchNumMessages = 1_000_000,
-            MessageMaxBytes = Math.Max(1024 * 1024, config.BatchSize + 1024),
-            QueueBufferingMaxMessages = 10_000_000,
-            QueueBufferingMaxKbytes = 2_097_151,
-            CompressionType = config.Compression switch
-            {
-                CompressionType.Gzip => Confluent.Kafka.CompressionType.Gzip,
-                CompressionType.Snappy => Confluent.Kafka.CompressionType.Snappy,
-                CompressionType.Lz4 => Confluent.Kafka.CompressionType.Lz4,
-                CompressionType.Zstd => Confluent.Kafka.CompressionType.Zstd,
-                _ => Confluent.Kafka.CompressionType.None,
-            },
-            DeliveryReportFields = "none",
-        };
-        if (config.CompressionLevel is { } level)
-        {
-            producerConfig.CompressionLevel = level;
-        }
-
-        var payload = new byte[config.Size];
-        Random.Shared.NextBytes(payload);
-        using var producer = new ProducerBuilder<byte[]?, byte[]>(producerConfig).Build();
-        var message = new Message<byte[]?, byte[]> { Key = null, Value = payload };
-        var counter = new DeliveryCounter();
-        Action<DeliveryReport<byte[]?, byte[]>> handler = counter.OnConfluentReport;
-        var warmup = Math.Min(config.Messages, 300_000);
-        ProduceConfluent(producer, topic, message, warmup, config.Mode, handler);
-        counter.Reset();
-
-        var mockCpu = Measurement.ThreadCpu("rdk:mock");
-        tracer?.Enable();
-        var measurement = Measurement.Start();
-        ProduceConfluent(producer, topic, message, config.Messages, config.Mode, handler);
-        measurement.Stop();
-        tracer?.Disable();
-        var brokerCpu = Measurement.ThreadCpu("rdk:mock") - mockCpu;
-        if (counter.Failed > 0 || (config.Mode != "fire" && counter.Delivered != config.Messages))
-        {
-            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"confluent: {counter.Delivered} delivered, {counter.Failed} failed of {config.Messages}: {counter.LastError}"));
-        }
-
-        return new RunResult(config.Messages, config.Size, measurement, brokerCpu);
-    }
-
-    private static void ProduceConfluent(IProducer<byte[]?, byte[]> producer, string topic, Message<byte[]?, byte[]> message, int count, string mode, Action<DeliveryReport<byte[]?, byte[]>> handler)
-    {
-        for (var i = 0; i < count; i++)
-        {
-            if (mode == "fire")
-            {
-                producer.Produce(topic, message);
+                else
+                {
+                    _producer.Produce(_topic, _message, _handler);
+                }
             }
-            else
+
+            if (_producer.Flush(TimeSpan.FromMinutes(5)) != 0)
             {
-                producer.Produce(topic, message, handler);
+                throw new InvalidOperationException("Confluent.Kafka did not flush within 5 minutes.");
             }
+
+            _counter.Check("confluent", count, _config.Mode != "fire");
         }
 
-        if (producer.Flush(TimeSpan.FromMinutes(5)) != 0)
-        {
-            throw new InvalidOperationException("Confluent.Kafka did not flush within 5 minutes.");
-        }
+        public void Dispose() => _producer.Dispose();
     }
 
     private sealed record RunConfig(int Messages, int Size, int Partitions, string Acks, CompressionType Compression, int? CompressionLevel,
@@ -338,6 +381,14 @@ internal sealed class ProduceCommand : IPerfCommand
 
         public void OnDelivered() => Interlocked.Increment(ref _delivered);
 
+        public void Check(string client, int expected, bool counted)
+        {
+            if (Failed > 0 || (counted && Delivered != expected))
+            {
+                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"{client}: {Delivered} delivered, {Failed} failed of {expected}: {LastError}"));
+            }
+        }
+
         public void OnFailed(Exception error)
         {
             LastError = error.Message;
@@ -373,16 +424,15 @@ internal sealed class ProduceCommand : IPerfCommand
 
         public double AllocatedPerMessage => (double)Allocated / Messages;
 
+        /// <summary>Each metric's median over the runs (a run with median throughput, its CPU and allocation replaced by their medians).</summary>
         public static RunResult Median(List<RunResult> runs)
         {
-            var sorted = runs.OrderBy(r => r.MessagesPerSecond).ToList();
-            var byCpu = runs.OrderBy(r => r.CpuMicrosPerMessage).ToList();
-            var byAlloc = runs.OrderBy(r => r.AllocatedPerMessage).ToList();
-            var mid = sorted[sorted.Count / 2];
-            return mid with
+            static T Mid<T>(List<RunResult> runs, Func<RunResult, double> key, Func<RunResult, T> value) => value(runs.OrderBy(key).ElementAt(runs.Count / 2));
+            var byThroughput = Mid(runs, r => r.MessagesPerSecond, r => r);
+            return byThroughput with
             {
-                ClientCpu = byCpu[byCpu.Count / 2].ClientCpu * ((double)mid.Messages / byCpu[byCpu.Count / 2].Messages),
-                Allocated = byAlloc[byAlloc.Count / 2].Allocated,
+                ClientCpu = TimeSpan.FromMicroseconds(Mid(runs, r => r.CpuMicrosPerMessage, r => r.CpuMicrosPerMessage) * byThroughput.Messages),
+                Allocated = (long)(Mid(runs, r => r.AllocatedPerMessage, r => r.AllocatedPerMessage) * byThroughput.Messages),
             };
         }
 

@@ -15,7 +15,8 @@ namespace Messaging.Producer;
 /// </remarks>
 internal sealed class DeliveryPromise : IValueTaskSource<DeliveryResult>
 {
-    private const int MaxPooled = 4096;
+    // Enough for tens of thousands of awaits in flight at once; a promise is about 100 bytes.
+    private const int MaxPooled = 32 * 1024;
     private static readonly ConcurrentQueue<DeliveryPromise> Pool = new();
     private static int _pooledCount;
 

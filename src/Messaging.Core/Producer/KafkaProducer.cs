@@ -145,7 +145,6 @@ public sealed class KafkaProducer : IAsyncDisposable
     public void Produce(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, DeliveryHandler? onDelivery = null, object? state = null)
     {
         ArgumentNullException.ThrowIfNull(topic);
-        ThrowIfDisposed();
         ProduceBlocking(topic, key, value, RecordNulls.None, default, -1, NowMs(), onDelivery, state);
     }
 
@@ -162,7 +161,6 @@ public sealed class KafkaProducer : IAsyncDisposable
     public void Produce(string topic, in ProducerRecord record, DeliveryHandler? onDelivery = null, object? state = null)
     {
         ArgumentNullException.ThrowIfNull(topic);
-        ThrowIfDisposed();
         ProduceBlocking(topic, record.Key, record.Value, record.Nulls, record.Headers, record.Partition ?? -1,
             record.Timestamp?.ToUnixTimeMilliseconds() ?? NowMs(), onDelivery, state);
     }
@@ -242,6 +240,7 @@ public sealed class KafkaProducer : IAsyncDisposable
     internal void ProduceBlocking(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, RecordNulls nulls,
         ReadOnlySpan<RecordHeader> headers, int partition, long timestampMs, DeliveryHandler? onDelivery, object? state)
     {
+        ThrowIfDisposed();
         if (!_lane.IsEmpty && !_lane.WaitUntilEmpty(_settings.MaxBlock))
         {
             // Records produced earlier through ProduceAsync still wait for memory or metadata; this one would overtake them.

@@ -87,13 +87,26 @@ public sealed class KafkaProducer<TKey, TValue> : IAsyncDisposable
     /// <param name="value">The value (null: a tombstone).</param>
     /// <param name="onDelivery">Told the outcome, or null.</param>
     /// <param name="state">Passed to <paramref name="onDelivery"/>.</param>
+    /// <param name="headers">The headers, or null.</param>
+    /// <param name="partition">The partition, or null to let the partitioner choose.</param>
+    /// <param name="timestamp">The timestamp, or null for now.</param>
     /// <exception cref="ProduceException">The record could not be buffered; the handler is not called.</exception>
     /// <exception cref="ObjectDisposedException">The producer was disposed.</exception>
-    public void Produce(string topic, TKey key, TValue value, DeliveryHandler? onDelivery = null, object? state = null)
+    public void Produce(string topic, TKey key, TValue value, DeliveryHandler? onDelivery = null, object? state = null,
+        IReadOnlyList<RecordHeader>? headers = null, int? partition = null, DateTimeOffset? timestamp = null)
     {
         ArgumentNullException.ThrowIfNull(topic);
         var nulls = Serialize(key, value, out var keyBytes, out var valueBytes);
-        _producer.ProduceBlocking(topic, keyBytes, valueBytes, nulls, default, -1, KafkaProducer.NowMs(), onDelivery, state);
+        var rented = KafkaProducer.HeaderSpan(headers, out var headerSpan);
+        try
+        {
+            _producer.ProduceBlocking(topic, keyBytes, valueBytes, nulls, headerSpan, partition ?? -1,
+                timestamp?.ToUnixTimeMilliseconds() ?? KafkaProducer.NowMs(), onDelivery, state);
+        }
+        finally
+        {
+            KafkaProducer.ReturnHeaders(rented);
+        }
     }
 
     /// <summary>Sends every buffered record and completes when each is delivered or failed.</summary>

@@ -49,6 +49,39 @@ public sealed class ProducerBehaviourTests(TestBrokerFixture fixture)
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task A_span_record_carries_its_headers_partition_timestamp_and_nulls()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = await fixture.AcquireAsync(brokers: 1, cancellationToken: ct);
+        var topic = TestBrokerFixture.UniqueTopicName("span-record");
+        await broker.CreateTopicAsync(topic, 3, 1, ct);
+        await using (var producer = new KafkaProducer(new KafkaProducerOptions { BootstrapServers = broker.BootstrapServers }))
+        {
+            RecordHeader[] headers = [new("a", "1"u8.ToArray()), RecordHeader.WithNullValue("b")];
+            producer.Produce(topic, new ProducerRecord
+            {
+                Key = "key"u8,
+                ValueIsNull = true,
+                Headers = headers,
+                Partition = 2,
+                Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(1_234_567_890_123),
+            });
+            producer.Produce(topic, new ProducerRecord { KeyIsNull = true, Value = "v"u8, Partition = 2 });
+            await producer.FlushAsync(ct);
+        }
+
+        var records = ConfluentClients.ReadAll(broker.BootstrapServers, topic, 3, 2, TimeSpan.FromSeconds(30), ct);
+        Assert.All(records, r => Assert.Equal(2, r.Partition.Value));
+        Assert.Equal("key"u8.ToArray(), records[0].Message.Key);
+        Assert.Null(records[0].Message.Value);
+        Assert.Equal(1_234_567_890_123, records[0].Message.Timestamp.UnixTimestampMs);
+        Assert.Equal("1"u8.ToArray(), records[0].Message.Headers.GetLastBytes("a"));
+        Assert.Null(records[0].Message.Headers.GetLastBytes("b"));
+        Assert.Null(records[1].Message.Key);
+        Assert.Equal("v"u8.ToArray(), records[1].Message.Value);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task A_record_larger_than_max_request_size_fails_at_once_without_being_buffered()
     {
         var ct = TestContext.Current.CancellationToken;
