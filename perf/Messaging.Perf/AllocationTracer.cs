@@ -5,7 +5,8 @@ namespace Messaging.Perf;
 
 /// <summary>
 /// Samples allocations in this process through the runtime's AllocationTick events (one per ~100 KB allocated),
-/// grouped by type, to find what allocates on a path that should not. <c>--alloc-trace</c> turns it on.
+/// grouped by type, to find what allocates on a path that should not (<c>produce --alloc-trace</c>,
+/// <c>consume --alloc-profile</c>). Samples are taken only between <see cref="Enable"/> and <see cref="Disable"/>.
 /// </summary>
 internal sealed class AllocationTracer : EventListener
 {
@@ -20,6 +21,15 @@ internal sealed class AllocationTracer : EventListener
     public IEnumerable<KeyValuePair<string, long>> Top(int count) => _bytesByType.OrderByDescending(p => p.Value).Take(count);
 
     public void Clear() => _bytesByType.Clear();
+
+    /// <summary>Writes the <paramref name="count"/> types that allocated most since <see cref="Clear"/>.</summary>
+    public void Print(TextWriter output, int count = 8)
+    {
+        foreach (var (type, bytes) in Top(count))
+        {
+            output.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"      ~{bytes,12:N0} B  {type}"));
+        }
+    }
 
     protected override void OnEventSourceCreated(EventSource eventSource)
     {

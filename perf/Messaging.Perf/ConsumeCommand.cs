@@ -105,11 +105,13 @@ internal sealed class ConsumeCommand : IPerfCommand
                 foreach (var variant in variants)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    using var sampler = allocProfile ? new AllocationSampler() : null;
+                    using var sampler = allocProfile ? new AllocationTracer() : null;
+                    sampler?.Enable();
                     var result = await RunOnceAsync(variant, bootstrap, topic, config, cancellationToken).ConfigureAwait(false);
                     results[variant].Add(result);
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  round {round} {variant,-16} {result}"));
-                    sampler?.Print(Console.Out);
+                    sampler?.Disable();
+                    sampler?.Print(Console.Out, 15);
                 }
             }
 

@@ -30,8 +30,8 @@ internal sealed class Measurement
     public Measurement Stop()
     {
         Wall = _wall.Elapsed;
+        AllocatedBytes = GC.GetTotalAllocatedBytes(precise: true) - _allocatedStart; // before reading the CPU time, which allocates
         Cpu = Process.GetCurrentProcess().TotalProcessorTime - _cpuStart;
-        AllocatedBytes = GC.GetTotalAllocatedBytes(precise: true) - _allocatedStart;
         Gen0 = GC.CollectionCount(0) - _gcStart[0];
         Gen1 = GC.CollectionCount(1) - _gcStart[1];
         Gen2 = GC.CollectionCount(2) - _gcStart[2];

@@ -46,6 +46,7 @@ internal sealed class ProduceCommand : IPerfCommand
         var warmups = options.Int("warmup", 2);
         var bootstrap = options.OptionalString("bootstrap");
         using var tracer = options.Flag("alloc-trace") ? new AllocationTracer() : null;
+        using var batchPool = new PoolAllocationListener("producer-batches");
         options.EnsureAllRead();
         if (client is not ("messaging" or "confluent" or "both") || config.Mode is not ("callback" or "fire" or "async") || config.Acks is not ("all" or "1" or "0"))
         {
@@ -81,6 +82,7 @@ internal sealed class ProduceCommand : IPerfCommand
                     GC.WaitForPendingFinalizers();
                     tracer?.Clear();
                     var mockCpu = Measurement.ThreadCpu("rdk:mock");
+                    var poolBefore = batchPool.Bytes;
                     tracer?.Enable();
                     var measurement = Measurement.Start();
                     if (name == "messaging")
@@ -100,22 +102,19 @@ internal sealed class ProduceCommand : IPerfCommand
 
                     measurement.Stop();
                     tracer?.Disable();
-                    var result = new RunResult(config.Messages, config.Size, measurement, Measurement.ThreadCpu("rdk:mock") - mockCpu);
+                    var result = new RunResult(config.Messages, config.Size, measurement, Measurement.ThreadCpu("rdk:mock") - mockCpu, batchPool.Bytes - poolBefore);
+                    var poolNote = name == "messaging" && result.PoolFill > 0
+                        ? string.Create(CultureInfo.InvariantCulture, $"; the pool has allocated {batchPool.Bytes / 1048576.0:0.0} MiB in all, bound {ours!.BufferMemory / 1048576.0:0} MiB")
+                        : "";
                     if (round <= 0)
                     {
-                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  warm-up {name,-9} {result}"));
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  warm-up {name,-9} {result}{poolNote}"));
                         continue;
                     }
 
                     results[name].Add(result);
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  round {round} {name,-9} {result}"));
-                    if (tracer is not null)
-                    {
-                        foreach (var (type, bytes) in tracer.Top(8))
-                        {
-                            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"      ~{bytes,12:N0} B  {type}"));
-                        }
-                    }
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  round {round} {name,-9} {result}{poolNote}"));
+                    tracer?.Print(Console.Out);
                 }
             }
 
@@ -181,6 +180,10 @@ internal sealed class ProduceCommand : IPerfCommand
             _payload = payload;
         }
 
+        public const long BufferMemoryBytes = 32L * 1024 * 1024;
+
+        public long BufferMemory => BufferMemoryBytes;
+
         public static async Task<MessagingSession> StartAsync(string bootstrap, string topic, RunConfig config, byte[] payload, CancellationToken cancellationToken)
         {
             var producer = new KafkaProducer(new KafkaProducerOptions
@@ -192,7 +195,7 @@ internal sealed class ProduceCommand : IPerfCommand
                 Linger = TimeSpan.FromMilliseconds(config.LingerMs),
                 BatchSize = config.BatchSize,
                 MaxRequestSize = Math.Max(1024 * 1024, config.BatchSize + 1024),
-                BufferMemory = 32L * 1024 * 1024,
+                BufferMemory = BufferMemoryBytes,
                 CompressionType = config.Compression,
                 CompressionLevel = config.CompressionLevel,
             });
@@ -409,10 +412,11 @@ internal sealed class ProduceCommand : IPerfCommand
         }
     }
 
-    private sealed record RunResult(int Messages, int Size, TimeSpan Wall, TimeSpan ClientCpu, long Allocated, int Gen0, int Gen1, int Gen2)
+    /// <param name="PoolFill">Of <paramref name="Allocated"/>, the bytes our producer's batch buffer pool allocated: it fills up to buffer.memory once (or trades small free buffers for a larger one) and then reuses.</param>
+    private sealed record RunResult(int Messages, int Size, TimeSpan Wall, TimeSpan ClientCpu, long Allocated, long PoolFill, int Gen0, int Gen1, int Gen2)
     {
-        public RunResult(int messages, int size, Measurement m, TimeSpan brokerCpu)
-            : this(messages, size, m.Wall, m.Cpu - brokerCpu, m.AllocatedBytes, m.Gen0, m.Gen1, m.Gen2)
+        public RunResult(int messages, int size, Measurement m, TimeSpan brokerCpu, long poolFill)
+            : this(messages, size, m.Wall, m.Cpu - brokerCpu, m.AllocatedBytes, poolFill, m.Gen0, m.Gen1, m.Gen2)
         {
         }
 
@@ -437,6 +441,6 @@ internal sealed class ProduceCommand : IPerfCommand
         }
 
         public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-            $"{MessagesPerSecond,12:N0} msgs/s {MegabytesPerSecond,8:0.0} MB/s  cpu {CpuMicrosPerMessage,6:0.000} µs/msg  alloc {AllocatedPerMessage,8:0.0} B/msg  wall {Wall.TotalMilliseconds,7:0} ms  gc {Gen0}/{Gen1}/{Gen2}");
+            $"{MessagesPerSecond,12:N0} msgs/s {MegabytesPerSecond,8:0.0} MB/s  cpu {CpuMicrosPerMessage,6:0.000} µs/msg  alloc {AllocatedPerMessage,8:0.0} B/msg  wall {Wall.TotalMilliseconds,7:0} ms  gc {Gen0}/{Gen1}/{Gen2}{(PoolFill > 0 ? $"  (of the alloc, batch pool filling: {(double)PoolFill / Messages:0.0} B/msg)" : "")}");
     }
 }

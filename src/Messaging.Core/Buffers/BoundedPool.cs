@@ -23,15 +23,16 @@ internal sealed class BoundedPool<T>(int capacity)
         return null;
     }
 
-    public void Return(T item)
+    /// <summary>Keeps <paramref name="item"/> for reuse; false (left to the caller or the GC) when the pool is full.</summary>
+    public bool Return(T item)
     {
         if (Interlocked.Increment(ref _count) <= capacity)
         {
             _items.Enqueue(item);
+            return true;
         }
-        else
-        {
-            Interlocked.Decrement(ref _count);
-        }
+
+        Interlocked.Decrement(ref _count);
+        return false;
     }
 }

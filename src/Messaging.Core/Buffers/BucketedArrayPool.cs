@@ -74,12 +74,13 @@ internal sealed class BucketedArrayPool<T> : IPoolStatisticsSource
                 return array;
             }
 
-            Miss();
+            Miss(bucket.Length);
             return Allocate(bucket.Length);
         }
 
-        Miss();
-        return Allocate(minimumLength <= _maxBucketSize ? BucketLength(minimumLength) : minimumLength);
+        var length = minimumLength <= _maxBucketSize ? BucketLength(minimumLength) : minimumLength;
+        Miss(length);
+        return Allocate(length);
     }
 
     public void Return(T[] array)
@@ -141,10 +142,11 @@ internal sealed class BucketedArrayPool<T> : IPoolStatisticsSource
 
     private int ClassLength(int index) => (4 + index % 4) << (_minShift + index / 4 - 2);
 
-    private void Miss()
+    private void Miss(int length)
     {
         Interlocked.Increment(ref _misses);
         _metrics.Misses.Add(1, MetricsTag);
+        _metrics.AllocatedBytes.Add((long)length * _elementSize, MetricsTag);
     }
 
     private void Drop()

@@ -4,7 +4,7 @@ namespace Messaging.Buffers;
 
 /// <summary>
 /// The pools' instruments, on the <c>Messaging.Kafka.Pools</c> meter: rents, returns, misses (rents that had to
-/// allocate) and drops (returns not kept), each tagged with the pool's name, and the bytes each pool retains. They cost
+/// allocate), the bytes those misses allocated, and drops (returns not kept), each tagged with the pool's name, and the bytes each pool retains. They cost
 /// one enabled-check per pool operation until a listener subscribes.
 /// </summary>
 #pragma warning disable CA1001 // One process-wide meter, alive as long as the process: nothing to dispose it for.
@@ -26,6 +26,7 @@ internal sealed class PoolMetrics
         Returns = _meter.CreateCounter<long>("messaging.kafka.pool.returns", description: "Items given back to a pool.");
         Misses = _meter.CreateCounter<long>("messaging.kafka.pool.misses", description: "Rents a pool served by allocating.");
         Drops = _meter.CreateCounter<long>("messaging.kafka.pool.drops", description: "Returns a pool did not keep (over its bounds).");
+        AllocatedBytes = _meter.CreateCounter<long>("messaging.kafka.pool.allocated", unit: "By", description: "Bytes of arrays a pool allocated because it had none to reuse (its misses, in bytes).");
         _meter.CreateObservableGauge("messaging.kafka.pool.retained_bytes", ObserveRetainedBytes, unit: "By", description: "Bytes a pool holds for reuse.");
     }
 
@@ -36,6 +37,8 @@ internal sealed class PoolMetrics
     public Counter<long> Misses { get; }
 
     public Counter<long> Drops { get; }
+
+    public Counter<long> AllocatedBytes { get; }
 
     /// <summary>Adds a pool to the retained-bytes gauge (held weakly: a collected pool drops out).</summary>
     public void Register(IPoolStatisticsSource source)

@@ -169,7 +169,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         try
         {
             version = ApiVersions.VersionFor(TRequest.ApiKey);
-            encoded = Encode(request, version, out correlationId);
+            encoded = Encode(request, version, sizeHint: 0, out correlationId);
         }
         catch (Exception ex)
         {
@@ -193,7 +193,17 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the wait. The request may still reach the broker; its late response is read and dropped.</param>
     public ValueTask<ResponseFrame> SendAsync<TRequest>(TRequest request, short version, TimeSpan timeout, CancellationToken cancellationToken = default)
         where TRequest : IKafkaMessage<TRequest> =>
-        SendAsync(request, version, timeout, null, cancellationToken);
+        SendAsync(request, version, timeout, null, sizeHint: 0, cancellationToken);
+
+    /// <summary>Sends a request at <paramref name="version"/> and returns the raw response frame, which the caller must dispose.</summary>
+    /// <param name="request">The request body.</param>
+    /// <param name="version">The version to encode it at.</param>
+    /// <param name="timeout">How long to wait for the response.</param>
+    /// <param name="sizeHint">About how many bytes the encoded request takes (a Produce request's batches), so its buffer is sized once.</param>
+    /// <param name="cancellationToken">Cancels the wait. The request may still reach the broker; its late response is read and dropped.</param>
+    public ValueTask<ResponseFrame> SendAsync<TRequest>(TRequest request, short version, TimeSpan timeout, int sizeHint, CancellationToken cancellationToken = default)
+        where TRequest : IKafkaMessage<TRequest> =>
+        SendAsync(request, version, timeout, null, sizeHint, cancellationToken);
 
     /// <summary>
     /// Sends a request at <paramref name="version"/> and returns the raw response frame, whose buffer comes from
@@ -205,13 +215,17 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// <param name="responseBuffers">Where the response frame's buffer comes from, or null for the read loop's default.</param>
     /// <param name="cancellationToken">Cancels the wait. The request may still reach the broker; its late response is read and dropped.</param>
     public ValueTask<ResponseFrame> SendAsync<TRequest>(TRequest request, short version, TimeSpan timeout, IResponseBufferPool? responseBuffers, CancellationToken cancellationToken = default)
+        where TRequest : IKafkaMessage<TRequest> =>
+        SendAsync(request, version, timeout, responseBuffers, sizeHint: 0, cancellationToken);
+
+    private ValueTask<ResponseFrame> SendAsync<TRequest>(TRequest request, short version, TimeSpan timeout, IResponseBufferPool? responseBuffers, int sizeHint, CancellationToken cancellationToken)
         where TRequest : IKafkaMessage<TRequest>
     {
         ContiguousBufferWriter encoded;
         int correlationId;
         try
         {
-            encoded = Encode(request, version, out correlationId);
+            encoded = Encode(request, version, sizeHint, out correlationId);
         }
         catch (Exception ex)
         {
@@ -223,12 +237,12 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     }
 
     /// <summary>Encodes a request (header and body, size-prefixed) into a pooled buffer, before any lock is taken.</summary>
-    private ContiguousBufferWriter Encode<TRequest>(TRequest request, short version, out int correlationId)
+    private ContiguousBufferWriter Encode<TRequest>(TRequest request, short version, int sizeHint, out int correlationId)
         where TRequest : IKafkaMessage<TRequest>
     {
         ThrowIfClosed();
         correlationId = Interlocked.Increment(ref _nextCorrelationId);
-        var encoded = RequestBuffers.Rent();
+        var encoded = RequestBuffers.Rent(sizeHint);
         try
         {
             KafkaFrames.WriteRequest(encoded, request, version, correlationId, _settings.ClientId);
@@ -246,11 +260,11 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// bytes are on the socket; a write that outlives the request timeout closes the connection and fails this call.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    public async ValueTask SendWithoutResponseAsync<TRequest>(TRequest request, short version, CancellationToken cancellationToken = default)
+    public async ValueTask SendWithoutResponseAsync<TRequest>(TRequest request, short version, int sizeHint = 0, CancellationToken cancellationToken = default)
         where TRequest : IKafkaMessage<TRequest>
     {
         ThrowIfClosed();
-        var encoded = RequestBuffers.Rent();
+        var encoded = RequestBuffers.Rent(sizeHint);
         try
         {
             KafkaFrames.WriteRequest(encoded, request, version, Interlocked.Increment(ref _nextCorrelationId), _settings.ClientId);

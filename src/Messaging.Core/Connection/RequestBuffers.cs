@@ -5,23 +5,39 @@ namespace Messaging.Connection;
 
 /// <summary>
 /// Pooled encode buffers for requests. A connection rents one, encodes a request into it before taking the write
-/// lock, and returns it once the bytes are on the socket. Buffers that grew past <see cref="MaxRetainedBytes"/> are
-/// released rather than pooled, so retention stays bounded.
+/// lock, and returns it once the bytes are on the socket.
 /// </summary>
+/// <remarks>
+/// A pooled writer keeps at most <see cref="MaxRetainedBytes"/>: a larger array (a Produce request carrying batches)
+/// goes back to <see cref="System.Buffers.ArrayPool{T}.Shared"/> when the writer is returned, where every large
+/// request of the process shares it, instead of being hoarded by one of up to <see cref="PoolSize"/> idle writers.
+/// A caller that knows its request's size (the producer does) rents with that hint, so the writer gets an array of
+/// the right size at once rather than growing by doubling and copying.
+/// </remarks>
 internal static class RequestBuffers
 {
-    public const int MaxRetainedBytes = 1024 * 1024;
-    private static readonly BoundedPool<ContiguousBufferWriter> Pool = new(64);
+    public const int MaxRetainedBytes = 64 * 1024;
+    public const int PoolSize = 64;
+    private const int DefaultCapacity = 4096;
+    private static readonly BoundedPool<ContiguousBufferWriter> Pool = new(PoolSize);
 
     private static long _outstanding;
 
     /// <summary>Buffers rented and not yet returned, process-wide: zero when every request's buffer came back (leak tests).</summary>
     public static long Outstanding => Volatile.Read(ref _outstanding);
 
-    public static ContiguousBufferWriter Rent()
+    /// <summary>A writer with room for at least <paramref name="sizeHint"/> bytes (0: a small request).</summary>
+    public static ContiguousBufferWriter Rent(int sizeHint = 0)
     {
         Interlocked.Increment(ref _outstanding);
-        return Pool.Rent() ?? new ContiguousBufferWriter(4096);
+        var capacity = Math.Max(sizeHint, DefaultCapacity);
+        if (Pool.Rent() is { } writer)
+        {
+            writer.Reset(capacity, MaxRetainedBytes);
+            return writer;
+        }
+
+        return new ContiguousBufferWriter(capacity);
     }
 
     public static void Return(ContiguousBufferWriter buffer)
@@ -29,11 +45,16 @@ internal static class RequestBuffers
         Interlocked.Decrement(ref _outstanding);
         if (buffer.Capacity > MaxRetainedBytes)
         {
-            buffer.Dispose();
-            return;
+            buffer.Reset(DefaultCapacity, MaxRetainedBytes); // the large array goes back to ArrayPool.Shared now
+        }
+        else
+        {
+            buffer.Clear();
         }
 
-        buffer.Clear();
-        Pool.Return(buffer); // beyond the pool's capacity the buffer is dropped; its array is then only GC'd, not leaked
+        if (!Pool.Return(buffer))
+        {
+            buffer.Dispose(); // beyond the pool's capacity: its array goes back to ArrayPool.Shared
+        }
     }
 }

@@ -247,12 +247,12 @@ internal sealed class BrokerSender : IAsyncDisposable
             if (_settings.Acks == Acks.None)
             {
                 set.ExpectsResponse = false;
-                set.Written = connection.SendWithoutResponseAsync(writer, version);
+                set.Written = connection.SendWithoutResponseAsync(writer, version, set.EncodedSizeHint);
             }
             else
             {
                 set.ExpectsResponse = true;
-                set.Response = connection.SendAsync(writer, version, _settings.RequestTimeout);
+                set.Response = connection.SendAsync(writer, version, _settings.RequestTimeout, set.EncodedSizeHint);
             }
         }
         catch (Exception ex)

@@ -1,4 +1,5 @@
 using System.Numerics;
+using Messaging.Buffers;
 
 namespace Messaging.Producer;
 
@@ -9,15 +10,24 @@ namespace Messaging.Producer;
 /// pool holds never exceeds it.
 /// </summary>
 /// <remarks>
-/// <para>Renting happens once per batch, not per record. <see cref="TryRent"/> never waits; <see cref="Rent"/> and
+/// <para>Renting happens once per batch, not per record. <see cref="TryRent(int, int)"/> never waits; <see cref="Rent"/> and
 /// <see cref="RentAsync"/> wait up to <c>max.block.ms</c> in one FIFO queue — memory that frees goes to the oldest
-/// waiter first, and while anyone waits <see cref="TryRent"/> fails so newcomers cannot starve them.</para>
+/// waiter first, and while anyone waits <see cref="TryRent(int, int)"/> fails so newcomers cannot starve them.</para>
 /// <para>Buffers are plain arrays allocated by the pool (never <c>ArrayPool.Shared</c>, whose retained arrays would
 /// escape the bound). A buffer larger than the largest size class (a record bigger than <c>batch.size</c>) is
 /// allocated to size and dropped on return.</para>
+/// <para>A request names the size it needs (<c>minimum</c>: a batch's first record) and the size it would like
+/// (<c>preferred</c>: what the partition's last batch grew to). The pool allocates only while it is under its bound
+/// and never drops a cached buffer that could serve the request; at the bound it hands out a cached buffer of another
+/// size instead (a smaller one means the batch seals sooner). So, records larger than every cached buffer aside,
+/// the pool allocates at most <c>buffer.memory</c> in its whole life, then runs on reuse alone: a producer that runs
+/// at the bound produces no garbage.</para>
 /// </remarks>
-internal sealed class BufferPool
+internal sealed class BufferPool : IPoolStatisticsSource
 {
+    /// <summary>The <c>pool</c> tag of this pool's metrics on the <c>Messaging.Kafka.Pools</c> meter.</summary>
+    public const string MetricsName = "producer-batches";
+
     public const int MinBufferSize = 4096;
 
     private readonly object _lock = new();
@@ -28,8 +38,15 @@ internal sealed class BufferPool
     [ThreadStatic]
     private static Waiter? _threadWaiter;
 
+    private readonly PoolMetrics _metrics = PoolMetrics.Shared;
     private long _inUse;
     private long _cached;
+    private int _cachedCount;
+    private long _rents;
+    private long _returns;
+    private long _misses;
+    private long _drops;
+    private long _allocatedBytes;
     private int _waiterCount;
     private bool _closed;
 
@@ -42,6 +59,35 @@ internal sealed class BufferPool
         for (var i = 0; i < classes; i++)
         {
             _free[i] = new Stack<byte[]>();
+        }
+
+        _metrics.Register(this);
+    }
+
+    /// <inheritdoc/>
+    public KeyValuePair<string, object?> MetricsTag { get; } = new("pool", MetricsName);
+
+    /// <summary>Rents (one per batch, or per growth of a batch), returns, misses (rents served by allocating), drops, and the free buffers cached.</summary>
+    public PoolStatistics Statistics
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return new PoolStatistics(_rents, _returns, _misses, _drops, _cachedCount, _cached);
+            }
+        }
+    }
+
+    /// <summary>Bytes this pool has allocated since it was created: it fills up to <see cref="Limit"/> and, once full, allocates only to trade small free buffers for a larger one.</summary>
+    public long AllocatedBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _allocatedBytes;
+            }
         }
     }
 
@@ -78,21 +124,39 @@ internal sealed class BufferPool
     /// <summary>The size a request for <paramref name="size"/> bytes is served with (its size class, or itself when larger than every class).</summary>
     public int SizeFor(int size) => size <= MinBufferSize ? MinBufferSize : size > _maxClassSize ? size : (int)BitOperations.RoundUpToPowerOf2((uint)size);
 
-    /// <summary>A buffer of at least <paramref name="size"/> bytes, or null at once if the bound does not allow it now (or others are waiting).</summary>
+    /// <summary>
+    /// A larger buffer for a batch that grows: at least <paramref name="size"/> bytes, or null at once if the pool
+    /// has none cached and no room (or others are waiting). Never drops cached buffers: a batch that cannot grow
+    /// is simply sent as it is.
+    /// </summary>
     public byte[]? TryRent(int size)
     {
         var actual = SizeFor(size);
         lock (_lock)
         {
-            return _waiters.Count > 0 ? null : TakeLocked(actual);
+            return _waiters.Count > 0 ? null : TakeLocked(actual, actual, mayDrop: false);
+        }
+    }
+
+    /// <summary>
+    /// A buffer of at least <paramref name="minimum"/> bytes, <paramref name="preferred"/> if the pool can give that
+    /// without allocating past its bound; null at once if it cannot give even the minimum now (or others are waiting).
+    /// </summary>
+    public byte[]? TryRent(int minimum, int preferred)
+    {
+        var min = SizeFor(minimum);
+        var pref = PreferredFor(min, preferred);
+        lock (_lock)
+        {
+            return _waiters.Count > 0 ? null : TakeLocked(min, pref, mayDrop: true);
         }
     }
 
     /// <summary>Waits (blocking the thread) up to <paramref name="maxBlock"/> for a buffer; null if none came in time.</summary>
     /// <exception cref="ObjectDisposedException">The pool was closed while waiting.</exception>
-    public byte[]? Rent(int size, TimeSpan maxBlock)
+    public byte[]? Rent(int minimum, int preferred, TimeSpan maxBlock)
     {
-        var waiter = Enqueue(size, async: false, out var immediate);
+        var waiter = Enqueue(minimum, preferred, async: false, out var immediate);
         if (immediate is not null || waiter is null)
         {
             return immediate;
@@ -103,9 +167,9 @@ internal sealed class BufferPool
     }
 
     /// <summary>Waits asynchronously up to <paramref name="maxBlock"/> for a buffer; null if none came in time.</summary>
-    public async ValueTask<byte[]?> RentAsync(int size, TimeSpan maxBlock, CancellationToken cancellationToken)
+    public async ValueTask<byte[]?> RentAsync(int minimum, int preferred, TimeSpan maxBlock, CancellationToken cancellationToken)
     {
-        var waiter = Enqueue(size, async: true, out var immediate);
+        var waiter = Enqueue(minimum, preferred, async: true, out var immediate);
         if (immediate is not null || waiter is null)
         {
             return immediate;
@@ -136,19 +200,27 @@ internal sealed class BufferPool
     /// <summary>Gives a buffer back: cached for reuse (or dropped), then handed to waiters that now fit, oldest first.</summary>
     public void Return(byte[] buffer)
     {
+        _metrics.Returns.Add(1, MetricsTag);
         lock (_lock)
         {
             _inUse -= buffer.Length;
+            _returns++;
             var index = ClassIndex(buffer.Length);
             if (index >= 0)
             {
                 _free[index].Push(buffer);
                 _cached += buffer.Length;
+                _cachedCount++;
+            }
+            else
+            {
+                _drops++;
+                _metrics.Drops.Add(1, MetricsTag);
             }
 
             while (_waiters.First is { } node)
             {
-                var next = TakeLocked(node.Value.Size);
+                var next = TakeLocked(node.Value.Minimum, node.Value.Preferred, mayDrop: true);
                 if (next is null)
                 {
                     break;
@@ -182,18 +254,19 @@ internal sealed class BufferPool
         }
     }
 
-    private Waiter? Enqueue(int size, bool async, out byte[]? immediate)
+    private Waiter? Enqueue(int minimum, int preferred, bool async, out byte[]? immediate)
     {
-        var actual = SizeFor(size);
+        var min = SizeFor(minimum);
+        var pref = PreferredFor(min, preferred);
         lock (_lock)
         {
-            if (actual > _limit || _closed)
+            if (min > _limit || _closed)
             {
                 immediate = null;
                 return null;
             }
 
-            immediate = _waiters.Count > 0 ? null : TakeLocked(actual);
+            immediate = _waiters.Count > 0 ? null : TakeLocked(min, pref, mayDrop: true);
             if (immediate is not null)
             {
                 return null;
@@ -201,7 +274,7 @@ internal sealed class BufferPool
 
             // A thread blocks on one wait at a time: its waiter (event and list node) is reused, so blocking allocates nothing.
             var waiter = async ? new Waiter(async: true) : (_threadWaiter ??= new Waiter(async: false));
-            waiter.Prepare(actual);
+            waiter.Prepare(min, pref);
             _waiters.AddLast(waiter.Node);
             Interlocked.Increment(ref _waiterCount);
             return waiter;
@@ -228,37 +301,96 @@ internal sealed class BufferPool
         }
     }
 
-    private byte[]? TakeLocked(int actual)
+    /// <summary>A buffer of between <paramref name="min"/> and (preferably) <paramref name="pref"/> bytes or more (both size classes), or null.</summary>
+    /// <remarks>
+    /// The order matters for a producer that runs at the bound (it produces faster than the brokers take): a cached
+    /// buffer of the preferred size; else a new one while the bound allows; else any cached buffer that serves the
+    /// minimum (larger ones first: already counted under the bound, they cost nothing); else, only when every cached
+    /// buffer is too small for the minimum, those are dropped to make room. Dropping a buffer that could have served
+    /// and then allocating again would turn the cache into steady garbage exactly when the producer is busiest.
+    /// Without <paramref name="mayDrop"/> (a batch growing) nothing is dropped at all.
+    /// </remarks>
+    private byte[]? TakeLocked(int min, int pref, bool mayDrop)
     {
-        var index = ClassIndex(actual);
-        if (index >= 0 && _free[index].TryPop(out var cached))
+        var prefIndex = ClassIndex(pref);
+        if (prefIndex >= 0 && _free[prefIndex].TryPop(out var cached))
         {
-            _cached -= cached.Length;
-            _inUse += cached.Length;
-            return cached;
+            return UseCachedLocked(cached);
         }
 
-        // Make room by dropping cached buffers of other sizes, largest classes first.
-        for (var i = _free.Length - 1; i >= 0 && _inUse + _cached + actual > _limit && _cached > 0; i--)
+        if (_inUse + _cached + pref <= _limit)
         {
-            while (_free[i].TryPop(out var dropped))
+            return AllocateLocked(pref);
+        }
+
+        // Cached buffers that serve the minimum: larger than preferred (ascending), then down to the minimum.
+        var minIndex = ClassIndex(min);
+        for (var i = prefIndex < 0 ? _free.Length : prefIndex + 1; i < _free.Length; i++)
+        {
+            if (_free[i].TryPop(out cached))
             {
-                _cached -= dropped.Length;
-                if (_inUse + _cached + actual <= _limit)
-                {
-                    break;
-                }
+                return UseCachedLocked(cached);
             }
         }
 
-        if (_inUse + _cached + actual > _limit)
+        for (var i = (prefIndex < 0 ? _free.Length : prefIndex) - 1; minIndex >= 0 && i >= minIndex; i--)
+        {
+            if (_free[i].TryPop(out cached))
+            {
+                return UseCachedLocked(cached);
+            }
+        }
+
+        if (_inUse + _cached + min <= _limit)
+        {
+            return AllocateLocked(min);
+        }
+
+        // Only buffers too small for the minimum are cached now. Drop them (largest first: fewest drops) only if
+        // that makes room: otherwise a record larger than every cached buffer would wait for memory that is free.
+        if (!mayDrop || _inUse + min > _limit)
         {
             return null;
         }
 
+        for (var i = (minIndex < 0 ? _free.Length : minIndex) - 1; i >= 0 && _inUse + _cached + min > _limit; i--)
+        {
+            while (_inUse + _cached + min > _limit && _free[i].TryPop(out var dropped))
+            {
+                _cached -= dropped.Length;
+                _cachedCount--;
+                _drops++;
+                _metrics.Drops.Add(1, MetricsTag);
+            }
+        }
+
+        return AllocateLocked(min);
+    }
+
+    private byte[] UseCachedLocked(byte[] cached)
+    {
+        _cached -= cached.Length;
+        _cachedCount--;
+        _inUse += cached.Length;
+        _rents++;
+        _metrics.Rents.Add(1, MetricsTag);
+        return cached;
+    }
+
+    private byte[] AllocateLocked(int actual)
+    {
         _inUse += actual;
+        _rents++;
+        _misses++;
+        _allocatedBytes += actual;
+        _metrics.Rents.Add(1, MetricsTag);
+        _metrics.Misses.Add(1, MetricsTag);
+        _metrics.AllocatedBytes.Add(actual, MetricsTag);
         return GC.AllocateUninitializedArray<byte>(actual);
     }
+
+    /// <summary>The preferred size class: never below the minimum, never beyond the largest class (a preference does not justify an unpooled buffer).</summary>
+    private int PreferredFor(int min, int preferred) => Math.Max(min, Math.Min(SizeFor(preferred), _maxClassSize));
 
     private int ClassIndex(int length) =>
         length < MinBufferSize || length > _maxClassSize || !BitOperations.IsPow2(length)
@@ -280,7 +412,9 @@ internal sealed class BufferPool
             }
         }
 
-        public int Size { get; private set; }
+        public int Minimum { get; private set; }
+
+        public int Preferred { get; private set; }
 
         public ManualResetEventSlim? Event { get; }
 
@@ -290,9 +424,10 @@ internal sealed class BufferPool
 
         public byte[]? Buffer { get; set; }
 
-        public void Prepare(int size)
+        public void Prepare(int minimum, int preferred)
         {
-            Size = size;
+            Minimum = minimum;
+            Preferred = preferred;
             Buffer = null;
             Event?.Reset();
         }

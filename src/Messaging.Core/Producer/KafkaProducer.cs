@@ -260,7 +260,7 @@ public sealed class KafkaProducer : IAsyncDisposable
                     continue;
                 default:
                     _core.WakeAllSenders();
-                    var buffer = _core.Pool.Rent(slow.BufferSize, _settings.MaxBlock) ?? throw NoMemory(topic, slow);
+                    var buffer = _core.Pool.Rent(slow.MinimumSize, slow.BufferSize, _settings.MaxBlock) ?? throw NoMemory(topic, slow);
                     _core.Accumulator.AppendWithBuffer(slow.Partition!, buffer, timestampMs, key, value, headers, nulls, onDelivery, state, slow.RecordSize, out var wake);
                     wake?.Wake();
                     return;
@@ -335,7 +335,7 @@ public sealed class KafkaProducer : IAsyncDisposable
 
             _core.WakeAllSenders();
             var buffer = remaining > TimeSpan.Zero
-                ? await _core.Pool.RentAsync(slow.BufferSize, remaining, linked.Token).ConfigureAwait(false)
+                ? await _core.Pool.RentAsync(slow.MinimumSize, slow.BufferSize, remaining, linked.Token).ConfigureAwait(false)
                 : null;
             if (buffer is null)
             {
@@ -471,7 +471,7 @@ public sealed class KafkaProducer : IAsyncDisposable
     }
 
     private ProduceException NoMemory(string topic, SlowPath slow) =>
-        slow.BufferSize > _settings.BufferMemory
+        slow.MinimumSize > _settings.BufferMemory
             ? ProducerErrors.RecordTooLarge(topic, slow.Partition!.Partition, slow.RecordSize, "buffer.memory", _settings.BufferMemory)
             : Volatile.Read(ref _disposed) != 0 || _core.Accumulator.IsClosed
                 ? ProducerErrors.Disposed(new TopicPartition(topic, slow.Partition!.Partition), null)
@@ -497,5 +497,9 @@ public sealed class KafkaProducer : IAsyncDisposable
     }
 
     /// <summary>Where an append that needs memory goes, and how much it needs.</summary>
-    internal readonly record struct SlowPath(PartitionState? Partition, int BufferSize, int RecordSize);
+    internal readonly record struct SlowPath(PartitionState? Partition, int BufferSize, int RecordSize)
+    {
+        /// <summary>The least a new batch for the record needs: the batch header and the record.</summary>
+        public int MinimumSize => RecordBatchLayout.HeaderSize + RecordSize;
+    }
 }

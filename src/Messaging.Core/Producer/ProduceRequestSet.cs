@@ -43,6 +43,26 @@ internal sealed class ProduceRequestSet
         EstimatedSize += batch.Length + 16 + partition.Topic.NameUtf8.Length;
     }
 
+    /// <summary>
+    /// About the size of the encoded request once every batch is sealed (compression shrinks a batch after it was
+    /// added): the batches, each partition's and topic's fields, and room for the request header. The connection
+    /// sizes the request's buffer with it once, instead of growing it by doubling.
+    /// </summary>
+    public int EncodedSizeHint
+    {
+        get
+        {
+            long size = 128; // size prefix, request header (client id aside), acks, timeout, counts
+            for (var i = 0; i < Count; i++)
+            {
+                ref var entry = ref _entries[i];
+                size += entry.Batch.Length + 16 + entry.Partition.Topic.NameUtf8.Length;
+            }
+
+            return (int)Math.Min(size, Array.MaxLength);
+        }
+    }
+
     /// <summary>Orders the entries by topic, then partition: the request lists each topic once.</summary>
     public void Sort() => _entries.AsSpan(0, Count).Sort(default(EntryOrder));
 

@@ -166,8 +166,7 @@ internal sealed class RecordAccumulator
                 }
             }
 
-            var size = BufferSizeFor(partition, recordSize);
-            var buffer = _pool.TryRent(size);
+            var buffer = _pool.TryRent(RecordBatchLayout.HeaderSize + recordSize, BufferSizeFor(partition, recordSize));
             if (buffer is null)
             {
                 return AppendStatus.NeedsMemory;

@@ -36,6 +36,29 @@ public sealed class ContiguousBufferWriter : IContiguousBufferWriter, IDisposabl
     /// <summary>Forgets the written bytes, keeping the array for reuse.</summary>
     public void Clear() => _written = 0;
 
+    /// <summary>
+    /// Forgets the written bytes and makes sure the writer holds between <paramref name="minimumCapacity"/> and
+    /// <paramref name="maximumCapacity"/> bytes: an array outside that range goes back to the pool and one of the
+    /// right size is rented (so a pooled writer neither hoards a large array nor grows by copying).
+    /// </summary>
+    /// <param name="minimumCapacity">The room the next use needs.</param>
+    /// <param name="maximumCapacity">The most the writer may keep; at least <paramref name="minimumCapacity"/> is always kept.</param>
+    public void Reset(int minimumCapacity, int maximumCapacity)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfNegative(minimumCapacity);
+        _written = 0;
+        if (_buffer.Length >= minimumCapacity && _buffer.Length <= Math.Max(maximumCapacity, minimumCapacity))
+        {
+            return;
+        }
+
+        // Rent first: should it throw, the writer still owns a valid array.
+        byte[] next = ArrayPool<byte>.Shared.Rent(Math.Max(minimumCapacity, 256));
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = next;
+    }
+
     /// <inheritdoc/>
     public void Advance(int count) => GrowableBuffer.Advance(_buffer.Length, ref _written, count);
 

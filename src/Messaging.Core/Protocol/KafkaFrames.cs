@@ -21,7 +21,12 @@ public static class KafkaFrames
         where TRequest : IKafkaMessage<TRequest>
     {
         ArgumentNullException.ThrowIfNull(output);
-        ArgumentNullException.ThrowIfNull(request);
+        if (!typeof(TRequest).IsValueType)
+        {
+            // Only reference types can be null; the guard keeps the check from boxing struct requests (before the
+            // JIT optimizes this method, a plain null check boxes them on every call).
+            ArgumentNullException.ThrowIfNull(request);
+        }
         var writer = new KafkaWriter(output);
         Int32Slot size = writer.ReserveInt32();
         new RequestHeader(TRequest.ApiKey, version, correlationId, clientId)
@@ -43,7 +48,10 @@ public static class KafkaFrames
         where TResponse : IKafkaMessage<TResponse>
     {
         ArgumentNullException.ThrowIfNull(output);
-        ArgumentNullException.ThrowIfNull(response);
+        if (!typeof(TResponse).IsValueType)
+        {
+            ArgumentNullException.ThrowIfNull(response); // guarded as in WriteRequest: no boxing of struct responses
+        }
         var writer = new KafkaWriter(output);
         Int32Slot size = writer.ReserveInt32();
         new ResponseHeader(correlationId).Write(ref writer, ResponseHeader.VersionFor(TResponse.ApiKey, TResponse.IsFlexible(version)));

@@ -365,7 +365,7 @@ public sealed class HostileBrokerTests
         await broker.Misbehaved.WaitAsync(TimeSpan.FromSeconds(5), ct);
 
         var clock = Stopwatch.StartNew();
-        var stuck = connection.SendWithoutResponseAsync(LargeMetadataRequest(), connection.ApiVersions.VersionFor(ApiKey.Metadata), ct).AsTask();
+        var stuck = connection.SendWithoutResponseAsync(LargeMetadataRequest(), connection.ApiVersions.VersionFor(ApiKey.Metadata), cancellationToken: ct).AsTask();
         var behind = connection.SendAsync<MetadataRequest, MetadataResponse>(new MetadataRequest { Topics = [] }, ct).AsTask();
         await WhenAllSettledAsync(SilentRequestTimeout + FailsWithin + FailsWithin, ct, stuck, behind);
         var elapsed = clock.ElapsedMilliseconds;
