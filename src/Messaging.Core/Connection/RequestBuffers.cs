@@ -1,3 +1,4 @@
+using System.Buffers;
 using Messaging.Buffers;
 using Messaging.Protocol;
 
@@ -9,8 +10,12 @@ namespace Messaging.Connection;
 /// </summary>
 /// <remarks>
 /// A pooled writer keeps at most <see cref="MaxRetainedBytes"/>: a larger array (a Produce request carrying batches)
-/// goes back to <see cref="System.Buffers.ArrayPool{T}.Shared"/> when the writer is returned, where every large
-/// request of the process shares it, instead of being hoarded by one of up to <see cref="PoolSize"/> idle writers.
+/// goes back to the requests' own array pool when the writer is returned, where every large request of the process
+/// shares it, instead of being hoarded by one of up to <see cref="PoolSize"/> idle writers. That pool is not
+/// <see cref="ArrayPool{T}.Shared"/>: its per-thread caches strand arrays on the socket threads that finish writes
+/// while the producer's sender threads rent them, so it misses (and allocates megabytes) now and then; one shared
+/// set of buckets (<see cref="ArrayPool{T}.Create(int, int)"/>) holds a request buffer only while its bytes are
+/// written, so <see cref="MaxArraysPerSize"/> per size covers every connection writing at once.
 /// A caller that knows its request's size (the producer does) rents with that hint, so the writer gets an array of
 /// the right size at once rather than growing by doubling and copying.
 /// </remarks>
@@ -19,7 +24,9 @@ internal static class RequestBuffers
     public const int MaxRetainedBytes = 64 * 1024;
     public const int PoolSize = 64;
     private const int DefaultCapacity = 4096;
+    public const int MaxArraysPerSize = 16;
     private static readonly BoundedPool<ContiguousBufferWriter> Pool = new(PoolSize);
+    private static readonly ArrayPool<byte> Arrays = ArrayPool<byte>.Create(maxArrayLength: 128 * 1024 * 1024, maxArraysPerBucket: MaxArraysPerSize);
 
     private static long _outstanding;
 
@@ -37,7 +44,7 @@ internal static class RequestBuffers
             return writer;
         }
 
-        return new ContiguousBufferWriter(capacity);
+        return new ContiguousBufferWriter(capacity, Arrays);
     }
 
     public static void Return(ContiguousBufferWriter buffer)
@@ -45,7 +52,7 @@ internal static class RequestBuffers
         Interlocked.Decrement(ref _outstanding);
         if (buffer.Capacity > MaxRetainedBytes)
         {
-            buffer.Reset(DefaultCapacity, MaxRetainedBytes); // the large array goes back to ArrayPool.Shared now
+            buffer.Reset(DefaultCapacity, MaxRetainedBytes); // the large array goes back to the pool now
         }
         else
         {
@@ -54,7 +61,7 @@ internal static class RequestBuffers
 
         if (!Pool.Return(buffer))
         {
-            buffer.Dispose(); // beyond the pool's capacity: its array goes back to ArrayPool.Shared
+            buffer.Dispose(); // beyond the pool's capacity: its array goes back to the array pool
         }
     }
 }

@@ -25,7 +25,12 @@ namespace Messaging.Producer;
 internal sealed class ProducerBatch
 {
     private const int MaxPooled = 1024;
-    private const int MaxRetainedCompletions = 64 * 1024;
+    /// <summary>
+    /// The delivery bookkeeping arrays. Not <see cref="ArrayPool{T}.Shared"/>: a batch grows its array on the producing
+    /// thread and gives it up on the sender's, and the shared pool's per-thread caches would strand the arrays there
+    /// (so the producing thread misses and allocates); one set of buckets shared by all threads does not.
+    /// </summary>
+    private static readonly ArrayPool<Completion> CompletionArrays = ArrayPool<Completion>.Create(KafkaProducerOptions.MaxRecordsPerBatch, maxArraysPerBucket: 32);
     private static readonly ConcurrentQueue<ProducerBatch> Pool = new();
     private static int _pooledCount;
 
@@ -347,11 +352,11 @@ internal sealed class ProducerBatch
             _done = null;
         }
 
-        // The delivery bookkeeping array stays with the pooled object (its next batch of this size needs it again)
-        // unless it is unusually large.
-        if (_completions.Length > MaxRetainedCompletions)
+        // The delivery bookkeeping array goes back to its pool, not with this object into the batch pool: a pooled
+        // batch that kept it would hoard it from the next large batch, which would then allocate its own.
+        if (_completions.Length > 0)
         {
-            ArrayPool<Completion>.Shared.Return(_completions, clearArray: false);
+            CompletionArrays.Return(_completions, clearArray: false);
             _completions = [];
         }
 
@@ -362,11 +367,6 @@ internal sealed class ProducerBatch
         else
         {
             Interlocked.Decrement(ref _pooledCount);
-            if (_completions.Length > 0)
-            {
-                ArrayPool<Completion>.Shared.Return(_completions, clearArray: false);
-                _completions = [];
-            }
         }
 
         return buffer;
@@ -415,11 +415,11 @@ internal sealed class ProducerBatch
     {
         if (_completionCount == _completions.Length)
         {
-            var grown = ArrayPool<Completion>.Shared.Rent(Math.Max(64, _completions.Length * 2));
+            var grown = CompletionArrays.Rent(Math.Max(64, _completions.Length * 2));
             _completions.AsSpan(0, _completionCount).CopyTo(grown);
             if (_completions.Length > 0)
             {
-                ArrayPool<Completion>.Shared.Return(_completions, clearArray: true);
+                CompletionArrays.Return(_completions, clearArray: true);
             }
 
             _completions = grown;

@@ -4,11 +4,13 @@ using Messaging.Buffers;
 namespace Messaging.Protocol;
 
 /// <summary>
-/// A growable <see cref="IContiguousBufferWriter"/> over arrays rented from <see cref="ArrayPool{T}.Shared"/>.
+/// A growable <see cref="IContiguousBufferWriter"/> over arrays rented from an <see cref="ArrayPool{T}"/>
+/// (<see cref="ArrayPool{T}.Shared"/> unless given another).
 /// The writer owns its array: <see cref="Dispose"/> returns it to the pool, after which the written bytes must not be used.
 /// </summary>
 public sealed class ContiguousBufferWriter : IContiguousBufferWriter, IDisposable
 {
+    private readonly ArrayPool<byte> _pool;
     private byte[] _buffer;
     private int _written;
     private bool _disposed;
@@ -16,9 +18,19 @@ public sealed class ContiguousBufferWriter : IContiguousBufferWriter, IDisposabl
     /// <summary>Creates a writer with at least <paramref name="initialCapacity"/> bytes of room.</summary>
     /// <param name="initialCapacity">The initial capacity in bytes.</param>
     public ContiguousBufferWriter(int initialCapacity = 4096)
+        : this(initialCapacity, ArrayPool<byte>.Shared)
+    {
+    }
+
+    /// <summary>Creates a writer with at least <paramref name="initialCapacity"/> bytes of room, whose arrays come from <paramref name="pool"/>.</summary>
+    /// <param name="initialCapacity">The initial capacity in bytes.</param>
+    /// <param name="pool">Where the writer rents its arrays and returns them.</param>
+    public ContiguousBufferWriter(int initialCapacity, ArrayPool<byte> pool)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(initialCapacity);
-        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initialCapacity, 256));
+        ArgumentNullException.ThrowIfNull(pool);
+        _pool = pool;
+        _buffer = pool.Rent(Math.Max(initialCapacity, 256));
     }
 
     /// <inheritdoc/>
@@ -54,8 +66,8 @@ public sealed class ContiguousBufferWriter : IContiguousBufferWriter, IDisposabl
         }
 
         // Rent first: should it throw, the writer still owns a valid array.
-        byte[] next = ArrayPool<byte>.Shared.Rent(Math.Max(minimumCapacity, 256));
-        ArrayPool<byte>.Shared.Return(_buffer);
+        byte[] next = _pool.Rent(Math.Max(minimumCapacity, 256));
+        _pool.Return(_buffer);
         _buffer = next;
     }
 
@@ -85,9 +97,9 @@ public sealed class ContiguousBufferWriter : IContiguousBufferWriter, IDisposabl
             return;
         }
 
-        byte[] next = ArrayPool<byte>.Shared.Rent(size);
+        byte[] next = _pool.Rent(size);
         _buffer.AsSpan(0, _written).CopyTo(next);
-        ArrayPool<byte>.Shared.Return(_buffer);
+        _pool.Return(_buffer);
         _buffer = next;
     }
 
@@ -100,7 +112,7 @@ public sealed class ContiguousBufferWriter : IContiguousBufferWriter, IDisposabl
             byte[] buffer = _buffer;
             _buffer = [];
             _written = 0;
-            ArrayPool<byte>.Shared.Return(buffer);
+            _pool.Return(buffer);
         }
     }
 }
