@@ -147,7 +147,53 @@ public sealed class PoolTests
     public void Pool_operations_are_published_as_metrics()
     {
         var measured = new Dictionary<string, long>(StringComparer.Ordinal);
-        using var listener = new MeterListener();
+        using var listener = ListenToPool("decompression-buffers", measured);
+
+        var pool = new DecompressionBufferPool(Small());
+        var buffer = pool.Rent(10, CompressionType.Lz4);
+        pool.Return(buffer);
+        pool.Return(new byte[3]);
+        listener.RecordObservableInstruments();
+
+        Assert.True(Measured(measured, "messaging.kafka.pool.rents") >= 1);
+        Assert.True(Measured(measured, "messaging.kafka.pool.returns") >= 2);
+        Assert.True(Measured(measured, "messaging.kafka.pool.misses") >= 1);
+        Assert.True(Measured(measured, "messaging.kafka.pool.allocated") >= buffer.Length);
+        Assert.True(Measured(measured, "messaging.kafka.pool.drops") >= 1);
+        Assert.True(Measured(measured, "messaging.kafka.pool.retained_bytes") >= 1024);
+    }
+
+    [Fact]
+    public void The_producer_batch_pool_publishes_what_it_allocates()
+    {
+        var measured = new Dictionary<string, long>(StringComparer.Ordinal);
+        using var listener = ListenToPool(Messaging.Producer.BufferPool.MetricsName, measured);
+
+        var pool = new Messaging.Producer.BufferPool(1024 * 1024, batchSize: 64 * 1024);
+        var buffer = pool.TryRent(20_000)!;
+        pool.Return(buffer);
+        Assert.Same(buffer, pool.TryRent(20_000)); // reused: no second allocation
+        listener.RecordObservableInstruments();
+
+        Assert.Equal(32 * 1024, pool.AllocatedBytes);
+        Assert.Equal(new PoolStatistics(Rents: 2, Returns: 1, Misses: 1, Drops: 0, RetainedCount: 0, RetainedBytes: 0), pool.Statistics);
+        Assert.True(Measured(measured, "messaging.kafka.pool.allocated") >= 32 * 1024);
+        Assert.True(Measured(measured, "messaging.kafka.pool.rents") >= 2);
+        Assert.True(Measured(measured, "messaging.kafka.pool.misses") >= 1);
+    }
+
+    private static long Measured(Dictionary<string, long> measured, string name)
+    {
+        lock (measured)
+        {
+            return measured.GetValueOrDefault(name);
+        }
+    }
+
+    /// <summary>Sums every measurement of the pools meter tagged with <paramref name="pool"/> into <paramref name="measured"/>, by instrument.</summary>
+    private static MeterListener ListenToPool(string pool, Dictionary<string, long> measured)
+    {
+        var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
             if (instrument.Meter.Name == PoolMetrics.MeterName)
@@ -159,7 +205,7 @@ public sealed class PoolTests
         {
             foreach (var tag in tags)
             {
-                if (tag.Key == "pool" && (string?)tag.Value == "decompression-buffers")
+                if (tag.Key == "pool" && (string?)tag.Value == pool)
                 {
                     lock (measured)
                     {
@@ -169,18 +215,7 @@ public sealed class PoolTests
             }
         });
         listener.Start();
-
-        var pool = new DecompressionBufferPool(Small());
-        var buffer = pool.Rent(10, CompressionType.Lz4);
-        pool.Return(buffer);
-        pool.Return(new byte[3]);
-        listener.RecordObservableInstruments();
-
-        Assert.True(measured.GetValueOrDefault("messaging.kafka.pool.rents") >= 1);
-        Assert.True(measured.GetValueOrDefault("messaging.kafka.pool.returns") >= 2);
-        Assert.True(measured.GetValueOrDefault("messaging.kafka.pool.misses") >= 1);
-        Assert.True(measured.GetValueOrDefault("messaging.kafka.pool.drops") >= 1);
-        Assert.True(measured.GetValueOrDefault("messaging.kafka.pool.retained_bytes") >= 1024);
+        return listener;
     }
 
     [Fact]
