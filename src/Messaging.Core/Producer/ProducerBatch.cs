@@ -28,9 +28,11 @@ internal sealed class ProducerBatch
     /// <summary>
     /// The delivery bookkeeping arrays. Not <see cref="ArrayPool{T}.Shared"/>: a batch grows its array on the producing
     /// thread and gives it up on the sender's, and the shared pool's per-thread caches would strand the arrays there
-    /// (so the producing thread misses and allocates); one set of buckets shared by all threads does not.
+    /// (so the producing thread misses and allocates); one set of buckets shared by all threads does not. It keeps up
+    /// to 32 arrays per size (a producer at its bound has about that many batches in flight) and pools arrays of up
+    /// to 64 Ki records (2 MiB); batches of more records, tiny ones, allocate theirs.
     /// </summary>
-    private static readonly ArrayPool<Completion> CompletionArrays = ArrayPool<Completion>.Create(KafkaProducerOptions.MaxRecordsPerBatch, maxArraysPerBucket: 32);
+    private static readonly ArrayPool<Completion> CompletionArrays = ArrayPool<Completion>.Create(maxArrayLength: 64 * 1024, maxArraysPerBucket: 32);
     private static readonly ConcurrentQueue<ProducerBatch> Pool = new();
     private static int _pooledCount;
 
