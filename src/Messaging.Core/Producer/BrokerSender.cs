@@ -37,6 +37,9 @@ internal sealed class BrokerSender : IAsyncDisposable
     private Task _responseLoop = Task.CompletedTask;
     private int _drainIndex;
     private int _inFlight;
+
+    /// <summary>Stopwatch ticks until which the broker asked us not to send (a response's throttle_time_ms, KIP-219); 0 when not throttled.</summary>
+    private long _throttledUntil;
     private bool _stopping;
 
     public BrokerSender(ProducerCore core, int nodeId)
@@ -99,6 +102,15 @@ internal sealed class BrokerSender : IAsyncDisposable
         {
             var now = Stopwatch.GetTimestamp();
             var wakeAt = long.MaxValue;
+            var throttledUntil = Volatile.Read(ref _throttledUntil);
+            if (now < throttledUntil)
+            {
+                // KIP-219: the broker answered at once but asked us to hold off (it mutes the connection meanwhile);
+                // sending now would only queue behind the mute. Batches keep filling while we wait.
+                await _wake.WaitAsync(throttledUntil, token).ConfigureAwait(false);
+                continue;
+            }
+
             if (Volatile.Read(ref _inFlight) < _settings.MaxInFlight && _core.ReadyToSend())
             {
                 BrokerConnection? connection = null;
@@ -302,6 +314,9 @@ internal sealed class BrokerSender : IAsyncDisposable
                     var throttleMs = ProduceResponseReader.Read(frame, set.Version, _core.Cluster.Settings.Limits, set);
                     if (throttleMs > 0)
                     {
+                        // Capped at the request timeout: a longer pause is no quota a broker would set, and would only stall delivery.
+                        var pauseMs = Math.Min(throttleMs, (long)_settings.RequestTimeout.TotalMilliseconds);
+                        Volatile.Write(ref _throttledUntil, Stopwatch.GetTimestamp() + (pauseMs * Stopwatch.Frequency / 1000));
                         _core.Cluster.Settings.Log.Throttled(set.Broker, ApiKey.Produce, throttleMs);
                     }
                 }
