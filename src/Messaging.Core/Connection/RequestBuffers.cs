@@ -23,11 +23,11 @@ internal static class RequestBuffers
 {
     public const int MaxRetainedBytes = 64 * 1024;
     public const int PoolSize = 64;
-    private const int DefaultCapacity = 4096;
     public const int MaxArraysPerSize = 16;
 
     /// <summary>Request arrays larger than this (requests beyond 16 MiB, well past the default max.request.size) are allocated and dropped: pooling them would keep peaks of huge buffers alive for good.</summary>
     public const int MaxPooledArrayBytes = 16 * 1024 * 1024;
+    private const int DefaultCapacity = 4096;
     private static readonly BoundedPool<ContiguousBufferWriter> Pool = new(PoolSize);
     private static readonly ArrayPool<byte> Arrays = ArrayPool<byte>.Create(MaxPooledArrayBytes, MaxArraysPerSize);
 

@@ -260,7 +260,7 @@ public sealed class KafkaProducer : IAsyncDisposable
                     continue;
                 default:
                     _core.WakeAllSenders();
-                    var buffer = _core.Pool.Rent(slow.MinimumSize, slow.BufferSize, _settings.MaxBlock) ?? throw NoMemory(topic, slow);
+                    var buffer = _core.Pool.Rent(slow.MinimumSize, slow.PreferredSize, _settings.MaxBlock) ?? throw NoMemory(topic, slow);
                     _core.Accumulator.AppendWithBuffer(slow.Partition!, buffer, timestampMs, key, value, headers, nulls, onDelivery, state, slow.RecordSize, out var wake);
                     wake?.Wake();
                     return;
@@ -335,7 +335,7 @@ public sealed class KafkaProducer : IAsyncDisposable
 
             _core.WakeAllSenders();
             var buffer = remaining > TimeSpan.Zero
-                ? await _core.Pool.RentAsync(slow.MinimumSize, slow.BufferSize, remaining, linked.Token).ConfigureAwait(false)
+                ? await _core.Pool.RentAsync(slow.MinimumSize, slow.PreferredSize, remaining, linked.Token).ConfigureAwait(false)
                 : null;
             if (buffer is null)
             {
@@ -437,7 +437,7 @@ public sealed class KafkaProducer : IAsyncDisposable
                     sticky = false;
                     continue;
                 default:
-                    slow = new SlowPath(state0, _core.Accumulator.BufferSizeFor(state0, recordSize), recordSize);
+                    slow = new SlowPath(state0, _core.Accumulator.PreferredBufferSize(state0, recordSize), recordSize);
                     return Outcome.NeedsMemory;
             }
         }
@@ -497,9 +497,9 @@ public sealed class KafkaProducer : IAsyncDisposable
     }
 
     /// <summary>Where an append that needs memory goes, and how much it needs.</summary>
-    internal readonly record struct SlowPath(PartitionState? Partition, int BufferSize, int RecordSize)
+    internal readonly record struct SlowPath(PartitionState? Partition, int PreferredSize, int RecordSize)
     {
-        /// <summary>The least a new batch for the record needs: the batch header and the record.</summary>
-        public int MinimumSize => RecordBatchLayout.HeaderSize + RecordSize;
+        /// <summary>The least a new batch for the record needs.</summary>
+        public int MinimumSize => RecordAccumulator.MinimumBufferSize(RecordSize);
     }
 }

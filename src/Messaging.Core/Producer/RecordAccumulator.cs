@@ -166,7 +166,7 @@ internal sealed class RecordAccumulator
                 }
             }
 
-            var buffer = _pool.TryRent(RecordBatchLayout.HeaderSize + recordSize, BufferSizeFor(partition, recordSize));
+            var buffer = _pool.TryRent(MinimumBufferSize(recordSize), PreferredBufferSize(partition, recordSize));
             if (buffer is null)
             {
                 return AppendStatus.NeedsMemory;
@@ -211,13 +211,12 @@ internal sealed class RecordAccumulator
         }
     }
 
-    /// <summary>The buffer size a new batch of this partition asks for: what its last batch needed (at least the record), at most batch.size.</summary>
-    public int BufferSizeFor(PartitionState partition, int recordSize)
-    {
-        var needed = RecordBatchLayout.HeaderSize + recordSize;
-        var size = Math.Max(needed, Math.Min(_settings.BatchSize, Math.Max(InitialBufferSize, partition.LastBufferSize)));
-        return size;
-    }
+    /// <summary>The least buffer a new batch needs for its first record: the batch header and the record.</summary>
+    public static int MinimumBufferSize(int recordSize) => RecordBatchLayout.HeaderSize + recordSize;
+
+    /// <summary>The buffer size a new batch of this partition would like: what its last batch needed (at least the record), at most batch.size.</summary>
+    public int PreferredBufferSize(PartitionState partition, int recordSize) =>
+        Math.Max(MinimumBufferSize(recordSize), Math.Min(_settings.BatchSize, Math.Max(InitialBufferSize, partition.LastBufferSize)));
 
     /// <summary>Removes a completed batch from the flush registry.</summary>
     public void Unregister(ProducerBatch batch)
@@ -282,7 +281,7 @@ internal sealed class RecordAccumulator
     private void StartBatch(PartitionState partition, byte[] buffer, int recordSize, long timestampMs, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
         ReadOnlySpan<RecordHeader> headers, RecordNulls nulls, object? target, object? state)
     {
-        var limit = Math.Max(_settings.BatchSize, RecordBatchLayout.HeaderSize + recordSize);
+        var limit = Math.Max(_settings.BatchSize, MinimumBufferSize(recordSize));
         var batch = ProducerBatch.Rent(partition, buffer, limit, Stopwatch.GetTimestamp(), _settings.DeliveryTimeoutTicks);
         if (!batch.TryAppend(timestampMs, key, value, headers, nulls, target, state, _pool))
         {

@@ -146,12 +146,12 @@ public sealed class RecordAccumulatorTests
     public void The_next_batch_of_a_busy_partition_starts_at_the_size_the_last_one_reached()
     {
         var (accumulator, _, partition) = Create(batchSize: 64 * 1024);
-        Assert.Equal(16 * 1024, accumulator.BufferSizeFor(partition, 100));
+        Assert.Equal(16 * 1024, accumulator.PreferredBufferSize(partition, 100));
         while (partition.Queue.Count == 0)
         {
             Append(accumulator, partition, 1000);
         }
 
-        Assert.True(accumulator.BufferSizeFor(partition, 100) > 60 * 1024);
+        Assert.True(accumulator.PreferredBufferSize(partition, 100) > 60 * 1024);
     }
 }
