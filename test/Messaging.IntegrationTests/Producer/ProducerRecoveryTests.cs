@@ -98,12 +98,7 @@ public sealed class ProducerRecoveryTests
         var ct = TestContext.Current.CancellationToken;
         var options = BoundOptions(ClosedPort());
         await using var producer = new KafkaProducer(options);
-        var outcomes = await ProduceForAsync(producer, "nowhere", TimeSpan.FromSeconds(2), ct);
-        var flushCalled = Stopwatch.GetTimestamp();
-        await producer.FlushAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
-        var flushTook = Stopwatch.GetElapsedTime(flushCalled);
-        AssertWithinBound(outcomes, options.DeliveryTimeout, ProduceErrorKind.MetadataTimeout);
-        Assert.True(flushTook < options.DeliveryTimeout + OutcomeTolerance, $"FlushAsync took {flushTook.TotalMilliseconds:F0} ms (bound {options.DeliveryTimeout.TotalMilliseconds} ms + slack)");
+        await ProduceAndFlushWithinBoundAsync(producer, "nowhere", TimeSpan.FromSeconds(2), options.DeliveryTimeout, ProduceErrorKind.MetadataTimeout, ct);
     }
 
     [Fact(Timeout = 120_000)]
@@ -115,9 +110,7 @@ public sealed class ProducerRecoveryTests
         cluster.SetBrokerDown(1);
         var options = BoundOptions(cluster.BootstrapServers);
         await using var producer = new KafkaProducer(options);
-        var outcomes = await ProduceForAsync(producer, "down", TimeSpan.FromSeconds(1), ct);
-        await producer.FlushAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
-        AssertWithinBound(outcomes, options.DeliveryTimeout, expectedKind: null);
+        await ProduceAndFlushWithinBoundAsync(producer, "down", TimeSpan.FromSeconds(1), options.DeliveryTimeout, expectedKind: null, ct);
     }
 
     [Fact(Timeout = 120_000)]
@@ -127,9 +120,7 @@ public sealed class ProducerRecoveryTests
         await using var cluster = EmbeddedKafkaCluster.Start(1);
         var options = BoundOptions(cluster.BootstrapServers);
         await using var producer = new KafkaProducer(options);
-        var outcomes = await ProduceForAsync(producer, "never-created", TimeSpan.FromSeconds(1), ct);
-        await producer.FlushAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
-        AssertWithinBound(outcomes, options.DeliveryTimeout, ProduceErrorKind.MetadataTimeout);
+        await ProduceAndFlushWithinBoundAsync(producer, "never-created", TimeSpan.FromSeconds(1), options.DeliveryTimeout, ProduceErrorKind.MetadataTimeout, ct);
     }
 
     [Fact(Timeout = 120_000)]
@@ -147,12 +138,7 @@ public sealed class ProducerRecoveryTests
         // The broker's answers now take longer than any timeout: requests time out, reconnect, are sent again, and
         // are in flight when their records' delivery timeout runs out.
         cluster.SetBrokerRoundTripDelay(1, TimeSpan.FromSeconds(30));
-        var outcomes = await ProduceForAsync(producer, "silent", TimeSpan.FromMilliseconds(500), ct);
-        var flushCalled = Stopwatch.GetTimestamp();
-        await producer.FlushAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
-        var flushTook = Stopwatch.GetElapsedTime(flushCalled);
-        AssertWithinBound(outcomes, options.DeliveryTimeout, ProduceErrorKind.DeliveryTimeout);
-        Assert.True(flushTook < options.DeliveryTimeout + OutcomeTolerance, $"FlushAsync took {flushTook.TotalMilliseconds:F0} ms (bound {options.DeliveryTimeout.TotalMilliseconds} ms + slack)");
+        await ProduceAndFlushWithinBoundAsync(producer, "silent", TimeSpan.FromMilliseconds(500), options.DeliveryTimeout, ProduceErrorKind.DeliveryTimeout, ct);
     }
 
     [Fact(Timeout = 60_000)]
@@ -169,7 +155,7 @@ public sealed class ProducerRecoveryTests
         options.MaxInFlightRequestsPerConnection = 1;
         options.RequestTimeout = TimeSpan.FromMilliseconds(1900);
         await using var producer = new KafkaProducer(options);
-        var outcomes = await ProduceForAsync(producer, FakeProduceBroker.Topic, TimeSpan.FromMilliseconds(1000), ct);
+        var outcomes = await Task.WhenAll(await ProduceForAsync(producer, FakeProduceBroker.Topic, TimeSpan.FromMilliseconds(1000), ct)).WaitAsync(TimeSpan.FromSeconds(60), ct);
         await producer.FlushAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
         AssertWithinBound(outcomes, options.DeliveryTimeout, expectedKind: null, deliveredAllowed: true);
         Assert.Contains(outcomes, o => o.Error is null);
@@ -238,12 +224,24 @@ public sealed class ProducerRecoveryTests
         await Task.WhenAll(warm).WaitAsync(TimeSpan.FromSeconds(30), ct);
     }
 
+    /// <summary>Produces for <paramref name="duration"/>, then flushes: every outcome and the flush arrive within the delivery timeout (+ slack) of their call.</summary>
+    private static async Task ProduceAndFlushWithinBoundAsync(KafkaProducer producer, string topic, TimeSpan duration, TimeSpan deliveryTimeout, ProduceErrorKind? expectedKind, CancellationToken ct)
+    {
+        var pending = await ProduceForAsync(producer, topic, duration, ct);
+        var flushCalled = Stopwatch.GetTimestamp(); // right after the last call: it waits for every record
+        await producer.FlushAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
+        var flushTook = Stopwatch.GetElapsedTime(flushCalled);
+        var outcomes = await Task.WhenAll(pending).WaitAsync(TimeSpan.FromSeconds(60), ct);
+        AssertWithinBound(outcomes, deliveryTimeout, expectedKind);
+        Assert.True(flushTook < deliveryTimeout + OutcomeTolerance, $"FlushAsync took {flushTook.TotalMilliseconds:F0} ms (bound {deliveryTimeout.TotalMilliseconds} ms + slack)");
+    }
+
     /// <summary>
     /// Produces about 4,000 records a second for <paramref name="duration"/> (a busy service's rate; the outcome times
     /// are taken where each awaiting caller resumes, so flooding the two cores with a million awaiters would measure
     /// the thread pool, not the producer), tracking each call's start and outcome.
     /// </summary>
-    private static async Task<Outcome[]> ProduceForAsync(KafkaProducer producer, string topic, TimeSpan duration, CancellationToken ct)
+    private static async Task<List<Task<Outcome>>> ProduceForAsync(KafkaProducer producer, string topic, TimeSpan duration, CancellationToken ct)
     {
         var tracked = new List<Task<Outcome>>();
         var started = Stopwatch.GetTimestamp();
@@ -259,7 +257,7 @@ public sealed class ProducerRecoveryTests
             await Task.Delay(1, ct);
         }
 
-        return await Task.WhenAll(tracked).WaitAsync(TimeSpan.FromSeconds(90), ct);
+        return tracked;
     }
 
     internal static async Task<Outcome> Track(ValueTask<Messaging.Producer.DeliveryResult> delivery)
