@@ -51,6 +51,21 @@ internal sealed class ConfluentProduceSession : IProduceSession
 
     public static ConfluentProduceSession Start(string bootstrap, string topic, ProduceSettings settings)
     {
+        var config = Config(bootstrap, settings);
+        var counter = new DeliveryCounter();
+        ConfluentProduceSession? session = null;
+        var producer = new ProducerBuilder<byte[]?, byte[]>(config)
+            .SetErrorHandler((_, error) => session?.OnError(error))
+            .Build();
+        session = new ConfluentProduceSession(producer, config, topic, settings, counter);
+        producer.Produce(topic, new Message<byte[]?, byte[]> { Value = settings.Payloads.Value(0) });
+        producer.Flush(TimeSpan.FromSeconds(30));
+        return session;
+    }
+
+    /// <summary>Confluent's producer configuration for the run's settings (also used by the <c>e2e</c> command).</summary>
+    public static ProducerConfig Config(string bootstrap, ProduceSettings settings)
+    {
         var config = new ProducerConfig
         {
             BootstrapServers = bootstrap,
@@ -80,15 +95,7 @@ internal sealed class ConfluentProduceSession : IProduceSession
             config.CompressionLevel = level;
         }
 
-        var counter = new DeliveryCounter();
-        ConfluentProduceSession? session = null;
-        var producer = new ProducerBuilder<byte[]?, byte[]>(config)
-            .SetErrorHandler((_, error) => session?.OnError(error))
-            .Build();
-        session = new ConfluentProduceSession(producer, config, topic, settings, counter);
-        producer.Produce(topic, new Message<byte[]?, byte[]> { Value = settings.Payloads.Value(0) });
-        producer.Flush(TimeSpan.FromSeconds(30));
-        return session;
+        return config;
     }
 
     public async Task<LatencySummary?> RunAsync(string mode, CancellationToken cancellationToken)
@@ -126,11 +133,7 @@ internal sealed class ConfluentProduceSession : IProduceSession
 
         if (mode == "latency")
         {
-            var deadline = Stopwatch.GetTimestamp() + (10 * Stopwatch.Frequency);
-            while (_counter.Delivered + _counter.Failed < count && Stopwatch.GetTimestamp() < deadline)
-            {
-                await Task.Delay(1, cancellationToken).ConfigureAwait(false);
-            }
+            await Poll.UntilAsync(() => _counter.Delivered + _counter.Failed >= count, TimeSpan.FromSeconds(10), Name + ": not every ProduceAsync completed", cancellationToken).ConfigureAwait(false);
         }
 
         _counter.AddFailed(Interlocked.Read(ref _fatalErrors) - fatalBefore, "a fatal client error (see the error handler)");

@@ -44,23 +44,26 @@ internal sealed class MessagingProduceSession : IProduceSession
     public static async Task<MessagingProduceSession> StartAsync(string bootstrap, string topic, ProduceSettings settings, CancellationToken cancellationToken)
     {
         var log = new FailureLog();
-        var producer = new KafkaProducer(new KafkaProducerOptions
-        {
-            BootstrapServers = bootstrap,
-            ClientId = "perf-messaging",
-            Acks = settings.Acks switch { "all" => Acks.All, "1" => Acks.Leader, _ => Acks.None },
-            EnableIdempotence = settings.Idempotence && settings.Acks == "all",
-            Linger = TimeSpan.FromMilliseconds(settings.LingerMs),
-            BatchSize = settings.BatchSize,
-            MaxRequestSize = settings.MaxRequestSize,
-            BufferMemory = Math.Max(BufferMemoryBytes, 4L * settings.MaxRequestSize),
-            CompressionType = settings.Compression,
-            CompressionLevel = settings.CompressionLevel,
-            LoggerFactory = log,
-        });
+        var producer = new KafkaProducer(Options(bootstrap, settings, log));
         await producer.ProduceAsync(topic, (byte[]?)null, settings.Payloads.Value(0), cancellationToken: cancellationToken).ConfigureAwait(false); // metadata, connection, producer id
         return new MessagingProduceSession(producer, topic, settings, log);
     }
+
+    /// <summary>Our producer's options for the run's settings (also used by the <c>e2e</c> command).</summary>
+    public static KafkaProducerOptions Options(string bootstrap, ProduceSettings settings, Microsoft.Extensions.Logging.ILoggerFactory log) => new()
+    {
+        BootstrapServers = bootstrap,
+        ClientId = "perf-messaging",
+        Acks = settings.Acks switch { "all" => Acks.All, "1" => Acks.Leader, _ => Acks.None },
+        EnableIdempotence = settings.Idempotence && settings.Acks == "all",
+        Linger = TimeSpan.FromMilliseconds(settings.LingerMs),
+        BatchSize = settings.BatchSize,
+        MaxRequestSize = settings.MaxRequestSize,
+        BufferMemory = Math.Max(BufferMemoryBytes, 4L * settings.MaxRequestSize),
+        CompressionType = settings.Compression,
+        CompressionLevel = settings.CompressionLevel,
+        LoggerFactory = log,
+    };
 
     public async Task<LatencySummary?> RunAsync(string mode, CancellationToken cancellationToken)
     {
@@ -94,11 +97,7 @@ internal sealed class MessagingProduceSession : IProduceSession
         if (mode == "latency")
         {
             // The flush completes when the last batch is acknowledged; the awaiting continuations may still be running.
-            var deadline = Stopwatch.GetTimestamp() + (10 * Stopwatch.Frequency);
-            while (_counter.Delivered + _counter.Failed < count && Stopwatch.GetTimestamp() < deadline)
-            {
-                await Task.Delay(1, cancellationToken).ConfigureAwait(false);
-            }
+            await Poll.UntilAsync(() => _counter.Delivered + _counter.Failed >= count, TimeSpan.FromSeconds(10), Name + ": not every ProduceAsync completed", cancellationToken).ConfigureAwait(false);
         }
 
         _counter.AddFailed(_log.FailedRecords, _log.LastError);

@@ -4,7 +4,7 @@ using CompressionType = Messaging.Compression.CompressionType;
 namespace Messaging.Perf;
 
 /// <summary>What a <c>produce</c> run sends and how: the same for both clients.</summary>
-/// <param name="Mode">callback, fire, tasks or latency.</param>
+/// <param name="Mode">callback, fire, tasks or latency (or e2e, for the <c>e2e</c> command's producers).</param>
 /// <param name="Threads">Producing threads (callback and fire).</param>
 /// <param name="Tasks">Concurrent loops awaiting ProduceAsync (tasks).</param>
 /// <param name="Rate">Records per second the latency mode paces to.</param>
@@ -20,7 +20,7 @@ internal sealed record ProduceSettings(int Messages, Payloads Payloads, int Part
     public string ModeLabel => Mode switch
     {
         "tasks" => "mode=tasks tasks=" + Tasks.ToString(CultureInfo.InvariantCulture),
-        "latency" => "mode=latency rate=" + Rate.ToString(CultureInfo.InvariantCulture),
+        "latency" or "e2e" => "mode=" + Mode + " rate=" + Rate.ToString(CultureInfo.InvariantCulture),
         _ => "mode=" + Mode + (Threads > 1 ? " threads=" + Threads.ToString(CultureInfo.InvariantCulture) : ""),
     };
 

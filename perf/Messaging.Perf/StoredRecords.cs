@@ -14,12 +14,18 @@ internal sealed class StoredRecords : IAsyncDisposable
 
     public StoredRecords(string bootstrap) => _admin = new KafkaAdminClient(new KafkaAdminOptions { BootstrapServers = bootstrap, ClientId = "perf-probe" });
 
-    public async Task<long> CountAsync(string topic, int partitions, CancellationToken cancellationToken)
+    /// <summary>The sum of the partitions' high watermarks: every record ever stored, whether or not retention dropped it since.</summary>
+    public Task<long> CountAsync(string topic, int partitions, CancellationToken cancellationToken) => SumAsync(topic, partitions, OffsetSpec.Latest, cancellationToken);
+
+    /// <summary>The sum of the partitions' log start offsets: 0 unless the broker dropped old records.</summary>
+    public Task<long> DroppedAsync(string topic, int partitions, CancellationToken cancellationToken) => SumAsync(topic, partitions, OffsetSpec.Earliest, cancellationToken);
+
+    private async Task<long> SumAsync(string topic, int partitions, OffsetSpec spec, CancellationToken cancellationToken)
     {
         var queries = new List<KeyValuePair<TopicPartition, OffsetSpec>>(partitions);
         for (var p = 0; p < partitions; p++)
         {
-            queries.Add(new KeyValuePair<TopicPartition, OffsetSpec>(new TopicPartition(topic, p), OffsetSpec.Latest));
+            queries.Add(new KeyValuePair<TopicPartition, OffsetSpec>(new TopicPartition(topic, p), spec));
         }
 
         var offsets = await _admin.ListOffsetsAsync(queries, cancellationToken: cancellationToken).ConfigureAwait(false);
