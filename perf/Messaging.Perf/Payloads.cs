@@ -124,7 +124,7 @@ internal sealed class Payloads
     /// <summary>For the run's header: what the records look like and how well they compress.</summary>
     public string Describe()
     {
-        var sample = Math.Min(_values.Length, 1000);
+        var sample = (int)Math.Clamp(4L * 1024 * 1024 / ValueSize, 1, 1000); // a few MiB at most: this runs before every run
         long raw = 0;
         long packed = 0;
         using (var buffer = new MemoryStream())
@@ -133,8 +133,9 @@ internal sealed class Payloads
             {
                 for (var i = 0; i < sample; i++)
                 {
-                    deflate.Write(_values[i]);
-                    raw += _values[i].Length;
+                    var value = Value(i);
+                    deflate.Write(value);
+                    raw += value.Length;
                 }
             }
 
@@ -145,7 +146,7 @@ internal sealed class Payloads
             ? string.Create(CultureInfo.InvariantCulture, $"distinct: a pool of {_values.Length:N0} seeded JSON-like text values ({(long)_values.Length * ValueSize / 1048576.0:0.0} MiB), record i takes value i mod {_values.Length:N0}")
             : "same: one value reused for every record (codecs see identical records: a best case)";
         return string.Create(CultureInfo.InvariantCulture,
-            $"payload {what}; a sample of {sample} values compresses {(double)raw / Math.Max(1, packed):0.0}:1 together (deflate, as gzip does: for reference); keys {(KeyCount == 0 ? "null" : KeyCount.ToString("N0", CultureInfo.InvariantCulture) + " distinct of " + _keys[0].Length + " B")}; {HeaderCount} header(s) per record");
+            $"payload {what}; records 0–{sample - 1} compress {(double)raw / Math.Max(1, packed):0.0}:1 together (deflate, as gzip does: for reference); keys {(KeyCount == 0 ? "null" : KeyCount.ToString("N0", CultureInfo.InvariantCulture) + " distinct of " + _keys[0].Length + " B")}; {HeaderCount} header(s) per record");
     }
 
     /// <summary>
