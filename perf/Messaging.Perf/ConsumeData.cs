@@ -1,6 +1,5 @@
 using System.Globalization;
 using Confluent.Kafka;
-using CompressionType = Messaging.Compression.CompressionType;
 
 namespace Messaging.Perf;
 
@@ -25,14 +24,7 @@ internal static class ConsumeData
             MessageMaxBytes = Math.Max(1024 * 1024, payloads.RecordBytes + (64 * 1024)),
             QueueBufferingMaxMessages = 10_000_000,
             QueueBufferingMaxKbytes = 2_097_151,
-            CompressionType = settings.Compression switch
-            {
-                CompressionType.Gzip => Confluent.Kafka.CompressionType.Gzip,
-                CompressionType.Snappy => Confluent.Kafka.CompressionType.Snappy,
-                CompressionType.Lz4 => Confluent.Kafka.CompressionType.Lz4,
-                CompressionType.Zstd => Confluent.Kafka.CompressionType.Zstd,
-                _ => Confluent.Kafka.CompressionType.None,
-            },
+            CompressionType = ConfluentCompression.From(settings.Compression),
         };
         using (var producer = new ProducerBuilder<byte[]?, byte[]>(producerConfig).Build())
         {

@@ -63,15 +63,17 @@ internal sealed class E2eCommand : IPerfCommand
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"e2e: {settings.Messages:N0} records of {size} B per round at {settings.Rate:N0} msgs/s, produce call → consumed, {settings.Partitions} partition(s), {brokers} broker(s) {broker.Description}, {Environment.ProcessorCount} cores"));
             Console.WriteLine(settings.Payloads.Describe());
-            var sessions = new Dictionary<string, IE2eSession>(StringComparer.Ordinal);
+            var sessions = new Dictionary<string, E2eSession>(StringComparer.Ordinal);
             try
             {
                 foreach (var name in clients)
                 {
                     var topic = await broker.CreateTopicAsync("perf-e2e-" + name + "-", settings.Partitions, cancellationToken).ConfigureAwait(false);
-                    sessions[name] = name == "messaging"
-                        ? await MessagingE2eSession.StartAsync(bootstrap, topic, settings, consumeSettings, cancellationToken).ConfigureAwait(false)
-                        : await ConfluentE2eSession.StartAsync(bootstrap, topic, settings, consumeSettings, cancellationToken).ConfigureAwait(false);
+                    E2eSession session = name == "messaging"
+                        ? new MessagingE2eSession(bootstrap, topic, settings, consumeSettings)
+                        : new ConfluentE2eSession(bootstrap, topic, settings, consumeSettings);
+                    await session.StartAsync(cancellationToken).ConfigureAwait(false); // disposes the session if it fails
+                    sessions[name] = session;
                     Console.WriteLine(name + ": " + sessions[name].Description);
                 }
 

@@ -76,7 +76,7 @@ internal sealed class ProduceCommand : IPerfCommand
             // One producer per client for the whole run, as an application keeps one, each with its own topic so the
             // broker's count of stored records checks that client alone.
             await using var stored = new StoredRecords(bootstrap);
-            var sessions = new Dictionary<string, IProduceSession>(StringComparer.Ordinal);
+            var sessions = new Dictionary<string, ProduceSession>(StringComparer.Ordinal);
             try
             {
                 foreach (var name in clients)
@@ -107,7 +107,7 @@ internal sealed class ProduceCommand : IPerfCommand
         }
     }
 
-    private static async Task<Dictionary<string, List<ProduceResult>>> RunRoundsAsync(Dictionary<string, IProduceSession> sessions, string[] clients, ProduceSettings settings,
+    private static async Task<Dictionary<string, List<ProduceResult>>> RunRoundsAsync(Dictionary<string, ProduceSession> sessions, string[] clients, ProduceSettings settings,
         int rounds, int warmups, StoredRecords stored, PoolAllocationListener batchPool, AllocationTracer? tracer, CancellationToken cancellationToken)
     {
         var results = new Dictionary<string, List<ProduceResult>>(StringComparer.Ordinal) { ["messaging"] = [], ["confluent"] = [] };
