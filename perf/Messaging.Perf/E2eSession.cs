@@ -69,7 +69,17 @@ internal abstract class E2eSession : IAsyncDisposable
         Base += count;
         OnRoundEnded();
         Counter.Check(Name, count, counted: true);
-        await Poll.UntilAsync(() => Latency.Count >= count, TimeSpan.FromSeconds(60), Name + ": the consumer did not see every record", cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await Poll.UntilAsync(() => Latency.Count >= count, TimeSpan.FromSeconds(60), Name + ": the consumer did not see every record", cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException ex)
+        {
+            // Usually the embedded broker's retention (about 5 MB per partition) dropped records before a lagging consumer read them.
+            throw new TimeoutException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{ex.Message} It saw {Latency.Count} of {count}; the embedded broker keeps about 5 MB per partition, so with large records use more --partitions or a lower --rate."), ex);
+        }
+
         return Latency.Summarise();
     }
 
