@@ -89,6 +89,7 @@ internal sealed class Payloads
             keyArrays[i] = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"key-{i:D8}"));
         }
 
+        // A few header sets, reused round-robin: distinct enough to be real headers, shared so nothing is built per record.
         var headerSets = new RecordHeader[headers == 0 ? 0 : HeaderSets][];
         var confluentSets = new Confluent.Kafka.Headers?[HeaderSets];
         for (var s = 0; s < headerSets.Length; s++)
@@ -106,7 +107,7 @@ internal sealed class Payloads
             confluentSets[s] = confluent;
         }
 
-        return new Payloads(distinct, valueSize, values, keyArrays, headers, headerSets, headers == 0 ? new Confluent.Kafka.Headers?[HeaderSets] : confluentSets);
+        return new Payloads(distinct, valueSize, values, keyArrays, headers, headerSets, confluentSets);
     }
 
     /// <summary>The value of record <paramref name="index"/> (shared: never write to it).</summary>
