@@ -3,6 +3,7 @@ using Messaging.Cluster;
 using Messaging.Connection;
 using Messaging.Errors;
 using Messaging.Protocol;
+using Messaging.Threading;
 
 namespace Messaging.Producer;
 

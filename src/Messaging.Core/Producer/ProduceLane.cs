@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using Messaging.Records;
+using Messaging.Threading;
 
 namespace Messaging.Producer;
 

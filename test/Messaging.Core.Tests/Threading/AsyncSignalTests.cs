@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using Messaging.Threading;
+
+namespace Messaging.Core.Tests.Threading;
+
+public sealed class AsyncSignalTests
+{
+    private static long In(TimeSpan span) => Stopwatch.GetTimestamp() + (long)(span.TotalSeconds * Stopwatch.Frequency);
+
+    [Fact]
+    public async Task A_set_before_the_wait_is_remembered_once()
+    {
+        using var signal = new AsyncSignal();
+        signal.Set();
+        signal.Set();
+        Assert.True(await signal.WaitAsync(long.MaxValue, TestContext.Current.CancellationToken));
+        Assert.False(await signal.WaitAsync(In(TimeSpan.FromMilliseconds(20)), TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task A_wait_returns_false_at_its_deadline_and_not_before()
+    {
+        using var signal = new AsyncSignal();
+        var deadline = In(TimeSpan.FromMilliseconds(30));
+        Assert.False(await signal.WaitAsync(deadline, TestContext.Current.CancellationToken));
+        Assert.True(Stopwatch.GetTimestamp() >= deadline, "the wait ended before its deadline");
+    }
+
+    [Fact]
+    public async Task A_set_from_another_thread_wakes_the_waiter()
+    {
+        using var signal = new AsyncSignal();
+        var wait = signal.WaitAsync(In(TimeSpan.FromSeconds(30)), TestContext.Current.CancellationToken).AsTask();
+        await Task.Run(signal.Set, TestContext.Current.CancellationToken);
+        Assert.True(await wait.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task Cancellation_ends_the_wait_with_false()
+    {
+        using var signal = new AsyncSignal();
+        using var cts = new CancellationTokenSource();
+        var wait = signal.WaitAsync(long.MaxValue, cts.Token).AsTask();
+        await cts.CancelAsync();
+        Assert.False(await wait.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task The_deadline_of_a_wait_woken_by_a_set_does_not_end_the_next_wait()
+    {
+        using var signal = new AsyncSignal();
+        var firstDeadline = In(TimeSpan.FromMilliseconds(50));
+        var first = signal.WaitAsync(firstDeadline, TestContext.Current.CancellationToken).AsTask();
+        signal.Set();
+        Assert.True(await first);
+
+        // The second wait runs past the first one's deadline: the stale deadline must find its version changed.
+        var secondDeadline = In(TimeSpan.FromMilliseconds(400));
+        Assert.False(await signal.WaitAsync(secondDeadline, TestContext.Current.CancellationToken));
+        Assert.True(Stopwatch.GetTimestamp() >= secondDeadline, "the first wait's deadline ended the second wait");
+    }
+
+    [Fact]
+    public async Task Many_signals_with_interleaved_deadlines_each_fire_at_or_after_their_own()
+    {
+        var signals = new AsyncSignal[50];
+        var waits = new Task<(bool Signaled, long Deadline, long Ended)>[signals.Length];
+        for (var i = 0; i < signals.Length; i++)
+        {
+            signals[i] = new AsyncSignal();
+            var deadline = In(TimeSpan.FromMilliseconds(5 + ((i * 37) % 60)));
+            waits[i] = WaitAndTime(signals[i], deadline);
+        }
+
+        var results = await Task.WhenAll(waits).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        foreach (var (signaled, deadline, ended) in results)
+        {
+            Assert.False(signaled);
+            Assert.True(ended >= deadline);
+        }
+
+        foreach (var signal in signals)
+        {
+            signal.Dispose();
+        }
+
+        static async Task<(bool, long, long)> WaitAndTime(AsyncSignal signal, long deadline)
+        {
+            var signaled = await signal.WaitAsync(deadline, CancellationToken.None);
+            return (signaled, deadline, Stopwatch.GetTimestamp());
+        }
+    }
+}
