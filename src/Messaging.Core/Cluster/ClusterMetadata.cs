@@ -60,6 +60,13 @@ public sealed class ClusterMetadata
     /// <summary>When the response this snapshot came from arrived.</summary>
     public DateTimeOffset FetchedAt { get; }
 
+    /// <summary>
+    /// True when <paramref name="partition"/> has a leader this snapshot can route to: a leader id, and that broker
+    /// in the broker list (a broker that is down drops out of the list while partitions still name it). Producer and
+    /// consumer both ask this, and keep asking for fresh metadata while it is false for a partition they need.
+    /// </summary>
+    internal bool HasRoutableLeader(PartitionInfo partition) => partition.Leader >= 0 && Brokers.ContainsKey(partition.Leader);
+
     /// <summary>The leader of a partition, if the snapshot knows one.</summary>
     public bool TryGetLeader(string topic, int partition, out int leader, out int leaderEpoch)
     {

@@ -30,6 +30,13 @@ internal sealed class BrokerSender : IAsyncDisposable
     private readonly Queue<ProduceRequestSet> _outstanding = new();
     private readonly Stack<ProduceRequestSet> _spareSets = new();
     private readonly Lock _outstandingLock = new();
+
+    /// <summary>
+    /// Held while a response is settled (until its set leaves <see cref="_outstanding"/>) and while housekeeping
+    /// expires in-flight batches: settling releases batches to their pool, so without it an expiry could fail a batch
+    /// object that was already recycled for other records. Taken once per response, never per record.
+    /// </summary>
+    private readonly Lock _settleLock = new();
     private readonly ContiguousBufferWriter _scratch = new(64 * 1024);
     private readonly CancellationTokenSource _stop = new();
     private PartitionState[] _partitions = [];
@@ -111,7 +118,9 @@ internal sealed class BrokerSender : IAsyncDisposable
                 continue;
             }
 
-            if (Volatile.Read(ref _inFlight) < _settings.MaxInFlight && _core.ReadyToSend())
+            // A sender whose broker leads nothing (it left the metadata, or lost its partitions) neither connects nor
+            // polls: it sleeps until a metadata change hands it partitions again.
+            if (Partitions.Length > 0 && Volatile.Read(ref _inFlight) < _settings.MaxInFlight && _core.ReadyToSend())
             {
                 BrokerConnection? connection = null;
                 try
@@ -287,10 +296,12 @@ internal sealed class BrokerSender : IAsyncDisposable
         await Task.Yield();
         while (true)
         {
+            // The set stays in the queue while its response is awaited, so housekeeping can expire its batches
+            // (ExpireInFlight); it leaves the queue once settled.
             ProduceRequestSet? set;
             lock (_outstandingLock)
             {
-                _outstanding.TryDequeue(out set);
+                _outstanding.TryPeek(out set);
             }
 
             if (set is null)
@@ -338,13 +349,60 @@ internal sealed class BrokerSender : IAsyncDisposable
 
             try
             {
-                Settle(set, failure);
+                lock (_settleLock)
+                {
+                    try
+                    {
+                        Settle(set, failure);
+                    }
+                    finally
+                    {
+                        lock (_outstandingLock)
+                        {
+                            _outstanding.Dequeue();
+                        }
+                    }
+                }
             }
             finally
             {
                 ReturnSet(set);
                 Interlocked.Decrement(ref _inFlight);
                 _wake.Set();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reports the batches in flight whose delivery timeout has passed as timed out now, rather than when their
+    /// response or the request timeout comes (which can be up to request.timeout.ms later). The batch stays in its
+    /// request: the response, when it comes, settles the partition's bookkeeping (idempotent sequences included)
+    /// and releases it, and reports nothing more.
+    /// </summary>
+    public void ExpireInFlight(long now, List<ProducerBatch> expired)
+    {
+        expired.Clear();
+        lock (_settleLock)
+        {
+            lock (_outstandingLock)
+            {
+                foreach (var set in _outstanding)
+                {
+                    for (var i = 0; i < set.Count; i++)
+                    {
+                        var batch = set[i].Batch;
+                        if (batch.DeadlineTicks <= now && !batch.IsReported)
+                        {
+                            expired.Add(batch);
+                        }
+                    }
+                }
+            }
+
+            foreach (var batch in expired)
+            {
+                batch.Fail(ProducerErrors.DeliveryTimeout(batch.Partition.TopicPartition, batch, _settings), _core.Log);
+                batch.MarkDone(); // flush waiters need not wait for the late response
             }
         }
     }
@@ -425,7 +483,7 @@ internal sealed class BrokerSender : IAsyncDisposable
 
             batch.LastError = transport ?? new Errors.KafkaErrorException(code, ErrorText(partition, code, brokerMessage));
             batch.LastErrorCode = code;
-            if (retriable && now < batch.DeadlineTicks && !_core.IsAborting)
+            if (retriable && now < batch.DeadlineTicks && !batch.IsReported && !_core.IsAborting)
             {
                 batch.RetryAtTicks = now + _settings.RetryBackoffTicks(batch.Attempts);
                 partition.Queue.InsertInSequenceOrder(batch);

@@ -19,8 +19,14 @@ namespace Messaging.Producer;
 /// returns as soon as the record is in a batch and reports the outcome to a <see cref="DeliveryHandler"/> — pass a
 /// cached delegate and per-record state, and producing allocates nothing; with no handler it is fire-and-forget.</para>
 /// <para><b>Blocking.</b> Producing waits only for the topic's first metadata and for buffer memory
-/// (<see cref="KafkaProducerOptions.BufferMemory"/>), each at most <see cref="KafkaProducerOptions.MaxBlock"/>:
-/// <c>ProduceAsync</c> waits asynchronously, <c>Produce</c> blocks its thread.</para>
+/// (<see cref="KafkaProducerOptions.BufferMemory"/>), at most <see cref="KafkaProducerOptions.MaxBlock"/> (and never
+/// past <see cref="KafkaProducerOptions.DeliveryTimeout"/>): <c>ProduceAsync</c> waits asynchronously, <c>Produce</c>
+/// blocks its thread.</para>
+/// <para><b>Outcome bound.</b> Every record's outcome — delivered or failed — arrives within
+/// <see cref="KafkaProducerOptions.DeliveryTimeout"/> after the call that produced it, plus at most 200 ms (the 50 ms
+/// period of the producer's housekeeping, timer ticks and scheduling), whatever the cluster does: unreachable from the start, gone mid-stream, or
+/// without the topic. A batch still in flight when its deadline passes is reported as timed out then; the late
+/// response only settles the bookkeeping. <see cref="FlushAsync"/> returns within the same bound.</para>
 /// <para><b>Errors.</b> A record that is not delivered fails with a <see cref="ProduceException"/> whose
 /// <see cref="ProduceException.Kind"/>, <see cref="ProduceException.Code"/> and <c>IsRetriable</c> say what
 /// happened; nothing is reported delivered that the broker did not acknowledge.</para>
@@ -47,7 +53,7 @@ public sealed class KafkaProducer : IAsyncDisposable
         _core = new ProducerCore(options);
         _settings = _core.Settings;
         _custom = _settings.CustomPartitioner;
-        _lane = new ProduceLane(AppendWaitingAsync);
+        _lane = new ProduceLane(AppendWaitingAsync, WaitExpired, _settings);
     }
 
     /// <summary>The producer's internals, for tests in this repository.</summary>
@@ -107,7 +113,7 @@ public sealed class KafkaProducer : IAsyncDisposable
                 try
                 {
                     if (TryAppend(topic, key.GetValueOrDefault().Span, value.GetValueOrDefault().Span, nulls, headerSpan, partition ?? -1,
-                            timestampMs, promise, null, out _) == Outcome.Appended)
+                            timestampMs, promise, null, 0, out _) == Outcome.Appended)
                     {
                         promise.RegisterCancellation(cancellationToken);
                         return result;
@@ -211,7 +217,7 @@ public sealed class KafkaProducer : IAsyncDisposable
         var result = promise.Task;
         try
         {
-            if (_lane.IsEmpty && TryAppendOwned(topic, key, value, nulls, headers, partition, timestampMs, promise, out _) == Outcome.Appended)
+            if (_lane.IsEmpty && TryAppendOwned(topic, key, value, nulls, headers, partition, timestampMs, promise, 0, out _) == Outcome.Appended)
             {
                 promise.RegisterCancellation(cancellationToken);
                 return result;
@@ -241,30 +247,39 @@ public sealed class KafkaProducer : IAsyncDisposable
         ReadOnlySpan<RecordHeader> headers, int partition, long timestampMs, DeliveryHandler? onDelivery, object? state)
     {
         ThrowIfDisposed();
-        if (!_lane.IsEmpty && !_lane.WaitUntilEmpty(_settings.MaxBlock))
+        if (!_lane.IsEmpty && !_lane.WaitUntilEmpty(_settings.AppendWaitLimit))
         {
-            // Records produced earlier through ProduceAsync still wait for memory or metadata; this one would overtake them.
-            throw ProducerErrors.BufferExhausted(topic, partition, _settings.BufferMemory, _settings.MaxBlock);
+            // Records produced earlier through ProduceAsync still wait for metadata or memory; this one would overtake them.
+            throw WaitingBehind(topic, partition);
         }
 
+        var callDeadline = 0L; // appended as it is produced; set once the call has to wait
         while (true)
         {
-            var outcome = TryAppend(topic, key, value, nulls, headers, partition, timestampMs, onDelivery, state, out var slow);
-            switch (outcome)
+            var outcome = TryAppend(topic, key, value, nulls, headers, partition, timestampMs, onDelivery, state, callDeadline, out var slow);
+            if (outcome == Outcome.Appended)
             {
-                case Outcome.Appended:
-                    return;
-                case Outcome.NeedsMetadata:
-                    // The Java client blocks send() the same way, for at most max.block.ms.
-                    _core.EnsureTopicAsync(topic, _settings.MaxBlock, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-                    continue;
-                default:
-                    _core.WakeAllSenders();
-                    var buffer = _core.Pool.Rent(slow.MinimumSize, slow.PreferredSize, _settings.MaxBlock) ?? throw NoMemory(topic, slow);
-                    _core.Accumulator.AppendWithBuffer(slow.Partition!, buffer, timestampMs, key, value, headers, nulls, onDelivery, state, slow.RecordSize, out var wake);
-                    wake?.Wake();
-                    return;
+                return;
             }
+
+            var waitLimit = _settings.AppendWaitLimit;
+            if (callDeadline == 0)
+            {
+                callDeadline = Stopwatch.GetTimestamp() + _settings.DeliveryTimeoutTicks;
+            }
+
+            if (outcome == Outcome.NeedsMetadata)
+            {
+                // The Java client blocks send() the same way, for at most max.block.ms.
+                _core.EnsureTopicAsync(topic, waitLimit, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+                continue;
+            }
+
+            _core.WakeAllSenders();
+            var buffer = _core.Pool.Rent(slow.MinimumSize, slow.PreferredSize, waitLimit) ?? throw NoMemory(topic, slow);
+            _core.Accumulator.AppendWithBuffer(slow.Partition!, buffer, timestampMs, key, value, headers, nulls, onDelivery, state, slow.RecordSize, callDeadline, out var wake);
+            wake?.Wake();
+            return;
         }
     }
 
@@ -305,8 +320,9 @@ public sealed class KafkaProducer : IAsyncDisposable
     internal static long NowMs() => (DateTime.UtcNow.Ticks - UnixEpochTicks) / TimeSpan.TicksPerMillisecond;
 
     /// <summary>
-    /// Appends one record from the lane: waits (asynchronously) for its topic's metadata and for memory, within
-    /// what is left of its max.block.ms, then appends it. Completes or fails the entry.
+    /// Appends one record from the lane: waits (asynchronously) for its topic's metadata and for memory, until its
+    /// wait deadline (<see cref="ProducerSettings.AppendWaitLimit"/> from its call), then appends it into a batch
+    /// whose delivery deadline is no later than the record's. Completes or fails the entry.
     /// </summary>
     private async ValueTask AppendWaitingAsync(ProduceLane.Entry entry, CancellationToken stopping)
     {
@@ -319,8 +335,9 @@ public sealed class KafkaProducer : IAsyncDisposable
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, entry.CancellationToken);
         while (true)
         {
-            var remaining = _settings.MaxBlock - Stopwatch.GetElapsedTime(entry.EnqueuedTicks);
-            var outcome = TryAppendOwned(entry.Topic, entry.Key.Span, entry.Value.Span, entry.Nulls, entry.Headers, entry.Partition, entry.TimestampMs, entry.Promise, out var slow);
+            var remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), entry.WaitDeadlineTicks);
+            var outcome = TryAppendOwned(entry.Topic, entry.Key.Span, entry.Value.Span, entry.Nulls, entry.Headers, entry.Partition, entry.TimestampMs, entry.Promise,
+                entry.DeliveryDeadlineTicks, out var slow);
             if (outcome == Outcome.Appended)
             {
                 entry.Appended();
@@ -329,7 +346,13 @@ public sealed class KafkaProducer : IAsyncDisposable
 
             if (outcome == Outcome.NeedsMetadata)
             {
-                await _core.EnsureTopicAsync(entry.Topic, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, linked.Token).ConfigureAwait(false);
+                if (remaining <= TimeSpan.Zero)
+                {
+                    entry.Fail(WaitExpired(entry));
+                    return;
+                }
+
+                await _core.EnsureTopicAsync(entry.Topic, remaining, linked.Token).ConfigureAwait(false);
                 continue;
             }
 
@@ -346,7 +369,8 @@ public sealed class KafkaProducer : IAsyncDisposable
             var rented = HeaderSpan(entry.Headers, out var span);
             try
             {
-                _core.Accumulator.AppendWithBuffer(slow.Partition!, buffer, entry.TimestampMs, entry.Key.Span, entry.Value.Span, span, entry.Nulls, entry.Promise, null, slow.RecordSize, out var wake);
+                _core.Accumulator.AppendWithBuffer(slow.Partition!, buffer, entry.TimestampMs, entry.Key.Span, entry.Value.Span, span, entry.Nulls, entry.Promise, null, slow.RecordSize,
+                    entry.DeliveryDeadlineTicks, out var wake);
                 wake?.Wake();
             }
             finally
@@ -360,12 +384,12 @@ public sealed class KafkaProducer : IAsyncDisposable
     }
 
     private Outcome TryAppendOwned(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, RecordNulls nulls, IReadOnlyList<RecordHeader>? headers,
-        int partition, long timestampMs, DeliveryPromise promise, out SlowPath slow)
+        int partition, long timestampMs, DeliveryPromise promise, long callDeadlineTicks, out SlowPath slow)
     {
         var rented = HeaderSpan(headers, out var span);
         try
         {
-            return TryAppend(topic, key, value, nulls, span, partition, timestampMs, promise, null, out slow);
+            return TryAppend(topic, key, value, nulls, span, partition, timestampMs, promise, null, callDeadlineTicks, out slow);
         }
         finally
         {
@@ -376,9 +400,10 @@ public sealed class KafkaProducer : IAsyncDisposable
     /// <summary>
     /// The hot path: pick the partition, append, wake the sender if a batch started or filled. Allocates nothing
     /// when the topic is known and the open batch (or the pool) has room; otherwise says what to wait for.
+    /// <paramref name="callDeadlineTicks"/>: the record's delivery deadline from its call if it waited, else 0.
     /// </summary>
     private Outcome TryAppend(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, RecordNulls nulls, ReadOnlySpan<RecordHeader> headers,
-        int partition, long timestampMs, object? target, object? state, out SlowPath slow)
+        int partition, long timestampMs, object? target, object? state, long callDeadlineTicks, out SlowPath slow)
     {
         if (_core.Fatal is { } fatal)
         {
@@ -415,7 +440,7 @@ public sealed class KafkaProducer : IAsyncDisposable
         while (true)
         {
             var state0 = partitions[partition];
-            var status = _core.Accumulator.TryAppend(state0, timestampMs, key, value, headers, nulls, target, state, sticky, recordSize, out var wake);
+            var status = _core.Accumulator.TryAppend(state0, timestampMs, key, value, headers, nulls, target, state, sticky, recordSize, callDeadlineTicks, out var wake);
             wake?.Wake();
             switch (status)
             {
@@ -475,7 +500,19 @@ public sealed class KafkaProducer : IAsyncDisposable
             ? ProducerErrors.RecordTooLarge(topic, slow.Partition!.Partition, slow.RecordSize, "buffer.memory", _settings.BufferMemory)
             : Volatile.Read(ref _disposed) != 0 || _core.Accumulator.IsClosed
                 ? ProducerErrors.Disposed(new TopicPartition(topic, slow.Partition!.Partition), null)
-                : ProducerErrors.BufferExhausted(topic, slow.Partition!.Partition, _settings.BufferMemory, _settings.MaxBlock);
+                : ProducerErrors.BufferExhausted(topic, slow.Partition!.Partition, _settings.BufferMemory, _settings.AppendWaitLimit);
+
+    /// <summary>The error for a record whose wait ran out before it could be appended: it waited for its topic's metadata, or for memory.</summary>
+    private ProduceException WaitExpired(ProduceLane.Entry entry) =>
+        _core.Accumulator.GetOrAddTopic(entry.Topic).HasMetadata
+            ? ProducerErrors.BufferExhausted(entry.Topic, entry.Partition, _settings.BufferMemory, _settings.AppendWaitLimit)
+            : ProducerErrors.MetadataTimeout(entry.Topic, _settings.AppendWaitLimit, _core.LastMetadataError(entry.Topic), null);
+
+    /// <summary>The error for a blocking call that waited its limit behind records still waiting in the lane (it may not overtake them).</summary>
+    private ProduceException WaitingBehind(string topic, int partition) =>
+        _lane.Head is { } head && !_core.Accumulator.GetOrAddTopic(head.Topic).HasMetadata
+            ? ProducerErrors.MetadataTimeout(head.Topic, _settings.AppendWaitLimit, _core.LastMetadataError(head.Topic), null)
+            : ProducerErrors.BufferExhausted(topic, partition, _settings.BufferMemory, _settings.AppendWaitLimit);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ThrowIfDisposed()

@@ -13,9 +13,11 @@ namespace Messaging.Producer;
 /// </summary>
 /// <remarks>
 /// Nothing here runs per record in the steady state: the fast path only reads <see cref="IsEmpty"/>. An entry is
-/// an object allocated when a record has to wait, which is the exception. Each entry keeps its own
-/// <c>max.block.ms</c> deadline, counted from the call: an entry whose deadline passed while it queued fails when
-/// its turn comes.
+/// an object allocated when a record has to wait, which is the exception. Each entry keeps its own wait deadline
+/// (<see cref="ProducerSettings.AppendWaitLimit"/> from the call). Entries queue in call order, so their deadlines
+/// are in queue order too: when the head's wait ends, every entry behind it whose deadline has passed fails at
+/// once, without a wait of its own — thousands of calls waiting for an unreachable cluster all fail on time, not
+/// one timer tick after another.
 /// </remarks>
 internal sealed class ProduceLane : IDisposable
 {
@@ -25,18 +27,43 @@ internal sealed class ProduceLane : IDisposable
     private readonly ManualResetEventSlim _empty = new(true);
     private readonly CancellationTokenSource _stop = new();
     private readonly Func<Entry, CancellationToken, ValueTask> _append;
+    private readonly Func<Entry, Exception> _expired;
+    private readonly long _waitLimitTicks;
+    private readonly long _deliveryTimeoutTicks;
     private TaskCompletionSource? _emptied;
     private Task? _worker;
     private int _count;
 
-    /// <param name="append">Appends one entry (waiting for what it needs); completes or fails the entry's promise itself.</param>
-    public ProduceLane(Func<Entry, CancellationToken, ValueTask> append) => _append = append;
+    /// <param name="append">Appends one entry (waiting for what it needs, until <see cref="Entry.WaitDeadlineTicks"/>); completes or fails the entry's promise itself.</param>
+    /// <param name="expired">The error for an entry whose wait deadline passed before its turn.</param>
+    /// <param name="settings">The wait limit and delivery timeout the entries' deadlines count from their calls.</param>
+    public ProduceLane(Func<Entry, CancellationToken, ValueTask> append, Func<Entry, Exception> expired, ProducerSettings settings)
+    {
+        _append = append;
+        _expired = expired;
+        _waitLimitTicks = ProducerSettings.ToTicks(settings.AppendWaitLimit);
+        _deliveryTimeoutTicks = settings.DeliveryTimeoutTicks;
+    }
+
+    /// <summary>The entry waiting longest, if any (to say what a blocked caller waits behind).</summary>
+    public Entry? Head
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _queue.TryPeek(out var head) ? head : null;
+            }
+        }
+    }
 
     /// <summary>True when nothing waits: the fast path may append directly.</summary>
     public bool IsEmpty => Volatile.Read(ref _count) == 0;
 
     public void Enqueue(Entry entry)
     {
+        entry.WaitDeadlineTicks = entry.EnqueuedTicks + _waitLimitTicks;
+        entry.DeliveryDeadlineTicks = entry.EnqueuedTicks + _deliveryTimeoutTicks;
         lock (_lock)
         {
             _queue.Enqueue(entry);
@@ -127,7 +154,14 @@ internal sealed class ProduceLane : IDisposable
 
             try
             {
-                await _append(entry, token).ConfigureAwait(false);
+                if (Stopwatch.GetTimestamp() >= entry.WaitDeadlineTicks)
+                {
+                    entry.Fail(_expired(entry)); // its time ran out while it queued: no wait of its own
+                }
+                else
+                {
+                    await _append(entry, token).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
@@ -185,8 +219,14 @@ internal sealed class ProduceLane : IDisposable
 
         public CancellationToken CancellationToken { get; } = cancellationToken;
 
-        /// <summary>When the call was made (<see cref="Stopwatch"/> ticks): max.block.ms counts from here.</summary>
+        /// <summary>When the call was made (<see cref="Stopwatch"/> ticks): the wait limit and the delivery timeout count from here.</summary>
         public long EnqueuedTicks { get; } = Stopwatch.GetTimestamp();
+
+        /// <summary>Until when the record may wait to be appended (<see cref="Stopwatch"/> ticks); set by <see cref="Enqueue"/>.</summary>
+        public long WaitDeadlineTicks { get; set; }
+
+        /// <summary>When the record's delivery timeout runs out, counted from its call (<see cref="Stopwatch"/> ticks); set by <see cref="Enqueue"/>.</summary>
+        public long DeliveryDeadlineTicks { get; set; }
 
         /// <summary>Pooled copies of the key and value to return once appended (the typed producer's bytes), or null.</summary>
         public byte[]? RentedKey { get; init; }

@@ -47,6 +47,9 @@ internal sealed class ProducerBatch
     private int _stampedSequence;
     private TaskCompletionSource? _done;
 
+    /// <summary>1 once the records' outcome was reported: the response loop and the expiry of an in-flight batch may race to report, and only the first does.</summary>
+    private int _reported;
+
     private ProducerBatch()
     {
         Partition = null!;
@@ -101,6 +104,9 @@ internal sealed class ProducerBatch
     /// <summary>True once the batch was completed (delivered or failed).</summary>
     public bool IsDone { get; private set; }
 
+    /// <summary>True once the records' outcome was reported (delivered, failed, or expired while in flight).</summary>
+    public bool IsReported => Volatile.Read(ref _reported) != 0;
+
     /// <summary>True when a sequence is assigned.</summary>
     public bool HasSequence => BaseSequence >= 0;
 
@@ -133,6 +139,18 @@ internal sealed class ProducerBatch
         batch.CreatedTicks = nowTicks;
         batch.DeadlineTicks = nowTicks + deliveryTimeoutTicks;
         return batch;
+    }
+
+    /// <summary>
+    /// Brings the delivery deadline forward to <paramref name="deadlineTicks"/> if that is earlier: a record that
+    /// waited before it was appended (for metadata or memory) keeps the deadline of its call. Under the partition's lock.
+    /// </summary>
+    public void TightenDeadline(long deadlineTicks)
+    {
+        if (deadlineTicks < DeadlineTicks)
+        {
+            DeadlineTicks = deadlineTicks;
+        }
     }
 
     /// <summary>An upper bound of the bytes one record takes in a batch (the record's length prefix included).</summary>
@@ -248,6 +266,11 @@ internal sealed class ProducerBatch
     /// <summary>Reports every record delivered: offsets from <paramref name="baseOffset"/> (-1 when unknown), timestamps the records' own or the broker's log-append time.</summary>
     public void Complete(long baseOffset, long logAppendTimeMs, ProducerLog log)
     {
+        if (Interlocked.Exchange(ref _reported, 1) != 0)
+        {
+            return; // expired while in flight: the records were reported failed already
+        }
+
         var topic = Partition.Topic.Name;
         var partition = Partition.Partition;
         var type = logAppendTimeMs >= 0 ? TimestampType.LogAppendTime : TimestampType.CreateTime;
@@ -281,6 +304,11 @@ internal sealed class ProducerBatch
     /// <summary>Reports every record failed with <paramref name="error"/> (each awaiting caller gets its own copy to throw).</summary>
     public void Fail(ProduceException error, ProducerLog log)
     {
+        if (Interlocked.Exchange(ref _reported, 1) != 0)
+        {
+            return; // reported already (expired while in flight, then settled by its response)
+        }
+
         var topic = Partition.Topic.Name;
         var partition = Partition.Partition;
         for (var i = 0; i < _completionCount; i++)
@@ -348,6 +376,7 @@ internal sealed class ProducerBatch
         SequenceHasBeenReset = false;
         _sealed = false;
         _codec = CompressionType.None;
+        Volatile.Write(ref _reported, 0);
         lock (this)
         {
             IsDone = false;

@@ -23,6 +23,9 @@ internal sealed partial class ProducerCore : IDisposable
 {
     private static readonly TimeSpan HousekeepingPeriod = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>The pause before asking again for a topic's metadata after the cluster could not be reached.</summary>
+    private static readonly TimeSpan MetadataRetryPause = TimeSpan.FromMilliseconds(50);
+
     private readonly Dictionary<int, BrokerSender> _senders = [];
     private BrokerSender[] _senderList = [];
     private readonly Lock _assignLock = new();
@@ -110,11 +113,12 @@ internal sealed partial class ProducerCore : IDisposable
     }
 
     /// <summary>
-    /// The topic with its partitions, waiting (up to <paramref name="maxBlock"/>) for its first metadata. Metadata
-    /// that lists the topic with an error or without partitions is asked for again until the deadline.
+    /// The topic with its partitions, waiting (up to <paramref name="maxWait"/>) for its first metadata. Metadata
+    /// that lists the topic with an error or without partitions is asked for again until the deadline; no wait
+    /// inside goes past it.
     /// </summary>
     /// <exception cref="ProduceException">No usable metadata within the time (<see cref="ProduceErrorKind.MetadataTimeout"/>).</exception>
-    public async ValueTask<TopicState> EnsureTopicAsync(string topic, TimeSpan maxBlock, CancellationToken cancellationToken)
+    public async ValueTask<TopicState> EnsureTopicAsync(string topic, TimeSpan maxWait, CancellationToken cancellationToken)
     {
         var state = Accumulator.GetOrAddTopic(topic);
         if (state.HasMetadata)
@@ -128,10 +132,10 @@ internal sealed partial class ProducerCore : IDisposable
         var first = true;
         while (true)
         {
-            var remaining = maxBlock - Stopwatch.GetElapsedTime(started);
+            var remaining = maxWait - Stopwatch.GetElapsedTime(started);
             if (remaining <= TimeSpan.Zero && !first)
             {
-                throw ProducerErrors.MetadataTimeout(topic, maxBlock, lastCode, lastError);
+                throw ProducerErrors.MetadataTimeout(topic, Settings.AppendWaitLimit, lastCode, lastError);
             }
 
             try
@@ -157,13 +161,22 @@ internal sealed partial class ProducerCore : IDisposable
             }
             catch (KafkaException ex) when (ex is not ProduceException)
             {
+                // The cluster is unreachable: ask again shortly (the refresher spaces the requests), never past the deadline.
                 lastError = ex;
-                await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken).ConfigureAwait(false);
+                var pause = maxWait - Stopwatch.GetElapsedTime(started);
+                if (pause > TimeSpan.Zero)
+                {
+                    await Task.Delay(pause < MetadataRetryPause ? pause : MetadataRetryPause, cancellationToken).ConfigureAwait(false);
+                }
             }
 
             first = false;
         }
     }
+
+    /// <summary>The error the current metadata reports for <paramref name="topic"/> (<see cref="ErrorCode.None"/> when it has none or does not list it).</summary>
+    public ErrorCode LastMetadataError(string topic) =>
+        Cluster.Metadata.Current.Topics.TryGetValue(topic, out var info) ? info.Error : ErrorCode.None;
 
     /// <summary>Moves partitions to their leaders' senders after a metadata change.</summary>
     public void ApplyMetadata(ClusterMetadata metadata)
@@ -201,7 +214,7 @@ internal sealed partial class ProducerCore : IDisposable
                     var partition = partitions[p];
                     var leader = info.Partitions[p].Leader;
                     BrokerSender? sender = null;
-                    if (leader >= 0 && metadata.Brokers.ContainsKey(leader))
+                    if (metadata.HasRoutableLeader(info.Partitions[p]))
                     {
                         if (!_senders.TryGetValue(leader, out sender))
                         {
@@ -374,7 +387,18 @@ internal sealed partial class ProducerCore : IDisposable
                     ApplyMetadata(current);
                 }
 
-                ExpireBatches(Stopwatch.GetTimestamp(), expired);
+                var now = Stopwatch.GetTimestamp();
+                if (ExpireBatches(now, expired))
+                {
+                    // Records wait for a partition without a reachable leader: keep asking until the metadata names one
+                    // (the refresher coalesces and spaces these requests, 100 ms growing to 1 s while nothing changes).
+                    Cluster.Metadata.RequestRefresh();
+                }
+
+                foreach (var sender in Senders)
+                {
+                    sender.ExpireInFlight(now, expired);
+                }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -383,9 +407,14 @@ internal sealed partial class ProducerCore : IDisposable
         }
     }
 
-    /// <summary>Fails batches whose delivery timeout passed and that are not in flight (in flight, the response or the request timeout settles them).</summary>
-    private void ExpireBatches(long now, List<ProducerBatch> expired)
+    /// <summary>
+    /// Fails batches whose delivery timeout passed and that are not in flight (the senders expire their in-flight
+    /// ones). Returns whether some partition holds records but has no sender: its leader is unknown, or not in the
+    /// broker list.
+    /// </summary>
+    private bool ExpireBatches(long now, List<ProducerBatch> expired)
     {
+        var unroutable = false;
         foreach (var topic in Accumulator.Topics)
         {
             foreach (var partition in topic.Partitions)
@@ -393,6 +422,7 @@ internal sealed partial class ProducerCore : IDisposable
                 expired.Clear();
                 lock (partition.Sync)
                 {
+                    unroutable |= partition.Sender is null && (partition.Open is not null || partition.Queue.Count > 0);
                     while (partition.Queue.PeekFirst() is { } first && first.DeadlineTicks <= now)
                     {
                         expired.Add(partition.Queue.RemoveFirst());
@@ -416,6 +446,8 @@ internal sealed partial class ProducerCore : IDisposable
                 }
             }
         }
+
+        return unroutable;
     }
 
     private async Task InitProducerIdAsync()

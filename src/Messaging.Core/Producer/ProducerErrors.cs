@@ -42,7 +42,7 @@ internal static class ProducerErrors
     public static ProduceException BufferExhausted(string topic, int partition, long limit, TimeSpan maxBlock) =>
         new(ProduceErrorKind.BufferExhausted, ErrorCode.None, new TopicPartition(topic, partition),
             string.Create(CultureInfo.InvariantCulture,
-                $"No room for the record in buffer.memory ({limit} bytes) within max.block.ms ({maxBlock.TotalMilliseconds:0} ms): records are produced faster than the brokers take them, or a broker is unreachable. The record was not buffered. Retriable."),
+                $"No room for the record in buffer.memory ({limit} bytes) within {maxBlock.TotalMilliseconds:0} ms (max.block.ms, at most delivery.timeout.ms): records are produced faster than the brokers take them, or a broker is unreachable. The record was not buffered. Retriable."),
             isRetriable: true);
 
     public static ProduceException RecordTooLarge(string topic, int partition, int size, string limitName, long limit) =>
@@ -52,7 +52,7 @@ internal static class ProducerErrors
 
     public static ProduceException MetadataTimeout(string topic, TimeSpan maxBlock, ErrorCode code, Exception? cause) =>
         new(ProduceErrorKind.MetadataTimeout, code, new TopicPartition(topic, -1),
-            string.Create(CultureInfo.InvariantCulture, $"Topic {topic} was not found in the cluster metadata within max.block.ms ({maxBlock.TotalMilliseconds:0} ms)")
+            string.Create(CultureInfo.InvariantCulture, $"Topic {topic} was not found in the cluster metadata within {maxBlock.TotalMilliseconds:0} ms (max.block.ms, at most delivery.timeout.ms)")
             + (code == ErrorCode.None ? "" : " (" + ErrorCodes.Name(code) + ")") + (cause is null ? "" : ": " + cause.Message) + ". The record was not buffered. Retriable.",
             isRetriable: true, cause);
 

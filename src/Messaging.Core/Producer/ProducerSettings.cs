@@ -7,6 +7,12 @@ namespace Messaging.Producer;
 /// <summary>The producer's settings, validated once and frozen, with durations pre-converted to <see cref="Stopwatch"/> ticks for the hot paths.</summary>
 internal sealed class ProducerSettings
 {
+    /// <summary>
+    /// How late after <c>delivery.timeout.ms</c> (counted from the call) a record's outcome may arrive: the period of
+    /// the producer's housekeeping (50 ms), which expires batches, plus timer ticks and scheduling on a busy machine.
+    /// </summary>
+    public static readonly TimeSpan OutcomeSlack = TimeSpan.FromMilliseconds(200);
+
     public ProducerSettings(KafkaProducerOptions options)
     {
         options.Validate();
@@ -17,6 +23,7 @@ internal sealed class ProducerSettings
         MaxRequestSize = options.MaxRequestSize;
         BufferMemory = options.BufferMemory;
         MaxBlock = options.MaxBlock;
+        AppendWaitLimit = options.MaxBlock < options.DeliveryTimeout ? options.MaxBlock : options.DeliveryTimeout;
         DeliveryTimeoutTicks = ToTicks(options.DeliveryTimeout);
         RetryBackoff = options.RetryBackoff;
         RetryBackoffMax = options.RetryBackoffMax;
@@ -43,6 +50,12 @@ internal sealed class ProducerSettings
     public long BufferMemory { get; }
 
     public TimeSpan MaxBlock { get; }
+
+    /// <summary>
+    /// How long a record may wait to be appended (for its topic's metadata or for memory), counted from its call:
+    /// max.block.ms, but never past delivery.timeout.ms, so every record's outcome arrives within the delivery timeout.
+    /// </summary>
+    public TimeSpan AppendWaitLimit { get; }
 
     public long DeliveryTimeoutTicks { get; }
 

@@ -135,11 +135,12 @@ internal sealed class RecordAccumulator
     /// <remarks>
     /// With <c>abortOnNewBatch</c>, a full open batch makes it return <see cref="AppendStatus.NewBatchRequired"/>
     /// instead of starting one (sticky partitioning re-partitions the record). <c>wake</c> is the sender to wake
-    /// outside any lock, if any.
+    /// outside any lock, if any. <c>callDeadlineTicks</c>: the record's delivery deadline counted from its call when it
+    /// waited before this append (the batch's deadline is brought forward to it), or 0 for a record appended as it is produced.
     /// </remarks>
     /// <exception cref="ObjectDisposedException">The producer is closed.</exception>
     public AppendStatus TryAppend(PartitionState partition, long timestampMs, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
-        ReadOnlySpan<RecordHeader> headers, RecordNulls nulls, object? target, object? state, bool abortOnNewBatch, int recordSize, out BrokerSender? wake)
+        ReadOnlySpan<RecordHeader> headers, RecordNulls nulls, object? target, object? state, bool abortOnNewBatch, int recordSize, long callDeadlineTicks, out BrokerSender? wake)
     {
         wake = null;
         lock (partition.Sync)
@@ -154,6 +155,11 @@ internal sealed class RecordAccumulator
             {
                 if (open.TryAppend(timestampMs, key, value, headers, nulls, target, state, _pool))
                 {
+                    if (callDeadlineTicks != 0)
+                    {
+                        open.TightenDeadline(callDeadlineTicks);
+                    }
+
                     return AppendStatus.Appended;
                 }
 
@@ -172,7 +178,7 @@ internal sealed class RecordAccumulator
                 return AppendStatus.NeedsMemory;
             }
 
-            StartBatch(partition, buffer, recordSize, timestampMs, key, value, headers, nulls, target, state);
+            StartBatch(partition, buffer, recordSize, timestampMs, key, value, headers, nulls, target, state, callDeadlineTicks);
             wake = partition.Sender;
         }
 
@@ -184,7 +190,7 @@ internal sealed class RecordAccumulator
     /// record goes there and the buffer goes back to the pool.
     /// </summary>
     public void AppendWithBuffer(PartitionState partition, byte[] buffer, long timestampMs, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
-        ReadOnlySpan<RecordHeader> headers, RecordNulls nulls, object? target, object? state, int recordSize, out BrokerSender? wake)
+        ReadOnlySpan<RecordHeader> headers, RecordNulls nulls, object? target, object? state, int recordSize, long callDeadlineTicks, out BrokerSender? wake)
     {
         lock (partition.Sync)
         {
@@ -201,13 +207,18 @@ internal sealed class RecordAccumulator
                 if (open.TryAppend(timestampMs, key, value, headers, nulls, target, state, _pool))
                 {
                     _pool.Return(buffer);
+                    if (callDeadlineTicks != 0)
+                    {
+                        open.TightenDeadline(callDeadlineTicks);
+                    }
+
                     return;
                 }
 
                 CloseOpenBatch(partition, open);
             }
 
-            StartBatch(partition, buffer, recordSize, timestampMs, key, value, headers, nulls, target, state);
+            StartBatch(partition, buffer, recordSize, timestampMs, key, value, headers, nulls, target, state, callDeadlineTicks);
         }
     }
 
@@ -279,10 +290,15 @@ internal sealed class RecordAccumulator
     }
 
     private void StartBatch(PartitionState partition, byte[] buffer, int recordSize, long timestampMs, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
-        ReadOnlySpan<RecordHeader> headers, RecordNulls nulls, object? target, object? state)
+        ReadOnlySpan<RecordHeader> headers, RecordNulls nulls, object? target, object? state, long callDeadlineTicks)
     {
         var limit = Math.Max(_settings.BatchSize, MinimumBufferSize(recordSize));
         var batch = ProducerBatch.Rent(partition, buffer, limit, Stopwatch.GetTimestamp(), _settings.DeliveryTimeoutTicks);
+        if (callDeadlineTicks != 0)
+        {
+            batch.TightenDeadline(callDeadlineTicks); // the record waited before it got here: its deadline counts from its call
+        }
+
         if (!batch.TryAppend(timestampMs, key, value, headers, nulls, target, state, _pool))
         {
             throw new InvalidOperationException("A new batch could not take its first record; its buffer was sized wrongly.");

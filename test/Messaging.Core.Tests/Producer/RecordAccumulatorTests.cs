@@ -23,9 +23,9 @@ public sealed class RecordAccumulatorTests
         return (accumulator, pool, topic.Partitions[0]);
     }
 
-    private static AppendStatus Append(RecordAccumulator accumulator, PartitionState partition, int valueSize, bool abortOnNewBatch = false) =>
+    private static AppendStatus Append(RecordAccumulator accumulator, PartitionState partition, int valueSize, bool abortOnNewBatch = false, long callDeadlineTicks = 0) =>
         accumulator.TryAppend(partition, 1, "k"u8, new byte[valueSize], default, RecordNulls.None, null, null, abortOnNewBatch,
-            ProducerBatch.MaxRecordSize(1, valueSize, default), out _);
+            ProducerBatch.MaxRecordSize(1, valueSize, default), callDeadlineTicks, out _);
 
     [Fact]
     public void Records_fill_one_batch_until_batch_size_then_the_full_batch_is_queued()
@@ -68,8 +68,35 @@ public sealed class RecordAccumulatorTests
         var queued = partition.Queue.RemoveFirst();
         pool.Return(queued.Recycle());
         var buffer = pool.TryRent(4096)!;
-        accumulator.AppendWithBuffer(partition, buffer, 1, "k"u8, new byte[3000], default, RecordNulls.None, null, null, ProducerBatch.MaxRecordSize(1, 3000, default), out _);
+        accumulator.AppendWithBuffer(partition, buffer, 1, "k"u8, new byte[3000], default, RecordNulls.None, null, null, ProducerBatch.MaxRecordSize(1, 3000, default), 0, out _);
         Assert.Same(buffer, partition.Open!.Buffer);
+    }
+
+    [Fact]
+    public void A_record_that_waited_brings_its_batch_deadline_forward_to_its_own()
+    {
+        var (accumulator, _, partition) = Create(batchSize: 4096);
+        Assert.Equal(AppendStatus.Appended, Append(accumulator, partition, 10));
+        var open = partition.Open!;
+        var deadline = open.DeadlineTicks;
+
+        // A record produced as it is called keeps the batch's deadline; one that waited (its deadline counted from
+        // its earlier call) brings it forward, and a later deadline never pushes it back.
+        Assert.Equal(AppendStatus.Appended, Append(accumulator, partition, 10));
+        Assert.Equal(deadline, open.DeadlineTicks);
+        Assert.Equal(AppendStatus.Appended, Append(accumulator, partition, 10, callDeadlineTicks: deadline - 1000));
+        Assert.Equal(deadline - 1000, open.DeadlineTicks);
+        Assert.Equal(AppendStatus.Appended, Append(accumulator, partition, 10, callDeadlineTicks: deadline + 1000));
+        Assert.Equal(deadline - 1000, open.DeadlineTicks);
+    }
+
+    [Fact]
+    public void A_batch_started_by_a_record_that_waited_takes_the_records_deadline()
+    {
+        var (accumulator, _, partition) = Create(batchSize: 4096);
+        var callDeadline = System.Diagnostics.Stopwatch.GetTimestamp() - 1; // the record waited its whole delivery timeout
+        Assert.Equal(AppendStatus.Appended, Append(accumulator, partition, 10, callDeadlineTicks: callDeadline));
+        Assert.Equal(callDeadline, partition.Open!.DeadlineTicks);
     }
 
     [Fact]

@@ -8,28 +8,31 @@ using Messaging.Protocol.Messages;
 namespace Messaging.IntegrationTests.Producer;
 
 /// <summary>
-/// A one-broker, one-partition fake that accepts every Produce and can ask for a throttle in its first responses
-/// (the embedded broker cannot throttle): records when each Produce arrived and when each answer was written.
+/// A one-broker, one-partition fake that accepts every Produce, can ask for a throttle in its first responses
+/// (the embedded broker cannot throttle) and can answer every Produce after a delay (one at a time, in order):
+/// records when each Produce arrived and when each answer was written.
 /// </summary>
 internal sealed class FakeProduceBroker : FakeKafkaBroker
 {
     public const string Topic = "fake-produce";
 
     private readonly int _throttleMs;
+    private readonly TimeSpan _produceDelay;
     private int _throttledLeft;
     private long _nextOffset;
 
-    private FakeProduceBroker(int throttleMs, int throttledResponses)
+    private FakeProduceBroker(int throttleMs, int throttledResponses, TimeSpan produceDelay)
     {
         _throttleMs = throttleMs;
         _throttledLeft = throttledResponses;
+        _produceDelay = produceDelay;
         StartAccepting();
     }
 
     /// <summary>Stopwatch timestamps: when each Produce request arrived, and when its answer was built.</summary>
     public ConcurrentQueue<(long Arrived, long Answered, int ThrottleMs)> Produces { get; } = new();
 
-    public static FakeProduceBroker Start(int throttleMs, int throttledResponses) => new(throttleMs, throttledResponses);
+    public static FakeProduceBroker Start(int throttleMs, int throttledResponses, TimeSpan produceDelay = default) => new(throttleMs, throttledResponses, produceDelay);
 
     protected override TimeSpan Answer(byte[] frame, ContiguousBufferWriter output)
     {
@@ -94,7 +97,7 @@ internal sealed class FakeProduceBroker : FakeKafkaBroker
 
                 KafkaFrames.WriteResponse(output, new ProduceResponse { Responses = [.. topics], ThrottleTimeMs = throttle }, version, header.CorrelationId);
                 Produces.Enqueue((arrived, Stopwatch.GetTimestamp(), throttle));
-                break;
+                return _produceDelay;
             }
 
             default:

@@ -109,78 +109,19 @@ public sealed class ProducerFaultTests(TestBrokerFixture fixture)
             Assert.All(outcomes, o => Assert.Equal(1, o));
         }
 
-        // Read every partition's log, batch by batch.
-        var seen = new int[Records];
-        var duplicateBatches = 0;
-        var outOfSequenceBatches = 0;
-        var inversions = 0;
-        for (var p = 0; p < Partitions; p++)
+        var audit = await IdempotentLogAudit.ReadAsync(broker.BootstrapServers, topic, Partitions, Records, ct);
+        if (maxInFlight == 1)
         {
-            var batches = await RawLog.ReadAsync(broker.BootstrapServers, topic, p, ct);
-            var written = new HashSet<(long, short, int, int)>();
-            var kept = new List<LoggedBatch>();
-            foreach (var batch in batches)
-            {
-                Assert.True(batch.ProducerId >= 0 && batch.BaseSequence >= 0, "an idempotent batch carries a producer id and a sequence");
-                if (!written.Add(batch.Identity))
-                {
-                    duplicateBatches++; // a Kafka broker answers DUPLICATE_SEQUENCE_NUMBER and does not write it
-                    continue;
-                }
-
-                kept.Add(batch);
-            }
-
-            // Under one producer id and epoch, batches by base sequence hold the records in production order: the
-            // client numbers batches as it drains them, and keeps a batch's number across retries.
-            foreach (var epoch in kept.GroupBy(b => (b.ProducerId, b.ProducerEpoch)))
-            {
-                var last = -1;
-                var expectedSequence = epoch.Key.ProducerEpoch == kept[0].ProducerEpoch ? 0 : -1;
-                foreach (var batch in epoch.OrderBy(b => b.BaseSequence))
-                {
-                    if (expectedSequence >= 0 && batch.BaseSequence != expectedSequence)
-                    {
-                        outOfSequenceBatches++; // a gap before it: a Kafka broker answers OUT_OF_ORDER_SEQUENCE_NUMBER and does not write it
-                    }
-
-                    expectedSequence = batch.BaseSequence + batch.Records.Count;
-                    foreach (var (_, value) in batch.Records)
-                    {
-                        var sequence = SequencedPayload.Read(value!);
-                        Assert.True(sequence > last, $"partition {p}, epoch {epoch.Key.ProducerEpoch}: record {sequence} has a higher sequence number than record {last}");
-                        last = sequence;
-                        seen[sequence]++;
-                    }
-                }
-            }
-
-            // In offset order the records are in production order unless the mock wrote a batch out of sequence.
-            var previous = -1;
-            foreach (var batch in kept)
-            {
-                foreach (var (_, value) in batch.Records)
-                {
-                    var sequence = SequencedPayload.Read(value!);
-                    if (sequence < previous)
-                    {
-                        inversions++;
-                    }
-
-                    previous = sequence;
-                }
-            }
-
-            if (maxInFlight == 1)
-            {
-                Assert.True(inversions == 0 && outOfSequenceBatches == 0, $"partition {p}: with one request in flight every record is in offset order ({inversions} inversions, {outOfSequenceBatches} batches out of sequence)");
-            }
+            // With one request in flight no later batch can overtake a failed one: the log itself is in production order.
+            Assert.True(audit.Inversions.Sum() == 0 && audit.OutOfSequenceBatches == 0,
+                $"with one request in flight every record is in offset order ({audit.Inversions.Sum()} inversions, {audit.OutOfSequenceBatches} batches out of sequence)");
         }
 
-        for (var i = 0; i < Records; i++)
-        {
-            Assert.True(seen[i] == 1, $"record {i} is in the log {seen[i]} times (after dropping broker-rejected duplicates)");
-        }
+        var missing = audit.FirstNotExactlyOnce();
+        Assert.True(missing < 0, $"record {missing} is in the log {(missing < 0 ? 1 : audit.Seen[missing])} times (after dropping broker-rejected duplicates)");
+        var duplicateBatches = audit.DuplicateBatches;
+        var outOfSequenceBatches = audit.OutOfSequenceBatches;
+        var inversions = audit.Inversions.Sum();
 
         // The faults did hit: batches were retried, the injected sequence gap bumped the epoch, brokers were unreachable.
         var retries = log.Lines.Count(l => l.Contains("Retrying", StringComparison.Ordinal));

@@ -123,7 +123,8 @@ public sealed class TestBrokerFixture : IAsyncLifetime
                 if (Kind == TestBrokerKind.External)
                 {
                     var servers = ExternalBootstrapServers!;
-                    _shared = new SharedTestBroker(TestBrokerKind.External, servers, SharedTestBroker.CountBrokers(servers));
+                    var brokers = await SharedTestBroker.CountBrokersAsync(servers, cancellationToken).ConfigureAwait(false);
+                    _shared = new SharedTestBroker(TestBrokerKind.External, servers, brokers);
                 }
                 else
                 {
