@@ -66,7 +66,7 @@ internal sealed partial class Fetcher
                 }
 
                 var partition = topic.Partitions[cursor.Partition];
-                if (partition.Leader < 0 || !metadata.Brokers.ContainsKey(partition.Leader))
+                if (!metadata.HasRoutableLeader(partition))
                 {
                     cursor.Leader = -1;
                     missing = true;
