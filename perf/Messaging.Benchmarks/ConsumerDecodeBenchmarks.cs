@@ -61,7 +61,7 @@ public class ConsumerDecodeBenchmarks
         long sum = 0;
         while (!_decoder.IsDone)
         {
-            var slice = RecordSlice.Rent(_records, _slices, 500, _cursor.TopicPartition, _cursor, 0);
+            var slice = RecordSlice.Rent(_records, _slices, 500, _cursor.TopicPartition, _cursor, _cursor.Generation);
             _decoder.Decode(slice);
             slice.Seal();
             if (slice.Count == 0)

@@ -23,7 +23,7 @@ internal sealed class FetchedPartition
     public PartitionCursor Cursor { get; private set; } = null!;
 
     /// <summary>The cursor generation the data was fetched for; a different current generation means it is stale.</summary>
-    public int Generation { get; private set; }
+    public CursorGeneration Generation { get; private set; } = null!;
 
     /// <summary>The offset the Fetch asked for (batches and records before it are skipped).</summary>
     public long FetchOffset { get; private set; }
@@ -46,7 +46,7 @@ internal sealed class FetchedPartition
     public TopicPartition TopicPartition => Cursor.TopicPartition;
 
     /// <summary>Data for a partition; the caller has added the reference on <paramref name="frame"/> this object holds.</summary>
-    public static FetchedPartition ForData(PartitionCursor cursor, int generation, long fetchOffset, ReadOnlyMemory<byte> records, SharedBuffer frame, FetchResponse.AbortedTransaction[]? aborted)
+    public static FetchedPartition ForData(PartitionCursor cursor, CursorGeneration generation, long fetchOffset, ReadOnlyMemory<byte> records, SharedBuffer frame, FetchResponse.AbortedTransaction[]? aborted)
     {
         var chunk = Take();
         chunk.Cursor = cursor;
@@ -59,7 +59,7 @@ internal sealed class FetchedPartition
         return chunk;
     }
 
-    public static FetchedPartition ForError(PartitionCursor cursor, int generation, ConsumeException error)
+    public static FetchedPartition ForError(PartitionCursor cursor, CursorGeneration generation, ConsumeException error)
     {
         var chunk = Take();
         chunk.Cursor = cursor;
@@ -73,6 +73,7 @@ internal sealed class FetchedPartition
     public void Recycle()
     {
         Cursor = null!;
+        Generation = null!;
         Records = default;
         Frame = null;
         Bytes = 0;

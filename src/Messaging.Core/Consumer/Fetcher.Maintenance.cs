@@ -66,7 +66,7 @@ internal sealed partial class Fetcher
                 }
 
                 var partition = topic.Partitions[cursor.Partition];
-                if (partition.Leader < 0 || !metadata.Brokers.ContainsKey(partition.Leader))
+                if (!metadata.HasRoutableLeader(partition))
                 {
                     cursor.Leader = -1;
                     missing = true;
@@ -118,7 +118,7 @@ internal sealed partial class Fetcher
     /// <summary>Looks up the start offset of every resetting cursor whose leader is known, one ListOffsets per leader.</summary>
     private async Task ResolveOffsetsAsync(CancellationToken cancellationToken)
     {
-        var byLeader = new Dictionary<int, List<(PartitionCursor Cursor, int Generation, StartOffset Start)>>();
+        var byLeader = new Dictionary<int, List<(PartitionCursor Cursor, CursorGeneration Generation, StartOffset Start)>>();
         long now = Stopwatch.GetTimestamp();
         lock (_lock)
         {
@@ -162,7 +162,7 @@ internal sealed partial class Fetcher
         }
     }
 
-    private ListOffsetsRequest ListOffsets(List<(PartitionCursor Cursor, int Generation, StartOffset Start)> entries)
+    private ListOffsetsRequest ListOffsets(List<(PartitionCursor Cursor, CursorGeneration Generation, StartOffset Start)> entries)
     {
         var topics = new Dictionary<string, List<ListOffsetsRequest.ListOffsetsPartition>>(StringComparer.Ordinal);
         foreach (var (cursor, _, start) in entries)
@@ -196,7 +196,7 @@ internal sealed partial class Fetcher
         return request;
     }
 
-    private void ApplyListOffsets(List<(PartitionCursor Cursor, int Generation, StartOffset Start)> entries, ListOffsetsResponse? response, Exception? failure)
+    private void ApplyListOffsets(List<(PartitionCursor Cursor, CursorGeneration Generation, StartOffset Start)> entries, ListOffsetsResponse? response, Exception? failure)
     {
         long retryAt = Stopwatch.GetTimestamp() + ToStopwatchTicks(_options.RetryBackoff);
         bool refresh = failure is not null;
@@ -276,7 +276,7 @@ internal sealed partial class Fetcher
         }
     }
 
-    private void Release(List<(PartitionCursor Cursor, int Generation, StartOffset Start)> entries, long now)
+    private void Release(List<(PartitionCursor Cursor, CursorGeneration Generation, StartOffset Start)> entries, long now)
     {
         lock (_lock)
         {

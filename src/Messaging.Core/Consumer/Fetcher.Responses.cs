@@ -187,6 +187,6 @@ internal sealed partial class Fetcher
         }
     }
 
-    private void EnqueueError(PartitionCursor cursor, int generation, ConsumeException error) =>
+    private void EnqueueError(PartitionCursor cursor, CursorGeneration generation, ConsumeException error) =>
         Enqueue(FetchedPartition.ForError(cursor, generation, error));
 }

@@ -283,7 +283,7 @@ internal sealed partial class Fetcher : IAsyncDisposable
     /// Stops a partition at <paramref name="offset"/> after an error the application must see: buffered data is
     /// dropped, the position stays at the offset, and nothing more is fetched until a seek or assign.
     /// </summary>
-    public void Hold(PartitionCursor cursor, int generation, long offset, Exception reason)
+    public void Hold(PartitionCursor cursor, CursorGeneration generation, long offset, Exception reason)
     {
         Log.PartitionHeld(cursor.TopicPartition, offset, reason.Message);
         lock (_lock)

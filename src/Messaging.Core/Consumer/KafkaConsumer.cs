@@ -20,7 +20,8 @@ namespace Messaging.Consumer;
 /// <see cref="Resume"/> and <see cref="Position"/> are thread-safe: data fetched for a partition before a seek or pause
 /// is dropped, never delivered after the call returns. Called from the consuming thread between records (as Kafka's
 /// consumer requires) their effect is exact; called from another thread while a record is being handed out, that one
-/// record may still arrive and move the position past it.</para>
+/// record may still arrive, but it never moves the position: after a seek the position is the seek's (after a pause,
+/// that record may come again on resume).</para>
 /// <para>Errors for one partition (corrupt data, offset out of range under <see cref="AutoOffsetReset.Error"/>, a failed
 /// deserializer, a non-retriable broker error) surface as <see cref="ConsumeException"/> in the partition's order, after
 /// every record before the failure; the partition is held at the failing offset until the application seeks it.
@@ -138,7 +139,7 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
             {
                 var slice = await NextSliceAsync(cancellationToken).ConfigureAwait(false);
                 var cursor = slice.Cursor!;
-                int generation = slice.Generation;
+                var generation = slice.Generation!;
                 int count = slice.Count;
                 int delivered = 0;
                 try
@@ -146,7 +147,7 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
                     while (delivered < count && cursor.Generation == generation) // else sought, paused or unassigned meanwhile: the rest is dropped
                     {
                         var result = Materialize(slice, delivered);
-                        cursor.Position = result.Offset + 1;
+                        generation.Position = result.Offset + 1; // the slice's own generation: a seek since the check replaced it and keeps its position
                         delivered++;
                         yield return result;
                     }
@@ -155,9 +156,9 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
                 {
                     // Every record out (even if the caller stopped after the last one): the position also passes the
                     // control or aborted batches the slice skipped after it.
-                    if (delivered == count && cursor.Generation == generation)
+                    if (delivered == count)
                     {
-                        cursor.Position = slice.NextOffset;
+                        generation.Position = slice.NextOffset;
                     }
 
                     slice.RecycleOwned();
@@ -184,12 +185,7 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
         try
         {
             var slice = await NextSliceAsync(cancellationToken).ConfigureAwait(false);
-            var cursor = slice.Cursor!;
-            if (cursor.Generation == slice.Generation)
-            {
-                cursor.Position = slice.NextOffset;
-            }
-
+            slice.Generation!.Position = slice.NextOffset; // a retired generation if sought meanwhile: the seek's position stands
             return new ConsumeBatch(slice);
         }
         finally
@@ -215,7 +211,7 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
             {
                 var slice = await NextSliceAsync(cancellationToken).ConfigureAwait(false);
                 var cursor = slice.Cursor!;
-                int generation = slice.Generation;
+                var generation = slice.Generation!;
                 int count = slice.Count;
                 int next = 0;
                 try
@@ -223,15 +219,15 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
                     while (next < count && cursor.Generation == generation)
                     {
                         var record = slice[next++];
-                        cursor.Position = record.Offset + 1;
+                        generation.Position = record.Offset + 1;
                         yield return record;
                     }
                 }
                 finally
                 {
-                    if (next == count && cursor.Generation == generation)
+                    if (next == count)
                     {
-                        cursor.Position = slice.NextOffset;
+                        generation.Position = slice.NextOffset;
                     }
 
                     slice.RecycleFrom(next); // records never handed out
@@ -281,7 +277,7 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
                 if (chunk.Error is { } error)
                 {
                     var errorCursor = chunk.Cursor;
-                    int errorGeneration = chunk.Generation;
+                    var errorGeneration = chunk.Generation;
                     bool current = IsCurrent(chunk);
                     _fetcher.Done(chunk);
                     if (current)
@@ -304,7 +300,7 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
             }
 
             var cursor = chunk.Cursor;
-            int generation = chunk.Generation;
+            var generation = chunk.Generation;
             if (_decoder.PendingError is { } pending)
             {
                 FinishChunk();
@@ -351,10 +347,7 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
                 return slice;
             }
 
-            if (cursor.Generation == generation)
-            {
-                cursor.Position = next; // only control or aborted batches: the position moves past them
-            }
+            generation.Position = next; // only control or aborted batches: the position moves past them
         }
     }
 
@@ -395,7 +388,7 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
                 offset.ToString(System.Globalization.CultureInfo.InvariantCulture) + " failed: " + ex.Message +
                 " The position stays on the record and the partition is held: seek past it to continue.",
                 ConsumeErrorKind.Deserialization, topicPartition, offset, innerException: ex);
-            _fetcher.Hold(slice.Cursor!, slice.Generation, offset, failure);
+            _fetcher.Hold(slice.Cursor!, slice.Generation!, offset, failure);
             throw failure;
         }
 

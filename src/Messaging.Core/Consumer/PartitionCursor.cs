@@ -23,15 +23,15 @@ internal enum CursorState
 /// <remarks>
 /// <para>Two positions: <see cref="FetchOffset"/> is the next offset to fetch (past everything fetched and buffered);
 /// <see cref="Position"/> is the next offset to hand to the application. Prefetching keeps the first ahead of the second.</para>
-/// <para>Threading: the fields marked so are guarded by the fetcher's lock. <see cref="Generation"/> is bumped (under
+/// <para>Threading: the fields marked so are guarded by the fetcher's lock. <see cref="Generation"/> is replaced (under
 /// that lock) by anything that invalidates fetched data — a seek, a pause, an error, unassignment — and read without
-/// the lock by the consuming thread, which drops data of an older generation. <see cref="Position"/> is written by
-/// the consuming thread (and by seeks).</para>
+/// the lock by the consuming thread, which drops data of an older generation. The position lives in the generation:
+/// the consuming thread steps it in the generation its data was fetched for, so a concurrent seek is never overwritten
+/// (see <see cref="CursorGeneration"/>).</para>
 /// </remarks>
 internal sealed class PartitionCursor
 {
-    private int _generation;
-    private long _position = -1;
+    private CursorGeneration _generation = new(-1);
 
     public PartitionCursor(TopicPartition topicPartition)
     {
@@ -70,14 +70,18 @@ internal sealed class PartitionCursor
 
     // ---- Read without the lock. ----
 
-    /// <summary>Bumped whenever fetched data for the partition becomes invalid.</summary>
-    public int Generation => Volatile.Read(ref _generation);
+    /// <summary>The current generation, replaced whenever fetched data for the partition becomes invalid.</summary>
+    public CursorGeneration Generation => Volatile.Read(ref _generation);
 
-    /// <summary>The next offset to hand to the application, or -1 while unknown.</summary>
+    /// <summary>
+    /// The next offset to hand to the application, or -1 while unknown: the current generation's position. Set it
+    /// only under the fetcher's lock (a seek, a hold, a looked-up start); the consuming thread writes its own
+    /// generation's <see cref="CursorGeneration.Position"/> instead.
+    /// </summary>
     public long Position
     {
-        get => Volatile.Read(ref _position);
-        set => Volatile.Write(ref _position, value);
+        get => Generation.Position;
+        set => Generation.Position = value;
     }
 
     public long HighWatermark { get; set; } = -1;
@@ -86,8 +90,11 @@ internal sealed class PartitionCursor
 
     public long LogStartOffset { get; set; } = -1;
 
-    /// <summary>Invalidates everything fetched so far (call under the fetcher's lock).</summary>
-    public void BumpGeneration() => Interlocked.Increment(ref _generation);
+    /// <summary>
+    /// Invalidates everything fetched so far (call under the fetcher's lock): a new generation starts at the current
+    /// position, and whatever the consuming thread still writes into the old one is ignored.
+    /// </summary>
+    public void BumpGeneration() => Volatile.Write(ref _generation, new CursorGeneration(Position));
 
     /// <summary>True when a Fetch may include the partition now.</summary>
     public bool IsFetchable(long now) => State == CursorState.Fetching && Leader >= 0 && !Paused && !InFlight && RetryAt <= now;

@@ -40,7 +40,7 @@ internal sealed class RecordSlice
     /// <summary>The cursor of the partition (for position updates), and the cursor generation the records belong to.</summary>
     public PartitionCursor? Cursor { get; private set; }
 
-    public int Generation { get; private set; }
+    public CursorGeneration? Generation { get; private set; }
 
     public int Count => _count;
 
@@ -75,7 +75,7 @@ internal sealed class RecordSlice
         Release(_count);
     }
 
-    public static RecordSlice Rent(IRecordPool records, IRecordSlicePool slices, int capacity, TopicPartition topicPartition, PartitionCursor? cursor, int generation)
+    public static RecordSlice Rent(IRecordPool records, IRecordSlicePool slices, int capacity, TopicPartition topicPartition, PartitionCursor? cursor, CursorGeneration? generation)
     {
         if (Pool.TryDequeue(out var slice))
         {
@@ -218,6 +218,7 @@ internal sealed class RecordSlice
         _count = 0;
         _capacity = 0;
         Cursor = null;
+        Generation = null;
         _records = null!;
         _slices = null!;
         Interlocked.Increment(ref _version);

@@ -108,7 +108,7 @@ public sealed class ChunkDecoderTests
         var chunk = Chunk(data, 0, cursor, frames);
         var decoder = Decoder();
         decoder.Start(chunk);
-        var slice = RecordSlice.Rent(Messaging.Buffers.NoPooling.Records, Messaging.Buffers.NoPooling.RecordSlices, 100, cursor.TopicPartition, cursor, 0);
+        var slice = RecordSlice.Rent(Messaging.Buffers.NoPooling.Records, Messaging.Buffers.NoPooling.RecordSlices, 100, cursor.TopicPartition, cursor, cursor.Generation);
         decoder.Decode(slice);
         slice.Seal();
         Assert.Equal(5, slice.Count);
@@ -149,7 +149,7 @@ public sealed class ChunkDecoderTests
         var chunk = Chunk(data, 0, cursor, frames);
         var decoder = Decoder(pool, maxDecompressed: 100_000);
         decoder.Start(chunk);
-        var slice = RecordSlice.Rent(Messaging.Buffers.NoPooling.Records, Messaging.Buffers.NoPooling.RecordSlices, 10, cursor.TopicPartition, cursor, 0);
+        var slice = RecordSlice.Rent(Messaging.Buffers.NoPooling.Records, Messaging.Buffers.NoPooling.RecordSlices, 10, cursor.TopicPartition, cursor, cursor.Generation);
         var error = Assert.Throws<ConsumeException>(() => decoder.Decode(slice));
         slice.Seal();
         decoder.Stop();

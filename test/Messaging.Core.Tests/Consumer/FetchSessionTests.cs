@@ -11,7 +11,7 @@ public sealed class FetchSessionTests
     private readonly PartitionCursor[] _cursors = [new(new TopicPartition("t", 0)), new(new TopicPartition("t", 1)), new(new TopicPartition("u", 0))];
 
     private List<FetchTarget> Targets(params (int Cursor, long Offset)[] targets) =>
-        targets.Select(t => new FetchTarget(_cursors[t.Cursor], 0, t.Offset, 5, TopicId)).ToList();
+        targets.Select(t => new FetchTarget(_cursors[t.Cursor], _cursors[t.Cursor].Generation, t.Offset, 5, TopicId)).ToList();
 
     private static List<(string Topic, int Partition, long Offset)> Sent(FetchRequest request) =>
         request.Topics.SelectMany(t => t.Partitions.Select(p => (t.Topic, p.Partition, p.FetchOffset))).ToList();

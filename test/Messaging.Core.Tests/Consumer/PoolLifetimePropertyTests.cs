@@ -76,7 +76,7 @@ public sealed class PoolLifetimePropertyTests
                         break;
                     }
 
-                    var slice = RecordSlice.Rent(records, slices, capacity, cursor.TopicPartition, cursor, 0);
+                    var slice = RecordSlice.Rent(records, slices, capacity, cursor.TopicPartition, cursor, cursor.Generation);
                     decoder.Decode(slice);
                     slice.Seal();
                     if (decoder.IsDone)

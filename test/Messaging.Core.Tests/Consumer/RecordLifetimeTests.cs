@@ -15,7 +15,7 @@ public sealed class RecordLifetimeTests
         var chunk = Chunk(Batch(0, records, o => "v" + o), 0, cursor, frames);
         var decoder = Decoder();
         decoder.Start(chunk);
-        var slice = RecordSlice.Rent(pool ?? new RecordPool(), new RecordSlicePool(), records, cursor.TopicPartition, cursor, 0);
+        var slice = RecordSlice.Rent(pool ?? new RecordPool(), new RecordSlicePool(), records, cursor.TopicPartition, cursor, cursor.Generation);
         decoder.Decode(slice);
         slice.Seal();
         decoder.Stop();
