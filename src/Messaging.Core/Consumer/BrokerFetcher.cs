@@ -3,6 +3,7 @@ using Messaging.Connection;
 using Messaging.Errors;
 using Messaging.Protocol;
 using Messaging.Protocol.Messages;
+using Messaging.Threading;
 
 namespace Messaging.Consumer;
 

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Messaging.Cluster;
 using Messaging.Errors;
 using Messaging.Protocol;
+using Messaging.Threading;
 using Microsoft.Extensions.Logging;
 
 namespace Messaging.Consumer;
