@@ -8,14 +8,15 @@ using Messaging.Protocol;
 namespace Messaging.Connection;
 
 /// <summary>
-/// One TCP connection to one broker, multiplexed: many requests in flight (up to the configured depth), answered
-/// in order. One read loop owns every read (<c>BrokerConnection.ReadLoop.cs</c>); one write lock serialises writes,
+/// One connection to one broker, multiplexed: many requests in flight (up to the configured depth), answered
+/// in order. It runs over an <see cref="IKafkaTransport"/> (a TCP socket unless a factory says otherwise) and knows
+/// nothing of what the transport does underneath (TLS, for instance). One read loop owns every read (<c>BrokerConnection.ReadLoop.cs</c>); one write lock serialises writes,
 /// and requests are encoded before it is taken.
 /// </summary>
 /// <remarks>
 /// <para>Lifecycle: <see cref="ConnectAsync"/> connects, starts the read loop, and runs the ApiVersions handshake.
 /// The connection then serves requests until it closes — because the broker went away, a response broke the
-/// protocol, a request timed out, or it was disposed. Closing happens once: the socket is closed, and every pending
+/// protocol, a request timed out, or it was disposed. Closing happens once: the transport is closed, and every pending
 /// request completes exactly once with a typed error (<see cref="KafkaTimeoutException"/> for the one that timed
 /// out, <see cref="KafkaConnectionException"/> for the rest, <see cref="ObjectDisposedException"/> on disposal).
 /// A closed connection is not reused; the owner makes a new one.</para>
@@ -25,7 +26,7 @@ namespace Messaging.Connection;
 /// </remarks>
 internal sealed partial class BrokerConnection : IAsyncDisposable
 {
-    private readonly Socket _socket;
+    private readonly IKafkaTransport _transport;
     private readonly ConnectionSettings _settings;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly SemaphoreSlim _inFlight;
@@ -35,6 +36,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     private Task _readLoop = Task.CompletedTask;
     private Exception? _failure;
     private int _closing;
+    private int _transportDisposed;
     private int _nextCorrelationId;
     private long _lastActivity;
 
@@ -43,9 +45,9 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     private long _writeStartedAt;
     private ApiKey _writingApiKey;
 
-    private BrokerConnection(Socket socket, BrokerEndpoint endpoint, ConnectionSettings settings)
+    private BrokerConnection(IKafkaTransport transport, BrokerEndpoint endpoint, ConnectionSettings settings)
     {
-        _socket = socket;
+        _transport = transport;
         _settings = settings;
         Endpoint = endpoint;
         Name = endpoint.DisplayName;
@@ -94,41 +96,35 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// <summary>How long since the connection last sent or received anything, when nothing is pending.</summary>
     public TimeSpan IdleTime => PendingCount > 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(Volatile.Read(ref _lastActivity));
 
-    /// <summary>Connects, starts the read loop and runs the ApiVersions handshake, all within the connection setup timeout.</summary>
-    /// <exception cref="KafkaConnectionException">The broker could not be reached or the handshake failed. Retriable.</exception>
+    /// <summary>
+    /// Opens a transport (<see cref="ConnectionSettings.TransportFactory"/>), starts the read loop and runs the
+    /// ApiVersions handshake, all within the connection setup timeout.
+    /// </summary>
+    /// <remarks>
+    /// The transport's own setup (a TLS handshake) belongs in its factory; exchanges that are Kafka requests (SASL's
+    /// SaslHandshake and SaslAuthenticate) go after ApiVersions, over this connection's request path.
+    /// </remarks>
+    /// <exception cref="KafkaConnectionException">
+    /// The broker could not be reached (the transport failed with a socket, I/O or timeout error) or the handshake failed. Retriable.
+    /// </exception>
     public static async Task<BrokerConnection> ConnectAsync(BrokerEndpoint endpoint, ConnectionSettings settings, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         using var setup = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         setup.CancelAfter(settings.ConnectTimeout);
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        if (settings.SendBufferBytes > 0)
-        {
-            socket.SendBufferSize = settings.SendBufferBytes;
-        }
-
-        if (settings.ReceiveBufferBytes > 0)
-        {
-            socket.ReceiveBufferSize = settings.ReceiveBufferBytes;
-        }
-
+        IKafkaTransport transport;
         try
         {
-            await socket.ConnectAsync(endpoint.Host, endpoint.Port, setup.Token).ConfigureAwait(false);
+            transport = await settings.TransportFactory.ConnectAsync(settings.TransportContextFor(endpoint), setup.Token).ConfigureAwait(false)
+                ?? throw new InvalidOperationException(settings.TransportFactory.GetType().Name + ".ConnectAsync returned no transport.");
         }
-        catch (Exception ex) when (ex is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is SocketException or IOException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            socket.Dispose();
             var cause = ex is OperationCanceledException ? new TimeoutException("the connection setup timeout passed") : ex;
             throw KafkaExceptions.ConnectFailed(endpoint.DisplayName, Stopwatch.GetElapsedTime(started), cause);
         }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
 
-        var connection = new BrokerConnection(socket, endpoint, settings);
+        var connection = new BrokerConnection(transport, endpoint, settings);
         settings.Metrics.Connections.Add(1);
         connection._readLoop = connection.ReadLoopAsync();
         try
@@ -303,6 +299,13 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         {
             // The read loop reports through Close; nothing more to surface here.
         }
+
+        // Close() already ended the transport's I/O; disposing (once) releases whatever else it holds, now that the
+        // read loop no longer uses it.
+        if (Interlocked.Exchange(ref _transportDisposed, 1) == 0)
+        {
+            await _transport.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>Closes the connection with <paramref name="reason"/> (a response that does not decode, from the read loop).</summary>
@@ -410,11 +413,16 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         Volatile.Write(ref _writeStartedAt, Stopwatch.GetTimestamp());
         try
         {
-            await WriteAllAsync(encoded.WrittenMemory, apiKey).ConfigureAwait(false);
+            var bytes = encoded.WrittenMemory;
+            await _transport.SendAsync(bytes, CancellationToken.None).ConfigureAwait(false);
+            Volatile.Write(ref _lastActivity, Stopwatch.GetTimestamp());
+            _settings.Metrics.BytesSent.Add(bytes.Length, Diagnostics.KafkaMetrics.ApiTag(apiKey));
             return true;
         }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException)
+        catch (Exception ex)
         {
+            // Whatever the transport threw (a plugged-in one may throw anything), the stream is no longer usable: the
+            // connection closes, failing everything pending on it with a retriable error.
             Close(ex);
             return false;
         }
@@ -424,19 +432,6 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             _writeLock.Release();
             RequestBuffers.Return(encoded);
         }
-    }
-
-    private async ValueTask WriteAllAsync(ReadOnlyMemory<byte> bytes, ApiKey apiKey)
-    {
-        var length = bytes.Length;
-        while (!bytes.IsEmpty)
-        {
-            var sent = await _socket.SendAsync(bytes, SocketFlags.None).ConfigureAwait(false);
-            bytes = bytes[sent..];
-        }
-
-        Volatile.Write(ref _lastActivity, Stopwatch.GetTimestamp());
-        _settings.Metrics.BytesSent.Add(length, Diagnostics.KafkaMetrics.ApiTag(apiKey));
     }
 
     private void ThrowIfClosed()
@@ -505,19 +500,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
 
         Volatile.Write(ref _failure, reason);
         _timeoutSweep.Dispose();
-        try
-        {
-            _socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (SocketException)
-        {
-            // Already reset by the peer: closing is all that is left.
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-
-        _socket.Dispose();
+        _transport.Close();
 
         // Fail everything still pending. New senders see IsOpen == false and do not enqueue (checked under the same lock).
         while (true)
