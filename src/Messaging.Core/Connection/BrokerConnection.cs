@@ -97,12 +97,13 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     public TimeSpan IdleTime => PendingCount > 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(Volatile.Read(ref _lastActivity));
 
     /// <summary>
-    /// Opens a transport (<see cref="ConnectionSettings.TransportFactory"/>), starts the read loop and runs the
-    /// ApiVersions handshake, all within the connection setup timeout.
+    /// Opens a transport (<see cref="ConnectionSettings.TransportFactory"/>), starts the read loop, runs the
+    /// ApiVersions handshake and then the authenticator (<see cref="ConnectionSettings.Authenticator"/>) if there is
+    /// one, all within the connection setup timeout.
     /// </summary>
     /// <remarks>
     /// The transport's own setup (a TLS handshake) belongs in its factory; exchanges that are Kafka requests (SASL's
-    /// SaslHandshake and SaslAuthenticate) go after ApiVersions, over this connection's request path.
+    /// SaslHandshake and SaslAuthenticate) are the authenticator's, over this connection's request path.
     /// </remarks>
     /// <exception cref="KafkaConnectionException">
     /// The broker could not be reached (the transport failed with a socket, I/O or timeout error) or the handshake failed. Retriable.
@@ -130,12 +131,19 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         try
         {
             (connection.ApiVersions, connection.HandshakeVersion) = await ApiVersionsHandshake.RunAsync(connection, settings, setup.Token).ConfigureAwait(false);
+
+            // Authentication is a Kafka exchange too, so it comes after ApiVersions (which a broker answers before
+            // authentication and which says what the exchange may use) and before any caller sees the connection.
+            if (settings.Authenticator is { } authenticator)
+            {
+                await authenticator.AuthenticateAsync(connection, setup.Token).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not UnsupportedApiVersionException)
         {
             await connection.DisposeAsync().ConfigureAwait(false);
             throw KafkaExceptions.ConnectFailed(endpoint.DisplayName, Stopwatch.GetElapsedTime(started),
-                ex is OperationCanceledException ? new TimeoutException("the ApiVersions handshake did not finish within the connection setup timeout") : ex);
+                ex is OperationCanceledException ? new TimeoutException("the handshake (ApiVersions, then authentication if configured) did not finish within the connection setup timeout") : ex);
         }
         catch
         {

@@ -54,6 +54,12 @@ internal sealed class ConnectionSettings
     /// <summary>Opens the byte stream each connection runs over (a TCP socket by default).</summary>
     public IKafkaTransportFactory TransportFactory { get; }
 
+    /// <summary>
+    /// Runs on every new connection after ApiVersions and before anyone else may use it; null (the default) for
+    /// brokers that need no authentication.
+    /// </summary>
+    public IConnectionAuthenticator? Authenticator { get; init; }
+
     public ProtocolLimits Limits { get; } = ProtocolLimits.Default;
 
     public KafkaLog Log { get; }

@@ -77,6 +77,42 @@ public sealed class TransportSeamTests(TestBrokerFixture fixture)
         Assert.Equal(consuming.Opened, consuming.Disposed);
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task The_authenticator_talks_over_the_connection_after_ApiVersions_and_before_anyone_else()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = await fixture.AcquireAsync(cancellationToken: ct);
+        var counting = new CountingTransportFactory();
+        var authenticator = new MetadataAuthenticator(fail: false);
+        var settings = new ConnectionSettings(new KafkaClientOptions { BootstrapServers = broker.BootstrapServers, TransportFactory = counting }) { Authenticator = authenticator };
+
+        await using var connection = await BrokerConnection.ConnectAsync(BrokerConnectionTests.First(broker.BootstrapServers), settings, ct);
+
+        Assert.Equal(1, authenticator.Runs);
+        Assert.True(authenticator.SawNegotiatedVersions);
+        Assert.True(authenticator.BrokersSeen > 0); // its request went over the connection and was answered
+        Assert.Equal(0, connection.PendingCount);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_failing_authenticator_fails_the_connect_and_releases_the_transport()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = await fixture.AcquireAsync(cancellationToken: ct);
+        var counting = new CountingTransportFactory();
+        var settings = new ConnectionSettings(new KafkaClientOptions { BootstrapServers = broker.BootstrapServers, TransportFactory = counting })
+        {
+            Authenticator = new MetadataAuthenticator(fail: true),
+        };
+
+        var error = await Assert.ThrowsAsync<Messaging.Errors.KafkaConnectionException>(async () =>
+            await BrokerConnection.ConnectAsync(BrokerConnectionTests.First(broker.BootstrapServers), settings, ct));
+
+        Assert.IsType<InvalidOperationException>(error.InnerException);
+        Assert.Equal(1, counting.Opened);
+        Assert.Equal(1, counting.Disposed);
+    }
+
     private static long EncodedSize(MetadataRequest request, short version, string clientId)
     {
         var buffer = RequestBuffers.Rent();
@@ -87,6 +123,28 @@ public sealed class TransportSeamTests(TestBrokerFixture fixture)
         finally
         {
             RequestBuffers.Return(buffer);
+        }
+    }
+
+    /// <summary>Stands in for SASL: one request/response conversation over the new connection.</summary>
+    private sealed class MetadataAuthenticator(bool fail) : IConnectionAuthenticator
+    {
+        public int Runs { get; private set; }
+
+        public bool SawNegotiatedVersions { get; private set; }
+
+        public int BrokersSeen { get; private set; }
+
+        public async ValueTask AuthenticateAsync(BrokerConnection connection, CancellationToken cancellationToken)
+        {
+            Runs++;
+            SawNegotiatedVersions = connection.ApiVersions is not null;
+            var response = await connection.SendAsync<MetadataRequest, MetadataResponse>(new MetadataRequest { Topics = [] }, cancellationToken);
+            BrokersSeen = response.Brokers.Length;
+            if (fail)
+            {
+                throw new InvalidOperationException("authentication refused");
+            }
         }
     }
 }
