@@ -11,6 +11,9 @@ internal sealed class SocketTransport(Socket socket) : IKafkaTransport
 {
     private int _closed;
 
+    /// <summary>The socket, for tests that check its options.</summary>
+    internal Socket Socket => socket;
+
     public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) =>
         socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
 
