@@ -10,11 +10,12 @@ namespace Messaging.Connection;
 /// <summary>
 /// One connection to one broker, multiplexed: many requests in flight (up to the configured depth), answered
 /// in order. It runs over an <see cref="IKafkaTransport"/> (a TCP socket unless a factory says otherwise) and knows
-/// nothing of what the transport does underneath (TLS, for instance). One read loop owns every read (<c>BrokerConnection.ReadLoop.cs</c>); one write lock serialises writes,
-/// and requests are encoded before it is taken.
+/// nothing of what the transport does underneath (TLS, for instance). One read loop owns every read
+/// (<c>BrokerConnection.ReadLoop.cs</c>); one write lock serialises writes, and requests are encoded before it is taken.
 /// </summary>
 /// <remarks>
-/// <para>Lifecycle: <see cref="ConnectAsync"/> connects, starts the read loop, and runs the ApiVersions handshake.
+/// <para>Lifecycle: <see cref="ConnectAsync"/> connects, starts the read loop, and runs the ApiVersions handshake
+/// (and the authenticator, when one is configured).
 /// The connection then serves requests until it closes — because the broker went away, a response broke the
 /// protocol, a request timed out, or it was disposed. Closing happens once: the transport is closed, and every pending
 /// request completes exactly once with a typed error (<see cref="KafkaTimeoutException"/> for the one that timed
@@ -261,7 +262,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
 
     /// <summary>
     /// Sends a request that gets no response (a Produce with acks=0): it is written, never queued. Completes when the
-    /// bytes are on the socket; a write that outlives the request timeout closes the connection and fails this call.
+    /// transport took the bytes; a write that outlives the request timeout closes the connection and fails this call.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask SendWithoutResponseAsync<TRequest>(TRequest request, short version, int sizeHint = 0, CancellationToken cancellationToken = default)
@@ -288,7 +289,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         }
 
         // The write releases the lock and the buffer. Only a failed write is this call's failure: bytes that reached the
-        // socket were sent, even if the connection closes right after (acks=0 must not be retried into a duplicate).
+        // transport were sent, even if the connection closes right after (acks=0 must not be retried into a duplicate).
         if (!await WriteAndReleaseAsync(encoded, TRequest.ApiKey).ConfigureAwait(false))
         {
             throw ClosedError();
@@ -495,7 +496,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// Closes once: records why, closes the socket (ending the read loop and any write), and fails every pending
+    /// Closes once: records why, closes the transport (ending the read loop and any write), and fails every pending
     /// request exactly once — <paramref name="timedOut"/> with <paramref name="reason"/>, the rest with an error
     /// that says what happened to the connection.
     /// </summary>
