@@ -19,6 +19,16 @@ public sealed class TransportFactoryFailureTests
         return new ConnectionSettings(options);
     }
 
+    [Fact]
+    public void The_default_transport_is_plain_TCP_and_a_missing_factory_is_rejected_by_name()
+    {
+        Assert.Same(SocketTransportFactory.Instance, new KafkaClientOptions().TransportFactory);
+
+        var options = new KafkaClientOptions { BootstrapServers = "broker.test:9092", TransportFactory = null! };
+        var error = Assert.Throws<ArgumentException>(options.Validate);
+        Assert.Equal(nameof(KafkaClientOptions.TransportFactory), error.ParamName);
+    }
+
     public static TheoryData<string> ConnectFailures => ["socket", "io"];
 
     [Theory(Timeout = 10_000)]
