@@ -1,3 +1,4 @@
+using Messaging.Connection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -52,6 +53,14 @@ public class KafkaClientOptions
     /// <summary><c>allow.auto.create.topics</c>: let a Metadata request create a topic it names that does not exist. Default false.</summary>
     public bool AllowAutoCreateTopics { get; set; }
 
+    /// <summary>
+    /// Opens the byte stream every broker connection runs over. Default: <see cref="SocketTransportFactory.Instance"/>,
+    /// plain TCP with <c>TCP_NODELAY</c> and the socket buffer sizes above. Replace it to wrap the stream (TLS, byte
+    /// counting or fault injection in tests); the factory is called once per connection attempt, within
+    /// <see cref="SocketConnectionSetupTimeout"/>, and its failures are retried with the reconnect backoff.
+    /// </summary>
+    public IKafkaTransportFactory TransportFactory { get; set; } = SocketTransportFactory.Instance;
+
     /// <summary>Where the client logs (connects, disconnects, backoff, metadata changes, throttling). Default: nowhere.</summary>
     public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
 
@@ -63,7 +72,7 @@ public class KafkaClientOptions
             throw new ArgumentException("BootstrapServers (bootstrap.servers) is required: host:port[,host:port...].", nameof(BootstrapServers));
         }
 
-        _ = Connection.BrokerEndpoint.ParseList(BootstrapServers);
+        _ = BrokerEndpoint.ParseList(BootstrapServers);
         RequirePositive(RequestTimeout, nameof(RequestTimeout));
         RequirePositive(SocketConnectionSetupTimeout, nameof(SocketConnectionSetupTimeout));
         RequirePositive(ReconnectBackoff, nameof(ReconnectBackoff));
@@ -90,6 +99,10 @@ public class KafkaClientOptions
         }
 
         ArgumentNullException.ThrowIfNull(LoggerFactory);
+        if (TransportFactory is null)
+        {
+            throw new ArgumentException("TransportFactory is required (the default is SocketTransportFactory.Instance).", nameof(TransportFactory));
+        }
     }
 
     private static void RequirePositive(TimeSpan value, string name)

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
-using System.Net.Sockets;
 using Messaging.Errors;
 using Messaging.Protocol;
 
@@ -32,7 +31,7 @@ internal sealed partial class BrokerConnection
                 var prefix = _sizePrefix.AsMemory();
                 while (!prefix.IsEmpty)
                 {
-                    var read = await _socket.ReceiveAsync(prefix, SocketFlags.None).ConfigureAwait(false);
+                    var read = await _transport.ReceiveAsync(prefix, CancellationToken.None).ConfigureAwait(false);
                     prefix = read > 0 ? prefix[read..] : throw new IOException("the broker closed the connection");
                 }
 
@@ -54,7 +53,7 @@ internal sealed partial class BrokerConnection
                         var target = pooled.AsMemory(0, size);
                         while (!target.IsEmpty)
                         {
-                            var read = await _socket.ReceiveAsync(target, SocketFlags.None).ConfigureAwait(false);
+                            var read = await _transport.ReceiveAsync(target, CancellationToken.None).ConfigureAwait(false);
                             target = read > 0 ? target[read..] : throw new IOException("the broker closed the connection in the middle of a response");
                         }
 
@@ -84,7 +83,7 @@ internal sealed partial class BrokerConnection
                         buffer = larger;
                     }
 
-                    var read = await _socket.ReceiveAsync(buffer.AsMemory(filled, Math.Min(size, buffer.Length) - filled), SocketFlags.None).ConfigureAwait(false);
+                    var read = await _transport.ReceiveAsync(buffer.AsMemory(filled, Math.Min(size, buffer.Length) - filled), CancellationToken.None).ConfigureAwait(false);
                     filled += read > 0 ? read : throw new IOException("the broker closed the connection in the middle of a response");
                 }
 
@@ -101,7 +100,7 @@ internal sealed partial class BrokerConnection
                 ArrayPool<byte>.Shared.Return(buffer);
             }
 
-            // The socket closing under us after Close() is the normal way out; anything else is why we close.
+            // The transport closing under us after Close() is the normal way out; anything else is why we close.
             Close(ex);
         }
     }

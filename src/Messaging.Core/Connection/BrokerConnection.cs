@@ -8,14 +8,16 @@ using Messaging.Protocol;
 namespace Messaging.Connection;
 
 /// <summary>
-/// One TCP connection to one broker, multiplexed: many requests in flight (up to the configured depth), answered
-/// in order. One read loop owns every read (<c>BrokerConnection.ReadLoop.cs</c>); one write lock serialises writes,
-/// and requests are encoded before it is taken.
+/// One connection to one broker, multiplexed: many requests in flight (up to the configured depth), answered
+/// in order. It runs over an <see cref="IKafkaTransport"/> (a TCP socket unless a factory says otherwise) and knows
+/// nothing of what the transport does underneath (TLS, for instance). One read loop owns every read
+/// (<c>BrokerConnection.ReadLoop.cs</c>); one write lock serialises writes, and requests are encoded before it is taken.
 /// </summary>
 /// <remarks>
-/// <para>Lifecycle: <see cref="ConnectAsync"/> connects, starts the read loop, and runs the ApiVersions handshake.
+/// <para>Lifecycle: <see cref="ConnectAsync"/> connects, starts the read loop, and runs the ApiVersions handshake
+/// (and the authenticator, when one is configured).
 /// The connection then serves requests until it closes — because the broker went away, a response broke the
-/// protocol, a request timed out, or it was disposed. Closing happens once: the socket is closed, and every pending
+/// protocol, a request timed out, or it was disposed. Closing happens once: the transport is closed, and every pending
 /// request completes exactly once with a typed error (<see cref="KafkaTimeoutException"/> for the one that timed
 /// out, <see cref="KafkaConnectionException"/> for the rest, <see cref="ObjectDisposedException"/> on disposal).
 /// A closed connection is not reused; the owner makes a new one.</para>
@@ -25,7 +27,7 @@ namespace Messaging.Connection;
 /// </remarks>
 internal sealed partial class BrokerConnection : IAsyncDisposable
 {
-    private readonly Socket _socket;
+    private readonly IKafkaTransport _transport;
     private readonly ConnectionSettings _settings;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly SemaphoreSlim _inFlight;
@@ -35,6 +37,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     private Task _readLoop = Task.CompletedTask;
     private Exception? _failure;
     private int _closing;
+    private int _transportDisposed;
     private int _nextCorrelationId;
     private long _lastActivity;
 
@@ -43,9 +46,9 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     private long _writeStartedAt;
     private ApiKey _writingApiKey;
 
-    private BrokerConnection(Socket socket, BrokerEndpoint endpoint, ConnectionSettings settings)
+    private BrokerConnection(IKafkaTransport transport, BrokerEndpoint endpoint, ConnectionSettings settings)
     {
-        _socket = socket;
+        _transport = transport;
         _settings = settings;
         Endpoint = endpoint;
         Name = endpoint.DisplayName;
@@ -94,52 +97,54 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// <summary>How long since the connection last sent or received anything, when nothing is pending.</summary>
     public TimeSpan IdleTime => PendingCount > 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(Volatile.Read(ref _lastActivity));
 
-    /// <summary>Connects, starts the read loop and runs the ApiVersions handshake, all within the connection setup timeout.</summary>
-    /// <exception cref="KafkaConnectionException">The broker could not be reached or the handshake failed. Retriable.</exception>
+    /// <summary>
+    /// Opens a transport (<see cref="ConnectionSettings.TransportFactory"/>), starts the read loop, runs the
+    /// ApiVersions handshake and then the authenticator (<see cref="ConnectionSettings.Authenticator"/>) if there is
+    /// one, all within the connection setup timeout.
+    /// </summary>
+    /// <remarks>
+    /// The transport's own setup (a TLS handshake) belongs in its factory; exchanges that are Kafka requests (SASL's
+    /// SaslHandshake and SaslAuthenticate) are the authenticator's, over this connection's request path.
+    /// </remarks>
+    /// <exception cref="KafkaConnectionException">
+    /// The broker could not be reached (the transport failed with a socket, I/O or timeout error) or the handshake failed. Retriable.
+    /// </exception>
     public static async Task<BrokerConnection> ConnectAsync(BrokerEndpoint endpoint, ConnectionSettings settings, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         using var setup = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         setup.CancelAfter(settings.ConnectTimeout);
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        if (settings.SendBufferBytes > 0)
-        {
-            socket.SendBufferSize = settings.SendBufferBytes;
-        }
-
-        if (settings.ReceiveBufferBytes > 0)
-        {
-            socket.ReceiveBufferSize = settings.ReceiveBufferBytes;
-        }
-
+        IKafkaTransport transport;
         try
         {
-            await socket.ConnectAsync(endpoint.Host, endpoint.Port, setup.Token).ConfigureAwait(false);
+            transport = await settings.TransportFactory.ConnectAsync(settings.TransportContextFor(endpoint), setup.Token).ConfigureAwait(false)
+                ?? throw new InvalidOperationException(settings.TransportFactory.GetType().Name + ".ConnectAsync returned no transport.");
         }
-        catch (Exception ex) when (ex is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is SocketException or IOException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            socket.Dispose();
             var cause = ex is OperationCanceledException ? new TimeoutException("the connection setup timeout passed") : ex;
             throw KafkaExceptions.ConnectFailed(endpoint.DisplayName, Stopwatch.GetElapsedTime(started), cause);
         }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
 
-        var connection = new BrokerConnection(socket, endpoint, settings);
+        var connection = new BrokerConnection(transport, endpoint, settings);
         settings.Metrics.Connections.Add(1);
         connection._readLoop = connection.ReadLoopAsync();
         try
         {
             (connection.ApiVersions, connection.HandshakeVersion) = await ApiVersionsHandshake.RunAsync(connection, settings, setup.Token).ConfigureAwait(false);
+
+            // Authentication is a Kafka exchange too, so it comes after ApiVersions (which a broker answers before
+            // authentication and which says what the exchange may use) and before any caller sees the connection.
+            if (settings.Authenticator is { } authenticator)
+            {
+                await authenticator.AuthenticateAsync(connection, setup.Token).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not UnsupportedApiVersionException)
         {
             await connection.DisposeAsync().ConfigureAwait(false);
             throw KafkaExceptions.ConnectFailed(endpoint.DisplayName, Stopwatch.GetElapsedTime(started),
-                ex is OperationCanceledException ? new TimeoutException("the ApiVersions handshake did not finish within the connection setup timeout") : ex);
+                ex is OperationCanceledException ? new TimeoutException("the handshake (ApiVersions, then authentication if configured) did not finish within the connection setup timeout") : ex);
         }
         catch
         {
@@ -257,7 +262,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
 
     /// <summary>
     /// Sends a request that gets no response (a Produce with acks=0): it is written, never queued. Completes when the
-    /// bytes are on the socket; a write that outlives the request timeout closes the connection and fails this call.
+    /// transport took the bytes; a write that outlives the request timeout closes the connection and fails this call.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask SendWithoutResponseAsync<TRequest>(TRequest request, short version, int sizeHint = 0, CancellationToken cancellationToken = default)
@@ -284,7 +289,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         }
 
         // The write releases the lock and the buffer. Only a failed write is this call's failure: bytes that reached the
-        // socket were sent, even if the connection closes right after (acks=0 must not be retried into a duplicate).
+        // transport were sent, even if the connection closes right after (acks=0 must not be retried into a duplicate).
         if (!await WriteAndReleaseAsync(encoded, TRequest.ApiKey).ConfigureAwait(false))
         {
             throw ClosedError();
@@ -302,6 +307,13 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         catch (Exception)
         {
             // The read loop reports through Close; nothing more to surface here.
+        }
+
+        // Close() already ended the transport's I/O; disposing (once) releases whatever else it holds, now that the
+        // read loop no longer uses it.
+        if (Interlocked.Exchange(ref _transportDisposed, 1) == 0)
+        {
+            await _transport.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -410,11 +422,16 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         Volatile.Write(ref _writeStartedAt, Stopwatch.GetTimestamp());
         try
         {
-            await WriteAllAsync(encoded.WrittenMemory, apiKey).ConfigureAwait(false);
+            var bytes = encoded.WrittenMemory;
+            await _transport.SendAsync(bytes, CancellationToken.None).ConfigureAwait(false);
+            Volatile.Write(ref _lastActivity, Stopwatch.GetTimestamp());
+            _settings.Metrics.BytesSent.Add(bytes.Length, Diagnostics.KafkaMetrics.ApiTag(apiKey));
             return true;
         }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException)
+        catch (Exception ex)
         {
+            // Whatever the transport threw (a plugged-in one may throw anything), the stream is no longer usable: the
+            // connection closes, failing everything pending on it with a retriable error.
             Close(ex);
             return false;
         }
@@ -424,19 +441,6 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             _writeLock.Release();
             RequestBuffers.Return(encoded);
         }
-    }
-
-    private async ValueTask WriteAllAsync(ReadOnlyMemory<byte> bytes, ApiKey apiKey)
-    {
-        var length = bytes.Length;
-        while (!bytes.IsEmpty)
-        {
-            var sent = await _socket.SendAsync(bytes, SocketFlags.None).ConfigureAwait(false);
-            bytes = bytes[sent..];
-        }
-
-        Volatile.Write(ref _lastActivity, Stopwatch.GetTimestamp());
-        _settings.Metrics.BytesSent.Add(length, Diagnostics.KafkaMetrics.ApiTag(apiKey));
     }
 
     private void ThrowIfClosed()
@@ -492,7 +496,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// Closes once: records why, closes the socket (ending the read loop and any write), and fails every pending
+    /// Closes once: records why, closes the transport (ending the read loop and any write), and fails every pending
     /// request exactly once — <paramref name="timedOut"/> with <paramref name="reason"/>, the rest with an error
     /// that says what happened to the connection.
     /// </summary>
@@ -505,19 +509,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
 
         Volatile.Write(ref _failure, reason);
         _timeoutSweep.Dispose();
-        try
-        {
-            _socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (SocketException)
-        {
-            // Already reset by the peer: closing is all that is left.
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-
-        _socket.Dispose();
+        _transport.Close();
 
         // Fail everything still pending. New senders see IsOpen == false and do not enqueue (checked under the same lock).
         while (true)

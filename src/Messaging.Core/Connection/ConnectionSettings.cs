@@ -27,6 +27,7 @@ internal sealed class ConnectionSettings
         ReconnectBackoff = options.ReconnectBackoff;
         ReconnectBackoffMax = options.ReconnectBackoffMax;
         ConnectionsMaxIdle = options.ConnectionsMaxIdle;
+        TransportFactory = options.TransportFactory;
         Log = new KafkaLog(options.LoggerFactory.CreateLogger("Messaging.Connection"));
     }
 
@@ -50,11 +51,29 @@ internal sealed class ConnectionSettings
 
     public TimeSpan ConnectionsMaxIdle { get; }
 
+    /// <summary>Opens the byte stream each connection runs over (a TCP socket by default).</summary>
+    public IKafkaTransportFactory TransportFactory { get; }
+
+    /// <summary>
+    /// Runs on every new connection after ApiVersions and before anyone else may use it; null (the default) for
+    /// brokers that need no authentication.
+    /// </summary>
+    public IConnectionAuthenticator? Authenticator { get; init; }
+
     public ProtocolLimits Limits { get; } = ProtocolLimits.Default;
 
     public KafkaLog Log { get; }
 
     public KafkaMetrics Metrics { get; } = KafkaMetrics.Shared;
+
+    /// <summary>What the transport factory is told about a connection to <paramref name="endpoint"/>.</summary>
+    public KafkaTransportContext TransportContextFor(BrokerEndpoint endpoint) => new(endpoint.Host, endpoint.Port)
+    {
+        NodeId = endpoint.NodeId,
+        BrokerName = endpoint.DisplayName,
+        SocketSendBufferBytes = SendBufferBytes,
+        SocketReceiveBufferBytes = ReceiveBufferBytes,
+    };
 
     private static string SoftwareVersionOf(Assembly assembly)
     {

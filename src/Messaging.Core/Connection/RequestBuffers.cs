@@ -6,7 +6,7 @@ namespace Messaging.Connection;
 
 /// <summary>
 /// Pooled encode buffers for requests. A connection rents one, encodes a request into it before taking the write
-/// lock, and returns it once the bytes are on the socket.
+/// lock, and returns it once the bytes are sent.
 /// </summary>
 /// <remarks>
 /// A pooled writer keeps at most <see cref="MaxRetainedBytes"/>: a larger array (a Produce request carrying batches)
