@@ -4,6 +4,7 @@ using System.Globalization;
 using Messaging.Buffers;
 using Messaging.Cluster;
 using Messaging.Protocol;
+using Messaging.Records;
 using Messaging.Protocol.Messages;
 
 namespace Messaging.Consumer;
@@ -72,26 +73,26 @@ internal sealed partial class Fetcher
     {
         long end = fetchOffset;
         int position = 0;
-        while (records.Length - position >= 17)
+        while (records.Length - position >= RecordBatchLayout.Magic + 1)
         {
             var entry = records.Slice(position);
-            long baseOffset = BinaryPrimitives.ReadInt64BigEndian(entry);
-            int length = BinaryPrimitives.ReadInt32BigEndian(entry.Slice(8));
-            if (length < 14 || length > entry.Length - 12)
+            long baseOffset = BinaryPrimitives.ReadInt64BigEndian(entry.Slice(RecordBatchLayout.BaseOffset));
+            int length = BinaryPrimitives.ReadInt32BigEndian(entry.Slice(RecordBatchLayout.BatchLength));
+            if (length < RecordBatchLayout.LegacyMinSizeV0 || length > entry.Length - RecordBatchLayout.LogOverhead)
             {
                 break; // partial (or corrupt: the decoder reports it)
             }
 
-            byte magic = entry[16];
+            byte magic = entry[RecordBatchLayout.Magic];
             long last;
             if (magic == 2)
             {
-                if (length < 49)
+                if (length < RecordBatchLayout.MinBatchLength)
                 {
                     break;
                 }
 
-                last = baseOffset + BinaryPrimitives.ReadInt32BigEndian(entry.Slice(23));
+                last = baseOffset + BinaryPrimitives.ReadInt32BigEndian(entry.Slice(RecordBatchLayout.LastOffsetDelta));
             }
             else if (magic <= 1)
             {
@@ -107,7 +108,7 @@ internal sealed partial class Fetcher
                 end = last + 1;
             }
 
-            position += 12 + length;
+            position += RecordBatchLayout.LogOverhead + length;
         }
 
         return end;
