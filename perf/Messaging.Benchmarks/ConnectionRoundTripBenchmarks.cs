@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using BenchmarkDotNet.Attributes;
+using Messaging.Cluster;
 using Messaging.Connection;
 using Messaging.Protocol;
 using Messaging.Protocol.Messages;

@@ -97,7 +97,7 @@ internal static class MessageEmitter
             }
 
             cw.Line("/// <summary>The API key: " + m.ApiName + ".</summary>");
-            cw.Line("public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey." + m.ApiName + ";");
+            cw.Line("public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey." + m.ApiName + ";");
             cw.Line();
             cw.Line("/// <summary>The lowest version this type encodes and decodes.</summary>");
             cw.Line("public static short MinVersion => " + m.Min + ";");
@@ -470,7 +470,7 @@ internal static class MessageEmitter
             cw.Line("/// <param name=\"reader\">The reader, positioned at the start of the body.</param>");
             cw.Line("/// <param name=\"version\">The version, from <see cref=\"MinVersion\"/> to <see cref=\"MaxVersion\"/>.</param>");
             cw.Line("/// <returns>The message. Fields the version does not carry hold their defaults.</returns>");
-            cw.Line("/// <exception cref=\"global::Messaging.Protocol.KafkaProtocolException\">The bytes are malformed.</exception>");
+            cw.Line("/// <exception cref=\"global::Messaging.Errors.KafkaProtocolException\">The bytes are malformed.</exception>");
             cw.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\">The version is not supported.</exception>");
             cw.Open("public static " + type + " Read(ref " + Reader + " reader, short version)");
             cw.Open("if (version < " + m.Min + " || version > " + m.Max + ")");

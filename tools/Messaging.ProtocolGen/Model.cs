@@ -295,11 +295,11 @@ internal sealed class MessageModel
         string? enumType = null;
         if (t == "int16" && !f.IsArray && (f.Name == "ErrorCode" || f.Name.EndsWith("ErrorCode", StringComparison.Ordinal)))
         {
-            enumType = "global::Messaging.Protocol.ErrorCode";
+            enumType = "global::Messaging.ErrorCode";
         }
         else if (t == "int16" && !f.IsArray && f.Name == "ApiKey")
         {
-            enumType = "global::Messaging.Protocol.ApiKey";
+            enumType = "global::Messaging.ApiKey";
         }
 
         Kind? kind = t switch

@@ -97,7 +97,7 @@ internal static class Program
         cw.Line("[");
         foreach ((string api, MessageModel req, _) in catalog)
         {
-            cw.Line("    new(global::Messaging.Protocol.ApiKey." + api + ", " + req.Min + ", " + req.Max + ", " + req.FirstFlexible + "),");
+            cw.Line("    new(global::Messaging.ApiKey." + api + ", " + req.Min + ", " + req.Max + ", " + req.FirstFlexible + "),");
         }
 
         cw.Line("];");

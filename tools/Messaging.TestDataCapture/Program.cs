@@ -305,7 +305,7 @@ namespace Messaging.TestDataCapture
             reader.SkipTaggedFields(); // response header v1
             var response = FetchResponse.Read(ref reader, Version);
             var partition = response.Responses[0].Partitions[0];
-            if (partition.ErrorCode != Messaging.Protocol.ErrorCode.None)
+            if (partition.ErrorCode != Messaging.ErrorCode.None)
             {
                 throw new InvalidOperationException($"Fetch of {topic} at {offset} failed: {partition.ErrorCode}");
             }

@@ -1,3 +1,4 @@
+using Messaging.Cluster;
 namespace Messaging.Admin;
 
 /// <summary>Settings of a <see cref="KafkaAdminClient"/>: the shared client settings, plus how long an admin call may take.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using Messaging.Errors;
 using Messaging.Protocol;
 
 namespace Messaging.Compression;

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Messaging.Connection;
 
-/// <summary>The validated, immutable connection settings derived once from <see cref="KafkaClientOptions"/>.</summary>
+/// <summary>The validated, immutable connection settings derived once from the client options.</summary>
 internal sealed class ConnectionSettings
 {
     /// <summary>What we tell brokers we are (ApiVersions v3+, KIP-511).</summary>
@@ -13,7 +13,7 @@ internal sealed class ConnectionSettings
 
     public static readonly string SoftwareVersion = SoftwareVersionOf(typeof(ConnectionSettings).Assembly);
 
-    public ConnectionSettings(KafkaClientOptions options)
+    public ConnectionSettings(IConnectionOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();

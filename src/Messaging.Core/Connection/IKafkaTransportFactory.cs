@@ -1,3 +1,4 @@
+using Messaging.Cluster;
 namespace Messaging.Connection;
 
 /// <summary>

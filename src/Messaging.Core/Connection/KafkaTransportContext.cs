@@ -30,9 +30,9 @@ public sealed class KafkaTransportContext
     /// <summary>How the client's errors and logs name this broker, e.g. <c>broker 1 (host:9092)</c>.</summary>
     public string BrokerName { get; init; }
 
-    /// <summary><see cref="KafkaClientOptions.SocketSendBufferBytes"/>: the socket send buffer; 0 leaves the operating system's default.</summary>
+    /// <summary><c>KafkaClientOptions.SocketSendBufferBytes</c>: the socket send buffer; 0 leaves the operating system's default.</summary>
     public int SocketSendBufferBytes { get; init; }
 
-    /// <summary><see cref="KafkaClientOptions.SocketReceiveBufferBytes"/>: the socket receive buffer; 0 leaves the operating system's default.</summary>
+    /// <summary><c>KafkaClientOptions.SocketReceiveBufferBytes</c>: the socket receive buffer; 0 leaves the operating system's default.</summary>
     public int SocketReceiveBufferBytes { get; init; }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Threading.Tasks.Sources;
 using Messaging.Buffers;
+using Messaging.Errors;
 using Messaging.Protocol;
 
 namespace Messaging.Connection;

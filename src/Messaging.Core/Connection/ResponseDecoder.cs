@@ -1,3 +1,4 @@
+using Messaging.Errors;
 using Messaging.Protocol;
 
 namespace Messaging.Connection;

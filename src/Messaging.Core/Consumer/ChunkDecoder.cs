@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using Messaging.Buffers;
 using Messaging.Compression;
+using Messaging.Errors;
 using Messaging.Protocol;
 using Messaging.Records;
 

@@ -1,3 +1,4 @@
+using Messaging;
 using Microsoft.Extensions.Logging;
 
 namespace Messaging.Consumer;
@@ -11,7 +12,7 @@ internal sealed partial class ConsumerLog(ILogger logger)
     public partial void FetchFailed(int nodeId, int partitions, string reason);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "{Partition}: {Error} from broker {NodeId}; following the leader through metadata")]
-    public partial void LeaderError(TopicPartition partition, Protocol.ErrorCode error, int nodeId);
+    public partial void LeaderError(TopicPartition partition, ErrorCode error, int nodeId);
 
     [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "{Partition}: offset {Offset} is out of range; resetting to {Reset} (auto.offset.reset)")]
     public partial void OffsetReset(TopicPartition partition, long offset, AutoOffsetReset reset);

@@ -1,4 +1,5 @@
 using Messaging.Buffers;
+using Messaging.Connection;
 
 namespace Messaging.Consumer;
 

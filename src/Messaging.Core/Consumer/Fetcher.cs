@@ -420,7 +420,7 @@ internal sealed partial class Fetcher : IAsyncDisposable
                     cursor.State = CursorState.Held;
                     EnqueueError(cursor, target.Generation, new ConsumeException(
                         "Fetching " + cursor.TopicPartition + " is impossible: " + error.Message + " The partition is held.",
-                        ConsumeErrorKind.BrokerError, cursor.TopicPartition, target.FetchOffset, Protocol.ErrorCode.UnsupportedVersion, error));
+                        ConsumeErrorKind.BrokerError, cursor.TopicPartition, target.FetchOffset, ErrorCode.UnsupportedVersion, error));
                 }
             }
         }

@@ -59,7 +59,7 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
         _maxPollRecords = snapshot.MaxPollRecords;
         _pools = ConsumerPools.Create(snapshot);
         var decoderOptions = new RecordDecoderOptions { VerifyCrc = snapshot.CheckCrcs, MaxDecompressedBatchBytes = snapshot.MaxDecompressedBatchBytes };
-        _decoder = new ChunkDecoder(decoderOptions, snapshot.IsolationLevel == Admin.IsolationLevel.ReadCommitted,
+        _decoder = new ChunkDecoder(decoderOptions, snapshot.IsolationLevel == IsolationLevel.ReadCommitted,
             new PooledDecompressionWriter(_pools.DecompressionBuffers, snapshot.MaxDecompressedBatchBytes));
         _cluster = new ClusterClient(snapshot);
         _fetcher = new Fetcher(_cluster, snapshot, _pools);

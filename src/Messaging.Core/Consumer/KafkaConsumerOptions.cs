@@ -1,5 +1,6 @@
 using Messaging.Admin;
 using Messaging.Buffers;
+using Messaging.Cluster;
 
 namespace Messaging.Consumer;
 

@@ -6,7 +6,7 @@ namespace Messaging.Consumer;
 /// The object behind a <see cref="ConsumedRecord"/> handle: one decoded record (offset, timestamp, and key, value and
 /// headers as slices of a pooled buffer), reused for other records once recycled. Applications never read it directly
 /// — they hold <see cref="ConsumedRecord"/> handles, which carry the version stamp that detects use after recycling;
-/// custom <see cref="Buffers.IRecordPool"/> implementations only create and keep these objects.
+/// custom <see cref="IRecordPool"/> implementations only create and keep these objects.
 /// </summary>
 public sealed class PooledRecord
 {

@@ -4,7 +4,7 @@ namespace Messaging.Diagnostics;
 
 /// <summary>
 /// The client's log events, source-generated so a disabled level costs one check and no formatting. Silent by
-/// default (<see cref="KafkaClientOptions.LoggerFactory"/> is a null factory until the application sets one).
+/// default (<c>KafkaClientOptions.LoggerFactory</c> is a null factory until the application sets one).
 /// </summary>
 internal sealed partial class KafkaLog(ILogger logger)
 {
@@ -26,7 +26,7 @@ internal sealed partial class KafkaLog(ILogger logger)
     public partial void MetadataChanged(int brokers, int topics, int controller);
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Debug, Message = "{Broker} throttled {ApiKey} for {ThrottleMs} ms")]
-    public partial void Throttled(string broker, Messaging.Protocol.ApiKey apiKey, int throttleMs);
+    public partial void Throttled(string broker, Messaging.ApiKey apiKey, int throttleMs);
 
     [LoggerMessage(EventId = 7, Level = LogLevel.Debug, Message = "Closing {Broker}: idle for {IdleMs} ms")]
     public partial void IdleClosed(string broker, double idleMs);

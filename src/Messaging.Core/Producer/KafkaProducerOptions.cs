@@ -1,3 +1,4 @@
+using Messaging.Cluster;
 using Messaging.Compression;
 using Messaging.Producer.Partitioners;
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Messaging.Errors;
 
 namespace Messaging.Protocol;
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Text;
+using Messaging.Errors;
 
 namespace Messaging.Protocol;
 

@@ -1,3 +1,4 @@
+using Messaging.Errors;
 namespace Messaging.Protocol;
 
 /// <summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using Messaging.Errors;
 
 namespace Messaging.Protocol;
 

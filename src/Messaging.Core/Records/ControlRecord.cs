@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Messaging.Errors;
 
 namespace Messaging.Records;
 
@@ -40,7 +41,7 @@ public readonly struct ControlRecord
     /// <summary>Parses the control record in <paramref name="record"/>.</summary>
     /// <param name="record">A record of a control batch.</param>
     /// <returns>The control record.</returns>
-    /// <exception cref="Protocol.KafkaProtocolException">The key is null or shorter than 4 bytes, the key version is
+    /// <exception cref="Errors.KafkaProtocolException">The key is null or shorter than 4 bytes, the key version is
     /// negative, or a commit/abort marker's value is null, shorter than 6 bytes or has a negative version.</exception>
     public static ControlRecord Parse(in RecordView record)
     {

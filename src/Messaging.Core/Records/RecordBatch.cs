@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Messaging.Compression;
+using Messaging.Errors;
 using Messaging.Protocol;
 
 namespace Messaging.Records;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Messaging.Compression;
+using Messaging.Errors;
 using Messaging.Protocol;
 
 namespace Messaging.Records;

@@ -1,3 +1,4 @@
+using Messaging.Errors;
 namespace Messaging.Records;
 
 /// <summary>How <see cref="RecordBatchReader"/> checks and decompresses batches. Immutable; build once and reuse.</summary>
@@ -16,7 +17,7 @@ public sealed class RecordDecoderOptions
     public bool VerifyCrc { get; init; } = true;
 
     /// <summary>The most bytes one compressed batch (or legacy wrapper message) may decompress to; more throws
-    /// <see cref="Protocol.KafkaProtocolException"/> instead of exhausting memory. Default
+    /// <see cref="Errors.KafkaProtocolException"/> instead of exhausting memory. Default
     /// <see cref="DefaultMaxDecompressedBatchBytes"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
     public int MaxDecompressedBatchBytes

@@ -3,6 +3,7 @@ using System.Buffers;
 using System.Diagnostics;
 using FsCheck.Xunit;
 using Messaging.Compression;
+using Messaging.Errors;
 using Messaging.Protocol;
 using Xunit;
 

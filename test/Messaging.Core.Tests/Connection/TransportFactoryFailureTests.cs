@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Messaging.Cluster;
 using Messaging.Connection;
 using Messaging.Errors;
 

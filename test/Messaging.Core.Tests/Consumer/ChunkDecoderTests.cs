@@ -108,7 +108,7 @@ public sealed class ChunkDecoderTests
         var chunk = Chunk(data, 0, cursor, frames);
         var decoder = Decoder();
         decoder.Start(chunk);
-        var slice = RecordSlice.Rent(Messaging.Buffers.NoPooling.Records, Messaging.Buffers.NoPooling.RecordSlices, 100, cursor.TopicPartition, cursor, cursor.Generation);
+        var slice = RecordSlice.Rent(NoPooling.Records, NoPooling.RecordSlices, 100, cursor.TopicPartition, cursor, cursor.Generation);
         decoder.Decode(slice);
         slice.Seal();
         Assert.Equal(5, slice.Count);
@@ -143,13 +143,13 @@ public sealed class ChunkDecoderTests
     {
         var zeros = new string('0', 10_000);
         var data = Batch(0, 200, _ => zeros, CompressionType.Zstd); // 2 MB decompressed, tiny compressed
-        var pool = new Messaging.Buffers.DecompressionBufferPool(new Messaging.Buffers.BufferPoolOptions { MinBucketSize = 4096, MaxBucketSize = 1 << 22, MaxRetainedPerBucket = 4, MaxRetainedBytes = 1 << 24 });
+        var pool = new DecompressionBufferPool(new Messaging.Buffers.BufferPoolOptions { MinBucketSize = 4096, MaxBucketSize = 1 << 22, MaxRetainedPerBucket = 4, MaxRetainedBytes = 1 << 24 });
         var frames = new CountingResponsePool();
         var cursor = new PartitionCursor(new TopicPartition(Topic, 0));
         var chunk = Chunk(data, 0, cursor, frames);
         var decoder = Decoder(pool, maxDecompressed: 100_000);
         decoder.Start(chunk);
-        var slice = RecordSlice.Rent(Messaging.Buffers.NoPooling.Records, Messaging.Buffers.NoPooling.RecordSlices, 10, cursor.TopicPartition, cursor, cursor.Generation);
+        var slice = RecordSlice.Rent(NoPooling.Records, NoPooling.RecordSlices, 10, cursor.TopicPartition, cursor, cursor.Generation);
         var error = Assert.Throws<ConsumeException>(() => decoder.Decode(slice));
         slice.Seal();
         decoder.Stop();

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Messaging.Errors;
 using Messaging.Protocol;
 using Xunit;
 

@@ -1,3 +1,4 @@
+using Messaging.Errors;
 using Messaging.Protocol;
 using Xunit;
 

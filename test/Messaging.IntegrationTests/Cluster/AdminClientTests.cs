@@ -1,5 +1,5 @@
 using Confluent.Kafka;
-using ErrorCode = Messaging.Protocol.ErrorCode;
+using ErrorCode = Messaging.ErrorCode;
 using Messaging.Admin;
 using Messaging.Errors;
 using Messaging.IntegrationTests.Support;

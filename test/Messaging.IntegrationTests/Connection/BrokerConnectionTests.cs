@@ -1,3 +1,4 @@
+using Messaging.Cluster;
 using Messaging.Connection;
 using Messaging.Errors;
 using Messaging.Protocol;

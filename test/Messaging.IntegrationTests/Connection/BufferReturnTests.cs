@@ -40,6 +40,6 @@ public sealed class BufferReturnTests
 
     private static async Task RawAsync(BrokerConnection connection, CancellationToken ct)
     {
-        using var frame = await connection.SendAsync(new MetadataRequest { Topics = [] }, connection.ApiVersions.VersionFor(Protocol.ApiKey.Metadata), TimeSpan.FromSeconds(30), ct);
+        using var frame = await connection.SendAsync(new MetadataRequest { Topics = [] }, connection.ApiVersions.VersionFor(ApiKey.Metadata), TimeSpan.FromSeconds(30), ct);
     }
 }

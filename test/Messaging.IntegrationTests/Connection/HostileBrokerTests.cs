@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using Messaging.Cluster;
 using Messaging.Connection;
 using Messaging.Errors;
 using Messaging.Protocol;

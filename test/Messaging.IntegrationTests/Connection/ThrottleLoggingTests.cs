@@ -1,3 +1,4 @@
+using Messaging.Cluster;
 using Messaging.Connection;
 using Messaging.IntegrationTests.Support;
 using Messaging.Protocol;

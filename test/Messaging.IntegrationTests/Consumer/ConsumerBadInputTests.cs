@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Messaging.Compression;
 using Messaging.Consumer;
+using Messaging.Errors;
 using Messaging.Protocol;
 using Messaging.Records;
 using Messaging.Testing.Brokers;

@@ -96,7 +96,7 @@ public sealed class ConsumerPositionTests(TestBrokerFixture fixture)
                 Assert.Equal(ConsumeErrorKind.OffsetOutOfRange, error.Kind);
                 Assert.Equal(partition, error.TopicPartition);
                 Assert.Equal(1_000, error.Offset);
-                Assert.Equal(Protocol.ErrorCode.OffsetOutOfRange, error.ErrorCode);
+                Assert.Equal(ErrorCode.OffsetOutOfRange, error.ErrorCode);
                 Assert.Equal(1_000, consumer.Position(partition));
                 consumer.Seek(partition, 8);
                 Assert.Equal([8L, 9], (await ConsumerTestSupport.ReadAsync(consumer, 2, TimeSpan.FromSeconds(10), ct)).Select(r => r.Offset));

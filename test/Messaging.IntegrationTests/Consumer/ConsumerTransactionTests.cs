@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using Confluent.Kafka;
-using IsolationLevel = Messaging.Admin.IsolationLevel;
+using IsolationLevel = Messaging.IsolationLevel;
 using Messaging.Cluster;
 using Messaging.Connection;
 using Messaging.Consumer;

@@ -81,7 +81,7 @@ public sealed class EmbeddedBrokerFetchLimitsTests(TestBrokerFixture fixture)
         await broker.CreateTopicAsync(topic, 1, 1, ct);
         await ConsumerTestSupport.ProduceAsync(broker.BootstrapServers, topic, 1, 3, 10, cancellationToken: ct);
         await using var admin = new Admin.KafkaAdminClient(new Admin.KafkaAdminOptions { BootstrapServers = broker.BootstrapServers });
-        var answer = await admin.ListOffsetsAsync([new(new TopicPartition(topic, 0), Admin.OffsetSpec.ForTimestamp(DateTimeOffset.FromUnixTimeMilliseconds(1)))], cancellationToken: ct);
+        var answer = await admin.ListOffsetsAsync([new(new TopicPartition(topic, 0), OffsetSpec.ForTimestamp(DateTimeOffset.FromUnixTimeMilliseconds(1)))], cancellationToken: ct);
         Assert.Equal(-1, answer[new TopicPartition(topic, 0)].Offset);
 
         // So a consumer told to start at a time starts at the end there (no record matched, as far as it can tell).

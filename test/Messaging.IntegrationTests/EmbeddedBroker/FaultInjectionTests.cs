@@ -4,7 +4,7 @@ using Messaging.IntegrationTests.Support;
 using Messaging.Protocol;
 using Messaging.Testing;
 using Messaging.Testing.Brokers;
-using ErrorCode = Messaging.Protocol.ErrorCode;
+using ErrorCode = Messaging.ErrorCode;
 
 namespace Messaging.IntegrationTests.EmbeddedBroker;
 

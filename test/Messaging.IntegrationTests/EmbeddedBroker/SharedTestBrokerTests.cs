@@ -1,4 +1,5 @@
 using Messaging.Admin;
+using Messaging.Errors;
 using Messaging.Protocol;
 using Messaging.Testing.Brokers;
 

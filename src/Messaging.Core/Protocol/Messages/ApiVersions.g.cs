@@ -17,7 +17,7 @@ public sealed partial class ApiVersionsRequest : global::Messaging.Protocol.IKaf
     public string ClientSoftwareVersion { get; set; } = "";
 
     /// <summary>The API key: ApiVersions.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.ApiVersions;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.ApiVersions;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 0;
@@ -60,7 +60,7 @@ public sealed partial class ApiVersionsRequest : global::Messaging.Protocol.IKaf
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static ApiVersionsRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -93,7 +93,7 @@ public sealed partial class ApiVersionsRequest : global::Messaging.Protocol.IKaf
 public sealed partial class ApiVersionsResponse : global::Messaging.Protocol.IKafkaResponse<ApiVersionsResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The top-level error code. (Versions 0+.)</summary>
-    public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+    public global::Messaging.ErrorCode ErrorCode { get; set; }
 
     /// <summary>The APIs supported by the broker. (Versions 0+.)</summary>
     public ApiVersionsResponse.ApiVersion[] ApiKeys { get; set; } = [];
@@ -114,7 +114,7 @@ public sealed partial class ApiVersionsResponse : global::Messaging.Protocol.IKa
     public bool ZkMigrationReady { get; set; }
 
     /// <summary>The API key: ApiVersions.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.ApiVersions;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.ApiVersions;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 0;
@@ -298,7 +298,7 @@ public sealed partial class ApiVersionsResponse : global::Messaging.Protocol.IKa
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static ApiVersionsResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -311,11 +311,11 @@ public sealed partial class ApiVersionsResponse : global::Messaging.Protocol.IKa
         var result = new ApiVersionsResponse();
         if (version <= 2)
         {
-            result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("ErrorCode");
+            result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
         }
         else if (version >= 3)
         {
-            result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("ErrorCode");
+            result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
         }
         if (version <= 2)
         {
@@ -423,7 +423,7 @@ public sealed partial class ApiVersionsResponse : global::Messaging.Protocol.IKa
     public sealed partial class ApiVersion
     {
         /// <summary>The API index. (Versions 0+.)</summary>
-        public global::Messaging.Protocol.ApiKey ApiKey { get; set; }
+        public global::Messaging.ApiKey ApiKey { get; set; }
 
         /// <summary>The minimum supported version, inclusive. (Versions 0+.)</summary>
         public short MinVersion { get; set; }
@@ -475,11 +475,11 @@ public sealed partial class ApiVersionsResponse : global::Messaging.Protocol.IKa
             var result = new ApiVersionsResponse.ApiVersion();
             if (version <= 2)
             {
-                result.ApiKey = (global::Messaging.Protocol.ApiKey)reader.ReadInt16("ApiVersion.ApiKey");
+                result.ApiKey = (global::Messaging.ApiKey)reader.ReadInt16("ApiVersion.ApiKey");
             }
             else if (version >= 3)
             {
-                result.ApiKey = (global::Messaging.Protocol.ApiKey)reader.ReadInt16("ApiVersion.ApiKey");
+                result.ApiKey = (global::Messaging.ApiKey)reader.ReadInt16("ApiVersion.ApiKey");
             }
             if (version <= 2)
             {
@@ -507,7 +507,7 @@ public sealed partial class ApiVersionsResponse : global::Messaging.Protocol.IKa
         /// <summary>True when every field holds its default value.</summary>
         /// <returns>Whether this is the default value.</returns>
         internal bool IsDefaultValue() =>
-            this.ApiKey == (global::Messaging.Protocol.ApiKey)(0)
+            this.ApiKey == (global::Messaging.ApiKey)(0)
         && this.MinVersion == (short)(0)
         && this.MaxVersion == (short)(0);
     }

@@ -20,7 +20,7 @@ public sealed partial class CreateTopicsRequest : global::Messaging.Protocol.IKa
     public bool ValidateOnly { get; set; }
 
     /// <summary>The API key: CreateTopics.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.CreateTopics;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.CreateTopics;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 5;
@@ -72,7 +72,7 @@ public sealed partial class CreateTopicsRequest : global::Messaging.Protocol.IKa
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static CreateTopicsRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -316,7 +316,7 @@ public sealed partial class CreateTopicsResponse : global::Messaging.Protocol.IK
     public CreateTopicsResponse.CreatableTopicResult[] Topics { get; set; } = [];
 
     /// <summary>The API key: CreateTopics.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.CreateTopics;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.CreateTopics;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 5;
@@ -367,7 +367,7 @@ public sealed partial class CreateTopicsResponse : global::Messaging.Protocol.IK
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static CreateTopicsResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -402,13 +402,13 @@ public sealed partial class CreateTopicsResponse : global::Messaging.Protocol.IK
         public global::System.Guid TopicId { get; set; }
 
         /// <summary>The error code, or 0 if there was no error. (Versions 0+.)</summary>
-        public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+        public global::Messaging.ErrorCode ErrorCode { get; set; }
 
         /// <summary>The error message, or null if there was no error. (Versions 1+, nullable 0+.)</summary>
         public string? ErrorMessage { get; set; } = "";
 
         /// <summary>Optional topic config error returned if configs are not returned in the response. (Versions 5+, tagged 5+ as tag 0.)</summary>
-        public global::Messaging.Protocol.ErrorCode TopicConfigErrorCode { get; set; }
+        public global::Messaging.ErrorCode TopicConfigErrorCode { get; set; }
 
         /// <summary>Number of partitions of the topic. (Versions 5+.)</summary>
         public int NumPartitions { get; set; } = -1;
@@ -452,12 +452,12 @@ public sealed partial class CreateTopicsResponse : global::Messaging.Protocol.IK
                 }
             }
             int tagCount4 = 0;
-            if (!(this.TopicConfigErrorCode == (global::Messaging.Protocol.ErrorCode)(0)))
+            if (!(this.TopicConfigErrorCode == (global::Messaging.ErrorCode)(0)))
             {
                 tagCount4++;
             }
             writer.WriteUnsignedVarint((uint)tagCount4);
-            if (!(this.TopicConfigErrorCode == (global::Messaging.Protocol.ErrorCode)(0)))
+            if (!(this.TopicConfigErrorCode == (global::Messaging.ErrorCode)(0)))
             {
                 writer.WriteTaggedFieldHeader(0u, 2);
                 writer.WriteInt16((short)this.TopicConfigErrorCode);
@@ -476,7 +476,7 @@ public sealed partial class CreateTopicsResponse : global::Messaging.Protocol.IK
             {
                 result.TopicId = reader.ReadUuid("CreatableTopicResult.TopicId");
             }
-            result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("CreatableTopicResult.ErrorCode");
+            result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("CreatableTopicResult.ErrorCode");
             result.ErrorMessage = reader.ReadCompactNullableString("CreatableTopicResult.ErrorMessage");
             result.NumPartitions = reader.ReadInt32("CreatableTopicResult.NumPartitions");
             result.ReplicationFactor = reader.ReadInt16("CreatableTopicResult.ReplicationFactor");
@@ -503,7 +503,7 @@ public sealed partial class CreateTopicsResponse : global::Messaging.Protocol.IK
                 {
                     case 0:
                     {
-                        result.TopicConfigErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("CreatableTopicResult.TopicConfigErrorCode");
+                        result.TopicConfigErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("CreatableTopicResult.TopicConfigErrorCode");
                         reader.EndTaggedField(start8, size7, "CreatableTopicResult.TopicConfigErrorCode");
                         break;
                     }
@@ -520,9 +520,9 @@ public sealed partial class CreateTopicsResponse : global::Messaging.Protocol.IK
         internal bool IsDefaultValue() =>
             (this.Name is not null && string.Equals(this.Name, "", global::System.StringComparison.Ordinal))
         && this.TopicId == global::System.Guid.Empty
-        && this.ErrorCode == (global::Messaging.Protocol.ErrorCode)(0)
+        && this.ErrorCode == (global::Messaging.ErrorCode)(0)
         && (this.ErrorMessage is not null && string.Equals(this.ErrorMessage, "", global::System.StringComparison.Ordinal))
-        && this.TopicConfigErrorCode == (global::Messaging.Protocol.ErrorCode)(0)
+        && this.TopicConfigErrorCode == (global::Messaging.ErrorCode)(0)
         && this.NumPartitions == -1
         && this.ReplicationFactor == (short)(-1)
         && this.Configs is { Length: 0 };

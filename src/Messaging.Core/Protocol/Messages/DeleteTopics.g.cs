@@ -20,7 +20,7 @@ public sealed partial class DeleteTopicsRequest : global::Messaging.Protocol.IKa
     public int TimeoutMs { get; set; }
 
     /// <summary>The API key: DeleteTopics.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.DeleteTopics;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.DeleteTopics;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 4;
@@ -99,7 +99,7 @@ public sealed partial class DeleteTopicsRequest : global::Messaging.Protocol.IKa
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static DeleteTopicsRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -211,7 +211,7 @@ public sealed partial class DeleteTopicsResponse : global::Messaging.Protocol.IK
     public DeleteTopicsResponse.DeletableTopicResult[] Responses { get; set; } = [];
 
     /// <summary>The API key: DeleteTopics.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.DeleteTopics;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.DeleteTopics;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 4;
@@ -262,7 +262,7 @@ public sealed partial class DeleteTopicsResponse : global::Messaging.Protocol.IK
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static DeleteTopicsResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -297,7 +297,7 @@ public sealed partial class DeleteTopicsResponse : global::Messaging.Protocol.IK
         public global::System.Guid TopicId { get; set; }
 
         /// <summary>The deletion error, or 0 if the deletion succeeded. (Versions 0+.)</summary>
-        public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+        public global::Messaging.ErrorCode ErrorCode { get; set; }
 
         /// <summary>The error message, or null if there was no error. (Versions 5+, nullable 5+.)</summary>
         public string? ErrorMessage { get; set; }
@@ -351,7 +351,7 @@ public sealed partial class DeleteTopicsResponse : global::Messaging.Protocol.IK
             {
                 result.TopicId = reader.ReadUuid("DeletableTopicResult.TopicId");
             }
-            result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("DeletableTopicResult.ErrorCode");
+            result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("DeletableTopicResult.ErrorCode");
             if (version >= 5)
             {
                 result.ErrorMessage = reader.ReadCompactNullableString("DeletableTopicResult.ErrorMessage");
@@ -365,7 +365,7 @@ public sealed partial class DeleteTopicsResponse : global::Messaging.Protocol.IK
         internal bool IsDefaultValue() =>
             (this.Name is not null && string.Equals(this.Name, "", global::System.StringComparison.Ordinal))
         && this.TopicId == global::System.Guid.Empty
-        && this.ErrorCode == (global::Messaging.Protocol.ErrorCode)(0)
+        && this.ErrorCode == (global::Messaging.ErrorCode)(0)
         && this.ErrorMessage is null;
     }
 }

@@ -50,7 +50,7 @@ public sealed partial class FetchRequest : global::Messaging.Protocol.IKafkaRequ
     public string RackId { get; set; } = "";
 
     /// <summary>The API key: Fetch.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.Fetch;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.Fetch;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 12;
@@ -172,7 +172,7 @@ public sealed partial class FetchRequest : global::Messaging.Protocol.IKafkaRequ
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static FetchRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -570,7 +570,7 @@ public sealed partial class FetchResponse : global::Messaging.Protocol.IKafkaRes
     public int ThrottleTimeMs { get; set; }
 
     /// <summary>The top level response error code. (Versions 7+.)</summary>
-    public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+    public global::Messaging.ErrorCode ErrorCode { get; set; }
 
     /// <summary>The fetch session ID, or 0 if this is not part of a fetch session. (Versions 7+.)</summary>
     public int SessionId { get; set; }
@@ -582,7 +582,7 @@ public sealed partial class FetchResponse : global::Messaging.Protocol.IKafkaRes
     public FetchResponse.NodeEndpoint[] NodeEndpoints { get; set; } = [];
 
     /// <summary>The API key: Fetch.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.Fetch;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.Fetch;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 12;
@@ -673,7 +673,7 @@ public sealed partial class FetchResponse : global::Messaging.Protocol.IKafkaRes
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static FetchResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -685,7 +685,7 @@ public sealed partial class FetchResponse : global::Messaging.Protocol.IKafkaRes
         reader.MessageName = "FetchResponse";
         var result = new FetchResponse();
         result.ThrottleTimeMs = reader.ReadInt32("ThrottleTimeMs");
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("ErrorCode");
+        result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
         result.SessionId = reader.ReadInt32("SessionId");
         int n1 = reader.ReadCompactArrayLength("Responses");
         {
@@ -821,7 +821,7 @@ public sealed partial class FetchResponse : global::Messaging.Protocol.IKafkaRes
         public int PartitionIndex { get; set; }
 
         /// <summary>The error code, or 0 if there was no fetch error. (Versions 0+.)</summary>
-        public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+        public global::Messaging.ErrorCode ErrorCode { get; set; }
 
         /// <summary>The current high water mark. (Versions 0+.)</summary>
         public long HighWatermark { get; set; }
@@ -949,7 +949,7 @@ public sealed partial class FetchResponse : global::Messaging.Protocol.IKafkaRes
         {
             var result = new FetchResponse.PartitionData();
             result.PartitionIndex = reader.ReadInt32("PartitionData.PartitionIndex");
-            result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("PartitionData.ErrorCode");
+            result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("PartitionData.ErrorCode");
             result.HighWatermark = reader.ReadInt64("PartitionData.HighWatermark");
             result.LastStableOffset = reader.ReadInt64("PartitionData.LastStableOffset");
             result.LogStartOffset = reader.ReadInt64("PartitionData.LogStartOffset");
@@ -1006,7 +1006,7 @@ public sealed partial class FetchResponse : global::Messaging.Protocol.IKafkaRes
         /// <returns>Whether this is the default value.</returns>
         internal bool IsDefaultValue() =>
             this.PartitionIndex == 0
-        && this.ErrorCode == (global::Messaging.Protocol.ErrorCode)(0)
+        && this.ErrorCode == (global::Messaging.ErrorCode)(0)
         && this.HighWatermark == 0L
         && this.LastStableOffset == -1L
         && this.LogStartOffset == -1L

@@ -20,7 +20,7 @@ public sealed partial class FindCoordinatorRequest : global::Messaging.Protocol.
     public string[] CoordinatorKeys { get; set; } = [];
 
     /// <summary>The API key: FindCoordinator.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.FindCoordinator;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.FindCoordinator;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 3;
@@ -86,7 +86,7 @@ public sealed partial class FindCoordinatorRequest : global::Messaging.Protocol.
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static FindCoordinatorRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -128,7 +128,7 @@ public sealed partial class FindCoordinatorResponse : global::Messaging.Protocol
     public int ThrottleTimeMs { get; set; }
 
     /// <summary>The error code, or 0 if there was no error. (Versions 0-3.)</summary>
-    public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+    public global::Messaging.ErrorCode ErrorCode { get; set; }
 
     /// <summary>The error message, or null if there was no error. (Versions 1-3, nullable 1-3.)</summary>
     public string? ErrorMessage { get; set; } = "";
@@ -146,7 +146,7 @@ public sealed partial class FindCoordinatorResponse : global::Messaging.Protocol
     public FindCoordinatorResponse.Coordinator[] Coordinators { get; set; } = [];
 
     /// <summary>The API key: FindCoordinator.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.FindCoordinator;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.FindCoordinator;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 3;
@@ -176,7 +176,7 @@ public sealed partial class FindCoordinatorResponse : global::Messaging.Protocol
         {
             writer.WriteInt16((short)this.ErrorCode);
         }
-        if (version >= 4 && !(this.ErrorCode == (global::Messaging.Protocol.ErrorCode)(0)))
+        if (version >= 4 && !(this.ErrorCode == (global::Messaging.ErrorCode)(0)))
         {
             global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("FindCoordinatorResponse", "ErrorCode", version);
         }
@@ -240,7 +240,7 @@ public sealed partial class FindCoordinatorResponse : global::Messaging.Protocol
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static FindCoordinatorResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -254,7 +254,7 @@ public sealed partial class FindCoordinatorResponse : global::Messaging.Protocol
         result.ThrottleTimeMs = reader.ReadInt32("ThrottleTimeMs");
         if (version == 3)
         {
-            result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("ErrorCode");
+            result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
         }
         if (version == 3)
         {
@@ -304,7 +304,7 @@ public sealed partial class FindCoordinatorResponse : global::Messaging.Protocol
         public int Port { get; set; }
 
         /// <summary>The error code, or 0 if there was no error. (Versions 4+.)</summary>
-        public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+        public global::Messaging.ErrorCode ErrorCode { get; set; }
 
         /// <summary>The error message, or null if there was no error. (Versions 4+, nullable 4+.)</summary>
         public string? ErrorMessage { get; set; } = "";
@@ -350,7 +350,7 @@ public sealed partial class FindCoordinatorResponse : global::Messaging.Protocol
             {
                 writer.WriteInt16((short)this.ErrorCode);
             }
-            if (version == 3 && !(this.ErrorCode == (global::Messaging.Protocol.ErrorCode)(0)))
+            if (version == 3 && !(this.ErrorCode == (global::Messaging.ErrorCode)(0)))
             {
                 global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("FindCoordinatorResponse", "Coordinator.ErrorCode", version);
             }
@@ -386,7 +386,7 @@ public sealed partial class FindCoordinatorResponse : global::Messaging.Protocol
             }
             if (version >= 4)
             {
-                result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("Coordinator.ErrorCode");
+                result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("Coordinator.ErrorCode");
             }
             if (version >= 4)
             {
@@ -403,7 +403,7 @@ public sealed partial class FindCoordinatorResponse : global::Messaging.Protocol
         && this.NodeId == 0
         && (this.Host is not null && string.Equals(this.Host, "", global::System.StringComparison.Ordinal))
         && this.Port == 0
-        && this.ErrorCode == (global::Messaging.Protocol.ErrorCode)(0)
+        && this.ErrorCode == (global::Messaging.ErrorCode)(0)
         && (this.ErrorMessage is not null && string.Equals(this.ErrorMessage, "", global::System.StringComparison.Ordinal));
     }
 }

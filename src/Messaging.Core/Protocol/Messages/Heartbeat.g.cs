@@ -23,7 +23,7 @@ public sealed partial class HeartbeatRequest : global::Messaging.Protocol.IKafka
     public string? GroupInstanceId { get; set; }
 
     /// <summary>The API key: Heartbeat.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.Heartbeat;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.Heartbeat;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 4;
@@ -59,7 +59,7 @@ public sealed partial class HeartbeatRequest : global::Messaging.Protocol.IKafka
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static HeartbeatRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -88,10 +88,10 @@ public sealed partial class HeartbeatResponse : global::Messaging.Protocol.IKafk
     public int ThrottleTimeMs { get; set; }
 
     /// <summary>The error code, or 0 if there was no error. (Versions 0+.)</summary>
-    public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+    public global::Messaging.ErrorCode ErrorCode { get; set; }
 
     /// <summary>The API key: Heartbeat.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.Heartbeat;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.Heartbeat;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 4;
@@ -125,7 +125,7 @@ public sealed partial class HeartbeatResponse : global::Messaging.Protocol.IKafk
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static HeartbeatResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -137,7 +137,7 @@ public sealed partial class HeartbeatResponse : global::Messaging.Protocol.IKafk
         reader.MessageName = "HeartbeatResponse";
         var result = new HeartbeatResponse();
         result.ThrottleTimeMs = reader.ReadInt32("ThrottleTimeMs");
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("ErrorCode");
+        result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
         reader.SkipTaggedFields();
         return result;
     }

@@ -23,7 +23,7 @@ public sealed partial class InitProducerIdRequest : global::Messaging.Protocol.I
     public short ProducerEpoch { get; set; } = (short)(-1);
 
     /// <summary>The API key: InitProducerId.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.InitProducerId;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.InitProducerId;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 2;
@@ -73,7 +73,7 @@ public sealed partial class InitProducerIdRequest : global::Messaging.Protocol.I
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static InitProducerIdRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -108,7 +108,7 @@ public sealed partial class InitProducerIdResponse : global::Messaging.Protocol.
     public int ThrottleTimeMs { get; set; }
 
     /// <summary>The error code, or 0 if there was no error. (Versions 0+.)</summary>
-    public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+    public global::Messaging.ErrorCode ErrorCode { get; set; }
 
     /// <summary>The current producer id. (Versions 0+.)</summary>
     public long ProducerId { get; set; } = -1L;
@@ -117,7 +117,7 @@ public sealed partial class InitProducerIdResponse : global::Messaging.Protocol.
     public short ProducerEpoch { get; set; }
 
     /// <summary>The API key: InitProducerId.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.InitProducerId;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.InitProducerId;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 2;
@@ -153,7 +153,7 @@ public sealed partial class InitProducerIdResponse : global::Messaging.Protocol.
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static InitProducerIdResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -165,7 +165,7 @@ public sealed partial class InitProducerIdResponse : global::Messaging.Protocol.
         reader.MessageName = "InitProducerIdResponse";
         var result = new InitProducerIdResponse();
         result.ThrottleTimeMs = reader.ReadInt32("ThrottleTimeMs");
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("ErrorCode");
+        result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
         result.ProducerId = reader.ReadInt64("ProducerId");
         result.ProducerEpoch = reader.ReadInt16("ProducerEpoch");
         reader.SkipTaggedFields();

@@ -35,7 +35,7 @@ public sealed partial class JoinGroupRequest : global::Messaging.Protocol.IKafka
     public string? Reason { get; set; }
 
     /// <summary>The API key: JoinGroup.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.JoinGroup;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.JoinGroup;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 6;
@@ -95,7 +95,7 @@ public sealed partial class JoinGroupRequest : global::Messaging.Protocol.IKafka
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static JoinGroupRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -178,7 +178,7 @@ public sealed partial class JoinGroupResponse : global::Messaging.Protocol.IKafk
     public int ThrottleTimeMs { get; set; }
 
     /// <summary>The error code, or 0 if there was no error. (Versions 0+.)</summary>
-    public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+    public global::Messaging.ErrorCode ErrorCode { get; set; }
 
     /// <summary>The generation ID of the group. (Versions 0+.)</summary>
     public int GenerationId { get; set; } = -1;
@@ -202,7 +202,7 @@ public sealed partial class JoinGroupResponse : global::Messaging.Protocol.IKafk
     public JoinGroupResponse.JoinGroupResponseMember[] Members { get; set; } = [];
 
     /// <summary>The API key: JoinGroup.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.JoinGroup;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.JoinGroup;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 6;
@@ -282,7 +282,7 @@ public sealed partial class JoinGroupResponse : global::Messaging.Protocol.IKafk
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static JoinGroupResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -294,7 +294,7 @@ public sealed partial class JoinGroupResponse : global::Messaging.Protocol.IKafk
         reader.MessageName = "JoinGroupResponse";
         var result = new JoinGroupResponse();
         result.ThrottleTimeMs = reader.ReadInt32("ThrottleTimeMs");
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("ErrorCode");
+        result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
         result.GenerationId = reader.ReadInt32("GenerationId");
         if (version >= 7)
         {

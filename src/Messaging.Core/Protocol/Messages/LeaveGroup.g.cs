@@ -17,7 +17,7 @@ public sealed partial class LeaveGroupRequest : global::Messaging.Protocol.IKafk
     public LeaveGroupRequest.MemberIdentity[] Members { get; set; } = [];
 
     /// <summary>The API key: LeaveGroup.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.LeaveGroup;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.LeaveGroup;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 4;
@@ -68,7 +68,7 @@ public sealed partial class LeaveGroupRequest : global::Messaging.Protocol.IKafk
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static LeaveGroupRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -154,13 +154,13 @@ public sealed partial class LeaveGroupResponse : global::Messaging.Protocol.IKaf
     public int ThrottleTimeMs { get; set; }
 
     /// <summary>The error code, or 0 if there was no error. (Versions 0+.)</summary>
-    public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+    public global::Messaging.ErrorCode ErrorCode { get; set; }
 
     /// <summary>List of leaving member responses. (Versions 3+.)</summary>
     public LeaveGroupResponse.MemberResponse[] Members { get; set; } = [];
 
     /// <summary>The API key: LeaveGroup.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.LeaveGroup;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.LeaveGroup;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 4;
@@ -212,7 +212,7 @@ public sealed partial class LeaveGroupResponse : global::Messaging.Protocol.IKaf
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static LeaveGroupResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -224,7 +224,7 @@ public sealed partial class LeaveGroupResponse : global::Messaging.Protocol.IKaf
         reader.MessageName = "LeaveGroupResponse";
         var result = new LeaveGroupResponse();
         result.ThrottleTimeMs = reader.ReadInt32("ThrottleTimeMs");
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("ErrorCode");
+        result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
         int n1 = reader.ReadCompactArrayLength("Members");
         {
             var a2 = n1 == 0 ? global::System.Array.Empty<LeaveGroupResponse.MemberResponse>() : new LeaveGroupResponse.MemberResponse[n1];
@@ -248,7 +248,7 @@ public sealed partial class LeaveGroupResponse : global::Messaging.Protocol.IKaf
         public string? GroupInstanceId { get; set; } = "";
 
         /// <summary>The error code, or 0 if there was no error. (Versions 3+.)</summary>
-        public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+        public global::Messaging.ErrorCode ErrorCode { get; set; }
 
         /// <summary>Writes this structure in <paramref name="version"/>.</summary>
         /// <param name="writer">The writer.</param>
@@ -270,7 +270,7 @@ public sealed partial class LeaveGroupResponse : global::Messaging.Protocol.IKaf
             var result = new LeaveGroupResponse.MemberResponse();
             result.MemberId = reader.ReadCompactString("MemberResponse.MemberId");
             result.GroupInstanceId = reader.ReadCompactNullableString("MemberResponse.GroupInstanceId");
-            result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("MemberResponse.ErrorCode");
+            result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("MemberResponse.ErrorCode");
             reader.SkipTaggedFields();
             return result;
         }
@@ -280,6 +280,6 @@ public sealed partial class LeaveGroupResponse : global::Messaging.Protocol.IKaf
         internal bool IsDefaultValue() =>
             (this.MemberId is not null && string.Equals(this.MemberId, "", global::System.StringComparison.Ordinal))
         && (this.GroupInstanceId is not null && string.Equals(this.GroupInstanceId, "", global::System.StringComparison.Ordinal))
-        && this.ErrorCode == (global::Messaging.Protocol.ErrorCode)(0);
+        && this.ErrorCode == (global::Messaging.ErrorCode)(0);
     }
 }

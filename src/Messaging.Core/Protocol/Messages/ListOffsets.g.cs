@@ -23,7 +23,7 @@ public sealed partial class ListOffsetsRequest : global::Messaging.Protocol.IKaf
     public int TimeoutMs { get; set; }
 
     /// <summary>The API key: ListOffsets.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.ListOffsets;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.ListOffsets;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 6;
@@ -79,7 +79,7 @@ public sealed partial class ListOffsetsRequest : global::Messaging.Protocol.IKaf
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static ListOffsetsRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -231,7 +231,7 @@ public sealed partial class ListOffsetsResponse : global::Messaging.Protocol.IKa
     public ListOffsetsResponse.ListOffsetsTopicResponse[] Topics { get; set; } = [];
 
     /// <summary>The API key: ListOffsets.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.ListOffsets;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.ListOffsets;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 6;
@@ -282,7 +282,7 @@ public sealed partial class ListOffsetsResponse : global::Messaging.Protocol.IKa
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static ListOffsetsResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -378,7 +378,7 @@ public sealed partial class ListOffsetsResponse : global::Messaging.Protocol.IKa
         public int PartitionIndex { get; set; }
 
         /// <summary>The partition error code, or 0 if there was no error. (Versions 0+.)</summary>
-        public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+        public global::Messaging.ErrorCode ErrorCode { get; set; }
 
         /// <summary>The timestamp associated with the returned offset. (Versions 1+.)</summary>
         public long Timestamp { get; set; } = -1L;
@@ -410,7 +410,7 @@ public sealed partial class ListOffsetsResponse : global::Messaging.Protocol.IKa
         {
             var result = new ListOffsetsResponse.ListOffsetsPartitionResponse();
             result.PartitionIndex = reader.ReadInt32("ListOffsetsPartitionResponse.PartitionIndex");
-            result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("ListOffsetsPartitionResponse.ErrorCode");
+            result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ListOffsetsPartitionResponse.ErrorCode");
             result.Timestamp = reader.ReadInt64("ListOffsetsPartitionResponse.Timestamp");
             result.Offset = reader.ReadInt64("ListOffsetsPartitionResponse.Offset");
             result.LeaderEpoch = reader.ReadInt32("ListOffsetsPartitionResponse.LeaderEpoch");
@@ -422,7 +422,7 @@ public sealed partial class ListOffsetsResponse : global::Messaging.Protocol.IKa
         /// <returns>Whether this is the default value.</returns>
         internal bool IsDefaultValue() =>
             this.PartitionIndex == 0
-        && this.ErrorCode == (global::Messaging.Protocol.ErrorCode)(0)
+        && this.ErrorCode == (global::Messaging.ErrorCode)(0)
         && this.Timestamp == -1L
         && this.Offset == -1L
         && this.LeaderEpoch == -1;

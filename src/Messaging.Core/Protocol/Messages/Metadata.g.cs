@@ -23,7 +23,7 @@ public sealed partial class MetadataRequest : global::Messaging.Protocol.IKafkaR
     public bool IncludeTopicAuthorizedOperations { get; set; }
 
     /// <summary>The API key: Metadata.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.Metadata;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.Metadata;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 9;
@@ -83,7 +83,7 @@ public sealed partial class MetadataRequest : global::Messaging.Protocol.IKafkaR
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static MetadataRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -207,7 +207,7 @@ public sealed partial class MetadataResponse : global::Messaging.Protocol.IKafka
     public int ClusterAuthorizedOperations { get; set; } = -2147483648;
 
     /// <summary>The API key: Metadata.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.Metadata;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.Metadata;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 9;
@@ -286,7 +286,7 @@ public sealed partial class MetadataResponse : global::Messaging.Protocol.IKafka
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static MetadataResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -381,7 +381,7 @@ public sealed partial class MetadataResponse : global::Messaging.Protocol.IKafka
     public sealed partial class MetadataResponseTopic
     {
         /// <summary>The topic error, or 0 if there was no error. (Versions 0+.)</summary>
-        public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+        public global::Messaging.ErrorCode ErrorCode { get; set; }
 
         /// <summary>The topic name. Null for non-existing topics queried by ID. This is never null when ErrorCode is zero. One of Name and TopicId is always populated. (Versions 0+, nullable 12+.)</summary>
         public string? Name { get; set; } = "";
@@ -451,7 +451,7 @@ public sealed partial class MetadataResponse : global::Messaging.Protocol.IKafka
         internal static MetadataResponse.MetadataResponseTopic Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
         {
             var result = new MetadataResponse.MetadataResponseTopic();
-            result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("MetadataResponseTopic.ErrorCode");
+            result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("MetadataResponseTopic.ErrorCode");
             if (version <= 11)
             {
                 result.Name = reader.ReadCompactString("MetadataResponseTopic.Name");
@@ -482,7 +482,7 @@ public sealed partial class MetadataResponse : global::Messaging.Protocol.IKafka
         /// <summary>True when every field holds its default value.</summary>
         /// <returns>Whether this is the default value.</returns>
         internal bool IsDefaultValue() =>
-            this.ErrorCode == (global::Messaging.Protocol.ErrorCode)(0)
+            this.ErrorCode == (global::Messaging.ErrorCode)(0)
         && (this.Name is not null && string.Equals(this.Name, "", global::System.StringComparison.Ordinal))
         && this.TopicId == global::System.Guid.Empty
         && this.IsInternal == false
@@ -494,7 +494,7 @@ public sealed partial class MetadataResponse : global::Messaging.Protocol.IKafka
     public sealed partial class MetadataResponsePartition
     {
         /// <summary>The partition error, or 0 if there was no error. (Versions 0+.)</summary>
-        public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+        public global::Messaging.ErrorCode ErrorCode { get; set; }
 
         /// <summary>The partition index. (Versions 0+.)</summary>
         public int PartitionIndex { get; set; }
@@ -572,7 +572,7 @@ public sealed partial class MetadataResponse : global::Messaging.Protocol.IKafka
         internal static MetadataResponse.MetadataResponsePartition Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
         {
             var result = new MetadataResponse.MetadataResponsePartition();
-            result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("MetadataResponsePartition.ErrorCode");
+            result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("MetadataResponsePartition.ErrorCode");
             result.PartitionIndex = reader.ReadInt32("MetadataResponsePartition.PartitionIndex");
             result.LeaderId = reader.ReadInt32("MetadataResponsePartition.LeaderId");
             result.LeaderEpoch = reader.ReadInt32("MetadataResponsePartition.LeaderEpoch");
@@ -610,7 +610,7 @@ public sealed partial class MetadataResponse : global::Messaging.Protocol.IKafka
         /// <summary>True when every field holds its default value.</summary>
         /// <returns>Whether this is the default value.</returns>
         internal bool IsDefaultValue() =>
-            this.ErrorCode == (global::Messaging.Protocol.ErrorCode)(0)
+            this.ErrorCode == (global::Messaging.ErrorCode)(0)
         && this.PartitionIndex == 0
         && this.LeaderId == 0
         && this.LeaderEpoch == -1

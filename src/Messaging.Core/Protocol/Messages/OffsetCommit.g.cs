@@ -26,7 +26,7 @@ public sealed partial class OffsetCommitRequest : global::Messaging.Protocol.IKa
     public OffsetCommitRequest.OffsetCommitRequestTopic[] Topics { get; set; } = [];
 
     /// <summary>The API key: OffsetCommit.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.OffsetCommit;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.OffsetCommit;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 8;
@@ -80,7 +80,7 @@ public sealed partial class OffsetCommitRequest : global::Messaging.Protocol.IKa
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static OffsetCommitRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -236,7 +236,7 @@ public sealed partial class OffsetCommitResponse : global::Messaging.Protocol.IK
     public OffsetCommitResponse.OffsetCommitResponseTopic[] Topics { get; set; } = [];
 
     /// <summary>The API key: OffsetCommit.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.OffsetCommit;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.OffsetCommit;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 8;
@@ -287,7 +287,7 @@ public sealed partial class OffsetCommitResponse : global::Messaging.Protocol.IK
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static OffsetCommitResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -383,7 +383,7 @@ public sealed partial class OffsetCommitResponse : global::Messaging.Protocol.IK
         public int PartitionIndex { get; set; }
 
         /// <summary>The error code, or 0 if there was no error. (Versions 0+.)</summary>
-        public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+        public global::Messaging.ErrorCode ErrorCode { get; set; }
 
         /// <summary>Writes this structure in <paramref name="version"/>.</summary>
         /// <param name="writer">The writer.</param>
@@ -403,7 +403,7 @@ public sealed partial class OffsetCommitResponse : global::Messaging.Protocol.IK
         {
             var result = new OffsetCommitResponse.OffsetCommitResponsePartition();
             result.PartitionIndex = reader.ReadInt32("OffsetCommitResponsePartition.PartitionIndex");
-            result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("OffsetCommitResponsePartition.ErrorCode");
+            result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("OffsetCommitResponsePartition.ErrorCode");
             reader.SkipTaggedFields();
             return result;
         }
@@ -412,6 +412,6 @@ public sealed partial class OffsetCommitResponse : global::Messaging.Protocol.IK
         /// <returns>Whether this is the default value.</returns>
         internal bool IsDefaultValue() =>
             this.PartitionIndex == 0
-        && this.ErrorCode == (global::Messaging.Protocol.ErrorCode)(0);
+        && this.ErrorCode == (global::Messaging.ErrorCode)(0);
     }
 }

@@ -23,7 +23,7 @@ public sealed partial class OffsetFetchRequest : global::Messaging.Protocol.IKaf
     public bool RequireStable { get; set; }
 
     /// <summary>The API key: OffsetFetch.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.OffsetFetch;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.OffsetFetch;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 6;
@@ -121,7 +121,7 @@ public sealed partial class OffsetFetchRequest : global::Messaging.Protocol.IKaf
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static OffsetFetchRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -457,13 +457,13 @@ public sealed partial class OffsetFetchResponse : global::Messaging.Protocol.IKa
     public OffsetFetchResponse.OffsetFetchResponseTopic[] Topics { get; set; } = [];
 
     /// <summary>The top-level error code, or 0 if there was no error. (Versions 2-7.)</summary>
-    public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+    public global::Messaging.ErrorCode ErrorCode { get; set; }
 
     /// <summary>The responses per group id. (Versions 8+.)</summary>
     public OffsetFetchResponse.OffsetFetchResponseGroup[] Groups { get; set; } = [];
 
     /// <summary>The API key: OffsetFetch.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.OffsetFetch;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.OffsetFetch;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 6;
@@ -550,7 +550,7 @@ public sealed partial class OffsetFetchResponse : global::Messaging.Protocol.IKa
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static OffsetFetchResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -576,7 +576,7 @@ public sealed partial class OffsetFetchResponse : global::Messaging.Protocol.IKa
         }
         if (version <= 7)
         {
-            result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("ErrorCode");
+            result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
         }
         if (version >= 8)
         {
@@ -694,7 +694,7 @@ public sealed partial class OffsetFetchResponse : global::Messaging.Protocol.IKa
         public string? Metadata { get; set; } = "";
 
         /// <summary>The error code, or 0 if there was no error. (Versions 0-7.)</summary>
-        public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+        public global::Messaging.ErrorCode ErrorCode { get; set; }
 
         /// <summary>Writes this structure in <paramref name="version"/>.</summary>
         /// <param name="writer">The writer.</param>
@@ -733,7 +733,7 @@ public sealed partial class OffsetFetchResponse : global::Messaging.Protocol.IKa
             {
                 writer.WriteInt16((short)this.ErrorCode);
             }
-            if (version >= 8 && !(this.ErrorCode == (global::Messaging.Protocol.ErrorCode)(0)))
+            if (version >= 8 && !(this.ErrorCode == (global::Messaging.ErrorCode)(0)))
             {
                 global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("OffsetFetchResponse", "OffsetFetchResponsePartition.ErrorCode", version);
             }
@@ -765,7 +765,7 @@ public sealed partial class OffsetFetchResponse : global::Messaging.Protocol.IKa
             }
             if (version <= 7)
             {
-                result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("OffsetFetchResponsePartition.ErrorCode");
+                result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("OffsetFetchResponsePartition.ErrorCode");
             }
             reader.SkipTaggedFields();
             return result;
@@ -778,7 +778,7 @@ public sealed partial class OffsetFetchResponse : global::Messaging.Protocol.IKa
         && this.CommittedOffset == 0L
         && this.CommittedLeaderEpoch == -1
         && (this.Metadata is not null && string.Equals(this.Metadata, "", global::System.StringComparison.Ordinal))
-        && this.ErrorCode == (global::Messaging.Protocol.ErrorCode)(0);
+        && this.ErrorCode == (global::Messaging.ErrorCode)(0);
     }
 
     /// <summary>The responses per group id.</summary>
@@ -791,7 +791,7 @@ public sealed partial class OffsetFetchResponse : global::Messaging.Protocol.IKa
         public OffsetFetchResponse.OffsetFetchResponseTopics[] Topics { get; set; } = [];
 
         /// <summary>The group-level error code, or 0 if there was no error. (Versions 8+.)</summary>
-        public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+        public global::Messaging.ErrorCode ErrorCode { get; set; }
 
         /// <summary>Writes this structure in <paramref name="version"/>.</summary>
         /// <param name="writer">The writer.</param>
@@ -835,7 +835,7 @@ public sealed partial class OffsetFetchResponse : global::Messaging.Protocol.IKa
             {
                 writer.WriteInt16((short)this.ErrorCode);
             }
-            if (version <= 7 && !(this.ErrorCode == (global::Messaging.Protocol.ErrorCode)(0)))
+            if (version <= 7 && !(this.ErrorCode == (global::Messaging.ErrorCode)(0)))
             {
                 global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("OffsetFetchResponse", "OffsetFetchResponseGroup.ErrorCode", version);
             }
@@ -867,7 +867,7 @@ public sealed partial class OffsetFetchResponse : global::Messaging.Protocol.IKa
             }
             if (version >= 8)
             {
-                result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("OffsetFetchResponseGroup.ErrorCode");
+                result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("OffsetFetchResponseGroup.ErrorCode");
             }
             reader.SkipTaggedFields();
             return result;
@@ -878,7 +878,7 @@ public sealed partial class OffsetFetchResponse : global::Messaging.Protocol.IKa
         internal bool IsDefaultValue() =>
             (this.GroupId is not null && string.Equals(this.GroupId, "", global::System.StringComparison.Ordinal))
         && this.Topics is { Length: 0 }
-        && this.ErrorCode == (global::Messaging.Protocol.ErrorCode)(0);
+        && this.ErrorCode == (global::Messaging.ErrorCode)(0);
     }
 
     /// <summary>The responses per topic.</summary>
@@ -981,7 +981,7 @@ public sealed partial class OffsetFetchResponse : global::Messaging.Protocol.IKa
         public string? Metadata { get; set; } = "";
 
         /// <summary>The partition-level error code, or 0 if there was no error. (Versions 8+.)</summary>
-        public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+        public global::Messaging.ErrorCode ErrorCode { get; set; }
 
         /// <summary>Writes this structure in <paramref name="version"/>.</summary>
         /// <param name="writer">The writer.</param>
@@ -1020,7 +1020,7 @@ public sealed partial class OffsetFetchResponse : global::Messaging.Protocol.IKa
             {
                 writer.WriteInt16((short)this.ErrorCode);
             }
-            if (version <= 7 && !(this.ErrorCode == (global::Messaging.Protocol.ErrorCode)(0)))
+            if (version <= 7 && !(this.ErrorCode == (global::Messaging.ErrorCode)(0)))
             {
                 global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("OffsetFetchResponse", "OffsetFetchResponsePartitions.ErrorCode", version);
             }
@@ -1052,7 +1052,7 @@ public sealed partial class OffsetFetchResponse : global::Messaging.Protocol.IKa
             }
             if (version >= 8)
             {
-                result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("OffsetFetchResponsePartitions.ErrorCode");
+                result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("OffsetFetchResponsePartitions.ErrorCode");
             }
             reader.SkipTaggedFields();
             return result;
@@ -1065,6 +1065,6 @@ public sealed partial class OffsetFetchResponse : global::Messaging.Protocol.IKa
         && this.CommittedOffset == 0L
         && this.CommittedLeaderEpoch == -1
         && (this.Metadata is not null && string.Equals(this.Metadata, "", global::System.StringComparison.Ordinal))
-        && this.ErrorCode == (global::Messaging.Protocol.ErrorCode)(0);
+        && this.ErrorCode == (global::Messaging.ErrorCode)(0);
     }
 }

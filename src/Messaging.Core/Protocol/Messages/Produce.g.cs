@@ -23,7 +23,7 @@ public sealed partial class ProduceRequest : global::Messaging.Protocol.IKafkaRe
     public ProduceRequest.TopicProduceData[] TopicData { get; set; } = [];
 
     /// <summary>The API key: Produce.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.Produce;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.Produce;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 9;
@@ -76,7 +76,7 @@ public sealed partial class ProduceRequest : global::Messaging.Protocol.IKafkaRe
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static ProduceRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -222,7 +222,7 @@ public sealed partial class ProduceResponse : global::Messaging.Protocol.IKafkaR
     public ProduceResponse.NodeEndpoint[] NodeEndpoints { get; set; } = [];
 
     /// <summary>The API key: Produce.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.Produce;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.Produce;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 9;
@@ -311,7 +311,7 @@ public sealed partial class ProduceResponse : global::Messaging.Protocol.IKafkaR
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static ProduceResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -437,7 +437,7 @@ public sealed partial class ProduceResponse : global::Messaging.Protocol.IKafkaR
         public int Index { get; set; }
 
         /// <summary>The error code, or 0 if there was no error. (Versions 0+.)</summary>
-        public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+        public global::Messaging.ErrorCode ErrorCode { get; set; }
 
         /// <summary>The base offset. (Versions 0+.)</summary>
         public long BaseOffset { get; set; }
@@ -524,7 +524,7 @@ public sealed partial class ProduceResponse : global::Messaging.Protocol.IKafkaR
         {
             var result = new ProduceResponse.PartitionProduceResponse();
             result.Index = reader.ReadInt32("PartitionProduceResponse.Index");
-            result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("PartitionProduceResponse.ErrorCode");
+            result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("PartitionProduceResponse.ErrorCode");
             result.BaseOffset = reader.ReadInt64("PartitionProduceResponse.BaseOffset");
             result.LogAppendTimeMs = reader.ReadInt64("PartitionProduceResponse.LogAppendTimeMs");
             result.LogStartOffset = reader.ReadInt64("PartitionProduceResponse.LogStartOffset");
@@ -566,7 +566,7 @@ public sealed partial class ProduceResponse : global::Messaging.Protocol.IKafkaR
         /// <returns>Whether this is the default value.</returns>
         internal bool IsDefaultValue() =>
             this.Index == 0
-        && this.ErrorCode == (global::Messaging.Protocol.ErrorCode)(0)
+        && this.ErrorCode == (global::Messaging.ErrorCode)(0)
         && this.BaseOffset == 0L
         && this.LogAppendTimeMs == -1L
         && this.LogStartOffset == -1L

@@ -14,7 +14,7 @@ public sealed partial class SaslAuthenticateRequest : global::Messaging.Protocol
     public global::System.ReadOnlyMemory<byte> AuthBytes { get; set; }
 
     /// <summary>The API key: SaslAuthenticate.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.SaslAuthenticate;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.SaslAuthenticate;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 2;
@@ -47,7 +47,7 @@ public sealed partial class SaslAuthenticateRequest : global::Messaging.Protocol
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static SaslAuthenticateRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -70,7 +70,7 @@ public sealed partial class SaslAuthenticateRequest : global::Messaging.Protocol
 public sealed partial class SaslAuthenticateResponse : global::Messaging.Protocol.IKafkaResponse<SaslAuthenticateResponse>
 {
     /// <summary>The error code, or 0 if there was no error. (Versions 0+.)</summary>
-    public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+    public global::Messaging.ErrorCode ErrorCode { get; set; }
 
     /// <summary>The error message, or null if there was no error. (Versions 0+, nullable 0+.)</summary>
     public string? ErrorMessage { get; set; } = "";
@@ -82,7 +82,7 @@ public sealed partial class SaslAuthenticateResponse : global::Messaging.Protoco
     public long SessionLifetimeMs { get; set; }
 
     /// <summary>The API key: SaslAuthenticate.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.SaslAuthenticate;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.SaslAuthenticate;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 2;
@@ -118,7 +118,7 @@ public sealed partial class SaslAuthenticateResponse : global::Messaging.Protoco
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static SaslAuthenticateResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -129,7 +129,7 @@ public sealed partial class SaslAuthenticateResponse : global::Messaging.Protoco
 
         reader.MessageName = "SaslAuthenticateResponse";
         var result = new SaslAuthenticateResponse();
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("ErrorCode");
+        result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
         result.ErrorMessage = reader.ReadCompactNullableString("ErrorMessage");
         result.AuthBytes = reader.ReadCompactBytes("AuthBytes");
         result.SessionLifetimeMs = reader.ReadInt64("SessionLifetimeMs");

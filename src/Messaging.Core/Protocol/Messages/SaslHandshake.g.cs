@@ -14,7 +14,7 @@ public sealed partial class SaslHandshakeRequest : global::Messaging.Protocol.IK
     public string Mechanism { get; set; } = "";
 
     /// <summary>The API key: SaslHandshake.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.SaslHandshake;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.SaslHandshake;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 1;
@@ -46,7 +46,7 @@ public sealed partial class SaslHandshakeRequest : global::Messaging.Protocol.IK
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static SaslHandshakeRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -68,13 +68,13 @@ public sealed partial class SaslHandshakeRequest : global::Messaging.Protocol.IK
 public sealed partial class SaslHandshakeResponse : global::Messaging.Protocol.IKafkaResponse<SaslHandshakeResponse>
 {
     /// <summary>The error code, or 0 if there was no error. (Versions 0+.)</summary>
-    public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+    public global::Messaging.ErrorCode ErrorCode { get; set; }
 
     /// <summary>The mechanisms enabled in the server. (Versions 0+.)</summary>
     public string[] Mechanisms { get; set; } = [];
 
     /// <summary>The API key: SaslHandshake.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.SaslHandshake;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.SaslHandshake;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 1;
@@ -124,7 +124,7 @@ public sealed partial class SaslHandshakeResponse : global::Messaging.Protocol.I
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static SaslHandshakeResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -135,7 +135,7 @@ public sealed partial class SaslHandshakeResponse : global::Messaging.Protocol.I
 
         reader.MessageName = "SaslHandshakeResponse";
         var result = new SaslHandshakeResponse();
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("ErrorCode");
+        result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
         int n1 = reader.ReadArrayLength("Mechanisms");
         {
             var a2 = n1 == 0 ? global::System.Array.Empty<string>() : new string[n1];

@@ -32,7 +32,7 @@ public sealed partial class SyncGroupRequest : global::Messaging.Protocol.IKafka
     public SyncGroupRequest.SyncGroupRequestAssignment[] Assignments { get; set; } = [];
 
     /// <summary>The API key: SyncGroup.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.SyncGroup;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.SyncGroup;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 4;
@@ -94,7 +94,7 @@ public sealed partial class SyncGroupRequest : global::Messaging.Protocol.IKafka
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static SyncGroupRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -179,7 +179,7 @@ public sealed partial class SyncGroupResponse : global::Messaging.Protocol.IKafk
     public int ThrottleTimeMs { get; set; }
 
     /// <summary>The error code, or 0 if there was no error. (Versions 0+.)</summary>
-    public global::Messaging.Protocol.ErrorCode ErrorCode { get; set; }
+    public global::Messaging.ErrorCode ErrorCode { get; set; }
 
     /// <summary>The group protocol type. (Versions 5+, nullable 5+.)</summary>
     public string? ProtocolType { get; set; }
@@ -191,7 +191,7 @@ public sealed partial class SyncGroupResponse : global::Messaging.Protocol.IKafk
     public global::System.ReadOnlyMemory<byte> Assignment { get; set; }
 
     /// <summary>The API key: SyncGroup.</summary>
-    public static global::Messaging.Protocol.ApiKey ApiKey => global::Messaging.Protocol.ApiKey.SyncGroup;
+    public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.SyncGroup;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
     public static short MinVersion => 4;
@@ -234,7 +234,7 @@ public sealed partial class SyncGroupResponse : global::Messaging.Protocol.IKafk
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Protocol.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static SyncGroupResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -246,7 +246,7 @@ public sealed partial class SyncGroupResponse : global::Messaging.Protocol.IKafk
         reader.MessageName = "SyncGroupResponse";
         var result = new SyncGroupResponse();
         result.ThrottleTimeMs = reader.ReadInt32("ThrottleTimeMs");
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)reader.ReadInt16("ErrorCode");
+        result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
         if (version == 5)
         {
             result.ProtocolType = reader.ReadCompactNullableString("ProtocolType");

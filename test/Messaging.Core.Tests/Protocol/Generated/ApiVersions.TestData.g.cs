@@ -33,7 +33,7 @@ internal static class ApiVersionsResponseTestData
     public static ApiVersionsResponse Create(global::System.Random r, short version)
     {
         var result = new ApiVersionsResponse();
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+        result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         result.ApiKeys = RandomValues.ArrayOf(r, version, static (rr, vv) => ApiVersionsResponseTestData.CreateApiVersion(rr, vv));
         if (version >= 1)
         {
@@ -61,7 +61,7 @@ internal static class ApiVersionsResponseTestData
     public static ApiVersionsResponse.ApiVersion CreateApiVersion(global::System.Random r, short version)
     {
         var result = new ApiVersionsResponse.ApiVersion();
-        result.ApiKey = (global::Messaging.Protocol.ApiKey)RandomValues.Int16(r);
+        result.ApiKey = (global::Messaging.ApiKey)RandomValues.Int16(r);
         result.MinVersion = RandomValues.Int16(r);
         result.MaxVersion = RandomValues.Int16(r);
         return result;

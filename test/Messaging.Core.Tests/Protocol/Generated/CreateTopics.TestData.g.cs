@@ -90,9 +90,9 @@ internal static class CreateTopicsResponseTestData
         {
             result.TopicId = RandomValues.Uuid(r);
         }
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+        result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         result.ErrorMessage = (r.Next(5) == 0) ? null : RandomValues.String(r);
-        result.TopicConfigErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+        result.TopicConfigErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         result.NumPartitions = RandomValues.Int32(r);
         result.ReplicationFactor = RandomValues.Int16(r);
         result.Configs = (r.Next(5) == 0) ? null : RandomValues.ArrayOf(r, version, static (rr, vv) => CreateTopicsResponseTestData.CreateCreatableTopicConfigs(rr, vv));

@@ -68,7 +68,7 @@ internal static class DeleteTopicsResponseTestData
         {
             result.TopicId = RandomValues.Uuid(r);
         }
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+        result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         if (version >= 5)
         {
             result.ErrorMessage = (version >= 5 && r.Next(5) == 0) ? null : RandomValues.String(r);

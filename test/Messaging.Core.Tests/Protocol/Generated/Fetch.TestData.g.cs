@@ -145,7 +145,7 @@ internal static class FetchResponseTestData
     {
         var result = new FetchResponse();
         result.ThrottleTimeMs = RandomValues.Int32(r);
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+        result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         result.SessionId = RandomValues.Int32(r);
         result.Responses = RandomValues.ArrayOf(r, version, static (rr, vv) => FetchResponseTestData.CreateFetchableTopicResponse(rr, vv));
         if (version >= 16)
@@ -174,7 +174,7 @@ internal static class FetchResponseTestData
     {
         var result = new FetchResponse.PartitionData();
         result.PartitionIndex = RandomValues.Int32(r);
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+        result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         result.HighWatermark = RandomValues.Int64(r);
         result.LastStableOffset = RandomValues.Int64(r);
         result.LogStartOffset = RandomValues.Int64(r);

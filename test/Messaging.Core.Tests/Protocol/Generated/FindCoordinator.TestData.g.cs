@@ -38,7 +38,7 @@ internal static class FindCoordinatorResponseTestData
         result.ThrottleTimeMs = RandomValues.Int32(r);
         if (version == 3)
         {
-            result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+            result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         }
         if (version == 3)
         {
@@ -84,7 +84,7 @@ internal static class FindCoordinatorResponseTestData
         }
         if (version >= 4)
         {
-            result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+            result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         }
         if (version >= 4)
         {

@@ -32,7 +32,7 @@ internal static class HeartbeatResponseTestData
     {
         var result = new HeartbeatResponse();
         result.ThrottleTimeMs = RandomValues.Int32(r);
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+        result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         return result;
     }
 

@@ -38,7 +38,7 @@ internal static class InitProducerIdResponseTestData
     {
         var result = new InitProducerIdResponse();
         result.ThrottleTimeMs = RandomValues.Int32(r);
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+        result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         result.ProducerId = RandomValues.Int64(r);
         result.ProducerEpoch = RandomValues.Int16(r);
         return result;

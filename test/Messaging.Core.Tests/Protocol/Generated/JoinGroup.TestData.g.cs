@@ -57,7 +57,7 @@ internal static class JoinGroupResponseTestData
     {
         var result = new JoinGroupResponse();
         result.ThrottleTimeMs = RandomValues.Int32(r);
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+        result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         result.GenerationId = RandomValues.Int32(r);
         if (version >= 7)
         {

@@ -47,7 +47,7 @@ internal static class LeaveGroupResponseTestData
     {
         var result = new LeaveGroupResponse();
         result.ThrottleTimeMs = RandomValues.Int32(r);
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+        result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         result.Members = RandomValues.ArrayOf(r, version, static (rr, vv) => LeaveGroupResponseTestData.CreateMemberResponse(rr, vv));
         return result;
     }
@@ -57,7 +57,7 @@ internal static class LeaveGroupResponseTestData
         var result = new LeaveGroupResponse.MemberResponse();
         result.MemberId = RandomValues.String(r);
         result.GroupInstanceId = (r.Next(5) == 0) ? null : RandomValues.String(r);
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+        result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         return result;
     }
 

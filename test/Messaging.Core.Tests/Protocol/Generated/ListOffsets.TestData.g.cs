@@ -81,7 +81,7 @@ internal static class ListOffsetsResponseTestData
     {
         var result = new ListOffsetsResponse.ListOffsetsPartitionResponse();
         result.PartitionIndex = RandomValues.Int32(r);
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+        result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         result.Timestamp = RandomValues.Int64(r);
         result.Offset = RandomValues.Int64(r);
         result.LeaderEpoch = RandomValues.Int32(r);

@@ -76,7 +76,7 @@ internal static class MetadataResponseTestData
     public static MetadataResponse.MetadataResponseTopic CreateMetadataResponseTopic(global::System.Random r, short version)
     {
         var result = new MetadataResponse.MetadataResponseTopic();
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+        result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         result.Name = (version == 12 && r.Next(5) == 0) ? null : RandomValues.String(r);
         if (version >= 10)
         {
@@ -91,7 +91,7 @@ internal static class MetadataResponseTestData
     public static MetadataResponse.MetadataResponsePartition CreateMetadataResponsePartition(global::System.Random r, short version)
     {
         var result = new MetadataResponse.MetadataResponsePartition();
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+        result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         result.PartitionIndex = RandomValues.Int32(r);
         result.LeaderId = RandomValues.Int32(r);
         result.LeaderEpoch = RandomValues.Int32(r);

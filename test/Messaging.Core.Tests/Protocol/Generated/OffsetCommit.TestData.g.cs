@@ -82,7 +82,7 @@ internal static class OffsetCommitResponseTestData
     {
         var result = new OffsetCommitResponse.OffsetCommitResponsePartition();
         result.PartitionIndex = RandomValues.Int32(r);
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+        result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         return result;
     }
 

@@ -120,7 +120,7 @@ internal static class OffsetFetchResponseTestData
         }
         if (version <= 7)
         {
-            result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+            result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         }
         if (version >= 8)
         {
@@ -164,7 +164,7 @@ internal static class OffsetFetchResponseTestData
         }
         if (version <= 7)
         {
-            result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+            result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         }
         return result;
     }
@@ -182,7 +182,7 @@ internal static class OffsetFetchResponseTestData
         }
         if (version >= 8)
         {
-            result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+            result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         }
         return result;
     }
@@ -222,7 +222,7 @@ internal static class OffsetFetchResponseTestData
         }
         if (version >= 8)
         {
-            result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+            result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         }
         return result;
     }

@@ -80,7 +80,7 @@ internal static class ProduceResponseTestData
     {
         var result = new ProduceResponse.PartitionProduceResponse();
         result.Index = RandomValues.Int32(r);
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+        result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         result.BaseOffset = RandomValues.Int64(r);
         result.LogAppendTimeMs = RandomValues.Int64(r);
         result.LogStartOffset = RandomValues.Int64(r);

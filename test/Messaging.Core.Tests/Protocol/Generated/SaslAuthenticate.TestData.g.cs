@@ -25,7 +25,7 @@ internal static class SaslAuthenticateResponseTestData
     public static SaslAuthenticateResponse Create(global::System.Random r, short version)
     {
         var result = new SaslAuthenticateResponse();
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+        result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         result.ErrorMessage = (r.Next(5) == 0) ? null : RandomValues.String(r);
         result.AuthBytes = RandomValues.Bytes(r);
         result.SessionLifetimeMs = RandomValues.Int64(r);

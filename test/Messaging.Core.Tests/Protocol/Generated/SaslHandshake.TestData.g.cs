@@ -25,7 +25,7 @@ internal static class SaslHandshakeResponseTestData
     public static SaslHandshakeResponse Create(global::System.Random r, short version)
     {
         var result = new SaslHandshakeResponse();
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+        result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         result.Mechanisms = RandomValues.ArrayOf(r, version, static (rr, vv) => RandomValues.String(rr));
         return result;
     }

@@ -58,7 +58,7 @@ internal static class SyncGroupResponseTestData
     {
         var result = new SyncGroupResponse();
         result.ThrottleTimeMs = RandomValues.Int32(r);
-        result.ErrorCode = (global::Messaging.Protocol.ErrorCode)RandomValues.Int16(r);
+        result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         if (version == 5)
         {
             result.ProtocolType = (version == 5 && r.Next(5) == 0) ? null : RandomValues.String(r);

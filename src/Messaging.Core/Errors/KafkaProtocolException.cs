@@ -1,4 +1,4 @@
-namespace Messaging.Protocol;
+namespace Messaging.Errors;
 
 /// <summary>
 /// The one exception type thrown for malformed protocol input: a length that exceeds what remains in the
@@ -9,11 +9,11 @@ namespace Messaging.Protocol;
 /// the message it belongs to, the byte offset within the buffer being decoded and the reason, for example
 /// <c>Malformed FetchResponse.Records at byte offset 57: length 2147483647 exceeds the 1048576 bytes that remain.</c>
 /// </remarks>
-public sealed class KafkaProtocolException : Exception
+public sealed class KafkaProtocolException : KafkaException
 {
     /// <summary>Creates an exception with a generic message.</summary>
     public KafkaProtocolException()
-        : base("Malformed Kafka protocol data.")
+        : base("Malformed Kafka protocol data.", isRetriable: false)
     {
         Offset = -1;
     }
@@ -21,7 +21,7 @@ public sealed class KafkaProtocolException : Exception
     /// <summary>Creates an exception with the given message and no location.</summary>
     /// <param name="message">The message text.</param>
     public KafkaProtocolException(string message)
-        : base(message)
+        : base(message, isRetriable: false)
     {
         Offset = -1;
     }
@@ -30,7 +30,7 @@ public sealed class KafkaProtocolException : Exception
     /// <param name="message">The message text.</param>
     /// <param name="innerException">The exception that caused this one.</param>
     public KafkaProtocolException(string message, Exception innerException)
-        : base(message, innerException)
+        : base(message, isRetriable: false, innerException)
     {
         Offset = -1;
     }
@@ -41,7 +41,7 @@ public sealed class KafkaProtocolException : Exception
     /// <param name="offset">The byte offset, within the buffer being decoded, at which the field starts.</param>
     /// <param name="reason">Why the input is malformed.</param>
     public KafkaProtocolException(string? messageName, string? fieldName, int offset, string reason)
-        : base(Format(messageName, fieldName, offset, reason))
+        : base(Format(messageName, fieldName, offset, reason), isRetriable: false)
     {
         MessageName = messageName;
         FieldName = fieldName;

@@ -1,6 +1,6 @@
 using Messaging.Compression;
 
-namespace Messaging.Buffers;
+namespace Messaging.Consumer;
 
 /// <summary>
 /// Where the consumer gets the buffers compressed batches are decompressed into. A buffer is held until every record

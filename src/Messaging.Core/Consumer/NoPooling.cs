@@ -1,7 +1,7 @@
 using Messaging.Compression;
 using Messaging.Consumer;
 
-namespace Messaging.Buffers;
+namespace Messaging.Consumer;
 
 /// <summary>
 /// Pools that pool nothing: every rent allocates and every return is left to the garbage collector. For comparison

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Messaging.Connection;
 
-namespace Messaging.Buffers;
+namespace Messaging.Consumer;
 
 /// <summary>
 /// A reference-counted owner of bytes that decoded records point into: a Fetch response frame, or one decompressed

@@ -1,6 +1,7 @@
+using Messaging.Buffers;
 using Messaging.Connection;
 
-namespace Messaging.Buffers;
+namespace Messaging.Consumer;
 
 /// <summary>
 /// The consumer's pool of Fetch-response buffers: the read loop reads a whole response into one buffer from here (no

@@ -1,4 +1,4 @@
-namespace Messaging.Protocol;
+namespace Messaging;
 
 /// <summary>
 /// The single table of Kafka error codes: Kafka's name for each code, whether it is retriable and what it means.

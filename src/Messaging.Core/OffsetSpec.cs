@@ -1,6 +1,6 @@
-namespace Messaging.Admin;
+namespace Messaging;
 
-/// <summary>Which offset of a partition <see cref="KafkaAdminClient.ListOffsetsAsync"/> looks up.</summary>
+/// <summary>Which offset of a partition <c>KafkaAdminClient.ListOffsetsAsync</c> looks up.</summary>
 public readonly record struct OffsetSpec
 {
     private OffsetSpec(long timestamp) => Timestamp = timestamp;

@@ -1,4 +1,4 @@
-namespace Messaging.Buffers;
+namespace Messaging.Consumer;
 
 /// <summary>The knobs of the record-object pool (<see cref="RecordPool"/>). Bindable from <c>IConfiguration</c>.</summary>
 public sealed class RecordPoolOptions

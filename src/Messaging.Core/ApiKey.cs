@@ -1,4 +1,4 @@
-namespace Messaging.Protocol;
+namespace Messaging;
 
 /// <summary>The Kafka API keys, as the request schemas number them (the first field of every request header).</summary>
 public enum ApiKey : short

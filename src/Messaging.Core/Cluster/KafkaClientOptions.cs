@@ -2,14 +2,14 @@ using Messaging.Connection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Messaging;
+namespace Messaging.Cluster;
 
 /// <summary>
 /// Settings every client (admin, producer, consumer) shares: where the cluster is and how connections behave.
 /// Names follow Kafka's documented client configuration; durations are <see cref="TimeSpan"/>s. Validated once,
 /// when a client is built.
 /// </summary>
-public class KafkaClientOptions
+public class KafkaClientOptions : IConnectionOptions
 {
     /// <summary><c>bootstrap.servers</c>: <c>host:port[,host:port...]</c> to find the cluster through. Required.</summary>
     public string BootstrapServers { get; set; } = "";

@@ -1,23 +1,23 @@
 using System.Globalization;
 
-namespace Messaging.Protocol;
+namespace Messaging.Errors;
 
 /// <summary>
 /// The broker does not offer an API this client needs, or offers it only at versions this client does not implement.
 /// The message names the API and the version ranges on both sides.
 /// </summary>
-public sealed class UnsupportedApiVersionException : Exception
+public sealed class UnsupportedApiVersionException : KafkaException
 {
     /// <summary>Creates an exception with a generic message.</summary>
     public UnsupportedApiVersionException()
-        : base("The broker does not support a required API version.")
+        : base("The broker does not support a required API version.", isRetriable: false)
     {
     }
 
     /// <summary>Creates an exception with the given message.</summary>
     /// <param name="message">The message text.</param>
     public UnsupportedApiVersionException(string message)
-        : base(message)
+        : base(message, isRetriable: false)
     {
     }
 
@@ -25,7 +25,7 @@ public sealed class UnsupportedApiVersionException : Exception
     /// <param name="message">The message text.</param>
     /// <param name="innerException">The cause.</param>
     public UnsupportedApiVersionException(string message, Exception innerException)
-        : base(message, innerException)
+        : base(message, isRetriable: false, innerException)
     {
     }
 
@@ -36,7 +36,7 @@ public sealed class UnsupportedApiVersionException : Exception
     /// <param name="brokerMinVersion">The lowest version the broker offers, or null if it does not offer the API.</param>
     /// <param name="brokerMaxVersion">The highest version the broker offers, or null if it does not offer the API.</param>
     public UnsupportedApiVersionException(ApiKey apiKey, short clientMinVersion, short clientMaxVersion, short? brokerMinVersion, short? brokerMaxVersion)
-        : base(Format(apiKey, clientMinVersion, clientMaxVersion, brokerMinVersion, brokerMaxVersion))
+        : base(Format(apiKey, clientMinVersion, clientMaxVersion, brokerMinVersion, brokerMaxVersion), isRetriable: false)
     {
         ApiKey = apiKey;
         ClientMinVersion = clientMinVersion;

@@ -1,6 +1,8 @@
+using Messaging.Errors;
 using Messaging.Protocol.Messages;
+using Messaging.Protocol;
 
-namespace Messaging.Protocol;
+namespace Messaging.Connection;
 
 /// <summary>
 /// Picks, for every API this client implements, the highest version both sides support, from the broker's

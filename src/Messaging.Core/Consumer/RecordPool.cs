@@ -1,6 +1,7 @@
+using Messaging.Buffers;
 using Messaging.Consumer;
 
-namespace Messaging.Buffers;
+namespace Messaging.Consumer;
 
 /// <summary>
 /// The default <see cref="IRecordPool"/>: one stack of record objects behind one lock, taken once per group of records,

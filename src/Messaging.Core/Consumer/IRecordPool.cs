@@ -1,6 +1,6 @@
 using Messaging.Consumer;
 
-namespace Messaging.Buffers;
+namespace Messaging.Consumer;
 
 /// <summary>
 /// Where the consumer gets the record objects (<see cref="PooledRecord"/>) it hands to the application behind

@@ -1,6 +1,7 @@
+using Messaging.Buffers;
 using Messaging.Consumer;
 
-namespace Messaging.Buffers;
+namespace Messaging.Consumer;
 
 /// <summary>The default <see cref="IRecordSlicePool"/>: power-of-two buckets of handle arrays with bounded retention.</summary>
 public sealed class RecordSlicePool : IRecordSlicePool

@@ -1,4 +1,4 @@
-namespace Messaging.Protocol;
+namespace Messaging;
 
 /// <summary>
 /// Kafka protocol error codes as they appear in responses, -1 through 133 (Kafka 4.1). Names, retriability and

@@ -1,6 +1,6 @@
 using Messaging.Consumer;
 
-namespace Messaging.Buffers;
+namespace Messaging.Consumer;
 
 /// <summary>
 /// Where the consumer gets the arrays of record handles that batches are delivered in

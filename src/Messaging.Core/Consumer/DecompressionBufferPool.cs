@@ -1,6 +1,7 @@
+using Messaging.Buffers;
 using Messaging.Compression;
 
-namespace Messaging.Buffers;
+namespace Messaging.Consumer;
 
 /// <summary>
 /// The default <see cref="IDecompressionBufferPool"/>: power-of-two buckets with bounded retention

@@ -1,4 +1,5 @@
-namespace Messaging.Buffers;
+using Messaging.Buffers;
+namespace Messaging.Consumer;
 
 /// <summary>
 /// The consumer's pools: decompression buffers, record objects, record slices (the arrays batches are delivered in)
