@@ -12,7 +12,7 @@ internal sealed class PoolMetrics
 #pragma warning restore CA1001
 {
     /// <summary>The meter's name, for <c>MeterListener</c>s and OpenTelemetry's <c>AddMeter</c>.</summary>
-    public const string MeterName = "Messaging.Kafka.Pools";
+    public const string MeterName = "Messaging.Kafka.Pools"; // KafkaTelemetry.PoolsMeterName (a layer up) repeats it publicly
 
     public static readonly PoolMetrics Shared = new();
 

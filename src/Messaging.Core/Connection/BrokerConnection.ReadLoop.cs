@@ -65,7 +65,7 @@ internal sealed partial class BrokerConnection
                         throw;
                     }
 
-                    _settings.Metrics.BytesReceived.Add(size + 4);
+                    _settings.Metrics.BytesReceived.Add(size + 4, _settings.ClientTag);
                     Dispatch(owned);
                     continue;
                 }
@@ -87,7 +87,7 @@ internal sealed partial class BrokerConnection
                     filled += read > 0 ? read : throw new IOException("the broker closed the connection in the middle of a response");
                 }
 
-                _settings.Metrics.BytesReceived.Add(size + 4);
+                _settings.Metrics.BytesReceived.Add(size + 4, _settings.ClientTag);
                 var frame = ResponseFrame.Wrap(buffer, size);
                 buffer = null; // the frame owns it now
                 Dispatch(frame);
@@ -133,8 +133,8 @@ internal sealed partial class BrokerConnection
 
         Volatile.Write(ref _lastActivity, Stopwatch.GetTimestamp());
         _inFlight.Release();
-        _settings.Metrics.RequestsInFlight.Add(-1);
-        _settings.Metrics.RequestDuration.Record(Stopwatch.GetElapsedTime(request.StartTimestamp).TotalMilliseconds, Diagnostics.KafkaMetrics.ApiTag(request.ApiKey));
+        _settings.Metrics.RequestsInFlight.Add(-1, _settings.ClientTag);
+        _settings.Metrics.RequestDuration.Record(Stopwatch.GetElapsedTime(request.StartTimestamp).TotalMilliseconds, Diagnostics.KafkaMetrics.ApiTag(request.ApiKey), _settings.ClientTag);
 
         // A caller that cancelled is gone: its late response is read and dropped, never handed to anyone else.
         if (!request.TryComplete(frame))

@@ -127,7 +127,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         }
 
         var connection = new BrokerConnection(transport, endpoint, settings);
-        settings.Metrics.Connections.Add(1);
+        settings.Metrics.Connections.Add(1, settings.ClientTag);
         connection._readLoop = connection.ReadLoopAsync();
         try
         {
@@ -402,7 +402,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             return;
         }
 
-        _settings.Metrics.RequestsInFlight.Add(1);
+        _settings.Metrics.RequestsInFlight.Add(1, _settings.ClientTag);
         pending.RegisterCancellation(cancellationToken);
         var write = WriteAndReleaseAsync(encoded, pending.ApiKey);
         if (!write.IsCompleted)
@@ -425,7 +425,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             var bytes = encoded.WrittenMemory;
             await _transport.SendAsync(bytes, CancellationToken.None).ConfigureAwait(false);
             Volatile.Write(ref _lastActivity, Stopwatch.GetTimestamp());
-            _settings.Metrics.BytesSent.Add(bytes.Length, Diagnostics.KafkaMetrics.ApiTag(apiKey));
+            _settings.Metrics.BytesSent.Add(bytes.Length, Diagnostics.KafkaMetrics.ApiTag(apiKey), _settings.ClientTag);
             return true;
         }
         catch (Exception ex)
@@ -527,11 +527,11 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
 
             request.TryFail(ReferenceEquals(request, timedOut) ? reason : PendingError(request, reason));
             request.ReleaseFromQueue();
-            _settings.Metrics.RequestsInFlight.Add(-1);
+            _settings.Metrics.RequestsInFlight.Add(-1, _settings.ClientTag);
             _inFlight.Release();
         }
 
-        _settings.Metrics.Connections.Add(-1);
+        _settings.Metrics.Connections.Add(-1, _settings.ClientTag);
         if (reason is not ObjectDisposedException)
         {
             _settings.Log.Disconnected(Name, reason.Message);

@@ -216,7 +216,7 @@ internal sealed class BrokerConnections : IAsyncDisposable
         Interlocked.Increment(ref _connectAttempts);
         if (slot.HadConnection || slot.ConsecutiveFailures > 0)
         {
-            _settings.Metrics.Reconnects.Add(1); // an attempt after a failure or a lost connection
+            _settings.Metrics.Reconnects.Add(1, _settings.ClientTag); // an attempt after a failure or a lost connection
         }
 
         try

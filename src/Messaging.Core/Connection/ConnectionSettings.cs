@@ -18,6 +18,7 @@ internal sealed class ConnectionSettings
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         ClientId = options.ClientId;
+        ClientTag = new KeyValuePair<string, object?>(KafkaTelemetry.ClientIdTag, ClientId);
         RequestTimeout = options.RequestTimeout;
         ConnectTimeout = options.SocketConnectionSetupTimeout;
         MaxInFlight = options.MaxInFlightRequestsPerConnection;
@@ -32,6 +33,9 @@ internal sealed class ConnectionSettings
     }
 
     public string ClientId { get; }
+
+    /// <summary>The <c>client.id</c> tag every connection measurement carries (made once: tagging boxes nothing).</summary>
+    public KeyValuePair<string, object?> ClientTag { get; }
 
     public TimeSpan RequestTimeout { get; }
 

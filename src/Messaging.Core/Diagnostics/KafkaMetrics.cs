@@ -5,14 +5,15 @@ namespace Messaging.Diagnostics;
 
 /// <summary>
 /// The client's counters, on the <c>Messaging.Kafka</c> meter: connections, requests in flight, request latency
-/// per API, bytes in and out, reconnects. Instruments cost nothing until a listener subscribes.
+/// per API, bytes in and out, reconnects; every measurement is tagged with the client's <c>client.id</c>.
+/// Instruments cost nothing until a listener subscribes.
 /// </summary>
 #pragma warning disable CA1001 // One process-wide meter, alive as long as the process: nothing to dispose it for.
 internal sealed class KafkaMetrics
 #pragma warning restore CA1001
 {
-    /// <summary>The meter's name, for <c>MeterListener</c>s and OpenTelemetry's <c>AddMeter</c>.</summary>
-    public const string MeterName = "Messaging.Kafka";
+    /// <summary>The meter's name (<see cref="KafkaTelemetry.MeterName"/>).</summary>
+    public const string MeterName = KafkaTelemetry.MeterName;
 
     public static readonly KafkaMetrics Shared = new();
 
@@ -44,7 +45,7 @@ internal sealed class KafkaMetrics
     public Counter<long> Reconnects { get; }
 
     public static KeyValuePair<string, object?> ApiTag(ApiKey apiKey) =>
-        new("api", (uint)(short)apiKey < (uint)ApiNames.Length ? ApiNames[(short)apiKey] : "Unknown");
+        new(KafkaTelemetry.ApiTag, (uint)(short)apiKey < (uint)ApiNames.Length ? ApiNames[(short)apiKey] : "Unknown");
 
     private static string[] BuildApiNames()
     {

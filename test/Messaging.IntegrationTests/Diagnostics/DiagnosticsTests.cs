@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Messaging.Cluster;
+using Messaging.Diagnostics;
 using Messaging.IntegrationTests.Support;
 using Messaging.Testing.Brokers;
 using Microsoft.Extensions.Logging;
@@ -40,21 +41,21 @@ public sealed class DiagnosticsTests(TestBrokerFixture fixture)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var broker = await fixture.AcquireAsync(brokers: 1, faultInjection: true, cancellationToken: ct);
-        var measurements = new ConcurrentQueue<(string Instrument, double Value, string? Api)>();
+        var measurements = new ConcurrentQueue<(string Instrument, double Value, string? Api, string? Client)>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == "Messaging.Kafka")
+            if (instrument.Meter.Name == KafkaTelemetry.MeterName)
             {
                 l.EnableMeasurementEvents(instrument);
             }
         };
-        listener.SetMeasurementEventCallback<int>((i, v, tags, _) => measurements.Enqueue((i.Name, v, Api(tags))));
-        listener.SetMeasurementEventCallback<long>((i, v, tags, _) => measurements.Enqueue((i.Name, v, Api(tags))));
-        listener.SetMeasurementEventCallback<double>((i, v, tags, _) => measurements.Enqueue((i.Name, v, Api(tags))));
+        listener.SetMeasurementEventCallback<int>((i, v, tags, _) => measurements.Enqueue((i.Name, v, Tag(tags, KafkaTelemetry.ApiTag), Tag(tags, KafkaTelemetry.ClientIdTag))));
+        listener.SetMeasurementEventCallback<long>((i, v, tags, _) => measurements.Enqueue((i.Name, v, Tag(tags, KafkaTelemetry.ApiTag), Tag(tags, KafkaTelemetry.ClientIdTag))));
+        listener.SetMeasurementEventCallback<double>((i, v, tags, _) => measurements.Enqueue((i.Name, v, Tag(tags, KafkaTelemetry.ApiTag), Tag(tags, KafkaTelemetry.ClientIdTag))));
         listener.Start();
 
-        await using (var client = new ClusterClient(new KafkaClientOptions { BootstrapServers = broker.BootstrapServers, ReconnectBackoff = TimeSpan.FromMilliseconds(20) }))
+        await using (var client = new ClusterClient(new KafkaClientOptions { BootstrapServers = broker.BootstrapServers, ClientId = "metered-client", ReconnectBackoff = TimeSpan.FromMilliseconds(20) }))
         {
             await client.Metadata.RefreshAsync(ct);
             await client.Metadata.RefreshAsync(ct);
@@ -75,13 +76,27 @@ public sealed class DiagnosticsTests(TestBrokerFixture fixture)
         Assert.Contains(all, m => m.Instrument == "messaging.kafka.bytes.sent" && m.Api == "Metadata" && m.Value > 0);
         Assert.Contains(all, m => m.Instrument == "messaging.kafka.bytes.received" && m.Value > 0);
         Assert.Contains(all, m => m.Instrument == "messaging.kafka.reconnects" && m.Value == 1); // the attempt after the loss
+
+        // Every measurement names the client it came from (other tests' clients run in parallel, with other ids).
+        Assert.All(all, m => Assert.NotNull(m.Client));
+        foreach (var instrument in new[] { "messaging.kafka.connections", "messaging.kafka.requests.in_flight", "messaging.kafka.request.duration", "messaging.kafka.bytes.sent", "messaging.kafka.bytes.received", "messaging.kafka.reconnects" })
+        {
+            Assert.Contains(all, m => m.Instrument == instrument && m.Client == "metered-client");
+        }
     }
 
-    private static string? Api(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    [Fact]
+    public void The_public_meter_names_are_the_ones_the_meters_use()
+    {
+        Assert.Equal(KafkaTelemetry.MeterName, Messaging.Diagnostics.KafkaMetrics.MeterName);
+        Assert.Equal(KafkaTelemetry.PoolsMeterName, Messaging.Buffers.PoolMetrics.MeterName);
+    }
+
+    private static string? Tag(ReadOnlySpan<KeyValuePair<string, object?>> tags, string name)
     {
         foreach (var tag in tags)
         {
-            if (tag.Key == "api")
+            if (tag.Key == name)
             {
                 return tag.Value as string;
             }
