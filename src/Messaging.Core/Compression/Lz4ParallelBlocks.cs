@@ -26,8 +26,9 @@ namespace Messaging.Compression;
 /// </remarks>
 internal sealed unsafe class Lz4ParallelBlocks : IThreadPoolWorkItem, IDisposable
 {
-    /// <summary>Blocks per part at the least: below this, the hand-off costs more than the block saves.</summary>
-    private const int MinBlocksPerPart = 2;
+    /// <summary>Blocks per part at the least. One: a 64 KiB block takes tens of microseconds, a hand-off to a pool
+    /// thread a few, and the caller takes back any part no thread picked up in time.</summary>
+    private const int MinBlocksPerPart = 1;
 
     /// <summary>The most parts one frame is cut into.</summary>
     private const int MaxParts = 8;
