@@ -247,10 +247,11 @@ public sealed class KafkaProducer : IAsyncDisposable
         ReadOnlySpan<RecordHeader> headers, int partition, long timestampMs, DeliveryHandler? onDelivery, object? state)
     {
         ThrowIfDisposed();
-        if (!_lane.IsEmpty && !_lane.WaitUntilEmpty(_settings.AppendWaitLimit))
+        if (!_lane.IsEmpty && !_lane.WaitUntilEmpty(_settings.AppendWaitLimit) && _lane.Head is { } head)
         {
-            // Records produced earlier through ProduceAsync still wait for metadata or memory; this one would overtake them.
-            throw WaitingBehind(topic, partition);
+            // Records produced earlier through ProduceAsync still wait for metadata or memory; this one would overtake
+            // them. (A lane that emptied just as the wait ended has no head: the record goes on.)
+            throw WaitingBehind(topic, partition, head);
         }
 
         var callDeadline = 0L; // appended as it is produced; set once the call has to wait
@@ -509,8 +510,8 @@ public sealed class KafkaProducer : IAsyncDisposable
             : ProducerErrors.MetadataTimeout(entry.Topic, _settings.AppendWaitLimit, _core.LastMetadataError(entry.Topic), null);
 
     /// <summary>The error for a blocking call that waited its limit behind records still waiting in the lane (it may not overtake them).</summary>
-    private ProduceException WaitingBehind(string topic, int partition) =>
-        _lane.Head is { } head && !_core.Accumulator.GetOrAddTopic(head.Topic).HasMetadata
+    private ProduceException WaitingBehind(string topic, int partition, ProduceLane.Entry head) =>
+        !_core.Accumulator.GetOrAddTopic(head.Topic).HasMetadata
             ? ProducerErrors.MetadataTimeout(head.Topic, _settings.AppendWaitLimit, _core.LastMetadataError(head.Topic), null)
             : ProducerErrors.BufferExhausted(topic, partition, _settings.BufferMemory, _settings.AppendWaitLimit);
 
