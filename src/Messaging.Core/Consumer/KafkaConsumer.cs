@@ -6,14 +6,12 @@ using Messaging.Serialization;
 namespace Messaging.Consumer;
 
 /// <summary>
-/// A Kafka consumer with manual assignment: assign partitions with start positions, then read records as a typed
-/// stream (<see cref="ConsumeAsync"/>), as raw batches over pooled memory (<see cref="ConsumeBatchAsync"/>), or as raw
-/// records one by one (<see cref="ConsumeRawAsync"/>). One Fetch per broker is in flight while the application reads
-/// what came before, bounded by <see cref="KafkaConsumerOptions.MaxBufferedBytes"/>; records are decoded straight from
-/// the pooled response buffers.
+/// A Kafka consumer of raw bytes with manual assignment: assign partitions with start positions, then read records as
+/// raw batches over pooled memory (<see cref="ConsumeBatchAsync"/>) or as raw records one by one
+/// (<see cref="ConsumeRawAsync"/>) — no deserializers involved. <see cref="KafkaConsumer{TKey, TValue}"/> adds a typed
+/// stream on top. One Fetch per broker is in flight while the application reads what came before, bounded by
+/// <see cref="KafkaConsumerOptions.MaxBufferedBytes"/>; records are decoded straight from the pooled response buffers.
 /// </summary>
-/// <typeparam name="TKey">The key type of the typed stream.</typeparam>
-/// <typeparam name="TValue">The value type of the typed stream.</typeparam>
 /// <remarks>
 /// <para>Threading: one consume call (or enumeration) at a time — a second concurrent one throws
 /// <see cref="InvalidOperationException"/>. <see cref="Assign"/>, <see cref="Seek"/>, <see cref="Pause"/>,
@@ -29,14 +27,12 @@ namespace Messaging.Consumer;
 /// <para>Memory: raw records point into pooled buffers until recycled; the pools are set in
 /// <see cref="KafkaConsumerOptions.Pools"/>. Dispose the consumer to stop fetching and close its connections.</para>
 /// </remarks>
-public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
+public sealed class KafkaConsumer : IKafkaConsumer
 {
     private readonly ClusterClient _cluster;
     private readonly Fetcher _fetcher;
     private readonly ChunkDecoder _decoder;
     private readonly ConsumerPools _pools;
-    private readonly IDeserializer<TKey> _keyDeserializer;
-    private readonly IDeserializer<TValue> _valueDeserializer;
     private readonly int _maxPollRecords;
     private FetchedPartition? _chunk;
     private int _consuming;
@@ -44,18 +40,12 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
 
     /// <summary>Creates the consumer; it connects when partitions are assigned.</summary>
     /// <param name="options">The settings (validated and copied now).</param>
-    /// <param name="keyDeserializer">Reads keys for <see cref="ConsumeAsync"/>.</param>
-    /// <param name="valueDeserializer">Reads values for <see cref="ConsumeAsync"/>.</param>
     /// <exception cref="ArgumentException">A setting is invalid.</exception>
-    public KafkaConsumer(KafkaConsumerOptions options, IDeserializer<TKey> keyDeserializer, IDeserializer<TValue> valueDeserializer)
+    public KafkaConsumer(KafkaConsumerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(keyDeserializer);
-        ArgumentNullException.ThrowIfNull(valueDeserializer);
         options.Validate();
         var snapshot = options.Snapshot();
-        _keyDeserializer = keyDeserializer;
-        _valueDeserializer = valueDeserializer;
         _maxPollRecords = snapshot.MaxPollRecords;
         _pools = ConsumerPools.Create(snapshot);
         var decoderOptions = new RecordDecoderOptions { VerifyCrc = snapshot.CheckCrcs, MaxDecompressedBatchBytes = snapshot.MaxDecompressedBatchBytes };
@@ -123,14 +113,9 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
     /// <returns>The high watermark.</returns>
     public long? HighWatermark(TopicPartition partition) => _fetcher.HighWatermark(partition);
 
-    /// <summary>
-    /// The typed stream: every record of the assigned partitions, key and value deserialized, in offset order per
-    /// partition. Each result owns its data; the pooled bytes behind it are recycled as soon as it is built.
-    /// </summary>
-    /// <param name="cancellationToken">Ends the enumeration (with <see cref="OperationCanceledException"/>).</param>
-    /// <returns>The stream; it ends only by cancellation, an error, or disposal.</returns>
-    /// <exception cref="ConsumeException">A partition failed (corrupt data, a deserializer threw, ...); records before it were delivered.</exception>
-    public async IAsyncEnumerable<ConsumeResult<TKey, TValue>> ConsumeAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <summary>The typed stream of <see cref="KafkaConsumer{TKey, TValue}.ConsumeAsync"/>: records deserialized with the given deserializers.</summary>
+    internal async IAsyncEnumerable<ConsumeResult<TKey, TValue>> ConsumeAsync<TKey, TValue>(IDeserializer<TKey> keyDeserializer, IDeserializer<TValue> valueDeserializer,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         EnterConsume();
         try
@@ -146,7 +131,7 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
                 {
                     while (delivered < count && cursor.Generation == generation) // else sought, paused or unassigned meanwhile: the rest is dropped
                     {
-                        var result = Materialize(slice, delivered);
+                        var result = Materialize(slice, delivered, keyDeserializer, valueDeserializer);
                         generation.Position = result.Offset + 1; // the slice's own generation: a seek since the check replaced it and keeps its position
                         delivered++;
                         yield return result;
@@ -365,7 +350,7 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
         }
     }
 
-    private ConsumeResult<TKey, TValue> Materialize(RecordSlice slice, int index)
+    private ConsumeResult<TKey, TValue> Materialize<TKey, TValue>(RecordSlice slice, int index, IDeserializer<TKey> keyDeserializer, IDeserializer<TValue> valueDeserializer)
     {
         var slot = slice.SlotAt(index);
         var topicPartition = slice.TopicPartition;
@@ -375,10 +360,10 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
         var component = RecordComponent.Key;
         try
         {
-            key = _keyDeserializer.Deserialize(slot.View.Key.Span, slot.View.IsKeyNull,
+            key = keyDeserializer.Deserialize(slot.View.Key.Span, slot.View.IsKeyNull,
                 new DeserializationContext(topicPartition.Topic, topicPartition.Partition, offset, RecordComponent.Key, slot.View.Headers));
             component = RecordComponent.Value;
-            value = _valueDeserializer.Deserialize(slot.View.Value.Span, slot.View.IsValueNull,
+            value = valueDeserializer.Deserialize(slot.View.Value.Span, slot.View.IsValueNull,
                 new DeserializationContext(topicPartition.Topic, topicPartition.Partition, offset, RecordComponent.Value, slot.View.Headers));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

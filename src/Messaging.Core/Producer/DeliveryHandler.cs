@@ -17,3 +17,14 @@ namespace Messaging.Producer;
 /// <param name="error">Why it failed, or null when it was delivered.</param>
 /// <param name="state">The state passed with the record.</param>
 public delegate void DeliveryHandler(in DeliveryResult result, ProduceException? error, object? state);
+
+/// <summary>
+/// Receives the outcome of one record, with state of any type — a value type is passed through without boxing
+/// (the producer keeps handler and state in a pooled holder, so producing this way allocates nothing once warm).
+/// Same rules as <see cref="DeliveryHandler"/>: runs on an I/O thread, quick, never producing synchronously.
+/// </summary>
+/// <typeparam name="TState">The state's type.</typeparam>
+/// <param name="result">Where the record landed.</param>
+/// <param name="error">Why it failed, or null when it was delivered.</param>
+/// <param name="state">The state passed with the record.</param>
+public delegate void DeliveryHandler<in TState>(in DeliveryResult result, ProduceException? error, TState state);

@@ -34,7 +34,7 @@ namespace Messaging.Producer;
 /// <see cref="KafkaProducerOptions.CloseTimeout"/>, fails what is left with <see cref="ProduceErrorKind.Disposed"/>
 /// and closes every connection; later calls throw <see cref="ObjectDisposedException"/>.</para>
 /// </remarks>
-public sealed class KafkaProducer : IAsyncDisposable
+public sealed class KafkaProducer : IKafkaProducer
 {
     private static readonly long UnixEpochTicks = DateTime.UnixEpoch.Ticks;
 
@@ -171,6 +171,62 @@ public sealed class KafkaProducer : IAsyncDisposable
             record.Timestamp?.UnixTimeMilliseconds ?? NowMs(), onDelivery, state);
     }
 
+    /// <summary>
+    /// Produces a record without waiting for it, reporting the outcome to <paramref name="onDelivery"/> with state of
+    /// any type (a value type is not boxed: the handler and state wait in a pooled holder).
+    /// </summary>
+    /// <typeparam name="TState">The state's type.</typeparam>
+    /// <param name="topic">The topic.</param>
+    /// <param name="key">The key bytes (copied before the call returns).</param>
+    /// <param name="value">The value bytes (copied before the call returns).</param>
+    /// <param name="state">Passed to <paramref name="onDelivery"/> (first, as in <c>string.Create</c>: a lambda in its place would make the call ambiguous with the object-state overload).</param>
+    /// <param name="onDelivery">Told the outcome.</param>
+    /// <exception cref="ProduceException">The record could not be buffered; the handler is not called.</exception>
+    /// <exception cref="ObjectDisposedException">The producer was disposed.</exception>
+    public void Produce<TState>(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, TState state, DeliveryHandler<TState> onDelivery)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        ArgumentNullException.ThrowIfNull(onDelivery);
+        var callback = DeliveryCallback<TState>.Rent(onDelivery, state);
+        try
+        {
+            ProduceBlocking(topic, key, value, RecordNulls.None, default, -1, NowMs(), callback, null);
+        }
+        catch
+        {
+            callback.Abandon();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Produces a record described over spans without waiting for it, reporting the outcome to
+    /// <paramref name="onDelivery"/> with state of any type (not boxed).
+    /// </summary>
+    /// <typeparam name="TState">The state's type.</typeparam>
+    /// <param name="topic">The topic.</param>
+    /// <param name="record">The record; its bytes are copied before the call returns.</param>
+    /// <param name="state">Passed to <paramref name="onDelivery"/> (first, as in <c>string.Create</c>: a lambda in its place would make the call ambiguous with the object-state overload).</param>
+    /// <param name="onDelivery">Told the outcome.</param>
+    /// <exception cref="ProduceException">The record could not be buffered; the handler is not called.</exception>
+    /// <exception cref="ObjectDisposedException">The producer was disposed.</exception>
+    public void Produce<TState>(string topic, in ProducerRecord record, TState state, DeliveryHandler<TState> onDelivery)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        ArgumentNullException.ThrowIfNull(onDelivery);
+        var callback = DeliveryCallback<TState>.Rent(onDelivery, state);
+        try
+        {
+            ProduceBlocking(topic, record.Key, record.Value, record.Nulls, record.Headers, record.Partition ?? -1,
+                record.Timestamp?.UnixTimeMilliseconds ?? NowMs(), callback, null);
+        }
+        catch
+        {
+            callback.Abandon();
+            throw;
+        }
+    }
+
     /// <summary>Sends every buffered record without lingering and completes when each is delivered or failed.</summary>
     /// <param name="cancellationToken">Stops waiting (sending goes on).</param>
     /// <exception cref="ObjectDisposedException">The producer was disposed.</exception>
@@ -243,8 +299,9 @@ public sealed class KafkaProducer : IAsyncDisposable
     }
 
     /// <summary>Appends on the calling thread, blocking for metadata or memory when needed (the synchronous <c>Produce</c> path).</summary>
+    /// <remarks><paramref name="onDelivery"/> is a <see cref="DeliveryHandler"/> (with <paramref name="state"/>), a <see cref="DeliveryCallback"/>, or null.</remarks>
     internal void ProduceBlocking(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, RecordNulls nulls,
-        ReadOnlySpan<RecordHeader> headers, int partition, long timestampMs, DeliveryHandler? onDelivery, object? state)
+        ReadOnlySpan<RecordHeader> headers, int partition, long timestampMs, object? onDelivery, object? state)
     {
         ThrowIfDisposed();
         if (!_lane.IsEmpty && !_lane.WaitUntilEmpty(_settings.AppendWaitLimit) && _lane.Head is { } head)

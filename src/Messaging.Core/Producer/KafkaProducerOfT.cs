@@ -16,7 +16,7 @@ namespace Messaging.Producer;
 /// </remarks>
 /// <typeparam name="TKey">The key type.</typeparam>
 /// <typeparam name="TValue">The value type.</typeparam>
-public sealed class KafkaProducer<TKey, TValue> : IAsyncDisposable
+public sealed class KafkaProducer<TKey, TValue> : IKafkaProducer<TKey, TValue>
 {
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? _keyBuffer;
@@ -61,51 +61,77 @@ public sealed class KafkaProducer<TKey, TValue> : IAsyncDisposable
     /// <summary>The untyped producer underneath.</summary>
     public KafkaProducer Producer => _producer;
 
-    /// <summary>Serializes and produces a record; completes when it is acknowledged. See <see cref="KafkaProducer.ProduceAsync(string, ReadOnlyMemory{byte}?, ReadOnlyMemory{byte}?, IReadOnlyList{RecordHeader}?, int?, Timestamp?, CancellationToken)"/>.</summary>
+    /// <summary>Serializes and produces a record; completes when it is acknowledged (see <see cref="KafkaProducer"/>).</summary>
     /// <param name="topic">The topic.</param>
     /// <param name="key">The key (null: no key).</param>
     /// <param name="value">The value (null: a tombstone).</param>
-    /// <param name="headers">The headers, or null.</param>
-    /// <param name="partition">The partition, or null to let the partitioner choose.</param>
-    /// <param name="timestamp">The timestamp, or null for now.</param>
     /// <param name="cancellationToken">Stops waiting; a buffered record may still be delivered.</param>
     /// <returns>Where the record landed.</returns>
     /// <exception cref="ProduceException">The record was not delivered.</exception>
     /// <exception cref="ObjectDisposedException">The producer was disposed.</exception>
-    public ValueTask<DeliveryResult> ProduceAsync(string topic, TKey key, TValue value, IReadOnlyList<RecordHeader>? headers = null,
-        int? partition = null, Timestamp? timestamp = null, CancellationToken cancellationToken = default)
+    public ValueTask<DeliveryResult> ProduceAsync(string topic, TKey key, TValue value, CancellationToken cancellationToken = default) =>
+        ProduceAsync(topic, new ProducerRecord<TKey, TValue>(key, value), cancellationToken);
+
+    /// <summary>Serializes and produces a record with headers, partition or timestamp; completes when it is acknowledged.</summary>
+    /// <param name="topic">The topic.</param>
+    /// <param name="record">The record.</param>
+    /// <param name="cancellationToken">Stops waiting; a buffered record may still be delivered.</param>
+    /// <returns>Where the record landed.</returns>
+    /// <exception cref="ProduceException">The record was not delivered.</exception>
+    /// <exception cref="ObjectDisposedException">The producer was disposed.</exception>
+    public ValueTask<DeliveryResult> ProduceAsync(string topic, ProducerRecord<TKey, TValue> record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(topic);
-        var nulls = Serialize(key, value, out var keyBytes, out var valueBytes);
-        return _producer.ProduceSpansAsync(topic, keyBytes, valueBytes, nulls, headers, partition ?? -1,
-            timestamp?.UnixTimeMilliseconds ?? KafkaProducer.NowMs(), cancellationToken);
+        var nulls = Serialize(record.Key, record.Value, out var keyBytes, out var valueBytes);
+        return _producer.ProduceSpansAsync(topic, keyBytes, valueBytes, nulls, record.Headers, record.Partition ?? -1,
+            record.Timestamp?.UnixTimeMilliseconds ?? KafkaProducer.NowMs(), cancellationToken);
     }
 
-    /// <summary>Serializes and produces a record without waiting for it. See <see cref="KafkaProducer.Produce(string, ReadOnlySpan{byte}, ReadOnlySpan{byte}, DeliveryHandler?, object?)"/>.</summary>
+    /// <summary>Serializes and produces a record without waiting for it (see <see cref="KafkaProducer.Produce(string, ReadOnlySpan{byte}, ReadOnlySpan{byte}, DeliveryHandler?, object?)"/>).</summary>
     /// <param name="topic">The topic.</param>
     /// <param name="key">The key (null: no key).</param>
     /// <param name="value">The value (null: a tombstone).</param>
     /// <param name="onDelivery">Told the outcome, or null.</param>
     /// <param name="state">Passed to <paramref name="onDelivery"/>.</param>
-    /// <param name="headers">The headers, or null.</param>
-    /// <param name="partition">The partition, or null to let the partitioner choose.</param>
-    /// <param name="timestamp">The timestamp, or null for now.</param>
     /// <exception cref="ProduceException">The record could not be buffered; the handler is not called.</exception>
     /// <exception cref="ObjectDisposedException">The producer was disposed.</exception>
-    public void Produce(string topic, TKey key, TValue value, DeliveryHandler? onDelivery = null, object? state = null,
-        IReadOnlyList<RecordHeader>? headers = null, int? partition = null, Timestamp? timestamp = null)
+    public void Produce(string topic, TKey key, TValue value, DeliveryHandler? onDelivery = null, object? state = null) =>
+        Produce(topic, new ProducerRecord<TKey, TValue>(key, value), onDelivery, state);
+
+    /// <summary>Serializes and produces a record with headers, partition or timestamp without waiting for it.</summary>
+    /// <param name="topic">The topic.</param>
+    /// <param name="record">The record.</param>
+    /// <param name="onDelivery">Told the outcome, or null.</param>
+    /// <param name="state">Passed to <paramref name="onDelivery"/>.</param>
+    /// <exception cref="ProduceException">The record could not be buffered; the handler is not called.</exception>
+    /// <exception cref="ObjectDisposedException">The producer was disposed.</exception>
+    public void Produce(string topic, ProducerRecord<TKey, TValue> record, DeliveryHandler? onDelivery = null, object? state = null)
     {
         ArgumentNullException.ThrowIfNull(topic);
-        var nulls = Serialize(key, value, out var keyBytes, out var valueBytes);
-        var rented = KafkaProducer.HeaderSpan(headers, out var headerSpan);
+        ProduceSerialized(topic, record, onDelivery, state);
+    }
+
+    /// <summary>Serializes and produces a record without waiting for it; the outcome goes to <paramref name="onDelivery"/> with state of any type (not boxed).</summary>
+    /// <typeparam name="TState">The state's type.</typeparam>
+    /// <param name="topic">The topic.</param>
+    /// <param name="record">The record.</param>
+    /// <param name="state">Passed to <paramref name="onDelivery"/> (first, as in <c>string.Create</c>: a lambda in its place would make the call ambiguous with the object-state overload).</param>
+    /// <param name="onDelivery">Told the outcome.</param>
+    /// <exception cref="ProduceException">The record could not be buffered; the handler is not called.</exception>
+    /// <exception cref="ObjectDisposedException">The producer was disposed.</exception>
+    public void Produce<TState>(string topic, ProducerRecord<TKey, TValue> record, TState state, DeliveryHandler<TState> onDelivery)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        ArgumentNullException.ThrowIfNull(onDelivery);
+        var callback = DeliveryCallback<TState>.Rent(onDelivery, state);
         try
         {
-            _producer.ProduceBlocking(topic, keyBytes, valueBytes, nulls, headerSpan, partition ?? -1,
-                timestamp?.UnixTimeMilliseconds ?? KafkaProducer.NowMs(), onDelivery, state);
+            ProduceSerialized(topic, record, callback, null);
         }
-        finally
+        catch
         {
-            KafkaProducer.ReturnHeaders(rented);
+            callback.Abandon();
+            throw;
         }
     }
 
@@ -114,7 +140,23 @@ public sealed class KafkaProducer<TKey, TValue> : IAsyncDisposable
     public Task FlushAsync(CancellationToken cancellationToken = default) => _producer.FlushAsync(cancellationToken);
 
     /// <summary>Disposes the underlying producer if this instance created it.</summary>
+    /// <returns>When it is disposed.</returns>
     public ValueTask DisposeAsync() => _ownsProducer ? _producer.DisposeAsync() : ValueTask.CompletedTask;
+
+    private void ProduceSerialized(string topic, in ProducerRecord<TKey, TValue> record, object? onDelivery, object? state)
+    {
+        var nulls = Serialize(record.Key, record.Value, out var keyBytes, out var valueBytes);
+        var rented = KafkaProducer.HeaderSpan(record.Headers, out var headerSpan);
+        try
+        {
+            _producer.ProduceBlocking(topic, keyBytes, valueBytes, nulls, headerSpan, record.Partition ?? -1,
+                record.Timestamp?.UnixTimeMilliseconds ?? KafkaProducer.NowMs(), onDelivery, state);
+        }
+        finally
+        {
+            KafkaProducer.ReturnHeaders(rented);
+        }
+    }
 
     private RecordNulls Serialize(TKey key, TValue value, out ReadOnlySpan<byte> keyBytes, out ReadOnlySpan<byte> valueBytes)
     {

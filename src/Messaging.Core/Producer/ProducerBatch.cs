@@ -279,20 +279,13 @@ internal sealed class ProducerBatch
             ref var entry = ref _completions[i];
             var result = new DeliveryResult(topic, partition, baseOffset < 0 ? -1 : baseOffset + entry.Index,
                 new Timestamp(logAppendTimeMs >= 0 ? logAppendTimeMs : entry.TimestampMs, type));
-            if (entry.Target is DeliveryHandler handler)
+            if (entry.Target is DeliveryPromise promise)
             {
-                try
-                {
-                    handler(in result, null, entry.State);
-                }
-                catch (Exception ex)
-                {
-                    log.DeliveryHandlerFailed(ex, topic, partition);
-                }
+                promise.TrySetResult(result);
             }
             else
             {
-                ((DeliveryPromise)entry.Target).TrySetResult(result);
+                Notify(entry, in result, null, log);
             }
 
             entry = default;
@@ -315,20 +308,13 @@ internal sealed class ProducerBatch
         {
             ref var entry = ref _completions[i];
             var result = new DeliveryResult(topic, partition, -1, new Timestamp(entry.TimestampMs, TimestampType.CreateTime));
-            if (entry.Target is DeliveryHandler handler)
+            if (entry.Target is DeliveryPromise promise)
             {
-                try
-                {
-                    handler(in result, error, entry.State);
-                }
-                catch (Exception ex)
-                {
-                    log.DeliveryHandlerFailed(ex, topic, partition);
-                }
+                promise.TrySetException(i == 0 ? error : Copy(error));
             }
             else
             {
-                ((DeliveryPromise)entry.Target).TrySetException(i == 0 ? error : Copy(error));
+                Notify(entry, in result, error, log);
             }
 
             entry = default;
@@ -401,6 +387,26 @@ internal sealed class ProducerBatch
         }
 
         return buffer;
+    }
+
+    /// <summary>Calls a record's handler (a <see cref="DeliveryHandler"/> with object state, or a pooled <see cref="DeliveryCallback"/>); a handler that throws is logged.</summary>
+    private void Notify(in Completion entry, in DeliveryResult result, ProduceException? error, ProducerLog log)
+    {
+        try
+        {
+            if (entry.Target is DeliveryHandler handler)
+            {
+                handler(in result, error, entry.State);
+            }
+            else
+            {
+                ((DeliveryCallback)entry.Target).Deliver(in result, error);
+            }
+        }
+        catch (Exception ex)
+        {
+            log.DeliveryHandlerFailed(ex, Partition.Topic.Name, Partition.Partition);
+        }
     }
 
     private static ProduceException Copy(ProduceException error) =>

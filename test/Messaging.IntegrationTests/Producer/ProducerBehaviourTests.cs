@@ -197,7 +197,7 @@ public sealed class ProducerBehaviourTests(TestBrokerFixture fixture)
         {
             await producer.ProduceAsync(topic, "order-1", new Order(1, "book", 12.5m), cancellationToken: ct);
             producer.Produce(topic, "order-2", new Order(2, "pen", 1m));
-            await producer.ProduceAsync(topic, "order-1", null, [new RecordHeader("deleted", "yes"u8.ToArray())], cancellationToken: ct);
+            await producer.ProduceAsync(topic, new ProducerRecord<string, Order?>("order-1", null) { Headers = [new RecordHeader("deleted", "yes"u8.ToArray())] }, ct);
             await producer.FlushAsync(ct);
         }
 

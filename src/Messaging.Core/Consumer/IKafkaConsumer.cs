@@ -1,0 +1,66 @@
+namespace Messaging.Consumer;
+
+/// <summary>
+/// What a service needs of a consumer of raw bytes (<see cref="KafkaConsumer"/>), as an interface to substitute in
+/// tests: assignment, positions, and the raw batch and record streams.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1716:Identifiers should not match keywords", Justification = "Resume is Kafka's name for it (and Visual Basic's keyword is not a concern for this API).")]
+public interface IKafkaConsumer : IAsyncDisposable
+{
+    /// <summary>The assigned partitions.</summary>
+    IReadOnlyList<TopicPartition> Assignment { get; }
+
+    /// <summary>The paused partitions.</summary>
+    IReadOnlyList<TopicPartition> PausedPartitions { get; }
+
+    /// <summary>Replaces the assignment: exactly these partitions, each from its start position.</summary>
+    /// <param name="partitions">The partitions and where to start.</param>
+    void Assign(IEnumerable<TopicPartitionOffset> partitions);
+
+    /// <summary>Stops reading every partition.</summary>
+    void Unassign();
+
+    /// <summary>Moves a partition's position; data fetched ahead is dropped.</summary>
+    /// <param name="partition">An assigned partition.</param>
+    /// <param name="offset">Where to continue.</param>
+    void Seek(TopicPartition partition, StartOffset offset);
+
+    /// <summary>Stops delivering and fetching the partitions until resumed; their positions are kept.</summary>
+    /// <param name="partitions">Assigned partitions.</param>
+    void Pause(IEnumerable<TopicPartition> partitions);
+
+    /// <summary>Resumes paused partitions from their positions.</summary>
+    /// <param name="partitions">Assigned partitions.</param>
+    void Resume(IEnumerable<TopicPartition> partitions);
+
+    /// <summary>The offset of the next record the application will get from the partition, or null while its start is being looked up.</summary>
+    /// <param name="partition">An assigned partition.</param>
+    /// <returns>The position.</returns>
+    long? Position(TopicPartition partition);
+
+    /// <summary>The partition's high watermark as of the last Fetch response, or null before one.</summary>
+    /// <param name="partition">An assigned partition.</param>
+    /// <returns>The high watermark.</returns>
+    long? HighWatermark(TopicPartition partition);
+
+    /// <summary>Up to <c>MaxPollRecords</c> records of one partition over pooled memory; dispose the batch when done.</summary>
+    /// <param name="cancellationToken">Cancels the wait for records.</param>
+    /// <returns>A batch with at least one record.</returns>
+    ValueTask<ConsumeBatch> ConsumeBatchAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Raw records one at a time over pooled memory; recycle each.</summary>
+    /// <param name="cancellationToken">Ends the enumeration.</param>
+    /// <returns>The stream.</returns>
+    IAsyncEnumerable<ConsumedRecord> ConsumeRawAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>A consumer with a typed stream (<see cref="KafkaConsumer{TKey, TValue}"/>), as an interface to substitute in tests.</summary>
+/// <typeparam name="TKey">The key type.</typeparam>
+/// <typeparam name="TValue">The value type.</typeparam>
+public interface IKafkaConsumer<TKey, TValue> : IKafkaConsumer
+{
+    /// <summary>Every record of the assigned partitions, key and value deserialized, in offset order per partition.</summary>
+    /// <param name="cancellationToken">Ends the enumeration.</param>
+    /// <returns>The stream.</returns>
+    IAsyncEnumerable<ConsumeResult<TKey, TValue>> ConsumeAsync(CancellationToken cancellationToken = default);
+}
