@@ -123,6 +123,28 @@ public sealed class OffsetLookupTests(TestBrokerFixture fixture)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Max_timestamp_on_a_broker_below_ListOffsets_v7_fails_alone_while_the_rest_is_answered()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = await fixture.AcquireAsync(brokers: 1, faultInjection: true, cancellationToken: ct);
+        ((EmbeddedKafkaCluster)broker.Faults!).SetApiVersionRange(ApiKey.ListOffsets, 0, 6);
+        var topic = TestBrokerFixture.UniqueTopicName("max-timestamp");
+        await broker.CreateTopicAsync(topic, 2, 1, ct);
+        await ConsumerTestSupport.ProduceAsync(broker.BootstrapServers, topic, 2, 6, 10, cancellationToken: ct);
+        await using var client = Client(broker.BootstrapServers);
+        var lookup = new OffsetLookup(client, Backoff);
+        var p0 = new TopicPartition(topic, 0);
+        var p1 = new TopicPartition(topic, 1);
+
+        var results = await lookup.LookUpAsync([new(p0, OffsetSpec.MaxTimestamp), new(p1, OffsetSpec.Latest)], IsolationLevel.ReadUncommitted, TimeSpan.FromSeconds(10), ct);
+
+        Assert.False(results[p0].IsRetriable);
+        Assert.Equal(ErrorCode.UnsupportedVersion, Assert.IsType<KafkaErrorException>(results[p0].Error).Code);
+        Assert.True(results[p1].Succeeded, results[p1].Error?.Message);
+        Assert.Equal(3, results[p1].Offset.Offset);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Timestamps_find_the_first_record_at_or_after_the_time_or_none()
     {
         var ct = TestContext.Current.CancellationToken;
