@@ -86,7 +86,7 @@ namespace Messaging.TestDataCapture
                 }
 
                 var timestamp = BaseTimestamp + (i * 1000L) - (i == 9 ? 5000 : 0); // one out-of-order timestamp
-                producer.Produce(topic, new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = headers, Timestamp = new Timestamp(timestamp, TimestampType.CreateTime) });
+                producer.Produce(topic, new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = headers, Timestamp = new Confluent.Kafka.Timestamp(timestamp, Confluent.Kafka.TimestampType.CreateTime) });
                 records.Add(new ExpectedRecord(i, B64(key), B64(value), timestamp, ToExpected(headers), null));
             }
 
@@ -116,7 +116,7 @@ namespace Messaging.TestDataCapture
                 {
                     var value = System.Text.Encoding.UTF8.GetBytes(outcome + "-" + i);
                     var timestamp = BaseTimestamp + offset;
-                    producer.Produce(topic, new Message<byte[], byte[]> { Key = [(byte)i], Value = value, Timestamp = new Timestamp(timestamp, TimestampType.CreateTime) });
+                    producer.Produce(topic, new Message<byte[], byte[]> { Key = [(byte)i], Value = value, Timestamp = new Confluent.Kafka.Timestamp(timestamp, Confluent.Kafka.TimestampType.CreateTime) });
                     records.Add(new ExpectedRecord(offset++, B64([(byte)i]), B64(value), timestamp, [], commit ? "committed" : "aborted"));
                 }
 

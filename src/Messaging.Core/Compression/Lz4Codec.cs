@@ -27,7 +27,8 @@ internal sealed class Lz4Codec : ICompressionCodec
 {
     private const string Name = "Lz4Frame";
     private const uint Magic = 0x184D2204;
-    private const int BlockSize = 64 * 1024;
+    private const int FrameHeaderSize = 7;
+    private const int EndMarkSize = 4;
     private const byte FlgVersionMask = 0xC0;
     private const byte FlgVersion1 = 0x40;
     private const byte FlgBlockIndependent = 0x20;
@@ -38,8 +39,17 @@ internal sealed class Lz4Codec : ICompressionCodec
     private const byte FlgDictId = 0x01;
     private const uint UncompressedBit = 0x80000000u;
 
+    /// <summary>The block size written (the frame's maximum block size, 64 KiB, as Kafka's and librdkafka's writers use).</summary>
+    internal const int BlockSize = 64 * 1024;
+
     /// <summary>The singleton.</summary>
     public static readonly Lz4Codec Instance = new();
+
+    /// <summary>The most bytes LZ4 turns one block into.</summary>
+    private static readonly int MaxCompressedBlock = LZ4Codec.MaximumOutputSize(BlockSize);
+
+    /// <summary>The room one written block needs at most: the size prefix and the compressed (or raw) bytes.</summary>
+    internal static readonly int MaxBlockRoom = 4 + MaxCompressedBlock;
 
     private Lz4Codec()
     {
@@ -58,42 +68,72 @@ internal sealed class Lz4Codec : ICompressionCodec
     public int DefaultLevel => 1;
 
     /// <inheritdoc/>
-    public int Compress(ReadOnlySpan<byte> source, IBufferWriter<byte> destination, int level)
+    /// <remarks>A frame of several blocks is compressed on several threads (<see cref="Lz4ParallelBlocks"/>); the bytes
+    /// are the same as on one.</remarks>
+    public int Compress(ReadOnlySpan<byte> source, IBufferWriter<byte> destination, int level) =>
+        Compress(source, destination, level, Lz4ParallelBlocks.PartsFor((source.Length + BlockSize - 1) / BlockSize));
+
+    /// <summary>Compresses with the blocks cut into <paramref name="parts"/> runs compressed in parallel (1: on this thread only).</summary>
+    /// <param name="source">The uncompressed bytes.</param>
+    /// <param name="destination">Where the frame is appended.</param>
+    /// <param name="level">The compression level (clamped as <see cref="ToLz4Level"/> maps it).</param>
+    /// <param name="parts">1 for serial, otherwise the part count for <see cref="Lz4ParallelBlocks"/>.</param>
+    /// <returns>The number of bytes appended.</returns>
+    internal unsafe int Compress(ReadOnlySpan<byte> source, IBufferWriter<byte> destination, int level, int parts)
     {
         LZ4Level lz4Level = ToLz4Level(level);
-        Span<byte> header = destination.GetSpan(7);
-        BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
-        header[4] = FlgVersion1 | FlgBlockIndependent;
-        header[5] = 0x40; // block maximum size code 4: 64 KiB
-        header[6] = HeaderChecksum(header.Slice(4, 2));
-        destination.Advance(7);
-        int total = 7;
+        int total;
+        if (parts > 1)
+        {
+            Span<byte> span = destination.GetSpan(FrameHeaderSize + Lz4ParallelBlocks.RoomFor(source.Length, parts) + EndMarkSize);
+            WriteFrameHeader(span);
+            fixed (byte* input = source)
+            fixed (byte* output = span)
+            {
+                total = FrameHeaderSize + Lz4ParallelBlocks.Run(input, source.Length, output + FrameHeaderSize, parts, lz4Level);
+            }
 
-        int maxCompressed = LZ4Codec.MaximumOutputSize(BlockSize);
+            BinaryPrimitives.WriteUInt32LittleEndian(span.Slice(total), 0);
+            destination.Advance(total + EndMarkSize);
+            return total + EndMarkSize;
+        }
+
+        // One block at a time, asking the writer for one block's room each (a large frame needs no large span).
+        WriteFrameHeader(destination.GetSpan(FrameHeaderSize));
+        destination.Advance(FrameHeaderSize);
+        total = FrameHeaderSize;
         while (!source.IsEmpty)
         {
             ReadOnlySpan<byte> block = source.Slice(0, Math.Min(BlockSize, source.Length));
-            Span<byte> span = destination.GetSpan(4 + Math.Max(maxCompressed, block.Length));
-            int n = LZ4Codec.Encode(block, span.Slice(4, maxCompressed), lz4Level);
-            if (n <= 0 || n >= block.Length)
-            {
-                block.CopyTo(span.Slice(4));
-                BinaryPrimitives.WriteUInt32LittleEndian(span, (uint)block.Length | UncompressedBit);
-                n = block.Length;
-            }
-            else
-            {
-                BinaryPrimitives.WriteUInt32LittleEndian(span, (uint)n);
-            }
-
-            destination.Advance(4 + n);
-            total += 4 + n;
+            int n = WriteBlock(block, destination.GetSpan(MaxBlockRoom), lz4Level);
+            destination.Advance(n);
+            total += n;
             source = source.Slice(block.Length);
         }
 
-        BinaryPrimitives.WriteUInt32LittleEndian(destination.GetSpan(4), 0);
-        destination.Advance(4);
-        return total + 4;
+        BinaryPrimitives.WriteUInt32LittleEndian(destination.GetSpan(EndMarkSize), 0);
+        destination.Advance(EndMarkSize);
+        return total + EndMarkSize;
+    }
+
+    /// <summary>Writes one block: its size prefix, then the compressed bytes, or the raw bytes (high size bit set) when
+    /// compression does not shrink them, as Kafka's writer does.</summary>
+    /// <param name="block">At most <see cref="BlockSize"/> bytes.</param>
+    /// <param name="span">At least <see cref="MaxBlockRoom"/> bytes.</param>
+    /// <param name="level">The LZ4 level.</param>
+    /// <returns>The bytes written.</returns>
+    internal static int WriteBlock(ReadOnlySpan<byte> block, Span<byte> span, LZ4Level level)
+    {
+        int n = LZ4Codec.Encode(block, span.Slice(4, MaxCompressedBlock), level);
+        if (n <= 0 || n >= block.Length)
+        {
+            block.CopyTo(span.Slice(4));
+            BinaryPrimitives.WriteUInt32LittleEndian(span, (uint)block.Length | UncompressedBit);
+            return 4 + block.Length;
+        }
+
+        BinaryPrimitives.WriteUInt32LittleEndian(span, (uint)n);
+        return 4 + n;
     }
 
     /// <inheritdoc/>
@@ -292,6 +332,14 @@ internal sealed class Lz4Codec : ICompressionCodec
         {
             ArrayPool<byte>.Shared.Return(scratch);
         }
+    }
+
+    private static void WriteFrameHeader(Span<byte> span)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(span, Magic);
+        span[4] = FlgVersion1 | FlgBlockIndependent;
+        span[5] = 0x40; // block maximum size code 4: 64 KiB
+        span[6] = HeaderChecksum(span.Slice(4, 2));
     }
 
     private static byte HeaderChecksum(ReadOnlySpan<byte> descriptor) => (byte)((XXH32.DigestOf(descriptor) >> 8) & 0xFF);

@@ -21,6 +21,10 @@ namespace Messaging.Connection;
 /// request completes exactly once with a typed error (<see cref="KafkaTimeoutException"/> for the one that timed
 /// out, <see cref="KafkaConnectionException"/> for the rest, <see cref="ObjectDisposedException"/> on disposal).
 /// A closed connection is not reused; the owner makes a new one.</para>
+/// <para>Throttling (KIP-219): a broker that throttles a client answers at once with <c>throttle_time_ms</c> and
+/// mutes the channel for that long. Whoever reads such a response reports it (<see cref="ReportThrottle"/>); the
+/// connection then holds every request back until the mute has passed (<see cref="MutedUntil"/>), whichever client
+/// sends it — producer, fetcher, metadata or admin — so the policy lives here once.</para>
 /// <para>Ordering race: a request is enqueued in the FIFO and written under the same write lock, so the FIFO order
 /// is the wire order. The read loop matches each response against the FIFO's head only; a response whose
 /// correlation id is not the head's is a protocol violation that closes the connection.</para>
@@ -40,6 +44,10 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     private int _transportDisposed;
     private int _nextCorrelationId;
     private long _lastActivity;
+
+    // KIP-219: Stopwatch ticks until which the broker mutes this connection (a response's throttle_time_ms); 0 when
+    // not muted. Only ever extended while it lasts; the first sender that finds it passed resets it to 0.
+    private long _mutedUntil;
 
     // When the write in progress started (Stopwatch ticks; 0 when no write is in progress) and for which API: the
     // timeout sweep closes a connection whose write outlives the request timeout (a peer that stopped reading).
@@ -168,6 +176,11 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         where TRequest : IKafkaRequest<TRequest, TResponse>
         where TResponse : IKafkaResponse<TResponse>
     {
+        if (IsMuted)
+        {
+            return SendWhenUnmutedAsync<TRequest, TResponse>(request, cancellationToken);
+        }
+
         short version;
         ContiguousBufferWriter encoded;
         int correlationId;
@@ -188,8 +201,111 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// <summary>The limits responses are decoded with.</summary>
     internal ProtocolLimits Limits => _settings.Limits;
 
-    /// <summary>Logs that the broker throttled a request (callers that decode raw frames themselves call it too).</summary>
-    public void ReportThrottle(ApiKey apiKey, int throttleTimeMs) => _settings.Log.Throttled(Name, apiKey, throttleTimeMs);
+    /// <summary>
+    /// Stopwatch ticks until which the broker muted this connection (KIP-219), or 0 when it is not muted. A sender with
+    /// other work to do meanwhile (the producer keeps batching) reads it rather than waiting inside a send.
+    /// </summary>
+    public long MutedUntil => Volatile.Read(ref _mutedUntil);
+
+    /// <summary>
+    /// Records that the broker throttled a request by <paramref name="throttleTimeMs"/> (a response's
+    /// <c>throttle_time_ms</c>; nothing happens for 0): logs it, and mutes the connection — no request is sent on it
+    /// until the throttle has passed, capped at the request timeout (a longer pause is no quota a broker would set,
+    /// and would only stall the client). Responses decoded by the connection report themselves; callers that decode
+    /// raw frames (Fetch, Produce) call it.
+    /// </summary>
+    public void ReportThrottle(ApiKey apiKey, int throttleTimeMs)
+    {
+        if (throttleTimeMs <= 0)
+        {
+            return;
+        }
+
+        _settings.Log.Throttled(Name, apiKey, throttleTimeMs);
+        var pauseMs = Math.Min(throttleTimeMs, _settings.RequestTimeout.TotalMilliseconds);
+        var until = Stopwatch.GetTimestamp() + (long)(pauseMs * Stopwatch.Frequency / 1000);
+
+        // Two throttled responses may race (several requests in flight): the later deadline wins.
+        var current = Volatile.Read(ref _mutedUntil);
+        while (current < until)
+        {
+            var seen = Interlocked.CompareExchange(ref _mutedUntil, until, current);
+            if (seen == current)
+            {
+                break;
+            }
+
+            current = seen;
+        }
+    }
+
+    /// <summary>
+    /// Completes once the connection is not muted (at once when it is not), or when it closes (the send that follows
+    /// then fails with the connection's error).
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired while muted.</exception>
+    public ValueTask WaitWhileMutedAsync(CancellationToken cancellationToken) =>
+        IsMuted ? WaitWhileMutedSlowAsync(cancellationToken) : ValueTask.CompletedTask;
+
+    /// <summary>True while a throttle mutes the connection; resets an expired mute so the hot path reads one field again.</summary>
+    private bool IsMuted
+    {
+        get
+        {
+            var until = Volatile.Read(ref _mutedUntil);
+            if (until == 0)
+            {
+                return false;
+            }
+
+            if (Stopwatch.GetTimestamp() < until)
+            {
+                return IsOpen;
+            }
+
+            // Passed. A report racing in sets a later deadline, which the exchange then leaves alone.
+            Interlocked.CompareExchange(ref _mutedUntil, 0, until);
+            return false;
+        }
+    }
+
+    private async ValueTask WaitWhileMutedSlowAsync(CancellationToken cancellationToken)
+    {
+        // Loops because another throttled response may extend the mute while we wait.
+        while (IsMuted)
+        {
+            var remaining = MutedUntil - Stopwatch.GetTimestamp();
+            if (remaining <= 0)
+            {
+                continue;
+            }
+
+            // Ends at the deadline, on the caller's cancellation, or when the connection closes; the linked source is
+            // cancelled afterwards so a delay that lost to the close does not keep its timer.
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var delay = Task.Delay(TimeSpan.FromSeconds((double)remaining / Stopwatch.Frequency), wait.Token);
+            await Task.WhenAny(delay, Closed).ConfigureAwait(false);
+            await wait.CancelAsync().ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<TResponse> SendWhenUnmutedAsync<TRequest, TResponse>(TRequest request, CancellationToken cancellationToken)
+        where TRequest : IKafkaRequest<TRequest, TResponse>
+        where TResponse : IKafkaResponse<TResponse>
+    {
+        await WaitWhileMutedSlowAsync(cancellationToken).ConfigureAwait(false);
+        return await SendAsync<TRequest, TResponse>(request, cancellationToken).ConfigureAwait(false);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ResponseFrame> SendWhenUnmutedAsync<TRequest>(TRequest request, short version, TimeSpan timeout, IResponseBufferPool? responseBuffers, int sizeHint, CancellationToken cancellationToken)
+        where TRequest : IKafkaMessage<TRequest>
+    {
+        await WaitWhileMutedSlowAsync(cancellationToken).ConfigureAwait(false);
+        return await SendAsync(request, version, timeout, responseBuffers, sizeHint, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Sends a request at <paramref name="version"/> and returns the raw response frame, which the caller must dispose.</summary>
     /// <param name="request">The request body.</param>
@@ -226,6 +342,12 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     private ValueTask<ResponseFrame> SendAsync<TRequest>(TRequest request, short version, TimeSpan timeout, IResponseBufferPool? responseBuffers, int sizeHint, CancellationToken cancellationToken)
         where TRequest : IKafkaMessage<TRequest>
     {
+        // Waits before encoding, so the request's timeout counts from when it may actually go out.
+        if (IsMuted)
+        {
+            return SendWhenUnmutedAsync(request, version, timeout, responseBuffers, sizeHint, cancellationToken);
+        }
+
         ContiguousBufferWriter encoded;
         int correlationId;
         try
@@ -268,6 +390,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     public async ValueTask SendWithoutResponseAsync<TRequest>(TRequest request, short version, int sizeHint = 0, CancellationToken cancellationToken = default)
         where TRequest : IKafkaMessage<TRequest>
     {
+        await WaitWhileMutedAsync(cancellationToken).ConfigureAwait(false);
         ThrowIfClosed();
         var encoded = RequestBuffers.Rent(sizeHint);
         try

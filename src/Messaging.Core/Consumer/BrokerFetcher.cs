@@ -94,7 +94,6 @@ internal sealed class BrokerFetcher : IAsyncDisposable
                 continue;
             }
 
-            int throttleMs = 0;
             BrokerConnection? connection = null;
             try
             {
@@ -118,12 +117,7 @@ internal sealed class BrokerFetcher : IAsyncDisposable
                         throw;
                     }
 
-                    throttleMs = response.ThrottleTimeMs;
-
-                    if (throttleMs > 0)
-                    {
-                        connection.ReportThrottle(ApiKey.Fetch, throttleMs);
-                    }
+                    connection.ReportThrottle(ApiKey.Fetch, response.ThrottleTimeMs);
 
                     if (!_session.OnResponse(response) || response.ErrorCode != ErrorCode.None)
                     {
@@ -165,11 +159,13 @@ internal sealed class BrokerFetcher : IAsyncDisposable
             }
 
             _targets.Clear();
-            if (throttleMs > 0)
+            if (connection is not null)
             {
+                // A throttled response muted the connection (KIP-219): wait it out here, before collecting the next
+                // targets, so the next request carries positions as of when it may go out, not as of now.
                 try
                 {
-                    await Task.Delay(Math.Min(throttleMs, 30_000), _stop).ConfigureAwait(false);
+                    await connection.WaitWhileMutedAsync(_stop).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {

@@ -14,12 +14,11 @@ namespace Messaging.Consumer;
 [SuppressMessage("Performance", "CA1815:Override equals and operator equals on value types", Justification = "A record, not a value to compare.")]
 public readonly struct ConsumeResult<TKey, TValue>
 {
-    internal ConsumeResult(TopicPartition topicPartition, long offset, long timestamp, TimestampType timestampType, int leaderEpoch, TKey key, TValue value, IReadOnlyList<RecordHeader> headers)
+    internal ConsumeResult(TopicPartition topicPartition, long offset, Timestamp timestamp, int leaderEpoch, TKey key, TValue value, IReadOnlyList<RecordHeader> headers)
     {
         TopicPartition = topicPartition;
         Offset = offset;
         Timestamp = timestamp;
-        TimestampType = timestampType;
         LeaderEpoch = leaderEpoch;
         Key = key;
         Value = value;
@@ -38,11 +37,8 @@ public readonly struct ConsumeResult<TKey, TValue>
     /// <summary>The record's offset.</summary>
     public long Offset { get; }
 
-    /// <summary>The timestamp in milliseconds since the Unix epoch (-1 when the broker has none).</summary>
-    public long Timestamp { get; }
-
-    /// <summary>Whether <see cref="Timestamp"/> is the producer's create time or the broker's log-append time.</summary>
-    public TimestampType TimestampType { get; }
+    /// <summary>The record's timestamp: the producer's create time or the broker's log-append time (<see cref="Timestamp.None"/> when the broker has none).</summary>
+    public Timestamp Timestamp { get; }
 
     /// <summary>The partition leader epoch stamped on the record's batch (-1 when unknown).</summary>
     public int LeaderEpoch { get; }

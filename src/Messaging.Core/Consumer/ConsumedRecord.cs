@@ -43,11 +43,8 @@ public readonly struct ConsumedRecord
     /// <summary>The record's offset.</summary>
     public long Offset => Live.View.Offset;
 
-    /// <summary>The timestamp in milliseconds since the Unix epoch (-1 when the broker has none).</summary>
-    public long Timestamp => Live.View.Timestamp;
-
-    /// <summary>Whether <see cref="Timestamp"/> is the producer's create time or the broker's log-append time.</summary>
-    public TimestampType TimestampType => Live.TimestampType;
+    /// <summary>The record's timestamp: the producer's create time or the broker's log-append time (<see cref="Timestamp.None"/> when the broker has none).</summary>
+    public Timestamp Timestamp => new(Live.View.Timestamp, Live.TimestampType);
 
     /// <summary>The partition leader epoch stamped on the record's batch (-1 when unknown).</summary>
     public int LeaderEpoch => Live.LeaderEpoch;

@@ -392,7 +392,7 @@ public sealed class KafkaConsumer<TKey, TValue> : IAsyncDisposable
             throw failure;
         }
 
-        return new ConsumeResult<TKey, TValue>(topicPartition, offset, slot.View.Timestamp, slot.TimestampType, slot.LeaderEpoch, key, value, CopyHeaders(slot.View.Headers));
+        return new ConsumeResult<TKey, TValue>(topicPartition, offset, new Timestamp(slot.View.Timestamp, slot.TimestampType), slot.LeaderEpoch, key, value, CopyHeaders(slot.View.Headers));
     }
 
     private static RecordHeader[] CopyHeaders(RecordHeaders headers)

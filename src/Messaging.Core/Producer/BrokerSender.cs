@@ -45,9 +45,6 @@ internal sealed class BrokerSender : IAsyncDisposable
     private Task _responseLoop = Task.CompletedTask;
     private int _drainIndex;
     private int _inFlight;
-
-    /// <summary>Stopwatch ticks until which the broker asked us not to send (a response's throttle_time_ms, KIP-219); 0 when not throttled.</summary>
-    private long _throttledUntil;
     private bool _stopping;
 
     public BrokerSender(ProducerCore core, int nodeId)
@@ -110,14 +107,6 @@ internal sealed class BrokerSender : IAsyncDisposable
         {
             var now = Stopwatch.GetTimestamp();
             var wakeAt = long.MaxValue;
-            var throttledUntil = Volatile.Read(ref _throttledUntil);
-            if (now < throttledUntil)
-            {
-                // KIP-219: the broker answered at once but asked us to hold off (it mutes the connection meanwhile);
-                // sending now would only queue behind the mute. Batches keep filling while we wait.
-                await _wake.WaitAsync(throttledUntil, token).ConfigureAwait(false);
-                continue;
-            }
 
             // A sender whose broker leads nothing (it left the metadata, or lost its partitions) neither connects nor
             // polls: it sleeps until a metadata change hands it partitions again.
@@ -139,7 +128,14 @@ internal sealed class BrokerSender : IAsyncDisposable
                     wakeAt = now + ProducerSettings.ToTicks(_settings.ReconnectBackoff);
                 }
 
-                if (connection is not null)
+                var mutedUntil = connection?.MutedUntil ?? 0;
+                if (now < mutedUntil)
+                {
+                    // KIP-219: the broker throttled us and muted the connection; a request sent now would only wait
+                    // in it. Batches keep filling meanwhile, and go out together once the mute has passed.
+                    wakeAt = mutedUntil;
+                }
+                else if (connection is not null)
                 {
                     var set = Drain(now, ref wakeAt);
                     if (set is not null)
@@ -259,7 +255,7 @@ internal sealed class BrokerSender : IAsyncDisposable
     private void Send(BrokerConnection connection, ProduceRequestSet set)
     {
         set.Sort();
-        set.Broker = connection.Name;
+        set.Connection = connection;
         Interlocked.Increment(ref _inFlight);
         try
         {
@@ -324,13 +320,7 @@ internal sealed class BrokerSender : IAsyncDisposable
                 {
                     frame = await set.Response.ConfigureAwait(false);
                     var throttleMs = ProduceResponseReader.Read(frame, set.Version, _core.Cluster.Settings.Limits, set);
-                    if (throttleMs > 0)
-                    {
-                        // Capped at the request timeout: a longer pause is no quota a broker would set, and would only stall delivery.
-                        var pauseMs = Math.Min(throttleMs, (long)_settings.RequestTimeout.TotalMilliseconds);
-                        Volatile.Write(ref _throttledUntil, Stopwatch.GetTimestamp() + (pauseMs * Stopwatch.Frequency / 1000));
-                        _core.Cluster.Settings.Log.Throttled(set.Broker, ApiKey.Produce, throttleMs);
-                    }
+                    set.Connection!.ReportThrottle(ApiKey.Produce, throttleMs);
                 }
                 else
                 {

@@ -1,5 +1,3 @@
-using Messaging.Records;
-
 namespace Messaging.Producer;
 
 /// <summary>Where a delivered record landed: its topic, partition, offset and timestamp.</summary>
@@ -10,15 +8,13 @@ public readonly struct DeliveryResult : IEquatable<DeliveryResult>
     /// <param name="topic">The topic.</param>
     /// <param name="partition">The partition.</param>
     /// <param name="offset">The offset, or -1 when unknown (acks=0).</param>
-    /// <param name="timestampMs">The timestamp in milliseconds since the Unix epoch.</param>
-    /// <param name="timestampType">Whether the timestamp is the record's create time or the broker's log-append time.</param>
-    public DeliveryResult(string topic, int partition, long offset, long timestampMs, TimestampType timestampType)
+    /// <param name="timestamp">The record's create time, or the broker's log-append time.</param>
+    public DeliveryResult(string topic, int partition, long offset, Timestamp timestamp)
     {
         Topic = topic;
         Partition = partition;
         Offset = offset;
-        TimestampMs = timestampMs;
-        TimestampType = timestampType;
+        Timestamp = timestamp;
     }
 
     /// <summary>The topic.</summary>
@@ -30,15 +26,8 @@ public readonly struct DeliveryResult : IEquatable<DeliveryResult>
     /// <summary>The record's offset, or -1 when unknown (acks=0, or the record failed).</summary>
     public long Offset { get; }
 
-    /// <summary>The timestamp in milliseconds since the Unix epoch: the record's create time, or the broker's
-    /// log-append time when the topic uses <c>LogAppendTime</c> (the broker reports it).</summary>
-    public long TimestampMs { get; }
-
-    /// <summary>The timestamp as a <see cref="DateTimeOffset"/>.</summary>
-    public DateTimeOffset Timestamp => DateTimeOffset.FromUnixTimeMilliseconds(TimestampMs);
-
-    /// <summary>What <see cref="TimestampMs"/> means.</summary>
-    public TimestampType TimestampType { get; }
+    /// <summary>The record's create time, or the broker's log-append time when the topic uses <c>LogAppendTime</c> (the broker reports it).</summary>
+    public Timestamp Timestamp { get; }
 
     /// <summary>The topic and partition.</summary>
     public TopicPartition TopicPartition => new(Topic, Partition);
@@ -52,13 +41,13 @@ public readonly struct DeliveryResult : IEquatable<DeliveryResult>
     /// <inheritdoc />
     public bool Equals(DeliveryResult other) =>
         string.Equals(Topic, other.Topic, StringComparison.Ordinal) && Partition == other.Partition && Offset == other.Offset &&
-        TimestampMs == other.TimestampMs && TimestampType == other.TimestampType;
+        Timestamp == other.Timestamp;
 
     /// <inheritdoc />
     public override bool Equals(object? obj) => obj is DeliveryResult other && Equals(other);
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(Topic, Partition, Offset, TimestampMs);
+    public override int GetHashCode() => HashCode.Combine(Topic, Partition, Offset, Timestamp);
 
     /// <inheritdoc />
     public override string ToString() =>

@@ -14,7 +14,7 @@ namespace Messaging.Producer;
 /// and — with idempotence, the default — written exactly once and in order per partition.
 /// </summary>
 /// <remarks>
-/// <para><b>Two ways to produce.</b> <see cref="ProduceAsync(string, ReadOnlyMemory{byte}?, ReadOnlyMemory{byte}?, IReadOnlyList{RecordHeader}?, int?, DateTimeOffset?, CancellationToken)"/> returns a <see cref="ValueTask{TResult}"/> that completes when
+/// <para><b>Two ways to produce.</b> <see cref="ProduceAsync(string, ReadOnlyMemory{byte}?, ReadOnlyMemory{byte}?, IReadOnlyList{RecordHeader}?, int?, Timestamp?, CancellationToken)"/> returns a <see cref="ValueTask{TResult}"/> that completes when
 /// the record is acknowledged (from a pooled source: no Task per record). <see cref="Produce(string, ReadOnlySpan{byte}, ReadOnlySpan{byte}, DeliveryHandler?, object?)"/>
 /// returns as soon as the record is in a batch and reports the outcome to a <see cref="DeliveryHandler"/> — pass a
 /// cached delegate and per-record state, and producing allocates nothing; with no handler it is fire-and-forget.</para>
@@ -74,7 +74,7 @@ public sealed class KafkaProducer : IAsyncDisposable
     /// <exception cref="ProduceException">The record was not delivered; <see cref="ProduceException.Kind"/> says why.</exception>
     /// <exception cref="ObjectDisposedException">The producer was disposed.</exception>
     public ValueTask<DeliveryResult> ProduceAsync(string topic, byte[]? key, byte[]? value,
-        IReadOnlyList<RecordHeader>? headers = null, int? partition = null, DateTimeOffset? timestamp = null, CancellationToken cancellationToken = default) =>
+        IReadOnlyList<RecordHeader>? headers = null, int? partition = null, Timestamp? timestamp = null, CancellationToken cancellationToken = default) =>
         // Explicitly typed: a null array converts to an empty ReadOnlyMemory, which is not a Kafka null.
         ProduceAsync(topic, key is null ? (ReadOnlyMemory<byte>?)null : new ReadOnlyMemory<byte>(key), value is null ? (ReadOnlyMemory<byte>?)null : new ReadOnlyMemory<byte>(value),
             headers, partition, timestamp, cancellationToken);
@@ -93,7 +93,7 @@ public sealed class KafkaProducer : IAsyncDisposable
     /// <exception cref="ProduceException">The record was not delivered; <see cref="ProduceException.Kind"/> says why.</exception>
     /// <exception cref="ObjectDisposedException">The producer was disposed.</exception>
     public ValueTask<DeliveryResult> ProduceAsync(string topic, ReadOnlyMemory<byte>? key, ReadOnlyMemory<byte>? value,
-        IReadOnlyList<RecordHeader>? headers = null, int? partition = null, DateTimeOffset? timestamp = null, CancellationToken cancellationToken = default)
+        IReadOnlyList<RecordHeader>? headers = null, int? partition = null, Timestamp? timestamp = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(topic);
         if (Volatile.Read(ref _disposed) != 0)
@@ -102,7 +102,7 @@ public sealed class KafkaProducer : IAsyncDisposable
         }
 
         var nulls = (key is null ? RecordNulls.Key : RecordNulls.None) | (value is null ? RecordNulls.Value : RecordNulls.None);
-        var timestampMs = timestamp?.ToUnixTimeMilliseconds() ?? NowMs();
+        var timestampMs = timestamp?.UnixTimeMilliseconds ?? NowMs();
         var promise = DeliveryPromise.Rent();
         var result = promise.Task;
         try
@@ -168,7 +168,7 @@ public sealed class KafkaProducer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(topic);
         ProduceBlocking(topic, record.Key, record.Value, record.Nulls, record.Headers, record.Partition ?? -1,
-            record.Timestamp?.ToUnixTimeMilliseconds() ?? NowMs(), onDelivery, state);
+            record.Timestamp?.UnixTimeMilliseconds ?? NowMs(), onDelivery, state);
     }
 
     /// <summary>Sends every buffered record without lingering and completes when each is delivered or failed.</summary>
@@ -201,7 +201,7 @@ public sealed class KafkaProducer : IAsyncDisposable
     }
 
     /// <summary>
-    /// <see cref="ProduceAsync(string, ReadOnlyMemory{byte}?, ReadOnlyMemory{byte}?, IReadOnlyList{RecordHeader}?, int?, DateTimeOffset?, CancellationToken)"/> over spans the caller reuses as soon as this returns (the typed producer's
+    /// <see cref="ProduceAsync(string, ReadOnlyMemory{byte}?, ReadOnlyMemory{byte}?, IReadOnlyList{RecordHeader}?, int?, Timestamp?, CancellationToken)"/> over spans the caller reuses as soon as this returns (the typed producer's
     /// serialization buffers): the fast path copies them into the batch; a path that must wait copies them into
     /// pooled arrays first.
     /// </summary>
@@ -247,10 +247,11 @@ public sealed class KafkaProducer : IAsyncDisposable
         ReadOnlySpan<RecordHeader> headers, int partition, long timestampMs, DeliveryHandler? onDelivery, object? state)
     {
         ThrowIfDisposed();
-        if (!_lane.IsEmpty && !_lane.WaitUntilEmpty(_settings.AppendWaitLimit))
+        if (!_lane.IsEmpty && !_lane.WaitUntilEmpty(_settings.AppendWaitLimit) && _lane.Head is { } head)
         {
-            // Records produced earlier through ProduceAsync still wait for metadata or memory; this one would overtake them.
-            throw WaitingBehind(topic, partition);
+            // Records produced earlier through ProduceAsync still wait for metadata or memory; this one would overtake
+            // them. (A lane that emptied just as the wait ended has no head: the record goes on.)
+            throw WaitingBehind(topic, partition, head);
         }
 
         var callDeadline = 0L; // appended as it is produced; set once the call has to wait
@@ -509,8 +510,8 @@ public sealed class KafkaProducer : IAsyncDisposable
             : ProducerErrors.MetadataTimeout(entry.Topic, _settings.AppendWaitLimit, _core.LastMetadataError(entry.Topic), null);
 
     /// <summary>The error for a blocking call that waited its limit behind records still waiting in the lane (it may not overtake them).</summary>
-    private ProduceException WaitingBehind(string topic, int partition) =>
-        _lane.Head is { } head && !_core.Accumulator.GetOrAddTopic(head.Topic).HasMetadata
+    private ProduceException WaitingBehind(string topic, int partition, ProduceLane.Entry head) =>
+        !_core.Accumulator.GetOrAddTopic(head.Topic).HasMetadata
             ? ProducerErrors.MetadataTimeout(head.Topic, _settings.AppendWaitLimit, _core.LastMetadataError(head.Topic), null)
             : ProducerErrors.BufferExhausted(topic, partition, _settings.BufferMemory, _settings.AppendWaitLimit);
 

@@ -61,7 +61,7 @@ public sealed class KafkaProducer<TKey, TValue> : IAsyncDisposable
     /// <summary>The untyped producer underneath.</summary>
     public KafkaProducer Producer => _producer;
 
-    /// <summary>Serializes and produces a record; completes when it is acknowledged. See <see cref="KafkaProducer.ProduceAsync(string, ReadOnlyMemory{byte}?, ReadOnlyMemory{byte}?, IReadOnlyList{RecordHeader}?, int?, DateTimeOffset?, CancellationToken)"/>.</summary>
+    /// <summary>Serializes and produces a record; completes when it is acknowledged. See <see cref="KafkaProducer.ProduceAsync(string, ReadOnlyMemory{byte}?, ReadOnlyMemory{byte}?, IReadOnlyList{RecordHeader}?, int?, Timestamp?, CancellationToken)"/>.</summary>
     /// <param name="topic">The topic.</param>
     /// <param name="key">The key (null: no key).</param>
     /// <param name="value">The value (null: a tombstone).</param>
@@ -73,12 +73,12 @@ public sealed class KafkaProducer<TKey, TValue> : IAsyncDisposable
     /// <exception cref="ProduceException">The record was not delivered.</exception>
     /// <exception cref="ObjectDisposedException">The producer was disposed.</exception>
     public ValueTask<DeliveryResult> ProduceAsync(string topic, TKey key, TValue value, IReadOnlyList<RecordHeader>? headers = null,
-        int? partition = null, DateTimeOffset? timestamp = null, CancellationToken cancellationToken = default)
+        int? partition = null, Timestamp? timestamp = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(topic);
         var nulls = Serialize(key, value, out var keyBytes, out var valueBytes);
         return _producer.ProduceSpansAsync(topic, keyBytes, valueBytes, nulls, headers, partition ?? -1,
-            timestamp?.ToUnixTimeMilliseconds() ?? KafkaProducer.NowMs(), cancellationToken);
+            timestamp?.UnixTimeMilliseconds ?? KafkaProducer.NowMs(), cancellationToken);
     }
 
     /// <summary>Serializes and produces a record without waiting for it. See <see cref="KafkaProducer.Produce(string, ReadOnlySpan{byte}, ReadOnlySpan{byte}, DeliveryHandler?, object?)"/>.</summary>
@@ -93,7 +93,7 @@ public sealed class KafkaProducer<TKey, TValue> : IAsyncDisposable
     /// <exception cref="ProduceException">The record could not be buffered; the handler is not called.</exception>
     /// <exception cref="ObjectDisposedException">The producer was disposed.</exception>
     public void Produce(string topic, TKey key, TValue value, DeliveryHandler? onDelivery = null, object? state = null,
-        IReadOnlyList<RecordHeader>? headers = null, int? partition = null, DateTimeOffset? timestamp = null)
+        IReadOnlyList<RecordHeader>? headers = null, int? partition = null, Timestamp? timestamp = null)
     {
         ArgumentNullException.ThrowIfNull(topic);
         var nulls = Serialize(key, value, out var keyBytes, out var valueBytes);
@@ -101,7 +101,7 @@ public sealed class KafkaProducer<TKey, TValue> : IAsyncDisposable
         try
         {
             _producer.ProduceBlocking(topic, keyBytes, valueBytes, nulls, headerSpan, partition ?? -1,
-                timestamp?.ToUnixTimeMilliseconds() ?? KafkaProducer.NowMs(), onDelivery, state);
+                timestamp?.UnixTimeMilliseconds ?? KafkaProducer.NowMs(), onDelivery, state);
         }
         finally
         {

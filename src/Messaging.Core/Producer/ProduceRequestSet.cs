@@ -12,8 +12,11 @@ internal sealed class ProduceRequestSet
 
     public int Count { get; private set; }
 
-    /// <summary>The connection the request went out on (for errors and logs).</summary>
-    public string Broker { get; set; } = "";
+    /// <summary>The connection the request went out on (its response's throttle is reported to it).</summary>
+    public Connection.BrokerConnection? Connection { get; set; }
+
+    /// <summary>The broker the request went out to (for errors and logs).</summary>
+    public string Broker => Connection?.Name ?? "";
 
     /// <summary>The Produce version the request was encoded at.</summary>
     public short Version { get; set; }
@@ -71,7 +74,7 @@ internal sealed class ProduceRequestSet
         _entries.AsSpan(0, Count).Clear();
         Count = 0;
         EstimatedSize = 0;
-        Broker = "";
+        Connection = null;
     }
 
     /// <summary>One partition's batch in the request, and what the broker said about it.</summary>

@@ -278,7 +278,7 @@ internal sealed class ProducerBatch
         {
             ref var entry = ref _completions[i];
             var result = new DeliveryResult(topic, partition, baseOffset < 0 ? -1 : baseOffset + entry.Index,
-                logAppendTimeMs >= 0 ? logAppendTimeMs : entry.TimestampMs, type);
+                new Timestamp(logAppendTimeMs >= 0 ? logAppendTimeMs : entry.TimestampMs, type));
             if (entry.Target is DeliveryHandler handler)
             {
                 try
@@ -314,7 +314,7 @@ internal sealed class ProducerBatch
         for (var i = 0; i < _completionCount; i++)
         {
             ref var entry = ref _completions[i];
-            var result = new DeliveryResult(topic, partition, -1, entry.TimestampMs, TimestampType.CreateTime);
+            var result = new DeliveryResult(topic, partition, -1, new Timestamp(entry.TimestampMs, TimestampType.CreateTime));
             if (entry.Target is DeliveryHandler handler)
             {
                 try

@@ -31,7 +31,7 @@ public readonly ref struct ProducerRecord
     public int? Partition { get; init; }
 
     /// <summary>The record's timestamp, or null for now.</summary>
-    public DateTimeOffset? Timestamp { get; init; }
+    public Timestamp? Timestamp { get; init; }
 
     internal RecordNulls Nulls => (KeyIsNull ? RecordNulls.Key : RecordNulls.None) | (ValueIsNull ? RecordNulls.Value : RecordNulls.None);
 }

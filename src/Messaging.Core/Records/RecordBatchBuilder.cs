@@ -72,8 +72,8 @@ public sealed class RecordBatchBuilder : IDisposable
     /// <summary>Whether this is a control batch (attribute bit 5); set by <see cref="AppendControlRecord"/>.</summary>
     public bool IsControl { get; set; }
 
-    /// <summary>The timestamp type (attribute bit 3). Default <see cref="Records.TimestampType.CreateTime"/>; brokers
-    /// set <see cref="Records.TimestampType.LogAppendTime"/>.</summary>
+    /// <summary>The timestamp type (attribute bit 3). Default <see cref="TimestampType.CreateTime"/>; brokers
+    /// set <see cref="TimestampType.LogAppendTime"/>.</summary>
     public TimestampType TimestampType { get; set; } = TimestampType.CreateTime;
 
     /// <summary>The number of records appended since the last <see cref="Reset"/>.</summary>

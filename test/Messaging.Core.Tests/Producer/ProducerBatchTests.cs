@@ -149,9 +149,9 @@ public sealed class ProducerBatchTests
         batch.Complete(500, -1, new ProducerLog(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
 
         Assert.Equal(2, results.Count);
-        Assert.Equal(new DeliveryResult("topic", 3, 500, 10, TimestampType.CreateTime), results[0].Result);
+        Assert.Equal(new DeliveryResult("topic", 3, 500, new Timestamp(10, TimestampType.CreateTime)), results[0].Result);
         Assert.Equal("first", results[0].State);
-        Assert.Equal(new DeliveryResult("topic", 3, 502, 30, TimestampType.CreateTime), results[1].Result);
+        Assert.Equal(new DeliveryResult("topic", 3, 502, new Timestamp(30, TimestampType.CreateTime)), results[1].Result);
         Assert.False(batch.IsDone); // done only once it left the flush registry
         var done = batch.WhenDone();
         batch.MarkDone();
@@ -167,8 +167,7 @@ public sealed class ProducerBatchTests
         DeliveryResult seen = default;
         batch.TryAppend(10, "a"u8, "1"u8, default, RecordNulls.None, (DeliveryHandler)((in DeliveryResult r, ProduceException? _, object? _) => seen = r), null, ProducerTestData.Pool);
         batch.Complete(7, 99_999, new ProducerLog(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
-        Assert.Equal(99_999, seen.TimestampMs);
-        Assert.Equal(TimestampType.LogAppendTime, seen.TimestampType);
+        Assert.Equal(new Timestamp(99_999, TimestampType.LogAppendTime), seen.Timestamp);
     }
 
     [Fact]

@@ -85,7 +85,7 @@ public sealed class AdminClientTests(TestBrokerFixture fixture)
             {
                 await producer.ProduceAsync(new Confluent.Kafka.TopicPartition(topic, 0), new Message<byte[], byte[]>
                 {
-                    Key = [(byte)i], Value = [(byte)i], Timestamp = new Timestamp(start.AddSeconds(i)),
+                    Key = [(byte)i], Value = [(byte)i], Timestamp = new Confluent.Kafka.Timestamp(start.AddSeconds(i)),
                 }, ct);
             }
         }

@@ -51,7 +51,7 @@ public sealed class ConsumerInteropTests(TestBrokerFixture fixture)
                     Assert.Equal(i, got[i].Offset);
                     Assert.Equal(want[i].Key, got[i].Key);
                     Assert.Equal(want[i].Value, got[i].Value);
-                    Assert.Equal(want[i].Timestamp, got[i].Timestamp);
+                    Assert.Equal(new Timestamp(want[i].Timestamp, TimestampType.CreateTime), got[i].Timestamp);
                     Assert.Equal(want[i].Headers.Length, got[i].Headers.Count);
                     for (int h = 0; h < want[i].Headers.Length; h++)
                     {
@@ -124,7 +124,7 @@ public sealed class ConsumerInteropTests(TestBrokerFixture fixture)
                 headers.Add(k, v);
             }
 
-            return new Message<byte[], byte[]> { Key = Key!, Value = Value!, Headers = headers, Timestamp = new Timestamp(Timestamp, Confluent.Kafka.TimestampType.CreateTime) };
+            return new Message<byte[], byte[]> { Key = Key!, Value = Value!, Headers = headers, Timestamp = new Confluent.Kafka.Timestamp(Timestamp, Confluent.Kafka.TimestampType.CreateTime) };
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Messaging.Protocol;
@@ -24,6 +25,8 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
     private readonly ConcurrentQueue<FetchRequest> _fetches = new();
     private int _nextSession = 100;
     private ErrorCode _nextFetchError;
+    private int _fetchThrottleMs;
+    private int _throttledFetchesLeft;
 
     private FakeFetchBroker(bool sessions, short maxFetchVersion)
     {
@@ -39,6 +42,9 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
 
     /// <summary>Every Fetch request received, in order.</summary>
     public IReadOnlyList<FetchRequest> Fetches => [.. _fetches];
+
+    /// <summary>For each Fetch received, in order: when it arrived (Stopwatch timestamp) and the throttle its answer asked for.</summary>
+    public ConcurrentQueue<(long Arrived, int ThrottleMs)> FetchTimes { get; } = new();
 
     public static FakeFetchBroker Start(bool sessions = true, short maxFetchVersion = 16) => new(sessions, maxFetchVersion);
 
@@ -94,6 +100,13 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
 
     /// <summary>The next Fetch fails with <paramref name="error"/> at the top level.</summary>
     public void FailNextFetch(ErrorCode error) => _nextFetchError = error;
+
+    /// <summary>The next <paramref name="count"/> Fetch answers carry <c>throttle_time_ms</c> = <paramref name="throttleMs"/> (KIP-219: answered at once, then the client must hold off).</summary>
+    public void ThrottleFetches(int throttleMs, int count)
+    {
+        _fetchThrottleMs = throttleMs;
+        Volatile.Write(ref _throttledFetchesLeft, count);
+    }
 
     protected override TimeSpan Answer(byte[] frame, ContiguousBufferWriter output)
     {
@@ -167,9 +180,12 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
 
             case ApiKey.Fetch:
             {
+                var arrived = Stopwatch.GetTimestamp();
                 var request = KafkaFrames.ReadRequest<FetchRequest>(frame, null, out var header);
                 _fetches.Enqueue(request);
                 var (response, hasData) = Fetch(request, version);
+                response.ThrottleTimeMs = Interlocked.Decrement(ref _throttledFetchesLeft) >= 0 ? _fetchThrottleMs : 0;
+                FetchTimes.Enqueue((arrived, response.ThrottleTimeMs));
                 KafkaFrames.WriteResponse(output, response, version, header.CorrelationId);
                 return hasData || response.ErrorCode != ErrorCode.None ? TimeSpan.Zero : TimeSpan.FromMilliseconds(Math.Min(request.MaxWaitMs, 50));
             }

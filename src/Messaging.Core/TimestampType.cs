@@ -1,4 +1,4 @@
-namespace Messaging.Records;
+namespace Messaging;
 
 /// <summary>What a record's timestamp means: bit 3 of the batch (or magic-1 message) attributes.</summary>
 public enum TimestampType : sbyte
