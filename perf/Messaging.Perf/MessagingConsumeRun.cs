@@ -41,7 +41,7 @@ internal static class MessagingConsumeRun
         var assignment = new List<TopicPartitionOffset>();
         for (var p = 0; p < settings.Partitions; p++)
         {
-            assignment.Add(new TopicPartitionOffset(topic, p, StartOffset.At(0)));
+            assignment.Add(new TopicPartitionOffset(topic, p, OffsetSpec.At(0)));
         }
 
         await using var consumer = new KafkaConsumer<Ignore, byte[]?>(Options(bootstrap, settings, pools), Deserializers.Ignore, Deserializers.ByteArray);
@@ -55,7 +55,7 @@ internal static class MessagingConsumeRun
             {
                 foreach (var entry in assignment)
                 {
-                    consumer.Seek(entry.TopicPartition, StartOffset.At(0));
+                    consumer.Seek(entry.TopicPartition, OffsetSpec.At(0));
                 }
             }
 

@@ -25,7 +25,7 @@ internal sealed class MessagingE2eSession : E2eSession
         var assignment = new List<TopicPartitionOffset>();
         for (var p = 0; p < settings.Partitions; p++)
         {
-            assignment.Add(new TopicPartitionOffset(topic, p, StartOffset.At(0)));
+            assignment.Add(new TopicPartitionOffset(topic, p, OffsetSpec.At(0)));
         }
 
         _consumer.Assign(assignment);

@@ -50,7 +50,7 @@ await using var consumer = new KafkaConsumer<string?, string?>(
 var assignment = new List<TopicPartitionOffset>();
 for (var p = 0; p < Partitions; p++)
 {
-    assignment.Add(new TopicPartitionOffset(Topic, p, StartOffset.Earliest));
+    assignment.Add(new TopicPartitionOffset(Topic, p, OffsetSpec.Earliest));
 }
 
 consumer.Assign(assignment);

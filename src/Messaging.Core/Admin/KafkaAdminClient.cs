@@ -23,6 +23,7 @@ public sealed class KafkaAdminClient : IAsyncDisposable
 {
     private readonly ClusterClient _cluster;
     private readonly KafkaAdminOptions _options;
+    private readonly OffsetLookup _offsets;
 
     /// <summary>Creates the client; it connects on first use.</summary>
     public KafkaAdminClient(KafkaAdminOptions options)
@@ -31,6 +32,7 @@ public sealed class KafkaAdminClient : IAsyncDisposable
         options.Validate();
         _options = options;
         _cluster = new ClusterClient(options);
+        _offsets = new OffsetLookup(_cluster, options.RetryBackoff);
     }
 
     /// <summary>Creates topics (or, with <paramref name="validateOnly"/>, only checks that they could be created).</summary>
@@ -133,88 +135,33 @@ public sealed class KafkaAdminClient : IAsyncDisposable
     public Task<ClusterMetadata> DescribeClusterAsync(CancellationToken cancellationToken = default) => RefreshWithRetriesAsync(cancellationToken);
 
     /// <summary>Looks up offsets: earliest, latest, max-timestamp, or the first at or after a timestamp, per partition.</summary>
+    /// <remarks>
+    /// Takes the same <see cref="OffsetSpec"/> the consumer starts from; an exact offset (<see cref="OffsetSpec.At"/>)
+    /// needs no lookup and is rejected. Queries go to each partition's leader at once; retriable failures (a moved
+    /// leader, a broker restarting) are retried after a metadata refresh until <see cref="KafkaAdminOptions.DefaultApiTimeout"/>.
+    /// </remarks>
+    /// <exception cref="ArgumentException">A query is an exact offset.</exception>
     /// <exception cref="KafkaAdminException">Some partitions could not be looked up; the others' results are lost with them, so retry the call.</exception>
     public async Task<IReadOnlyDictionary<TopicPartition, ListedOffset>> ListOffsetsAsync(
         IEnumerable<KeyValuePair<TopicPartition, OffsetSpec>> queries, IsolationLevel isolationLevel = IsolationLevel.ReadUncommitted, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(queries);
-        var pending = new Dictionary<TopicPartition, OffsetSpec>();
-        foreach (var (partition, spec) in queries)
+        var answers = await _offsets.LookUpAsync(queries, isolationLevel, _options.DefaultApiTimeout, cancellationToken).ConfigureAwait(false);
+        var results = new Dictionary<TopicPartition, ListedOffset>(answers.Count);
+        Dictionary<string, KafkaException>? errors = null;
+        foreach (var (partition, answer) in answers)
         {
-            pending[partition] = spec;
+            if (answer.Error is null)
+            {
+                results[partition] = answer.Offset;
+            }
+            else
+            {
+                (errors ??= new(StringComparer.Ordinal))[partition.ToString()] = answer.Error;
+            }
         }
 
-        var topics = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var partition in pending.Keys)
-        {
-            topics.Add(partition.Topic);
-        }
-
-        var results = new Dictionary<TopicPartition, ListedOffset>();
-        var errors = new Dictionary<string, KafkaException>(StringComparer.Ordinal);
-        var deadline = Stopwatch.GetTimestamp() + ToTicks(_options.DefaultApiTimeout);
-        var metadata = await _cluster.Metadata.EnsureTopicsAsync(topics, cancellationToken).ConfigureAwait(false);
-        while (pending.Count > 0)
-        {
-            var retry = new Dictionary<TopicPartition, OffsetSpec>();
-            foreach (var (leader, partitions) in GroupByLeader(metadata, pending, retry, errors))
-            {
-                try
-                {
-                    var connection = await _cluster.Connections.GetAsync(leader, cancellationToken).ConfigureAwait(false);
-                    var response = await connection.SendAsync<ListOffsetsRequest, ListOffsetsResponse>(ToListOffsets(partitions, isolationLevel), cancellationToken).ConfigureAwait(false);
-                    foreach (var topic in response.Topics)
-                    {
-                        foreach (var answer in topic.Partitions)
-                        {
-                            var key = new TopicPartition(topic.Name, answer.PartitionIndex);
-                            if (!partitions.TryGetValue(key, out var spec))
-                            {
-                                continue;
-                            }
-
-                            if (answer.ErrorCode == ErrorCode.None)
-                            {
-                                results[key] = new ListedOffset(answer.Offset, answer.Timestamp, answer.LeaderEpoch);
-                            }
-                            else if (ErrorCodes.IsRetriable(answer.ErrorCode) || ClusterClient.MeansStaleMetadata(answer.ErrorCode))
-                            {
-                                retry[key] = spec;
-                                errors[key.ToString()] = KafkaExceptions.BrokerError(answer.ErrorCode, ApiKey.ListOffsets, connection.Name, key.ToString());
-                            }
-                            else
-                            {
-                                errors[key.ToString()] = KafkaExceptions.BrokerError(answer.ErrorCode, ApiKey.ListOffsets, connection.Name, key.ToString());
-                            }
-                        }
-                    }
-                }
-                catch (KafkaException ex) when (ex.IsRetriable)
-                {
-                    foreach (var (key, spec) in partitions)
-                    {
-                        retry[key] = spec;
-                        errors[key.ToString()] = ex;
-                    }
-                }
-            }
-
-            foreach (var key in results.Keys)
-            {
-                errors.Remove(key.ToString());
-            }
-
-            pending = retry;
-            if (pending.Count == 0 || Stopwatch.GetTimestamp() > deadline)
-            {
-                break;
-            }
-
-            await Task.Delay(_options.RetryBackoff, cancellationToken).ConfigureAwait(false);
-            metadata = await RefreshWithRetriesAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        return errors.Count == 0 ? results : throw Failure("Listing offsets", errors);
+        return errors is null ? results : throw Failure("Listing offsets", errors);
     }
 
     /// <summary>Closes every connection the client holds. Idempotent.</summary>
@@ -340,63 +287,6 @@ public sealed class KafkaAdminClient : IAsyncDisposable
         }
 
         return creatable;
-    }
-
-    /// <summary>
-    /// Groups queries by their partition's leader. A partition of a topic the cluster does not have fails at once;
-    /// one whose leader is unknown right now goes to <paramref name="leaderless"/> to be retried.
-    /// </summary>
-    private static Dictionary<int, Dictionary<TopicPartition, OffsetSpec>> GroupByLeader(
-        ClusterMetadata metadata, Dictionary<TopicPartition, OffsetSpec> queries, Dictionary<TopicPartition, OffsetSpec> leaderless, Dictionary<string, KafkaException> errors)
-    {
-        var byLeader = new Dictionary<int, Dictionary<TopicPartition, OffsetSpec>>();
-        foreach (var (partition, spec) in queries)
-        {
-            if (!metadata.Topics.TryGetValue(partition.Topic, out var topic) || topic.Error == ErrorCode.UnknownTopicOrPartition
-                || (topic.Error == ErrorCode.None && (uint)partition.Partition >= (uint)topic.Partitions.Count))
-            {
-                errors[partition.ToString()] = KafkaExceptions.BrokerError(ErrorCode.UnknownTopicOrPartition, ApiKey.Metadata, "the cluster", partition.ToString());
-            }
-            else if (metadata.TryGetLeader(partition.Topic, partition.Partition, out var leader, out _))
-            {
-                if (!byLeader.TryGetValue(leader, out var group))
-                {
-                    byLeader[leader] = group = [];
-                }
-
-                group[partition] = spec;
-            }
-            else
-            {
-                leaderless[partition] = spec;
-                errors[partition.ToString()] = KafkaExceptions.BrokerError(ErrorCode.LeaderNotAvailable, ApiKey.Metadata, "the cluster", partition.ToString());
-            }
-        }
-
-        return byLeader;
-    }
-
-    private static ListOffsetsRequest ToListOffsets(Dictionary<TopicPartition, OffsetSpec> partitions, IsolationLevel isolationLevel)
-    {
-        var topics = new Dictionary<string, List<ListOffsetsRequest.ListOffsetsPartition>>(StringComparer.Ordinal);
-        foreach (var (partition, spec) in partitions)
-        {
-            if (!topics.TryGetValue(partition.Topic, out var list))
-            {
-                topics[partition.Topic] = list = [];
-            }
-
-            list.Add(new ListOffsetsRequest.ListOffsetsPartition { PartitionIndex = partition.Partition, Timestamp = spec.Timestamp });
-        }
-
-        var request = new ListOffsetsRequest { ReplicaId = -1, IsolationLevel = (sbyte)isolationLevel, Topics = new ListOffsetsRequest.ListOffsetsTopic[topics.Count] };
-        var i = 0;
-        foreach (var (name, list) in topics)
-        {
-            request.Topics[i++] = new ListOffsetsRequest.ListOffsetsTopic { Name = name, Partitions = [.. list] };
-        }
-
-        return request;
     }
 
     private static long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);

@@ -1,9 +1,6 @@
 using System.Diagnostics;
-using Messaging.Admin;
 using Messaging.Cluster;
 using Messaging.Errors;
-using Messaging.Protocol;
-using Messaging.Protocol.Messages;
 
 namespace Messaging.Consumer;
 
@@ -115,10 +112,14 @@ internal sealed partial class Fetcher
         return broker;
     }
 
-    /// <summary>Looks up the start offset of every resetting cursor whose leader is known, one ListOffsets per leader.</summary>
+    /// <summary>
+    /// Looks up the start offset of every resetting cursor whose leader is known, through the client's one ListOffsets
+    /// path. It runs one round: this loop is the retry loop (it routes leaders between rounds), and a cursor whose
+    /// lookup failed retriably is tried again after the backoff.
+    /// </summary>
     private async Task ResolveOffsetsAsync(CancellationToken cancellationToken)
     {
-        var byLeader = new Dictionary<int, List<(PartitionCursor Cursor, CursorGeneration Generation, StartOffset Start)>>();
+        List<(PartitionCursor Cursor, CursorGeneration Generation, OffsetSpec Start)>? entries = null;
         long now = Stopwatch.GetTimestamp();
         lock (_lock)
         {
@@ -129,161 +130,101 @@ internal sealed partial class Fetcher
                     continue;
                 }
 
-                if (!byLeader.TryGetValue(cursor.Leader, out var list))
-                {
-                    byLeader[cursor.Leader] = list = [];
-                }
-
                 cursor.InFlight = true;
-                list.Add((cursor, cursor.Generation, cursor.PendingReset));
+                (entries ??= []).Add((cursor, cursor.Generation, cursor.PendingReset));
             }
         }
 
-        foreach (var (leader, entries) in byLeader)
+        if (entries is null)
         {
-            ListOffsetsResponse? response = null;
-            Exception? failure = null;
-            try
-            {
-                var connection = await _cluster.Connections.GetAsync(leader, cancellationToken).ConfigureAwait(false);
-                response = await connection.SendAsync<ListOffsetsRequest, ListOffsetsResponse>(ListOffsets(entries), cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-            {
-                failure = ex;
-            }
-            catch
-            {
-                Release(entries, Stopwatch.GetTimestamp());
-                throw;
-            }
-
-            ApplyListOffsets(entries, response, failure);
+            return;
         }
+
+        var queries = new KeyValuePair<TopicPartition, OffsetSpec>[entries.Count];
+        for (int i = 0; i < entries.Count; i++)
+        {
+            queries[i] = new(entries[i].Cursor.TopicPartition, entries[i].Start);
+        }
+
+        Dictionary<TopicPartition, OffsetLookupResult> answers;
+        try
+        {
+            answers = await _offsetLookup.LookUpAsync(queries, _options.IsolationLevel, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Metadata unreachable, or stopping: nothing was learnt; free the cursors for the next round.
+            Release(entries, Stopwatch.GetTimestamp() + ToStopwatchTicks(_options.RetryBackoff));
+            throw;
+        }
+
+        ApplyStartOffsets(entries, answers);
     }
 
-    private ListOffsetsRequest ListOffsets(List<(PartitionCursor Cursor, CursorGeneration Generation, StartOffset Start)> entries)
-    {
-        var topics = new Dictionary<string, List<ListOffsetsRequest.ListOffsetsPartition>>(StringComparer.Ordinal);
-        foreach (var (cursor, _, start) in entries)
-        {
-            if (!topics.TryGetValue(cursor.Topic, out var list))
-            {
-                topics[cursor.Topic] = list = [];
-            }
-
-            list.Add(new ListOffsetsRequest.ListOffsetsPartition
-            {
-                PartitionIndex = cursor.Partition,
-                CurrentLeaderEpoch = cursor.LeaderEpoch,
-                Timestamp = start.IsTimestamp ? start.Value : start.IsEarliest ? OffsetSpec.Earliest.Timestamp : OffsetSpec.Latest.Timestamp,
-            });
-        }
-
-        var request = new ListOffsetsRequest
-        {
-            ReplicaId = -1,
-            IsolationLevel = (sbyte)_options.IsolationLevel,
-            TimeoutMs = (int)Math.Min(_options.RequestTimeout.TotalMilliseconds, int.MaxValue),
-            Topics = new ListOffsetsRequest.ListOffsetsTopic[topics.Count],
-        };
-        int i = 0;
-        foreach (var (name, list) in topics)
-        {
-            request.Topics[i++] = new ListOffsetsRequest.ListOffsetsTopic { Name = name, Partitions = [.. list] };
-        }
-
-        return request;
-    }
-
-    private void ApplyListOffsets(List<(PartitionCursor Cursor, CursorGeneration Generation, StartOffset Start)> entries, ListOffsetsResponse? response, Exception? failure)
+    private void ApplyStartOffsets(List<(PartitionCursor Cursor, CursorGeneration Generation, OffsetSpec Start)> entries, Dictionary<TopicPartition, OffsetLookupResult> answers)
     {
         long retryAt = Stopwatch.GetTimestamp() + ToStopwatchTicks(_options.RetryBackoff);
-        bool refresh = failure is not null;
         lock (_lock)
         {
-            var answers = new Dictionary<TopicPartition, ListOffsetsResponse.ListOffsetsPartitionResponse>();
-            if (response is not null)
-            {
-                foreach (var topic in response.Topics)
-                {
-                    foreach (var answer in topic.Partitions)
-                    {
-                        answers[new TopicPartition(topic.Name, answer.PartitionIndex)] = answer;
-                    }
-                }
-            }
-
             foreach (var (cursor, generation, start) in entries)
             {
                 cursor.InFlight = false;
                 if (cursor.Generation != generation || cursor.State != CursorState.Resetting)
                 {
-                    continue;
+                    continue; // sought or removed meanwhile: the answer is for a start nobody wants any more
                 }
 
                 if (!answers.TryGetValue(cursor.TopicPartition, out var answer))
                 {
                     cursor.RetryAt = retryAt;
-                    continue;
                 }
-
-                if (answer.ErrorCode == ErrorCode.None)
+                else if (answer.Succeeded)
                 {
-                    if (answer.Offset >= 0)
+                    if (answer.Offset.Offset >= 0)
                     {
-                        cursor.FetchOffset = answer.Offset;
-                        cursor.Position = answer.Offset;
+                        cursor.FetchOffset = answer.Offset.Offset;
+                        cursor.Position = answer.Offset.Offset;
                         cursor.State = CursorState.Fetching;
                         if (cursor.Leader >= 0)
                         {
                             Broker(cursor.Leader).Signal();
                         }
                     }
-                    else if (start.IsTimestamp)
+                    else if (start.IsTimestamp || start.IsMaxTimestamp)
                     {
-                        cursor.PendingReset = StartOffset.Latest; // no record at or after the time: start at the end
+                        cursor.PendingReset = OffsetSpec.Latest; // no record at or after the time: start at the end
                     }
                     else
                     {
                         cursor.RetryAt = retryAt;
                     }
                 }
-                else if (ClusterClient.MeansStaleMetadata(answer.ErrorCode))
+                else if (answer.IsRetriable)
                 {
-                    cursor.Leader = -1;
-                    cursor.RetryAt = retryAt;
-                    refresh = true;
-                }
-                else if (ErrorCodes.IsRetriable(answer.ErrorCode))
-                {
+                    // A moved leader, a fenced epoch, a broker restarting: the lookup asked for fresh metadata, which
+                    // the next round routes by.
                     cursor.RetryAt = retryAt;
                 }
                 else
                 {
+                    var code = answer.Error is KafkaErrorException broker ? broker.Code : ErrorCode.UnknownServerError;
                     cursor.State = CursorState.Held;
                     EnqueueError(cursor, generation, new ConsumeException(
-                        "Looking up the " + start + " offset of " + cursor.TopicPartition + " failed: " + ErrorCodes.Name(answer.ErrorCode) +
-                        " (" + ErrorCodes.Description(answer.ErrorCode) + "). The partition is held: seek to retry.",
-                        ConsumeErrorKind.BrokerError, cursor.TopicPartition, -1, answer.ErrorCode));
+                        "Looking up the " + start + " offset of " + cursor.TopicPartition + " failed: " + answer.Error!.Message + ". The partition is held: seek to retry.",
+                        ConsumeErrorKind.BrokerError, cursor.TopicPartition, -1, code, answer.Error));
                 }
             }
         }
-
-        if (refresh)
-        {
-            Volatile.Write(ref _refreshWanted, true);
-        }
     }
 
-    private void Release(List<(PartitionCursor Cursor, CursorGeneration Generation, StartOffset Start)> entries, long now)
+    private void Release(List<(PartitionCursor Cursor, CursorGeneration Generation, OffsetSpec Start)> entries, long retryAt)
     {
         lock (_lock)
         {
             foreach (var (cursor, _, _) in entries)
             {
                 cursor.InFlight = false;
-                cursor.RetryAt = now;
+                cursor.RetryAt = retryAt;
             }
         }
     }

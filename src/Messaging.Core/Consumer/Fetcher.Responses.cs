@@ -160,7 +160,7 @@ internal sealed partial class Fetcher
                     Log.OffsetReset(cursor.TopicPartition, target.FetchOffset, _options.AutoOffsetReset);
                     cursor.BumpGeneration();
                     cursor.State = CursorState.Resetting;
-                    cursor.PendingReset = _options.AutoOffsetReset == AutoOffsetReset.Earliest ? StartOffset.Earliest : StartOffset.Latest;
+                    cursor.PendingReset = _options.AutoOffsetReset == AutoOffsetReset.Earliest ? OffsetSpec.Earliest : OffsetSpec.Latest;
                     _maintenanceSignal.Set();
                 }
 

@@ -26,6 +26,7 @@ internal sealed partial class Fetcher : IAsyncDisposable
     private readonly ClusterClient _cluster;
     private readonly KafkaConsumerOptions _options;
     private readonly ConsumerPools _pools;
+    private readonly OffsetLookup _offsetLookup;
     private readonly Lock _lock = new();
     private readonly Dictionary<TopicPartition, PartitionCursor> _cursors = [];
     private readonly Dictionary<int, BrokerFetcher> _brokers = [];
@@ -45,6 +46,7 @@ internal sealed partial class Fetcher : IAsyncDisposable
         _cluster = cluster;
         _options = options;
         _pools = pools;
+        _offsetLookup = new OffsetLookup(cluster, options.RetryBackoff);
         Log = new ConsumerLog(options.LoggerFactory.CreateLogger("Messaging.Consumer"));
         _maintenance = MaintainAsync();
     }
@@ -103,7 +105,7 @@ internal sealed partial class Fetcher : IAsyncDisposable
         lock (_lock)
         {
             ThrowIfDisposed();
-            var next = new Dictionary<TopicPartition, StartOffset>();
+            var next = new Dictionary<TopicPartition, OffsetSpec>();
             foreach (var entry in partitions)
             {
                 ArgumentException.ThrowIfNullOrEmpty(entry.TopicPartition.Topic, nameof(partitions));
@@ -147,7 +149,7 @@ internal sealed partial class Fetcher : IAsyncDisposable
     }
 
     /// <summary>Moves a partition's position; buffered data for it is dropped. A held partition resumes.</summary>
-    public void Seek(TopicPartition partition, StartOffset start)
+    public void Seek(TopicPartition partition, OffsetSpec start)
     {
         lock (_lock)
         {
@@ -439,7 +441,7 @@ internal sealed partial class Fetcher : IAsyncDisposable
             ? cursor
             : throw new ArgumentException("Partition " + partition + " is not assigned to this consumer.", nameof(partition));
 
-    private static void ApplyStart(PartitionCursor cursor, StartOffset start)
+    private static void ApplyStart(PartitionCursor cursor, OffsetSpec start)
     {
         cursor.RetryAt = 0;
         if (start.IsOffset)

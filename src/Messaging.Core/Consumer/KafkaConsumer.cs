@@ -84,7 +84,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
     /// <param name="partition">An assigned partition.</param>
     /// <param name="offset">Where to continue.</param>
     /// <exception cref="ArgumentException">The partition is not assigned.</exception>
-    public void Seek(TopicPartition partition, StartOffset offset) => _fetcher.Seek(partition, offset);
+    public void Seek(TopicPartition partition, OffsetSpec offset) => _fetcher.Seek(partition, offset);
 
     /// <summary>Stops delivering and fetching the partitions until <see cref="Resume"/>; their positions are kept.</summary>
     /// <param name="partitions">Assigned partitions.</param>

@@ -49,7 +49,7 @@ internal sealed class PartitionCursor
     public CursorState State { get; set; } = CursorState.Resetting;
 
     /// <summary>Where to start when <see cref="State"/> is <see cref="CursorState.Resetting"/>.</summary>
-    public StartOffset PendingReset { get; set; } = StartOffset.Latest;
+    public OffsetSpec PendingReset { get; set; } = OffsetSpec.Latest;
 
     public long FetchOffset { get; set; } = -1;
 

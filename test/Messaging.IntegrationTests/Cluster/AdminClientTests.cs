@@ -107,5 +107,6 @@ public sealed class AdminClientTests(TestBrokerFixture fixture)
 
         var unknown = new Messaging.TopicPartition(TestBrokerFixture.UniqueTopicName("nope"), 0);
         await Assert.ThrowsAsync<KafkaAdminException>(() => admin.ListOffsetsAsync([new(unknown, OffsetSpec.Latest)], cancellationToken: ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => admin.ListOffsetsAsync([new(p0, OffsetSpec.At(3))], cancellationToken: ct)); // an exact offset is not a lookup
     }
 }

@@ -69,7 +69,7 @@ public sealed class TransportSeamTests(TestBrokerFixture fixture)
         var consuming = new CountingTransportFactory();
         await using (var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers, o => o.TransportFactory = consuming)))
         {
-            consumer.Assign(ConsumerTestSupport.All(topic, 1, StartOffset.Earliest));
+            consumer.Assign(ConsumerTestSupport.All(topic, 1, OffsetSpec.Earliest));
             var results = await ConsumerTestSupport.ReadAsync(consumer, Records, TimeSpan.FromSeconds(30), ct);
             Assert.Equal(Records, results.Count);
         }

@@ -30,7 +30,7 @@ public sealed class ConsumerBadInputTests(TestBrokerFixture fixture)
         var partition = new TopicPartition(topic, 0);
 
         await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers));
-        consumer.Assign([new TopicPartitionOffset(partition, StartOffset.Earliest)]);
+        consumer.Assign([new TopicPartitionOffset(partition, OffsetSpec.Earliest)]);
         var (records, error) = await ReadUntilErrorAsync(consumer, ct);
 
         Assert.Equal(Enumerable.Range(0, 10).Select(i => (long)i), records.Select(r => r.Offset));
@@ -53,7 +53,7 @@ public sealed class ConsumerBadInputTests(TestBrokerFixture fixture)
 
         // With CRC checks off the batch is read (its flipped byte included).
         await using var lenient = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers, o => o.CheckCrcs = false));
-        lenient.Assign([new TopicPartitionOffset(partition, StartOffset.Earliest)]);
+        lenient.Assign([new TopicPartitionOffset(partition, OffsetSpec.Earliest)]);
         var all = await ConsumerTestSupport.ReadAsync(lenient, 30, TimeSpan.FromSeconds(10), ct);
         Assert.Equal(30, all.Count);
         Assert.Equal("bm9"u8.ToArray(), all[19].Value);
@@ -73,7 +73,7 @@ public sealed class ConsumerBadInputTests(TestBrokerFixture fixture)
         var partition = new TopicPartition(topic, 0);
 
         await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers));
-        consumer.Assign([new TopicPartitionOffset(partition, StartOffset.Earliest)]);
+        consumer.Assign([new TopicPartitionOffset(partition, OffsetSpec.Earliest)]);
         var (records, error) = await ReadUntilErrorAsync(consumer, ct);
 
         Assert.Equal(5, records.Count);
@@ -110,7 +110,7 @@ public sealed class ConsumerBadInputTests(TestBrokerFixture fixture)
         var partition = new TopicPartition(topic, 0);
 
         await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers, o => o.MaxDecompressedBatchBytes = 8 * 1024 * 1024));
-        consumer.Assign([new TopicPartitionOffset(partition, StartOffset.Earliest)]);
+        consumer.Assign([new TopicPartitionOffset(partition, OffsetSpec.Earliest)]);
         long before = GC.GetTotalAllocatedBytes(precise: true);
         var (records, error) = await ReadUntilErrorAsync(consumer, ct);
         long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;

@@ -36,7 +36,7 @@ public sealed class ConsumerFaultTests(TestBrokerFixture fixture)
             o.MaxBufferedBytes = 16 * 1024; // little prefetch: the faults hit fetches still to come
             o.MaxPollRecords = 20;
         }));
-        consumer.Assign(ConsumerTestSupport.All(topic, Partitions, StartOffset.Earliest));
+        consumer.Assign(ConsumerTestSupport.All(topic, Partitions, OffsetSpec.Earliest));
         var read = new List<ConsumeResult<byte[]?, byte[]?>>();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(90));

@@ -19,7 +19,7 @@ public sealed class ConsumerFetchSessionTests
         fake.Append(Topic, 0, Batch(0, 5));
 
         await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(fake.BootstrapServers));
-        consumer.Assign(ConsumerTestSupport.All(Topic, 3, StartOffset.Earliest));
+        consumer.Assign(ConsumerTestSupport.All(Topic, 3, OffsetSpec.Earliest));
         Assert.Equal(5, (await ConsumerTestSupport.ReadAsync(consumer, 5, TimeSpan.FromSeconds(10), ct)).Count);
         await WaitForFetchesAsync(fake, 3, ct);
 
@@ -65,7 +65,7 @@ public sealed class ConsumerFetchSessionTests
         fake.Append(Topic, 0, Batch(0, 3));
         await using (var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(fake.BootstrapServers)))
         {
-            consumer.Assign(ConsumerTestSupport.All(Topic, 2, StartOffset.Earliest));
+            consumer.Assign(ConsumerTestSupport.All(Topic, 2, OffsetSpec.Earliest));
             Assert.Equal(3, (await ConsumerTestSupport.ReadAsync(consumer, 3, TimeSpan.FromSeconds(10), ct)).Count);
             await WaitForFetchesAsync(fake, 3, ct);
         }
@@ -82,7 +82,7 @@ public sealed class ConsumerFetchSessionTests
         off.Append(Topic, 0, Batch(0, 3));
         await using (var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(off.BootstrapServers, o => o.FetchSessions = false)))
         {
-            consumer.Assign(ConsumerTestSupport.All(Topic, 1, StartOffset.Earliest));
+            consumer.Assign(ConsumerTestSupport.All(Topic, 1, OffsetSpec.Earliest));
             Assert.Equal(3, (await ConsumerTestSupport.ReadAsync(consumer, 3, TimeSpan.FromSeconds(10), ct)).Count);
         }
 

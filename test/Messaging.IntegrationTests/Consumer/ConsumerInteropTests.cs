@@ -38,7 +38,7 @@ public sealed class ConsumerInteropTests(TestBrokerFixture fixture)
         // Typed path.
         await using (var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers)))
         {
-            consumer.Assign(ConsumerTestSupport.All(topic, 2, StartOffset.Earliest));
+            consumer.Assign(ConsumerTestSupport.All(topic, 2, OffsetSpec.Earliest));
             var results = await ConsumerTestSupport.ReadAsync(consumer, expected.Count, TimeSpan.FromSeconds(30), ct);
             Assert.Equal(expected.Count, results.Count);
             foreach (var partition in new[] { 0, 1 })
@@ -66,7 +66,7 @@ public sealed class ConsumerInteropTests(TestBrokerFixture fixture)
         // Raw batch path: the same bytes, read from the pooled buffers.
         await using (var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers)))
         {
-            consumer.Assign(ConsumerTestSupport.All(topic, 2, StartOffset.Earliest));
+            consumer.Assign(ConsumerTestSupport.All(topic, 2, OffsetSpec.Earliest));
             var seen = new Dictionary<int, int>();
             int total = 0;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);

@@ -18,7 +18,7 @@ public sealed class ConsumerPositionTests(TestBrokerFixture fixture)
         var partition = new TopicPartition(topic, 0);
 
         await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers));
-        consumer.Assign([new TopicPartitionOffset(partition, StartOffset.Latest)]);
+        consumer.Assign([new TopicPartitionOffset(partition, OffsetSpec.Latest)]);
         await WaitForPositionAsync(consumer, partition, 10, ct);
         await ConsumerTestSupport.ProduceAsync(broker.BootstrapServers, topic, 1, 5, 20, cancellationToken: ct);
         var fresh = await ConsumerTestSupport.ReadAsync(consumer, 5, TimeSpan.FromSeconds(10), ct);
@@ -31,7 +31,7 @@ public sealed class ConsumerPositionTests(TestBrokerFixture fixture)
         Assert.Equal([3L, 4, 5, 6], again.Select(r => r.Offset));
         Assert.Equal(7, consumer.Position(partition));
 
-        consumer.Seek(partition, StartOffset.Earliest);
+        consumer.Seek(partition, OffsetSpec.Earliest);
         var first = await ConsumerTestSupport.ReadAsync(consumer, 1, TimeSpan.FromSeconds(10), ct);
         Assert.Equal(0, first.Single().Offset);
     }
@@ -48,7 +48,7 @@ public sealed class ConsumerPositionTests(TestBrokerFixture fixture)
         var p1 = new TopicPartition(topic, 1);
 
         await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers, o => o.MaxPollRecords = 10));
-        consumer.Assign(ConsumerTestSupport.All(topic, 2, StartOffset.Earliest));
+        consumer.Assign(ConsumerTestSupport.All(topic, 2, OffsetSpec.Earliest));
         var before = await ConsumerTestSupport.ReadAsync(consumer, 50, TimeSpan.FromSeconds(10), ct);
         consumer.Pause([p0]);
         Assert.Equal([p0], consumer.PausedPartitions);
@@ -123,12 +123,62 @@ public sealed class ConsumerPositionTests(TestBrokerFixture fixture)
         }
 
         await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(fake.BootstrapServers));
-        consumer.Assign([new TopicPartitionOffset(topic, 0, StartOffset.AtTimestamp(DateTimeOffset.FromUnixTimeMilliseconds(1_000_000 + 1_150)))]);
+        consumer.Assign([new TopicPartitionOffset(topic, 0, OffsetSpec.ForTimestamp(DateTimeOffset.FromUnixTimeMilliseconds(1_000_000 + 1_150)))]);
         var read = await ConsumerTestSupport.ReadAsync(consumer, 8, TimeSpan.FromSeconds(10), ct);
         Assert.Equal(Enumerable.Range(12, 8).Select(i => (long)i), read.Select(r => r.Offset)); // 1,001,200 is the first at or after 1,001,150
 
-        consumer.Seek(new TopicPartition(topic, 0), StartOffset.AtTimestamp(DateTimeOffset.FromUnixTimeMilliseconds(9_000_000)));
+        consumer.Seek(new TopicPartition(topic, 0), OffsetSpec.ForTimestamp(DateTimeOffset.FromUnixTimeMilliseconds(9_000_000)));
         await WaitForPositionAsync(consumer, new TopicPartition(topic, 0), 20, ct); // after the last record: the end
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_start_lookup_refused_by_a_moved_leader_is_retried_until_it_starts()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = await fixture.AcquireAsync(brokers: 3, faultInjection: true, cancellationToken: ct);
+        var topic = TestBrokerFixture.UniqueTopicName("lookup-retry");
+        await broker.CreateTopicAsync(topic, 1, 3, ct);
+        await ConsumerTestSupport.ProduceAsync(broker.BootstrapServers, topic, 1, 6, 20, cancellationToken: ct);
+        var partition = new TopicPartition(topic, 0);
+        broker.Faults!.PushRequestErrors(ApiKey.ListOffsets, ErrorCode.NotLeaderOrFollower, ErrorCode.NotLeaderOrFollower, ErrorCode.FencedLeaderEpoch);
+
+        await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers, o => o.RetryBackoff = TimeSpan.FromMilliseconds(20)));
+        consumer.Assign([new TopicPartitionOffset(partition, OffsetSpec.Latest)]);
+
+        await WaitForPositionAsync(consumer, partition, 6, ct);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_start_lookup_refused_for_good_holds_the_partition_with_a_typed_error_until_a_seek()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = await fixture.AcquireAsync(brokers: 1, faultInjection: true, cancellationToken: ct);
+        var topic = TestBrokerFixture.UniqueTopicName("lookup-denied");
+        await broker.CreateTopicAsync(topic, 1, 1, ct);
+        await ConsumerTestSupport.ProduceAsync(broker.BootstrapServers, topic, 1, 3, 20, cancellationToken: ct);
+        var partition = new TopicPartition(topic, 0);
+        broker.Faults!.PushRequestErrors(ApiKey.ListOffsets, ErrorCode.TopicAuthorizationFailed);
+
+        await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers));
+        consumer.Assign([new TopicPartitionOffset(partition, OffsetSpec.Earliest)]);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(20));
+        var error = await Assert.ThrowsAsync<ConsumeException>(async () =>
+        {
+            await foreach (var record in consumer.ConsumeAsync(timeout.Token))
+            {
+                Assert.Fail("read offset " + record.Offset + " although the start could not be looked up");
+            }
+        });
+
+        Assert.Equal(ConsumeErrorKind.BrokerError, error.Kind);
+        Assert.Equal(ErrorCode.TopicAuthorizationFailed, error.ErrorCode);
+        Assert.Equal(partition, error.TopicPartition);
+        Assert.Null(consumer.Position(partition));
+
+        consumer.Seek(partition, OffsetSpec.Earliest);
+        var read = await ConsumerTestSupport.ReadAsync(consumer, 3, TimeSpan.FromSeconds(10), ct);
+        Assert.Equal([0L, 1, 2], read.Select(r => r.Offset));
     }
 
     private static async Task WaitForPositionAsync<TKey, TValue>(KafkaConsumer<TKey, TValue> consumer, TopicPartition partition, long expected, CancellationToken cancellationToken)

@@ -4,7 +4,6 @@ using Confluent.Kafka;
 using Messaging.Consumer;
 using Messaging.IntegrationTests.Support;
 using Messaging.Testing.Brokers;
-using StartOffset = Messaging.Consumer.StartOffset;
 using TopicPartition = Messaging.TopicPartition;
 using TopicPartitionOffset = Messaging.Consumer.TopicPartitionOffset;
 
@@ -120,7 +119,7 @@ public sealed class ConsumerRecoveryTests(TestBrokerFixture fixture)
 
             var produced = new Produced(1);
             await using var consumer = ConsumerTestSupport.Bytes(Options(broker.BootstrapServers));
-            consumer.Assign([new TopicPartitionOffset(topic, 0, StartOffset.Earliest)]);
+            consumer.Assign([new TopicPartitionOffset(topic, 0, OffsetSpec.Earliest)]);
             await using var reader = Reader.Start(consumer, ct);
             var since = Stopwatch.GetTimestamp();
             await DelayUntilAsync(since, Outage, ct); // the consumer asks metadata for a leader meanwhile
@@ -249,7 +248,7 @@ public sealed class ConsumerRecoveryTests(TestBrokerFixture fixture)
                     broker.Faults!.SetPartitionLeader(topic, p, p + 1);
                 }
 
-                run.Consumer.Assign(ConsumerTestSupport.All(topic, Partitions, StartOffset.Earliest));
+                run.Consumer.Assign(ConsumerTestSupport.All(topic, Partitions, OffsetSpec.Earliest));
                 run.Reader = Reader.Start(run.Consumer, cancellationToken);
                 await ProduceAsync(broker.BootstrapServers, topic, [0, 1, 2], run.Produced, cancellationToken);
                 await run.Reader.WaitForAsync(run.Produced, [0, 1, 2], TimeSpan.FromSeconds(20), cancellationToken);

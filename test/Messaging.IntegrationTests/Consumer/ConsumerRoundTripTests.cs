@@ -18,7 +18,7 @@ public sealed class ConsumerRoundTripTests(TestBrokerFixture fixture)
         var produced = await ConsumerTestSupport.ProduceAsync(broker.BootstrapServers, topic, 4, 2_000, 100, cancellationToken: ct);
 
         await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers));
-        consumer.Assign(ConsumerTestSupport.All(topic, 4, StartOffset.Earliest));
+        consumer.Assign(ConsumerTestSupport.All(topic, 4, OffsetSpec.Earliest));
         var results = await ConsumerTestSupport.ReadAsync(consumer, 2_000, TimeSpan.FromSeconds(30), ct);
 
         Assert.Equal(2_000, results.Count);
@@ -50,7 +50,7 @@ public sealed class ConsumerRoundTripTests(TestBrokerFixture fixture)
         var produced = await ConsumerTestSupport.ProduceAsync(broker.BootstrapServers, topic, 2, 1_000, 50, cancellationToken: ct);
 
         await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers, o => o.Pools.Enabled = pools));
-        consumer.Assign(ConsumerTestSupport.All(topic, 2, StartOffset.Earliest));
+        consumer.Assign(ConsumerTestSupport.All(topic, 2, OffsetSpec.Earliest));
         var next = new long[2];
         int count = 0;
         ConsumedRecord kept = default;
@@ -95,7 +95,7 @@ public sealed class ConsumerRoundTripTests(TestBrokerFixture fixture)
         var partition = new TopicPartition(topic, 0);
 
         await using var consumer = new KafkaConsumer<Ignore, long>(ConsumerTestSupport.Options(broker.BootstrapServers), Deserializers.Ignore, new FailAt(3));
-        consumer.Assign([new TopicPartitionOffset(partition, StartOffset.Earliest)]);
+        consumer.Assign([new TopicPartitionOffset(partition, OffsetSpec.Earliest)]);
         var read = new List<long>();
         var error = await Assert.ThrowsAsync<ConsumeException>(async () =>
         {
@@ -121,7 +121,7 @@ public sealed class ConsumerRoundTripTests(TestBrokerFixture fixture)
         var topic = TestBrokerFixture.UniqueTopicName("dispose");
         await broker.CreateTopicAsync(topic, 1, 1, ct);
         var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers));
-        consumer.Assign([new TopicPartitionOffset(topic, 0, StartOffset.Latest)]);
+        consumer.Assign([new TopicPartitionOffset(topic, 0, OffsetSpec.Latest)]);
         var waiting = consumer.ConsumeBatchAsync(ct).AsTask();
         await Task.Delay(100, ct);
         await Assert.ThrowsAsync<InvalidOperationException>(async () => await consumer.ConsumeBatchAsync(ct));
@@ -142,7 +142,7 @@ public sealed class ConsumerRoundTripTests(TestBrokerFixture fixture)
 
         const long limit = 64 * 1024;
         await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers, o => o.MaxBufferedBytes = limit));
-        consumer.Assign(ConsumerTestSupport.All(topic, 1, StartOffset.Earliest));
+        consumer.Assign(ConsumerTestSupport.All(topic, 1, OffsetSpec.Earliest));
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (consumer.Fetcher.BufferedBytes < limit)
         {

@@ -85,7 +85,7 @@ internal static class ConsumerTestSupport
         return results;
     }
 
-    public static IEnumerable<TopicPartitionOffset> All(string topic, int partitions, StartOffset start)
+    public static IEnumerable<TopicPartitionOffset> All(string topic, int partitions, OffsetSpec start)
     {
         for (int p = 0; p < partitions; p++)
         {

@@ -17,7 +17,7 @@ public sealed class ConsumerThrottleTests
         fake.ThrottleFetches(throttleMs, count: 1);
 
         await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(fake.BootstrapServers));
-        consumer.Assign(ConsumerTestSupport.All(Topic, 1, Messaging.Consumer.StartOffset.Earliest));
+        consumer.Assign(ConsumerTestSupport.All(Topic, 1, OffsetSpec.Earliest));
         var deadline = Stopwatch.GetTimestamp() + (10 * Stopwatch.Frequency);
         while (fake.FetchTimes.Count < 3)
         {

@@ -73,7 +73,7 @@ public sealed class ConsumerTransactionTests(TestBrokerFixture fixture)
         await broker.CreateTopicAsync(topic, 1, 1, ct);
         await ProduceTransactionsAsync(broker.BootstrapServers, topic, ct);
         await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers));
-        consumer.Assign([new TopicPartitionOffset(topic, 0, StartOffset.Earliest)]);
+        consumer.Assign([new TopicPartitionOffset(topic, 0, OffsetSpec.Earliest)]);
         var read = new List<long>();
         var error = await Assert.ThrowsAsync<Messaging.Consumer.ConsumeException>(async () =>
         {
@@ -129,7 +129,7 @@ public sealed class ConsumerTransactionTests(TestBrokerFixture fixture)
             o.IsolationLevel = isolation;
             o.CheckCrcs = checkCrcs;
         }));
-        consumer.Assign([new TopicPartitionOffset(partition, StartOffset.Earliest)]);
+        consumer.Assign([new TopicPartitionOffset(partition, OffsetSpec.Earliest)]);
         var results = await ConsumerTestSupport.ReadAsync(consumer, expected, TimeSpan.FromSeconds(20), cancellationToken);
 
         // Linger: nothing else may arrive (a control record, an aborted record), and the position passes the last marker.

@@ -86,7 +86,7 @@ public sealed class EmbeddedBrokerFetchLimitsTests(TestBrokerFixture fixture)
 
         // So a consumer told to start at a time starts at the end there (no record matched, as far as it can tell).
         await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers));
-        consumer.Assign([new Messaging.Consumer.TopicPartitionOffset(topic, 0, Messaging.Consumer.StartOffset.AtTimestamp(DateTimeOffset.FromUnixTimeMilliseconds(1)))]);
+        consumer.Assign([new Messaging.Consumer.TopicPartitionOffset(topic, 0, OffsetSpec.ForTimestamp(DateTimeOffset.FromUnixTimeMilliseconds(1)))]);
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (consumer.Position(new TopicPartition(topic, 0)) is null && DateTime.UtcNow < deadline)
         {
