@@ -23,7 +23,7 @@ public interface IKafkaConsumer : IAsyncDisposable
     /// <summary>Moves a partition's position; data fetched ahead is dropped.</summary>
     /// <param name="partition">An assigned partition.</param>
     /// <param name="offset">Where to continue.</param>
-    void Seek(TopicPartition partition, StartOffset offset);
+    void Seek(TopicPartition partition, OffsetSpec offset);
 
     /// <summary>Stops delivering and fetching the partitions until resumed; their positions are kept.</summary>
     /// <param name="partitions">Assigned partitions.</param>

@@ -65,7 +65,7 @@ public sealed class KafkaConsumer<TKey, TValue> : IKafkaConsumer<TKey, TValue>
     public void Unassign() => _consumer.Unassign();
 
     /// <inheritdoc/>
-    public void Seek(TopicPartition partition, StartOffset offset) => _consumer.Seek(partition, offset);
+    public void Seek(TopicPartition partition, OffsetSpec offset) => _consumer.Seek(partition, offset);
 
     /// <inheritdoc/>
     public void Pause(IEnumerable<TopicPartition> partitions) => _consumer.Pause(partitions);
