@@ -104,7 +104,7 @@ public sealed class KafkaProducer : IAsyncDisposable
         var nulls = (key is null ? RecordNulls.Key : RecordNulls.None) | (value is null ? RecordNulls.Value : RecordNulls.None);
         var timestampMs = timestamp?.ToUnixTimeMilliseconds() ?? NowMs();
         var promise = DeliveryPromise.Rent();
-        var result = promise.Task;
+        var result = promise.AsValueTask();
         try
         {
             if (_lane.IsEmpty)
@@ -214,7 +214,7 @@ public sealed class KafkaProducer : IAsyncDisposable
         }
 
         var promise = DeliveryPromise.Rent();
-        var result = promise.Task;
+        var result = promise.AsValueTask();
         try
         {
             if (_lane.IsEmpty && TryAppendOwned(topic, key, value, nulls, headers, partition, timestampMs, promise, 0, out _) == Outcome.Appended)
