@@ -118,7 +118,7 @@ internal sealed partial class BrokerConnection
     private void Dispatch(ResponseFrame frame)
     {
         var correlationId = BinaryPrimitives.ReadInt32BigEndian(frame.Memory.Span);
-        PendingRequest request;
+        IPendingRequest request;
         lock (_pending.SyncRoot)
         {
             var head = _pending.Peek();
@@ -141,7 +141,5 @@ internal sealed partial class BrokerConnection
         {
             frame.Dispose();
         }
-
-        request.ReleaseFromQueue();
     }
 }

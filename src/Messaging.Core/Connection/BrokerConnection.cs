@@ -450,7 +450,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// The fast path: with a free in-flight slot and an idle writer, dispatches at once and returns true, so the caller
     /// can hand back the pending request's own ValueTask with no async state machine in between.
     /// </summary>
-    private bool TryDispatchNow(PendingRequest pending, ContiguousBufferWriter encoded, CancellationToken cancellationToken)
+    private bool TryDispatchNow(IPendingRequest pending, ContiguousBufferWriter encoded, CancellationToken cancellationToken)
     {
         if (!_inFlight.Wait(0, CancellationToken.None))
         {
@@ -485,10 +485,9 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
                 _inFlight.Release();
             }
 
-            // Never enqueued: the FIFO's share is released here, the awaiter's when the error is read below.
+            // Never enqueued: failing it here lets go of the FIFO's share, the awaiter's goes when the error is read below.
             RequestBuffers.Return(encoded);
-            pending.TryFail(ex);
-            pending.ReleaseFromQueue();
+            pending.TrySetException(ex);
             return await pending.AsValueTask().ConfigureAwait(false);
         }
 
@@ -502,7 +501,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// owns the lock and the buffer from here — so a caller that cancels stops waiting at once, while its bytes still
     /// go out whole and its late response is read and dropped.
     /// </summary>
-    private void Dispatch(PendingRequest pending, ContiguousBufferWriter encoded, CancellationToken cancellationToken)
+    private void Dispatch(IPendingRequest pending, ContiguousBufferWriter encoded, CancellationToken cancellationToken)
     {
         bool enqueued;
         lock (_pending.SyncRoot)
@@ -520,8 +519,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             _writeLock.Release();
             _inFlight.Release();
             RequestBuffers.Return(encoded);
-            pending.TryFail(ClosedError());
-            pending.ReleaseFromQueue();
+            pending.TrySetException(ClosedError());
             return;
         }
 
@@ -586,7 +584,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         }
 
         var now = Stopwatch.GetTimestamp();
-        PendingRequest? overdue = null;
+        IPendingRequest? overdue = null;
         var others = 0;
         lock (_pending.SyncRoot)
         {
@@ -623,7 +621,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// request exactly once — <paramref name="timedOut"/> with <paramref name="reason"/>, the rest with an error
     /// that says what happened to the connection.
     /// </summary>
-    private void Close(Exception reason, PendingRequest? timedOut = null)
+    private void Close(Exception reason, IPendingRequest? timedOut = null)
     {
         if (Interlocked.Exchange(ref _closing, 1) != 0)
         {
@@ -637,7 +635,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         // Fail everything still pending. New senders see IsOpen == false and do not enqueue (checked under the same lock).
         while (true)
         {
-            PendingRequest request;
+            IPendingRequest request;
             lock (_pending.SyncRoot)
             {
                 if (_pending.Count == 0)
@@ -648,8 +646,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
                 request = _pending.Dequeue();
             }
 
-            request.TryFail(ReferenceEquals(request, timedOut) ? reason : PendingError(request, reason));
-            request.ReleaseFromQueue();
+            request.TrySetException(ReferenceEquals(request, timedOut) ? reason : PendingError(request, reason));
             _settings.Metrics.RequestsInFlight.Add(-1, _settings.ClientTag);
             _inFlight.Release();
         }
@@ -663,7 +660,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         _closed.TrySetResult();
     }
 
-    private Exception PendingError(PendingRequest request, Exception reason) => reason switch
+    private Exception PendingError(IPendingRequest request, Exception reason) => reason switch
     {
         ObjectDisposedException => KafkaExceptions.Disposed("The connection to " + Name),
         KafkaTimeoutException timeout => KafkaExceptions.ClosedBecauseOtherRequestTimedOut(request.ApiKey, Name, timeout),

@@ -7,17 +7,17 @@ namespace Messaging.Connection;
 /// <remarks>A ring of fixed capacity (the connection's in-flight limit): no allocation per request. Callers lock <see cref="SyncRoot"/>.</remarks>
 internal sealed class PendingRequestQueue
 {
-    private readonly PendingRequest?[] _items;
+    private readonly IPendingRequest?[] _items;
     private int _head;
     private int _count;
 
-    public PendingRequestQueue(int capacity) => _items = new PendingRequest?[capacity];
+    public PendingRequestQueue(int capacity) => _items = new IPendingRequest?[capacity];
 
     public Lock SyncRoot { get; } = new();
 
     public int Count => _count;
 
-    public void Enqueue(PendingRequest request)
+    public void Enqueue(IPendingRequest request)
     {
         if (_count == _items.Length)
         {
@@ -29,9 +29,9 @@ internal sealed class PendingRequestQueue
         _count++;
     }
 
-    public PendingRequest? Peek() => _count == 0 ? null : _items[_head];
+    public IPendingRequest? Peek() => _count == 0 ? null : _items[_head];
 
-    public PendingRequest Dequeue()
+    public IPendingRequest Dequeue()
     {
         var request = _items[_head]!;
         _items[_head] = null;
@@ -41,5 +41,5 @@ internal sealed class PendingRequestQueue
     }
 
     /// <summary>The i-th oldest request (0 = head).</summary>
-    public PendingRequest At(int index) => _items[(_head + index) % _items.Length]!;
+    public IPendingRequest At(int index) => _items[(_head + index) % _items.Length]!;
 }

@@ -104,7 +104,7 @@ public sealed class KafkaProducer : IKafkaProducer
         var nulls = (key is null ? RecordNulls.Key : RecordNulls.None) | (value is null ? RecordNulls.Value : RecordNulls.None);
         var timestampMs = timestamp?.UnixTimeMilliseconds ?? NowMs();
         var promise = DeliveryPromise.Rent();
-        var result = promise.Task;
+        var result = promise.AsValueTask();
         try
         {
             if (_lane.IsEmpty)
@@ -270,7 +270,7 @@ public sealed class KafkaProducer : IKafkaProducer
         }
 
         var promise = DeliveryPromise.Rent();
-        var result = promise.Task;
+        var result = promise.AsValueTask();
         try
         {
             if (_lane.IsEmpty && TryAppendOwned(topic, key, value, nulls, headers, partition, timestampMs, promise, 0, out _) == Outcome.Appended)

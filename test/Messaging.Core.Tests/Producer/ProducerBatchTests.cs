@@ -176,7 +176,7 @@ public sealed class ProducerBatchTests
         var partition = ProducerTestData.Partition();
         var batch = ProducerBatch.Rent(partition, new byte[4096], 4096, 0, long.MaxValue);
         var promises = new[] { DeliveryPromise.Rent(), DeliveryPromise.Rent() };
-        var tasks = promises.Select(p => p.Task.AsTask()).ToArray();
+        var tasks = promises.Select(p => p.AsValueTask().AsTask()).ToArray();
         foreach (var promise in promises)
         {
             batch.TryAppend(1, "k"u8, "v"u8, default, RecordNulls.None, promise, null, ProducerTestData.Pool);
