@@ -10,7 +10,7 @@ public sealed class DeliveryPromiseTests
     public void Awaiting_a_delivery_with_a_cancellable_token_allocates_nothing_in_the_steady_state()
     {
         using var cancellation = new CancellationTokenSource();
-        var delivered = new DeliveryResult("topic", 0, 1, 2, TimestampType.CreateTime);
+        var delivered = new DeliveryResult("topic", 0, 1, new Timestamp(2, TimestampType.CreateTime));
         var bytes = Allocations.SteadyState(() =>
         {
             var promise = DeliveryPromise.Rent();
@@ -34,6 +34,6 @@ public sealed class DeliveryPromiseTests
         var thrown = await Assert.ThrowsAsync<OperationCanceledException>(async () => await task);
         Assert.Equal(cancellation.Token, thrown.CancellationToken);
         Assert.Contains("may still be delivered", thrown.Message, StringComparison.Ordinal);
-        Assert.False(promise.TrySetResult(new DeliveryResult("topic", 0, 1, 2, TimestampType.CreateTime)));
+        Assert.False(promise.TrySetResult(new DeliveryResult("topic", 0, 1, new Timestamp(2, TimestampType.CreateTime))));
     }
 }
