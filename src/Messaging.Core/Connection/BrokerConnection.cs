@@ -585,6 +585,10 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
 
         var now = Stopwatch.GetTimestamp();
         IPendingRequest? overdue = null;
+        int overdueCorrelationId = 0;
+        ApiKey overdueApi = default;
+        short overdueVersion = 0;
+        long started = 0, deadline = 0;
         var others = 0;
         lock (_pending.SyncRoot)
         {
@@ -593,7 +597,14 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
                 var request = _pending.At(i);
                 if (now > request.DeadlineTimestamp)
                 {
+                    // Read under the lock: once it is released the request may be answered, recycled to its pool and
+                    // reused for another request on this connection before Close runs.
                     overdue = request;
+                    overdueCorrelationId = request.CorrelationId;
+                    overdueApi = request.ApiKey;
+                    overdueVersion = request.Version;
+                    started = request.StartTimestamp;
+                    deadline = request.DeadlineTimestamp;
                     others = _pending.Count - 1;
                     break;
                 }
@@ -602,9 +613,9 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
 
         if (overdue is not null)
         {
-            var elapsed = Stopwatch.GetElapsedTime(overdue.StartTimestamp, now);
-            var timeout = TimeSpan.FromSeconds((double)(overdue.DeadlineTimestamp - overdue.StartTimestamp) / Stopwatch.Frequency);
-            Close(KafkaExceptions.Timeout(overdue.ApiKey, overdue.Version, Name, elapsed, timeout, others), overdue);
+            var elapsed = Stopwatch.GetElapsedTime(started, now);
+            var timeout = TimeSpan.FromSeconds((double)(deadline - started) / Stopwatch.Frequency);
+            Close(KafkaExceptions.Timeout(overdueApi, overdueVersion, Name, elapsed, timeout, others), overdue, overdueCorrelationId);
             return;
         }
 
@@ -621,7 +632,10 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// request exactly once — <paramref name="timedOut"/> with <paramref name="reason"/>, the rest with an error
     /// that says what happened to the connection.
     /// </summary>
-    private void Close(Exception reason, IPendingRequest? timedOut = null)
+    /// <param name="reason">Why: what every pending request fails with (wrapped, unless it is the one that timed out).</param>
+    /// <param name="timedOut">The request that timed out, if that is why; it gets <paramref name="reason"/> itself.</param>
+    /// <param name="timedOutCorrelationId">Its correlation id: the pooled object may have been answered and reused since the sweep saw it.</param>
+    private void Close(Exception reason, IPendingRequest? timedOut = null, int timedOutCorrelationId = 0)
     {
         if (Interlocked.Exchange(ref _closing, 1) != 0)
         {
@@ -646,7 +660,8 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
                 request = _pending.Dequeue();
             }
 
-            request.TrySetException(ReferenceEquals(request, timedOut) ? reason : PendingError(request, reason));
+            var isTimedOut = ReferenceEquals(request, timedOut) && request.CorrelationId == timedOutCorrelationId;
+            request.TrySetException(isTimedOut ? reason : PendingError(request, reason));
             _settings.Metrics.RequestsInFlight.Add(-1, _settings.ClientTag);
             _inFlight.Release();
         }
