@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using Messaging.Buffers;
 
 namespace Messaging.Producer;
 
@@ -19,24 +19,14 @@ internal abstract class DeliveryCallback
 internal sealed class DeliveryCallback<TState> : DeliveryCallback
 {
     // Enough for the records of a busy producer's batches in flight; beyond it holders are left to the GC.
-    private const int MaxPooled = 64 * 1024;
-    private static readonly ConcurrentQueue<DeliveryCallback<TState>> Pool = new();
-    private static int _pooledCount;
+    private static readonly BoundedPool<DeliveryCallback<TState>> Pool = new(64 * 1024);
 
     private DeliveryHandler<TState>? _handler;
     private TState _state = default!;
 
     public static DeliveryCallback<TState> Rent(DeliveryHandler<TState> handler, TState state)
     {
-        if (Pool.TryDequeue(out var callback))
-        {
-            Interlocked.Decrement(ref _pooledCount);
-        }
-        else
-        {
-            callback = new DeliveryCallback<TState>();
-        }
-
+        var callback = Pool.Rent() ?? new DeliveryCallback<TState>();
         callback._handler = handler;
         callback._state = state;
         return callback;
@@ -56,13 +46,6 @@ internal sealed class DeliveryCallback<TState> : DeliveryCallback
     {
         _handler = null;
         _state = default!;
-        if (Interlocked.Increment(ref _pooledCount) <= MaxPooled)
-        {
-            Pool.Enqueue(this);
-        }
-        else
-        {
-            Interlocked.Decrement(ref _pooledCount);
-        }
+        Pool.Return(this);
     }
 }

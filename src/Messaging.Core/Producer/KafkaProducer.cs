@@ -308,7 +308,7 @@ public sealed class KafkaProducer : IKafkaProducer
         {
             // Records produced earlier through ProduceAsync still wait for metadata or memory; this one would overtake
             // them. (A lane that emptied just as the wait ended has no head: the record goes on.)
-            throw WaitingBehind(topic, partition, head);
+            throw WaitError(topic, partition, head.Topic);
         }
 
         var callDeadline = 0L; // appended as it is produced; set once the call has to wait
@@ -561,16 +561,17 @@ public sealed class KafkaProducer : IKafkaProducer
                 : ProducerErrors.BufferExhausted(topic, slow.Partition!.Partition, _settings.BufferMemory, _settings.AppendWaitLimit);
 
     /// <summary>The error for a record whose wait ran out before it could be appended: it waited for its topic's metadata, or for memory.</summary>
-    private ProduceException WaitExpired(ProduceLane.Entry entry) =>
-        _core.Accumulator.GetOrAddTopic(entry.Topic).HasMetadata
-            ? ProducerErrors.BufferExhausted(entry.Topic, entry.Partition, _settings.BufferMemory, _settings.AppendWaitLimit)
-            : ProducerErrors.MetadataTimeout(entry.Topic, _settings.AppendWaitLimit, _core.LastMetadataError(entry.Topic), null);
+    private ProduceException WaitExpired(ProduceLane.Entry entry) => WaitError(entry.Topic, entry.Partition, entry.Topic);
 
-    /// <summary>The error for a blocking call that waited its limit behind records still waiting in the lane (it may not overtake them).</summary>
-    private ProduceException WaitingBehind(string topic, int partition, ProduceLane.Entry head) =>
-        !_core.Accumulator.GetOrAddTopic(head.Topic).HasMetadata
-            ? ProducerErrors.MetadataTimeout(head.Topic, _settings.AppendWaitLimit, _core.LastMetadataError(head.Topic), null)
-            : ProducerErrors.BufferExhausted(topic, partition, _settings.BufferMemory, _settings.AppendWaitLimit);
+    /// <summary>
+    /// The error for a record (<paramref name="topic"/>, <paramref name="partition"/>) whose wait ran out while the
+    /// record at the head of the lane (<paramref name="waitedFor"/>'s topic) still waited: for that topic's metadata,
+    /// or for memory. A blocking call may not overtake records produced before it, so it shares their reason.
+    /// </summary>
+    private ProduceException WaitError(string topic, int partition, string waitedFor) =>
+        _core.Accumulator.GetOrAddTopic(waitedFor).HasMetadata
+            ? ProducerErrors.BufferExhausted(topic, partition, _settings.BufferMemory, _settings.AppendWaitLimit)
+            : ProducerErrors.MetadataTimeout(waitedFor, _settings.AppendWaitLimit, _core.LastMetadataError(waitedFor), null);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ThrowIfDisposed()
