@@ -4,8 +4,8 @@ using Messaging.IntegrationTests.Support;
 namespace Messaging.IntegrationTests.Docs;
 
 /// <summary>
-/// Every code block a README marks with <c>&lt;!-- snippet: name --&gt;</c> is, line for line, the region of
-/// <see cref="ReadmeSnippets"/> with that name (indentation removed, lines the test adds for its own checks left
+/// Every code block a README marks with <c>&lt;!-- snippet: name --&gt;</c> is, line for line, the region with that
+/// name in one of the test projects' <c>*Snippets.cs</c> files (<see cref="ReadmeSnippets"/>, HostingSnippets) (indentation removed, lines the test adds for its own checks left
 /// out), and every region appears in some README. So the samples users copy are the samples the tests compile and run.
 /// </summary>
 public sealed partial class ReadmeSnippetSyncTests
@@ -16,7 +16,15 @@ public sealed partial class ReadmeSnippetSyncTests
     public void Every_marked_readme_block_is_a_compiled_snippet_and_every_snippet_is_shown()
     {
         var root = RepositoryPaths.Root;
-        var regions = Regions(File.ReadAllText(Path.Combine(root, "test", "Messaging.IntegrationTests", "Docs", "ReadmeSnippets.cs")));
+        var regions = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var file in Directory.GetFiles(Path.Combine(root, "test"), "*Snippets.cs", SearchOption.AllDirectories))
+        {
+            foreach (var (name, code) in Regions(File.ReadAllText(file)))
+            {
+                regions.Add(name, code);
+            }
+        }
+
         var readmes = new List<string> { Path.Combine(root, "README.md") };
         readmes.AddRange(Directory.GetFiles(Path.Combine(root, "src"), "README.md", SearchOption.AllDirectories));
 
@@ -26,7 +34,7 @@ public sealed partial class ReadmeSnippetSyncTests
             foreach (Match block in MarkedBlock().Matches(File.ReadAllText(readme).ReplaceLineEndings("\n")))
             {
                 var name = block.Groups["name"].Value;
-                Assert.True(regions.TryGetValue(name, out var region), $"{Path.GetRelativePath(root, readme)} shows snippet '{name}', which ReadmeSnippets.cs does not have");
+                Assert.True(regions.TryGetValue(name, out var region), $"{Path.GetRelativePath(root, readme)} shows snippet '{name}', which no *Snippets.cs under test/ has");
                 Assert.Equal(region, block.Groups["code"].Value.TrimEnd('\n'));
                 shown.Add(name);
             }
@@ -34,7 +42,7 @@ public sealed partial class ReadmeSnippetSyncTests
 
         foreach (var name in regions.Keys)
         {
-            Assert.True(shown.Contains(name), $"snippet '{name}' of ReadmeSnippets.cs is shown in no README");
+            Assert.True(shown.Contains(name), $"snippet '{name}' is shown in no README");
         }
 
         Assert.NotEmpty(shown);
