@@ -115,7 +115,16 @@ internal sealed class PendingCalls
         {
             call.Acknowledge(generation);
         }
-        else if (TryFinish(call, generation))
+        else
+        {
+            OnSendFailed(call, generation, error);
+        }
+    }
+
+    /// <summary>The request of generation <paramref name="generation"/> could not be sent: fails the call unless it is done already.</summary>
+    public void OnSendFailed(PendingCall call, int generation, Exception error)
+    {
+        if (TryFinish(call, generation))
         {
             call.SetError(RpcErrors.SendFailed(call.Method, call.Topic, call.CorrelationId, Elapsed(call), error));
         }

@@ -16,9 +16,9 @@ public readonly record struct RpcCallOptions
     /// <summary>The absolute time by which the call must be done; null to use <see cref="Timeout"/>.</summary>
     public DateTimeOffset? Deadline { get; init; }
 
-    /// <summary>Headers sent with the request, after the RPC headers; null for none. Read while the call is being sent, not kept.</summary>
+    /// <summary>Headers sent with the request, after the RPC headers; null for none. Their values must stay unchanged until the call completes.</summary>
     public IReadOnlyList<RecordHeader>? Headers { get; init; }
 
-    /// <summary>The request record's key (requests with the same key stay in order on the request topic); null for none. Read while the call is being sent, not kept.</summary>
+    /// <summary>The request record's key (requests with the same key stay in order on the request topic); null for none. Read before the call returns its first await, not kept.</summary>
     public ReadOnlyMemory<byte>? Key { get; init; }
 }

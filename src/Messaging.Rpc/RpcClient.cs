@@ -136,18 +136,26 @@ public sealed class RpcClient : IAsyncDisposable
         var deadline = DeadlineOf(options);
         await PrepareAsync(topic, method, start, deadline, cancellationToken).ConfigureAwait(false);
 
-        var stream = _streams.GetStream();
+        RecyclableMemoryStream? stream = _streams.GetStream();
         PendingCall<TResponse> call;
         try
         {
             Encode(_serializer, request, stream, method, topic, start);
             call = await BeginAsync<TResponse>(topic, method, (int)stream.Length, _serializer, start, deadline, cancellationToken).ConfigureAwait(false);
-            Send(call, topic, method, Payload(stream), _contentType, deadline, options);
+            if (_topics.IsWarm(topic))
+            {
+                Send(call, topic, method, Payload(stream), _contentType, deadline, options);
+            }
+            else
+            {
+                SendCold(call, topic, method, stream, _contentType, deadline, options);
+                stream = null; // the cold send owns it now
+            }
         }
         finally
         {
             // The producer copied the payload into its batch (or never took it): the stream goes back to the pool now.
-            stream.Dispose();
+            stream?.Dispose();
         }
 
         return await call.AsValueTask().ConfigureAwait(false);
@@ -171,7 +179,18 @@ public sealed class RpcClient : IAsyncDisposable
         await PrepareAsync(topic, method, start, deadline, cancellationToken).ConfigureAwait(false);
         CheckSize(request.Length, method, topic, start);
         var call = await BeginAsync<byte[]>(topic, method, request.Length, RawRpcSerializer.Instance, start, deadline, cancellationToken).ConfigureAwait(false);
-        Send(call, topic, method, request.Span, _rawContentType, deadline, options);
+        if (_topics.IsWarm(topic))
+        {
+            Send(call, topic, method, request.Span, _rawContentType, deadline, options);
+        }
+        else
+        {
+            // The cold path holds the payload until the producer has the topic's metadata: a pooled copy, not the caller's memory.
+            var stream = _streams.GetStream();
+            stream.Write(request.Span);
+            SendCold(call, topic, method, stream, _rawContentType, deadline, options);
+        }
+
         return await call.AsValueTask().ConfigureAwait(false);
     }
 
@@ -429,33 +448,13 @@ public sealed class RpcClient : IAsyncDisposable
             return; // already cancelled or disposed: nothing to send
         }
 
-        var route = _route!;
-        var userHeaders = options.Headers;
-        var count = (route.PartitionBytes is null ? 5 : 6) + (userHeaders?.Count ?? 0);
+        var count = HeaderCount(_route, options.Headers);
         var headers = ArrayPool<RecordHeader>.Shared.Rent(count);
         try
         {
             var values = call.HeaderValues;
             RpcWire.WriteDeadline(deadline, values.AsSpan(RpcWire.CorrelationIdLength));
-            var n = 0;
-            headers[n++] = new RecordHeader(_wire.CorrelationId, values.AsMemory(0, RpcWire.CorrelationIdLength));
-            headers[n++] = new RecordHeader(_wire.ReplyTopic, route.TopicBytes);
-            if (route.PartitionBytes is not null)
-            {
-                headers[n++] = new RecordHeader(_wire.ReplyPartition, route.PartitionBytes);
-            }
-
-            headers[n++] = new RecordHeader(_wire.Method, MethodName(method));
-            headers[n++] = new RecordHeader(_wire.Deadline, values.AsMemory(RpcWire.CorrelationIdLength, RpcWire.DeadlineLength));
-            headers[n++] = new RecordHeader(_wire.ContentType, contentType);
-            if (userHeaders is not null)
-            {
-                for (var i = 0; i < userHeaders.Count; i++)
-                {
-                    headers[n++] = userHeaders[i];
-                }
-            }
-
+            var n = WriteHeaders(headers, values, _route, method, contentType, options.Headers);
             var key = options.Key;
             var record = new ProducerRecord
             {
@@ -482,17 +481,10 @@ public sealed class RpcClient : IAsyncDisposable
     private async ValueTask SendOneWayAsync(string topic, string method, ReadOnlyMemory<byte> payload, byte[] contentType, DateTimeOffset deadline,
         RpcCallOptions options, long start, CancellationToken cancellationToken)
     {
-        var userHeaders = options.Headers;
-        var headers = new RecordHeader[3 + (userHeaders?.Count ?? 0)];
-        var deadlineBytes = new byte[RpcWire.DeadlineLength];
-        RpcWire.WriteDeadline(deadline, deadlineBytes);
-        headers[0] = new RecordHeader(_wire.Method, MethodName(method));
-        headers[1] = new RecordHeader(_wire.Deadline, deadlineBytes);
-        headers[2] = new RecordHeader(_wire.ContentType, contentType);
-        for (var i = 3; i < headers.Length; i++)
-        {
-            headers[i] = userHeaders![i - 3];
-        }
+        var headers = new RecordHeader[HeaderCount(null, options.Headers)];
+        var values = new byte[RpcWire.CorrelationIdLength + RpcWire.DeadlineLength];
+        RpcWire.WriteDeadline(deadline, values.AsSpan(RpcWire.CorrelationIdLength));
+        WriteHeaders(headers, values, null, method, contentType, options.Headers);
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
         var remaining = Remaining(deadline);
@@ -512,6 +504,88 @@ public sealed class RpcClient : IAsyncDisposable
         catch (Exception ex) when (ex is KafkaException or ObjectDisposedException)
         {
             throw RpcErrors.SendFailed(method, topic, Guid.Empty, _time.GetElapsedTime(start), ex);
+        }
+    }
+
+    /// <summary>How many headers a request carries: the RPC headers (routing ones only for calls) and the caller's.</summary>
+    private static int HeaderCount(ReplyRoute? route, IReadOnlyList<RecordHeader>? userHeaders) =>
+        (route is null ? 3 : route.PartitionBytes is null ? 5 : 6) + (userHeaders?.Count ?? 0);
+
+    /// <summary>
+    /// Writes a request's headers: for a call (<paramref name="route"/> set) the correlation ID and reply routing, then
+    /// method, deadline and content type, then the caller's headers. <paramref name="values"/> holds the correlation ID
+    /// (first 16 bytes) and the encoded deadline (next 8). Returns the count written.
+    /// </summary>
+    private int WriteHeaders(Span<RecordHeader> headers, byte[] values, ReplyRoute? route, string method, byte[] contentType, IReadOnlyList<RecordHeader>? userHeaders)
+    {
+        var n = 0;
+        if (route is not null)
+        {
+            headers[n++] = new RecordHeader(_wire.CorrelationId, values.AsMemory(0, RpcWire.CorrelationIdLength));
+            headers[n++] = new RecordHeader(_wire.ReplyTopic, route.TopicBytes);
+            if (route.PartitionBytes is not null)
+            {
+                headers[n++] = new RecordHeader(_wire.ReplyPartition, route.PartitionBytes);
+            }
+        }
+
+        headers[n++] = new RecordHeader(_wire.Method, MethodName(method));
+        headers[n++] = new RecordHeader(_wire.Deadline, values.AsMemory(RpcWire.CorrelationIdLength, RpcWire.DeadlineLength));
+        headers[n++] = new RecordHeader(_wire.ContentType, contentType);
+        if (userHeaders is not null)
+        {
+            for (var i = 0; i < userHeaders.Count; i++)
+            {
+                headers[n++] = userHeaders[i];
+            }
+        }
+
+        return n;
+    }
+
+    /// <summary>
+    /// Sends a call's request to a topic the producer may not have metadata for yet, without blocking a thread for it:
+    /// through the producer's asynchronous path, which keeps the payload, key and headers until the record is in a
+    /// batch. So this owns <paramref name="stream"/> (returned in its <c>finally</c>) and copies what points into the
+    /// call or the caller's memory. Not awaited by the caller: the call completes through the pending map (the
+    /// deadline included) whatever this is doing. Once a request is delivered the topic is warm and later calls take
+    /// the synchronous path.
+    /// </summary>
+    private void SendCold(PendingCall call, string topic, string method, RecyclableMemoryStream stream, byte[] contentType, DateTimeOffset deadline,
+        in RpcCallOptions options)
+    {
+        var generation = call.Generation;
+        if (call.IsClaimed)
+        {
+            stream.Dispose();
+            return;
+        }
+
+        var headers = new RecordHeader[HeaderCount(_route, options.Headers)];
+        var values = (byte[])call.HeaderValues.Clone(); // the call's own bytes are reused once it completes
+        RpcWire.WriteDeadline(deadline, values.AsSpan(RpcWire.CorrelationIdLength));
+        WriteHeaders(headers, values, _route, method, contentType, options.Headers);
+        ReadOnlyMemory<byte>? key = options.Key is { } k ? k.ToArray() : null;
+        _ = SendColdAsync(call, generation, topic, stream, key, headers);
+    }
+
+    private async Task SendColdAsync(PendingCall call, int generation, string topic, RecyclableMemoryStream stream, ReadOnlyMemory<byte>? key, RecordHeader[] headers)
+    {
+        try
+        {
+            await _producer.ProduceAsync(topic, key, PayloadMemory(stream), headers).ConfigureAwait(false);
+            _topics.MarkWarm(topic);
+            _calls.OnDelivered(call, generation, null);
+        }
+#pragma warning disable CA1031 // Nobody awaits this: every failure goes to the call.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _calls.OnSendFailed(call, generation, ex);
+        }
+        finally
+        {
+            stream.Dispose();
         }
     }
 
