@@ -607,6 +607,19 @@ public sealed class RpcClient : IAsyncDisposable
 
     private async Task StartCoreAsync()
     {
+        try
+        {
+            await SetUpRepliesAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is KafkaException and not RpcException || ex is OperationCanceledException && !_disposing.IsCancellationRequested)
+        {
+            throw new RpcException(RpcStatus.Unavailable,
+                "The RPC client could not set up its replies (" + _options.ReplyMode + ", reply topic " + _options.ReplyTopic + "): " + ex.Message, ex);
+        }
+    }
+
+    private async Task SetUpRepliesAsync()
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_disposing.Token);
         timeout.CancelAfter(_options.StartTimeout);
         var token = timeout.Token;
