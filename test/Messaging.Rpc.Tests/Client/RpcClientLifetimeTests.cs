@@ -85,7 +85,7 @@ public sealed class RpcClientLifetimeTests(TestBrokerFixture fixture)
         }));
         await client.StartAsync(ct);
         var own = replies + "-instance-a";
-        await using var admin = new Messaging.Admin.KafkaAdminClient(new Messaging.Admin.KafkaAdminOptions { BootstrapServers = broker.BootstrapServers });
+        await using var admin = new Messaging.KafkaAdminClient(new Messaging.KafkaAdminOptions { BootstrapServers = broker.BootstrapServers });
 
         var reply = await client.CallAsync<Payload, Payload>(requests, "echo", new Payload("mine"), default, ct);
         Assert.Equal("mine", reply.Text);
@@ -95,7 +95,7 @@ public sealed class RpcClientLifetimeTests(TestBrokerFixture fixture)
 
         await client.DisposeAsync();
 
-        var gone = await Assert.ThrowsAsync<Messaging.Errors.KafkaAdminException>(() => admin.DescribeTopicsAsync([own], ct));
+        var gone = await Assert.ThrowsAsync<Messaging.KafkaAdminException>(() => admin.DescribeTopicsAsync([own], ct));
         Assert.Contains(own, gone.Errors.Keys);
     }
 
