@@ -43,7 +43,9 @@ internal sealed class CallBudget
 
         if (Interlocked.Add(ref _bytes, bytes) > _maxBytes)
         {
-            Release(bytes);
+            // Undone without signalling: nothing was freed, and a waiter signalling itself would spin.
+            Interlocked.Add(ref _bytes, -bytes);
+            Interlocked.Decrement(ref _calls);
             return false;
         }
 
@@ -84,7 +86,10 @@ internal sealed class CallBudget
                     return false;
                 }
 
-                await _released.WaitAsync(remaining, cancellationToken).ConfigureAwait(false);
+                if (!await _released.WaitAsync(remaining, cancellationToken).ConfigureAwait(false))
+                {
+                    return TryReserve(bytes); // the wait ran out: one last try
+                }
             }
         }
         finally
