@@ -14,12 +14,10 @@ public sealed class RpcClientCallTests(TestBrokerFixture fixture)
     public async Task Concurrent_calls_from_two_clients_sharing_a_reply_partition_each_get_their_own_reply()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (broker, requests, replies) = await RpcTestSupport.BrokerAsync(fixture, ct);
-        await using var _ = broker;
-        await using var replier = TestReplier.Start(broker.BootstrapServers, requests, 2);
         // Both clients read partition 0: each sees the other's replies and must keep only its own.
-        await using var a = new RpcClient(RpcTestSupport.Options(broker.BootstrapServers, replies, o => o.ReplyPartition = 0));
-        await using var b = new RpcClient(RpcTestSupport.Options(broker.BootstrapServers, replies, o => o.ReplyPartition = 0));
+        await using var rpc = await RpcHarness.StartAsync(fixture, o => o.ReplyPartition = 0, ct);
+        await using var b = rpc.NewClient(o => o.ReplyPartition = 0);
+        var (requests, replier, a) = (rpc.Requests, rpc.Replier, rpc.Client);
         await Task.WhenAll(a.StartAsync(ct), b.StartAsync(ct));
 
         const int perClient = 500;
@@ -58,10 +56,8 @@ public sealed class RpcClientCallTests(TestBrokerFixture fixture)
     public async Task A_raw_call_round_trips_bytes_and_the_request_carries_its_deadline()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (broker, requests, replies) = await RpcTestSupport.BrokerAsync(fixture, ct);
-        await using var _ = broker;
-        await using var replier = TestReplier.Start(broker.BootstrapServers, requests, 2);
-        await using var client = new RpcClient(RpcTestSupport.Options(broker.BootstrapServers, replies));
+        await using var rpc = await RpcHarness.StartAsync(fixture, null, ct);
+        var (requests, replier, client) = (rpc.Requests, rpc.Replier, rpc.Client);
         var deadline = DateTimeOffset.UtcNow.AddSeconds(20);
 
         var reply = await client.CallAsync(requests, "echo", new byte[] { 1, 2, 3, 0, 255 }, new RpcCallOptions { Deadline = deadline }, ct);
@@ -75,10 +71,8 @@ public sealed class RpcClientCallTests(TestBrokerFixture fixture)
     public async Task A_call_without_a_reply_fails_with_DeadlineExceeded_at_its_timeout()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (broker, requests, replies) = await RpcTestSupport.BrokerAsync(fixture, ct);
-        await using var _ = broker;
-        await using var replier = TestReplier.Start(broker.BootstrapServers, requests, 2);
-        await using var client = new RpcClient(RpcTestSupport.Options(broker.BootstrapServers, replies));
+        await using var rpc = await RpcHarness.StartAsync(fixture, null, ct);
+        var (requests, replier, client) = (rpc.Requests, rpc.Replier, rpc.Client);
         await client.StartAsync(ct);
         var timeout = TimeSpan.FromMilliseconds(500);
 
@@ -103,10 +97,8 @@ public sealed class RpcClientCallTests(TestBrokerFixture fixture)
     public async Task Cancelling_a_call_fails_it_with_Cancelled_at_once()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (broker, requests, replies) = await RpcTestSupport.BrokerAsync(fixture, ct);
-        await using var _ = broker;
-        await using var replier = TestReplier.Start(broker.BootstrapServers, requests, 2);
-        await using var client = new RpcClient(RpcTestSupport.Options(broker.BootstrapServers, replies));
+        await using var rpc = await RpcHarness.StartAsync(fixture, null, ct);
+        var (requests, replier, client) = (rpc.Requests, rpc.Replier, rpc.Client);
         await client.StartAsync(ct);
         using var cancel = new CancellationTokenSource();
 
@@ -127,10 +119,8 @@ public sealed class RpcClientCallTests(TestBrokerFixture fixture)
     public async Task An_error_status_from_the_replier_surfaces_with_its_message()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (broker, requests, replies) = await RpcTestSupport.BrokerAsync(fixture, ct);
-        await using var _ = broker;
-        await using var replier = TestReplier.Start(broker.BootstrapServers, requests, 2);
-        await using var client = new RpcClient(RpcTestSupport.Options(broker.BootstrapServers, replies));
+        await using var rpc = await RpcHarness.StartAsync(fixture, null, ct);
+        var (requests, replier, client) = (rpc.Requests, rpc.Replier, rpc.Client);
 
         var error = await Assert.ThrowsAsync<RpcException>(() => client.CallAsync<Ping, Ping>(requests, "fail", new Ping(1, 1, "x"), default, ct).AsTask());
 
@@ -144,10 +134,8 @@ public sealed class RpcClientCallTests(TestBrokerFixture fixture)
     public async Task A_duplicate_reply_is_dropped_and_counted()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (broker, requests, replies) = await RpcTestSupport.BrokerAsync(fixture, ct);
-        await using var _ = broker;
-        await using var replier = TestReplier.Start(broker.BootstrapServers, requests, 2);
-        await using var client = new RpcClient(RpcTestSupport.Options(broker.BootstrapServers, replies));
+        await using var rpc = await RpcHarness.StartAsync(fixture, null, ct);
+        var (requests, replier, client) = (rpc.Requests, rpc.Replier, rpc.Client);
 
         var pong = await client.CallAsync<Ping, Ping>(requests, "twice", new Ping(1, 7, "dup"), default, ct);
 
@@ -160,10 +148,8 @@ public sealed class RpcClientCallTests(TestBrokerFixture fixture)
     public async Task An_oversized_request_fails_with_ResourceExhausted_before_it_is_produced()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (broker, requests, replies) = await RpcTestSupport.BrokerAsync(fixture, ct);
-        await using var _ = broker;
-        await using var replier = TestReplier.Start(broker.BootstrapServers, requests, 2);
-        await using var client = new RpcClient(RpcTestSupport.Options(broker.BootstrapServers, replies, o => o.MaxRequestBytes = 1000));
+        await using var rpc = await RpcHarness.StartAsync(fixture, o => o.MaxRequestBytes = 1000, ct);
+        var (requests, replier, client) = (rpc.Requests, rpc.Replier, rpc.Client);
 
         var typed = await Assert.ThrowsAsync<RpcException>(() =>
             client.CallAsync<Ping, Ping>(requests, "echo", new Ping(1, 1, new string('x', 2000)), default, ct).AsTask());
@@ -205,10 +191,8 @@ public sealed class RpcClientCallTests(TestBrokerFixture fixture)
     public async Task A_one_way_send_reaches_the_service_without_reply_headers()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (broker, requests, replies) = await RpcTestSupport.BrokerAsync(fixture, ct);
-        await using var _ = broker;
-        await using var replier = TestReplier.Start(broker.BootstrapServers, requests, 2);
-        await using var client = new RpcClient(RpcTestSupport.Options(broker.BootstrapServers, replies));
+        await using var rpc = await RpcHarness.StartAsync(fixture, null, ct);
+        var (requests, replier, client) = (rpc.Requests, rpc.Replier, rpc.Client);
 
         await client.SendAsync(requests, "notify", new Ping(1, 1, "fire and forget"), default, ct);
         await client.SendAsync(requests, "notify-raw", new byte[] { 9 }, default, ct);

@@ -121,10 +121,8 @@ public sealed class RpcClientLifetimeTests(TestBrokerFixture fixture)
     public async Task Reading_every_partition_of_a_shared_reply_topic_gets_replies_placed_by_key()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (broker, requests, replies) = await RpcTestSupport.BrokerAsync(fixture, ct);
-        await using var _ = broker;
-        await using var replier = TestReplier.Start(broker.BootstrapServers, requests, 2);
-        await using var client = new RpcClient(RpcTestSupport.Options(broker.BootstrapServers, replies, o => o.ReplyMode = RpcReplyMode.SharedTopicAllPartitions));
+        await using var rpc = await RpcHarness.StartAsync(fixture, o => o.ReplyMode = RpcReplyMode.SharedTopicAllPartitions, ct);
+        var (requests, replier, client) = (rpc.Requests, rpc.Replier, rpc.Client);
 
         var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(i =>
             client.CallAsync<Payload, Payload>(requests, "echo", new Payload("p" + i), new RpcCallOptions { Key = new[] { (byte)i } }, ct).AsTask()));
@@ -137,10 +135,8 @@ public sealed class RpcClientLifetimeTests(TestBrokerFixture fixture)
     public async Task The_shared_reply_partition_comes_from_a_hash_of_the_instance_id()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (broker, requests, replies) = await RpcTestSupport.BrokerAsync(fixture, ct);
-        await using var _ = broker;
-        await using var replier = TestReplier.Start(broker.BootstrapServers, requests, 2);
-        await using var client = new RpcClient(RpcTestSupport.Options(broker.BootstrapServers, replies, o => o.InstanceId = "pod-7"));
+        await using var rpc = await RpcHarness.StartAsync(fixture, o => o.InstanceId = "pod-7", ct);
+        var (requests, replier, client) = (rpc.Requests, rpc.Replier, rpc.Client);
 
         var reply = await client.CallAsync<Payload, Payload>(requests, "echo", new Payload("hi"), default, ct);
 
@@ -152,17 +148,15 @@ public sealed class RpcClientLifetimeTests(TestBrokerFixture fixture)
     public async Task Pooled_streams_are_all_returned_after_calls_that_fail_to_encode_or_to_produce()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (broker, requests, replies) = await RpcTestSupport.BrokerAsync(fixture, ct);
-        await using var _ = broker;
-        await using var replier = TestReplier.Start(broker.BootstrapServers, requests, 2);
-        await using var client = new RpcClient(RpcTestSupport.Options(broker.BootstrapServers, replies, o =>
+        await using var rpc = await RpcHarness.StartAsync(fixture, o =>
         {
             o.Serializer = new FailingSerializer();
             o.Pools.BlockSize = 1024; // payloads over a block take the contiguous large-buffer path
             o.MaxRequestBytes = 64 * 1024;
             o.Producer.MaxRequestSize = 16 * 1024; // the producer refuses what the client lets through
             o.Producer.BatchSize = 16 * 1024;
-        }));
+        }, ct);
+        var (requests, replier, client) = (rpc.Requests, rpc.Replier, rpc.Client);
         var manager = client.Streams;
         var created = 0;
         var disposed = 0;
