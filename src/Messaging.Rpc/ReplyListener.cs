@@ -77,9 +77,9 @@ internal sealed class ReplyListener : IAsyncDisposable
             {
                 batch = await _consumer.ConsumeBatchAsync(token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            catch (Exception) when (token.IsCancellationRequested)
             {
-                return;
+                return; // stopping: a cancelled wait, or the consumer already closing under it
             }
             catch (ConsumeException ex)
             {
