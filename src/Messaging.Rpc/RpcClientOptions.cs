@@ -64,8 +64,11 @@ public sealed class RpcClientOptions
     /// <summary>The pooled payload streams.</summary>
     public RpcPoolOptions Pools { get; set; } = new();
 
-    /// <summary>The request producer's settings. Default: low latency (linger 0, acks from the leader only).</summary>
-    public KafkaProducerOptions Producer { get; set; } = new() { Linger = TimeSpan.Zero, Acks = Acks.Leader };
+    /// <summary>
+    /// The request producer's settings. Default: low latency (linger 0, acks from the leader only), and a 5 s close
+    /// timeout (disposal fails pending calls at once; this only bounds how long buffered requests may still go out).
+    /// </summary>
+    public KafkaProducerOptions Producer { get; set; } = new() { Linger = TimeSpan.Zero, Acks = Acks.Leader, CloseTimeout = TimeSpan.FromSeconds(5) };
 
     /// <summary>The reply consumer's settings. Default: short fetch wait (10 ms) so replies surface quickly.</summary>
     public KafkaConsumerOptions Consumer { get; set; } = new() { FetchMaxWait = TimeSpan.FromMilliseconds(10) };
