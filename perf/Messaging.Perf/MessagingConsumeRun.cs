@@ -1,7 +1,7 @@
 using System.Globalization;
-using Messaging.Consumer;
-using Deserializers = Messaging.Serialization.Deserializers;
-using Ignore = Messaging.Serialization.Ignore;
+using Deserializers = Messaging.Deserializers;
+using Ignore = Messaging.Ignore;
+using ConsumerPools = Messaging.Pools.ConsumerPools;
 
 namespace Messaging.Perf;
 

@@ -1,4 +1,4 @@
-namespace Messaging.Buffers;
+namespace Messaging.Pools;
 
 /// <summary>
 /// The settings of one bucketed array pool (the consumer's decompression-buffer, record-slice and fetch-response

@@ -15,7 +15,7 @@ namespace Messaging.Compression;
 /// <see cref="Reset"/> or <see cref="Dispose"/>, records decoded into the buffer must no longer be used.</para>
 /// <para>Not thread-safe.</para>
 /// </remarks>
-public sealed class DecompressionBuffer : IDecompressionBuffer, IDisposable
+internal sealed class DecompressionBuffer : IDecompressionBuffer, IDisposable
 {
     private GrowableBuffer<ArrayPoolSource> _buffer; // mutable struct: used in place, never copied
     private bool _disposed;

@@ -1,6 +1,4 @@
-using Messaging.Buffers;
-
-namespace Messaging.Consumer;
+namespace Messaging.Pools;
 
 /// <summary>
 /// The settings of a consumer's own pools, the input of <see cref="ConsumerPools.Create"/>: one set of knobs per

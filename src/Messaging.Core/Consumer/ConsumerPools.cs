@@ -1,4 +1,4 @@
-namespace Messaging.Consumer;
+namespace Messaging.Pools;
 
 /// <summary>
 /// The four pools a consumer takes its memory from: decompression buffers, record objects, record slices (the arrays

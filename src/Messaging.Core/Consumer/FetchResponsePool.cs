@@ -1,6 +1,6 @@
 using Messaging.Buffers;
 
-namespace Messaging.Consumer;
+namespace Messaging.Pools;
 
 /// <summary>
 /// The default <see cref="IFetchResponsePool"/>: size classes with bounded retention (<see cref="BucketedPoolOptions"/>),

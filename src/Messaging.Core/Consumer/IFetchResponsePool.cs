@@ -1,4 +1,4 @@
-namespace Messaging.Consumer;
+namespace Messaging.Pools;
 
 /// <summary>
 /// Where the consumer gets the buffers whole Fetch responses are read into: the connection reads a response into one

@@ -1,4 +1,5 @@
 using Messaging.Connection;
+using Messaging.Pools;
 
 namespace Messaging.Consumer;
 

@@ -5,6 +5,7 @@ using FsCheck.Xunit;
 using Messaging.Buffers;
 using Messaging.Compression;
 using Messaging.Consumer;
+using Messaging.Pools;
 using Messaging.Protocol;
 
 namespace Messaging.Core.Tests.Buffers;

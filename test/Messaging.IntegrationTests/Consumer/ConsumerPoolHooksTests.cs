@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
-using Messaging.Compression;
-using Messaging.Consumer;
+using Messaging.Pools;
 using Messaging.Testing.Brokers;
 
 namespace Messaging.IntegrationTests.Consumer;

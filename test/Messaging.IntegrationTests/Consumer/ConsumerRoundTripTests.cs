@@ -1,4 +1,5 @@
 using Messaging.Consumer;
+using Messaging.Pools;
 using Messaging.Serialization;
 using Messaging.IntegrationTests.Support;
 using Messaging.Testing.Brokers;
