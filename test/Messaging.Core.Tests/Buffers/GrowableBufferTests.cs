@@ -5,6 +5,7 @@ using FsCheck.Xunit;
 using Messaging.Buffers;
 using Messaging.Compression;
 using Messaging.Consumer;
+using Messaging.Core.Tests.Consumer;
 using Messaging.Pools;
 using Messaging.Protocol;
 
@@ -50,7 +51,7 @@ public sealed class GrowableBufferTests
     public Property Pooled_decompression_writer_matches_a_memory_stream_and_returns_every_buffer() =>
         Prop.ForAll(Steps, Gen.Choose(1, 64).ToArbitrary(), (steps, firstSize) =>
         {
-            var pool = new CountingDecompressionPool(firstSize);
+            var pool = new ReusingDecompressionPool(firstSize); // tiny first buffers, so writers grow
             var writer = new PooledDecompressionWriter(pool, limit: 1 << 20);
             writer.Start(firstSize, CompressionType.Lz4);
 
@@ -171,42 +172,6 @@ public sealed class GrowableBufferTests
             Assert.True(_out.Remove(array), "an array was returned twice, or was never rented");
             Returns++;
             array.AsSpan().Fill(0xDD); // poison: a writer still reading it fails the comparison
-        }
-    }
-
-    /// <summary>A decompression pool whose first buffers are tiny (so writers grow), counting every buffer by identity.</summary>
-    private sealed class CountingDecompressionPool(int firstSize) : IDecompressionBufferPool
-    {
-        private readonly HashSet<byte[]> _out = new(ReferenceEqualityComparer.Instance);
-
-        public int Rents { get; private set; }
-
-        public int Returns { get; private set; }
-
-        public int Outstanding => _out.Count;
-
-        public byte[] Rent(int compressedSize, CompressionType codec)
-        {
-            var buffer = new byte[firstSize];
-            _out.Add(buffer);
-            Rents++;
-            return buffer;
-        }
-
-        public byte[] Grow(byte[] buffer, int usedLength, int minimumLength)
-        {
-            Assert.True(_out.Remove(buffer), "grew a buffer the pool does not have out");
-            var larger = new byte[minimumLength];
-            buffer.AsSpan(0, usedLength).CopyTo(larger);
-            buffer.AsSpan().Fill(0xDD);
-            _out.Add(larger);
-            return larger;
-        }
-
-        public void Return(byte[] buffer)
-        {
-            Assert.True(_out.Remove(buffer), "a buffer was returned twice, or was never rented");
-            Returns++;
         }
     }
 
