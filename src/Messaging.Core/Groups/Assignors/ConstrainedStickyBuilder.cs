@@ -38,7 +38,7 @@ internal static class ConstrainedStickyBuilder
         var underMin = new List<int>();
         var exactlyMin = new List<int>();
 
-        // Step 1: keep owned partitions within quota.
+        // Step 1: keep owned partitions within quota, members in Java's iteration order.
         for (int m = 0; m < memberCount; m++)
         {
             assignment[m] = new List<TopicPartition>(maxQuota);
@@ -85,9 +85,10 @@ internal static class ConstrainedStickyBuilder
             }
         }
 
-        // Step 2: round-robin the rest. Member indexes follow the ordinal member order, so sorting them sorts by id.
-        underMin.Sort();
-        exactlyMin.Sort();
+        // Step 2: round-robin the rest; Java sorts both lists by member id first.
+        Comparison<int> byMemberId = (a, b) => string.CompareOrdinal(input.Members[a], input.Members[b]);
+        underMin.Sort(byMemberId);
+        exactlyMin.Sort(byMemberId);
         var exactlyMinQueue = new Queue<int>(exactlyMin);
         int cursor = 0;
         foreach (string topic in input.SortedTopics)

@@ -14,9 +14,10 @@ namespace Messaging.Groups;
 /// or, from older members, from a 4-byte big-endian generation in the user data, which this assignor also sends. When
 /// two members claim one partition the newer generation wins; two claims in the same generation are both dropped and
 /// the partition counts as transferring.</para>
-/// <para>With equal subscriptions the result follows Java's constrained algorithm step by step (members taken in
-/// member-id order where Java iterates a hash map). With unequal subscriptions it follows Java's general algorithm's
-/// rules (see <c>GeneralStickyBuilder</c>). Rack-aware placement is not done: the cluster view has no replica racks.</para>
+/// <para>With equal subscriptions the result follows Java's constrained algorithm step by step, walking the members in
+/// the order a Java HashMap iterates them, so a group gets the partitions the Java client would give it. With unequal
+/// subscriptions it follows the rules of Java's general algorithm (see <c>GeneralStickyBuilder</c>). Rack-aware
+/// placement is not done: the cluster view has no replica racks.</para>
 /// <para>One instance belongs to one consumer: <see cref="OnAssignment"/> records the generation that
 /// <see cref="GetSubscriptionUserData"/> encodes.</para>
 /// </remarks>

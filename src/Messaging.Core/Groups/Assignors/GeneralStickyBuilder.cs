@@ -168,7 +168,8 @@ internal sealed class GeneralStickyBuilder
         for (int i = 1; i < subscribers.Length; i++)
         {
             int m = subscribers[i];
-            if (_assignment[m].Count < _assignment[best].Count)
+            int byCount = _assignment[m].Count.CompareTo(_assignment[best].Count);
+            if (byCount < 0 || (byCount == 0 && string.CompareOrdinal(_input.Members[m], _input.Members[best]) < 0))
             {
                 best = m;
             }

@@ -26,7 +26,7 @@ internal sealed class StickyInput
         Generations = new int?[members.Length];
     }
 
-    /// <summary>The member ids, sorted ordinally (Java iterates a hash map; a fixed order keeps every leader's result the same).</summary>
+    /// <summary>The member ids in the order Java's sticky assignor iterates them (<see cref="JavaHashOrder"/>).</summary>
     public string[] Members { get; }
 
     /// <summary>The partition count of every subscribed topic that has partitions.</summary>
@@ -74,7 +74,7 @@ internal sealed class StickyInput
     {
         Dictionary<string, int> counts = AssignorInput.SubscribedPartitionCounts(cluster, subscriptions);
         string[] members = [.. subscriptions.Keys];
-        Array.Sort(members, StringComparer.Ordinal);
+        JavaHashOrder.Sort(members);
         var input = new StickyInput(members, counts);
         input.SettleOwnership(subscriptions, generationOf);
         return input;
