@@ -1,7 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
-using Messaging.Errors;
 using Messaging.Groups;
 using Messaging.Groups.Assignors;
 using static Messaging.Core.Tests.Groups.AssignorFixtures;
