@@ -5,6 +5,15 @@ namespace Messaging.Core.Tests.Groups;
 /// <summary>Small builders for assignor tests, named after the helpers of the Java client's assignor tests.</summary>
 internal static class AssignorFixtures
 {
+    public const string Topic = "topic";
+    public const string Topic1 = "topic1";
+    public const string Topic2 = "topic2";
+    public const string Topic3 = "topic3";
+    public const string Consumer1 = "consumer1";
+    public const string Consumer2 = "consumer2";
+    public const string Consumer3 = "consumer3";
+    public const string Consumer4 = "consumer4";
+
     public static TopicPartition Tp(string topic, int partition) => new(topic, partition);
 
     public static AssignorClusterView ClusterOf(params (string Topic, int Partitions)[] topics) =>

@@ -12,14 +12,6 @@ namespace Messaging.Core.Tests.Groups;
 /// </summary>
 public sealed class CooperativeStickyAssignorTests
 {
-    private const string Topic = "topic";
-    private const string Topic1 = "topic1";
-    private const string Topic2 = "topic2";
-    private const string Topic3 = "topic3";
-    private const string Consumer1 = "consumer1";
-    private const string Consumer2 = "consumer2";
-    private const string Consumer3 = "consumer3";
-    private const string Consumer4 = "consumer4";
     private const int GenerationId = 1;
 
     private readonly CooperativeStickyAssignor _assignor = new();
