@@ -1,5 +1,6 @@
 using Messaging;
 using Messaging.Hosting;
+using Messaging.Pools;
 using Microsoft.Extensions.Configuration;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -35,7 +36,11 @@ public static class KafkaServiceCollectionExtensions
 
     /// <summary>
     /// Registers a raw <see cref="KafkaConsumer"/> (also as <see cref="IKafkaConsumer"/>): one consumer for the
-    /// service, read by one loop (a consumer is not meant to be shared between concurrent readers).
+    /// service, read by one loop (a consumer is not meant to be shared between concurrent readers). A
+    /// <c>PoolSettings</c> subsection (<see cref="Messaging.Pools.ConsumerPoolOptions"/>:
+    /// <c>PoolSettings:DecompressionBuffers:MaxRetainedBytes</c>, ...) gives the consumer its own pools built from
+    /// those settings; without one it uses the process-wide shared pools. (Not <c>Pools</c>: that property holds
+    /// pool instances, which configuration cannot create.)
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configuration">The section to bind <see cref="KafkaConsumerOptions"/> from, or null.</param>
@@ -44,7 +49,21 @@ public static class KafkaServiceCollectionExtensions
     /// <returns>The service collection.</returns>
     public static IServiceCollection AddKafkaConsumer(this IServiceCollection services, IConfiguration? configuration, Action<KafkaConsumerOptions>? configure = null, string? serviceKey = null)
     {
-        KafkaClientRegistration.Add(services, serviceKey, configuration, static (builder, section) => builder.Bind(section), configure, static options => new KafkaConsumer(options));
+        KafkaClientRegistration.Add(services, serviceKey, configuration, static (builder, section) =>
+        {
+            builder.Bind(section);
+            var pools = section.GetSection("PoolSettings");
+            if (pools.Exists())
+            {
+                // The settings of pools the consumer gets for itself (KafkaConsumerOptions.Pools holds instances).
+                builder.Configure(options =>
+                {
+                    var settings = new ConsumerPoolOptions();
+                    pools.Bind(settings);
+                    options.Pools = ConsumerPools.Create(settings);
+                });
+            }
+        }, configure, static options => new KafkaConsumer(options));
         KafkaClientRegistration.Alias<IKafkaConsumer, KafkaConsumer>(services, serviceKey);
         return services;
     }

@@ -63,6 +63,37 @@ public sealed class KafkaServiceCollectionTests
     }
 
     [Fact]
+    public async Task A_pools_section_gives_the_consumer_its_own_pools_and_a_wrong_pool_setting_fails_the_start()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Consumer:BootstrapServers"] = "localhost:9092",
+            ["Consumer:PoolSettings:DecompressionBuffers:MaxRetainedBytes"] = "1048576",
+            ["Plain:BootstrapServers"] = "localhost:9092",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddKafkaConsumer(configuration.GetSection("Consumer"), serviceKey: "pooled");
+        services.AddKafkaConsumer(configuration.GetSection("Plain"), serviceKey: "plain");
+        await using (var provider = services.BuildServiceProvider())
+        {
+            var monitor = provider.GetRequiredService<IOptionsMonitor<KafkaConsumerOptions>>();
+            Assert.NotSame(Messaging.Pools.ConsumerPools.Shared, monitor.Get("pooled").Pools);
+            Assert.Same(Messaging.Pools.ConsumerPools.Shared, monitor.Get("plain").Pools);
+        }
+
+        var wrong = Host.CreateApplicationBuilder();
+        wrong.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Kafka:Consumer:BootstrapServers"] = "localhost:9092",
+            ["Kafka:Consumer:PoolSettings:DecompressionBuffers:MinBucketSize"] = "-5",
+        });
+        wrong.Services.AddKafkaConsumer(wrong.Configuration.GetSection("Kafka:Consumer"));
+        using var host = wrong.Build();
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(TestContext.Current.CancellationToken));
+        Assert.Contains("MinBucketSize", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Keyed_registrations_are_separate_clients_with_their_own_options()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
