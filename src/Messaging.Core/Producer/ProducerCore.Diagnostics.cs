@@ -10,8 +10,8 @@ internal sealed partial class ProducerCore
     {
         var text = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
-        text.Append(inv, $"pool: in use {Pool.InUse}, held {Pool.Held}, waiters {Pool.HasWaiters}; incomplete batches {Accumulator.IncompleteCount}; send immediately {Accumulator.SendImmediately}; producer id {Idempotence.Current}; aborting {IsAborting}").AppendLine();
-        foreach (var sender in Senders)
+        text.Append(inv, $"pool: in use {Pool.InUse}, held {Pool.Held}, waiters {Pool.HasWaiters}; incomplete batches {Accumulator.IncompleteCount}; send immediately {Accumulator.SendImmediately}; producer id {Idempotence.Current}; closed {Accumulator.IsClosed}").AppendLine();
+        foreach (var sender in Senders.All)
         {
             text.Append(inv, $"sender {sender.NodeId}: in flight {sender.InFlight}, {sender.Partitions.Length} partition(s)").AppendLine();
         }
