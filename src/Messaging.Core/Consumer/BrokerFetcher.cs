@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Messaging.Buffers;
 using Messaging.Connection;
 using Messaging.Errors;
@@ -24,7 +23,8 @@ internal sealed class BrokerFetcher : IAsyncDisposable
     private readonly KafkaConsumerOptions _options;
     private readonly ConsumerLog _log;
     private readonly CancellationToken _stop;
-    private readonly AsyncSignal _signal = new();
+    private readonly AsyncSignal _signal;
+    private readonly Clock _clock;
     private readonly FetchSession _session;
     private readonly List<FetchTarget> _targets = [];
     private readonly Dictionary<TopicPartition, int> _index = [];
@@ -39,10 +39,13 @@ internal sealed class BrokerFetcher : IAsyncDisposable
     /// <param name="responseBuffers">The pool Fetch responses are read into.</param>
     /// <param name="options">The fetch settings.</param>
     /// <param name="log">Where a crash of the loop is logged.</param>
+    /// <param name="clock">The consumer's clock: backoffs count on it.</param>
     /// <param name="stop">Ends the loop.</param>
     public BrokerFetcher(int nodeId, PartitionCursors cursors, FetchBuffer buffer, FetchResponseHandler responses, BrokerConnections connections,
-        IResponseBufferPool responseBuffers, KafkaConsumerOptions options, ConsumerLog log, CancellationToken stop)
+        IResponseBufferPool responseBuffers, KafkaConsumerOptions options, ConsumerLog log, Clock clock, CancellationToken stop)
     {
+        _clock = clock;
+        _signal = new AsyncSignal(clock);
         NodeId = nodeId;
         _cursors = cursors;
         _buffer = buffer;
@@ -207,7 +210,7 @@ internal sealed class BrokerFetcher : IAsyncDisposable
             return Timeout.InfiniteTimeSpan; // signalled when the consumer frees budget
         }
 
-        long now = Stopwatch.GetTimestamp();
+        long now = _clock.Now;
         long nextRetry = _cursors.CollectTargets(NodeId, _targets, now);
         if (_targets.Count > 0)
         {
@@ -216,7 +219,7 @@ internal sealed class BrokerFetcher : IAsyncDisposable
 
         return nextRetry == long.MaxValue
             ? Timeout.InfiniteTimeSpan
-            : TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, (long)((nextRetry - now) * ((double)TimeSpan.TicksPerSecond / Stopwatch.Frequency))));
+            : TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, _clock.Between(now, nextRetry).Ticks));
     }
 
     private static bool IsSessionError(ErrorCode code) =>

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using Messaging.Cluster;
 using Messaging.Errors;
+using Messaging.Threading;
 
 namespace Messaging.Consumer;
 
@@ -20,6 +20,7 @@ internal sealed class FetchMaintenance
     private readonly MaintenanceRequests _requests;
     private readonly KafkaConsumerOptions _options;
     private readonly ConsumerLog _log;
+    private readonly Clock _clock;
     private readonly Task _loop;
 
     /// <param name="metadata">Where leaders are learnt.</param>
@@ -30,10 +31,12 @@ internal sealed class FetchMaintenance
     /// <param name="requests">What the other parts ask of this loop.</param>
     /// <param name="options">The retry backoff and the isolation level.</param>
     /// <param name="log">Where leader changes and failures are logged.</param>
+    /// <param name="clock">The consumer's clock: backoffs count on it.</param>
     /// <param name="stop">Ends the loop.</param>
     public FetchMaintenance(MetadataRefresher metadata, OffsetLookup offsetLookup, PartitionCursors cursors, FetchBuffer buffer, BrokerFetchers brokers,
-        MaintenanceRequests requests, KafkaConsumerOptions options, ConsumerLog log, CancellationToken stop)
+        MaintenanceRequests requests, KafkaConsumerOptions options, ConsumerLog log, Clock clock, CancellationToken stop)
     {
+        _clock = clock;
         _metadata = metadata;
         _offsetLookup = offsetLookup;
         _cursors = cursors;
@@ -143,7 +146,7 @@ internal sealed class FetchMaintenance
     private async Task ResolveOffsetsAsync(CancellationToken cancellationToken)
     {
         List<(PartitionCursor Cursor, CursorGeneration Generation, OffsetSpec Start)>? entries = null;
-        long now = Stopwatch.GetTimestamp();
+        long now = _clock.Now;
         lock (_cursors.Sync)
         {
             foreach (var cursor in _cursors.All)
@@ -177,7 +180,7 @@ internal sealed class FetchMaintenance
         catch
         {
             // Metadata unreachable, or stopping: nothing was learnt; free the cursors for the next round.
-            Release(entries, Stopwatch.GetTimestamp() + Fetcher.ToStopwatchTicks(_options.RetryBackoff));
+            Release(entries, _clock.After(_options.RetryBackoff));
             throw;
         }
 
@@ -186,7 +189,7 @@ internal sealed class FetchMaintenance
 
     private void ApplyStartOffsets(List<(PartitionCursor Cursor, CursorGeneration Generation, OffsetSpec Start)> entries, Dictionary<TopicPartition, OffsetLookupResult> answers)
     {
-        long retryAt = Stopwatch.GetTimestamp() + Fetcher.ToStopwatchTicks(_options.RetryBackoff);
+        long retryAt = _clock.After(_options.RetryBackoff);
         lock (_cursors.Sync)
         {
             foreach (var (cursor, generation, start) in entries)

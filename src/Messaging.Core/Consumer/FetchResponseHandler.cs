@@ -1,10 +1,10 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Globalization;
 using Messaging.Cluster;
 using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 using Messaging.Records;
+using Messaging.Threading;
 
 namespace Messaging.Consumer;
 
@@ -21,6 +21,7 @@ internal sealed class FetchResponseHandler
     private readonly MaintenanceRequests _maintenance;
     private readonly KafkaConsumerOptions _options;
     private readonly ConsumerLog _log;
+    private readonly Clock _clock;
     private int _leaderErrors;
     private int _failedFetches;
 
@@ -29,8 +30,10 @@ internal sealed class FetchResponseHandler
     /// <param name="maintenance">Asked to refresh metadata (moved leaders) or to look up a reset position.</param>
     /// <param name="options">The retry backoff and the offset reset policy.</param>
     /// <param name="log">Where errors and resets are logged.</param>
-    public FetchResponseHandler(PartitionCursors cursors, FetchBuffer buffer, MaintenanceRequests maintenance, KafkaConsumerOptions options, ConsumerLog log)
+    /// <param name="clock">The consumer's clock: backoffs count on it.</param>
+    public FetchResponseHandler(PartitionCursors cursors, FetchBuffer buffer, MaintenanceRequests maintenance, KafkaConsumerOptions options, ConsumerLog log, Clock clock)
     {
+        _clock = clock;
         _cursors = cursors;
         _buffer = buffer;
         _maintenance = maintenance;
@@ -49,7 +52,7 @@ internal sealed class FetchResponseHandler
     {
         Interlocked.Increment(ref _failedFetches);
         _log.FetchFailed(node, targets.Count, error.Message);
-        _cursors.RetryAt(targets, Stopwatch.GetTimestamp() + Fetcher.ToStopwatchTicks(_options.RetryBackoff));
+        _cursors.RetryAt(targets, _clock.After(_options.RetryBackoff));
         if (refreshMetadata)
         {
             _maintenance.RequestMetadataRefresh();
@@ -85,7 +88,7 @@ internal sealed class FetchResponseHandler
     public void CompleteFetch(List<FetchTarget> targets, Dictionary<TopicPartition, int> index, Dictionary<Guid, string> topicNames, FetchResponse response, SharedBuffer frame, short version)
     {
         bool refresh = false;
-        long retryAt = Stopwatch.GetTimestamp() + Fetcher.ToStopwatchTicks(_options.RetryBackoff);
+        long retryAt = _clock.After(_options.RetryBackoff);
         lock (_cursors.Sync)
         {
             foreach (var topic in response.Responses)

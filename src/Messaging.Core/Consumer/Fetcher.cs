@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Messaging.Cluster;
 using Messaging.Errors;
 using Microsoft.Extensions.Logging;
@@ -24,7 +23,7 @@ internal sealed class Fetcher : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private readonly PartitionCursors _cursors = new();
-    private readonly MaintenanceRequests _maintenanceRequests = new();
+    private readonly MaintenanceRequests _maintenanceRequests;
     private readonly MetadataRefresher _metadata;
     private readonly FetchBuffer _buffer;
     private readonly FetchResponseHandler _responses;
@@ -36,15 +35,17 @@ internal sealed class Fetcher : IAsyncDisposable
     public Fetcher(ClusterClient cluster, KafkaConsumerOptions options, ConsumerPools pools)
     {
         _metadata = cluster.Metadata;
+        var clock = cluster.Settings.Clock;
+        _maintenanceRequests = new MaintenanceRequests(clock);
         _log = new ConsumerLog(options.LoggerFactory.CreateLogger("Messaging.Consumer"));
         _buffer = new FetchBuffer(options.MaxBufferedBytes, SignalBrokers);
-        _responses = new FetchResponseHandler(_cursors, _buffer, _maintenanceRequests, options, _log);
+        _responses = new FetchResponseHandler(_cursors, _buffer, _maintenanceRequests, options, _log, clock);
         var connections = cluster.Connections;
         var responseBuffers = pools.Responses;
         var stop = _stop.Token;
-        _brokers = new BrokerFetchers(node => new BrokerFetcher(node, _cursors, _buffer, _responses, connections, responseBuffers, options, _log, stop));
+        _brokers = new BrokerFetchers(node => new BrokerFetcher(node, _cursors, _buffer, _responses, connections, responseBuffers, options, _log, clock, stop));
         _maintenance = new FetchMaintenance(_metadata, new OffsetLookup(cluster, options.RetryBackoff), _cursors, _buffer, _brokers, _maintenanceRequests,
-            options, _log, stop);
+            options, _log, clock, stop);
     }
 
     /// <summary>Bytes fetched and not yet consumed.</summary>
@@ -137,8 +138,6 @@ internal sealed class Fetcher : IAsyncDisposable
         _maintenanceRequests.Dispose();
         _stop.Dispose();
     }
-
-    internal static long ToStopwatchTicks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 
     private void SignalBrokers() => _brokers.SignalAll();
 

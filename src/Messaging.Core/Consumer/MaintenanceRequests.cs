@@ -8,8 +8,11 @@ namespace Messaging.Consumer;
 /// </summary>
 internal sealed class MaintenanceRequests : IDisposable
 {
-    private readonly AsyncSignal _signal = new();
+    private readonly AsyncSignal _signal;
     private bool _refreshWanted;
+
+    /// <param name="clock">The consumer's clock: the loop's waits count on it.</param>
+    public MaintenanceRequests(Clock clock) => _signal = new AsyncSignal(clock);
 
     /// <summary>Whether a metadata refresh was asked for and not yet taken.</summary>
     public bool RefreshWanted => Volatile.Read(ref _refreshWanted);

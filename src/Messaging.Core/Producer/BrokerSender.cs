@@ -24,6 +24,9 @@ namespace Messaging.Producer;
 /// </remarks>
 internal sealed class BrokerSender : IAsyncDisposable
 {
+    /// <summary>While stopping, how often the response loop looks whether the last request was answered.</summary>
+    private static readonly TimeSpan StoppingPoll = TimeSpan.FromMilliseconds(100);
+
     private readonly ProducerSettings _settings;
     private readonly BrokerConnections _connections;
     private readonly RecordAccumulator _accumulator;
@@ -32,8 +35,9 @@ internal sealed class BrokerSender : IAsyncDisposable
     private readonly MetadataRefresher _metadata;
     private readonly ProtocolLimits _limits;
     private readonly ProducerLog _log;
-    private readonly AsyncSignal _wake = new();
-    private readonly AsyncSignal _responsesReady = new();
+    private readonly AsyncSignal _wake;
+    private readonly AsyncSignal _responsesReady;
+    private readonly Clock _clock;
     private readonly Queue<ProduceRequestSet> _outstanding = new();
     private readonly Stack<ProduceRequestSet> _spareSets = new();
     private readonly Lock _outstandingLock = new();
@@ -74,6 +78,9 @@ internal sealed class BrokerSender : IAsyncDisposable
         _metadata = metadata;
         _limits = limits;
         _log = log;
+        _clock = settings.Clock;
+        _wake = new AsyncSignal(_clock);
+        _responsesReady = new AsyncSignal(_clock);
     }
 
     public int NodeId { get; }
@@ -127,7 +134,7 @@ internal sealed class BrokerSender : IAsyncDisposable
         var token = _stop.Token;
         while (!token.IsCancellationRequested)
         {
-            var now = Stopwatch.GetTimestamp();
+            var now = _clock.Now;
             var wakeAt = long.MaxValue;
 
             // A sender whose broker leads nothing (it left the metadata, or lost its partitions) neither connects nor
@@ -147,7 +154,7 @@ internal sealed class BrokerSender : IAsyncDisposable
                 {
                     // Down or backing off: batches wait (and expire on their own); try again shortly.
                     _log.SenderCannotConnect(NodeId, ex.Message);
-                    wakeAt = now + ProducerSettings.ToTicks(_settings.ReconnectBackoff);
+                    wakeAt = _clock.After(now, _settings.ReconnectBackoff);
                 }
 
                 var mutedUntil = connection?.MutedUntil ?? 0;
@@ -330,7 +337,7 @@ internal sealed class BrokerSender : IAsyncDisposable
                     return;
                 }
 
-                await _responsesReady.WaitAsync(_stopping ? Stopwatch.GetTimestamp() + Stopwatch.Frequency / 10 : long.MaxValue, CancellationToken.None).ConfigureAwait(false);
+                await _responsesReady.WaitAsync(_stopping ? _clock.After(StoppingPoll) : long.MaxValue, CancellationToken.None).ConfigureAwait(false);
                 continue;
             }
 
@@ -423,7 +430,7 @@ internal sealed class BrokerSender : IAsyncDisposable
     /// <summary>Settles every batch of an answered (or failed) request.</summary>
     private void Settle(ProduceRequestSet set, Exception? failure)
     {
-        var now = Stopwatch.GetTimestamp();
+        var now = _clock.Now;
         var refresh = false;
         for (var i = 0; i < set.Count; i++)
         {

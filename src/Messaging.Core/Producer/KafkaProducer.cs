@@ -333,7 +333,7 @@ public sealed class KafkaProducer : IKafkaProducer
             var waitLimit = _settings.AppendWaitLimit;
             if (callDeadline == 0)
             {
-                callDeadline = Stopwatch.GetTimestamp() + _settings.DeliveryTimeoutTicks;
+                callDeadline = _settings.Clock.Now + _settings.DeliveryTimeoutTicks;
             }
 
             if (outcome == Outcome.NeedsMetadata)
@@ -403,7 +403,7 @@ public sealed class KafkaProducer : IKafkaProducer
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, entry.CancellationToken);
         while (true)
         {
-            var remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), entry.WaitDeadlineTicks);
+            var remaining = _settings.Clock.Until(entry.WaitDeadlineTicks);
             var outcome = TryAppendOwned(entry.Topic, entry.Key.Span, entry.Value.Span, entry.Nulls, entry.Headers, entry.Partition, entry.TimestampMs, entry.Promise,
                 entry.DeliveryDeadlineTicks, out var slow);
             if (outcome == Outcome.Appended)

@@ -25,7 +25,7 @@ internal sealed partial class ProducerCore
                     var first = partition.Queue.PeekFirst();
                     var s = partition.Sequences;
                     text.Append(inv, $"  {partition.TopicPartition}: leader {partition.Leader} sender {partition.Sender?.NodeId} in flight {partition.InFlight} via {partition.InFlightSender?.NodeId}; open {(partition.Open is null ? "-" : partition.Open.Count.ToString(inv))}; queued {partition.Queue.Count}")
-                        .Append(inv, $" first: seq {first?.BaseSequence} attempts {first?.Attempts} retry in {(first is null ? 0 : (first.RetryAtTicks - System.Diagnostics.Stopwatch.GetTimestamp()) * 1000 / System.Diagnostics.Stopwatch.Frequency)} ms")
+                        .Append(inv, $" first: seq {first?.BaseSequence} attempts {first?.Attempts} retry in {(first is null ? 0 : (long)Settings.Clock.Until(first.RetryAtTicks).TotalMilliseconds)} ms")
                         .Append(inv, $"; sequences {s.ProducerIdAndEpoch} next {s.NextSequence} acked {s.LastAckedSequence} unacked {s.Unacked.Count} first unacked {s.FirstUnackedSequence} unresolved {s.UnresolvedNextSequence} rewrite {s.RewritePending}")
                         .AppendLine();
                 }

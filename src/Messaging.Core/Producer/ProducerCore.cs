@@ -26,13 +26,13 @@ internal sealed partial class ProducerCore : IDisposable
         Cluster = new ClusterClient(options);
         Connections = new BrokerConnections(Cluster.Settings, BrokerEndpoint.ParseList(options.BootstrapServers));
         Connections.BrokerDisconnected += OnBrokerDisconnected;
-        Pool = new BufferPool(Settings.BufferMemory, Settings.BatchSize);
+        Pool = new BufferPool(Settings.BufferMemory, Settings.BatchSize, Settings.Clock);
         Log = new ProducerLog(options.LoggerFactory.CreateLogger("Messaging.Producer"));
         Accumulator = new RecordAccumulator(Settings, Pool, Idempotence, Log);
         Senders = new BrokerSenders(Accumulator, Connections, CreateSender);
         ProducerId = new ProducerIdRequester(Cluster, Idempotence, Accumulator, Settings, Log, Senders.WakeAll, _stop.Token);
         Topics = new TopicMetadataWaiter(Accumulator, Cluster.Metadata, Senders, Settings);
-        _housekeeping = new ProducerHousekeeping(Accumulator, Senders, Cluster.Metadata, Log, _stop.Token);
+        _housekeeping = new ProducerHousekeeping(Accumulator, Senders, Cluster.Metadata, Log, Settings.Clock, _stop.Token);
     }
 
     public ProducerSettings Settings { get; }
@@ -86,7 +86,7 @@ internal sealed partial class ProducerCore : IDisposable
     /// </summary>
     public async ValueTask CloseAsync(ProduceLane lane, TimeSpan timeout)
     {
-        using (var deadline = new CancellationTokenSource(timeout))
+        using (var deadline = Settings.Clock.CancelAfter(timeout))
         {
             try
             {

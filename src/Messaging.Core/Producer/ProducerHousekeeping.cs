@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using Messaging.Cluster;
+using Messaging.Threading;
 
 namespace Messaging.Producer;
 
@@ -15,15 +15,18 @@ internal sealed class ProducerHousekeeping
     private readonly BrokerSenders _senders;
     private readonly MetadataRefresher _metadata;
     private readonly ProducerLog _log;
+    private readonly Clock _clock;
     private readonly Task _loop;
 
     /// <param name="accumulator">Whose queued batches expire.</param>
     /// <param name="senders">Re-routed after metadata changes; their in-flight batches expire too.</param>
     /// <param name="metadata">Followed, and asked again while records wait for a partition without a reachable leader.</param>
     /// <param name="log">Where a failed round is reported.</param>
+    /// <param name="clock">The producer's clock: the period and the deadlines count on it.</param>
     /// <param name="stop">Ends the loop.</param>
-    public ProducerHousekeeping(RecordAccumulator accumulator, BrokerSenders senders, MetadataRefresher metadata, ProducerLog log, CancellationToken stop)
+    public ProducerHousekeeping(RecordAccumulator accumulator, BrokerSenders senders, MetadataRefresher metadata, ProducerLog log, Clock clock, CancellationToken stop)
     {
+        _clock = clock;
         _accumulator = accumulator;
         _senders = senders;
         _metadata = metadata;
@@ -46,7 +49,7 @@ internal sealed class ProducerHousekeeping
     private async Task RunAsync(CancellationToken token)
     {
         await Task.Yield();
-        using var timer = new PeriodicTimer(Period);
+        using var timer = new PeriodicTimer(Period, _clock.Provider);
         var expired = new List<ProducerBatch>();
         while (await timer.WaitForNextTickAsync(token).ConfigureAwait(false))
         {
@@ -58,7 +61,7 @@ internal sealed class ProducerHousekeeping
                     _senders.Apply(current);
                 }
 
-                var now = Stopwatch.GetTimestamp();
+                var now = _clock.Now;
                 if (_accumulator.ExpireQueued(now, expired))
                 {
                     // Records wait for a partition without a reachable leader: keep asking until the metadata names one

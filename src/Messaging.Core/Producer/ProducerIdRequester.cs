@@ -126,7 +126,7 @@ internal sealed class ProducerIdRequester
                     _log.InitProducerIdRetry(ex.Message);
                 }
 
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(_settings.RetryBackoffMax.TotalMilliseconds, _settings.RetryBackoff.TotalMilliseconds * attempt)), token).ConfigureAwait(false);
+                await _settings.Clock.Delay(TimeSpan.FromMilliseconds(Math.Min(_settings.RetryBackoffMax.TotalMilliseconds, _settings.RetryBackoff.TotalMilliseconds * attempt)), token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)

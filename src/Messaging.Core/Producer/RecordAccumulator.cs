@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Messaging.Protocol;
 using Messaging.Records;
 
@@ -375,7 +374,7 @@ internal sealed class RecordAccumulator
         ReadOnlySpan<RecordHeader> headers, RecordNulls nulls, object? target, object? state, long callDeadlineTicks)
     {
         var limit = Math.Max(_settings.BatchSize, MinimumBufferSize(recordSize));
-        var batch = ProducerBatch.Rent(partition, buffer, limit, Stopwatch.GetTimestamp(), _settings.DeliveryTimeoutTicks);
+        var batch = ProducerBatch.Rent(partition, buffer, limit, _settings.Clock.Now, _settings.DeliveryTimeoutTicks);
         if (callDeadlineTicks != 0)
         {
             batch.TightenDeadline(callDeadlineTicks); // the record waited before it got here: its deadline counts from its call

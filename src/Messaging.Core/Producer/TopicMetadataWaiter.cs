@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Messaging.Cluster;
 using Messaging.Errors;
 
@@ -21,7 +20,7 @@ internal sealed class TopicMetadataWaiter
     /// <param name="accumulator">Where the topic's state lives.</param>
     /// <param name="metadata">Where metadata comes from.</param>
     /// <param name="senders">Routes the topic's partitions once its metadata arrived.</param>
-    /// <param name="settings">The wait limit the timeout error names.</param>
+    /// <param name="settings">The clock the wait counts on, and the wait limit the timeout error names.</param>
     public TopicMetadataWaiter(RecordAccumulator accumulator, MetadataRefresher metadata, BrokerSenders senders, ProducerSettings settings)
     {
         _accumulator = accumulator;
@@ -44,13 +43,14 @@ internal sealed class TopicMetadataWaiter
             return state;
         }
 
-        var started = Stopwatch.GetTimestamp();
+        var clock = _settings.Clock;
+        var started = clock.Now;
         var lastCode = ErrorCode.None;
         Exception? lastError = null;
         var first = true;
         while (true)
         {
-            var remaining = maxWait - Stopwatch.GetElapsedTime(started);
+            var remaining = maxWait - clock.Since(started);
             if (remaining <= TimeSpan.Zero && !first)
             {
                 throw ProducerErrors.MetadataTimeout(topic, _settings.AppendWaitLimit, lastCode, lastError);
@@ -60,8 +60,8 @@ internal sealed class TopicMetadataWaiter
             {
                 var wait = remaining > TimeSpan.Zero ? remaining : TimeSpan.FromMilliseconds(1);
                 var metadata = first
-                    ? await _metadata.EnsureTopicsAsync([topic], cancellationToken).WaitAsync(wait, cancellationToken).ConfigureAwait(false)
-                    : await _metadata.RefreshAsync(cancellationToken).WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+                    ? await _metadata.EnsureTopicsAsync([topic], cancellationToken).WaitAsync(wait, clock.Provider, cancellationToken).ConfigureAwait(false)
+                    : await _metadata.RefreshAsync(cancellationToken).WaitAsync(wait, clock.Provider, cancellationToken).ConfigureAwait(false);
                 if (metadata.Topics.TryGetValue(topic, out var info) && info.Error == ErrorCode.None && info.Partitions.Count > 0)
                 {
                     _senders.Apply(metadata);
@@ -81,10 +81,10 @@ internal sealed class TopicMetadataWaiter
             {
                 // The cluster is unreachable: ask again shortly (the refresher spaces the requests), never past the deadline.
                 lastError = ex;
-                var pause = maxWait - Stopwatch.GetElapsedTime(started);
+                var pause = maxWait - clock.Since(started);
                 if (pause > TimeSpan.Zero)
                 {
-                    await Task.Delay(pause < MetadataRetryPause ? pause : MetadataRetryPause, cancellationToken).ConfigureAwait(false);
+                    await clock.Delay(pause < MetadataRetryPause ? pause : MetadataRetryPause, cancellationToken).ConfigureAwait(false);
                 }
             }
 
