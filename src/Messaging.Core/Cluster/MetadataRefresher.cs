@@ -1,6 +1,5 @@
 using Messaging.Connection;
 using Messaging.Errors;
-using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 using Messaging.Threading;
 

@@ -2,6 +2,7 @@ using System.Reflection;
 using Messaging.Diagnostics;
 using Messaging.Protocol;
 using Messaging.Threading;
+using Messaging.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace Messaging.Connection;

@@ -1,5 +1,4 @@
 using Messaging.Cluster;
-using Messaging.Errors;
 using Messaging.Threading;
 
 namespace Messaging.Consumer;

@@ -2,8 +2,8 @@ using System.Buffers.Binary;
 using System.Globalization;
 using Messaging.Cluster;
 using Messaging.Protocol;
-using Messaging.Protocol.Messages;
 using Messaging.Records;
+using Messaging.Protocol.Messages;
 using Messaging.Threading;
 
 namespace Messaging.Consumer;

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Messaging.Buffers;
+using Messaging.Pools;
 using Messaging.Threading;
 
 namespace Messaging.Producer;

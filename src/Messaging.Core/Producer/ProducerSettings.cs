@@ -1,5 +1,4 @@
-using Messaging.Compression;
-using Messaging.Producer.Partitioners;
+using Messaging.Partitioners;
 using Messaging.Threading;
 
 namespace Messaging.Producer;
