@@ -1,6 +1,7 @@
 using Messaging.Connection;
 using Messaging.Protocol.Messages;
 using Messaging.Testing.Brokers;
+using Messaging.IntegrationTests.Support;
 
 namespace Messaging.IntegrationTests.Connection;
 
@@ -161,7 +162,7 @@ public sealed class BrokerConnectionTests(TestBrokerFixture fixture)
             calls[i] = connection.SendAsync<MetadataRequest, MetadataResponse>(new MetadataRequest { Topics = [] }, ct).AsTask();
         }
 
-        await Task.Delay(100, ct);
+        await Eventually.TrueAsync(() => connection.PendingCount > 0, TimeSpan.FromSeconds(10), "no request went out", ct);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await connection.DisposeAsync();
         var all = Task.WhenAll(calls);

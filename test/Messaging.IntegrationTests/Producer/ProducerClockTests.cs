@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
-using Microsoft.Extensions.Time.Testing;
 using Messaging.IntegrationTests.Support;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Messaging.IntegrationTests.Producer;
 
