@@ -141,8 +141,9 @@ internal sealed class AsyncSignal : IValueTaskSource<bool>, IDeadlineTarget, IDi
 
     /// <summary>
     /// A deadline on a clock other than the system's: one timer of that clock per signal, re-armed per wait (only
-    /// one wait is outstanding). A timer armed for an earlier wait that fires late carries that wait's version, so it
-    /// ends nothing — unless the new wait re-armed it first, which is the early, spurious-looking end the loops allow.
+    /// one wait is outstanding; re-arming replaces the earlier wait's deadline). A firing that races the re-arm reads
+    /// the new wait's version and may end it early: the spurious-looking early end every loop allows (it re-reads the
+    /// clock after a wait).
     /// </summary>
     private void ScheduleOnTimer(int version, long dueTicks)
     {

@@ -162,7 +162,8 @@ public sealed class BrokerConnectionTests(TestBrokerFixture fixture)
             calls[i] = connection.SendAsync<MetadataRequest, MetadataResponse>(new MetadataRequest { Topics = [] }, ct).AsTask();
         }
 
-        await Eventually.TrueAsync(() => connection.PendingCount > 0, TimeSpan.FromSeconds(10), "no request went out", ct);
+        // Disposed with the pipeline full: 64 requests in flight (each answered 200 ms later), the rest waiting for a slot.
+        await Eventually.TrueAsync(() => connection.PendingCount >= 64, TimeSpan.FromSeconds(10), "the requests never filled the connection's in-flight slots", ct);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await connection.DisposeAsync();
         var all = Task.WhenAll(calls);
