@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Messaging.Cluster;
 using Messaging.Connection;
@@ -168,16 +167,17 @@ public sealed class KafkaAdminClient : IAsyncDisposable
 
     private async Task<ClusterMetadata> RefreshWithRetriesAsync(CancellationToken cancellationToken)
     {
-        var deadline = Stopwatch.GetTimestamp() + ToTicks(_options.DefaultApiTimeout);
+        var clock = _cluster.Settings.Clock;
+        var deadline = clock.After(_options.DefaultApiTimeout);
         while (true)
         {
             try
             {
                 return await _cluster.Metadata.RefreshAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (KafkaException ex) when (ex.IsRetriable && Stopwatch.GetTimestamp() < deadline)
+            catch (KafkaException ex) when (ex.IsRetriable && clock.Now < deadline)
             {
-                await Task.Delay(_options.RetryBackoff, cancellationToken).ConfigureAwait(false);
+                await clock.Delay(_options.RetryBackoff, cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -194,10 +194,11 @@ public sealed class KafkaAdminClient : IAsyncDisposable
     {
         var pending = new List<string>(topics);
         var errors = new Dictionary<string, KafkaException>(StringComparer.Ordinal);
-        var deadline = Stopwatch.GetTimestamp() + ToTicks(_options.DefaultApiTimeout);
+        var clock = _cluster.Settings.Clock;
+        var deadline = clock.After(_options.DefaultApiTimeout);
         while (pending.Count > 0)
         {
-            var remainingMs = (int)Math.Max(1, TimeSpan.FromSeconds((double)(deadline - Stopwatch.GetTimestamp()) / Stopwatch.Frequency).TotalMilliseconds);
+            var remainingMs = (int)Math.Clamp(clock.Until(deadline).TotalMilliseconds, 1, int.MaxValue);
             var retry = new List<string>();
             try
             {
@@ -233,12 +234,12 @@ public sealed class KafkaAdminClient : IAsyncDisposable
             }
 
             pending = retry;
-            if (pending.Count == 0 || Stopwatch.GetTimestamp() > deadline)
+            if (pending.Count == 0 || clock.Now > deadline)
             {
                 break;
             }
 
-            await Task.Delay(_options.RetryBackoff, cancellationToken).ConfigureAwait(false);
+            await clock.Delay(_options.RetryBackoff, cancellationToken).ConfigureAwait(false);
         }
 
         if (errors.Count > 0)
@@ -288,5 +289,4 @@ public sealed class KafkaAdminClient : IAsyncDisposable
         return creatable;
     }
 
-    private static long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 }

@@ -65,6 +65,16 @@ public class KafkaClientOptions : IConnectionOptions
     /// <summary>Where the client logs (connects, disconnects, backoff, metadata changes, throttling). Default: nowhere.</summary>
     public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
 
+    /// <summary>
+    /// Where the client reads the time: every timeout, linger, backoff and deadline (request and delivery timeouts,
+    /// <c>linger.ms</c>, retry and reconnect backoff, idle connections, metadata age, throttling) counts on it.
+    /// Default: <see cref="TimeProvider.System"/>, whose lingers and deadlines fire to within a fraction of a
+    /// millisecond. Replace it in tests with a fake clock (such as <c>Microsoft.Extensions.Time.Testing.FakeTimeProvider</c>)
+    /// to drive time-dependent behaviour by advancing it; with any provider other than the system's, deadlines are
+    /// served by the provider's timers. Record timestamps and metrics durations keep the system clock.
+    /// </summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
     /// <summary>Checks every setting and throws <see cref="ArgumentException"/> naming the first that is wrong.</summary>
     public virtual void Validate()
     {
@@ -108,6 +118,10 @@ public class KafkaClientOptions : IConnectionOptions
         }
 
         ArgumentNullException.ThrowIfNull(LoggerFactory);
+        if (TimeProvider is null)
+        {
+            throw new ArgumentException("TimeProvider is required (the default is TimeProvider.System).", nameof(TimeProvider));
+        }
         if (TransportFactory is null)
         {
             throw new ArgumentException("TransportFactory is required (the default is SocketTransportFactory.Instance).", nameof(TransportFactory));

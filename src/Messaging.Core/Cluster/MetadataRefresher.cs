@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using Messaging.Connection;
 using Messaging.Errors;
 using Messaging.Protocol.Messages;
+using Messaging.Threading;
 
 namespace Messaging.Cluster;
 
@@ -28,7 +28,7 @@ internal sealed class MetadataRefresher : IAsyncDisposable
     private readonly bool _allowAutoCreate;
     private readonly Lock _lock = new();
     private readonly HashSet<string> _topics = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly AsyncSignal _wake;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private TaskCompletionSource<ClusterMetadata>? _next;
@@ -42,6 +42,7 @@ internal sealed class MetadataRefresher : IAsyncDisposable
         _settings = settings;
         _maxAge = maxAge;
         _allowAutoCreate = allowAutoCreate;
+        _wake = new AsyncSignal(settings.Clock);
         _connections.BrokerDisconnected += OnBrokerDisconnected;
         _loop = RunAsync();
     }
@@ -114,6 +115,7 @@ internal sealed class MetadataRefresher : IAsyncDisposable
             _next = null;
         }
 
+        _wake.Dispose();
         _stop.Dispose();
     }
 
@@ -126,17 +128,7 @@ internal sealed class MetadataRefresher : IAsyncDisposable
             task = _next.Task;
         }
 
-        if (_wake.CurrentCount == 0)
-        {
-            try
-            {
-                _wake.Release();
-            }
-            catch (SemaphoreFullException)
-            {
-                // Someone else woke the loop between the check and the release: one wake-up is enough.
-            }
-        }
+        _wake.Set(); // any number of requests before the loop looks wake it once
 
         return task;
     }
@@ -152,14 +144,15 @@ internal sealed class MetadataRefresher : IAsyncDisposable
         {
             // Sleep until asked, or until the metadata is max.age old.
             await _wake.WaitAsync(_maxAge, token).ConfigureAwait(false);
+            token.ThrowIfCancellationRequested();
 
             // Space refreshes by the current backoff, so repeated requests cannot turn into a storm.
             if (lastRefresh != long.MinValue)
             {
-                var wait = backoff - Stopwatch.GetElapsedTime(lastRefresh);
+                var wait = backoff - _settings.Clock.Since(lastRefresh);
                 if (wait > TimeSpan.Zero)
                 {
-                    await Task.Delay(wait, token).ConfigureAwait(false);
+                    await _settings.Clock.Delay(wait, token).ConfigureAwait(false);
                 }
             }
 
@@ -170,7 +163,7 @@ internal sealed class MetadataRefresher : IAsyncDisposable
                 _next = null;
             }
 
-            lastRefresh = Stopwatch.GetTimestamp();
+            lastRefresh = _settings.Clock.Now;
             try
             {
                 var previous = Current;
@@ -215,7 +208,7 @@ internal sealed class MetadataRefresher : IAsyncDisposable
         return Build(response);
     }
 
-    private static ClusterMetadata Build(MetadataResponse response)
+    private ClusterMetadata Build(MetadataResponse response)
     {
         var brokers = new Dictionary<int, BrokerInfo>(response.Brokers.Length);
         foreach (var broker in response.Brokers)
@@ -251,7 +244,7 @@ internal sealed class MetadataRefresher : IAsyncDisposable
             topics[topic.Name] = new TopicInfo(topic.Name, topic.TopicId, topic.IsInternal, partitions, topic.ErrorCode);
         }
 
-        return new ClusterMetadata(response.ClusterId, response.ControllerId, brokers, topics, DateTimeOffset.UtcNow);
+        return new ClusterMetadata(response.ClusterId, response.ControllerId, brokers, topics, _settings.Clock.Provider.GetUtcNow());
     }
 
     /// <summary>

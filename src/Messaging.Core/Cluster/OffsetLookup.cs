@@ -19,12 +19,15 @@ internal sealed class OffsetLookup
     private readonly TimeSpan _retryBackoff;
     private readonly TimeProvider _time;
 
+    /// <param name="cluster">Where requests go (not owned).</param>
+    /// <param name="retryBackoff">The pause between retry rounds.</param>
+    /// <param name="time">The clock the pauses count on; default: the cluster client's.</param>
     public OffsetLookup(ClusterClient cluster, TimeSpan retryBackoff, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         _cluster = cluster;
         _retryBackoff = retryBackoff;
-        _time = time ?? TimeProvider.System;
+        _time = time ?? cluster.Settings.Clock.Provider;
     }
 
     /// <summary>

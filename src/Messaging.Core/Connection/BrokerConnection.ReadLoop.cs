@@ -130,10 +130,10 @@ internal sealed partial class BrokerConnection
             request = _pending.Dequeue();
         }
 
-        Volatile.Write(ref _lastActivity, Stopwatch.GetTimestamp());
+        Volatile.Write(ref _lastActivity, _settings.Clock.Now);
         _inFlight.Release();
         _settings.Metrics.RequestsInFlight.Add(-1, _settings.ClientTag);
-        _settings.Metrics.RequestDuration.Record(Stopwatch.GetElapsedTime(request.StartTimestamp).TotalMilliseconds, Diagnostics.KafkaMetrics.ApiTag(request.ApiKey), _settings.ClientTag);
+        _settings.Metrics.RequestDuration.Record(Stopwatch.GetElapsedTime(request.MeasuredFrom).TotalMilliseconds, Diagnostics.KafkaMetrics.ApiTag(request.ApiKey), _settings.ClientTag);
 
         // A caller that cancelled is gone: its late response is read and dropped, never handed to anyone else.
         if (!request.TryComplete(frame))

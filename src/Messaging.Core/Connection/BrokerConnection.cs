@@ -37,7 +37,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly SemaphoreSlim _inFlight;
     private readonly PendingRequestQueue _pending;
-    private readonly Timer _timeoutSweep;
+    private readonly ITimer _timeoutSweep;
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _readLoop = Task.CompletedTask;
     private Exception? _failure;
@@ -46,11 +46,11 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     private int _nextCorrelationId;
     private long _lastActivity;
 
-    // KIP-219: Stopwatch ticks until which the broker mutes this connection (a response's throttle_time_ms); 0 when
+    // KIP-219: the timestamp (of the settings' clock) until which the broker mutes this connection (a response's throttle_time_ms); 0 when
     // not muted. Only ever extended while it lasts; the first sender that finds it passed resets it to 0.
     private long _mutedUntil;
 
-    // When the write in progress started (Stopwatch ticks; 0 when no write is in progress) and for which API: the
+    // When the write in progress started (a timestamp of the settings' clock; 0 when no write is in progress) and for which API: the
     // timeout sweep closes a connection whose write outlives the request timeout (a peer that stopped reading).
     private long _writeStartedAt;
     private ApiKey _writingApiKey;
@@ -63,11 +63,11 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         Name = endpoint.DisplayName;
         _inFlight = new SemaphoreSlim(settings.MaxInFlight, settings.MaxInFlight);
         _pending = new PendingRequestQueue(settings.MaxInFlight);
-        _lastActivity = Stopwatch.GetTimestamp();
+        _lastActivity = settings.Clock.Now;
 
         // One timer per connection sweeps for overdue requests; a request carries no timer of its own.
         var period = TimeSpan.FromTicks(Math.Clamp(settings.RequestTimeout.Ticks / 10, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
-        _timeoutSweep = new Timer(static state => ((BrokerConnection)state!).SweepForTimeouts(), this, period, period);
+        _timeoutSweep = settings.Clock.Provider.CreateTimer(static state => ((BrokerConnection)state!).SweepForTimeouts(), this, period, period);
     }
 
     /// <summary>The broker this connection talks to.</summary>
@@ -104,7 +104,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     }
 
     /// <summary>How long since the connection last sent or received anything, when nothing is pending.</summary>
-    public TimeSpan IdleTime => PendingCount > 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(Volatile.Read(ref _lastActivity));
+    public TimeSpan IdleTime => PendingCount > 0 ? TimeSpan.Zero : _settings.Clock.Since(Volatile.Read(ref _lastActivity));
 
     /// <summary>
     /// Opens a transport (<see cref="ConnectionSettings.TransportFactory"/>), starts the read loop, runs the
@@ -120,9 +120,10 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// </exception>
     public static async Task<BrokerConnection> ConnectAsync(BrokerEndpoint endpoint, ConnectionSettings settings, CancellationToken cancellationToken)
     {
-        var started = Stopwatch.GetTimestamp();
-        using var setup = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        setup.CancelAfter(settings.ConnectTimeout);
+        var clock = settings.Clock;
+        var started = clock.Now;
+        using var setupTimeout = clock.CancelAfter(settings.ConnectTimeout);
+        using var setup = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, setupTimeout.Token);
         IKafkaTransport transport;
         try
         {
@@ -132,7 +133,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         catch (Exception ex) when (ex is SocketException or IOException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             var cause = ex is OperationCanceledException ? new TimeoutException("the connection setup timeout passed") : ex;
-            throw KafkaExceptions.ConnectFailed(endpoint.DisplayName, Stopwatch.GetElapsedTime(started), cause);
+            throw KafkaExceptions.ConnectFailed(endpoint.DisplayName, clock.Since(started), cause);
         }
 
         var connection = new BrokerConnection(transport, endpoint, settings);
@@ -152,7 +153,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not UnsupportedApiVersionException)
         {
             await connection.DisposeAsync().ConfigureAwait(false);
-            throw KafkaExceptions.ConnectFailed(endpoint.DisplayName, Stopwatch.GetElapsedTime(started),
+            throw KafkaExceptions.ConnectFailed(endpoint.DisplayName, clock.Since(started),
                 ex is OperationCanceledException ? new TimeoutException("the handshake (ApiVersions, then authentication if configured) did not finish within the connection setup timeout") : ex);
         }
         catch
@@ -161,7 +162,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             throw;
         }
 
-        var elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        var elapsedMs = clock.Since(started).TotalMilliseconds;
         settings.Log.Connected(connection.Name, elapsedMs, connection.HandshakeVersion);
         return connection;
     }
@@ -195,7 +196,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             return ValueTask.FromException<TResponse>(ex);
         }
 
-        var pending = DecodingPendingRequest<TResponse>.Rent(this, TRequest.ApiKey, version, correlationId, _settings.RequestTimeout);
+        var pending = DecodingPendingRequest<TResponse>.Rent(this, TRequest.ApiKey, version, correlationId, _settings.Clock, _settings.RequestTimeout);
         return TryDispatchNow(pending, encoded, cancellationToken) ? pending.AsValueTask() : SendSlowAsync(pending, encoded, cancellationToken);
     }
 
@@ -203,7 +204,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     internal ProtocolLimits Limits => _settings.Limits;
 
     /// <summary>
-    /// Stopwatch ticks until which the broker muted this connection (KIP-219), or 0 when it is not muted. A sender with
+    /// The timestamp (of the client's clock) until which the broker muted this connection (KIP-219), or 0 when it is not muted. A sender with
     /// other work to do meanwhile (the producer keeps batching) reads it rather than waiting inside a send.
     /// </summary>
     public long MutedUntil => Volatile.Read(ref _mutedUntil);
@@ -224,7 +225,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
 
         _settings.Log.Throttled(Name, apiKey, throttleTimeMs);
         var pauseMs = Math.Min(throttleTimeMs, _settings.RequestTimeout.TotalMilliseconds);
-        var until = Stopwatch.GetTimestamp() + (long)(pauseMs * Stopwatch.Frequency / 1000);
+        var until = _settings.Clock.After(TimeSpan.FromMilliseconds(pauseMs));
 
         // Two throttled responses may race (several requests in flight): the later deadline wins.
         var current = Volatile.Read(ref _mutedUntil);
@@ -259,7 +260,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
                 return false;
             }
 
-            if (Stopwatch.GetTimestamp() < until)
+            if (_settings.Clock.Now < until)
             {
                 return IsOpen;
             }
@@ -275,7 +276,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         // Loops because another throttled response may extend the mute while we wait.
         while (IsMuted)
         {
-            var remaining = MutedUntil - Stopwatch.GetTimestamp();
+            var remaining = MutedUntil - _settings.Clock.Now;
             if (remaining <= 0)
             {
                 continue;
@@ -284,7 +285,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             // Ends at the deadline, on the caller's cancellation, or when the connection closes; the linked source is
             // cancelled afterwards so a delay that lost to the close does not keep its timer.
             using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var delay = Task.Delay(TimeSpan.FromSeconds((double)remaining / Stopwatch.Frequency), wait.Token);
+            var delay = _settings.Clock.Delay(_settings.Clock.ToTimeSpan(remaining), wait.Token);
             await Task.WhenAny(delay, Closed).ConfigureAwait(false);
             await wait.CancelAsync().ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
@@ -360,7 +361,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             return ValueTask.FromException<ResponseFrame>(ex);
         }
 
-        var pending = FramePendingRequest.Rent(TRequest.ApiKey, version, correlationId, timeout, responseBuffers);
+        var pending = FramePendingRequest.Rent(TRequest.ApiKey, version, correlationId, _settings.Clock, timeout, responseBuffers);
         return TryDispatchNow(pending, encoded, cancellationToken) ? pending.AsValueTask() : SendSlowAsync(pending, encoded, cancellationToken);
     }
 
@@ -541,12 +542,12 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     private async ValueTask<bool> WriteAndReleaseAsync(ContiguousBufferWriter encoded, ApiKey apiKey)
     {
         _writingApiKey = apiKey;
-        Volatile.Write(ref _writeStartedAt, Stopwatch.GetTimestamp());
+        Volatile.Write(ref _writeStartedAt, _settings.Clock.Now);
         try
         {
             var bytes = encoded.WrittenMemory;
             await _transport.SendAsync(bytes, CancellationToken.None).ConfigureAwait(false);
-            Volatile.Write(ref _lastActivity, Stopwatch.GetTimestamp());
+            Volatile.Write(ref _lastActivity, _settings.Clock.Now);
             _settings.Metrics.BytesSent.Add(bytes.Length, Diagnostics.KafkaMetrics.ApiTag(apiKey), _settings.ClientTag);
             return true;
         }
@@ -584,7 +585,8 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             return;
         }
 
-        var now = Stopwatch.GetTimestamp();
+        var clock = _settings.Clock;
+        var now = clock.Now;
         IPendingRequest? overdue = null;
         int overdueCorrelationId = 0;
         ApiKey overdueApi = default;
@@ -614,17 +616,17 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
 
         if (overdue is not null)
         {
-            var elapsed = Stopwatch.GetElapsedTime(started, now);
-            var timeout = TimeSpan.FromSeconds((double)(deadline - started) / Stopwatch.Frequency);
+            var elapsed = clock.Between(started, now);
+            var timeout = clock.Between(started, deadline);
             Close(KafkaExceptions.Timeout(overdueApi, overdueVersion, Name, elapsed, timeout, others), overdue, overdueCorrelationId);
             return;
         }
 
         // A write that has not finished within the request timeout: the broker stopped reading.
         var writeStarted = Volatile.Read(ref _writeStartedAt);
-        if (writeStarted != 0 && Stopwatch.GetElapsedTime(writeStarted, now) > _settings.RequestTimeout)
+        if (writeStarted != 0 && clock.Between(writeStarted, now) > _settings.RequestTimeout)
         {
-            Close(KafkaExceptions.WriteTimeout(_writingApiKey, Name, Stopwatch.GetElapsedTime(writeStarted, now), _settings.RequestTimeout));
+            Close(KafkaExceptions.WriteTimeout(_writingApiKey, Name, clock.Between(writeStarted, now), _settings.RequestTimeout));
         }
     }
 

@@ -21,7 +21,7 @@ internal sealed class BrokerConnections : IAsyncDisposable
     private readonly Slot[] _bootstrap;
     private readonly Lock _brokersLock = new();
     private readonly CancellationTokenSource _disposed = new();
-    private readonly Timer _idleSweep;
+    private readonly ITimer _idleSweep;
     private Dictionary<int, Slot> _brokers = [];
     private int _nextBootstrap;
     private int _isDisposed;
@@ -37,7 +37,7 @@ internal sealed class BrokerConnections : IAsyncDisposable
         }
 
         var period = TimeSpan.FromTicks(Math.Clamp(settings.ConnectionsMaxIdle.Ticks / 4, TimeSpan.TicksPerMillisecond * 50, TimeSpan.TicksPerSecond * 30));
-        _idleSweep = new Timer(static state => ((BrokerConnections)state!).CloseIdle(), this, period, period);
+        _idleSweep = settings.Clock.Provider.CreateTimer(static state => ((BrokerConnections)state!).CloseIdle(), this, period, period);
     }
 
     /// <summary>Raised (on a pool thread) when a connection to a known broker fails: closes for a reason other than idleness, the broker leaving, or disposal.</summary>
@@ -194,10 +194,10 @@ internal sealed class BrokerConnections : IAsyncDisposable
 
             if (slot.Connecting is null)
             {
-                var now = Stopwatch.GetTimestamp();
+                var now = _settings.Clock.Now;
                 if (now < slot.NextAttemptTimestamp)
                 {
-                    var remaining = TimeSpan.FromSeconds((double)(slot.NextAttemptTimestamp - now) / Stopwatch.Frequency);
+                    var remaining = _settings.Clock.Between(now, slot.NextAttemptTimestamp);
                     return ValueTask.FromException<BrokerConnection>(KafkaExceptions.InBackoff(slot.Endpoint.DisplayName, remaining, slot.LastFailure));
                 }
 
@@ -243,7 +243,7 @@ internal sealed class BrokerConnections : IAsyncDisposable
                 slot.ConsecutiveFailures++;
                 slot.LastFailure = ex;
                 backoff = ReconnectBackoff.Next(slot.ConsecutiveFailures, _settings.ReconnectBackoff, _settings.ReconnectBackoffMax);
-                slot.NextAttemptTimestamp = Stopwatch.GetTimestamp() + (long)(backoff.TotalSeconds * Stopwatch.Frequency);
+                slot.NextAttemptTimestamp = _settings.Clock.After(backoff);
             }
 
             _settings.Log.ReconnectBackoff(slot.Endpoint.DisplayName, backoff.TotalMilliseconds, ex.Message);
@@ -268,7 +268,7 @@ internal sealed class BrokerConnections : IAsyncDisposable
                     slot.ConsecutiveFailures++;
                     slot.LastFailure = failure;
                     backoff = ReconnectBackoff.Next(slot.ConsecutiveFailures, _settings.ReconnectBackoff, _settings.ReconnectBackoffMax);
-                    slot.NextAttemptTimestamp = Stopwatch.GetTimestamp() + (long)(backoff.TotalSeconds * Stopwatch.Frequency);
+                    slot.NextAttemptTimestamp = _settings.Clock.After(backoff);
                 }
             }
         }

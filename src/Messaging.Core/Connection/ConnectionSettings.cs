@@ -1,6 +1,7 @@
 using System.Reflection;
 using Messaging.Diagnostics;
 using Messaging.Protocol;
+using Messaging.Threading;
 using Messaging.Transport;
 using Microsoft.Extensions.Logging;
 
@@ -30,6 +31,7 @@ internal sealed class ConnectionSettings
         ReconnectBackoffMax = options.ReconnectBackoffMax;
         ConnectionsMaxIdle = options.ConnectionsMaxIdle;
         TransportFactory = options.TransportFactory;
+        Clock = new Clock(options.TimeProvider);
         Log = new KafkaLog(options.LoggerFactory.CreateLogger("Messaging.Connection"));
     }
 
@@ -55,6 +57,9 @@ internal sealed class ConnectionSettings
     public TimeSpan ReconnectBackoffMax { get; }
 
     public TimeSpan ConnectionsMaxIdle { get; }
+
+    /// <summary>Where connections read the time (request timeouts, backoff, idleness, throttling).</summary>
+    public Clock Clock { get; }
 
     /// <summary>Opens the byte stream each connection runs over (a TCP socket by default).</summary>
     public IKafkaTransportFactory TransportFactory { get; }

@@ -33,6 +33,8 @@ internal interface IConnectionOptions
 
     ILoggerFactory LoggerFactory { get; }
 
+    TimeProvider TimeProvider { get; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     void Validate();
 }

@@ -25,11 +25,14 @@ internal interface IPendingRequest
 
     short Version { get; }
 
-    /// <summary>When it was created, in <see cref="Stopwatch"/> ticks.</summary>
+    /// <summary>When it was created, as a timestamp of the connection settings' <see cref="Threading.Clock"/>.</summary>
     long StartTimestamp { get; }
 
-    /// <summary>When it is overdue, in <see cref="Stopwatch"/> ticks.</summary>
+    /// <summary>When it is overdue, as a timestamp of the connection settings' <see cref="Threading.Clock"/>.</summary>
     long DeadlineTimestamp { get; }
+
+    /// <summary>When it was created, in <see cref="Stopwatch"/> ticks whatever the client's clock: the request duration metric measures real time.</summary>
+    long MeasuredFrom { get; }
 
     /// <summary>The pool the response frame's buffer comes from, or null for the read loop's default.</summary>
     IResponseBufferPool? ResponseBuffers { get; }

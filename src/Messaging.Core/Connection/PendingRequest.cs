@@ -19,6 +19,8 @@ internal abstract class PendingRequest<TResult> : PooledValueTaskSource<TResult>
 
     public long DeadlineTimestamp { get; private set; }
 
+    public long MeasuredFrom { get; private set; }
+
     public IResponseBufferPool? ResponseBuffers { get; protected set; }
 
     public bool TryComplete(ResponseFrame frame)
@@ -34,13 +36,15 @@ internal abstract class PendingRequest<TResult> : PooledValueTaskSource<TResult>
         return won;
     }
 
-    protected void Start(ApiKey apiKey, short version, int correlationId, TimeSpan timeout)
+    /// <summary>Starts a use: the request is sent now (on <paramref name="clock"/>) and times out after <paramref name="timeout"/>.</summary>
+    protected void Start(ApiKey apiKey, short version, int correlationId, Clock clock, TimeSpan timeout)
     {
         ApiKey = apiKey;
         Version = version;
         CorrelationId = correlationId;
-        StartTimestamp = Stopwatch.GetTimestamp();
-        DeadlineTimestamp = StartTimestamp + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        StartTimestamp = clock.Now;
+        DeadlineTimestamp = clock.After(StartTimestamp, timeout);
+        MeasuredFrom = clock.IsSystem ? StartTimestamp : Stopwatch.GetTimestamp();
     }
 
     /// <summary>Takes the response frame (and must dispose it) and completes the caller's await (<see cref="PooledValueTaskSource{TResult}.SetResult"/> or <see cref="PooledValueTaskSource{TResult}.SetException"/>).</summary>
@@ -52,11 +56,11 @@ internal sealed class FramePendingRequest : PendingRequest<ResponseFrame>
 {
     private static readonly BoundedPool<FramePendingRequest> Pool = new(1024);
 
-    public static FramePendingRequest Rent(ApiKey apiKey, short version, int correlationId, TimeSpan timeout, IResponseBufferPool? responseBuffers)
+    public static FramePendingRequest Rent(ApiKey apiKey, short version, int correlationId, Clock clock, TimeSpan timeout, IResponseBufferPool? responseBuffers)
     {
         var request = Pool.Rent() ?? new FramePendingRequest();
         request.ResponseBuffers = responseBuffers;
-        request.Start(apiKey, version, correlationId, timeout);
+        request.Start(apiKey, version, correlationId, clock, timeout);
         return request;
     }
 
@@ -79,11 +83,11 @@ internal sealed class DecodingPendingRequest<TResponse> : PendingRequest<TRespon
     private static readonly BoundedPool<DecodingPendingRequest<TResponse>> Pool = new(256);
     private BrokerConnection? _connection;
 
-    public static DecodingPendingRequest<TResponse> Rent(BrokerConnection connection, ApiKey apiKey, short version, int correlationId, TimeSpan timeout)
+    public static DecodingPendingRequest<TResponse> Rent(BrokerConnection connection, ApiKey apiKey, short version, int correlationId, Clock clock, TimeSpan timeout)
     {
         var request = Pool.Rent() ?? new DecodingPendingRequest<TResponse>();
         request._connection = connection;
-        request.Start(apiKey, version, correlationId, timeout);
+        request.Start(apiKey, version, correlationId, clock, timeout);
         return request;
     }
 

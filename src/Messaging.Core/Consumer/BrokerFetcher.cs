@@ -14,21 +14,47 @@ namespace Messaging.Consumer;
 /// </summary>
 internal sealed class BrokerFetcher : IAsyncDisposable
 {
-    private readonly Fetcher _fetcher;
+    private readonly PartitionCursors _cursors;
+    private readonly FetchBuffer _buffer;
+    private readonly FetchResponseHandler _responses;
+    private readonly BrokerConnections _connections;
+    private readonly IResponseBufferPool _responseBuffers;
+    private readonly KafkaConsumerOptions _options;
+    private readonly ConsumerLog _log;
     private readonly CancellationToken _stop;
-    private readonly AsyncSignal _signal = new();
+    private readonly AsyncSignal _signal;
+    private readonly Clock _clock;
     private readonly FetchSession _session;
     private readonly List<FetchTarget> _targets = [];
     private readonly Dictionary<TopicPartition, int> _index = [];
     private readonly Dictionary<Guid, string> _topicNames = [];
     private readonly Task _loop;
 
-    public BrokerFetcher(Fetcher fetcher, int nodeId, CancellationToken stop)
+    /// <param name="nodeId">The broker.</param>
+    /// <param name="cursors">Where the partitions to fetch are taken from.</param>
+    /// <param name="buffer">The buffered-bytes budget: nothing is fetched while it is used up.</param>
+    /// <param name="responses">What is made of each Fetch's outcome.</param>
+    /// <param name="connections">The connection to the broker.</param>
+    /// <param name="responseBuffers">The pool Fetch responses are read into.</param>
+    /// <param name="options">The fetch settings.</param>
+    /// <param name="log">Where a crash of the loop is logged.</param>
+    /// <param name="clock">The consumer's clock: backoffs count on it.</param>
+    /// <param name="stop">Ends the loop.</param>
+    public BrokerFetcher(int nodeId, PartitionCursors cursors, FetchBuffer buffer, FetchResponseHandler responses, BrokerConnections connections,
+        IResponseBufferPool responseBuffers, KafkaConsumerOptions options, ConsumerLog log, Clock clock, CancellationToken stop)
     {
-        _fetcher = fetcher;
+        _clock = clock;
+        _signal = new AsyncSignal(clock);
         NodeId = nodeId;
+        _cursors = cursors;
+        _buffer = buffer;
+        _responses = responses;
+        _connections = connections;
+        _responseBuffers = responseBuffers;
+        _options = options;
+        _log = log;
         _stop = stop;
-        _session = new FetchSession(fetcher.Options.FetchSessions);
+        _session = new FetchSession(options.FetchSessions);
         _loop = RunAsync();
     }
 
@@ -43,9 +69,6 @@ internal sealed class BrokerFetcher : IAsyncDisposable
 
     /// <summary>Wakes the loop: partitions may have become fetchable, or budget freed.</summary>
     public void Signal() => _signal.Set();
-
-    /// <summary>The name of the topic with id <paramref name="topicId"/> in the current request (Fetch v13+ names topics by id).</summary>
-    public string? TopicName(Guid topicId) => _topicNames.TryGetValue(topicId, out var name) ? name : null;
 
     public async ValueTask DisposeAsync()
     {
@@ -64,7 +87,7 @@ internal sealed class BrokerFetcher : IAsyncDisposable
     private async Task RunAsync()
     {
         await Task.Yield();
-        var options = _fetcher.Options;
+        var options = _options;
         var timeout = options.RequestTimeout + options.FetchMaxWait;
         var limits = ProtocolLimits.Default;
         var request = new FetchRequest // reused: the session updates it in place, and it is encoded before SendAsync returns
@@ -78,7 +101,7 @@ internal sealed class BrokerFetcher : IAsyncDisposable
         };
         while (!_stop.IsCancellationRequested)
         {
-            var wait = _fetcher.CollectTargets(NodeId, _targets);
+            var wait = CollectTargets();
             if (_targets.Count == 0)
             {
                 try
@@ -96,12 +119,12 @@ internal sealed class BrokerFetcher : IAsyncDisposable
             BrokerConnection? connection = null;
             try
             {
-                connection = await _fetcher.Cluster.Connections.GetAsync(NodeId, _stop).ConfigureAwait(false);
+                connection = await _connections.GetAsync(NodeId, _stop).ConfigureAwait(false);
                 short version = Version(connection);
                 _session.Build(request, _targets, options.MaxPartitionFetchBytes);
                 Index();
                 Interlocked.Increment(ref _requestsSent);
-                var frame = await connection.SendAsync(request, version, timeout, _fetcher.Pools.Responses, _stop).ConfigureAwait(false);
+                var frame = await connection.SendAsync(request, version, timeout, _responseBuffers, _stop).ConfigureAwait(false);
                 var shared = SharedBuffer.ForFrame(frame);
                 try
                 {
@@ -120,11 +143,11 @@ internal sealed class BrokerFetcher : IAsyncDisposable
 
                     if (!_session.OnResponse(response) || response.ErrorCode != ErrorCode.None)
                     {
-                        _fetcher.FailFetch(NodeId, _targets, KafkaExceptions.BrokerError(response.ErrorCode, ApiKey.Fetch, connection.Name), refreshMetadata: !IsSessionError(response.ErrorCode));
+                        _responses.FailFetch(NodeId, _targets, KafkaExceptions.BrokerError(response.ErrorCode, ApiKey.Fetch, connection.Name), refreshMetadata: !IsSessionError(response.ErrorCode));
                     }
                     else
                     {
-                        _fetcher.CompleteFetch(this, _targets, _index, response, shared, version);
+                        _responses.CompleteFetch(_targets, _index, _topicNames, response, shared, version);
                     }
                 }
                 finally
@@ -139,7 +162,7 @@ internal sealed class BrokerFetcher : IAsyncDisposable
             catch (UnsupportedApiVersionException ex)
             {
                 _session.Reset();
-                _fetcher.FailUnsupported(_targets, ex);
+                _responses.FailUnsupported(_targets, ex);
             }
             catch (Exception ex) when (ex is KafkaException or KafkaProtocolException or OperationCanceledException or ObjectDisposedException)
             {
@@ -147,14 +170,14 @@ internal sealed class BrokerFetcher : IAsyncDisposable
                 // retry after the backoff, and ask metadata whether the partitions moved. The session does not
                 // survive a failed request.
                 _session.Reset();
-                _fetcher.FailFetch(NodeId, _targets, ex, refreshMetadata: true);
+                _responses.FailFetch(NodeId, _targets, ex, refreshMetadata: true);
             }
             catch (Exception ex)
             {
                 // A bug, not the broker: keep the loop alive (its partitions would stall) and say so loudly.
-                _fetcher.Log.FetchCrashed(NodeId, ex);
+                _log.FetchCrashed(NodeId, ex);
                 _session.Reset();
-                _fetcher.FailFetch(NodeId, _targets, ex, refreshMetadata: false);
+                _responses.FailFetch(NodeId, _targets, ex, refreshMetadata: false);
             }
 
             _targets.Clear();
@@ -172,6 +195,30 @@ internal sealed class BrokerFetcher : IAsyncDisposable
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Marks every partition this broker may fetch now as in flight and lists it in the targets. Returns how long to
+    /// wait before asking again when there is nothing (infinite: until signalled).
+    /// </summary>
+    private TimeSpan CollectTargets()
+    {
+        _targets.Clear();
+        if (_buffer.IsFull)
+        {
+            return Timeout.InfiniteTimeSpan; // signalled when the consumer frees budget
+        }
+
+        long now = _clock.Now;
+        long nextRetry = _cursors.CollectTargets(NodeId, _targets, now);
+        if (_targets.Count > 0)
+        {
+            return TimeSpan.Zero;
+        }
+
+        return nextRetry == long.MaxValue
+            ? Timeout.InfiniteTimeSpan
+            : TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, _clock.Between(now, nextRetry).Ticks));
     }
 
     private static bool IsSessionError(ErrorCode code) =>

@@ -64,6 +64,9 @@ public sealed class KafkaConsumer : IKafkaConsumer
 
     internal Fetcher Fetcher => _fetcher;
 
+    /// <summary>The pools this consumer uses (tests check which).</summary>
+    internal ConsumerPoolsInUse Pools => _pools;
+
     /// <summary>
     /// Replaces the assignment: the consumer reads exactly these partitions, each from its start position (an offset,
     /// earliest, latest, or a timestamp — looked up in the background). Partitions no longer assigned stop at once.

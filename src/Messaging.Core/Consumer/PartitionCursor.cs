@@ -65,7 +65,7 @@ internal sealed class PartitionCursor
     /// <summary>True while a Fetch (or ListOffsets) for it is outstanding: nothing else may fetch it.</summary>
     public bool InFlight { get; set; }
 
-    /// <summary>Not fetched before this <see cref="System.Diagnostics.Stopwatch"/> timestamp (after a retriable error).</summary>
+    /// <summary>Not fetched before this timestamp of the consumer's clock (after a retriable error).</summary>
     public long RetryAt { get; set; }
 
     // ---- Read without the lock. ----

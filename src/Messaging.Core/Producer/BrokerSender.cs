@@ -23,10 +23,20 @@ namespace Messaging.Producer;
 /// </remarks>
 internal sealed class BrokerSender : IAsyncDisposable
 {
-    private readonly ProducerCore _core;
+    /// <summary>While stopping, how often the response loop looks whether the last request was answered.</summary>
+    private static readonly TimeSpan StoppingPoll = TimeSpan.FromMilliseconds(100);
+
     private readonly ProducerSettings _settings;
-    private readonly AsyncSignal _wake = new();
-    private readonly AsyncSignal _responsesReady = new();
+    private readonly BrokerConnections _connections;
+    private readonly RecordAccumulator _accumulator;
+    private readonly IdempotenceState? _idempotence;
+    private readonly ProducerIdRequester _producerId;
+    private readonly MetadataRefresher _metadata;
+    private readonly ProtocolLimits _limits;
+    private readonly ProducerLog _log;
+    private readonly AsyncSignal _wake;
+    private readonly AsyncSignal _responsesReady;
+    private readonly Clock _clock;
     private readonly Queue<ProduceRequestSet> _outstanding = new();
     private readonly Stack<ProduceRequestSet> _spareSets = new();
     private readonly Lock _outstandingLock = new();
@@ -46,11 +56,30 @@ internal sealed class BrokerSender : IAsyncDisposable
     private int _inFlight;
     private bool _stopping;
 
-    public BrokerSender(ProducerCore core, int nodeId)
+    /// <param name="nodeId">The broker.</param>
+    /// <param name="settings">The producer's settings.</param>
+    /// <param name="connections">The producer's own connections, one per broker.</param>
+    /// <param name="accumulator">Where batches are drained from and released to.</param>
+    /// <param name="idempotence">The sequence bookkeeping (used only when the producer is idempotent).</param>
+    /// <param name="producerId">Says whether batches may be sent yet (the idempotent producer needs its id).</param>
+    /// <param name="metadata">Asked for a refresh when a response says the metadata is stale.</param>
+    /// <param name="limits">Bounds for decoding responses.</param>
+    /// <param name="log">Where retries, epoch bumps and connection trouble are logged.</param>
+    public BrokerSender(int nodeId, ProducerSettings settings, BrokerConnections connections, RecordAccumulator accumulator, IdempotenceState idempotence,
+        ProducerIdRequester producerId, MetadataRefresher metadata, ProtocolLimits limits, ProducerLog log)
     {
-        _core = core;
-        _settings = core.Settings;
         NodeId = nodeId;
+        _settings = settings;
+        _connections = connections;
+        _accumulator = accumulator;
+        _idempotence = settings.Idempotent ? idempotence : null;
+        _producerId = producerId;
+        _metadata = metadata;
+        _limits = limits;
+        _log = log;
+        _clock = settings.Clock;
+        _wake = new AsyncSignal(_clock);
+        _responsesReady = new AsyncSignal(_clock);
     }
 
     public int NodeId { get; }
@@ -104,17 +133,17 @@ internal sealed class BrokerSender : IAsyncDisposable
         var token = _stop.Token;
         while (!token.IsCancellationRequested)
         {
-            var now = Stopwatch.GetTimestamp();
+            var now = _clock.Now;
             var wakeAt = long.MaxValue;
 
             // A sender whose broker leads nothing (it left the metadata, or lost its partitions) neither connects nor
             // polls: it sleeps until a metadata change hands it partitions again.
-            if (Partitions.Length > 0 && Volatile.Read(ref _inFlight) < _settings.MaxInFlight && _core.ReadyToSend())
+            if (Partitions.Length > 0 && Volatile.Read(ref _inFlight) < _settings.MaxInFlight && _producerId.ReadyToSend())
             {
                 BrokerConnection? connection = null;
                 try
                 {
-                    connection = await _core.Connections.GetAsync(NodeId, token).ConfigureAwait(false);
+                    connection = await _connections.GetAsync(NodeId, token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (token.IsCancellationRequested)
                 {
@@ -123,8 +152,8 @@ internal sealed class BrokerSender : IAsyncDisposable
                 catch (Exception ex) when (ex is KafkaException or ObjectDisposedException)
                 {
                     // Down or backing off: batches wait (and expire on their own); try again shortly.
-                    _core.Log.SenderCannotConnect(NodeId, ex.Message);
-                    wakeAt = now + ProducerSettings.ToTicks(_settings.ReconnectBackoff);
+                    _log.SenderCannotConnect(NodeId, ex.Message);
+                    wakeAt = _clock.After(now, _settings.ReconnectBackoff);
                 }
 
                 var mutedUntil = connection?.MutedUntil ?? 0;
@@ -159,7 +188,7 @@ internal sealed class BrokerSender : IAsyncDisposable
         }
 
         ProduceRequestSet? set = null;
-        var idempotence = _settings.Idempotent ? _core.Idempotence : null;
+        var idempotence = _idempotence;
         var start = _drainIndex % partitions.Length;
         var i = start;
         do
@@ -180,7 +209,7 @@ internal sealed class BrokerSender : IAsyncDisposable
                 if (first is null)
                 {
                     var open = partition.Open;
-                    if (open is null || !_core.Accumulator.IsOpenBatchReady(open, now, ref wakeAt))
+                    if (open is null || !_accumulator.IsOpenBatchReady(open, now, ref wakeAt))
                     {
                         continue;
                     }
@@ -307,7 +336,7 @@ internal sealed class BrokerSender : IAsyncDisposable
                     return;
                 }
 
-                await _responsesReady.WaitAsync(_stopping ? Stopwatch.GetTimestamp() + Stopwatch.Frequency / 10 : long.MaxValue, CancellationToken.None).ConfigureAwait(false);
+                await _responsesReady.WaitAsync(_stopping ? _clock.After(StoppingPoll) : long.MaxValue, CancellationToken.None).ConfigureAwait(false);
                 continue;
             }
 
@@ -318,7 +347,7 @@ internal sealed class BrokerSender : IAsyncDisposable
                 if (set.ExpectsResponse)
                 {
                     frame = await set.Response.ConfigureAwait(false);
-                    var throttleMs = ProduceResponseReader.Read(frame, set.Version, _core.Cluster.Settings.Limits, set);
+                    var throttleMs = ProduceResponseReader.Read(frame, set.Version, _limits, set);
                     set.Connection!.ReportThrottle(ApiKey.Produce, throttleMs);
                 }
                 else
@@ -391,7 +420,7 @@ internal sealed class BrokerSender : IAsyncDisposable
 
             foreach (var batch in expired)
             {
-                batch.Fail(ProducerErrors.DeliveryTimeout(batch.Partition.TopicPartition, batch, _settings), _core.Log);
+                batch.Fail(ProducerErrors.DeliveryTimeout(batch.Partition.TopicPartition, batch, _settings), _log);
                 batch.MarkDone(); // flush waiters need not wait for the late response
             }
         }
@@ -400,7 +429,7 @@ internal sealed class BrokerSender : IAsyncDisposable
     /// <summary>Settles every batch of an answered (or failed) request.</summary>
     private void Settle(ProduceRequestSet set, Exception? failure)
     {
-        var now = Stopwatch.GetTimestamp();
+        var now = _clock.Now;
         var refresh = false;
         for (var i = 0; i < set.Count; i++)
         {
@@ -426,7 +455,7 @@ internal sealed class BrokerSender : IAsyncDisposable
 
         if (refresh)
         {
-            _core.Cluster.Metadata.RequestRefresh();
+            _metadata.RequestRefresh();
         }
     }
 
@@ -434,7 +463,7 @@ internal sealed class BrokerSender : IAsyncDisposable
     private bool SettleBatch(PartitionState partition, ProducerBatch batch, ErrorCode code, Exception? transport,
         long baseOffset, long logAppendTimeMs, long logStartOffset, string? brokerMessage, long now)
     {
-        var idempotence = _settings.Idempotent ? _core.Idempotence : null;
+        var idempotence = _idempotence;
         BrokerSender? moved;
         if (transport is null && code is ErrorCode.None or ErrorCode.DuplicateSequenceNumber)
         {
@@ -447,8 +476,8 @@ internal sealed class BrokerSender : IAsyncDisposable
                 }
             }
 
-            batch.Complete(baseOffset, logAppendTimeMs, _core.Log);
-            _core.Release(batch);
+            batch.Complete(baseOffset, logAppendTimeMs, _log);
+            _accumulator.Release(batch);
             moved?.Wake();
             return false;
         }
@@ -473,7 +502,7 @@ internal sealed class BrokerSender : IAsyncDisposable
 
             batch.LastError = transport ?? new KafkaErrorException(code, ErrorText(partition, code, brokerMessage));
             batch.LastErrorCode = code;
-            if (retriable && now < batch.DeadlineTicks && !batch.IsReported && !_core.IsAborting)
+            if (retriable && now < batch.DeadlineTicks && !batch.IsReported && !_accumulator.IsClosed)
             {
                 batch.RetryAtTicks = now + _settings.RetryBackoffTicks(batch.Attempts);
                 partition.Queue.InsertInSequenceOrder(batch);
@@ -481,9 +510,9 @@ internal sealed class BrokerSender : IAsyncDisposable
             else
             {
                 // Retriable but out of time (or the producer is closing): its fate on the broker is unknown.
-                var unknownFate = retriable || _core.IsAborting;
+                var unknownFate = retriable || _accumulator.IsClosed;
                 idempotence?.OnFailed(partition, batch, code, rejectedByBroker: !unknownFate && transport is null);
-                error = _core.IsAborting
+                error = _accumulator.IsClosed
                     ? ProducerErrors.Disposed(partition.TopicPartition, batch)
                     : retriable
                         ? ProducerErrors.DeliveryTimeout(partition.TopicPartition, batch, _settings)
@@ -495,18 +524,18 @@ internal sealed class BrokerSender : IAsyncDisposable
 
         if (idempotence is not null && idempotence.EpochBumps != bumpsBefore)
         {
-            _core.Log.EpochBumped(idempotence.Current.Epoch, partition.Topic.Name, partition.Partition);
+            _log.EpochBumped(idempotence.Current.Epoch, partition.Topic.Name, partition.Partition);
         }
 
         if (error is null)
         {
-            _core.Log.Retrying(batch.Count, partition.Topic.Name, partition.Partition, batch.Attempts, batch.LastError!.Message);
+            _log.Retrying(batch.Count, partition.Topic.Name, partition.Partition, batch.Attempts, batch.LastError!.Message);
             Wake(); // a retry backoff deadline to sleep towards
         }
         else
         {
-            batch.Fail(error, _core.Log);
-            _core.Release(batch);
+            batch.Fail(error, _log);
+            _accumulator.Release(batch);
         }
 
         moved?.Wake();

@@ -1,6 +1,7 @@
 using System.Numerics;
 using Messaging.Buffers;
 using Messaging.Pools;
+using Messaging.Threading;
 
 namespace Messaging.Producer;
 
@@ -31,6 +32,7 @@ internal sealed class BufferPool : IPoolStatisticsSource
 
     public const int MinBufferSize = 4096;
 
+    private readonly Clock _clock;
     private readonly object _lock = new();
     private readonly long _limit;
     private readonly int _maxClassSize;
@@ -51,8 +53,12 @@ internal sealed class BufferPool : IPoolStatisticsSource
     private int _waiterCount;
     private bool _closed;
 
-    public BufferPool(long limit, int batchSize)
+    /// <param name="limit">The most memory it hands out at once (<c>buffer.memory</c>).</param>
+    /// <param name="batchSize">The largest buffer it caches (<c>batch.size</c>, rounded up to a power of two).</param>
+    /// <param name="clock">The clock waits for memory count on (default: the system clock).</param>
+    public BufferPool(long limit, int batchSize, Clock? clock = null)
     {
+        _clock = clock ?? Clock.System;
         _limit = limit;
         _maxClassSize = (int)Math.Min(BitOperations.RoundUpToPowerOf2((uint)Math.Max(batchSize, MinBufferSize)), 1 << 30);
         var classes = BitOperations.Log2((uint)_maxClassSize) - BitOperations.Log2(MinBufferSize) + 1;
@@ -163,7 +169,7 @@ internal sealed class BufferPool : IPoolStatisticsSource
             return immediate;
         }
 
-        waiter.Event!.Wait(maxBlock);
+        _clock.Wait(waiter.Event!, maxBlock);
         return Finish(waiter);
     }
 
@@ -178,7 +184,7 @@ internal sealed class BufferPool : IPoolStatisticsSource
 
         try
         {
-            await waiter.Completion!.Task.WaitAsync(maxBlock, cancellationToken).ConfigureAwait(false);
+            await waiter.Completion!.Task.WaitAsync(maxBlock, _clock.Provider, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {

@@ -41,6 +41,11 @@ public sealed class KafkaProducer : IKafkaProducer
 
     private readonly ProducerCore _core;
     private readonly ProducerSettings _settings;
+    private readonly RecordAccumulator _accumulator;
+    private readonly BufferPool _pool;
+    private readonly BrokerSenders _senders;
+    private readonly TopicMetadataWaiter _topics;
+    private readonly ProducerIdRequester _producerId;
     private readonly IPartitioner? _custom;
     private readonly ProduceLane _lane;
     private int _disposed;
@@ -53,6 +58,11 @@ public sealed class KafkaProducer : IKafkaProducer
         ArgumentNullException.ThrowIfNull(options);
         _core = new ProducerCore(options);
         _settings = _core.Settings;
+        _accumulator = _core.Accumulator;
+        _pool = _core.Pool;
+        _senders = _core.Senders;
+        _topics = _core.Topics;
+        _producerId = _core.ProducerId;
         _custom = _settings.CustomPartitioner;
         _lane = new ProduceLane(AppendWaitingAsync, WaitExpired, _settings);
     }
@@ -324,19 +334,19 @@ public sealed class KafkaProducer : IKafkaProducer
             var waitLimit = _settings.AppendWaitLimit;
             if (callDeadline == 0)
             {
-                callDeadline = Stopwatch.GetTimestamp() + _settings.DeliveryTimeoutTicks;
+                callDeadline = _settings.Clock.Now + _settings.DeliveryTimeoutTicks;
             }
 
             if (outcome == Outcome.NeedsMetadata)
             {
                 // The Java client blocks send() the same way, for at most max.block.ms.
-                _core.EnsureTopicAsync(topic, waitLimit, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+                _topics.EnsureTopicAsync(topic, waitLimit, CancellationToken.None).AsTask().GetAwaiter().GetResult();
                 continue;
             }
 
-            _core.WakeAllSenders();
-            var buffer = _core.Pool.Rent(slow.MinimumSize, slow.PreferredSize, waitLimit) ?? throw NoMemory(topic, slow);
-            _core.Accumulator.AppendWithBuffer(slow.Partition!, buffer, timestampMs, key, value, headers, nulls, onDelivery, state, slow.RecordSize, callDeadline, out var wake);
+            _senders.WakeAll();
+            var buffer = _pool.Rent(slow.MinimumSize, slow.PreferredSize, waitLimit) ?? throw NoMemory(topic, slow);
+            _accumulator.AppendWithBuffer(slow.Partition!, buffer, timestampMs, key, value, headers, nulls, onDelivery, state, slow.RecordSize, callDeadline, out var wake);
             wake?.Wake();
             return;
         }
@@ -394,7 +404,7 @@ public sealed class KafkaProducer : IKafkaProducer
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, entry.CancellationToken);
         while (true)
         {
-            var remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), entry.WaitDeadlineTicks);
+            var remaining = _settings.Clock.Until(entry.WaitDeadlineTicks);
             var outcome = TryAppendOwned(entry.Topic, entry.Key.Span, entry.Value.Span, entry.Nulls, entry.Headers, entry.Partition, entry.TimestampMs, entry.Promise,
                 entry.DeliveryDeadlineTicks, out var slow);
             if (outcome == Outcome.Appended)
@@ -411,13 +421,13 @@ public sealed class KafkaProducer : IKafkaProducer
                     return;
                 }
 
-                await _core.EnsureTopicAsync(entry.Topic, remaining, linked.Token).ConfigureAwait(false);
+                await _topics.EnsureTopicAsync(entry.Topic, remaining, linked.Token).ConfigureAwait(false);
                 continue;
             }
 
-            _core.WakeAllSenders();
+            _senders.WakeAll();
             var buffer = remaining > TimeSpan.Zero
-                ? await _core.Pool.RentAsync(slow.MinimumSize, slow.PreferredSize, remaining, linked.Token).ConfigureAwait(false)
+                ? await _pool.RentAsync(slow.MinimumSize, slow.PreferredSize, remaining, linked.Token).ConfigureAwait(false)
                 : null;
             if (buffer is null)
             {
@@ -428,7 +438,7 @@ public sealed class KafkaProducer : IKafkaProducer
             var rented = HeaderSpan(entry.Headers, out var span);
             try
             {
-                _core.Accumulator.AppendWithBuffer(slow.Partition!, buffer, entry.TimestampMs, entry.Key.Span, entry.Value.Span, span, entry.Nulls, entry.Promise, null, slow.RecordSize,
+                _accumulator.AppendWithBuffer(slow.Partition!, buffer, entry.TimestampMs, entry.Key.Span, entry.Value.Span, span, entry.Nulls, entry.Promise, null, slow.RecordSize,
                     entry.DeliveryDeadlineTicks, out var wake);
                 wake?.Wake();
             }
@@ -464,12 +474,12 @@ public sealed class KafkaProducer : IKafkaProducer
     private Outcome TryAppend(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, RecordNulls nulls, ReadOnlySpan<RecordHeader> headers,
         int partition, long timestampMs, object? target, object? state, long callDeadlineTicks, out SlowPath slow)
     {
-        if (_core.Fatal is { } fatal)
+        if (_producerId.Fatal is { } fatal)
         {
             throw ProducerErrors.Fatal(new TopicPartition(topic, partition), fatal);
         }
 
-        var topicState = _core.Accumulator.GetOrAddTopic(topic);
+        var topicState = _accumulator.GetOrAddTopic(topic);
         var partitions = topicState.Partitions;
         if (partitions.Length == 0)
         {
@@ -499,7 +509,7 @@ public sealed class KafkaProducer : IKafkaProducer
         while (true)
         {
             var state0 = partitions[partition];
-            var status = _core.Accumulator.TryAppend(state0, timestampMs, key, value, headers, nulls, target, state, sticky, recordSize, callDeadlineTicks, out var wake);
+            var status = _accumulator.TryAppend(state0, timestampMs, key, value, headers, nulls, target, state, sticky, recordSize, callDeadlineTicks, out var wake);
             wake?.Wake();
             switch (status)
             {
@@ -521,7 +531,7 @@ public sealed class KafkaProducer : IKafkaProducer
                     sticky = false;
                     continue;
                 default:
-                    slow = new SlowPath(state0, _core.Accumulator.PreferredBufferSize(state0, recordSize), recordSize);
+                    slow = new SlowPath(state0, _accumulator.PreferredBufferSize(state0, recordSize), recordSize);
                     return Outcome.NeedsMemory;
             }
         }
@@ -557,7 +567,7 @@ public sealed class KafkaProducer : IKafkaProducer
     private ProduceException NoMemory(string topic, SlowPath slow) =>
         slow.MinimumSize > _settings.BufferMemory
             ? ProducerErrors.RecordTooLarge(topic, slow.Partition!.Partition, slow.RecordSize, "buffer.memory", _settings.BufferMemory)
-            : Volatile.Read(ref _disposed) != 0 || _core.Accumulator.IsClosed
+            : Volatile.Read(ref _disposed) != 0 || _accumulator.IsClosed
                 ? ProducerErrors.Disposed(new TopicPartition(topic, slow.Partition!.Partition), null)
                 : ProducerErrors.BufferExhausted(topic, slow.Partition!.Partition, _settings.BufferMemory, _settings.AppendWaitLimit);
 
@@ -570,9 +580,9 @@ public sealed class KafkaProducer : IKafkaProducer
     /// or for memory. A blocking call may not overtake records produced before it, so it shares their reason.
     /// </summary>
     private ProduceException WaitError(string topic, int partition, string waitedFor) =>
-        _core.Accumulator.GetOrAddTopic(waitedFor).HasMetadata
+        _accumulator.GetOrAddTopic(waitedFor).HasMetadata
             ? ProducerErrors.BufferExhausted(topic, partition, _settings.BufferMemory, _settings.AppendWaitLimit)
-            : ProducerErrors.MetadataTimeout(waitedFor, _settings.AppendWaitLimit, _core.LastMetadataError(waitedFor), null);
+            : ProducerErrors.MetadataTimeout(waitedFor, _settings.AppendWaitLimit, _topics.LastMetadataError(waitedFor), null);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ThrowIfDisposed()

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using Messaging.Records;
 using Messaging.Threading;
 
@@ -24,7 +23,8 @@ internal sealed class ProduceLane : IDisposable
 {
     private readonly Queue<Entry> _queue = new();
     private readonly Lock _lock = new();
-    private readonly AsyncSignal _signal = new();
+    private readonly AsyncSignal _signal;
+    private readonly Clock _clock;
     private readonly ManualResetEventSlim _empty = new(true);
     private readonly CancellationTokenSource _stop = new();
     private readonly Func<Entry, CancellationToken, ValueTask> _append;
@@ -42,7 +42,9 @@ internal sealed class ProduceLane : IDisposable
     {
         _append = append;
         _expired = expired;
-        _waitLimitTicks = ProducerSettings.ToTicks(settings.AppendWaitLimit);
+        _clock = settings.Clock;
+        _signal = new AsyncSignal(_clock);
+        _waitLimitTicks = _clock.ToTicks(settings.AppendWaitLimit);
         _deliveryTimeoutTicks = settings.DeliveryTimeoutTicks;
     }
 
@@ -63,6 +65,7 @@ internal sealed class ProduceLane : IDisposable
 
     public void Enqueue(Entry entry)
     {
+        entry.EnqueuedTicks = _clock.Now;
         entry.WaitDeadlineTicks = entry.EnqueuedTicks + _waitLimitTicks;
         entry.DeliveryDeadlineTicks = entry.EnqueuedTicks + _deliveryTimeoutTicks;
         lock (_lock)
@@ -80,7 +83,7 @@ internal sealed class ProduceLane : IDisposable
     }
 
     /// <summary>Blocks until the lane is empty, at most <paramref name="timeout"/>; false if it did not empty in time.</summary>
-    public bool WaitUntilEmpty(TimeSpan timeout) => IsEmpty || _empty.Wait(timeout);
+    public bool WaitUntilEmpty(TimeSpan timeout) => IsEmpty || _clock.Wait(_empty, timeout);
 
     /// <summary>Completes when the lane is empty.</summary>
     public Task WhenEmptyAsync(CancellationToken cancellationToken)
@@ -155,7 +158,7 @@ internal sealed class ProduceLane : IDisposable
 
             try
             {
-                if (Stopwatch.GetTimestamp() >= entry.WaitDeadlineTicks)
+                if (_clock.Now >= entry.WaitDeadlineTicks)
                 {
                     entry.Fail(_expired(entry)); // its time ran out while it queued: no wait of its own
                 }
@@ -220,13 +223,13 @@ internal sealed class ProduceLane : IDisposable
 
         public CancellationToken CancellationToken { get; } = cancellationToken;
 
-        /// <summary>When the call was made (<see cref="Stopwatch"/> ticks): the wait limit and the delivery timeout count from here.</summary>
-        public long EnqueuedTicks { get; } = Stopwatch.GetTimestamp();
+        /// <summary>When the call was made (a timestamp of the producer's clock; set by <see cref="Enqueue"/>, which the call makes): the wait limit and the delivery timeout count from here.</summary>
+        public long EnqueuedTicks { get; set; }
 
-        /// <summary>Until when the record may wait to be appended (<see cref="Stopwatch"/> ticks); set by <see cref="Enqueue"/>.</summary>
+        /// <summary>Until when the record may wait to be appended (a timestamp of the producer's clock); set by <see cref="Enqueue"/>.</summary>
         public long WaitDeadlineTicks { get; set; }
 
-        /// <summary>When the record's delivery timeout runs out, counted from its call (<see cref="Stopwatch"/> ticks); set by <see cref="Enqueue"/>.</summary>
+        /// <summary>When the record's delivery timeout runs out, counted from its call (a timestamp of the producer's clock); set by <see cref="Enqueue"/>.</summary>
         public long DeliveryDeadlineTicks { get; set; }
 
         /// <summary>Pooled copies of the key and value to return once appended (the typed producer's bytes), or null.</summary>

@@ -71,16 +71,16 @@ internal sealed class ProducerBatch
     /// <summary>Records in the batch.</summary>
     public int Count { get; private set; }
 
-    /// <summary>When the batch was created (<see cref="Stopwatch"/> ticks): linger counts from here.</summary>
+    /// <summary>When the batch was created (a timestamp of the producer's <see cref="Threading.Clock"/>): linger counts from here.</summary>
     public long CreatedTicks { get; private set; }
 
-    /// <summary>When <c>delivery.timeout.ms</c> runs out for the batch's records (<see cref="Stopwatch"/> ticks).</summary>
+    /// <summary>When <c>delivery.timeout.ms</c> runs out for the batch's records (a timestamp of the producer's clock).</summary>
     public long DeadlineTicks { get; private set; }
 
     /// <summary>Sent attempts so far.</summary>
     public int Attempts { get; set; }
 
-    /// <summary>Not to be sent again before this (<see cref="Stopwatch"/> ticks).</summary>
+    /// <summary>Not to be sent again before this (a timestamp of the producer's clock).</summary>
     public long RetryAtTicks { get; set; }
 
     /// <summary>The error of the last failed attempt, reported as the cause if the batch times out.</summary>

@@ -10,8 +10,8 @@ internal sealed partial class ProducerCore
     {
         var text = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
-        text.Append(inv, $"pool: in use {Pool.InUse}, held {Pool.Held}, waiters {Pool.HasWaiters}; incomplete batches {Accumulator.IncompleteCount}; send immediately {Accumulator.SendImmediately}; producer id {Idempotence.Current}; aborting {IsAborting}").AppendLine();
-        foreach (var sender in Senders)
+        text.Append(inv, $"pool: in use {Pool.InUse}, held {Pool.Held}, waiters {Pool.HasWaiters}; incomplete batches {Accumulator.IncompleteCount}; send immediately {Accumulator.SendImmediately}; producer id {Idempotence.Current}; closed {Accumulator.IsClosed}").AppendLine();
+        foreach (var sender in Senders.All)
         {
             text.Append(inv, $"sender {sender.NodeId}: in flight {sender.InFlight}, {sender.Partitions.Length} partition(s)").AppendLine();
         }
@@ -25,7 +25,7 @@ internal sealed partial class ProducerCore
                     var first = partition.Queue.PeekFirst();
                     var s = partition.Sequences;
                     text.Append(inv, $"  {partition.TopicPartition}: leader {partition.Leader} sender {partition.Sender?.NodeId} in flight {partition.InFlight} via {partition.InFlightSender?.NodeId}; open {(partition.Open is null ? "-" : partition.Open.Count.ToString(inv))}; queued {partition.Queue.Count}")
-                        .Append(inv, $" first: seq {first?.BaseSequence} attempts {first?.Attempts} retry in {(first is null ? 0 : (first.RetryAtTicks - System.Diagnostics.Stopwatch.GetTimestamp()) * 1000 / System.Diagnostics.Stopwatch.Frequency)} ms")
+                        .Append(inv, $" first: seq {first?.BaseSequence} attempts {first?.Attempts} retry in {(first is null ? 0 : (long)Settings.Clock.Until(first.RetryAtTicks).TotalMilliseconds)} ms")
                         .Append(inv, $"; sequences {s.ProducerIdAndEpoch} next {s.NextSequence} acked {s.LastAckedSequence} unacked {s.Unacked.Count} first unacked {s.FirstUnackedSequence} unresolved {s.UnresolvedNextSequence} rewrite {s.RewritePending}")
                         .AppendLine();
                 }

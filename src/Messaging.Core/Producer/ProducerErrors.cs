@@ -21,7 +21,7 @@ internal static class ProducerErrors
 
     public static ProduceException DeliveryTimeout(TopicPartition partition, ProducerBatch batch, ProducerSettings settings)
     {
-        var timeoutMs = settings.DeliveryTimeoutTicks * 1000 / System.Diagnostics.Stopwatch.Frequency;
+        var timeoutMs = (long)settings.DeliveryTimeout.TotalMilliseconds;
         var message = string.Create(CultureInfo.InvariantCulture,
             $"{batch.Count} record(s) for {partition} were not acknowledged within delivery.timeout.ms ({timeoutMs} ms) after {batch.Attempts} attempt(s)");
         message += batch.LastError is null ? "; they were never sent. Retriable." : "; last error: " + batch.LastError.Message + " The records may or may not have been written. Retriable.";

@@ -1,9 +1,9 @@
-using System.Diagnostics;
 using Messaging.Partitioners;
+using Messaging.Threading;
 
 namespace Messaging.Producer;
 
-/// <summary>The producer's settings, validated once and frozen, with durations pre-converted to <see cref="Stopwatch"/> ticks for the hot paths.</summary>
+/// <summary>The producer's settings, validated once and frozen, with durations pre-converted to ticks of the producer's <see cref="Threading.Clock"/> for the hot paths.</summary>
 internal sealed class ProducerSettings
 {
     /// <summary>
@@ -15,15 +15,17 @@ internal sealed class ProducerSettings
     public ProducerSettings(KafkaProducerOptions options)
     {
         options.Validate();
+        Clock = new Clock(options.TimeProvider);
         Acks = options.Acks;
         Idempotent = options.IdempotenceEnabled;
-        LingerTicks = ToTicks(options.Linger);
+        LingerTicks = Clock.ToTicks(options.Linger);
         BatchSize = options.BatchSize;
         MaxRequestSize = options.MaxRequestSize;
         BufferMemory = options.BufferMemory;
         MaxBlock = options.MaxBlock;
         AppendWaitLimit = options.MaxBlock < options.DeliveryTimeout ? options.MaxBlock : options.DeliveryTimeout;
-        DeliveryTimeoutTicks = ToTicks(options.DeliveryTimeout);
+        DeliveryTimeout = options.DeliveryTimeout;
+        DeliveryTimeoutTicks = Clock.ToTicks(options.DeliveryTimeout);
         RetryBackoff = options.RetryBackoff;
         RetryBackoffMax = options.RetryBackoffMax;
         Compression = options.CompressionType;
@@ -35,6 +37,9 @@ internal sealed class ProducerSettings
         CloseTimeout = options.CloseTimeout;
         ReconnectBackoff = options.ReconnectBackoff;
     }
+
+    /// <summary>Where the producer reads the time: every timestamp below (linger, deadlines, backoff) is in its ticks.</summary>
+    public Clock Clock { get; }
 
     public Acks Acks { get; }
 
@@ -55,6 +60,8 @@ internal sealed class ProducerSettings
     /// max.block.ms, but never past delivery.timeout.ms, so every record's outcome arrives within the delivery timeout.
     /// </summary>
     public TimeSpan AppendWaitLimit { get; }
+
+    public TimeSpan DeliveryTimeout { get; }
 
     public long DeliveryTimeoutTicks { get; }
 
@@ -78,14 +85,12 @@ internal sealed class ProducerSettings
 
     public TimeSpan ReconnectBackoff { get; }
 
-    public static long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
-
     /// <summary>The wait before retry number <paramref name="attempt"/> (1-based): doubling from retry.backoff.ms, ±20% jitter, capped (KIP-580).</summary>
     public long RetryBackoffTicks(int attempt)
     {
         var exponent = Math.Min(Math.Max(attempt - 1, 0), 20);
         var ms = Math.Min(RetryBackoff.TotalMilliseconds * (1L << exponent), RetryBackoffMax.TotalMilliseconds);
         ms *= 0.8 + (Random.Shared.NextDouble() * 0.4);
-        return (long)(ms / 1000.0 * Stopwatch.Frequency);
+        return Clock.ToTicks(TimeSpan.FromMilliseconds(ms));
     }
 }

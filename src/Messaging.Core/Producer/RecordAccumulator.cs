@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
+using Messaging.Protocol;
 using Messaging.Records;
 
 namespace Messaging.Producer;
@@ -19,7 +19,8 @@ internal enum AppendStatus
 
 /// <summary>
 /// Per-partition batching: the topics produced to, each partition's open batch and queue, the batches not yet
-/// completed (for flush), and the expiry of batches whose delivery timeout passed.
+/// completed (for flush), the release of settled batches, and the failing of queued batches (expired, or left
+/// when the producer closes or stops for good).
 /// </summary>
 /// <remarks>
 /// An append takes the partition's lock, encodes the record into the open batch and leaves; it allocates nothing
@@ -32,6 +33,8 @@ internal sealed class RecordAccumulator
 
     private readonly ProducerSettings _settings;
     private readonly BufferPool _pool;
+    private readonly IdempotenceState? _idempotence;
+    private readonly ProducerLog _log;
     private readonly ConcurrentDictionary<string, TopicState> _topics = new(StringComparer.Ordinal);
     private readonly HashSet<ProducerBatch> _incomplete = [];
     private readonly Lock _incompleteLock = new();
@@ -42,16 +45,25 @@ internal sealed class RecordAccumulator
     private volatile bool _closed;
     private int _flushing;
 
-    public RecordAccumulator(ProducerSettings settings, BufferPool pool)
+    /// <param name="settings">The producer's settings.</param>
+    /// <param name="pool">The memory pool batch buffers come from and go back to.</param>
+    /// <param name="idempotence">The sequence bookkeeping a batch failed here is taken out of (ignored without idempotence).</param>
+    /// <param name="log">Where a batch failed without a delivery handler is reported.</param>
+    public RecordAccumulator(ProducerSettings settings, BufferPool pool, IdempotenceState idempotence, ProducerLog log)
     {
         _settings = settings;
         _pool = pool;
+        _idempotence = settings.Idempotent ? idempotence : null;
+        _log = log;
     }
 
     /// <summary>True while a flush or the producer's close asks every batch to be sent without lingering.</summary>
     public bool SendImmediately => Volatile.Read(ref _flushing) > 0 || _closed || _pool.HasWaiters;
 
-    /// <summary>True once the producer closed: appends fail.</summary>
+    /// <summary>
+    /// True once closing gave up waiting: appends fail, and every batch still around fails with
+    /// <see cref="ProduceErrorKind.Disposed"/> (a sender settling one does not retry it).
+    /// </summary>
     public bool IsClosed => _closed;
 
     /// <summary>Batches created and not completed.</summary>
@@ -228,17 +240,87 @@ internal sealed class RecordAccumulator
     public int PreferredBufferSize(PartitionState partition, int recordSize) =>
         Math.Max(MinimumBufferSize(recordSize), Math.Min(_settings.BatchSize, Math.Max(InitialBufferSize, partition.LastBufferSize)));
 
-    /// <summary>Removes a completed batch from the flush registry.</summary>
-    public void Unregister(ProducerBatch batch)
+    /// <summary>A batch whose records were reported leaves the flush registry, wakes its flush waiters, gives its buffer back and is recycled — in that order.</summary>
+    public void Release(ProducerBatch batch)
     {
         lock (_incompleteLock)
         {
             _incomplete.Remove(batch);
         }
+
+        batch.MarkDone();
+        _pool.Return(batch.Recycle());
+    }
+
+    /// <summary>Fails and releases every batch that is not in flight, in every partition.</summary>
+    public void FailQueued(Func<PartitionState, ProducerBatch, ProduceException> error)
+    {
+        var taken = new List<ProducerBatch>();
+        foreach (var topic in Topics)
+        {
+            foreach (var partition in topic.Partitions)
+            {
+                taken.Clear();
+                lock (partition.Sync)
+                {
+                    CollectAll(partition, taken);
+                    foreach (var batch in taken)
+                    {
+                        _idempotence?.OnFailed(partition, batch, batch.LastErrorCode, rejectedByBroker: false);
+                    }
+                }
+
+                foreach (var batch in taken)
+                {
+                    batch.Fail(error(partition, batch), _log);
+                    Release(batch);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Fails batches whose delivery timeout passed by <paramref name="now"/> and that are not in flight (the senders
+    /// expire their in-flight ones). <paramref name="expired"/> is scratch space. Returns whether some partition holds
+    /// records but has no sender: its leader is unknown, or not in the broker list.
+    /// </summary>
+    public bool ExpireQueued(long now, List<ProducerBatch> expired)
+    {
+        var unroutable = false;
+        foreach (var topic in Topics)
+        {
+            foreach (var partition in topic.Partitions)
+            {
+                expired.Clear();
+                lock (partition.Sync)
+                {
+                    unroutable |= partition.Sender is null && (partition.Open is not null || partition.Queue.Count > 0);
+                    while (partition.Queue.PeekFirst() is { } first && first.DeadlineTicks <= now)
+                    {
+                        expired.Add(partition.Queue.RemoveFirst());
+                        _idempotence?.OnFailed(partition, first, first.LastErrorCode, rejectedByBroker: false);
+                    }
+
+                    if (partition.Queue.Count == 0 && partition.Open is { } open && open.DeadlineTicks <= now)
+                    {
+                        partition.Open = null;
+                        expired.Add(open);
+                    }
+                }
+
+                foreach (var batch in expired)
+                {
+                    batch.Fail(ProducerErrors.DeliveryTimeout(partition.TopicPartition, batch, _settings), _log);
+                    Release(batch);
+                }
+            }
+        }
+
+        return unroutable;
     }
 
     /// <summary>Takes every batch of the partition that is not in flight (close: what cannot be delivered any more).</summary>
-    public static void CollectAll(PartitionState partition, List<ProducerBatch> taken)
+    private static void CollectAll(PartitionState partition, List<ProducerBatch> taken)
     {
         lock (partition.Sync)
         {
@@ -292,7 +374,7 @@ internal sealed class RecordAccumulator
         ReadOnlySpan<RecordHeader> headers, RecordNulls nulls, object? target, object? state, long callDeadlineTicks)
     {
         var limit = Math.Max(_settings.BatchSize, MinimumBufferSize(recordSize));
-        var batch = ProducerBatch.Rent(partition, buffer, limit, Stopwatch.GetTimestamp(), _settings.DeliveryTimeoutTicks);
+        var batch = ProducerBatch.Rent(partition, buffer, limit, _settings.Clock.Now, _settings.DeliveryTimeoutTicks);
         if (callDeadlineTicks != 0)
         {
             batch.TightenDeadline(callDeadlineTicks); // the record waited before it got here: its deadline counts from its call

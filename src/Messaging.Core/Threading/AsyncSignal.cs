@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Threading.Tasks.Sources;
 
 namespace Messaging.Threading;
@@ -6,8 +5,9 @@ namespace Messaging.Threading;
 /// <summary>
 /// An auto-reset event for one waiting loop, awaited without allocating: <see cref="Set"/> from any thread wakes
 /// the waiter (or is remembered until it next waits; any number of sets before a wait wake it once);
-/// <see cref="WaitAsync(long, CancellationToken)"/> also returns at a deadline, to within a fraction of a
-/// millisecond (<see cref="DeadlineScheduler"/>).
+/// <see cref="WaitAsync(long, CancellationToken)"/> also returns at a deadline of its <see cref="Clock"/>: on the
+/// system clock to within a fraction of a millisecond (<see cref="DeadlineScheduler"/>), on any other clock when its
+/// timer fires (a fake clock: when the test advances it past the deadline).
 /// </summary>
 /// <remarks>
 /// States: idle, signalled, waiting. <see cref="Set"/>, the deadline and cancellation race to move a waiting signal
@@ -23,11 +23,23 @@ internal sealed class AsyncSignal : IValueTaskSource<bool>, IDeadlineTarget, IDi
     private const int Signaled = 1;
     private const int Waiting = 2;
 
+    private readonly Clock _clock;
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
     private CancellationTokenRegistration _cancellation;
     private CancellationToken _registeredToken;
+    private ITimer? _timer;
+    private int _timerVersion;
     private int _state;
     private int _version;
+
+    /// <summary>A signal whose deadlines count on the system clock.</summary>
+    public AsyncSignal()
+        : this(Clock.System)
+    {
+    }
+
+    /// <summary>A signal whose deadlines count on <paramref name="clock"/>.</summary>
+    public AsyncSignal(Clock clock) => _clock = clock;
 
     /// <summary>Wakes the waiter, or makes the next wait return at once.</summary>
     public void Set()
@@ -53,7 +65,7 @@ internal sealed class AsyncSignal : IValueTaskSource<bool>, IDeadlineTarget, IDi
         }
     }
 
-    /// <summary>Waits for <see cref="Set"/> or until <paramref name="deadlineTicks"/> (<see cref="Stopwatch"/> ticks; <see cref="long.MaxValue"/> for none). One waiter at a time.</summary>
+    /// <summary>Waits for <see cref="Set"/> or until <paramref name="deadlineTicks"/> (a timestamp of this signal's <see cref="Clock"/>; <see cref="long.MaxValue"/> for none). One waiter at a time.</summary>
     /// <returns>True when signalled, false at the deadline or on cancellation.</returns>
     public ValueTask<bool> WaitAsync(long deadlineTicks, CancellationToken cancellationToken)
     {
@@ -62,7 +74,8 @@ internal sealed class AsyncSignal : IValueTaskSource<bool>, IDeadlineTarget, IDi
             return new ValueTask<bool>(true);
         }
 
-        if (deadlineTicks <= Stopwatch.GetTimestamp() || cancellationToken.IsCancellationRequested)
+        var now = _clock.Now;
+        if (deadlineTicks <= now || cancellationToken.IsCancellationRequested)
         {
             return new ValueTask<bool>(false);
         }
@@ -78,7 +91,14 @@ internal sealed class AsyncSignal : IValueTaskSource<bool>, IDeadlineTarget, IDi
 
         if (deadlineTicks != long.MaxValue)
         {
-            DeadlineScheduler.Shared.Schedule(this, version, deadlineTicks);
+            if (_clock.IsSystem)
+            {
+                DeadlineScheduler.Shared.Schedule(this, version, deadlineTicks);
+            }
+            else
+            {
+                ScheduleOnTimer(version, deadlineTicks - now);
+            }
         }
 
         if (cancellationToken.CanBeCanceled && cancellationToken != _registeredToken)
@@ -95,7 +115,7 @@ internal sealed class AsyncSignal : IValueTaskSource<bool>, IDeadlineTarget, IDi
     /// <summary>Waits for <see cref="Set"/> or for <paramref name="timeout"/> (<see cref="Timeout.InfiniteTimeSpan"/> for none). One waiter at a time.</summary>
     /// <returns>True when signalled, false on timeout or cancellation.</returns>
     public ValueTask<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
-        WaitAsync(timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency), cancellationToken);
+        WaitAsync(_clock.After(timeout), cancellationToken);
 
     public bool GetResult(short token) => _core.GetResult(token);
 
@@ -113,7 +133,32 @@ internal sealed class AsyncSignal : IValueTaskSource<bool>, IDeadlineTarget, IDi
     }
 
     /// <summary>Stops listening to the loop's token. A deadline still scheduled finds nobody waiting and does nothing.</summary>
-    public void Dispose() => _cancellation.Dispose();
+    public void Dispose()
+    {
+        _cancellation.Dispose();
+        Interlocked.Exchange(ref _timer, null)?.Dispose();
+    }
+
+    /// <summary>
+    /// A deadline on a clock other than the system's: one timer of that clock per signal, re-armed per wait (only
+    /// one wait is outstanding; re-arming replaces the earlier wait's deadline). A firing that races the re-arm reads
+    /// the new wait's version and may end it early: the spurious-looking early end every loop allows (it re-reads the
+    /// clock after a wait).
+    /// </summary>
+    private void ScheduleOnTimer(int version, long dueTicks)
+    {
+        var due = _clock.ToTimeSpan(dueTicks);
+        if (due < TimeSpan.FromTicks(1))
+        {
+            due = TimeSpan.FromTicks(1);
+        }
+
+        var timer = _timer ??= _clock.Provider.CreateTimer(static s => ((AsyncSignal)s!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        Volatile.Write(ref _timerVersion, version);
+        timer.Change(due, Timeout.InfiniteTimeSpan);
+    }
+
+    private void OnTimer() => ((IDeadlineTarget)this).OnDeadline(Volatile.Read(ref _timerVersion));
 
     private void Fire(bool signaled)
     {

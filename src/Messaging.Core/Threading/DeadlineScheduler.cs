@@ -52,7 +52,7 @@ internal sealed class DeadlineScheduler
         }
     }
 
-    /// <summary>Calls <paramref name="target"/>'s <see cref="IDeadlineTarget.OnDeadline"/> with <paramref name="version"/> at <paramref name="deadlineTicks"/> (<see cref="Stopwatch"/> ticks).</summary>
+    /// <summary>Calls <paramref name="target"/>'s <see cref="IDeadlineTarget.OnDeadline"/> with <paramref name="version"/> at <paramref name="deadlineTicks"/> (<see cref="Stopwatch"/> ticks: it serves <see cref="Clock.System"/> only).</summary>
     public void Schedule(IDeadlineTarget target, int version, long deadlineTicks)
     {
         lock (_lock)

@@ -1,3 +1,4 @@
+using Messaging.Threading;
 using Messaging.Connection;
 using Messaging.Core.Tests.Support;
 
@@ -11,7 +12,7 @@ public sealed class PendingRequestTests
         using var cancellation = new CancellationTokenSource();
         var bytes = Allocations.SteadyState(() =>
         {
-            IPendingRequest request = FramePendingRequest.Rent(ApiKey.Metadata, 12, 1, TimeSpan.FromSeconds(30), null);
+            IPendingRequest request = FramePendingRequest.Rent(ApiKey.Metadata, 12, 1, Clock.System, TimeSpan.FromSeconds(30), null);
             var task = ((FramePendingRequest)request).AsValueTask();
             request.RegisterCancellation(cancellation.Token);
             request.TryComplete(default);
@@ -24,7 +25,7 @@ public sealed class PendingRequestTests
     public async Task A_late_response_for_a_cancelled_caller_stays_with_the_read_loop()
     {
         using var cancellation = new CancellationTokenSource();
-        var request = FramePendingRequest.Rent(ApiKey.Metadata, 12, 7, TimeSpan.FromSeconds(30), null);
+        var request = FramePendingRequest.Rent(ApiKey.Metadata, 12, 7, Clock.System, TimeSpan.FromSeconds(30), null);
         var task = request.AsValueTask();
         request.RegisterCancellation(cancellation.Token);
 

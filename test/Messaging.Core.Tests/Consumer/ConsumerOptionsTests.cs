@@ -114,7 +114,7 @@ public sealed class ConsumerOptionsTests
 
         // The consumer connects only once partitions are assigned: building one needs no broker.
         await using var consumer = new KafkaConsumer(new KafkaConsumerOptions { BootstrapServers = "localhost:9092" });
-        var inUse = consumer.Fetcher.Pools;
+        var inUse = consumer.Pools;
         Assert.Same(ConsumerPools.Shared, inUse.Pools);
         Assert.Same(FetchResponsePool.Shared, Assert.IsType<ResponseBufferPool>(inUse.Responses).Pool);
     }

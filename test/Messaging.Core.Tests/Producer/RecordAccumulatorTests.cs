@@ -17,7 +17,7 @@ public sealed class RecordAccumulatorTests
             Linger = TimeSpan.FromMilliseconds(lingerMs),
         });
         var pool = new BufferPool(settings.BufferMemory, settings.BatchSize);
-        var accumulator = new RecordAccumulator(settings, pool);
+        var accumulator = new RecordAccumulator(settings, pool, new IdempotenceState(), new ProducerLog(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
         var topic = accumulator.GetOrAddTopic("t");
         topic.EnsurePartitions(2);
         return (accumulator, pool, topic.Partitions[0]);
@@ -127,7 +127,7 @@ public sealed class RecordAccumulatorTests
     [Fact]
     public async Task Flush_waits_for_the_batches_that_exist_and_not_for_later_ones()
     {
-        var (accumulator, pool, partition) = Create();
+        var (accumulator, _, partition) = Create();
         Append(accumulator, partition, 10);
         var batch = partition.Open!;
         var pending = accumulator.IncompleteBatches();
@@ -135,7 +135,7 @@ public sealed class RecordAccumulatorTests
         Assert.False(pending[0].IsCompleted);
         batch.Complete(0, -1, new ProducerLog(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
         Assert.False(pending[0].IsCompleted);
-        Release(accumulator, pool, batch, partition);
+        Release(accumulator, batch, partition);
         await pending[0].WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
         Assert.Equal(0, accumulator.IncompleteCount);
         Assert.Empty(accumulator.IncompleteBatches());
@@ -145,28 +145,26 @@ public sealed class RecordAccumulatorTests
     public void A_recycled_batch_is_not_waited_for_by_a_later_flush()
     {
         // Regression: a flush that looked at a batch after it was recycled waited for the object's next use.
-        var (accumulator, pool, partition) = Create();
+        var (accumulator, _, partition) = Create();
         for (var round = 0; round < 100; round++)
         {
             Append(accumulator, partition, 10);
             var batch = partition.Open!;
             batch.Complete(round, -1, new ProducerLog(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
-            Release(accumulator, pool, batch, partition);
+            Release(accumulator, batch, partition);
             Assert.Empty(accumulator.IncompleteBatches());
         }
     }
 
-    /// <summary>What the producer does with a completed batch: leave the registry, mark done, recycle.</summary>
-    private static void Release(RecordAccumulator accumulator, BufferPool pool, ProducerBatch batch, PartitionState partition)
+    /// <summary>What the producer does with a completed batch: take it out of the partition, then release it (leave the registry, mark done, recycle).</summary>
+    private static void Release(RecordAccumulator accumulator, ProducerBatch batch, PartitionState partition)
     {
         lock (partition.Sync)
         {
             partition.Open = null;
         }
 
-        accumulator.Unregister(batch);
-        batch.MarkDone();
-        pool.Return(batch.Recycle());
+        accumulator.Release(batch);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Messaging.Threading;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Messaging.Core.Tests.Threading;
 
@@ -89,5 +90,47 @@ public sealed class AsyncSignalTests
             var signaled = await signal.WaitAsync(deadline, CancellationToken.None);
             return (signaled, deadline, Stopwatch.GetTimestamp());
         }
+    }
+
+    [Fact]
+    public async Task On_a_fake_clock_a_wait_ends_when_the_clock_passes_its_deadline_and_not_before()
+    {
+        var time = new FakeTimeProvider();
+        var clock = new Clock(time);
+        using var signal = new AsyncSignal(clock);
+        var wait = signal.WaitAsync(clock.After(TimeSpan.FromMinutes(10)), TestContext.Current.CancellationToken).AsTask();
+        time.Advance(TimeSpan.FromMinutes(9));
+        Assert.False(wait.IsCompleted, "the wait ended before the fake clock reached its deadline");
+        time.Advance(TimeSpan.FromMinutes(1));
+        Assert.False(await wait.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task On_a_fake_clock_the_deadline_of_a_wait_woken_by_a_set_does_not_end_the_next_wait()
+    {
+        var time = new FakeTimeProvider();
+        var clock = new Clock(time);
+        using var signal = new AsyncSignal(clock);
+        var first = signal.WaitAsync(clock.After(TimeSpan.FromSeconds(1)), TestContext.Current.CancellationToken).AsTask();
+        signal.Set();
+        Assert.True(await first.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+
+        var second = signal.WaitAsync(clock.After(TimeSpan.FromSeconds(5)), TestContext.Current.CancellationToken).AsTask();
+        time.Advance(TimeSpan.FromSeconds(2)); // past the first wait's deadline
+        Assert.False(second.IsCompleted, "the first wait's deadline ended the second wait");
+        time.Advance(TimeSpan.FromSeconds(3));
+        Assert.False(await second.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task A_timeout_wait_counts_on_the_signals_clock()
+    {
+        var time = new FakeTimeProvider();
+        using var signal = new AsyncSignal(new Clock(time));
+        var wait = signal.WaitAsync(TimeSpan.FromHours(1), TestContext.Current.CancellationToken).AsTask();
+        time.Advance(TimeSpan.FromMinutes(59));
+        Assert.False(wait.IsCompleted);
+        time.Advance(TimeSpan.FromMinutes(1));
+        Assert.False(await wait.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
     }
 }

@@ -1,6 +1,7 @@
 using Messaging.Connection;
 using Messaging.Protocol.Messages;
 using Messaging.Testing.Brokers;
+using Messaging.IntegrationTests.Support;
 
 namespace Messaging.IntegrationTests.Connection;
 
@@ -161,7 +162,8 @@ public sealed class BrokerConnectionTests(TestBrokerFixture fixture)
             calls[i] = connection.SendAsync<MetadataRequest, MetadataResponse>(new MetadataRequest { Topics = [] }, ct).AsTask();
         }
 
-        await Task.Delay(100, ct);
+        // Disposed with the pipeline full: 64 requests in flight (each answered 200 ms later), the rest waiting for a slot.
+        await Eventually.TrueAsync(() => connection.PendingCount >= 64, TimeSpan.FromSeconds(10), "the requests never filled the connection's in-flight slots", ct);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await connection.DisposeAsync();
         var all = Task.WhenAll(calls);

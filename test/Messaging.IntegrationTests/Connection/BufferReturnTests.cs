@@ -2,6 +2,7 @@ using Messaging.Connection;
 using Messaging.IntegrationTests.EmbeddedBroker;
 using Messaging.Protocol.Messages;
 using Messaging.Testing;
+using Messaging.IntegrationTests.Support;
 
 namespace Messaging.IntegrationTests.Connection;
 
@@ -29,7 +30,8 @@ public sealed class BufferReturnTests
                 : RawAsync(connection, ct);
         }
 
-        await Task.Delay(250, ct); // some answered, some in flight, most waiting for a slot
+        // Some answered, the rest in flight or waiting for a slot when the connection goes.
+        await Eventually.TrueAsync(() => Array.Exists(calls, c => c.IsCompleted), TimeSpan.FromSeconds(10), "no request was answered", ct);
         await connection.DisposeAsync();
         await Task.WhenAll(calls).ContinueWith(static _ => { }, ct, TaskContinuationOptions.None, TaskScheduler.Default);
         Assert.All(calls, c => Assert.True(c.IsCompleted));

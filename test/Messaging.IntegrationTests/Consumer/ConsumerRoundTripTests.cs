@@ -123,8 +123,8 @@ public sealed class ConsumerRoundTripTests(TestBrokerFixture fixture)
         await broker.CreateTopicAsync(topic, 1, 1, ct);
         var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers));
         consumer.Assign([new TopicPartitionOffset(topic, 0, OffsetSpec.Latest)]);
-        var waiting = consumer.ConsumeBatchAsync(ct).AsTask();
-        await Task.Delay(100, ct);
+        var waiting = consumer.ConsumeBatchAsync(ct).AsTask(); // enters the consume before it returns, then waits for data
+        Assert.False(waiting.IsCompleted, "nothing to consume yet");
         await Assert.ThrowsAsync<InvalidOperationException>(async () => await consumer.ConsumeBatchAsync(ct));
         await consumer.DisposeAsync();
         await Assert.ThrowsAsync<ObjectDisposedException>(() => waiting);

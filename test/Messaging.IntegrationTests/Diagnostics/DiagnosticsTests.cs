@@ -5,6 +5,7 @@ using Messaging.Diagnostics;
 using Messaging.IntegrationTests.Support;
 using Messaging.Testing.Brokers;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Messaging.IntegrationTests.Diagnostics;
 
@@ -17,14 +18,17 @@ public sealed class DiagnosticsTests(TestBrokerFixture fixture)
         var ct = TestContext.Current.CancellationToken;
         await using var broker = await fixture.AcquireAsync(brokers: 2, faultInjection: true, cancellationToken: ct);
         var logs = new RecordingLoggerFactory();
-        await using (var client = new ClusterClient(new KafkaClientOptions { BootstrapServers = broker.BootstrapServers, LoggerFactory = logs }))
+        var time = new FakeTimeProvider();
+        await using (var client = new ClusterClient(new KafkaClientOptions { BootstrapServers = broker.BootstrapServers, LoggerFactory = logs, TimeProvider = time }))
         {
             await client.Metadata.RefreshAsync(ct);
             var connection = await client.Connections.GetAsync(2, ct);
             broker.Faults!.SetBrokerDown(2);
             await connection.Closed.WaitAsync(TimeSpan.FromSeconds(10), ct);
-            await Task.Delay(200, ct); // past the first backoff (50 ms ± 20%): the next call really tries to connect
+            var attempts = client.Connections.ConnectAttempts;
+            time.Advance(TimeSpan.FromSeconds(1)); // past the first backoff (50 ms ± 20%): the next call really tries to connect
             await Assert.ThrowsAnyAsync<Messaging.KafkaException>(async () => await client.Connections.GetAsync(2, ct));
+            Assert.True(client.Connections.ConnectAttempts > attempts, "the call after the backoff did not try to connect");
             broker.Faults.SetBrokerUp(2);
         }
 
@@ -55,15 +59,19 @@ public sealed class DiagnosticsTests(TestBrokerFixture fixture)
         listener.SetMeasurementEventCallback<double>((i, v, tags, _) => measurements.Enqueue((i.Name, v, Tag(tags, KafkaTelemetry.ApiTag), Tag(tags, KafkaTelemetry.ClientIdTag))));
         listener.Start();
 
-        await using (var client = new ClusterClient(new KafkaClientOptions { BootstrapServers = broker.BootstrapServers, ClientId = "metered-client", ReconnectBackoff = TimeSpan.FromMilliseconds(20) }))
+        var time = new FakeTimeProvider();
+        await using (var client = new ClusterClient(new KafkaClientOptions { BootstrapServers = broker.BootstrapServers, ClientId = "metered-client", ReconnectBackoff = TimeSpan.FromMilliseconds(20), TimeProvider = time }))
         {
             await client.Metadata.RefreshAsync(ct);
+            time.Advance(TimeSpan.FromSeconds(1)); // past the refresh spacing: the second refresh goes out at once
             await client.Metadata.RefreshAsync(ct);
             var connection = await client.Connections.GetAsync(1, ct);
             broker.Faults!.SetBrokerDown(1);
             await connection.Closed.WaitAsync(TimeSpan.FromSeconds(10), ct);
-            await Task.Delay(200, ct); // past the backoff (20 ms ± 20%): the next call really tries to connect
+            var attempts = client.Connections.ConnectAttempts;
+            time.Advance(TimeSpan.FromSeconds(1)); // past the backoff (20 ms ± 20%): the next call really tries to connect
             await Assert.ThrowsAnyAsync<Messaging.KafkaException>(async () => await client.Connections.GetAsync(1, ct));
+            Assert.True(client.Connections.ConnectAttempts > attempts, "the call after the backoff did not try to connect");
             broker.Faults.SetBrokerUp(1);
         }
 

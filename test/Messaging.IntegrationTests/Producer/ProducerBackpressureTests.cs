@@ -39,8 +39,9 @@ public sealed class ProducerBackpressureTests(TestBrokerFixture fixture)
         };
         await using var producer = new KafkaProducer(options);
         await producer.ProduceAsync(topic, "warm"u8.ToArray(), "up"u8.ToArray(), cancellationToken: ct); // metadata and connection
+        var produceConnection = await producer.Core.Connections.GetAsync(1, ct);
         broker.Faults!.SetBrokerDown(1);
-        await Task.Delay(300, ct);
+        await produceConnection.Closed.WaitAsync(TimeSpan.FromSeconds(10), ct); // the producer has lost the broker
 
         GC.Collect();
         GC.WaitForPendingFinalizers();

@@ -70,8 +70,9 @@ public sealed class ProducerDisposalTests(TestBrokerFixture fixture)
             RequestTimeout = TimeSpan.FromSeconds(30),
         });
         await producer.ProduceAsync(topic, "warm"u8.ToArray(), "up"u8.ToArray(), cancellationToken: ct);
+        var produceConnection = await producer.Core.Connections.GetAsync(1, ct);
         broker.Faults!.SetBrokerDown(1);
-        await Task.Delay(200, ct);
+        await produceConnection.Closed.WaitAsync(TimeSpan.FromSeconds(10), ct); // the producer has lost the broker
         for (var i = 0; i < 500; i++)
         {
             producer.Produce(topic, BitConverter.GetBytes(i), new byte[50], Count, outcome);

@@ -80,7 +80,9 @@ public sealed class ProducerRecoveryTests
             await Task.Delay(5, ct);
         }
 
-        await Task.Delay(500, ct); // let the producer settle on "no leader" (it must keep asking, not give up)
+        // Let the producer settle on "no leader": it must keep asking for metadata, not give up.
+        var asked = producer.Core.Cluster.Metadata.RequestsSent;
+        await Eventually.TrueAsync(() => producer.Core.Cluster.Metadata.RequestsSent >= asked + 3, TimeSpan.FromSeconds(20), "the producer stopped asking for the partition's leader", ct);
         Assert.DoesNotContain(during, t => t.IsCompleted && t.Result.Error is null);
         cluster.SetPartitionLeader(topic, 0, 1);
         var ledAt = Stopwatch.GetTimestamp();

@@ -1,26 +1,78 @@
-using System.Diagnostics;
 using Messaging.Cluster;
+using Messaging.Threading;
 
 namespace Messaging.Consumer;
 
-/// <summary>The fetcher's maintenance loop: follows leaders through metadata and looks up start positions.</summary>
-internal sealed partial class Fetcher
+/// <summary>
+/// The consumer's maintenance loop: follows partition leaders through metadata (pointing each cursor at its leader's
+/// <see cref="BrokerFetcher"/>) and looks up start positions (earliest, latest, a timestamp) through the client's one
+/// ListOffsets path. It runs when asked (<see cref="MaintenanceRequests"/>) and, while work is pending, after every
+/// retry backoff.
+/// </summary>
+internal sealed class FetchMaintenance
 {
-    private async Task MaintainAsync()
+    private readonly MetadataRefresher _metadata;
+    private readonly OffsetLookup _offsetLookup;
+    private readonly PartitionCursors _cursors;
+    private readonly FetchBuffer _buffer;
+    private readonly BrokerFetchers _brokers;
+    private readonly MaintenanceRequests _requests;
+    private readonly KafkaConsumerOptions _options;
+    private readonly ConsumerLog _log;
+    private readonly Clock _clock;
+    private readonly Task _loop;
+
+    /// <param name="metadata">Where leaders are learnt.</param>
+    /// <param name="offsetLookup">Looks up start positions.</param>
+    /// <param name="cursors">The cursors routed and reset (under their lock).</param>
+    /// <param name="buffer">Where a failed lookup's error is queued for the application.</param>
+    /// <param name="brokers">The leaders' fetchers, woken when their partitions may be fetched.</param>
+    /// <param name="requests">What the other parts ask of this loop.</param>
+    /// <param name="options">The retry backoff and the isolation level.</param>
+    /// <param name="log">Where leader changes and failures are logged.</param>
+    /// <param name="clock">The consumer's clock: backoffs count on it.</param>
+    /// <param name="stop">Ends the loop.</param>
+    public FetchMaintenance(MetadataRefresher metadata, OffsetLookup offsetLookup, PartitionCursors cursors, FetchBuffer buffer, BrokerFetchers brokers,
+        MaintenanceRequests requests, KafkaConsumerOptions options, ConsumerLog log, Clock clock, CancellationToken stop)
+    {
+        _clock = clock;
+        _metadata = metadata;
+        _offsetLookup = offsetLookup;
+        _cursors = cursors;
+        _buffer = buffer;
+        _brokers = brokers;
+        _requests = requests;
+        _options = options;
+        _log = log;
+        _loop = RunAsync(stop);
+    }
+
+    /// <summary>Completes when the loop has ended (after the stop token was cancelled).</summary>
+    public async Task WhenStoppedAsync()
+    {
+        try
+        {
+            await _loop.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task RunAsync(CancellationToken token)
     {
         await Task.Yield();
-        var token = _stop.Token;
         var wait = Timeout.InfiniteTimeSpan;
         while (!token.IsCancellationRequested)
         {
             try
             {
-                await _maintenanceSignal.WaitAsync(wait, token).ConfigureAwait(false);
-                var metadata = _cluster.Metadata.Current;
-                bool refresh = Interlocked.Exchange(ref _refreshWanted, false);
+                await _requests.WaitAsync(wait, token).ConfigureAwait(false);
+                var metadata = _metadata.Current;
+                bool refresh = _requests.TakeRefreshRequest();
                 if (refresh || Route(metadata))
                 {
-                    metadata = await _cluster.Metadata.RefreshAsync(token).ConfigureAwait(false);
+                    metadata = await _metadata.RefreshAsync(token).ConfigureAwait(false);
                     Route(metadata);
                 }
 
@@ -34,7 +86,7 @@ internal sealed partial class Fetcher
             {
                 // A refresh or lookup failed (cluster unreachable, a request timed out, an unexpected answer): try
                 // again after the backoff. The loop never dies: partitions would stop being looked after.
-                Log.MaintenanceFailed(ex.Message);
+                _log.MaintenanceFailed(ex.Message);
             }
 
             wait = HasPendingWork() ? _options.RetryBackoff : Timeout.InfiniteTimeSpan;
@@ -45,9 +97,9 @@ internal sealed partial class Fetcher
     private bool Route(ClusterMetadata metadata)
     {
         bool missing = false;
-        lock (_lock)
+        lock (_cursors.Sync)
         {
-            foreach (var cursor in _all)
+            foreach (var cursor in _cursors.All)
             {
                 if (cursor.State == CursorState.Removed)
                 {
@@ -71,11 +123,11 @@ internal sealed partial class Fetcher
 
                 if (cursor.Leader != partition.Leader || cursor.LeaderEpoch != partition.LeaderEpoch || cursor.TopicId != topic.TopicId)
                 {
-                    Log.LeaderChanged(cursor.TopicPartition, partition.Leader, partition.LeaderEpoch);
+                    _log.LeaderChanged(cursor.TopicPartition, partition.Leader, partition.LeaderEpoch);
                     cursor.Leader = partition.Leader;
                     cursor.LeaderEpoch = partition.LeaderEpoch;
                     cursor.TopicId = topic.TopicId;
-                    Broker(partition.Leader).Signal();
+                    _brokers.Get(partition.Leader).Signal();
                 }
             }
         }
@@ -83,33 +135,7 @@ internal sealed partial class Fetcher
         return missing;
     }
 
-    private bool HasPendingWork()
-    {
-        lock (_lock)
-        {
-            foreach (var cursor in _all)
-            {
-                if (cursor.State == CursorState.Resetting || (cursor.State == CursorState.Fetching && cursor.Leader < 0))
-                {
-                    return true;
-                }
-            }
-        }
-
-        return Volatile.Read(ref _refreshWanted);
-    }
-
-    /// <summary>The fetcher for <paramref name="node"/>, started on first use (under the lock).</summary>
-    private BrokerFetcher Broker(int node)
-    {
-        if (!_brokers.TryGetValue(node, out var broker))
-        {
-            broker = new BrokerFetcher(this, node, _stop.Token);
-            _brokers[node] = broker;
-        }
-
-        return broker;
-    }
+    private bool HasPendingWork() => _cursors.NeedMaintenance() || _requests.RefreshWanted;
 
     /// <summary>
     /// Looks up the start offset of every resetting cursor whose leader is known, through the client's one ListOffsets
@@ -119,10 +145,10 @@ internal sealed partial class Fetcher
     private async Task ResolveOffsetsAsync(CancellationToken cancellationToken)
     {
         List<(PartitionCursor Cursor, CursorGeneration Generation, OffsetSpec Start)>? entries = null;
-        long now = Stopwatch.GetTimestamp();
-        lock (_lock)
+        long now = _clock.Now;
+        lock (_cursors.Sync)
         {
-            foreach (var cursor in _all)
+            foreach (var cursor in _cursors.All)
             {
                 if (cursor.State != CursorState.Resetting || cursor.Leader < 0 || cursor.InFlight || cursor.RetryAt > now)
                 {
@@ -153,7 +179,7 @@ internal sealed partial class Fetcher
         catch
         {
             // Metadata unreachable, or stopping: nothing was learnt; free the cursors for the next round.
-            Release(entries, Stopwatch.GetTimestamp() + ToStopwatchTicks(_options.RetryBackoff));
+            Release(entries, _clock.After(_options.RetryBackoff));
             throw;
         }
 
@@ -162,8 +188,8 @@ internal sealed partial class Fetcher
 
     private void ApplyStartOffsets(List<(PartitionCursor Cursor, CursorGeneration Generation, OffsetSpec Start)> entries, Dictionary<TopicPartition, OffsetLookupResult> answers)
     {
-        long retryAt = Stopwatch.GetTimestamp() + ToStopwatchTicks(_options.RetryBackoff);
-        lock (_lock)
+        long retryAt = _clock.After(_options.RetryBackoff);
+        lock (_cursors.Sync)
         {
             foreach (var (cursor, generation, start) in entries)
             {
@@ -186,7 +212,7 @@ internal sealed partial class Fetcher
                         cursor.State = CursorState.Fetching;
                         if (cursor.Leader >= 0)
                         {
-                            Broker(cursor.Leader).Signal();
+                            _brokers.Get(cursor.Leader).Signal();
                         }
                     }
                     else if (start.IsTimestamp || start.IsMaxTimestamp)
@@ -208,7 +234,7 @@ internal sealed partial class Fetcher
                 {
                     var code = answer.Error is KafkaErrorException broker ? broker.Code : ErrorCode.UnknownServerError;
                     cursor.State = CursorState.Held;
-                    EnqueueError(cursor, generation, new ConsumeException(
+                    _buffer.EnqueueError(cursor, generation, new ConsumeException(
                         "Looking up the " + start + " offset of " + cursor.TopicPartition + " failed: " + answer.Error!.Message + ". The partition is held: seek to retry.",
                         ConsumeErrorKind.BrokerError, cursor.TopicPartition, -1, code, answer.Error));
                 }
@@ -218,7 +244,7 @@ internal sealed partial class Fetcher
 
     private void Release(List<(PartitionCursor Cursor, CursorGeneration Generation, OffsetSpec Start)> entries, long retryAt)
     {
-        lock (_lock)
+        lock (_cursors.Sync)
         {
             foreach (var (cursor, _, _) in entries)
             {

@@ -1,29 +1,99 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Globalization;
 using Messaging.Cluster;
+using Messaging.Protocol;
 using Messaging.Records;
 using Messaging.Protocol.Messages;
+using Messaging.Threading;
 
 namespace Messaging.Consumer;
 
-/// <summary>The fetcher's handling of Fetch responses: data into the ready queue, partition errors into cursor state.</summary>
-internal sealed partial class Fetcher
+/// <summary>
+/// What the consumer makes of a Fetch's outcome: a response's data goes to the ready queue and moves the cursors'
+/// fetch offsets; partition errors move cursors (reset, new leader, backoff, held); a Fetch that failed as a whole
+/// sends its partitions into the backoff.
+/// </summary>
+/// <remarks>Called by the broker fetchers, one response at a time per broker; each call takes the cursors' lock once.</remarks>
+internal sealed class FetchResponseHandler
 {
+    private readonly PartitionCursors _cursors;
+    private readonly FetchBuffer _buffer;
+    private readonly MaintenanceRequests _maintenance;
+    private readonly KafkaConsumerOptions _options;
+    private readonly ConsumerLog _log;
+    private readonly Clock _clock;
+    private int _leaderErrors;
+    private int _failedFetches;
+
+    /// <param name="cursors">The cursors the answers move (under their lock).</param>
+    /// <param name="buffer">Where data and errors the application must see are queued.</param>
+    /// <param name="maintenance">Asked to refresh metadata (moved leaders) or to look up a reset position.</param>
+    /// <param name="options">The retry backoff and the offset reset policy.</param>
+    /// <param name="log">Where errors and resets are logged.</param>
+    /// <param name="clock">The consumer's clock: backoffs count on it.</param>
+    public FetchResponseHandler(PartitionCursors cursors, FetchBuffer buffer, MaintenanceRequests maintenance, KafkaConsumerOptions options, ConsumerLog log, Clock clock)
+    {
+        _clock = clock;
+        _cursors = cursors;
+        _buffer = buffer;
+        _maintenance = maintenance;
+        _options = options;
+        _log = log;
+    }
+
+    /// <summary>Partition errors that sent the cursor back to metadata (NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, ...), for tests and diagnostics.</summary>
+    public int LeaderErrors => Volatile.Read(ref _leaderErrors);
+
+    /// <summary>Fetches that failed as a whole (connection, timeout, top-level error), for tests and diagnostics.</summary>
+    public int FailedFetches => Volatile.Read(ref _failedFetches);
+
+    /// <summary>A Fetch failed as a whole (connection, timeout, top-level error): its partitions are retried after the backoff.</summary>
+    public void FailFetch(int node, List<FetchTarget> targets, Exception error, bool refreshMetadata)
+    {
+        Interlocked.Increment(ref _failedFetches);
+        _log.FetchFailed(node, targets.Count, error.Message);
+        _cursors.RetryAt(targets, _clock.After(_options.RetryBackoff));
+        if (refreshMetadata)
+        {
+            _maintenance.RequestMetadataRefresh();
+        }
+    }
+
+    /// <summary>The broker cannot serve Fetch at a version we speak: its partitions are held with that error.</summary>
+    public void FailUnsupported(List<FetchTarget> targets, Exception error)
+    {
+        lock (_cursors.Sync)
+        {
+            foreach (var target in targets)
+            {
+                var cursor = target.Cursor;
+                cursor.InFlight = false;
+                if (cursor.Generation == target.Generation && cursor.State == CursorState.Fetching)
+                {
+                    cursor.State = CursorState.Held;
+                    _buffer.EnqueueError(cursor, target.Generation, new ConsumeException(
+                        "Fetching " + cursor.TopicPartition + " is impossible: " + error.Message + " The partition is held.",
+                        ConsumeErrorKind.BrokerError, cursor.TopicPartition, target.FetchOffset, ErrorCode.UnsupportedVersion, error));
+                }
+            }
+        }
+    }
+
     /// <summary>
     /// Takes in a Fetch response for <paramref name="targets"/>: per partition, data is queued (holding a reference on
     /// <paramref name="frame"/>) and the cursor's fetch offset moves past it; errors move the cursor (reset, new
     /// leader, backoff, held). Every target stops being in flight.
     /// </summary>
-    internal void CompleteFetch(BrokerFetcher broker, List<FetchTarget> targets, Dictionary<TopicPartition, int> index, FetchResponse response, SharedBuffer frame, short version)
+    /// <remarks><paramref name="topicNames"/> names the request's topics by id (Fetch v13+ answers by id).</remarks>
+    public void CompleteFetch(List<FetchTarget> targets, Dictionary<TopicPartition, int> index, Dictionary<Guid, string> topicNames, FetchResponse response, SharedBuffer frame, short version)
     {
         bool refresh = false;
-        long retryAt = Stopwatch.GetTimestamp() + ToStopwatchTicks(_options.RetryBackoff);
-        lock (_lock)
+        long retryAt = _clock.After(_options.RetryBackoff);
+        lock (_cursors.Sync)
         {
             foreach (var topic in response.Responses)
             {
-                string? name = version >= 13 ? broker.TopicName(topic.TopicId) : topic.Topic;
+                string? name = version >= 13 ? (topicNames.TryGetValue(topic.TopicId, out var byId) ? byId : null) : topic.Topic;
                 if (name is null)
                 {
                     continue;
@@ -62,12 +132,12 @@ internal sealed partial class Fetcher
 
         if (refresh)
         {
-            RequestMetadataRefresh();
+            _maintenance.RequestMetadataRefresh();
         }
     }
 
     /// <summary>The offset after the last complete entry of <paramref name="records"/> (at least <paramref name="fetchOffset"/>), reading headers only.</summary>
-    internal static long ScanEndOffset(ReadOnlySpan<byte> records, long fetchOffset)
+    public static long ScanEndOffset(ReadOnlySpan<byte> records, long fetchOffset)
     {
         long end = fetchOffset;
         int position = 0;
@@ -129,7 +199,7 @@ internal sealed partial class Fetcher
                 long end = ScanEndOffset(records.Span, target.FetchOffset);
                 bool progress = end > target.FetchOffset; // none: corrupt or truncated, which the consumer reports in order
                 frame.AddReference();
-                Enqueue(FetchedPartition.ForData(cursor, target.Generation, target.FetchOffset, records, frame, data.AbortedTransactions));
+                _buffer.Enqueue(FetchedPartition.ForData(cursor, target.Generation, target.FetchOffset, records, frame, data.AbortedTransactions));
                 if (progress)
                 {
                     cursor.FetchOffset = end;
@@ -147,7 +217,7 @@ internal sealed partial class Fetcher
                 if (_options.AutoOffsetReset == AutoOffsetReset.Error)
                 {
                     cursor.State = CursorState.Held;
-                    EnqueueError(cursor, target.Generation, new ConsumeException(
+                    _buffer.EnqueueError(cursor, target.Generation, new ConsumeException(
                         "Offset " + target.FetchOffset.ToString(CultureInfo.InvariantCulture) + " is out of range for " + cursor.TopicPartition +
                         " (log start " + data.LogStartOffset.ToString(CultureInfo.InvariantCulture) + ", high watermark " + data.HighWatermark.ToString(CultureInfo.InvariantCulture) +
                         ") and auto.offset.reset is error. The partition is held: seek to continue.",
@@ -155,18 +225,18 @@ internal sealed partial class Fetcher
                 }
                 else
                 {
-                    Log.OffsetReset(cursor.TopicPartition, target.FetchOffset, _options.AutoOffsetReset);
+                    _log.OffsetReset(cursor.TopicPartition, target.FetchOffset, _options.AutoOffsetReset);
                     cursor.BumpGeneration();
                     cursor.State = CursorState.Resetting;
                     cursor.PendingReset = _options.AutoOffsetReset == AutoOffsetReset.Earliest ? OffsetSpec.Earliest : OffsetSpec.Latest;
-                    _maintenanceSignal.Set();
+                    _maintenance.Wake();
                 }
 
                 return false;
 
             case var code when ClusterClient.MeansStaleMetadata(code) || code is ErrorCode.KafkaStorageError or ErrorCode.ReplicaNotAvailable
                 or ErrorCode.OffsetNotAvailable or ErrorCode.UnknownTopicId or ErrorCode.InconsistentTopicId:
-                Log.LeaderError(cursor.TopicPartition, code, cursor.Leader);
+                _log.LeaderError(cursor.TopicPartition, code, cursor.Leader);
                 cursor.Leader = -1;
                 cursor.RetryAt = retryAt;
                 Interlocked.Increment(ref _leaderErrors);
@@ -178,14 +248,11 @@ internal sealed partial class Fetcher
 
             default:
                 cursor.State = CursorState.Held;
-                EnqueueError(cursor, target.Generation, new ConsumeException(
+                _buffer.EnqueueError(cursor, target.Generation, new ConsumeException(
                     "Fetch for " + cursor.TopicPartition + " at offset " + target.FetchOffset.ToString(CultureInfo.InvariantCulture) + " failed: " +
                     ErrorCodes.Name(data.ErrorCode) + " (" + ErrorCodes.Description(data.ErrorCode) + "). The partition is held: seek to retry.",
                     ConsumeErrorKind.BrokerError, cursor.TopicPartition, target.FetchOffset, data.ErrorCode));
                 return false;
         }
     }
-
-    private void EnqueueError(PartitionCursor cursor, CursorGeneration generation, ConsumeException error) =>
-        Enqueue(FetchedPartition.ForError(cursor, generation, error));
 }

@@ -1,0 +1,255 @@
+namespace Messaging.Consumer;
+
+/// <summary>
+/// The assigned partitions' cursors and the one lock that guards their fetch state: what the application changes
+/// (assign, seek, pause, resume, hold) and what the broker fetchers take from them (the partitions a broker may
+/// fetch now).
+/// </summary>
+/// <remarks>
+/// <see cref="Sync"/> is taken per request, per response and per application call, never per record. The response
+/// handler and the maintenance loop change cursors under it too; whoever queues data or errors for a partition does
+/// so under it, which keeps a partition's entries in fetch order.
+/// </remarks>
+internal sealed class PartitionCursors
+{
+    private readonly Dictionary<TopicPartition, PartitionCursor> _cursors = [];
+    private PartitionCursor[] _all = [];
+
+    /// <summary>Guards every cursor's fetch state.</summary>
+    public Lock Sync { get; } = new();
+
+    /// <summary>Every assigned cursor (a snapshot array; read its cursors' state under <see cref="Sync"/>).</summary>
+    public PartitionCursor[] All => _all;
+
+    /// <summary>Replaces the assignment; every partition starts where its entry says. Returns the topics assigned.</summary>
+    public HashSet<string> Assign(IEnumerable<TopicPartitionOffset> partitions)
+    {
+        var topics = new HashSet<string>(StringComparer.Ordinal);
+        lock (Sync)
+        {
+            var next = new Dictionary<TopicPartition, OffsetSpec>();
+            foreach (var entry in partitions)
+            {
+                ArgumentException.ThrowIfNullOrEmpty(entry.TopicPartition.Topic, nameof(partitions));
+                ArgumentOutOfRangeException.ThrowIfNegative(entry.TopicPartition.Partition, nameof(partitions));
+                next[entry.TopicPartition] = entry.Start;
+                topics.Add(entry.TopicPartition.Topic);
+            }
+
+            foreach (var (key, cursor) in _cursors)
+            {
+                if (!next.ContainsKey(key))
+                {
+                    cursor.State = CursorState.Removed;
+                    cursor.BumpGeneration();
+                }
+            }
+
+            _cursors.Clear();
+            foreach (var (key, start) in next)
+            {
+                var cursor = new PartitionCursor(key);
+                ApplyStart(cursor, start);
+                _cursors[key] = cursor;
+            }
+
+            _all = [.. _cursors.Values];
+        }
+
+        return topics;
+    }
+
+    /// <summary>The assigned partitions.</summary>
+    public IReadOnlyList<TopicPartition> Assignment()
+    {
+        lock (Sync)
+        {
+            return [.. _cursors.Keys];
+        }
+    }
+
+    /// <summary>Moves a partition's position; buffered data for it is dropped. A held partition resumes.</summary>
+    public void Seek(TopicPartition partition, OffsetSpec start)
+    {
+        lock (Sync)
+        {
+            var cursor = Cursor(partition);
+            cursor.BumpGeneration();
+            ApplyStart(cursor, start);
+        }
+    }
+
+    public void Pause(IEnumerable<TopicPartition> partitions)
+    {
+        lock (Sync)
+        {
+            foreach (var partition in partitions)
+            {
+                var cursor = Cursor(partition);
+                if (!cursor.Paused)
+                {
+                    // Drop what was fetched ahead: nothing more of the partition is delivered while paused.
+                    cursor.Paused = true;
+                    cursor.BumpGeneration();
+                    if (cursor.State == CursorState.Fetching && cursor.Position >= 0)
+                    {
+                        cursor.FetchOffset = cursor.Position;
+                    }
+                }
+            }
+        }
+    }
+
+    public void Resume(IEnumerable<TopicPartition> partitions)
+    {
+        lock (Sync)
+        {
+            foreach (var partition in partitions)
+            {
+                Cursor(partition).Paused = false;
+            }
+        }
+    }
+
+    public IReadOnlyList<TopicPartition> Paused()
+    {
+        lock (Sync)
+        {
+            var paused = new List<TopicPartition>();
+            foreach (var cursor in _all)
+            {
+                if (cursor.Paused)
+                {
+                    paused.Add(cursor.TopicPartition);
+                }
+            }
+
+            return paused;
+        }
+    }
+
+    /// <summary>The next offset the application will get for <paramref name="partition"/>, or null while the start position is being looked up.</summary>
+    public long? Position(TopicPartition partition)
+    {
+        lock (Sync)
+        {
+            var position = Cursor(partition).Position;
+            return position >= 0 ? position : null;
+        }
+    }
+
+    /// <summary>The partition's high watermark as of the last Fetch, or null before one.</summary>
+    public long? HighWatermark(TopicPartition partition)
+    {
+        lock (Sync)
+        {
+            var value = Cursor(partition).HighWatermark;
+            return value >= 0 ? value : null;
+        }
+    }
+
+    /// <summary>
+    /// Stops a partition at <paramref name="offset"/> after an error the application must see: buffered data is
+    /// dropped, the position stays at the offset, and nothing more is fetched until a seek or assign. Nothing
+    /// happens when the partition moved on meanwhile (another generation, or unassigned).
+    /// </summary>
+    public void Hold(PartitionCursor cursor, CursorGeneration generation, long offset)
+    {
+        lock (Sync)
+        {
+            if (cursor.Generation != generation || cursor.State == CursorState.Removed)
+            {
+                return;
+            }
+
+            cursor.BumpGeneration();
+            cursor.State = CursorState.Held;
+            cursor.FetchOffset = offset;
+            cursor.Position = offset;
+        }
+    }
+
+    /// <summary>
+    /// Marks every partition <paramref name="node"/> may fetch at <paramref name="now"/> as in flight and lists it in
+    /// <paramref name="targets"/>. Returns the earliest retry time of the node's partitions still backing off
+    /// (<see cref="long.MaxValue"/> for none), for when there is nothing to fetch now.
+    /// </summary>
+    public long CollectTargets(int node, List<FetchTarget> targets, long now)
+    {
+        long nextRetry = long.MaxValue;
+        lock (Sync)
+        {
+            foreach (var cursor in _all)
+            {
+                if (cursor.Leader != node)
+                {
+                    continue;
+                }
+
+                if (cursor.IsFetchable(now))
+                {
+                    cursor.InFlight = true;
+                    targets.Add(new FetchTarget(cursor, cursor.Generation, cursor.FetchOffset, cursor.LeaderEpoch, cursor.TopicId));
+                }
+                else if (cursor.State == CursorState.Fetching && !cursor.Paused && !cursor.InFlight && cursor.RetryAt > now)
+                {
+                    nextRetry = Math.Min(nextRetry, cursor.RetryAt);
+                }
+            }
+        }
+
+        return nextRetry;
+    }
+
+    /// <summary>Takes <paramref name="targets"/> out of flight, to be fetched again at <paramref name="retryAt"/> (a Fetch failed as a whole).</summary>
+    public void RetryAt(List<FetchTarget> targets, long retryAt)
+    {
+        lock (Sync)
+        {
+            foreach (var target in targets)
+            {
+                target.Cursor.InFlight = false;
+                target.Cursor.RetryAt = retryAt;
+            }
+        }
+    }
+
+    /// <summary>Whether some cursor waits for the maintenance loop: its start position, or its leader, is unknown.</summary>
+    public bool NeedMaintenance()
+    {
+        lock (Sync)
+        {
+            foreach (var cursor in _all)
+            {
+                if (cursor.State == CursorState.Resetting || (cursor.State == CursorState.Fetching && cursor.Leader < 0))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private PartitionCursor Cursor(TopicPartition partition) =>
+        _cursors.TryGetValue(partition, out var cursor)
+            ? cursor
+            : throw new ArgumentException("Partition " + partition + " is not assigned to this consumer.", nameof(partition));
+
+    private static void ApplyStart(PartitionCursor cursor, OffsetSpec start)
+    {
+        cursor.RetryAt = 0;
+        if (start.IsOffset)
+        {
+            cursor.State = CursorState.Fetching;
+            cursor.FetchOffset = start.Value;
+            cursor.Position = start.Value;
+        }
+        else
+        {
+            cursor.State = CursorState.Resetting;
+            cursor.PendingReset = start;
+            cursor.Position = -1;
+        }
+    }
+}

@@ -1,0 +1,98 @@
+using Messaging.Cluster;
+using Messaging.Errors;
+
+namespace Messaging.Producer;
+
+/// <summary>
+/// Waits for a topic's first usable metadata on behalf of a record that cannot be placed yet, and routes the
+/// topic's partitions to their senders once it has it.
+/// </summary>
+internal sealed class TopicMetadataWaiter
+{
+    /// <summary>The pause before asking again for a topic's metadata after the cluster could not be reached.</summary>
+    private static readonly TimeSpan MetadataRetryPause = TimeSpan.FromMilliseconds(50);
+
+    private readonly RecordAccumulator _accumulator;
+    private readonly MetadataRefresher _metadata;
+    private readonly BrokerSenders _senders;
+    private readonly ProducerSettings _settings;
+
+    /// <param name="accumulator">Where the topic's state lives.</param>
+    /// <param name="metadata">Where metadata comes from.</param>
+    /// <param name="senders">Routes the topic's partitions once its metadata arrived.</param>
+    /// <param name="settings">The clock the wait counts on, and the wait limit the timeout error names.</param>
+    public TopicMetadataWaiter(RecordAccumulator accumulator, MetadataRefresher metadata, BrokerSenders senders, ProducerSettings settings)
+    {
+        _accumulator = accumulator;
+        _metadata = metadata;
+        _senders = senders;
+        _settings = settings;
+    }
+
+    /// <summary>
+    /// The topic with its partitions, waiting (up to <paramref name="maxWait"/>) for its first metadata. Metadata
+    /// that lists the topic with an error or without partitions is asked for again until the deadline; no wait
+    /// inside goes past it.
+    /// </summary>
+    /// <exception cref="ProduceException">No usable metadata within the time (<see cref="ProduceErrorKind.MetadataTimeout"/>).</exception>
+    public async ValueTask<TopicState> EnsureTopicAsync(string topic, TimeSpan maxWait, CancellationToken cancellationToken)
+    {
+        var state = _accumulator.GetOrAddTopic(topic);
+        if (state.HasMetadata)
+        {
+            return state;
+        }
+
+        var clock = _settings.Clock;
+        var started = clock.Now;
+        var lastCode = ErrorCode.None;
+        Exception? lastError = null;
+        var first = true;
+        while (true)
+        {
+            var remaining = maxWait - clock.Since(started);
+            if (remaining <= TimeSpan.Zero && !first)
+            {
+                throw ProducerErrors.MetadataTimeout(topic, _settings.AppendWaitLimit, lastCode, lastError);
+            }
+
+            try
+            {
+                var wait = remaining > TimeSpan.Zero ? remaining : TimeSpan.FromMilliseconds(1);
+                var metadata = first
+                    ? await _metadata.EnsureTopicsAsync([topic], cancellationToken).WaitAsync(wait, clock.Provider, cancellationToken).ConfigureAwait(false)
+                    : await _metadata.RefreshAsync(cancellationToken).WaitAsync(wait, clock.Provider, cancellationToken).ConfigureAwait(false);
+                if (metadata.Topics.TryGetValue(topic, out var info) && info.Error == ErrorCode.None && info.Partitions.Count > 0)
+                {
+                    _senders.Apply(metadata);
+                    if (state.HasMetadata)
+                    {
+                        return state;
+                    }
+                }
+
+                lastCode = info?.Error ?? ErrorCode.UnknownTopicOrPartition;
+            }
+            catch (TimeoutException ex)
+            {
+                lastError = ex;
+            }
+            catch (KafkaException ex) when (ex is not ProduceException)
+            {
+                // The cluster is unreachable: ask again shortly (the refresher spaces the requests), never past the deadline.
+                lastError = ex;
+                var pause = maxWait - clock.Since(started);
+                if (pause > TimeSpan.Zero)
+                {
+                    await clock.Delay(pause < MetadataRetryPause ? pause : MetadataRetryPause, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            first = false;
+        }
+    }
+
+    /// <summary>The error the current metadata reports for <paramref name="topic"/> (<see cref="ErrorCode.None"/> when it has none or does not list it).</summary>
+    public ErrorCode LastMetadataError(string topic) =>
+        _metadata.Current.Topics.TryGetValue(topic, out var info) ? info.Error : ErrorCode.None;
+}

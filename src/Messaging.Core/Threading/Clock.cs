@@ -1,0 +1,108 @@
+using System.Diagnostics;
+
+namespace Messaging.Threading;
+
+/// <summary>
+/// Time as the client reads it: timestamps from one <see cref="TimeProvider"/> (the client options'), and the one
+/// place that converts between <see cref="TimeSpan"/> and timestamp ticks. Every timeout, linger, backoff and
+/// deadline of a client counts in this clock's ticks.
+/// </summary>
+/// <remarks>
+/// For <see cref="TimeProvider.System"/> a timestamp is <see cref="Stopwatch.GetTimestamp"/>, read directly (no
+/// virtual call on the paths that read the time per batch or per request), and waits for a deadline go through
+/// <see cref="DeadlineScheduler"/> (sub-millisecond: linger decides latency). Any other provider (a fake clock in
+/// tests) is asked for every timestamp, and its timers end the waits: advancing a fake clock fires them.
+/// </remarks>
+internal sealed class Clock
+{
+    /// <summary>The system clock.</summary>
+    public static readonly Clock System = new(TimeProvider.System);
+
+    private readonly double _ticksPerTimeSpanTick;
+    private readonly double _timeSpanTicksPerTick;
+
+    public Clock(TimeProvider provider)
+    {
+        ArgumentNullException.ThrowIfNull(provider);
+        Provider = provider;
+        IsSystem = ReferenceEquals(provider, TimeProvider.System);
+        Frequency = IsSystem ? Stopwatch.Frequency : provider.TimestampFrequency;
+        _ticksPerTimeSpanTick = (double)Frequency / TimeSpan.TicksPerSecond;
+        _timeSpanTicksPerTick = (double)TimeSpan.TicksPerSecond / Frequency;
+    }
+
+    /// <summary>Where the time comes from (for timers, delays and timeouts built on it).</summary>
+    public TimeProvider Provider { get; }
+
+    /// <summary>True for <see cref="TimeProvider.System"/>: timestamps are <see cref="Stopwatch"/> ticks, deadlines fire through <see cref="DeadlineScheduler"/>.</summary>
+    public bool IsSystem { get; }
+
+    /// <summary>Timestamp ticks per second.</summary>
+    public long Frequency { get; }
+
+    /// <summary>The current timestamp (ticks of <see cref="Frequency"/>; only differences mean anything).</summary>
+    public long Now => IsSystem ? Stopwatch.GetTimestamp() : Provider.GetTimestamp();
+
+    /// <summary>Converts a duration to timestamp ticks (saturating; <see cref="Timeout.InfiniteTimeSpan"/> and anything huge is <see cref="long.MaxValue"/>).</summary>
+    public long ToTicks(TimeSpan span)
+    {
+        if (span == Timeout.InfiniteTimeSpan)
+        {
+            return long.MaxValue;
+        }
+
+        var ticks = span.Ticks * _ticksPerTimeSpanTick;
+        return ticks >= long.MaxValue ? long.MaxValue : ticks <= long.MinValue ? long.MinValue : (long)ticks;
+    }
+
+    /// <summary>Converts timestamp ticks to a duration.</summary>
+    public TimeSpan ToTimeSpan(long ticks)
+    {
+        var spanTicks = ticks * _timeSpanTicksPerTick;
+        return spanTicks >= TimeSpan.MaxValue.Ticks ? TimeSpan.MaxValue : spanTicks <= TimeSpan.MinValue.Ticks ? TimeSpan.MinValue : TimeSpan.FromTicks((long)spanTicks);
+    }
+
+    /// <summary>The timestamp <paramref name="span"/> from now (<see cref="long.MaxValue"/> for an infinite or huge span).</summary>
+    public long After(TimeSpan span) => After(Now, span);
+
+    /// <summary>The timestamp <paramref name="span"/> after <paramref name="start"/> (saturating at <see cref="long.MaxValue"/>).</summary>
+    public long After(long start, TimeSpan span)
+    {
+        var ticks = ToTicks(span);
+        return ticks == long.MaxValue || (ticks > 0 && start > long.MaxValue - ticks) ? long.MaxValue : start + ticks;
+    }
+
+    /// <summary>How long from now until <paramref name="deadline"/> (negative once it passed).</summary>
+    public TimeSpan Until(long deadline) => ToTimeSpan(deadline - Now);
+
+    /// <summary>How long since <paramref name="start"/>.</summary>
+    public TimeSpan Since(long start) => ToTimeSpan(Now - start);
+
+    /// <summary>How long from <paramref name="start"/> to <paramref name="end"/>.</summary>
+    public TimeSpan Between(long start, long end) => ToTimeSpan(end - start);
+
+    /// <summary>Blocks until <paramref name="signal"/> is set or <paramref name="timeout"/> passes on this clock; true if it was set.</summary>
+    public bool Wait(ManualResetEventSlim signal, TimeSpan timeout)
+    {
+        if (IsSystem || timeout == Timeout.InfiniteTimeSpan)
+        {
+            return signal.Wait(timeout);
+        }
+
+        using var expiry = new CancellationTokenSource(timeout, Provider);
+        try
+        {
+            return signal.Wait(Timeout.Infinite, expiry.Token);
+        }
+        catch (OperationCanceledException) when (expiry.IsCancellationRequested)
+        {
+            return signal.IsSet;
+        }
+    }
+
+    /// <summary>A source cancelled after <paramref name="delay"/> on this clock.</summary>
+    public CancellationTokenSource CancelAfter(TimeSpan delay) => new(delay, Provider);
+
+    /// <summary>Completes after <paramref name="delay"/> on this clock.</summary>
+    public Task Delay(TimeSpan delay, CancellationToken cancellationToken) => Task.Delay(delay, Provider, cancellationToken);
+}
