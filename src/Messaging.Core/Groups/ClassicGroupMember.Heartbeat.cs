@@ -147,8 +147,9 @@ internal sealed partial class ClassicGroupMember
                 }
             }
         }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        catch (Exception) when (token.IsCancellationRequested)
         {
+            // Closing: a heartbeat or leave in flight ends here.
         }
     }
 
@@ -167,7 +168,7 @@ internal sealed partial class ClassicGroupMember
                 GroupId = GroupId,
                 GenerationId = sent.GenerationId,
                 MemberId = sent.MemberId,
-                GroupInstanceId = _settings.GroupInstanceId,
+                GroupInstanceId = version >= 3 ? _settings.GroupInstanceId : null,
             };
             Interlocked.Increment(ref _heartbeatsSent);
             error = await _coordinator.SendAsync<HeartbeatRequest, HeartbeatResponse, ErrorCode>(
@@ -330,11 +331,14 @@ internal sealed partial class ClassicGroupMember
         {
             var connection = await _coordinator.GetConnectionAsync(token).ConfigureAwait(false);
             var version = connection.ApiVersions.VersionFor(ApiKey.LeaveGroup);
-            var request = new LeaveGroupRequest
-            {
-                GroupId = GroupId,
-                Members = [new LeaveGroupRequest.MemberIdentity { MemberId = generation.MemberId, Reason = version >= 5 ? Truncate(reason) : null }],
-            };
+            // v3 (KIP-345) turned the single member id into a list of members.
+            var request = version >= 3
+                ? new LeaveGroupRequest
+                {
+                    GroupId = GroupId,
+                    Members = [new LeaveGroupRequest.MemberIdentity { MemberId = generation.MemberId, Reason = version >= 5 ? Truncate(reason) : null }],
+                }
+                : new LeaveGroupRequest { GroupId = GroupId, MemberId = generation.MemberId };
             var error = await _coordinator.SendAsync<LeaveGroupRequest, LeaveGroupResponse, ErrorCode>(
                 connection, request, version, _settings.RequestTimeout, static response => response.ErrorCode != ErrorCode.None || response.Members.Length == 0 ? response.ErrorCode : response.Members[0].ErrorCode, token).ConfigureAwait(false);
             if (error != ErrorCode.None)

@@ -309,8 +309,9 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
                 }
             }
         }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        catch (Exception) when (token.IsCancellationRequested)
         {
+            // Closing: whatever was in flight (a JoinGroup whose connection was dropped, a cancelled wait) ends here.
         }
     }
 
@@ -365,6 +366,14 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
         }
 
         var version = connection.ApiVersions.VersionFor(ApiKey.JoinGroup);
+        if (_settings.IsStatic && version < 5)
+        {
+            // Static membership (KIP-345) needs JoinGroup v5; the Java client fails the same way.
+            throw KafkaExceptions.GroupRefused(GroupId, ApiKey.JoinGroup, ErrorCode.UnsupportedVersion,
+                "the coordinator speaks JoinGroup up to v" + version.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "A group instance id (static membership) needs JoinGroup v5 (Kafka 2.3+): unset it, or upgrade the brokers.");
+        }
+
         GroupGeneration sent;
         string reason;
         lock (_lock)
@@ -547,9 +556,9 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
             GroupId = GroupId,
             GenerationId = sent.GenerationId,
             MemberId = sent.MemberId,
-            GroupInstanceId = _settings.GroupInstanceId,
-            ProtocolType = _protocol.ProtocolType,
-            ProtocolName = sent.ProtocolName,
+            GroupInstanceId = version >= 3 ? _settings.GroupInstanceId : null,
+            ProtocolType = version >= 5 ? _protocol.ProtocolType : null,
+            ProtocolName = version >= 5 ? sent.ProtocolName : null,
             Assignments = wire,
         };
 
