@@ -7,7 +7,7 @@ namespace Messaging.Groups;
 /// What a group member needs to know, validated once: the group, static membership, the three timeouts of the
 /// classic protocol, the retry backoff, the clock and the log. The consumer builds it from its options.
 /// </summary>
-internal sealed class GroupMemberSettings
+internal sealed record GroupMemberSettings
 {
     public GroupMemberSettings(string groupId)
     {

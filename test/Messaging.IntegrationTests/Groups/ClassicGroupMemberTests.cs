@@ -125,18 +125,7 @@ public sealed class ClassicGroupMemberTests
         Assert.Equal("assigned:" + a.Member.Generation.MemberId + ":1", a.Protocol.LastAssignment!.Value.Assignment);
     }
 
-    private static GroupMemberSettings Session(GroupMemberSettings s, int seconds) => new(s.GroupId)
-    {
-        GroupInstanceId = s.GroupInstanceId,
-        SessionTimeout = TimeSpan.FromSeconds(seconds),
-        HeartbeatInterval = s.HeartbeatInterval,
-        RebalanceTimeout = s.RebalanceTimeout,
-        RequestTimeout = s.RequestTimeout,
-        RetryBackoff = s.RetryBackoff,
-        RetryBackoffMax = s.RetryBackoffMax,
-        CommitTimeout = s.CommitTimeout,
-        MaxPollInterval = s.MaxPollInterval,
-    };
+    private static GroupMemberSettings Session(GroupMemberSettings s, int seconds) => s with { SessionTimeout = TimeSpan.FromSeconds(seconds) };
 
     [Fact(Timeout = 90_000)]
     public async Task A_static_member_does_not_leave_the_group_on_close()
@@ -153,18 +142,7 @@ public sealed class ClassicGroupMemberTests
         Assert.Contains(a.Protocol.Events, e => e.StartsWith("leave ", StringComparison.Ordinal)); // revoked locally all the same
     }
 
-    private static GroupMemberSettings Static(GroupMemberSettings s, string instance) => new(s.GroupId)
-    {
-        GroupInstanceId = instance,
-        SessionTimeout = s.SessionTimeout,
-        HeartbeatInterval = s.HeartbeatInterval,
-        RebalanceTimeout = s.RebalanceTimeout,
-        RequestTimeout = s.RequestTimeout,
-        RetryBackoff = s.RetryBackoff,
-        RetryBackoffMax = s.RetryBackoffMax,
-        CommitTimeout = s.CommitTimeout,
-        MaxPollInterval = s.MaxPollInterval,
-    };
+    private static GroupMemberSettings Static(GroupMemberSettings s, string instance) => s with { GroupInstanceId = instance };
 
     [Fact(Timeout = 90_000)]
     public async Task Coordinator_errors_on_join_are_rediscovered_and_retried()
@@ -291,15 +269,5 @@ public sealed class ClassicGroupMemberTests
         Assert.False(a.Member.LeftOnPollTimeout);
     }
 
-    private static GroupMemberSettings Poll(GroupMemberSettings s, TimeSpan maxPoll) => new(s.GroupId)
-    {
-        SessionTimeout = s.SessionTimeout,
-        HeartbeatInterval = s.HeartbeatInterval,
-        RebalanceTimeout = s.RebalanceTimeout,
-        RequestTimeout = s.RequestTimeout,
-        RetryBackoff = s.RetryBackoff,
-        RetryBackoffMax = s.RetryBackoffMax,
-        CommitTimeout = s.CommitTimeout,
-        MaxPollInterval = maxPoll,
-    };
+    private static GroupMemberSettings Poll(GroupMemberSettings s, TimeSpan maxPoll) => s with { MaxPollInterval = maxPoll };
 }
