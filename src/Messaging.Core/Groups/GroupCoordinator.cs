@@ -46,6 +46,9 @@ internal sealed class GroupCoordinator : IAsyncDisposable
 
     public GroupMemberSettings Settings => _settings;
 
+    /// <summary>The client this coordinator's lookups go through (metadata resolves KIP-848 topic ids).</summary>
+    public ClusterClient Cluster => _cluster;
+
     internal GroupLog Log => _log;
 
     /// <summary>FindCoordinator requests sent so far (tests, diagnostics).</summary>
