@@ -1,4 +1,3 @@
-using Messaging.Compression;
 using Messaging.Records;
 
 namespace Messaging.Benchmarks;

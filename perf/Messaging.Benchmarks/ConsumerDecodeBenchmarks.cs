@@ -1,9 +1,8 @@
 using System.Buffers.Binary;
 using BenchmarkDotNet.Attributes;
-using Messaging.Buffers;
-using Messaging.Compression;
 using Messaging.Connection;
 using Messaging.Consumer;
+using Messaging.Pools;
 using Messaging.Records;
 
 namespace Messaging.Benchmarks;

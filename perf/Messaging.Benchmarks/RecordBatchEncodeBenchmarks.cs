@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using Messaging.Compression;
 using Messaging.Records;
 
 namespace Messaging.Benchmarks;

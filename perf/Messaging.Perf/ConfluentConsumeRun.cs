@@ -1,7 +1,9 @@
 using System.Globalization;
-using Confluent.Kafka;
 
 namespace Messaging.Perf;
+
+// Confluent.Kafka is this file's peer client: its type names (ConsumeResult, TopicPartition, ...) win over ours here.
+using Confluent.Kafka;
 
 /// <summary>
 /// One run of Confluent.Kafka's consumer over a <c>consume</c> run's data: its typed <c>Consume</c> loop, timed and

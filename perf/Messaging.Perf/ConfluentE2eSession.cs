@@ -1,7 +1,9 @@
 using System.Globalization;
-using Confluent.Kafka;
 
 namespace Messaging.Perf;
+
+// Confluent.Kafka is this file's peer client: its type names (ConsumeResult, TopicPartition, ...) win over ours here.
+using Confluent.Kafka;
 
 /// <summary>Confluent.Kafka's producer and consumer for an <c>e2e</c> run: Produce with a delivery handler, read by the typed Consume loop on its own thread.</summary>
 internal sealed class ConfluentE2eSession : E2eSession

@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
-using Confluent.Kafka;
 
 namespace Messaging.Perf;
+
+// Confluent.Kafka is this file's peer client: its type names (ConsumeResult, TopicPartition, ...) win over ours here.
+using Confluent.Kafka;
 
 /// <summary>
 /// Confluent.Kafka's producer for a <c>produce</c> run, configured as its documentation advises for throughput, with

@@ -1,5 +1,5 @@
 using System.Globalization;
-using CompressionType = Messaging.Compression.CompressionType;
+using CompressionType = Messaging.CompressionType;
 
 namespace Messaging.Perf;
 

@@ -1,4 +1,4 @@
-using CompressionType = Messaging.Compression.CompressionType;
+using CompressionType = Messaging.CompressionType;
 
 namespace Messaging.Perf;
 

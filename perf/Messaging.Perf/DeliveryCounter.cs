@@ -1,6 +1,5 @@
 using System.Globalization;
 using Confluent.Kafka;
-using Messaging.Producer;
 
 namespace Messaging.Perf;
 
@@ -8,7 +7,7 @@ namespace Messaging.Perf;
 internal sealed class DeliveryCounter
 {
     /// <summary>Our producer's delivery handler; the state is the counter.</summary>
-    public static readonly DeliveryHandler Handler = static (in Messaging.Producer.DeliveryResult _, ProduceException? error, object? state) =>
+    public static readonly DeliveryHandler Handler = static (in Messaging.DeliveryResult _, ProduceException? error, object? state) =>
     {
         var counter = (DeliveryCounter)state!;
         if (error is null)

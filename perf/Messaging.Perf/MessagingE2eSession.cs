@@ -1,8 +1,6 @@
 using System.Globalization;
-using Messaging.Consumer;
-using Messaging.Producer;
-using Deserializers = Messaging.Serialization.Deserializers;
-using Ignore = Messaging.Serialization.Ignore;
+using Deserializers = Messaging.Deserializers;
+using Ignore = Messaging.Ignore;
 
 namespace Messaging.Perf;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Messaging.Records;
 
 namespace Messaging.Perf;
 

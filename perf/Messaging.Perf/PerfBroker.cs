@@ -1,4 +1,3 @@
-using Messaging.Admin;
 using Messaging.Testing;
 
 namespace Messaging.Perf;

@@ -1,6 +1,5 @@
 using System.Globalization;
-using Messaging.Producer;
-using CompressionType = Messaging.Compression.CompressionType;
+using CompressionType = Messaging.CompressionType;
 
 namespace Messaging.Perf;
 

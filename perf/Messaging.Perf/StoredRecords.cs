@@ -1,5 +1,4 @@
 using System.Globalization;
-using Messaging.Admin;
 
 namespace Messaging.Perf;
 

@@ -6,10 +6,6 @@
 using System.Diagnostics;
 using System.Text;
 using Messaging;
-using Messaging.Consumer;
-using Messaging.Producer;
-using Messaging.Records;
-using Messaging.Serialization;
 using Messaging.Testing;
 
 const string Topic = "round-trip";

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Messaging.Protocol;
 using Messaging.Testing.Native;
 
 namespace Messaging.Testing;

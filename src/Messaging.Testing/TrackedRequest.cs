@@ -1,4 +1,3 @@
-using Messaging.Protocol;
 
 namespace Messaging.Testing;
 

@@ -41,7 +41,7 @@ internal static class MessageEmitter
             {
                 iface += ", global::Messaging.Protocol.IThrottledResponse";
             }
-            cw.Open("public sealed partial class " + s.CsName + " : " + iface);
+            cw.Open("internal sealed partial class " + s.CsName + " : " + iface);
         }
         else
         {
@@ -470,7 +470,7 @@ internal static class MessageEmitter
             cw.Line("/// <param name=\"reader\">The reader, positioned at the start of the body.</param>");
             cw.Line("/// <param name=\"version\">The version, from <see cref=\"MinVersion\"/> to <see cref=\"MaxVersion\"/>.</param>");
             cw.Line("/// <returns>The message. Fields the version does not carry hold their defaults.</returns>");
-            cw.Line("/// <exception cref=\"global::Messaging.Errors.KafkaProtocolException\">The bytes are malformed.</exception>");
+            cw.Line("/// <exception cref=\"global::Messaging.KafkaProtocolException\">The bytes are malformed.</exception>");
             cw.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\">The version is not supported.</exception>");
             cw.Open("public static " + type + " Read(ref " + Reader + " reader, short version)");
             cw.Open("if (version < " + m.Min + " || version > " + m.Max + ")");

@@ -96,7 +96,7 @@ internal static class Program
         cw.Line("namespace Messaging.Protocol.Messages;");
         cw.Line();
         cw.Line("/// <summary>The APIs this client implements and the version range of each (see docs/protocol.md).</summary>");
-        cw.Open("public static class SupportedApis");
+        cw.Open("internal static class SupportedApis");
         cw.Line("/// <summary>One row per API: key, lowest and highest version we encode and decode, and the first flexible version (-1 if never flexible).</summary>");
         cw.Line("public static global::System.Collections.Generic.IReadOnlyList<global::Messaging.Protocol.ApiVersionRange> All { get; } =");
         cw.Line("[");

@@ -59,7 +59,7 @@ namespace Messaging.TestDataCapture
         private const int Count = 24;
         private static readonly long BaseTimestamp = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero).ToUnixTimeMilliseconds();
 
-        public static List<ExpectedRecord> Produce(string bootstrap, string topic, CompressionType codec)
+        public static List<ExpectedRecord> Produce(string bootstrap, string topic, Confluent.Kafka.CompressionType codec)
         {
             var records = new List<ExpectedRecord>();
             using var producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig

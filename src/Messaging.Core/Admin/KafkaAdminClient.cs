@@ -3,10 +3,9 @@ using System.Globalization;
 using Messaging.Cluster;
 using Messaging.Connection;
 using Messaging.Errors;
-using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 
-namespace Messaging.Admin;
+namespace Messaging;
 
 /// <summary>
 /// Cluster administration: create and delete topics, describe topics and the cluster, look up offsets. Calls retry

@@ -1,5 +1,4 @@
-using Messaging.Cluster;
-namespace Messaging.Admin;
+namespace Messaging;
 
 /// <summary>Settings of a <see cref="KafkaAdminClient"/>: the shared client settings, plus how long an admin call may take.</summary>
 public sealed class KafkaAdminOptions : KafkaClientOptions

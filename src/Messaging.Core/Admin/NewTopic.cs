@@ -1,4 +1,4 @@
-namespace Messaging.Admin;
+namespace Messaging;
 
 /// <summary>A topic to create.</summary>
 /// <param name="Name">The topic name.</param>

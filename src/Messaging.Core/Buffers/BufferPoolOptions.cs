@@ -1,4 +1,4 @@
-namespace Messaging.Buffers;
+namespace Messaging.Pools;
 
 /// <summary>
 /// The knobs of one bucketed array pool: arrays are pooled in size classes from <see cref="MinBucketSize"/> to

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Messaging.Pools;
 
 namespace Messaging.Buffers;
 

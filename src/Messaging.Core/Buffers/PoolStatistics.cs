@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Messaging.Buffers;
+namespace Messaging.Pools;
 
 /// <summary>A snapshot of one pool's counters since it was created.</summary>
 /// <param name="Rents">Items (buffers, arrays, records) handed out.</param>

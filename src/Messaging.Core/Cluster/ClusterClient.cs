@@ -1,6 +1,5 @@
 using Messaging.Connection;
 using Messaging.Errors;
-using Messaging.Protocol;
 
 namespace Messaging.Cluster;
 

@@ -1,6 +1,5 @@
-using Messaging.Protocol;
 
-namespace Messaging.Cluster;
+namespace Messaging;
 
 /// <summary>A broker as cluster metadata describes it.</summary>
 /// <param name="NodeId">Its id.</param>

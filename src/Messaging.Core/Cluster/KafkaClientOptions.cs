@@ -1,8 +1,9 @@
 using Messaging.Connection;
+using Messaging.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Messaging.Cluster;
+namespace Messaging;
 
 /// <summary>
 /// Settings every client (admin, producer, consumer) shares: where the cluster is and how connections behave.

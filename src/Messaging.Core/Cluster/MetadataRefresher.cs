@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Messaging.Connection;
 using Messaging.Errors;
-using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 
 namespace Messaging.Cluster;

@@ -1,4 +1,3 @@
-using Messaging.Errors;
 
 namespace Messaging.Cluster;
 

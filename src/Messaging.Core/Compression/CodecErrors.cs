@@ -1,7 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
-using Messaging.Errors;
-using Messaging.Protocol;
 
 namespace Messaging.Compression;
 

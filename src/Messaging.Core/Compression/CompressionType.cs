@@ -1,4 +1,4 @@
-namespace Messaging.Compression;
+namespace Messaging;
 
 /// <summary>
 /// The compression codec of a record batch or legacy message: the value of bits 0-2 of the attributes field.

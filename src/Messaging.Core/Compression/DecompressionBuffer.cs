@@ -15,7 +15,7 @@ namespace Messaging.Compression;
 /// <see cref="Reset"/> or <see cref="Dispose"/>, records decoded into the buffer must no longer be used.</para>
 /// <para>Not thread-safe.</para>
 /// </remarks>
-public sealed class DecompressionBuffer : IDecompressionBuffer, IDisposable
+internal sealed class DecompressionBuffer : IDecompressionBuffer, IDisposable
 {
     private byte[] _buffer;
     private int _written;

@@ -1,5 +1,4 @@
 using System.Buffers;
-using Messaging.Errors;
 
 namespace Messaging.Compression;
 
@@ -10,7 +9,7 @@ namespace Messaging.Compression;
 /// <remarks>
 /// Both directions append to an <see cref="IBufferWriter{T}"/> supplied by the caller, so pooled buffers plug in.
 /// Decompression never writes more than <c>maxDecompressedBytes</c>: output past that limit, truncated input and
-/// garbage input all throw <see cref="Errors.KafkaProtocolException"/> (the only exception type decompression
+/// garbage input all throw <see cref="KafkaProtocolException"/> (the only exception type decompression
 /// throws for bad bytes), never hang and never allocate in proportion to what the input claims.
 /// </remarks>
 internal interface ICompressionCodec
@@ -40,7 +39,7 @@ internal interface ICompressionCodec
     /// <param name="maxDecompressedBytes">The most bytes that may be appended; more is an error.</param>
     /// <param name="sourceOffset">Where <paramref name="source"/> starts within the buffer being decoded, for error offsets.</param>
     /// <returns>The number of bytes appended.</returns>
-    /// <exception cref="Errors.KafkaProtocolException">The input is malformed or truncated, or decompresses to more than
+    /// <exception cref="KafkaProtocolException">The input is malformed or truncated, or decompresses to more than
     /// <paramref name="maxDecompressedBytes"/> bytes.</exception>
     int Decompress(ReadOnlySpan<byte> source, IBufferWriter<byte> destination, int maxDecompressedBytes, int sourceOffset);
 }

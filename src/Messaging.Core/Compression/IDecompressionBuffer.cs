@@ -14,7 +14,7 @@ namespace Messaging.Compression;
 /// old one alone (not return it to a pool that could hand it out again), because records decoded earlier may still point
 /// into it. <see cref="DecompressionBuffer"/> is an implementation over pooled arrays.</para>
 /// </remarks>
-public interface IDecompressionBuffer : IBufferWriter<byte>
+internal interface IDecompressionBuffer : IBufferWriter<byte>
 {
     /// <summary>Every byte written since the buffer was last reset, as one contiguous block.</summary>
     ReadOnlyMemory<byte> WrittenMemory { get; }

@@ -1,4 +1,3 @@
-using Messaging.Errors;
 using Messaging.Protocol.Messages;
 using Messaging.Protocol;
 
@@ -10,7 +9,7 @@ namespace Messaging.Connection;
 /// <see cref="NegotiatedApiVersions.VersionFor"/>, which throws <see cref="UnsupportedApiVersionException"/> for an
 /// API the broker does not offer at a version we implement.
 /// </summary>
-public static class ApiVersionNegotiation
+internal static class ApiVersionNegotiation
 {
     /// <summary>Negotiates against <see cref="SupportedApis.All"/>.</summary>
     /// <param name="response">The broker's ApiVersions response. Its error code must be <see cref="ErrorCode.None"/>:
@@ -74,7 +73,7 @@ public static class ApiVersionNegotiation
 }
 
 /// <summary>The outcome of <see cref="ApiVersionNegotiation"/> for one broker: a version per API, or why there is none.</summary>
-public sealed class NegotiatedApiVersions
+internal sealed class NegotiatedApiVersions
 {
     private readonly Dictionary<ApiKey, Entry> _entries = [];
 

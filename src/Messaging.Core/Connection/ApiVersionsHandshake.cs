@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using Messaging.Errors;
-using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 
 namespace Messaging.Connection;

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using Messaging.Errors;
-using Messaging.Protocol;
 
 namespace Messaging.Connection;
 

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using Messaging.Errors;
 using Messaging.Protocol;
+using Messaging.Transport;
 
 namespace Messaging.Connection;
 

@@ -1,6 +1,7 @@
 using System.Reflection;
 using Messaging.Diagnostics;
 using Messaging.Protocol;
+using Messaging.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace Messaging.Connection;

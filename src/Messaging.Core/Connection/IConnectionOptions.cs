@@ -1,3 +1,4 @@
+using Messaging.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace Messaging.Connection;

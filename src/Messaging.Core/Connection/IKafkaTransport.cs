@@ -1,4 +1,4 @@
-namespace Messaging.Connection;
+namespace Messaging.Transport;
 
 /// <summary>
 /// A connected, ordered, reliable duplex byte stream to one broker: what a connection reads Kafka frames from and
@@ -12,7 +12,7 @@ namespace Messaging.Connection;
 /// <para>Errors: a transport reports a broken stream by throwing (<see cref="IOException"/>,
 /// <see cref="System.Net.Sockets.SocketException"/> or <see cref="ObjectDisposedException"/> after
 /// <see cref="Close"/>); the connection closes and fails its pending requests with a retriable
-/// <see cref="Errors.KafkaConnectionException"/> whatever the exception is.</para>
+/// <see cref="KafkaConnectionException"/> whatever the exception is.</para>
 /// <para>Buffers: the memory passed to either method is the caller's and is only borrowed for the duration of the
 /// call; a transport must not keep it after the returned task completes.</para>
 /// </remarks>

@@ -1,5 +1,4 @@
-using Messaging.Cluster;
-namespace Messaging.Connection;
+namespace Messaging.Transport;
 
 /// <summary>
 /// Opens the byte stream a broker connection runs over. Set one on <see cref="KafkaClientOptions.TransportFactory"/>;
@@ -20,6 +19,6 @@ public interface IKafkaTransportFactory
     /// </param>
     /// <returns>A connected transport, owned by the caller from then on.</returns>
     /// <exception cref="System.Net.Sockets.SocketException">The broker could not be reached (also <see cref="IOException"/> or
-    /// <see cref="TimeoutException"/>): the client reports a retriable <see cref="Errors.KafkaConnectionException"/> and backs off.</exception>
+    /// <see cref="TimeoutException"/>): the client reports a retriable <see cref="KafkaConnectionException"/> and backs off.</exception>
     ValueTask<IKafkaTransport> ConnectAsync(KafkaTransportContext context, CancellationToken cancellationToken);
 }

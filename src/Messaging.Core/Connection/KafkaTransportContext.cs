@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Messaging.Connection;
+namespace Messaging.Transport;
 
 /// <summary>What an <see cref="IKafkaTransportFactory"/> is told about the transport to open: which broker, and the socket settings.</summary>
 public sealed class KafkaTransportContext

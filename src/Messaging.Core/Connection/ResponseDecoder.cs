@@ -1,4 +1,3 @@
-using Messaging.Errors;
 using Messaging.Protocol;
 
 namespace Messaging.Connection;

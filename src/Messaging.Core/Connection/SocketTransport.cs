@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using Messaging.Transport;
 
 namespace Messaging.Connection;
 

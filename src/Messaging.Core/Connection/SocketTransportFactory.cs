@@ -1,7 +1,7 @@
 using System.Net.Sockets;
-using Messaging.Cluster;
+using Messaging.Connection;
 
-namespace Messaging.Connection;
+namespace Messaging.Transport;
 
 /// <summary>
 /// The default transport: a plain TCP socket with Nagle's algorithm off (<c>TCP_NODELAY</c>, requests are written

@@ -1,4 +1,4 @@
-namespace Messaging.Consumer;
+namespace Messaging;
 
 /// <summary><c>auto.offset.reset</c>: what to do when the position is not in the log (OFFSET_OUT_OF_RANGE).</summary>
 public enum AutoOffsetReset

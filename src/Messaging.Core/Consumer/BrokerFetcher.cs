@@ -1,4 +1,3 @@
-using Messaging.Buffers;
 using Messaging.Connection;
 using Messaging.Errors;
 using Messaging.Protocol;

@@ -1,9 +1,5 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using Messaging.Buffers;
-using Messaging.Compression;
-using Messaging.Errors;
-using Messaging.Protocol;
 using Messaging.Records;
 
 namespace Messaging.Consumer;

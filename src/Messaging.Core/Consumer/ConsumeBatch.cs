@@ -1,7 +1,8 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
+using Messaging.Consumer;
 
-namespace Messaging.Consumer;
+namespace Messaging;
 
 /// <summary>
 /// A batch of raw records of one partition, from <c>ConsumeBatchAsync</c>: span access to <see cref="ConsumedRecord"/>

@@ -1,7 +1,5 @@
-using Messaging.Errors;
-using Messaging.Protocol;
 
-namespace Messaging.Consumer;
+namespace Messaging;
 
 /// <summary>What went wrong while consuming a partition.</summary>
 public enum ConsumeErrorKind

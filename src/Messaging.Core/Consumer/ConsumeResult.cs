@@ -1,8 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
-using Messaging.Records;
 
-namespace Messaging.Consumer;
+namespace Messaging;
 
 /// <summary>
 /// One consumed record on the typed path: key and value deserialized, headers copied — it owns everything it holds

@@ -1,8 +1,8 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
-using Messaging.Records;
+using Messaging.Pools;
 
-namespace Messaging.Consumer;
+namespace Messaging;
 
 /// <summary>
 /// One consumed record on the raw path: a handle to a pooled record whose key, value and header values are

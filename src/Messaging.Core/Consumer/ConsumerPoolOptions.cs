@@ -1,5 +1,4 @@
-using Messaging.Buffers;
-namespace Messaging.Consumer;
+namespace Messaging.Pools;
 
 /// <summary>
 /// The consumer's pools: decompression buffers, record objects, record slices (the arrays batches are delivered in)
@@ -30,7 +29,7 @@ public sealed class ConsumerPoolOptions
     /// <summary>
     /// Knobs of the fetch-response buffer pool (whole Fetch responses, which records point into until recycled), in
     /// bytes. Defaults: buckets 64 KiB to 128 MiB, 32 per bucket, 256 MiB retained — enough for the default
-    /// <see cref="Consumer.KafkaConsumerOptions.MaxBufferedBytes"/> (64 MiB) plus a 50 MiB response in flight, with room
+    /// <see cref="KafkaConsumerOptions.MaxBufferedBytes"/> (64 MiB) plus a 50 MiB response in flight, with room
     /// for a second consumer.
     /// </summary>
     public BufferPoolOptions FetchResponses { get; set; } = DefaultFetchResponses();

@@ -1,5 +1,4 @@
-using Messaging.Buffers;
-using Messaging.Connection;
+using Messaging.Pools;
 
 namespace Messaging.Consumer;
 

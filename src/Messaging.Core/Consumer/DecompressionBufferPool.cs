@@ -1,7 +1,6 @@
 using Messaging.Buffers;
-using Messaging.Compression;
 
-namespace Messaging.Consumer;
+namespace Messaging.Pools;
 
 /// <summary>
 /// The default <see cref="IDecompressionBufferPool"/>: power-of-two buckets with bounded retention

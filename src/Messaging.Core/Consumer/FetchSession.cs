@@ -1,4 +1,3 @@
-using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 
 namespace Messaging.Consumer;

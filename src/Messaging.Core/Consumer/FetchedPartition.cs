@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Messaging.Buffers;
 using Messaging.Protocol.Messages;
 
 namespace Messaging.Consumer;

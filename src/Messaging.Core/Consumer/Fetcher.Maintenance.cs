@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Messaging.Cluster;
-using Messaging.Errors;
 
 namespace Messaging.Consumer;
 

@@ -1,9 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
-using Messaging.Buffers;
 using Messaging.Cluster;
-using Messaging.Protocol;
 using Messaging.Records;
 using Messaging.Protocol.Messages;
 

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using Messaging.Cluster;
 using Messaging.Errors;
-using Messaging.Protocol;
 using Messaging.Threading;
 using Microsoft.Extensions.Logging;
 

@@ -1,6 +1,5 @@
-using Messaging.Compression;
 
-namespace Messaging.Consumer;
+namespace Messaging.Pools;
 
 /// <summary>
 /// Where the consumer gets the buffers compressed batches are decompressed into. A buffer is held until every record

@@ -1,4 +1,4 @@
-namespace Messaging.Consumer;
+namespace Messaging;
 
 /// <summary>
 /// What a service needs of a consumer of raw bytes (<see cref="KafkaConsumer"/>), as an interface to substitute in

@@ -1,6 +1,5 @@
-using Messaging.Consumer;
 
-namespace Messaging.Consumer;
+namespace Messaging.Pools;
 
 /// <summary>
 /// Where the consumer gets the record objects (<see cref="PooledRecord"/>) it hands to the application behind

@@ -1,6 +1,5 @@
-using Messaging.Consumer;
 
-namespace Messaging.Consumer;
+namespace Messaging.Pools;
 
 /// <summary>
 /// Where the consumer gets the arrays of record handles that batches are delivered in

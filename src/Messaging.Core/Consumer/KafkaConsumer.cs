@@ -1,9 +1,10 @@
 using Messaging.Cluster;
+using Messaging.Consumer;
 using Messaging.Errors;
 using Messaging.Records;
 using Messaging.Serialization;
 
-namespace Messaging.Consumer;
+namespace Messaging;
 
 /// <summary>
 /// A Kafka consumer of raw bytes with manual assignment: assign partitions with start positions, then read records as

@@ -1,6 +1,7 @@
+using Messaging.Consumer;
 using Messaging.Serialization;
 
-namespace Messaging.Consumer;
+namespace Messaging;
 
 /// <summary>
 /// A consumer with a typed stream: <see cref="ConsumeAsync"/> deserializes each record's key and value with the

@@ -1,8 +1,6 @@
-using Messaging.Admin;
-using Messaging.Buffers;
-using Messaging.Cluster;
+using Messaging.Pools;
 
-namespace Messaging.Consumer;
+namespace Messaging;
 
 /// <summary>
 /// The consumer's settings, named after Kafka's documented consumer configuration (each property's doc names the
@@ -40,7 +38,7 @@ public sealed class KafkaConsumerOptions : KafkaClientOptions
     /// </summary>
     public bool CheckCrcs { get; set; } = true;
 
-    /// <summary><c>auto.offset.reset</c>: what to do when the position is out of the log's range. Default <see cref="Consumer.AutoOffsetReset.Latest"/>.</summary>
+    /// <summary><c>auto.offset.reset</c>: what to do when the position is out of the log's range. Default <see cref="AutoOffsetReset.Latest"/>.</summary>
     public AutoOffsetReset AutoOffsetReset { get; set; } = AutoOffsetReset.Latest;
 
     /// <summary>

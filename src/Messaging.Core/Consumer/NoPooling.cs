@@ -1,7 +1,5 @@
-using Messaging.Compression;
-using Messaging.Consumer;
 
-namespace Messaging.Consumer;
+namespace Messaging.Pools;
 
 /// <summary>
 /// Pools that pool nothing: every rent allocates and every return is left to the garbage collector. For comparison

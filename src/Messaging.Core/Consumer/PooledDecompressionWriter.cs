@@ -1,5 +1,6 @@
 using Messaging.Buffers;
 using Messaging.Compression;
+using Messaging.Pools;
 
 namespace Messaging.Consumer;
 

@@ -1,6 +1,7 @@
+using Messaging.Consumer;
 using Messaging.Records;
 
-namespace Messaging.Consumer;
+namespace Messaging.Pools;
 
 /// <summary>
 /// The object behind a <see cref="ConsumedRecord"/> handle: one decoded record (offset, timestamp, and key, value and

@@ -1,7 +1,6 @@
 using Messaging.Buffers;
-using Messaging.Consumer;
 
-namespace Messaging.Consumer;
+namespace Messaging.Pools;
 
 /// <summary>
 /// The default <see cref="IRecordPool"/>: one stack of record objects behind one lock, taken once per group of records,

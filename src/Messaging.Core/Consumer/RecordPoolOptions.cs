@@ -1,4 +1,4 @@
-namespace Messaging.Consumer;
+namespace Messaging.Pools;
 
 /// <summary>The knobs of the record-object pool (<see cref="RecordPool"/>). Bindable from <c>IConfiguration</c>.</summary>
 public sealed class RecordPoolOptions

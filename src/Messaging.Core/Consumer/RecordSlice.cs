@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Messaging.Buffers;
+using Messaging.Pools;
 
 namespace Messaging.Consumer;
 

@@ -1,7 +1,6 @@
 using Messaging.Buffers;
-using Messaging.Consumer;
 
-namespace Messaging.Consumer;
+namespace Messaging.Pools;
 
 /// <summary>The default <see cref="IRecordSlicePool"/>: power-of-two buckets of handle arrays with bounded retention.</summary>
 public sealed class RecordSlicePool : IRecordSlicePool

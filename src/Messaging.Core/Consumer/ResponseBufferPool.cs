@@ -1,5 +1,6 @@
 using Messaging.Buffers;
 using Messaging.Connection;
+using Messaging.Pools;
 
 namespace Messaging.Consumer;
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Messaging.Connection;
+using Messaging.Pools;
 
 namespace Messaging.Consumer;
 

@@ -1,4 +1,4 @@
-namespace Messaging.Consumer;
+namespace Messaging;
 
 /// <summary>A partition and where to start reading it.</summary>
 /// <param name="TopicPartition">The partition.</param>

@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using Messaging.Protocol;
 
 namespace Messaging.Diagnostics;
 

@@ -1,4 +1,4 @@
-namespace Messaging.Diagnostics;
+namespace Messaging;
 
 /// <summary>
 /// The names to subscribe to for the client's metrics, for <c>MeterListener</c> or OpenTelemetry's

@@ -1,4 +1,4 @@
-namespace Messaging.Errors;
+namespace Messaging;
 
 /// <summary>
 /// An admin call failed for some of the things it was asked about. <see cref="Errors"/> maps each failed item

@@ -1,4 +1,4 @@
-namespace Messaging.Errors;
+namespace Messaging;
 
 /// <summary>
 /// The connection to a broker could not be made, broke, or was closed (a timeout elsewhere on it, a protocol

@@ -1,6 +1,5 @@
-using Messaging.Protocol;
 
-namespace Messaging.Errors;
+namespace Messaging;
 
 /// <summary>
 /// A broker answered with a Kafka error code. <see cref="Code"/> and <see cref="Name"/> identify it; whether it is

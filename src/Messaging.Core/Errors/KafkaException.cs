@@ -1,4 +1,4 @@
-namespace Messaging.Errors;
+namespace Messaging;
 
 /// <summary>
 /// The base of every error the client reports. <see cref="IsRetriable"/> says what a caller can do: a retriable

@@ -1,4 +1,4 @@
-namespace Messaging.Errors;
+namespace Messaging;
 
 /// <summary>
 /// The one exception type thrown for malformed protocol input: a length that exceeds what remains in the

@@ -1,6 +1,5 @@
-using Messaging.Protocol;
 
-namespace Messaging.Errors;
+namespace Messaging;
 
 /// <summary>
 /// A request got no response within its timeout (<c>request.timeout.ms</c>). The connection it was sent on is

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Messaging.Errors;
+namespace Messaging;
 
 /// <summary>
 /// The broker does not offer an API this client needs, or offers it only at versions this client does not implement.

@@ -1,4 +1,4 @@
-namespace Messaging.Producer;
+namespace Messaging;
 
 /// <summary><c>acks</c>: how many replicas must have a record before the leader acknowledges it.</summary>
 public enum Acks : short

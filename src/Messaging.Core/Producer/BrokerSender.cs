@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Messaging.Cluster;
 using Messaging.Connection;
-using Messaging.Errors;
 using Messaging.Protocol;
 using Messaging.Threading;
 
@@ -472,7 +471,7 @@ internal sealed class BrokerSender : IAsyncDisposable
                     : ErrorCodes.IsRetriable(code);
             }
 
-            batch.LastError = transport ?? new Errors.KafkaErrorException(code, ErrorText(partition, code, brokerMessage));
+            batch.LastError = transport ?? new KafkaErrorException(code, ErrorText(partition, code, brokerMessage));
             batch.LastErrorCode = code;
             if (retriable && now < batch.DeadlineTicks && !batch.IsReported && !_core.IsAborting)
             {

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Messaging.Buffers;
+using Messaging.Pools;
 
 namespace Messaging.Producer;
 

@@ -1,4 +1,4 @@
-namespace Messaging.Producer;
+namespace Messaging;
 
 /// <summary>
 /// Receives the outcome of one record produced with <see cref="KafkaProducer.Produce(string, ReadOnlySpan{byte}, ReadOnlySpan{byte}, DeliveryHandler?, object?)"/>:

@@ -1,4 +1,4 @@
-namespace Messaging.Producer;
+namespace Messaging;
 
 /// <summary>Where a delivered record landed: its topic, partition, offset and timestamp.</summary>
 /// <remarks>A value type: reporting a delivery allocates nothing.</remarks>

@@ -1,6 +1,5 @@
-using Messaging.Records;
 
-namespace Messaging.Producer;
+namespace Messaging;
 
 /// <summary>What a service needs of a producer of raw bytes (<see cref="KafkaProducer"/>), as an interface to substitute in tests.</summary>
 public interface IKafkaProducer : IAsyncDisposable

@@ -2,10 +2,11 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Messaging.Producer.Partitioners;
+using Messaging.Partitioners;
+using Messaging.Producer;
 using Messaging.Records;
 
-namespace Messaging.Producer;
+namespace Messaging;
 
 /// <summary>
 /// Produces records to Kafka. Thread-safe and meant to be shared: one producer per process serves every thread.

@@ -1,8 +1,9 @@
 using System.Buffers;
+using Messaging.Producer;
 using Messaging.Records;
 using Messaging.Serialization;
 
-namespace Messaging.Producer;
+namespace Messaging;
 
 /// <summary>
 /// A producer of typed keys and values: each record is serialized with the <see cref="ISerializer{T}"/>s given at

@@ -1,8 +1,6 @@
-using Messaging.Cluster;
-using Messaging.Compression;
-using Messaging.Producer.Partitioners;
+using Messaging.Partitioners;
 
-namespace Messaging.Producer;
+namespace Messaging;
 
 /// <summary>
 /// The producer's settings, named after Kafka's documented producer configuration (the property doc names the
@@ -15,7 +13,7 @@ public sealed class KafkaProducerOptions : KafkaClientOptions
     /// <summary>The most records one partition may carry in one batch, whatever their size (librdkafka's <c>batch.num.messages</c> is per request; this bounds the delivery bookkeeping per batch).</summary>
     internal const int MaxRecordsPerBatch = 1 << 20;
 
-    /// <summary><c>acks</c>: the acknowledgement each request waits for. Default <see cref="Producer.Acks.All"/>.</summary>
+    /// <summary><c>acks</c>: the acknowledgement each request waits for. Default <see cref="Acks.All"/>.</summary>
     public Acks Acks { get; set; } = Acks.All;
 
     /// <summary>
@@ -79,7 +77,7 @@ public sealed class KafkaProducerOptions : KafkaClientOptions
     /// <summary>
     /// <c>enable.idempotence</c>: exactly-once delivery per partition within the producer's life (producer id, epoch
     /// and sequence numbers; retries never duplicate or reorder). Null (the default) means on, unless
-    /// <see cref="Acks"/> is not <see cref="Producer.Acks.All"/> or more than 5 requests may be in flight — then off,
+    /// <see cref="Acks"/> is not <see cref="Acks.All"/> or more than 5 requests may be in flight — then off,
     /// as the Java client does when idempotence is not set explicitly. True requires acks=all and at most 5 in
     /// flight; false turns it off.
     /// </summary>

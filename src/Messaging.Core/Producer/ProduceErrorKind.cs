@@ -1,4 +1,4 @@
-namespace Messaging.Producer;
+namespace Messaging;
 
 /// <summary>Why a record was not delivered: what the caller can do about it depends on this.</summary>
 public enum ProduceErrorKind

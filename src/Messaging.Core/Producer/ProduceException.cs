@@ -1,7 +1,5 @@
-using Messaging.Errors;
-using Messaging.Protocol;
 
-namespace Messaging.Producer;
+namespace Messaging;
 
 /// <summary>
 /// A record was not delivered. <see cref="Kind"/> says why, <see cref="Code"/> carries the Kafka error code when a

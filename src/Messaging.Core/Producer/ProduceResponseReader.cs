@@ -1,5 +1,4 @@
 using Messaging.Connection;
-using Messaging.Errors;
 using Messaging.Protocol;
 
 namespace Messaging.Producer;

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Messaging.Cluster;
 using Messaging.Connection;
 using Messaging.Errors;
-using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 using Microsoft.Extensions.Logging;
 

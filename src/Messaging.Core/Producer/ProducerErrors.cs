@@ -1,6 +1,4 @@
 using System.Globalization;
-using Messaging.Errors;
-using Messaging.Protocol;
 
 namespace Messaging.Producer;
 

@@ -1,6 +1,6 @@
 using Messaging.Records;
 
-namespace Messaging.Producer;
+namespace Messaging;
 
 /// <summary>
 /// One record to produce, described over spans so that producing it copies the bytes straight into a batch and

@@ -1,6 +1,5 @@
-using Messaging.Records;
 
-namespace Messaging.Producer;
+namespace Messaging;
 
 /// <summary>A record for <see cref="KafkaProducer{TKey, TValue}"/>: key and value (serialized by the producer), and optionally headers, a partition and a timestamp.</summary>
 /// <typeparam name="TKey">The key type.</typeparam>

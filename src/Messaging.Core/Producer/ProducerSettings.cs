@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using Messaging.Compression;
-using Messaging.Producer.Partitioners;
+using Messaging.Partitioners;
 
 namespace Messaging.Producer;
 

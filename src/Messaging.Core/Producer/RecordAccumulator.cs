@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Messaging.Protocol;
 using Messaging.Records;
 
 namespace Messaging.Producer;

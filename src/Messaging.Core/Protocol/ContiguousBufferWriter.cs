@@ -8,7 +8,7 @@ namespace Messaging.Protocol;
 /// (<see cref="ArrayPool{T}.Shared"/> unless given another).
 /// The writer owns its array: <see cref="Dispose"/> returns it to the pool, after which the written bytes must not be used.
 /// </summary>
-public sealed class ContiguousBufferWriter : IContiguousBufferWriter, IDisposable
+internal sealed class ContiguousBufferWriter : IContiguousBufferWriter, IDisposable
 {
     private readonly ArrayPool<byte> _pool;
     private byte[] _buffer;

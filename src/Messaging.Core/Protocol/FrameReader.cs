@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using Messaging.Errors;
 
 namespace Messaging.Protocol;
 
@@ -13,7 +12,7 @@ namespace Messaging.Protocol;
 /// <see cref="KafkaProtocolException"/> as soon as the four prefix bytes are seen, before anything is allocated or
 /// more bytes are awaited, so a corrupt or hostile prefix cannot make the caller buffer gigabytes.
 /// </remarks>
-public static class FrameReader
+internal static class FrameReader
 {
     /// <summary>The size of the length prefix.</summary>
     public const int PrefixSize = 4;

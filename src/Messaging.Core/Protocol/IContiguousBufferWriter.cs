@@ -7,7 +7,7 @@ namespace Messaging.Protocol;
 /// <see cref="KafkaWriter"/> can fill a reserved size prefix after the bytes behind it have been written
 /// (see <see cref="KafkaWriter.ReserveInt32"/>).
 /// </summary>
-public interface IContiguousBufferWriter : IBufferWriter<byte>
+internal interface IContiguousBufferWriter : IBufferWriter<byte>
 {
     /// <summary>The number of bytes committed with <see cref="IBufferWriter{T}.Advance"/> so far.</summary>
     int WrittenCount { get; }

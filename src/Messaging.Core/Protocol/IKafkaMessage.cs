@@ -6,7 +6,7 @@ namespace Messaging.Protocol;
 /// helpers (<c>Encode&lt;TRequest&gt;(...)</c>) with no reflection and no virtual calls.
 /// </summary>
 /// <typeparam name="TSelf">The implementing type.</typeparam>
-public interface IKafkaMessage<TSelf>
+internal interface IKafkaMessage<TSelf>
     where TSelf : IKafkaMessage<TSelf>
 {
     /// <summary>The API key.</summary>
@@ -39,7 +39,7 @@ public interface IKafkaMessage<TSelf>
 /// <typeparam name="TSelf">The implementing type.</typeparam>
 /// <typeparam name="TResponse">The response type.</typeparam>
 #pragma warning disable CA1040 // Marker-style: it ties a request type to its response type for generic dispatch; the members are inherited.
-public interface IKafkaRequest<TSelf, TResponse> : IKafkaMessage<TSelf>
+internal interface IKafkaRequest<TSelf, TResponse> : IKafkaMessage<TSelf>
 #pragma warning restore CA1040
     where TSelf : IKafkaRequest<TSelf, TResponse>
     where TResponse : IKafkaResponse<TResponse>
@@ -49,7 +49,7 @@ public interface IKafkaRequest<TSelf, TResponse> : IKafkaMessage<TSelf>
 /// <summary>A response body.</summary>
 /// <typeparam name="TSelf">The implementing type.</typeparam>
 #pragma warning disable CA1040 // Marker-style: distinguishes responses from requests in generic constraints.
-public interface IKafkaResponse<TSelf> : IKafkaMessage<TSelf>
+internal interface IKafkaResponse<TSelf> : IKafkaMessage<TSelf>
 #pragma warning restore CA1040
     where TSelf : IKafkaResponse<TSelf>
 {
@@ -60,10 +60,10 @@ public interface IKafkaResponse<TSelf> : IKafkaMessage<TSelf>
 /// <param name="MinVersion">The lowest version.</param>
 /// <param name="MaxVersion">The highest version.</param>
 /// <param name="FirstFlexibleVersion">The first flexible version, or -1 if the API is never flexible.</param>
-public readonly record struct ApiVersionRange(ApiKey ApiKey, short MinVersion, short MaxVersion, short FirstFlexibleVersion);
+internal readonly record struct ApiVersionRange(ApiKey ApiKey, short MinVersion, short MaxVersion, short FirstFlexibleVersion);
 
 /// <summary>A response whose body carries <c>throttle_time_ms</c>: how long the broker throttled the client (quota, KIP-219).</summary>
-public interface IThrottledResponse
+internal interface IThrottledResponse
 {
     /// <summary>The time in milliseconds the request was throttled for, or 0.</summary>
     int ThrottleTimeMs { get; }

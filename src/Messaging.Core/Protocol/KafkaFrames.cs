@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using Messaging.Errors;
 
 namespace Messaging.Protocol;
 
@@ -8,7 +7,7 @@ namespace Messaging.Protocol;
 /// so dispatch is static (no reflection, no virtual calls). Use <see cref="FrameReader"/> to find frame boundaries in
 /// received bytes, then the <c>Read...</c> methods here on each frame's payload.
 /// </summary>
-public static class KafkaFrames
+internal static class KafkaFrames
 {
     /// <summary>Appends one request frame: size prefix, header (version chosen from the body version), body.</summary>
     /// <typeparam name="TRequest">The request type.</typeparam>

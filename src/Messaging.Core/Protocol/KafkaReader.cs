@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Text;
-using Messaging.Errors;
 
 namespace Messaging.Protocol;
 
@@ -18,7 +17,7 @@ namespace Messaging.Protocol;
 /// the caller keeps the underlying buffer alive. When constructed over a bare span those readers copy the bytes into
 /// a new array (after the limit checks), since a span cannot be stored.</para>
 /// </remarks>
-public ref struct KafkaReader
+internal ref struct KafkaReader
 {
     private readonly ReadOnlySpan<byte> _span;
     private readonly ReadOnlyMemory<byte> _memory;

@@ -25,7 +25,7 @@ namespace Messaging.Protocol;
 /// <para>Caller errors (a string longer than its prefix allows, a negative count) throw
 /// <see cref="ArgumentException"/>; they are bugs, not malformed input.</para>
 /// </remarks>
-public ref struct KafkaWriter
+internal ref struct KafkaWriter
 {
     /// <summary>The smallest span requested from the output at a time.</summary>
     public const int MinChunkSize = 256;
@@ -495,7 +495,7 @@ public ref struct KafkaWriter
 }
 
 /// <summary>A 4-byte placeholder reserved by <see cref="KafkaWriter.ReserveInt32"/>.</summary>
-public readonly struct Int32Slot : IEquatable<Int32Slot>
+internal readonly struct Int32Slot : IEquatable<Int32Slot>
 {
     private readonly long _positionPlusOne;
 

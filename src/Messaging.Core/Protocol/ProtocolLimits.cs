@@ -10,7 +10,7 @@ namespace Messaging.Protocol;
 /// remaining bytes because every element takes at least one byte on the wire. Instances are immutable; build one
 /// with an object initializer and reuse it. Values are validated when set.
 /// </remarks>
-public sealed class ProtocolLimits
+internal sealed class ProtocolLimits
 {
     /// <summary>Default for <see cref="MaxStringBytes"/>: 32767, the largest string the classic int16 length allows (Kafka applies the same bound to compact strings).</summary>
     public const int DefaultMaxStringBytes = short.MaxValue;

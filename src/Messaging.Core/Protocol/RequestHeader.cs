@@ -1,4 +1,3 @@
-using Messaging.Errors;
 namespace Messaging.Protocol;
 
 /// <summary>
@@ -11,7 +10,7 @@ namespace Messaging.Protocol;
 /// <param name="ApiVersion">The version of the body that follows.</param>
 /// <param name="CorrelationId">The id the broker echoes in the response header.</param>
 /// <param name="ClientId">The client id, or null.</param>
-public readonly record struct RequestHeader(ApiKey ApiKey, short ApiVersion, int CorrelationId, string? ClientId)
+internal readonly record struct RequestHeader(ApiKey ApiKey, short ApiVersion, int CorrelationId, string? ClientId)
 {
     /// <summary>The header version for a request body version: 2 when the body is flexible, else 1.</summary>
     /// <param name="flexible">Whether the request body version is flexible.</param>

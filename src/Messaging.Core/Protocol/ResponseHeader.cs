@@ -1,4 +1,3 @@
-using Messaging.Errors;
 namespace Messaging.Protocol;
 
 /// <summary>
@@ -7,7 +6,7 @@ namespace Messaging.Protocol;
 /// client must be able to read the header before it knows which versions the broker speaks).
 /// </summary>
 /// <param name="CorrelationId">The correlation id of the request this answers.</param>
-public readonly record struct ResponseHeader(int CorrelationId)
+internal readonly record struct ResponseHeader(int CorrelationId)
 {
     /// <summary>The header version for a response: 0 for ApiVersions and for non-flexible versions, else 1.</summary>
     /// <param name="apiKey">The API.</param>

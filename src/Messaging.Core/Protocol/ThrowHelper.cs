@@ -1,6 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
-using Messaging.Errors;
 
 namespace Messaging.Protocol;
 

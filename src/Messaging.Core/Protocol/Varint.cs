@@ -12,7 +12,7 @@ namespace Messaging.Protocol;
 /// A 32-bit value takes at most 5 bytes and a 64-bit value at most 10. The readers reject longer encodings and
 /// encodings whose last byte carries bits beyond the type's width, so they never loop more than 5 (or 10) times.
 /// </remarks>
-public static class Varint
+internal static class Varint
 {
     /// <summary>The largest number of bytes a 32-bit varint takes.</summary>
     public const int MaxVarintBytes = 5;

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using Messaging.Errors;
 
 namespace Messaging.Records;
 
@@ -8,7 +7,7 @@ namespace Messaging.Records;
 /// is <c>version int16, type int16</c>; for commit and abort markers its value is
 /// <c>version int16, coordinator_epoch int32</c> (other control types have values this type does not parse).
 /// </summary>
-public readonly struct ControlRecord
+internal readonly struct ControlRecord
 {
     /// <summary>Creates a control record value.</summary>
     /// <param name="keyVersion">The key's version field (0).</param>
@@ -41,7 +40,7 @@ public readonly struct ControlRecord
     /// <summary>Parses the control record in <paramref name="record"/>.</summary>
     /// <param name="record">A record of a control batch.</param>
     /// <returns>The control record.</returns>
-    /// <exception cref="Errors.KafkaProtocolException">The key is null or shorter than 4 bytes, the key version is
+    /// <exception cref="KafkaProtocolException">The key is null or shorter than 4 bytes, the key version is
     /// negative, or a commit/abort marker's value is null, shorter than 6 bytes or has a negative version.</exception>
     public static ControlRecord Parse(in RecordView record)
     {

@@ -1,7 +1,7 @@
 namespace Messaging.Records;
 
 /// <summary>The type field of a control record's key.</summary>
-public enum ControlRecordType : short
+internal enum ControlRecordType : short
 {
     /// <summary>Transaction abort marker (0).</summary>
     Abort = 0,

@@ -1,7 +1,5 @@
 using System.Runtime.InteropServices;
 using Messaging.Compression;
-using Messaging.Errors;
-using Messaging.Protocol;
 
 namespace Messaging.Records;
 
@@ -18,7 +16,7 @@ namespace Messaging.Records;
 /// <see cref="RecordCount"/> is 1 for a plain message and -1 (unknown until decompressed) for a wrapper.
 /// </remarks>
 [StructLayout(LayoutKind.Auto)]
-public readonly struct RecordBatch
+internal readonly struct RecordBatch
 {
     private readonly RecordDecoderOptions _options;
 

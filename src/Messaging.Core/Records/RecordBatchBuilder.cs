@@ -22,7 +22,7 @@ namespace Messaging.Records;
 /// <see cref="Dispose"/>. The memory returned by <see cref="Build"/> is valid until the next <see cref="Reset"/>,
 /// <see cref="Append"/> or <see cref="Dispose"/>. Not thread-safe.</para>
 /// </remarks>
-public sealed class RecordBatchBuilder : IDisposable
+internal sealed class RecordBatchBuilder : IDisposable
 {
     private byte[] _buffer;
     private int _length;

@@ -1,7 +1,5 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using Messaging.Compression;
-using Messaging.Errors;
 using Messaging.Protocol;
 
 namespace Messaging.Records;
@@ -21,7 +19,7 @@ namespace Messaging.Records;
 /// (records.TryRead(out var record)) { … } }</c>.</para>
 /// </remarks>
 [StructLayout(LayoutKind.Auto)]
-public struct RecordBatchReader
+internal struct RecordBatchReader
 {
     private readonly ReadOnlyMemory<byte> _data;
     private readonly RecordDecoderOptions _options;

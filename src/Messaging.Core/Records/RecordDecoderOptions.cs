@@ -1,8 +1,7 @@
-using Messaging.Errors;
 namespace Messaging.Records;
 
 /// <summary>How <see cref="RecordBatchReader"/> checks and decompresses batches. Immutable; build once and reuse.</summary>
-public sealed class RecordDecoderOptions
+internal sealed class RecordDecoderOptions
 {
     /// <summary>Default for <see cref="MaxDecompressedBatchBytes"/>: 128 MiB.</summary>
     public const int DefaultMaxDecompressedBatchBytes = 128 * 1024 * 1024;
@@ -17,7 +16,7 @@ public sealed class RecordDecoderOptions
     public bool VerifyCrc { get; init; } = true;
 
     /// <summary>The most bytes one compressed batch (or legacy wrapper message) may decompress to; more throws
-    /// <see cref="Errors.KafkaProtocolException"/> instead of exhausting memory. Default
+    /// <see cref="KafkaProtocolException"/> instead of exhausting memory. Default
     /// <see cref="DefaultMaxDecompressedBatchBytes"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
     public int MaxDecompressedBatchBytes

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Messaging.Records;
+namespace Messaging;
 
 /// <summary>
 /// One record header: a UTF-8 key (never null) and a value that may be null. Decoded headers point into the batch's

@@ -1,4 +1,6 @@
-namespace Messaging.Records;
+using Messaging.Records;
+
+namespace Messaging;
 
 /// <summary>
 /// The headers of a decoded record: a view over the header bytes inside the batch, parsed lazily when enumerated.

@@ -2,7 +2,7 @@ namespace Messaging.Records;
 
 /// <summary>Which of a record's key and value are null (as opposed to empty) when appending to a <see cref="RecordBatchBuilder"/>.</summary>
 [Flags]
-public enum RecordNulls
+internal enum RecordNulls
 {
     /// <summary>Key and value are the spans given.</summary>
     None = 0,

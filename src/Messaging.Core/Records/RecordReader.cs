@@ -1,8 +1,5 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using Messaging.Compression;
-using Messaging.Errors;
-using Messaging.Protocol;
 
 namespace Messaging.Records;
 
@@ -18,7 +15,7 @@ namespace Messaging.Records;
 /// <c>RecordBatch(decompressed)</c>).
 /// </remarks>
 [StructLayout(LayoutKind.Auto)]
-public struct RecordReader
+internal struct RecordReader
 {
     private const byte ModeV2 = 0;
     private const byte ModeLegacySingle = 1;

@@ -12,7 +12,7 @@ namespace Messaging.Records;
 /// <see cref="Compression.IDecompressionBuffer"/> for compressed ones. Copy what must outlive that.
 /// </remarks>
 [StructLayout(LayoutKind.Auto)]
-public readonly struct RecordView
+internal readonly struct RecordView
 {
     private readonly byte _flags;
 

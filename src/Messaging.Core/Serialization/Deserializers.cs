@@ -2,8 +2,9 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using Messaging.Serialization;
 
-namespace Messaging.Serialization;
+namespace Messaging;
 
 /// <summary>
 /// The built-in deserializers, the mirror images of the producer's serializers. Each is a thread-safe singleton (or,

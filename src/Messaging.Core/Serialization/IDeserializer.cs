@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Messaging.Records;
 
 namespace Messaging.Serialization;
 
@@ -11,7 +10,7 @@ namespace Messaging.Serialization;
 /// <remarks>
 /// Called on the consuming thread. The span is only valid during the call: copy what the result must keep. A Kafka
 /// null (length -1) arrives as an empty span with <c>isNull</c> true; an empty key or value as an empty span with
-/// <c>isNull</c> false. An exception thrown here surfaces as a <see cref="Consumer.ConsumeException"/> naming the
+/// <c>isNull</c> false. An exception thrown here surfaces as a <see cref="ConsumeException"/> naming the
 /// record, which is not consumed (the position stays on it).
 /// </remarks>
 public interface IDeserializer<out T>

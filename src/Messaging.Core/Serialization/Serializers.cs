@@ -2,8 +2,9 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json.Serialization.Metadata;
+using Messaging.Serialization;
 
-namespace Messaging.Serialization;
+namespace Messaging;
 
 /// <summary>The built-in serializers. Each is a thread-safe singleton (or, for JSON, one per type info) and allocates nothing per call.</summary>
 public static class Serializers

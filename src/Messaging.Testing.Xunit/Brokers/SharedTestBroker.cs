@@ -1,7 +1,4 @@
 using System.Globalization;
-using Messaging.Admin;
-using Messaging.Cluster;
-using Messaging.Errors;
 
 namespace Messaging.Testing.Brokers;
 

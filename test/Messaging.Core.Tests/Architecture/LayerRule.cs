@@ -1,8 +1,8 @@
 namespace Messaging.Core.Tests.Architecture;
 
 /// <summary>
-/// Namespaces in layers, bottom first: a namespace may use the namespaces of lower layers only. A use of a higher
-/// layer, of another namespace in the same layer, or of a namespace the table does not list is a violation.
+/// Parts (source folders or namespaces) in layers, bottom first: a part may use the parts of lower layers only. A use
+/// of a higher layer, of another part in the same layer, or of a part the table does not list is a violation.
 /// </summary>
 internal sealed class LayerRule(params string[][] layers)
 {
@@ -16,7 +16,7 @@ internal sealed class LayerRule(params string[][] layers)
         {
             if (!_rank.ContainsKey(ns))
             {
-                violations.Add($"namespace {ns} is in no layer: add it to the layer table (docs/architecture.md says where it belongs)");
+                violations.Add($"{ns} is in no layer: add it to the layer table (docs/architecture.md says where it belongs)");
             }
         }
 

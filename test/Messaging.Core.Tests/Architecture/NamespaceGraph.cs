@@ -4,42 +4,47 @@ using Mono.Cecil.Cil;
 namespace Messaging.Core.Tests.Architecture;
 
 /// <summary>
-/// Which namespace of an assembly uses which, read from its compiled IL: base types, interfaces, fields,
-/// signatures, attributes, local variables and every type, field and method a method body touches. Each edge keeps
-/// one example ("Type → Type") for the failure message.
+/// Which part of an assembly uses which, read from its compiled IL: base types, interfaces, fields, signatures,
+/// attributes, local variables and every type, field and method a method body touches. A part is a namespace by
+/// default, or whatever <c>componentOf</c> maps a top-level type to (Core: its source folder, see
+/// <see cref="SourceFolders"/>). Each edge keeps one example ("Type → Type") for the failure message.
 /// </summary>
 internal sealed class NamespaceGraph
 {
     private readonly Dictionary<string, Dictionary<string, string>> _edges = new(StringComparer.Ordinal);
 
-    private NamespaceGraph()
-    {
-    }
+    private readonly Func<TypeReference, string> _componentOf;
 
-    /// <summary>Namespaces with at least one type.</summary>
+    private NamespaceGraph(Func<TypeReference, string> componentOf) => _componentOf = componentOf;
+
+    /// <summary>Parts (namespaces, or what <c>componentOf</c> returns) with at least one type.</summary>
     public SortedSet<string> Namespaces { get; } = new(StringComparer.Ordinal);
 
     /// <summary>References to types of other assemblies that pass <c>external</c>, with the referring type: from → (type, whether the type and member used are public).</summary>
     public List<(string From, string Target, bool Public)> ExternalUses { get; } = [];
 
-    /// <summary>From namespace → to namespace → an example of the use.</summary>
+    /// <summary>From part → to part → an example of the use.</summary>
     public IReadOnlyDictionary<string, Dictionary<string, string>> Edges => _edges;
 
-    /// <summary>Reads <paramref name="assemblyPath"/>; <paramref name="external"/> selects other assemblies whose uses are recorded in <see cref="ExternalUses"/>.</summary>
-    public static NamespaceGraph Read(string assemblyPath, Func<string, bool>? external = null)
+    /// <summary>
+    /// Reads <paramref name="assemblyPath"/>; <paramref name="external"/> selects other assemblies whose uses are
+    /// recorded in <see cref="ExternalUses"/>; <paramref name="componentOf"/> names the part a top-level type
+    /// belongs to (default: its namespace).
+    /// </summary>
+    public static NamespaceGraph Read(string assemblyPath, Func<string, bool>? external = null, Func<TypeReference, string>? componentOf = null)
     {
-        var graph = new NamespaceGraph();
+        var graph = new NamespaceGraph(componentOf ?? NamespaceOf);
         var resolver = new DefaultAssemblyResolver();
         resolver.AddSearchDirectory(Path.GetDirectoryName(assemblyPath)!);
         using var module = ModuleDefinition.ReadModule(assemblyPath, new ReaderParameters { AssemblyResolver = resolver });
         foreach (var type in module.GetTypes())
         {
-            var from = NamespaceOf(type);
-            if (from.Length == 0 || type.Name == "<Module>" || IsCompilerGenerated(type.Name) && type.DeclaringType is null)
+            if (NamespaceOf(type).Length == 0 || type.Name == "<Module>" || IsCompilerGenerated(type.Name) && type.DeclaringType is null)
             {
                 continue;
             }
 
+            var from = graph.ComponentOf(type);
             graph.Namespaces.Add(from);
             var visitor = new Visitor(graph, module, from, OuterName(type), external);
             visitor.Visit(type);
@@ -60,15 +65,19 @@ internal sealed class NamespaceGraph
         return type.FullName;
     }
 
-    internal static string NamespaceOf(TypeReference type)
+    internal static string NamespaceOf(TypeReference type) => Outermost(type).Namespace;
+
+    private static TypeReference Outermost(TypeReference type)
     {
         while (type.DeclaringType is not null)
         {
             type = type.DeclaringType;
         }
 
-        return type.Namespace;
+        return type;
     }
+
+    private string ComponentOf(TypeReference type) => _componentOf(Outermost(type));
 
     private void AddEdge(string from, string to, string example)
     {
@@ -233,10 +242,9 @@ internal sealed class NamespaceGraph
 
             if (type.Scope is ModuleDefinition || type.Scope == module)
             {
-                var to = NamespaceOf(type);
-                if (to.Length > 0)
+                if (NamespaceOf(type).Length > 0 && !IsCompilerGenerated(Outermost(type).Name))
                 {
-                    graph.AddEdge(from, to, fromType + " → " + type.FullName);
+                    graph.AddEdge(from, graph.ComponentOf(type), fromType + " → " + type.FullName);
                 }
 
                 return;

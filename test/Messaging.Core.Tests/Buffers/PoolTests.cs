@@ -3,8 +3,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Messaging.Buffers;
-using Messaging.Compression;
-using Messaging.Consumer;
+using Messaging.Pools;
 
 namespace Messaging.Core.Tests.Buffers;
 

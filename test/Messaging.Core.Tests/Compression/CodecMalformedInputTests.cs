@@ -3,7 +3,6 @@ using System.Buffers;
 using System.Diagnostics;
 using FsCheck.Xunit;
 using Messaging.Compression;
-using Messaging.Errors;
 using Messaging.Protocol;
 using Xunit;
 

@@ -173,7 +173,7 @@ public sealed class CodecRoundTripTests
             byte[] descriptor = [(byte)(frame[4] | 0x08), frame[5], .. BitConverter.GetBytes((long)data.Length)];
             byte checksum = (byte)((K4os.Hash.xxHash.XXH32.DigestOf(descriptor) >> 8) & 0xFF);
             frame = [.. frame.AsSpan(0, 4), .. descriptor, checksum, .. frame.AsSpan(7)];
-            Assert.Throws<Messaging.Errors.KafkaProtocolException>(() => CodecTestData.Decompress(CompressionType.Lz4, frame, data.Length - 1));
+            Assert.Throws<Messaging.KafkaProtocolException>(() => CodecTestData.Decompress(CompressionType.Lz4, frame, data.Length - 1));
         }
 
         Assert.Equal(data, CodecTestData.Decompress(CompressionType.Lz4, frame));
@@ -195,7 +195,7 @@ public sealed class CodecRoundTripTests
         byte[] frame = CodecTestData.Compress(CompressionType.Lz4, data);
         // Kafka before 0.10 hashed the magic number too: recompute the checksum that way.
         frame[6] = (byte)((K4os.Hash.xxHash.XXH32.DigestOf(frame.AsSpan(0, 6)) >> 8) & 0xFF);
-        Assert.Throws<Messaging.Errors.KafkaProtocolException>(() => CodecTestData.Decompress(CompressionType.Lz4, frame));
+        Assert.Throws<Messaging.KafkaProtocolException>(() => CodecTestData.Decompress(CompressionType.Lz4, frame));
         var writer = new ArrayBufferWriter<byte>();
         Lz4Codec.Decompress(frame, writer, int.MaxValue, 0, ignoreHeaderChecksum: true);
         Assert.Equal(data, writer.WrittenSpan.ToArray());
@@ -224,7 +224,7 @@ public sealed class CodecRoundTripTests
         foreach (CompressionType type in CodecTestData.Codecs)
         {
             Assert.Equal(data, CodecTestData.Decompress(type, CodecTestData.Compress(type, data), data.Length));
-            Assert.Throws<Messaging.Errors.KafkaProtocolException>(() => CodecTestData.Decompress(type, CodecTestData.Compress(type, data), data.Length - 1));
+            Assert.Throws<Messaging.KafkaProtocolException>(() => CodecTestData.Decompress(type, CodecTestData.Compress(type, data), data.Length - 1));
         }
     }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Messaging.Connection;
 using Messaging.Core.Tests.Support;
+using Messaging.Transport;
 
 namespace Messaging.Core.Tests.Connection;
 

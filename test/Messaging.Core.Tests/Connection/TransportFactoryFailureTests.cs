@@ -1,7 +1,6 @@
 using System.Net.Sockets;
-using Messaging.Cluster;
 using Messaging.Connection;
-using Messaging.Errors;
+using Messaging.Transport;
 
 namespace Messaging.Core.Tests.Connection;
 

@@ -1,6 +1,5 @@
-using Messaging.Admin;
-using Messaging.Buffers;
 using Messaging.Consumer;
+using Messaging.Pools;
 using Microsoft.Extensions.Configuration;
 
 namespace Messaging.Core.Tests.Consumer;

@@ -1,8 +1,7 @@
 using System.Text;
-using Messaging.Buffers;
-using Messaging.Compression;
 using Messaging.Connection;
 using Messaging.Consumer;
+using Messaging.Pools;
 using Messaging.Protocol.Messages;
 using Messaging.Records;
 

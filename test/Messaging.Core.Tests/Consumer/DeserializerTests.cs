@@ -1,4 +1,3 @@
-using Messaging.Records;
 using Messaging.Serialization;
 
 namespace Messaging.Core.Tests.Consumer;

@@ -1,5 +1,4 @@
 using Messaging.Consumer;
-using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 
 namespace Messaging.Core.Tests.Consumer;

@@ -2,9 +2,8 @@ using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
-using Messaging.Buffers;
-using Messaging.Compression;
 using Messaging.Consumer;
+using Messaging.Pools;
 using static Messaging.Core.Tests.Consumer.ConsumerTestData;
 
 namespace Messaging.Core.Tests.Consumer;

@@ -1,6 +1,6 @@
 using System.Text;
-using Messaging.Buffers;
 using Messaging.Consumer;
+using Messaging.Pools;
 using static Messaging.Core.Tests.Consumer.ConsumerTestData;
 
 namespace Messaging.Core.Tests.Consumer;

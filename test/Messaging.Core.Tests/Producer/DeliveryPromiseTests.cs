@@ -1,6 +1,5 @@
 using Messaging.Core.Tests.Support;
 using Messaging.Producer;
-using Messaging.Records;
 
 namespace Messaging.Core.Tests.Producer;
 

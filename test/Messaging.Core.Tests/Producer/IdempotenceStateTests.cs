@@ -1,5 +1,4 @@
 using Messaging.Producer;
-using Messaging.Protocol;
 
 namespace Messaging.Core.Tests.Producer;
 

@@ -1,6 +1,3 @@
-using Messaging.Compression;
-using Messaging.Producer;
-using Messaging.Producer.Partitioners;
 using Microsoft.Extensions.Configuration;
 
 namespace Messaging.Core.Tests.Producer;

@@ -1,4 +1,5 @@
 using System.Text;
+using Messaging.Partitioners;
 using Messaging.Producer.Partitioners;
 
 namespace Messaging.Core.Tests.Producer;

@@ -1,5 +1,4 @@
 using System.Text;
-using Messaging.Compression;
 using Messaging.Core.Tests.Records;
 using Messaging.Producer;
 using Messaging.Protocol;

@@ -1,5 +1,4 @@
 using Messaging.Connection;
-using Messaging.Errors;
 using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 using Xunit;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Messaging.Core.Tests.Protocol.Generated;
-using Messaging.Errors;
 using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 using Xunit;

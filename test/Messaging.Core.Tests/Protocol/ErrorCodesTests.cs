@@ -1,4 +1,3 @@
-using Messaging.Protocol;
 using Xunit;
 
 namespace Messaging.Core.Tests.Protocol;

@@ -1,5 +1,4 @@
 using System.Buffers;
-using Messaging.Errors;
 using Messaging.Protocol;
 using Xunit;
 

@@ -1,4 +1,3 @@
-using Messaging.Errors;
 using Messaging.Protocol;
 using Xunit;
 

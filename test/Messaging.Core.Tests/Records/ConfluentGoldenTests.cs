@@ -100,7 +100,7 @@ public sealed class ConfluentGoldenTests
         var corrupt = data.ToArray();
         corrupt[200] ^= 0x10; // inside the first batch's records
         var reader = new RecordBatchReader(corrupt);
-        var error = Assert.Throws<Messaging.Errors.KafkaProtocolException>(() => reader.TryReadNext(out _));
+        var error = Assert.Throws<Messaging.KafkaProtocolException>(() => reader.TryReadNext(out _));
         Assert.Contains("CRC", error.Message, StringComparison.OrdinalIgnoreCase);
     }
 

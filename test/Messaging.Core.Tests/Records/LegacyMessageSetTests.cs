@@ -3,8 +3,6 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using FsCheck.Xunit;
 using Messaging.Compression;
-using Messaging.Errors;
-using Messaging.Protocol;
 using Messaging.Records;
 using Xunit;
 

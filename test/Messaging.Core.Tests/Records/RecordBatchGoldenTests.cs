@@ -1,4 +1,3 @@
-using Messaging.Compression;
 using Messaging.Records;
 using Xunit;
 
@@ -112,7 +111,7 @@ public sealed class RecordBatchGoldenTests
     {
         byte[] corrupt = (byte[])Golden.Clone();
         corrupt[^3] ^= 0x01; // a byte of record 1
-        var e = Assert.Throws<Messaging.Errors.KafkaProtocolException>(() => new RecordBatchReader(corrupt).TryReadNext(out _));
+        var e = Assert.Throws<Messaging.KafkaProtocolException>(() => new RecordBatchReader(corrupt).TryReadNext(out _));
         Assert.Equal("Crc", e.FieldName);
         Assert.Equal(17, e.Offset);
 

@@ -2,8 +2,6 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using FsCheck.Xunit;
 using Messaging.Compression;
-using Messaging.Errors;
-using Messaging.Protocol;
 using Messaging.Records;
 using Xunit;
 

@@ -1,9 +1,6 @@
 using Confluent.Kafka;
 using ErrorCode = Messaging.ErrorCode;
-using Messaging.Admin;
-using Messaging.Errors;
 using Messaging.IntegrationTests.Support;
-using Messaging.Protocol;
 using Messaging.Testing.Brokers;
 
 namespace Messaging.IntegrationTests.Cluster;

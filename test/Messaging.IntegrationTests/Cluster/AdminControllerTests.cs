@@ -1,6 +1,3 @@
-using Messaging.Admin;
-using Messaging.Errors;
-using Messaging.Protocol;
 
 namespace Messaging.IntegrationTests.Cluster;
 

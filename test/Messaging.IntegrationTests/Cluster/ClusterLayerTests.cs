@@ -1,10 +1,7 @@
 using System.Diagnostics;
-using Messaging.Admin;
 using Messaging.Cluster;
 using Messaging.Connection;
-using Messaging.Errors;
 using Messaging.IntegrationTests.Support;
-using Messaging.Protocol;
 using Messaging.Testing;
 using Messaging.Testing.Brokers;
 

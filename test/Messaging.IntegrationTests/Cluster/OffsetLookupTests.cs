@@ -1,5 +1,4 @@
 using Messaging.Cluster;
-using Messaging.Errors;
 using Messaging.IntegrationTests.Consumer;
 using Messaging.Records;
 using Messaging.Testing;

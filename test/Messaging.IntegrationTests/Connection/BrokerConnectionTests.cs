@@ -1,7 +1,4 @@
-using Messaging.Cluster;
 using Messaging.Connection;
-using Messaging.Errors;
-using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 using Messaging.Testing.Brokers;
 

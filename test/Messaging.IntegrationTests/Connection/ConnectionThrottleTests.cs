@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Messaging.Cluster;
 using Messaging.Connection;
 using Messaging.Protocol.Messages;
 

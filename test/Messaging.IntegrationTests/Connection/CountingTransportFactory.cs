@@ -1,4 +1,4 @@
-using Messaging.Connection;
+using Messaging.Transport;
 
 namespace Messaging.IntegrationTests.Connection;
 

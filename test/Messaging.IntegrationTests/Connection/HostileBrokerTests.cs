@@ -1,9 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
-using Messaging.Cluster;
 using Messaging.Connection;
-using Messaging.Errors;
-using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 
 namespace Messaging.IntegrationTests.Connection;

@@ -1,7 +1,5 @@
-using Messaging.Cluster;
 using Messaging.Connection;
 using Messaging.IntegrationTests.Support;
-using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 
 namespace Messaging.IntegrationTests.Connection;

@@ -1,8 +1,5 @@
-using Messaging.Cluster;
 using Messaging.Connection;
-using Messaging.Consumer;
 using Messaging.IntegrationTests.Consumer;
-using Messaging.Producer;
 using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 using Messaging.Testing.Brokers;
@@ -106,7 +103,7 @@ public sealed class TransportSeamTests(TestBrokerFixture fixture)
             Authenticator = new MetadataAuthenticator(fail: true),
         };
 
-        var error = await Assert.ThrowsAsync<Messaging.Errors.KafkaConnectionException>(async () =>
+        var error = await Assert.ThrowsAsync<Messaging.KafkaConnectionException>(async () =>
             await BrokerConnection.ConnectAsync(BrokerConnectionTests.First(broker.BootstrapServers), settings, ct));
 
         Assert.IsType<InvalidOperationException>(error.InnerException);

@@ -1,8 +1,4 @@
 using System.Buffers.Binary;
-using Messaging.Compression;
-using Messaging.Consumer;
-using Messaging.Errors;
-using Messaging.Protocol;
 using Messaging.Records;
 using Messaging.Testing.Brokers;
 

@@ -1,6 +1,5 @@
 using Messaging.Consumer;
 using Messaging.IntegrationTests.Support;
-using Messaging.Protocol;
 using Messaging.Testing.Brokers;
 
 namespace Messaging.IntegrationTests.Consumer;

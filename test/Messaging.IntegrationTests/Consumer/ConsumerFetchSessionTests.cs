@@ -1,5 +1,3 @@
-using Messaging.Consumer;
-using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 using Messaging.Records;
 

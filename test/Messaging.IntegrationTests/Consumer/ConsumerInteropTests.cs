@@ -1,7 +1,5 @@
 using Confluent.Kafka;
-using Messaging.Consumer;
 using Messaging.IntegrationTests.Support;
-using Messaging.Records;
 using Messaging.Testing.Brokers;
 using TopicPartition = Messaging.TopicPartition;
 
@@ -23,7 +21,7 @@ public sealed class ConsumerInteropTests(TestBrokerFixture fixture)
         var expected = Expected(300);
         using (var producer = ConfluentClients.Producer(broker.BootstrapServers, c =>
         {
-            c.CompressionType = Enum.Parse<CompressionType>(codec, ignoreCase: true);
+            c.CompressionType = Enum.Parse<Confluent.Kafka.CompressionType>(codec, ignoreCase: true);
             c.LingerMs = 20;
         }))
         {

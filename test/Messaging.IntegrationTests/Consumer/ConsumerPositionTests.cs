@@ -1,4 +1,3 @@
-using Messaging.Consumer;
 using Messaging.Records;
 using Messaging.Testing.Brokers;
 

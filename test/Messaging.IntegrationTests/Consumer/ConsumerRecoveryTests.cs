@@ -5,7 +5,7 @@ using Messaging.Consumer;
 using Messaging.IntegrationTests.Support;
 using Messaging.Testing.Brokers;
 using TopicPartition = Messaging.TopicPartition;
-using TopicPartitionOffset = Messaging.Consumer.TopicPartitionOffset;
+using TopicPartitionOffset = Messaging.TopicPartitionOffset;
 
 namespace Messaging.IntegrationTests.Consumer;
 

@@ -1,4 +1,3 @@
-using Messaging.Consumer;
 using Messaging.Serialization;
 using Messaging.Testing.Brokers;
 

@@ -1,9 +1,7 @@
 using Confluent.Kafka;
-using Messaging.Consumer;
-using ConsumeResult = Messaging.Consumer.ConsumeResult<byte[]?, byte[]?>;
-using TopicPartitionOffset = Messaging.Consumer.TopicPartitionOffset;
+using ConsumeResult = Messaging.ConsumeResult<byte[]?, byte[]?>;
+using TopicPartitionOffset = Messaging.TopicPartitionOffset;
 using Messaging.IntegrationTests.Support;
-using Messaging.Serialization;
 
 namespace Messaging.IntegrationTests.Consumer;
 
@@ -27,11 +25,11 @@ internal static class ConsumerTestSupport
         return options;
     }
 
-    public static KafkaConsumer<byte[]?, byte[]?> Bytes(KafkaConsumerOptions options) => new(options, Messaging.Serialization.Deserializers.ByteArray, Messaging.Serialization.Deserializers.ByteArray);
+    public static KafkaConsumer<byte[]?, byte[]?> Bytes(KafkaConsumerOptions options) => new(options, Messaging.Deserializers.ByteArray, Messaging.Deserializers.ByteArray);
 
     /// <summary>Produces <paramref name="count"/> records (value = <see cref="SequencedPayload"/>), spread by key over the partitions; returns them by partition in order.</summary>
     public static async Task<Dictionary<int, List<(byte[] Key, byte[] Value)>>> ProduceAsync(
-        string bootstrap, string topic, int partitions, int count, int valueSize, CompressionType compression = CompressionType.None, CancellationToken cancellationToken = default)
+        string bootstrap, string topic, int partitions, int count, int valueSize, Confluent.Kafka.CompressionType compression = Confluent.Kafka.CompressionType.None, CancellationToken cancellationToken = default)
     {
         var byPartition = new Dictionary<int, List<(byte[], byte[])>>();
         using var producer = ConfluentClients.Producer(bootstrap, c =>
@@ -62,11 +60,11 @@ internal static class ConsumerTestSupport
     }
 
     /// <summary>Reads with the typed path until <paramref name="expected"/> records came, or the timeout.</summary>
-    public static async Task<List<Messaging.Consumer.ConsumeResult<TKey, TValue>>> ReadAsync<TKey, TValue>(KafkaConsumer<TKey, TValue> consumer, int expected, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task<List<Messaging.ConsumeResult<TKey, TValue>>> ReadAsync<TKey, TValue>(KafkaConsumer<TKey, TValue> consumer, int expected, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
-        var results = new List<Messaging.Consumer.ConsumeResult<TKey, TValue>>(expected);
+        var results = new List<Messaging.ConsumeResult<TKey, TValue>>(expected);
         try
         {
             await foreach (var result in consumer.ConsumeAsync(cts.Token))

@@ -3,13 +3,12 @@ using Confluent.Kafka;
 using IsolationLevel = Messaging.IsolationLevel;
 using Messaging.Cluster;
 using Messaging.Connection;
-using Messaging.Consumer;
 using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 using Messaging.Records;
 using Messaging.Testing.Brokers;
 using TopicPartition = Messaging.TopicPartition;
-using TopicPartitionOffset = Messaging.Consumer.TopicPartitionOffset;
+using TopicPartitionOffset = Messaging.TopicPartitionOffset;
 
 namespace Messaging.IntegrationTests.Consumer;
 
@@ -75,7 +74,7 @@ public sealed class ConsumerTransactionTests(TestBrokerFixture fixture)
         await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers));
         consumer.Assign([new TopicPartitionOffset(topic, 0, OffsetSpec.Earliest)]);
         var read = new List<long>();
-        var error = await Assert.ThrowsAsync<Messaging.Consumer.ConsumeException>(async () =>
+        var error = await Assert.ThrowsAsync<Messaging.ConsumeException>(async () =>
         {
             await foreach (var record in consumer.ConsumeAsync(ct))
             {

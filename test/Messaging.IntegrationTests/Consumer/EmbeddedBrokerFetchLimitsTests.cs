@@ -80,13 +80,13 @@ public sealed class EmbeddedBrokerFetchLimitsTests(TestBrokerFixture fixture)
         var topic = TestBrokerFixture.UniqueTopicName("limits-ts");
         await broker.CreateTopicAsync(topic, 1, 1, ct);
         await ConsumerTestSupport.ProduceAsync(broker.BootstrapServers, topic, 1, 3, 10, cancellationToken: ct);
-        await using var admin = new Admin.KafkaAdminClient(new Admin.KafkaAdminOptions { BootstrapServers = broker.BootstrapServers });
+        await using var admin = new Messaging.KafkaAdminClient(new Messaging.KafkaAdminOptions { BootstrapServers = broker.BootstrapServers });
         var answer = await admin.ListOffsetsAsync([new(new TopicPartition(topic, 0), OffsetSpec.ForTimestamp(DateTimeOffset.FromUnixTimeMilliseconds(1)))], cancellationToken: ct);
         Assert.Equal(-1, answer[new TopicPartition(topic, 0)].Offset);
 
         // So a consumer told to start at a time starts at the end there (no record matched, as far as it can tell).
         await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers));
-        consumer.Assign([new Messaging.Consumer.TopicPartitionOffset(topic, 0, OffsetSpec.ForTimestamp(DateTimeOffset.FromUnixTimeMilliseconds(1)))]);
+        consumer.Assign([new Messaging.TopicPartitionOffset(topic, 0, OffsetSpec.ForTimestamp(DateTimeOffset.FromUnixTimeMilliseconds(1)))]);
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (consumer.Position(new TopicPartition(topic, 0)) is null && DateTime.UtcNow < deadline)
         {

@@ -1,5 +1,4 @@
 using Messaging.Cluster;
-using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 
 namespace Messaging.IntegrationTests.Consumer;

@@ -24,7 +24,7 @@ public sealed class DiagnosticsTests(TestBrokerFixture fixture)
             broker.Faults!.SetBrokerDown(2);
             await connection.Closed.WaitAsync(TimeSpan.FromSeconds(10), ct);
             await Task.Delay(200, ct); // past the first backoff (50 ms ± 20%): the next call really tries to connect
-            await Assert.ThrowsAnyAsync<Errors.KafkaException>(async () => await client.Connections.GetAsync(2, ct));
+            await Assert.ThrowsAnyAsync<Messaging.KafkaException>(async () => await client.Connections.GetAsync(2, ct));
             broker.Faults.SetBrokerUp(2);
         }
 
@@ -63,7 +63,7 @@ public sealed class DiagnosticsTests(TestBrokerFixture fixture)
             broker.Faults!.SetBrokerDown(1);
             await connection.Closed.WaitAsync(TimeSpan.FromSeconds(10), ct);
             await Task.Delay(200, ct); // past the backoff (20 ms ± 20%): the next call really tries to connect
-            await Assert.ThrowsAnyAsync<Errors.KafkaException>(async () => await client.Connections.GetAsync(1, ct));
+            await Assert.ThrowsAnyAsync<Messaging.KafkaException>(async () => await client.Connections.GetAsync(1, ct));
             broker.Faults.SetBrokerUp(1);
         }
 

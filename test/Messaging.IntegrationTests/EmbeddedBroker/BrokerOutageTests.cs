@@ -1,8 +1,10 @@
-using Confluent.Kafka;
 using Messaging.IntegrationTests.Support;
 using Messaging.Testing.Brokers;
 
 namespace Messaging.IntegrationTests.EmbeddedBroker;
+
+// Confluent.Kafka is this file's peer client: its type names (ConsumeResult, TopicPartition, ...) win over ours here.
+using Confluent.Kafka;
 
 /// <summary>A broker taken down mid-stream and brought back: every record is delivered exactly once.</summary>
 public sealed class BrokerOutageTests(TestBrokerFixture fixture)

@@ -1,7 +1,6 @@
-using System.Diagnostics;
 using Confluent.Kafka;
+using System.Diagnostics;
 using Messaging.IntegrationTests.Support;
-using Messaging.Protocol;
 using Messaging.Testing;
 using Messaging.Testing.Brokers;
 using ErrorCode = Messaging.ErrorCode;
@@ -97,7 +96,7 @@ public sealed class FaultInjectionTests(TestBrokerFixture fixture)
         using (var consumer = ConfluentClients.Consumer(broker.BootstrapServers, c => c.GroupId = group))
         {
             consumer.Subscribe(topic);
-            ConsumeResult<byte[], byte[]>? record = null;
+            Confluent.Kafka.ConsumeResult<byte[], byte[]>? record = null;
             var deadline = DateTime.UtcNow.AddSeconds(45);
             while (record is null && DateTime.UtcNow < deadline)
             {

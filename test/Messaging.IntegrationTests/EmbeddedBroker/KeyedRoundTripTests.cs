@@ -1,9 +1,11 @@
 using System.Text;
-using Confluent.Kafka;
 using Messaging.IntegrationTests.Support;
 using Messaging.Testing.Brokers;
 
 namespace Messaging.IntegrationTests.EmbeddedBroker;
+
+// Confluent.Kafka is this file's peer client: its type names (ConsumeResult, TopicPartition, ...) win over ours here.
+using Confluent.Kafka;
 
 /// <summary>The broker stores and serves data faithfully: 10,000 keyed records through 3 brokers and 6 partitions.</summary>
 public sealed class KeyedRoundTripTests(TestBrokerFixture fixture)

@@ -1,5 +1,4 @@
 using Messaging.IntegrationTests.Support;
-using Messaging.Protocol;
 using Messaging.Testing.Brokers;
 
 namespace Messaging.IntegrationTests.EmbeddedBroker;

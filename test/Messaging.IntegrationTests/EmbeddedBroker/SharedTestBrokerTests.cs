@@ -1,6 +1,3 @@
-using Messaging.Admin;
-using Messaging.Errors;
-using Messaging.Protocol;
 using Messaging.Testing.Brokers;
 
 namespace Messaging.IntegrationTests.EmbeddedBroker;

@@ -1,9 +1,5 @@
-using Messaging.Consumer;
 using Messaging.IntegrationTests.Consumer;
 using Messaging.IntegrationTests.Support;
-using Messaging.Producer;
-using Messaging.Records;
-using Messaging.Serialization;
 using Messaging.Testing.Brokers;
 
 namespace Messaging.IntegrationTests.Producer;
@@ -44,7 +40,7 @@ public sealed class ClientShapeTests(TestBrokerFixture fixture)
         for (var i = 0; i < receipts.Length; i++)
         {
             producer.Produce(topic, new ProducerRecord<string, string>("k" + i, "v" + i) { Partition = 0 }, new Sent(i, 1000 + i),
-                static (in Messaging.Producer.DeliveryResult r, ProduceException? e, Sent s) => Receipts.Record(s, r, e));
+                static (in Messaging.DeliveryResult r, ProduceException? e, Sent s) => Receipts.Record(s, r, e));
         }
 
         await producer.FlushAsync(ct);
@@ -71,7 +67,7 @@ public sealed class ClientShapeTests(TestBrokerFixture fixture)
     {
         public static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Topic, int Index), (long Tag, long Offset)> Seen = new();
 
-        public static void Record(Sent state, in Messaging.Producer.DeliveryResult result, ProduceException? error)
+        public static void Record(Sent state, in Messaging.DeliveryResult result, ProduceException? error)
         {
             if (error is null)
             {

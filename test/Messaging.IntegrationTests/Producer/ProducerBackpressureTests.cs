@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Messaging.IntegrationTests.Support;
-using Messaging.Producer;
 using Messaging.Testing.Brokers;
 
 namespace Messaging.IntegrationTests.Producer;
@@ -56,7 +55,7 @@ public sealed class ProducerBackpressureTests(TestBrokerFixture fixture)
             clock.Restart();
             try
             {
-                producer.Produce(topic, "k"u8, value, static (in Messaging.Producer.DeliveryResult _, ProduceException? e, object? s) =>
+                producer.Produce(topic, "k"u8, value, static (in Messaging.DeliveryResult _, ProduceException? e, object? s) =>
                 {
                     var counters = (int[])s!;
                     Interlocked.Increment(ref counters[e is null ? 0 : 1]);

@@ -1,12 +1,7 @@
 using System.Text;
 using System.Text.Json.Serialization;
 using Messaging.IntegrationTests.Support;
-using Messaging.Producer;
-using Messaging.Producer.Partitioners;
-using Messaging.Protocol;
-using Messaging.Records;
-using Messaging.Serialization;
-using Messaging.Testing;
+using Messaging.Partitioners;
 using Messaging.Testing.Brokers;
 
 namespace Messaging.IntegrationTests.Producer;
@@ -33,7 +28,7 @@ public sealed class ProducerBehaviourTests(TestBrokerFixture fixture)
             Assert.Equal(acks == Acks.All, producer.Core.Settings.Idempotent);
             for (var i = 0; i < 100; i++)
             {
-                producer.Produce(topic, new ProducerRecord { KeyIsNull = true, Value = SequencedPayload.Create(i, 10) }, static (in Messaging.Producer.DeliveryResult r, ProduceException? e, object? s) =>
+                producer.Produce(topic, new ProducerRecord { KeyIsNull = true, Value = SequencedPayload.Create(i, 10) }, static (in Messaging.DeliveryResult r, ProduceException? e, object? s) =>
                 {
                     var (array, index) = ((long[], int))s!;
                     array[index] = e is null ? r.Offset : -2;
@@ -248,7 +243,7 @@ public sealed class ProducerBehaviourTests(TestBrokerFixture fixture)
                     var sequence = (t * PerThread) + i;
                     if (i % 2 == 0)
                     {
-                        producer.Produce(topic, key, SequencedPayload.Create(sequence, 12), static (in Messaging.Producer.DeliveryResult _, ProduceException? e, object? s) =>
+                        producer.Produce(topic, key, SequencedPayload.Create(sequence, 12), static (in Messaging.DeliveryResult _, ProduceException? e, object? s) =>
                         {
                             if (e is not null)
                             {

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Messaging.IntegrationTests.Support;
-using Messaging.Producer;
 using Messaging.Testing.Brokers;
 
 namespace Messaging.IntegrationTests.Producer;
@@ -8,7 +7,7 @@ namespace Messaging.IntegrationTests.Producer;
 /// <summary>Disposal with records still buffered: they are delivered (flush) or fail with a typed error; none is dropped silently.</summary>
 public sealed class ProducerDisposalTests(TestBrokerFixture fixture)
 {
-    private static readonly DeliveryHandler Count = static (in Messaging.Producer.DeliveryResult _, ProduceException? e, object? s) =>
+    private static readonly DeliveryHandler Count = static (in Messaging.DeliveryResult _, ProduceException? e, object? s) =>
     {
         var outcome = (Outcome)s!;
         if (e is null)

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using Messaging.IntegrationTests.Support;
-using Messaging.Producer;
-using Messaging.Protocol;
 using Messaging.Testing;
 
 namespace Messaging.IntegrationTests.Producer;

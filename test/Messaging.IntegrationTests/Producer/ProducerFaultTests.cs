@@ -1,7 +1,5 @@
 using System.Text;
 using Messaging.IntegrationTests.Support;
-using Messaging.Producer;
-using Messaging.Protocol;
 using Messaging.Testing;
 using Messaging.Testing.Brokers;
 
@@ -80,7 +78,7 @@ public sealed class ProducerFaultTests(TestBrokerFixture fixture)
                 InjectFault(chunk, faults, topic);
                 for (var i = chunk * perChunk; i < (chunk + 1) * perChunk; i++)
                 {
-                    producer.Produce(topic, Encoding.UTF8.GetBytes("key-" + (i % 60)), SequencedPayload.Create(i, 16), static (in Messaging.Producer.DeliveryResult r, ProduceException? e, object? s) =>
+                    producer.Produce(topic, Encoding.UTF8.GetBytes("key-" + (i % 60)), SequencedPayload.Create(i, 16), static (in Messaging.DeliveryResult r, ProduceException? e, object? s) =>
                     {
                         var (state, sequence) = ((FaultState, int))s!;
                         if (e is null)

@@ -1,12 +1,9 @@
-using System.Text;
 using Confluent.Kafka;
-using Messaging.Compression;
+using System.Text;
 using Messaging.IntegrationTests.Support;
-using Messaging.Producer;
-using Messaging.Producer.Partitioners;
-using Messaging.Records;
+using Messaging.Partitioners;
 using Messaging.Testing.Brokers;
-using CompressionType = Messaging.Compression.CompressionType;
+using CompressionType = Messaging.CompressionType;
 
 namespace Messaging.IntegrationTests.Producer;
 
@@ -57,7 +54,7 @@ public sealed class ProducerInteropTests(TestBrokerFixture fixture)
         };
         await using (var producer = new KafkaProducer(options))
         {
-            var deliveries = new List<Task<Messaging.Producer.DeliveryResult>>();
+            var deliveries = new List<Task<Messaging.DeliveryResult>>();
             foreach (var record in expected)
             {
                 var headers = record.Headers.Select(h => h.Value is null ? RecordHeader.WithNullValue(h.Key) : new RecordHeader(h.Key, h.Value)).ToList();
@@ -126,7 +123,7 @@ public sealed class ProducerInteropTests(TestBrokerFixture fixture)
         {
             for (var i = 0; i < Keys; i++)
             {
-                producer.Produce(topic, keys[i], [], static (in Messaging.Producer.DeliveryResult r, ProduceException? e, object? s) =>
+                producer.Produce(topic, keys[i], [], static (in Messaging.DeliveryResult r, ProduceException? e, object? s) =>
                 {
                     var (array, index) = ((int[], int))s!;
                     array[index] = e is null ? r.Partition : -1;
@@ -160,7 +157,7 @@ public sealed class ProducerInteropTests(TestBrokerFixture fixture)
         {
             for (var i = 0; i < 4000; i++)
             {
-                producer.Produce(topic, new ProducerRecord { KeyIsNull = true, Value = new byte[100] }, static (in Messaging.Producer.DeliveryResult r, ProduceException? e, object? s) =>
+                producer.Produce(topic, new ProducerRecord { KeyIsNull = true, Value = new byte[100] }, static (in Messaging.DeliveryResult r, ProduceException? e, object? s) =>
                 {
                     if (e is null)
                     {

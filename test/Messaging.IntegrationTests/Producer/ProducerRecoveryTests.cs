@@ -215,7 +215,7 @@ public sealed class ProducerRecoveryTests
     /// <summary>One record to every partition, awaited: metadata, producer id and connections are in place.</summary>
     private static async Task WarmUpAsync(KafkaProducer producer, string topic, CancellationToken ct)
     {
-        var warm = new List<Task<Messaging.Producer.DeliveryResult>>();
+        var warm = new List<Task<Messaging.DeliveryResult>>();
         for (var p = 0; p < Partitions; p++)
         {
             warm.Add(producer.ProduceAsync(topic, null, SequencedPayload.Create(p, 64), partition: p, cancellationToken: ct).AsTask());
@@ -260,7 +260,7 @@ public sealed class ProducerRecoveryTests
         return tracked;
     }
 
-    internal static async Task<Outcome> Track(ValueTask<Messaging.Producer.DeliveryResult> delivery)
+    internal static async Task<Outcome> Track(ValueTask<Messaging.DeliveryResult> delivery)
     {
         var called = Stopwatch.GetTimestamp();
         try
@@ -328,5 +328,5 @@ public sealed class ProducerRecoveryTests
         return "127.0.0.1:" + port.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    internal sealed record Outcome(long CalledTicks, long DoneTicks, Messaging.Producer.DeliveryResult Result, Exception? Error);
+    internal sealed record Outcome(long CalledTicks, long DoneTicks, Messaging.DeliveryResult Result, Exception? Error);
 }

@@ -1,5 +1,4 @@
 using Messaging.IntegrationTests.Support;
-using Messaging.Producer;
 using Messaging.Testing.Brokers;
 
 namespace Messaging.IntegrationTests.Producer;

@@ -1,4 +1,3 @@
-using Messaging.Producer;
 using Messaging.Testing;
 
 namespace Messaging.IntegrationTests.Producer;
@@ -10,7 +9,7 @@ namespace Messaging.IntegrationTests.Producer;
 /// </summary>
 public sealed class ProducerStallTests
 {
-    private static readonly DeliveryHandler Handler = static (in Messaging.Producer.DeliveryResult _, ProduceException? e, object? s) =>
+    private static readonly DeliveryHandler Handler = static (in Messaging.DeliveryResult _, ProduceException? e, object? s) =>
         Interlocked.Increment(ref ((long[])s!)[e is null ? 0 : 1]);
 
     [Fact(Timeout = 300_000)]

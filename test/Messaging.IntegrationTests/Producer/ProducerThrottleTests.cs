@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Messaging.Producer;
 
 namespace Messaging.IntegrationTests.Producer;
 

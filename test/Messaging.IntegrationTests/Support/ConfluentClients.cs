@@ -1,6 +1,8 @@
-using Confluent.Kafka;
 
 namespace Messaging.IntegrationTests.Support;
+
+// Confluent.Kafka is this file's peer client: its type names (ConsumeResult, TopicPartition, ...) win over ours here.
+using Confluent.Kafka;
 
 /// <summary>Confluent.Kafka clients set up the way these tests need them (our own client arrives later).</summary>
 internal static class ConfluentClients

@@ -7,7 +7,7 @@ namespace Messaging.Rpc.Tests.Architecture;
 public sealed class DependencyRulesTests
 {
     private static readonly Assembly Rpc = typeof(Messaging.Rpc.AssemblyMarker).Assembly;
-    private static readonly Assembly Core = typeof(Messaging.Protocol.ProtocolLimits).Assembly;
+    private static readonly Assembly Core = typeof(Messaging.KafkaProducer).Assembly;
 
     [Fact]
     public void Core_grants_the_rpc_layer_no_access_to_its_internals()

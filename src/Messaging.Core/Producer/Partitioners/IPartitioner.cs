@@ -1,4 +1,4 @@
-namespace Messaging.Producer.Partitioners;
+namespace Messaging.Partitioners;
 
 /// <summary>
 /// Chooses the partition of a record that was produced without an explicit partition. Set one through

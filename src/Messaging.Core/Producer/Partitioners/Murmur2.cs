@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Messaging.Producer.Partitioners;
+namespace Messaging.Partitioners;
 
 /// <summary>
 /// The 32-bit murmur2 hash exactly as the Java client computes it (<c>org.apache.kafka.common.utils.Utils.murmur2</c>,

@@ -1,4 +1,4 @@
-namespace Messaging.Producer.Partitioners;
+namespace Messaging;
 
 /// <summary>The built-in partitioners (librdkafka's <c>partitioner</c> setting; the Java client's default is <see cref="Murmur2Random"/>).</summary>
 public enum PartitionerKind

@@ -8,7 +8,7 @@ namespace Messaging.Protocol.Messages;
 /// <summary>
 /// The ApiVersions request (API key 18), versions 0 to 4, flexible (compact, tagged fields) from version 3.
 /// </summary>
-public sealed partial class ApiVersionsRequest : global::Messaging.Protocol.IKafkaRequest<ApiVersionsRequest, ApiVersionsResponse>
+internal sealed partial class ApiVersionsRequest : global::Messaging.Protocol.IKafkaRequest<ApiVersionsRequest, ApiVersionsResponse>
 {
     /// <summary>The name of the client. (Versions 3+.)</summary>
     public string ClientSoftwareName { get; set; } = "";
@@ -60,7 +60,7 @@ public sealed partial class ApiVersionsRequest : global::Messaging.Protocol.IKaf
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static ApiVersionsRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -90,7 +90,7 @@ public sealed partial class ApiVersionsRequest : global::Messaging.Protocol.IKaf
 /// <summary>
 /// The ApiVersions response (API key 18), versions 0 to 4, flexible (compact, tagged fields) from version 3.
 /// </summary>
-public sealed partial class ApiVersionsResponse : global::Messaging.Protocol.IKafkaResponse<ApiVersionsResponse>, global::Messaging.Protocol.IThrottledResponse
+internal sealed partial class ApiVersionsResponse : global::Messaging.Protocol.IKafkaResponse<ApiVersionsResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The top-level error code. (Versions 0+.)</summary>
     public global::Messaging.ErrorCode ErrorCode { get; set; }
@@ -298,7 +298,7 @@ public sealed partial class ApiVersionsResponse : global::Messaging.Protocol.IKa
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static ApiVersionsResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {

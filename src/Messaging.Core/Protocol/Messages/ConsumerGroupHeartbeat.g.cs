@@ -8,7 +8,7 @@ namespace Messaging.Protocol.Messages;
 /// <summary>
 /// The ConsumerGroupHeartbeat request (API key 68), versions 0 to 1, flexible (compact, tagged fields) from version 0.
 /// </summary>
-public sealed partial class ConsumerGroupHeartbeatRequest : global::Messaging.Protocol.IKafkaRequest<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse>
+internal sealed partial class ConsumerGroupHeartbeatRequest : global::Messaging.Protocol.IKafkaRequest<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse>
 {
     /// <summary>The group identifier. (Versions 0+.)</summary>
     public string GroupId { get; set; } = "";
@@ -124,7 +124,7 @@ public sealed partial class ConsumerGroupHeartbeatRequest : global::Messaging.Pr
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static ConsumerGroupHeartbeatRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -241,7 +241,7 @@ public sealed partial class ConsumerGroupHeartbeatRequest : global::Messaging.Pr
 /// <summary>
 /// The ConsumerGroupHeartbeat response (API key 68), versions 0 to 1, flexible (compact, tagged fields) from version 0.
 /// </summary>
-public sealed partial class ConsumerGroupHeartbeatResponse : global::Messaging.Protocol.IKafkaResponse<ConsumerGroupHeartbeatResponse>, global::Messaging.Protocol.IThrottledResponse
+internal sealed partial class ConsumerGroupHeartbeatResponse : global::Messaging.Protocol.IKafkaResponse<ConsumerGroupHeartbeatResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 0+.)</summary>
     public int ThrottleTimeMs { get; set; }
@@ -313,7 +313,7 @@ public sealed partial class ConsumerGroupHeartbeatResponse : global::Messaging.P
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static ConsumerGroupHeartbeatResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {

@@ -8,7 +8,7 @@ namespace Messaging.Protocol.Messages;
 /// <summary>
 /// The CreateTopics request (API key 19), versions 5 to 7, flexible (compact, tagged fields) from version 5.
 /// </summary>
-public sealed partial class CreateTopicsRequest : global::Messaging.Protocol.IKafkaRequest<CreateTopicsRequest, CreateTopicsResponse>
+internal sealed partial class CreateTopicsRequest : global::Messaging.Protocol.IKafkaRequest<CreateTopicsRequest, CreateTopicsResponse>
 {
     /// <summary>The topics to create. (Versions 0+.)</summary>
     public CreateTopicsRequest.CreatableTopic[] Topics { get; set; } = [];
@@ -72,7 +72,7 @@ public sealed partial class CreateTopicsRequest : global::Messaging.Protocol.IKa
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static CreateTopicsRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -307,7 +307,7 @@ public sealed partial class CreateTopicsRequest : global::Messaging.Protocol.IKa
 /// <summary>
 /// The CreateTopics response (API key 19), versions 5 to 7, flexible (compact, tagged fields) from version 5.
 /// </summary>
-public sealed partial class CreateTopicsResponse : global::Messaging.Protocol.IKafkaResponse<CreateTopicsResponse>, global::Messaging.Protocol.IThrottledResponse
+internal sealed partial class CreateTopicsResponse : global::Messaging.Protocol.IKafkaResponse<CreateTopicsResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 2+.)</summary>
     public int ThrottleTimeMs { get; set; }
@@ -367,7 +367,7 @@ public sealed partial class CreateTopicsResponse : global::Messaging.Protocol.IK
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static CreateTopicsResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {

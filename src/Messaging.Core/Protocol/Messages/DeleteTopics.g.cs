@@ -8,7 +8,7 @@ namespace Messaging.Protocol.Messages;
 /// <summary>
 /// The DeleteTopics request (API key 20), versions 4 to 6, flexible (compact, tagged fields) from version 4.
 /// </summary>
-public sealed partial class DeleteTopicsRequest : global::Messaging.Protocol.IKafkaRequest<DeleteTopicsRequest, DeleteTopicsResponse>
+internal sealed partial class DeleteTopicsRequest : global::Messaging.Protocol.IKafkaRequest<DeleteTopicsRequest, DeleteTopicsResponse>
 {
     /// <summary>The name or topic ID of the topic (Versions 6+.)</summary>
     public DeleteTopicsRequest.DeleteTopicState[] Topics { get; set; } = [];
@@ -99,7 +99,7 @@ public sealed partial class DeleteTopicsRequest : global::Messaging.Protocol.IKa
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static DeleteTopicsRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -202,7 +202,7 @@ public sealed partial class DeleteTopicsRequest : global::Messaging.Protocol.IKa
 /// <summary>
 /// The DeleteTopics response (API key 20), versions 4 to 6, flexible (compact, tagged fields) from version 4.
 /// </summary>
-public sealed partial class DeleteTopicsResponse : global::Messaging.Protocol.IKafkaResponse<DeleteTopicsResponse>, global::Messaging.Protocol.IThrottledResponse
+internal sealed partial class DeleteTopicsResponse : global::Messaging.Protocol.IKafkaResponse<DeleteTopicsResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 1+.)</summary>
     public int ThrottleTimeMs { get; set; }
@@ -262,7 +262,7 @@ public sealed partial class DeleteTopicsResponse : global::Messaging.Protocol.IK
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static DeleteTopicsResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {

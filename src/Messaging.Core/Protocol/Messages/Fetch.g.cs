@@ -8,7 +8,7 @@ namespace Messaging.Protocol.Messages;
 /// <summary>
 /// The Fetch request (API key 1), versions 12 to 17, flexible (compact, tagged fields) from version 12.
 /// </summary>
-public sealed partial class FetchRequest : global::Messaging.Protocol.IKafkaRequest<FetchRequest, FetchResponse>
+internal sealed partial class FetchRequest : global::Messaging.Protocol.IKafkaRequest<FetchRequest, FetchResponse>
 {
     private FetchRequest.ReplicaStateData? _replicaState;
 
@@ -172,7 +172,7 @@ public sealed partial class FetchRequest : global::Messaging.Protocol.IKafkaRequ
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static FetchRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -564,7 +564,7 @@ public sealed partial class FetchRequest : global::Messaging.Protocol.IKafkaRequ
 /// <summary>
 /// The Fetch response (API key 1), versions 12 to 17, flexible (compact, tagged fields) from version 12.
 /// </summary>
-public sealed partial class FetchResponse : global::Messaging.Protocol.IKafkaResponse<FetchResponse>, global::Messaging.Protocol.IThrottledResponse
+internal sealed partial class FetchResponse : global::Messaging.Protocol.IKafkaResponse<FetchResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 1+.)</summary>
     public int ThrottleTimeMs { get; set; }
@@ -673,7 +673,7 @@ public sealed partial class FetchResponse : global::Messaging.Protocol.IKafkaRes
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static FetchResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {

@@ -8,7 +8,7 @@ namespace Messaging.Protocol.Messages;
 /// <summary>
 /// The FindCoordinator request (API key 10), versions 1 to 6, flexible (compact, tagged fields) from version 3.
 /// </summary>
-public sealed partial class FindCoordinatorRequest : global::Messaging.Protocol.IKafkaRequest<FindCoordinatorRequest, FindCoordinatorResponse>
+internal sealed partial class FindCoordinatorRequest : global::Messaging.Protocol.IKafkaRequest<FindCoordinatorRequest, FindCoordinatorResponse>
 {
     /// <summary>The coordinator key. (Versions 0-3.)</summary>
     public string Key { get; set; } = "";
@@ -100,7 +100,7 @@ public sealed partial class FindCoordinatorRequest : global::Messaging.Protocol.
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static FindCoordinatorRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -150,7 +150,7 @@ public sealed partial class FindCoordinatorRequest : global::Messaging.Protocol.
 /// <summary>
 /// The FindCoordinator response (API key 10), versions 1 to 6, flexible (compact, tagged fields) from version 3.
 /// </summary>
-public sealed partial class FindCoordinatorResponse : global::Messaging.Protocol.IKafkaResponse<FindCoordinatorResponse>, global::Messaging.Protocol.IThrottledResponse
+internal sealed partial class FindCoordinatorResponse : global::Messaging.Protocol.IKafkaResponse<FindCoordinatorResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 1+.)</summary>
     public int ThrottleTimeMs { get; set; }
@@ -298,7 +298,7 @@ public sealed partial class FindCoordinatorResponse : global::Messaging.Protocol
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static FindCoordinatorResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {

@@ -8,7 +8,7 @@ namespace Messaging.Protocol.Messages;
 /// <summary>
 /// The Heartbeat request (API key 12), versions 1 to 4, flexible (compact, tagged fields) from version 4.
 /// </summary>
-public sealed partial class HeartbeatRequest : global::Messaging.Protocol.IKafkaRequest<HeartbeatRequest, HeartbeatResponse>
+internal sealed partial class HeartbeatRequest : global::Messaging.Protocol.IKafkaRequest<HeartbeatRequest, HeartbeatResponse>
 {
     /// <summary>The group id. (Versions 0+.)</summary>
     public string GroupId { get; set; } = "";
@@ -94,7 +94,7 @@ public sealed partial class HeartbeatRequest : global::Messaging.Protocol.IKafka
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static HeartbeatRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -148,7 +148,7 @@ public sealed partial class HeartbeatRequest : global::Messaging.Protocol.IKafka
 /// <summary>
 /// The Heartbeat response (API key 12), versions 1 to 4, flexible (compact, tagged fields) from version 4.
 /// </summary>
-public sealed partial class HeartbeatResponse : global::Messaging.Protocol.IKafkaResponse<HeartbeatResponse>, global::Messaging.Protocol.IThrottledResponse
+internal sealed partial class HeartbeatResponse : global::Messaging.Protocol.IKafkaResponse<HeartbeatResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 1+.)</summary>
     public int ThrottleTimeMs { get; set; }
@@ -208,7 +208,7 @@ public sealed partial class HeartbeatResponse : global::Messaging.Protocol.IKafk
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static HeartbeatResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {

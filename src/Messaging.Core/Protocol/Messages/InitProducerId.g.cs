@@ -8,7 +8,7 @@ namespace Messaging.Protocol.Messages;
 /// <summary>
 /// The InitProducerId request (API key 22), versions 2 to 5, flexible (compact, tagged fields) from version 2.
 /// </summary>
-public sealed partial class InitProducerIdRequest : global::Messaging.Protocol.IKafkaRequest<InitProducerIdRequest, InitProducerIdResponse>
+internal sealed partial class InitProducerIdRequest : global::Messaging.Protocol.IKafkaRequest<InitProducerIdRequest, InitProducerIdResponse>
 {
     /// <summary>The transactional id, or null if the producer is not transactional. (Versions 0+, nullable 0+.)</summary>
     public string? TransactionalId { get; set; } = "";
@@ -73,7 +73,7 @@ public sealed partial class InitProducerIdRequest : global::Messaging.Protocol.I
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static InitProducerIdRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -102,7 +102,7 @@ public sealed partial class InitProducerIdRequest : global::Messaging.Protocol.I
 /// <summary>
 /// The InitProducerId response (API key 22), versions 2 to 5, flexible (compact, tagged fields) from version 2.
 /// </summary>
-public sealed partial class InitProducerIdResponse : global::Messaging.Protocol.IKafkaResponse<InitProducerIdResponse>, global::Messaging.Protocol.IThrottledResponse
+internal sealed partial class InitProducerIdResponse : global::Messaging.Protocol.IKafkaResponse<InitProducerIdResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 0+.)</summary>
     public int ThrottleTimeMs { get; set; }
@@ -153,7 +153,7 @@ public sealed partial class InitProducerIdResponse : global::Messaging.Protocol.
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static InitProducerIdResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {

@@ -8,7 +8,7 @@ namespace Messaging.Protocol.Messages;
 /// <summary>
 /// The JoinGroup request (API key 11), versions 2 to 9, flexible (compact, tagged fields) from version 6.
 /// </summary>
-public sealed partial class JoinGroupRequest : global::Messaging.Protocol.IKafkaRequest<JoinGroupRequest, JoinGroupResponse>
+internal sealed partial class JoinGroupRequest : global::Messaging.Protocol.IKafkaRequest<JoinGroupRequest, JoinGroupResponse>
 {
     /// <summary>The group identifier. (Versions 0+.)</summary>
     public string GroupId { get; set; } = "";
@@ -168,7 +168,7 @@ public sealed partial class JoinGroupRequest : global::Messaging.Protocol.IKafka
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static JoinGroupRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -339,7 +339,7 @@ public sealed partial class JoinGroupRequest : global::Messaging.Protocol.IKafka
 /// <summary>
 /// The JoinGroup response (API key 11), versions 2 to 9, flexible (compact, tagged fields) from version 6.
 /// </summary>
-public sealed partial class JoinGroupResponse : global::Messaging.Protocol.IKafkaResponse<JoinGroupResponse>, global::Messaging.Protocol.IThrottledResponse
+internal sealed partial class JoinGroupResponse : global::Messaging.Protocol.IKafkaResponse<JoinGroupResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 2+.)</summary>
     public int ThrottleTimeMs { get; set; }
@@ -520,7 +520,7 @@ public sealed partial class JoinGroupResponse : global::Messaging.Protocol.IKafk
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static JoinGroupResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {

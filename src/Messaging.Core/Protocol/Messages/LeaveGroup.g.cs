@@ -8,7 +8,7 @@ namespace Messaging.Protocol.Messages;
 /// <summary>
 /// The LeaveGroup request (API key 13), versions 1 to 5, flexible (compact, tagged fields) from version 4.
 /// </summary>
-public sealed partial class LeaveGroupRequest : global::Messaging.Protocol.IKafkaRequest<LeaveGroupRequest, LeaveGroupResponse>
+internal sealed partial class LeaveGroupRequest : global::Messaging.Protocol.IKafkaRequest<LeaveGroupRequest, LeaveGroupResponse>
 {
     /// <summary>The ID of the group to leave. (Versions 0+.)</summary>
     public string GroupId { get; set; } = "";
@@ -117,7 +117,7 @@ public sealed partial class LeaveGroupRequest : global::Messaging.Protocol.IKafk
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static LeaveGroupRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -268,7 +268,7 @@ public sealed partial class LeaveGroupRequest : global::Messaging.Protocol.IKafk
 /// <summary>
 /// The LeaveGroup response (API key 13), versions 1 to 5, flexible (compact, tagged fields) from version 4.
 /// </summary>
-public sealed partial class LeaveGroupResponse : global::Messaging.Protocol.IKafkaResponse<LeaveGroupResponse>, global::Messaging.Protocol.IThrottledResponse
+internal sealed partial class LeaveGroupResponse : global::Messaging.Protocol.IKafkaResponse<LeaveGroupResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 1+.)</summary>
     public int ThrottleTimeMs { get; set; }
@@ -377,7 +377,7 @@ public sealed partial class LeaveGroupResponse : global::Messaging.Protocol.IKaf
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static LeaveGroupResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {

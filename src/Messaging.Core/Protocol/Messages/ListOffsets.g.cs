@@ -8,7 +8,7 @@ namespace Messaging.Protocol.Messages;
 /// <summary>
 /// The ListOffsets request (API key 2), versions 6 to 10, flexible (compact, tagged fields) from version 6.
 /// </summary>
-public sealed partial class ListOffsetsRequest : global::Messaging.Protocol.IKafkaRequest<ListOffsetsRequest, ListOffsetsResponse>
+internal sealed partial class ListOffsetsRequest : global::Messaging.Protocol.IKafkaRequest<ListOffsetsRequest, ListOffsetsResponse>
 {
     /// <summary>The broker ID of the requester, or -1 if this request is being made by a normal consumer. (Versions 0+.)</summary>
     public int ReplicaId { get; set; }
@@ -79,7 +79,7 @@ public sealed partial class ListOffsetsRequest : global::Messaging.Protocol.IKaf
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static ListOffsetsRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -222,7 +222,7 @@ public sealed partial class ListOffsetsRequest : global::Messaging.Protocol.IKaf
 /// <summary>
 /// The ListOffsets response (API key 2), versions 6 to 10, flexible (compact, tagged fields) from version 6.
 /// </summary>
-public sealed partial class ListOffsetsResponse : global::Messaging.Protocol.IKafkaResponse<ListOffsetsResponse>, global::Messaging.Protocol.IThrottledResponse
+internal sealed partial class ListOffsetsResponse : global::Messaging.Protocol.IKafkaResponse<ListOffsetsResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 2+.)</summary>
     public int ThrottleTimeMs { get; set; }
@@ -282,7 +282,7 @@ public sealed partial class ListOffsetsResponse : global::Messaging.Protocol.IKa
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static ListOffsetsResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {

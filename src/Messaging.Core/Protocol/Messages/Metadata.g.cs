@@ -8,7 +8,7 @@ namespace Messaging.Protocol.Messages;
 /// <summary>
 /// The Metadata request (API key 3), versions 9 to 12, flexible (compact, tagged fields) from version 9.
 /// </summary>
-public sealed partial class MetadataRequest : global::Messaging.Protocol.IKafkaRequest<MetadataRequest, MetadataResponse>
+internal sealed partial class MetadataRequest : global::Messaging.Protocol.IKafkaRequest<MetadataRequest, MetadataResponse>
 {
     /// <summary>The topics to fetch metadata for. (Versions 0+, nullable 1+.)</summary>
     public MetadataRequest.MetadataRequestTopic[]? Topics { get; set; } = [];
@@ -83,7 +83,7 @@ public sealed partial class MetadataRequest : global::Messaging.Protocol.IKafkaR
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static MetadataRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -186,7 +186,7 @@ public sealed partial class MetadataRequest : global::Messaging.Protocol.IKafkaR
 /// <summary>
 /// The Metadata response (API key 3), versions 9 to 12, flexible (compact, tagged fields) from version 9.
 /// </summary>
-public sealed partial class MetadataResponse : global::Messaging.Protocol.IKafkaResponse<MetadataResponse>, global::Messaging.Protocol.IThrottledResponse
+internal sealed partial class MetadataResponse : global::Messaging.Protocol.IKafkaResponse<MetadataResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 3+.)</summary>
     public int ThrottleTimeMs { get; set; }
@@ -286,7 +286,7 @@ public sealed partial class MetadataResponse : global::Messaging.Protocol.IKafka
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static MetadataResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {

@@ -8,7 +8,7 @@ namespace Messaging.Protocol.Messages;
 /// <summary>
 /// The OffsetCommit request (API key 8), versions 8 to 9, flexible (compact, tagged fields) from version 8.
 /// </summary>
-public sealed partial class OffsetCommitRequest : global::Messaging.Protocol.IKafkaRequest<OffsetCommitRequest, OffsetCommitResponse>
+internal sealed partial class OffsetCommitRequest : global::Messaging.Protocol.IKafkaRequest<OffsetCommitRequest, OffsetCommitResponse>
 {
     /// <summary>The unique group identifier. (Versions 0+.)</summary>
     public string GroupId { get; set; } = "";
@@ -80,7 +80,7 @@ public sealed partial class OffsetCommitRequest : global::Messaging.Protocol.IKa
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static OffsetCommitRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -227,7 +227,7 @@ public sealed partial class OffsetCommitRequest : global::Messaging.Protocol.IKa
 /// <summary>
 /// The OffsetCommit response (API key 8), versions 8 to 9, flexible (compact, tagged fields) from version 8.
 /// </summary>
-public sealed partial class OffsetCommitResponse : global::Messaging.Protocol.IKafkaResponse<OffsetCommitResponse>, global::Messaging.Protocol.IThrottledResponse
+internal sealed partial class OffsetCommitResponse : global::Messaging.Protocol.IKafkaResponse<OffsetCommitResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 3+.)</summary>
     public int ThrottleTimeMs { get; set; }
@@ -287,7 +287,7 @@ public sealed partial class OffsetCommitResponse : global::Messaging.Protocol.IK
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static OffsetCommitResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {

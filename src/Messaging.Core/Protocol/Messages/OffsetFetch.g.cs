@@ -8,7 +8,7 @@ namespace Messaging.Protocol.Messages;
 /// <summary>
 /// The OffsetFetch request (API key 9), versions 6 to 9, flexible (compact, tagged fields) from version 6.
 /// </summary>
-public sealed partial class OffsetFetchRequest : global::Messaging.Protocol.IKafkaRequest<OffsetFetchRequest, OffsetFetchResponse>
+internal sealed partial class OffsetFetchRequest : global::Messaging.Protocol.IKafkaRequest<OffsetFetchRequest, OffsetFetchResponse>
 {
     /// <summary>The group to fetch offsets for. (Versions 0-7.)</summary>
     public string GroupId { get; set; } = "";
@@ -121,7 +121,7 @@ public sealed partial class OffsetFetchRequest : global::Messaging.Protocol.IKaf
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static OffsetFetchRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -448,7 +448,7 @@ public sealed partial class OffsetFetchRequest : global::Messaging.Protocol.IKaf
 /// <summary>
 /// The OffsetFetch response (API key 9), versions 6 to 9, flexible (compact, tagged fields) from version 6.
 /// </summary>
-public sealed partial class OffsetFetchResponse : global::Messaging.Protocol.IKafkaResponse<OffsetFetchResponse>, global::Messaging.Protocol.IThrottledResponse
+internal sealed partial class OffsetFetchResponse : global::Messaging.Protocol.IKafkaResponse<OffsetFetchResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 3+.)</summary>
     public int ThrottleTimeMs { get; set; }
@@ -550,7 +550,7 @@ public sealed partial class OffsetFetchResponse : global::Messaging.Protocol.IKa
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static OffsetFetchResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {

@@ -8,7 +8,7 @@ namespace Messaging.Protocol.Messages;
 /// <summary>
 /// The Produce request (API key 0), versions 9 to 11, flexible (compact, tagged fields) from version 9.
 /// </summary>
-public sealed partial class ProduceRequest : global::Messaging.Protocol.IKafkaRequest<ProduceRequest, ProduceResponse>
+internal sealed partial class ProduceRequest : global::Messaging.Protocol.IKafkaRequest<ProduceRequest, ProduceResponse>
 {
     /// <summary>The transactional ID, or null if the producer is not transactional. (Versions 3+, nullable 3+.)</summary>
     public string? TransactionalId { get; set; }
@@ -76,7 +76,7 @@ public sealed partial class ProduceRequest : global::Messaging.Protocol.IKafkaRe
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static ProduceRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -210,7 +210,7 @@ public sealed partial class ProduceRequest : global::Messaging.Protocol.IKafkaRe
 /// <summary>
 /// The Produce response (API key 0), versions 9 to 11, flexible (compact, tagged fields) from version 9.
 /// </summary>
-public sealed partial class ProduceResponse : global::Messaging.Protocol.IKafkaResponse<ProduceResponse>, global::Messaging.Protocol.IThrottledResponse
+internal sealed partial class ProduceResponse : global::Messaging.Protocol.IKafkaResponse<ProduceResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>Each produce response (Versions 0+.)</summary>
     public ProduceResponse.TopicProduceResponse[] Responses { get; set; } = [];
@@ -311,7 +311,7 @@ public sealed partial class ProduceResponse : global::Messaging.Protocol.IKafkaR
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static ProduceResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {

@@ -8,7 +8,7 @@ namespace Messaging.Protocol.Messages;
 /// <summary>
 /// The SaslAuthenticate request (API key 36), versions 2 to 2, flexible (compact, tagged fields) from version 2.
 /// </summary>
-public sealed partial class SaslAuthenticateRequest : global::Messaging.Protocol.IKafkaRequest<SaslAuthenticateRequest, SaslAuthenticateResponse>
+internal sealed partial class SaslAuthenticateRequest : global::Messaging.Protocol.IKafkaRequest<SaslAuthenticateRequest, SaslAuthenticateResponse>
 {
     /// <summary>The SASL authentication bytes from the client, as defined by the SASL mechanism. (Versions 0+.)</summary>
     public global::System.ReadOnlyMemory<byte> AuthBytes { get; set; }
@@ -47,7 +47,7 @@ public sealed partial class SaslAuthenticateRequest : global::Messaging.Protocol
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static SaslAuthenticateRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -67,7 +67,7 @@ public sealed partial class SaslAuthenticateRequest : global::Messaging.Protocol
 /// <summary>
 /// The SaslAuthenticate response (API key 36), versions 2 to 2, flexible (compact, tagged fields) from version 2.
 /// </summary>
-public sealed partial class SaslAuthenticateResponse : global::Messaging.Protocol.IKafkaResponse<SaslAuthenticateResponse>
+internal sealed partial class SaslAuthenticateResponse : global::Messaging.Protocol.IKafkaResponse<SaslAuthenticateResponse>
 {
     /// <summary>The error code, or 0 if there was no error. (Versions 0+.)</summary>
     public global::Messaging.ErrorCode ErrorCode { get; set; }
@@ -118,7 +118,7 @@ public sealed partial class SaslAuthenticateResponse : global::Messaging.Protoco
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static SaslAuthenticateResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {

@@ -8,7 +8,7 @@ namespace Messaging.Protocol.Messages;
 /// <summary>
 /// The SaslHandshake request (API key 17), versions 1 to 1, never flexible.
 /// </summary>
-public sealed partial class SaslHandshakeRequest : global::Messaging.Protocol.IKafkaRequest<SaslHandshakeRequest, SaslHandshakeResponse>
+internal sealed partial class SaslHandshakeRequest : global::Messaging.Protocol.IKafkaRequest<SaslHandshakeRequest, SaslHandshakeResponse>
 {
     /// <summary>The SASL mechanism chosen by the client. (Versions 0+.)</summary>
     public string Mechanism { get; set; } = "";
@@ -46,7 +46,7 @@ public sealed partial class SaslHandshakeRequest : global::Messaging.Protocol.IK
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static SaslHandshakeRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -65,7 +65,7 @@ public sealed partial class SaslHandshakeRequest : global::Messaging.Protocol.IK
 /// <summary>
 /// The SaslHandshake response (API key 17), versions 1 to 1, never flexible.
 /// </summary>
-public sealed partial class SaslHandshakeResponse : global::Messaging.Protocol.IKafkaResponse<SaslHandshakeResponse>
+internal sealed partial class SaslHandshakeResponse : global::Messaging.Protocol.IKafkaResponse<SaslHandshakeResponse>
 {
     /// <summary>The error code, or 0 if there was no error. (Versions 0+.)</summary>
     public global::Messaging.ErrorCode ErrorCode { get; set; }
@@ -124,7 +124,7 @@ public sealed partial class SaslHandshakeResponse : global::Messaging.Protocol.I
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static SaslHandshakeResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {

@@ -4,7 +4,7 @@
 namespace Messaging.Protocol.Messages;
 
 /// <summary>The APIs this client implements and the version range of each (see docs/protocol.md).</summary>
-public static class SupportedApis
+internal static class SupportedApis
 {
     /// <summary>One row per API: key, lowest and highest version we encode and decode, and the first flexible version (-1 if never flexible).</summary>
     public static global::System.Collections.Generic.IReadOnlyList<global::Messaging.Protocol.ApiVersionRange> All { get; } =

@@ -8,7 +8,7 @@ namespace Messaging.Protocol.Messages;
 /// <summary>
 /// The SyncGroup request (API key 14), versions 1 to 5, flexible (compact, tagged fields) from version 4.
 /// </summary>
-public sealed partial class SyncGroupRequest : global::Messaging.Protocol.IKafkaRequest<SyncGroupRequest, SyncGroupResponse>
+internal sealed partial class SyncGroupRequest : global::Messaging.Protocol.IKafkaRequest<SyncGroupRequest, SyncGroupResponse>
 {
     /// <summary>The unique group identifier. (Versions 0+.)</summary>
     public string GroupId { get; set; } = "";
@@ -153,7 +153,7 @@ public sealed partial class SyncGroupRequest : global::Messaging.Protocol.IKafka
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static SyncGroupRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
@@ -312,7 +312,7 @@ public sealed partial class SyncGroupRequest : global::Messaging.Protocol.IKafka
 /// <summary>
 /// The SyncGroup response (API key 14), versions 1 to 5, flexible (compact, tagged fields) from version 4.
 /// </summary>
-public sealed partial class SyncGroupResponse : global::Messaging.Protocol.IKafkaResponse<SyncGroupResponse>, global::Messaging.Protocol.IThrottledResponse
+internal sealed partial class SyncGroupResponse : global::Messaging.Protocol.IKafkaResponse<SyncGroupResponse>, global::Messaging.Protocol.IThrottledResponse
 {
     /// <summary>The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (Versions 1+.)</summary>
     public int ThrottleTimeMs { get; set; }
@@ -397,7 +397,7 @@ public sealed partial class SyncGroupResponse : global::Messaging.Protocol.IKafk
     /// <param name="reader">The reader, positioned at the start of the body.</param>
     /// <param name="version">The version, from <see cref="MinVersion"/> to <see cref="MaxVersion"/>.</param>
     /// <returns>The message. Fields the version does not carry hold their defaults.</returns>
-    /// <exception cref="global::Messaging.Errors.KafkaProtocolException">The bytes are malformed.</exception>
+    /// <exception cref="global::Messaging.KafkaProtocolException">The bytes are malformed.</exception>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static SyncGroupResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {

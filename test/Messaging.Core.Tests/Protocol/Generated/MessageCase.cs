@@ -4,7 +4,7 @@ using Messaging.Protocol;
 namespace Messaging.Core.Tests.Protocol.Generated;
 
 /// <summary>A message type seen through what the generic tests need: random instances, encode, decode, compare.</summary>
-public abstract class MessageCase
+internal abstract class MessageCase
 {
     protected MessageCase(string name) => Name = name;
 
@@ -27,7 +27,7 @@ public abstract class MessageCase
 }
 
 /// <inheritdoc/>
-public sealed class MessageCase<T> : MessageCase
+internal sealed class MessageCase<T> : MessageCase
     where T : class, IKafkaMessage<T>
 {
     private readonly Func<Random, short, T> _create;
