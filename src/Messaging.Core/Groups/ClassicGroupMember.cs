@@ -178,8 +178,8 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
-        await AwaitLoopAsync(_joinLoop).ConfigureAwait(false);
-        await AwaitLoopAsync(_heartbeatLoop).ConfigureAwait(false);
+        await GroupLoops.StoppedAsync(_joinLoop).ConfigureAwait(false);
+        await GroupLoops.StoppedAsync(_heartbeatLoop).ConfigureAwait(false);
 
         if (leaveGroup)
         {
@@ -222,17 +222,6 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
 
     /// <summary>Leaves the group (a dynamic member) and stops.</summary>
     public ValueTask DisposeAsync() => CloseAsync(leaveGroup: true);
-
-    private static async Task AwaitLoopAsync(Task loop)
-    {
-        try
-        {
-            await loop.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
 
     private async Task RunJoinLoopAsync(CancellationToken token)
     {
@@ -725,22 +714,7 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
         _failed.TrySetResult(error);
     }
 
-    /// <summary>Runs a protocol callback; its failure is logged (the owner's listener reports its own errors), never fatal to the member.</summary>
-    private async Task RunCallbackAsync(Func<ValueTask> callback)
-    {
-        try
-        {
-            await callback().ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception ex)
-        {
-            _log.CallbackFailed(GroupId, ex);
-        }
-    }
+    private Task RunCallbackAsync(Func<ValueTask> callback) => GroupLoops.RunCallbackAsync(callback, _log, GroupId, _stop.Token);
 
     private static int ToMs(TimeSpan value) => (int)Math.Min(int.MaxValue, Math.Max(0, value.TotalMilliseconds));
 

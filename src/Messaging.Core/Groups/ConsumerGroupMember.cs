@@ -203,8 +203,8 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
-        await AwaitAsync(_heartbeatLoop).ConfigureAwait(false);
-        await AwaitAsync(_reconcileLoop).ConfigureAwait(false);
+        await GroupLoops.StoppedAsync(_heartbeatLoop).ConfigureAwait(false);
+        await GroupLoops.StoppedAsync(_reconcileLoop).ConfigureAwait(false);
         if (leaveGroup && Failure is null)
         {
             List<TopicPartition> owned;
@@ -226,17 +226,6 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => CloseAsync(leaveGroup: true);
-
-    private static async Task AwaitAsync(Task loop)
-    {
-        try
-        {
-            await loop.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
 
     private async Task RunHeartbeatLoopAsync(CancellationToken token)
     {
@@ -710,21 +699,7 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
         _failed.TrySetResult(error);
     }
 
-    private async Task CallbackAsync(Func<ValueTask> callback)
-    {
-        try
-        {
-            await callback().ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception ex)
-        {
-            _log.CallbackFailed(GroupId, ex);
-        }
-    }
+    private Task CallbackAsync(Func<ValueTask> callback) => GroupLoops.RunCallbackAsync(callback, _log, GroupId, _stop.Token);
 
     /// <summary>A ConsumerGroupHeartbeat response, with the target assignment copied out of the frame.</summary>
     private sealed record HeartbeatResult(ErrorCode Error, string? ErrorMessage, string? MemberId, int MemberEpoch, int HeartbeatIntervalMs, Dictionary<Guid, int[]>? Assignment)
