@@ -11,14 +11,17 @@ internal static class Program
 {
     /// <summary>
     /// The APIs we generate. The range is every flexible version the schemas define (one encoding path, brokers 2.8+),
-    /// except ApiVersions (all versions: it is sent before we know what the broker speaks) and SaslHandshake
-    /// (never flexible; v1 is the one that pairs with SaslAuthenticate).
+    /// except ApiVersions (all versions: it is sent before we know what the broker speaks), SaslHandshake
+    /// (never flexible; v1 is the one that pairs with SaslAuthenticate), and the group membership APIs, which also
+    /// keep their pre-flexible versions (from the first that carries what the member needs: FindCoordinator v1's key
+    /// type, JoinGroup v2, the others v1 with throttle times): group coordinators that only speak those exist (older
+    /// brokers, and librdkafka's mock cluster, whose JoinGroup, SyncGroup and LeaveGroup handlers decode only them).
     /// </summary>
     private static readonly string[] Apis =
     [
         "ApiVersions", "Metadata", "Produce", "Fetch", "ListOffsets", "FindCoordinator", "JoinGroup", "SyncGroup",
         "Heartbeat", "LeaveGroup", "OffsetCommit", "OffsetFetch", "InitProducerId", "CreateTopics", "DeleteTopics",
-        "SaslHandshake", "SaslAuthenticate",
+        "SaslHandshake", "SaslAuthenticate", "ConsumerGroupHeartbeat",
     ];
 
     private static (short Min, short Max) Range(string api, MessageSpec request, MessageSpec response)
@@ -33,6 +36,8 @@ internal static class Program
         {
             "ApiVersions" => (request.ValidVersions.Lo, max),
             "SaslHandshake" => (1, 1),
+            "FindCoordinator" or "SyncGroup" or "Heartbeat" or "LeaveGroup" => (1, max),
+            "JoinGroup" => (2, max),
             _ => (request.FlexibleVersions.Lo, max),
         };
     }

@@ -71,5 +71,49 @@ internal static class KafkaExceptions
             ? string.Create(CultureInfo.InvariantCulture, $"{broker} sent a response (correlation id {received}) when no request was pending. The connection is closed.")
             : string.Create(CultureInfo.InvariantCulture, $"{broker} sent a response with correlation id {received} where {expected} was next. The connection is closed."));
 
+    public static KafkaGroupException GroupRefused(string groupId, ApiKey apiKey, ErrorCode code, string? detail, string consequence)
+    {
+        var message = new StringBuilder()
+            .Append("Group '").Append(groupId).Append("': ").Append(apiKey).Append(" failed with ")
+            .Append(ErrorCodes.Name(code)).Append(" (").Append(((short)code).ToString(CultureInfo.InvariantCulture)).Append("): ")
+            .Append(ErrorCodes.Description(code));
+        if (!string.IsNullOrEmpty(detail))
+        {
+            message.Append(" Broker says: ").Append(detail);
+        }
+
+        message.Append(' ').Append(consequence);
+        return new KafkaGroupException(groupId, code, message.ToString());
+    }
+
+    public static KafkaCommitException CommitFailed(string groupId, ErrorCode code, bool isRetriable,
+        IReadOnlyDictionary<TopicPartition, ErrorCode> partitionErrors, string consequence, Exception? cause = null)
+    {
+        var message = new StringBuilder()
+            .Append("Offset commit for group '").Append(groupId).Append("' failed: ")
+            .Append(ErrorCodes.Name(code)).Append(" (").Append(((short)code).ToString(CultureInfo.InvariantCulture)).Append("): ")
+            .Append(ErrorCodes.Description(code));
+        if (partitionErrors.Count > 0)
+        {
+            message.Append(" Refused partitions: ");
+            var first = true;
+            foreach (var (partition, error) in partitionErrors)
+            {
+                message.Append(first ? "" : ", ").Append(partition.ToString()).Append('=').Append(ErrorCodes.Name(error));
+                first = false;
+            }
+
+            message.Append('.');
+        }
+
+        if (cause is not null)
+        {
+            message.Append(" Last failure: ").Append(cause.Message);
+        }
+
+        message.Append(' ').Append(consequence);
+        return new KafkaCommitException(groupId, code, message.ToString(), isRetriable, partitionErrors, cause);
+    }
+
     public static ObjectDisposedException Disposed(string what) => new(what, what + " has been disposed.");
 }

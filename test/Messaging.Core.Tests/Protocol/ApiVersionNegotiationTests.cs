@@ -83,7 +83,7 @@ public sealed class ApiVersionNegotiationTests
     [Fact]
     public void Supported_table_matches_the_generated_types()
     {
-        Assert.Equal(17, SupportedApis.All.Count);
+        Assert.Equal(18, SupportedApis.All.Count);
         foreach (ApiVersionRange range in SupportedApis.All)
         {
             Assert.True(range.MinVersion <= range.MaxVersion);
@@ -92,5 +92,10 @@ public sealed class ApiVersionNegotiationTests
         Assert.Contains(new ApiVersionRange(ApiKey.Produce, ProduceRequest.MinVersion, ProduceRequest.MaxVersion, 9), SupportedApis.All);
         Assert.Contains(new ApiVersionRange(ApiKey.ApiVersions, 0, 4, 3), SupportedApis.All);
         Assert.Contains(new ApiVersionRange(ApiKey.SaslHandshake, 1, 1, -1), SupportedApis.All);
+
+        // Group membership keeps its pre-flexible versions (older coordinators, librdkafka's mock).
+        Assert.Contains(new ApiVersionRange(ApiKey.JoinGroup, 2, 9, 6), SupportedApis.All);
+        Assert.Contains(new ApiVersionRange(ApiKey.FindCoordinator, 1, 6, 3), SupportedApis.All);
+        Assert.Contains(new ApiVersionRange(ApiKey.ConsumerGroupHeartbeat, 0, 1, 0), SupportedApis.All);
     }
 }

@@ -6,7 +6,7 @@
 namespace Messaging.Protocol.Messages;
 
 /// <summary>
-/// The FindCoordinator request (API key 10), versions 3 to 6, flexible (compact, tagged fields) from version 3.
+/// The FindCoordinator request (API key 10), versions 1 to 6, flexible (compact, tagged fields) from version 3.
 /// </summary>
 internal sealed partial class FindCoordinatorRequest : global::Messaging.Protocol.IKafkaRequest<FindCoordinatorRequest, FindCoordinatorResponse>
 {
@@ -23,7 +23,7 @@ internal sealed partial class FindCoordinatorRequest : global::Messaging.Protoco
     public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.FindCoordinator;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
-    public static short MinVersion => 3;
+    public static short MinVersion => 1;
 
     /// <summary>The highest version this type encodes and decodes.</summary>
     public static short MaxVersion => 6;
@@ -40,12 +40,16 @@ internal sealed partial class FindCoordinatorRequest : global::Messaging.Protoco
     /// <exception cref="global::System.InvalidOperationException">A field is null where the version does not allow it, or a field the version cannot carry holds a non-default value and is not ignorable.</exception>
     public void Write(ref global::Messaging.Protocol.KafkaWriter writer, short version)
     {
-        if (version < 3 || version > 6)
+        if (version < 1 || version > 6)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("FindCoordinatorRequest", version, 3, 6);
+            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("FindCoordinatorRequest", version, 1, 6);
         }
 
-        if (version == 3)
+        if (version <= 2)
+        {
+            writer.WriteString(this.Key);
+        }
+        else if (version == 3)
         {
             writer.WriteCompactString(this.Key);
         }
@@ -53,7 +57,14 @@ internal sealed partial class FindCoordinatorRequest : global::Messaging.Protoco
         {
             global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("FindCoordinatorRequest", "Key", version);
         }
-        writer.WriteInt8(this.KeyType);
+        if (version <= 2)
+        {
+            writer.WriteInt8(this.KeyType);
+        }
+        else if (version >= 3)
+        {
+            writer.WriteInt8(this.KeyType);
+        }
         if (version >= 4)
         {
             string[]? a1 = this.CoordinatorKeys;
@@ -75,11 +86,14 @@ internal sealed partial class FindCoordinatorRequest : global::Messaging.Protoco
                 }
             }
         }
-        if (version == 3 && !(this.CoordinatorKeys is { Length: 0 }))
+        if (version <= 3 && !(this.CoordinatorKeys is { Length: 0 }))
         {
             global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("FindCoordinatorRequest", "CoordinatorKeys", version);
         }
-        writer.WriteEmptyTaggedFields();
+        if (version >= 3)
+        {
+            writer.WriteEmptyTaggedFields();
+        }
     }
 
     /// <summary>Reads the body of this message (after the header) in <paramref name="version"/>.</summary>
@@ -90,18 +104,29 @@ internal sealed partial class FindCoordinatorRequest : global::Messaging.Protoco
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static FindCoordinatorRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
-        if (version < 3 || version > 6)
+        if (version < 1 || version > 6)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("FindCoordinatorRequest", version, 3, 6);
+            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("FindCoordinatorRequest", version, 1, 6);
         }
 
         reader.MessageName = "FindCoordinatorRequest";
         var result = new FindCoordinatorRequest();
-        if (version == 3)
+        if (version <= 2)
+        {
+            result.Key = reader.ReadString("Key");
+        }
+        else if (version == 3)
         {
             result.Key = reader.ReadCompactString("Key");
         }
-        result.KeyType = reader.ReadInt8("KeyType");
+        if (version <= 2)
+        {
+            result.KeyType = reader.ReadInt8("KeyType");
+        }
+        else if (version >= 3)
+        {
+            result.KeyType = reader.ReadInt8("KeyType");
+        }
         if (version >= 4)
         {
             int n1 = reader.ReadCompactArrayLength("CoordinatorKeys");
@@ -114,13 +139,16 @@ internal sealed partial class FindCoordinatorRequest : global::Messaging.Protoco
                 result.CoordinatorKeys = a2;
             }
         }
-        reader.SkipTaggedFields();
+        if (version >= 3)
+        {
+            reader.SkipTaggedFields();
+        }
         return result;
     }
 }
 
 /// <summary>
-/// The FindCoordinator response (API key 10), versions 3 to 6, flexible (compact, tagged fields) from version 3.
+/// The FindCoordinator response (API key 10), versions 1 to 6, flexible (compact, tagged fields) from version 3.
 /// </summary>
 internal sealed partial class FindCoordinatorResponse : global::Messaging.Protocol.IKafkaResponse<FindCoordinatorResponse>, global::Messaging.Protocol.IThrottledResponse
 {
@@ -149,7 +177,7 @@ internal sealed partial class FindCoordinatorResponse : global::Messaging.Protoc
     public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.FindCoordinator;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
-    public static short MinVersion => 3;
+    public static short MinVersion => 1;
 
     /// <summary>The highest version this type encodes and decodes.</summary>
     public static short MaxVersion => 6;
@@ -166,13 +194,24 @@ internal sealed partial class FindCoordinatorResponse : global::Messaging.Protoc
     /// <exception cref="global::System.InvalidOperationException">A field is null where the version does not allow it, or a field the version cannot carry holds a non-default value and is not ignorable.</exception>
     public void Write(ref global::Messaging.Protocol.KafkaWriter writer, short version)
     {
-        if (version < 3 || version > 6)
+        if (version < 1 || version > 6)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("FindCoordinatorResponse", version, 3, 6);
+            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("FindCoordinatorResponse", version, 1, 6);
         }
 
-        writer.WriteInt32(this.ThrottleTimeMs);
-        if (version == 3)
+        if (version <= 2)
+        {
+            writer.WriteInt32(this.ThrottleTimeMs);
+        }
+        else if (version >= 3)
+        {
+            writer.WriteInt32(this.ThrottleTimeMs);
+        }
+        if (version <= 2)
+        {
+            writer.WriteInt16((short)this.ErrorCode);
+        }
+        else if (version == 3)
         {
             writer.WriteInt16((short)this.ErrorCode);
         }
@@ -180,11 +219,19 @@ internal sealed partial class FindCoordinatorResponse : global::Messaging.Protoc
         {
             global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("FindCoordinatorResponse", "ErrorCode", version);
         }
-        if (version == 3)
+        if (version <= 2)
+        {
+            writer.WriteNullableString(this.ErrorMessage);
+        }
+        else if (version == 3)
         {
             writer.WriteCompactNullableString(this.ErrorMessage);
         }
-        if (version == 3)
+        if (version <= 2)
+        {
+            writer.WriteInt32(this.NodeId);
+        }
+        else if (version == 3)
         {
             writer.WriteInt32(this.NodeId);
         }
@@ -192,7 +239,11 @@ internal sealed partial class FindCoordinatorResponse : global::Messaging.Protoc
         {
             global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("FindCoordinatorResponse", "NodeId", version);
         }
-        if (version == 3)
+        if (version <= 2)
+        {
+            writer.WriteString(this.Host);
+        }
+        else if (version == 3)
         {
             writer.WriteCompactString(this.Host);
         }
@@ -200,7 +251,11 @@ internal sealed partial class FindCoordinatorResponse : global::Messaging.Protoc
         {
             global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("FindCoordinatorResponse", "Host", version);
         }
-        if (version == 3)
+        if (version <= 2)
+        {
+            writer.WriteInt32(this.Port);
+        }
+        else if (version == 3)
         {
             writer.WriteInt32(this.Port);
         }
@@ -229,11 +284,14 @@ internal sealed partial class FindCoordinatorResponse : global::Messaging.Protoc
                 }
             }
         }
-        if (version == 3 && !(this.Coordinators is { Length: 0 }))
+        if (version <= 3 && !(this.Coordinators is { Length: 0 }))
         {
             global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("FindCoordinatorResponse", "Coordinators", version);
         }
-        writer.WriteEmptyTaggedFields();
+        if (version >= 3)
+        {
+            writer.WriteEmptyTaggedFields();
+        }
     }
 
     /// <summary>Reads the body of this message (after the header) in <paramref name="version"/>.</summary>
@@ -244,31 +302,58 @@ internal sealed partial class FindCoordinatorResponse : global::Messaging.Protoc
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static FindCoordinatorResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
-        if (version < 3 || version > 6)
+        if (version < 1 || version > 6)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("FindCoordinatorResponse", version, 3, 6);
+            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("FindCoordinatorResponse", version, 1, 6);
         }
 
         reader.MessageName = "FindCoordinatorResponse";
         var result = new FindCoordinatorResponse();
-        result.ThrottleTimeMs = reader.ReadInt32("ThrottleTimeMs");
-        if (version == 3)
+        if (version <= 2)
+        {
+            result.ThrottleTimeMs = reader.ReadInt32("ThrottleTimeMs");
+        }
+        else if (version >= 3)
+        {
+            result.ThrottleTimeMs = reader.ReadInt32("ThrottleTimeMs");
+        }
+        if (version <= 2)
         {
             result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
         }
-        if (version == 3)
+        else if (version == 3)
+        {
+            result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
+        }
+        if (version <= 2)
+        {
+            result.ErrorMessage = reader.ReadNullableString("ErrorMessage");
+        }
+        else if (version == 3)
         {
             result.ErrorMessage = reader.ReadCompactNullableString("ErrorMessage");
         }
-        if (version == 3)
+        if (version <= 2)
         {
             result.NodeId = reader.ReadInt32("NodeId");
         }
-        if (version == 3)
+        else if (version == 3)
+        {
+            result.NodeId = reader.ReadInt32("NodeId");
+        }
+        if (version <= 2)
+        {
+            result.Host = reader.ReadString("Host");
+        }
+        else if (version == 3)
         {
             result.Host = reader.ReadCompactString("Host");
         }
-        if (version == 3)
+        if (version <= 2)
+        {
+            result.Port = reader.ReadInt32("Port");
+        }
+        else if (version == 3)
         {
             result.Port = reader.ReadInt32("Port");
         }
@@ -284,7 +369,10 @@ internal sealed partial class FindCoordinatorResponse : global::Messaging.Protoc
                 result.Coordinators = a2;
             }
         }
-        reader.SkipTaggedFields();
+        if (version >= 3)
+        {
+            reader.SkipTaggedFields();
+        }
         return result;
     }
 
@@ -318,7 +406,7 @@ internal sealed partial class FindCoordinatorResponse : global::Messaging.Protoc
             {
                 writer.WriteCompactString(this.Key);
             }
-            if (version == 3 && !((this.Key is not null && string.Equals(this.Key, "", global::System.StringComparison.Ordinal))))
+            if (version <= 3 && !((this.Key is not null && string.Equals(this.Key, "", global::System.StringComparison.Ordinal))))
             {
                 global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("FindCoordinatorResponse", "Coordinator.Key", version);
             }
@@ -326,7 +414,7 @@ internal sealed partial class FindCoordinatorResponse : global::Messaging.Protoc
             {
                 writer.WriteInt32(this.NodeId);
             }
-            if (version == 3 && !(this.NodeId == 0))
+            if (version <= 3 && !(this.NodeId == 0))
             {
                 global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("FindCoordinatorResponse", "Coordinator.NodeId", version);
             }
@@ -334,7 +422,7 @@ internal sealed partial class FindCoordinatorResponse : global::Messaging.Protoc
             {
                 writer.WriteCompactString(this.Host);
             }
-            if (version == 3 && !((this.Host is not null && string.Equals(this.Host, "", global::System.StringComparison.Ordinal))))
+            if (version <= 3 && !((this.Host is not null && string.Equals(this.Host, "", global::System.StringComparison.Ordinal))))
             {
                 global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("FindCoordinatorResponse", "Coordinator.Host", version);
             }
@@ -342,7 +430,7 @@ internal sealed partial class FindCoordinatorResponse : global::Messaging.Protoc
             {
                 writer.WriteInt32(this.Port);
             }
-            if (version == 3 && !(this.Port == 0))
+            if (version <= 3 && !(this.Port == 0))
             {
                 global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("FindCoordinatorResponse", "Coordinator.Port", version);
             }
@@ -350,7 +438,7 @@ internal sealed partial class FindCoordinatorResponse : global::Messaging.Protoc
             {
                 writer.WriteInt16((short)this.ErrorCode);
             }
-            if (version == 3 && !(this.ErrorCode == (global::Messaging.ErrorCode)(0)))
+            if (version <= 3 && !(this.ErrorCode == (global::Messaging.ErrorCode)(0)))
             {
                 global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("FindCoordinatorResponse", "Coordinator.ErrorCode", version);
             }
@@ -358,7 +446,10 @@ internal sealed partial class FindCoordinatorResponse : global::Messaging.Protoc
             {
                 writer.WriteCompactNullableString(this.ErrorMessage);
             }
-            writer.WriteEmptyTaggedFields();
+            if (version >= 3)
+            {
+                writer.WriteEmptyTaggedFields();
+            }
         }
 
         /// <summary>Reads this structure in <paramref name="version"/>.</summary>
@@ -392,7 +483,10 @@ internal sealed partial class FindCoordinatorResponse : global::Messaging.Protoc
             {
                 result.ErrorMessage = reader.ReadCompactNullableString("Coordinator.ErrorMessage");
             }
-            reader.SkipTaggedFields();
+            if (version >= 3)
+            {
+                reader.SkipTaggedFields();
+            }
             return result;
         }
 

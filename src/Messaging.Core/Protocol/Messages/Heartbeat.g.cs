@@ -6,7 +6,7 @@
 namespace Messaging.Protocol.Messages;
 
 /// <summary>
-/// The Heartbeat request (API key 12), versions 4 to 4, flexible (compact, tagged fields) from version 4.
+/// The Heartbeat request (API key 12), versions 1 to 4, flexible (compact, tagged fields) from version 4.
 /// </summary>
 internal sealed partial class HeartbeatRequest : global::Messaging.Protocol.IKafkaRequest<HeartbeatRequest, HeartbeatResponse>
 {
@@ -26,7 +26,7 @@ internal sealed partial class HeartbeatRequest : global::Messaging.Protocol.IKaf
     public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.Heartbeat;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
-    public static short MinVersion => 4;
+    public static short MinVersion => 1;
 
     /// <summary>The highest version this type encodes and decodes.</summary>
     public static short MaxVersion => 4;
@@ -43,16 +43,51 @@ internal sealed partial class HeartbeatRequest : global::Messaging.Protocol.IKaf
     /// <exception cref="global::System.InvalidOperationException">A field is null where the version does not allow it, or a field the version cannot carry holds a non-default value and is not ignorable.</exception>
     public void Write(ref global::Messaging.Protocol.KafkaWriter writer, short version)
     {
-        if (version < 4 || version > 4)
+        if (version < 1 || version > 4)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("HeartbeatRequest", version, 4, 4);
+            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("HeartbeatRequest", version, 1, 4);
         }
 
-        writer.WriteCompactString(this.GroupId);
-        writer.WriteInt32(this.GenerationId);
-        writer.WriteCompactString(this.MemberId);
-        writer.WriteCompactNullableString(this.GroupInstanceId);
-        writer.WriteEmptyTaggedFields();
+        if (version <= 3)
+        {
+            writer.WriteString(this.GroupId);
+        }
+        else if (version == 4)
+        {
+            writer.WriteCompactString(this.GroupId);
+        }
+        if (version <= 3)
+        {
+            writer.WriteInt32(this.GenerationId);
+        }
+        else if (version == 4)
+        {
+            writer.WriteInt32(this.GenerationId);
+        }
+        if (version <= 3)
+        {
+            writer.WriteString(this.MemberId);
+        }
+        else if (version == 4)
+        {
+            writer.WriteCompactString(this.MemberId);
+        }
+        if (version == 3)
+        {
+            writer.WriteNullableString(this.GroupInstanceId);
+        }
+        else if (version == 4)
+        {
+            writer.WriteCompactNullableString(this.GroupInstanceId);
+        }
+        if (version <= 2 && !(this.GroupInstanceId is null))
+        {
+            global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("HeartbeatRequest", "GroupInstanceId", version);
+        }
+        if (version == 4)
+        {
+            writer.WriteEmptyTaggedFields();
+        }
     }
 
     /// <summary>Reads the body of this message (after the header) in <paramref name="version"/>.</summary>
@@ -63,24 +98,55 @@ internal sealed partial class HeartbeatRequest : global::Messaging.Protocol.IKaf
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static HeartbeatRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
-        if (version < 4 || version > 4)
+        if (version < 1 || version > 4)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("HeartbeatRequest", version, 4, 4);
+            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("HeartbeatRequest", version, 1, 4);
         }
 
         reader.MessageName = "HeartbeatRequest";
         var result = new HeartbeatRequest();
-        result.GroupId = reader.ReadCompactString("GroupId");
-        result.GenerationId = reader.ReadInt32("GenerationId");
-        result.MemberId = reader.ReadCompactString("MemberId");
-        result.GroupInstanceId = reader.ReadCompactNullableString("GroupInstanceId");
-        reader.SkipTaggedFields();
+        if (version <= 3)
+        {
+            result.GroupId = reader.ReadString("GroupId");
+        }
+        else if (version == 4)
+        {
+            result.GroupId = reader.ReadCompactString("GroupId");
+        }
+        if (version <= 3)
+        {
+            result.GenerationId = reader.ReadInt32("GenerationId");
+        }
+        else if (version == 4)
+        {
+            result.GenerationId = reader.ReadInt32("GenerationId");
+        }
+        if (version <= 3)
+        {
+            result.MemberId = reader.ReadString("MemberId");
+        }
+        else if (version == 4)
+        {
+            result.MemberId = reader.ReadCompactString("MemberId");
+        }
+        if (version == 3)
+        {
+            result.GroupInstanceId = reader.ReadNullableString("GroupInstanceId");
+        }
+        else if (version == 4)
+        {
+            result.GroupInstanceId = reader.ReadCompactNullableString("GroupInstanceId");
+        }
+        if (version == 4)
+        {
+            reader.SkipTaggedFields();
+        }
         return result;
     }
 }
 
 /// <summary>
-/// The Heartbeat response (API key 12), versions 4 to 4, flexible (compact, tagged fields) from version 4.
+/// The Heartbeat response (API key 12), versions 1 to 4, flexible (compact, tagged fields) from version 4.
 /// </summary>
 internal sealed partial class HeartbeatResponse : global::Messaging.Protocol.IKafkaResponse<HeartbeatResponse>, global::Messaging.Protocol.IThrottledResponse
 {
@@ -94,7 +160,7 @@ internal sealed partial class HeartbeatResponse : global::Messaging.Protocol.IKa
     public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.Heartbeat;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
-    public static short MinVersion => 4;
+    public static short MinVersion => 1;
 
     /// <summary>The highest version this type encodes and decodes.</summary>
     public static short MaxVersion => 4;
@@ -111,14 +177,31 @@ internal sealed partial class HeartbeatResponse : global::Messaging.Protocol.IKa
     /// <exception cref="global::System.InvalidOperationException">A field is null where the version does not allow it, or a field the version cannot carry holds a non-default value and is not ignorable.</exception>
     public void Write(ref global::Messaging.Protocol.KafkaWriter writer, short version)
     {
-        if (version < 4 || version > 4)
+        if (version < 1 || version > 4)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("HeartbeatResponse", version, 4, 4);
+            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("HeartbeatResponse", version, 1, 4);
         }
 
-        writer.WriteInt32(this.ThrottleTimeMs);
-        writer.WriteInt16((short)this.ErrorCode);
-        writer.WriteEmptyTaggedFields();
+        if (version <= 3)
+        {
+            writer.WriteInt32(this.ThrottleTimeMs);
+        }
+        else if (version == 4)
+        {
+            writer.WriteInt32(this.ThrottleTimeMs);
+        }
+        if (version <= 3)
+        {
+            writer.WriteInt16((short)this.ErrorCode);
+        }
+        else if (version == 4)
+        {
+            writer.WriteInt16((short)this.ErrorCode);
+        }
+        if (version == 4)
+        {
+            writer.WriteEmptyTaggedFields();
+        }
     }
 
     /// <summary>Reads the body of this message (after the header) in <paramref name="version"/>.</summary>
@@ -129,16 +212,33 @@ internal sealed partial class HeartbeatResponse : global::Messaging.Protocol.IKa
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static HeartbeatResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
-        if (version < 4 || version > 4)
+        if (version < 1 || version > 4)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("HeartbeatResponse", version, 4, 4);
+            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("HeartbeatResponse", version, 1, 4);
         }
 
         reader.MessageName = "HeartbeatResponse";
         var result = new HeartbeatResponse();
-        result.ThrottleTimeMs = reader.ReadInt32("ThrottleTimeMs");
-        result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
-        reader.SkipTaggedFields();
+        if (version <= 3)
+        {
+            result.ThrottleTimeMs = reader.ReadInt32("ThrottleTimeMs");
+        }
+        else if (version == 4)
+        {
+            result.ThrottleTimeMs = reader.ReadInt32("ThrottleTimeMs");
+        }
+        if (version <= 3)
+        {
+            result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
+        }
+        else if (version == 4)
+        {
+            result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
+        }
+        if (version == 4)
+        {
+            reader.SkipTaggedFields();
+        }
         return result;
     }
 }

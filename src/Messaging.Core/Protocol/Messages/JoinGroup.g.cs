@@ -6,7 +6,7 @@
 namespace Messaging.Protocol.Messages;
 
 /// <summary>
-/// The JoinGroup request (API key 11), versions 6 to 9, flexible (compact, tagged fields) from version 6.
+/// The JoinGroup request (API key 11), versions 2 to 9, flexible (compact, tagged fields) from version 6.
 /// </summary>
 internal sealed partial class JoinGroupRequest : global::Messaging.Protocol.IKafkaRequest<JoinGroupRequest, JoinGroupResponse>
 {
@@ -38,7 +38,7 @@ internal sealed partial class JoinGroupRequest : global::Messaging.Protocol.IKaf
     public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.JoinGroup;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
-    public static short MinVersion => 6;
+    public static short MinVersion => 2;
 
     /// <summary>The highest version this type encodes and decodes.</summary>
     public static short MaxVersion => 9;
@@ -55,40 +55,113 @@ internal sealed partial class JoinGroupRequest : global::Messaging.Protocol.IKaf
     /// <exception cref="global::System.InvalidOperationException">A field is null where the version does not allow it, or a field the version cannot carry holds a non-default value and is not ignorable.</exception>
     public void Write(ref global::Messaging.Protocol.KafkaWriter writer, short version)
     {
-        if (version < 6 || version > 9)
+        if (version < 2 || version > 9)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("JoinGroupRequest", version, 6, 9);
+            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("JoinGroupRequest", version, 2, 9);
         }
 
-        writer.WriteCompactString(this.GroupId);
-        writer.WriteInt32(this.SessionTimeoutMs);
-        writer.WriteInt32(this.RebalanceTimeoutMs);
-        writer.WriteCompactString(this.MemberId);
-        writer.WriteCompactNullableString(this.GroupInstanceId);
-        writer.WriteCompactString(this.ProtocolType);
-        JoinGroupRequest.JoinGroupRequestProtocol[]? a1 = this.Protocols;
-        if (a1 is null)
+        if (version <= 5)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowNullField("JoinGroupRequest", "Protocols", version);
+            writer.WriteString(this.GroupId);
         }
-        else
+        else if (version >= 6)
         {
-            writer.WriteCompactArrayLength(a1.Length);
-            for (int i2 = 0; i2 < a1.Length; i2++)
+            writer.WriteCompactString(this.GroupId);
+        }
+        if (version <= 5)
+        {
+            writer.WriteInt32(this.SessionTimeoutMs);
+        }
+        else if (version >= 6)
+        {
+            writer.WriteInt32(this.SessionTimeoutMs);
+        }
+        if (version <= 5)
+        {
+            writer.WriteInt32(this.RebalanceTimeoutMs);
+        }
+        else if (version >= 6)
+        {
+            writer.WriteInt32(this.RebalanceTimeoutMs);
+        }
+        if (version <= 5)
+        {
+            writer.WriteString(this.MemberId);
+        }
+        else if (version >= 6)
+        {
+            writer.WriteCompactString(this.MemberId);
+        }
+        if (version == 5)
+        {
+            writer.WriteNullableString(this.GroupInstanceId);
+        }
+        else if (version >= 6)
+        {
+            writer.WriteCompactNullableString(this.GroupInstanceId);
+        }
+        if (version <= 4 && !(this.GroupInstanceId is null))
+        {
+            global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("JoinGroupRequest", "GroupInstanceId", version);
+        }
+        if (version <= 5)
+        {
+            writer.WriteString(this.ProtocolType);
+        }
+        else if (version >= 6)
+        {
+            writer.WriteCompactString(this.ProtocolType);
+        }
+        if (version <= 5)
+        {
+            JoinGroupRequest.JoinGroupRequestProtocol[]? a1 = this.Protocols;
+            if (a1 is null)
             {
-                JoinGroupRequest.JoinGroupRequestProtocol? e3 = a1[i2];
-                if (e3 is null)
+                global::Messaging.Protocol.ThrowHelper.ThrowNullField("JoinGroupRequest", "Protocols", version);
+            }
+            else
+            {
+                writer.WriteArrayLength(a1.Length);
+                for (int i2 = 0; i2 < a1.Length; i2++)
                 {
-                    global::Messaging.Protocol.ThrowHelper.ThrowNullField("JoinGroupRequest", "Protocols", version);
+                    JoinGroupRequest.JoinGroupRequestProtocol? e3 = a1[i2];
+                    if (e3 is null)
+                    {
+                        global::Messaging.Protocol.ThrowHelper.ThrowNullField("JoinGroupRequest", "Protocols", version);
+                    }
+                    e3.Write(ref writer, version);
                 }
-                e3.Write(ref writer, version);
+            }
+        }
+        else if (version >= 6)
+        {
+            JoinGroupRequest.JoinGroupRequestProtocol[]? a4 = this.Protocols;
+            if (a4 is null)
+            {
+                global::Messaging.Protocol.ThrowHelper.ThrowNullField("JoinGroupRequest", "Protocols", version);
+            }
+            else
+            {
+                writer.WriteCompactArrayLength(a4.Length);
+                for (int i5 = 0; i5 < a4.Length; i5++)
+                {
+                    JoinGroupRequest.JoinGroupRequestProtocol? e6 = a4[i5];
+                    if (e6 is null)
+                    {
+                        global::Messaging.Protocol.ThrowHelper.ThrowNullField("JoinGroupRequest", "Protocols", version);
+                    }
+                    e6.Write(ref writer, version);
+                }
             }
         }
         if (version >= 8)
         {
             writer.WriteCompactNullableString(this.Reason);
         }
-        writer.WriteEmptyTaggedFields();
+        if (version >= 6)
+        {
+            writer.WriteEmptyTaggedFields();
+        }
     }
 
     /// <summary>Reads the body of this message (after the header) in <paramref name="version"/>.</summary>
@@ -99,33 +172,93 @@ internal sealed partial class JoinGroupRequest : global::Messaging.Protocol.IKaf
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static JoinGroupRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
-        if (version < 6 || version > 9)
+        if (version < 2 || version > 9)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("JoinGroupRequest", version, 6, 9);
+            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("JoinGroupRequest", version, 2, 9);
         }
 
         reader.MessageName = "JoinGroupRequest";
         var result = new JoinGroupRequest();
-        result.GroupId = reader.ReadCompactString("GroupId");
-        result.SessionTimeoutMs = reader.ReadInt32("SessionTimeoutMs");
-        result.RebalanceTimeoutMs = reader.ReadInt32("RebalanceTimeoutMs");
-        result.MemberId = reader.ReadCompactString("MemberId");
-        result.GroupInstanceId = reader.ReadCompactNullableString("GroupInstanceId");
-        result.ProtocolType = reader.ReadCompactString("ProtocolType");
-        int n1 = reader.ReadCompactArrayLength("Protocols");
+        if (version <= 5)
         {
-            var a2 = n1 == 0 ? global::System.Array.Empty<JoinGroupRequest.JoinGroupRequestProtocol>() : new JoinGroupRequest.JoinGroupRequestProtocol[n1];
-            for (int i3 = 0; i3 < n1; i3++)
+            result.GroupId = reader.ReadString("GroupId");
+        }
+        else if (version >= 6)
+        {
+            result.GroupId = reader.ReadCompactString("GroupId");
+        }
+        if (version <= 5)
+        {
+            result.SessionTimeoutMs = reader.ReadInt32("SessionTimeoutMs");
+        }
+        else if (version >= 6)
+        {
+            result.SessionTimeoutMs = reader.ReadInt32("SessionTimeoutMs");
+        }
+        if (version <= 5)
+        {
+            result.RebalanceTimeoutMs = reader.ReadInt32("RebalanceTimeoutMs");
+        }
+        else if (version >= 6)
+        {
+            result.RebalanceTimeoutMs = reader.ReadInt32("RebalanceTimeoutMs");
+        }
+        if (version <= 5)
+        {
+            result.MemberId = reader.ReadString("MemberId");
+        }
+        else if (version >= 6)
+        {
+            result.MemberId = reader.ReadCompactString("MemberId");
+        }
+        if (version == 5)
+        {
+            result.GroupInstanceId = reader.ReadNullableString("GroupInstanceId");
+        }
+        else if (version >= 6)
+        {
+            result.GroupInstanceId = reader.ReadCompactNullableString("GroupInstanceId");
+        }
+        if (version <= 5)
+        {
+            result.ProtocolType = reader.ReadString("ProtocolType");
+        }
+        else if (version >= 6)
+        {
+            result.ProtocolType = reader.ReadCompactString("ProtocolType");
+        }
+        if (version <= 5)
+        {
+            int n1 = reader.ReadArrayLength("Protocols");
             {
-                a2[i3] = JoinGroupRequest.JoinGroupRequestProtocol.Read(ref reader, version);
+                var a2 = n1 == 0 ? global::System.Array.Empty<JoinGroupRequest.JoinGroupRequestProtocol>() : new JoinGroupRequest.JoinGroupRequestProtocol[n1];
+                for (int i3 = 0; i3 < n1; i3++)
+                {
+                    a2[i3] = JoinGroupRequest.JoinGroupRequestProtocol.Read(ref reader, version);
+                }
+                result.Protocols = a2;
             }
-            result.Protocols = a2;
+        }
+        else if (version >= 6)
+        {
+            int n4 = reader.ReadCompactArrayLength("Protocols");
+            {
+                var a5 = n4 == 0 ? global::System.Array.Empty<JoinGroupRequest.JoinGroupRequestProtocol>() : new JoinGroupRequest.JoinGroupRequestProtocol[n4];
+                for (int i6 = 0; i6 < n4; i6++)
+                {
+                    a5[i6] = JoinGroupRequest.JoinGroupRequestProtocol.Read(ref reader, version);
+                }
+                result.Protocols = a5;
+            }
         }
         if (version >= 8)
         {
             result.Reason = reader.ReadCompactNullableString("Reason");
         }
-        reader.SkipTaggedFields();
+        if (version >= 6)
+        {
+            reader.SkipTaggedFields();
+        }
         return result;
     }
 
@@ -143,9 +276,26 @@ internal sealed partial class JoinGroupRequest : global::Messaging.Protocol.IKaf
         /// <param name="version">The message version.</param>
         internal void Write(ref global::Messaging.Protocol.KafkaWriter writer, short version)
         {
-            writer.WriteCompactString(this.Name);
-            writer.WriteCompactBytes(this.Metadata.Span);
-            writer.WriteEmptyTaggedFields();
+            if (version <= 5)
+            {
+                writer.WriteString(this.Name);
+            }
+            else if (version >= 6)
+            {
+                writer.WriteCompactString(this.Name);
+            }
+            if (version <= 5)
+            {
+                writer.WriteBytes(this.Metadata.Span);
+            }
+            else if (version >= 6)
+            {
+                writer.WriteCompactBytes(this.Metadata.Span);
+            }
+            if (version >= 6)
+            {
+                writer.WriteEmptyTaggedFields();
+            }
         }
 
         /// <summary>Reads this structure in <paramref name="version"/>.</summary>
@@ -155,9 +305,26 @@ internal sealed partial class JoinGroupRequest : global::Messaging.Protocol.IKaf
         internal static JoinGroupRequest.JoinGroupRequestProtocol Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
         {
             var result = new JoinGroupRequest.JoinGroupRequestProtocol();
-            result.Name = reader.ReadCompactString("JoinGroupRequestProtocol.Name");
-            result.Metadata = reader.ReadCompactBytes("JoinGroupRequestProtocol.Metadata");
-            reader.SkipTaggedFields();
+            if (version <= 5)
+            {
+                result.Name = reader.ReadString("JoinGroupRequestProtocol.Name");
+            }
+            else if (version >= 6)
+            {
+                result.Name = reader.ReadCompactString("JoinGroupRequestProtocol.Name");
+            }
+            if (version <= 5)
+            {
+                result.Metadata = reader.ReadBytes("JoinGroupRequestProtocol.Metadata");
+            }
+            else if (version >= 6)
+            {
+                result.Metadata = reader.ReadCompactBytes("JoinGroupRequestProtocol.Metadata");
+            }
+            if (version >= 6)
+            {
+                reader.SkipTaggedFields();
+            }
             return result;
         }
 
@@ -170,7 +337,7 @@ internal sealed partial class JoinGroupRequest : global::Messaging.Protocol.IKaf
 }
 
 /// <summary>
-/// The JoinGroup response (API key 11), versions 6 to 9, flexible (compact, tagged fields) from version 6.
+/// The JoinGroup response (API key 11), versions 2 to 9, flexible (compact, tagged fields) from version 6.
 /// </summary>
 internal sealed partial class JoinGroupResponse : global::Messaging.Protocol.IKafkaResponse<JoinGroupResponse>, global::Messaging.Protocol.IThrottledResponse
 {
@@ -205,7 +372,7 @@ internal sealed partial class JoinGroupResponse : global::Messaging.Protocol.IKa
     public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.JoinGroup;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
-    public static short MinVersion => 6;
+    public static short MinVersion => 2;
 
     /// <summary>The highest version this type encodes and decodes.</summary>
     public static short MaxVersion => 9;
@@ -222,32 +389,69 @@ internal sealed partial class JoinGroupResponse : global::Messaging.Protocol.IKa
     /// <exception cref="global::System.InvalidOperationException">A field is null where the version does not allow it, or a field the version cannot carry holds a non-default value and is not ignorable.</exception>
     public void Write(ref global::Messaging.Protocol.KafkaWriter writer, short version)
     {
-        if (version < 6 || version > 9)
+        if (version < 2 || version > 9)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("JoinGroupResponse", version, 6, 9);
+            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("JoinGroupResponse", version, 2, 9);
         }
 
-        writer.WriteInt32(this.ThrottleTimeMs);
-        writer.WriteInt16((short)this.ErrorCode);
-        writer.WriteInt32(this.GenerationId);
+        if (version <= 5)
+        {
+            writer.WriteInt32(this.ThrottleTimeMs);
+        }
+        else if (version >= 6)
+        {
+            writer.WriteInt32(this.ThrottleTimeMs);
+        }
+        if (version <= 5)
+        {
+            writer.WriteInt16((short)this.ErrorCode);
+        }
+        else if (version >= 6)
+        {
+            writer.WriteInt16((short)this.ErrorCode);
+        }
+        if (version <= 5)
+        {
+            writer.WriteInt32(this.GenerationId);
+        }
+        else if (version >= 6)
+        {
+            writer.WriteInt32(this.GenerationId);
+        }
         if (version >= 7)
         {
             writer.WriteCompactNullableString(this.ProtocolType);
         }
-        if (version == 6)
+        if (version <= 5)
         {
             string? s1 = this.ProtocolName;
             if (s1 is null)
             {
                 global::Messaging.Protocol.ThrowHelper.ThrowNullField("JoinGroupResponse", "ProtocolName", version);
             }
-            writer.WriteCompactString(s1);
+            writer.WriteString(s1);
+        }
+        else if (version == 6)
+        {
+            string? s2 = this.ProtocolName;
+            if (s2 is null)
+            {
+                global::Messaging.Protocol.ThrowHelper.ThrowNullField("JoinGroupResponse", "ProtocolName", version);
+            }
+            writer.WriteCompactString(s2);
         }
         else if (version >= 7)
         {
             writer.WriteCompactNullableString(this.ProtocolName);
         }
-        writer.WriteCompactString(this.Leader);
+        if (version <= 5)
+        {
+            writer.WriteString(this.Leader);
+        }
+        else if (version >= 6)
+        {
+            writer.WriteCompactString(this.Leader);
+        }
         if (version == 9)
         {
             writer.WriteBoolean(this.SkipAssignment);
@@ -256,26 +460,60 @@ internal sealed partial class JoinGroupResponse : global::Messaging.Protocol.IKa
         {
             global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("JoinGroupResponse", "SkipAssignment", version);
         }
-        writer.WriteCompactString(this.MemberId);
-        JoinGroupResponse.JoinGroupResponseMember[]? a2 = this.Members;
-        if (a2 is null)
+        if (version <= 5)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowNullField("JoinGroupResponse", "Members", version);
+            writer.WriteString(this.MemberId);
         }
-        else
+        else if (version >= 6)
         {
-            writer.WriteCompactArrayLength(a2.Length);
-            for (int i3 = 0; i3 < a2.Length; i3++)
+            writer.WriteCompactString(this.MemberId);
+        }
+        if (version <= 5)
+        {
+            JoinGroupResponse.JoinGroupResponseMember[]? a3 = this.Members;
+            if (a3 is null)
             {
-                JoinGroupResponse.JoinGroupResponseMember? e4 = a2[i3];
-                if (e4 is null)
+                global::Messaging.Protocol.ThrowHelper.ThrowNullField("JoinGroupResponse", "Members", version);
+            }
+            else
+            {
+                writer.WriteArrayLength(a3.Length);
+                for (int i4 = 0; i4 < a3.Length; i4++)
                 {
-                    global::Messaging.Protocol.ThrowHelper.ThrowNullField("JoinGroupResponse", "Members", version);
+                    JoinGroupResponse.JoinGroupResponseMember? e5 = a3[i4];
+                    if (e5 is null)
+                    {
+                        global::Messaging.Protocol.ThrowHelper.ThrowNullField("JoinGroupResponse", "Members", version);
+                    }
+                    e5.Write(ref writer, version);
                 }
-                e4.Write(ref writer, version);
             }
         }
-        writer.WriteEmptyTaggedFields();
+        else if (version >= 6)
+        {
+            JoinGroupResponse.JoinGroupResponseMember[]? a6 = this.Members;
+            if (a6 is null)
+            {
+                global::Messaging.Protocol.ThrowHelper.ThrowNullField("JoinGroupResponse", "Members", version);
+            }
+            else
+            {
+                writer.WriteCompactArrayLength(a6.Length);
+                for (int i7 = 0; i7 < a6.Length; i7++)
+                {
+                    JoinGroupResponse.JoinGroupResponseMember? e8 = a6[i7];
+                    if (e8 is null)
+                    {
+                        global::Messaging.Protocol.ThrowHelper.ThrowNullField("JoinGroupResponse", "Members", version);
+                    }
+                    e8.Write(ref writer, version);
+                }
+            }
+        }
+        if (version >= 6)
+        {
+            writer.WriteEmptyTaggedFields();
+        }
     }
 
     /// <summary>Reads the body of this message (after the header) in <paramref name="version"/>.</summary>
@@ -286,21 +524,46 @@ internal sealed partial class JoinGroupResponse : global::Messaging.Protocol.IKa
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static JoinGroupResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
-        if (version < 6 || version > 9)
+        if (version < 2 || version > 9)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("JoinGroupResponse", version, 6, 9);
+            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("JoinGroupResponse", version, 2, 9);
         }
 
         reader.MessageName = "JoinGroupResponse";
         var result = new JoinGroupResponse();
-        result.ThrottleTimeMs = reader.ReadInt32("ThrottleTimeMs");
-        result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
-        result.GenerationId = reader.ReadInt32("GenerationId");
+        if (version <= 5)
+        {
+            result.ThrottleTimeMs = reader.ReadInt32("ThrottleTimeMs");
+        }
+        else if (version >= 6)
+        {
+            result.ThrottleTimeMs = reader.ReadInt32("ThrottleTimeMs");
+        }
+        if (version <= 5)
+        {
+            result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
+        }
+        else if (version >= 6)
+        {
+            result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
+        }
+        if (version <= 5)
+        {
+            result.GenerationId = reader.ReadInt32("GenerationId");
+        }
+        else if (version >= 6)
+        {
+            result.GenerationId = reader.ReadInt32("GenerationId");
+        }
         if (version >= 7)
         {
             result.ProtocolType = reader.ReadCompactNullableString("ProtocolType");
         }
-        if (version == 6)
+        if (version <= 5)
+        {
+            result.ProtocolName = reader.ReadString("ProtocolName");
+        }
+        else if (version == 6)
         {
             result.ProtocolName = reader.ReadCompactString("ProtocolName");
         }
@@ -308,22 +571,54 @@ internal sealed partial class JoinGroupResponse : global::Messaging.Protocol.IKa
         {
             result.ProtocolName = reader.ReadCompactNullableString("ProtocolName");
         }
-        result.Leader = reader.ReadCompactString("Leader");
+        if (version <= 5)
+        {
+            result.Leader = reader.ReadString("Leader");
+        }
+        else if (version >= 6)
+        {
+            result.Leader = reader.ReadCompactString("Leader");
+        }
         if (version == 9)
         {
             result.SkipAssignment = reader.ReadBoolean("SkipAssignment");
         }
-        result.MemberId = reader.ReadCompactString("MemberId");
-        int n1 = reader.ReadCompactArrayLength("Members");
+        if (version <= 5)
         {
-            var a2 = n1 == 0 ? global::System.Array.Empty<JoinGroupResponse.JoinGroupResponseMember>() : new JoinGroupResponse.JoinGroupResponseMember[n1];
-            for (int i3 = 0; i3 < n1; i3++)
-            {
-                a2[i3] = JoinGroupResponse.JoinGroupResponseMember.Read(ref reader, version);
-            }
-            result.Members = a2;
+            result.MemberId = reader.ReadString("MemberId");
         }
-        reader.SkipTaggedFields();
+        else if (version >= 6)
+        {
+            result.MemberId = reader.ReadCompactString("MemberId");
+        }
+        if (version <= 5)
+        {
+            int n1 = reader.ReadArrayLength("Members");
+            {
+                var a2 = n1 == 0 ? global::System.Array.Empty<JoinGroupResponse.JoinGroupResponseMember>() : new JoinGroupResponse.JoinGroupResponseMember[n1];
+                for (int i3 = 0; i3 < n1; i3++)
+                {
+                    a2[i3] = JoinGroupResponse.JoinGroupResponseMember.Read(ref reader, version);
+                }
+                result.Members = a2;
+            }
+        }
+        else if (version >= 6)
+        {
+            int n4 = reader.ReadCompactArrayLength("Members");
+            {
+                var a5 = n4 == 0 ? global::System.Array.Empty<JoinGroupResponse.JoinGroupResponseMember>() : new JoinGroupResponse.JoinGroupResponseMember[n4];
+                for (int i6 = 0; i6 < n4; i6++)
+                {
+                    a5[i6] = JoinGroupResponse.JoinGroupResponseMember.Read(ref reader, version);
+                }
+                result.Members = a5;
+            }
+        }
+        if (version >= 6)
+        {
+            reader.SkipTaggedFields();
+        }
         return result;
     }
 
@@ -344,10 +639,34 @@ internal sealed partial class JoinGroupResponse : global::Messaging.Protocol.IKa
         /// <param name="version">The message version.</param>
         internal void Write(ref global::Messaging.Protocol.KafkaWriter writer, short version)
         {
-            writer.WriteCompactString(this.MemberId);
-            writer.WriteCompactNullableString(this.GroupInstanceId);
-            writer.WriteCompactBytes(this.Metadata.Span);
-            writer.WriteEmptyTaggedFields();
+            if (version <= 5)
+            {
+                writer.WriteString(this.MemberId);
+            }
+            else if (version >= 6)
+            {
+                writer.WriteCompactString(this.MemberId);
+            }
+            if (version == 5)
+            {
+                writer.WriteNullableString(this.GroupInstanceId);
+            }
+            else if (version >= 6)
+            {
+                writer.WriteCompactNullableString(this.GroupInstanceId);
+            }
+            if (version <= 5)
+            {
+                writer.WriteBytes(this.Metadata.Span);
+            }
+            else if (version >= 6)
+            {
+                writer.WriteCompactBytes(this.Metadata.Span);
+            }
+            if (version >= 6)
+            {
+                writer.WriteEmptyTaggedFields();
+            }
         }
 
         /// <summary>Reads this structure in <paramref name="version"/>.</summary>
@@ -357,10 +676,34 @@ internal sealed partial class JoinGroupResponse : global::Messaging.Protocol.IKa
         internal static JoinGroupResponse.JoinGroupResponseMember Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
         {
             var result = new JoinGroupResponse.JoinGroupResponseMember();
-            result.MemberId = reader.ReadCompactString("JoinGroupResponseMember.MemberId");
-            result.GroupInstanceId = reader.ReadCompactNullableString("JoinGroupResponseMember.GroupInstanceId");
-            result.Metadata = reader.ReadCompactBytes("JoinGroupResponseMember.Metadata");
-            reader.SkipTaggedFields();
+            if (version <= 5)
+            {
+                result.MemberId = reader.ReadString("JoinGroupResponseMember.MemberId");
+            }
+            else if (version >= 6)
+            {
+                result.MemberId = reader.ReadCompactString("JoinGroupResponseMember.MemberId");
+            }
+            if (version == 5)
+            {
+                result.GroupInstanceId = reader.ReadNullableString("JoinGroupResponseMember.GroupInstanceId");
+            }
+            else if (version >= 6)
+            {
+                result.GroupInstanceId = reader.ReadCompactNullableString("JoinGroupResponseMember.GroupInstanceId");
+            }
+            if (version <= 5)
+            {
+                result.Metadata = reader.ReadBytes("JoinGroupResponseMember.Metadata");
+            }
+            else if (version >= 6)
+            {
+                result.Metadata = reader.ReadCompactBytes("JoinGroupResponseMember.Metadata");
+            }
+            if (version >= 6)
+            {
+                reader.SkipTaggedFields();
+            }
             return result;
         }
 

@@ -6,12 +6,15 @@
 namespace Messaging.Protocol.Messages;
 
 /// <summary>
-/// The LeaveGroup request (API key 13), versions 4 to 5, flexible (compact, tagged fields) from version 4.
+/// The LeaveGroup request (API key 13), versions 1 to 5, flexible (compact, tagged fields) from version 4.
 /// </summary>
 internal sealed partial class LeaveGroupRequest : global::Messaging.Protocol.IKafkaRequest<LeaveGroupRequest, LeaveGroupResponse>
 {
     /// <summary>The ID of the group to leave. (Versions 0+.)</summary>
     public string GroupId { get; set; } = "";
+
+    /// <summary>The member ID to remove from the group. (Versions 0-2.)</summary>
+    public string MemberId { get; set; } = "";
 
     /// <summary>List of leaving member identities. (Versions 3+.)</summary>
     public LeaveGroupRequest.MemberIdentity[] Members { get; set; } = [];
@@ -20,7 +23,7 @@ internal sealed partial class LeaveGroupRequest : global::Messaging.Protocol.IKa
     public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.LeaveGroup;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
-    public static short MinVersion => 4;
+    public static short MinVersion => 1;
 
     /// <summary>The highest version this type encodes and decodes.</summary>
     public static short MaxVersion => 5;
@@ -37,31 +40,77 @@ internal sealed partial class LeaveGroupRequest : global::Messaging.Protocol.IKa
     /// <exception cref="global::System.InvalidOperationException">A field is null where the version does not allow it, or a field the version cannot carry holds a non-default value and is not ignorable.</exception>
     public void Write(ref global::Messaging.Protocol.KafkaWriter writer, short version)
     {
-        if (version < 4 || version > 5)
+        if (version < 1 || version > 5)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("LeaveGroupRequest", version, 4, 5);
+            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("LeaveGroupRequest", version, 1, 5);
         }
 
-        writer.WriteCompactString(this.GroupId);
-        LeaveGroupRequest.MemberIdentity[]? a1 = this.Members;
-        if (a1 is null)
+        if (version <= 3)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowNullField("LeaveGroupRequest", "Members", version);
+            writer.WriteString(this.GroupId);
         }
-        else
+        else if (version >= 4)
         {
-            writer.WriteCompactArrayLength(a1.Length);
-            for (int i2 = 0; i2 < a1.Length; i2++)
+            writer.WriteCompactString(this.GroupId);
+        }
+        if (version <= 2)
+        {
+            writer.WriteString(this.MemberId);
+        }
+        if (version >= 3 && !((this.MemberId is not null && string.Equals(this.MemberId, "", global::System.StringComparison.Ordinal))))
+        {
+            global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("LeaveGroupRequest", "MemberId", version);
+        }
+        if (version == 3)
+        {
+            LeaveGroupRequest.MemberIdentity[]? a1 = this.Members;
+            if (a1 is null)
             {
-                LeaveGroupRequest.MemberIdentity? e3 = a1[i2];
-                if (e3 is null)
+                global::Messaging.Protocol.ThrowHelper.ThrowNullField("LeaveGroupRequest", "Members", version);
+            }
+            else
+            {
+                writer.WriteArrayLength(a1.Length);
+                for (int i2 = 0; i2 < a1.Length; i2++)
                 {
-                    global::Messaging.Protocol.ThrowHelper.ThrowNullField("LeaveGroupRequest", "Members", version);
+                    LeaveGroupRequest.MemberIdentity? e3 = a1[i2];
+                    if (e3 is null)
+                    {
+                        global::Messaging.Protocol.ThrowHelper.ThrowNullField("LeaveGroupRequest", "Members", version);
+                    }
+                    e3.Write(ref writer, version);
                 }
-                e3.Write(ref writer, version);
             }
         }
-        writer.WriteEmptyTaggedFields();
+        else if (version >= 4)
+        {
+            LeaveGroupRequest.MemberIdentity[]? a4 = this.Members;
+            if (a4 is null)
+            {
+                global::Messaging.Protocol.ThrowHelper.ThrowNullField("LeaveGroupRequest", "Members", version);
+            }
+            else
+            {
+                writer.WriteCompactArrayLength(a4.Length);
+                for (int i5 = 0; i5 < a4.Length; i5++)
+                {
+                    LeaveGroupRequest.MemberIdentity? e6 = a4[i5];
+                    if (e6 is null)
+                    {
+                        global::Messaging.Protocol.ThrowHelper.ThrowNullField("LeaveGroupRequest", "Members", version);
+                    }
+                    e6.Write(ref writer, version);
+                }
+            }
+        }
+        if (version <= 2 && !(this.Members is { Length: 0 }))
+        {
+            global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("LeaveGroupRequest", "Members", version);
+        }
+        if (version >= 4)
+        {
+            writer.WriteEmptyTaggedFields();
+        }
     }
 
     /// <summary>Reads the body of this message (after the header) in <paramref name="version"/>.</summary>
@@ -72,24 +121,53 @@ internal sealed partial class LeaveGroupRequest : global::Messaging.Protocol.IKa
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static LeaveGroupRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
-        if (version < 4 || version > 5)
+        if (version < 1 || version > 5)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("LeaveGroupRequest", version, 4, 5);
+            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("LeaveGroupRequest", version, 1, 5);
         }
 
         reader.MessageName = "LeaveGroupRequest";
         var result = new LeaveGroupRequest();
-        result.GroupId = reader.ReadCompactString("GroupId");
-        int n1 = reader.ReadCompactArrayLength("Members");
+        if (version <= 3)
         {
-            var a2 = n1 == 0 ? global::System.Array.Empty<LeaveGroupRequest.MemberIdentity>() : new LeaveGroupRequest.MemberIdentity[n1];
-            for (int i3 = 0; i3 < n1; i3++)
-            {
-                a2[i3] = LeaveGroupRequest.MemberIdentity.Read(ref reader, version);
-            }
-            result.Members = a2;
+            result.GroupId = reader.ReadString("GroupId");
         }
-        reader.SkipTaggedFields();
+        else if (version >= 4)
+        {
+            result.GroupId = reader.ReadCompactString("GroupId");
+        }
+        if (version <= 2)
+        {
+            result.MemberId = reader.ReadString("MemberId");
+        }
+        if (version == 3)
+        {
+            int n1 = reader.ReadArrayLength("Members");
+            {
+                var a2 = n1 == 0 ? global::System.Array.Empty<LeaveGroupRequest.MemberIdentity>() : new LeaveGroupRequest.MemberIdentity[n1];
+                for (int i3 = 0; i3 < n1; i3++)
+                {
+                    a2[i3] = LeaveGroupRequest.MemberIdentity.Read(ref reader, version);
+                }
+                result.Members = a2;
+            }
+        }
+        else if (version >= 4)
+        {
+            int n4 = reader.ReadCompactArrayLength("Members");
+            {
+                var a5 = n4 == 0 ? global::System.Array.Empty<LeaveGroupRequest.MemberIdentity>() : new LeaveGroupRequest.MemberIdentity[n4];
+                for (int i6 = 0; i6 < n4; i6++)
+                {
+                    a5[i6] = LeaveGroupRequest.MemberIdentity.Read(ref reader, version);
+                }
+                result.Members = a5;
+            }
+        }
+        if (version >= 4)
+        {
+            reader.SkipTaggedFields();
+        }
         return result;
     }
 
@@ -110,13 +188,38 @@ internal sealed partial class LeaveGroupRequest : global::Messaging.Protocol.IKa
         /// <param name="version">The message version.</param>
         internal void Write(ref global::Messaging.Protocol.KafkaWriter writer, short version)
         {
-            writer.WriteCompactString(this.MemberId);
-            writer.WriteCompactNullableString(this.GroupInstanceId);
+            if (version == 3)
+            {
+                writer.WriteString(this.MemberId);
+            }
+            else if (version >= 4)
+            {
+                writer.WriteCompactString(this.MemberId);
+            }
+            if (version <= 2 && !((this.MemberId is not null && string.Equals(this.MemberId, "", global::System.StringComparison.Ordinal))))
+            {
+                global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("LeaveGroupRequest", "MemberIdentity.MemberId", version);
+            }
+            if (version == 3)
+            {
+                writer.WriteNullableString(this.GroupInstanceId);
+            }
+            else if (version >= 4)
+            {
+                writer.WriteCompactNullableString(this.GroupInstanceId);
+            }
+            if (version <= 2 && !(this.GroupInstanceId is null))
+            {
+                global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("LeaveGroupRequest", "MemberIdentity.GroupInstanceId", version);
+            }
             if (version == 5)
             {
                 writer.WriteCompactNullableString(this.Reason);
             }
-            writer.WriteEmptyTaggedFields();
+            if (version >= 4)
+            {
+                writer.WriteEmptyTaggedFields();
+            }
         }
 
         /// <summary>Reads this structure in <paramref name="version"/>.</summary>
@@ -126,13 +229,30 @@ internal sealed partial class LeaveGroupRequest : global::Messaging.Protocol.IKa
         internal static LeaveGroupRequest.MemberIdentity Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
         {
             var result = new LeaveGroupRequest.MemberIdentity();
-            result.MemberId = reader.ReadCompactString("MemberIdentity.MemberId");
-            result.GroupInstanceId = reader.ReadCompactNullableString("MemberIdentity.GroupInstanceId");
+            if (version == 3)
+            {
+                result.MemberId = reader.ReadString("MemberIdentity.MemberId");
+            }
+            else if (version >= 4)
+            {
+                result.MemberId = reader.ReadCompactString("MemberIdentity.MemberId");
+            }
+            if (version == 3)
+            {
+                result.GroupInstanceId = reader.ReadNullableString("MemberIdentity.GroupInstanceId");
+            }
+            else if (version >= 4)
+            {
+                result.GroupInstanceId = reader.ReadCompactNullableString("MemberIdentity.GroupInstanceId");
+            }
             if (version == 5)
             {
                 result.Reason = reader.ReadCompactNullableString("MemberIdentity.Reason");
             }
-            reader.SkipTaggedFields();
+            if (version >= 4)
+            {
+                reader.SkipTaggedFields();
+            }
             return result;
         }
 
@@ -146,7 +266,7 @@ internal sealed partial class LeaveGroupRequest : global::Messaging.Protocol.IKa
 }
 
 /// <summary>
-/// The LeaveGroup response (API key 13), versions 4 to 5, flexible (compact, tagged fields) from version 4.
+/// The LeaveGroup response (API key 13), versions 1 to 5, flexible (compact, tagged fields) from version 4.
 /// </summary>
 internal sealed partial class LeaveGroupResponse : global::Messaging.Protocol.IKafkaResponse<LeaveGroupResponse>, global::Messaging.Protocol.IThrottledResponse
 {
@@ -163,7 +283,7 @@ internal sealed partial class LeaveGroupResponse : global::Messaging.Protocol.IK
     public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.LeaveGroup;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
-    public static short MinVersion => 4;
+    public static short MinVersion => 1;
 
     /// <summary>The highest version this type encodes and decodes.</summary>
     public static short MaxVersion => 5;
@@ -180,32 +300,77 @@ internal sealed partial class LeaveGroupResponse : global::Messaging.Protocol.IK
     /// <exception cref="global::System.InvalidOperationException">A field is null where the version does not allow it, or a field the version cannot carry holds a non-default value and is not ignorable.</exception>
     public void Write(ref global::Messaging.Protocol.KafkaWriter writer, short version)
     {
-        if (version < 4 || version > 5)
+        if (version < 1 || version > 5)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("LeaveGroupResponse", version, 4, 5);
+            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("LeaveGroupResponse", version, 1, 5);
         }
 
-        writer.WriteInt32(this.ThrottleTimeMs);
-        writer.WriteInt16((short)this.ErrorCode);
-        LeaveGroupResponse.MemberResponse[]? a1 = this.Members;
-        if (a1 is null)
+        if (version <= 3)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowNullField("LeaveGroupResponse", "Members", version);
+            writer.WriteInt32(this.ThrottleTimeMs);
         }
-        else
+        else if (version >= 4)
         {
-            writer.WriteCompactArrayLength(a1.Length);
-            for (int i2 = 0; i2 < a1.Length; i2++)
+            writer.WriteInt32(this.ThrottleTimeMs);
+        }
+        if (version <= 3)
+        {
+            writer.WriteInt16((short)this.ErrorCode);
+        }
+        else if (version >= 4)
+        {
+            writer.WriteInt16((short)this.ErrorCode);
+        }
+        if (version == 3)
+        {
+            LeaveGroupResponse.MemberResponse[]? a1 = this.Members;
+            if (a1 is null)
             {
-                LeaveGroupResponse.MemberResponse? e3 = a1[i2];
-                if (e3 is null)
+                global::Messaging.Protocol.ThrowHelper.ThrowNullField("LeaveGroupResponse", "Members", version);
+            }
+            else
+            {
+                writer.WriteArrayLength(a1.Length);
+                for (int i2 = 0; i2 < a1.Length; i2++)
                 {
-                    global::Messaging.Protocol.ThrowHelper.ThrowNullField("LeaveGroupResponse", "Members", version);
+                    LeaveGroupResponse.MemberResponse? e3 = a1[i2];
+                    if (e3 is null)
+                    {
+                        global::Messaging.Protocol.ThrowHelper.ThrowNullField("LeaveGroupResponse", "Members", version);
+                    }
+                    e3.Write(ref writer, version);
                 }
-                e3.Write(ref writer, version);
             }
         }
-        writer.WriteEmptyTaggedFields();
+        else if (version >= 4)
+        {
+            LeaveGroupResponse.MemberResponse[]? a4 = this.Members;
+            if (a4 is null)
+            {
+                global::Messaging.Protocol.ThrowHelper.ThrowNullField("LeaveGroupResponse", "Members", version);
+            }
+            else
+            {
+                writer.WriteCompactArrayLength(a4.Length);
+                for (int i5 = 0; i5 < a4.Length; i5++)
+                {
+                    LeaveGroupResponse.MemberResponse? e6 = a4[i5];
+                    if (e6 is null)
+                    {
+                        global::Messaging.Protocol.ThrowHelper.ThrowNullField("LeaveGroupResponse", "Members", version);
+                    }
+                    e6.Write(ref writer, version);
+                }
+            }
+        }
+        if (version <= 2 && !(this.Members is { Length: 0 }))
+        {
+            global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("LeaveGroupResponse", "Members", version);
+        }
+        if (version >= 4)
+        {
+            writer.WriteEmptyTaggedFields();
+        }
     }
 
     /// <summary>Reads the body of this message (after the header) in <paramref name="version"/>.</summary>
@@ -216,25 +381,57 @@ internal sealed partial class LeaveGroupResponse : global::Messaging.Protocol.IK
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static LeaveGroupResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
-        if (version < 4 || version > 5)
+        if (version < 1 || version > 5)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("LeaveGroupResponse", version, 4, 5);
+            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("LeaveGroupResponse", version, 1, 5);
         }
 
         reader.MessageName = "LeaveGroupResponse";
         var result = new LeaveGroupResponse();
-        result.ThrottleTimeMs = reader.ReadInt32("ThrottleTimeMs");
-        result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
-        int n1 = reader.ReadCompactArrayLength("Members");
+        if (version <= 3)
         {
-            var a2 = n1 == 0 ? global::System.Array.Empty<LeaveGroupResponse.MemberResponse>() : new LeaveGroupResponse.MemberResponse[n1];
-            for (int i3 = 0; i3 < n1; i3++)
-            {
-                a2[i3] = LeaveGroupResponse.MemberResponse.Read(ref reader, version);
-            }
-            result.Members = a2;
+            result.ThrottleTimeMs = reader.ReadInt32("ThrottleTimeMs");
         }
-        reader.SkipTaggedFields();
+        else if (version >= 4)
+        {
+            result.ThrottleTimeMs = reader.ReadInt32("ThrottleTimeMs");
+        }
+        if (version <= 3)
+        {
+            result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
+        }
+        else if (version >= 4)
+        {
+            result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
+        }
+        if (version == 3)
+        {
+            int n1 = reader.ReadArrayLength("Members");
+            {
+                var a2 = n1 == 0 ? global::System.Array.Empty<LeaveGroupResponse.MemberResponse>() : new LeaveGroupResponse.MemberResponse[n1];
+                for (int i3 = 0; i3 < n1; i3++)
+                {
+                    a2[i3] = LeaveGroupResponse.MemberResponse.Read(ref reader, version);
+                }
+                result.Members = a2;
+            }
+        }
+        else if (version >= 4)
+        {
+            int n4 = reader.ReadCompactArrayLength("Members");
+            {
+                var a5 = n4 == 0 ? global::System.Array.Empty<LeaveGroupResponse.MemberResponse>() : new LeaveGroupResponse.MemberResponse[n4];
+                for (int i6 = 0; i6 < n4; i6++)
+                {
+                    a5[i6] = LeaveGroupResponse.MemberResponse.Read(ref reader, version);
+                }
+                result.Members = a5;
+            }
+        }
+        if (version >= 4)
+        {
+            reader.SkipTaggedFields();
+        }
         return result;
     }
 
@@ -255,10 +452,46 @@ internal sealed partial class LeaveGroupResponse : global::Messaging.Protocol.IK
         /// <param name="version">The message version.</param>
         internal void Write(ref global::Messaging.Protocol.KafkaWriter writer, short version)
         {
-            writer.WriteCompactString(this.MemberId);
-            writer.WriteCompactNullableString(this.GroupInstanceId);
-            writer.WriteInt16((short)this.ErrorCode);
-            writer.WriteEmptyTaggedFields();
+            if (version == 3)
+            {
+                writer.WriteString(this.MemberId);
+            }
+            else if (version >= 4)
+            {
+                writer.WriteCompactString(this.MemberId);
+            }
+            if (version <= 2 && !((this.MemberId is not null && string.Equals(this.MemberId, "", global::System.StringComparison.Ordinal))))
+            {
+                global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("LeaveGroupResponse", "MemberResponse.MemberId", version);
+            }
+            if (version == 3)
+            {
+                writer.WriteNullableString(this.GroupInstanceId);
+            }
+            else if (version >= 4)
+            {
+                writer.WriteCompactNullableString(this.GroupInstanceId);
+            }
+            if (version <= 2 && !((this.GroupInstanceId is not null && string.Equals(this.GroupInstanceId, "", global::System.StringComparison.Ordinal))))
+            {
+                global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("LeaveGroupResponse", "MemberResponse.GroupInstanceId", version);
+            }
+            if (version == 3)
+            {
+                writer.WriteInt16((short)this.ErrorCode);
+            }
+            else if (version >= 4)
+            {
+                writer.WriteInt16((short)this.ErrorCode);
+            }
+            if (version <= 2 && !(this.ErrorCode == (global::Messaging.ErrorCode)(0)))
+            {
+                global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("LeaveGroupResponse", "MemberResponse.ErrorCode", version);
+            }
+            if (version >= 4)
+            {
+                writer.WriteEmptyTaggedFields();
+            }
         }
 
         /// <summary>Reads this structure in <paramref name="version"/>.</summary>
@@ -268,10 +501,34 @@ internal sealed partial class LeaveGroupResponse : global::Messaging.Protocol.IK
         internal static LeaveGroupResponse.MemberResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
         {
             var result = new LeaveGroupResponse.MemberResponse();
-            result.MemberId = reader.ReadCompactString("MemberResponse.MemberId");
-            result.GroupInstanceId = reader.ReadCompactNullableString("MemberResponse.GroupInstanceId");
-            result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("MemberResponse.ErrorCode");
-            reader.SkipTaggedFields();
+            if (version == 3)
+            {
+                result.MemberId = reader.ReadString("MemberResponse.MemberId");
+            }
+            else if (version >= 4)
+            {
+                result.MemberId = reader.ReadCompactString("MemberResponse.MemberId");
+            }
+            if (version == 3)
+            {
+                result.GroupInstanceId = reader.ReadNullableString("MemberResponse.GroupInstanceId");
+            }
+            else if (version >= 4)
+            {
+                result.GroupInstanceId = reader.ReadCompactNullableString("MemberResponse.GroupInstanceId");
+            }
+            if (version == 3)
+            {
+                result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("MemberResponse.ErrorCode");
+            }
+            else if (version >= 4)
+            {
+                result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("MemberResponse.ErrorCode");
+            }
+            if (version >= 4)
+            {
+                reader.SkipTaggedFields();
+            }
             return result;
         }
 

@@ -14,11 +14,11 @@ internal static class SupportedApis
         new(global::Messaging.ApiKey.Produce, 9, 11, 9),
         new(global::Messaging.ApiKey.Fetch, 12, 17, 12),
         new(global::Messaging.ApiKey.ListOffsets, 6, 10, 6),
-        new(global::Messaging.ApiKey.FindCoordinator, 3, 6, 3),
-        new(global::Messaging.ApiKey.JoinGroup, 6, 9, 6),
-        new(global::Messaging.ApiKey.SyncGroup, 4, 5, 4),
-        new(global::Messaging.ApiKey.Heartbeat, 4, 4, 4),
-        new(global::Messaging.ApiKey.LeaveGroup, 4, 5, 4),
+        new(global::Messaging.ApiKey.FindCoordinator, 1, 6, 3),
+        new(global::Messaging.ApiKey.JoinGroup, 2, 9, 6),
+        new(global::Messaging.ApiKey.SyncGroup, 1, 5, 4),
+        new(global::Messaging.ApiKey.Heartbeat, 1, 4, 4),
+        new(global::Messaging.ApiKey.LeaveGroup, 1, 5, 4),
         new(global::Messaging.ApiKey.OffsetCommit, 8, 9, 8),
         new(global::Messaging.ApiKey.OffsetFetch, 6, 9, 6),
         new(global::Messaging.ApiKey.InitProducerId, 2, 5, 2),
@@ -26,5 +26,6 @@ internal static class SupportedApis
         new(global::Messaging.ApiKey.DeleteTopics, 4, 6, 4),
         new(global::Messaging.ApiKey.SaslHandshake, 1, 1, -1),
         new(global::Messaging.ApiKey.SaslAuthenticate, 2, 2, 2),
+        new(global::Messaging.ApiKey.ConsumerGroupHeartbeat, 0, 1, 0),
     ];
 }

@@ -6,7 +6,7 @@
 namespace Messaging.Protocol.Messages;
 
 /// <summary>
-/// The SyncGroup request (API key 14), versions 4 to 5, flexible (compact, tagged fields) from version 4.
+/// The SyncGroup request (API key 14), versions 1 to 5, flexible (compact, tagged fields) from version 4.
 /// </summary>
 internal sealed partial class SyncGroupRequest : global::Messaging.Protocol.IKafkaRequest<SyncGroupRequest, SyncGroupResponse>
 {
@@ -35,7 +35,7 @@ internal sealed partial class SyncGroupRequest : global::Messaging.Protocol.IKaf
     public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.SyncGroup;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
-    public static short MinVersion => 4;
+    public static short MinVersion => 1;
 
     /// <summary>The highest version this type encodes and decodes.</summary>
     public static short MaxVersion => 5;
@@ -52,15 +52,47 @@ internal sealed partial class SyncGroupRequest : global::Messaging.Protocol.IKaf
     /// <exception cref="global::System.InvalidOperationException">A field is null where the version does not allow it, or a field the version cannot carry holds a non-default value and is not ignorable.</exception>
     public void Write(ref global::Messaging.Protocol.KafkaWriter writer, short version)
     {
-        if (version < 4 || version > 5)
+        if (version < 1 || version > 5)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("SyncGroupRequest", version, 4, 5);
+            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("SyncGroupRequest", version, 1, 5);
         }
 
-        writer.WriteCompactString(this.GroupId);
-        writer.WriteInt32(this.GenerationId);
-        writer.WriteCompactString(this.MemberId);
-        writer.WriteCompactNullableString(this.GroupInstanceId);
+        if (version <= 3)
+        {
+            writer.WriteString(this.GroupId);
+        }
+        else if (version >= 4)
+        {
+            writer.WriteCompactString(this.GroupId);
+        }
+        if (version <= 3)
+        {
+            writer.WriteInt32(this.GenerationId);
+        }
+        else if (version >= 4)
+        {
+            writer.WriteInt32(this.GenerationId);
+        }
+        if (version <= 3)
+        {
+            writer.WriteString(this.MemberId);
+        }
+        else if (version >= 4)
+        {
+            writer.WriteCompactString(this.MemberId);
+        }
+        if (version == 3)
+        {
+            writer.WriteNullableString(this.GroupInstanceId);
+        }
+        else if (version >= 4)
+        {
+            writer.WriteCompactNullableString(this.GroupInstanceId);
+        }
+        if (version <= 2 && !(this.GroupInstanceId is null))
+        {
+            global::Messaging.Protocol.ThrowHelper.ThrowFieldNotInVersion("SyncGroupRequest", "GroupInstanceId", version);
+        }
         if (version == 5)
         {
             writer.WriteCompactNullableString(this.ProtocolType);
@@ -69,25 +101,52 @@ internal sealed partial class SyncGroupRequest : global::Messaging.Protocol.IKaf
         {
             writer.WriteCompactNullableString(this.ProtocolName);
         }
-        SyncGroupRequest.SyncGroupRequestAssignment[]? a1 = this.Assignments;
-        if (a1 is null)
+        if (version <= 3)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowNullField("SyncGroupRequest", "Assignments", version);
-        }
-        else
-        {
-            writer.WriteCompactArrayLength(a1.Length);
-            for (int i2 = 0; i2 < a1.Length; i2++)
+            SyncGroupRequest.SyncGroupRequestAssignment[]? a1 = this.Assignments;
+            if (a1 is null)
             {
-                SyncGroupRequest.SyncGroupRequestAssignment? e3 = a1[i2];
-                if (e3 is null)
+                global::Messaging.Protocol.ThrowHelper.ThrowNullField("SyncGroupRequest", "Assignments", version);
+            }
+            else
+            {
+                writer.WriteArrayLength(a1.Length);
+                for (int i2 = 0; i2 < a1.Length; i2++)
                 {
-                    global::Messaging.Protocol.ThrowHelper.ThrowNullField("SyncGroupRequest", "Assignments", version);
+                    SyncGroupRequest.SyncGroupRequestAssignment? e3 = a1[i2];
+                    if (e3 is null)
+                    {
+                        global::Messaging.Protocol.ThrowHelper.ThrowNullField("SyncGroupRequest", "Assignments", version);
+                    }
+                    e3.Write(ref writer, version);
                 }
-                e3.Write(ref writer, version);
             }
         }
-        writer.WriteEmptyTaggedFields();
+        else if (version >= 4)
+        {
+            SyncGroupRequest.SyncGroupRequestAssignment[]? a4 = this.Assignments;
+            if (a4 is null)
+            {
+                global::Messaging.Protocol.ThrowHelper.ThrowNullField("SyncGroupRequest", "Assignments", version);
+            }
+            else
+            {
+                writer.WriteCompactArrayLength(a4.Length);
+                for (int i5 = 0; i5 < a4.Length; i5++)
+                {
+                    SyncGroupRequest.SyncGroupRequestAssignment? e6 = a4[i5];
+                    if (e6 is null)
+                    {
+                        global::Messaging.Protocol.ThrowHelper.ThrowNullField("SyncGroupRequest", "Assignments", version);
+                    }
+                    e6.Write(ref writer, version);
+                }
+            }
+        }
+        if (version >= 4)
+        {
+            writer.WriteEmptyTaggedFields();
+        }
     }
 
     /// <summary>Reads the body of this message (after the header) in <paramref name="version"/>.</summary>
@@ -98,17 +157,45 @@ internal sealed partial class SyncGroupRequest : global::Messaging.Protocol.IKaf
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static SyncGroupRequest Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
-        if (version < 4 || version > 5)
+        if (version < 1 || version > 5)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("SyncGroupRequest", version, 4, 5);
+            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("SyncGroupRequest", version, 1, 5);
         }
 
         reader.MessageName = "SyncGroupRequest";
         var result = new SyncGroupRequest();
-        result.GroupId = reader.ReadCompactString("GroupId");
-        result.GenerationId = reader.ReadInt32("GenerationId");
-        result.MemberId = reader.ReadCompactString("MemberId");
-        result.GroupInstanceId = reader.ReadCompactNullableString("GroupInstanceId");
+        if (version <= 3)
+        {
+            result.GroupId = reader.ReadString("GroupId");
+        }
+        else if (version >= 4)
+        {
+            result.GroupId = reader.ReadCompactString("GroupId");
+        }
+        if (version <= 3)
+        {
+            result.GenerationId = reader.ReadInt32("GenerationId");
+        }
+        else if (version >= 4)
+        {
+            result.GenerationId = reader.ReadInt32("GenerationId");
+        }
+        if (version <= 3)
+        {
+            result.MemberId = reader.ReadString("MemberId");
+        }
+        else if (version >= 4)
+        {
+            result.MemberId = reader.ReadCompactString("MemberId");
+        }
+        if (version == 3)
+        {
+            result.GroupInstanceId = reader.ReadNullableString("GroupInstanceId");
+        }
+        else if (version >= 4)
+        {
+            result.GroupInstanceId = reader.ReadCompactNullableString("GroupInstanceId");
+        }
         if (version == 5)
         {
             result.ProtocolType = reader.ReadCompactNullableString("ProtocolType");
@@ -117,16 +204,34 @@ internal sealed partial class SyncGroupRequest : global::Messaging.Protocol.IKaf
         {
             result.ProtocolName = reader.ReadCompactNullableString("ProtocolName");
         }
-        int n1 = reader.ReadCompactArrayLength("Assignments");
+        if (version <= 3)
         {
-            var a2 = n1 == 0 ? global::System.Array.Empty<SyncGroupRequest.SyncGroupRequestAssignment>() : new SyncGroupRequest.SyncGroupRequestAssignment[n1];
-            for (int i3 = 0; i3 < n1; i3++)
+            int n1 = reader.ReadArrayLength("Assignments");
             {
-                a2[i3] = SyncGroupRequest.SyncGroupRequestAssignment.Read(ref reader, version);
+                var a2 = n1 == 0 ? global::System.Array.Empty<SyncGroupRequest.SyncGroupRequestAssignment>() : new SyncGroupRequest.SyncGroupRequestAssignment[n1];
+                for (int i3 = 0; i3 < n1; i3++)
+                {
+                    a2[i3] = SyncGroupRequest.SyncGroupRequestAssignment.Read(ref reader, version);
+                }
+                result.Assignments = a2;
             }
-            result.Assignments = a2;
         }
-        reader.SkipTaggedFields();
+        else if (version >= 4)
+        {
+            int n4 = reader.ReadCompactArrayLength("Assignments");
+            {
+                var a5 = n4 == 0 ? global::System.Array.Empty<SyncGroupRequest.SyncGroupRequestAssignment>() : new SyncGroupRequest.SyncGroupRequestAssignment[n4];
+                for (int i6 = 0; i6 < n4; i6++)
+                {
+                    a5[i6] = SyncGroupRequest.SyncGroupRequestAssignment.Read(ref reader, version);
+                }
+                result.Assignments = a5;
+            }
+        }
+        if (version >= 4)
+        {
+            reader.SkipTaggedFields();
+        }
         return result;
     }
 
@@ -144,9 +249,26 @@ internal sealed partial class SyncGroupRequest : global::Messaging.Protocol.IKaf
         /// <param name="version">The message version.</param>
         internal void Write(ref global::Messaging.Protocol.KafkaWriter writer, short version)
         {
-            writer.WriteCompactString(this.MemberId);
-            writer.WriteCompactBytes(this.Assignment.Span);
-            writer.WriteEmptyTaggedFields();
+            if (version <= 3)
+            {
+                writer.WriteString(this.MemberId);
+            }
+            else if (version >= 4)
+            {
+                writer.WriteCompactString(this.MemberId);
+            }
+            if (version <= 3)
+            {
+                writer.WriteBytes(this.Assignment.Span);
+            }
+            else if (version >= 4)
+            {
+                writer.WriteCompactBytes(this.Assignment.Span);
+            }
+            if (version >= 4)
+            {
+                writer.WriteEmptyTaggedFields();
+            }
         }
 
         /// <summary>Reads this structure in <paramref name="version"/>.</summary>
@@ -156,9 +278,26 @@ internal sealed partial class SyncGroupRequest : global::Messaging.Protocol.IKaf
         internal static SyncGroupRequest.SyncGroupRequestAssignment Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
         {
             var result = new SyncGroupRequest.SyncGroupRequestAssignment();
-            result.MemberId = reader.ReadCompactString("SyncGroupRequestAssignment.MemberId");
-            result.Assignment = reader.ReadCompactBytes("SyncGroupRequestAssignment.Assignment");
-            reader.SkipTaggedFields();
+            if (version <= 3)
+            {
+                result.MemberId = reader.ReadString("SyncGroupRequestAssignment.MemberId");
+            }
+            else if (version >= 4)
+            {
+                result.MemberId = reader.ReadCompactString("SyncGroupRequestAssignment.MemberId");
+            }
+            if (version <= 3)
+            {
+                result.Assignment = reader.ReadBytes("SyncGroupRequestAssignment.Assignment");
+            }
+            else if (version >= 4)
+            {
+                result.Assignment = reader.ReadCompactBytes("SyncGroupRequestAssignment.Assignment");
+            }
+            if (version >= 4)
+            {
+                reader.SkipTaggedFields();
+            }
             return result;
         }
 
@@ -171,7 +310,7 @@ internal sealed partial class SyncGroupRequest : global::Messaging.Protocol.IKaf
 }
 
 /// <summary>
-/// The SyncGroup response (API key 14), versions 4 to 5, flexible (compact, tagged fields) from version 4.
+/// The SyncGroup response (API key 14), versions 1 to 5, flexible (compact, tagged fields) from version 4.
 /// </summary>
 internal sealed partial class SyncGroupResponse : global::Messaging.Protocol.IKafkaResponse<SyncGroupResponse>, global::Messaging.Protocol.IThrottledResponse
 {
@@ -194,7 +333,7 @@ internal sealed partial class SyncGroupResponse : global::Messaging.Protocol.IKa
     public static global::Messaging.ApiKey ApiKey => global::Messaging.ApiKey.SyncGroup;
 
     /// <summary>The lowest version this type encodes and decodes.</summary>
-    public static short MinVersion => 4;
+    public static short MinVersion => 1;
 
     /// <summary>The highest version this type encodes and decodes.</summary>
     public static short MaxVersion => 5;
@@ -211,13 +350,27 @@ internal sealed partial class SyncGroupResponse : global::Messaging.Protocol.IKa
     /// <exception cref="global::System.InvalidOperationException">A field is null where the version does not allow it, or a field the version cannot carry holds a non-default value and is not ignorable.</exception>
     public void Write(ref global::Messaging.Protocol.KafkaWriter writer, short version)
     {
-        if (version < 4 || version > 5)
+        if (version < 1 || version > 5)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("SyncGroupResponse", version, 4, 5);
+            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("SyncGroupResponse", version, 1, 5);
         }
 
-        writer.WriteInt32(this.ThrottleTimeMs);
-        writer.WriteInt16((short)this.ErrorCode);
+        if (version <= 3)
+        {
+            writer.WriteInt32(this.ThrottleTimeMs);
+        }
+        else if (version >= 4)
+        {
+            writer.WriteInt32(this.ThrottleTimeMs);
+        }
+        if (version <= 3)
+        {
+            writer.WriteInt16((short)this.ErrorCode);
+        }
+        else if (version >= 4)
+        {
+            writer.WriteInt16((short)this.ErrorCode);
+        }
         if (version == 5)
         {
             writer.WriteCompactNullableString(this.ProtocolType);
@@ -226,8 +379,18 @@ internal sealed partial class SyncGroupResponse : global::Messaging.Protocol.IKa
         {
             writer.WriteCompactNullableString(this.ProtocolName);
         }
-        writer.WriteCompactBytes(this.Assignment.Span);
-        writer.WriteEmptyTaggedFields();
+        if (version <= 3)
+        {
+            writer.WriteBytes(this.Assignment.Span);
+        }
+        else if (version >= 4)
+        {
+            writer.WriteCompactBytes(this.Assignment.Span);
+        }
+        if (version >= 4)
+        {
+            writer.WriteEmptyTaggedFields();
+        }
     }
 
     /// <summary>Reads the body of this message (after the header) in <paramref name="version"/>.</summary>
@@ -238,15 +401,29 @@ internal sealed partial class SyncGroupResponse : global::Messaging.Protocol.IKa
     /// <exception cref="global::System.ArgumentOutOfRangeException">The version is not supported.</exception>
     public static SyncGroupResponse Read(ref global::Messaging.Protocol.KafkaReader reader, short version)
     {
-        if (version < 4 || version > 5)
+        if (version < 1 || version > 5)
         {
-            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("SyncGroupResponse", version, 4, 5);
+            global::Messaging.Protocol.ThrowHelper.ThrowUnsupportedVersion("SyncGroupResponse", version, 1, 5);
         }
 
         reader.MessageName = "SyncGroupResponse";
         var result = new SyncGroupResponse();
-        result.ThrottleTimeMs = reader.ReadInt32("ThrottleTimeMs");
-        result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
+        if (version <= 3)
+        {
+            result.ThrottleTimeMs = reader.ReadInt32("ThrottleTimeMs");
+        }
+        else if (version >= 4)
+        {
+            result.ThrottleTimeMs = reader.ReadInt32("ThrottleTimeMs");
+        }
+        if (version <= 3)
+        {
+            result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
+        }
+        else if (version >= 4)
+        {
+            result.ErrorCode = (global::Messaging.ErrorCode)reader.ReadInt16("ErrorCode");
+        }
         if (version == 5)
         {
             result.ProtocolType = reader.ReadCompactNullableString("ProtocolType");
@@ -255,8 +432,18 @@ internal sealed partial class SyncGroupResponse : global::Messaging.Protocol.IKa
         {
             result.ProtocolName = reader.ReadCompactNullableString("ProtocolName");
         }
-        result.Assignment = reader.ReadCompactBytes("Assignment");
-        reader.SkipTaggedFields();
+        if (version <= 3)
+        {
+            result.Assignment = reader.ReadBytes("Assignment");
+        }
+        else if (version >= 4)
+        {
+            result.Assignment = reader.ReadCompactBytes("Assignment");
+        }
+        if (version >= 4)
+        {
+            reader.SkipTaggedFields();
+        }
         return result;
     }
 }

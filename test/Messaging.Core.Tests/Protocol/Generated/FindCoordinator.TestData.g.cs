@@ -10,7 +10,7 @@ internal static class FindCoordinatorRequestTestData
     public static FindCoordinatorRequest Create(global::System.Random r, short version)
     {
         var result = new FindCoordinatorRequest();
-        if (version == 3)
+        if (version <= 3)
         {
             result.Key = RandomValues.String(r);
         }
@@ -36,23 +36,23 @@ internal static class FindCoordinatorResponseTestData
     {
         var result = new FindCoordinatorResponse();
         result.ThrottleTimeMs = RandomValues.Int32(r);
-        if (version == 3)
+        if (version <= 3)
         {
             result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
         }
-        if (version == 3)
+        if (version <= 3)
         {
-            result.ErrorMessage = (version == 3 && r.Next(5) == 0) ? null : RandomValues.String(r);
+            result.ErrorMessage = (version <= 3 && r.Next(5) == 0) ? null : RandomValues.String(r);
         }
-        if (version == 3)
+        if (version <= 3)
         {
             result.NodeId = RandomValues.Int32(r);
         }
-        if (version == 3)
+        if (version <= 3)
         {
             result.Host = RandomValues.String(r);
         }
-        if (version == 3)
+        if (version <= 3)
         {
             result.Port = RandomValues.Int32(r);
         }

@@ -13,7 +13,10 @@ internal static class HeartbeatRequestTestData
         result.GroupId = RandomValues.String(r);
         result.GenerationId = RandomValues.Int32(r);
         result.MemberId = RandomValues.String(r);
-        result.GroupInstanceId = (r.Next(5) == 0) ? null : RandomValues.String(r);
+        if (version >= 3)
+        {
+            result.GroupInstanceId = (version >= 3 && r.Next(5) == 0) ? null : RandomValues.String(r);
+        }
         return result;
     }
 

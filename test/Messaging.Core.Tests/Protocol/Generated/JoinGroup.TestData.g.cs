@@ -14,7 +14,10 @@ internal static class JoinGroupRequestTestData
         result.SessionTimeoutMs = RandomValues.Int32(r);
         result.RebalanceTimeoutMs = RandomValues.Int32(r);
         result.MemberId = RandomValues.String(r);
-        result.GroupInstanceId = (r.Next(5) == 0) ? null : RandomValues.String(r);
+        if (version >= 5)
+        {
+            result.GroupInstanceId = (version >= 5 && r.Next(5) == 0) ? null : RandomValues.String(r);
+        }
         result.ProtocolType = RandomValues.String(r);
         result.Protocols = RandomValues.ArrayOf(r, version, static (rr, vv) => JoinGroupRequestTestData.CreateJoinGroupRequestProtocol(rr, vv));
         if (version >= 8)
@@ -78,7 +81,10 @@ internal static class JoinGroupResponseTestData
     {
         var result = new JoinGroupResponse.JoinGroupResponseMember();
         result.MemberId = RandomValues.String(r);
-        result.GroupInstanceId = (r.Next(5) == 0) ? null : RandomValues.String(r);
+        if (version >= 5)
+        {
+            result.GroupInstanceId = (version >= 5 && r.Next(5) == 0) ? null : RandomValues.String(r);
+        }
         result.Metadata = RandomValues.Bytes(r);
         return result;
     }

@@ -11,15 +11,28 @@ internal static class LeaveGroupRequestTestData
     {
         var result = new LeaveGroupRequest();
         result.GroupId = RandomValues.String(r);
-        result.Members = RandomValues.ArrayOf(r, version, static (rr, vv) => LeaveGroupRequestTestData.CreateMemberIdentity(rr, vv));
+        if (version <= 2)
+        {
+            result.MemberId = RandomValues.String(r);
+        }
+        if (version >= 3)
+        {
+            result.Members = RandomValues.ArrayOf(r, version, static (rr, vv) => LeaveGroupRequestTestData.CreateMemberIdentity(rr, vv));
+        }
         return result;
     }
 
     public static LeaveGroupRequest.MemberIdentity CreateMemberIdentity(global::System.Random r, short version)
     {
         var result = new LeaveGroupRequest.MemberIdentity();
-        result.MemberId = RandomValues.String(r);
-        result.GroupInstanceId = (r.Next(5) == 0) ? null : RandomValues.String(r);
+        if (version >= 3)
+        {
+            result.MemberId = RandomValues.String(r);
+        }
+        if (version >= 3)
+        {
+            result.GroupInstanceId = (version >= 3 && r.Next(5) == 0) ? null : RandomValues.String(r);
+        }
         if (version == 5)
         {
             result.Reason = (version == 5 && r.Next(5) == 0) ? null : RandomValues.String(r);
@@ -30,6 +43,7 @@ internal static class LeaveGroupRequestTestData
     public static void AssertEqual(LeaveGroupRequest expected, LeaveGroupRequest actual, string path)
     {
         ProtocolAssert.Equal(expected.GroupId, actual.GroupId, path + ".GroupId");
+        ProtocolAssert.Equal(expected.MemberId, actual.MemberId, path + ".MemberId");
         ProtocolAssert.Array(expected.Members, actual.Members, path + ".Members", static (ee, aa, pp) => ProtocolAssert.Struct(ee, aa, pp, LeaveGroupRequestTestData.AssertEqualMemberIdentity));
     }
 
@@ -48,16 +62,28 @@ internal static class LeaveGroupResponseTestData
         var result = new LeaveGroupResponse();
         result.ThrottleTimeMs = RandomValues.Int32(r);
         result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
-        result.Members = RandomValues.ArrayOf(r, version, static (rr, vv) => LeaveGroupResponseTestData.CreateMemberResponse(rr, vv));
+        if (version >= 3)
+        {
+            result.Members = RandomValues.ArrayOf(r, version, static (rr, vv) => LeaveGroupResponseTestData.CreateMemberResponse(rr, vv));
+        }
         return result;
     }
 
     public static LeaveGroupResponse.MemberResponse CreateMemberResponse(global::System.Random r, short version)
     {
         var result = new LeaveGroupResponse.MemberResponse();
-        result.MemberId = RandomValues.String(r);
-        result.GroupInstanceId = (r.Next(5) == 0) ? null : RandomValues.String(r);
-        result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
+        if (version >= 3)
+        {
+            result.MemberId = RandomValues.String(r);
+        }
+        if (version >= 3)
+        {
+            result.GroupInstanceId = (version >= 3 && r.Next(5) == 0) ? null : RandomValues.String(r);
+        }
+        if (version >= 3)
+        {
+            result.ErrorCode = (global::Messaging.ErrorCode)RandomValues.Int16(r);
+        }
         return result;
     }
 

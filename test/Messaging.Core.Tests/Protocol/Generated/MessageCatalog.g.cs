@@ -42,6 +42,8 @@ public static class MessageCatalog
     internal static readonly MessageCase<SaslHandshakeResponse> SaslHandshakeResponse = new("SaslHandshakeResponse", SaslHandshakeResponseTestData.Create, SaslHandshakeResponseTestData.AssertEqual);
     internal static readonly MessageCase<SaslAuthenticateRequest> SaslAuthenticateRequest = new("SaslAuthenticateRequest", SaslAuthenticateRequestTestData.Create, SaslAuthenticateRequestTestData.AssertEqual);
     internal static readonly MessageCase<SaslAuthenticateResponse> SaslAuthenticateResponse = new("SaslAuthenticateResponse", SaslAuthenticateResponseTestData.Create, SaslAuthenticateResponseTestData.AssertEqual);
+    internal static readonly MessageCase<ConsumerGroupHeartbeatRequest> ConsumerGroupHeartbeatRequest = new("ConsumerGroupHeartbeatRequest", ConsumerGroupHeartbeatRequestTestData.Create, ConsumerGroupHeartbeatRequestTestData.AssertEqual);
+    internal static readonly MessageCase<ConsumerGroupHeartbeatResponse> ConsumerGroupHeartbeatResponse = new("ConsumerGroupHeartbeatResponse", ConsumerGroupHeartbeatResponseTestData.Create, ConsumerGroupHeartbeatResponseTestData.AssertEqual);
 
     internal static global::System.Collections.Generic.IReadOnlyList<MessageCase> All { get; } =
     [
@@ -79,6 +81,8 @@ public static class MessageCatalog
         SaslHandshakeResponse,
         SaslAuthenticateRequest,
         SaslAuthenticateResponse,
+        ConsumerGroupHeartbeatRequest,
+        ConsumerGroupHeartbeatResponse,
     ];
 
     public static global::System.Collections.Generic.IEnumerable<object[]> Names()
@@ -194,4 +198,10 @@ public sealed class GeneratedRoundTripTests
 
     [global::FsCheck.Xunit.Property(MaxTest = 40)]
     public void SaslAuthenticateResponse_round_trips_at_every_version(int seed) => MessageCatalog.SaslAuthenticateResponse.CheckRoundTripAllVersions(seed);
+
+    [global::FsCheck.Xunit.Property(MaxTest = 40)]
+    public void ConsumerGroupHeartbeatRequest_round_trips_at_every_version(int seed) => MessageCatalog.ConsumerGroupHeartbeatRequest.CheckRoundTripAllVersions(seed);
+
+    [global::FsCheck.Xunit.Property(MaxTest = 40)]
+    public void ConsumerGroupHeartbeatResponse_round_trips_at_every_version(int seed) => MessageCatalog.ConsumerGroupHeartbeatResponse.CheckRoundTripAllVersions(seed);
 }

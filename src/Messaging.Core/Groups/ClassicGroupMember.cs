@@ -1,0 +1,747 @@
+using Messaging.Connection;
+using Messaging.Errors;
+using Messaging.Protocol.Messages;
+
+namespace Messaging.Groups;
+
+/// <summary>
+/// A member of a classic group (JoinGroup, SyncGroup, Heartbeat, LeaveGroup), following the Java client's
+/// <c>AbstractCoordinator</c>: its member states, its generation and member id rules, and its handling of each error.
+/// The embedded protocol (what members announce, how the leader assigns, what an assignment means) is the
+/// <see cref="IClassicGroupProtocol"/>'s business; this class moves the bytes.
+/// </summary>
+/// <remarks>
+/// <para>Two loops run in the background once <see cref="Start"/> is called. The join loop (this file) finds the
+/// coordinator, runs the protocol's callbacks and the JoinGroup/SyncGroup exchange whenever a rejoin is needed,
+/// and reports a lost assignment as soon as it knows. The heartbeat loop (<c>ClassicGroupMember.Heartbeat.cs</c>)
+/// heartbeats while the member is in a generation, watches the session and the application's polling, and never
+/// waits for the application or a callback.</para>
+/// <para>Shared state (member state, generation, rejoin flags, timers) is guarded by one lock, held only to read or
+/// change fields, never across an await. A response changes the generation only if the generation it was sent with
+/// is still current (Java's <c>generationUnchanged()</c>): the heartbeat loop may have reset it meanwhile.</para>
+/// </remarks>
+internal sealed partial class ClassicGroupMember : IAsyncDisposable
+{
+    private static readonly IReadOnlyDictionary<string, ReadOnlyMemory<byte>> NoAssignments = new Dictionary<string, ReadOnlyMemory<byte>>();
+
+    private readonly GroupCoordinator _coordinator;
+    private readonly GroupMemberSettings _settings;
+    private readonly IClassicGroupProtocol _protocol;
+    private readonly GroupLog _log;
+    private readonly TimeProvider _time;
+    private readonly Lock _lock = new();
+    private readonly LoopSignal _joinWake = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task _joinLoop = Task.CompletedTask;
+    private Task _heartbeatLoop = Task.CompletedTask;
+
+    private ClassicMemberState _state = ClassicMemberState.Unjoined;
+    private GroupGeneration _generation = GroupGeneration.None;
+    private bool _rejoinNeeded = true;
+    private string _rejoinReason = "";
+    private bool _needsJoinPrepare = true;
+    private bool _holdsAssignment;
+    private bool _isLeader;
+    private BrokerConnection? _joinConnection;
+    private Exception? _failure;
+    private int _started;
+    private int _closed;
+    private int _joinRequests;
+    private int _completedRebalances;
+
+    public ClassicGroupMember(GroupCoordinator coordinator, IClassicGroupProtocol protocol)
+    {
+        _coordinator = coordinator;
+        _settings = coordinator.Settings;
+        _settings.Validate();
+        _protocol = protocol;
+        _log = coordinator.Log;
+        _time = _settings.Time;
+        _lastPoll = _time.GetUtcNow();
+        _sessionStart = _lastPoll;
+        _nextHeartbeatAt = _lastPoll;
+    }
+
+    public string GroupId => _settings.GroupId;
+
+    public ClassicMemberState State
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _state;
+            }
+        }
+    }
+
+    /// <summary>The current generation (generation id, member id, protocol).</summary>
+    public GroupGeneration Generation
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _generation;
+            }
+        }
+    }
+
+    /// <summary>True when this member was elected leader of the current generation.</summary>
+    public bool IsLeader
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _isLeader && _state is ClassicMemberState.CompletingRebalance or ClassicMemberState.Stable;
+            }
+        }
+    }
+
+    /// <summary>Why the member stopped for good, or null.</summary>
+    public Exception? Failure => Volatile.Read(ref _failure);
+
+    /// <summary>Completes with the error when the member stops for good (never completes otherwise).</summary>
+    public Task<Exception> Failed => _failed.Task;
+
+    /// <summary>JoinGroup requests sent (tests, diagnostics).</summary>
+    public int JoinRequests => Volatile.Read(ref _joinRequests);
+
+    /// <summary>Rebalances that ended with an assignment for this member (tests, diagnostics).</summary>
+    public int CompletedRebalances => Volatile.Read(ref _completedRebalances);
+
+    /// <summary>
+    /// The generation and member id to commit offsets with while the member is stable; null otherwise (the Java
+    /// client refuses a commit for group-managed partitions outside a stable generation).
+    /// </summary>
+    public GroupGeneration? StableGeneration
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _state == ClassicMemberState.Stable ? _generation : null;
+            }
+        }
+    }
+
+    /// <summary>Starts the join and heartbeat loops. Once.</summary>
+    public void Start()
+    {
+        if (Interlocked.Exchange(ref _started, 1) != 0)
+        {
+            throw new InvalidOperationException("The group member has already been started.");
+        }
+
+        var token = _stop.Token;
+        _joinLoop = Task.Run(() => RunJoinLoopAsync(token), CancellationToken.None);
+        _heartbeatLoop = Task.Run(() => RunHeartbeatLoopAsync(token), CancellationToken.None);
+    }
+
+    /// <summary>Asks for a rebalance (a subscription or metadata change, a cooperative follow-up).</summary>
+    public void RequestRejoin(string reason)
+    {
+        lock (_lock)
+        {
+            RequestRejoinLocked(reason);
+        }
+
+        _joinWake.Set();
+    }
+
+    /// <summary>
+    /// Leaves the group and stops. With <paramref name="leaveGroup"/>, the protocol revokes first
+    /// (<see cref="IClassicGroupProtocol.OnLeavePrepareAsync"/>) and a dynamic member sends LeaveGroup; a static member
+    /// never does (KIP-345: only its session timeout removes it, so a restart keeps its assignment). Without it, the
+    /// member just stops (as if its process died): the coordinator removes it after the session timeout.
+    /// </summary>
+    public async ValueTask CloseAsync(bool leaveGroup, CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        BrokerConnection? joining;
+        lock (_lock)
+        {
+            joining = _joinConnection;
+        }
+
+        // A JoinGroup in flight holds the coordinator connection until the rebalance completes (the broker answers a
+        // connection's requests in order): drop that connection, so the LeaveGroup goes out on a fresh one at once.
+        if (joining is not null)
+        {
+            _coordinator.MarkUnknown(joining, "the member is closing while a JoinGroup is pending");
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await GroupLoops.StoppedAsync(_joinLoop).ConfigureAwait(false);
+        await GroupLoops.StoppedAsync(_heartbeatLoop).ConfigureAwait(false);
+
+        if (leaveGroup)
+        {
+            GroupGeneration generation;
+            bool holds;
+            ClassicMemberState state;
+            lock (_lock)
+            {
+                generation = _generation;
+                holds = _holdsAssignment;
+                state = _state;
+            }
+
+            if (state != ClassicMemberState.Failed)
+            {
+                if (generation.GenerationId >= 0 && generation.MemberId.Length > 0 && state == ClassicMemberState.Stable)
+                {
+                    await RunCallbackAsync(() => _protocol.OnLeavePrepareAsync(generation.GenerationId, generation.MemberId, cancellationToken)).ConfigureAwait(false);
+                }
+                else if (holds)
+                {
+                    await RunCallbackAsync(() => _protocol.OnLostAsync(cancellationToken)).ConfigureAwait(false);
+                }
+
+                // A JoinGroup cut short above left the coordinator unknown: find it again for the LeaveGroup.
+                await MaybeLeaveGroupAsync("the consumer is being closed", cancellationToken, mayRediscover: joining is not null).ConfigureAwait(false);
+            }
+        }
+
+        lock (_lock)
+        {
+            if (_state != ClassicMemberState.Failed)
+            {
+                _state = ClassicMemberState.Closed;
+            }
+        }
+
+        _stop.Dispose();
+    }
+
+    /// <summary>Leaves the group (a dynamic member) and stops.</summary>
+    public ValueTask DisposeAsync() => CloseAsync(leaveGroup: true);
+
+    private async Task RunJoinLoopAsync(CancellationToken token)
+    {
+        var failures = 0;
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                bool lost;
+                bool join;
+                lock (_lock)
+                {
+                    if (_state == ClassicMemberState.Failed)
+                    {
+                        return;
+                    }
+
+                    // The heartbeat loop reset the generation (fenced, session lost, left on a poll timeout): whatever
+                    // this member held is gone. Say so now, not at the next join, so the owner stops using it at once.
+                    lost = _holdsAssignment && (_generation.GenerationId == -1 || _generation.MemberId.Length == 0);
+                    if (lost)
+                    {
+                        _holdsAssignment = false;
+                        _needsJoinPrepare = false;
+                    }
+
+                    join = !lost && _rejoinNeeded && !_pollExpired;
+                }
+
+                if (lost)
+                {
+                    await RunCallbackAsync(() => _protocol.OnLostAsync(token)).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (!join)
+                {
+                    await _joinWake.WaitAsync(Timeout.InfiniteTimeSpan, _time, token).ConfigureAwait(false);
+                    continue;
+                }
+
+                JoinStep step;
+                try
+                {
+                    step = await JoinOnceAsync(token).ConfigureAwait(false);
+                }
+                catch (KafkaGroupException ex)
+                {
+                    await FailAsync(ex, token).ConfigureAwait(false);
+                    return;
+                }
+                catch (KafkaException ex) when (ex.IsRetriable && !token.IsCancellationRequested)
+                {
+                    MarkUnjoined();
+                    step = JoinStep.RetryAfterBackoff;
+                    _log.Retrying(GroupId, "joining", _settings.RetryBackoff.TotalMilliseconds, ex.Message);
+                }
+                catch (KafkaException ex) when (!token.IsCancellationRequested)
+                {
+                    await FailAsync(KafkaExceptions.GroupRefused(GroupId, ApiKey.JoinGroup, (ex as KafkaErrorException)?.Code ?? ErrorCode.UnknownServerError,
+                        ex.Message, "The member cannot join the group."), token).ConfigureAwait(false);
+                    return;
+                }
+
+                if (step == JoinStep.RetryAfterBackoff)
+                {
+                    failures++;
+                    var backoff = ReconnectBackoff.Next(failures, _settings.RetryBackoff, _settings.RetryBackoffMax);
+                    await Task.Delay(backoff, _time, token).ConfigureAwait(false);
+                }
+                else
+                {
+                    failures = 0;
+                }
+            }
+        }
+        catch (Exception) when (token.IsCancellationRequested)
+        {
+            // Closing: whatever was in flight (a JoinGroup whose connection was dropped, a cancelled wait) ends here.
+        }
+    }
+
+    private enum JoinStep
+    {
+        Done,
+        RetryNow,
+        RetryAfterBackoff,
+    }
+
+    /// <summary>One pass of Java's <c>joinGroupIfNeeded</c>: prepare, JoinGroup, (assign,) SyncGroup, complete.</summary>
+    private async Task<JoinStep> JoinOnceAsync(CancellationToken token)
+    {
+        var connection = await _coordinator.GetConnectionAsync(token).ConfigureAwait(false);
+
+        GroupGeneration previous;
+        bool prepare;
+        lock (_lock)
+        {
+            previous = _generation;
+            prepare = _needsJoinPrepare;
+
+            // Java sets the flag before the callback: one that throws is not run again for the same rebalance.
+            _needsJoinPrepare = false;
+        }
+
+        if (prepare)
+        {
+            // ConsumerCoordinator.onJoinPrepare: a reset generation or member id means whatever was held is lost (no
+            // commit possible); otherwise the protocol revokes what it must while it can still commit.
+            if (previous.GenerationId == -1 || previous.MemberId.Length == 0)
+            {
+                bool holds;
+                lock (_lock)
+                {
+                    holds = _holdsAssignment;
+                    _holdsAssignment = false;
+                }
+
+                if (holds)
+                {
+                    await RunCallbackAsync(() => _protocol.OnLostAsync(token)).ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                await RunCallbackAsync(() => _protocol.OnJoinPrepareAsync(previous.GenerationId, previous.MemberId, token)).ConfigureAwait(false);
+            }
+
+            // The callback may have taken a while; the coordinator may have moved meanwhile.
+            connection = await _coordinator.GetConnectionAsync(token).ConfigureAwait(false);
+        }
+
+        var version = connection.ApiVersions.VersionFor(ApiKey.JoinGroup);
+        if (_settings.IsStatic && version < 5)
+        {
+            // Static membership (KIP-345) needs JoinGroup v5; the Java client fails the same way.
+            throw KafkaExceptions.GroupRefused(GroupId, ApiKey.JoinGroup, ErrorCode.UnsupportedVersion,
+                "the coordinator speaks JoinGroup up to v" + version.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "A group instance id (static membership) needs JoinGroup v5 (Kafka 2.3+): unset it, or upgrade the brokers.");
+        }
+
+        GroupGeneration sent;
+        string reason;
+        lock (_lock)
+        {
+            if (_state == ClassicMemberState.Failed)
+            {
+                return JoinStep.Done;
+            }
+
+            _state = ClassicMemberState.PreparingRebalance;
+            _joinConnection = connection;
+            sent = _generation;
+            reason = _rejoinReason;
+        }
+
+        var protocols = _protocol.GetProtocols();
+        var wireProtocols = new JoinGroupRequest.JoinGroupRequestProtocol[protocols.Count];
+        for (var i = 0; i < wireProtocols.Length; i++)
+        {
+            wireProtocols[i] = new JoinGroupRequest.JoinGroupRequestProtocol { Name = protocols[i].Name, Metadata = protocols[i].Metadata };
+        }
+
+        var request = new JoinGroupRequest
+        {
+            GroupId = GroupId,
+            SessionTimeoutMs = ToMs(_settings.SessionTimeout),
+            RebalanceTimeoutMs = ToMs(_settings.RebalanceTimeout),
+            MemberId = sent.MemberId,
+            GroupInstanceId = _settings.GroupInstanceId,
+            ProtocolType = _protocol.ProtocolType,
+            Protocols = wireProtocols,
+            Reason = version >= 8 && reason.Length > 0 ? Truncate(reason) : null,
+        };
+
+        Interlocked.Increment(ref _joinRequests);
+        JoinResult join;
+        try
+        {
+            join = await _coordinator.SendAsync<JoinGroupRequest, JoinGroupResponse, JoinResult>(
+                connection, request, version, _settings.JoinGroupTimeout, static response => JoinResult.From(response), token).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _joinConnection = null;
+            }
+        }
+
+        var step = HandleJoinError(join, sent, connection);
+        if (step is not null)
+        {
+            MarkUnjoined();
+            return step.Value;
+        }
+
+        lock (_lock)
+        {
+            if (_state != ClassicMemberState.PreparingRebalance)
+            {
+                // Closed or failed while the join was in flight: do not go on to SyncGroup.
+                return JoinStep.Done;
+            }
+
+            _state = ClassicMemberState.CompletingRebalance;
+            _generation = new GroupGeneration(join.GenerationId, join.MemberId, join.ProtocolName);
+            _isLeader = string.Equals(join.Leader, join.MemberId, StringComparison.Ordinal);
+            EnableHeartbeatsLocked();
+        }
+
+        _heartbeatWake.Set();
+        _log.Joined(GroupId, join.GenerationId, join.MemberId, join.ProtocolName, _isLeader);
+        return await SyncAsync(connection, join, token).ConfigureAwait(false);
+    }
+
+    /// <summary>Java's <c>JoinGroupResponseHandler</c> for everything but success: null on success, else what to do next.</summary>
+    private JoinStep? HandleJoinError(JoinResult join, GroupGeneration sent, BrokerConnection connection)
+    {
+        switch (join.Error)
+        {
+            case ErrorCode.None:
+                if (join.ProtocolType is not null && !string.Equals(join.ProtocolType, _protocol.ProtocolType, StringComparison.Ordinal))
+                {
+                    throw KafkaExceptions.GroupRefused(GroupId, ApiKey.JoinGroup, ErrorCode.InconsistentGroupProtocol,
+                        "the coordinator answered with protocol type " + join.ProtocolType, "The member cannot join the group.");
+                }
+
+                return null;
+
+            case ErrorCode.CoordinatorLoadInProgress:
+                _log.GroupError(GroupId, ApiKey.JoinGroup, join.Error, "the coordinator is loading the group; retrying after a backoff");
+                return JoinStep.RetryAfterBackoff;
+
+            case ErrorCode.UnknownMemberId:
+                // Reset the member id only if the generation has not changed meanwhile, then retry at once.
+                lock (_lock)
+                {
+                    if (_generation == sent)
+                    {
+                        ResetStateAndRejoinLocked("encountered UNKNOWN_MEMBER_ID from JoinGroup", resetMemberId: true);
+                    }
+                }
+
+                _log.GroupError(GroupId, ApiKey.JoinGroup, join.Error, "rejoining without a member id");
+                return JoinStep.RetryNow;
+
+            case ErrorCode.CoordinatorNotAvailable or ErrorCode.NotCoordinator:
+                _coordinator.MarkUnknown(connection, ErrorCodes.Name(join.Error) + " from JoinGroup");
+                return JoinStep.RetryAfterBackoff;
+
+            case ErrorCode.MemberIdRequired:
+                // KIP-394: the coordinator wants a known member id before it lets a member in; it gave one. Join again
+                // with it, at once, with no generation yet (Java: Generation(DEFAULT_GENERATION_ID, memberId, null)).
+                lock (_lock)
+                {
+                    _generation = new GroupGeneration(-1, join.MemberId, null);
+                    RequestRejoinLocked("need to re-join with the given member-id: " + join.MemberId);
+                }
+
+                return JoinStep.RetryNow;
+
+            case ErrorCode.RebalanceInProgress:
+                // Can mean a replication timeout on the broker: retry at once.
+                _log.GroupError(GroupId, ApiKey.JoinGroup, join.Error, "retrying");
+                return JoinStep.RetryNow;
+
+            case ErrorCode.FencedInstanceId:
+                // Java treats it as fatal for JoinGroup even if the generation changed: another instance holds the id.
+                throw KafkaExceptions.GroupRefused(GroupId, ApiKey.JoinGroup, join.Error, null,
+                    "Another member joined with group instance id '" + _settings.GroupInstanceId + "'; this one stops.");
+
+            case ErrorCode.GroupMaxSizeReached:
+                throw KafkaExceptions.GroupRefused(GroupId, ApiKey.JoinGroup, join.Error, null,
+                    "The group already has the coordinator's maximum number of members (group.max.size); this member stops.");
+
+            default:
+                // INCONSISTENT_GROUP_PROTOCOL, INVALID_SESSION_TIMEOUT, INVALID_GROUP_ID, GROUP_AUTHORIZATION_FAILED,
+                // UNSUPPORTED_VERSION, UNRELEASED_INSTANCE_ID and anything unexpected: fatal, as in the Java client.
+                throw KafkaExceptions.GroupRefused(GroupId, ApiKey.JoinGroup, join.Error, null, "The member cannot join the group.");
+        }
+    }
+
+    private async Task<JoinStep> SyncAsync(BrokerConnection connection, JoinResult join, CancellationToken token)
+    {
+        IReadOnlyDictionary<string, ReadOnlyMemory<byte>> assignments = NoAssignments;
+        var isLeader = string.Equals(join.Leader, join.MemberId, StringComparison.Ordinal);
+
+        // KIP-814: a static leader rejoining with SkipAssignment keeps the group's assignment: it sends none.
+        if (isLeader && !join.SkipAssignment)
+        {
+            try
+            {
+                assignments = await _protocol.AssignAsync(join.ProtocolName ?? "", join.Members, token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                _log.CallbackFailed(GroupId, ex);
+                MarkUnjoined();
+                RequestRejoin("the leader's assignment failed");
+                return JoinStep.RetryAfterBackoff;
+            }
+        }
+
+        var wire = new SyncGroupRequest.SyncGroupRequestAssignment[assignments.Count];
+        var n = 0;
+        foreach (var (memberId, bytes) in assignments)
+        {
+            wire[n++] = new SyncGroupRequest.SyncGroupRequestAssignment { MemberId = memberId, Assignment = bytes };
+        }
+
+        GroupGeneration sent;
+        lock (_lock)
+        {
+            sent = _generation;
+        }
+
+        var version = connection.ApiVersions.VersionFor(ApiKey.SyncGroup);
+        var request = new SyncGroupRequest
+        {
+            GroupId = GroupId,
+            GenerationId = sent.GenerationId,
+            MemberId = sent.MemberId,
+            GroupInstanceId = version >= 3 ? _settings.GroupInstanceId : null,
+            ProtocolType = version >= 5 ? _protocol.ProtocolType : null,
+            ProtocolName = version >= 5 ? sent.ProtocolName : null,
+            Assignments = wire,
+        };
+
+        var sync = await _coordinator.SendAsync<SyncGroupRequest, SyncGroupResponse, SyncResult>(
+            connection, request, version, _settings.RequestTimeout + _settings.RebalanceTimeout, static response => SyncResult.From(response), token).ConfigureAwait(false);
+
+        var step = HandleSyncError(sync, sent, connection);
+        if (step is not null)
+        {
+            MarkUnjoined();
+            return step.Value;
+        }
+
+        GroupGeneration generation;
+        lock (_lock)
+        {
+            // The heartbeat loop may have reset the generation while SyncGroup was in flight: then this rebalance
+            // failed; retry at once (Java raises ILLEGAL_GENERATION for that).
+            if (_generation.IsReset || _state != ClassicMemberState.CompletingRebalance)
+            {
+                RequestRejoinLocked("the generation was reset before the SyncGroup response");
+                return JoinStep.RetryNow;
+            }
+
+            if (sync.ProtocolName is not null && !string.Equals(sync.ProtocolName, _generation.ProtocolName, StringComparison.Ordinal))
+            {
+                throw KafkaExceptions.GroupRefused(GroupId, ApiKey.SyncGroup, ErrorCode.InconsistentGroupProtocol,
+                    "the coordinator answered with protocol " + sync.ProtocolName + " for generation protocol " + _generation.ProtocolName, "The member stops.");
+            }
+
+            _state = ClassicMemberState.Stable;
+            _rejoinNeeded = false;
+            _rejoinReason = "";
+            generation = _generation;
+        }
+
+        var rejoin = false;
+        await RunCallbackAsync(async () => rejoin = await _protocol.OnAssignedAsync(generation.ProtocolName ?? "", generation.GenerationId, sync.Assignment, token).ConfigureAwait(false)).ConfigureAwait(false);
+        lock (_lock)
+        {
+            _holdsAssignment = true;
+            _needsJoinPrepare = true;
+            if (_generation != generation)
+            {
+                // Reset by the heartbeat loop during the callback: the join loop reports the loss next turn.
+                return JoinStep.RetryNow;
+            }
+        }
+
+        Interlocked.Increment(ref _completedRebalances);
+        if (rejoin)
+        {
+            RequestRejoin("the protocol asked for another rebalance after its assignment (cooperative revocation)");
+        }
+
+        return JoinStep.Done;
+    }
+
+    /// <summary>Java's <c>SyncGroupResponseHandler</c> for everything but success.</summary>
+    private JoinStep? HandleSyncError(SyncResult sync, GroupGeneration sent, BrokerConnection connection)
+    {
+        switch (sync.Error)
+        {
+            case ErrorCode.None:
+                if (sync.ProtocolType is not null && !string.Equals(sync.ProtocolType, _protocol.ProtocolType, StringComparison.Ordinal))
+                {
+                    throw KafkaExceptions.GroupRefused(GroupId, ApiKey.SyncGroup, ErrorCode.InconsistentGroupProtocol,
+                        "the coordinator answered with protocol type " + sync.ProtocolType, "The member stops.");
+                }
+
+                return null;
+
+            case ErrorCode.RebalanceInProgress:
+                _log.GroupError(GroupId, ApiKey.SyncGroup, sync.Error, "the group began another rebalance; rejoining");
+                RequestRejoin("SyncGroup: REBALANCE_IN_PROGRESS");
+                return JoinStep.RetryNow;
+
+            case ErrorCode.UnknownMemberId or ErrorCode.IllegalGeneration:
+                lock (_lock)
+                {
+                    if (_generation == sent)
+                    {
+                        // ILLEGAL_GENERATION keeps the member id: it may still be valid, and reusing it spares the
+                        // coordinator waiting for the old id to time out in the next rebalance.
+                        ResetStateAndRejoinLocked("encountered " + ErrorCodes.Name(sync.Error) + " from SyncGroup", resetMemberId: sync.Error != ErrorCode.IllegalGeneration);
+                    }
+                }
+
+                _log.GroupError(GroupId, ApiKey.SyncGroup, sync.Error, "rejoining");
+                return JoinStep.RetryNow;
+
+            case ErrorCode.CoordinatorNotAvailable or ErrorCode.NotCoordinator:
+                _coordinator.MarkUnknown(connection, ErrorCodes.Name(sync.Error) + " from SyncGroup");
+                RequestRejoin("SyncGroup: coordinator moved");
+                return JoinStep.RetryAfterBackoff;
+
+            case ErrorCode.FencedInstanceId:
+                throw KafkaExceptions.GroupRefused(GroupId, ApiKey.SyncGroup, sync.Error, null,
+                    "Another member joined with group instance id '" + _settings.GroupInstanceId + "'; this one stops.");
+
+            default:
+                throw KafkaExceptions.GroupRefused(GroupId, ApiKey.SyncGroup, sync.Error, null, "The member stops.");
+        }
+    }
+
+    private void MarkUnjoined()
+    {
+        lock (_lock)
+        {
+            if (_state is ClassicMemberState.PreparingRebalance or ClassicMemberState.CompletingRebalance)
+            {
+                // Java's initiateJoinGroup failure listener: a failed join leaves the member unjoined.
+                _state = ClassicMemberState.Unjoined;
+            }
+
+            _rejoinNeeded = true;
+        }
+    }
+
+    private void RequestRejoinLocked(string reason)
+    {
+        if (!_rejoinNeeded || _rejoinReason.Length == 0)
+        {
+            _log.RejoinRequested(GroupId, reason);
+        }
+
+        _rejoinNeeded = true;
+        _rejoinReason = reason;
+    }
+
+    /// <summary>Java's <c>resetStateAndRejoin</c>: out of the group, no generation (and no member id, if asked), join prepared again.</summary>
+    private void ResetStateAndRejoinLocked(string reason, bool resetMemberId)
+    {
+        _state = ClassicMemberState.Unjoined;
+        _generation = resetMemberId ? GroupGeneration.None : new GroupGeneration(-1, _generation.MemberId, null);
+        _isLeader = false;
+        RequestRejoinLocked(reason);
+        _needsJoinPrepare = true;
+    }
+
+    private async Task FailAsync(KafkaGroupException error, CancellationToken token)
+    {
+        bool holds;
+        lock (_lock)
+        {
+            if (_state == ClassicMemberState.Failed)
+            {
+                return;
+            }
+
+            _state = ClassicMemberState.Failed;
+            holds = _holdsAssignment;
+            _holdsAssignment = false;
+            Volatile.Write(ref _failure, error);
+        }
+
+        _log.Failed(GroupId, error);
+        _heartbeatWake.Set();
+        if (holds)
+        {
+            await RunCallbackAsync(() => _protocol.OnLostAsync(token)).ConfigureAwait(false);
+        }
+
+        _failed.TrySetResult(error);
+    }
+
+    private Task RunCallbackAsync(Func<ValueTask> callback) => GroupLoops.RunCallbackAsync(callback, _log, GroupId, _stop.Token);
+
+    private static int ToMs(TimeSpan value) => (int)Math.Min(int.MaxValue, Math.Max(0, value.TotalMilliseconds));
+
+    /// <summary>Java's <c>JoinGroupRequest.maybeTruncateReason</c>: reasons are capped at 255 characters.</summary>
+    private static string Truncate(string reason) => reason.Length <= 255 ? reason : reason[..255];
+
+    /// <summary>The parts of a JoinGroup response the member keeps, with member metadata copied out of the frame.</summary>
+    private sealed record JoinResult(ErrorCode Error, int GenerationId, string? ProtocolType, string? ProtocolName, string Leader, bool SkipAssignment, string MemberId, GroupMemberMetadata[] Members)
+    {
+        public static JoinResult From(JoinGroupResponse response)
+        {
+            var members = new GroupMemberMetadata[response.Members.Length];
+            for (var i = 0; i < members.Length; i++)
+            {
+                var member = response.Members[i];
+                members[i] = new GroupMemberMetadata(member.MemberId, member.GroupInstanceId, member.Metadata.ToArray());
+            }
+
+            return new JoinResult(response.ErrorCode, response.GenerationId, response.ProtocolType, response.ProtocolName,
+                response.Leader, response.SkipAssignment, response.MemberId, members);
+        }
+    }
+
+    /// <summary>The parts of a SyncGroup response the member keeps, with the assignment copied out of the frame.</summary>
+    private sealed record SyncResult(ErrorCode Error, string? ProtocolType, string? ProtocolName, ReadOnlyMemory<byte> Assignment)
+    {
+        public static SyncResult From(SyncGroupResponse response) =>
+            new(response.ErrorCode, response.ProtocolType, response.ProtocolName, response.Assignment.ToArray());
+    }
+}

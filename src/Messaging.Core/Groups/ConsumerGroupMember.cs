@@ -1,0 +1,724 @@
+using System.Globalization;
+using Messaging.Connection;
+using Messaging.Errors;
+using Messaging.Protocol.Messages;
+
+namespace Messaging.Groups;
+
+/// <summary>
+/// A member of a KIP-848 consumer group (ConsumerGroupHeartbeat, Kafka 4.0+): the coordinator assigns partitions
+/// itself and the member reconciles its assignment towards the target it is sent, following the Java client's
+/// <c>ConsumerMembershipManager</c> and <c>ConsumerHeartbeatRequestManager</c>.
+/// </summary>
+/// <remarks>
+/// <para>Epochs: a member joins with epoch 0 and adopts the epoch each response carries. It leaves with epoch -1, or
+/// -2 for a static member (which tells the coordinator that the instance will be back, so its partitions wait for
+/// it until the session timeout). FENCED_MEMBER_EPOCH or UNKNOWN_MEMBER_ID mean the coordinator dropped this
+/// member's epoch: everything it owned is reported lost (no commit is possible) and it rejoins at once with epoch 0
+/// and the same member id.</para>
+/// <para>Two loops: the heartbeat loop sends on the interval the coordinator gives (at once after a reconciliation,
+/// to acknowledge it), and never runs application code; the reconciliation loop resolves the target's topic ids to
+/// names through cluster metadata, then revokes what the target no longer holds and assigns what is new, calling the
+/// <see cref="IGroupAssignmentListener"/>. Every heartbeat carries the partitions the member owns, so the coordinator
+/// learns what was revoked from the next heartbeat after the revocation callback has returned.</para>
+/// </remarks>
+internal sealed class ConsumerGroupMember : IAsyncDisposable
+{
+    private readonly GroupCoordinator _coordinator;
+    private readonly GroupMemberSettings _settings;
+    private readonly IGroupAssignmentListener _listener;
+    private readonly GroupLog _log;
+    private readonly TimeProvider _time;
+    private readonly Lock _lock = new();
+    private readonly LoopSignal _heartbeatWake = new();
+    private readonly LoopSignal _reconcileWake = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Dictionary<(Guid TopicId, int Partition), TopicPartition> _owned = [];
+    private Task _heartbeatLoop = Task.CompletedTask;
+    private Task _reconcileLoop = Task.CompletedTask;
+    private ConsumerGroupSubscription _subscription;
+    private Dictionary<Guid, int[]>? _target;
+    private List<TopicPartition>? _lostToReport;
+    private string _memberId;
+    private int _epoch;
+    private int _fencings;
+    private TimeSpan _interval;
+    private DateTimeOffset _nextHeartbeatAt;
+    private DateTimeOffset _lastPoll;
+    private bool _pollExpired;
+    private int _failures;
+    private Exception? _failure;
+    private int _heartbeats;
+    private int _closed;
+
+    // What the last heartbeat carried (Java's SentFields), so the next one sends only changes.
+    private bool _sentValid;
+    private ConsumerGroupSubscription? _sentSubscription;
+    private int _ownedVersion;
+    private int _sentOwnedVersion = -1;
+
+    public ConsumerGroupMember(GroupCoordinator coordinator, ConsumerGroupSubscription subscription, IGroupAssignmentListener listener)
+    {
+        _coordinator = coordinator;
+        _settings = coordinator.Settings;
+        _settings.Validate();
+        _listener = listener;
+        _log = coordinator.Log;
+        _time = _settings.Time;
+        _subscription = subscription;
+
+        // KIP-1082 (ConsumerGroupHeartbeat v1): the member makes its own id and keeps it for its whole life.
+        _memberId = Guid.NewGuid().ToString("N");
+        _interval = _settings.HeartbeatInterval;
+        _lastPoll = _time.GetUtcNow();
+        _nextHeartbeatAt = _lastPoll;
+        if (subscription.TopicNames is { } names)
+        {
+            coordinator.Cluster.Metadata.AddTopics(names);
+        }
+        else
+        {
+            coordinator.Cluster.Metadata.IncludeAllTopics(); // the broker matches the regex; we need every topic id
+        }
+    }
+
+    public string GroupId => _settings.GroupId;
+
+    public string MemberId
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _memberId;
+            }
+        }
+    }
+
+    public int MemberEpoch
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _epoch;
+            }
+        }
+    }
+
+    /// <summary>The partitions this member owns (reconciled), by name.</summary>
+    public IReadOnlyCollection<TopicPartition> Assignment
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _owned.Values];
+            }
+        }
+    }
+
+    /// <summary>Times the coordinator fenced this member (FENCED_MEMBER_EPOCH, UNKNOWN_MEMBER_ID).</summary>
+    public int Fencings => Volatile.Read(ref _fencings);
+
+    public int HeartbeatsSent => Volatile.Read(ref _heartbeats);
+
+    public Exception? Failure => Volatile.Read(ref _failure);
+
+    public Task<Exception> Failed => _failed.Task;
+
+    /// <summary>What an OffsetCommit (v9+) or OffsetFetch carries for this member: its epoch and id.</summary>
+    public CommitIdentity CommitIdentity
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return new CommitIdentity(_epoch, _memberId, _settings.GroupInstanceId);
+            }
+        }
+    }
+
+    public void Start()
+    {
+        var token = _stop.Token;
+        _heartbeatLoop = Task.Run(() => RunHeartbeatLoopAsync(token), CancellationToken.None);
+        _reconcileLoop = Task.Run(() => RunReconcileLoopAsync(token), CancellationToken.None);
+    }
+
+    /// <summary>Changes the subscription; the next heartbeat (sent now) carries it.</summary>
+    public void Subscribe(ConsumerGroupSubscription subscription)
+    {
+        lock (_lock)
+        {
+            _subscription = subscription;
+            _nextHeartbeatAt = _time.GetUtcNow();
+        }
+
+        if (subscription.TopicNames is { } names)
+        {
+            _coordinator.Cluster.Metadata.AddTopics(names);
+        }
+        else
+        {
+            _coordinator.Cluster.Metadata.IncludeAllTopics();
+        }
+
+        _heartbeatWake.Set();
+    }
+
+    /// <summary>The application polled: restarts the max-poll-interval timer; a member that left on it rejoins.</summary>
+    public void NotifyPolled()
+    {
+        var rejoin = false;
+        lock (_lock)
+        {
+            _lastPoll = _time.GetUtcNow();
+            if (_pollExpired)
+            {
+                _pollExpired = false;
+                _epoch = 0;
+                _nextHeartbeatAt = _lastPoll;
+                rejoin = true;
+            }
+        }
+
+        if (rejoin)
+        {
+            _log.RejoinRequested(GroupId, "the application polled again after the max poll interval had expired");
+            _heartbeatWake.Set();
+        }
+    }
+
+    /// <summary>
+    /// Stops. With <paramref name="leaveGroup"/>, revokes what it owns and sends a leaving heartbeat (epoch -1, or -2
+    /// for a static member); without, just stops heartbeating (the coordinator drops it after the session timeout).
+    /// </summary>
+    public async ValueTask CloseAsync(bool leaveGroup, CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await GroupLoops.StoppedAsync(_heartbeatLoop).ConfigureAwait(false);
+        await GroupLoops.StoppedAsync(_reconcileLoop).ConfigureAwait(false);
+        if (leaveGroup && Failure is null)
+        {
+            List<TopicPartition> owned;
+            lock (_lock)
+            {
+                owned = [.. _owned.Values];
+                _owned.Clear();
+            }
+
+            if (owned.Count > 0)
+            {
+                await CallbackAsync(() => _listener.OnRevokedAsync(owned, cancellationToken)).ConfigureAwait(false);
+            }
+
+            await LeaveAsync("the consumer is being closed", cancellationToken).ConfigureAwait(false);
+        }
+
+        _stop.Dispose();
+    }
+
+    public ValueTask DisposeAsync() => CloseAsync(leaveGroup: true);
+
+    private async Task RunHeartbeatLoopAsync(CancellationToken token)
+    {
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                var send = false;
+                var wait = Timeout.InfiniteTimeSpan;
+                var pollExpired = false;
+                lock (_lock)
+                {
+                    var now = _time.GetUtcNow();
+                    if (_failure is not null || _pollExpired)
+                    {
+                        // Failed for good, or out of the group until the application polls: nothing to send.
+                    }
+                    else if (_epoch > 0 && now - _lastPoll >= _settings.MaxPollInterval)
+                    {
+                        pollExpired = true;
+                        _pollExpired = true;
+                    }
+                    else if (now < _nextHeartbeatAt)
+                    {
+                        wait = _nextHeartbeatAt - now;
+                        if (_epoch > 0 && _lastPoll + _settings.MaxPollInterval - now < wait)
+                        {
+                            wait = _lastPoll + _settings.MaxPollInterval - now;
+                        }
+                    }
+                    else
+                    {
+                        send = true;
+                        _nextHeartbeatAt = now + _interval;
+                    }
+                }
+
+                if (pollExpired)
+                {
+                    await ExpirePollAsync(token).ConfigureAwait(false);
+                }
+                else if (!send)
+                {
+                    await _heartbeatWake.WaitAsync(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, _time, token).ConfigureAwait(false);
+                }
+                else
+                {
+                    await HeartbeatOnceAsync(token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception) when (token.IsCancellationRequested)
+        {
+            // Closing.
+        }
+    }
+
+    /// <summary>
+    /// Java's <c>HeartbeatState.buildRequestData</c>: the full state when joining (epoch 0) or after a failed heartbeat;
+    /// afterwards only what changed (null means "unchanged"): the subscription when it changes, the owned partitions
+    /// after each reconciliation. The subscription always goes as a pair on v1 — names with an empty regex (no
+    /// regex), or a regex with an empty name list — which real coordinators read as intended and which librdkafka's
+    /// mock requires (it asserts that both fields are set or neither is).
+    /// </summary>
+    private ConsumerGroupHeartbeatRequest BuildHeartbeatLocked(short version)
+    {
+        var all = _epoch == 0 || !_sentValid;
+        var request = new ConsumerGroupHeartbeatRequest
+        {
+            GroupId = GroupId,
+            MemberId = _memberId,
+            MemberEpoch = _epoch,
+            InstanceId = _settings.GroupInstanceId,
+        };
+
+        if (all)
+        {
+            request.RackId = _settings.RackId;
+            request.RebalanceTimeoutMs = (int)Math.Min(int.MaxValue, _settings.RebalanceTimeout.TotalMilliseconds);
+        }
+
+        if (all || !ReferenceEquals(_sentSubscription, _subscription))
+        {
+            request.SubscribedTopicNames = _subscription.TopicNames is { } names ? [.. names] : [];
+            if (version >= 1)
+            {
+                request.SubscribedTopicRegex = _subscription.TopicRegex ?? "";
+            }
+
+            request.ServerAssignor = _subscription.ServerAssignor;
+            _sentSubscription = _subscription;
+        }
+
+        if (all || _sentOwnedVersion != _ownedVersion)
+        {
+            var owned = new Dictionary<Guid, List<int>>();
+            foreach (var (topicId, partition) in _owned.Keys)
+            {
+                if (!owned.TryGetValue(topicId, out var list))
+                {
+                    owned[topicId] = list = [];
+                }
+
+                list.Add(partition);
+            }
+
+            var topicPartitions = new ConsumerGroupHeartbeatRequest.TopicPartitionsData[owned.Count];
+            var i = 0;
+            foreach (var (topicId, partitions) in owned)
+            {
+                topicPartitions[i++] = new ConsumerGroupHeartbeatRequest.TopicPartitionsData { TopicId = topicId, Partitions = [.. partitions] };
+            }
+
+            request.TopicPartitions = topicPartitions;
+            _sentOwnedVersion = _ownedVersion;
+        }
+
+        _sentValid = true;
+        return request;
+    }
+
+    private async Task HeartbeatOnceAsync(CancellationToken token)
+    {
+        BrokerConnection connection;
+        HeartbeatResult result;
+        try
+        {
+            connection = await _coordinator.GetConnectionAsync(token).ConfigureAwait(false);
+            var version = connection.ApiVersions.VersionFor(ApiKey.ConsumerGroupHeartbeat);
+            ConsumerGroupHeartbeatRequest request;
+            lock (_lock)
+            {
+                request = BuildHeartbeatLocked(version);
+            }
+
+            if (version == 0 && _subscription.TopicRegex is not null)
+            {
+                throw KafkaExceptions.GroupRefused(GroupId, ApiKey.ConsumerGroupHeartbeat, ErrorCode.UnsupportedVersion, null,
+                    "A regex subscription needs ConsumerGroupHeartbeat v1 (Kafka 4.0+).");
+            }
+
+            Interlocked.Increment(ref _heartbeats);
+            result = await _coordinator.SendAsync<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, HeartbeatResult>(
+                connection, request, version, _settings.RequestTimeout, static response => HeartbeatResult.From(response), token).ConfigureAwait(false);
+        }
+        catch (KafkaGroupException ex)
+        {
+            await FailAsync(ex, token).ConfigureAwait(false);
+            return;
+        }
+        catch (UnsupportedApiVersionException ex)
+        {
+            await FailAsync(KafkaExceptions.GroupRefused(GroupId, ApiKey.ConsumerGroupHeartbeat, ErrorCode.UnsupportedVersion, ex.Message,
+                "The cluster does not support the consumer group protocol (KIP-848, Kafka 4.0+): use the classic protocol."), token).ConfigureAwait(false);
+            return;
+        }
+        catch (KafkaException ex) when (!token.IsCancellationRequested)
+        {
+            Backoff(ex.Message);
+            return;
+        }
+
+        switch (result.Error)
+        {
+            case ErrorCode.None:
+                lock (_lock)
+                {
+                    if (result.MemberId is { Length: > 0 } id)
+                    {
+                        _memberId = id;
+                    }
+
+                    if (_epoch != result.MemberEpoch)
+                    {
+                        _log.EpochChanged(GroupId, _memberId, result.MemberEpoch);
+                    }
+
+                    _epoch = result.MemberEpoch;
+                    _failures = 0;
+                    if (result.HeartbeatIntervalMs > 0)
+                    {
+                        _interval = TimeSpan.FromMilliseconds(result.HeartbeatIntervalMs);
+                        _nextHeartbeatAt = _time.GetUtcNow() + _interval;
+                    }
+
+                    if (result.Assignment is not null)
+                    {
+                        _target = result.Assignment;
+                    }
+                }
+
+                if (result.Assignment is not null)
+                {
+                    _reconcileWake.Set();
+                }
+
+                break;
+
+            case ErrorCode.FencedMemberEpoch or ErrorCode.UnknownMemberId:
+                // Java's transitionToFenced: the assignment is lost, then rejoin at once with epoch 0 (same member id).
+                _log.GroupError(GroupId, ApiKey.ConsumerGroupHeartbeat, result.Error, "the assignment is lost; rejoining with epoch 0");
+                lock (_lock)
+                {
+                    _fencings++;
+                    _ownedVersion++;
+                    _epoch = 0;
+                    _target = null;
+                    (_lostToReport ??= []).AddRange(_owned.Values);
+                    _owned.Clear();
+                    _nextHeartbeatAt = _time.GetUtcNow();
+                }
+
+                _reconcileWake.Set();
+                break;
+
+            case ErrorCode.NotCoordinator or ErrorCode.CoordinatorNotAvailable:
+                _coordinator.MarkUnknown(connection, ErrorCodes.Name(result.Error) + " from ConsumerGroupHeartbeat");
+                Backoff(ErrorCodes.Name(result.Error));
+                break;
+
+            case ErrorCode.CoordinatorLoadInProgress:
+                Backoff(ErrorCodes.Name(result.Error));
+                break;
+
+            default:
+                // UNRELEASED_INSTANCE_ID, FENCED_INSTANCE_ID, GROUP_MAX_SIZE_REACHED, INVALID_REQUEST, UNSUPPORTED_ASSIGNOR,
+                // UNSUPPORTED_VERSION, GROUP_AUTHORIZATION_FAILED and unexpected errors are fatal in the Java client.
+                await FailAsync(KafkaExceptions.GroupRefused(GroupId, ApiKey.ConsumerGroupHeartbeat, result.Error, result.ErrorMessage, "The member stops."), token).ConfigureAwait(false);
+                break;
+        }
+    }
+
+    private void Backoff(string reason)
+    {
+        TimeSpan backoff;
+        lock (_lock)
+        {
+            _sentValid = false; // Java resets the sent fields after a failed heartbeat: the next one carries everything
+            _failures++;
+            backoff = ReconnectBackoff.Next(_failures, _settings.RetryBackoff, _settings.RetryBackoffMax);
+            _nextHeartbeatAt = _time.GetUtcNow() + backoff;
+        }
+
+        _log.Retrying(GroupId, "ConsumerGroupHeartbeat", backoff.TotalMilliseconds, reason);
+    }
+
+    private async Task RunReconcileLoopAsync(CancellationToken token)
+    {
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                await _reconcileWake.WaitAsync(Timeout.InfiniteTimeSpan, _time, token).ConfigureAwait(false);
+                while (!token.IsCancellationRequested && !await ReconcileOnceAsync(token).ConfigureAwait(false))
+                {
+                    // Some topic ids are not in the metadata yet: refresh and try again.
+                    await _coordinator.Cluster.Metadata.RefreshAsync(token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception) when (token.IsCancellationRequested)
+        {
+            // Closing.
+        }
+    }
+
+    /// <summary>One reconciliation towards the latest target; false when some of its topic ids could not be resolved yet.</summary>
+    private async Task<bool> ReconcileOnceAsync(CancellationToken token)
+    {
+        List<TopicPartition>? lost;
+        Dictionary<Guid, int[]>? target;
+        int fencings;
+        lock (_lock)
+        {
+            lost = _lostToReport;
+            _lostToReport = null;
+            target = _target;
+            fencings = _fencings;
+        }
+
+        if (lost is { Count: > 0 })
+        {
+            await CallbackAsync(() => _listener.OnLostAsync(lost, token)).ConfigureAwait(false);
+        }
+
+        if (target is null)
+        {
+            return true;
+        }
+
+        var names = new Dictionary<Guid, string>();
+        foreach (var topic in _coordinator.Cluster.Metadata.Current.Topics.Values)
+        {
+            names[topic.TopicId] = topic.Name;
+        }
+
+        var wanted = new HashSet<(Guid, int)>();
+        var resolved = true;
+        foreach (var (topicId, partitions) in target)
+        {
+            foreach (var partition in partitions)
+            {
+                wanted.Add((topicId, partition));
+            }
+
+            resolved &= names.ContainsKey(topicId);
+        }
+
+        List<KeyValuePair<(Guid TopicId, int Partition), TopicPartition>> revoked = [];
+        List<KeyValuePair<(Guid TopicId, int Partition), TopicPartition>> assigned = [];
+        lock (_lock)
+        {
+            foreach (var owned in _owned)
+            {
+                if (!wanted.Contains(owned.Key))
+                {
+                    revoked.Add(owned);
+                }
+            }
+
+            foreach (var key in wanted)
+            {
+                if (!_owned.ContainsKey(key) && names.TryGetValue(key.Item1, out var name))
+                {
+                    assigned.Add(new(key, new TopicPartition(name, key.Item2)));
+                }
+            }
+        }
+
+        // Revoke first, then assign: a partition moving between members is never owned by both.
+        if (revoked.Count > 0)
+        {
+            await CallbackAsync(() => _listener.OnRevokedAsync([.. revoked.Select(static r => r.Value)], token)).ConfigureAwait(false);
+            lock (_lock)
+            {
+                if (_fencings == fencings)
+                {
+                    foreach (var r in revoked)
+                    {
+                        _owned.Remove(r.Key);
+                    }
+
+                    _ownedVersion++;
+                }
+            }
+        }
+
+        if (assigned.Count > 0)
+        {
+            lock (_lock)
+            {
+                if (_fencings != fencings)
+                {
+                    return true; // fenced meanwhile: this target is void
+                }
+
+                foreach (var a in assigned)
+                {
+                    _owned[a.Key] = a.Value;
+                }
+
+                _ownedVersion++;
+            }
+
+            await CallbackAsync(() => _listener.OnAssignedAsync([.. assigned.Select(static a => a.Value)], token)).ConfigureAwait(false);
+        }
+
+        if (revoked.Count > 0 || assigned.Count > 0)
+        {
+            // Acknowledge now: the coordinator waits for revocations before it hands the partitions to others.
+            lock (_lock)
+            {
+                _nextHeartbeatAt = _time.GetUtcNow();
+            }
+
+            _heartbeatWake.Set();
+        }
+
+        return resolved;
+    }
+
+    private async Task ExpirePollAsync(CancellationToken token)
+    {
+        _log.PollTimeoutExpired(GroupId, (_time.GetUtcNow() - _lastPoll).TotalMilliseconds, _settings.MaxPollInterval.TotalMilliseconds);
+        List<TopicPartition> owned;
+        lock (_lock)
+        {
+            owned = [.. _owned.Values];
+            _owned.Clear();
+            _ownedVersion++;
+            _target = null;
+        }
+
+        // Java's transitionToStale: the member leaves and its partitions count as lost (another member may get
+        // them before this one could commit).
+        if (owned.Count > 0)
+        {
+            lock (_lock)
+            {
+                (_lostToReport ??= []).AddRange(owned);
+            }
+
+            _reconcileWake.Set();
+        }
+
+        await LeaveAsync("consumer poll timeout has expired.", token).ConfigureAwait(false);
+    }
+
+    /// <summary>One leaving heartbeat: epoch -1, or -2 for a static member (KIP-848). Best effort, no retry.</summary>
+    private async Task LeaveAsync(string reason, CancellationToken token)
+    {
+        int epoch;
+        string memberId;
+        lock (_lock)
+        {
+            epoch = _epoch;
+            memberId = _memberId;
+            _epoch = 0;
+        }
+
+        if (epoch <= 0 && !_settings.IsStatic)
+        {
+            return; // never joined
+        }
+
+        _log.Leaving(GroupId, memberId, reason);
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(token);
+        bounded.CancelAfter(_settings.RequestTimeout);
+        try
+        {
+            var connection = await _coordinator.GetConnectionAsync(bounded.Token).ConfigureAwait(false);
+            var version = connection.ApiVersions.VersionFor(ApiKey.ConsumerGroupHeartbeat);
+            var request = new ConsumerGroupHeartbeatRequest
+            {
+                GroupId = GroupId,
+                MemberId = memberId,
+                MemberEpoch = _settings.IsStatic ? -2 : -1,
+                InstanceId = _settings.GroupInstanceId,
+            };
+            Interlocked.Increment(ref _heartbeats);
+            await _coordinator.SendAsync<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, ErrorCode>(
+                connection, request, version, _settings.RequestTimeout, static response => response.ErrorCode, bounded.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is KafkaException or OperationCanceledException)
+        {
+            _log.Retrying(GroupId, "leaving heartbeat (not retried)", 0, ex.Message);
+        }
+    }
+
+    private async Task FailAsync(KafkaGroupException error, CancellationToken token)
+    {
+        List<TopicPartition> owned;
+        lock (_lock)
+        {
+            if (_failure is not null)
+            {
+                return;
+            }
+
+            Volatile.Write(ref _failure, error);
+            owned = [.. _owned.Values];
+            _owned.Clear();
+        }
+
+        _log.Failed(GroupId, error);
+        if (owned.Count > 0)
+        {
+            await CallbackAsync(() => _listener.OnLostAsync(owned, token)).ConfigureAwait(false);
+        }
+
+        _failed.TrySetResult(error);
+    }
+
+    private Task CallbackAsync(Func<ValueTask> callback) => GroupLoops.RunCallbackAsync(callback, _log, GroupId, _stop.Token);
+
+    /// <summary>A ConsumerGroupHeartbeat response, with the target assignment copied out of the frame.</summary>
+    private sealed record HeartbeatResult(ErrorCode Error, string? ErrorMessage, string? MemberId, int MemberEpoch, int HeartbeatIntervalMs, Dictionary<Guid, int[]>? Assignment)
+    {
+        public static HeartbeatResult From(ConsumerGroupHeartbeatResponse response)
+        {
+            Dictionary<Guid, int[]>? assignment = null;
+            if (response.Assignment is { } data)
+            {
+                assignment = [];
+                foreach (var topic in data.TopicPartitions)
+                {
+                    assignment[topic.TopicId] = topic.Partitions;
+                }
+            }
+
+            return new HeartbeatResult(response.ErrorCode, response.ErrorMessage, response.MemberId, response.MemberEpoch, response.HeartbeatIntervalMs, assignment);
+        }
+    }
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{GroupId}/{MemberId}@{MemberEpoch}");
+}

@@ -1,0 +1,100 @@
+using Messaging.Groups;
+
+namespace Messaging.IntegrationTests.Groups;
+
+/// <summary>
+/// Classic membership against <see cref="FakeGroupBroker"/>: JoinGroup errors with well-formed responses, the
+/// MEMBER_ID_REQUIRED handshake, static membership across a restart, and the flexible message versions.
+/// </summary>
+public sealed class ClassicFakeCoordinatorTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
+
+    private static string NewGroup() => "group-" + Guid.NewGuid().ToString("N")[..8];
+
+    [Fact(Timeout = 60_000)]
+    public async Task The_first_join_gets_a_member_id_and_rejoins_with_it()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeGroupBroker.Start();
+        await using var a = TestMember.Start(broker.BootstrapServers, NewGroup(), "a");
+
+        await Until.TrueAsync(() => a.Member.StableGeneration is not null, Deadline, "stable", ct, a);
+
+        var joins = broker.Joins.ToArray();
+        Assert.Equal(2, joins.Length);
+        Assert.Equal("", joins[0].MemberId);
+        Assert.Equal("fake-member-1", joins[1].MemberId);
+        Assert.Equal("fake-member-1", a.Member.Generation.MemberId);
+        Assert.Equal("assigned:fake-member-1:1", a.Protocol.LastAssignment!.Value.Assignment);
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData(ErrorCode.RebalanceInProgress)]
+    [InlineData(ErrorCode.UnknownMemberId)]
+    [InlineData(ErrorCode.CoordinatorLoadInProgress)]
+    [InlineData(ErrorCode.NotCoordinator)]
+    [InlineData(ErrorCode.CoordinatorNotAvailable)]
+    public async Task Retriable_join_errors_end_in_a_stable_member(ErrorCode error)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeGroupBroker.Start();
+        await using var a = TestMember.Start(broker.BootstrapServers, NewGroup(), "a", s => Static(s, "static-a"));
+        broker.PushErrors(ApiKey.JoinGroup, error);
+
+        await Until.TrueAsync(() => a.Member.StableGeneration is not null, Deadline, "stable after " + error, ct, a);
+        Assert.Equal(2, broker.Joins.Count);
+        Assert.Null(a.Member.Failure);
+        Assert.Contains(a.Logs.Events, e => e.Message.Contains("JoinGroup", StringComparison.Ordinal)
+            && (e.Message.Contains(ErrorCodes.Name(error), StringComparison.Ordinal) || e.Message.Contains(error.ToString(), StringComparison.Ordinal)));
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData(ErrorCode.GroupMaxSizeReached)]
+    [InlineData(ErrorCode.FencedInstanceId)]
+    [InlineData(ErrorCode.UnreleasedInstanceId)]
+    [InlineData(ErrorCode.InconsistentGroupProtocol)]
+    [InlineData(ErrorCode.GroupAuthorizationFailed)]
+    [InlineData(ErrorCode.InvalidSessionTimeout)]
+    public async Task Fatal_join_errors_stop_the_member_with_a_typed_error(ErrorCode error)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeGroupBroker.Start();
+        broker.PushErrors(ApiKey.JoinGroup, error);
+        var group = NewGroup();
+        await using var a = TestMember.Start(broker.BootstrapServers, group, "a", s => Static(s, "static-a"));
+
+        var failure = Assert.IsType<KafkaGroupException>(await a.Member.Failed.WaitAsync(Deadline, ct));
+        Assert.Equal(error, failure.Code);
+        Assert.Equal(group, failure.GroupId);
+        Assert.Contains(group, failure.Message, StringComparison.Ordinal);
+        Assert.Contains(ErrorCodes.Name(error), failure.Message, StringComparison.Ordinal);
+        Assert.Equal(ClassicMemberState.Failed, a.Member.State);
+        Assert.Single(broker.Joins);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_static_member_restarted_within_the_session_timeout_keeps_its_assignment_without_a_rebalance()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeGroupBroker.Start();
+        var group = NewGroup();
+        var first = TestMember.Start(broker.BootstrapServers, group, "first", s => Static(s, "instance-1"));
+        await Until.TrueAsync(() => first.Member.StableGeneration is not null, Deadline, "stable", ct, first);
+        var generation = broker.Generation;
+        var assignment = first.Protocol.LastAssignment!.Value.Assignment;
+
+        await first.DisposeAsync();
+        Assert.Equal(0, broker.Leaves); // a static member does not leave
+
+        await using var second = TestMember.Start(broker.BootstrapServers, group, "second", s => Static(s, "instance-1"));
+        await Until.TrueAsync(() => second.Member.StableGeneration is not null, Deadline, "restarted member stable", ct, second);
+
+        Assert.Equal(generation, broker.Generation);
+        Assert.Equal(generation, second.Member.Generation.GenerationId);
+        Assert.Equal(assignment, second.Protocol.LastAssignment!.Value.Assignment);
+        Assert.Empty(second.Protocol.AssignCalls); // the leader skipped the assignment (KIP-814)
+    }
+
+    private static GroupMemberSettings Static(GroupMemberSettings s, string instance) => s with { GroupInstanceId = instance };
+}

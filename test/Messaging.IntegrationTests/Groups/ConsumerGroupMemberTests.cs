@@ -1,0 +1,205 @@
+using System.Collections.Concurrent;
+using Messaging.Cluster;
+using Messaging.Groups;
+using Messaging.IntegrationTests.Support;
+using Messaging.Testing;
+
+namespace Messaging.IntegrationTests.Groups;
+
+/// <summary>KIP-848 membership (ConsumerGroupHeartbeat) against the embedded cluster, whose mock implements the consumer protocol.</summary>
+public sealed class ConsumerGroupMemberTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(45);
+
+    private sealed class Listener : IGroupAssignmentListener
+    {
+        public ConcurrentQueue<string> Events { get; } = new();
+
+        public int Lost;
+
+        public ValueTask OnAssignedAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken)
+        {
+            Events.Enqueue("assigned " + string.Join(",", partitions.Select(p => p.ToString()).Order(StringComparer.Ordinal)));
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask OnRevokedAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken)
+        {
+            Events.Enqueue("revoked " + string.Join(",", partitions.Select(p => p.ToString()).Order(StringComparer.Ordinal)));
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask OnLostAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref Lost);
+            Events.Enqueue("lost " + string.Join(",", partitions.Select(p => p.ToString()).Order(StringComparer.Ordinal)));
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private sealed class Member : IAsyncDisposable
+    {
+        public required ClusterClient Cluster { get; init; }
+
+        public required GroupCoordinator Coordinator { get; init; }
+
+        public required ConsumerGroupMember Group { get; init; }
+
+        public required Listener Listener { get; init; }
+
+        public required RecordingLoggerFactory Logs { get; init; }
+
+        public string Dump() => Group + " owns " + string.Join(",", Group.Assignment) + "; events " + string.Join(" | ", Listener.Events)
+            + Environment.NewLine + string.Join(Environment.NewLine, Logs.Events.Select(e => "  " + e.Level + " " + e.Message));
+
+        public async ValueTask DisposeAsync()
+        {
+            await Group.DisposeAsync();
+            await Coordinator.DisposeAsync();
+            await Cluster.DisposeAsync();
+        }
+    }
+
+    private static Member Start(string bootstrap, string group, string topic, string? instance = null)
+    {
+        var cluster = new ClusterClient(new KafkaClientOptions { BootstrapServers = bootstrap, ClientId = "kip848", ReconnectBackoff = TimeSpan.FromMilliseconds(50), ReconnectBackoffMax = TimeSpan.FromMilliseconds(400) });
+        var logs = new RecordingLoggerFactory();
+        var coordinator = new GroupCoordinator(cluster, new GroupMemberSettings(group)
+        {
+            GroupInstanceId = instance,
+            LoggerFactory = logs,
+            SessionTimeout = TimeSpan.FromSeconds(6),
+            HeartbeatInterval = TimeSpan.FromMilliseconds(300),
+            RetryBackoff = TimeSpan.FromMilliseconds(50),
+            RetryBackoffMax = TimeSpan.FromMilliseconds(300),
+        });
+        var listener = new Listener();
+        var member = new ConsumerGroupMember(coordinator, ConsumerGroupSubscription.Topics(topic), listener);
+        member.Start();
+        return new Member { Cluster = cluster, Coordinator = coordinator, Group = member, Listener = listener, Logs = logs };
+    }
+
+    private static async Task WaitAsync(Func<bool> condition, string what, CancellationToken ct, params Member[] members)
+    {
+        var stop = DateTime.UtcNow + Deadline;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > stop)
+            {
+                Assert.Fail("Timed out waiting for: " + what + Environment.NewLine + string.Join(Environment.NewLine, members.Select(m => m.Dump())));
+            }
+
+            await Task.Delay(20, ct);
+        }
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task The_embedded_cluster_answers_ConsumerGroupHeartbeat()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = EmbeddedKafkaCluster.Start(3);
+        await using var client = new ClusterClient(new KafkaClientOptions { BootstrapServers = cluster.BootstrapServers });
+        var connection = await client.GetAnyAsync(ct);
+
+        Assert.True(connection.ApiVersions.TryGetVersion(ApiKey.ConsumerGroupHeartbeat, out var version),
+            "librdkafka " + EmbeddedKafkaCluster.LibrdkafkaVersion + " does not advertise ConsumerGroupHeartbeat");
+        Assert.Equal(1, version);
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task Two_members_split_the_partitions_and_one_leaving_hands_them_to_the_other()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = EmbeddedKafkaCluster.Start(3);
+        var topic = "kip848-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic(topic, 6, 1);
+        var group = "group-" + Guid.NewGuid().ToString("N")[..8];
+        await using var a = Start(cluster.BootstrapServers, group, topic);
+        var b = Start(cluster.BootstrapServers, group, topic);
+
+        await WaitAsync(() => a.Group.Assignment.Count + b.Group.Assignment.Count == 6 && a.Group.Assignment.Count > 0 && b.Group.Assignment.Count > 0,
+            "six partitions split between two members", ct, a, b);
+        Assert.Empty(a.Group.Assignment.Intersect(b.Group.Assignment));
+        Assert.True(a.Group.MemberEpoch > 0);
+
+        await b.DisposeAsync();
+        await WaitAsync(() => a.Group.Assignment.Count == 6, "the survivor owns every partition", ct, a);
+        Assert.Equal(0, a.Listener.Lost);
+    }
+
+    [Theory(Timeout = 90_000)]
+    [InlineData(ErrorCode.FencedMemberEpoch)]
+    [InlineData(ErrorCode.UnknownMemberId)]
+    public async Task A_fenced_member_reports_its_partitions_lost_and_rejoins_with_epoch_zero(ErrorCode error)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = EmbeddedKafkaCluster.Start(3);
+        var topic = "kip848-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic(topic, 3, 1);
+        await using var a = Start(cluster.BootstrapServers, "group-" + Guid.NewGuid().ToString("N")[..8], topic);
+        await WaitAsync(() => a.Group.Assignment.Count == 3, "assigned", ct, a);
+        var memberId = a.Group.MemberId;
+
+        cluster.PushRequestErrors(ApiKey.ConsumerGroupHeartbeat, error);
+        await WaitAsync(() => a.Listener.Lost == 1 && a.Group.Assignment.Count == 3, "lost, then assigned again", ct, a);
+
+        Assert.Equal(1, a.Group.Fencings);
+        Assert.Equal(memberId, a.Group.MemberId); // KIP-1082: the member keeps its id across a fencing
+        var events = a.Listener.Events.ToArray();
+        Assert.True(events.Any(e => e.StartsWith("lost ", StringComparison.Ordinal)), a.Dump());
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task Coordinator_errors_on_heartbeats_are_retried_after_rediscovery()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = EmbeddedKafkaCluster.Start(3);
+        var topic = "kip848-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic(topic, 2, 1);
+        cluster.PushRequestErrors(ApiKey.ConsumerGroupHeartbeat, ErrorCode.NotCoordinator, ErrorCode.CoordinatorNotAvailable, ErrorCode.CoordinatorLoadInProgress);
+        await using var a = Start(cluster.BootstrapServers, "group-" + Guid.NewGuid().ToString("N")[..8], topic);
+
+        await WaitAsync(() => a.Group.Assignment.Count == 2, "assigned after the errors", ct, a);
+        Assert.True(a.Coordinator.Lookups >= 3);
+        Assert.Null(a.Group.Failure);
+    }
+
+    [Theory(Timeout = 90_000)]
+    [InlineData(ErrorCode.UnreleasedInstanceId)]
+    [InlineData(ErrorCode.FencedInstanceId)]
+    [InlineData(ErrorCode.GroupMaxSizeReached)]
+    public async Task Fatal_heartbeat_errors_stop_the_member_with_a_typed_error(ErrorCode error)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = EmbeddedKafkaCluster.Start(3);
+        var topic = "kip848-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic(topic, 2, 1);
+        var group = "group-" + Guid.NewGuid().ToString("N")[..8];
+        await using var a = Start(cluster.BootstrapServers, group, topic, instance: "static-1");
+        await WaitAsync(() => a.Group.Assignment.Count == 2, "assigned", ct, a);
+
+        cluster.PushRequestErrors(ApiKey.ConsumerGroupHeartbeat, error);
+        var failure = Assert.IsType<KafkaGroupException>(await a.Group.Failed.WaitAsync(Deadline, ct));
+        Assert.Equal(error, failure.Code);
+        Assert.Equal(group, failure.GroupId);
+        Assert.Equal(1, a.Listener.Lost);
+        Assert.Empty(a.Group.Assignment);
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task A_commit_with_the_member_epoch_round_trips()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = EmbeddedKafkaCluster.Start(3);
+        var topic = "kip848-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic(topic, 2, 1);
+        await using var a = Start(cluster.BootstrapServers, "group-" + Guid.NewGuid().ToString("N")[..8], topic);
+        await WaitAsync(() => a.Group.Assignment.Count == 2, "assigned", ct, a);
+        var offsets = new GroupOffsets(a.Coordinator);
+
+        await offsets.CommitAsync([new OffsetToCommit(new TopicPartition(topic, 1), 9)], () => a.Group.CommitIdentity, ct);
+        var committed = await offsets.FetchAsync([new TopicPartition(topic, 1)], () => a.Group.CommitIdentity, requireStable: true, ct);
+
+        Assert.Equal(9, committed[new TopicPartition(topic, 1)].Offset);
+    }
+}

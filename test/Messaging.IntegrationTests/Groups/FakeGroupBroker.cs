@@ -1,0 +1,241 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using Messaging.IntegrationTests.Support;
+using Messaging.Protocol;
+using Messaging.Protocol.Messages;
+
+namespace Messaging.IntegrationTests.Groups;
+
+/// <summary>
+/// A one-broker classic group coordinator on loopback, at the flexible versions (JoinGroup v9, SyncGroup v5,
+/// Heartbeat v4, LeaveGroup v5, FindCoordinator v6): what the embedded cluster cannot do — well-formed error
+/// responses for every JoinGroup error (its injected ones do not decode: null non-nullable fields), MEMBER_ID_REQUIRED
+/// with a member id, and static membership (KIP-345: a known group instance id rejoining gets the group's current
+/// generation and its old assignment, with no rebalance). One member at a time is enough for what it tests:
+/// each JoinGroup answers at once; a new dynamic member or a changed member set starts a new generation.
+/// </summary>
+internal sealed class FakeGroupBroker : FakeKafkaBroker
+{
+    private readonly Lock _lock = new();
+    private readonly ConcurrentDictionary<ApiKey, ConcurrentQueue<ErrorCode>> _errors = new();
+    private readonly Dictionary<string, string?> _members = new(StringComparer.Ordinal); // member id -> instance id
+    private readonly Dictionary<string, ReadOnlyMemory<byte>> _assignments = new(StringComparer.Ordinal); // by member id
+    private int _nextMember;
+
+    private FakeGroupBroker() => StartAccepting();
+
+    public static FakeGroupBroker Start() => new();
+
+    /// <summary>The generation; it moves only when the member set changes.</summary>
+    public int Generation { get; private set; }
+
+    /// <summary>Every JoinGroup received: the member id and instance id it carried.</summary>
+    public ConcurrentQueue<(string MemberId, string? InstanceId)> Joins { get; } = new();
+
+    /// <summary>LeaveGroup requests received.</summary>
+    public int Leaves;
+
+    public void PushErrors(ApiKey apiKey, params ErrorCode[] errors)
+    {
+        var queue = _errors.GetOrAdd(apiKey, static _ => new ConcurrentQueue<ErrorCode>());
+        foreach (var error in errors)
+        {
+            queue.Enqueue(error);
+        }
+    }
+
+    private ErrorCode NextError(ApiKey apiKey) => _errors.TryGetValue(apiKey, out var queue) && queue.TryDequeue(out var error) ? error : ErrorCode.None;
+
+    protected override TimeSpan Answer(byte[] frame, ContiguousBufferWriter output)
+    {
+        var apiKey = (ApiKey)BinaryPrimitives.ReadInt16BigEndian(frame);
+        var version = BinaryPrimitives.ReadInt16BigEndian(frame.AsSpan(2));
+        switch (apiKey)
+        {
+            case ApiKey.ApiVersions:
+            {
+                KafkaFrames.ReadRequest<ApiVersionsRequest>(frame, null, out var header);
+                var response = new ApiVersionsResponse
+                {
+                    ApiKeys =
+                    [
+                        new() { ApiKey = ApiKey.ApiVersions, MinVersion = 0, MaxVersion = 4 },
+                        new() { ApiKey = ApiKey.Metadata, MinVersion = 9, MaxVersion = 12 },
+                        new() { ApiKey = ApiKey.FindCoordinator, MinVersion = 0, MaxVersion = 6 },
+                        new() { ApiKey = ApiKey.JoinGroup, MinVersion = 0, MaxVersion = 9 },
+                        new() { ApiKey = ApiKey.SyncGroup, MinVersion = 0, MaxVersion = 5 },
+                        new() { ApiKey = ApiKey.Heartbeat, MinVersion = 0, MaxVersion = 4 },
+                        new() { ApiKey = ApiKey.LeaveGroup, MinVersion = 0, MaxVersion = 5 },
+                    ],
+                };
+                KafkaFrames.WriteResponse(output, response, version, header.CorrelationId);
+                break;
+            }
+
+            case ApiKey.Metadata:
+            {
+                KafkaFrames.ReadRequest<MetadataRequest>(frame, null, out var header);
+                var response = new MetadataResponse { Brokers = [new() { NodeId = 1, Host = "127.0.0.1", Port = Port }], ClusterId = "fake-group", ControllerId = 1 };
+                KafkaFrames.WriteResponse(output, response, version, header.CorrelationId);
+                break;
+            }
+
+            case ApiKey.FindCoordinator:
+            {
+                var request = KafkaFrames.ReadRequest<FindCoordinatorRequest>(frame, null, out var header);
+                var response = new FindCoordinatorResponse
+                {
+                    Coordinators = [.. request.CoordinatorKeys.Select(key => new FindCoordinatorResponse.Coordinator { Key = key, NodeId = 1, Host = "127.0.0.1", Port = Port, ErrorMessage = null })],
+                };
+                KafkaFrames.WriteResponse(output, response, version, header.CorrelationId);
+                break;
+            }
+
+            case ApiKey.JoinGroup:
+            {
+                var request = KafkaFrames.ReadRequest<JoinGroupRequest>(frame, null, out var header);
+                Joins.Enqueue((request.MemberId, request.GroupInstanceId));
+                KafkaFrames.WriteResponse(output, Join(request), version, header.CorrelationId);
+                break;
+            }
+
+            case ApiKey.SyncGroup:
+            {
+                var request = KafkaFrames.ReadRequest<SyncGroupRequest>(frame, null, out var header);
+                var error = NextError(ApiKey.SyncGroup);
+                var response = new SyncGroupResponse { ErrorCode = error, ProtocolType = request.ProtocolType, ProtocolName = request.ProtocolName };
+                lock (_lock)
+                {
+                    if (error == ErrorCode.None && !_members.ContainsKey(request.MemberId))
+                    {
+                        response.ErrorCode = ErrorCode.UnknownMemberId;
+                    }
+                    else if (error == ErrorCode.None && request.GenerationId != Generation)
+                    {
+                        response.ErrorCode = ErrorCode.IllegalGeneration;
+                    }
+                    else if (error == ErrorCode.None)
+                    {
+                        foreach (var assignment in request.Assignments)
+                        {
+                            _assignments[assignment.MemberId] = assignment.Assignment.ToArray();
+                        }
+
+                        response.Assignment = _assignments.TryGetValue(request.MemberId, out var mine) ? mine : default;
+                    }
+                }
+
+                KafkaFrames.WriteResponse(output, response, version, header.CorrelationId);
+                break;
+            }
+
+            case ApiKey.Heartbeat:
+            {
+                var request = KafkaFrames.ReadRequest<HeartbeatRequest>(frame, null, out var header);
+                var error = NextError(ApiKey.Heartbeat);
+                lock (_lock)
+                {
+                    if (error == ErrorCode.None)
+                    {
+                        error = !_members.ContainsKey(request.MemberId) ? ErrorCode.UnknownMemberId
+                            : request.GenerationId != Generation ? ErrorCode.IllegalGeneration
+                            : ErrorCode.None;
+                    }
+                }
+
+                KafkaFrames.WriteResponse(output, new HeartbeatResponse { ErrorCode = error }, version, header.CorrelationId);
+                break;
+            }
+
+            case ApiKey.LeaveGroup:
+            {
+                var request = KafkaFrames.ReadRequest<LeaveGroupRequest>(frame, null, out var header);
+                Interlocked.Increment(ref Leaves);
+                lock (_lock)
+                {
+                    foreach (var member in request.Members)
+                    {
+                        _members.Remove(member.MemberId);
+                        Generation++;
+                    }
+                }
+
+                KafkaFrames.WriteResponse(output, new LeaveGroupResponse { Members = [.. request.Members.Select(m => new LeaveGroupResponse.MemberResponse { MemberId = m.MemberId, GroupInstanceId = m.GroupInstanceId })] }, version, header.CorrelationId);
+                break;
+            }
+
+            default:
+                throw new IOException("The fake group coordinator does not speak " + apiKey);
+        }
+
+        return TimeSpan.Zero;
+    }
+
+    private JoinGroupResponse Join(JoinGroupRequest request)
+    {
+        var error = NextError(ApiKey.JoinGroup);
+        lock (_lock)
+        {
+            if (error == ErrorCode.MemberIdRequired || (error == ErrorCode.None && request.MemberId.Length == 0 && request.GroupInstanceId is null))
+            {
+                // KIP-394: a dynamic member's first join gets a member id and must come back with it.
+                return new JoinGroupResponse { ErrorCode = ErrorCode.MemberIdRequired, MemberId = NewMemberId(), Leader = "", ProtocolName = null };
+            }
+
+            if (error != ErrorCode.None)
+            {
+                return new JoinGroupResponse { ErrorCode = error, MemberId = request.MemberId, Leader = "", ProtocolName = null };
+            }
+
+            var memberId = request.MemberId;
+            var rebalance = true;
+            if (request.GroupInstanceId is { } instance)
+            {
+                // KIP-345: a known instance rejoining replaces its old member id; the group does not rebalance.
+                var previous = _members.FirstOrDefault(m => m.Value == instance).Key;
+                if (previous is not null)
+                {
+                    _members.Remove(previous);
+                    memberId = memberId.Length == 0 ? NewMemberId() : memberId;
+                    if (_assignments.Remove(previous, out var kept))
+                    {
+                        _assignments[memberId] = kept;
+                    }
+
+                    rebalance = false;
+                }
+                else if (memberId.Length == 0)
+                {
+                    memberId = NewMemberId();
+                }
+            }
+            else if (_members.ContainsKey(memberId))
+            {
+                rebalance = false; // a known member rejoining alone: same generation
+            }
+
+            _members[memberId] = request.GroupInstanceId;
+            if (rebalance || Generation == 0)
+            {
+                Generation++;
+            }
+
+            var leader = _members.Keys.First();
+            var protocol = request.Protocols[0];
+            return new JoinGroupResponse
+            {
+                GenerationId = Generation,
+                ProtocolType = request.ProtocolType,
+                ProtocolName = protocol.Name,
+                Leader = leader,
+                MemberId = memberId,
+                SkipAssignment = !rebalance && memberId == leader && request.GroupInstanceId is not null,
+                Members = memberId == leader
+                    ? [.. _members.Select(m => new JoinGroupResponse.JoinGroupResponseMember { MemberId = m.Key, GroupInstanceId = m.Value, Metadata = protocol.Metadata.ToArray() })]
+                    : [],
+            };
+        }
+    }
+
+    private string NewMemberId() => "fake-member-" + Interlocked.Increment(ref _nextMember);
+}

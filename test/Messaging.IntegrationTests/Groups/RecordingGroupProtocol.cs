@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Messaging.Groups;
+
+namespace Messaging.IntegrationTests.Groups;
+
+/// <summary>
+/// A test protocol (type <c>test</c>): announces its name as metadata; the leader assigns each member the bytes
+/// "assigned:&lt;member id&gt;:&lt;member count&gt;". Records every callback in order.
+/// </summary>
+internal sealed class RecordingGroupProtocol(string name) : IClassicGroupProtocol
+{
+    private readonly Lock _lock = new();
+    private readonly List<string> _events = [];
+
+    public string Name { get; } = name;
+
+    public string ProtocolType => "test";
+
+    /// <summary>Member counts the leader saw, one per AssignAsync call.</summary>
+    public ConcurrentQueue<int> AssignCalls { get; } = new();
+
+    /// <summary>The last assignment this member received, decoded, and its generation.</summary>
+    public (string Assignment, int Generation)? LastAssignment { get; private set; }
+
+    public int Lost => Count("lost");
+
+    public int Prepared => Count("prepare");
+
+    public IReadOnlyList<string> Events
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _events];
+            }
+        }
+    }
+
+    public IReadOnlyList<GroupProtocolMetadata> GetProtocols() => [new GroupProtocolMetadata("simple", Encoding.UTF8.GetBytes(Name))];
+
+    public ValueTask<IReadOnlyDictionary<string, ReadOnlyMemory<byte>>> AssignAsync(string protocol, IReadOnlyList<GroupMemberMetadata> members, CancellationToken cancellationToken)
+    {
+        AssignCalls.Enqueue(members.Count);
+        Record("assign " + members.Count);
+        var result = new Dictionary<string, ReadOnlyMemory<byte>>();
+        foreach (var member in members)
+        {
+            result[member.MemberId] = Encoding.UTF8.GetBytes("assigned:" + member.MemberId + ":" + members.Count);
+        }
+
+        return ValueTask.FromResult<IReadOnlyDictionary<string, ReadOnlyMemory<byte>>>(result);
+    }
+
+    public ValueTask OnJoinPrepareAsync(int generation, string memberId, CancellationToken cancellationToken)
+    {
+        Record("prepare " + generation);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<bool> OnAssignedAsync(string protocol, int generation, ReadOnlyMemory<byte> assignment, CancellationToken cancellationToken)
+    {
+        LastAssignment = (Encoding.UTF8.GetString(assignment.Span), generation);
+        Record("assigned " + generation);
+        return ValueTask.FromResult(false);
+    }
+
+    public ValueTask OnLostAsync(CancellationToken cancellationToken)
+    {
+        Record("lost");
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask OnLeavePrepareAsync(int generation, string memberId, CancellationToken cancellationToken)
+    {
+        Record("leave " + generation);
+        return ValueTask.CompletedTask;
+    }
+
+    private void Record(string e)
+    {
+        lock (_lock)
+        {
+            _events.Add(e);
+        }
+    }
+
+    private int Count(string prefix)
+    {
+        lock (_lock)
+        {
+            var n = 0;
+            foreach (var e in _events)
+            {
+                if (e.StartsWith(prefix, StringComparison.Ordinal))
+                {
+                    n++;
+                }
+            }
+
+            return n;
+        }
+    }
+}
