@@ -189,6 +189,10 @@ internal sealed class BrokerSender : IAsyncDisposable
 
         ProduceRequestSet? set = null;
         var idempotence = _idempotence;
+
+        // Nothing in flight to this broker: open batches need not wait for linger (SendWhenIdle). What arrives while
+        // this request is out forms the next batches, sent when it is answered or when their linger passes.
+        var idle = Volatile.Read(ref _inFlight) == 0;
         var start = _drainIndex % partitions.Length;
         var i = start;
         do
@@ -209,7 +213,7 @@ internal sealed class BrokerSender : IAsyncDisposable
                 if (first is null)
                 {
                     var open = partition.Open;
-                    if (open is null || !_accumulator.IsOpenBatchReady(open, now, ref wakeAt))
+                    if (open is null || !_accumulator.IsOpenBatchReady(open, now, idle, ref wakeAt))
                     {
                         continue;
                     }

@@ -24,6 +24,18 @@ public sealed class KafkaProducerOptions : KafkaClientOptions
     public TimeSpan Linger { get; set; } = TimeSpan.FromMilliseconds(5);
 
     /// <summary>
+    /// Whether a batch may go out before <see cref="Linger"/> when its broker has no produce request in flight.
+    /// <para>True (default): after a quiet moment the first records are sent at once, and batches form from what
+    /// arrives while a request is in flight, up to <see cref="Linger"/> (Nagle's algorithm; franz-go batches this
+    /// way). A lightly loaded producer is acknowledged in one round trip instead of linger + one, and callers that
+    /// each await <c>ProduceAsync</c> are bound by the round trip, not by linger. Under load a request is nearly
+    /// always in flight, so batches fill as with a fixed linger.</para>
+    /// <para>False: every batch that is not full waits <see cref="Linger"/>, as the Java client and librdkafka do —
+    /// fewer, larger requests when records trickle in.</para>
+    /// </summary>
+    public bool SendWhenIdle { get; set; } = true;
+
+    /// <summary>
     /// <c>batch.size</c>: the most bytes of records (uncompressed, with the 61-byte batch header) one partition's batch
     /// holds; a full batch is sent without waiting for <see cref="Linger"/>. A single record larger than this gets a
     /// batch of its own. Batch buffers start small and grow, so a large value costs memory only on busy partitions.

@@ -19,6 +19,7 @@ internal sealed class ProducerSettings
         Acks = options.Acks;
         Idempotent = options.IdempotenceEnabled;
         LingerTicks = Clock.ToTicks(options.Linger);
+        SendWhenIdle = options.SendWhenIdle;
         BatchSize = options.BatchSize;
         MaxRequestSize = options.MaxRequestSize;
         BufferMemory = options.BufferMemory;
@@ -46,6 +47,9 @@ internal sealed class ProducerSettings
     public bool Idempotent { get; }
 
     public long LingerTicks { get; }
+
+    /// <summary>An open batch is ready at once while its sender has nothing in flight (<see cref="KafkaProducerOptions.SendWhenIdle"/>).</summary>
+    public bool SendWhenIdle { get; }
 
     public int BatchSize { get; }
 

@@ -337,10 +337,13 @@ internal sealed class RecordAccumulator
         }
     }
 
-    /// <summary>True when the partition's open batch has waited its linger (or a flush, close or memory pressure wants it now).</summary>
-    public bool IsOpenBatchReady(ProducerBatch open, long nowTicks, ref long wakeAtTicks)
+    /// <summary>
+    /// True when the partition's open batch has waited its linger, or its sender is idle and
+    /// <see cref="ProducerSettings.SendWhenIdle"/> is on, or a flush, close or memory pressure wants it now.
+    /// </summary>
+    public bool IsOpenBatchReady(ProducerBatch open, long nowTicks, bool senderIdle, ref long wakeAtTicks)
     {
-        if (SendImmediately)
+        if (SendImmediately || (senderIdle && _settings.SendWhenIdle))
         {
             return true;
         }

@@ -6,7 +6,7 @@ namespace Messaging.Core.Tests.Producer;
 
 public sealed class RecordAccumulatorTests
 {
-    private static (RecordAccumulator Accumulator, BufferPool Pool, PartitionState Partition) Create(int batchSize = 4096, long bufferMemory = 1024 * 1024, int lingerMs = 5)
+    private static (RecordAccumulator Accumulator, BufferPool Pool, PartitionState Partition) Create(int batchSize = 4096, long bufferMemory = 1024 * 1024, int lingerMs = 5, bool sendWhenIdle = true)
     {
         var settings = new ProducerSettings(new KafkaProducerOptions
         {
@@ -15,6 +15,7 @@ public sealed class RecordAccumulatorTests
             BufferMemory = bufferMemory,
             MaxRequestSize = (int)Math.Min(bufferMemory, 1024 * 1024),
             Linger = TimeSpan.FromMilliseconds(lingerMs),
+            SendWhenIdle = sendWhenIdle,
         });
         var pool = new BufferPool(settings.BufferMemory, settings.BatchSize);
         var accumulator = new RecordAccumulator(settings, pool, new IdempotenceState(), new ProducerLog(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
@@ -106,14 +107,27 @@ public sealed class RecordAccumulatorTests
         Append(accumulator, partition, 10);
         var open = partition.Open!;
         var wakeAt = long.MaxValue;
-        Assert.False(accumulator.IsOpenBatchReady(open, open.CreatedTicks, ref wakeAt));
+        Assert.False(accumulator.IsOpenBatchReady(open, open.CreatedTicks, senderIdle: false, ref wakeAt));
         Assert.Equal(open.CreatedTicks + (Stopwatch.Frequency / 20), wakeAt, tolerance: Stopwatch.Frequency / 1000);
-        Assert.True(accumulator.IsOpenBatchReady(open, open.CreatedTicks + Stopwatch.Frequency, ref wakeAt));
+        Assert.True(accumulator.IsOpenBatchReady(open, open.CreatedTicks + Stopwatch.Frequency, senderIdle: false, ref wakeAt));
         accumulator.BeginFlush();
-        Assert.True(accumulator.IsOpenBatchReady(open, open.CreatedTicks, ref wakeAt));
+        Assert.True(accumulator.IsOpenBatchReady(open, open.CreatedTicks, senderIdle: false, ref wakeAt));
         accumulator.EndFlush();
         wakeAt = long.MaxValue;
-        Assert.False(accumulator.IsOpenBatchReady(open, open.CreatedTicks, ref wakeAt));
+        Assert.False(accumulator.IsOpenBatchReady(open, open.CreatedTicks, senderIdle: false, ref wakeAt));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void An_open_batch_of_an_idle_sender_is_ready_at_once_only_when_send_when_idle_is_on(bool sendWhenIdle)
+    {
+        var (accumulator, _, partition) = Create(lingerMs: 50, sendWhenIdle: sendWhenIdle);
+        Append(accumulator, partition, 10);
+        var open = partition.Open!;
+        var wakeAt = long.MaxValue;
+        Assert.Equal(sendWhenIdle, accumulator.IsOpenBatchReady(open, open.CreatedTicks, senderIdle: true, ref wakeAt));
+        Assert.False(accumulator.IsOpenBatchReady(open, open.CreatedTicks, senderIdle: false, ref wakeAt)); // in flight: it lingers
     }
 
     [Fact]

@@ -26,6 +26,7 @@ public sealed class ProducerClockTests
             BootstrapServers = broker.BootstrapServers,
             Acks = Acks.Leader,
             EnableIdempotence = false,
+            SendWhenIdle = false, // the Java client's fixed linger
             Linger = TimeSpan.FromMinutes(10),
             DeliveryTimeout = TimeSpan.FromHours(3),
             TimeProvider = time,
@@ -41,6 +42,39 @@ public sealed class ProducerClockTests
         var result = await delivery.WaitAsync(Prompt, ct);
         Assert.Equal(0, result.Offset);
         _ = Assert.Single(broker.Produces);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task With_send_when_idle_a_batch_goes_out_at_once_and_what_arrives_in_flight_rides_the_next_request()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var time = new FakeTimeProvider(); // never advanced: a ten-minute linger cannot be what sends anything here
+        await using var broker = FakeProduceBroker.Start(throttleMs: 0, throttledResponses: 0, produceDelay: TimeSpan.FromMilliseconds(300));
+        await using var producer = new KafkaProducer(new KafkaProducerOptions
+        {
+            BootstrapServers = broker.BootstrapServers,
+            Acks = Acks.Leader,
+            EnableIdempotence = false,
+            Linger = TimeSpan.FromMinutes(10),
+            DeliveryTimeout = TimeSpan.FromHours(3),
+            TimeProvider = time,
+        });
+
+        // The sender is idle: the first record goes out at once, and its request is held 300 ms by the broker.
+        var first = producer.ProduceAsync(FakeProduceBroker.Topic, (byte[]?)null, "first"u8.ToArray(), cancellationToken: ct).AsTask();
+        await Eventually.TrueAsync(() => !broker.Produces.IsEmpty || producer.Core.Senders.All is [{ InFlight: 1 }], Prompt, "the first record was not sent while the sender was idle", ct);
+
+        // While it is in flight, twenty more records form one batch; they go when the first request is answered.
+        var rest = new Task<DeliveryResult>[20];
+        for (var i = 0; i < rest.Length; i++)
+        {
+            rest[i] = producer.ProduceAsync(FakeProduceBroker.Topic, (byte[]?)null, "more"u8.ToArray(), cancellationToken: ct).AsTask();
+        }
+
+        Assert.Equal(0, (await first.WaitAsync(Prompt, ct)).Offset);
+        var delivered = await Task.WhenAll(rest).WaitAsync(Prompt, ct);
+        Assert.Equal(20, delivered[^1].Offset);
+        Assert.Equal(2, broker.Produces.Count);
     }
 
     [Fact(Timeout = 60_000)]
