@@ -92,25 +92,8 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
         }
     }
 
-    private bool ValidateClientCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
-    {
-        if (proxy.Options.RequiredClientCa is not { } ca)
-        {
-            return true;
-        }
-
-        if (certificate is null)
-        {
-            return false;
-        }
-
-        using var custom = new X509Chain();
-        custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        custom.ChainPolicy.CustomTrustStore.Add(ca);
-        using var presented = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-        return custom.Build(presented);
-    }
+    private bool ValidateClientCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors) =>
+        proxy.Options.RequiredClientCa is not { } ca || TestCertificateAuthority.ChainsTo(certificate, ca);
 
     private async Task PumpRequestsAsync(Stream from, Stream to, CancellationToken stop)
     {

@@ -41,6 +41,25 @@ public sealed class TestCertificateAuthority : IDisposable
     public X509Certificate2 IssueClientCertificate(string subject = "CN=messaging-client", bool expired = false) =>
         Issue(subject, [], serverAuth: false, expired);
 
+    /// <summary>True when <paramref name="certificate"/> chains to <paramref name="root"/> alone (no system roots, no revocation check).</summary>
+    /// <param name="certificate">The presented certificate, or null (not trusted).</param>
+    /// <param name="root">The only trusted root.</param>
+    public static bool ChainsTo(X509Certificate? certificate, X509Certificate2 root)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        if (certificate is null)
+        {
+            return false;
+        }
+
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.CustomTrustStore.Add(root);
+        using var presented = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        return chain.Build(presented);
+    }
+
     /// <summary>Releases the root's key and certificate.</summary>
     public void Dispose()
     {

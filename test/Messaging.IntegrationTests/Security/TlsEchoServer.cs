@@ -83,23 +83,6 @@ internal sealed class TlsEchoServer : IAsyncDisposable
         }
     }
 
-    private bool ValidateClient(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
-    {
-        if (_clientCa is null)
-        {
-            return true;
-        }
-
-        if (certificate is null)
-        {
-            return false;
-        }
-
-        using var custom = new X509Chain();
-        custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        custom.ChainPolicy.CustomTrustStore.Add(_clientCa);
-        using var presented = new X509Certificate2(certificate);
-        return custom.Build(presented);
-    }
+    private bool ValidateClient(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors) =>
+        _clientCa is null || Messaging.Testing.Security.TestCertificateAuthority.ChainsTo(certificate, _clientCa);
 }
