@@ -36,7 +36,7 @@ internal sealed class ConnectionSecurity : IDisposable
         var usesTls = protocol is SecurityProtocol.Ssl or SecurityProtocol.SaslSsl;
         var usesSasl = protocol is SecurityProtocol.SaslPlaintext or SecurityProtocol.SaslSsl;
         var credentials = usesTls ? TlsCredentials.Load(ssl) : null;
-        var factory = credentials is null ? transportFactory : new TlsTransportFactory(transportFactory, ssl, credentials);
+        var factory = credentials is null ? transportFactory : new TlsTransportFactory(transportFactory, ssl.Snapshot(), credentials);
         var authenticator = usesSasl ? new SaslAuthenticator(MechanismFor(sasl, time), time) : null;
         return new ConnectionSecurity(factory, authenticator, credentials);
     }

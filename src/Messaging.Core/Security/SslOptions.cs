@@ -70,6 +70,9 @@ public sealed class SslOptions
         + ", EnabledProtocols = " + EnabledProtocols
         + ", DangerousAcceptAnyServerName = " + (DangerousAcceptAnyServerName ? "true" : "false") + " }";
 
+    /// <summary>A copy a client keeps, so changing these options after the client was built changes nothing.</summary>
+    internal SslOptions Snapshot() => (SslOptions)MemberwiseClone();
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first contradictory setting.</summary>
     internal void Validate()
     {
