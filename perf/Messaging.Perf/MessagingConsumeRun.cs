@@ -1,6 +1,7 @@
 using System.Globalization;
 using Deserializers = Messaging.Deserializers;
 using Ignore = Messaging.Ignore;
+using ConsumerPools = Messaging.Pools.ConsumerPools;
 
 namespace Messaging.Perf;
 
@@ -17,7 +18,7 @@ internal static class MessagingConsumeRun
         FetchMaxWait = TimeSpan.FromMilliseconds(settings.FetchWaitMs),
         MaxPartitionFetchBytes = Math.Max(4 * 1024 * 1024, settings.Payloads.RecordBytes + (64 * 1024)),
         MaxPollRecords = settings.MaxPollRecords,
-        Pools = { Enabled = pools },
+        Pools = pools ? ConsumerPools.Shared : ConsumerPools.None,
     };
 
     public static string Describe(ConsumeSettings settings, bool pools)

@@ -26,7 +26,7 @@ internal sealed class BucketedArrayPool<T> : IPoolStatisticsSource
     private long _retainedBytes;
     private long _retainedCount;
 
-    public BucketedArrayPool(string name, BufferPoolOptions options)
+    public BucketedArrayPool(string name, BucketedPoolOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate(name);

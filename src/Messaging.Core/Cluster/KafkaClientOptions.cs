@@ -86,7 +86,15 @@ public class KafkaClientOptions : IConnectionOptions
             throw new ArgumentException("BootstrapServers (bootstrap.servers) is required: host:port[,host:port...].", nameof(BootstrapServers));
         }
 
-        _ = BrokerEndpoint.ParseList(BootstrapServers);
+        try
+        {
+            _ = BrokerEndpoint.ParseList(BootstrapServers);
+        }
+        catch (ArgumentException e)
+        {
+            // Named after the setting, not the parser's parameter, so a configuration error points at its key.
+            throw new ArgumentException("BootstrapServers (bootstrap.servers): " + e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal), nameof(BootstrapServers), e);
+        }
         RequirePositive(RequestTimeout, nameof(RequestTimeout));
         RequirePositive(SocketConnectionSetupTimeout, nameof(SocketConnectionSetupTimeout));
         RequirePositive(ReconnectBackoff, nameof(ReconnectBackoff));

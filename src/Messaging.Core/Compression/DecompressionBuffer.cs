@@ -17,8 +17,7 @@ namespace Messaging.Compression;
 /// </remarks>
 internal sealed class DecompressionBuffer : IDecompressionBuffer, IDisposable
 {
-    private byte[] _buffer;
-    private int _written;
+    private GrowableBuffer<ArrayPoolSource> _buffer; // mutable struct: used in place, never copied
     private bool _disposed;
 
     /// <summary>Creates a buffer with at least <paramref name="initialCapacity"/> bytes of room.</summary>
@@ -27,62 +26,40 @@ internal sealed class DecompressionBuffer : IDecompressionBuffer, IDisposable
     public DecompressionBuffer(int initialCapacity = 64 * 1024)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(initialCapacity);
-        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initialCapacity, 256));
+
+        // An outgrown array is left to the GC, not returned: records decoded into it may still be in use.
+        _buffer = new GrowableBuffer<ArrayPoolSource>(
+            new ArrayPoolSource(ArrayPool<byte>.Shared, returnsReplaced: false), ArrayPool<byte>.Shared.Rent(Math.Max(initialCapacity, 256)));
     }
 
     /// <inheritdoc/>
-    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
+    public ReadOnlyMemory<byte> WrittenMemory => _buffer.WrittenMemory;
 
     /// <summary>The number of bytes written since the last <see cref="Reset"/>.</summary>
-    public int WrittenCount => _written;
+    public int WrittenCount => _buffer.WrittenCount;
 
     /// <summary>The size of the current array.</summary>
-    public int Capacity => _buffer.Length;
+    public int Capacity => _buffer.Capacity;
 
     /// <summary>Forgets the written bytes, keeping the array. Records decoded into the buffer become invalid.</summary>
-    public void Reset() => _written = 0;
+    public void Reset() => _buffer.Clear();
 
     /// <inheritdoc/>
-    public void Advance(int count) => GrowableBuffer.Advance(_buffer.Length, ref _written, count);
+    public void Advance(int count) => _buffer.Advance(count);
 
     /// <inheritdoc/>
-    public Memory<byte> GetMemory(int sizeHint = 0)
-    {
-        Ensure(sizeHint);
-        return _buffer.AsMemory(_written);
-    }
+    public Memory<byte> GetMemory(int sizeHint = 0) => _buffer.GetMemory(sizeHint);
 
     /// <inheritdoc/>
-    public Span<byte> GetSpan(int sizeHint = 0)
-    {
-        Ensure(sizeHint);
-        return _buffer.AsSpan(_written);
-    }
+    public Span<byte> GetSpan(int sizeHint = 0) => _buffer.GetSpan(sizeHint);
 
-    /// <summary>Returns the array to the pool. Idempotent; the buffer must not be used afterwards.</summary>
+    /// <summary>Returns the array to the pool. Idempotent; the buffer holds no array afterwards, so writing throws.</summary>
     public void Dispose()
     {
         if (!_disposed)
         {
             _disposed = true;
-            byte[] buffer = _buffer;
-            _buffer = [];
-            _written = 0;
-            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(_buffer.Detach(out _));
         }
-    }
-
-    private void Ensure(int sizeHint)
-    {
-        var size = GrowableBuffer.NextSize(_buffer.Length, _written, sizeHint);
-        if (size == 0)
-        {
-            return;
-        }
-
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        byte[] next = ArrayPool<byte>.Shared.Rent(size);
-        _buffer.AsSpan(0, _written).CopyTo(next);
-        _buffer = next; // the old array is left to the GC: records decoded into it may still be in use
     }
 }

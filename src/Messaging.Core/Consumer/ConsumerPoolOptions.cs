@@ -1,49 +1,35 @@
 namespace Messaging.Pools;
 
 /// <summary>
-/// The consumer's pools: decompression buffers, record objects, record slices (the arrays batches are delivered in)
-/// and fetch-response buffers. Each has its knobs; <see cref="Enabled"/> false turns all of them off (every buffer,
-/// record and array is allocated and left to the GC, as <see cref="NoPooling"/>); a custom implementation of a
-/// pluggable pool replaces the default. Plain settable properties, bindable from <c>IConfiguration</c>
-/// (<c>configuration.GetSection("Consumer:Pools").Bind(options.Pools)</c>).
+/// The settings of a consumer's own pools, the input of <see cref="ConsumerPools.Create"/>: one set of knobs per
+/// default pool. Plain settable properties, bindable from <c>IConfiguration</c>
+/// (<c>options.Pools = ConsumerPools.Create(configuration.GetSection("Consumer:Pools").Get&lt;ConsumerPoolOptions&gt;()!)</c>).
 /// </summary>
 /// <remarks>
-/// With every knob at its default the consumer uses the process-wide shared pools (<see cref="DecompressionBufferPool.Shared"/>,
-/// <see cref="RecordPool.Shared"/>, <see cref="RecordSlicePool.Shared"/>), so many consumers share one bounded
-/// working set; changed knobs give the consumer pools of its own.
+/// These settings are only read by <see cref="ConsumerPools.Create"/>: a consumer uses the pools in
+/// <see cref="KafkaConsumerOptions.Pools"/>, which are <see cref="ConsumerPools.Shared"/> unless set. The defaults
+/// here are the settings of the shared pools.
 /// </remarks>
 public sealed class ConsumerPoolOptions
 {
-    /// <summary>False turns every pool off (<see cref="NoPooling"/>). Default true.</summary>
-    public bool Enabled { get; set; } = true;
+    /// <summary>The decompression-buffer pool's settings, in bytes. Defaults: buckets 64 KiB to 16 MiB, 16 per bucket, 64 MiB retained.</summary>
+    public BucketedPoolOptions DecompressionBuffers { get; set; } = DefaultDecompressionBuffers();
 
-    /// <summary>Knobs of the default decompression-buffer pool, in bytes. Defaults: buckets 64 KiB to 16 MiB, 16 per bucket, 64 MiB retained.</summary>
-    public BufferPoolOptions DecompressionBuffers { get; set; } = DefaultDecompressionBuffers();
+    /// <summary>The record-slice pool's settings, in records. Defaults: buckets 16 to 65,536 records, 32 per bucket, 16 MiB retained.</summary>
+    public BucketedPoolOptions RecordSlices { get; set; } = DefaultRecordSlices();
 
-    /// <summary>Knobs of the default record-slice pool, in records. Defaults: buckets 16 to 65,536 records, 32 per bucket, 16 MiB retained.</summary>
-    public BufferPoolOptions RecordSlices { get; set; } = DefaultRecordSlices();
-
-    /// <summary>Knobs of the default record-object pool. Default: 65,536 retained.</summary>
+    /// <summary>The record-object pool's settings. Default: 65,536 retained.</summary>
     public RecordPoolOptions Records { get; set; } = new();
 
     /// <summary>
-    /// Knobs of the fetch-response buffer pool (whole Fetch responses, which records point into until recycled), in
-    /// bytes. Defaults: buckets 64 KiB to 128 MiB, 32 per bucket, 256 MiB retained — enough for the default
-    /// <see cref="KafkaConsumerOptions.MaxBufferedBytes"/> (64 MiB) plus a 50 MiB response in flight, with room
-    /// for a second consumer.
+    /// The fetch-response pool's settings (whole Fetch responses, which records point into until recycled), in bytes.
+    /// Defaults: buckets 64 KiB to 128 MiB, 32 per bucket, 256 MiB retained — enough for the default
+    /// <see cref="KafkaConsumerOptions.MaxBufferedBytes"/> (64 MiB) plus a 50 MiB response in flight, with room for a
+    /// second consumer.
     /// </summary>
-    public BufferPoolOptions FetchResponses { get; set; } = DefaultFetchResponses();
+    public BucketedPoolOptions FetchResponses { get; set; } = DefaultFetchResponses();
 
-    /// <summary>A custom decompression-buffer pool used instead of the default; null for the default.</summary>
-    public IDecompressionBufferPool? DecompressionBufferPool { get; set; }
-
-    /// <summary>A custom record-object pool used instead of the default; null for the default.</summary>
-    public IRecordPool? RecordPool { get; set; }
-
-    /// <summary>A custom record-slice pool used instead of the default; null for the default.</summary>
-    public IRecordSlicePool? RecordSlicePool { get; set; }
-
-    /// <summary>Checks every knob; throws <see cref="ArgumentException"/> naming the first that is wrong.</summary>
+    /// <summary>Checks every setting; throws <see cref="ArgumentException"/> naming the first that is wrong.</summary>
     public void Validate()
     {
         ArgumentNullException.ThrowIfNull(DecompressionBuffers, nameof(DecompressionBuffers));
@@ -56,17 +42,7 @@ public sealed class ConsumerPoolOptions
         FetchResponses.Validate("Pools.FetchResponses");
     }
 
-    internal ConsumerPoolOptions Snapshot()
-    {
-        var copy = (ConsumerPoolOptions)MemberwiseClone();
-        copy.DecompressionBuffers = DecompressionBuffers.Clone();
-        copy.RecordSlices = RecordSlices.Clone();
-        copy.Records = Records.Clone();
-        copy.FetchResponses = FetchResponses.Clone();
-        return copy;
-    }
-
-    internal static BufferPoolOptions DefaultDecompressionBuffers() => new()
+    internal static BucketedPoolOptions DefaultDecompressionBuffers() => new()
     {
         MinBucketSize = 64 * 1024,
         MaxBucketSize = 16 * 1024 * 1024,
@@ -74,7 +50,7 @@ public sealed class ConsumerPoolOptions
         MaxRetainedBytes = 64L * 1024 * 1024,
     };
 
-    internal static BufferPoolOptions DefaultRecordSlices() => new()
+    internal static BucketedPoolOptions DefaultRecordSlices() => new()
     {
         MinBucketSize = 16,
         MaxBucketSize = 65_536,
@@ -82,15 +58,11 @@ public sealed class ConsumerPoolOptions
         MaxRetainedBytes = 16L * 1024 * 1024,
     };
 
-    internal static BufferPoolOptions DefaultFetchResponses() => new()
+    internal static BucketedPoolOptions DefaultFetchResponses() => new()
     {
         MinBucketSize = 64 * 1024,
         MaxBucketSize = 128 * 1024 * 1024,
         MaxRetainedPerBucket = 32,
         MaxRetainedBytes = 256L * 1024 * 1024,
     };
-
-    internal static bool SameKnobs(BufferPoolOptions a, BufferPoolOptions b) =>
-        a.Enabled == b.Enabled && a.MinBucketSize == b.MinBucketSize && a.MaxBucketSize == b.MaxBucketSize &&
-        a.MaxRetainedPerBucket == b.MaxRetainedPerBucket && a.MaxRetainedBytes == b.MaxRetainedBytes;
 }

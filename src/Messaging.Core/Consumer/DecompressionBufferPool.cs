@@ -4,7 +4,7 @@ namespace Messaging.Pools;
 
 /// <summary>
 /// The default <see cref="IDecompressionBufferPool"/>: power-of-two buckets with bounded retention
-/// (<see cref="BufferPoolOptions"/>). It guesses four times the compressed size (at least the smallest bucket); a
+/// (<see cref="BucketedPoolOptions"/>). It guesses four times the compressed size (at least the smallest bucket); a
 /// buffer that grows is exchanged for the next bucket up, and the smaller one goes straight back to its bucket.
 /// </summary>
 public sealed class DecompressionBufferPool : IDecompressionBufferPool
@@ -14,12 +14,12 @@ public sealed class DecompressionBufferPool : IDecompressionBufferPool
 
     /// <summary>Creates a pool with its own buckets.</summary>
     /// <param name="options">The knobs; null for the defaults.</param>
-    public DecompressionBufferPool(BufferPoolOptions? options = null)
+    public DecompressionBufferPool(BucketedPoolOptions? options = null)
     {
         _pool = new BucketedArrayPool<byte>("decompression-buffers", options ?? ConsumerPoolOptions.DefaultDecompressionBuffers());
     }
 
-    /// <summary>The process-wide pool consumers with default knobs share.</summary>
+    /// <summary>The process-wide pool with the default settings, part of <see cref="ConsumerPools.Shared"/>.</summary>
     public static DecompressionBufferPool Shared { get; } = new();
 
     /// <summary>The pool's counters (rents, returns, misses, drops, bytes retained).</summary>

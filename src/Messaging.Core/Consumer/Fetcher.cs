@@ -24,7 +24,7 @@ internal sealed partial class Fetcher : IAsyncDisposable
 {
     private readonly ClusterClient _cluster;
     private readonly KafkaConsumerOptions _options;
-    private readonly ConsumerPools _pools;
+    private readonly ConsumerPoolsInUse _pools;
     private readonly OffsetLookup _offsetLookup;
     private readonly Lock _lock = new();
     private readonly Dictionary<TopicPartition, PartitionCursor> _cursors = [];
@@ -40,7 +40,7 @@ internal sealed partial class Fetcher : IAsyncDisposable
     private int _disposed;
     private bool _refreshWanted;
 
-    public Fetcher(ClusterClient cluster, KafkaConsumerOptions options, ConsumerPools pools)
+    public Fetcher(ClusterClient cluster, KafkaConsumerOptions options, ConsumerPoolsInUse pools)
     {
         _cluster = cluster;
         _options = options;
@@ -54,7 +54,7 @@ internal sealed partial class Fetcher : IAsyncDisposable
 
     public ConsumerLog Log { get; }
 
-    public ConsumerPools Pools => _pools;
+    public ConsumerPoolsInUse Pools => _pools;
 
     public ClusterClient Cluster => _cluster;
 

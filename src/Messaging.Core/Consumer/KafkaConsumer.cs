@@ -33,7 +33,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
     private readonly ClusterClient _cluster;
     private readonly Fetcher _fetcher;
     private readonly ChunkDecoder _decoder;
-    private readonly ConsumerPools _pools;
+    private readonly ConsumerPoolsInUse _pools;
     private readonly int _maxPollRecords;
     private FetchedPartition? _chunk;
     private int _consuming;
@@ -48,7 +48,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
         options.Validate();
         var snapshot = options.Snapshot();
         _maxPollRecords = snapshot.MaxPollRecords;
-        _pools = ConsumerPools.Create(snapshot);
+        _pools = ConsumerPoolsInUse.Create(snapshot);
         var decoderOptions = new RecordDecoderOptions { VerifyCrc = snapshot.CheckCrcs, MaxDecompressedBatchBytes = snapshot.MaxDecompressedBatchBytes };
         _decoder = new ChunkDecoder(decoderOptions, snapshot.IsolationLevel == IsolationLevel.ReadCommitted,
             new PooledDecompressionWriter(_pools.DecompressionBuffers, snapshot.MaxDecompressedBatchBytes));

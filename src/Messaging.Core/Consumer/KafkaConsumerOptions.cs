@@ -66,16 +66,15 @@ public sealed class KafkaConsumerOptions : KafkaClientOptions
     /// </summary>
     public bool FetchSessions { get; set; } = true;
 
-    /// <summary>The pools (knobs, on/off, custom implementations).</summary>
-    public ConsumerPoolOptions Pools { get; set; } = new();
+    /// <summary>
+    /// The pools the consumer takes its memory from. Default <see cref="ConsumerPools.Shared"/>, the process-wide
+    /// pools; <see cref="ConsumerPools.None"/> turns pooling off, <see cref="ConsumerPools.Create"/> builds pools of
+    /// the consumer's own from settings, and the <see cref="ConsumerPools"/> constructor plugs in custom ones.
+    /// </summary>
+    public ConsumerPools Pools { get; set; } = ConsumerPools.Shared;
 
-    /// <summary>A copy the consumer keeps, so later changes to this object do not reach it.</summary>
-    internal KafkaConsumerOptions Snapshot()
-    {
-        var copy = (KafkaConsumerOptions)MemberwiseClone();
-        copy.Pools = Pools.Snapshot();
-        return copy;
-    }
+    /// <summary>A copy the consumer keeps, so later changes to this object do not reach it (the pools are immutable and shared).</summary>
+    internal KafkaConsumerOptions Snapshot() => (KafkaConsumerOptions)MemberwiseClone();
 
     /// <inheritdoc/>
     public override void Validate()
@@ -133,6 +132,5 @@ public sealed class KafkaConsumerOptions : KafkaClientOptions
 
         ArgumentNullException.ThrowIfNull(ClientRack, nameof(ClientRack));
         ArgumentNullException.ThrowIfNull(Pools, nameof(Pools));
-        Pools.Validate();
     }
 }

@@ -3,7 +3,7 @@ namespace Messaging.Pools;
 
 /// <summary>
 /// Pools that pool nothing: every rent allocates and every return is left to the garbage collector. For comparison
-/// runs and for applications that keep records for a long time. <c>Pools.Enabled = false</c> selects all three.
+/// runs and for applications that keep records for a long time. <see cref="ConsumerPools.None"/> is a set of all four.
 /// </summary>
 public static class NoPooling
 {
@@ -15,6 +15,9 @@ public static class NoPooling
 
     /// <summary>A record-slice "pool" that allocates every array.</summary>
     public static IRecordSlicePool RecordSlices { get; } = new NoRecordSlices();
+
+    /// <summary>A fetch-response "pool" that allocates every buffer at the response's exact size.</summary>
+    public static IFetchResponsePool FetchResponses { get; } = new NoFetchResponses();
 
     private sealed class NoDecompressionBuffers : IDecompressionBufferPool
     {
@@ -45,6 +48,15 @@ public static class NoPooling
         }
 
         public void Return(ReadOnlySpan<PooledRecord> records)
+        {
+        }
+    }
+
+    private sealed class NoFetchResponses : IFetchResponsePool
+    {
+        public byte[] Rent(int length) => GC.AllocateUninitializedArray<byte>(length);
+
+        public void Return(byte[] buffer)
         {
         }
     }

@@ -13,90 +13,64 @@ namespace Messaging.Consumer;
 internal sealed class PooledDecompressionWriter : IDecompressionBuffer
 {
     private readonly IDecompressionBufferPool _pool;
-    private readonly int _limit;
-    private byte[]? _buffer;
-    private int _written;
+    private GrowableBuffer<PoolSource> _buffer; // mutable struct: used in place, never copied; holds no array between batches
 
     public PooledDecompressionWriter(IDecompressionBufferPool pool, int limit)
     {
         _pool = pool;
-        _limit = limit;
+        _buffer = new GrowableBuffer<PoolSource>(new PoolSource(pool), [], doublingCap: limit);
     }
 
     public IDecompressionBufferPool Pool => _pool;
 
-    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
+    public ReadOnlyMemory<byte> WrittenMemory => _buffer.WrittenMemory;
 
     /// <summary>Rents the first buffer for a batch of <paramref name="compressedSize"/> compressed bytes.</summary>
     public void Start(int compressedSize, CompressionType codec)
     {
-        if (_buffer is not null)
+        if (_buffer.HoldsArray)
         {
             throw new InvalidOperationException("The previous batch's buffer was neither detached nor abandoned.");
         }
 
-        _buffer = _pool.Rent(compressedSize, codec);
-        if (_buffer is null || _buffer.Length == 0)
+        var buffer = _pool.Rent(compressedSize, codec);
+        if (buffer is null || buffer.Length == 0)
         {
             throw new InvalidOperationException("The decompression-buffer pool returned an empty buffer.");
         }
 
-        _written = 0;
+        _buffer.Attach(buffer);
     }
 
     /// <summary>Hands the filled buffer over (to a <see cref="SharedBuffer"/>); the writer holds nothing afterwards.</summary>
     public byte[] Detach(out int length)
     {
-        var buffer = _buffer ?? throw new InvalidOperationException("No batch was started.");
-        length = _written;
-        _buffer = null;
-        _written = 0;
-        return buffer;
+        if (!_buffer.HoldsArray)
+        {
+            throw new InvalidOperationException("No batch was started.");
+        }
+
+        return _buffer.Detach(out length);
     }
 
     /// <summary>Gives the buffer back after a failure (nothing points into it).</summary>
     public void Abandon()
     {
-        var buffer = _buffer;
-        _buffer = null;
-        _written = 0;
-        if (buffer is not null)
+        if (_buffer.HoldsArray)
         {
-            _pool.Return(buffer);
+            _pool.Return(_buffer.Detach(out _));
         }
     }
 
-    public void Advance(int count)
-    {
-        var buffer = _buffer ?? throw new InvalidOperationException("No batch was started.");
-        GrowableBuffer.Advance(buffer.Length, ref _written, count);
-    }
+    public void Advance(int count) => _buffer.Advance(count);
 
-    public Memory<byte> GetMemory(int sizeHint = 0)
-    {
-        Ensure(sizeHint);
-        return _buffer.AsMemory(_written);
-    }
+    public Memory<byte> GetMemory(int sizeHint = 0) => _buffer.GetMemory(sizeHint);
 
-    public Span<byte> GetSpan(int sizeHint = 0)
-    {
-        Ensure(sizeHint);
-        return _buffer.AsSpan(_written);
-    }
+    public Span<byte> GetSpan(int sizeHint = 0) => _buffer.GetSpan(sizeHint);
 
-    private void Ensure(int sizeHint)
+    /// <summary>Grows through the pool, which carries the written bytes over and takes the smaller buffer back at once (nothing points into it yet).</summary>
+    private readonly struct PoolSource(IDecompressionBufferPool pool) : IGrowableArraySource
     {
-        var buffer = _buffer ?? throw new InvalidOperationException("No batch was started.");
-        var size = GrowableBuffer.NextSize(buffer.Length, _written, sizeHint, doublingCap: _limit);
-        if (size == 0)
-        {
-            return;
-        }
-
-        _buffer = _pool.Grow(buffer, _written, size);
-        if (_buffer.Length < _written + Math.Max(sizeHint, 1))
-        {
-            throw new InvalidOperationException("The decompression-buffer pool grew a buffer less than asked for.");
-        }
+        public byte[] Grow(byte[] current, int used, int minimumLength) => pool.Grow(current, used, minimumLength);
     }
 }

@@ -8,9 +8,6 @@ namespace Messaging.Pools;
 /// </summary>
 public sealed class RecordPool : IRecordPool, IPoolStatisticsSource
 {
-    /// <summary>The approximate size of one record object, for the retained-bytes figure.</summary>
-    internal const int ApproximateRecordBytes = 112;
-
     private readonly Lock _lock = new();
     private readonly PooledRecord?[] _items;
     private readonly bool _enabled;
@@ -33,7 +30,7 @@ public sealed class RecordPool : IRecordPool, IPoolStatisticsSource
         _metrics.Register(this);
     }
 
-    /// <summary>The process-wide pool consumers with default knobs share.</summary>
+    /// <summary>The process-wide pool with the default settings, part of <see cref="ConsumerPools.Shared"/>.</summary>
     public static RecordPool Shared { get; } = new();
 
     /// <summary>The pool's counters (each record object counts as one rent and one return).</summary>
@@ -43,7 +40,7 @@ public sealed class RecordPool : IRecordPool, IPoolStatisticsSource
         {
             long retained = Volatile.Read(ref _count);
             return new PoolStatistics(Volatile.Read(ref _rents), Volatile.Read(ref _returns), Volatile.Read(ref _misses), Volatile.Read(ref _drops),
-                retained, retained * ApproximateRecordBytes);
+                retained, retained * PooledRecord.ApproximateSize);
         }
     }
 

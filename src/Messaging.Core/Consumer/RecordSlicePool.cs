@@ -9,12 +9,12 @@ public sealed class RecordSlicePool : IRecordSlicePool
 
     /// <summary>Creates a pool with its own buckets.</summary>
     /// <param name="options">The knobs (lengths in records); null for the defaults.</param>
-    public RecordSlicePool(BufferPoolOptions? options = null)
+    public RecordSlicePool(BucketedPoolOptions? options = null)
     {
         _pool = new BucketedArrayPool<ConsumedRecord>("record-slices", options ?? ConsumerPoolOptions.DefaultRecordSlices());
     }
 
-    /// <summary>The process-wide pool consumers with default knobs share.</summary>
+    /// <summary>The process-wide pool with the default settings, part of <see cref="ConsumerPools.Shared"/>.</summary>
     public static RecordSlicePool Shared { get; } = new();
 
     /// <summary>The pool's counters.</summary>

@@ -1,30 +1,41 @@
-using Messaging.Buffers;
 using Messaging.Connection;
 using Messaging.Pools;
 
 namespace Messaging.Consumer;
 
 /// <summary>
-/// The consumer's pool of Fetch-response buffers: the read loop reads a whole response into one buffer from here (no
-/// growth copies), records point into it until recycled, and the last release brings it back. Sizes beyond what the
-/// consumer's fetch limits allow are refused, so a hostile size prefix falls back to the read loop's grow-as-bytes-arrive path.
+/// One consumer's view of its <see cref="IFetchResponsePool"/>, as the connection's read loop asks for it: sizes
+/// beyond what the consumer's fetch limits allow are refused without asking the pool, so a hostile size prefix falls
+/// back to the read loop's grow-as-bytes-arrive path instead of renting (or allocating) a huge buffer up front.
 /// </summary>
 internal sealed class ResponseBufferPool : IResponseBufferPool
 {
-    private static readonly BucketedArrayPool<byte> SharedBuckets = new("fetch-responses", ConsumerPoolOptions.DefaultFetchResponses());
-
-    private readonly BucketedArrayPool<byte> _buckets;
+    private readonly IFetchResponsePool _pool;
     private readonly int _maxTrustedBytes;
 
-    public ResponseBufferPool(BufferPoolOptions? options, int maxTrustedBytes)
+    public ResponseBufferPool(IFetchResponsePool pool, int maxTrustedBytes)
     {
-        _buckets = options is null ? SharedBuckets : new BucketedArrayPool<byte>("fetch-responses", options);
+        _pool = pool;
         _maxTrustedBytes = maxTrustedBytes;
     }
 
-    public PoolStatistics Statistics => _buckets.Statistics;
+    public IFetchResponsePool Pool => _pool;
 
-    public byte[]? TryRent(int length) => length <= _maxTrustedBytes ? _buckets.Rent(length) : null;
+    public byte[]? TryRent(int length)
+    {
+        if (length > _maxTrustedBytes)
+        {
+            return null;
+        }
 
-    public void Return(byte[] buffer) => _buckets.Return(buffer);
+        var buffer = _pool.Rent(length);
+        if (buffer is null || buffer.Length < length)
+        {
+            throw new InvalidOperationException("The fetch-response pool returned a buffer shorter than asked for.");
+        }
+
+        return buffer;
+    }
+
+    public void Return(byte[] buffer) => _pool.Return(buffer);
 }

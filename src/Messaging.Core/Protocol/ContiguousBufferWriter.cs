@@ -11,8 +11,7 @@ namespace Messaging.Protocol;
 internal sealed class ContiguousBufferWriter : IContiguousBufferWriter, IDisposable
 {
     private readonly ArrayPool<byte> _pool;
-    private byte[] _buffer;
-    private int _written;
+    private GrowableBuffer<ArrayPoolSource> _buffer; // mutable struct: used in place, never copied
     private bool _disposed;
 
     /// <summary>Creates a writer with at least <paramref name="initialCapacity"/> bytes of room.</summary>
@@ -30,23 +29,25 @@ internal sealed class ContiguousBufferWriter : IContiguousBufferWriter, IDisposa
         ArgumentOutOfRangeException.ThrowIfNegative(initialCapacity);
         ArgumentNullException.ThrowIfNull(pool);
         _pool = pool;
-        _buffer = pool.Rent(Math.Max(initialCapacity, 256));
+
+        // Nothing points into an array the writer outgrows, so growing returns it to the pool at once.
+        _buffer = new GrowableBuffer<ArrayPoolSource>(new ArrayPoolSource(pool, returnsReplaced: true), pool.Rent(Math.Max(initialCapacity, 256)));
     }
 
     /// <inheritdoc/>
-    public int WrittenCount => _written;
+    public int WrittenCount => _buffer.WrittenCount;
 
     /// <summary>The size of the buffer currently held (what a pool would retain).</summary>
-    public int Capacity => _buffer.Length;
+    public int Capacity => _buffer.Capacity;
 
     /// <inheritdoc/>
-    public Span<byte> WrittenSpan => _buffer.AsSpan(0, _written);
+    public Span<byte> WrittenSpan => _buffer.WrittenSpan;
 
     /// <summary>The committed bytes as memory (valid until the next <c>GetSpan</c>/<c>GetMemory</c>, <see cref="Clear"/> or <see cref="Dispose"/>).</summary>
-    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
+    public ReadOnlyMemory<byte> WrittenMemory => _buffer.WrittenMemory;
 
     /// <summary>Forgets the written bytes, keeping the array for reuse.</summary>
-    public void Clear() => _written = 0;
+    public void Clear() => _buffer.Clear();
 
     /// <summary>
     /// Forgets the written bytes and makes sure the writer holds between <paramref name="minimumCapacity"/> and
@@ -59,60 +60,35 @@ internal sealed class ContiguousBufferWriter : IContiguousBufferWriter, IDisposa
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentOutOfRangeException.ThrowIfNegative(minimumCapacity);
-        _written = 0;
-        if (_buffer.Length >= minimumCapacity && _buffer.Length <= Math.Max(maximumCapacity, minimumCapacity))
+        _buffer.Clear();
+        int capacity = _buffer.Capacity;
+        if (capacity >= minimumCapacity && capacity <= Math.Max(maximumCapacity, minimumCapacity))
         {
             return;
         }
 
         // Rent first: should it throw, the writer still owns a valid array.
         byte[] next = _pool.Rent(Math.Max(minimumCapacity, 256));
-        _pool.Return(_buffer);
-        _buffer = next;
+        _pool.Return(_buffer.Detach(out _));
+        _buffer.Attach(next);
     }
 
     /// <inheritdoc/>
-    public void Advance(int count) => GrowableBuffer.Advance(_buffer.Length, ref _written, count);
+    public void Advance(int count) => _buffer.Advance(count);
 
     /// <inheritdoc/>
-    public Memory<byte> GetMemory(int sizeHint = 0)
-    {
-        Ensure(sizeHint);
-        return _buffer.AsMemory(_written);
-    }
+    public Memory<byte> GetMemory(int sizeHint = 0) => _buffer.GetMemory(sizeHint);
 
     /// <inheritdoc/>
-    public Span<byte> GetSpan(int sizeHint = 0)
-    {
-        Ensure(sizeHint);
-        return _buffer.AsSpan(_written);
-    }
+    public Span<byte> GetSpan(int sizeHint = 0) => _buffer.GetSpan(sizeHint);
 
-    private void Ensure(int sizeHint)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        var size = GrowableBuffer.NextSize(_buffer.Length, _written, sizeHint);
-        if (size == 0)
-        {
-            return;
-        }
-
-        byte[] next = _pool.Rent(size);
-        _buffer.AsSpan(0, _written).CopyTo(next);
-        _pool.Return(_buffer);
-        _buffer = next;
-    }
-
-    /// <summary>Returns the array to the pool. Idempotent.</summary>
+    /// <summary>Returns the array to the pool. Idempotent; the writer holds no array afterwards, so writing throws.</summary>
     public void Dispose()
     {
         if (!_disposed)
         {
             _disposed = true;
-            byte[] buffer = _buffer;
-            _buffer = [];
-            _written = 0;
-            _pool.Return(buffer);
+            _pool.Return(_buffer.Detach(out _));
         }
     }
 }

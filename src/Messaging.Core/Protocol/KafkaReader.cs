@@ -354,7 +354,7 @@ internal ref struct KafkaReader
     {
         int start = _position;
         int length = ReadBytesLength(false, true, field, start);
-        return length < 0 ? null : SliceBytes(length, _limits.MaxBytesLength, nameof(ProtocolLimits.MaxBytesLength), field, start);
+        return length < 0 ? (ReadOnlyMemory<byte>?)null : SliceBytes(length, _limits.MaxBytesLength, nameof(ProtocolLimits.MaxBytesLength), field, start);
     }
 
     /// <summary>Reads non-null compact bytes (unsigned varint length + 1).</summary>
@@ -374,7 +374,7 @@ internal ref struct KafkaReader
     {
         int start = _position;
         int length = ReadBytesLength(true, true, field, start);
-        return length < 0 ? null : SliceBytes(length, _limits.MaxBytesLength, nameof(ProtocolLimits.MaxBytesLength), field, start);
+        return length < 0 ? (ReadOnlyMemory<byte>?)null : SliceBytes(length, _limits.MaxBytesLength, nameof(ProtocolLimits.MaxBytesLength), field, start);
     }
 
     /// <summary>Reads non-null bytes (int32 length, or compact when <paramref name="compact"/>) as a span of the input; never copies.</summary>
@@ -399,7 +399,7 @@ internal ref struct KafkaReader
     {
         int start = _position;
         int length = ReadBytesLength(compact, true, field, start);
-        return length < 0 ? null : SliceBytes(length, _limits.MaxBytesLength, nameof(ProtocolLimits.MaxBytesLength), field, start);
+        return length < 0 ? (ReadOnlyMemory<byte>?)null : SliceBytes(length, _limits.MaxBytesLength, nameof(ProtocolLimits.MaxBytesLength), field, start);
     }
 
     /// <summary>Reads <paramref name="count"/> raw bytes as a span of the input.</summary>

@@ -1,6 +1,5 @@
 using System.Net.Security;
 using System.Security.Authentication;
-using System.Security.Cryptography.X509Certificates;
 
 namespace Messaging;
 
@@ -8,19 +7,16 @@ namespace Messaging;
 /// TLS settings (<c>ssl.*</c>), used when <see cref="KafkaClientOptions.SecurityProtocol"/> is
 /// <see cref="SecurityProtocol.Ssl"/> or <see cref="SecurityProtocol.SaslSsl"/>. By default the broker's certificate
 /// is checked against the operating system's trusted roots and its name against the host the client connects to.
-/// Plain settable properties, bindable from <c>IConfiguration</c> (except certificate objects and the callback).
+/// Plain settable properties, bindable from <c>IConfiguration</c> (except the callback; certificates are given as PEM text or files, which configuration carries).
 /// <see cref="ToString"/> never shows keys or passwords.
 /// </summary>
 public sealed class SslOptions
 {
-    /// <summary><c>ssl.ca.pem</c>: trusted CA certificates as PEM text (one or more). When this, <see cref="CaLocation"/> or <see cref="CaCertificates"/> is set, only these CAs are trusted, not the system store.</summary>
+    /// <summary><c>ssl.ca.pem</c>: trusted CA certificates as PEM text (one or more). When this or <see cref="CaLocation"/> is set, only these CAs are trusted, not the system store.</summary>
     public string? CaPem { get; set; }
 
     /// <summary><c>ssl.ca.location</c>: a PEM file of trusted CA certificates.</summary>
     public string? CaLocation { get; set; }
-
-    /// <summary>Trusted CA certificates as objects (not bindable); the caller keeps ownership.</summary>
-    public X509Certificate2Collection? CaCertificates { get; set; }
 
     /// <summary><c>ssl.certificate.pem</c>: the client certificate (mTLS) as PEM text; its key is in <see cref="KeyPem"/>.</summary>
     public string? CertificatePem { get; set; }
@@ -43,9 +39,6 @@ public sealed class SslOptions
     /// <summary><c>ssl.keystore.password</c>: the PKCS#12 file's password.</summary>
     public string? KeystorePassword { get; set; }
 
-    /// <summary>The client certificate, with its private key, as an object (not bindable); the caller keeps ownership.</summary>
-    public X509Certificate2? ClientCertificate { get; set; }
-
     /// <summary><c>ssl.enabled.protocols</c>: the TLS versions offered. Default TLS 1.2 and TLS 1.3.</summary>
     public SslProtocols EnabledProtocols { get; set; } = SslProtocols.Tls12 | SslProtocols.Tls13;
 
@@ -64,8 +57,8 @@ public sealed class SslOptions
 
     /// <summary>Shows what is configured; keys and passwords never appear.</summary>
     public override string ToString() =>
-        "SslOptions { Ca = " + (CaPem is not null ? "PEM" : CaLocation ?? (CaCertificates is not null ? "certificates" : "system store"))
-        + ", ClientCertificate = " + (CertificatePem is not null ? "PEM" : CertificateLocation ?? KeystoreLocation ?? (ClientCertificate is not null ? "certificate" : "none"))
+        "SslOptions { Ca = " + (CaPem is not null ? "PEM" : CaLocation ?? "system store")
+        + ", ClientCertificate = " + (CertificatePem is not null ? "PEM" : CertificateLocation ?? KeystoreLocation ?? "none")
         + ", Key = " + (KeyPem is not null || KeyLocation is not null ? "***" : "none")
         + ", EnabledProtocols = " + EnabledProtocols
         + ", DangerousAcceptAnyServerName = " + (DangerousAcceptAnyServerName ? "true" : "false") + " }";
@@ -76,10 +69,10 @@ public sealed class SslOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first contradictory setting.</summary>
     internal void Validate()
     {
-        var clientSources = (CertificatePem is not null ? 1 : 0) + (CertificateLocation is not null ? 1 : 0) + (KeystoreLocation is not null ? 1 : 0) + (ClientCertificate is not null ? 1 : 0);
+        var clientSources = (CertificatePem is not null ? 1 : 0) + (CertificateLocation is not null ? 1 : 0) + (KeystoreLocation is not null ? 1 : 0);
         if (clientSources > 1)
         {
-            throw new ArgumentException("Give the client certificate once: Ssl.CertificatePem, Ssl.CertificateLocation, Ssl.KeystoreLocation or Ssl.ClientCertificate.", nameof(CertificatePem));
+            throw new ArgumentException("Give the client certificate once: Ssl.CertificatePem, Ssl.CertificateLocation or Ssl.KeystoreLocation.", nameof(CertificatePem));
         }
 
         if (KeyPem is not null && CertificatePem is null)

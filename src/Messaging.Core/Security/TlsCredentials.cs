@@ -4,8 +4,7 @@ namespace Messaging.Security;
 
 /// <summary>
 /// The certificates <see cref="SslOptions"/> name, loaded once when a client is built: the trusted CAs (null for the
-/// system store) and the client certificate (null without mTLS). Disposing releases what was loaded here; objects the
-/// caller passed in stay the caller's.
+/// system store) and the client certificate (null without mTLS). Disposing releases them.
 /// </summary>
 internal sealed class TlsCredentials : IDisposable
 {
@@ -35,12 +34,7 @@ internal sealed class TlsCredentials : IDisposable
         var ownsCa = true;
         try
         {
-            if (options.CaCertificates is not null)
-            {
-                ca = options.CaCertificates;
-                ownsCa = false;
-            }
-            else if (options.CaPem is not null || options.CaLocation is not null)
+            if (options.CaPem is not null || options.CaLocation is not null)
             {
                 var pem = options.CaPem ?? ReadFile(options.CaLocation!, nameof(SslOptions.CaLocation));
                 ca = [];
@@ -52,7 +46,7 @@ internal sealed class TlsCredentials : IDisposable
             }
 
             client = LoadClientCertificate(options);
-            return new TlsCredentials(ca, ownsCa, client, options.ClientCertificate is null);
+            return new TlsCredentials(ca, ownsCa, client, ownsClient: true);
         }
         catch (System.Security.Cryptography.CryptographicException ex)
         {
@@ -83,11 +77,6 @@ internal sealed class TlsCredentials : IDisposable
 
     private static X509Certificate2? LoadClientCertificate(SslOptions options)
     {
-        if (options.ClientCertificate is not null)
-        {
-            return options.ClientCertificate;
-        }
-
         if (options.KeystoreLocation is not null)
         {
             _ = ReadFile(options.KeystoreLocation, nameof(SslOptions.KeystoreLocation), readText: false);

@@ -108,6 +108,8 @@ internal static class LibrdkafkaLibrary
             : ["librdkafka.so", "centos8-librdkafka.so", "centos7-librdkafka.so"];
     }
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("SingleFile", "IL3000:Avoid accessing Assembly file path when publishing as a single file",
+        Justification = "Assembly.Location is empty in a single-file or native AOT app and is skipped then; AppContext.BaseDirectory, tried first, is the app's folder there.")]
     private static List<string> Folders()
     {
         var folders = new List<string>();

@@ -10,7 +10,7 @@ namespace Messaging.Core.Tests.Buffers;
 /// <summary>The default pools: size classes, bounded retention, counters and metrics; the no-pooling pools.</summary>
 public sealed class PoolTests
 {
-    private static BufferPoolOptions Small(int perBucket = 2, long maxBytes = 1 << 20) =>
+    private static BucketedPoolOptions Small(int perBucket = 2, long maxBytes = 1 << 20) =>
         new() { MinBucketSize = 1024, MaxBucketSize = 1 << 16, MaxRetainedPerBucket = perBucket, MaxRetainedBytes = maxBytes };
 
     [Theory]
@@ -99,7 +99,7 @@ public sealed class PoolTests
     [Fact]
     public void A_bucket_keeps_at_most_its_count()
     {
-        var pool = new RecordSlicePool(new BufferPoolOptions { MinBucketSize = 16, MaxBucketSize = 1024, MaxRetainedPerBucket = 2, MaxRetainedBytes = 1 << 20 });
+        var pool = new RecordSlicePool(new BucketedPoolOptions { MinBucketSize = 16, MaxBucketSize = 1024, MaxRetainedPerBucket = 2, MaxRetainedBytes = 1 << 20 });
         var arrays = Enumerable.Range(0, 5).Select(_ => pool.Rent(100)).ToList();
         arrays.ForEach(pool.Return);
         Assert.Equal(2, pool.Statistics.RetainedCount);
@@ -127,7 +127,7 @@ public sealed class PoolTests
     [Fact]
     public void A_disabled_pool_allocates_every_time_and_keeps_nothing()
     {
-        var pool = new DecompressionBufferPool(new BufferPoolOptions { Enabled = false, MinBucketSize = 1024, MaxBucketSize = 1 << 20, MaxRetainedPerBucket = 8, MaxRetainedBytes = 1 << 24 });
+        var pool = new DecompressionBufferPool(new BucketedPoolOptions { Enabled = false, MinBucketSize = 1024, MaxBucketSize = 1 << 20, MaxRetainedPerBucket = 8, MaxRetainedBytes = 1 << 24 });
         var buffer = pool.Rent(100, CompressionType.Lz4);
         pool.Return(buffer);
         Assert.NotSame(buffer, pool.Rent(100, CompressionType.Lz4));
@@ -218,16 +218,26 @@ public sealed class PoolTests
     }
 
     [Fact]
-    public void Invalid_knobs_are_rejected_naming_the_pool()
+    public void Invalid_settings_are_rejected_naming_the_pool()
     {
-        var options = new KafkaConsumerOptions { BootstrapServers = "localhost:9092" };
-        options.Pools.DecompressionBuffers.MaxBucketSize = 10;
-        var error = Assert.Throws<ArgumentException>(options.Validate);
+        var settings = new ConsumerPoolOptions();
+        settings.DecompressionBuffers.MaxBucketSize = 10;
+        var error = Assert.Throws<ArgumentException>(() => ConsumerPools.Create(settings));
         Assert.Contains("Pools.DecompressionBuffers.MaxBucketSize", error.Message, StringComparison.Ordinal);
-        options.Pools.DecompressionBuffers = ConsumerPoolOptionsDefaults();
-        options.Pools.Records.MaxRetained = -1;
-        Assert.Contains("Pools.Records.MaxRetained", Assert.Throws<ArgumentException>(options.Validate).Message, StringComparison.Ordinal);
+        settings.DecompressionBuffers = new ConsumerPoolOptions().DecompressionBuffers;
+        settings.Records.MaxRetained = -1;
+        Assert.Contains("Pools.Records.MaxRetained", Assert.Throws<ArgumentException>(() => ConsumerPools.Create(settings)).Message, StringComparison.Ordinal);
     }
 
-    private static BufferPoolOptions ConsumerPoolOptionsDefaults() => new ConsumerPoolOptions().DecompressionBuffers;
+    [Fact]
+    public void The_fetch_response_pool_reuses_buffers_and_the_no_pooling_one_allocates_exactly()
+    {
+        var pool = new FetchResponsePool(Small());
+        var buffer = pool.Rent(3000);
+        Assert.Equal(3072, buffer.Length);
+        pool.Return(buffer);
+        Assert.Same(buffer, pool.Rent(2900));
+        Assert.Equal(new PoolStatistics(Rents: 2, Returns: 1, Misses: 1, Drops: 0, RetainedCount: 0, RetainedBytes: 0), pool.Statistics);
+        Assert.Equal(3000, NoPooling.FetchResponses.Rent(3000).Length);
+    }
 }

@@ -143,7 +143,7 @@ public sealed class ChunkDecoderTests
     {
         var zeros = new string('0', 10_000);
         var data = Batch(0, 200, _ => zeros, CompressionType.Zstd); // 2 MB decompressed, tiny compressed
-        var pool = new DecompressionBufferPool(new Messaging.Pools.BufferPoolOptions { MinBucketSize = 4096, MaxBucketSize = 1 << 22, MaxRetainedPerBucket = 4, MaxRetainedBytes = 1 << 24 });
+        var pool = new DecompressionBufferPool(new Messaging.Pools.BucketedPoolOptions { MinBucketSize = 4096, MaxBucketSize = 1 << 22, MaxRetainedPerBucket = 4, MaxRetainedBytes = 1 << 24 });
         var frames = new CountingResponsePool();
         var cursor = new PartitionCursor(new TopicPartition(Topic, 0));
         var chunk = Chunk(data, 0, cursor, frames);

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Configuration;
 
 namespace Messaging.Core.Tests.Consumer;
 
-/// <summary>Consumer options: Kafka's defaults, validation, and binding from IConfiguration (pool knobs included).</summary>
+/// <summary>Consumer options: Kafka's defaults, validation, binding from IConfiguration, and the pools a consumer gets.</summary>
 public sealed class ConsumerOptionsTests
 {
     [Fact]
@@ -20,7 +20,7 @@ public sealed class ConsumerOptionsTests
         Assert.Equal(AutoOffsetReset.Latest, options.AutoOffsetReset);
         Assert.Equal(500, options.MaxPollRecords);
         Assert.Equal(64L * 1024 * 1024, options.MaxBufferedBytes);
-        Assert.True(options.Pools.Enabled);
+        Assert.Same(ConsumerPools.Shared, options.Pools);
     }
 
     [Fact]
@@ -41,7 +41,6 @@ public sealed class ConsumerOptionsTests
             ["Consumer:RetryBackoff"] = "00:00:01",
             ["Consumer:MaxDecompressedBatchBytes"] = "8388608",
             ["Consumer:FetchSessions"] = "false",
-            ["Consumer:Pools:Enabled"] = "true",
             ["Consumer:Pools:DecompressionBuffers:MaxRetainedPerBucket"] = "3",
             ["Consumer:Pools:DecompressionBuffers:MaxBucketSize"] = "1048576",
             ["Consumer:Pools:RecordSlices:MinBucketSize"] = "64",
@@ -65,14 +64,21 @@ public sealed class ConsumerOptionsTests
         Assert.Equal(TimeSpan.FromSeconds(1), options.RetryBackoff);
         Assert.Equal(8_388_608, options.MaxDecompressedBatchBytes);
         Assert.False(options.FetchSessions);
-        Assert.Equal(3, options.Pools.DecompressionBuffers.MaxRetainedPerBucket);
-        Assert.Equal(1_048_576, options.Pools.DecompressionBuffers.MaxBucketSize);
-        Assert.Equal(64 * 1024, options.Pools.DecompressionBuffers.MinBucketSize); // untouched knobs keep their defaults
-        Assert.Equal(64, options.Pools.RecordSlices.MinBucketSize);
-        Assert.Equal(1000, options.Pools.Records.MaxRetained);
-        Assert.Equal(1_000_000, options.Pools.FetchResponses.MaxRetainedBytes);
-        Assert.False(options.Pools.FetchResponses.Enabled);
+        Assert.Same(ConsumerPools.Shared, options.Pools); // pool settings are not options the consumer reads: they build pools
         options.Validate();
+
+        // The pool settings bind on their own and build the consumer's own pools, explicitly.
+        var settings = configuration.GetSection("Consumer:Pools").Get<ConsumerPoolOptions>()!;
+        Assert.Equal(3, settings.DecompressionBuffers.MaxRetainedPerBucket);
+        Assert.Equal(1_048_576, settings.DecompressionBuffers.MaxBucketSize);
+        Assert.Equal(64 * 1024, settings.DecompressionBuffers.MinBucketSize); // untouched knobs keep their defaults
+        Assert.Equal(64, settings.RecordSlices.MinBucketSize);
+        Assert.Equal(1000, settings.Records.MaxRetained);
+        Assert.Equal(1_000_000, settings.FetchResponses.MaxRetainedBytes);
+        Assert.False(settings.FetchResponses.Enabled);
+        options.Pools = ConsumerPools.Create(settings);
+        options.Validate();
+        Assert.NotSame(FetchResponsePool.Shared, options.Pools.FetchResponses);
     }
 
     [Theory]
@@ -99,26 +105,76 @@ public sealed class ConsumerOptionsTests
     }
 
     [Fact]
-    public void Default_knobs_share_the_process_pools_and_changed_knobs_get_their_own()
+    public async Task The_documented_default_is_the_shared_set_of_the_shared_pools_and_a_consumer_uses_it()
     {
-        var options = new KafkaConsumerOptions { BootstrapServers = "localhost:9092" };
-        var pools = ConsumerPools.Create(options);
-        Assert.Same(DecompressionBufferPool.Shared, pools.DecompressionBuffers);
-        Assert.Same(RecordPool.Shared, pools.Records);
-        Assert.Same(RecordSlicePool.Shared, pools.RecordSlices);
+        Assert.Same(DecompressionBufferPool.Shared, ConsumerPools.Shared.DecompressionBuffers);
+        Assert.Same(RecordPool.Shared, ConsumerPools.Shared.Records);
+        Assert.Same(RecordSlicePool.Shared, ConsumerPools.Shared.RecordSlices);
+        Assert.Same(FetchResponsePool.Shared, ConsumerPools.Shared.FetchResponses);
 
-        options.Pools.DecompressionBuffers.MaxRetainedPerBucket = 1;
-        Assert.NotSame(DecompressionBufferPool.Shared, ConsumerPools.Create(options).DecompressionBuffers);
+        // The consumer connects only once partitions are assigned: building one needs no broker.
+        await using var consumer = new KafkaConsumer(new KafkaConsumerOptions { BootstrapServers = "localhost:9092" });
+        var inUse = consumer.Fetcher.Pools;
+        Assert.Same(ConsumerPools.Shared, inUse.Pools);
+        Assert.Same(FetchResponsePool.Shared, Assert.IsType<ResponseBufferPool>(inUse.Responses).Pool);
+    }
+
+    [Fact]
+    public void Settings_equal_to_the_defaults_still_build_pools_of_their_own()
+    {
+        var own = ConsumerPools.Create(new ConsumerPoolOptions());
+        Assert.NotSame(DecompressionBufferPool.Shared, own.DecompressionBuffers);
+        Assert.NotSame(RecordPool.Shared, own.Records);
+        Assert.NotSame(RecordSlicePool.Shared, own.RecordSlices);
+        Assert.NotSame(FetchResponsePool.Shared, own.FetchResponses);
+        Assert.NotSame(own.Records, ConsumerPools.Create(new ConsumerPoolOptions()).Records);
+
+        Assert.Same(NoPooling.Records, ConsumerPools.None.Records);
+        Assert.Same(NoPooling.RecordSlices, ConsumerPools.None.RecordSlices);
+        Assert.Same(NoPooling.DecompressionBuffers, ConsumerPools.None.DecompressionBuffers);
+        Assert.Same(NoPooling.FetchResponses, ConsumerPools.None.FetchResponses);
 
         var custom = new RecordPool();
-        options.Pools.RecordPool = custom;
-        Assert.Same(custom, ConsumerPools.Create(options).Records);
+        var mixed = new ConsumerPools(ConsumerPools.Shared.DecompressionBuffers, custom, ConsumerPools.Shared.RecordSlices, ConsumerPools.Shared.FetchResponses);
+        Assert.Same(custom, mixed.Records);
+        Assert.Throws<ArgumentNullException>(() => new ConsumerPools(null!, custom, RecordSlicePool.Shared, FetchResponsePool.Shared));
 
-        options.Pools.Enabled = false;
-        options.Pools.RecordPool = null;
-        var off = ConsumerPools.Create(options);
-        Assert.Same(NoPooling.Records, off.Records);
-        Assert.Same(NoPooling.RecordSlices, off.RecordSlices);
-        Assert.Same(NoPooling.DecompressionBuffers, off.DecompressionBuffers);
+        var options = new KafkaConsumerOptions { BootstrapServers = "localhost:9092", Pools = null! };
+        Assert.Equal("Pools", Assert.Throws<ArgumentNullException>(options.Validate).ParamName);
+    }
+
+    [Fact]
+    public void The_fetch_response_view_refuses_sizes_beyond_the_fetch_limits_without_asking_the_pool()
+    {
+        var pool = new CountingFetchResponsePool();
+        var options = new KafkaConsumerOptions
+        {
+            BootstrapServers = "localhost:9092",
+            FetchMaxBytes = 1024 * 1024,
+            MaxPartitionFetchBytes = 1024 * 1024,
+            Pools = new ConsumerPools(NoPooling.DecompressionBuffers, NoPooling.Records, NoPooling.RecordSlices, pool),
+        };
+        var responses = ConsumerPoolsInUse.Create(options.Snapshot()).Responses;
+        var buffer = responses.TryRent(100_000);
+        Assert.NotNull(buffer);
+        responses.Return(buffer);
+        Assert.Null(responses.TryRent(64 * 1024 * 1024));
+        Assert.Equal(1, pool.Rents);
+        Assert.Equal(1, pool.Returns);
+    }
+
+    private sealed class CountingFetchResponsePool : IFetchResponsePool
+    {
+        public int Rents { get; private set; }
+
+        public int Returns { get; private set; }
+
+        public byte[] Rent(int length)
+        {
+            Rents++;
+            return new byte[length];
+        }
+
+        public void Return(byte[] buffer) => Returns++;
     }
 }

@@ -144,3 +144,45 @@ internal sealed class CountingResponsePool : IResponseBufferPool
         buffer.AsSpan().Fill(0xDD); // poison: anything still reading it sees garbage
     }
 }
+
+/// <summary>
+/// A decompression-buffer pool that counts, fails on a buffer returned twice or never rented, and poisons what comes
+/// back and hands it out again first, so a stale reader sees garbage. Its new buffers are <c>firstSize</c> bytes.
+/// </summary>
+internal sealed class ReusingDecompressionPool(int firstSize = 64) : IDecompressionBufferPool
+{
+    private readonly HashSet<byte[]> _out = new(ReferenceEqualityComparer.Instance);
+    private readonly Stack<byte[]> _free = new();
+
+    public int Rents { get; private set; }
+
+    public int Returns { get; private set; }
+
+    public int Outstanding => _out.Count;
+
+    public byte[] Rent(int compressedSize, CompressionType codec)
+    {
+        Rents++;
+        var buffer = _free.Count > 0 ? _free.Pop() : new byte[firstSize];
+        _out.Add(buffer);
+        return buffer;
+    }
+
+    public byte[] Grow(byte[] buffer, int usedLength, int minimumLength)
+    {
+        Assert.True(_out.Remove(buffer), "grew a buffer that is not out");
+        var larger = new byte[minimumLength];
+        buffer.AsSpan(0, usedLength).CopyTo(larger);
+        buffer.AsSpan().Fill(0xDD);
+        _out.Add(larger);
+        return larger;
+    }
+
+    public void Return(byte[] buffer)
+    {
+        Assert.True(_out.Remove(buffer), "returned a buffer twice, or one never rented");
+        Returns++;
+        buffer.AsSpan().Fill(0xDD);
+        _free.Push(buffer);
+    }
+}

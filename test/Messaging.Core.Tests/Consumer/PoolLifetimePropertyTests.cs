@@ -155,43 +155,6 @@ public sealed class PoolLifetimePropertyTests
 
     private static string Expected(long offset) => "value-" + offset + new string((char)('a' + offset % 26), (int)(offset * 7 % 40));
 
-    /// <summary>Counts; poisons what comes back and hands it out again first, so a stale reader sees garbage.</summary>
-    private sealed class ReusingDecompressionPool : IDecompressionBufferPool
-    {
-        private readonly HashSet<byte[]> _out = new(ReferenceEqualityComparer.Instance);
-        private readonly Stack<byte[]> _free = new();
-
-        public int Rents { get; private set; }
-
-        public int Returns { get; private set; }
-
-        public byte[] Rent(int compressedSize, CompressionType codec)
-        {
-            Rents++;
-            var buffer = _free.Count > 0 ? _free.Pop() : new byte[64];
-            _out.Add(buffer);
-            return buffer;
-        }
-
-        public byte[] Grow(byte[] buffer, int usedLength, int minimumLength)
-        {
-            Assert.True(_out.Remove(buffer), "grew a buffer that is not out");
-            var larger = new byte[minimumLength];
-            buffer.AsSpan(0, usedLength).CopyTo(larger);
-            buffer.AsSpan().Fill(0xDD);
-            _out.Add(larger);
-            return larger;
-        }
-
-        public void Return(byte[] buffer)
-        {
-            Assert.True(_out.Remove(buffer), "returned a buffer twice, or one never rented");
-            Returns++;
-            buffer.AsSpan().Fill(0xDD);
-            _free.Push(buffer);
-        }
-    }
-
     private sealed class ReusingRecordPool : IRecordPool
     {
         private readonly HashSet<PooledRecord> _out = new(ReferenceEqualityComparer.Instance);

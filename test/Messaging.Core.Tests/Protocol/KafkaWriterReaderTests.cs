@@ -96,6 +96,27 @@ public sealed class KafkaWriterReaderTests
         Assert.Equal(0, r.Remaining);
     }
 
+    [Fact]
+    public void Null_bytes_read_back_as_null_in_every_nullable_form()
+    {
+        byte[] bytes = Write((ref KafkaWriter w) =>
+        {
+            w.WriteNullableBytes(null);
+            w.WriteCompactNullableBytes(null);
+            w.WriteRecords(null, compact: true);
+            w.WriteRecords(null, compact: false);
+        });
+        foreach (bool memoryBacked in new[] { false, true })
+        {
+            var r = memoryBacked ? new KafkaReader(bytes.AsMemory()) : new KafkaReader(bytes);
+            Assert.Null(r.ReadNullableBytes());
+            Assert.Null(r.ReadCompactNullableBytes());
+            Assert.Null(r.ReadRecords(compact: true));
+            Assert.Null(r.ReadRecords(compact: false));
+            Assert.Equal(0, r.Remaining);
+        }
+    }
+
     [Property]
     public void Bytes_round_trip_in_all_forms(byte[]? value)
     {

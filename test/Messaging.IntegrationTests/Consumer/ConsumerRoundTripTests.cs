@@ -1,4 +1,5 @@
 using Messaging.Consumer;
+using Messaging.Pools;
 using Messaging.Serialization;
 using Messaging.IntegrationTests.Support;
 using Messaging.Testing.Brokers;
@@ -49,7 +50,7 @@ public sealed class ConsumerRoundTripTests(TestBrokerFixture fixture)
         await broker.CreateTopicAsync(topic, 2, 1, ct);
         var produced = await ConsumerTestSupport.ProduceAsync(broker.BootstrapServers, topic, 2, 1_000, 50, cancellationToken: ct);
 
-        await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers, o => o.Pools.Enabled = pools));
+        await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers, o => o.Pools = pools ? ConsumerPools.Shared : ConsumerPools.None));
         consumer.Assign(ConsumerTestSupport.All(topic, 2, OffsetSpec.Earliest));
         var next = new long[2];
         int count = 0;

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Messaging.Cluster;
 using Messaging.IntegrationTests.Consumer;
 using Messaging.Testing.Brokers;
@@ -134,7 +135,7 @@ public sealed class SaslThroughProxyTests(TestBrokerFixture fixture) : IDisposab
         await using var proxy = KafkaProxy.Start(broker.BootstrapServers, proxyOptions);
         using var client = _ca.IssueClientCertificate();
 
-        var withCertificate = new KafkaClientOptions { BootstrapServers = proxy.BootstrapServers, SecurityProtocol = SecurityProtocol.Ssl, Ssl = { CaPem = _ca.CertificatePem, ClientCertificate = client } };
+        var withCertificate = new KafkaClientOptions { BootstrapServers = proxy.BootstrapServers, SecurityProtocol = SecurityProtocol.Ssl, Ssl = { CaPem = _ca.CertificatePem, CertificatePem = client.ExportCertificatePem(), KeyPem = client.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem() } };
         await using (var cluster = new ClusterClient(withCertificate))
         {
             var metadata = await cluster.Metadata.RefreshAsync(ct);

@@ -1,13 +1,13 @@
 namespace Messaging.Pools;
 
 /// <summary>
-/// The knobs of one bucketed array pool: arrays are pooled in size classes from <see cref="MinBucketSize"/> to
-/// <see cref="MaxBucketSize"/>, four per doubling (2^k times 1, 1.25, 1.5 and 1.75, so an array is at most 25% larger
+/// The settings of one bucketed array pool (the consumer's decompression-buffer, record-slice and fetch-response
+/// pools): arrays are pooled in size classes from <see cref="MinBucketSize"/> to <see cref="MaxBucketSize"/>, four per doubling (2^k times 1, 1.25, 1.5 and 1.75, so an array is at most 25% larger
 /// than asked for); each bucket keeps at most <see cref="MaxRetainedPerBucket"/> arrays, and the whole pool
 /// at most <see cref="MaxRetainedBytes"/>. Requests larger than <see cref="MaxBucketSize"/> are allocated exactly and
 /// dropped on return. Plain settable properties, bindable from <c>IConfiguration</c>.
 /// </summary>
-public sealed class BufferPoolOptions
+public sealed class BucketedPoolOptions
 {
     /// <summary>Whether the pool keeps anything at all. False allocates every rent and drops every return. Default true.</summary>
     public bool Enabled { get; set; } = true;
@@ -49,7 +49,7 @@ public sealed class BufferPoolOptions
         }
     }
 
-    /// <summary>A copy (options are copied when a consumer is built, so later changes do not reach it).</summary>
+    /// <summary>A copy (a pool copies its settings when it is built, so later changes do not reach it).</summary>
     /// <returns>The copy.</returns>
-    public BufferPoolOptions Clone() => (BufferPoolOptions)MemberwiseClone();
+    public BucketedPoolOptions Clone() => (BucketedPoolOptions)MemberwiseClone();
 }

@@ -1,0 +1,41 @@
+using Messaging;
+using Messaging.Hosting;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Adds Kafka to a service's health checks.</summary>
+public static class KafkaHealthChecksBuilderExtensions
+{
+    /// <summary>
+    /// Adds a check that the cluster answers a metadata request within <paramref name="timeout"/> (default 5 s),
+    /// through the <see cref="KafkaAdminClient"/> registered with <c>AddKafkaAdminClient</c> (keyed by
+    /// <paramref name="serviceKey"/> when given).
+    /// </summary>
+    /// <param name="builder">The health checks builder.</param>
+    /// <param name="name">The check's name. Default "kafka".</param>
+    /// <param name="failureStatus">The status reported on failure. Default unhealthy.</param>
+    /// <param name="tags">Tags for filtering checks (for example "ready").</param>
+    /// <param name="timeout">How long the metadata request may take.</param>
+    /// <param name="serviceKey">The key of the admin client to use; null for the default one.</param>
+    /// <returns>The builder.</returns>
+    public static IHealthChecksBuilder AddKafka(
+        this IHealthChecksBuilder builder,
+        string name = "kafka",
+        HealthStatus? failureStatus = null,
+        IEnumerable<string>? tags = null,
+        TimeSpan? timeout = null,
+        string? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var bound = timeout ?? TimeSpan.FromSeconds(5);
+        return builder.Add(new HealthCheckRegistration(
+            name,
+            provider => new KafkaHealthCheck(
+                serviceKey is null ? provider.GetRequiredService<KafkaAdminClient>() : provider.GetRequiredKeyedService<KafkaAdminClient>(serviceKey),
+                bound),
+            failureStatus,
+            tags,
+            bound));
+    }
+}

@@ -1,0 +1,85 @@
+using System.Collections.Concurrent;
+using System.Threading.Tasks.Sources;
+
+namespace Messaging.Rpc;
+
+/// <summary>A pending call whose reply decodes to <typeparamref name="T"/>; the awaitable behind <c>CallAsync</c>.</summary>
+/// <typeparam name="T">The reply's type.</typeparam>
+internal sealed class PendingCall<T> : PendingCall, IValueTaskSource<T>
+{
+    /// <summary>How many idle calls of one reply type stay pooled; beyond that a finished call is left to the GC.</summary>
+    private const int MaxPooled = 4096;
+
+    private static readonly ConcurrentQueue<PendingCall<T>> Pool = new();
+    private static int s_pooled;
+
+    // Continuations run on the thread pool: never on the reply loop, the deadline sweep or a producer I/O thread.
+    private ManualResetValueTaskSourceCore<T> _core = new() { RunContinuationsAsynchronously = true };
+
+    public static PendingCall<T> Rent()
+    {
+        if (Pool.TryDequeue(out var call))
+        {
+            Interlocked.Decrement(ref s_pooled);
+            return call;
+        }
+
+        return new PendingCall<T>();
+    }
+
+    /// <summary>The caller's awaitable for the current generation.</summary>
+    public ValueTask<T> AsValueTask() => new(this, _core.Version);
+
+    public override bool TrySetReply(ReadOnlySpan<byte> payload, out Exception? decodeError)
+    {
+        T value;
+        try
+        {
+            value = Serializer!.Deserialize<T>(payload);
+        }
+#pragma warning disable CA1031 // Any codec failure becomes the call's typed error; the reply loop goes on.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            decodeError = ex;
+            return false;
+        }
+
+        decodeError = null;
+        _core.SetResult(value);
+        return true;
+    }
+
+    public override void SetError(Exception error) => _core.SetException(error);
+
+    public T GetResult(short token)
+    {
+        try
+        {
+            return _core.GetResult(token);
+        }
+        finally
+        {
+            Recycle();
+        }
+    }
+
+    public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _core.OnCompleted(continuation, state, token, flags);
+
+    protected override void ResetOutcome() => _core.Reset();
+
+    protected override void ReturnToPool()
+    {
+        if (Interlocked.Increment(ref s_pooled) <= MaxPooled)
+        {
+            Pool.Enqueue(this);
+        }
+        else
+        {
+            Interlocked.Decrement(ref s_pooled);
+        }
+    }
+}

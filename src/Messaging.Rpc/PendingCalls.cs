@@ -1,0 +1,221 @@
+using System.Collections.Concurrent;
+
+namespace Messaging.Rpc;
+
+/// <summary>
+/// The calls waiting for replies, by correlation ID, and every way one ends: its reply, its deadline (a periodic
+/// sweep), its caller's cancellation, a failed send, or the client's disposal. Each path claims the call first
+/// (<see cref="PendingCall.TryClaim"/>), so each call completes exactly once; the claimer removes its entry and
+/// releases its share of the budget, so the map and the budget never keep a finished call.
+/// </summary>
+internal sealed class PendingCalls
+{
+    private readonly ConcurrentDictionary<Guid, PendingCall> _calls = new();
+    private readonly CallBudget _budget;
+    private readonly TimeProvider _time;
+    private readonly RpcWire _wire;
+    private readonly ITimer _sweep;
+    private int _sweeping;
+    private int _closed;
+    private long _completed;
+    private long _unmatchedReplies;
+    private long _malformedReplies;
+    private long _deadlinesExceeded;
+    private long _consumeErrors;
+
+    public PendingCalls(RpcClientOptions options, RpcWire wire)
+    {
+        _time = options.TimeProvider;
+        _wire = wire;
+        _budget = new CallBudget(options.MaxPendingCalls, options.MaxPendingRequestBytes, _time);
+        _sweep = _time.CreateTimer(static state => ((PendingCalls)state!).Sweep(), this, options.DeadlineCheckInterval, options.DeadlineCheckInterval);
+    }
+
+    /// <summary>Entries in the map (calls not yet completed).</summary>
+    public int Count => _calls.Count;
+
+    public RpcClientStatistics Statistics => new(
+        _budget.Calls, _budget.Bytes, Interlocked.Read(ref _completed), Interlocked.Read(ref _deadlinesExceeded),
+        Interlocked.Read(ref _unmatchedReplies), Interlocked.Read(ref _malformedReplies), Interlocked.Read(ref _consumeErrors));
+
+    public ValueTask<bool> ReserveAsync(int bytes, TimeSpan wait, CancellationToken cancellationToken) => _budget.ReserveAsync(bytes, wait, cancellationToken);
+
+    public void Unreserve(int bytes) => _budget.Release(bytes);
+
+    public (int Calls, long Bytes) Reserved => (_budget.Calls, _budget.Bytes);
+
+    /// <summary>
+    /// Starts <paramref name="call"/> (its budget already reserved), enters it in the map and links the caller's token;
+    /// returns its generation. From here on the call ends through one of this class's completions.
+    /// </summary>
+    public int Add(PendingCall call, string method, string topic, IRpcSerializer serializer, long startTimestamp, long deadlineTimestamp, int requestBytes,
+        CancellationToken cancellationToken)
+    {
+        int generation;
+        while (true)
+        {
+            generation = call.Begin(this, Guid.NewGuid(), method, topic, serializer, startTimestamp, deadlineTimestamp, requestBytes);
+            if (_calls.TryAdd(call.CorrelationId, call))
+            {
+                break;
+            }
+
+            // A random 122-bit collision with a pending call: claim this generation silently and draw again.
+            call.TryClaim(generation);
+        }
+
+        // The race with Close: Close sets _closed and then drains the map; this added to the map and then reads _closed
+        // (both through full fences). Either Close's drain sees the entry, or this sees the flag — or both, and the
+        // claim decides.
+        if (Volatile.Read(ref _closed) != 0)
+        {
+            Fail(call, generation, RpcErrors.Disposed(method, topic, call.CorrelationId, TimeSpan.Zero, false));
+            return generation;
+        }
+
+        call.RegisterCancellation(generation, cancellationToken);
+        return generation;
+    }
+
+    /// <summary>Claims the call; the winner removes its entry and releases its budget.</summary>
+    private bool TryFinish(PendingCall call, int generation)
+    {
+        if (!call.TryClaim(generation))
+        {
+            return false;
+        }
+
+        _calls.TryRemove(new KeyValuePair<Guid, PendingCall>(call.CorrelationId, call));
+        _budget.Release(call.RequestBytes);
+        Interlocked.Increment(ref _completed);
+        return true;
+    }
+
+    /// <summary>Fails the call with <paramref name="error"/> unless another path completed it first.</summary>
+    public void Fail(PendingCall call, int generation, RpcException error)
+    {
+        if (TryFinish(call, generation))
+        {
+            call.SetError(error);
+        }
+    }
+
+    public void Cancel(PendingCall call, int generation, CancellationToken token)
+    {
+        if (TryFinish(call, generation))
+        {
+            call.SetError(RpcErrors.Cancelled(call.Method!, call.Topic!, call.CorrelationId, Elapsed(call), call.IsAcknowledged(generation), token));
+        }
+    }
+
+    /// <summary>The producer's report on the request of generation <paramref name="generation"/>: acknowledged, or failed (which fails the call).</summary>
+    public void OnDelivered(PendingCall call, int generation, ProduceException? error)
+    {
+        if (error is null)
+        {
+            call.Acknowledge(generation);
+        }
+        else
+        {
+            OnSendFailed(call, generation, error);
+        }
+    }
+
+    /// <summary>The request of generation <paramref name="generation"/> could not be sent: fails the call unless it is done already.</summary>
+    public void OnSendFailed(PendingCall call, int generation, Exception error)
+    {
+        if (TryFinish(call, generation))
+        {
+            call.SetError(RpcErrors.SendFailed(call.Method, call.Topic, call.CorrelationId, Elapsed(call), error));
+        }
+    }
+
+    /// <summary>
+    /// A record from the reply partitions: completes the call it answers, decoding the payload straight from the
+    /// pooled record (which the caller recycles right after). A reply with no or a malformed correlation ID, or whose
+    /// call is not (or no longer) pending — late, duplicate, or another client's — is dropped and counted.
+    /// </summary>
+    public void OnReply(in ConsumedRecord record)
+    {
+        var headers = record.Headers;
+        if (!headers.TryGetLast(_wire.CorrelationId, out var header) || !RpcWire.TryReadCorrelationId(header.Value.Span, out var id))
+        {
+            Interlocked.Increment(ref _malformedReplies);
+            return;
+        }
+
+        if (!_calls.TryGetValue(id, out var call))
+        {
+            Interlocked.Increment(ref _unmatchedReplies);
+            return;
+        }
+
+        var generation = call.Generation;
+        if (call.CorrelationId != id || !TryFinish(call, generation))
+        {
+            Interlocked.Increment(ref _unmatchedReplies);
+            return;
+        }
+
+        // Claimed: the call cannot be recycled until its outcome is set, so its fields are stable here.
+        var status = _wire.ReadStatus(headers);
+        if (status != RpcStatus.Ok)
+        {
+            call.SetError(RpcErrors.ServerError(status, _wire.ReadErrorMessage(headers), call.Method!, call.Topic!, id, Elapsed(call)));
+            return;
+        }
+
+        if (!call.TrySetReply(record.IsValueNull ? default : record.Value.Span, out var decodeError))
+        {
+            call.SetError(RpcErrors.DecodeFailed(call.Method!, call.Topic!, id, Elapsed(call), decodeError!));
+        }
+    }
+
+    public void CountConsumeError() => Interlocked.Increment(ref _consumeErrors);
+
+    /// <summary>Stops taking calls and fails every pending one with the disposal error.</summary>
+    public void Close()
+    {
+        Interlocked.Exchange(ref _closed, 1);
+        _sweep.Dispose();
+        foreach (var pair in _calls)
+        {
+            var call = pair.Value;
+            var generation = call.Generation;
+            if (call.CorrelationId == pair.Key && TryFinish(call, generation))
+            {
+                call.SetError(RpcErrors.Disposed(call.Method, call.Topic, pair.Key, Elapsed(call), call.IsAcknowledged(generation)));
+            }
+        }
+    }
+
+    /// <summary>Fails every call past its deadline. Runs on a timer; a tick that finds the previous one still running skips.</summary>
+    private void Sweep()
+    {
+        if (_budget.Calls == 0 || Interlocked.Exchange(ref _sweeping, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var now = _time.GetTimestamp();
+            foreach (var pair in _calls)
+            {
+                var call = pair.Value;
+                var generation = call.Generation;
+                if (now >= call.DeadlineTimestamp && call.CorrelationId == pair.Key && TryFinish(call, generation))
+                {
+                    Interlocked.Increment(ref _deadlinesExceeded);
+                    call.SetError(RpcErrors.DeadlineExceeded(call.Method!, call.Topic!, pair.Key, Elapsed(call), call.IsAcknowledged(generation)));
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _sweeping, 0);
+        }
+    }
+
+    private TimeSpan Elapsed(PendingCall call) => _time.GetElapsedTime(call.StartTimestamp);
+}

@@ -1,0 +1,137 @@
+namespace Messaging.Rpc;
+
+/// <summary>
+/// The client's reply consumer: assigned (no group, so no rebalance) to the reply partitions from their end, it reads
+/// raw batches and hands each record to <see cref="PendingCalls.OnReply"/>, recycling it at once.
+/// </summary>
+internal sealed class ReplyListener : IAsyncDisposable
+{
+    private static readonly TimeSpan PositionPoll = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan ErrorBackoff = TimeSpan.FromMilliseconds(100);
+
+    private readonly KafkaConsumer _consumer;
+    private readonly PendingCalls _calls;
+    private readonly TimeProvider _time;
+    private readonly CancellationTokenSource _stop = new();
+    private Task _loop = Task.CompletedTask;
+
+    public ReplyListener(KafkaConsumerOptions options, PendingCalls calls, TimeProvider time)
+    {
+        _consumer = new KafkaConsumer(options);
+        _calls = calls;
+        _time = time;
+    }
+
+    /// <summary>
+    /// Assigns <paramref name="partitions"/> at their end, starts reading, and returns once every one has its position
+    /// (so a reply to a call sent afterwards cannot land before where reading starts).
+    /// </summary>
+    public async Task StartAsync(IReadOnlyList<TopicPartition> partitions, CancellationToken cancellationToken)
+    {
+        var assignment = new TopicPartitionOffset[partitions.Count];
+        for (var i = 0; i < assignment.Length; i++)
+        {
+            assignment[i] = new TopicPartitionOffset(partitions[i], OffsetSpec.Latest);
+        }
+
+        _consumer.Assign(assignment);
+        _loop = Task.Run(LoopAsync, CancellationToken.None);
+        foreach (var partition in partitions)
+        {
+            while (_consumer.Position(partition) is null)
+            {
+                if (_loop.IsCompleted)
+                {
+                    await _loop.ConfigureAwait(false); // surfaces the loop's failure
+                    throw new InvalidOperationException("The reply consumer stopped before its partitions were positioned.");
+                }
+
+                await Task.Delay(PositionPoll, _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _loop.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped as asked.
+        }
+
+        await _consumer.DisposeAsync().ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    private async Task LoopAsync()
+    {
+        var token = _stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            ConsumeBatch batch;
+            try
+            {
+                batch = await _consumer.ConsumeBatchAsync(token).ConfigureAwait(false);
+            }
+            catch (Exception) when (token.IsCancellationRequested)
+            {
+                return; // stopping: a cancelled wait, or the consumer already closing under it
+            }
+            catch (ConsumeException ex)
+            {
+                // A reply partition failed at an offset (corrupt data, say): skip the record, keep serving the others.
+                _calls.CountConsumeError();
+                SkipPast(ex);
+                continue;
+            }
+#pragma warning disable CA1031 // The loop must outlive any one failure: pending calls still end by their deadlines.
+            catch (Exception) when (!token.IsCancellationRequested)
+#pragma warning restore CA1031
+            {
+                _calls.CountConsumeError();
+                await Task.Delay(ErrorBackoff, _time, token).ConfigureAwait(false);
+                continue;
+            }
+
+            Dispatch(batch);
+        }
+    }
+
+    private void Dispatch(ConsumeBatch batch)
+    {
+        try
+        {
+            foreach (var record in batch.Records)
+            {
+                try
+                {
+                    _calls.OnReply(record);
+                }
+                finally
+                {
+                    record.Recycle();
+                }
+            }
+        }
+        finally
+        {
+            batch.Dispose();
+        }
+    }
+
+    private void SkipPast(ConsumeException error)
+    {
+        try
+        {
+            _consumer.Seek(error.TopicPartition, OffsetSpec.At(error.Offset + 1));
+        }
+        catch (ArgumentException)
+        {
+            // Not (or no longer) assigned: nothing to skip.
+        }
+    }
+}

@@ -1,0 +1,24 @@
+using System.Runtime.InteropServices;
+
+namespace Messaging.Rpc;
+
+/// <summary>
+/// Per-call settings: when the call expires, extra headers and the record key. A value type: passing options
+/// allocates nothing. <see cref="Deadline"/> wins over <see cref="Timeout"/>; with neither, the client's
+/// <see cref="RpcClientOptions.DefaultTimeout"/> applies.
+/// </summary>
+[StructLayout(LayoutKind.Auto)]
+public readonly record struct RpcCallOptions
+{
+    /// <summary>How long the call may take, from now; null for the client's default.</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>The absolute time by which the call must be done; null to use <see cref="Timeout"/>.</summary>
+    public DateTimeOffset? Deadline { get; init; }
+
+    /// <summary>Headers sent with the request, after the RPC headers; null for none. Their values must stay unchanged until the call completes.</summary>
+    public IReadOnlyList<RecordHeader>? Headers { get; init; }
+
+    /// <summary>The request record's key (requests with the same key stay in order on the request topic); null for none. Read before the call returns its first await, not kept.</summary>
+    public ReadOnlyMemory<byte>? Key { get; init; }
+}

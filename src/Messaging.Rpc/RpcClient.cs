@@ -1,0 +1,674 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Microsoft.IO;
+
+namespace Messaging.Rpc;
+
+/// <summary>
+/// Calls services over Kafka: a request record to the service's topic, its reply on this client's reply partition,
+/// matched by correlation ID. One client per process, thread-safe, shared by every caller.
+/// </summary>
+/// <remarks>
+/// <para><b>Starting.</b> The client starts on its first call (or explicitly with <see cref="StartAsync"/>): it sets
+/// up its reply topic (<see cref="RpcClientOptions.ReplyMode"/>), assigns its reply partitions from their end and
+/// waits until they are positioned — no request is sent before, so no reply can be missed.</para>
+/// <para><b>Outcomes.</b> A call returns the decoded reply or throws <see cref="RpcException"/>: the server's status
+/// and message, <see cref="RpcStatus.DeadlineExceeded"/> at its deadline, <see cref="RpcStatus.Cancelled"/> when the
+/// caller's token fires, <see cref="RpcStatus.Unavailable"/> when the request topic does not exist, the request cannot
+/// be sent or the client is disposed, <see cref="RpcStatus.ResourceExhausted"/> beyond the client's bounds. Every call
+/// completes exactly once.</para>
+/// <para><b>Memory.</b> A request is encoded into a pooled stream, copied by the producer into its batch, and the
+/// stream returned at once; the reply is decoded from the consumer's pooled buffer, which is recycled at once. A call
+/// waits on a pooled value-task source: no Task per call.</para>
+/// <para><b>Disposal.</b> <see cref="DisposeAsync"/> refuses new calls, fails every pending call at once with
+/// <see cref="RpcStatus.Unavailable"/>, stops the reply consumer, deletes a per-instance reply topic, and drops every
+/// reference to callers and payloads.</para>
+/// </remarks>
+public sealed class RpcClient : IAsyncDisposable
+{
+    /// <summary>Methods whose UTF-8 names are cached; past this many distinct names they are encoded per call.</summary>
+    private const int MaxCachedMethods = 1024;
+
+    private static readonly DeliveryHandler<DeliveryToken> OnRequestDelivered =
+        static (in DeliveryResult _, ProduceException? error, DeliveryToken token) => token.Calls.OnDelivered(token.Call, token.Generation, error);
+
+    private readonly RpcClientOptions _options;
+    private readonly TimeProvider _time;
+    private readonly RpcWire _wire;
+    private readonly IRpcSerializer _serializer;
+    private readonly byte[] _contentType;
+    private readonly byte[] _rawContentType;
+    private readonly RecyclableMemoryStreamManager _streams;
+    private readonly KafkaProducer _producer;
+    private readonly KafkaAdminClient _admin;
+    private readonly PendingCalls _calls;
+    private readonly ReplyListener _replies;
+    private readonly RequestTopics _topics;
+    private readonly ConcurrentDictionary<string, byte[]> _methodNames = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _disposing = new();
+    private readonly Lock _startLock = new();
+    private Task? _start;
+    private ReplyRoute? _route;
+    private string? _createdReplyTopic;
+    private int _disposed;
+
+    /// <summary>Creates the client; it connects and sets up its reply partitions when started.</summary>
+    /// <param name="options">The settings; validated now.</param>
+    /// <exception cref="ArgumentException">A setting is invalid.</exception>
+    public RpcClient(RpcClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _time = options.TimeProvider;
+        _wire = new RpcWire(options.Headers);
+        _serializer = options.Serializer;
+        _contentType = Encoding.UTF8.GetBytes(_serializer.ContentType);
+        _rawContentType = Encoding.UTF8.GetBytes(RawRpcSerializer.Instance.ContentType);
+        _streams = options.Pools.CreateManager();
+        ApplyConnection(options.Producer, options);
+        ApplyConnection(options.Consumer, options);
+        ApplyConnection(options.Admin, options);
+        _calls = new PendingCalls(options, _wire);
+        _producer = new KafkaProducer(options.Producer);
+        _admin = new KafkaAdminClient(options.Admin);
+        _replies = new ReplyListener(options.Consumer, _calls, _time);
+        _topics = new RequestTopics(_admin, _time);
+    }
+
+    /// <summary>The reply topic this client reads (known once started).</summary>
+    public string? ReplyTopic => _route?.Topic;
+
+    /// <summary>The reply partition this client names in its requests, or -1 when it reads every partition (known once started).</summary>
+    public int ReplyPartition => _route?.Partition ?? -1;
+
+    /// <summary>The client's counters.</summary>
+    public RpcClientStatistics Statistics => _calls.Statistics;
+
+    /// <summary>The pooled payload streams (for tests: rents and returns).</summary>
+    internal RecyclableMemoryStreamManager Streams => _streams;
+
+    /// <summary>Entries in the pending-call map (for tests).</summary>
+    internal int PendingEntries => _calls.Count;
+
+    /// <summary>
+    /// Sets up the reply topic and partitions and waits until they are positioned at their end. Calls start the client
+    /// themselves; call this to pay the set-up before the first call, or to see its errors early. Idempotent.
+    /// </summary>
+    /// <param name="cancellationToken">Stops waiting (set-up goes on for later calls).</param>
+    /// <exception cref="RpcException">Set-up failed (<see cref="RpcStatus.Unavailable"/>).</exception>
+    /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+    public Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        Task start;
+        lock (_startLock)
+        {
+            if (_start is null || _start.IsFaulted || _start.IsCanceled)
+            {
+                _start = StartCoreAsync();
+            }
+
+            start = _start;
+        }
+
+        return start.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Calls <paramref name="method"/> on the service listening on <paramref name="topic"/> and returns its decoded reply.</summary>
+    /// <typeparam name="TRequest">The request's type.</typeparam>
+    /// <typeparam name="TResponse">The reply's type.</typeparam>
+    /// <param name="topic">The service's request topic.</param>
+    /// <param name="method">The method name.</param>
+    /// <param name="request">The request; encoded with <see cref="RpcClientOptions.Serializer"/> before this returns its first await, not kept.</param>
+    /// <param name="options">Deadline or timeout, headers, key.</param>
+    /// <param name="cancellationToken">Cancels the call (<see cref="RpcStatus.Cancelled"/>); the request may already have been sent.</param>
+    /// <returns>The reply.</returns>
+    /// <exception cref="RpcException">The call did not succeed; <see cref="RpcException.Status"/> says how.</exception>
+    /// <exception cref="ObjectDisposedException">The client was disposed before the call.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<TResponse> CallAsync<TRequest, TResponse>(string topic, string method, TRequest request, RpcCallOptions options = default,
+        CancellationToken cancellationToken = default)
+    {
+        var start = _time.GetTimestamp();
+        var deadline = DeadlineOf(options);
+        await PrepareAsync(topic, method, start, deadline, cancellationToken).ConfigureAwait(false);
+
+        RecyclableMemoryStream? stream = _streams.GetStream();
+        PendingCall<TResponse> call;
+        try
+        {
+            Encode(_serializer, request, stream, method, topic, start);
+            call = await BeginAsync<TResponse>(topic, method, (int)stream.Length, _serializer, start, deadline, cancellationToken).ConfigureAwait(false);
+            if (_topics.IsWarm(topic))
+            {
+                Send(call, topic, method, Payload(stream), _contentType, deadline, options);
+            }
+            else
+            {
+                SendCold(call, topic, method, stream, _contentType, deadline, options);
+                stream = null; // the cold send owns it now
+            }
+        }
+        finally
+        {
+            // The producer copied the payload into its batch (or never took it): the stream goes back to the pool now.
+            stream?.Dispose();
+        }
+
+        return await call.AsValueTask().ConfigureAwait(false);
+    }
+
+    /// <summary>Calls <paramref name="method"/> with a raw payload (content type <c>application/octet-stream</c>) and returns the raw reply.</summary>
+    /// <param name="topic">The service's request topic.</param>
+    /// <param name="method">The method name.</param>
+    /// <param name="request">The payload; read before this returns its first await, not kept.</param>
+    /// <param name="options">Deadline or timeout, headers, key.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The reply payload (a copy: the consumer's buffer is reused).</returns>
+    /// <exception cref="RpcException">The call did not succeed.</exception>
+    /// <exception cref="ObjectDisposedException">The client was disposed before the call.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<byte[]> CallAsync(string topic, string method, ReadOnlyMemory<byte> request, RpcCallOptions options = default,
+        CancellationToken cancellationToken = default)
+    {
+        var start = _time.GetTimestamp();
+        var deadline = DeadlineOf(options);
+        await PrepareAsync(topic, method, start, deadline, cancellationToken).ConfigureAwait(false);
+        CheckSize(request.Length, method, topic, start);
+        var call = await BeginAsync<byte[]>(topic, method, request.Length, RawRpcSerializer.Instance, start, deadline, cancellationToken).ConfigureAwait(false);
+        if (_topics.IsWarm(topic))
+        {
+            Send(call, topic, method, request.Span, _rawContentType, deadline, options);
+        }
+        else
+        {
+            // The cold path holds the payload until the producer has the topic's metadata: a pooled copy, not the caller's memory.
+            var stream = _streams.GetStream();
+            stream.Write(request.Span);
+            SendCold(call, topic, method, stream, _rawContentType, deadline, options);
+        }
+
+        return await call.AsValueTask().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sends a one-way request: no correlation ID, no reply. Completes when the broker has acknowledged the record.
+    /// </summary>
+    /// <typeparam name="TRequest">The request's type.</typeparam>
+    /// <param name="topic">The service's request topic.</param>
+    /// <param name="method">The method name.</param>
+    /// <param name="request">The request.</param>
+    /// <param name="options">Deadline or timeout (travels in the deadline header and bounds the send), headers, key.</param>
+    /// <param name="cancellationToken">Stops waiting for the acknowledgement.</param>
+    /// <returns>A task that completes when the request is written.</returns>
+    /// <exception cref="RpcException">The request could not be sent.</exception>
+    public async ValueTask SendAsync<TRequest>(string topic, string method, TRequest request, RpcCallOptions options = default,
+        CancellationToken cancellationToken = default)
+    {
+        var start = _time.GetTimestamp();
+        var deadline = DeadlineOf(options);
+        await PrepareAsync(topic, method, start, deadline, cancellationToken, needsReplies: false).ConfigureAwait(false);
+        var stream = _streams.GetStream();
+        try
+        {
+            Encode(_serializer, request, stream, method, topic, start);
+            await SendOneWayAsync(topic, method, PayloadMemory(stream), _contentType, deadline, options, start, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            stream.Dispose();
+        }
+    }
+
+    /// <summary>Sends a one-way request with a raw payload. Completes when the broker has acknowledged the record.</summary>
+    /// <param name="topic">The service's request topic.</param>
+    /// <param name="method">The method name.</param>
+    /// <param name="request">The payload; must stay unchanged until the returned task completes.</param>
+    /// <param name="options">Deadline or timeout, headers, key.</param>
+    /// <param name="cancellationToken">Stops waiting for the acknowledgement.</param>
+    /// <returns>A task that completes when the request is written.</returns>
+    /// <exception cref="RpcException">The request could not be sent.</exception>
+    public async ValueTask SendAsync(string topic, string method, ReadOnlyMemory<byte> request, RpcCallOptions options = default,
+        CancellationToken cancellationToken = default)
+    {
+        var start = _time.GetTimestamp();
+        var deadline = DeadlineOf(options);
+        await PrepareAsync(topic, method, start, deadline, cancellationToken, needsReplies: false).ConfigureAwait(false);
+        CheckSize(request.Length, method, topic, start);
+        await SendOneWayAsync(topic, method, request, _rawContentType, deadline, options, start, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Refuses new calls, fails every pending call at once (<see cref="RpcStatus.Unavailable"/>), stops the reply
+    /// consumer and the producer, deletes a per-instance reply topic, and releases everything. Idempotent.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        // First the callers: every pending call ends now, and calls waiting for room or for the start wake up.
+        await _disposing.CancelAsync().ConfigureAwait(false);
+        _calls.Close();
+        Task? start;
+        lock (_startLock)
+        {
+            start = _start;
+        }
+
+        if (start is not null)
+        {
+            try
+            {
+                await start.ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // A start that failed has nothing more to say during disposal.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+        }
+
+        await _replies.DisposeAsync().ConfigureAwait(false);
+        await _producer.DisposeAsync().ConfigureAwait(false);
+        if (_createdReplyTopic is { } topic)
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(_options.StartTimeout);
+                await _admin.DeleteTopicsAsync([topic], timeout.Token).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // Best effort: the topic is this instance's alone, and the client is going away regardless.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+        }
+
+        await _admin.DisposeAsync().ConfigureAwait(false);
+        _topics.Clear();
+        _methodNames.Clear();
+        _disposing.Dispose();
+    }
+
+    private static void ApplyConnection(KafkaClientOptions target, RpcClientOptions options)
+    {
+        if (string.IsNullOrEmpty(target.BootstrapServers))
+        {
+            target.BootstrapServers = options.BootstrapServers;
+        }
+
+        if (target.ClientId == "messaging")
+        {
+            target.ClientId = options.ClientId;
+        }
+    }
+
+    /// <summary>The payload as one span: a single-block stream's block, else its contiguous pooled buffer.</summary>
+    private static ReadOnlySpan<byte> Payload(RecyclableMemoryStream stream)
+    {
+        var sequence = stream.GetReadOnlySequence();
+        return sequence.IsSingleSegment ? sequence.FirstSpan : stream.GetBuffer().AsSpan(0, (int)stream.Length);
+    }
+
+    private static ReadOnlyMemory<byte> PayloadMemory(RecyclableMemoryStream stream)
+    {
+        var sequence = stream.GetReadOnlySequence();
+        return sequence.IsSingleSegment ? sequence.First : stream.GetBuffer().AsMemory(0, (int)stream.Length);
+    }
+
+    private DateTimeOffset DeadlineOf(in RpcCallOptions options) =>
+        options.Deadline ?? _time.GetUtcNow() + (options.Timeout ?? _options.DefaultTimeout);
+
+    private TimeSpan Remaining(DateTimeOffset deadline) => deadline - _time.GetUtcNow();
+
+    /// <summary>Checks arguments and state, starts the client if needed, and checks that the request topic exists.</summary>
+    private ValueTask PrepareAsync(string topic, string method, long start, DateTimeOffset deadline, CancellationToken cancellationToken, bool needsReplies = true)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(topic);
+        ArgumentException.ThrowIfNullOrEmpty(method);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var started = _start;
+        if (needsReplies && (started is null || !started.IsCompletedSuccessfully))
+        {
+            return StartThenCheckAsync(topic, method, start, deadline, cancellationToken);
+        }
+
+        return _topics.EnsureAsync(topic, method, start, Remaining(deadline), cancellationToken);
+    }
+
+    private async ValueTask StartThenCheckAsync(string topic, string method, long start, DateTimeOffset deadline, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException)
+        {
+            throw;
+        }
+        catch (ObjectDisposedException)
+        {
+            throw RpcErrors.Disposed(method, topic, Guid.Empty, _time.GetElapsedTime(start), false);
+        }
+        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
+        {
+            throw RpcErrors.ForCall(RpcStatus.Cancelled, "the caller cancelled the call", method, topic, Guid.Empty, _time.GetElapsedTime(start), false, ex);
+        }
+        catch (Exception ex) when (ex is KafkaException or OperationCanceledException)
+        {
+            throw RpcErrors.ForCall(RpcStatus.Unavailable, "the RPC client could not start: " + ex.Message, method, topic, Guid.Empty, _time.GetElapsedTime(start), false, ex);
+        }
+
+        await _topics.EnsureAsync(topic, method, start, Remaining(deadline), cancellationToken).ConfigureAwait(false);
+    }
+
+    private void Encode<TRequest>(IRpcSerializer serializer, TRequest request, RecyclableMemoryStream stream, string method, string topic, long start)
+    {
+        try
+        {
+            serializer.Serialize(request, stream);
+        }
+#pragma warning disable CA1031 // Any codec failure becomes the call's typed error.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            throw RpcErrors.EncodeFailed(method, topic, _time.GetElapsedTime(start), ex);
+        }
+
+        CheckSize(stream.Length, method, topic, start);
+    }
+
+    private void CheckSize(long size, string method, string topic, long start)
+    {
+        if (size > _options.MaxRequestBytes)
+        {
+            throw RpcErrors.RequestTooLarge(method, topic, size, _options.MaxRequestBytes, _time.GetElapsedTime(start));
+        }
+    }
+
+    /// <summary>Waits for room in the budget (up to the deadline), then enters a pooled call in the pending map.</summary>
+    private async ValueTask<PendingCall<TResponse>> BeginAsync<TResponse>(string topic, string method, int bytes, IRpcSerializer serializer, long start,
+        DateTimeOffset deadline, CancellationToken cancellationToken)
+    {
+        var reserve = _calls.ReserveAsync(bytes, Remaining(deadline), cancellationToken);
+        bool reserved;
+        if (reserve.IsCompletedSuccessfully)
+        {
+            reserved = reserve.Result;
+        }
+        else
+        {
+            reserved = await WaitForRoomAsync(reserve.AsTask(), method, topic, start).ConfigureAwait(false);
+        }
+
+        if (!reserved)
+        {
+            var (calls, pendingBytes) = _calls.Reserved;
+            throw RpcErrors.TooManyPending(method, topic, calls, pendingBytes, _time.GetElapsedTime(start));
+        }
+
+        var call = PendingCall<TResponse>.Rent();
+        var remaining = Remaining(deadline);
+        var deadlineTimestamp = _time.GetTimestamp() + (remaining > TimeSpan.Zero ? (long)(remaining.TotalSeconds * _time.TimestampFrequency) : 0);
+        _calls.Add(call, method, topic, serializer, start, deadlineTimestamp, bytes, cancellationToken);
+        return call;
+    }
+
+    private async Task<bool> WaitForRoomAsync(Task<bool> reserve, string method, string topic, long start)
+    {
+        try
+        {
+            return await reserve.WaitAsync(_disposing.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex)
+        {
+            throw _disposing.IsCancellationRequested
+                ? RpcErrors.Disposed(method, topic, Guid.Empty, _time.GetElapsedTime(start), false)
+                : RpcErrors.ForCall(RpcStatus.Cancelled, "the caller cancelled the call", method, topic, Guid.Empty, _time.GetElapsedTime(start), false, ex);
+        }
+    }
+
+    /// <summary>
+    /// Produces the request of a pending call. The producer copies key, payload and headers into its batch before
+    /// returning, so the header values that point into the call and the payload's pooled stream may be reused right
+    /// after; the outcome of the send arrives later through <see cref="OnRequestDelivered"/>. A failure to buffer
+    /// fails the call (its caller then sees it through the await).
+    /// </summary>
+    private void Send(PendingCall call, string topic, string method, ReadOnlySpan<byte> payload, byte[] contentType, DateTimeOffset deadline, in RpcCallOptions options)
+    {
+        var generation = call.Generation;
+        if (call.IsClaimed)
+        {
+            return; // already cancelled or disposed: nothing to send
+        }
+
+        var count = HeaderCount(_route, options.Headers);
+        var headers = ArrayPool<RecordHeader>.Shared.Rent(count);
+        try
+        {
+            var values = call.HeaderValues;
+            RpcWire.WriteDeadline(deadline, values.AsSpan(RpcWire.CorrelationIdLength));
+            var n = WriteHeaders(headers, values, _route, method, contentType, options.Headers);
+            var key = options.Key;
+            var record = new ProducerRecord
+            {
+                Key = key.GetValueOrDefault().Span,
+                KeyIsNull = key is null,
+                Value = payload,
+                Headers = headers.AsSpan(0, n),
+            };
+            _producer.Produce(topic, record, new DeliveryToken(_calls, call, generation), OnRequestDelivered);
+        }
+#pragma warning disable CA1031 // Any refusal by the producer becomes the call's typed error.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _calls.Fail(call, generation, RpcErrors.SendFailed(method, topic, call.CorrelationId, _time.GetElapsedTime(call.StartTimestamp), ex));
+        }
+        finally
+        {
+            headers.AsSpan(0, count).Clear(); // drop the references to the caller's headers and this call
+            ArrayPool<RecordHeader>.Shared.Return(headers);
+        }
+    }
+
+    private async ValueTask SendOneWayAsync(string topic, string method, ReadOnlyMemory<byte> payload, byte[] contentType, DateTimeOffset deadline,
+        RpcCallOptions options, long start, CancellationToken cancellationToken)
+    {
+        var headers = new RecordHeader[HeaderCount(null, options.Headers)];
+        var values = new byte[RpcWire.CorrelationIdLength + RpcWire.DeadlineLength];
+        RpcWire.WriteDeadline(deadline, values.AsSpan(RpcWire.CorrelationIdLength));
+        WriteHeaders(headers, values, null, method, contentType, options.Headers);
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
+        var remaining = Remaining(deadline);
+        timeout.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.FromTicks(1));
+        try
+        {
+            await _producer.ProduceAsync(topic, options.Key, payload, headers, cancellationToken: timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex)
+        {
+            throw _disposing.IsCancellationRequested
+                ? RpcErrors.Disposed(method, topic, Guid.Empty, _time.GetElapsedTime(start), false)
+                : cancellationToken.IsCancellationRequested
+                    ? RpcErrors.ForCall(RpcStatus.Cancelled, "the caller cancelled the call", method, topic, Guid.Empty, _time.GetElapsedTime(start), false, ex)
+                    : RpcErrors.DeadlineExceeded(method, topic, Guid.Empty, _time.GetElapsedTime(start), false);
+        }
+        catch (Exception ex) when (ex is KafkaException or ObjectDisposedException)
+        {
+            throw RpcErrors.SendFailed(method, topic, Guid.Empty, _time.GetElapsedTime(start), ex);
+        }
+    }
+
+    /// <summary>How many headers a request carries: the RPC headers (routing ones only for calls) and the caller's.</summary>
+    private static int HeaderCount(ReplyRoute? route, IReadOnlyList<RecordHeader>? userHeaders) =>
+        (route is null ? 3 : route.PartitionBytes is null ? 5 : 6) + (userHeaders?.Count ?? 0);
+
+    /// <summary>
+    /// Writes a request's headers: for a call (<paramref name="route"/> set) the correlation ID and reply routing, then
+    /// method, deadline and content type, then the caller's headers. <paramref name="values"/> holds the correlation ID
+    /// (first 16 bytes) and the encoded deadline (next 8). Returns the count written.
+    /// </summary>
+    private int WriteHeaders(Span<RecordHeader> headers, byte[] values, ReplyRoute? route, string method, byte[] contentType, IReadOnlyList<RecordHeader>? userHeaders)
+    {
+        var n = 0;
+        if (route is not null)
+        {
+            headers[n++] = new RecordHeader(_wire.CorrelationId, values.AsMemory(0, RpcWire.CorrelationIdLength));
+            headers[n++] = new RecordHeader(_wire.ReplyTopic, route.TopicBytes);
+            if (route.PartitionBytes is not null)
+            {
+                headers[n++] = new RecordHeader(_wire.ReplyPartition, route.PartitionBytes);
+            }
+        }
+
+        headers[n++] = new RecordHeader(_wire.Method, MethodName(method));
+        headers[n++] = new RecordHeader(_wire.Deadline, values.AsMemory(RpcWire.CorrelationIdLength, RpcWire.DeadlineLength));
+        headers[n++] = new RecordHeader(_wire.ContentType, contentType);
+        if (userHeaders is not null)
+        {
+            for (var i = 0; i < userHeaders.Count; i++)
+            {
+                headers[n++] = userHeaders[i];
+            }
+        }
+
+        return n;
+    }
+
+    /// <summary>
+    /// Sends a call's request to a topic the producer may not have metadata for yet, without blocking a thread for it:
+    /// through the producer's asynchronous path, which keeps the payload, key and headers until the record is in a
+    /// batch. So this owns <paramref name="stream"/> (returned in its <c>finally</c>) and copies what points into the
+    /// call or the caller's memory. Not awaited by the caller: the call completes through the pending map (the
+    /// deadline included) whatever this is doing. Once a request is delivered the topic is warm and later calls take
+    /// the synchronous path.
+    /// </summary>
+    private void SendCold(PendingCall call, string topic, string method, RecyclableMemoryStream stream, byte[] contentType, DateTimeOffset deadline,
+        in RpcCallOptions options)
+    {
+        var generation = call.Generation;
+        if (call.IsClaimed)
+        {
+            stream.Dispose();
+            return;
+        }
+
+        var headers = new RecordHeader[HeaderCount(_route, options.Headers)];
+        var values = (byte[])call.HeaderValues.Clone(); // the call's own bytes are reused once it completes
+        RpcWire.WriteDeadline(deadline, values.AsSpan(RpcWire.CorrelationIdLength));
+        WriteHeaders(headers, values, _route, method, contentType, options.Headers);
+        ReadOnlyMemory<byte>? key = options.Key is { } k ? k.ToArray() : null;
+        _ = SendColdAsync(call, generation, topic, stream, key, headers);
+    }
+
+    private async Task SendColdAsync(PendingCall call, int generation, string topic, RecyclableMemoryStream stream, ReadOnlyMemory<byte>? key, RecordHeader[] headers)
+    {
+        try
+        {
+            await _producer.ProduceAsync(topic, key, PayloadMemory(stream), headers).ConfigureAwait(false);
+            _topics.MarkWarm(topic);
+            _calls.OnDelivered(call, generation, null);
+        }
+#pragma warning disable CA1031 // Nobody awaits this: every failure goes to the call.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _calls.OnSendFailed(call, generation, ex);
+        }
+        finally
+        {
+            stream.Dispose();
+        }
+    }
+
+    private byte[] MethodName(string method)
+    {
+        if (_methodNames.TryGetValue(method, out var bytes))
+        {
+            return bytes;
+        }
+
+        bytes = Encoding.UTF8.GetBytes(method);
+        if (_methodNames.Count < MaxCachedMethods)
+        {
+            _methodNames.TryAdd(method, bytes);
+        }
+
+        return bytes;
+    }
+
+    private async Task StartCoreAsync()
+    {
+        try
+        {
+            await SetUpRepliesAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is KafkaException and not RpcException || ex is OperationCanceledException && !_disposing.IsCancellationRequested)
+        {
+            throw new RpcException(RpcStatus.Unavailable,
+                "The RPC client could not set up its replies (" + _options.ReplyMode + ", reply topic " + _options.ReplyTopic + "): " + ex.Message, ex);
+        }
+    }
+
+    private async Task SetUpRepliesAsync()
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_disposing.Token);
+        timeout.CancelAfter(_options.StartTimeout);
+        var token = timeout.Token;
+        var topic = _options.ReplyTopic;
+        List<TopicPartition> partitions = [];
+        int replyPartition;
+        switch (_options.ReplyMode)
+        {
+            case RpcReplyMode.PerInstanceTopic:
+                topic = _options.ReplyTopic + "-" + _options.InstanceId;
+                await ReplyTopics.CreateAsync(_admin, topic, 1, _options.ReplyTopicReplicationFactor, token).ConfigureAwait(false);
+                _createdReplyTopic = topic;
+                await ReplyTopics.PartitionCountAsync(_admin, topic, create: false, 0, 0, _time, token).ConfigureAwait(false);
+                replyPartition = 0;
+                partitions.Add(new TopicPartition(topic, 0));
+                break;
+            case RpcReplyMode.SharedTopicAllPartitions:
+            {
+                var count = await ReplyTopics.PartitionCountAsync(_admin, topic, _options.CreateReplyTopic, _options.ReplyTopicPartitions,
+                    _options.ReplyTopicReplicationFactor, _time, token).ConfigureAwait(false);
+                replyPartition = -1;
+                for (var i = 0; i < count; i++)
+                {
+                    partitions.Add(new TopicPartition(topic, i));
+                }
+
+                break;
+            }
+
+            default:
+            {
+                var count = await ReplyTopics.PartitionCountAsync(_admin, topic, _options.CreateReplyTopic, _options.ReplyTopicPartitions,
+                    _options.ReplyTopicReplicationFactor, _time, token).ConfigureAwait(false);
+                replyPartition = _options.ReplyPartition ?? ReplyTopics.PartitionFor(_options.InstanceId, count);
+                if (replyPartition >= count)
+                {
+                    throw new RpcException(RpcStatus.FailedPrecondition,
+                        $"Reply partition {replyPartition} was set, but reply topic {topic} has {count} partitions.");
+                }
+
+                partitions.Add(new TopicPartition(topic, replyPartition));
+                break;
+            }
+        }
+
+        await _replies.StartAsync(partitions, token).ConfigureAwait(false);
+        _route = new ReplyRoute(topic, replyPartition);
+    }
+
+    /// <summary>The state the producer hands back with a request's outcome: which call, and which generation of it.</summary>
+    private readonly record struct DeliveryToken(PendingCalls Calls, PendingCall Call, int Generation);
+}

@@ -1,0 +1,108 @@
+namespace Messaging.Rpc;
+
+/// <summary>
+/// The settings of an <see cref="RpcClient"/>. Plain settable properties, so <c>configuration.Bind(options)</c> fills
+/// them; validated and copied when the client is built. <see cref="BootstrapServers"/> and <see cref="ClientId"/> are
+/// applied to <see cref="Producer"/>, <see cref="Consumer"/> and <see cref="Admin"/> where those leave them unset.
+/// </summary>
+public sealed class RpcClientOptions
+{
+    /// <summary>The cluster, <c>host:port[,host:port...]</c>.</summary>
+    public string BootstrapServers { get; set; } = "";
+
+    /// <summary>The client id the producer, consumer and admin client report. Default <c>messaging-rpc</c>.</summary>
+    public string ClientId { get; set; } = "messaging-rpc";
+
+    /// <summary>
+    /// This client instance's ID: names its per-instance reply topic and chooses its partition of a shared one. Default
+    /// a new random ID per client. Set a stable one (a pod name, say) to keep the same reply partition across restarts.
+    /// </summary>
+    public string InstanceId { get; set; } = Guid.NewGuid().ToString("N");
+
+    /// <summary>How replies come back. Default <see cref="RpcReplyMode.SharedTopicOnePartition"/>.</summary>
+    public RpcReplyMode ReplyMode { get; set; } = RpcReplyMode.SharedTopicOnePartition;
+
+    /// <summary>The shared reply topic (in <see cref="RpcReplyMode.PerInstanceTopic"/>, the prefix of this instance's topic). Default <c>messaging-rpc-replies</c>.</summary>
+    public string ReplyTopic { get; set; } = "messaging-rpc-replies";
+
+    /// <summary>In <see cref="RpcReplyMode.SharedTopicOnePartition"/>, the reply partition to read; null (the default) to choose it from a hash of <see cref="InstanceId"/>.</summary>
+    public int? ReplyPartition { get; set; }
+
+    /// <summary>Whether a shared reply topic that does not exist is created at start (with <see cref="ReplyTopicPartitions"/> partitions). Default true.</summary>
+    public bool CreateReplyTopic { get; set; } = true;
+
+    /// <summary>The partitions of a shared reply topic the client creates. Default 16.</summary>
+    public int ReplyTopicPartitions { get; set; } = 16;
+
+    /// <summary>The replication factor of a reply topic the client creates; -1 (the default) for the broker's default.</summary>
+    public short ReplyTopicReplicationFactor { get; set; } = -1;
+
+    /// <summary>How long a call may take when it sets neither timeout nor deadline. Default 30 s.</summary>
+    public TimeSpan DefaultTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long starting may take: reply topic set up, reply partitions assigned and positioned at their end. Default 30 s.</summary>
+    public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The most calls waiting for replies at once; a call beyond it waits (up to its deadline) for one to finish, then fails with <see cref="RpcStatus.ResourceExhausted"/>. Default 10,000.</summary>
+    public int MaxPendingCalls { get; set; } = 10_000;
+
+    /// <summary>The most request payload bytes of calls waiting for replies; beyond it a call waits as for <see cref="MaxPendingCalls"/>. Default 64 MiB.</summary>
+    public long MaxPendingRequestBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>The largest request payload, checked after encoding and before producing (<see cref="RpcStatus.ResourceExhausted"/> beyond it). Default 1,000,000 bytes.</summary>
+    public int MaxRequestBytes { get; set; } = 1_000_000;
+
+    /// <summary>How often expired calls are looked for: a call fails with <see cref="RpcStatus.DeadlineExceeded"/> at most this long after its deadline. Default 10 ms.</summary>
+    public TimeSpan DeadlineCheckInterval { get; set; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>The codec for typed calls. Default <see cref="JsonRpcSerializer.Default"/>.</summary>
+    public IRpcSerializer Serializer { get; set; } = JsonRpcSerializer.Default;
+
+    /// <summary>The header names of the wire format.</summary>
+    public RpcHeaderNames Headers { get; set; } = new();
+
+    /// <summary>The pooled payload streams.</summary>
+    public RpcPoolOptions Pools { get; set; } = new();
+
+    /// <summary>
+    /// The request producer's settings. Default: low latency (linger 0, acks from the leader only), and a 5 s close
+    /// timeout (disposal fails pending calls at once; this only bounds how long buffered requests may still go out).
+    /// </summary>
+    public KafkaProducerOptions Producer { get; set; } = new() { Linger = TimeSpan.Zero, Acks = Acks.Leader, CloseTimeout = TimeSpan.FromSeconds(5) };
+
+    /// <summary>The reply consumer's settings. Default: short fetch wait (10 ms) so replies surface quickly.</summary>
+    public KafkaConsumerOptions Consumer { get; set; } = new() { FetchMaxWait = TimeSpan.FromMilliseconds(10) };
+
+    /// <summary>The admin client's settings (request topic checks, reply topic set-up).</summary>
+    public KafkaAdminOptions Admin { get; set; } = new();
+
+    /// <summary>The clock for deadlines and elapsed times. Default <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    internal void Validate()
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(InstanceId, nameof(InstanceId));
+        ArgumentException.ThrowIfNullOrWhiteSpace(ReplyTopic, nameof(ReplyTopic));
+        ArgumentNullException.ThrowIfNull(Serializer, nameof(Serializer));
+        ArgumentNullException.ThrowIfNull(Headers, nameof(Headers));
+        ArgumentNullException.ThrowIfNull(Pools, nameof(Pools));
+        ArgumentNullException.ThrowIfNull(Producer, nameof(Producer));
+        ArgumentNullException.ThrowIfNull(Consumer, nameof(Consumer));
+        ArgumentNullException.ThrowIfNull(Admin, nameof(Admin));
+        ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
+        if (ReplyPartition is { } partition)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(partition, nameof(ReplyPartition));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(ReplyTopicPartitions, 1, nameof(ReplyTopicPartitions));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(DefaultTimeout, TimeSpan.Zero, nameof(DefaultTimeout));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(StartTimeout, TimeSpan.Zero, nameof(StartTimeout));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingCalls, 1, nameof(MaxPendingCalls));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxRequestBytes, 0, nameof(MaxRequestBytes));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingRequestBytes, MaxRequestBytes, nameof(MaxPendingRequestBytes));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(DeadlineCheckInterval, TimeSpan.Zero, nameof(DeadlineCheckInterval));
+        Headers.Validate();
+        Pools.Validate();
+    }
+}

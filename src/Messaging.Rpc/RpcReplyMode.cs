@@ -1,0 +1,24 @@
+namespace Messaging.Rpc;
+
+/// <summary>How an <see cref="RpcClient"/> receives its replies. None of them involves a consumer group or a rebalance.</summary>
+public enum RpcReplyMode
+{
+    /// <summary>
+    /// The default: a reply topic shared by client instances, of which this instance reads one partition (chosen from
+    /// a hash of its instance ID, or set explicitly) from its end, keeping only replies to its own calls. Requests name
+    /// that partition, so repliers send there.
+    /// </summary>
+    SharedTopicOnePartition,
+
+    /// <summary>
+    /// A reply topic of this instance alone (the shared topic's name plus the instance ID), created at start and
+    /// deleted on dispose.
+    /// </summary>
+    PerInstanceTopic,
+
+    /// <summary>
+    /// Every partition of a shared reply topic, from its end; requests name no partition, so repliers place replies
+    /// by key. Every instance reads every reply and keeps its own: simple, and fine for few instances.
+    /// </summary>
+    SharedTopicAllPartitions,
+}

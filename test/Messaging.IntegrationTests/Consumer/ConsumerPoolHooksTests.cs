@@ -1,0 +1,152 @@
+using System.Collections.Concurrent;
+using Messaging.Pools;
+using Messaging.Testing.Brokers;
+
+namespace Messaging.IntegrationTests.Consumer;
+
+/// <summary>
+/// Every pool set in <see cref="KafkaConsumerOptions.Pools"/> is the one the consumer rents from — decompression
+/// buffers, record objects, record slices and fetch responses — and everything rented comes back once the batches and
+/// the consumer are disposed.
+/// </summary>
+public sealed class ConsumerPoolHooksTests(TestBrokerFixture fixture)
+{
+    [Fact(Timeout = 60_000)]
+    public async Task Each_pool_hook_is_used_when_set_and_gets_everything_back()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = await fixture.AcquireAsync(brokers: 1, cancellationToken: ct);
+        var topic = TestBrokerFixture.UniqueTopicName("pool-hooks");
+        await broker.CreateTopicAsync(topic, 2, 1, ct);
+        await ConsumerTestSupport.ProduceAsync(broker.BootstrapServers, topic, 2, 600, 100, Confluent.Kafka.CompressionType.Lz4, ct);
+
+        var decompression = new CountingDecompressionPool();
+        var records = new CountingRecordPool();
+        var slices = new CountingSlicePool();
+        var responses = new CountingFetchResponsePool();
+        var pools = new ConsumerPools(decompression, records, slices, responses);
+        await using (var consumer = new KafkaConsumer(ConsumerTestSupport.Options(broker.BootstrapServers, o => o.Pools = pools)))
+        {
+            consumer.Assign(ConsumerTestSupport.All(topic, 2, OffsetSpec.Earliest));
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            int total = 0;
+            while (total < 600)
+            {
+                using var batch = await consumer.ConsumeBatchAsync(timeout.Token);
+                total += batch.Records.Length;
+            }
+        }
+
+        Assert.True(decompression.Rents > 0, "the decompression-buffer pool was not used");
+        Assert.True(records.Rents > 0, "the record pool was not used");
+        Assert.True(slices.Rents > 0, "the record-slice pool was not used");
+        Assert.True(responses.Rents > 0, "the fetch-response pool was not used");
+
+        // Buffers come back on whichever thread releases them last: wait for that, with a deadline.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while ((decompression.Outstanding | records.Outstanding | slices.Outstanding | responses.Outstanding) != 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10, ct);
+        }
+
+        Assert.Equal(0, decompression.Outstanding);
+        Assert.Equal(0, records.Outstanding);
+        Assert.Equal(0, slices.Outstanding);
+        Assert.Equal(0, responses.Outstanding);
+    }
+
+    /// <summary>Counts what is out by identity, and fails on anything returned twice or never rented.</summary>
+    private sealed class Tracker<T>
+        where T : class
+    {
+        private readonly ConcurrentDictionary<T, byte> _out = new(ReferenceEqualityComparer.Instance);
+        private int _rents;
+
+        public int Rents => Volatile.Read(ref _rents);
+
+        public int Outstanding => _out.Count;
+
+        public T Rented(T item)
+        {
+            Interlocked.Increment(ref _rents);
+            Assert.True(_out.TryAdd(item, 0), "an item was handed out twice");
+            return item;
+        }
+
+        public void Returned(T item) => Assert.True(_out.TryRemove(item, out _), "an item was returned twice, or was never rented");
+    }
+
+    private sealed class CountingDecompressionPool : IDecompressionBufferPool
+    {
+        private readonly Tracker<byte[]> _tracker = new();
+
+        public int Rents => _tracker.Rents;
+
+        public int Outstanding => _tracker.Outstanding;
+
+        public byte[] Rent(int compressedSize, CompressionType codec) => _tracker.Rented(new byte[compressedSize * 2]);
+
+        public byte[] Grow(byte[] buffer, int usedLength, int minimumLength)
+        {
+            _tracker.Returned(buffer);
+            var larger = new byte[minimumLength];
+            buffer.AsSpan(0, usedLength).CopyTo(larger);
+            return _tracker.Rented(larger);
+        }
+
+        public void Return(byte[] buffer) => _tracker.Returned(buffer);
+    }
+
+    private sealed class CountingRecordPool : IRecordPool
+    {
+        private readonly Tracker<PooledRecord> _tracker = new();
+
+        public int Rents => _tracker.Rents;
+
+        public int Outstanding => _tracker.Outstanding;
+
+        public void Rent(Span<PooledRecord> destination)
+        {
+            for (int i = 0; i < destination.Length; i++)
+            {
+                destination[i] = _tracker.Rented(new PooledRecord());
+            }
+        }
+
+        public void Return(ReadOnlySpan<PooledRecord> records)
+        {
+            foreach (var record in records)
+            {
+                Assert.False(record.IsInUse, "a record object came back while still in use");
+                _tracker.Returned(record);
+            }
+        }
+    }
+
+    private sealed class CountingSlicePool : IRecordSlicePool
+    {
+        private readonly Tracker<ConsumedRecord[]> _tracker = new();
+
+        public int Rents => _tracker.Rents;
+
+        public int Outstanding => _tracker.Outstanding;
+
+        public ConsumedRecord[] Rent(int minimumLength) => _tracker.Rented(new ConsumedRecord[minimumLength]);
+
+        public void Return(ConsumedRecord[] array) => _tracker.Returned(array);
+    }
+
+    private sealed class CountingFetchResponsePool : IFetchResponsePool
+    {
+        private readonly Tracker<byte[]> _tracker = new();
+
+        public int Rents => _tracker.Rents;
+
+        public int Outstanding => _tracker.Outstanding;
+
+        public byte[] Rent(int length) => _tracker.Rented(new byte[length]);
+
+        public void Return(byte[] buffer) => _tracker.Returned(buffer);
+    }
+}

@@ -1,0 +1,179 @@
+using Messaging.Rpc.Tests.Support;
+
+namespace Messaging.Rpc.Tests.Calls;
+
+/// <summary>The pending-call map on its own, with a clock that moves only when told: deadlines, exactly-once completion, reuse, bounds, closing.</summary>
+public sealed class PendingCallsTests
+{
+    private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
+
+    [Fact]
+    public async Task A_call_fails_with_DeadlineExceeded_when_the_clock_passes_its_deadline_and_not_before()
+    {
+        var time = new ManualTimeProvider();
+        var calls = Create(time);
+        var (call, task) = await AddAsync<string>(calls, time, Second);
+
+        time.Advance(TimeSpan.FromMilliseconds(990));
+        Assert.False(call.IsClaimed);
+        Assert.Equal(1, calls.Count);
+
+        time.Advance(TimeSpan.FromMilliseconds(10));
+        var error = await Assert.ThrowsAsync<RpcException>(() => task);
+
+        Assert.Equal(RpcStatus.DeadlineExceeded, error.Status);
+        Assert.Equal(Second, error.Elapsed);
+        Assert.Equal("method", error.Method);
+        Assert.Equal("topic", error.Topic);
+        Assert.False(error.RequestAcknowledged);
+        AssertEmpty(calls);
+        Assert.Equal(1, calls.Statistics.DeadlinesExceeded);
+    }
+
+    [Fact]
+    public async Task An_acknowledged_request_says_so_in_its_error()
+    {
+        var time = new ManualTimeProvider();
+        var calls = Create(time);
+        var (call, task) = await AddAsync<string>(calls, time, Second);
+
+        calls.OnDelivered(call, call.Generation, null);
+        time.Advance(Second);
+        var error = await Assert.ThrowsAsync<RpcException>(() => task);
+
+        Assert.True(error.RequestAcknowledged);
+        Assert.Contains("request acknowledged by the broker", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Every_racing_completion_path_completes_a_call_exactly_once_and_removes_it()
+    {
+        var time = new ManualTimeProvider();
+        var calls = Create(time);
+        const int iterations = 2000;
+        for (var i = 0; i < iterations; i++)
+        {
+            using var cancel = new CancellationTokenSource();
+            var call = PendingCall<int>.Rent();
+            Assert.True(await calls.ReserveAsync(8, Second, TestContext.Current.CancellationToken));
+            var start = time.GetTimestamp();
+            var generation = calls.Add(call, "method", "topic", JsonRpcSerializer.Default, start, start, 8, cancel.Token);
+            var task = call.AsValueTask().AsTask();
+
+            // The deadline sweep (the call is already due), the caller's token, a failed send and a plain failure race.
+            var racers = new[]
+            {
+                Task.Run(() => time.Advance(TimeSpan.FromMilliseconds(10)), TestContext.Current.CancellationToken),
+                Task.Run(cancel.Cancel, TestContext.Current.CancellationToken),
+                Task.Run(() => calls.OnSendFailed(call, generation, new InvalidOperationException("send failed")), TestContext.Current.CancellationToken),
+                Task.Run(() => calls.Fail(call, generation, new RpcException(RpcStatus.Aborted, "failed")), TestContext.Current.CancellationToken),
+            };
+            await Task.WhenAll(racers); // a second completion of one call would throw in its racer
+
+            var error = await Assert.ThrowsAsync<RpcException>(() => task);
+            Assert.Contains(error.Status, new[] { RpcStatus.DeadlineExceeded, RpcStatus.Cancelled, RpcStatus.Unavailable, RpcStatus.Aborted });
+        }
+
+        AssertEmpty(calls);
+        Assert.Equal(iterations, calls.Statistics.CompletedCalls);
+    }
+
+    [Fact]
+    public async Task A_stale_completion_never_touches_the_next_call_that_reuses_the_object()
+    {
+        var time = new ManualTimeProvider();
+        var calls = Create(time);
+        var (first, firstTask) = await AddAsync<StaleProbe>(calls, time, Second);
+        var oldGeneration = first.Generation;
+        calls.Fail(first, oldGeneration, new RpcException(RpcStatus.Aborted, "first"));
+        await Assert.ThrowsAsync<RpcException>(() => firstTask); // recycled into the pool by GetResult
+
+        var (second, secondTask) = await AddAsync<StaleProbe>(calls, time, Second);
+        Assert.Same(first, second);
+
+        calls.Fail(second, oldGeneration, new RpcException(RpcStatus.Aborted, "stale"));
+        calls.OnDelivered(second, oldGeneration, null);
+        Assert.False(second.IsClaimed);
+        Assert.False(second.IsAcknowledged(second.Generation));
+        Assert.Equal(1, calls.Count);
+
+        calls.Fail(second, second.Generation, new RpcException(RpcStatus.Aborted, "second"));
+        var error = await Assert.ThrowsAsync<RpcException>(() => secondTask);
+        Assert.Equal("second", error.Detail);
+    }
+
+    [Fact]
+    public async Task Beyond_the_bounds_a_call_waits_for_room_and_gives_up_when_its_wait_runs_out()
+    {
+        var time = new ManualTimeProvider();
+        var calls = Create(time, o =>
+        {
+            o.MaxPendingCalls = 2;
+            o.MaxPendingRequestBytes = 100;
+            o.MaxRequestBytes = 100;
+        });
+        Assert.True(await calls.ReserveAsync(10, Second, TestContext.Current.CancellationToken));
+        Assert.True(await calls.ReserveAsync(10, Second, TestContext.Current.CancellationToken));
+
+        var waiting = calls.ReserveAsync(10, TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken).AsTask();
+        Assert.False(waiting.IsCompleted);
+        calls.Unreserve(10);
+        Assert.True(await waiting.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+
+        Assert.False(await calls.ReserveAsync(10, TimeSpan.FromMilliseconds(20), TestContext.Current.CancellationToken)); // calls bound
+        calls.Unreserve(10);
+        Assert.False(await calls.ReserveAsync(95, TimeSpan.FromMilliseconds(20), TestContext.Current.CancellationToken)); // bytes bound: 10 + 95 > 100
+        Assert.True(await calls.ReserveAsync(90, TimeSpan.FromMilliseconds(20), TestContext.Current.CancellationToken));
+        Assert.Equal((2, 100L), calls.Reserved);
+    }
+
+    [Fact]
+    public async Task Closing_fails_every_pending_call_and_every_call_added_after()
+    {
+        var time = new ManualTimeProvider();
+        var calls = Create(time);
+        var pending = new List<Task<string>>();
+        for (var i = 0; i < 3; i++)
+        {
+            pending.Add((await AddAsync<string>(calls, time, Second)).Task);
+        }
+
+        calls.Close();
+        var late = await AddAsync<string>(calls, time, Second);
+
+        foreach (var task in pending.Append(late.Task))
+        {
+            var error = await Assert.ThrowsAsync<RpcException>(() => task);
+            Assert.Equal(RpcStatus.Unavailable, error.Status);
+            Assert.IsType<ObjectDisposedException>(error.InnerException);
+        }
+
+        AssertEmpty(calls);
+    }
+
+    private static PendingCalls Create(TimeProvider time, Action<RpcClientOptions>? configure = null)
+    {
+        var options = new RpcClientOptions { TimeProvider = time, DeadlineCheckInterval = TimeSpan.FromMilliseconds(10) };
+        configure?.Invoke(options);
+        return new PendingCalls(options, new RpcWire(options.Headers));
+    }
+
+    private static async Task<(PendingCall<T> Call, Task<T> Task)> AddAsync<T>(PendingCalls calls, ManualTimeProvider time, TimeSpan timeout)
+    {
+        Assert.True(await calls.ReserveAsync(16, Second, TestContext.Current.CancellationToken));
+        var call = PendingCall<T>.Rent();
+        var start = time.GetTimestamp();
+        calls.Add(call, "method", "topic", JsonRpcSerializer.Default, start, start + timeout.Ticks, 16, default);
+        return (call, call.AsValueTask().AsTask());
+    }
+
+    private static void AssertEmpty(PendingCalls calls)
+    {
+        Assert.Equal(0, calls.Count);
+        Assert.Equal((0, 0L), calls.Reserved);
+        Assert.Equal(0, calls.Statistics.PendingCalls);
+    }
+
+    /// <summary>A reply type of this test alone, so that its calls' pool is not shared with other tests running in parallel.</summary>
+    public sealed class StaleProbe;
+}

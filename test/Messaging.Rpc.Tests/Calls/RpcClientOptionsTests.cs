@@ -1,0 +1,81 @@
+using Microsoft.Extensions.Configuration;
+
+namespace Messaging.Rpc.Tests.Calls;
+
+/// <summary>The client's settings bind from configuration, the pool settings and the header names included, and bad ones are refused.</summary>
+public sealed class RpcClientOptionsTests
+{
+    [Fact]
+    public void Settings_bind_from_configuration()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Rpc:BootstrapServers"] = "broker:9092",
+            ["Rpc:InstanceId"] = "pod-3",
+            ["Rpc:ReplyMode"] = "SharedTopicAllPartitions",
+            ["Rpc:ReplyTopic"] = "replies",
+            ["Rpc:ReplyPartition"] = "4",
+            ["Rpc:DefaultTimeout"] = "00:00:05",
+            ["Rpc:MaxPendingCalls"] = "50",
+            ["Rpc:MaxPendingRequestBytes"] = "1048576",
+            ["Rpc:MaxRequestBytes"] = "65536",
+            ["Rpc:Pools:BlockSize"] = "4096",
+            ["Rpc:Pools:LargeBufferMultiple"] = "65536",
+            ["Rpc:Pools:MaximumBufferSize"] = "1048576",
+            ["Rpc:Pools:MaximumSmallPoolFreeBytes"] = "100000",
+            ["Rpc:Pools:MaximumLargePoolFreeBytes"] = "200000",
+            ["Rpc:Headers:Prefix"] = "x_",
+            ["Rpc:Headers:Status"] = "grpc-status",
+            ["Rpc:Producer:Linger"] = "00:00:00.002",
+            ["Rpc:Consumer:FetchMaxWait"] = "00:00:00.050",
+        }).Build();
+        var options = new RpcClientOptions();
+
+        configuration.GetSection("Rpc").Bind(options);
+
+        Assert.Equal("broker:9092", options.BootstrapServers);
+        Assert.Equal("pod-3", options.InstanceId);
+        Assert.Equal(RpcReplyMode.SharedTopicAllPartitions, options.ReplyMode);
+        Assert.Equal("replies", options.ReplyTopic);
+        Assert.Equal(4, options.ReplyPartition);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.DefaultTimeout);
+        Assert.Equal(50, options.MaxPendingCalls);
+        Assert.Equal(1048576, options.MaxPendingRequestBytes);
+        Assert.Equal(65536, options.MaxRequestBytes);
+        Assert.Equal(4096, options.Pools.BlockSize);
+        Assert.Equal(65536, options.Pools.LargeBufferMultiple);
+        Assert.Equal(1048576, options.Pools.MaximumBufferSize);
+        Assert.Equal(100000, options.Pools.MaximumSmallPoolFreeBytes);
+        Assert.Equal(200000, options.Pools.MaximumLargePoolFreeBytes);
+        Assert.Equal("x_method", options.Headers.Method);
+        Assert.Equal("grpc-status", options.Headers.Status);
+        Assert.Equal(TimeSpan.FromMilliseconds(2), options.Producer.Linger);
+        Assert.Equal(TimeSpan.FromMilliseconds(50), options.Consumer.FetchMaxWait);
+
+        var manager = options.Pools.CreateManager();
+        Assert.Equal(4096, manager.Settings.BlockSize);
+        Assert.Equal(200000, manager.Settings.MaximumLargePoolFreeBytes);
+    }
+
+    [Theory]
+    [InlineData("MaxPendingCalls")]
+    [InlineData("MaxPendingRequestBytes")]
+    [InlineData("DefaultTimeout")]
+    [InlineData("BlockSize")]
+    [InlineData("InstanceId")]
+    public void A_bad_setting_is_refused_when_the_client_is_built(string setting)
+    {
+        var options = new RpcClientOptions { BootstrapServers = "localhost:9092" };
+        switch (setting)
+        {
+            case "MaxPendingCalls": options.MaxPendingCalls = 0; break;
+            case "MaxPendingRequestBytes": options.MaxPendingRequestBytes = options.MaxRequestBytes - 1; break;
+            case "DefaultTimeout": options.DefaultTimeout = TimeSpan.Zero; break;
+            case "BlockSize": options.Pools.BlockSize = 10; break;
+            case "InstanceId": options.InstanceId = " "; break;
+        }
+
+        var error = Assert.ThrowsAny<ArgumentException>(() => new RpcClient(options));
+        Assert.Contains(setting, error.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,226 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Messaging.Rpc.Tests.Support;
+using Messaging.Testing.Brokers;
+
+namespace Messaging.Rpc.Tests.Client;
+
+/// <summary>Disposal, reply modes, and the pooled payload streams under failures.</summary>
+public sealed class RpcClientLifetimeTests(TestBrokerFixture fixture)
+{
+    public sealed class Payload(string text)
+    {
+        public string Text { get; set; } = text;
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Disposing_with_500_pending_calls_completes_them_all_at_once_and_keeps_nothing_of_them()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (broker, requests, replies) = await RpcTestSupport.BrokerAsync(fixture, ct);
+        await using var _ = broker;
+        await using var replier = TestReplier.Start(broker.BootstrapServers, requests, 2);
+        var client = new RpcClient(RpcTestSupport.Options(broker.BootstrapServers, replies));
+        await client.StartAsync(ct);
+
+        var (calls, payloads) = StartCalls(client, requests, 500, ct);
+        await Conditions.WaitUntilAsync(() => replier.Received == 500, TimeSpan.FromSeconds(30), "every request reached the replier", ct);
+        Assert.Equal(500, client.PendingEntries);
+
+        var watch = Stopwatch.StartNew();
+        var disposal = client.DisposeAsync().AsTask();
+        var outcomes = await Task.WhenAll(calls.Select(async call =>
+        {
+            try
+            {
+                await call;
+                return null;
+            }
+            catch (RpcException ex)
+            {
+                return ex;
+            }
+        })).WaitAsync(TimeSpan.FromSeconds(10), ct);
+        var completedIn = watch.Elapsed;
+        await disposal;
+
+        Assert.True(completedIn < TimeSpan.FromSeconds(1), "every pending call completes within a second of disposal; took " + completedIn);
+        Assert.All(outcomes, error =>
+        {
+            Assert.NotNull(error);
+            Assert.Equal(RpcStatus.Unavailable, error.Status);
+            Assert.IsType<ObjectDisposedException>(error.InnerException);
+            Assert.True(error.RequestAcknowledged);
+        });
+        Assert.Equal(0, client.PendingEntries);
+        Assert.Equal(0, client.Statistics.PendingCalls);
+        Assert.Equal(0, client.Statistics.PendingRequestBytes);
+
+        calls.Clear();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.All(payloads, payload => Assert.False(payload.TryGetTarget(out var _), "a request payload is still reachable after disposal"));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => client.CallAsync<Payload, Payload>(requests, "echo", new Payload("late"), default, ct).AsTask());
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_per_instance_reply_topic_is_created_at_start_and_deleted_on_dispose()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (broker, requests, replies) = await RpcTestSupport.BrokerAsync(fixture, ct);
+        await using var _ = broker;
+        if (broker.Kind == TestBrokerKind.Embedded)
+        {
+            // Covered by A_reply_set_up_the_broker_refuses_fails_start_with_Unavailable on the embedded broker.
+            Assert.Skip("The embedded broker (librdkafka's mock cluster) implements neither CreateTopics nor DeleteTopics; this runs on container and external brokers.");
+        }
+
+        await using var replier = TestReplier.Start(broker.BootstrapServers, requests, 2);
+        var client = new RpcClient(RpcTestSupport.Options(broker.BootstrapServers, replies, o =>
+        {
+            o.ReplyMode = RpcReplyMode.PerInstanceTopic;
+            o.InstanceId = "instance-a";
+        }));
+        await client.StartAsync(ct);
+        var own = replies + "-instance-a";
+        await using var admin = new Messaging.KafkaAdminClient(new Messaging.KafkaAdminOptions { BootstrapServers = broker.BootstrapServers });
+
+        var reply = await client.CallAsync<Payload, Payload>(requests, "echo", new Payload("mine"), default, ct);
+        Assert.Equal("mine", reply.Text);
+        Assert.Equal(own, client.ReplyTopic);
+        Assert.Equal(0, client.ReplyPartition);
+        Assert.Single(await admin.DescribeTopicsAsync([own], ct));
+
+        await client.DisposeAsync();
+
+        var gone = await Assert.ThrowsAsync<Messaging.KafkaAdminException>(() => admin.DescribeTopicsAsync([own], ct));
+        Assert.Contains(own, gone.Errors.Keys);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_reply_set_up_the_broker_refuses_fails_start_and_calls_with_Unavailable()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (broker, requests, replies) = await RpcTestSupport.BrokerAsync(fixture, ct);
+        await using var _ = broker;
+        var missingReplies = TestBrokerFixture.UniqueTopicName("no-replies");
+        await using var client = new RpcClient(RpcTestSupport.Options(broker.BootstrapServers, missingReplies, o => o.CreateReplyTopic = false));
+
+        var start = await Assert.ThrowsAsync<RpcException>(() => client.StartAsync(ct));
+        var call = await Assert.ThrowsAsync<RpcException>(() => client.CallAsync<Payload, Payload>(requests, "echo", new Payload("x"), default, ct).AsTask());
+
+        Assert.Equal(RpcStatus.Unavailable, start.Status);
+        Assert.Contains(missingReplies, start.Message, StringComparison.Ordinal);
+        Assert.Equal(RpcStatus.Unavailable, call.Status);
+        Assert.Equal(0, client.PendingEntries);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Reading_every_partition_of_a_shared_reply_topic_gets_replies_placed_by_key()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var rpc = await RpcHarness.StartAsync(fixture, o => o.ReplyMode = RpcReplyMode.SharedTopicAllPartitions, ct);
+        var (requests, replier, client) = (rpc.Requests, rpc.Replier, rpc.Client);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(i =>
+            client.CallAsync<Payload, Payload>(requests, "echo", new Payload("p" + i), new RpcCallOptions { Key = new[] { (byte)i } }, ct).AsTask()));
+
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => "p" + i), results.Select(r => r.Text));
+        Assert.Equal(-1, client.ReplyPartition);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task The_shared_reply_partition_comes_from_a_hash_of_the_instance_id()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var rpc = await RpcHarness.StartAsync(fixture, o => o.InstanceId = "pod-7", ct);
+        var (requests, replier, client) = (rpc.Requests, rpc.Replier, rpc.Client);
+
+        var reply = await client.CallAsync<Payload, Payload>(requests, "echo", new Payload("hi"), default, ct);
+
+        Assert.Equal("hi", reply.Text);
+        Assert.Equal(ReplyTopics.PartitionFor("pod-7", 2), client.ReplyPartition);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Pooled_streams_are_all_returned_after_calls_that_fail_to_encode_or_to_produce()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var rpc = await RpcHarness.StartAsync(fixture, o =>
+        {
+            o.Serializer = new FailingSerializer();
+            o.Pools.BlockSize = 1024; // payloads over a block take the contiguous large-buffer path
+            o.MaxRequestBytes = 64 * 1024;
+            o.Producer.MaxRequestSize = 16 * 1024; // the producer refuses what the client lets through
+            o.Producer.BatchSize = 16 * 1024;
+        }, ct);
+        var (requests, replier, client) = (rpc.Requests, rpc.Replier, rpc.Client);
+        var manager = client.Streams;
+        var created = 0;
+        var disposed = 0;
+        manager.StreamCreated += (_, _) => Interlocked.Increment(ref created);
+        manager.StreamDisposed += (_, _) => Interlocked.Increment(ref disposed);
+
+        // Warm: a successful call first (through the cold path), then the same failures on the warm path.
+        Assert.Equal("ok", (await client.CallAsync<Payload, Payload>(requests, "echo", new Payload("ok"), default, ct)).Text);
+        for (var round = 0; round < 2; round++)
+        {
+            var encode = await Assert.ThrowsAsync<RpcException>(() => client.CallAsync<Payload, Payload>(requests, "echo", new Payload("throw"), default, ct).AsTask());
+            Assert.Equal(RpcStatus.Internal, encode.Status);
+            var tooLargeForClient = await Assert.ThrowsAsync<RpcException>(() =>
+                client.CallAsync<Payload, Payload>(requests, "echo", new Payload(new string('x', 70 * 1024)), default, ct).AsTask());
+            Assert.Equal(RpcStatus.ResourceExhausted, tooLargeForClient.Status);
+            var refusedByProducer = await Assert.ThrowsAsync<RpcException>(() =>
+                client.CallAsync<Payload, Payload>(requests, "echo", new Payload(new string('y', 20 * 1024)), default, ct).AsTask());
+            Assert.Equal(RpcStatus.ResourceExhausted, refusedByProducer.Status);
+            Assert.IsType<ProduceException>(refusedByProducer.InnerException);
+            var large = await client.CallAsync<Payload, Payload>(requests, "echo", new Payload(new string('z', 3000)), default, ct);
+            Assert.Equal(3000, large.Text.Length);
+        }
+
+        Assert.Equal(9, Volatile.Read(ref created));
+        Assert.Equal(Volatile.Read(ref created), Volatile.Read(ref disposed));
+        Assert.Equal(0, manager.SmallPoolInUseSize);
+        Assert.Equal(0, manager.LargePoolInUseSize);
+        Assert.Equal(0, client.PendingEntries);
+    }
+
+    /// <summary>Starts calls whose payloads only the client could keep alive; the test keeps weak references.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (List<Task<Payload>> Calls, List<WeakReference<Payload>> Payloads) StartCalls(RpcClient client, string topic, int count, CancellationToken ct)
+    {
+        var calls = new List<Task<Payload>>(count);
+        var payloads = new List<WeakReference<Payload>>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var payload = new Payload("pending-" + i);
+            payloads.Add(new WeakReference<Payload>(payload));
+            calls.Add(client.CallAsync<Payload, Payload>(topic, "ignore", payload, default, ct).AsTask());
+        }
+
+        return (calls, payloads);
+    }
+
+    /// <summary>JSON, except that a payload whose text is "throw" fails half-way through writing.</summary>
+    private sealed class FailingSerializer : IRpcSerializer
+    {
+        public string ContentType => "application/json";
+
+        public void Serialize<T>(T value, IBufferWriter<byte> destination)
+        {
+            if (value is Payload { Text: "throw" })
+            {
+                destination.Write("{\"text\":"u8);
+                throw new InvalidOperationException("codec failure");
+            }
+
+            JsonRpcSerializer.Default.Serialize(value, destination);
+        }
+
+        public T Deserialize<T>(ReadOnlySpan<byte> source) => JsonRpcSerializer.Default.Deserialize<T>(source);
+
+        public T Deserialize<T>(in ReadOnlySequence<byte> source) => JsonRpcSerializer.Default.Deserialize<T>(source);
+    }
+}
