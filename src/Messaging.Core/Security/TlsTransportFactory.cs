@@ -51,6 +51,10 @@ internal sealed class TlsTransportFactory(IKafkaTransportFactory inner, SslOptio
             EnabledSslProtocols = options.EnabledProtocols,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             RemoteCertificateValidationCallback = validation.Validate,
+
+            // Every connection runs the full check (and the custom callback): a resumed session skips the certificate,
+            // and connections to Kafka live long enough that the saved round trip is worth nothing.
+            AllowTlsResume = false,
         };
 
         if (credentials.TrustedCas is { } cas)
