@@ -1,5 +1,6 @@
 using Messaging.Connection;
 using Messaging.Errors;
+using Messaging.Security;
 
 namespace Messaging.Cluster;
 
@@ -10,11 +11,19 @@ namespace Messaging.Cluster;
 /// </summary>
 internal sealed class ClusterClient : IAsyncDisposable
 {
+    private readonly ConnectionSecurity _security;
     private int _disposed;
 
     public ClusterClient(KafkaClientOptions options)
     {
-        Settings = new ConnectionSettings(options);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _security = ConnectionSecurity.Create(options.SecurityProtocol, options.Ssl, options.Sasl, options.TransportFactory, TimeProvider.System);
+        Settings = new ConnectionSettings(options)
+        {
+            TransportFactory = _security.TransportFactory,
+            Authenticator = _security.Authenticator,
+        };
         Connections = new BrokerConnections(Settings, BrokerEndpoint.ParseList(options.BootstrapServers));
         Metadata = new MetadataRefresher(Connections, Settings, options.MetadataMaxAge, options.AllowAutoCreateTopics);
     }
@@ -64,6 +73,7 @@ internal sealed class ClusterClient : IAsyncDisposable
 
         await Metadata.DisposeAsync().ConfigureAwait(false);
         await Connections.DisposeAsync().ConfigureAwait(false);
+        _security.Dispose();
     }
 
     private void ThrowIfDisposed()

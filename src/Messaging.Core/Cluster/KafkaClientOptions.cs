@@ -1,4 +1,5 @@
 using Messaging.Connection;
+using Messaging.Security;
 using Messaging.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -61,6 +62,18 @@ public class KafkaClientOptions : IConnectionOptions
     /// <see cref="SocketConnectionSetupTimeout"/>, and its failures are retried with the reconnect backoff.
     /// </summary>
     public IKafkaTransportFactory TransportFactory { get; set; } = SocketTransportFactory.Instance;
+
+    /// <summary>
+    /// <c>security.protocol</c>: plain TCP (the default), TLS, SASL, or SASL over TLS. TLS settings are in
+    /// <see cref="Ssl"/>, SASL settings in <see cref="Sasl"/>; TLS wraps whatever <see cref="TransportFactory"/> opens.
+    /// </summary>
+    public SecurityProtocol SecurityProtocol { get; set; } = SecurityProtocol.Plaintext;
+
+    /// <summary>TLS settings (<c>ssl.*</c>), used with <see cref="Messaging.SecurityProtocol.Ssl"/> and <see cref="Messaging.SecurityProtocol.SaslSsl"/>.</summary>
+    public SslOptions Ssl { get; set; } = new();
+
+    /// <summary>SASL settings (<c>sasl.*</c>), used with <see cref="Messaging.SecurityProtocol.SaslPlaintext"/> and <see cref="Messaging.SecurityProtocol.SaslSsl"/>.</summary>
+    public SaslOptions Sasl { get; set; } = new();
 
     /// <summary>Where the client logs (connects, disconnects, backoff, metadata changes, throttling). Default: nowhere.</summary>
     public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
@@ -126,6 +139,8 @@ public class KafkaClientOptions : IConnectionOptions
         {
             throw new ArgumentException("TransportFactory is required (the default is SocketTransportFactory.Instance).", nameof(TransportFactory));
         }
+
+        ConnectionSecurity.Validate(SecurityProtocol, Ssl, Sasl);
     }
 
     private static void RequirePositive(TimeSpan value, string name)

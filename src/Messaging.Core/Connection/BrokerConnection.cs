@@ -150,7 +150,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
                 await authenticator.AuthenticateAsync(connection, setup.Token).ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not UnsupportedApiVersionException)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not UnsupportedApiVersionException and not KafkaAuthenticationException)
         {
             await connection.DisposeAsync().ConfigureAwait(false);
             throw KafkaExceptions.ConnectFailed(endpoint.DisplayName, clock.Since(started),

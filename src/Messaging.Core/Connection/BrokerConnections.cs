@@ -242,7 +242,11 @@ internal sealed class BrokerConnections : IAsyncDisposable
                 slot.Connecting = null;
                 slot.ConsecutiveFailures++;
                 slot.LastFailure = ex;
-                backoff = ReconnectBackoff.Next(slot.ConsecutiveFailures, _settings.ReconnectBackoff, _settings.ReconnectBackoffMax);
+                // A refused login or certificate fails the same way on the next try: wait the longest backoff at once
+                // instead of climbing to it, so a wrong password does not hammer the broker.
+                backoff = ex is KafkaAuthenticationException
+                    ? _settings.ReconnectBackoffMax
+                    : ReconnectBackoff.Next(slot.ConsecutiveFailures, _settings.ReconnectBackoff, _settings.ReconnectBackoffMax);
                 slot.NextAttemptTimestamp = _settings.Clock.After(backoff);
             }
 

@@ -61,8 +61,11 @@ internal sealed class ConnectionSettings
     /// <summary>Where connections read the time (request timeouts, backoff, idleness, throttling).</summary>
     public Clock Clock { get; }
 
-    /// <summary>Opens the byte stream each connection runs over (a TCP socket by default).</summary>
-    public IKafkaTransportFactory TransportFactory { get; }
+    /// <summary>
+    /// Opens the byte stream each connection runs over (a TCP socket by default); the cluster client sets a TLS
+    /// factory around the configured one when the security protocol asks for TLS.
+    /// </summary>
+    public IKafkaTransportFactory TransportFactory { get; init; }
 
     /// <summary>
     /// Runs on every new connection after ApiVersions and before anyone else may use it; null (the default) for

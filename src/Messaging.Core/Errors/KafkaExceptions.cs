@@ -115,5 +115,21 @@ internal static class KafkaExceptions
         return new KafkaCommitException(groupId, code, message.ToString(), isRetriable, partitionErrors, cause);
     }
 
+    public static KafkaAuthenticationException TlsHandshakeFailed(string broker, string reason, Exception? cause) =>
+        new("The TLS handshake with " + broker + " failed: " + reason + " Not retriable: check the trusted CA certificates, the broker's host name and the client certificate.", broker, "TLS", cause);
+
+    public static KafkaAuthenticationException SaslMechanismNotEnabled(string broker, string mechanism, IReadOnlyList<string> enabled) =>
+        new("SASL mechanism " + mechanism + " is not enabled on " + broker + "; it enables: " + (enabled.Count == 0 ? "none" : string.Join(", ", enabled)) + ". Not retriable: set SaslOptions.Mechanism to one of them.", broker, mechanism);
+
+    public static KafkaAuthenticationException SaslFailed(string broker, string mechanism, ErrorCode code, string? brokerMessage) =>
+        new(string.Create(CultureInfo.InvariantCulture,
+            $"SASL {mechanism} authentication with {broker} failed: {ErrorCodes.Name(code)} ({(short)code}).{(string.IsNullOrEmpty(brokerMessage) ? "" : " Broker says: " + brokerMessage)} Not retriable: check the credentials."), broker, mechanism);
+
+    public static KafkaAuthenticationException SaslProtocolViolation(string broker, string mechanism, string what, Exception? cause = null) =>
+        new("SASL " + mechanism + " authentication with " + broker + " failed: " + what + " Not retriable.", broker, mechanism, cause);
+
+    public static KafkaAuthenticationException SaslNotSupported(string broker, string mechanism, UnsupportedApiVersionException cause) =>
+        new("SASL " + mechanism + " authentication with " + broker + " is impossible: " + cause.Message, broker, mechanism, cause);
+
     public static ObjectDisposedException Disposed(string what) => new(what, what + " has been disposed.");
 }

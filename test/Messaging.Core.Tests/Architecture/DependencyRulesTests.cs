@@ -25,6 +25,7 @@ public sealed class DependencyRulesTests
         ["Records"],                                     // record batches
         ["Serialization"],                               // serializers over records
         ["Connection"],                                  // transports, connections, pending requests
+        ["Security"],                                    // TLS transport, SASL authenticator and mechanisms, their options
         ["Cluster"],                                     // client options, metadata, the cluster client
         ["Admin"],
         ["Groups/Assignors"],                            // consumer partition assignors and the ConsumerProtocol codec

@@ -1,0 +1,255 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using Messaging.Protocol;
+using Messaging.Protocol.Messages;
+
+namespace Messaging.Testing.Security;
+
+/// <summary>
+/// One client connection through the proxy: TLS (when configured) toward the client, plain TCP toward the broker, SASL
+/// answered here, and every frame passed on through the listener's faults. Requests are read whole (size prefix, then
+/// the frame); their API and version are remembered in order, so each response can be rewritten when it names brokers.
+/// </summary>
+internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, Socket client) : IDisposable
+{
+    private const int MaxFrameBytes = 64 << 20;
+    private readonly ConcurrentQueue<(ApiKey Api, short Version)> _forwarded = new();
+    private readonly SemaphoreSlim _clientWrite = new(1, 1);
+    private readonly Socket _upstream = new(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+    private Stream? _clientStream;
+    private SaslServerSession? _sasl;
+    private bool _authenticated = proxy.Options.SaslMechanisms.Count == 0;
+
+    public void Dispose()
+    {
+        Abort();
+        _clientWrite.Dispose();
+    }
+
+    public void Abort()
+    {
+        try
+        {
+            client.LingerState = new LingerOption(true, 0);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+        }
+
+        client.Dispose();
+        _upstream.Dispose();
+    }
+
+    public async Task RunAsync(CancellationToken stop)
+    {
+        client.NoDelay = true;
+        try
+        {
+            Stream stream = new NetworkStream(client, ownsSocket: false);
+            if (proxy.Options.ServerCertificate is { } certificate)
+            {
+                var tls = new SslStream(stream, leaveInnerStreamOpen: false);
+                stream = tls;
+                await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+                {
+                    ServerCertificate = certificate,
+                    ClientCertificateRequired = proxy.Options.RequiredClientCa is not null,
+                    CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                    RemoteCertificateValidationCallback = ValidateClientCertificate,
+                }, stop).ConfigureAwait(false);
+            }
+
+            _clientStream = stream;
+            await _upstream.ConnectAsync(listener.UpstreamHost, listener.UpstreamPort, stop).ConfigureAwait(false);
+            var upstream = new NetworkStream(_upstream, ownsSocket: false);
+            var requests = PumpRequestsAsync(stream, upstream, stop);
+            var responses = PumpResponsesAsync(upstream, stream, stop);
+            await Task.WhenAny(requests, responses).ConfigureAwait(false);
+
+            // One side ended (or a fault cut it): closing both sockets ends the other pump, which is awaited so nothing
+            // still uses the connection's state when it is released.
+            Abort();
+            await Task.WhenAll(requests, responses).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException
+                                   or System.Security.Authentication.AuthenticationException or KafkaProtocolException)
+        {
+            // The client, the broker or a fault ended the connection: both sides close below.
+        }
+        finally
+        {
+            Abort();
+            if (_clientStream is not null)
+            {
+                await _clientStream.DisposeAsync().ConfigureAwait(false);
+            }
+
+            listener.Forget(this);
+            _clientWrite.Dispose();
+        }
+    }
+
+    private bool ValidateClientCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors) =>
+        proxy.Options.RequiredClientCa is not { } ca || TestCertificateAuthority.ChainsTo(certificate, ca);
+
+    private async Task PumpRequestsAsync(Stream from, Stream to, CancellationToken stop)
+    {
+        while (true)
+        {
+            var frame = await ReadFrameAsync(from, stop).ConfigureAwait(false);
+            if (frame is null)
+            {
+                return;
+            }
+
+            var api = (ApiKey)BinaryPrimitives.ReadInt16BigEndian(frame.AsSpan(4));
+            var version = BinaryPrimitives.ReadInt16BigEndian(frame.AsSpan(6));
+            if (api is ApiKey.SaslHandshake or ApiKey.SaslAuthenticate && proxy.Options.SaslMechanisms.Count > 0)
+            {
+                await AnswerSaslAsync(frame, api, version, stop).ConfigureAwait(false);
+                continue;
+            }
+
+            if (!_authenticated && api != ApiKey.ApiVersions)
+            {
+                return; // Kafka closes a connection that sends anything but ApiVersions and SASL before authenticating
+            }
+
+            _forwarded.Enqueue((api, version));
+            await PassAsync(to, frame, toBroker: true, stop).ConfigureAwait(false);
+        }
+    }
+
+    private async Task PumpResponsesAsync(Stream from, Stream to, CancellationToken stop)
+    {
+        while (true)
+        {
+            var frame = await ReadFrameAsync(from, stop).ConfigureAwait(false);
+            if (frame is null || !_forwarded.TryDequeue(out var request))
+            {
+                return;
+            }
+
+            var rewritten = ResponseRewriter.Rewrite(proxy, request.Api, request.Version, frame) ?? frame;
+            await _clientWrite.WaitAsync(stop).ConfigureAwait(false);
+            try
+            {
+                await PassAsync(to, rewritten, toBroker: false, stop).ConfigureAwait(false);
+            }
+            finally
+            {
+                _clientWrite.Release();
+            }
+        }
+    }
+
+    private async Task AnswerSaslAsync(byte[] frame, ApiKey api, short version, CancellationToken stop)
+    {
+        using var output = new ContiguousBufferWriter(256);
+        var correlationId = BinaryPrimitives.ReadInt32BigEndian(frame.AsSpan(8));
+        if (api == ApiKey.SaslHandshake)
+        {
+            var request = KafkaFrames.ReadRequest<SaslHandshakeRequest>(frame.AsMemory(4), null, out _);
+            var enabled = proxy.Options.SaslMechanisms.Contains(request.Mechanism);
+            _sasl = enabled ? new SaslServerSession(request.Mechanism, proxy.Options) : null;
+            KafkaFrames.WriteResponse(output, new SaslHandshakeResponse
+            {
+                ErrorCode = enabled ? ErrorCode.None : ErrorCode.UnsupportedSaslMechanism,
+                Mechanisms = [.. proxy.Options.SaslMechanisms],
+            }, version, correlationId);
+        }
+        else
+        {
+            var bytes = SaslAuthenticateCodec.ReadAuthBytes(frame.AsMemory(4), version);
+            var (response, error) = _sasl is null ? ([], "SaslAuthenticate before SaslHandshake") : _sasl.Step(bytes.Span);
+            var lifetime = proxy.Options.SessionLifetime;
+            SaslAuthenticateCodec.WriteResponse(output, version, correlationId, error is null ? ErrorCode.None : ErrorCode.SaslAuthenticationFailed, error, response,
+                error is null && _sasl!.IsComplete ? (long)lifetime.TotalMilliseconds : 0);
+            _authenticated |= error is null && _sasl!.IsComplete;
+        }
+
+        await _clientWrite.WaitAsync(stop).ConfigureAwait(false);
+        try
+        {
+            await _clientStream!.WriteAsync(output.WrittenMemory, stop).ConfigureAwait(false);
+        }
+        finally
+        {
+            _clientWrite.Release();
+        }
+    }
+
+    /// <summary>Passes one frame on through the faults: blackhole, latency, bandwidth, then a cut if one is armed.</summary>
+    private async Task PassAsync(Stream to, byte[] frame, bool toBroker, CancellationToken stop)
+    {
+        var faults = listener.Faults;
+        if (faults.Blackhole)
+        {
+            return;
+        }
+
+        var latency = faults.Latency;
+        if (latency > TimeSpan.Zero)
+        {
+            await Task.Delay(latency, stop).ConfigureAwait(false);
+        }
+
+        var rate = faults.BytesPerSecond;
+        if (rate > 0)
+        {
+            await Task.Delay(TimeSpan.FromSeconds((double)frame.Length / rate), stop).ConfigureAwait(false);
+        }
+
+        var cut = faults.TakeCut(frame.Length);
+        if (cut >= 0)
+        {
+            await to.WriteAsync(frame.AsMemory(0, cut), stop).ConfigureAwait(false);
+            await to.FlushAsync(stop).ConfigureAwait(false);
+            faults.Count(toBroker, cut);
+            throw new IOException("The proxy cut the connection after the armed number of bytes.");
+        }
+
+        await to.WriteAsync(frame, stop).ConfigureAwait(false);
+        faults.Count(toBroker, frame.Length);
+    }
+
+    /// <summary>Reads one frame with its size prefix, or null at the end of the stream.</summary>
+    private static async Task<byte[]?> ReadFrameAsync(Stream from, CancellationToken stop)
+    {
+        var prefix = new byte[4];
+        if (!await ReadExactlyOrEndAsync(from, prefix, stop).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        var size = BinaryPrimitives.ReadInt32BigEndian(prefix);
+        if (size is < 8 or > MaxFrameBytes)
+        {
+            return null;
+        }
+
+        var frame = new byte[4 + size];
+        prefix.CopyTo(frame, 0);
+        return await ReadExactlyOrEndAsync(from, frame.AsMemory(4), stop).ConfigureAwait(false) ? frame : null;
+    }
+
+    private static async Task<bool> ReadExactlyOrEndAsync(Stream from, Memory<byte> buffer, CancellationToken stop)
+    {
+        var total = 0;
+        while (total < buffer.Length)
+        {
+            var read = await from.ReadAsync(buffer[total..], stop).ConfigureAwait(false);
+            if (read == 0)
+            {
+                return false;
+            }
+
+            total += read;
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,102 @@
+namespace Messaging.Testing.Security;
+
+/// <summary>
+/// Network faults a <see cref="KafkaProxy"/> applies to one broker's connections, changeable at any time from any
+/// thread: added latency, a bandwidth cap, cutting the connection after a number of bytes (in the middle of a frame),
+/// a blackhole (bytes are swallowed, nothing is answered) and refusing new connections. Counters say what passed.
+/// </summary>
+public sealed class ProxyFaults
+{
+    private long _latencyTicks;
+    private long _bytesPerSecond;
+    private long _cutAfterBytes = -1;
+    private int _blackhole;
+    private int _refuse;
+    private long _bytesToBroker;
+    private long _bytesToClient;
+    private int _connections;
+
+    /// <summary>Delay added before each frame is passed on, in either direction.</summary>
+    public TimeSpan Latency
+    {
+        get => TimeSpan.FromTicks(Interlocked.Read(ref _latencyTicks));
+        set => Interlocked.Exchange(ref _latencyTicks, value.Ticks);
+    }
+
+    /// <summary>The most bytes per second passed on per connection and direction; 0 for no cap.</summary>
+    public long BytesPerSecond
+    {
+        get => Interlocked.Read(ref _bytesPerSecond);
+        set => Interlocked.Exchange(ref _bytesPerSecond, value);
+    }
+
+    /// <summary>True: new bytes are swallowed in both directions and connections stay open, unanswered.</summary>
+    public bool Blackhole
+    {
+        get => Volatile.Read(ref _blackhole) != 0;
+        set => Volatile.Write(ref _blackhole, value ? 1 : 0);
+    }
+
+    /// <summary>True: new connections are closed as soon as they are accepted.</summary>
+    public bool RefuseConnections
+    {
+        get => Volatile.Read(ref _refuse) != 0;
+        set => Volatile.Write(ref _refuse, value ? 1 : 0);
+    }
+
+    /// <summary>Bytes passed from clients to the broker (after TLS and SASL, which the proxy answers itself).</summary>
+    public long BytesToBroker => Interlocked.Read(ref _bytesToBroker);
+
+    /// <summary>Bytes passed from the broker to clients.</summary>
+    public long BytesToClient => Interlocked.Read(ref _bytesToClient);
+
+    /// <summary>Connections accepted (refused ones included).</summary>
+    public int Connections => Volatile.Read(ref _connections);
+
+    /// <summary>
+    /// Cuts the next connection that passes on <paramref name="bytes"/> more bytes (in either direction): it passes on
+    /// exactly that many, so the cut falls inside a frame when the count says so, then closes both sides. One cut per call.
+    /// </summary>
+    public void CutAfterBytes(long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        Interlocked.Exchange(ref _cutAfterBytes, bytes);
+    }
+
+    /// <summary>True while a cut is armed and has not happened.</summary>
+    public bool CutPending => Interlocked.Read(ref _cutAfterBytes) >= 0;
+
+    internal void CountConnection() => Interlocked.Increment(ref _connections);
+
+    internal void Count(bool toBroker, int bytes) => Interlocked.Add(ref toBroker ? ref _bytesToBroker : ref _bytesToClient, bytes);
+
+    /// <summary>How many of <paramref name="bytes"/> may pass before the armed cut, or -1 when no cut is armed; claims the cut when it falls inside.</summary>
+    internal int TakeCut(int bytes)
+    {
+        while (true)
+        {
+            var remaining = Interlocked.Read(ref _cutAfterBytes);
+            if (remaining < 0)
+            {
+                return -1;
+            }
+
+            var next = remaining >= bytes ? remaining - bytes : -1;
+            if (remaining >= bytes && remaining - bytes > 0)
+            {
+                if (Interlocked.CompareExchange(ref _cutAfterBytes, next, remaining) == remaining)
+                {
+                    return -1;
+                }
+
+                continue;
+            }
+
+            // The cut falls inside (or right at the end of) these bytes: this connection takes it.
+            if (Interlocked.CompareExchange(ref _cutAfterBytes, -1, remaining) == remaining)
+            {
+                return (int)remaining;
+            }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+using System.Buffers.Binary;
+using Messaging.Protocol;
+using Messaging.Protocol.Messages;
+
+namespace Messaging.Testing.Security;
+
+/// <summary>
+/// Rewrites the responses a client must see differently through the proxy: broker addresses in Metadata and
+/// FindCoordinator become the proxy's listeners, and ApiVersions offers SASL (answered by the proxy) and only the
+/// Metadata and FindCoordinator versions the proxy can rewrite. Returns null to pass a frame on unchanged.
+/// </summary>
+internal static class ResponseRewriter
+{
+    public static byte[]? Rewrite(KafkaProxy proxy, ApiKey api, short version, byte[] frame)
+    {
+        try
+        {
+            return api switch
+            {
+                ApiKey.ApiVersions => RewriteApiVersions(proxy, version, frame),
+                ApiKey.Metadata => RewriteMetadata(proxy, version, frame),
+                ApiKey.FindCoordinator => RewriteFindCoordinator(proxy, version, frame),
+                _ => null,
+            };
+        }
+        catch (KafkaProtocolException)
+        {
+            return null; // e.g. an ApiVersions error answered in the v0 layout: nothing to rewrite
+        }
+    }
+
+    private static byte[]? RewriteApiVersions(KafkaProxy proxy, short version, byte[] frame)
+    {
+        if (version > ApiVersionsResponse.MaxVersion)
+        {
+            return null;
+        }
+
+        var response = Read<ApiVersionsResponse>(frame, version, out var correlationId);
+        if (response.ErrorCode != ErrorCode.None)
+        {
+            return null;
+        }
+
+        var keys = new List<ApiVersionsResponse.ApiVersion>();
+        foreach (var key in response.ApiKeys)
+        {
+            if (key.ApiKey is ApiKey.SaslHandshake or ApiKey.SaslAuthenticate)
+            {
+                continue;
+            }
+
+            if (key.ApiKey == ApiKey.Metadata)
+            {
+                Clamp(key, MetadataResponse.MinVersion, MetadataResponse.MaxVersion);
+            }
+            else if (key.ApiKey == ApiKey.FindCoordinator)
+            {
+                Clamp(key, FindCoordinatorResponse.MinVersion, FindCoordinatorResponse.MaxVersion);
+            }
+
+            keys.Add(key);
+        }
+
+        if (proxy.Options.SaslMechanisms.Count > 0)
+        {
+            keys.Add(new ApiVersionsResponse.ApiVersion { ApiKey = ApiKey.SaslHandshake, MinVersion = 1, MaxVersion = 1 });
+            keys.Add(new ApiVersionsResponse.ApiVersion { ApiKey = ApiKey.SaslAuthenticate, MinVersion = 0, MaxVersion = 2 });
+        }
+
+        response.ApiKeys = [.. keys];
+        return Write(response, version, correlationId);
+    }
+
+    private static void Clamp(ApiVersionsResponse.ApiVersion key, short min, short max)
+    {
+        key.MinVersion = Math.Max(key.MinVersion, min);
+        key.MaxVersion = Math.Min(key.MaxVersion, max);
+    }
+
+    private static byte[]? RewriteMetadata(KafkaProxy proxy, short version, byte[] frame)
+    {
+        if (version < MetadataResponse.MinVersion || version > MetadataResponse.MaxVersion)
+        {
+            return null;
+        }
+
+        var response = Read<MetadataResponse>(frame, version, out var correlationId);
+        foreach (var broker in response.Brokers)
+        {
+            if (proxy.ListenerFor(broker.Host, broker.Port, broker.NodeId) is { } listener)
+            {
+                broker.Host = "localhost";
+                broker.Port = listener.Port;
+            }
+        }
+
+        return Write(response, version, correlationId);
+    }
+
+    private static byte[]? RewriteFindCoordinator(KafkaProxy proxy, short version, byte[] frame)
+    {
+        if (version < FindCoordinatorResponse.MinVersion || version > FindCoordinatorResponse.MaxVersion)
+        {
+            return null;
+        }
+
+        var response = Read<FindCoordinatorResponse>(frame, version, out var correlationId);
+        if (proxy.ListenerFor(response.Host, response.Port, response.NodeId) is { } single)
+        {
+            response.Host = "localhost";
+            response.Port = single.Port;
+        }
+
+        foreach (var coordinator in response.Coordinators)
+        {
+            if (proxy.ListenerFor(coordinator.Host, coordinator.Port, coordinator.NodeId) is { } listener)
+            {
+                coordinator.Host = "localhost";
+                coordinator.Port = listener.Port;
+            }
+        }
+
+        return Write(response, version, correlationId);
+    }
+
+    /// <summary>Decodes leniently about trailing bytes (the embedded broker appends one to flexible Metadata responses).</summary>
+    private static T Read<T>(byte[] frame, short version, out int correlationId)
+        where T : IKafkaMessage<T>
+    {
+        var reader = new KafkaReader(frame.AsMemory(4));
+        correlationId = ResponseHeader.Read(ref reader, ResponseHeader.VersionFor(T.ApiKey, T.IsFlexible(version))).CorrelationId;
+        _ = BinaryPrimitives.ReadInt32BigEndian(frame);
+        return T.Read(ref reader, version);
+    }
+
+    private static byte[] Write<T>(T response, short version, int correlationId)
+        where T : IKafkaMessage<T>
+    {
+        using var output = new ContiguousBufferWriter(1024);
+        KafkaFrames.WriteResponse(output, response, version, correlationId);
+        return output.WrittenMemory.ToArray();
+    }
+}
