@@ -303,7 +303,7 @@ public sealed class ProducerBehaviourTests(TestBrokerFixture fixture)
         await using var broker = await fixture.AcquireAsync(brokers: 1, cancellationToken: ct);
         var topic = TestBrokerFixture.UniqueTopicName("cancel");
         await broker.CreateTopicAsync(topic, 1, 1, ct);
-        await using var producer = new KafkaProducer(new KafkaProducerOptions { BootstrapServers = broker.BootstrapServers, Linger = TimeSpan.FromSeconds(5) });
+        await using var producer = new KafkaProducer(new KafkaProducerOptions { BootstrapServers = broker.BootstrapServers, Linger = TimeSpan.FromSeconds(5), SendWhenIdle = false });
         producer.Produce(topic, "k"u8, "v"u8);
         await producer.FlushAsync(ct);
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));

@@ -33,6 +33,7 @@ public sealed class ProducerDisposalTests(TestBrokerFixture fixture)
         {
             BootstrapServers = broker.BootstrapServers,
             Linger = TimeSpan.FromSeconds(30), // nothing would leave before disposal
+            SendWhenIdle = false,
             DeliveryTimeout = TimeSpan.FromSeconds(60),
         });
         producer.Produce(topic, "warm"u8, "up"u8);
