@@ -77,8 +77,11 @@ internal sealed class TlsEchoServer : IAsyncDisposable
                 await tls.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
             }
         }
-        catch (Exception ex) when (ex is IOException or System.Security.Authentication.AuthenticationException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception ex)
         {
+            // Whatever a refused or vanished client makes the handshake throw (IOException, AuthenticationException,
+            // a socket error under load, cancellation at dispose) ends this connection only: an echo server that
+            // faulted here would fail the test at dispose for a reason the test is not about.
             ClientCertificate.TrySetException(ex);
         }
     }

@@ -15,7 +15,7 @@ public sealed class TlsTransportTests : IDisposable
 
     public void Dispose() => _ca.Dispose();
 
-    [Fact(Timeout = 20_000)]
+    [Fact(Timeout = 60_000)]
     public async Task A_certificate_from_the_trusted_ca_connects_and_carries_bytes_both_ways()
     {
         using var certificate = _ca.IssueServerCertificate();
@@ -24,7 +24,7 @@ public sealed class TlsTransportTests : IDisposable
         await AssertEchoesAsync(transport);
     }
 
-    [Fact(Timeout = 20_000)]
+    [Fact(Timeout = 60_000)]
     public async Task A_certificate_from_another_ca_is_refused_as_untrusted()
     {
         using var other = new TestCertificateAuthority("Someone Else");
@@ -36,7 +36,7 @@ public sealed class TlsTransportTests : IDisposable
         Assert.Contains("chain is not trusted", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact(Timeout = 20_000)]
+    [Fact(Timeout = 60_000)]
     public async Task A_certificate_for_another_host_is_refused_unless_host_name_verification_is_dangerously_off()
     {
         using var certificate = _ca.IssueServerCertificate(["broker.example"]);
@@ -49,7 +49,7 @@ public sealed class TlsTransportTests : IDisposable
         await AssertEchoesAsync(transport);
     }
 
-    [Fact(Timeout = 20_000)]
+    [Fact(Timeout = 60_000)]
     public async Task An_expired_certificate_is_refused()
     {
         using var certificate = _ca.IssueServerCertificate(expired: true);
@@ -58,7 +58,7 @@ public sealed class TlsTransportTests : IDisposable
         Assert.Contains("NotTimeValid", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact(Timeout = 20_000)]
+    [Fact(Timeout = 60_000)]
     public async Task A_custom_validation_callback_decides()
     {
         using var other = new TestCertificateAuthority("Pinned Elsewhere");
@@ -80,7 +80,7 @@ public sealed class TlsTransportTests : IDisposable
         Assert.Contains("rejected by SslOptions.RemoteCertificateValidation", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact(Timeout = 20_000)]
+    [Fact(Timeout = 60_000)]
     public async Task Mutual_tls_sends_the_client_certificate_from_pem_and_a_server_that_requires_one_refuses_a_client_without()
     {
         using var certificate = _ca.IssueServerCertificate();
