@@ -1,0 +1,292 @@
+using Messaging.Groups.Assignors;
+
+namespace Messaging.Groups;
+
+/// <summary>
+/// The consumer's classic group protocol (protocol type <c>consumer</c>): subscriptions and assignments in the Java
+/// client's ConsumerProtocol encoding, assignments computed on the leader by the configured assignors, and the eager
+/// or cooperative revocation rules of the Java client's <c>ConsumerCoordinator</c>. The consumer sees the outcome
+/// through one <see cref="IGroupAssignmentListener"/>, the same one the KIP-848 member reports to.
+/// </summary>
+/// <remarks>
+/// The membership calls every method on its join loop, one at a time; <see cref="Owned"/> may be read from any thread,
+/// so the owned set is swapped under a lock, never changed in place while a reader could see it.
+/// </remarks>
+internal sealed class ClassicConsumerProtocol : IClassicGroupProtocol
+{
+    private readonly IReadOnlyList<IConsumerPartitionAssignor> _assignors;
+    private readonly Func<IReadOnlyCollection<string>> _subscription;
+    private readonly Func<IReadOnlyCollection<string>, CancellationToken, ValueTask<IReadOnlyDictionary<string, int>>> _partitionCounts;
+    private readonly IGroupAssignmentListener _listener;
+    private readonly string? _rackId;
+    private readonly Lock _lock = new();
+    private HashSet<TopicPartition> _owned = [];
+    private int _generation = -1;
+
+    /// <param name="assignors">The assignors, most preferred first (each becomes one protocol of the JoinGroup).</param>
+    /// <param name="subscription">The topics the consumer subscribes to now (read before every join).</param>
+    /// <param name="partitionCounts">The leader's view of the subscribed topics' partition counts (from metadata).</param>
+    /// <param name="listener">Told what is assigned, revoked and lost.</param>
+    /// <param name="rackId">The consumer's rack (<c>client.rack</c>), sent in the subscription, or null.</param>
+    public ClassicConsumerProtocol(
+        IReadOnlyList<IConsumerPartitionAssignor> assignors,
+        Func<IReadOnlyCollection<string>> subscription,
+        Func<IReadOnlyCollection<string>, CancellationToken, ValueTask<IReadOnlyDictionary<string, int>>> partitionCounts,
+        IGroupAssignmentListener listener,
+        string? rackId = null)
+    {
+        ArgumentNullException.ThrowIfNull(assignors);
+        if (assignors.Count == 0)
+        {
+            throw new ArgumentException("A consumer group needs at least one partition assignor.", nameof(assignors));
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var assignor in assignors)
+        {
+            if (!names.Add(assignor.Name))
+            {
+                throw new ArgumentException("Two partition assignors are named '" + assignor.Name + "'; each name is one protocol of the group.", nameof(assignors));
+            }
+        }
+
+        _assignors = assignors;
+        _subscription = subscription;
+        _partitionCounts = partitionCounts;
+        _listener = listener;
+        _rackId = rackId;
+        RebalanceProtocol = CommonProtocol(assignors);
+    }
+
+    /// <inheritdoc />
+    public string ProtocolType => "consumer";
+
+    /// <summary>
+    /// Cooperative when every assignor supports it, eager otherwise (the Java client's rule: with its default
+    /// <c>[range, cooperative-sticky]</c> a group stays eager until range is removed, the documented upgrade path).
+    /// </summary>
+    public RebalanceProtocol RebalanceProtocol { get; }
+
+    /// <summary>The partitions this member owns now (a snapshot).</summary>
+    public IReadOnlyCollection<TopicPartition> Owned
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _owned];
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<GroupProtocolMetadata> GetProtocols()
+    {
+        var topics = new List<string>(_subscription());
+        topics.Sort(StringComparer.Ordinal);
+        List<TopicPartition> owned;
+        int generation;
+        lock (_lock)
+        {
+            owned = [.. _owned];
+            generation = _generation;
+        }
+
+        var protocols = new List<GroupProtocolMetadata>(_assignors.Count);
+        foreach (var assignor in _assignors)
+        {
+            var subscription = new ConsumerSubscription(topics)
+            {
+                UserData = assignor.GetSubscriptionUserData(topics),
+                OwnedPartitions = owned,
+                GenerationId = generation,
+                RackId = _rackId,
+            };
+            protocols.Add(new GroupProtocolMetadata(assignor.Name, ConsumerProtocol.SerializeSubscription(subscription)));
+        }
+
+        return protocols;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyDictionary<string, ReadOnlyMemory<byte>>> AssignAsync(string protocol, IReadOnlyList<GroupMemberMetadata> members, CancellationToken cancellationToken)
+    {
+        // The coordinator picks a protocol every member listed, so ours is among them.
+        var assignor = Find(protocol) ?? throw new InvalidOperationException("The group chose protocol '" + protocol + "', which this consumer did not offer.");
+        var subscriptions = new Dictionary<string, ConsumerSubscription>(StringComparer.Ordinal);
+        var topics = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var member in members)
+        {
+            var decoded = member.Metadata.IsEmpty ? new ConsumerSubscription([]) : ConsumerProtocol.DeserializeSubscription(member.Metadata.Span);
+
+            // The static id comes from the JoinGroup response, not from the subscription bytes.
+            subscriptions[member.MemberId] = new ConsumerSubscription(decoded.Topics)
+            {
+                UserData = decoded.UserData,
+                OwnedPartitions = decoded.OwnedPartitions,
+                GenerationId = decoded.GenerationId,
+                RackId = decoded.RackId,
+                GroupInstanceId = member.GroupInstanceId,
+            };
+            foreach (var topic in decoded.Topics)
+            {
+                topics.Add(topic);
+            }
+        }
+
+        var counts = await _partitionCounts(topics, cancellationToken).ConfigureAwait(false);
+        var assignments = assignor.Assign(new AssignorClusterView(counts), subscriptions);
+        var result = new Dictionary<string, ReadOnlyMemory<byte>>(StringComparer.Ordinal);
+        foreach (var member in members)
+        {
+            var assignment = assignments.TryGetValue(member.MemberId, out var given) ? given : new ConsumerAssignment([]);
+            result[member.MemberId] = ConsumerProtocol.SerializeAssignment(assignment);
+        }
+
+        return result;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask OnJoinPrepareAsync(int generation, string memberId, CancellationToken cancellationToken)
+    {
+        // Java's ConsumerCoordinator.onJoinPrepare: eager revokes everything before rejoining; cooperative revokes only
+        // what the subscription no longer covers and keeps consuming the rest through the rebalance.
+        List<TopicPartition> revoked;
+        lock (_lock)
+        {
+            if (RebalanceProtocol == RebalanceProtocol.Eager)
+            {
+                revoked = [.. _owned];
+                _owned = [];
+            }
+            else
+            {
+                var subscribed = new HashSet<string>(_subscription(), StringComparer.Ordinal);
+                revoked = [];
+                foreach (var partition in _owned)
+                {
+                    if (!subscribed.Contains(partition.Topic))
+                    {
+                        revoked.Add(partition);
+                    }
+                }
+
+                if (revoked.Count > 0)
+                {
+                    _owned = [.. Except(_owned, revoked)];
+                }
+            }
+        }
+
+        if (revoked.Count > 0)
+        {
+            await _listener.OnRevokedAsync(revoked, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> OnAssignedAsync(string protocol, int generation, ReadOnlyMemory<byte> assignment, CancellationToken cancellationToken)
+    {
+        // An empty assignment is "no partitions" (librdkafka sends none for a member the leader left out).
+        var decoded = assignment.IsEmpty ? new ConsumerAssignment([]) : ConsumerProtocol.DeserializeAssignment(assignment.Span);
+        Find(protocol)?.OnAssignment(decoded, generation);
+        var assigned = new HashSet<TopicPartition>(decoded.Partitions);
+        List<TopicPartition> revoked;
+        List<TopicPartition> added;
+        lock (_lock)
+        {
+            revoked = [.. Except(_owned, assigned)];
+            added = [.. Except(assigned, _owned)];
+            _owned = assigned;
+            _generation = generation;
+        }
+
+        // Java's onJoinComplete: revoked first (cooperative only: eager owned nothing by now), then the newly assigned
+        // (called even when empty, as Java does). A cooperative member that gave partitions up rejoins at once, so the
+        // leader can hand them to their new owners in the next round.
+        if (revoked.Count > 0)
+        {
+            await _listener.OnRevokedAsync(revoked, cancellationToken).ConfigureAwait(false);
+        }
+
+        await _listener.OnAssignedAsync(added, cancellationToken).ConfigureAwait(false);
+        return RebalanceProtocol == RebalanceProtocol.Cooperative && revoked.Count > 0;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask OnLostAsync(CancellationToken cancellationToken)
+    {
+        List<TopicPartition> lost;
+        lock (_lock)
+        {
+            lost = [.. _owned];
+            _owned = [];
+            _generation = -1;
+        }
+
+        if (lost.Count > 0)
+        {
+            await _listener.OnLostAsync(lost, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask OnLeavePrepareAsync(int generation, string memberId, CancellationToken cancellationToken)
+    {
+        List<TopicPartition> revoked;
+        lock (_lock)
+        {
+            revoked = [.. _owned];
+            _owned = [];
+        }
+
+        if (revoked.Count > 0)
+        {
+            await _listener.OnRevokedAsync(revoked, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static RebalanceProtocol CommonProtocol(IReadOnlyList<IConsumerPartitionAssignor> assignors)
+    {
+        foreach (var assignor in assignors)
+        {
+            var cooperative = false;
+            foreach (var supported in assignor.SupportedProtocols)
+            {
+                cooperative |= supported == RebalanceProtocol.Cooperative;
+            }
+
+            if (!cooperative)
+            {
+                return RebalanceProtocol.Eager;
+            }
+        }
+
+        return RebalanceProtocol.Cooperative;
+    }
+
+    private static IEnumerable<TopicPartition> Except(IEnumerable<TopicPartition> from, IEnumerable<TopicPartition> remove)
+    {
+        var removed = new HashSet<TopicPartition>(remove);
+        foreach (var partition in from)
+        {
+            if (!removed.Contains(partition))
+            {
+                yield return partition;
+            }
+        }
+    }
+
+    private IConsumerPartitionAssignor? Find(string protocol)
+    {
+        foreach (var assignor in _assignors)
+        {
+            if (string.Equals(assignor.Name, protocol, StringComparison.Ordinal))
+            {
+                return assignor;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,178 @@
+using Messaging.Groups;
+using Messaging.Groups.Assignors;
+
+namespace Messaging.Core.Tests.Groups;
+
+/// <summary>
+/// The consumer's classic protocol between the membership and the assignors: what it sends in JoinGroup, what the
+/// leader computes, and which partitions it revokes, assigns and loses under the eager and cooperative rules.
+/// </summary>
+public sealed class ClassicConsumerProtocolTests
+{
+    private static readonly Dictionary<string, int> Counts = new(StringComparer.Ordinal) { ["orders"] = 6, ["audit"] = 2 };
+
+    [Fact]
+    public void The_rebalance_protocol_is_cooperative_only_when_every_assignor_supports_it()
+    {
+        Assert.Equal(RebalanceProtocol.Eager, Create([new RangeAssignor(), new CooperativeStickyAssignor()], out _).RebalanceProtocol);
+        Assert.Equal(RebalanceProtocol.Cooperative, Create([new CooperativeStickyAssignor()], out _).RebalanceProtocol);
+        Assert.Throws<ArgumentException>(() => Create([], out _));
+        Assert.Throws<ArgumentException>(() => Create([new RangeAssignor(), new RangeAssignor()], out _));
+    }
+
+    [Fact]
+    public async Task The_join_carries_one_protocol_per_assignor_with_the_sorted_subscription_owned_partitions_and_generation()
+    {
+        var protocol = Create([new CooperativeStickyAssignor(), new RangeAssignor()], out _, topics: ["orders", "audit"], rack: "eu-1a");
+        await protocol.OnAssignedAsync("cooperative-sticky", 7, Assignment(Tp("orders", 1), Tp("audit", 0)), TestContext.Current.CancellationToken);
+
+        var protocols = protocol.GetProtocols();
+        Assert.Equal(["cooperative-sticky", "range"], protocols.Select(p => p.Name));
+        var subscription = ConsumerProtocol.DeserializeSubscription(protocols[1].Metadata.Span);
+        Assert.Equal(["audit", "orders"], subscription.Topics);
+        Assert.Equal([Tp("audit", 0), Tp("orders", 1)], subscription.OwnedPartitions.Order(TopicPartitionComparer.Instance));
+        Assert.Equal(7, subscription.GenerationId);
+        Assert.Equal("eu-1a", subscription.RackId);
+    }
+
+    [Fact]
+    public async Task The_leader_assigns_every_subscribed_partition_once_and_an_unlisted_member_gets_an_empty_assignment()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var members = new List<GroupMemberMetadata>();
+        foreach (var (id, topics) in new[] { ("m-1", new[] { "orders", "audit" }), ("m-2", new[] { "orders" }), ("m-3", new[] { "orders" }) })
+        {
+            var metadata = Create([new RangeAssignor()], out _, topics).GetProtocols()[0].Metadata;
+            members.Add(new GroupMemberMetadata(id, id == "m-3" ? "static-3" : null, metadata));
+        }
+
+        members.Add(new GroupMemberMetadata("m-empty", null, ReadOnlyMemory<byte>.Empty)); // subscribes to nothing
+        var leader = Create([new RangeAssignor()], out _);
+        var assignments = await leader.AssignAsync("range", members, ct);
+
+        var all = new List<TopicPartition>();
+        foreach (var member in members)
+        {
+            all.AddRange(ConsumerProtocol.DeserializeAssignment(assignments[member.MemberId].Span).Partitions);
+        }
+
+        Assert.Equal(8, all.Count);
+        Assert.Equal(8, all.Distinct().Count());
+        Assert.Empty(ConsumerProtocol.DeserializeAssignment(assignments["m-empty"].Span).Partitions);
+        Assert.All(ConsumerProtocol.DeserializeAssignment(assignments["m-2"].Span).Partitions, p => Assert.Equal("orders", p.Topic));
+    }
+
+    [Fact]
+    public async Task Eager_revokes_everything_before_a_rejoin_and_assigns_the_whole_new_share()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var protocol = Create([new RangeAssignor()], out var listener);
+        Assert.False(await protocol.OnAssignedAsync("range", 1, Assignment(Tp("orders", 0), Tp("orders", 1)), ct));
+        await protocol.OnJoinPrepareAsync(1, "m-1", ct);
+        Assert.Equal("revoked orders-0,orders-1", listener.Events[^1]);
+        Assert.Empty(protocol.Owned);
+
+        Assert.False(await protocol.OnAssignedAsync("range", 2, Assignment(Tp("orders", 1), Tp("orders", 2)), ct));
+        Assert.Equal("assigned orders-1,orders-2", listener.Events[^1]);
+    }
+
+    [Fact]
+    public async Task Cooperative_keeps_what_stays_revokes_only_what_moves_and_asks_to_rejoin_after_giving_partitions_up()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var protocol = Create([new CooperativeStickyAssignor()], out var listener);
+        await protocol.OnAssignedAsync("cooperative-sticky", 1, Assignment(Tp("orders", 0), Tp("orders", 1)), ct);
+        await protocol.OnJoinPrepareAsync(1, "m-1", ct);
+        Assert.Equal(["assigned orders-0,orders-1"], listener.Events); // nothing revoked before the rejoin
+
+        Assert.True(await protocol.OnAssignedAsync("cooperative-sticky", 2, Assignment(Tp("orders", 1)), ct));
+        Assert.Equal(["assigned orders-0,orders-1", "revoked orders-0", "assigned "], listener.Events);
+
+        Assert.False(await protocol.OnAssignedAsync("cooperative-sticky", 3, Assignment(Tp("orders", 1), Tp("orders", 2)), ct));
+        Assert.Equal("assigned orders-2", listener.Events[^1]);
+        Assert.Equal([Tp("orders", 1), Tp("orders", 2)], protocol.Owned.Order(TopicPartitionComparer.Instance));
+    }
+
+    [Fact]
+    public async Task Cooperative_revokes_before_a_rejoin_the_partitions_of_topics_no_longer_subscribed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var topics = new List<string> { "orders", "audit" };
+        var protocol = Create([new CooperativeStickyAssignor()], out var listener, topics);
+        await protocol.OnAssignedAsync("cooperative-sticky", 1, Assignment(Tp("orders", 0), Tp("audit", 1)), ct);
+        topics.Remove("audit");
+        await protocol.OnJoinPrepareAsync(1, "m-1", ct);
+        Assert.Equal("revoked audit-1", listener.Events[^1]);
+        Assert.Equal([Tp("orders", 0)], protocol.Owned);
+    }
+
+    [Fact]
+    public async Task A_lost_member_reports_its_partitions_lost_and_rejoins_owning_nothing_with_no_generation()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var protocol = Create([new CooperativeStickyAssignor()], out var listener);
+        await protocol.OnAssignedAsync("cooperative-sticky", 4, Assignment(Tp("orders", 3)), ct);
+        await protocol.OnLostAsync(ct);
+        Assert.Equal("lost orders-3", listener.Events[^1]);
+        var subscription = ConsumerProtocol.DeserializeSubscription(protocol.GetProtocols()[0].Metadata.Span);
+        Assert.Empty(subscription.OwnedPartitions);
+        Assert.Null(subscription.GenerationId);
+    }
+
+    [Fact]
+    public async Task An_empty_assignment_is_no_partitions_and_leaving_revokes_what_is_owned()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var protocol = Create([new RangeAssignor()], out var listener);
+        Assert.False(await protocol.OnAssignedAsync("range", 1, ReadOnlyMemory<byte>.Empty, ct));
+        Assert.Equal("assigned ", listener.Events[^1]);
+        await protocol.OnAssignedAsync("range", 2, Assignment(Tp("audit", 0)), ct);
+        await protocol.OnLeavePrepareAsync(2, "m-1", ct);
+        Assert.Equal("revoked audit-0", listener.Events[^1]);
+        Assert.Empty(protocol.Owned);
+    }
+
+    private static ClassicConsumerProtocol Create(IConsumerPartitionAssignor[] assignors, out RecordingListener listener, IReadOnlyCollection<string>? topics = null, string? rack = null)
+    {
+        listener = new RecordingListener();
+        var subscribed = topics ?? ["orders"];
+        return new ClassicConsumerProtocol(
+            assignors,
+            () => subscribed,
+            (wanted, _) => ValueTask.FromResult<IReadOnlyDictionary<string, int>>(Counts.Where(c => wanted.Contains(c.Key)).ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal)),
+            listener,
+            rack);
+    }
+
+    private static TopicPartition Tp(string topic, int partition) => new(topic, partition);
+
+    private static ReadOnlyMemory<byte> Assignment(params TopicPartition[] partitions) => ConsumerProtocol.SerializeAssignment(new ConsumerAssignment(partitions));
+
+    private sealed class RecordingListener : IGroupAssignmentListener
+    {
+        public List<string> Events { get; } = [];
+
+        public ValueTask OnAssignedAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken) => Record("assigned", partitions);
+
+        public ValueTask OnRevokedAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken) => Record("revoked", partitions);
+
+        public ValueTask OnLostAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken) => Record("lost", partitions);
+
+        private ValueTask Record(string what, IReadOnlyCollection<TopicPartition> partitions)
+        {
+            Events.Add(what + " " + string.Join(',', partitions.Order(TopicPartitionComparer.Instance).Select(p => p.Topic + "-" + p.Partition)));
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private sealed class TopicPartitionComparer : IComparer<TopicPartition>
+    {
+        public static readonly TopicPartitionComparer Instance = new();
+
+        public int Compare(TopicPartition x, TopicPartition y)
+        {
+            var byTopic = string.CompareOrdinal(x.Topic, y.Topic);
+            return byTopic != 0 ? byTopic : x.Partition.CompareTo(y.Partition);
+        }
+    }
+}
