@@ -101,13 +101,7 @@ internal sealed class MetadataRefresher : IAsyncDisposable
     {
         _connections.BrokerDisconnected -= OnBrokerDisconnected;
         await _stop.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await _loop.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
+        await BackgroundLoop.StoppedAsync(_loop).ConfigureAwait(false);
 
         lock (_lock)
         {

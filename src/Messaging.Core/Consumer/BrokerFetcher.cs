@@ -73,13 +73,7 @@ internal sealed class BrokerFetcher : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _signal.Set();
-        try
-        {
-            await _loop.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
+        await BackgroundLoop.StoppedAsync(_loop).ConfigureAwait(false);
 
         _signal.Dispose();
     }

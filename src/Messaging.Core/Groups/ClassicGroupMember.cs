@@ -1,3 +1,4 @@
+using Messaging.Threading;
 using Messaging.Connection;
 using Messaging.Errors;
 using Messaging.Protocol.Messages;
@@ -178,8 +179,8 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
-        await GroupLoops.StoppedAsync(_joinLoop).ConfigureAwait(false);
-        await GroupLoops.StoppedAsync(_heartbeatLoop).ConfigureAwait(false);
+        await BackgroundLoop.StoppedAsync(_joinLoop).ConfigureAwait(false);
+        await BackgroundLoop.StoppedAsync(_heartbeatLoop).ConfigureAwait(false);
 
         if (leaveGroup)
         {

@@ -1,3 +1,4 @@
+using Messaging.Threading;
 using System.Globalization;
 using Messaging.Connection;
 using Messaging.Errors;
@@ -203,8 +204,8 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
-        await GroupLoops.StoppedAsync(_heartbeatLoop).ConfigureAwait(false);
-        await GroupLoops.StoppedAsync(_reconcileLoop).ConfigureAwait(false);
+        await BackgroundLoop.StoppedAsync(_heartbeatLoop).ConfigureAwait(false);
+        await BackgroundLoop.StoppedAsync(_reconcileLoop).ConfigureAwait(false);
         if (leaveGroup && Failure is null)
         {
             List<TopicPartition> owned;

@@ -111,13 +111,7 @@ internal sealed class BrokerSender : IAsyncDisposable
     {
         _stopping = true;
         await _stop.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await _sendLoop.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
+        await BackgroundLoop.StoppedAsync(_sendLoop).ConfigureAwait(false);
 
         _responsesReady.Set();
         await _responseLoop.ConfigureAwait(false);

@@ -35,16 +35,7 @@ internal sealed class ProducerHousekeeping
     }
 
     /// <summary>Completes when the loop has ended (after the stop token was cancelled).</summary>
-    public async Task WhenStoppedAsync()
-    {
-        try
-        {
-            await _loop.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
+    public Task WhenStoppedAsync() => BackgroundLoop.StoppedAsync(_loop);
 
     private async Task RunAsync(CancellationToken token)
     {
