@@ -7,12 +7,12 @@ namespace Messaging.Hosting;
 /// the host at start (<c>ValidateOnStart</c>) with a message that names the configuration key, not at the first
 /// produce. The client's message already says what is allowed ("must be between 1 and 1024").
 /// </summary>
-internal sealed class KafkaOptionsValidator<TOptions>(string name, string? sectionPath) : IValidateOptions<TOptions>
+internal sealed class KafkaOptionsValidator<TOptions>(string registeredName, string? sectionPath) : IValidateOptions<TOptions>
     where TOptions : KafkaClientOptions
 {
-    public ValidateOptionsResult Validate(string? name1, TOptions options)
+    public ValidateOptionsResult Validate(string? name, TOptions options)
     {
-        if (!string.Equals(name1 ?? Options.DefaultName, name, StringComparison.Ordinal))
+        if (!string.Equals(name ?? Options.DefaultName, registeredName, StringComparison.Ordinal))
         {
             return ValidateOptionsResult.Skip;
         }
