@@ -25,10 +25,7 @@ public sealed class DiagnosticsTests(TestBrokerFixture fixture)
             var connection = await client.Connections.GetAsync(2, ct);
             broker.Faults!.SetBrokerDown(2);
             await connection.Closed.WaitAsync(TimeSpan.FromSeconds(10), ct);
-            var attempts = client.Connections.ConnectAttempts;
-            time.Advance(TimeSpan.FromSeconds(1)); // past the first backoff (50 ms ± 20%): the next call really tries to connect
-            await Assert.ThrowsAnyAsync<Messaging.KafkaException>(async () => await client.Connections.GetAsync(2, ct));
-            Assert.True(client.Connections.ConnectAttempts > attempts, "the call after the backoff did not try to connect");
+            await AssertACallAfterTheBackoffConnectsAsync(client, time, 2, ct); // first backoff: 50 ms ± 20%
             broker.Faults.SetBrokerUp(2);
         }
 
@@ -68,17 +65,7 @@ public sealed class DiagnosticsTests(TestBrokerFixture fixture)
             var connection = await client.Connections.GetAsync(1, ct);
             broker.Faults!.SetBrokerDown(1);
             await connection.Closed.WaitAsync(TimeSpan.FromSeconds(10), ct);
-            // Past the backoff (20 ms ± 20%) a call tries to connect again. The first call may still join an attempt
-            // that began as the connection was lost (the refresher reconnects too), so call until one is counted.
-            var attempts = client.Connections.ConnectAttempts;
-            var deadline = TimeProvider.System.GetTimestamp() + TimeProvider.System.TimestampFrequency * 10;
-            while (client.Connections.ConnectAttempts <= attempts && TimeProvider.System.GetTimestamp() < deadline)
-            {
-                time.Advance(TimeSpan.FromSeconds(1));
-                await Assert.ThrowsAnyAsync<Messaging.KafkaException>(async () => await client.Connections.GetAsync(1, ct));
-            }
-
-            Assert.True(client.Connections.ConnectAttempts > attempts, "no call after the backoff tried to connect");
+            await AssertACallAfterTheBackoffConnectsAsync(client, time, 1, ct); // backoff: 20 ms ± 20%
             broker.Faults.SetBrokerUp(1);
         }
 
@@ -105,6 +92,24 @@ public sealed class DiagnosticsTests(TestBrokerFixture fixture)
     {
         Assert.Equal(KafkaTelemetry.MeterName, Messaging.Diagnostics.KafkaMetrics.MeterName);
         Assert.Equal(KafkaTelemetry.PoolsMeterName, Messaging.Buffers.PoolMetrics.MeterName);
+    }
+
+    /// <summary>
+    /// Past the reconnect backoff (the fake clock is advanced beyond it) a call tries to connect again. The first call
+    /// may still join an attempt that began as the connection was lost (the metadata refresher reconnects too), so
+    /// call until an attempt is counted, within a deadline.
+    /// </summary>
+    private static async Task AssertACallAfterTheBackoffConnectsAsync(ClusterClient client, FakeTimeProvider time, int nodeId, CancellationToken ct)
+    {
+        var attempts = client.Connections.ConnectAttempts;
+        var deadline = TimeProvider.System.GetTimestamp() + TimeProvider.System.TimestampFrequency * 10;
+        while (client.Connections.ConnectAttempts <= attempts && TimeProvider.System.GetTimestamp() < deadline)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Assert.ThrowsAnyAsync<Messaging.KafkaException>(async () => await client.Connections.GetAsync(nodeId, ct));
+        }
+
+        Assert.True(client.Connections.ConnectAttempts > attempts, "no call after the backoff tried to connect");
     }
 
     private static string? Tag(ReadOnlySpan<KeyValuePair<string, object?>> tags, string name)
