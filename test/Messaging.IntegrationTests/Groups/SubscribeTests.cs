@@ -123,6 +123,52 @@ public sealed class SubscribeTests
         Assert.Contains("GroupId", missing.Message, StringComparison.Ordinal);
     }
 
+    [Theory(Timeout = 120_000)]
+    [InlineData(GroupProtocol.Classic)]
+    [InlineData(GroupProtocol.Consumer)]
+    public async Task Waiting_on_an_idle_topic_is_polling_so_the_member_stays_past_the_max_poll_interval(GroupProtocol protocol)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = StartCluster();
+        var maxPoll = TimeSpan.FromSeconds(1.5);
+        await using var reader = new GroupReader("idle", GroupOptions(cluster.BootstrapServers, NewGroup(), protocol, protocol == GroupProtocol.Classic ? "range" : "",
+            o => o.MaxPollInterval = maxPoll), [Topic]);
+        await Eventually.TrueAsync(() => reader.Consumer.Assignment.Count == Partitions, Deadline, "the only member owning every partition", ct);
+
+        // Three max-poll intervals with the reader awaiting records that do not come: it must not leave the group.
+        var until = DateTime.UtcNow + maxPoll * 3;
+        await Eventually.TrueAsync(() => DateTime.UtcNow >= until || !reader.Events.IsEmpty && reader.Events.Any(e => e.StartsWith("lost", StringComparison.Ordinal)),
+            Deadline, "three max poll intervals passing", ct);
+        Assert.DoesNotContain(reader.Events, e => e.StartsWith("lost", StringComparison.Ordinal) || e.StartsWith("revoked", StringComparison.Ordinal));
+
+        await ConsumerTestSupport.ProduceAsync(cluster.BootstrapServers, Topic, Partitions, 24, 10, cancellationToken: ct);
+        await Eventually.TrueAsync(() => reader.Seen.Count == 24, Deadline, "the records produced after the idle time read", ct);
+        Assert.DoesNotContain(reader.Events, e => e.StartsWith("lost", StringComparison.Ordinal));
+    }
+
+    [Theory(Timeout = 120_000)]
+    [InlineData(GroupProtocol.Classic)]
+    [InlineData(GroupProtocol.Consumer)]
+    public async Task A_pattern_subscription_picks_up_a_matching_topic_created_later(GroupProtocol protocol)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = EmbeddedKafkaCluster.Start(3);
+        cluster.SetGroupInitialRebalanceDelay(TimeSpan.FromMilliseconds(200));
+        cluster.CreateTopic("audit.orders", 3, replicationFactor: 3);
+        cluster.CreateTopic("billing", 3, replicationFactor: 3);
+        var options = GroupOptions(cluster.BootstrapServers, NewGroup(), protocol, protocol == GroupProtocol.Classic ? "range" : "",
+            o => o.MetadataMaxAge = TimeSpan.FromMilliseconds(500));
+        await using var consumer = ConsumerTestSupport.Bytes(options);
+        consumer.Subscribe(new System.Text.RegularExpressions.Regex("^audit\\..*"));
+        await Eventually.TrueAsync(() => consumer.Assignment.Count == 3, Deadline, "the three partitions of audit.orders assigned", ct);
+        Assert.All(consumer.Assignment, p => Assert.Equal("audit.orders", p.Topic));
+
+        cluster.CreateTopic("audit.payments", 2, replicationFactor: 3);
+        await Eventually.TrueAsync(() => consumer.Assignment.Count == 5, Deadline, "audit.payments picked up by the pattern", ct);
+        Assert.Equal(["audit.orders", "audit.payments"], consumer.Subscription.Order(StringComparer.Ordinal));
+        Assert.DoesNotContain(consumer.Assignment, p => p.Topic == "billing");
+    }
+
     internal static bool Splits(params GroupReader[] readers)
     {
         var seen = new HashSet<TopicPartition>();

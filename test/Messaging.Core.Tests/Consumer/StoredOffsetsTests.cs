@@ -1,0 +1,41 @@
+using Messaging.Consumer;
+
+namespace Messaging.Core.Tests.Consumer;
+
+/// <summary>The offset store: a commit sends only what moved since the last one, and forgotten partitions are never sent.</summary>
+public sealed class StoredOffsetsTests
+{
+    private static readonly TopicPartition P0 = new("t", 0);
+    private static readonly TopicPartition P1 = new("t", 1);
+
+    [Fact]
+    public void Only_offsets_that_moved_since_the_last_commit_are_pending()
+    {
+        var store = new StoredOffsets();
+        store.KnownCommitted(P0, 10);
+        store.StorePositions([new(P0, 10), new(P1, 5), new(new TopicPartition("t", 2), -1)]);
+        Assert.Equal([P1], store.Pending().Select(o => o.Partition)); // P0 unchanged, P2 unknown
+
+        var pending = store.Pending();
+        store.Committed(pending);
+        Assert.Empty(store.Pending());
+
+        store.Store(P0, 12, "meta");
+        var next = Assert.Single(store.Pending());
+        Assert.Equal((P0, 12L, "meta"), (next.Partition, next.Offset, next.Metadata));
+    }
+
+    [Fact]
+    public void Pending_can_be_limited_to_some_partitions_and_forgotten_ones_are_gone()
+    {
+        var store = new StoredOffsets();
+        store.Store(P0, 1);
+        store.Store(P1, 2);
+        Assert.Equal([P1], store.Pending([P1]).Select(o => o.Partition));
+
+        store.Forget([P1]);
+        Assert.Equal([P0], store.Pending().Select(o => o.Partition));
+        store.Clear();
+        Assert.Empty(store.Pending());
+    }
+}
