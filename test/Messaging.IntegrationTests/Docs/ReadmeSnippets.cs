@@ -42,6 +42,47 @@ public sealed class ReadmeSnippets(TestBrokerFixture fixture)
     }
 
     [Fact]
+    public async Task Group_quickstart_reads_a_topic_as_a_group_member_and_commits_after_processing()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var broker = await fixture.AcquireAsync(brokers: 1, cancellationToken: cancellationToken);
+        var bootstrap = broker.BootstrapServers;
+        var topic = TestBrokerFixture.UniqueTopicName("invoices");
+        var group = "billing-" + Guid.NewGuid().ToString("N")[..8];
+        await broker.CreateTopicAsync(topic, 3, 1, cancellationToken);
+        await using (var producer = new KafkaProducer<string, string>(new KafkaProducerOptions { BootstrapServers = bootstrap }, Serializers.Utf8, Serializers.Utf8))
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                await producer.ProduceAsync(topic, "invoice-" + i, "{}", cancellationToken);
+            }
+        }
+
+        var handled = 0;
+
+        // snippet: group-quickstart
+        await using var consumer = new KafkaConsumer<string?, string?>(new KafkaConsumerOptions
+        {
+            BootstrapServers = bootstrap,
+            GroupId = group,                 // every instance of the service uses the same group id
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnableAutoOffsetStore = false,   // store after processing: at-least-once
+        }, Deserializers.Utf8, Deserializers.Utf8);
+        consumer.Subscribe([topic]);
+        await foreach (var record in consumer.ConsumeAsync(cancellationToken))
+        {
+            Console.WriteLine($"{record.Key} from {record.TopicPartition} at offset {record.Offset}");
+            consumer.StoreOffset(record);    // committed in the background, on rebalance and on dispose
+            if (++handled == 3) break;       // (the test stops after its three records)
+        }
+        // end snippet
+
+        await consumer.CommitAsync(cancellationToken);
+        var committed = await consumer.CommittedAsync(consumer.Assignment, cancellationToken);
+        Assert.Equal(3, committed.Where(c => c.HasOffset).Sum(c => c.Offset)); // next offsets; a partition without records has none
+    }
+
+    [Fact]
     public async Task Testing_quickstart_starts_an_embedded_cluster_and_injects_a_fault()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
