@@ -11,6 +11,8 @@ namespace Messaging.IntegrationTests.Packaging;
 [Collection(PackagingCollection.Name)]
 public sealed class PackageConsumptionTests
 {
+    private static readonly string[] Packages = ["Messaging.Core", "Messaging.Testing", "Messaging.Hosting"];
+
     [Fact]
     public async Task A_fresh_console_project_restores_the_packages_and_round_trips_records()
     {
@@ -22,7 +24,7 @@ public sealed class PackageConsumptionTests
         try
         {
             var feed = Path.Combine(work.FullName, "feed");
-            foreach (var project in new[] { "Messaging.Core", "Messaging.Testing" })
+            foreach (var project in Packages)
             {
                 await DotnetProcess.RunAsync(root, ["pack", Path.Combine(root, "src", project, project + ".csproj"), "-c", configuration, "--no-build", "-o", feed, "-p:Version=" + version], ct);
             }
@@ -49,12 +51,17 @@ public sealed class PackageConsumptionTests
                   <ItemGroup>
                     <PackageReference Include="Messaging.Core" Version="{version}" />
                     <PackageReference Include="Messaging.Testing" Version="{version}" />
+                    <PackageReference Include="Messaging.Hosting" Version="{version}" />
+                    <PackageReference Include="Microsoft.Extensions.Hosting" Version="10.0.12" />
                   </ItemGroup>
                 </Project>
                 """, ct);
             await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), """
                 using Messaging;
                 using Messaging.Testing;
+                using Microsoft.Extensions.Configuration;
+                using Microsoft.Extensions.DependencyInjection;
+                using Microsoft.Extensions.Hosting;
 
                 await using var cluster = EmbeddedKafkaCluster.Start(brokers: 1);
                 cluster.CreateTopic("greetings", partitions: 1);
@@ -87,11 +94,41 @@ public sealed class PackageConsumptionTests
                 }
 
                 Console.WriteLine($"round trip OK: {received} records");
+
+                // The same records again, through the hosting package: a consumer registered from configuration,
+                // reading as a group member and committing.
+                var builder = Host.CreateApplicationBuilder();
+                builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+                {
+                    ["Kafka:Consumer:BootstrapServers"] = cluster.BootstrapServers,
+                    ["Kafka:Consumer:GroupId"] = "greeters",
+                    ["Kafka:Consumer:AutoOffsetReset"] = "Earliest",
+                });
+                builder.Services.AddKafkaConsumer(builder.Configuration.GetSection("Kafka:Consumer"));
+                using var host = builder.Build();
+                await host.StartAsync(deadline.Token);
+                var member = host.Services.GetRequiredService<IKafkaConsumer>();
+                member.Subscribe(["greetings"]);
+                var grouped = 0;
+                await foreach (var record in member.ConsumeRawAsync(deadline.Token))
+                {
+                    record.Recycle();
+                    if (++grouped == 10)
+                    {
+                        break;
+                    }
+                }
+
+                await member.CommitAsync(deadline.Token);
+                var committed = await member.CommittedAsync([new TopicPartition("greetings", 0)], deadline.Token);
+                Console.WriteLine($"group through hosting OK: {grouped} records, committed {committed[0].Offset}");
+                await host.StopAsync(deadline.Token);
                 return 0;
                 """, ct);
 
             var output = await DotnetProcess.RunAsync(app, ["run", "-c", "Release"], ct);
             Assert.Contains("round trip OK: 10 records", output, StringComparison.Ordinal);
+            Assert.Contains("group through hosting OK: 10 records, committed 10", output, StringComparison.Ordinal);
         }
         finally
         {
@@ -99,8 +136,9 @@ public sealed class PackageConsumptionTests
             var cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
                 ? configured
                 : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-            foreach (var id in new[] { "messaging.core", "messaging.testing" })
+            foreach (var project in Packages)
             {
+                var id = project.ToLowerInvariant();
                 var cached = new DirectoryInfo(Path.Combine(cache, id, version));
                 if (cached.Exists)
                 {
