@@ -40,6 +40,7 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly HashSet<TopicPartition> _owned = [];
     private readonly Task _loop;
+    private readonly Func<IConsumerPartitionAssignor>[] _customAssignors;
     private ClassicGroupMember? _classic;
     private ConsumerGroupMember? _member;
     private IConsumerRebalanceListener? _listener;
@@ -55,6 +56,7 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
         _cluster = cluster;
         _fetcher = fetcher;
         _time = options.TimeProvider;
+        _customAssignors = [.. options.CustomPartitionAssignors]; // the options object may change after the consumer is built
         var settings = new GroupMemberSettings(options.GroupId!)
         {
             GroupInstanceId = options.GroupInstanceId,
@@ -134,7 +136,7 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
                 if (_classic is null)
                 {
                     var protocol = new ClassicConsumerProtocol(
-                        PartitionAssignors.Resolve(_options.PartitionAssignmentStrategy, _options.CustomPartitionAssignors),
+                        PartitionAssignors.Resolve(_options.PartitionAssignmentStrategy, _customAssignors),
                         () => Volatile.Read(ref _topics), PartitionCountsAsync, this, _options.ClientRack.Length == 0 ? null : _options.ClientRack);
                     _classic = new ClassicGroupMember(_coordinator, protocol);
                     _classic.Start();
