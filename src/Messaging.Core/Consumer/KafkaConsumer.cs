@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Messaging.Cluster;
 using Messaging.Consumer;
+using Messaging.Diagnostics;
 using Messaging.Errors;
 using Messaging.Records;
 using Messaging.Serialization;
@@ -36,6 +38,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
     private readonly ChunkDecoder _decoder;
     private readonly ConsumerPoolsInUse _pools;
     private readonly ConsumerGroup? _group;
+    private readonly string _clientId;
     private readonly int _maxPollRecords;
     private FetchedPartition? _chunk;
     private int _consuming;
@@ -57,6 +60,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
         _cluster = new ClusterClient(snapshot);
         _fetcher = new Fetcher(_cluster, snapshot, _pools);
         _group = snapshot.GroupId is null ? null : new ConsumerGroup(snapshot, _cluster, _fetcher);
+        _clientId = snapshot.ClientId;
     }
 
     /// <summary>The assigned partitions.</summary>
@@ -307,6 +311,11 @@ public sealed class KafkaConsumer : IKafkaConsumer
         {
             var slice = await NextSliceAsync(cancellationToken).ConfigureAwait(false);
             slice.Generation!.Position = slice.NextOffset; // a retired generation if sought meanwhile: the seek's position stands
+            if (KafkaActivities.IsEnabled)
+            {
+                TraceBatchReceived(slice);
+            }
+
             return new ConsumeBatch(slice);
         }
         finally
@@ -341,6 +350,11 @@ public sealed class KafkaConsumer : IKafkaConsumer
                     {
                         var record = slice[next++];
                         generation.Position = record.Offset + 1;
+                        if (KafkaActivities.IsEnabled)
+                        {
+                            TraceReceived(slice.TopicPartition, record.Offset, record.Headers);
+                        }
+
                         yield return record;
                     }
                 }
@@ -497,6 +511,30 @@ public sealed class KafkaConsumer : IKafkaConsumer
         }
     }
 
+    /// <summary>A <c>receive</c> span for one record handed out, linked to its producer's span (tracing on only).</summary>
+    private void TraceReceived(TopicPartition partition, long offset, RecordHeaders headers)
+    {
+        var producer = KafkaTraceContext.TryExtract(headers, out var context);
+        KafkaActivities.Received(partition.Topic, partition.Partition, offset, 1, _group?.GroupId, _clientId,
+            producer ? new ReadOnlySpan<ActivityContext>(in context) : default);
+    }
+
+    /// <summary>One <c>receive</c> span for a batch handed out, linked to every producer span its records carry (tracing on only).</summary>
+    private void TraceBatchReceived(RecordSlice slice)
+    {
+        var producers = new List<ActivityContext>();
+        for (var i = 0; i < slice.Count; i++)
+        {
+            if (KafkaTraceContext.TryExtract(slice.SlotAt(i).View.Headers, out var context))
+            {
+                producers.Add(context);
+            }
+        }
+
+        KafkaActivities.Received(slice.TopicPartition.Topic, slice.TopicPartition.Partition, slice.SlotAt(0).View.Offset, slice.Count, _group?.GroupId, _clientId,
+            System.Runtime.InteropServices.CollectionsMarshal.AsSpan(producers));
+    }
+
     private ConsumerGroup GroupFor(string what) => _group ?? throw KafkaExceptions.NotInGroup(what);
 
     private ConsumerGroup GroupForSubscribe()
@@ -557,6 +595,11 @@ public sealed class KafkaConsumer : IKafkaConsumer
                 ConsumeErrorKind.Deserialization, topicPartition, offset, innerException: ex);
             _fetcher.Hold(slice.Cursor!, slice.Generation!, offset, failure);
             throw failure;
+        }
+
+        if (KafkaActivities.IsEnabled)
+        {
+            TraceReceived(topicPartition, offset, slot.View.Headers);
         }
 
         return new ConsumeResult<TKey, TValue>(topicPartition, offset, new Timestamp(slot.View.Timestamp, slot.TimestampType), slot.LeaderEpoch, key, value, CopyHeaders(slot.View.Headers));

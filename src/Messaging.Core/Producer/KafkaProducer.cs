@@ -1,3 +1,4 @@
+using Messaging.Diagnostics;
 using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
@@ -48,6 +49,7 @@ public sealed class KafkaProducer : IKafkaProducer
     private readonly ProducerIdRequester _producerId;
     private readonly IPartitioner? _custom;
     private readonly ProduceLane _lane;
+    private readonly string _clientId;
     private int _disposed;
 
     /// <summary>Creates a producer. It connects lazily: the first record to a topic fetches its metadata.</summary>
@@ -65,6 +67,7 @@ public sealed class KafkaProducer : IKafkaProducer
         _producerId = _core.ProducerId;
         _custom = _settings.CustomPartitioner;
         _lane = new ProduceLane(AppendWaitingAsync, WaitExpired, _settings);
+        _clientId = options.ClientId;
     }
 
     /// <summary>The producer's internals, for tests in this repository.</summary>
@@ -112,6 +115,17 @@ public sealed class KafkaProducer : IKafkaProducer
             return ValueTask.FromException<DeliveryResult>(Disposed());
         }
 
+        if (KafkaActivities.IsEnabled && StartSend(topic, ref headers) is { } activity)
+        {
+            return TraceDeliveryAsync(ProduceUntraced(topic, key, value, headers, partition, timestamp, cancellationToken), activity);
+        }
+
+        return ProduceUntraced(topic, key, value, headers, partition, timestamp, cancellationToken);
+    }
+
+    private ValueTask<DeliveryResult> ProduceUntraced(string topic, ReadOnlyMemory<byte>? key, ReadOnlyMemory<byte>? value,
+        IReadOnlyList<RecordHeader>? headers, int? partition, Timestamp? timestamp, CancellationToken cancellationToken)
+    {
         var nulls = (key is null ? RecordNulls.Key : RecordNulls.None) | (value is null ? RecordNulls.Value : RecordNulls.None);
         var timestampMs = timestamp?.UnixTimeMilliseconds ?? NowMs();
         var promise = DeliveryPromise.Rent();
@@ -238,6 +252,46 @@ public sealed class KafkaProducer : IKafkaProducer
         }
     }
 
+    /// <summary>
+    /// Starts the record's <c>send</c> span and adds its context to <paramref name="headers"/> (unless they carry one).
+    /// The caller's current activity is restored at once: the span ends with the delivery, not with this call.
+    /// </summary>
+    private Activity? StartSend(string topic, ref IReadOnlyList<RecordHeader>? headers)
+    {
+        var caller = Activity.Current;
+        var activity = KafkaActivities.StartSend(topic, _clientId);
+        if (activity is null)
+        {
+            return null;
+        }
+
+        Activity.Current = caller;
+        headers = KafkaTraceContext.Inject(headers, activity);
+        return activity;
+    }
+
+    private static async ValueTask<DeliveryResult> TraceDeliveryAsync(ValueTask<DeliveryResult> pending, Activity activity)
+    {
+        try
+        {
+            var delivered = await pending.ConfigureAwait(false);
+            KafkaActivities.Delivered(activity, delivered.Partition, delivered.Offset);
+            return delivered;
+        }
+        catch (Exception ex)
+        {
+            KafkaActivities.Failed(activity, ex);
+            throw;
+        }
+        finally
+        {
+            activity.Dispose();
+        }
+    }
+
+    private static ReadOnlySpan<RecordHeader> ToSpan(IReadOnlyList<RecordHeader> headers) =>
+        headers is RecordHeader[] array ? array : headers is List<RecordHeader> list ? System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list) : headers.ToArray();
+
     /// <summary>Sends every buffered record without lingering and completes when each is delivered or failed.</summary>
     /// <param name="cancellationToken">Stops waiting (sending goes on).</param>
     /// <exception cref="ObjectDisposedException">The producer was disposed.</exception>
@@ -280,6 +334,18 @@ public sealed class KafkaProducer : IKafkaProducer
             return ValueTask.FromException<DeliveryResult>(Disposed());
         }
 
+        if (KafkaActivities.IsEnabled && StartSend(topic, ref headers) is { } activity)
+        {
+            return TraceDeliveryAsync(ProduceSpansUntraced(topic, key, value, nulls, headers, partition, timestampMs, cancellationToken), activity);
+        }
+
+        return ProduceSpansUntraced(topic, key, value, nulls, headers, partition, timestampMs, cancellationToken);
+    }
+
+    private ValueTask<DeliveryResult> ProduceSpansUntraced(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, RecordNulls nulls,
+        IReadOnlyList<RecordHeader>? headers, int partition, long timestampMs, CancellationToken cancellationToken)
+    {
+
         var promise = DeliveryPromise.Rent();
         var result = promise.AsValueTask();
         try
@@ -315,6 +381,29 @@ public sealed class KafkaProducer : IKafkaProducer
         ReadOnlySpan<RecordHeader> headers, int partition, long timestampMs, object? onDelivery, object? state)
     {
         ThrowIfDisposed();
+        if (!KafkaActivities.IsEnabled)
+        {
+            ProduceBlockingUntraced(topic, key, value, nulls, headers, partition, timestampMs, onDelivery, state);
+            return;
+        }
+
+        // Traced: the span covers buffering the record (the call's own work); its context travels in the headers.
+        IReadOnlyList<RecordHeader>? traced = headers.IsEmpty ? null : headers.ToArray();
+        using var activity = StartSend(topic, ref traced);
+        try
+        {
+            ProduceBlockingUntraced(topic, key, value, nulls, traced is null ? headers : ToSpan(traced), partition, timestampMs, onDelivery, state);
+        }
+        catch (Exception ex) when (activity is not null)
+        {
+            KafkaActivities.Failed(activity, ex);
+            throw;
+        }
+    }
+
+    private void ProduceBlockingUntraced(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, RecordNulls nulls,
+        ReadOnlySpan<RecordHeader> headers, int partition, long timestampMs, object? onDelivery, object? state)
+    {
         if (!_lane.IsEmpty && !_lane.WaitUntilEmpty(_settings.AppendWaitLimit) && _lane.Head is { } head)
         {
             // Records produced earlier through ProduceAsync still wait for metadata or memory; this one would overtake
