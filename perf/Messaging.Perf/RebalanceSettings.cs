@@ -16,8 +16,11 @@ internal sealed record RebalanceSettings(string Protocol, string Assignor, int M
 {
     public bool Classic => Protocol == "classic";
 
-    /// <summary>How long one event may take before the run gives up: the group must settle well within it.</summary>
-    public TimeSpan EventTimeout => TimeSpan.FromMilliseconds(Math.Max(60_000, 6L * SessionTimeoutMs));
+    /// <summary>
+    /// How long one event may take before the run gives up. Generous: on the embedded broker a classic rebalance can
+    /// repeat several times, each waiting most of a session timeout (see the README).
+    /// </summary>
+    public TimeSpan EventTimeout => TimeSpan.FromMilliseconds(Math.Max(120_000, 12L * SessionTimeoutMs));
 
     /// <summary>For headers and the ratio line: the group settings both clients run with.</summary>
     public string Describe() => Classic
