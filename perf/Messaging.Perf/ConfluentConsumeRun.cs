@@ -27,6 +27,16 @@ internal static class ConfluentConsumeRun
             // records have some, as ours hands them over).
             ConsumeResultFields = ResultFields(settings),
         };
+        if (settings.Group)
+        {
+            // As our side of the run: the fresh group has committed nothing, so every partition starts at the earliest
+            // offset; one assignor on both clients; the group timings spelled out (librdkafka's defaults, and ours).
+            c.AutoOffsetReset = AutoOffsetReset.Earliest;
+            c.PartitionAssignmentStrategy = PartitionAssignmentStrategy.Range;
+            c.SessionTimeoutMs = 45_000;
+            c.HeartbeatIntervalMs = 3_000;
+        }
+
         if (settings.ConfluentProfile == "tuned")
         {
             // librdkafka stops fetching for fetch.queue.backoff.ms (1 s) whenever its local queue holds
@@ -44,8 +54,11 @@ internal static class ConfluentConsumeRun
     public static string Describe(ConsumeSettings settings)
     {
         var c = Config("-", settings);
+        var read = settings.Group
+            ? string.Create(CultureInfo.InvariantCulture, $"Subscribe (one member; a fresh group id per run, partition.assignment.strategy={c.PartitionAssignmentStrategy.ToString()!.ToLowerInvariant()}, auto.offset.reset=earliest, enable.auto.commit=false, session.timeout.ms={c.SessionTimeoutMs}, heartbeat.interval.ms={c.HeartbeatIntervalMs})")
+            : "Assign (every partition from offset 0)";
         return string.Create(CultureInfo.InvariantCulture,
-            $"Confluent.Kafka {typeof(IConsumer<,>).Assembly.GetName().Version?.ToString(3)} ({settings.ConfluentProfile}) typed Consume(1 s) loop, IConsumer<Ignore, byte[]> (value copied into a new byte[] per record); fetch.wait.max.ms={c.FetchWaitMaxMs}, " +
+            $"Confluent.Kafka {typeof(IConsumer<,>).Assembly.GetName().Version?.ToString(3)} ({settings.ConfluentProfile}) {read}, typed Consume(1 s) loop, IConsumer<Ignore, byte[]> (value copied into a new byte[] per record); fetch.wait.max.ms={c.FetchWaitMaxMs}, " +
             $"queued.min.messages={c.QueuedMinMessages?.ToString(CultureInfo.InvariantCulture) ?? "100000 (default)"}, fetch.queue.backoff.ms={c.FetchQueueBackoffMs?.ToString(CultureInfo.InvariantCulture) ?? "1000 (default)"}, " +
             $"max.partition.fetch.bytes={c.MaxPartitionFetchBytes?.ToString(CultureInfo.InvariantCulture) ?? "1048576 (default)"}, fetch.max.bytes=52428800 (default), queued.max.messages.kbytes=65536 (default), check.crcs=false (default), dotnet.consumer.consume.result.fields={ResultFields(settings)}");
     }
@@ -61,7 +74,15 @@ internal static class ConfluentConsumeRun
 
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(Config(bootstrap, settings)).Build();
         var clock = new SteadyStateClock();
-        consumer.Assign(assignment);
+        if (settings.Group)
+        {
+            consumer.Subscribe(topic);
+        }
+        else
+        {
+            consumer.Assign(assignment);
+        }
+
         long count = 0;
         long bytes = 0;
         for (var pass = 1; pass <= settings.Passes; pass++)

@@ -20,6 +20,10 @@ namespace Messaging.Perf;
 /// every thread: librdkafka's native allocations are invisible to them.</para>
 /// <para>The embedded broker keeps about 5 MB per partition; the command checks that nothing produced was dropped,
 /// and says so if it was.</para>
+/// <para><c>--group</c> reads through a subscription instead (each run a fresh group id, one member, the same assignor
+/// on both clients): the time to join the group is part of the start-up, so the throughput is the fetch pipeline's
+/// in a group. <c>--compare-assign</c> adds our client reading the same data with <c>Assign</c> in the same rounds and
+/// prints the group/assign ratio (reading through a group should cost under 10 %).</para>
 /// </remarks>
 internal sealed class ConsumeCommand : IPerfCommand
 {
@@ -30,7 +34,8 @@ internal sealed class ConsumeCommand : IPerfCommand
         "--messages N (300000) --size BYTES (100) --payload distinct|same (distinct) --keys N (0) --headers N (0) --partitions N (8) --compression none|gzip|snappy|lz4|zstd (none) " +
         "--pools on|off|both (on) --client messaging|confluent|both (both) --confluent-profile default|tuned (tuned) --rounds N (3) " +
         "--fetch-wait MS (100) --max-poll-records N (2000) --passes N (1: read the data N times per round, seeking back to the start) " +
-        "--brokers N (1) --bootstrap HOST:PORT (default: embedded broker) --alloc-profile (sample allocations by type per run)";
+        "--brokers N (1) --bootstrap HOST:PORT (default: embedded broker) --alloc-profile (sample allocations by type per run) " +
+        "--group (read through a group subscription, one member, instead of Assign; joining is start-up, not throughput) --compare-assign (with --group: also read with our Assign in the same rounds and print the group/assign ratio)";
 
     public async Task<int> RunAsync(CommandLine options, CancellationToken cancellationToken)
     {
@@ -43,7 +48,9 @@ internal sealed class ConsumeCommand : IPerfCommand
             Path: options.String("path", "typed"),
             MaxPollRecords: options.Int("max-poll-records", 2000),
             Passes: options.Int("passes", 1),
-            ConfluentProfile: options.String("confluent-profile", "tuned"));
+            ConfluentProfile: options.String("confluent-profile", "tuned"),
+            Group: options.Flag("group"));
+        var compareAssign = options.Flag("compare-assign");
         var pools = options.String("pools", "on");
         var client = options.String("client", "both");
         var rounds = options.Int("rounds", 3);
@@ -57,8 +64,19 @@ internal sealed class ConsumeCommand : IPerfCommand
             throw new ArgumentException("--client is messaging|confluent|both, --pools on|off|both, --path typed|batch|raw, --confluent-profile default|tuned; --rounds, --messages, --partitions, --passes at least 1.");
         }
 
+        if (compareAssign && (!settings.Group || client == "confluent"))
+        {
+            throw new ArgumentException("--compare-assign compares our client's group subscription with its Assign: it needs --group and --client messaging|both.");
+        }
+
         var broker = PerfBroker.Start(bootstrap, brokers);
         bootstrap = broker.BootstrapServers;
+        if (settings.Group)
+        {
+            // A fresh group's first rebalance waits for more members (3 s by default); one member is all there is.
+            broker.SetGroupInitialRebalanceDelay(TimeSpan.Zero);
+        }
+
         try
         {
             var topic = await broker.CreateTopicAsync("perf-consume-", settings.Partitions, cancellationToken).ConfigureAwait(false);
@@ -73,13 +91,19 @@ internal sealed class ConsumeCommand : IPerfCommand
                 $"{brokers} broker(s) {broker.Description}, {Environment.ProcessorCount} cores"));
             Console.WriteLine(settings.Payloads.Describe());
             Console.WriteLine(
-                "path=" + settings.Path + " api=" + settings.ApiLabel + " codec=" + settings.Codec + "; steady state (the clock starts at each consumer's first record; start-up reported apart); every record checked (offset sequence, value bytes); " +
+                "path=" + settings.Path + " api=" + settings.ApiLabel + " codec=" + settings.Codec + " read=" + settings.ReadLabel + "; steady state (the clock starts at each consumer's first record; start-up reported apart); every record checked (offset sequence, value bytes); " +
                 "allocation = managed heap only (librdkafka's native allocations are invisible); CPU excludes the embedded broker's thread");
+            if (settings.Group)
+            {
+                Console.WriteLine("group: both clients read through a group subscription — one member, a fresh group id per run (nothing committed: every partition from its earliest offset), assignor " + ConsumeSettings.GroupAssignor +
+                                  ", no commits; the time to join the group (subscribe → first record) is start-up, reported apart and excluded from the throughput (steady state, as with assign); " +
+                                  (broker.IsEmbedded ? "the embedded broker's group.initial.rebalance.delay is 0" : "the cluster's group.initial.rebalance.delay applies to the start-up"));
+            }
 
-            var variants = Variants(client, pools);
+            var variants = Variants(client, pools, compareAssign);
             foreach (var variant in variants)
             {
-                Console.WriteLine(variant + ": " + (variant == "confluent" ? ConfluentConsumeRun.Describe(settings) : MessagingConsumeRun.Describe(settings, variant == "messaging")));
+                Console.WriteLine(variant + ": " + (variant == "confluent" ? ConfluentConsumeRun.Describe(settings) : MessagingConsumeRun.Describe(Subscribes(variant, settings) ? settings : settings with { Group = false }, UsesPools(variant))));
             }
 
             foreach (var variant in variants)
@@ -112,7 +136,14 @@ internal sealed class ConsumeCommand : IPerfCommand
         }
     }
 
-    private static List<string> Variants(string client, string pools)
+    /// <summary>Our variants read through the group unless named <c>…-assign</c> (the <c>--compare-assign</c> baseline).</summary>
+    private static bool Subscribes(string variant, ConsumeSettings settings) => settings.Group && !variant.EndsWith(AssignSuffix, StringComparison.Ordinal);
+
+    private static bool UsesPools(string variant) => !variant.StartsWith("messaging-nopool", StringComparison.Ordinal);
+
+    private const string AssignSuffix = "-assign";
+
+    private static List<string> Variants(string client, string pools, bool compareAssign)
     {
         var variants = new List<string>();
         if (client is "confluent" or "both")
@@ -131,6 +162,16 @@ internal sealed class ConsumeCommand : IPerfCommand
             {
                 variants.Add("messaging-nopool");
             }
+
+            if (compareAssign)
+            {
+                // Each of our group variants with its Assign twin, run back to back in every round.
+                var grouped = variants.FindAll(v => v.StartsWith("messaging", StringComparison.Ordinal));
+                foreach (var variant in grouped)
+                {
+                    variants.Insert(variants.IndexOf(variant) + 1, variant + AssignSuffix);
+                }
+            }
         }
 
         return variants;
@@ -143,7 +184,7 @@ internal sealed class ConsumeCommand : IPerfCommand
         GC.Collect();
         return variant == "confluent"
             ? ConfluentConsumeRun.Run(bootstrap, topic, settings, cancellationToken)
-            : await MessagingConsumeRun.RunAsync(bootstrap, topic, settings, pools: variant == "messaging", cancellationToken).ConfigureAwait(false);
+            : await MessagingConsumeRun.RunAsync(bootstrap, topic, settings, UsesPools(variant), Subscribes(variant, settings), cancellationToken).ConfigureAwait(false);
     }
 
     private static void PrintSummary(Dictionary<string, List<ConsumeResult>> results, List<string> variants, ConsumeSettings settings)
@@ -159,10 +200,25 @@ internal sealed class ConsumeCommand : IPerfCommand
             var ours = ConsumeResult.Median(oursRuns);
             var theirs = ConsumeResult.Median(theirsRuns);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"consume start-up (assign → first record, not in the throughput): messaging {ours.StartupMs:0} ms, confluent {theirs.StartupMs:0} ms"));
+                $"consume start-up ({(settings.Group ? "subscribe → first record, joining the group included" : "assign → first record")}, not in the throughput): messaging {ours.StartupMs:0} ms, confluent {theirs.StartupMs:0} ms"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"consume ratio messaging/confluent: throughput={RatioLine.Ratio(ours.MessagesPerSecond, theirs.MessagesPerSecond):0.00} cpu={RatioLine.Ratio(ours.CpuMicrosPerMessage, theirs.CpuMicrosPerMessage):0.00} alloc={RatioLine.Ratio(ours.AllocatedPerMessage, theirs.AllocatedPerMessage):0.000} " +
-                $"path={settings.Path}{(settings.Path == "typed" ? "" : "(not-like-for-like)")} {RatioLine.Scenario(settings.Payloads.Mode, settings.ApiLabel, settings.Codec)}"));
+                $"path={settings.Path}{(settings.Path == "typed" ? "" : "(not-like-for-like)")} read={settings.ReadLabel} {RatioLine.Scenario(settings.Payloads.Mode, settings.ApiLabel, settings.Codec)}"));
+        }
+
+        foreach (var variant in variants)
+        {
+            if (variant.EndsWith(AssignSuffix, StringComparison.Ordinal))
+            {
+                var group = ConsumeResult.Median(results[variant[..^AssignSuffix.Length]]);
+                var assign = ConsumeResult.Median(results[variant]);
+                var throughput = RatioLine.Ratio(group.MessagesPerSecond, assign.MessagesPerSecond);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"consume start-up {variant[..^AssignSuffix.Length]}: subscribe → first record {group.StartupMs:0} ms (joining the group included), assign → first record {assign.StartupMs:0} ms; neither is in the throughput"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"consume group/assign ratio {variant[..^AssignSuffix.Length]}: throughput={throughput:0.00} cpu={RatioLine.Ratio(group.CpuMicrosPerMessage, assign.CpuMicrosPerMessage):0.00} alloc={RatioLine.Ratio(group.AllocatedPerMessage, assign.AllocatedPerMessage):0.000} " +
+                    $"({(throughput >= 0.9 ? "within" : "NOT within")} 10 % of assign) path={settings.Path} read=subscribe(one-member-group,join-excluded)/assign payload={settings.Payloads.Mode} codec={settings.Codec}"));
+            }
         }
     }
 }

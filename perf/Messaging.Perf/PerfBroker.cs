@@ -21,6 +21,9 @@ internal sealed class PerfBroker : IAsyncDisposable
 
     public int Brokers { get; }
 
+    /// <summary>True for the embedded cluster (whose group settings the run may set), false for a real one.</summary>
+    public bool IsEmbedded => _cluster is not null;
+
     /// <summary>For the run's header: the address of a real cluster, or which embedded broker it is.</summary>
     public string Description => _cluster is null
         ? BootstrapServers
@@ -53,6 +56,12 @@ internal sealed class PerfBroker : IAsyncDisposable
 
         return topic;
     }
+
+    /// <summary>
+    /// Sets how long the embedded broker lets a new group wait for more members before its first rebalance; a real
+    /// cluster keeps its own <c>group.initial.rebalance.delay.ms</c> (the run's header says which applied).
+    /// </summary>
+    public void SetGroupInitialRebalanceDelay(TimeSpan delay) => _cluster?.SetGroupInitialRebalanceDelay(delay);
 
     public ValueTask DisposeAsync() => _cluster?.DisposeAsync() ?? ValueTask.CompletedTask;
 }

@@ -4,7 +4,7 @@ namespace Messaging.Perf;
 
 /// <summary>
 /// The perf CLI: <c>dotnet run -c Release --project perf/Messaging.Perf -- &lt;command&gt; [options]</c>. Commands are the
-/// <see cref="IPerfCommand"/> types in this assembly (<c>produce</c>, <c>consume</c>, <c>e2e</c>); each runs on the
+/// <see cref="IPerfCommand"/> types in this assembly (<c>produce</c>, <c>consume</c>, <c>e2e</c>, <c>rebalance</c>); each runs on the
 /// embedded broker unless given <c>--bootstrap host:port</c>, and compares our client with Confluent.Kafka like for
 /// like (the same records, settings and calling pattern), printing a ratio line that names the scenario.
 /// </summary>

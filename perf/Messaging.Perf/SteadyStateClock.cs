@@ -3,8 +3,9 @@ using System.Diagnostics;
 namespace Messaging.Perf;
 
 /// <summary>
-/// Times a consumer run in steady state: created right before <c>Assign</c>, it measures the start-up (assign →
-/// first record: connections, metadata, offsets, first fetch) and starts the run's <see cref="Measurement"/> when
+/// Times a consumer run in steady state: created right before <c>Assign</c> (or <c>Subscribe</c>), it measures the
+/// start-up (assign → first record: connections, metadata, offsets, first fetch; through a subscription also joining
+/// the group) and starts the run's <see cref="Measurement"/> when
 /// the first record arrives; the records and bytes that came with it are left out of the result.
 /// </summary>
 internal sealed class SteadyStateClock
