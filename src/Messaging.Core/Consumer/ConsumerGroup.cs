@@ -643,6 +643,17 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
     /// <summary>The leader's partition counts for the assignor, remembered to notice later changes.</summary>
     private async ValueTask<IReadOnlyDictionary<string, int>> PartitionCountsAsync(IReadOnlyCollection<string> topics, CancellationToken cancellationToken)
     {
+        // Fresh metadata for the assignment, as librdkafka's leader fetches it before assigning: partitions added since
+        // the last refresh are assigned now rather than after the next rebalance.
+        try
+        {
+            await _cluster.Metadata.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (KafkaException)
+        {
+            // The cached metadata will do; EnsureTopicsAsync below still waits for topics it has never seen.
+        }
+
         var metadata = await _cluster.Metadata.EnsureTopicsAsync(topics, cancellationToken).ConfigureAwait(false);
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var topic in topics)
