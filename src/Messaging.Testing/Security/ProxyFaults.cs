@@ -15,6 +15,9 @@ public sealed class ProxyFaults
     private long _bytesToBroker;
     private long _bytesToClient;
     private int _connections;
+    private int _reauthentications;
+    private int _expiredSessions;
+    private ProxyCut? _lastCut;
 
     /// <summary>Delay added before each frame is passed on, in either direction.</summary>
     public TimeSpan Latency
@@ -53,6 +56,15 @@ public sealed class ProxyFaults
     /// <summary>Connections accepted (refused ones included).</summary>
     public int Connections => Volatile.Read(ref _connections);
 
+    /// <summary>Successful SASL authentications on connections that were authenticated already (KIP-368).</summary>
+    public int Reauthentications => Volatile.Read(ref _reauthentications);
+
+    /// <summary>Connections closed because a request came after their SASL session ended.</summary>
+    public int ExpiredSessions => Volatile.Read(ref _expiredSessions);
+
+    /// <summary>Where the last armed cut fell (null before one happened).</summary>
+    public ProxyCut? LastCut => Volatile.Read(ref _lastCut);
+
     /// <summary>
     /// Cuts the next connection that passes on <paramref name="bytes"/> more bytes (in either direction): it passes on
     /// exactly that many, so the cut falls inside a frame when the count says so, then closes both sides. One cut per call.
@@ -67,6 +79,12 @@ public sealed class ProxyFaults
     public bool CutPending => Interlocked.Read(ref _cutAfterBytes) >= 0;
 
     internal void CountConnection() => Interlocked.Increment(ref _connections);
+
+    internal void CountReauthentication() => Interlocked.Increment(ref _reauthentications);
+
+    internal void CountExpiredSession() => Interlocked.Increment(ref _expiredSessions);
+
+    internal void RecordCut(ProxyCut cut) => Volatile.Write(ref _lastCut, cut);
 
     internal void Count(bool toBroker, int bytes) => Interlocked.Add(ref toBroker ? ref _bytesToBroker : ref _bytesToClient, bytes);
 
