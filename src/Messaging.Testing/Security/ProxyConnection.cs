@@ -319,7 +319,7 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
             await Task.Delay(TimeSpan.FromSeconds((double)frame.Length / rate), stop).ConfigureAwait(false);
         }
 
-        var cut = faults.TakeCut(frame.Length);
+        var cut = faults.TakeCut(frame.Length, toBroker);
         if (cut >= 0)
         {
             await to.WriteAsync(frame.AsMemory(0, cut), stop).ConfigureAwait(false);
@@ -331,6 +331,10 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
 
         await to.WriteAsync(frame, stop).ConfigureAwait(false);
         faults.Count(toBroker, frame.Length);
+        if (toBroker)
+        {
+            faults.CountRequest(api);
+        }
     }
 
     /// <summary>Reads one frame with its size prefix, or null at the end of the stream.</summary>
