@@ -6,7 +6,7 @@ namespace Messaging.Perf;
 /// <param name="Path">typed (our ConsumeAsync against Confluent's typed Consume: like for like), batch (our zero-copy ConsumeBatchAsync) or raw.</param>
 /// <param name="Passes">Times the data is read per round, seeking back to the start between passes.</param>
 internal sealed record ConsumeSettings(int Messages, Payloads Payloads, int Partitions, CompressionType Compression, int FetchWaitMs, string Path, int MaxPollRecords, int Passes,
-    string ConfluentProfile)
+    string ConfluentProfile, PerfSecurity? Security = null)
 {
     /// <summary>Records read per round.</summary>
     public long Total => (long)Messages * Passes;

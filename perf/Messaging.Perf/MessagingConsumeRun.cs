@@ -11,15 +11,20 @@ namespace Messaging.Perf;
 /// counted. Every record goes through <see cref="RecordChecker"/>.</remarks>
 internal static class MessagingConsumeRun
 {
-    public static KafkaConsumerOptions Options(string bootstrap, ConsumeSettings settings, bool pools) => new()
+    public static KafkaConsumerOptions Options(string bootstrap, ConsumeSettings settings, bool pools)
     {
-        BootstrapServers = bootstrap,
-        ClientId = "perf-messaging",
-        FetchMaxWait = TimeSpan.FromMilliseconds(settings.FetchWaitMs),
-        MaxPartitionFetchBytes = Math.Max(4 * 1024 * 1024, settings.Payloads.RecordBytes + (64 * 1024)),
-        MaxPollRecords = settings.MaxPollRecords,
-        Pools = pools ? ConsumerPools.Shared : ConsumerPools.None,
-    };
+        var options = new KafkaConsumerOptions
+        {
+            BootstrapServers = bootstrap,
+            ClientId = "perf-messaging",
+            FetchMaxWait = TimeSpan.FromMilliseconds(settings.FetchWaitMs),
+            MaxPartitionFetchBytes = Math.Max(4 * 1024 * 1024, settings.Payloads.RecordBytes + (64 * 1024)),
+            MaxPollRecords = settings.MaxPollRecords,
+            Pools = pools ? ConsumerPools.Shared : ConsumerPools.None,
+        };
+        settings.Security?.Apply(options);
+        return options;
+    }
 
     public static string Describe(ConsumeSettings settings, bool pools)
     {
