@@ -30,7 +30,7 @@ internal sealed class ConsumeCommand : IPerfCommand
         "--messages N (300000) --size BYTES (100) --payload distinct|same (distinct) --keys N (0) --headers N (0) --partitions N (8) --compression none|gzip|snappy|lz4|zstd (none) " +
         "--pools on|off|both (on) --client messaging|confluent|both (both) --confluent-profile default|tuned (tuned) --rounds N (3) " +
         "--fetch-wait MS (100) --max-poll-records N (2000) --passes N (1: read the data N times per round, seeking back to the start) " +
-        "--brokers N (1) --bootstrap HOST:PORT (default: embedded broker) --security plaintext|ssl|sasl_ssl (plaintext; ssl/sasl_ssl through the test proxy's TLS, SCRAM) --alloc-profile (sample allocations by type per run)";
+        "--brokers N (1) --bootstrap HOST:PORT (default: embedded broker) " + PerfSecurityOptions.Usage + " --alloc-profile (sample allocations by type per run)";
 
     public async Task<int> RunAsync(CommandLine options, CancellationToken cancellationToken)
     {
@@ -49,7 +49,7 @@ internal sealed class ConsumeCommand : IPerfCommand
         var rounds = options.Int("rounds", 3);
         var brokers = options.Int("brokers", 1);
         var bootstrap = options.OptionalString("bootstrap");
-        var securityOption = options.String("security", "plaintext");
+        var securityOption = PerfSecurityOptions.Read(options);
         var allocProfile = options.Flag("alloc-profile");
         options.EnsureAllRead();
         if (client is not ("messaging" or "confluent" or "both") || pools is not ("on" or "off" or "both") || settings.Path is not ("batch" or "raw" or "typed")

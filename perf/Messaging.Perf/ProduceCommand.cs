@@ -27,7 +27,7 @@ internal sealed class ProduceCommand : IPerfCommand
         "--messages N (1000000) --size BYTES (100; up to 16 MiB) --payload distinct|same (distinct) --keys N distinct keys (0: null keys) --headers N per record (0) " +
         "--threads N producing threads for callback|fire (1) --partitions N (1) --acks all|1|0 (all) --compression none|gzip|snappy|lz4|zstd (none) " +
         "--compression-level N (codec default) --linger MS (5) --batch-size BYTES (1000000) --brokers N (1) --idempotence true|false (true) " +
-        "--client messaging|confluent|both (both) --rounds N (3) --warmup N unmeasured rounds (2) --bootstrap HOST:PORT (default: embedded broker) --security plaintext|ssl|sasl_ssl (plaintext; ssl/sasl_ssl through the test proxy's TLS, SCRAM) --alloc-trace (sample allocations by type)";
+        "--client messaging|confluent|both (both) --rounds N (3) --warmup N unmeasured rounds (2) --bootstrap HOST:PORT (default: embedded broker) " + PerfSecurityOptions.Usage + " --alloc-trace (sample allocations by type)";
 
     public async Task<int> RunAsync(CommandLine options, CancellationToken cancellationToken)
     {
@@ -51,7 +51,7 @@ internal sealed class ProduceCommand : IPerfCommand
         var rounds = options.Int("rounds", 3);
         var warmups = options.Int("warmup", 2);
         var bootstrap = options.OptionalString("bootstrap");
-        var securityOption = options.String("security", "plaintext");
+        var securityOption = PerfSecurityOptions.Read(options);
         using var tracer = options.Flag("alloc-trace") ? new AllocationTracer() : null;
         using var batchPool = new PoolAllocationListener("producer-batches");
         options.EnsureAllRead();
