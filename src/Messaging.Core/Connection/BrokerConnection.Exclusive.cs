@@ -58,17 +58,7 @@ internal sealed partial class BrokerConnection
         var encoded = Encode(request, version, sizeHint: 0, out var correlationId);
         var pending = FramePendingRequest.Rent(TRequest.ApiKey, version, correlationId, _settings.Clock, TimeoutBehindPending(), responseBuffers: null);
         pending.OutsideInFlightLimit = true;
-        bool enqueued;
-        lock (_pending.SyncRoot)
-        {
-            enqueued = IsOpen;
-            if (enqueued)
-            {
-                _pending.Enqueue(pending);
-            }
-        }
-
-        if (!enqueued)
+        if (!TryEnqueue(pending))
         {
             RequestBuffers.Return(encoded);
             pending.TrySetException(ClosedError());

@@ -507,17 +507,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// </summary>
     private void Dispatch(IPendingRequest pending, ContiguousBufferWriter encoded, CancellationToken cancellationToken)
     {
-        bool enqueued;
-        lock (_pending.SyncRoot)
-        {
-            enqueued = IsOpen;
-            if (enqueued)
-            {
-                _pending.Enqueue(pending);
-            }
-        }
-
-        if (!enqueued)
+        if (!TryEnqueue(pending))
         {
             // Closed while we waited: fail it here; the FIFO never owned it.
             _writeLock.Release();
@@ -534,6 +524,24 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         {
             // Nobody awaits the write: it reports failure by closing the connection, which fails the FIFO.
             _ = write.AsTask();
+        }
+    }
+
+    /// <summary>
+    /// Puts a request in the FIFO unless the connection is closing: checked under the FIFO's lock, which <c>Close</c>
+    /// drains the FIFO under, so a request is either failed by <c>Close</c> or never enqueued (the caller fails it).
+    /// </summary>
+    private bool TryEnqueue(IPendingRequest pending)
+    {
+        lock (_pending.SyncRoot)
+        {
+            if (!IsOpen)
+            {
+                return false;
+            }
+
+            _pending.Enqueue(pending);
+            return true;
         }
     }
 
