@@ -90,6 +90,50 @@ public sealed class SessionRenewalTests(TestBrokerFixture fixture) : IDisposable
         }
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task A_renewal_the_broker_refuses_closes_the_connection_and_reconnecting_reports_the_typed_refusal()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = await fixture.AcquireAsync(cancellationToken: ct);
+        using var certificate = _ca.IssueServerCertificate();
+        var proxyOptions = SaslThroughProxyTests.ProxyOptions(certificate, "OAUTHBEARER");
+        proxyOptions.SessionLifetime = TimeSpan.FromSeconds(2);
+        var revoked = 0;
+        proxyOptions.OAuthBearerValidator = token => Volatile.Read(ref revoked) == 0 && token == "good-token";
+        await using var proxy = KafkaProxy.Start(broker.BootstrapServers, proxyOptions);
+        var options = SaslThroughProxyTests.Secure(new KafkaClientOptions { BootstrapServers = proxy.BootstrapServers, ReconnectBackoff = TimeSpan.FromMilliseconds(20), ReconnectBackoffMax = TimeSpan.FromMilliseconds(200) }, _ca, SaslMechanism.OAuthBearer, "");
+        await using var cluster = new Messaging.Cluster.ClusterClient(options);
+        var connection = await cluster.Connections.GetAnyAsync(ct);
+
+        Volatile.Write(ref revoked, 1); // the token is no longer accepted: the next renewal is refused
+        await connection.Closed.WaitAsync(TimeSpan.FromSeconds(20), ct);
+
+        Assert.Equal(0, proxy.Reauthentications); // the renewal was refused, and that closed the idle connection
+
+        // Kafka closes the connection right after its refusal, so the old connection may report either; a new one
+        // authenticates from scratch and gets the typed refusal (once the reconnect backoff has passed).
+        var started = Stopwatch.GetTimestamp();
+        KafkaAuthenticationException? refused = null;
+        while (refused is null)
+        {
+            try
+            {
+                await cluster.Connections.GetAnyAsync(ct);
+                Assert.Fail("a connection authenticated with a revoked token");
+            }
+            catch (KafkaAuthenticationException ex)
+            {
+                refused = ex;
+            }
+            catch (KafkaConnectionException) when (Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(20))
+            {
+                await Task.Delay(20, ct); // in the reconnect backoff after the close
+            }
+        }
+
+        Assert.Contains("invalid_token", refused.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>Accepts <c>token-{expiry in Unix ms}</c> until its expiry, as a broker checks a token's <c>exp</c>.</summary>
     private static bool NotExpired(string token) =>
         token.StartsWith("token-", StringComparison.Ordinal)
