@@ -46,6 +46,7 @@ internal static class ConfluentConsumeRun
             c.MaxPartitionFetchBytes = Math.Max(4 * 1024 * 1024, settings.Payloads.RecordBytes + (64 * 1024));
         }
 
+        settings.Security?.Apply(c);
         return c;
     }
 

@@ -67,6 +67,7 @@ internal sealed class ConfluentProduceSession : ProduceSession
             config.CompressionLevel = level;
         }
 
+        settings.Security?.Apply(config);
         return config;
     }
 

@@ -34,7 +34,7 @@ internal sealed class ConsumeCommand : IPerfCommand
         "--messages N (300000) --size BYTES (100) --payload distinct|same (distinct) --keys N (0) --headers N (0) --partitions N (8) --compression none|gzip|snappy|lz4|zstd (none) " +
         "--pools on|off|both (on) --client messaging|confluent|both (both) --confluent-profile default|tuned (tuned) --rounds N (3) " +
         "--fetch-wait MS (100) --max-poll-records N (2000) --passes N (1: read the data N times per round, seeking back to the start) " +
-        "--brokers N (1) --bootstrap HOST:PORT (default: embedded broker) --alloc-profile (sample allocations by type per run) " +
+        "--brokers N (1) --bootstrap HOST:PORT (default: embedded broker) " + PerfSecurityOptions.Usage + " --alloc-profile (sample allocations by type per run) " +
         "--group (read through a group subscription, one member, instead of Assign; joining is start-up, not throughput) --compare-assign (with --group: also read with our Assign in the same rounds and print the group/assign ratio)";
 
     public async Task<int> RunAsync(CommandLine options, CancellationToken cancellationToken)
@@ -56,6 +56,7 @@ internal sealed class ConsumeCommand : IPerfCommand
         var rounds = options.Int("rounds", 3);
         var brokers = options.Int("brokers", 1);
         var bootstrap = options.OptionalString("bootstrap");
+        var securityOption = PerfSecurityOptions.Read(options);
         var allocProfile = options.Flag("alloc-profile");
         options.EnsureAllRead();
         if (client is not ("messaging" or "confluent" or "both") || pools is not ("on" or "off" or "both") || settings.Path is not ("batch" or "raw" or "typed")
@@ -69,6 +70,7 @@ internal sealed class ConsumeCommand : IPerfCommand
             throw new ArgumentException("--compare-assign compares our client's group subscription with its Assign: it needs --group and --client messaging|both.");
         }
 
+        var embedded = bootstrap is null;
         var broker = PerfBroker.Start(bootstrap, brokers);
         bootstrap = broker.BootstrapServers;
         if (settings.Group)
@@ -77,8 +79,12 @@ internal sealed class ConsumeCommand : IPerfCommand
             broker.SetGroupInitialRebalanceDelay(TimeSpan.Zero);
         }
 
+        PerfSecurity? security = null;
         try
         {
+            security = PerfSecurity.Start(securityOption, broker, embedded);
+            settings = settings with { Security = security };
+            var clientBootstrap = security?.BootstrapServers ?? bootstrap;
             var topic = await broker.CreateTopicAsync("perf-consume-", settings.Partitions, cancellationToken).ConfigureAwait(false);
             long dataBytes;
             await using (var stored = new StoredRecords(bootstrap))
@@ -90,6 +96,11 @@ internal sealed class ConsumeCommand : IPerfCommand
                 $"consume: {settings.Messages:N0} records of {settings.Payloads.ValueSize} B, read {settings.Passes} time(s) per round (~{dataBytes * settings.Passes / 1048576.0:0.0} MiB uncompressed), {settings.Partitions} partition(s), compression {settings.Codec}, " +
                 $"{brokers} broker(s) {broker.Description}, {Environment.ProcessorCount} cores"));
             Console.WriteLine(settings.Payloads.Describe());
+            if (security is not null)
+            {
+                Console.WriteLine(security.Description);
+            }
+
             Console.WriteLine(
                 "path=" + settings.Path + " api=" + settings.ApiLabel + " codec=" + settings.Codec + " read=" + settings.ReadLabel + "; steady state (the clock starts at each consumer's first record; start-up reported apart); every record checked (offset sequence, value bytes); " +
                 "allocation = managed heap only (librdkafka's native allocations are invisible); CPU excludes the embedded broker's thread");
@@ -108,7 +119,7 @@ internal sealed class ConsumeCommand : IPerfCommand
 
             foreach (var variant in variants)
             {
-                await RunOnceAsync(variant, bootstrap, topic, settings, cancellationToken).ConfigureAwait(false); // warm-up, not counted
+                await RunOnceAsync(variant, clientBootstrap, topic, settings, cancellationToken).ConfigureAwait(false); // warm-up, not counted
             }
 
             var results = new Dictionary<string, List<ConsumeResult>>(StringComparer.Ordinal);
@@ -119,7 +130,7 @@ internal sealed class ConsumeCommand : IPerfCommand
                     cancellationToken.ThrowIfCancellationRequested();
                     using var sampler = allocProfile ? new AllocationTracer() : null;
                     sampler?.Enable();
-                    var result = await RunOnceAsync(variant, bootstrap, topic, settings, cancellationToken).ConfigureAwait(false);
+                    var result = await RunOnceAsync(variant, clientBootstrap, topic, settings, cancellationToken).ConfigureAwait(false);
                     (results.TryGetValue(variant, out var list) ? list : results[variant] = []).Add(result);
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  round {round} {variant,-16} {result}"));
                     sampler?.Disable();
@@ -132,6 +143,11 @@ internal sealed class ConsumeCommand : IPerfCommand
         }
         finally
         {
+            if (security is not null)
+            {
+                await security.DisposeAsync().ConfigureAwait(false);
+            }
+
             await broker.DisposeAsync().ConfigureAwait(false);
         }
     }

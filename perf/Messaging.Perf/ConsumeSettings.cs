@@ -7,7 +7,7 @@ namespace Messaging.Perf;
 /// <param name="Passes">Times the data is read per round, seeking back to the start between passes.</param>
 /// <param name="Group">Read through a group subscription (one member, a fresh group id per run) instead of assigning the partitions.</param>
 internal sealed record ConsumeSettings(int Messages, Payloads Payloads, int Partitions, CompressionType Compression, int FetchWaitMs, string Path, int MaxPollRecords, int Passes,
-    string ConfluentProfile, bool Group = false)
+    string ConfluentProfile, bool Group = false, PerfSecurity? Security = null)
 {
     /// <summary>The assignor both clients name when they read through a group (one member: it gets every partition either way).</summary>
     public const string GroupAssignor = "range";

@@ -33,6 +33,7 @@ internal static class MessagingConsumeRun
             options.PartitionAssignmentStrategy = ConsumeSettings.GroupAssignor;
         }
 
+        settings.Security?.Apply(options);
         return options;
     }
 

@@ -33,20 +33,25 @@ internal sealed class MessagingProduceSession : ProduceSession
     }
 
     /// <summary>Our producer's options for the run's settings (also used by the <c>e2e</c> command).</summary>
-    public static KafkaProducerOptions Options(string bootstrap, ProduceSettings settings, Microsoft.Extensions.Logging.ILoggerFactory log) => new()
+    public static KafkaProducerOptions Options(string bootstrap, ProduceSettings settings, Microsoft.Extensions.Logging.ILoggerFactory log)
     {
-        BootstrapServers = bootstrap,
-        ClientId = "perf-messaging",
-        Acks = settings.Acks switch { "all" => Acks.All, "1" => Acks.Leader, _ => Acks.None },
-        EnableIdempotence = settings.Idempotence && settings.Acks == "all",
-        Linger = TimeSpan.FromMilliseconds(settings.LingerMs),
-        BatchSize = settings.BatchSize,
-        MaxRequestSize = settings.MaxRequestSize,
-        BufferMemory = BufferMemory(settings),
-        CompressionType = settings.Compression,
-        CompressionLevel = settings.CompressionLevel,
-        LoggerFactory = log,
-    };
+        var options = new KafkaProducerOptions
+        {
+            BootstrapServers = bootstrap,
+            ClientId = "perf-messaging",
+            Acks = settings.Acks switch { "all" => Acks.All, "1" => Acks.Leader, _ => Acks.None },
+            EnableIdempotence = settings.Idempotence && settings.Acks == "all",
+            Linger = TimeSpan.FromMilliseconds(settings.LingerMs),
+            BatchSize = settings.BatchSize,
+            MaxRequestSize = settings.MaxRequestSize,
+            BufferMemory = BufferMemory(settings),
+            CompressionType = settings.Compression,
+            CompressionLevel = settings.CompressionLevel,
+            LoggerFactory = log,
+        };
+        settings.Security?.Apply(options);
+        return options;
+    }
 
     /// <summary>32 MiB, or room for four requests of the largest size the run needs.</summary>
     private static long BufferMemory(ProduceSettings settings) => Math.Max(BufferMemoryBytes, 4L * settings.MaxRequestSize);

@@ -27,7 +27,7 @@ internal sealed class ProduceCommand : IPerfCommand
         "--messages N (1000000) --size BYTES (100; up to 16 MiB) --payload distinct|same (distinct) --keys N distinct keys (0: null keys) --headers N per record (0) " +
         "--threads N producing threads for callback|fire (1) --partitions N (1) --acks all|1|0 (all) --compression none|gzip|snappy|lz4|zstd (none) " +
         "--compression-level N (codec default) --linger MS (5) --batch-size BYTES (1000000) --brokers N (1) --idempotence true|false (true) " +
-        "--client messaging|confluent|both (both) --rounds N (3) --warmup N unmeasured rounds (2) --bootstrap HOST:PORT (default: embedded broker) --alloc-trace (sample allocations by type)";
+        "--client messaging|confluent|both (both) --rounds N (3) --warmup N unmeasured rounds (2) --bootstrap HOST:PORT (default: embedded broker) " + PerfSecurityOptions.Usage + " --alloc-trace (sample allocations by type)";
 
     public async Task<int> RunAsync(CommandLine options, CancellationToken cancellationToken)
     {
@@ -51,6 +51,7 @@ internal sealed class ProduceCommand : IPerfCommand
         var rounds = options.Int("rounds", 3);
         var warmups = options.Int("warmup", 2);
         var bootstrap = options.OptionalString("bootstrap");
+        var securityOption = PerfSecurityOptions.Read(options);
         using var tracer = options.Flag("alloc-trace") ? new AllocationTracer() : null;
         using var batchPool = new PoolAllocationListener("producer-batches");
         options.EnsureAllRead();
@@ -60,15 +61,25 @@ internal sealed class ProduceCommand : IPerfCommand
             throw new ArgumentException("--client is messaging|confluent|both, --mode callback|fire|tasks|latency, --acks all|1|0; --messages, --rounds, --threads, --tasks, --rate, --partitions at least 1.");
         }
 
+        var embedded = bootstrap is null;
         var broker = PerfBroker.Start(bootstrap, brokers);
         bootstrap = broker.BootstrapServers;
+        PerfSecurity? security = null;
         try
         {
+            security = PerfSecurity.Start(securityOption, broker, embedded);
+            settings = settings with { Security = security };
+            var clientBootstrap = security?.BootstrapServers ?? bootstrap;
             var clients = client == "both" ? new[] { "confluent", "messaging" } : new[] { client };
             var p = settings.Payloads;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"produce: {settings.Messages:N0} records of {settings.Payloads.ValueSize} B per round, {settings.Partitions} partition(s), {brokers} broker(s) {broker.Description}, {Environment.ProcessorCount} cores"));
             Console.WriteLine(p.Describe());
+            if (security is not null)
+            {
+                Console.WriteLine(security.Description);
+            }
+
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{settings.ModeLabel} api={settings.ApiLabel} codec={settings.Codec}; allocation = managed heap only (librdkafka's native allocations are invisible); CPU excludes the embedded broker's thread"));
 
@@ -82,8 +93,8 @@ internal sealed class ProduceCommand : IPerfCommand
                 {
                     var topic = await broker.CreateTopicAsync("perf-produce-" + name + "-", settings.Partitions, cancellationToken).ConfigureAwait(false);
                     sessions[name] = name == "messaging"
-                        ? await MessagingProduceSession.StartAsync(bootstrap, topic, settings, cancellationToken).ConfigureAwait(false)
-                        : ConfluentProduceSession.Start(bootstrap, topic, settings);
+                        ? await MessagingProduceSession.StartAsync(clientBootstrap, topic, settings, cancellationToken).ConfigureAwait(false)
+                        : ConfluentProduceSession.Start(clientBootstrap, topic, settings);
                     Console.WriteLine(name + ": " + sessions[name].Description);
                 }
 
@@ -102,6 +113,11 @@ internal sealed class ProduceCommand : IPerfCommand
         }
         finally
         {
+            if (security is not null)
+            {
+                await security.DisposeAsync().ConfigureAwait(false);
+            }
+
             await broker.DisposeAsync().ConfigureAwait(false);
         }
     }

@@ -8,8 +8,9 @@ namespace Messaging.Perf;
 /// <param name="Threads">Producing threads (callback and fire).</param>
 /// <param name="Tasks">Concurrent loops awaiting ProduceAsync (tasks).</param>
 /// <param name="Rate">Records per second the latency mode paces to.</param>
+/// <param name="Security">TLS/SASL through the test proxy (<c>--security</c>), or null for plaintext.</param>
 internal sealed record ProduceSettings(int Messages, Payloads Payloads, int Partitions, string Acks, CompressionType Compression, int? CompressionLevel,
-    int LingerMs, int BatchSize, bool Idempotence, string Mode, int Threads, int Tasks, int Rate)
+    int LingerMs, int BatchSize, bool Idempotence, string Mode, int Threads, int Tasks, int Rate, PerfSecurity? Security = null)
 {
     /// <summary>Large enough for the batch size and for one record of the run (values up to 16 MiB).</summary>
     public int MaxRequestSize => Math.Max(1024 * 1024, Math.Max(BatchSize, Payloads.RecordBytes) + (64 * 1024));

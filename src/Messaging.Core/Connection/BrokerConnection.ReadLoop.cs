@@ -131,7 +131,11 @@ internal sealed partial class BrokerConnection
         }
 
         Volatile.Write(ref _lastActivity, _settings.Clock.Now);
-        _inFlight.Release();
+        if (!request.OutsideInFlightLimit)
+        {
+            _inFlight.Release();
+        }
+
         _settings.Metrics.RequestsInFlight.Add(-1, _settings.ClientTag);
         _settings.Metrics.RequestDuration.Record(Stopwatch.GetElapsedTime(request.MeasuredFrom).TotalMilliseconds, Diagnostics.KafkaMetrics.ApiTag(request.ApiKey), _settings.ClientTag);
 

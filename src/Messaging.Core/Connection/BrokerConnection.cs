@@ -62,7 +62,9 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         Endpoint = endpoint;
         Name = endpoint.DisplayName;
         _inFlight = new SemaphoreSlim(settings.MaxInFlight, settings.MaxInFlight);
-        _pending = new PendingRequestQueue(settings.MaxInFlight);
+
+        // One more than the in-flight limit: an exclusive window's request (re-authentication) goes behind a full set.
+        _pending = new PendingRequestQueue(settings.MaxInFlight + 1);
         _lastActivity = settings.Clock.Now;
 
         // One timer per connection sweeps for overdue requests; a request carries no timer of its own.
@@ -505,17 +507,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// </summary>
     private void Dispatch(IPendingRequest pending, ContiguousBufferWriter encoded, CancellationToken cancellationToken)
     {
-        bool enqueued;
-        lock (_pending.SyncRoot)
-        {
-            enqueued = IsOpen;
-            if (enqueued)
-            {
-                _pending.Enqueue(pending);
-            }
-        }
-
-        if (!enqueued)
+        if (!TryEnqueue(pending))
         {
             // Closed while we waited: fail it here; the FIFO never owned it.
             _writeLock.Release();
@@ -536,10 +528,29 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// Writes one encoded request with the write lock held, then releases the lock and returns the buffer. Returns
-    /// false when the write failed (the connection is then closed, which fails everything pending on it).
+    /// Puts a request in the FIFO unless the connection is closing: checked under the FIFO's lock, which <c>Close</c>
+    /// drains the FIFO under, so a request is either failed by <c>Close</c> or never enqueued (the caller fails it).
     /// </summary>
-    private async ValueTask<bool> WriteAndReleaseAsync(ContiguousBufferWriter encoded, ApiKey apiKey)
+    private bool TryEnqueue(IPendingRequest pending)
+    {
+        lock (_pending.SyncRoot)
+        {
+            if (!IsOpen)
+            {
+                return false;
+            }
+
+            _pending.Enqueue(pending);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Writes one encoded request with the write lock held, then releases the lock (unless
+    /// <paramref name="keepWriteLock"/>: an exclusive window keeps it) and returns the buffer. Returns false when the
+    /// write failed (the connection is then closed, which fails everything pending on it).
+    /// </summary>
+    private async ValueTask<bool> WriteAndReleaseAsync(ContiguousBufferWriter encoded, ApiKey apiKey, bool keepWriteLock = false)
     {
         _writingApiKey = apiKey;
         Volatile.Write(ref _writeStartedAt, _settings.Clock.Now);
@@ -561,7 +572,11 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         finally
         {
             Volatile.Write(ref _writeStartedAt, 0);
-            _writeLock.Release();
+            if (!keepWriteLock)
+            {
+                _writeLock.Release();
+            }
+
             RequestBuffers.Return(encoded);
         }
     }
@@ -664,9 +679,13 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             }
 
             var isTimedOut = ReferenceEquals(request, timedOut) && request.CorrelationId == timedOutCorrelationId;
+            var holdsSlot = !request.OutsideInFlightLimit;
             request.TrySetException(isTimedOut ? reason : PendingError(request, reason));
             _settings.Metrics.RequestsInFlight.Add(-1, _settings.ClientTag);
-            _inFlight.Release();
+            if (holdsSlot)
+            {
+                _inFlight.Release();
+            }
         }
 
         _settings.Metrics.Connections.Add(-1, _settings.ClientTag);

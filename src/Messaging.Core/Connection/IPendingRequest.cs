@@ -37,6 +37,12 @@ internal interface IPendingRequest
     /// <summary>The pool the response frame's buffer comes from, or null for the read loop's default.</summary>
     IResponseBufferPool? ResponseBuffers { get; }
 
+    /// <summary>
+    /// True for a request of an exclusive window (re-authentication), which is written while the connection holds every
+    /// other request back and so takes no in-flight slot: nothing releases one when it completes.
+    /// </summary>
+    bool OutsideInFlightLimit { get; }
+
     /// <summary>Fails the caller's await with <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> fires; the entry stays in the FIFO until its response is read.</summary>
     void RegisterCancellation(CancellationToken cancellationToken);
 

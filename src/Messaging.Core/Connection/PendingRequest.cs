@@ -23,6 +23,8 @@ internal abstract class PendingRequest<TResult> : PooledValueTaskSource<TResult>
 
     public IResponseBufferPool? ResponseBuffers { get; protected set; }
 
+    public bool OutsideInFlightLimit { get; set; }
+
     public bool TryComplete(ResponseFrame frame)
     {
         // Only the winner looks at the frame: a response for a caller that is gone is not decoded.
@@ -41,6 +43,7 @@ internal abstract class PendingRequest<TResult> : PooledValueTaskSource<TResult>
     {
         ApiKey = apiKey;
         Version = version;
+        OutsideInFlightLimit = false;
         CorrelationId = correlationId;
         StartTimestamp = clock.Now;
         DeadlineTimestamp = clock.After(StartTimestamp, timeout);

@@ -6,18 +6,20 @@ using Messaging.Protocol.Messages;
 namespace Messaging.Security;
 
 /// <summary>
-/// SASL on a new connection (KIP-152): SaslHandshake names the mechanism, then every message of the mechanism's
-/// exchange travels in a SaslAuthenticate request, until the mechanism is done. Runs after ApiVersions, with nothing
-/// else in flight.
+/// SASL on a connection (KIP-152): SaslHandshake names the mechanism, then every message of the mechanism's
+/// exchange travels in a SaslAuthenticate request, until the mechanism is done. Runs after ApiVersions on a new
+/// connection, and again on the open connection before the session the broker granted ends (KIP-368).
 /// </summary>
 /// <remarks>
 /// <para>Errors: a mechanism the broker does not enable, a refused credential, and a broker whose answers do not
 /// satisfy the mechanism (a wrong SCRAM server signature) are <see cref="KafkaAuthenticationException"/>s — not
 /// retriable, never holding a credential. A connection that breaks meanwhile is the usual retriable error.</para>
-/// <para>Session lifetime (KIP-368): when the broker answers with a session lifetime, it closes the connection once
-/// the session ends. The client gets ahead of it: at 85–95% of the lifetime (spread so connections do not all renew at
-/// once) it closes the connection itself, and the next request reconnects and authenticates again with fresh
-/// credentials (for OAUTHBEARER, a refreshed token).</para>
+/// <para>The exchange runs inside the connection's exclusive window (<see cref="BrokerConnection.EnterExclusiveAsync"/>):
+/// nothing else is written between its requests, which is what the broker requires once a connection is in use. The
+/// mechanism's first message is made before the window opens, so a slow credential source (an OAUTHBEARER token
+/// provider) never holds the connection's other requests back.</para>
+/// <para>Session lifetime (KIP-368): when the broker answers with one, <see cref="SaslSessionRenewal"/> authenticates
+/// again in band before it ends.</para>
 /// </remarks>
 internal sealed class SaslAuthenticator(ISaslMechanism mechanism, TimeProvider time) : IConnectionAuthenticator
 {
@@ -25,28 +27,27 @@ internal sealed class SaslAuthenticator(ISaslMechanism mechanism, TimeProvider t
 
     public async ValueTask AuthenticateAsync(BrokerConnection connection, CancellationToken cancellationToken)
     {
+        var lifetime = await ExchangeAsync(connection, closeOnFailure: false, cancellationToken).ConfigureAwait(false);
+        if (lifetime > TimeSpan.Zero)
+        {
+            SaslSessionRenewal.Start(this, connection, lifetime, time);
+        }
+    }
+
+    /// <summary>
+    /// Runs the whole exchange on <paramref name="connection"/> inside its exclusive window and returns the session
+    /// lifetime the broker set (zero for none).
+    /// </summary>
+    /// <param name="connection">The connection, new or in use.</param>
+    /// <param name="closeOnFailure">
+    /// True on a connection in use: a failed exchange leaves its SASL state undefined, so it is closed before the window
+    /// lets other requests through (they fail retriably and go out again on a new connection).
+    /// </param>
+    /// <param name="cancellationToken">Ends the wait (setup timeout, or the connection closing).</param>
+    public async ValueTask<TimeSpan> ExchangeAsync(BrokerConnection connection, bool closeOnFailure, CancellationToken cancellationToken)
+    {
         var name = mechanism.Name;
         var broker = connection.Name;
-        SaslHandshakeResponse handshake;
-        try
-        {
-            handshake = await connection.SendAsync<SaslHandshakeRequest, SaslHandshakeResponse>(new SaslHandshakeRequest { Mechanism = name }, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UnsupportedApiVersionException ex)
-        {
-            throw KafkaExceptions.SaslNotSupported(broker, name, ex);
-        }
-
-        if (handshake.ErrorCode == ErrorCode.UnsupportedSaslMechanism)
-        {
-            throw KafkaExceptions.SaslMechanismNotEnabled(broker, name, handshake.Mechanisms);
-        }
-
-        if (handshake.ErrorCode != ErrorCode.None)
-        {
-            throw KafkaExceptions.SaslFailed(broker, name, handshake.ErrorCode, null);
-        }
-
         using var exchange = mechanism.CreateExchange(new SaslExchangeContext(connection.Endpoint.Host, connection.Endpoint.Port, broker));
         ReadOnlyMemory<byte>? next;
         try
@@ -58,48 +59,79 @@ internal sealed class SaslAuthenticator(ISaslMechanism mechanism, TimeProvider t
             throw KafkaExceptions.SaslProtocolViolation(broker, name, ex.Message, ex);
         }
 
-        long sessionLifetimeMs = 0;
-        while (next is { } message)
+        await connection.EnterExclusiveAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            SaslAuthenticateResponse response;
-            try
+            await HandshakeAsync(connection, name, cancellationToken).ConfigureAwait(false);
+            long sessionLifetimeMs = 0;
+            while (next is { } message)
             {
-                response = await connection.SendAsync<SaslAuthenticateRequest, SaslAuthenticateResponse>(new SaslAuthenticateRequest { AuthBytes = message }, cancellationToken).ConfigureAwait(false);
-            }
-            catch (UnsupportedApiVersionException ex)
-            {
-                throw KafkaExceptions.SaslNotSupported(broker, name, ex);
+                SaslAuthenticateResponse response;
+                ResponseFrame frame;
+                try
+                {
+                    (response, frame) = await connection.SendExclusiveAsync<SaslAuthenticateRequest, SaslAuthenticateResponse>(new SaslAuthenticateRequest { AuthBytes = message }, cancellationToken).ConfigureAwait(false);
+                }
+                catch (UnsupportedApiVersionException ex)
+                {
+                    throw KafkaExceptions.SaslNotSupported(broker, name, ex);
+                }
+
+                // The broker's token is a slice of the frame: it goes back to its pool only after the mechanism read it.
+                using (frame)
+                {
+                    if (response.ErrorCode != ErrorCode.None)
+                    {
+                        throw KafkaExceptions.SaslFailed(broker, name, response.ErrorCode, response.ErrorMessage);
+                    }
+
+                    sessionLifetimeMs = response.SessionLifetimeMs;
+                    try
+                    {
+                        next = await exchange.ContinueAsync(response.AuthBytes, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException and not KafkaException)
+                    {
+                        throw KafkaExceptions.SaslProtocolViolation(broker, name, ex.Message, ex);
+                    }
+                }
             }
 
-            if (response.ErrorCode != ErrorCode.None)
-            {
-                throw KafkaExceptions.SaslFailed(broker, name, response.ErrorCode, response.ErrorMessage);
-            }
-
-            sessionLifetimeMs = response.SessionLifetimeMs;
-            try
-            {
-                next = await exchange.ContinueAsync(response.AuthBytes, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException and not KafkaException)
-            {
-                throw KafkaExceptions.SaslProtocolViolation(broker, name, ex.Message, ex);
-            }
+            return TimeSpan.FromMilliseconds(sessionLifetimeMs);
         }
-
-        if (sessionLifetimeMs > 0)
+        catch (Exception ex) when (closeOnFailure)
         {
-            RenewBeforeSessionEnds(connection, TimeSpan.FromMilliseconds(sessionLifetimeMs));
+            connection.CloseBecause(ex);
+            throw;
+        }
+        finally
+        {
+            connection.ExitExclusive();
         }
     }
 
-    /// <summary>Closes <paramref name="connection"/> at 85–95% of the session lifetime; the timer goes when the connection closes.</summary>
-    private void RenewBeforeSessionEnds(BrokerConnection connection, TimeSpan lifetime)
+    private static async ValueTask HandshakeAsync(BrokerConnection connection, string name, CancellationToken cancellationToken)
     {
-        var due = lifetime * (0.85 + (Random.Shared.NextDouble() * 0.10));
-        var timer = time.CreateTimer(
-            static state => ((BrokerConnection)state!).Close("the SASL session lifetime the broker set is ending; reconnecting authenticates again"),
-            connection, due, Timeout.InfiniteTimeSpan);
-        _ = connection.Closed.ContinueWith(static (_, state) => ((ITimer)state!).Dispose(), timer, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        SaslHandshakeResponse handshake;
+        try
+        {
+            ResponseFrame frame;
+            (handshake, frame) = await connection.SendExclusiveAsync<SaslHandshakeRequest, SaslHandshakeResponse>(new SaslHandshakeRequest { Mechanism = name }, cancellationToken).ConfigureAwait(false);
+            frame.Dispose(); // the response holds strings only
+        }
+        catch (UnsupportedApiVersionException ex)
+        {
+            throw KafkaExceptions.SaslNotSupported(connection.Name, name, ex);
+        }
+
+        if (handshake.ErrorCode == ErrorCode.UnsupportedSaslMechanism)
+        {
+            throw KafkaExceptions.SaslMechanismNotEnabled(connection.Name, name, handshake.Mechanisms);
+        }
+
+        if (handshake.ErrorCode != ErrorCode.None)
+        {
+            throw KafkaExceptions.SaslFailed(connection.Name, name, handshake.ErrorCode, null);
+        }
     }
 }

@@ -37,6 +37,12 @@ public sealed class KafkaProxy : IAsyncDisposable
     /// <summary>Connections accepted, over every listener.</summary>
     public int Connections => _listeners.Sum(l => l.Faults.Connections);
 
+    /// <summary>Re-authentications on open connections (KIP-368), over every listener.</summary>
+    public int Reauthentications => _listeners.Sum(l => l.Faults.Reauthentications);
+
+    /// <summary>Connections closed because a request came after their SASL session ended, over every listener.</summary>
+    public int ExpiredSessions => _listeners.Sum(l => l.Faults.ExpiredSessions);
+
     /// <summary>Starts a proxy with a listener for each of <paramref name="upstreamBootstrapServers"/> (<c>host:port,...</c>).</summary>
     public static KafkaProxy Start(string upstreamBootstrapServers, KafkaProxyOptions? options = null)
     {

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
@@ -13,6 +14,14 @@ namespace Messaging.Testing.Security;
 /// answered here, and every frame passed on through the listener's faults. Requests are read whole (size prefix, then
 /// the frame); their API and version are remembered in order, so each response can be rewritten when it names brokers.
 /// </summary>
+/// <remarks>
+/// <para>Order: a broker answers a connection's requests in order, and so does the proxy — a SASL request is answered
+/// only once every request read before it has had its response passed on (the client may send one behind requests in
+/// flight when it authenticates again).</para>
+/// <para>Sessions (KIP-368), as Kafka enforces them: with a session lifetime, a request other than SASL that arrives
+/// after the session ended closes the connection; a client whose SaslAuthenticate is v1 or later may authenticate
+/// again on the open connection (same mechanism, same user), which starts a new session; one on v0 may not.</para>
+/// </remarks>
 internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, Socket client) : IDisposable
 {
     private const int MaxFrameBytes = 64 << 20;
@@ -20,8 +29,21 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
     private readonly SemaphoreSlim _clientWrite = new(1, 1);
     private readonly Socket _upstream = new(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
     private Stream? _clientStream;
+    private readonly Lock _orderLock = new();
     private SaslServerSession? _sasl;
     private bool _authenticated = proxy.Options.SaslMechanisms.Count == 0;
+
+    // The session the last successful authentication started: its mechanism, user (null when the mechanism names
+    // none the proxy knows), the SaslAuthenticate version it used, and when it ends (a Stopwatch timestamp; 0 for never).
+    private string? _sessionMechanism;
+    private string? _sessionUser;
+    private short _sessionAuthenticateVersion;
+    private long _sessionEndsAt;
+
+    // Requests passed to the broker whose responses have not yet been passed back, and who waits for none to be left.
+    private int _outstanding;
+    private bool _responsesEnded;
+    private TaskCompletionSource? _drained;
 
     public void Dispose()
     {
@@ -109,7 +131,12 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
             var version = BinaryPrimitives.ReadInt16BigEndian(frame.AsSpan(6));
             if (api is ApiKey.SaslHandshake or ApiKey.SaslAuthenticate && proxy.Options.SaslMechanisms.Count > 0)
             {
-                await AnswerSaslAsync(frame, api, version, stop).ConfigureAwait(false);
+                await WhenRequestsAnsweredAsync().WaitAsync(stop).ConfigureAwait(false);
+                if (!await AnswerSaslAsync(frame, api, version, stop).ConfigureAwait(false))
+                {
+                    return; // Kafka closes a connection whose re-authentication it refuses
+                }
+
                 continue;
             }
 
@@ -118,72 +145,161 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
                 return; // Kafka closes a connection that sends anything but ApiVersions and SASL before authenticating
             }
 
+            if (_sessionEndsAt != 0 && Stopwatch.GetTimestamp() > _sessionEndsAt)
+            {
+                listener.Faults.CountExpiredSession();
+                return; // Kafka closes a connection whose session ended, at its next request
+            }
+
+            lock (_orderLock)
+            {
+                _outstanding++;
+            }
+
             _forwarded.Enqueue((api, version));
-            await PassAsync(to, frame, toBroker: true, stop).ConfigureAwait(false);
+            await PassAsync(to, frame, toBroker: true, api, stop).ConfigureAwait(false);
         }
     }
 
     private async Task PumpResponsesAsync(Stream from, Stream to, CancellationToken stop)
     {
-        while (true)
+        try
         {
-            var frame = await ReadFrameAsync(from, stop).ConfigureAwait(false);
-            if (frame is null || !_forwarded.TryDequeue(out var request))
+            while (true)
             {
-                return;
+                var frame = await ReadFrameAsync(from, stop).ConfigureAwait(false);
+                if (frame is null || !_forwarded.TryDequeue(out var request))
+                {
+                    return;
+                }
+
+                var rewritten = ResponseRewriter.Rewrite(proxy, request.Api, request.Version, frame) ?? frame;
+                await _clientWrite.WaitAsync(stop).ConfigureAwait(false);
+                try
+                {
+                    await PassAsync(to, rewritten, toBroker: false, request.Api, stop).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _clientWrite.Release();
+                }
+
+                TaskCompletionSource? drained = null;
+                lock (_orderLock)
+                {
+                    if (--_outstanding == 0)
+                    {
+                        (drained, _drained) = (_drained, null);
+                    }
+                }
+
+                drained?.TrySetResult();
+            }
+        }
+        finally
+        {
+            // No response will come any more: a SASL request waiting for them gives up (the connection is closing).
+            TaskCompletionSource? waiting;
+            lock (_orderLock)
+            {
+                _responsesEnded = true;
+                (waiting, _drained) = (_drained, null);
             }
 
-            var rewritten = ResponseRewriter.Rewrite(proxy, request.Api, request.Version, frame) ?? frame;
-            await _clientWrite.WaitAsync(stop).ConfigureAwait(false);
-            try
-            {
-                await PassAsync(to, rewritten, toBroker: false, stop).ConfigureAwait(false);
-            }
-            finally
-            {
-                _clientWrite.Release();
-            }
+            waiting?.TrySetException(new IOException("The broker side of the connection ended."));
         }
     }
 
-    private async Task AnswerSaslAsync(byte[] frame, ApiKey api, short version, CancellationToken stop)
+    /// <summary>Completes once every request passed to the broker so far has had its response passed back.</summary>
+    private Task WhenRequestsAnsweredAsync()
+    {
+        lock (_orderLock)
+        {
+            if (_responsesEnded)
+            {
+                return Task.FromException(new IOException("The broker side of the connection ended."));
+            }
+
+            if (_outstanding == 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _drained.Task;
+        }
+    }
+
+    /// <summary>Answers one SASL request; false when the connection must close (a re-authentication Kafka refuses).</summary>
+    private async Task<bool> AnswerSaslAsync(byte[] frame, ApiKey api, short version, CancellationToken stop)
     {
         using var output = new ContiguousBufferWriter(256);
         var correlationId = BinaryPrimitives.ReadInt32BigEndian(frame.AsSpan(8));
+        var keepOpen = true;
         if (api == ApiKey.SaslHandshake)
         {
             var request = KafkaFrames.ReadRequest<SaslHandshakeRequest>(frame.AsMemory(4), null, out _);
             var enabled = proxy.Options.SaslMechanisms.Contains(request.Mechanism);
-            _sasl = enabled ? new SaslServerSession(request.Mechanism, proxy.Options) : null;
-            KafkaFrames.WriteResponse(output, new SaslHandshakeResponse
+            var error = enabled ? ErrorCode.None : ErrorCode.UnsupportedSaslMechanism;
+            if (_sessionMechanism is not null && (_sessionAuthenticateVersion < 1 || request.Mechanism != _sessionMechanism))
             {
-                ErrorCode = enabled ? ErrorCode.None : ErrorCode.UnsupportedSaslMechanism,
-                Mechanisms = [.. proxy.Options.SaslMechanisms],
-            }, version, correlationId);
+                // Authenticated already: KIP-368 lets only a SaslAuthenticate v1+ client do it again, with the same mechanism.
+                error = ErrorCode.IllegalSaslState;
+                keepOpen = false;
+            }
+
+            _sasl = error == ErrorCode.None ? new SaslServerSession(request.Mechanism, proxy.Options) : null;
+            KafkaFrames.WriteResponse(output, new SaslHandshakeResponse { ErrorCode = error, Mechanisms = [.. proxy.Options.SaslMechanisms] }, version, correlationId);
         }
         else
         {
             var bytes = SaslAuthenticateCodec.ReadAuthBytes(frame.AsMemory(4), version);
             var (response, error) = _sasl is null ? ([], "SaslAuthenticate before SaslHandshake") : _sasl.Step(bytes.Span);
+            var complete = error is null && _sasl!.IsComplete;
+            var reauthentication = _sessionMechanism is not null;
+            if (complete && reauthentication && _sessionUser != _sasl!.User)
+            {
+                error = "Cannot change principals during re-authentication";
+                complete = false;
+            }
+
             var lifetime = proxy.Options.SessionLifetime;
             SaslAuthenticateCodec.WriteResponse(output, version, correlationId, error is null ? ErrorCode.None : ErrorCode.SaslAuthenticationFailed, error, response,
-                error is null && _sasl!.IsComplete ? (long)lifetime.TotalMilliseconds : 0);
-            _authenticated |= error is null && _sasl!.IsComplete;
+                complete ? (long)lifetime.TotalMilliseconds : 0);
+            if (complete)
+            {
+                _authenticated = true;
+                _sessionMechanism = _sasl!.Mechanism;
+                _sessionUser = _sasl.User;
+                _sessionAuthenticateVersion = version;
+                _sessionEndsAt = lifetime > TimeSpan.Zero ? Stopwatch.GetTimestamp() + (long)(lifetime.TotalSeconds * Stopwatch.Frequency) : 0;
+                if (reauthentication)
+                {
+                    listener.Faults.CountReauthentication();
+                }
+            }
+            else if (error is not null && reauthentication)
+            {
+                keepOpen = false; // Kafka closes a connection whose re-authentication failed
+            }
         }
 
         await _clientWrite.WaitAsync(stop).ConfigureAwait(false);
         try
         {
             await _clientStream!.WriteAsync(output.WrittenMemory, stop).ConfigureAwait(false);
+            await _clientStream.FlushAsync(stop).ConfigureAwait(false);
         }
         finally
         {
             _clientWrite.Release();
         }
+
+        return keepOpen;
     }
 
-    /// <summary>Passes one frame on through the faults: blackhole, latency, bandwidth, then a cut if one is armed.</summary>
-    private async Task PassAsync(Stream to, byte[] frame, bool toBroker, CancellationToken stop)
+    /// <summary>Passes one frame (of <paramref name="api"/>, request or response) on through the faults: blackhole, latency, bandwidth, then a cut if one is armed.</summary>
+    private async Task PassAsync(Stream to, byte[] frame, bool toBroker, ApiKey api, CancellationToken stop)
     {
         var faults = listener.Faults;
         if (faults.Blackhole)
@@ -203,17 +319,22 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
             await Task.Delay(TimeSpan.FromSeconds((double)frame.Length / rate), stop).ConfigureAwait(false);
         }
 
-        var cut = faults.TakeCut(frame.Length);
+        var cut = faults.TakeCut(frame.Length, toBroker);
         if (cut >= 0)
         {
             await to.WriteAsync(frame.AsMemory(0, cut), stop).ConfigureAwait(false);
             await to.FlushAsync(stop).ConfigureAwait(false);
             faults.Count(toBroker, cut);
+            faults.RecordCut(new ProxyCut(toBroker, api, frame.Length, cut));
             throw new IOException("The proxy cut the connection after the armed number of bytes.");
         }
 
         await to.WriteAsync(frame, stop).ConfigureAwait(false);
         faults.Count(toBroker, frame.Length);
+        if (toBroker)
+        {
+            faults.CountRequest(api);
+        }
     }
 
     /// <summary>Reads one frame with its size prefix, or null at the end of the stream.</summary>

@@ -10,11 +10,16 @@ public sealed class ProxyFaults
     private long _latencyTicks;
     private long _bytesPerSecond;
     private long _cutAfterBytes = -1;
+    private int _cutRequestsOnly;
+    private readonly long[] _requests = new long[128]; // by API key; Kafka's keys stay well below
     private int _blackhole;
     private int _refuse;
     private long _bytesToBroker;
     private long _bytesToClient;
     private int _connections;
+    private int _reauthentications;
+    private int _expiredSessions;
+    private ProxyCut? _lastCut;
 
     /// <summary>Delay added before each frame is passed on, in either direction.</summary>
     public TimeSpan Latency
@@ -53,26 +58,64 @@ public sealed class ProxyFaults
     /// <summary>Connections accepted (refused ones included).</summary>
     public int Connections => Volatile.Read(ref _connections);
 
+    /// <summary>Successful SASL authentications on connections that were authenticated already (KIP-368).</summary>
+    public int Reauthentications => Volatile.Read(ref _reauthentications);
+
+    /// <summary>Connections closed because a request came after their SASL session ended.</summary>
+    public int ExpiredSessions => Volatile.Read(ref _expiredSessions);
+
+    /// <summary>Where the last armed cut fell (null before one happened).</summary>
+    public ProxyCut? LastCut => Volatile.Read(ref _lastCut);
+
     /// <summary>
     /// Cuts the next connection that passes on <paramref name="bytes"/> more bytes (in either direction): it passes on
     /// exactly that many, so the cut falls inside a frame when the count says so, then closes both sides. One cut per call.
     /// </summary>
-    public void CutAfterBytes(long bytes)
+    public void CutAfterBytes(long bytes) => CutAfterBytes(bytes, requestsOnly: false);
+
+    /// <summary>
+    /// Like <see cref="CutAfterBytes(long)"/>; with <paramref name="requestsOnly"/> only bytes going to the broker count,
+    /// so the cut falls inside a request (<see cref="LastCut"/> says which).
+    /// </summary>
+    public void CutAfterBytes(long bytes, bool requestsOnly)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        Volatile.Write(ref _cutRequestsOnly, requestsOnly ? 1 : 0);
         Interlocked.Exchange(ref _cutAfterBytes, bytes);
     }
+
+    /// <summary>Requests of <paramref name="api"/> passed whole to the broker (SASL, which the proxy answers, is not counted).</summary>
+    public long Requests(ApiKey api) => (ushort)api < _requests.Length ? Interlocked.Read(ref _requests[(ushort)api]) : 0;
 
     /// <summary>True while a cut is armed and has not happened.</summary>
     public bool CutPending => Interlocked.Read(ref _cutAfterBytes) >= 0;
 
     internal void CountConnection() => Interlocked.Increment(ref _connections);
 
+    internal void CountReauthentication() => Interlocked.Increment(ref _reauthentications);
+
+    internal void CountExpiredSession() => Interlocked.Increment(ref _expiredSessions);
+
+    internal void RecordCut(ProxyCut cut) => Volatile.Write(ref _lastCut, cut);
+
     internal void Count(bool toBroker, int bytes) => Interlocked.Add(ref toBroker ? ref _bytesToBroker : ref _bytesToClient, bytes);
 
-    /// <summary>How many of <paramref name="bytes"/> may pass before the armed cut, or -1 when no cut is armed; claims the cut when it falls inside.</summary>
-    internal int TakeCut(int bytes)
+    internal void CountRequest(ApiKey api)
     {
+        if ((ushort)api < _requests.Length)
+        {
+            Interlocked.Increment(ref _requests[(ushort)api]);
+        }
+    }
+
+    /// <summary>How many of <paramref name="bytes"/> may pass before the armed cut, or -1 when no cut is armed (or it counts the other direction); claims the cut when it falls inside.</summary>
+    internal int TakeCut(int bytes, bool toBroker)
+    {
+        if (!toBroker && Volatile.Read(ref _cutRequestsOnly) != 0)
+        {
+            return -1;
+        }
+
         while (true)
         {
             var remaining = Interlocked.Read(ref _cutAfterBytes);

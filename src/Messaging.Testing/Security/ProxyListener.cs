@@ -93,8 +93,10 @@ public sealed class ProxyListener : IAsyncDisposable
                 served.Add(connection.RunAsync(stop));
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException or InvalidOperationException)
         {
+            // Disposal stops the listener; between two accepts that makes the next one throw InvalidOperationException
+            // ("Not listening") instead of a cancellation — the same end of the loop.
         }
 
         await Task.WhenAll(served).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);

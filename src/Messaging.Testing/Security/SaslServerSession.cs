@@ -21,6 +21,12 @@ internal sealed class SaslServerSession(string mechanism, KafkaProxyOptions opti
 
     public bool IsComplete { get; private set; }
 
+    /// <summary>The mechanism this exchange runs.</summary>
+    public string Mechanism => mechanism;
+
+    /// <summary>The user who authenticated (PLAIN and SCRAM), once complete; null for OAUTHBEARER, whose tokens the proxy does not read.</summary>
+    public string? User { get; private set; }
+
     /// <summary>The next server message, or an error for a refused client.</summary>
     public (byte[] Response, string? Error) Step(ReadOnlySpan<byte> client) => mechanism switch
     {
@@ -37,6 +43,7 @@ internal sealed class SaslServerSession(string mechanism, KafkaProxyOptions opti
         if (parts.Length == 3 && options.Users.TryGetValue(parts[1], out var password) && password == parts[2])
         {
             IsComplete = true;
+            User = parts[1];
             return ([], null);
         }
 
@@ -120,6 +127,7 @@ internal sealed class SaslServerSession(string mechanism, KafkaProxyOptions opti
 
         _state = 2;
         IsComplete = true;
+        User = _scramUser;
         return (Encoding.UTF8.GetBytes("v=" + Convert.ToBase64String(serverSignature)), null);
     }
 

@@ -39,7 +39,7 @@ public sealed class NetworkFaultTests(TestBrokerFixture fixture)
                 if (i == Records / 2)
                 {
                     await Task.WhenAll(deliveries);
-                    faults.CutAfterBytes(1_500); // inside the next Produce request (they carry ~200 records of 200 bytes) or its response
+                    faults.CutAfterBytes(1_500, requestsOnly: true); // inside the next large Produce request (they carry ~200 records of 200 bytes)
                 }
 
                 deliveries.Add(producer.ProduceAsync(topic, (byte[]?)null, SequencedPayload.Create(i, 200), cancellationToken: ct).AsTask());
@@ -49,6 +49,8 @@ public sealed class NetworkFaultTests(TestBrokerFixture fixture)
         }
 
         Assert.False(faults.CutPending, "the cut happened");
+        var cut = faults.LastCut!;
+        Assert.True(cut.ToBroker && cut.ApiKey == ApiKey.Produce && cut.IsMidFrame, "the cut fell inside a Produce request: " + cut);
         Assert.True(faults.Connections >= 2, "the producer reconnected after the cut");
         var audit = await IdempotentLogAudit.ReadAsync(broker.BootstrapServers, topic, 1, Records, ct);
         var first = audit.FirstNotExactlyOnce();
@@ -79,6 +81,8 @@ public sealed class NetworkFaultTests(TestBrokerFixture fixture)
         var results = await ConsumerTestSupport.ReadAsync(consumer, Records, TimeSpan.FromSeconds(60), ct);
 
         Assert.False(faults.CutPending, "the cut happened");
+        var cut = faults.LastCut!;
+        Assert.True(!cut.ToBroker && cut.ApiKey == ApiKey.Fetch && cut.IsMidFrame, "the cut fell inside a Fetch response: " + cut);
         Assert.True(faults.Connections >= 2, "the consumer reconnected after the cut");
         Assert.Equal(Enumerable.Range(0, Records), results.Select(r => SequencedPayload.Read(r.Value!)));
     }

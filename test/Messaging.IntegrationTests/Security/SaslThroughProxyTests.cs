@@ -148,43 +148,6 @@ public sealed class SaslThroughProxyTests(TestBrokerFixture fixture) : IDisposab
         await Assert.ThrowsAnyAsync<KafkaException>(() => refused.Connections.GetAnyAsync(ct).AsTask());
     }
 
-    [Fact(Timeout = 30_000)]
-    public async Task A_session_lifetime_set_by_the_broker_renews_the_connection_before_it_ends_with_a_fresh_token()
-    {
-        var ct = TestContext.Current.CancellationToken;
-        await using var broker = await fixture.AcquireAsync(cancellationToken: ct);
-        using var certificate = _ca.IssueServerCertificate();
-        var proxyOptions = ProxyOptions(certificate, "OAUTHBEARER");
-        proxyOptions.OAuthBearerValidator = token => token.StartsWith("token-", StringComparison.Ordinal);
-        proxyOptions.SessionLifetime = TimeSpan.FromSeconds(1);
-        await using var proxy = KafkaProxy.Start(broker.BootstrapServers, proxyOptions);
-        var tokens = 0;
-        var options = Secure(new KafkaClientOptions { BootstrapServers = proxy.BootstrapServers }, SaslMechanism.OAuthBearer, "");
-        options.Sasl.OAuthBearerTokenProvider = _ => ValueTask.FromResult(new OAuthBearerToken("token-" + Interlocked.Increment(ref tokens), DateTimeOffset.UtcNow.AddSeconds(1)));
-        await using var cluster = new ClusterClient(options);
-
-        var first = await cluster.Connections.GetAnyAsync(ct);
-        await first.Closed.WaitAsync(TimeSpan.FromSeconds(10), ct); // closed by the client at 85-95% of the lifetime
-        Assert.Contains("session lifetime", first.Failure!.Message, StringComparison.Ordinal);
-
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            try
-            {
-                var second = await cluster.Connections.GetAnyAsync(ct);
-                Assert.NotSame(first, second);
-                break;
-            }
-            catch (KafkaConnectionException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Yield(); // the reconnect backoff after the renewal is short; ask until it has passed
-            }
-        }
-
-        Assert.True(Volatile.Read(ref tokens) >= 2, "the new connection authenticated with a refreshed token");
-    }
-
     internal static KafkaProxyOptions ProxyOptions(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate, string mechanism)
     {
         var options = new KafkaProxyOptions { ServerCertificate = certificate, OAuthBearerValidator = token => token == "good-token" };
@@ -201,12 +164,16 @@ public sealed class SaslThroughProxyTests(TestBrokerFixture fixture) : IDisposab
         OAuthBearerTokenProvider = _ => ValueTask.FromResult(new OAuthBearerToken("good-token", DateTimeOffset.UtcNow.AddHours(1))),
     };
 
-    private T Secure<T>(T options, SaslMechanism mechanism, string password)
+    /// <summary>Sets <paramref name="options"/> to SASL_SSL through a proxy whose certificate <paramref name="ca"/> issued, as alice.</summary>
+    internal static T Secure<T>(T options, TestCertificateAuthority ca, SaslMechanism mechanism, string password)
         where T : KafkaClientOptions
     {
         options.SecurityProtocol = SecurityProtocol.SaslSsl;
-        options.Ssl = new SslOptions { CaPem = _ca.CertificatePem };
+        options.Ssl = new SslOptions { CaPem = ca.CertificatePem };
         options.Sasl = SaslOptionsFor(mechanism, "alice", password);
         return options;
     }
+
+    private T Secure<T>(T options, SaslMechanism mechanism, string password)
+        where T : KafkaClientOptions => Secure(options, _ca, mechanism, password);
 }

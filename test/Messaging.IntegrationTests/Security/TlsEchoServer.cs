@@ -50,8 +50,11 @@ internal sealed class TlsEchoServer : IAsyncDisposable
                 served.Add(ServeAsync(socket));
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException or InvalidOperationException)
         {
+            // Disposal stops the listener. If that happens between two accepts — the loop is starting a connection it
+            // just accepted — the next AcceptSocketAsync finds no listener and throws InvalidOperationException ("Not
+            // listening") rather than a cancellation: that is the same end of the loop, not a failure.
         }
 
         await Task.WhenAll(served).WaitAsync(TimeSpan.FromSeconds(5));
