@@ -78,13 +78,27 @@ public sealed unsafe class EmbeddedKafkaCluster : IKafkaFaultInjector, IDisposab
         {
             var bootstraps = MockClusterApi.ReadString(MockClusterApi.ClusterBootstraps(handle.DangerousGetHandle()))
                              ?? throw new EmbeddedKafkaException("The mock cluster reported no bootstrap servers.");
-            return new EmbeddedKafkaCluster(handle, brokers, bootstraps);
+            var cluster = new EmbeddedKafkaCluster(handle, brokers, bootstraps);
+            cluster.AdvertiseOnlyDecodableGroupVersions();
+            return cluster;
         }
         catch
         {
             handle.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// librdkafka's mock advertises JoinGroup v6, SyncGroup v4 and LeaveGroup v4, but its handlers read those requests'
+    /// arrays in the pre-flexible layout (a 4-byte count): a flexible request is misread and the connection closed.
+    /// Advertising only the versions it decodes lets every client (ours negotiates down) run consumer groups on it.
+    /// </summary>
+    private void AdvertiseOnlyDecodableGroupVersions()
+    {
+        SetApiVersionRange(ApiKey.JoinGroup, 0, 5);
+        SetApiVersionRange(ApiKey.SyncGroup, 0, 3);
+        SetApiVersionRange(ApiKey.LeaveGroup, 0, 2);
     }
 
     /// <summary>Creates a topic. Creating a topic that exists fails with <see cref="EmbeddedKafkaException"/>.</summary>

@@ -73,6 +73,44 @@ internal sealed class Fetcher : IAsyncDisposable
         SignalBrokers();
     }
 
+    /// <summary>
+    /// Adds partitions to the assignment; partitions already assigned keep their position. With
+    /// <paramref name="awaitingStart"/>, their start positions are looked up but nothing is fetched until
+    /// <see cref="Release"/>.
+    /// </summary>
+    public void Add(IEnumerable<TopicPartitionOffset> partitions, bool awaitingStart)
+    {
+        ThrowIfDisposed();
+        var topics = _cursors.Add(partitions, awaitingStart);
+        _metadata.AddTopics(topics);
+        _maintenanceRequests.Wake();
+        SignalBrokers();
+    }
+
+    /// <summary>Starts fetching partitions added awaiting their start.</summary>
+    public void Release(IEnumerable<TopicPartition> partitions)
+    {
+        _cursors.Release(partitions);
+        SignalBrokers();
+    }
+
+    /// <summary>Adds a partition that is held with <paramref name="error"/>, delivered to the application before anything of it.</summary>
+    public void AddFailed(TopicPartition partition, ConsumeException error)
+    {
+        ThrowIfDisposed();
+        var (cursor, generation) = _cursors.AddHeld(partition);
+        _buffer.EnqueueError(cursor, generation, error);
+    }
+
+    /// <summary>Removes partitions; nothing more of them is delivered. Returns their positions (-1 where unknown).</summary>
+    public Dictionary<TopicPartition, long> Remove(IEnumerable<TopicPartition> partitions) => _cursors.Remove(partitions);
+
+    /// <summary>Whether <paramref name="partition"/> is assigned.</summary>
+    public bool IsAssigned(TopicPartition partition) => _cursors.Contains(partition);
+
+    /// <summary>Every assigned partition's known position.</summary>
+    public List<KeyValuePair<TopicPartition, long>> Positions() => _cursors.Positions();
+
     /// <summary>The assigned partitions.</summary>
     public IReadOnlyList<TopicPartition> Assignment() => _cursors.Assignment();
 

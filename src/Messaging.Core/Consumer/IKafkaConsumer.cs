@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace Messaging;
 
 /// <summary>
@@ -43,6 +45,49 @@ public interface IKafkaConsumer : IAsyncDisposable
     /// <returns>The high watermark.</returns>
     long? HighWatermark(TopicPartition partition);
 
+    /// <summary>The subscribed topics (for a pattern, those it matches now); empty when not subscribed.</summary>
+    IReadOnlyCollection<string> Subscription { get; }
+
+    /// <summary>The member id the group coordinator knows this consumer by, or null before it joined.</summary>
+    string? MemberId { get; }
+
+    /// <summary>Joins the consumer group to read <paramref name="topics"/>; replaces an earlier subscription.</summary>
+    /// <param name="topics">The topics.</param>
+    /// <param name="listener">Told of assigned, revoked and lost partitions, or null.</param>
+    void Subscribe(IEnumerable<string> topics, IConsumerRebalanceListener? listener = null);
+
+    /// <summary>Joins the consumer group to read every topic matching <paramref name="pattern"/>.</summary>
+    /// <param name="pattern">The topic-name pattern.</param>
+    /// <param name="listener">Told of assigned, revoked and lost partitions, or null.</param>
+    void Subscribe(Regex pattern, IConsumerRebalanceListener? listener = null);
+
+    /// <summary>Leaves the group after revoking the owned partitions.</summary>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>When the member has left.</returns>
+    ValueTask UnsubscribeAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Commits the stored offsets (by default, the consumed positions).</summary>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>When the coordinator has stored them.</returns>
+    ValueTask CommitAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Commits exactly <paramref name="offsets"/>.</summary>
+    /// <param name="offsets">What to commit.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>When the coordinator has stored them.</returns>
+    ValueTask CommitAsync(IEnumerable<TopicPartitionCommit> offsets, CancellationToken cancellationToken = default);
+
+    /// <summary>Stores the offset of the next record to read for a partition, for the next commit.</summary>
+    /// <param name="partition">A partition this consumer reads.</param>
+    /// <param name="offset">The last processed record's offset + 1.</param>
+    void StoreOffset(TopicPartition partition, long offset);
+
+    /// <summary>The group's committed offsets (-1 where none).</summary>
+    /// <param name="partitions">The partitions.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>One entry per partition.</returns>
+    ValueTask<IReadOnlyList<TopicPartitionCommit>> CommittedAsync(IEnumerable<TopicPartition> partitions, CancellationToken cancellationToken = default);
+
     /// <summary>Up to <c>MaxPollRecords</c> records of one partition over pooled memory; dispose the batch when done.</summary>
     /// <param name="cancellationToken">Cancels the wait for records.</param>
     /// <returns>A batch with at least one record.</returns>
@@ -63,4 +108,8 @@ public interface IKafkaConsumer<TKey, TValue> : IKafkaConsumer
     /// <param name="cancellationToken">Ends the enumeration.</param>
     /// <returns>The stream.</returns>
     IAsyncEnumerable<ConsumeResult<TKey, TValue>> ConsumeAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Stores <paramref name="result"/>'s offset + 1 as the partition's next offset to commit (after processing it).</summary>
+    /// <param name="result">A record this consumer delivered.</param>
+    void StoreOffset(ConsumeResult<TKey, TValue> result);
 }

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Messaging.Cluster;
 using Messaging.Consumer;
 using Messaging.Errors;
@@ -34,6 +35,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
     private readonly Fetcher _fetcher;
     private readonly ChunkDecoder _decoder;
     private readonly ConsumerPoolsInUse _pools;
+    private readonly ConsumerGroup? _group;
     private readonly int _maxPollRecords;
     private FetchedPartition? _chunk;
     private int _consuming;
@@ -54,6 +56,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
             new PooledDecompressionWriter(_pools.DecompressionBuffers, snapshot.MaxDecompressedBatchBytes));
         _cluster = new ClusterClient(snapshot);
         _fetcher = new Fetcher(_cluster, snapshot, _pools);
+        _group = snapshot.GroupId is null ? null : new ConsumerGroup(snapshot, _cluster, _fetcher);
     }
 
     /// <summary>The assigned partitions.</summary>
@@ -62,7 +65,15 @@ public sealed class KafkaConsumer : IKafkaConsumer
     /// <summary>The paused partitions.</summary>
     public IReadOnlyList<TopicPartition> PausedPartitions => _fetcher.Paused();
 
+    /// <summary>The subscribed topics (for a pattern, the topics it matches now); empty when not subscribed.</summary>
+    public IReadOnlyCollection<string> Subscription => _group?.Subscription ?? [];
+
+    /// <summary>The member id the group coordinator knows this consumer by, or null before it joined (or without a group).</summary>
+    public string? MemberId => _group?.MemberId;
+
     internal Fetcher Fetcher => _fetcher;
+
+    internal ConsumerGroup? Group => _group;
 
     /// <summary>The pools this consumer uses (tests check which).</summary>
     internal ConsumerPoolsInUse Pools => _pools;
@@ -72,14 +83,135 @@ public sealed class KafkaConsumer : IKafkaConsumer
     /// earliest, latest, or a timestamp — looked up in the background). Partitions no longer assigned stop at once.
     /// </summary>
     /// <param name="partitions">The partitions and where to start.</param>
+    /// <exception cref="InvalidOperationException">The consumer is subscribed: the group assigns its partitions.</exception>
     public void Assign(IEnumerable<TopicPartitionOffset> partitions)
     {
         ArgumentNullException.ThrowIfNull(partitions);
+        ThrowIfSubscribed(nameof(Assign));
         _fetcher.Assign(partitions);
     }
 
     /// <summary>Stops reading every partition.</summary>
-    public void Unassign() => _fetcher.Assign([]);
+    /// <exception cref="InvalidOperationException">The consumer is subscribed: use <see cref="UnsubscribeAsync"/>.</exception>
+    public void Unassign()
+    {
+        ThrowIfSubscribed(nameof(Unassign));
+        _fetcher.Assign([]);
+    }
+
+    /// <summary>
+    /// Joins the consumer group <see cref="KafkaConsumerOptions.GroupId"/> to read <paramref name="topics"/>: the group
+    /// shares their partitions among its members and moves them as members come and go. Calling it again replaces the
+    /// subscription (and the listener). Returns at once; partitions arrive when the group has assigned them.
+    /// </summary>
+    /// <param name="topics">The topics.</param>
+    /// <param name="listener">Told of assigned, revoked and lost partitions (awaited), or null.</param>
+    /// <exception cref="InvalidOperationException">No <see cref="KafkaConsumerOptions.GroupId"/>, or partitions were assigned with <see cref="Assign"/>.</exception>
+    public void Subscribe(IEnumerable<string> topics, IConsumerRebalanceListener? listener = null)
+    {
+        ArgumentNullException.ThrowIfNull(topics);
+        var list = new List<string>();
+        foreach (var topic in topics)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(topic, nameof(topics));
+            if (!list.Contains(topic))
+            {
+                list.Add(topic);
+            }
+        }
+
+        if (list.Count == 0)
+        {
+            throw new ArgumentException("Subscribe to at least one topic (UnsubscribeAsync leaves the group).", nameof(topics));
+        }
+
+        GroupForSubscribe().Subscribe(list, null, listener);
+    }
+
+    /// <summary>
+    /// Joins the consumer group to read every topic whose name matches <paramref name="pattern"/>, re-evaluated as
+    /// topics appear (on every metadata refresh, <see cref="KafkaClientOptions.MetadataMaxAge"/>). With the classic
+    /// protocol the consumer matches names itself (.NET syntax); with <see cref="GroupProtocol.Consumer"/> the pattern
+    /// goes to the broker (KIP-848's <c>SubscribedTopicRegex</c>), which evaluates it with RE2/J syntax — keep to the
+    /// common subset there.
+    /// </summary>
+    /// <param name="pattern">The topic-name pattern.</param>
+    /// <param name="listener">Told of assigned, revoked and lost partitions (awaited), or null.</param>
+    /// <exception cref="InvalidOperationException">No <see cref="KafkaConsumerOptions.GroupId"/>, or partitions were assigned with <see cref="Assign"/>.</exception>
+    public void Subscribe(Regex pattern, IConsumerRebalanceListener? listener = null)
+    {
+        ArgumentNullException.ThrowIfNull(pattern);
+        GroupForSubscribe().Subscribe(null, pattern, listener);
+    }
+
+    /// <summary>
+    /// Leaves the group: the owned partitions are revoked (the listener awaited; with auto-commit, offsets committed)
+    /// and a dynamic member sends LeaveGroup. Afterwards the consumer can subscribe again or assign partitions.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the wait (the member still stops).</param>
+    /// <returns>When the member has left.</returns>
+    public ValueTask UnsubscribeAsync(CancellationToken cancellationToken = default) =>
+        _group is null ? ValueTask.CompletedTask : _group.UnsubscribeAsync(cancellationToken);
+
+    /// <summary>
+    /// Commits the stored offsets to the group: with <see cref="KafkaConsumerOptions.EnableAutoOffsetStore"/> (the
+    /// default) the positions of what the application has consumed; otherwise what it passed to
+    /// <see cref="StoreOffset"/>. Only offsets that moved since the last commit are sent. Retries through coordinator
+    /// moves until it succeeds or fails for good.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the wait (whether the coordinator stored the offsets is then unknown).</param>
+    /// <returns>When the coordinator has stored the offsets.</returns>
+    /// <exception cref="KafkaCommitException">The commit failed for good (for example, the partitions were reassigned).</exception>
+    /// <exception cref="InvalidOperationException">No <see cref="KafkaConsumerOptions.GroupId"/>.</exception>
+    public ValueTask CommitAsync(CancellationToken cancellationToken = default) => GroupFor("Committing offsets").CommitStoredAsync(cancellationToken);
+
+    /// <summary>
+    /// Commits exactly <paramref name="offsets"/> (each the offset of the next record to read, with optional metadata),
+    /// for partitions this consumer reads or any other.
+    /// </summary>
+    /// <param name="offsets">What to commit.</param>
+    /// <param name="cancellationToken">Cancels the wait (whether the coordinator stored the offsets is then unknown).</param>
+    /// <returns>When the coordinator has stored the offsets.</returns>
+    /// <exception cref="KafkaCommitException">The commit failed for good.</exception>
+    /// <exception cref="InvalidOperationException">No <see cref="KafkaConsumerOptions.GroupId"/>.</exception>
+    public ValueTask CommitAsync(IEnumerable<TopicPartitionCommit> offsets, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(offsets);
+        return GroupFor("Committing offsets").CommitAsync(offsets, cancellationToken);
+    }
+
+    /// <summary>
+    /// Stores the offset to commit next for a partition (librdkafka's <c>offsets_store</c>): the offset of the next
+    /// record to read, i.e. the last processed record's offset + 1. The next commit — automatic or
+    /// <see cref="CommitAsync(CancellationToken)"/> — sends it. With <see cref="KafkaConsumerOptions.EnableAutoOffsetStore"/>
+    /// on, consumed positions overwrite what is stored here: turn it off to store after processing.
+    /// </summary>
+    /// <param name="partition">A partition this consumer reads (or, during the revocation callback, gives up).</param>
+    /// <param name="offset">The offset of the next record to read.</param>
+    /// <exception cref="ArgumentException">The partition is not this consumer's.</exception>
+    /// <exception cref="InvalidOperationException">No <see cref="KafkaConsumerOptions.GroupId"/>.</exception>
+    public void StoreOffset(TopicPartition partition, long offset)
+    {
+        var group = GroupFor("Storing offsets");
+        var manual = !group.IsSubscribed;
+        if (manual && !_fetcher.IsAssigned(partition))
+        {
+            throw new ArgumentException("Partition " + partition + " is not assigned to this consumer: only an assigned partition's offset can be stored.", nameof(partition));
+        }
+
+        group.StoreOffset(partition, offset, manual);
+    }
+
+    /// <summary>The group's committed offsets for <paramref name="partitions"/> (<see cref="TopicPartitionCommit.Offset"/> -1 where none).</summary>
+    /// <param name="partitions">The partitions.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>One entry per partition, in the order given.</returns>
+    /// <exception cref="InvalidOperationException">No <see cref="KafkaConsumerOptions.GroupId"/>.</exception>
+    public ValueTask<IReadOnlyList<TopicPartitionCommit>> CommittedAsync(IEnumerable<TopicPartition> partitions, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(partitions);
+        return GroupFor("Reading committed offsets").CommittedAsync([.. partitions], cancellationToken);
+    }
 
     /// <summary>
     /// Moves a partition's position: the next record delivered for it is the one at <paramref name="offset"/> (or the
@@ -237,6 +369,11 @@ public sealed class KafkaConsumer : IKafkaConsumer
             return;
         }
 
+        if (_group is not null)
+        {
+            await _group.DisposeAsync().ConfigureAwait(false); // revoke, commit and leave while the fetcher still knows the positions
+        }
+
         await _fetcher.DisposeAsync().ConfigureAwait(false);
         if (Interlocked.CompareExchange(ref _consuming, 1, 0) == 0)
         {
@@ -248,6 +385,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
 
     private async ValueTask<RecordSlice> NextSliceAsync(CancellationToken cancellationToken)
     {
+        _group?.BeforePoll(); // per slice (up to MaxPollRecords records), as the Java client's poll
         while (true)
         {
             var chunk = _chunk;
@@ -260,7 +398,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
 
                 if (!_fetcher.TryTake(out chunk))
                 {
-                    chunk = await _fetcher.TakeAsync(cancellationToken).ConfigureAwait(false);
+                    chunk = await TakeWaitingAsync(cancellationToken).ConfigureAwait(false);
                 }
 
                 if (chunk.Error is { } error)
@@ -337,6 +475,46 @@ public sealed class KafkaConsumer : IKafkaConsumer
             }
 
             generation.Position = next; // only control or aborted batches: the position moves past them
+        }
+    }
+
+    /// <summary>Waits for fetched data; for a group member the wait counts as polling (the max poll interval does not run out on an idle topic).</summary>
+    private async ValueTask<FetchedPartition> TakeWaitingAsync(CancellationToken cancellationToken)
+    {
+        if (_group is null)
+        {
+            return await _fetcher.TakeAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        _group.AwaitingRecords(true);
+        try
+        {
+            return await _fetcher.TakeAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _group.AwaitingRecords(false);
+        }
+    }
+
+    private ConsumerGroup GroupFor(string what) => _group ?? throw KafkaExceptions.NotInGroup(what);
+
+    private ConsumerGroup GroupForSubscribe()
+    {
+        var group = GroupFor("Subscribing");
+        if (!group.IsSubscribed && _fetcher.Assignment().Count > 0)
+        {
+            throw new InvalidOperationException("This consumer has partitions assigned with Assign: call Unassign before subscribing (one consumer either assigns or subscribes).");
+        }
+
+        return group;
+    }
+
+    private void ThrowIfSubscribed(string operation)
+    {
+        if (_group is { IsSubscribed: true })
+        {
+            throw new InvalidOperationException(operation + " is for manually assigned partitions; this consumer is subscribed and its group assigns them (call UnsubscribeAsync first).");
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Messaging.Consumer;
 using Messaging.Serialization;
 
@@ -95,6 +96,37 @@ public sealed class KafkaConsumer<TKey, TValue> : IKafkaConsumer<TKey, TValue>
 
     /// <inheritdoc/>
     public IAsyncEnumerable<ConsumedRecord> ConsumeRawAsync(CancellationToken cancellationToken = default) => _consumer.ConsumeRawAsync(cancellationToken);
+
+    /// <inheritdoc/>
+    public IReadOnlyCollection<string> Subscription => _consumer.Subscription;
+
+    /// <inheritdoc/>
+    public string? MemberId => _consumer.MemberId;
+
+    /// <inheritdoc/>
+    public void Subscribe(IEnumerable<string> topics, IConsumerRebalanceListener? listener = null) => _consumer.Subscribe(topics, listener);
+
+    /// <inheritdoc/>
+    public void Subscribe(Regex pattern, IConsumerRebalanceListener? listener = null) => _consumer.Subscribe(pattern, listener);
+
+    /// <inheritdoc/>
+    public ValueTask UnsubscribeAsync(CancellationToken cancellationToken = default) => _consumer.UnsubscribeAsync(cancellationToken);
+
+    /// <inheritdoc/>
+    public ValueTask CommitAsync(CancellationToken cancellationToken = default) => _consumer.CommitAsync(cancellationToken);
+
+    /// <inheritdoc/>
+    public ValueTask CommitAsync(IEnumerable<TopicPartitionCommit> offsets, CancellationToken cancellationToken = default) => _consumer.CommitAsync(offsets, cancellationToken);
+
+    /// <inheritdoc/>
+    public void StoreOffset(TopicPartition partition, long offset) => _consumer.StoreOffset(partition, offset);
+
+    /// <inheritdoc/>
+    public void StoreOffset(ConsumeResult<TKey, TValue> result) => _consumer.StoreOffset(result.TopicPartition, result.Offset + 1);
+
+    /// <inheritdoc/>
+    public ValueTask<IReadOnlyList<TopicPartitionCommit>> CommittedAsync(IEnumerable<TopicPartition> partitions, CancellationToken cancellationToken = default) =>
+        _consumer.CommittedAsync(partitions, cancellationToken);
 
     /// <summary>Disposes the consumer underneath if this instance created it.</summary>
     /// <returns>When it is disposed.</returns>

@@ -73,6 +73,80 @@ public sealed class KafkaConsumerOptions : KafkaClientOptions
     /// </summary>
     public ConsumerPools Pools { get; set; } = ConsumerPools.Shared;
 
+    /// <summary>
+    /// <c>group.id</c>: the consumer group this consumer joins when it subscribes, and under which it commits offsets.
+    /// Required for <c>Subscribe</c> and commits; a consumer that only assigns partitions needs none. Default null.
+    /// </summary>
+    public string? GroupId { get; set; }
+
+    /// <summary><c>group.protocol</c>: the classic protocol or KIP-848's consumer protocol (Kafka 4.0+). Default <see cref="Messaging.GroupProtocol.Classic"/>.</summary>
+    public GroupProtocol GroupProtocol { get; set; } = GroupProtocol.Classic;
+
+    /// <summary>
+    /// <c>group.instance.id</c>: makes the member static (KIP-345). A static member does not leave the group when it is
+    /// disposed: restarted with the same id within <see cref="SessionTimeout"/>, it gets its partitions back without a
+    /// rebalance of the others. Unique within the group. Default null (a dynamic member).
+    /// </summary>
+    public string? GroupInstanceId { get; set; }
+
+    /// <summary><c>session.timeout.ms</c>: how long the coordinator keeps a member that sends no heartbeat (classic protocol; KIP-848 uses the broker's setting). Default 45 s.</summary>
+    public TimeSpan SessionTimeout { get; set; } = TimeSpan.FromSeconds(45);
+
+    /// <summary><c>heartbeat.interval.ms</c>: how often a classic member heartbeats; below a third of <see cref="SessionTimeout"/> is usual. KIP-848 members use the broker's interval. Default 3 s.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// <c>max.poll.interval.ms</c>: the longest the application may go without asking for records. Past it the member
+    /// leaves the group (logged once, with the reason; its partitions are lost to it) and rejoins when the application
+    /// reads again. Default 5 min.
+    /// </summary>
+    public TimeSpan MaxPollInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How long the classic coordinator waits for every member to rejoin during a rebalance (the JoinGroup rebalance
+    /// timeout; the Java client uses <c>max.poll.interval.ms</c>). Default null: <see cref="MaxPollInterval"/>.
+    /// </summary>
+    public TimeSpan? RebalanceTimeout { get; set; }
+
+    /// <summary>
+    /// <c>partition.assignment.strategy</c>: the classic protocol's assignors by name, most preferred first, comma
+    /// separated: <c>range</c>, <c>roundrobin</c>, <c>cooperative-sticky</c>, or the name of an assignor in
+    /// <see cref="CustomPartitionAssignors"/>. The group uses the first one every member supports. The rebalance is
+    /// cooperative only when every listed assignor supports it: the default, as the Java client's since 3.0, starts
+    /// eager and lets a rolling restart drop <c>range</c> to move to cooperative. Default <c>range,cooperative-sticky</c>.
+    /// </summary>
+    public string PartitionAssignmentStrategy { get; set; } = "range,cooperative-sticky";
+
+    /// <summary>
+    /// Factories of custom classic assignors (one assignor instance per consumer: assignors may keep state between
+    /// rebalances). Listing one's <see cref="Messaging.Groups.IConsumerPartitionAssignor.Name"/> in
+    /// <see cref="PartitionAssignmentStrategy"/> puts it to use. Default empty.
+    /// </summary>
+    public IList<Func<Messaging.Groups.IConsumerPartitionAssignor>> CustomPartitionAssignors { get; } = [];
+
+    /// <summary>
+    /// <c>group.remote.assignor</c>: the broker-side assignor of the KIP-848 protocol (<c>uniform</c> or
+    /// <c>range</c>). Default null: the broker's default.
+    /// </summary>
+    public string? GroupRemoteAssignor { get; set; }
+
+    /// <summary>
+    /// <c>enable.auto.commit</c>: commit the stored offsets in the background every <see cref="AutoCommitInterval"/>,
+    /// when partitions are revoked, and when the consumer is disposed. Default true.
+    /// </summary>
+    public bool EnableAutoCommit { get; set; } = true;
+
+    /// <summary><c>auto.commit.interval.ms</c>: how often offsets are committed with <see cref="EnableAutoCommit"/>. Default 5 s.</summary>
+    public TimeSpan AutoCommitInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// <c>enable.auto.offset.store</c> (librdkafka's semantics): true stores each record's offset as it is handed to the
+    /// application, so commits cover everything consumed; false stores only what the application passes to
+    /// <c>StoreOffset</c> — set it false and store after processing for at-least-once processing with automatic
+    /// commits. Default true.
+    /// </summary>
+    public bool EnableAutoOffsetStore { get; set; } = true;
+
     /// <summary>A copy the consumer keeps, so later changes to this object do not reach it (the pools are immutable and shared).</summary>
     internal KafkaConsumerOptions Snapshot() => (KafkaConsumerOptions)MemberwiseClone();
 
@@ -130,7 +204,59 @@ public sealed class KafkaConsumerOptions : KafkaClientOptions
             throw new ArgumentException("MaxDecompressedBatchBytes must be positive.", nameof(MaxDecompressedBatchBytes));
         }
 
+        ValidateGroup();
         ArgumentNullException.ThrowIfNull(ClientRack, nameof(ClientRack));
         ArgumentNullException.ThrowIfNull(Pools, nameof(Pools));
+    }
+
+    private void ValidateGroup()
+    {
+        if (GroupId is { Length: 0 })
+        {
+            throw new ArgumentException("GroupId (group.id) must not be empty: null means no group.", nameof(GroupId));
+        }
+
+        if (GroupInstanceId is { Length: 0 })
+        {
+            throw new ArgumentException("GroupInstanceId (group.instance.id) must not be empty: null means a dynamic member.", nameof(GroupInstanceId));
+        }
+
+        if (!Enum.IsDefined(GroupProtocol))
+        {
+            throw new ArgumentException("GroupProtocol (group.protocol) must be Classic or Consumer.", nameof(GroupProtocol));
+        }
+
+        if (SessionTimeout <= TimeSpan.Zero || SessionTimeout > TimeSpan.FromMilliseconds(int.MaxValue))
+        {
+            throw new ArgumentException("SessionTimeout (session.timeout.ms) must be between 1 ms and int.MaxValue ms.", nameof(SessionTimeout));
+        }
+
+        if (HeartbeatInterval <= TimeSpan.Zero || HeartbeatInterval >= SessionTimeout)
+        {
+            throw new ArgumentException("HeartbeatInterval (heartbeat.interval.ms) must be positive and lower than SessionTimeout (session.timeout.ms).", nameof(HeartbeatInterval));
+        }
+
+        if (MaxPollInterval <= TimeSpan.Zero || MaxPollInterval > TimeSpan.FromMilliseconds(int.MaxValue))
+        {
+            throw new ArgumentException("MaxPollInterval (max.poll.interval.ms) must be between 1 ms and int.MaxValue ms.", nameof(MaxPollInterval));
+        }
+
+        if (RebalanceTimeout is { } rebalance && (rebalance <= TimeSpan.Zero || rebalance > TimeSpan.FromMilliseconds(int.MaxValue)))
+        {
+            throw new ArgumentException("RebalanceTimeout must be between 1 ms and int.MaxValue ms (or null for MaxPollInterval).", nameof(RebalanceTimeout));
+        }
+
+        if (AutoCommitInterval <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("AutoCommitInterval (auto.commit.interval.ms) must be positive.", nameof(AutoCommitInterval));
+        }
+
+        if (GroupRemoteAssignor is { Length: 0 })
+        {
+            throw new ArgumentException("GroupRemoteAssignor (group.remote.assignor) must not be empty: null means the broker's default.", nameof(GroupRemoteAssignor));
+        }
+
+        ArgumentNullException.ThrowIfNull(PartitionAssignmentStrategy, nameof(PartitionAssignmentStrategy));
+        _ = Messaging.Consumer.PartitionAssignors.Resolve(PartitionAssignmentStrategy, CustomPartitionAssignors);
     }
 }

@@ -62,6 +62,12 @@ internal sealed class PartitionCursor
 
     public bool Paused { get; set; }
 
+    /// <summary>
+    /// Added by a group assignment whose rebalance listener has not run yet: not fetched until it has, so no record of
+    /// the partition reaches the application before its OnPartitionsAssigned callback (a seek in it applies first).
+    /// </summary>
+    public bool AwaitingStart { get; set; }
+
     /// <summary>True while a Fetch (or ListOffsets) for it is outstanding: nothing else may fetch it.</summary>
     public bool InFlight { get; set; }
 
@@ -97,5 +103,5 @@ internal sealed class PartitionCursor
     public void BumpGeneration() => Volatile.Write(ref _generation, new CursorGeneration(Position));
 
     /// <summary>True when a Fetch may include the partition now.</summary>
-    public bool IsFetchable(long now) => State == CursorState.Fetching && Leader >= 0 && !Paused && !InFlight && RetryAt <= now;
+    public bool IsFetchable(long now) => State == CursorState.Fetching && Leader >= 0 && !Paused && !AwaitingStart && !InFlight && RetryAt <= now;
 }

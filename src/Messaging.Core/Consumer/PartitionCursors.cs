@@ -59,6 +59,123 @@ internal sealed class PartitionCursors
         return topics;
     }
 
+    /// <summary>
+    /// Adds partitions to the assignment (a group's incremental assignment); partitions already assigned keep their
+    /// cursor and position. Returns the topics added.
+    /// </summary>
+    public HashSet<string> Add(IEnumerable<TopicPartitionOffset> partitions, bool awaitingStart)
+    {
+        var topics = new HashSet<string>(StringComparer.Ordinal);
+        lock (Sync)
+        {
+            foreach (var entry in partitions)
+            {
+                if (!_cursors.ContainsKey(entry.TopicPartition))
+                {
+                    var cursor = new PartitionCursor(entry.TopicPartition) { AwaitingStart = awaitingStart };
+                    ApplyStart(cursor, entry.Start);
+                    _cursors[entry.TopicPartition] = cursor;
+                    topics.Add(entry.TopicPartition.Topic);
+                }
+            }
+
+            _all = [.. _cursors.Values];
+        }
+
+        return topics;
+    }
+
+    /// <summary>Lets partitions added with <c>awaitingStart</c> be fetched (their assignment callback has run).</summary>
+    public void Release(IEnumerable<TopicPartition> partitions)
+    {
+        lock (Sync)
+        {
+            foreach (var partition in partitions)
+            {
+                if (_cursors.TryGetValue(partition, out var cursor))
+                {
+                    cursor.AwaitingStart = false;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adds a partition held at no position, for an error the application must see before anything of it (no committed
+    /// offset and <c>auto.offset.reset</c> is error). Returns its cursor and generation to queue the error with.
+    /// </summary>
+    public (PartitionCursor Cursor, CursorGeneration Generation) AddHeld(TopicPartition partition)
+    {
+        lock (Sync)
+        {
+            if (!_cursors.TryGetValue(partition, out var cursor))
+            {
+                cursor = new PartitionCursor(partition);
+                _cursors[partition] = cursor;
+                _all = [.. _cursors.Values];
+            }
+
+            cursor.BumpGeneration();
+            cursor.State = CursorState.Held;
+            cursor.FetchOffset = -1;
+            cursor.Position = -1;
+            return (cursor, cursor.Generation);
+        }
+    }
+
+    /// <summary>
+    /// Removes partitions from the assignment (revoked or lost): nothing more of them is delivered once this returns
+    /// (their generation is retired, so buffered data is dropped when taken). Returns each removed partition's position
+    /// (-1 where unknown).
+    /// </summary>
+    public Dictionary<TopicPartition, long> Remove(IEnumerable<TopicPartition> partitions)
+    {
+        var positions = new Dictionary<TopicPartition, long>();
+        lock (Sync)
+        {
+            foreach (var partition in partitions)
+            {
+                if (_cursors.Remove(partition, out var cursor))
+                {
+                    cursor.State = CursorState.Removed;
+                    cursor.BumpGeneration();
+                    positions[partition] = cursor.Position;
+                }
+            }
+
+            _all = [.. _cursors.Values];
+        }
+
+        return positions;
+    }
+
+    /// <summary>Whether <paramref name="partition"/> is assigned.</summary>
+    public bool Contains(TopicPartition partition)
+    {
+        lock (Sync)
+        {
+            return _cursors.ContainsKey(partition);
+        }
+    }
+
+    /// <summary>Every assigned partition's position (the offset of the next record for the application), where known.</summary>
+    public List<KeyValuePair<TopicPartition, long>> Positions()
+    {
+        lock (Sync)
+        {
+            var positions = new List<KeyValuePair<TopicPartition, long>>(_all.Length);
+            foreach (var cursor in _all)
+            {
+                if (cursor.Position >= 0)
+                {
+                    positions.Add(new KeyValuePair<TopicPartition, long>(cursor.TopicPartition, cursor.Position));
+                }
+            }
+
+            return positions;
+        }
+    }
+
     /// <summary>The assigned partitions.</summary>
     public IReadOnlyList<TopicPartition> Assignment()
     {

@@ -131,5 +131,12 @@ internal static class KafkaExceptions
     public static KafkaAuthenticationException SaslNotSupported(string broker, string mechanism, UnsupportedApiVersionException cause) =>
         new("SASL " + mechanism + " authentication with " + broker + " is impossible: " + cause.Message, broker, mechanism, cause);
 
+    public static KafkaGroupException RebalanceListenerFailed(string groupId, string callback, Exception cause) =>
+        new(groupId, ErrorCode.None, "Group '" + groupId + "': the rebalance listener's " + callback + " threw: " + cause.Message +
+            " The rebalance went on without it; fix the listener (it must not throw).", cause);
+
+    public static InvalidOperationException NotInGroup(string what) =>
+        new(what + " needs a consumer group: set KafkaConsumerOptions.GroupId.");
+
     public static ObjectDisposedException Disposed(string what) => new(what, what + " has been disposed.");
 }

@@ -21,6 +21,7 @@ internal sealed partial class ClassicGroupMember
     private DateTimeOffset _nextHeartbeatAt;
     private int _heartbeatFailures;
     private bool _pollExpired;
+    private bool _awaitingRecords;
     private int _heartbeatsSent;
 
     /// <summary>Heartbeat requests sent (tests, diagnostics).</summary>
@@ -60,6 +61,20 @@ internal sealed partial class ClassicGroupMember
         {
             _joinWake.Set();
         }
+    }
+
+    /// <summary>
+    /// The application is waiting for records (true) or got some (false). A wait for records is a poll in progress:
+    /// the max-poll-interval timer does not run out while the application waits on an idle topic.
+    /// </summary>
+    public void NotifyAwaitingRecords(bool awaiting)
+    {
+        lock (_lock)
+        {
+            _awaitingRecords = awaiting;
+        }
+
+        NotifyPolled();
     }
 
     /// <summary>Called under the lock when the member enters a generation (Java's <c>HeartbeatThread.enable</c> resets every timer).</summary>
@@ -103,7 +118,7 @@ internal sealed partial class ClassicGroupMember
                         action = HeartbeatAction.SessionExpired;
                         _sessionStart = now; // as a coordinator lookup would (Java resets the session timer on discovery)
                     }
-                    else if (now - _lastPoll >= _settings.MaxPollInterval)
+                    else if (!_awaitingRecords && now - _lastPoll >= _settings.MaxPollInterval)
                     {
                         action = HeartbeatAction.PollExpired;
                         pollElapsed = now - _lastPoll;
@@ -111,7 +126,7 @@ internal sealed partial class ClassicGroupMember
                     else if (now < _nextHeartbeatAt)
                     {
                         action = HeartbeatAction.Wait;
-                        wait = Min(_nextHeartbeatAt - now, _sessionStart + _settings.SessionTimeout - now, _lastPoll + _settings.MaxPollInterval - now);
+                        wait = Min(_nextHeartbeatAt - now, _sessionStart + _settings.SessionTimeout - now, _awaitingRecords ? TimeSpan.MaxValue : _lastPoll + _settings.MaxPollInterval - now);
                     }
                     else
                     {

@@ -48,6 +48,7 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
     private DateTimeOffset _nextHeartbeatAt;
     private DateTimeOffset _lastPoll;
     private bool _pollExpired;
+    private bool _awaitingRecords;
     private int _failures;
     private Exception? _failure;
     private int _heartbeats;
@@ -192,6 +193,17 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
         }
     }
 
+    /// <summary>The application is waiting for records (a poll in progress: the max-poll-interval timer does not run out) or got some.</summary>
+    public void NotifyAwaitingRecords(bool awaiting)
+    {
+        lock (_lock)
+        {
+            _awaitingRecords = awaiting;
+        }
+
+        NotifyPolled();
+    }
+
     /// <summary>
     /// Stops. With <paramref name="leaveGroup"/>, revokes what it owns and sends a leaving heartbeat (epoch -1, or -2
     /// for a static member); without, just stops heartbeating (the coordinator drops it after the session timeout).
@@ -244,7 +256,7 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
                     {
                         // Failed for good, or out of the group until the application polls: nothing to send.
                     }
-                    else if (_epoch > 0 && now - _lastPoll >= _settings.MaxPollInterval)
+                    else if (_epoch > 0 && !_awaitingRecords && now - _lastPoll >= _settings.MaxPollInterval)
                     {
                         pollExpired = true;
                         _pollExpired = true;
@@ -252,7 +264,7 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
                     else if (now < _nextHeartbeatAt)
                     {
                         wait = _nextHeartbeatAt - now;
-                        if (_epoch > 0 && _lastPoll + _settings.MaxPollInterval - now < wait)
+                        if (_epoch > 0 && !_awaitingRecords && _lastPoll + _settings.MaxPollInterval - now < wait)
                         {
                             wait = _lastPoll + _settings.MaxPollInterval - now;
                         }

@@ -7,6 +7,8 @@ internal sealed partial class GroupLog(ILogger logger)
 {
     private readonly ILogger _logger = logger;
 
+    public bool IsEnabled(LogLevel level) => _logger.IsEnabled(level);
+
     [LoggerMessage(EventId = 301, Level = LogLevel.Information, Message = "Group {GroupId}: coordinator is {Coordinator}")]
     public partial void CoordinatorFound(string groupId, string coordinator);
 
@@ -42,4 +44,10 @@ internal sealed partial class GroupLog(ILogger logger)
 
     [LoggerMessage(EventId = 312, Level = LogLevel.Information, Message = "Group {GroupId}: member {MemberId} now at epoch {Epoch}")]
     public partial void EpochChanged(string groupId, string memberId, int epoch);
+
+    [LoggerMessage(EventId = 313, Level = LogLevel.Warning, Message = "Group {GroupId}: an automatic commit failed; the offsets stay stored and the next commit retries them")]
+    public partial void AutoCommitFailed(string groupId, Exception error);
+
+    [LoggerMessage(EventId = 314, Level = LogLevel.Information, Message = "Group {GroupId}: {Change} {Count} partition(s): {Partitions}")]
+    public partial void AssignmentChanged(string groupId, string change, int count, string partitions);
 }

@@ -22,7 +22,6 @@ public sealed class ClassicConsumerGroupTests
         var ct = TestContext.Current.CancellationToken;
         await using var cluster = EmbeddedKafkaCluster.Start(3);
         cluster.SetGroupInitialRebalanceDelay(TimeSpan.FromMilliseconds(200));
-        ClassicGroupMemberTests.LimitToWhatTheMockDecodes(cluster);
         cluster.CreateTopic(Topic, Partitions, replicationFactor: 3);
         var group = "consumers-" + Guid.NewGuid().ToString("N")[..8];
 

@@ -12,7 +12,6 @@ public sealed class GroupOffsetsTests
     {
         var cluster = EmbeddedKafkaCluster.Start(3);
         cluster.SetGroupInitialRebalanceDelay(TimeSpan.FromMilliseconds(200));
-        ClassicGroupMemberTests.LimitToWhatTheMockDecodes(cluster);
         cluster.CreateTopic(topic, 3, 1);
         return cluster;
     }

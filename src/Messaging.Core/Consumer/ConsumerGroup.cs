@@ -1,0 +1,724 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Messaging.Cluster;
+using Messaging.Errors;
+using Messaging.Groups;
+using Messaging.Threading;
+using Microsoft.Extensions.Logging;
+
+namespace Messaging.Consumer;
+
+/// <summary>
+/// The consumer's side of its consumer group: the membership (classic or KIP-848) while subscribed, the assignment it
+/// gets turned into fetcher partitions, the application's rebalance listener, stored offsets and commits (automatic
+/// and explicit). Exists for every consumer with a <see cref="KafkaConsumerOptions.GroupId"/>; a consumer that only
+/// assigns partitions uses it for commits alone.
+/// </summary>
+/// <remarks>
+/// <para>Assignment changes arrive from the member's loop (<see cref="IGroupAssignmentListener"/>), one at a time.
+/// Revoked and lost partitions leave the fetcher <em>before</em> the application's callback runs, so once the callback
+/// runs no record of them is handed out; their consumed positions are captured at that moment (automatic offset store)
+/// and committed after the callback (automatic commit). Assigned partitions start at the committed offset, fetched
+/// first, or at <see cref="KafkaConsumerOptions.AutoOffsetReset"/>; the callback runs after, so a seek in it wins.</para>
+/// <para>Commits go through one gate, so they reach the coordinator in the order they were made and a later commit
+/// never lands before an earlier one.</para>
+/// </remarks>
+internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
+{
+    private readonly KafkaConsumerOptions _options;
+    private readonly ClusterClient _cluster;
+    private readonly Fetcher _fetcher;
+    private readonly GroupCoordinator _coordinator;
+    private readonly GroupOffsets _offsets;
+    private readonly GroupLog _log;
+    private readonly TimeProvider _time;
+    private readonly StoredOffsets _stored = new();
+    private readonly SemaphoreSlim _commitGate = new(1, 1);
+    private readonly LoopSignal _wake = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _lock = new();
+    private readonly HashSet<TopicPartition> _owned = [];
+    private readonly Task _loop;
+    private ClassicGroupMember? _classic;
+    private ConsumerGroupMember? _member;
+    private IConsumerRebalanceListener? _listener;
+    private IReadOnlyCollection<string> _topics = [];
+    private Regex? _pattern;
+    private Dictionary<string, int>? _assignedCounts;
+    private Exception? _listenerFailure;
+    private int _closed;
+
+    public ConsumerGroup(KafkaConsumerOptions options, ClusterClient cluster, Fetcher fetcher)
+    {
+        _options = options;
+        _cluster = cluster;
+        _fetcher = fetcher;
+        _time = options.TimeProvider;
+        var settings = new GroupMemberSettings(options.GroupId!)
+        {
+            GroupInstanceId = options.GroupInstanceId,
+            SessionTimeout = options.SessionTimeout,
+            HeartbeatInterval = options.HeartbeatInterval,
+            MaxPollInterval = options.MaxPollInterval,
+            RebalanceTimeout = options.RebalanceTimeout ?? options.MaxPollInterval,
+            RetryBackoff = options.RetryBackoff,
+            RequestTimeout = options.RequestTimeout,
+            RackId = options.ClientRack.Length == 0 ? null : options.ClientRack,
+            Time = options.TimeProvider,
+            LoggerFactory = options.LoggerFactory,
+        };
+        settings.Validate();
+        _coordinator = new GroupCoordinator(cluster, settings);
+        _offsets = new GroupOffsets(_coordinator);
+        _log = _coordinator.Log;
+        _loop = Task.Run(() => RunAsync(_stop.Token), CancellationToken.None);
+    }
+
+    public string GroupId => _coordinator.GroupId;
+
+    /// <summary>True while subscribed (a member of the group).</summary>
+    public bool IsSubscribed
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _classic is not null || _member is not null;
+            }
+        }
+    }
+
+    /// <summary>The subscribed topics (for a pattern: the topics it matches now).</summary>
+    public IReadOnlyCollection<string> Subscription => Volatile.Read(ref _topics);
+
+    /// <summary>The member id the coordinator knows this member by, or null before it joined.</summary>
+    public string? MemberId
+    {
+        get
+        {
+            lock (_lock)
+            {
+                var id = _member?.MemberId ?? _classic?.Generation.MemberId;
+                return string.IsNullOrEmpty(id) ? null : id;
+            }
+        }
+    }
+
+    internal ClassicGroupMember? ClassicMember => _classic;
+
+    internal ConsumerGroupMember? Kip848Member => _member;
+
+    internal GroupCoordinator Coordinator => _coordinator;
+
+    /// <summary>Joins the group (or changes the subscription of the member that already did).</summary>
+    public void Subscribe(IReadOnlyCollection<string>? topics, Regex? pattern, IConsumerRebalanceListener? listener)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _closed) != 0, this);
+        lock (_lock)
+        {
+            _listener = listener;
+            _pattern = pattern;
+            Volatile.Write(ref _topics, pattern is null ? topics! : Match(pattern, _cluster.Metadata.Current));
+            if (pattern is null)
+            {
+                _cluster.Metadata.AddTopics(topics!);
+            }
+            else
+            {
+                _cluster.Metadata.IncludeAllTopics();
+            }
+
+            if (_options.GroupProtocol == GroupProtocol.Classic)
+            {
+                if (_classic is null)
+                {
+                    var protocol = new ClassicConsumerProtocol(
+                        PartitionAssignors.Resolve(_options.PartitionAssignmentStrategy, _options.CustomPartitionAssignors),
+                        () => Volatile.Read(ref _topics), PartitionCountsAsync, this, _options.ClientRack.Length == 0 ? null : _options.ClientRack);
+                    _classic = new ClassicGroupMember(_coordinator, protocol);
+                    _classic.Start();
+                }
+                else
+                {
+                    _classic.RequestRejoin("the subscription changed");
+                }
+            }
+            else
+            {
+                var subscription = pattern is null
+                    ? new ConsumerGroupSubscription([.. topics!], null, _options.GroupRemoteAssignor)
+                    : new ConsumerGroupSubscription(null, pattern.ToString(), _options.GroupRemoteAssignor);
+                if (_member is null)
+                {
+                    _member = new ConsumerGroupMember(_coordinator, subscription, this);
+                    _member.Start();
+                }
+                else
+                {
+                    _member.Subscribe(subscription);
+                }
+            }
+        }
+
+        _wake.Set(); // a pattern is matched against fresh metadata at once
+    }
+
+    /// <summary>Leaves the group: the owned partitions are revoked (the listener awaited, offsets committed), then the member stops.</summary>
+    public async ValueTask UnsubscribeAsync(CancellationToken cancellationToken)
+    {
+        var (classic, member) = Members();
+
+        // The members stay reachable while they close: the revocation's commit carries their generation or epoch.
+        if (classic is not null)
+        {
+            await classic.CloseAsync(leaveGroup: true, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (member is not null)
+        {
+            await member.CloseAsync(leaveGroup: true, cancellationToken).ConfigureAwait(false);
+        }
+
+        // A member that closed without revoking (it had failed, or never completed a join) may still hold partitions.
+        List<TopicPartition> left;
+        lock (_lock)
+        {
+            _classic = null;
+            _member = null;
+            left = [.. _owned];
+            _owned.Clear();
+            _pattern = null;
+            _listener = null;
+            _assignedCounts = null;
+            Volatile.Write(ref _topics, []);
+        }
+
+        _fetcher.Remove(left);
+        _stored.Forget(left);
+    }
+
+    /// <summary>
+    /// Called on every consume call before it looks for records: surfaces a listener failure or a member's fatal error,
+    /// and restarts the max-poll-interval timer.
+    /// </summary>
+    public void BeforePoll()
+    {
+        if (Interlocked.Exchange(ref _listenerFailure, null) is { } failure)
+        {
+            throw failure;
+        }
+
+        var (classic, member) = Members();
+
+        if ((classic?.Failure ?? member?.Failure) is KafkaException fatal)
+        {
+            throw fatal;
+        }
+
+        classic?.NotifyPolled();
+        member?.NotifyPolled();
+    }
+
+    /// <summary>The application waits for records (a poll in progress) or got some.</summary>
+    public void AwaitingRecords(bool awaiting)
+    {
+        var (classic, member) = Members();
+
+        classic?.NotifyAwaitingRecords(awaiting);
+        member?.NotifyAwaitingRecords(awaiting);
+    }
+
+    /// <summary>Stores the offset of the next record to read for a partition this consumer owns.</summary>
+    public void StoreOffset(TopicPartition partition, long offset, bool assignedManually)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (!assignedManually)
+        {
+            lock (_lock)
+            {
+                if (!_owned.Contains(partition))
+                {
+                    throw new ArgumentException("Partition " + partition + " is not assigned to this consumer: only an owned partition's offset can be stored.", nameof(partition));
+                }
+            }
+        }
+
+        _stored.Store(partition, offset);
+    }
+
+    /// <summary>Commits the stored offsets (with automatic offset storing, the consumed positions) that moved since the last commit.</summary>
+    public async ValueTask CommitStoredAsync(CancellationToken cancellationToken)
+    {
+        await _commitGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_options.EnableAutoOffsetStore)
+            {
+                _stored.StorePositions(_fetcher.Positions());
+            }
+
+            await CommitLockedAsync(_stored.Pending(), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _commitGate.Release();
+        }
+    }
+
+    /// <summary>Commits exactly <paramref name="offsets"/>.</summary>
+    public async ValueTask CommitAsync(IEnumerable<TopicPartitionCommit> offsets, CancellationToken cancellationToken)
+    {
+        var list = new List<OffsetToCommit>();
+        foreach (var offset in offsets)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(offset.TopicPartition.Topic, nameof(offsets));
+            if (offset.Offset < 0)
+            {
+                throw new ArgumentException("A committed offset must not be negative (" + offset.TopicPartition + ": " + offset.Offset.ToString(CultureInfo.InvariantCulture) + ").", nameof(offsets));
+            }
+
+            list.Add(new OffsetToCommit(offset.TopicPartition, offset.Offset, Metadata: offset.Metadata));
+        }
+
+        await _commitGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await CommitLockedAsync(list, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _commitGate.Release();
+        }
+    }
+
+    /// <summary>The committed offsets of <paramref name="partitions"/> (offset -1 where none).</summary>
+    public async ValueTask<IReadOnlyList<TopicPartitionCommit>> CommittedAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken)
+    {
+        var fetched = await _offsets.FetchAsync(partitions, FetchIdentity(), requireStable: true, cancellationToken).ConfigureAwait(false);
+        var result = new List<TopicPartitionCommit>(partitions.Count);
+        foreach (var partition in partitions)
+        {
+            result.Add(fetched.TryGetValue(partition, out var committed)
+                ? new TopicPartitionCommit(partition, committed.Offset, committed.Metadata)
+                : new TopicPartitionCommit(partition, -1));
+        }
+
+        return result;
+    }
+
+    /// <summary>Leaves the group (revoking and committing, or just stopping for a static member), commits what is left, and stops.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        await UnsubscribeAsync(CancellationToken.None).ConfigureAwait(false);
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await BackgroundLoop.StoppedAsync(_loop).ConfigureAwait(false);
+        if (_options.EnableAutoCommit)
+        {
+            await AutoCommitAsync(CancellationToken.None).ConfigureAwait(false); // manually assigned partitions
+        }
+
+        await _coordinator.DisposeAsync().ConfigureAwait(false);
+        _stop.Dispose();
+        _commitGate.Dispose();
+    }
+
+    // ---- the member's assignment events (on its loop, one at a time) ----
+
+    async ValueTask IGroupAssignmentListener.OnAssignedAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken)
+    {
+        if (partitions.Count > 0)
+        {
+            lock (_lock)
+            {
+                _owned.UnionWith(partitions);
+            }
+
+            await StartPartitionsAsync(partitions, cancellationToken).ConfigureAwait(false);
+            LogChange("assigned", partitions);
+        }
+
+        await InvokeListenerAsync(ListenerCall.Assigned, partitions, cancellationToken).ConfigureAwait(false);
+        if (partitions.Count > 0)
+        {
+            _fetcher.Release(partitions);
+        }
+    }
+
+    async ValueTask IGroupAssignmentListener.OnRevokedAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken)
+    {
+        var positions = _fetcher.Remove(partitions); // no record of them is handed out from here on
+        if (_options.EnableAutoOffsetStore)
+        {
+            _stored.StorePositions(positions);
+        }
+
+        LogChange("revoked", partitions);
+        await InvokeListenerAsync(ListenerCall.Revoked, partitions, cancellationToken).ConfigureAwait(false);
+        if (_options.EnableAutoCommit)
+        {
+            await AutoCommitAsync(cancellationToken).ConfigureAwait(false); // Java commits consumed offsets before giving partitions up
+        }
+
+        Forget(partitions);
+    }
+
+    async ValueTask IGroupAssignmentListener.OnLostAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken)
+    {
+        _fetcher.Remove(partitions);
+        Forget(partitions); // nothing of them can be committed: another member may own them already
+        LogChange("lost", partitions);
+        await InvokeListenerAsync(ListenerCall.Lost, partitions, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task StartPartitionsAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken)
+    {
+        IReadOnlyDictionary<TopicPartition, CommittedOffset> committed;
+        try
+        {
+            committed = await _offsets.FetchAsync(partitions, FetchIdentity(), requireStable: true, cancellationToken).ConfigureAwait(false);
+        }
+        catch (KafkaException ex)
+        {
+            // The partitions are this member's, but where to start is unknown: hold each with the error, in order,
+            // rather than guess (a reset could skip or repeat records). A seek releases a partition.
+            foreach (var partition in partitions)
+            {
+                _fetcher.AddFailed(partition, new ConsumeException(
+                    "Fetching the committed offset of " + partition + " for group '" + GroupId + "' failed: " + ex.Message + " The partition is held: seek it to choose a start.",
+                    ConsumeErrorKind.BrokerError, partition, -1, (ex as KafkaErrorException)?.Code ?? ErrorCode.None, ex));
+            }
+
+            return;
+        }
+
+        var starts = new List<TopicPartitionOffset>(partitions.Count);
+        foreach (var partition in partitions)
+        {
+            if (committed.TryGetValue(partition, out var found) && found.Offset >= 0)
+            {
+                _stored.KnownCommitted(partition, found.Offset);
+                starts.Add(new TopicPartitionOffset(partition, OffsetSpec.At(found.Offset)));
+            }
+            else if (_options.AutoOffsetReset == AutoOffsetReset.Error)
+            {
+                _fetcher.AddFailed(partition, new ConsumeException(
+                    "Group '" + GroupId + "' has no committed offset for " + partition + " and auto.offset.reset is error. The partition is held: seek it to choose a start.",
+                    ConsumeErrorKind.OffsetOutOfRange, partition, -1));
+            }
+            else
+            {
+                starts.Add(new TopicPartitionOffset(partition, _options.AutoOffsetReset == AutoOffsetReset.Earliest ? OffsetSpec.Earliest : OffsetSpec.Latest));
+            }
+        }
+
+        _fetcher.Add(starts, awaitingStart: true); // fetched once the listener has run
+    }
+
+    private void Forget(IReadOnlyCollection<TopicPartition> partitions)
+    {
+        lock (_lock)
+        {
+            _owned.ExceptWith(partitions);
+        }
+
+        _stored.Forget(partitions);
+    }
+
+    private async ValueTask InvokeListenerAsync(ListenerCall call, IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken)
+    {
+        IConsumerRebalanceListener? listener;
+        lock (_lock)
+        {
+            listener = _listener;
+        }
+
+        if (listener is null)
+        {
+            return;
+        }
+
+        try
+        {
+            var pending = call switch
+            {
+                ListenerCall.Assigned => listener.OnPartitionsAssignedAsync(partitions, cancellationToken),
+                ListenerCall.Revoked => listener.OnPartitionsRevokedAsync(partitions, cancellationToken),
+                _ => listener.OnPartitionsLostAsync(partitions, cancellationToken),
+            };
+            await pending.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Java rethrows a listener's exception from the next poll once the rebalance is done; so do we.
+            var name = call switch
+            {
+                ListenerCall.Assigned => nameof(IConsumerRebalanceListener.OnPartitionsAssignedAsync),
+                ListenerCall.Revoked => nameof(IConsumerRebalanceListener.OnPartitionsRevokedAsync),
+                _ => nameof(IConsumerRebalanceListener.OnPartitionsLostAsync),
+            };
+            _log.CallbackFailed(GroupId, ex);
+            Volatile.Write(ref _listenerFailure, KafkaExceptions.RebalanceListenerFailed(GroupId, name, ex));
+        }
+    }
+
+    // ---- commits ----
+
+    private async Task CommitLockedAsync(List<OffsetToCommit> offsets, CancellationToken cancellationToken)
+    {
+        if (offsets.Count == 0)
+        {
+            return;
+        }
+
+        await _offsets.CommitAsync(offsets, CommitIdentityNow, cancellationToken).ConfigureAwait(false);
+        _stored.Committed(offsets);
+    }
+
+    /// <summary>An automatic commit: failures are logged and the offsets stay stored for the next one.</summary>
+    private async Task AutoCommitAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await CommitStoredAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (KafkaException ex)
+        {
+            _log.AutoCommitFailed(GroupId, ex);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>The current members (at most one is set), read together.</summary>
+    private (ClassicGroupMember? Classic, ConsumerGroupMember? Member) Members()
+    {
+        lock (_lock)
+        {
+            return (_classic, _member);
+        }
+    }
+
+    /// <summary>Who commits, asked on every attempt: the classic generation or the KIP-848 epoch, or standalone.</summary>
+    private CommitIdentity CommitIdentityNow()
+    {
+        var (classic, member) = Members();
+
+        if (member is not null)
+        {
+            return member.CommitIdentity;
+        }
+
+        if (classic is not null && classic.Generation is { GenerationId: >= 0 } generation)
+        {
+            return new CommitIdentity(generation.GenerationId, generation.MemberId, _options.GroupInstanceId);
+        }
+
+        return CommitIdentity.Standalone;
+    }
+
+    /// <summary>OffsetFetch v9+ checks a KIP-848 member's id and epoch; classic and standalone fetches carry none.</summary>
+    private Func<CommitIdentity>? FetchIdentity()
+    {
+        lock (_lock)
+        {
+            return _member is null ? null : CommitIdentityNow;
+        }
+    }
+
+    // ---- background: automatic commits, pattern matching, partition-count changes ----
+
+    private async Task RunAsync(CancellationToken token)
+    {
+        var now = _time.GetUtcNow();
+        var nextCommit = now + _options.AutoCommitInterval;
+        var nextMetadataCheck = now;
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                now = _time.GetUtcNow();
+                if (now >= nextMetadataCheck)
+                {
+                    nextMetadataCheck = now + _options.MetadataMaxAge;
+                    await CheckMetadataAsync(token).ConfigureAwait(false);
+                }
+
+                if (_options.EnableAutoCommit && now >= nextCommit)
+                {
+                    nextCommit = now + _options.AutoCommitInterval;
+                    await AutoCommitAsync(token).ConfigureAwait(false);
+                }
+
+                var until = _options.EnableAutoCommit && nextCommit < nextMetadataCheck ? nextCommit : nextMetadataCheck;
+                var wait = until - _time.GetUtcNow();
+                if (wait > TimeSpan.Zero)
+                {
+                    await _wake.WaitAsync(wait, _time, token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Re-matches a pattern subscription against fresh metadata (a change rejoins, so new topics are picked up), and —
+    /// the classic leader only, as the Java client's assignment snapshot — rejoins when a subscribed topic's partition
+    /// count changed since the last assignment.
+    /// </summary>
+    private async Task CheckMetadataAsync(CancellationToken token)
+    {
+        Regex? pattern;
+        ClassicGroupMember? classic;
+        lock (_lock)
+        {
+            pattern = _pattern;
+            classic = _classic;
+        }
+
+        if (pattern is null && (classic is null || !classic.IsLeader))
+        {
+            return;
+        }
+
+        ClusterMetadata metadata;
+        try
+        {
+            metadata = await _cluster.Metadata.RefreshAsync(token).ConfigureAwait(false);
+        }
+        catch (KafkaException)
+        {
+            return; // retried at the next check; the metadata refresher logs its own failures
+        }
+
+        string? reason = null;
+        lock (_lock)
+        {
+            if (_pattern is { } current)
+            {
+                var matched = Match(current, metadata);
+                if (!SameTopics(matched, Volatile.Read(ref _topics)))
+                {
+                    Volatile.Write(ref _topics, matched);
+                    if (_member is not null)
+                    {
+                        _cluster.Metadata.IncludeAllTopics(); // the broker matches the pattern itself; the names are for Subscription
+                    }
+                    else
+                    {
+                        reason = "the subscription pattern matches other topics now";
+                    }
+                }
+            }
+
+            if (reason is null && _classic is { IsLeader: true } && _assignedCounts is { } counts)
+            {
+                foreach (var (topic, count) in counts)
+                {
+                    if (metadata.Topics.TryGetValue(topic, out var info) && info.Partitions.Count != count)
+                    {
+                        reason = "topic '" + topic + "' has " + info.Partitions.Count.ToString(CultureInfo.InvariantCulture) + " partitions now, " + count.ToString(CultureInfo.InvariantCulture) + " at the last assignment";
+                        break;
+                    }
+                }
+            }
+        }
+
+        if (reason is not null)
+        {
+            classic?.RequestRejoin(reason);
+        }
+    }
+
+    /// <summary>The leader's partition counts for the assignor, remembered to notice later changes.</summary>
+    private async ValueTask<IReadOnlyDictionary<string, int>> PartitionCountsAsync(IReadOnlyCollection<string> topics, CancellationToken cancellationToken)
+    {
+        var metadata = await _cluster.Metadata.EnsureTopicsAsync(topics, cancellationToken).ConfigureAwait(false);
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var topic in topics)
+        {
+            if (metadata.Topics.TryGetValue(topic, out var info) && info.Partitions.Count > 0)
+            {
+                counts[topic] = info.Partitions.Count;
+            }
+        }
+
+        lock (_lock)
+        {
+            _assignedCounts = counts;
+        }
+
+        return counts;
+    }
+
+    private static string[] Match(Regex pattern, ClusterMetadata metadata)
+    {
+        var matched = new List<string>();
+        foreach (var (name, info) in metadata.Topics)
+        {
+            if (!info.IsInternal && info.Error == ErrorCode.None && pattern.IsMatch(name))
+            {
+                matched.Add(name);
+            }
+        }
+
+        matched.Sort(StringComparer.Ordinal);
+        return [.. matched];
+    }
+
+    private static bool SameTopics(string[] matched, IReadOnlyCollection<string> current)
+    {
+        if (matched.Length != current.Count)
+        {
+            return false;
+        }
+
+        var set = new HashSet<string>(current, StringComparer.Ordinal);
+        foreach (var topic in matched)
+        {
+            if (!set.Contains(topic))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private void LogChange(string change, IReadOnlyCollection<TopicPartition> partitions)
+    {
+        if (partitions.Count == 0 || !_log.IsEnabled(LogLevel.Information))
+        {
+            return;
+        }
+
+        var text = new StringBuilder();
+        foreach (var partition in partitions)
+        {
+            if (text.Length > 0)
+            {
+                text.Append(", ");
+            }
+
+            text.Append(partition.Topic).Append('[').Append(partition.Partition).Append(']');
+        }
+
+        var described = text.ToString();
+        _log.AssignmentChanged(GroupId, change, partitions.Count, described);
+    }
+
+    private enum ListenerCall
+    {
+        Assigned,
+        Revoked,
+        Lost,
+    }
+}

@@ -1,0 +1,110 @@
+using Messaging.Groups;
+
+namespace Messaging.Consumer;
+
+/// <summary>
+/// The offsets a consumer will commit next (stored, librdkafka's offset store) and the last ones it committed, per
+/// partition, so a commit sends only what moved.
+/// </summary>
+/// <remarks>
+/// One lock, taken per store call and per commit — never per record: with automatic offset storing, the consumed
+/// positions are read from the fetcher's cursors once per commit (<see cref="StorePositions"/>), not stored record by
+/// record.
+/// </remarks>
+internal sealed class StoredOffsets
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<TopicPartition, (long Offset, string? Metadata)> _stored = [];
+    private readonly Dictionary<TopicPartition, long> _committed = [];
+
+    /// <summary>Stores the offset of the next record to read for <paramref name="partition"/> (replacing what was stored).</summary>
+    public void Store(TopicPartition partition, long offset, string? metadata = null)
+    {
+        lock (_lock)
+        {
+            _stored[partition] = (offset, metadata);
+        }
+    }
+
+    /// <summary>Stores consumed positions (automatic offset store); unknown positions (-1) are skipped.</summary>
+    public void StorePositions(IEnumerable<KeyValuePair<TopicPartition, long>> positions)
+    {
+        lock (_lock)
+        {
+            foreach (var (partition, offset) in positions)
+            {
+                if (offset >= 0)
+                {
+                    _stored[partition] = (offset, null);
+                }
+            }
+        }
+    }
+
+    /// <summary>Records what the coordinator has committed for a partition (fetched on assignment), so an unchanged position is not committed again.</summary>
+    public void KnownCommitted(TopicPartition partition, long offset)
+    {
+        lock (_lock)
+        {
+            _committed[partition] = offset;
+        }
+    }
+
+    /// <summary>The stored offsets that differ from the last committed ones, optionally only of <paramref name="only"/>.</summary>
+    public List<OffsetToCommit> Pending(HashSet<TopicPartition>? only = null)
+    {
+        var pending = new List<OffsetToCommit>();
+        lock (_lock)
+        {
+            foreach (var (partition, stored) in _stored)
+            {
+                if (only is not null && !only.Contains(partition))
+                {
+                    continue;
+                }
+
+                if (!_committed.TryGetValue(partition, out var committed) || committed != stored.Offset)
+                {
+                    pending.Add(new OffsetToCommit(partition, stored.Offset, Metadata: stored.Metadata));
+                }
+            }
+        }
+
+        return pending;
+    }
+
+    /// <summary>The coordinator accepted <paramref name="offsets"/>.</summary>
+    public void Committed(IReadOnlyList<OffsetToCommit> offsets)
+    {
+        lock (_lock)
+        {
+            foreach (var offset in offsets)
+            {
+                _committed[offset.Partition] = offset.Offset;
+            }
+        }
+    }
+
+    /// <summary>Forgets partitions this consumer no longer owns.</summary>
+    public void Forget(IEnumerable<TopicPartition> partitions)
+    {
+        lock (_lock)
+        {
+            foreach (var partition in partitions)
+            {
+                _stored.Remove(partition);
+                _committed.Remove(partition);
+            }
+        }
+    }
+
+    /// <summary>Forgets every partition.</summary>
+    public void Clear()
+    {
+        lock (_lock)
+        {
+            _stored.Clear();
+            _committed.Clear();
+        }
+    }
+}

@@ -1,0 +1,156 @@
+using Messaging.IntegrationTests.Consumer;
+using Messaging.IntegrationTests.Support;
+using Messaging.Testing;
+
+namespace Messaging.IntegrationTests.Groups;
+
+/// <summary>
+/// <see cref="KafkaConsumer.Subscribe(IEnumerable{string}, IConsumerRebalanceListener?)"/> on the embedded 3-broker
+/// cluster: members split a topic and read every record, commits carry over to the next member, leaving members'
+/// partitions move to the others, and assigning and subscribing do not mix.
+/// </summary>
+public sealed class SubscribeTests
+{
+    private const string Topic = "events";
+    private const int Partitions = 12;
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+
+    public static TheoryData<GroupProtocol, string> Protocols => new()
+    {
+        { GroupProtocol.Classic, "range" },
+        { GroupProtocol.Classic, "roundrobin" },
+        { GroupProtocol.Classic, "cooperative-sticky" },
+        { GroupProtocol.Consumer, "" },
+    };
+
+    internal static KafkaConsumerOptions GroupOptions(string bootstrap, string group, GroupProtocol protocol = GroupProtocol.Classic, string assignor = "range", Action<KafkaConsumerOptions>? configure = null) =>
+        ConsumerTestSupport.Options(bootstrap, o =>
+        {
+            o.GroupId = group;
+            o.GroupProtocol = protocol;
+            if (assignor.Length > 0)
+            {
+                o.PartitionAssignmentStrategy = assignor;
+            }
+
+            o.AutoOffsetReset = AutoOffsetReset.Earliest;
+            o.SessionTimeout = TimeSpan.FromSeconds(6);
+            o.HeartbeatInterval = TimeSpan.FromMilliseconds(300);
+            o.RebalanceTimeout = TimeSpan.FromSeconds(10);
+            o.AutoCommitInterval = TimeSpan.FromMilliseconds(200);
+            configure?.Invoke(o);
+        });
+
+    internal static EmbeddedKafkaCluster StartCluster()
+    {
+        var cluster = EmbeddedKafkaCluster.Start(3);
+        cluster.SetGroupInitialRebalanceDelay(TimeSpan.FromMilliseconds(200));
+        cluster.CreateTopic(Topic, Partitions, replicationFactor: 3);
+        return cluster;
+    }
+
+    internal static string NewGroup() => "group-" + Guid.NewGuid().ToString("N")[..8];
+
+    [Theory(Timeout = 180_000)]
+    [MemberData(nameof(Protocols))]
+    public async Task Three_members_split_the_topic_read_every_record_and_the_rest_take_over_when_one_leaves(GroupProtocol protocol, string assignor)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = StartCluster();
+        var group = NewGroup();
+        await using var a = new GroupReader("a", GroupOptions(cluster.BootstrapServers, group, protocol, assignor), [Topic]);
+        await using var b = new GroupReader("b", GroupOptions(cluster.BootstrapServers, group, protocol, assignor), [Topic]);
+        var c = new GroupReader("c", GroupOptions(cluster.BootstrapServers, group, protocol, assignor), [Topic]);
+        await Eventually.TrueAsync(() => Splits(a, b, c), Deadline, "three members owning all 12 partitions once each", ct);
+
+        await ConsumerTestSupport.ProduceAsync(cluster.BootstrapServers, Topic, Partitions, 1200, 50, cancellationToken: ct);
+        await Eventually.TrueAsync(() => Distinct(a, b, c) == 1200, Deadline, "every record of the first 1,200 read", ct);
+        Assert.All(new[] { a, b, c }, r => Assert.NotEmpty(r.Seen));
+
+        await c.DisposeAsync(); // commits and leaves: its partitions go to the other two
+        await Eventually.TrueAsync(() => Splits(a, b), Deadline, "two members owning all 12 partitions after the third left", ct);
+        await ConsumerTestSupport.ProduceAsync(cluster.BootstrapServers, Topic, Partitions, 1200, 50, cancellationToken: ct);
+        await Eventually.TrueAsync(() => Distinct(a, b, c) == 2400, Deadline, "every record of 2,400 read after the leave", ct);
+        Assert.All(new[] { a, b, c }, r => Assert.Null(r.Failure));
+        Assert.All(new[] { a, b, c }, r => Assert.Equal(0, r.DeliveredAfterRevocation));
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_new_member_starts_where_the_last_one_committed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = StartCluster();
+        var group = NewGroup();
+        await ConsumerTestSupport.ProduceAsync(cluster.BootstrapServers, Topic, Partitions, 600, 20, cancellationToken: ct);
+        var first = new GroupReader("first", GroupOptions(cluster.BootstrapServers, group, configure: o => o.EnableAutoCommit = false), [Topic]);
+        await Eventually.TrueAsync(() => first.Seen.Count >= 600, Deadline, "the first member reading all 600 records", ct);
+        await first.StopReadingAsync();
+        await first.Consumer.CommitAsync(ct);
+        var committed = await first.Consumer.CommittedAsync([.. Enumerable.Range(0, Partitions).Select(p => new TopicPartition(Topic, p))], ct);
+        Assert.Equal(600, committed.Sum(c => c.Offset));
+        await first.DisposeAsync();
+
+        await ConsumerTestSupport.ProduceAsync(cluster.BootstrapServers, Topic, Partitions, 120, 20, cancellationToken: ct);
+        await using var second = new GroupReader("second", GroupOptions(cluster.BootstrapServers, group), [Topic]);
+        await Eventually.TrueAsync(() => second.Seen.Count >= 120, Deadline, "the second member reading the 120 new records", ct);
+        Assert.All(second.Seen, s => Assert.True(s.Offset >= 50, "offset " + s.Offset + " of " + s.Partition + " was before the committed 50"));
+        Assert.Equal(120, second.Seen.Count);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Assigning_and_subscribing_do_not_mix_and_subscribing_needs_a_group()
+    {
+        await using var cluster = StartCluster();
+        await using (var assigned = ConsumerTestSupport.Bytes(GroupOptions(cluster.BootstrapServers, NewGroup())))
+        {
+            assigned.Assign([new TopicPartitionOffset(Topic, 0, OffsetSpec.Earliest)]);
+            var error = Assert.Throws<InvalidOperationException>(() => assigned.Subscribe([Topic]));
+            Assert.Contains("Unassign", error.Message, StringComparison.Ordinal);
+        }
+
+        await using (var subscribed = ConsumerTestSupport.Bytes(GroupOptions(cluster.BootstrapServers, NewGroup())))
+        {
+            subscribed.Subscribe([Topic]);
+            Assert.Throws<InvalidOperationException>(() => subscribed.Assign([new TopicPartitionOffset(Topic, 0, OffsetSpec.Earliest)]));
+            Assert.Equal([Topic], subscribed.Subscription);
+            await subscribed.UnsubscribeAsync(TestContext.Current.CancellationToken);
+            Assert.Empty(subscribed.Subscription);
+            subscribed.Assign([new TopicPartitionOffset(Topic, 0, OffsetSpec.Earliest)]); // allowed again
+        }
+
+        await using var noGroup = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(cluster.BootstrapServers));
+        var missing = Assert.Throws<InvalidOperationException>(() => noGroup.Subscribe([Topic]));
+        Assert.Contains("GroupId", missing.Message, StringComparison.Ordinal);
+    }
+
+    internal static bool Splits(params GroupReader[] readers)
+    {
+        var seen = new HashSet<TopicPartition>();
+        foreach (var reader in readers)
+        {
+            foreach (var partition in reader.Consumer.Assignment)
+            {
+                if (!seen.Add(partition))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return seen.Count == Partitions;
+    }
+
+    internal static int Distinct(params GroupReader[] readers)
+    {
+        var seen = new HashSet<(TopicPartition, long)>();
+        foreach (var reader in readers)
+        {
+            foreach (var entry in reader.Seen)
+            {
+                seen.Add(entry);
+            }
+        }
+
+        return seen.Count;
+    }
+}
