@@ -25,7 +25,7 @@ internal sealed class ReplyTopicNames
             return name;
         }
 
-        if (utf8.IsEmpty || utf8.Length > 249 || !Utf8.IsValid(utf8))
+        if (utf8.IsEmpty || utf8.Length > 249 || !System.Text.Unicode.Utf8.IsValid(utf8))
         {
             return null;
         }

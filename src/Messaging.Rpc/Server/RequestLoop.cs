@@ -429,7 +429,7 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
         var request = Rent();
         request.Record = record;
         request.Payload = record.Value;
-        request.Key = record.IsKeyNull ? null : record.Key;
+        request.Key = record.IsKeyNull ? (ReadOnlyMemory<byte>?)null : record.Key; // typed: a bare null would convert to an empty key
         request.Headers = record.Headers;
         request.TopicPartition = partition.TopicPartition;
         request.Offset = record.Offset;

@@ -77,6 +77,7 @@ internal sealed class ServerRequest : IThreadPoolWorkItem
         ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
     }
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2012:Use ValueTasks correctly", Justification = "Consumed exactly once: its result is read when complete, else through its awaiter's continuation.")]
     void IThreadPoolWorkItem.Execute()
     {
         var processing = _runner!.ProcessAsync(this);
