@@ -161,8 +161,9 @@ public sealed class RpcServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Test hook: stops as a crashed process would — no draining, no replies for running requests, no commit. The
-    /// consumer is left as it is (still a member until the group gives up on it); dispose the server afterwards.
+    /// Test hook: stops as a hung or crashed process looks to the group — it takes no more records, commits nothing
+    /// more, cancels running handlers, and does not leave: the group moves its partitions once the member's
+    /// max-poll-interval runs out. Dispose the server afterwards.
     /// </summary>
     internal async Task CrashAsync()
     {

@@ -70,8 +70,12 @@ public sealed class RpcServerOptions
     /// </summary>
     public KafkaProducerOptions Producer { get; set; } = new() { Acks = Acks.All, EnableIdempotence = true, CloseTimeout = TimeSpan.FromSeconds(5) };
 
-    /// <summary>The request consumer's settings. Default: short fetch wait (10 ms) so requests surface quickly.</summary>
-    public KafkaConsumerOptions Consumer { get; set; } = new() { FetchMaxWait = TimeSpan.FromMilliseconds(10) };
+    /// <summary>
+    /// The request consumer's settings. Default: short fetch wait (10 ms) so requests surface quickly, and a new group
+    /// starts from the earliest request (those that expired meanwhile are skipped cheaply). Its <c>GroupId</c> and
+    /// <c>EnableAutoCommit</c> are set by the server.
+    /// </summary>
+    public KafkaConsumerOptions Consumer { get; set; } = new() { FetchMaxWait = TimeSpan.FromMilliseconds(10), AutoOffsetReset = AutoOffsetReset.Earliest };
 
     /// <summary>The clock for deadlines and commits. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
