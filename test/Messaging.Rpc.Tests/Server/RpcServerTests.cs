@@ -142,10 +142,10 @@ public sealed class RpcServerTests(TestBrokerFixture fixture)
         var started = 0;
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var server = new RpcServer(ServerTestSupport.Options(broker.BootstrapServers, requests, ServerTestSupport.NewGroup(), "s"));
-        server.Map<Call, Answer>("Slow", async (call, _) =>
+        server.Map<Call, Answer>("Slow", async (call, context) =>
         {
             Interlocked.Increment(ref started);
-            await release.Task;
+            await release.Task.WaitAsync(context.CancellationToken); // fires only if the server gives up draining
             return new Answer(call.Client, call.Index, call.Value, "s");
         });
         await server.StartAsync(ct);
@@ -158,7 +158,10 @@ public sealed class RpcServerTests(TestBrokerFixture fixture)
         await Conditions.WaitUntilAsync(() => Volatile.Read(ref started) == count, TimeSpan.FromSeconds(30), "every handler runs", ct);
 
         var disposing = server.DisposeAsync().AsTask();
-        Assert.False(disposing.IsCompleted); // it waits for the handlers
+        // A negative check needs a window: a server that did not drain would have stopped, left and closed its producer
+        // well within it (the handlers' replies would then fail), one that drains is still waiting at its end.
+        await Task.WhenAny(disposing, Task.Delay(TimeSpan.FromSeconds(3), ct));
+        Assert.False(disposing.IsCompleted, "disposal returned while handlers were still running");
         release.SetResult();
         await disposing;
 
