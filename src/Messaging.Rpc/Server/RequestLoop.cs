@@ -369,9 +369,20 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
         var next = Admit(state, batch, 0);
         if (next < batch.Count)
         {
+            var parked = new ParkedBatch(state, batch, next);
             _one[0] = state.TopicPartition;
-            _consumer.Pause(_one);
-            _parked.Add(new ParkedBatch(state, batch, next));
+            try
+            {
+                _consumer.Pause(_one);
+            }
+            catch (ArgumentException)
+            {
+                // Revoked meanwhile (the group's thread runs the listener): the new owner reads the rest from the commit.
+                Recycle(parked);
+                return;
+            }
+
+            _parked.Add(parked);
         }
     }
 
@@ -412,7 +423,7 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
             {
                 _consumer.Resume(_one);
             }
-            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+            catch (ArgumentException)
             {
                 // Revoked meanwhile: nothing to resume.
             }
