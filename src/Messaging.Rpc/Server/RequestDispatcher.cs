@@ -135,7 +135,7 @@ internal sealed class RequestDispatcher
             headers = request.OkHeaders;
             headers[0] = id;
             headers[1] = new RecordHeader(_wire.ContentType, request.Method!.ContentTypeUtf8);
-            value = Payload(stream!);
+            value = RpcClient.PayloadMemory(stream!);
         }
         else if (message is null)
         {
@@ -162,13 +162,6 @@ internal sealed class RequestDispatcher
         {
             Interlocked.Increment(ref _counters.ReplyFailures);
         }
-    }
-
-    /// <summary>The reply payload as one memory: a single-block stream's block, else its contiguous pooled buffer.</summary>
-    private static ReadOnlyMemory<byte> Payload(RecyclableMemoryStream stream)
-    {
-        var sequence = stream.GetReadOnlySequence();
-        return sequence.IsSingleSegment ? sequence.First : stream.GetBuffer().AsMemory(0, (int)stream.Length);
     }
 
     private static byte[][] CreateStatusValues()

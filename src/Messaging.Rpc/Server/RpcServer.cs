@@ -49,8 +49,8 @@ public sealed class RpcServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
-        ApplyConnection(options.Producer, options);
-        ApplyConnection(options.Consumer, options);
+        RpcClient.ApplyConnection(options.Producer, options.BootstrapServers, options.ClientId);
+        RpcClient.ApplyConnection(options.Consumer, options.BootstrapServers, options.ClientId);
         options.Consumer.GroupId = options.GroupId;
         options.Consumer.EnableAutoCommit = false; // the server commits what it has answered, nothing else
         _streams = options.Pools.CreateManager();
@@ -169,18 +169,5 @@ public sealed class RpcServer : IAsyncDisposable
     {
         await _abort.CancelAsync().ConfigureAwait(false);
         await _loop.StopFetchingAsync().ConfigureAwait(false);
-    }
-
-    private static void ApplyConnection(KafkaClientOptions target, RpcServerOptions options)
-    {
-        if (string.IsNullOrEmpty(target.BootstrapServers))
-        {
-            target.BootstrapServers = options.BootstrapServers;
-        }
-
-        if (target.ClientId == "messaging")
-        {
-            target.ClientId = options.ClientId;
-        }
     }
 }
