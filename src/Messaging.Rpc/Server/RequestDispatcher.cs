@@ -117,9 +117,10 @@ internal sealed class RequestDispatcher
 
         if (error is OperationCanceledException && request.Context.IsCancelled)
         {
-            return request.Deadline is { } deadline && deadline <= _time.GetUtcNow()
-                ? (RpcStatus.DeadlineExceeded, "The deadline passed while the handler ran.")
-                : (RpcStatus.Unavailable, "The server shut down before the handler finished.");
+            // The token fires for two reasons only; the timer may fire a little before the clock reads the deadline.
+            return _abort.IsCancellationRequested
+                ? (RpcStatus.Unavailable, "The server shut down before the handler finished.")
+                : (RpcStatus.DeadlineExceeded, "The deadline passed while the handler ran.");
         }
 
         return (RpcStatus.Internal, _includeExceptionDetails ? error.ToString() : error.GetType().Name + ": " + error.Message);

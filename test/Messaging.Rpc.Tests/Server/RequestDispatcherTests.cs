@@ -216,6 +216,27 @@ public sealed class RequestDispatcherTests
     }
 
     [Fact]
+    public async Task A_handler_cancelled_by_shutdown_answers_Unavailable()
+    {
+        var harness = new DispatchHarness();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        harness.Map<EchoRequest, EchoReply>("Slow", async (request, context) =>
+        {
+            var token = context.CancellationToken;
+            started.SetResult();
+            await Task.Delay(Timeout.Infinite, token);
+            return new EchoReply(request.Text, "");
+        });
+
+        var running = harness.RunAsync(DispatchHarness.Headers("Slow", Guid.NewGuid()), DispatchHarness.Json("{}"));
+        await started.Task;
+        await harness.Abort.CancelAsync();
+        var (_, reply) = await running;
+
+        Assert.Equal(RpcStatus.Unavailable, reply!.Status);
+    }
+
+    [Fact]
     public async Task Reply_streams_go_back_to_the_pool_when_handlers_encoding_and_sending_fail()
     {
         var harness = new DispatchHarness();
