@@ -52,7 +52,9 @@ public sealed class RpcServerTests(TestBrokerFixture fixture)
         async Task<(Call, Answer)> CallAsync(RpcClient client, int id, int index)
         {
             var call = new Call(id, index, Guid.NewGuid().ToString("N"));
-            var answer = await client.CallAsync<Call, Answer>(requests, "Echo", call, new RpcCallOptions { Timeout = TimeSpan.FromSeconds(60) }, ct);
+            // Keyed, so the calls spread over every request partition (null keys stick to one partition per batch).
+            var key = System.Text.Encoding.UTF8.GetBytes(call.Value);
+            var answer = await client.CallAsync<Call, Answer>(requests, "Echo", call, new RpcCallOptions { Timeout = TimeSpan.FromSeconds(60), Key = key }, ct);
             return (call, answer);
         }
     }
@@ -196,7 +198,8 @@ public sealed class RpcServerTests(TestBrokerFixture fixture)
                 try
                 {
                     // Never hangs: every call ends by its deadline (plus the client's sweep), bounded here to be sure.
-                    var answer = await client.CallAsync<Call, Answer>(requests, "Echo", call, new RpcCallOptions { Timeout = timeout }, ct)
+                    var key = System.Text.Encoding.UTF8.GetBytes(call.Value); // spread over every partition, the crashed one's included
+                    var answer = await client.CallAsync<Call, Answer>(requests, "Echo", call, new RpcCallOptions { Timeout = timeout, Key = key }, ct)
                         .AsTask().WaitAsync(timeout + TimeSpan.FromSeconds(5), ct);
                     Assert.Equal(call.Value, answer.Value);
                     outcomes.Add(RpcStatus.Ok);
