@@ -229,6 +229,108 @@ public sealed class RpcServerTests(TestBrokerFixture fixture)
         Assert.Equal(Enumerable.Range(0, 100).Select(i => "after-" + i), after.Select(a => a.Value));
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task A_full_method_holds_only_its_own_partition_and_its_requests_run_once_a_slot_frees()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (broker, requests, replies) = await ServerTestSupport.BrokerAsync(fixture, ct);
+        await using var _ = broker;
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var slowRunning = 0;
+        var slowMost = 0;
+        await using var server = new RpcServer(ServerTestSupport.Options(broker.BootstrapServers, requests, ServerTestSupport.NewGroup(), "s",
+            o => o.MethodConcurrency["Slow"] = 1));
+        server.Map<Call, Answer>("Slow", async (call, _) =>
+        {
+            var running = Interlocked.Increment(ref slowRunning);
+            InterlockedMax(ref slowMost, running);
+            await gate.Task;
+            Interlocked.Decrement(ref slowRunning);
+            return new Answer(call.Client, call.Index, call.Value, "s");
+        }).Map<Call, Answer>("Fast", (call, _) => ValueTask.FromResult(new Answer(call.Client, call.Index, call.Value, "s")));
+        await server.StartAsync(ct);
+        await ServerTestSupport.AssignedAsync(ct, server);
+        await using var client = new RpcClient(RpcTestSupport.Options(broker.BootstrapServers, replies));
+        var options = new RpcCallOptions { Timeout = TimeSpan.FromSeconds(60), Key = "slow"u8.ToArray() };
+
+        // Three slow calls on one key (one partition): the first runs, the second parks its partition.
+        var slow = Enumerable.Range(0, 3).Select(i => client.CallAsync<Call, Answer>(requests, "Slow", new Call(1, i, "slow" + i), options, ct).AsTask()).ToList();
+        await Conditions.WaitUntilAsync(() => Volatile.Read(ref slowRunning) == 1, TimeSpan.FromSeconds(30), "the first slow call runs", ct);
+        var fast = Enumerable.Range(0, 40).Select(i => client.CallAsync<Call, Answer>(requests, "Fast", new Call(2, i, "fast" + i),
+            new RpcCallOptions { Timeout = TimeSpan.FromSeconds(60), Key = System.Text.Encoding.UTF8.GetBytes("fast-key-" + i) }, ct).AsTask()).ToList();
+
+        // Fast calls on the other partitions are answered while the slow method is full.
+        await Conditions.WaitUntilAsync(() => fast.Count(t => t.IsCompletedSuccessfully) >= 10, TimeSpan.FromSeconds(30), "fast calls on other partitions answered", ct);
+        Assert.All(slow, t => Assert.False(t.IsCompleted));
+        Assert.Equal(1, Volatile.Read(ref slowRunning));
+
+        gate.SetResult();
+        var slowAnswers = await Task.WhenAll(slow);
+        var fastAnswers = await Task.WhenAll(fast);
+
+        Assert.Equal(["slow0", "slow1", "slow2"], slowAnswers.Select(a => a.Value));
+        Assert.Equal(40, fastAnswers.Length);
+        Assert.Equal(1, slowMost);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task With_key_order_requests_of_one_key_run_one_after_another_in_order()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (broker, requests, replies) = await ServerTestSupport.BrokerAsync(fixture, ct);
+        await using var _ = broker;
+        var running = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        var overlaps = 0;
+        var order = new ConcurrentQueue<string>();
+        await using var server = new RpcServer(ServerTestSupport.Options(broker.BootstrapServers, requests, ServerTestSupport.NewGroup(), "s",
+            o => o.PreserveKeyOrder = true));
+        server.Map<Call, Answer>("Step", async (call, context) =>
+        {
+            var key = System.Text.Encoding.UTF8.GetString(context.Key!.Value.Span);
+            if (running.AddOrUpdate(key, 1, (_, n) => n + 1) > 1)
+            {
+                Interlocked.Increment(ref overlaps);
+            }
+
+            order.Enqueue(call.Value);
+            await Task.Delay(2, ct);
+            running.AddOrUpdate(key, 0, (_, n) => n - 1);
+            return new Answer(call.Client, call.Index, call.Value, "s");
+        });
+        await server.StartAsync(ct);
+        await ServerTestSupport.AssignedAsync(ct, server);
+        await using var client = new RpcClient(RpcTestSupport.Options(broker.BootstrapServers, replies));
+
+        var calls = new List<Task<Answer>>();
+        for (var i = 0; i < 30; i++)
+        {
+            foreach (var key in new[] { "a", "b", "c" })
+            {
+                calls.Add(client.CallAsync<Call, Answer>(requests, "Step", new Call(1, i, key + i),
+                    new RpcCallOptions { Timeout = TimeSpan.FromSeconds(60), Key = System.Text.Encoding.UTF8.GetBytes(key) }, ct).AsTask());
+            }
+        }
+
+        await Task.WhenAll(calls);
+
+        Assert.Equal(0, overlaps);
+        foreach (var key in new[] { "a", "b", "c" })
+        {
+            Assert.Equal(Enumerable.Range(0, 30).Select(i => key + i), order.Where(v => v.StartsWith(key, StringComparison.Ordinal)));
+        }
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        for (var current = Volatile.Read(ref target); value > current; current = Volatile.Read(ref target))
+        {
+            if (Interlocked.CompareExchange(ref target, value, current) == current)
+            {
+                return;
+            }
+        }
+    }
+
     private static RpcServer EchoServer(ITestBroker broker, string requests, string group, string name, Action<RpcServerOptions>? configure = null)
     {
         var server = new RpcServer(ServerTestSupport.Options(broker.BootstrapServers, requests, group, name, configure));
