@@ -33,15 +33,8 @@ internal static class ServerTestSupport
     }
 
     /// <summary>A broker with a request topic of <see cref="RequestPartitions"/> partitions and a reply topic of two.</summary>
-    public static async Task<(ITestBroker Broker, string Requests, string Replies)> BrokerAsync(TestBrokerFixture fixture, CancellationToken cancellationToken)
-    {
-        var broker = await fixture.AcquireAsync(cancellationToken: cancellationToken);
-        var requests = TestBrokerFixture.UniqueTopicName("rpc-requests");
-        var replies = TestBrokerFixture.UniqueTopicName("rpc-replies");
-        await broker.CreateTopicAsync(requests, RequestPartitions, 1, cancellationToken);
-        await broker.CreateTopicAsync(replies, 2, 1, cancellationToken);
-        return (broker, requests, replies);
-    }
+    public static Task<(ITestBroker Broker, string Requests, string Replies)> BrokerAsync(TestBrokerFixture fixture, CancellationToken cancellationToken) =>
+        RpcTestSupport.BrokerAsync(fixture, cancellationToken, RequestPartitions);
 
     public static string NewGroup() => "rpc-group-" + Guid.NewGuid().ToString("N")[..8];
 
