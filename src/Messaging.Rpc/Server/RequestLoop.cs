@@ -115,7 +115,7 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
             _commitStates.AddRange(_partitions.Values);
         }
 
-        return CommitStatesAsync(_commitStates, cancellationToken);
+        return CommitStatesAsync(_commitStates, revoking: false, cancellationToken);
     }
 
     public ValueTask DisposeAsync()
@@ -179,7 +179,7 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
             // Commit what is contiguous now; the rest will be handled again by the next owner.
         }
 
-        await CommitStatesAsync(revoked, ct).ConfigureAwait(false);
+        await CommitStatesAsync(revoked, revoking: true, ct).ConfigureAwait(false);
     }
 
     public ValueTask OnPartitionsLostAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken ct)
@@ -210,7 +210,12 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
         return forgotten;
     }
 
-    private async Task CommitStatesAsync(List<PartitionState> states, CancellationToken cancellationToken)
+    /// <summary>
+    /// Commits the watermarks of <paramref name="states"/> that moved. Outside a revocation, a state revoked since it
+    /// was listed is skipped: its partition may belong to another member by now, and its late completions must not
+    /// move that member's commit.
+    /// </summary>
+    private async Task CommitStatesAsync(List<PartitionState> states, bool revoking, CancellationToken cancellationToken)
     {
         try
         {
@@ -226,6 +231,11 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
             _commits.Clear();
             foreach (var state in states)
             {
+                if (state.IsRevoked && !revoking)
+                {
+                    continue;
+                }
+
                 var watermark = state.Tracker.Advance();
                 if (watermark > state.Committed)
                 {
