@@ -68,9 +68,9 @@ public sealed class RpcClient : IAsyncDisposable
         _contentType = Encoding.UTF8.GetBytes(_serializer.ContentType);
         _rawContentType = Encoding.UTF8.GetBytes(RawRpcSerializer.Instance.ContentType);
         _streams = options.Pools.CreateManager();
-        ApplyConnection(options.Producer, options);
-        ApplyConnection(options.Consumer, options);
-        ApplyConnection(options.Admin, options);
+        ApplyConnection(options.Producer, options.BootstrapServers, options.ClientId);
+        ApplyConnection(options.Consumer, options.BootstrapServers, options.ClientId);
+        ApplyConnection(options.Admin, options.BootstrapServers, options.ClientId);
         _calls = new PendingCalls(options, _wire);
         _producer = new KafkaProducer(options.Producer);
         _admin = new KafkaAdminClient(options.Admin);
@@ -296,16 +296,17 @@ public sealed class RpcClient : IAsyncDisposable
         _disposing.Dispose();
     }
 
-    private static void ApplyConnection(KafkaClientOptions target, RpcClientOptions options)
+    /// <summary>Gives nested client options the RPC options' cluster and client id where they leave them unset (also the server's).</summary>
+    internal static void ApplyConnection(KafkaClientOptions target, string bootstrapServers, string clientId)
     {
         if (string.IsNullOrEmpty(target.BootstrapServers))
         {
-            target.BootstrapServers = options.BootstrapServers;
+            target.BootstrapServers = bootstrapServers;
         }
 
         if (target.ClientId == "messaging")
         {
-            target.ClientId = options.ClientId;
+            target.ClientId = clientId;
         }
     }
 
@@ -316,7 +317,8 @@ public sealed class RpcClient : IAsyncDisposable
         return sequence.IsSingleSegment ? sequence.FirstSpan : stream.GetBuffer().AsSpan(0, (int)stream.Length);
     }
 
-    private static ReadOnlyMemory<byte> PayloadMemory(RecyclableMemoryStream stream)
+    /// <summary>The payload as one memory (also the server's replies): a single-block stream's block, else its contiguous pooled buffer.</summary>
+    internal static ReadOnlyMemory<byte> PayloadMemory(RecyclableMemoryStream stream)
     {
         var sequence = stream.GetReadOnlySequence();
         return sequence.IsSingleSegment ? sequence.First : stream.GetBuffer().AsMemory(0, (int)stream.Length);

@@ -19,13 +19,14 @@ internal static class RpcTestSupport
         return options;
     }
 
-    /// <summary>A broker with a request topic and a reply topic of two partitions each.</summary>
-    public static async Task<(ITestBroker Broker, string Requests, string Replies)> BrokerAsync(TestBrokerFixture fixture, CancellationToken cancellationToken)
+    /// <summary>A broker with a request topic (two partitions unless told) and a reply topic of two partitions.</summary>
+    public static async Task<(ITestBroker Broker, string Requests, string Replies)> BrokerAsync(TestBrokerFixture fixture, CancellationToken cancellationToken,
+        int requestPartitions = 2)
     {
         var broker = await fixture.AcquireAsync(cancellationToken: cancellationToken);
         var requests = TestBrokerFixture.UniqueTopicName("rpc-requests");
         var replies = TestBrokerFixture.UniqueTopicName("rpc-replies");
-        await broker.CreateTopicAsync(requests, 2, 1, cancellationToken);
+        await broker.CreateTopicAsync(requests, requestPartitions, 1, cancellationToken);
         await broker.CreateTopicAsync(replies, 2, 1, cancellationToken);
         return (broker, requests, replies);
     }

@@ -1,0 +1,107 @@
+using System.Globalization;
+
+namespace Messaging.Perf;
+
+/// <summary>
+/// <c>rpc</c>: request/reply calls, client and server in this process, ours (<c>RpcClient</c> → <c>RpcServer</c>)
+/// against a hand-rolled Confluent.Kafka request/reply with the same headers, fetch wait and linger: <c>--concurrency</c>
+/// callers each making calls back to back; calls/s, latency percentiles, CPU and managed allocation per call (client
+/// and server together), and with <c>--client both</c> the ratio messaging/confluent.
+/// </summary>
+/// <remarks>The embedded broker (librdkafka's mock) answers a fetch that found nothing new only when its wait ends, so
+/// absolute latencies there depend on <c>--fetch-wait</c>; the ratios are the figure of merit.</remarks>
+internal sealed class RpcCommand : IPerfCommand
+{
+    public string Name => "rpc";
+
+    public string Usage =>
+        "--client messaging|confluent|both (both) --concurrency N callers (16) --calls N measured (10000) --warmup N calls (calls/10) --payload BYTES (100) " +
+        "--fetch-wait MS (10, both sides) --linger MS (0, both sides) --timeout MS (30000) --partitions N request partitions (4) --bootstrap HOST:PORT (default: embedded broker)";
+
+    public async Task<int> RunAsync(CommandLine options, CancellationToken cancellationToken)
+    {
+        var client = options.String("client", "both");
+        var concurrency = options.Int("concurrency", 16);
+        var calls = options.Int("calls", 10_000);
+        var warmup = options.Int("warmup", Math.Max(1, calls / 10));
+        var settings = new RpcSettings(options.Int("payload", 100), options.Int("fetch-wait", 10), options.Int("linger", 0), TimeSpan.FromMilliseconds(options.Int("timeout", 30_000)));
+        var partitions = options.Int("partitions", 4);
+        var bootstrap = options.OptionalString("bootstrap");
+        options.EnsureAllRead();
+        if (client is not ("messaging" or "confluent" or "both") || concurrency < 1 || calls < 1 || warmup < 0 || settings.Payload < 0 || partitions < 1)
+        {
+            throw new ArgumentException("--client is messaging|confluent|both; --concurrency, --calls, --partitions at least 1; --payload and --warmup at least 0.");
+        }
+
+        await using var broker = PerfBroker.Start(bootstrap, 1);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"rpc: {calls:N0} calls of {settings.Payload} B (echoed), {concurrency} concurrent callers, {partitions} request partition(s), broker {broker.Description}, {Environment.ProcessorCount} cores"));
+        var results = new Dictionary<string, RpcResult>(StringComparer.Ordinal);
+        foreach (var name in client == "both" ? new[] { "confluent", "messaging" } : new[] { client })
+        {
+            var requests = await broker.CreateTopicAsync("perf-rpc-requests-", partitions, cancellationToken).ConfigureAwait(false);
+            var replies = await broker.CreateTopicAsync("perf-rpc-replies-", 1, cancellationToken).ConfigureAwait(false);
+            await using RpcSession session = name == "messaging" ? new MessagingRpcSession(broker.BootstrapServers, settings) : new ConfluentRpcSession(broker.BootstrapServers, settings);
+            await session.StartAsync(requests, replies, cancellationToken).ConfigureAwait(false);
+            Console.WriteLine(name + ": " + session.Description);
+            await RunCallsAsync(session, warmup, concurrency, settings.Payload, null, cancellationToken).ConfigureAwait(false);
+            var latencies = new LatencyRecorder(calls);
+            var measurement = Measurement.Start();
+            await RunCallsAsync(session, calls, concurrency, settings.Payload, latencies, cancellationToken).ConfigureAwait(false);
+            measurement.Stop();
+            var result = new RpcResult(calls, measurement, latencies.Summarise());
+            results[name] = result;
+            Console.WriteLine(name + ": " + result);
+        }
+
+        if (results.TryGetValue("messaging", out var ours) && results.TryGetValue("confluent", out var theirs))
+        {
+            Console.WriteLine("alloc counts managed memory only: librdkafka's native allocations are invisible; CPU is the whole process (client and server, librdkafka's threads included)");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"rpc ratio messaging/confluent: throughput={RatioLine.Ratio(ours.CallsPerSecond, theirs.CallsPerSecond):0.00} p50={RatioLine.Ratio(ours.Latency.P50, theirs.Latency.P50):0.00} " +
+                $"p99={RatioLine.Ratio(ours.Latency.P99, theirs.Latency.P99):0.00} cpu={RatioLine.Ratio(ours.CpuMicrosPerCall, theirs.CpuMicrosPerCall):0.00} alloc={RatioLine.Ratio(ours.BytesPerCall, theirs.BytesPerCall):0.00}"));
+        }
+
+        return 0;
+    }
+
+    /// <summary>Makes <paramref name="calls"/> calls from <paramref name="concurrency"/> callers, each checking its echo; records each call's latency.</summary>
+    private static async Task RunCallsAsync(RpcSession session, int calls, int concurrency, int size, LatencyRecorder? latencies, CancellationToken cancellationToken)
+    {
+        var next = -1;
+        var callers = new Task[concurrency];
+        for (var c = 0; c < concurrency; c++)
+        {
+            var payload = new byte[size];
+            callers[c] = Task.Run(async () =>
+            {
+                while (Interlocked.Increment(ref next) < calls)
+                {
+                    Random.Shared.NextBytes(payload);
+                    var start = System.Diagnostics.Stopwatch.GetTimestamp();
+                    var reply = await session.CallAsync(payload, cancellationToken).ConfigureAwait(false);
+                    latencies?.RecordSince(start);
+                    if (!reply.AsSpan().SequenceEqual(payload))
+                    {
+                        throw new InvalidOperationException(session.Name + ": a reply did not echo its request.");
+                    }
+                }
+            }, cancellationToken);
+        }
+
+        await Task.WhenAll(callers).ConfigureAwait(false);
+    }
+
+    /// <summary>One client's figures.</summary>
+    private sealed record RpcResult(int Calls, Measurement Measurement, LatencySummary Latency)
+    {
+        public double CallsPerSecond => Calls / Measurement.Wall.TotalSeconds;
+
+        public double CpuMicrosPerCall => Measurement.Cpu.TotalMicroseconds / Calls;
+
+        public double BytesPerCall => (double)Measurement.AllocatedBytes / Calls;
+
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+            $"{CallsPerSecond:N0} calls/s, {Latency}, CPU {CpuMicrosPerCall:N1} µs/call, allocated {BytesPerCall:N0} B/call, GC {Measurement.Gen0}/{Measurement.Gen1}/{Measurement.Gen2}");
+    }
+}

@@ -1,0 +1,35 @@
+namespace Messaging.Rpc;
+
+/// <summary>
+/// The server's methods by UTF-8 name. Filled before the server starts and only read afterwards (a plain dictionary
+/// is safe for concurrent readers), looked up by the pooled header bytes without decoding them.
+/// </summary>
+internal sealed class MethodRegistry
+{
+    private readonly Dictionary<byte[], RpcMethod> _methods = new(Utf8Comparer.Instance);
+    private readonly Dictionary<byte[], RpcMethod>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
+    private volatile bool _frozen;
+
+    public MethodRegistry() => _lookup = _methods.GetAlternateLookup<ReadOnlySpan<byte>>();
+
+    public int Count => _methods.Count;
+
+    /// <exception cref="InvalidOperationException">The server has started, or the method is already registered.</exception>
+    public void Add(RpcMethod method)
+    {
+        if (_frozen)
+        {
+            throw new InvalidOperationException("Methods must be mapped before the RPC server starts ('" + method.Name + "' was mapped after).");
+        }
+
+        if (!_methods.TryAdd(method.NameUtf8, method))
+        {
+            throw new InvalidOperationException("The RPC method '" + method.Name + "' is already mapped.");
+        }
+    }
+
+    /// <summary>No more methods from here on (called when the server starts).</summary>
+    public void Freeze() => _frozen = true;
+
+    public RpcMethod? Find(ReadOnlySpan<byte> nameUtf8) => _lookup.TryGetValue(nameUtf8, out var method) ? method : null;
+}

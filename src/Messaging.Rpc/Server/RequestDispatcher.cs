@@ -1,0 +1,178 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using Microsoft.IO;
+
+namespace Messaging.Rpc;
+
+/// <summary>
+/// Takes one admitted request from its headers to its acknowledged reply: skips it if its deadline passed, runs its
+/// handler, turns every outcome into a status (unknown method → Unimplemented, garbled request → InvalidArgument,
+/// handler exception → Internal, <see cref="RpcException"/> → its status), encodes the reply into a pooled stream and
+/// sends it with the request's key and correlation ID. Knows nothing of consumers or offsets, so its outcomes are
+/// tested without a broker; <see cref="ProcessAsync"/> never throws.
+/// </summary>
+internal sealed class RequestDispatcher
+{
+    private static readonly byte[][] StatusValues = CreateStatusValues();
+
+    private readonly RpcWire _wire;
+    private readonly IReplySink _sink;
+    private readonly RecyclableMemoryStreamManager _streams;
+    private readonly ServerCounters _counters;
+    private readonly TimeProvider _time;
+    private readonly RpcExpiredRequestPolicy _expiredPolicy;
+    private readonly bool _includeExceptionDetails;
+    private readonly CancellationToken _abort;
+
+    public RequestDispatcher(RpcServerOptions options, RpcWire wire, IReplySink sink, RecyclableMemoryStreamManager streams, ServerCounters counters,
+        CancellationToken abort)
+    {
+        _wire = wire;
+        _sink = sink;
+        _streams = streams;
+        _counters = counters;
+        _time = options.TimeProvider;
+        _expiredPolicy = options.ExpiredRequests;
+        _includeExceptionDetails = options.IncludeExceptionDetails;
+        _abort = abort;
+    }
+
+    /// <summary>
+    /// Handles the request and sends its reply (if it has a route and the outcome calls for one). Completes when the
+    /// reply is acknowledged or given up on; the request's record may be recycled then.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask ProcessAsync(ServerRequest request)
+    {
+        RecyclableMemoryStream? stream = null;
+        try
+        {
+            var status = RpcStatus.Ok;
+            string? message = null;
+            if (request.Problem != RpcStatus.Ok)
+            {
+                Interlocked.Increment(ref _counters.Malformed);
+                status = request.Problem;
+                message = request.ProblemMessage;
+            }
+            else if (request.Method is null)
+            {
+                Interlocked.Increment(ref _counters.Unimplemented);
+                status = RpcStatus.Unimplemented;
+                message = "The server has no method '" + request.UnknownMethod + "'.";
+            }
+            else if (request.Deadline is { } deadline && deadline <= _time.GetUtcNow())
+            {
+                Interlocked.Increment(ref _counters.Expired);
+                if (_expiredPolicy == RpcExpiredRequestPolicy.Drop)
+                {
+                    return;
+                }
+
+                status = RpcStatus.DeadlineExceeded;
+                message = "The deadline passed before the server could run the request.";
+            }
+            else
+            {
+                stream = _streams.GetStream();
+                var correlationId = RpcWire.TryReadCorrelationId(request.CorrelationId.Span, out var id) ? id : Guid.Empty;
+                request.Context.Set(request.Method.Name, correlationId, request.Deadline, request.Key, request.Headers, request.TopicPartition,
+                    request.Offset, request.HasRoute, _time, _abort);
+                try
+                {
+                    await request.Method.InvokeAsync(request.Payload, request.Context, stream).ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // Every handler failure becomes the caller's status: no request content can stop the server.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    (status, message) = Failure(request, ex);
+                }
+                finally
+                {
+                    Interlocked.Increment(ref _counters.Handled);
+                }
+            }
+
+            if (request.HasRoute)
+            {
+                await ReplyAsync(request, status, message, stream).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            // The producer has copied the payload into its batch (or never will): the stream goes back to the pool.
+            stream?.Dispose();
+        }
+    }
+
+    private (RpcStatus Status, string Message) Failure(ServerRequest request, Exception error)
+    {
+        Interlocked.Increment(ref _counters.HandlerErrors);
+        if (error is RpcException rpc)
+        {
+            // OK is no failure, and a number outside the known set could not be encoded as sent: both read as Unknown.
+            return (rpc.Status is > RpcStatus.Ok and <= RpcStatus.Unauthenticated ? rpc.Status : RpcStatus.Unknown, rpc.Detail);
+        }
+
+        if (error is OperationCanceledException && request.Context.IsCancelled)
+        {
+            // The token fires for two reasons only; the timer may fire a little before the clock reads the deadline.
+            return _abort.IsCancellationRequested
+                ? (RpcStatus.Unavailable, "The server shut down before the handler finished.")
+                : (RpcStatus.DeadlineExceeded, "The deadline passed while the handler ran.");
+        }
+
+        return (RpcStatus.Internal, _includeExceptionDetails ? error.ToString() : error.GetType().Name + ": " + error.Message);
+    }
+
+    private async ValueTask ReplyAsync(ServerRequest request, RpcStatus status, string? message, RecyclableMemoryStream? stream)
+    {
+        RecordHeader[] headers;
+        ReadOnlyMemory<byte> value = default;
+        var id = new RecordHeader(_wire.CorrelationId, request.CorrelationId);
+        if (status == RpcStatus.Ok)
+        {
+            headers = request.OkHeaders;
+            headers[0] = id;
+            headers[1] = new RecordHeader(_wire.ContentType, request.Method!.ContentTypeUtf8);
+            value = RpcClient.PayloadMemory(stream!);
+        }
+        else if (message is null)
+        {
+            headers = request.StatusHeaders;
+            headers[0] = id;
+            headers[1] = new RecordHeader(_wire.Status, StatusValues[(int)status]);
+        }
+        else
+        {
+            headers = request.ErrorHeaders;
+            headers[0] = id;
+            headers[1] = new RecordHeader(_wire.Status, StatusValues[(int)status]);
+            headers[2] = new RecordHeader(_wire.ErrorMessage, Encoding.UTF8.GetBytes(message));
+        }
+
+        try
+        {
+            await _sink.SendAsync(request.ReplyTopic!, request.ReplyPartition, request.Key, value, headers).ConfigureAwait(false);
+            Interlocked.Increment(ref _counters.Replies);
+        }
+#pragma warning disable CA1031 // A reply the producer gives up on is counted; retrying it forever would hold back every later commit.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            Interlocked.Increment(ref _counters.ReplyFailures);
+        }
+    }
+
+    private static byte[][] CreateStatusValues()
+    {
+        var values = new byte[(int)RpcStatus.Unauthenticated + 1][];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = RpcWire.EncodeInt32(i);
+        }
+
+        return values;
+    }
+}

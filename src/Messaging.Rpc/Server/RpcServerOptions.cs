@@ -1,0 +1,125 @@
+namespace Messaging.Rpc;
+
+/// <summary>
+/// The settings of an <see cref="RpcServer"/>. Plain settable properties, so <c>configuration.Bind(options)</c> fills
+/// them; validated when the server is built. <see cref="BootstrapServers"/> and <see cref="ClientId"/> are applied to
+/// <see cref="Producer"/> and <see cref="Consumer"/> where those leave them unset; <see cref="GroupId"/> becomes the
+/// consumer's group, and the consumer's automatic commits are turned off (the server commits what it has answered).
+/// </summary>
+public sealed class RpcServerOptions
+{
+    /// <summary>The cluster, <c>host:port[,host:port...]</c>.</summary>
+    public string BootstrapServers { get; set; } = "";
+
+    /// <summary>The client id the producer and consumer report. Default <c>messaging-rpc-server</c>.</summary>
+    public string ClientId { get; set; } = "messaging-rpc-server";
+
+    /// <summary>The topics the server takes requests from (at least one).</summary>
+    public IList<string> RequestTopics { get; set; } = new List<string>();
+
+    /// <summary>The consumer group the server's instances share (requests are spread over them by partition). Required.</summary>
+    public string GroupId { get; set; } = "";
+
+    /// <summary>The most requests admitted at once (handlers running or replies unacknowledged); beyond it the server takes no more records until one finishes. Default 256.</summary>
+    public int MaxConcurrentRequests { get; set; } = 256;
+
+    /// <summary>
+    /// The most requests of one method running at once, so one slow method cannot take every slot; a request beyond it
+    /// holds its partition (paused) until one of the method's requests finishes, while other partitions flow. Default
+    /// 128. <see cref="MethodConcurrency"/> overrides it per method.
+    /// </summary>
+    public int MaxConcurrentRequestsPerMethod { get; set; } = 128;
+
+    /// <summary>Per-method limits by method name, overriding <see cref="MaxConcurrentRequestsPerMethod"/>.</summary>
+    public IDictionary<string, int> MethodConcurrency { get; set; } = new Dictionary<string, int>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// When true, requests with the same key run one after another (each waits until the previous one's reply is
+    /// acknowledged); requests without a key are not ordered. Default false: requests run concurrently.
+    /// </summary>
+    public bool PreserveKeyOrder { get; set; }
+
+    /// <summary>What to do with a request whose deadline passed before its handler could run. Default <see cref="RpcExpiredRequestPolicy.Drop"/>.</summary>
+    public RpcExpiredRequestPolicy ExpiredRequests { get; set; } = RpcExpiredRequestPolicy.Drop;
+
+    /// <summary>How long disposal waits for running handlers and their replies before cancelling them. Default 10 s.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often answered requests are committed (also on revocation and at shutdown). Default 200 ms.</summary>
+    public TimeSpan CommitInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// When true, an Internal reply for a handler exception carries the exception's full text (stack trace included);
+    /// default false: its type and message only.
+    /// </summary>
+    public bool IncludeExceptionDetails { get; set; }
+
+    /// <summary>The codec of typed methods (<see cref="RpcServer.Map{TRequest, TResponse}"/>). Default <see cref="JsonRpcSerializer.Default"/>.</summary>
+    public IRpcSerializer Serializer { get; set; } = JsonRpcSerializer.Default;
+
+    /// <summary>The header names of the wire format (must match the callers').</summary>
+    public RpcHeaderNames Headers { get; set; } = new();
+
+    /// <summary>The pooled reply payload streams.</summary>
+    public RpcPoolOptions Pools { get; set; } = new();
+
+    /// <summary>
+    /// The reply producer's settings. Default: low latency and no duplicates — the first records after a quiet moment
+    /// go out at once (<see cref="KafkaProducerOptions.SendWhenIdle"/>), acknowledged by all in-sync replicas,
+    /// idempotent — and a 5 s close timeout.
+    /// </summary>
+    public KafkaProducerOptions Producer { get; set; } = new() { Acks = Acks.All, EnableIdempotence = true, CloseTimeout = TimeSpan.FromSeconds(5) };
+
+    /// <summary>
+    /// The request consumer's settings. Default: short fetch wait (10 ms) so requests surface quickly, and a new group
+    /// starts from the earliest request (those that expired meanwhile are skipped cheaply). Its <c>GroupId</c> and
+    /// <c>EnableAutoCommit</c> are set by the server.
+    /// </summary>
+    public KafkaConsumerOptions Consumer { get; set; } = new() { FetchMaxWait = TimeSpan.FromMilliseconds(10), AutoOffsetReset = AutoOffsetReset.Earliest };
+
+    /// <summary>The clock for deadlines and commits. Default <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    internal void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(RequestTopics, nameof(RequestTopics));
+        if (RequestTopics.Count == 0)
+        {
+            throw new ArgumentException("Name at least one request topic.", nameof(RequestTopics));
+        }
+
+        foreach (var topic in RequestTopics)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(topic, nameof(RequestTopics));
+        }
+
+        ArgumentException.ThrowIfNullOrWhiteSpace(GroupId, nameof(GroupId));
+        ArgumentNullException.ThrowIfNull(MethodConcurrency, nameof(MethodConcurrency));
+        ArgumentNullException.ThrowIfNull(Serializer, nameof(Serializer));
+        ArgumentNullException.ThrowIfNull(Headers, nameof(Headers));
+        ArgumentNullException.ThrowIfNull(Pools, nameof(Pools));
+        ArgumentNullException.ThrowIfNull(Producer, nameof(Producer));
+        ArgumentNullException.ThrowIfNull(Consumer, nameof(Consumer));
+        ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentRequests, 1, nameof(MaxConcurrentRequests));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentRequestsPerMethod, 1, nameof(MaxConcurrentRequestsPerMethod));
+        foreach (var (method, limit) in MethodConcurrency)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1, nameof(MethodConcurrency) + "[" + method + "]");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(DrainTimeout, TimeSpan.Zero, nameof(DrainTimeout));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(CommitInterval, TimeSpan.Zero, nameof(CommitInterval));
+        if (!Enum.IsDefined(ExpiredRequests))
+        {
+            throw new ArgumentOutOfRangeException(nameof(ExpiredRequests), ExpiredRequests, "Not a defined policy.");
+        }
+
+        Headers.Validate();
+        Pools.Validate();
+    }
+
+    /// <summary>The limit of <paramref name="method"/>: its own, else the per-method default, never above the global one.</summary>
+    internal int LimitFor(string method) =>
+        Math.Min(MethodConcurrency.TryGetValue(method, out var limit) ? limit : MaxConcurrentRequestsPerMethod, MaxConcurrentRequests);
+}
