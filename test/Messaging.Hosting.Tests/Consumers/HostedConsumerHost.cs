@@ -83,4 +83,20 @@ internal static class HostedConsumerHost
 
     public static async Task ProduceAsync(KafkaProducer producer, string topic, int partition, string key, string value, CancellationToken cancellationToken, params RecordHeader[] headers) =>
         await producer.ProduceAsync(topic, System.Text.Encoding.UTF8.GetBytes(key), System.Text.Encoding.UTF8.GetBytes(value), headers, partition, cancellationToken: cancellationToken);
+
+    /// <summary>Produces <paramref name="perPartition"/> records to each partition (value "partition-index"), all in flight together.</summary>
+    public static async Task ProduceEveryPartitionAsync(string bootstrap, string topic, int partitions, int perPartition, CancellationToken cancellationToken)
+    {
+        await using var producer = new KafkaProducer(new KafkaProducerOptions { BootstrapServers = bootstrap });
+        var sends = new List<Task>();
+        for (int i = 0; i < perPartition; i++)
+        {
+            for (int p = 0; p < partitions; p++)
+            {
+                sends.Add(ProduceAsync(producer, topic, p, "k" + p, p + "-" + i, cancellationToken));
+            }
+        }
+
+        await Task.WhenAll(sends);
+    }
 }

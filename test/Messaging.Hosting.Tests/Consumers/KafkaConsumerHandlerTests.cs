@@ -23,19 +23,7 @@ public sealed class KafkaConsumerHandlerTests
         var ct = TestContext.Current.CancellationToken;
         const int Partitions = 12, PerPartition = 40;
         await using var cluster = StartCluster("orders", Partitions);
-        await using (var producer = new KafkaProducer(new KafkaProducerOptions { BootstrapServers = cluster.BootstrapServers }))
-        {
-            var sends = new List<Task>();
-            for (int i = 0; i < PerPartition; i++)
-            {
-                for (int p = 0; p < Partitions; p++)
-                {
-                    sends.Add(ProduceAsync(producer, "orders", p, "k" + p, p + "-" + i, ct));
-                }
-            }
-
-            await Task.WhenAll(sends);
-        }
+        await ProduceEveryPartitionAsync(cluster.BootstrapServers, "orders", Partitions, PerPartition, ct);
 
         var log = new HandlingLog();
         using var host = Build<RecordingHandler>(Settings(cluster.BootstrapServers, "orders", NewGroup(), ("Orders:MaxConcurrency", "4")), log);
@@ -60,16 +48,7 @@ public sealed class KafkaConsumerHandlerTests
         var ct = TestContext.Current.CancellationToken;
         const int Partitions = 12, PerPartition = 3;
         await using var cluster = StartCluster("orders", Partitions);
-        await using (var producer = new KafkaProducer(new KafkaProducerOptions { BootstrapServers = cluster.BootstrapServers }))
-        {
-            for (int p = 0; p < Partitions; p++)
-            {
-                for (int i = 0; i < PerPartition; i++)
-                {
-                    await ProduceAsync(producer, "orders", p, "k" + p, p + "-" + i, ct);
-                }
-            }
-        }
+        await ProduceEveryPartitionAsync(cluster.BootstrapServers, "orders", Partitions, PerPartition, ct);
 
         var group = NewGroup();
         var first = new HandlingLog();
