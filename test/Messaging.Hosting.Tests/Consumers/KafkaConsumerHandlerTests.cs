@@ -1,0 +1,240 @@
+using System.Text;
+using Messaging.Serialization;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Messaging.IntegrationTests.Support;
+using static Messaging.Hosting.Tests.Consumers.HostedConsumerHost;
+
+namespace Messaging.Hosting.Tests.Consumers;
+
+/// <summary>
+/// The hosted consumer (<c>AddKafkaConsumerHandler</c>) in a generic host on the embedded cluster: every record handled
+/// once, in order per partition and in parallel across partitions; a graceful stop that lets handlers in flight finish
+/// and commits them; dead letters; validation at start; the "group joined" health check.
+/// </summary>
+public sealed class KafkaConsumerHandlerTests
+{
+    [Fact(Timeout = 120_000)]
+    public async Task Every_record_of_twelve_partitions_is_handled_once_in_partition_order_with_handlers_running_in_parallel()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        const int Partitions = 12, PerPartition = 40;
+        await using var cluster = StartCluster("orders", Partitions);
+        await ProduceEveryPartitionAsync(cluster.BootstrapServers, "orders", Partitions, PerPartition, ct);
+
+        var log = new HandlingLog();
+        using var host = Build<RecordingHandler>(Settings(cluster.BootstrapServers, "orders", NewGroup(), ("Orders:MaxConcurrency", "4")), log);
+        await host.StartAsync(ct);
+        await Eventually.TrueAsync(() => log.Handled.Count >= Partitions * PerPartition, Deadline, "every record handled", ct);
+        await host.StopAsync(ct);
+
+        Assert.Equal(Partitions * PerPartition, log.Handled.Count);
+        Assert.Equal(Partitions * PerPartition, log.Handled.Select(h => (h.Partition, h.Offset)).Distinct().Count());
+        for (int p = 0; p < Partitions; p++)
+        {
+            Assert.Equal(Enumerable.Range(0, PerPartition).Select(i => (long)i), log.OffsetsOf(p));
+        }
+
+        Assert.Equal(0, log.Overlaps);
+        Assert.InRange(log.MaxRunning, 2, 4);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Stopping_the_host_lets_handlers_in_flight_finish_commits_them_and_a_second_host_resumes_after_them()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        const int Partitions = 12, PerPartition = 3;
+        await using var cluster = StartCluster("orders", Partitions);
+        await ProduceEveryPartitionAsync(cluster.BootstrapServers, "orders", Partitions, PerPartition, ct);
+
+        var group = NewGroup();
+        var first = new HandlingLog();
+        using (var host = Build<GatedHandler>(Settings(cluster.BootstrapServers, "orders", group, ("Orders:MaxConcurrency", "4")), first))
+        {
+            await host.StartAsync(ct);
+            await Eventually.TrueAsync(() => first.Started.Count == 4, Deadline, "four handlers in flight", ct);
+
+            var stopping = host.StopAsync(ct);
+            await HealthUntilAsync(host, e => e.Description?.Contains("stopping", StringComparison.Ordinal) == true, "the hosted consumer stopping", ct);
+            first.Gate.SetResult(); // the handlers in flight finish only now, while the host stops
+            await stopping;
+        }
+
+        Assert.Empty(first.Cancelled);
+        Assert.Equal(4, first.Started.Count); // nothing new started once stopping
+        Assert.Equal(first.Started.OrderBy(s => s).ToList(), first.Handled.Select(h => (h.Partition, h.Offset)).OrderBy(s => s).ToList());
+
+        var second = new HandlingLog();
+        using (var host = Build<RecordingHandler>(Settings(cluster.BootstrapServers, "orders", group), second))
+        {
+            await host.StartAsync(ct);
+            await Eventually.TrueAsync(() => second.Handled.Count >= Partitions * PerPartition - 4, Deadline, "the second host handling the rest", ct);
+            await host.StopAsync(ct);
+        }
+
+        var firstHandled = first.Handled.Select(h => (h.Partition, h.Offset)).ToHashSet();
+        var secondHandled = second.Handled.Select(h => (h.Partition, h.Offset)).ToList();
+        Assert.Equal(Partitions * PerPartition - 4, secondHandled.Count);
+        Assert.DoesNotContain(secondHandled, firstHandled.Contains);
+        Assert.Equal(Partitions * PerPartition, firstHandled.Union(secondHandled).Count());
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_record_whose_handler_always_throws_goes_to_the_dead_letter_topic_with_the_error_and_its_partition_flows_on()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = StartCluster("payments", 3);
+        cluster.CreateTopic("payments.dead-letters", 1);
+        var log = new HandlingLog();
+        var settings = Settings(cluster.BootstrapServers, "payments", NewGroup(),
+            ("Orders:DeadLetterTopic", "payments.dead-letters"), ("Orders:MaxAttempts", "3"), ("Orders:RetryBackoff", "00:00:00.010"),
+            ("Kafka:Producer:BootstrapServers", cluster.BootstrapServers));
+        using var host = Build<PoisonHandler>(settings, log, b => b.Services.AddKafkaProducer(b.Configuration.GetSection("Kafka:Producer")));
+        await host.StartAsync(ct);
+
+        await using (var producer = new KafkaProducer(new KafkaProducerOptions { BootstrapServers = cluster.BootstrapServers }))
+        {
+            await ProduceAsync(producer, "payments", 1, "k-a", "a", ct);
+            await ProduceAsync(producer, "payments", 1, "k-poison", "poison", ct, new RecordHeader("trace", "abc"u8.ToArray()));
+            await ProduceAsync(producer, "payments", 1, "k-b", "b", ct);
+            await ProduceAsync(producer, "payments", 1, "k-c", "c", ct);
+            await ProduceAsync(producer, "payments", 0, "k-d", "d", ct);
+        }
+
+        await Eventually.TrueAsync(() => log.Handled.Count(h => h.Value is "a" or "b" or "c" or "d") == 4, Deadline, "the records around the poison handled", ct);
+        Assert.Equal([0L, 2L, 3L], log.OffsetsOf(1));
+        Assert.Equal(3, log.AttemptsByValue["poison"]);
+
+        await using var reader = new KafkaConsumer<byte[]?, byte[]?>(new KafkaConsumerOptions { BootstrapServers = cluster.BootstrapServers }, Deserializers.ByteArray, Deserializers.ByteArray);
+        reader.Assign([new TopicPartitionOffset("payments.dead-letters", 0, OffsetSpec.Earliest)]);
+        using var within = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        within.CancelAfter(Deadline);
+        ConsumeResult<byte[]?, byte[]?> dead = default;
+        await foreach (var record in reader.ConsumeAsync(within.Token))
+        {
+            dead = record;
+            break;
+        }
+
+        Assert.Equal("k-poison", Encoding.UTF8.GetString(dead.Key!));
+        Assert.Equal("poison", Encoding.UTF8.GetString(dead.Value!));
+        var headers = dead.Headers.ToDictionary(h => h.Key, h => Encoding.UTF8.GetString(h.Value.Span));
+        Assert.Equal("trace", dead.Headers[0].Key); // the original headers first
+        Assert.Equal("abc", headers["trace"]);
+        Assert.Equal(typeof(InvalidOperationException).FullName, headers[DeadLetterHeaders.ErrorType]);
+        Assert.Equal("cannot handle poison at 1", headers[DeadLetterHeaders.ErrorMessage]);
+        Assert.Equal("payments", headers[DeadLetterHeaders.SourceTopic]);
+        Assert.Equal("1", headers[DeadLetterHeaders.SourcePartition]);
+        Assert.Equal("1", headers[DeadLetterHeaders.SourceOffset]);
+        Assert.Equal("3", headers[DeadLetterHeaders.Attempts]);
+        Assert.Equal(HealthStatus.Healthy, (await HealthAsync(host, ct)).Status);
+        await host.StopAsync(ct);
+    }
+
+    [Fact]
+    public async Task Invalid_settings_fail_the_start_naming_their_configuration_keys()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var noGroup = Settings("localhost:9092", "orders", "unused");
+        noGroup.Remove("Orders:Consumer:GroupId");
+        using (var host = Build<RecordingHandler>(noGroup, new HandlingLog()))
+        {
+            var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(ct));
+            Assert.Contains("Orders:Consumer:GroupId", error.Message, StringComparison.Ordinal);
+        }
+
+        var wrong = Settings("localhost:9092", "orders", "group", ("Orders:MaxConcurrency", "0"), ("Orders:DeadLetterTopic", "orders.dead-letters"), ("Orders:MaxRetryBackoff", "00:00:00.001"));
+        wrong.Remove("Orders:Topics:0");
+        using (var host = Build<RecordingHandler>(wrong, new HandlingLog()))
+        {
+            var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(ct));
+            Assert.Contains("Orders:MaxConcurrency: must be between 1 and 1024", error.Message, StringComparison.Ordinal);
+            Assert.Contains("Orders:Topics: at least one topic", error.Message, StringComparison.Ordinal);
+            Assert.Contains("Orders:DeadLetterTopic: dead letters need a producer", error.Message, StringComparison.Ordinal);
+            Assert.Contains("Orders:MaxRetryBackoff", error.Message, StringComparison.Ordinal);
+        }
+
+        // The consumer's own settings are checked by the client's validation, under their keys too.
+        using (var host = Build<RecordingHandler>(Settings("localhost:9092", "orders", "group", ("Orders:Consumer:MaxPollRecords", "0")), new HandlingLog()))
+        {
+            var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(ct));
+            Assert.Contains("Orders:Consumer:MaxPollRecords", error.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Every_handler_setting_binds_from_configuration()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Orders:Topics:0"] = "a",
+            ["Orders:Topics:1"] = "b",
+            ["Orders:MaxConcurrency"] = "3",
+            ["Orders:PartitionBufferSize"] = "7",
+            ["Orders:MaxAttempts"] = "5",
+            ["Orders:RetryBackoff"] = "00:00:01",
+            ["Orders:MaxRetryBackoff"] = "00:00:09",
+            ["Orders:DeadLetterTopic"] = "dead",
+            ["Orders:DeadLetterProducerKey"] = "dlq",
+            ["Orders:DrainTimeout"] = "00:00:04",
+            ["Orders:Consumer:GroupId"] = "g",
+            ["Orders:Consumer:BootstrapServers"] = "localhost:9092",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddKafkaConsumerHandler<RecordingHandler, string, string>(configuration.GetSection("Orders"));
+        services.AddKafkaProducer(null, o => o.BootstrapServers = "localhost:9092", serviceKey: "dlq"); // the dead letters' producer must exist
+        using var provider = services.BuildServiceProvider();
+        var name = "Messaging.Hosting.ConsumerHandler:" + typeof(RecordingHandler).FullName;
+        var options = provider.GetRequiredService<IOptionsMonitor<KafkaConsumerHandlerOptions>>().Get(name);
+
+        Assert.Equal(["a", "b"], options.Topics);
+        Assert.Equal((3, 7, 5), (options.MaxConcurrency, options.PartitionBufferSize, options.MaxAttempts));
+        Assert.Equal((TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(9), TimeSpan.FromSeconds(4)), (options.RetryBackoff, options.MaxRetryBackoff, options.DrainTimeout));
+        Assert.Equal(("dead", "dlq"), (options.DeadLetterTopic, options.DeadLetterProducerKey));
+        var consumer = provider.GetRequiredService<IOptionsMonitor<KafkaConsumerOptions>>().Get(name);
+        Assert.Equal("g", consumer.GroupId);
+        Assert.False(consumer.EnableAutoOffsetStore); // offsets are stored after handling, whatever the configuration says
+        Assert.True(consumer.EnableAutoCommit);
+        Assert.Throws<InvalidOperationException>(() => services.AddKafkaConsumerHandler<RecordingHandler, string, string>(configuration.GetSection("Orders")));
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task The_health_check_is_healthy_with_an_assignment_degraded_with_a_stopped_partition_and_unhealthy_once_the_member_failed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = StartCluster("orders", 2);
+        var log = new HandlingLog();
+        var settings = Settings(cluster.BootstrapServers, "orders", NewGroup(),
+            ("Orders:Consumer:GroupInstanceId", "orders-1"), ("Orders:MaxAttempts", "2"), ("Orders:RetryBackoff", "00:00:00.010"));
+        using var host = Build<PoisonHandler>(settings, log);
+        Assert.Equal(HealthStatus.Unhealthy, (await HealthAsync(host, ct)).Status); // not started
+
+        await host.StartAsync(ct);
+        var joined = await HealthUntilAsync(host, e => e.Status == HealthStatus.Healthy && e.Data.TryGetValue("partitions", out var count) && count is 2, "a member with both partitions", ct);
+        Assert.NotEqual("", joined.Data["member.id"]);
+
+        // Without a dead-letter topic a record that keeps failing stops its partition; the other one flows on.
+        await using (var producer = new KafkaProducer(new KafkaProducerOptions { BootstrapServers = cluster.BootstrapServers }))
+        {
+            await ProduceAsync(producer, "orders", 0, "k", "poison", ct);
+            await ProduceAsync(producer, "orders", 0, "k", "after", ct);
+            var degraded = await HealthUntilAsync(host, e => e.Status == HealthStatus.Degraded, "degraded by the stopped partition", ct);
+            Assert.Contains("orders/0", degraded.Description, StringComparison.Ordinal);
+            await ProduceAsync(producer, "orders", 1, "k", "other", ct);
+        }
+
+        await Eventually.TrueAsync(() => log.Handled.Any(h => h.Value == "other"), Deadline, "the other partition flowing", ct);
+        Assert.DoesNotContain(log.Handled, h => h.Value == "after");
+        Assert.Equal(2, log.AttemptsByValue["poison"]);
+
+        // A static member fenced by its coordinator is out for good.
+        cluster.PushRequestErrors(ApiKey.Heartbeat, ErrorCode.FencedInstanceId);
+        var failed = await HealthUntilAsync(host, e => e.Status == HealthStatus.Unhealthy, "unhealthy after the member was fenced", ct);
+        Assert.Contains("failed", failed.Description, StringComparison.Ordinal);
+        Assert.IsAssignableFrom<KafkaException>(failed.Exception);
+        await host.StopAsync(ct);
+    }
+}
