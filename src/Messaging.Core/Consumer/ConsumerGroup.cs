@@ -139,6 +139,7 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
                         PartitionAssignors.Resolve(_options.PartitionAssignmentStrategy, _customAssignors),
                         () => Volatile.Read(ref _topics), PartitionCountsAsync, this, _options.ClientRack.Length == 0 ? null : _options.ClientRack);
                     _classic = new ClassicGroupMember(_coordinator, protocol);
+                    WakeConsumerOnFailure(_classic.Failed);
                     _classic.Start();
                 }
                 else
@@ -154,6 +155,7 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
                 if (_member is null)
                 {
                     _member = new ConsumerGroupMember(_coordinator, subscription, this);
+                    WakeConsumerOnFailure(_member.Failed);
                     _member.Start();
                 }
                 else
@@ -466,6 +468,7 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
             };
             _log.CallbackFailed(GroupId, ex);
             Volatile.Write(ref _listenerFailure, KafkaExceptions.RebalanceListenerFailed(GroupId, name, ex));
+            _fetcher.WakeConsumer(); // an application waiting on an idle assignment sees it now, not at the next record
         }
     }
 
@@ -497,6 +500,11 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
         {
         }
     }
+
+    /// <summary>A member that fails for good wakes a consumer waiting for records, which then throws the failure.</summary>
+    private void WakeConsumerOnFailure(Task<Exception> failed) =>
+        failed.ContinueWith(static (_, fetcher) => ((Fetcher)fetcher!).WakeConsumer(), _fetcher, CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     /// <summary>The current members (at most one is set), read together.</summary>
     private (ClassicGroupMember? Classic, ConsumerGroupMember? Member) Members()

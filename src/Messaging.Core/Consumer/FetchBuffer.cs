@@ -87,6 +87,11 @@ internal sealed class FetchBuffer
     /// </summary>
     public void Done(FetchedPartition chunk)
     {
+        if (ReferenceEquals(chunk, FetchedPartition.WakeUp))
+        {
+            return;
+        }
+
         int bytes = chunk.Bytes;
         chunk.Frame?.Release();
         chunk.Recycle();
@@ -99,6 +104,9 @@ internal sealed class FetchBuffer
             }
         }
     }
+
+    /// <summary>Wakes the consuming side if it waits: it takes <see cref="FetchedPartition.WakeUp"/> and looks at its group.</summary>
+    public void WakeConsumer() => _ready.Writer.TryWrite(FetchedPartition.WakeUp);
 
     /// <summary>Takes no more data and releases everything still queued (the consumer is closing).</summary>
     public void Close()

@@ -19,6 +19,12 @@ internal sealed class FetchedPartition
     {
     }
 
+    /// <summary>
+    /// Not data: queued to wake a consumer waiting for records so it looks at its group again (the member failed for
+    /// good, or a rebalance listener threw). Never pooled, never released.
+    /// </summary>
+    public static FetchedPartition WakeUp { get; } = new();
+
     public PartitionCursor Cursor { get; private set; } = null!;
 
     /// <summary>The cursor generation the data was fetched for; a different current generation means it is stale.</summary>

@@ -105,6 +105,9 @@ internal sealed class Fetcher : IAsyncDisposable
     /// <summary>Removes partitions; nothing more of them is delivered. Returns their positions (-1 where unknown).</summary>
     public Dictionary<TopicPartition, long> Remove(IEnumerable<TopicPartition> partitions) => _cursors.Remove(partitions);
 
+    /// <summary>Wakes a consumer waiting for records, so it looks at its group (a failure to surface).</summary>
+    public void WakeConsumer() => _buffer.WakeConsumer();
+
     /// <summary>Whether <paramref name="partition"/> is assigned.</summary>
     public bool IsAssigned(TopicPartition partition) => _cursors.Contains(partition);
 

@@ -415,6 +415,12 @@ public sealed class KafkaConsumer : IKafkaConsumer
                     chunk = await TakeWaitingAsync(cancellationToken).ConfigureAwait(false);
                 }
 
+                if (ReferenceEquals(chunk, FetchedPartition.WakeUp))
+                {
+                    _group?.BeforePoll(); // throws the member's or the listener's failure
+                    continue;
+                }
+
                 if (chunk.Error is { } error)
                 {
                     var errorCursor = chunk.Cursor;

@@ -169,6 +169,26 @@ public sealed class SubscribeTests
         Assert.DoesNotContain(consumer.Assignment, p => p.Topic == "billing");
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task A_member_failing_for_good_ends_an_idle_consume_with_the_typed_error()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = StartCluster();
+        await using var consumer = ConsumerTestSupport.Bytes(GroupOptions(cluster.BootstrapServers, NewGroup(), configure: o => o.GroupInstanceId = "instance-1"));
+        consumer.Subscribe([Topic]);
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var record in consumer.ConsumeAsync(ct))
+            {
+            }
+        }, ct);
+        await Eventually.TrueAsync(() => consumer.Assignment.Count == Partitions, Deadline, "the member owning every partition", ct);
+
+        cluster.PushRequestErrors(ApiKey.Heartbeat, ErrorCode.FencedInstanceId); // nothing is produced: the reader waits
+        var error = await Assert.ThrowsAsync<KafkaGroupException>(() => reading.WaitAsync(Deadline, ct));
+        Assert.Equal(ErrorCode.FencedInstanceId, error.Code);
+    }
+
     internal static bool Splits(params GroupReader[] readers)
     {
         var seen = new HashSet<TopicPartition>();
