@@ -194,9 +194,9 @@ internal sealed class PendingCalls
 
         // Claimed first, sends read after: a hedge counts its send before it checks the claim, so either it sees the
         // claim and does not send, or this sees its send and remembers the call (see RpcClient.SendHedge).
-        if (call.Attempts is { Sends: > 1 })
+        if (call.Attempts is { Sends: > 1 } attempts)
         {
-            RememberAnswered(id, call);
+            RememberAnswered(id, attempts);
         }
 
         // Claimed: the call cannot be recycled until its outcome is set, so its fields are stable here.
@@ -227,13 +227,23 @@ internal sealed class PendingCalls
         }
     }
 
-    /// <summary>Remembers an answered call that was sent more than once, for as long again as it could have run.</summary>
-    private void RememberAnswered(Guid id, PendingCall call)
+    /// <summary>
+    /// Remembers an answered call that was sent more than once: until its deadline, and as long again as it may run
+    /// in all (a server may still be working on the other request until the deadline it carries, and finish a little
+    /// after).
+    /// </summary>
+    private void RememberAnswered(Guid id, CallAttempts attempts)
     {
         if (_answered.Count < _maxAnswered)
         {
-            var now = _time.GetTimestamp();
-            _answered[id] = Math.Max(now, call.DeadlineTimestamp) + Math.Max(0, call.DeadlineTimestamp - call.StartTimestamp);
+            var remaining = attempts.Deadline - _time.GetUtcNow();
+            if (remaining < TimeSpan.Zero)
+            {
+                remaining = TimeSpan.Zero;
+            }
+
+            var keep = remaining + _time.GetElapsedTime(attempts.Start) + remaining;
+            _answered[id] = _time.GetTimestamp() + (long)(keep.TotalSeconds * _time.TimestampFrequency);
         }
     }
 
