@@ -24,6 +24,10 @@ namespace Messaging.Rpc;
 /// <para><b>Memory.</b> A request is encoded into a pooled stream, copied by the producer into its batch, and the
 /// stream returned at once; the reply is decoded from the consumer's pooled buffer, which is recycled at once. A call
 /// waits on a pooled value-task source: no Task per call.</para>
+/// <para><b>Resilience, middleware, telemetry.</b> Idempotent calls may be retried and hedged under their one correlation
+/// ID, circuit breakers guard each request topic (<see cref="RpcClientOptions.Resilience"/>); interceptors wrap every
+/// call (<see cref="RpcClientOptions.Interceptors"/>); calls are spans and measurements of <see cref="RpcTelemetry"/>'s
+/// names, and requests carry W3C trace context. See <c>docs/rpc.md</c>.</para>
 /// <para><b>Disposal.</b> <see cref="DisposeAsync"/> refuses new calls, fails every pending call at once with
 /// <see cref="RpcStatus.Unavailable"/>, stops the reply consumer, deletes a per-instance reply topic, and drops every
 /// reference to callers and payloads.</para>
