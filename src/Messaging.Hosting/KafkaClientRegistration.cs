@@ -23,6 +23,26 @@ internal static class KafkaClientRegistration
         Action<TOptions>? configure,
         Func<TOptions, TClient> create)
         where TOptions : KafkaClientOptions
+        where TClient : class =>
+        Add(services, serviceKey, configuration, bind, configure, static (options, loggerFactory) =>
+        {
+            if (ReferenceEquals(options.LoggerFactory, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance))
+            {
+                options.LoggerFactory = loggerFactory;
+            }
+        }, static options => options.Validate(), create);
+
+    /// <summary>The same for any options type: <paramref name="useLogging"/> gives the options the host's logger factory (unless they have their own), <paramref name="validate"/> checks them.</summary>
+    public static void Add<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions, TClient>(
+        IServiceCollection services,
+        string? serviceKey,
+        IConfiguration? configuration,
+        Action<OptionsBuilder<TOptions>, IConfiguration> bind,
+        Action<TOptions>? configure,
+        Action<TOptions, ILoggerFactory> useLogging,
+        Action<TOptions> validate,
+        Func<TOptions, TClient> create)
+        where TOptions : class
         where TClient : class
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -39,15 +59,14 @@ internal static class KafkaClientRegistration
         }
 
         // The host's logging, unless the options were given a logger factory of their own.
-        builder.PostConfigure<IServiceProvider>(static (options, provider) =>
+        builder.PostConfigure<IServiceProvider>((options, provider) =>
         {
-            if (ReferenceEquals(options.LoggerFactory, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance)
-                && provider.GetService<ILoggerFactory>() is { } loggerFactory)
+            if (provider.GetService<ILoggerFactory>() is { } loggerFactory)
             {
-                options.LoggerFactory = loggerFactory;
+                useLogging(options, loggerFactory);
             }
         });
-        services.AddSingleton<IValidateOptions<TOptions>>(new KafkaOptionsValidator<TOptions>(name, (configuration as IConfigurationSection)?.Path));
+        services.AddSingleton<IValidateOptions<TOptions>>(new KafkaOptionsValidator<TOptions>(name, (configuration as IConfigurationSection)?.Path, validate));
         builder.ValidateOnStart();
 
         if (serviceKey is null)

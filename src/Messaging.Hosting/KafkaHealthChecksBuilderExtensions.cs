@@ -38,4 +38,31 @@ public static class KafkaHealthChecksBuilderExtensions
             tags,
             bound));
     }
+
+    /// <summary>
+    /// Adds a check of the circuit breakers of the <see cref="Messaging.Rpc.RpcClient"/> registered with
+    /// <c>AddRpcClient</c> (keyed by <paramref name="serviceKey"/> when given): healthy while all are closed, degraded
+    /// while one probes, <paramref name="failureStatus"/> while one is open (data: each request topic's state).
+    /// </summary>
+    /// <param name="builder">The health checks builder.</param>
+    /// <param name="name">The check's name. Default "rpc-circuits".</param>
+    /// <param name="failureStatus">The status reported while a circuit is open. Default unhealthy.</param>
+    /// <param name="tags">Tags for filtering checks.</param>
+    /// <param name="serviceKey">The key of the RPC client to check; null for the default one.</param>
+    /// <returns>The builder.</returns>
+    public static IHealthChecksBuilder AddRpcCircuitBreakers(
+        this IHealthChecksBuilder builder,
+        string name = "rpc-circuits",
+        HealthStatus? failureStatus = null,
+        IEnumerable<string>? tags = null,
+        string? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.Add(new HealthCheckRegistration(
+            name,
+            provider => new RpcCircuitHealthCheck(
+                serviceKey is null ? provider.GetRequiredService<Messaging.Rpc.RpcClient>() : provider.GetRequiredKeyedService<Messaging.Rpc.RpcClient>(serviceKey)),
+            failureStatus,
+            tags));
+    }
 }

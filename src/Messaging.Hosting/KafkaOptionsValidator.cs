@@ -3,12 +3,14 @@ using Microsoft.Extensions.Options;
 namespace Messaging.Hosting;
 
 /// <summary>
-/// Runs a client's own <see cref="KafkaClientOptions.Validate"/> as an options validator, so a wrong setting fails
-/// the host at start (<c>ValidateOnStart</c>) with a message that names the configuration key, not at the first
-/// produce. The client's message already says what is allowed ("must be between 1 and 1024").
+/// Runs a client's own validation (<see cref="KafkaClientOptions.Validate"/>, <c>RpcClientOptions.Validate</c>) as an
+/// options validator, so a wrong setting fails the host at start (<c>ValidateOnStart</c>) with a message that names
+/// the configuration key, not at the first produce. The client's message already says what is allowed ("must be
+/// between 1 and 1024"); a nested setting's name is a path (<c>Pools.BlockSize</c>), which becomes the key
+/// <c>Section:Pools:BlockSize</c>.
 /// </summary>
-internal sealed class KafkaOptionsValidator<TOptions>(string registeredName, string? sectionPath) : IValidateOptions<TOptions>
-    where TOptions : KafkaClientOptions
+internal sealed class KafkaOptionsValidator<TOptions>(string registeredName, string? sectionPath, Action<TOptions> validate) : IValidateOptions<TOptions>
+    where TOptions : class
 {
     public ValidateOptionsResult Validate(string? name, TOptions options)
     {
@@ -19,12 +21,12 @@ internal sealed class KafkaOptionsValidator<TOptions>(string registeredName, str
 
         try
         {
-            options.Validate();
+            validate(options);
             return ValidateOptionsResult.Success;
         }
         catch (ArgumentException e)
         {
-            var key = e.ParamName is { Length: > 0 } property
+            var key = e.ParamName is { Length: > 0 } paramName && paramName.Replace('.', ':') is var property
                 ? (sectionPath is { Length: > 0 } ? sectionPath + ":" + property : property)
                 : sectionPath ?? typeof(TOptions).Name;
             // ArgumentException appends " (Parameter 'x')" to Message; the key already says which.

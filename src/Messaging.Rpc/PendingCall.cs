@@ -42,6 +42,9 @@ internal abstract class PendingCall
     /// <summary>The request's payload bytes counted against the client's budget.</summary>
     public int RequestBytes { get; private set; }
 
+    /// <summary>The logical call this is one attempt of, on the resilient path (retries, hedging, breaker); null on the plain path.</summary>
+    public CallAttempts? Attempts { get; private set; }
+
     /// <summary>The generation of the call the object now carries.</summary>
     public int Generation => (int)(Volatile.Read(ref _state) >> 1);
 
@@ -52,9 +55,11 @@ internal abstract class PendingCall
     public bool IsAcknowledged(int generation) => Volatile.Read(ref _acknowledgedGeneration) == generation;
 
     /// <summary>Starts a new call on this object; returns its generation.</summary>
-    public int Begin(PendingCalls owner, Guid correlationId, string method, string topic, IRpcSerializer serializer, long startTimestamp, long deadlineTimestamp, int requestBytes)
+    public int Begin(PendingCalls owner, Guid correlationId, string method, string topic, IRpcSerializer serializer, long startTimestamp, long deadlineTimestamp, int requestBytes,
+        CallAttempts? attempts)
     {
         _owner = owner;
+        Attempts = attempts;
         CorrelationId = correlationId;
         Method = method;
         Topic = topic;
@@ -123,6 +128,7 @@ internal abstract class PendingCall
         Method = null;
         Topic = null;
         Serializer = null;
+        Attempts = null;
         CorrelationId = default;
         ResetOutcome();
         ReturnToPool();

@@ -11,6 +11,15 @@ namespace Messaging.Rpc;
 internal sealed class PendingCalls
 {
     private readonly ConcurrentDictionary<Guid, PendingCall> _calls = new();
+
+    /// <summary>
+    /// Correlation IDs of calls answered after their request was sent more than once (a retry or a hedge), with when
+    /// to forget them: a later reply with one of them is a duplicate, not an unknown reply. Bounded by the pending
+    /// calls limit; purged by the sweep.
+    /// </summary>
+    private readonly ConcurrentDictionary<Guid, long> _answered = new();
+    private readonly int _maxAnswered;
+    private readonly RpcMetrics _metrics = RpcMetrics.Shared;
     private readonly CallBudget _budget;
     private readonly TimeProvider _time;
     private readonly RpcWire _wire;
@@ -19,6 +28,7 @@ internal sealed class PendingCalls
     private int _closed;
     private long _completed;
     private long _unmatchedReplies;
+    private long _duplicateReplies;
     private long _malformedReplies;
     private long _deadlinesExceeded;
     private long _consumeErrors;
@@ -28,6 +38,7 @@ internal sealed class PendingCalls
         _time = options.TimeProvider;
         _wire = wire;
         _budget = new CallBudget(options.MaxPendingCalls, options.MaxPendingRequestBytes, _time);
+        _maxAnswered = options.MaxPendingCalls;
         _sweep = _time.CreateTimer(static state => ((PendingCalls)state!).Sweep(), this, options.DeadlineCheckInterval, options.DeadlineCheckInterval);
     }
 
@@ -36,7 +47,10 @@ internal sealed class PendingCalls
 
     public RpcClientStatistics Statistics => new(
         _budget.Calls, _budget.Bytes, Interlocked.Read(ref _completed), Interlocked.Read(ref _deadlinesExceeded),
-        Interlocked.Read(ref _unmatchedReplies), Interlocked.Read(ref _malformedReplies), Interlocked.Read(ref _consumeErrors));
+        Interlocked.Read(ref _unmatchedReplies), Interlocked.Read(ref _malformedReplies), Interlocked.Read(ref _consumeErrors))
+    {
+        DuplicateReplies = Interlocked.Read(ref _duplicateReplies),
+    };
 
     public ValueTask<bool> ReserveAsync(int bytes, TimeSpan wait, CancellationToken cancellationToken) => _budget.ReserveAsync(bytes, wait, cancellationToken);
 
@@ -46,23 +60,30 @@ internal sealed class PendingCalls
 
     /// <summary>
     /// Starts <paramref name="call"/> (its budget already reserved), enters it in the map and links the caller's token;
-    /// returns its generation. From here on the call ends through one of this class's completions.
+    /// returns its generation. From here on the call ends through one of this class's completions. An attempt of a
+    /// resilient call (<paramref name="attempts"/>) — or a call whose interceptors already saw its ID (<paramref name="correlationId"/>) — enters under that ID: the previous attempt's
+    /// entry is gone by then (its claimer removed it before completing it, and this attempt began after that).
     /// </summary>
     public int Add(PendingCall call, string method, string topic, IRpcSerializer serializer, long startTimestamp, long deadlineTimestamp, int requestBytes,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Guid correlationId = default, CallAttempts? attempts = null)
     {
         int generation;
+        var id = attempts?.CorrelationId ?? (correlationId == Guid.Empty ? Guid.NewGuid() : correlationId);
         while (true)
         {
-            generation = call.Begin(this, Guid.NewGuid(), method, topic, serializer, startTimestamp, deadlineTimestamp, requestBytes);
+            generation = call.Begin(this, id, method, topic, serializer, startTimestamp, deadlineTimestamp, requestBytes, attempts);
             if (_calls.TryAdd(call.CorrelationId, call))
             {
                 break;
             }
 
-            // A random 122-bit collision with a pending call: claim this generation silently and draw again.
+            // A random 122-bit collision with a pending call: claim this generation silently and draw again (an
+            // attempt whose ID is taken cannot be matched to its own replies, so it too fails over to a fresh one).
             call.TryClaim(generation);
+            id = Guid.NewGuid();
         }
+
+        _metrics.PendingCalls.Add(1);
 
         // The race with Close: Close sets _closed and then drains the map; this added to the map and then reads _closed
         // (both through full fences). Either Close's drain sees the entry, or this sees the flag — or both, and the
@@ -87,6 +108,7 @@ internal sealed class PendingCalls
 
         _calls.TryRemove(new KeyValuePair<Guid, PendingCall>(call.CorrelationId, call));
         _budget.Release(call.RequestBytes);
+        _metrics.PendingCalls.Add(-1);
         Interlocked.Increment(ref _completed);
         return true;
     }
@@ -121,6 +143,18 @@ internal sealed class PendingCalls
         }
     }
 
+    /// <summary>
+    /// The producer's report on a hedged request: acknowledged counts for the call; a failure does not fail it (the
+    /// first request may still be answered), the call's deadline still bounds it.
+    /// </summary>
+    public static void OnHedgeDelivered(PendingCall call, int generation, ProduceException? error)
+    {
+        if (error is null)
+        {
+            call.Acknowledge(generation);
+        }
+    }
+
     /// <summary>The request of generation <paramref name="generation"/> could not be sent: fails the call unless it is done already.</summary>
     public void OnSendFailed(PendingCall call, int generation, Exception error)
     {
@@ -141,20 +175,28 @@ internal sealed class PendingCalls
         if (!headers.TryGetLast(_wire.CorrelationId, out var header) || !RpcWire.TryReadCorrelationId(header.Value.Span, out var id))
         {
             Interlocked.Increment(ref _malformedReplies);
+            _metrics.Dropped("malformed");
             return;
         }
 
         if (!_calls.TryGetValue(id, out var call))
         {
-            Interlocked.Increment(ref _unmatchedReplies);
+            CountUnmatched(id);
             return;
         }
 
         var generation = call.Generation;
         if (call.CorrelationId != id || !TryFinish(call, generation))
         {
-            Interlocked.Increment(ref _unmatchedReplies);
+            CountUnmatched(id);
             return;
+        }
+
+        // Claimed first, sends read after: a hedge counts its send before it checks the claim, so either it sees the
+        // claim and does not send, or this sees its send and remembers the call (see RpcClient.SendHedge).
+        if (call.Attempts is { Sends: > 1 } attempts)
+        {
+            RememberAnswered(id, attempts);
         }
 
         // Claimed: the call cannot be recycled until its outcome is set, so its fields are stable here.
@@ -171,6 +213,40 @@ internal sealed class PendingCalls
         }
     }
 
+    private void CountUnmatched(Guid id)
+    {
+        if (_answered.ContainsKey(id))
+        {
+            Interlocked.Increment(ref _duplicateReplies);
+            _metrics.Dropped("duplicate");
+        }
+        else
+        {
+            Interlocked.Increment(ref _unmatchedReplies);
+            _metrics.Dropped("unmatched");
+        }
+    }
+
+    /// <summary>
+    /// Remembers an answered call that was sent more than once: until its deadline, and as long again as it may run
+    /// in all (a server may still be working on the other request until the deadline it carries, and finish a little
+    /// after).
+    /// </summary>
+    private void RememberAnswered(Guid id, CallAttempts attempts)
+    {
+        if (_answered.Count < _maxAnswered)
+        {
+            var remaining = attempts.Deadline - _time.GetUtcNow();
+            if (remaining < TimeSpan.Zero)
+            {
+                remaining = TimeSpan.Zero;
+            }
+
+            var keep = remaining + _time.GetElapsedTime(attempts.Start) + remaining;
+            _answered[id] = _time.GetTimestamp() + (long)(keep.TotalSeconds * _time.TimestampFrequency);
+        }
+    }
+
     public void CountConsumeError() => Interlocked.Increment(ref _consumeErrors);
 
     /// <summary>Stops taking calls and fails every pending one with the disposal error.</summary>
@@ -178,6 +254,7 @@ internal sealed class PendingCalls
     {
         Interlocked.Exchange(ref _closed, 1);
         _sweep.Dispose();
+        _answered.Clear();
         foreach (var pair in _calls)
         {
             var call = pair.Value;
@@ -192,7 +269,7 @@ internal sealed class PendingCalls
     /// <summary>Fails every call past its deadline. Runs on a timer; a tick that finds the previous one still running skips.</summary>
     private void Sweep()
     {
-        if (_budget.Calls == 0 || Interlocked.Exchange(ref _sweeping, 1) != 0)
+        if ((_budget.Calls == 0 && _answered.IsEmpty) || Interlocked.Exchange(ref _sweeping, 1) != 0)
         {
             return;
         }
@@ -208,6 +285,14 @@ internal sealed class PendingCalls
                 {
                     Interlocked.Increment(ref _deadlinesExceeded);
                     call.SetError(RpcErrors.DeadlineExceeded(call.Method!, call.Topic!, pair.Key, Elapsed(call), call.IsAcknowledged(generation)));
+                }
+            }
+
+            foreach (var (id, forgetAt) in _answered)
+            {
+                if (now >= forgetAt)
+                {
+                    _answered.TryRemove(id, out _);
                 }
             }
         }

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Messaging.Rpc;
 
 /// <summary>
-/// Per-call settings: when the call expires, extra headers and the record key. A value type: passing options
+/// Per-call settings: when the call expires, extra headers, the record key, and whether the call is idempotent. A value type: passing options
 /// allocates nothing. <see cref="Deadline"/> wins over <see cref="Timeout"/>; with neither, the client's
 /// <see cref="RpcClientOptions.DefaultTimeout"/> applies.
 /// </summary>
@@ -18,6 +18,13 @@ public readonly record struct RpcCallOptions
 
     /// <summary>Headers sent with the request, after the RPC headers; null for none. Their values must stay unchanged until the call completes.</summary>
     public IReadOnlyList<RecordHeader>? Headers { get; init; }
+
+    /// <summary>
+    /// Whether running the request twice does no harm: an idempotent call may be retried and hedged
+    /// (<see cref="RpcClientOptions.Resilience"/>), every attempt under the call's one correlation ID. Also true for
+    /// methods listed in <see cref="RpcResilienceOptions.IdempotentMethods"/>. Default false.
+    /// </summary>
+    public bool Idempotent { get; init; }
 
     /// <summary>The request record's key (requests with the same key stay in order on the request topic); null for none. Read before the call returns its first await, not kept.</summary>
     public ReadOnlyMemory<byte>? Key { get; init; }

@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
+using Microsoft.Extensions.Logging;
 using Microsoft.IO;
 
 namespace Messaging.Rpc;
@@ -22,17 +24,31 @@ namespace Messaging.Rpc;
 /// <para><b>Memory.</b> A request is encoded into a pooled stream, copied by the producer into its batch, and the
 /// stream returned at once; the reply is decoded from the consumer's pooled buffer, which is recycled at once. A call
 /// waits on a pooled value-task source: no Task per call.</para>
+/// <para><b>Resilience, middleware, telemetry.</b> Idempotent calls may be retried and hedged under their one correlation
+/// ID, circuit breakers guard each request topic (<see cref="RpcClientOptions.Resilience"/>); interceptors wrap every
+/// call (<see cref="RpcClientOptions.Interceptors"/>); calls are spans and measurements of <see cref="RpcTelemetry"/>'s
+/// names, and requests carry W3C trace context. See <c>docs/rpc.md</c>.</para>
 /// <para><b>Disposal.</b> <see cref="DisposeAsync"/> refuses new calls, fails every pending call at once with
 /// <see cref="RpcStatus.Unavailable"/>, stops the reply consumer, deletes a per-instance reply topic, and drops every
 /// reference to callers and payloads.</para>
 /// </remarks>
-public sealed class RpcClient : IAsyncDisposable
+public sealed partial class RpcClient : IAsyncDisposable
 {
     /// <summary>Methods whose UTF-8 names are cached; past this many distinct names they are encoded per call.</summary>
     private const int MaxCachedMethods = 1024;
 
     private static readonly DeliveryHandler<DeliveryToken> OnRequestDelivered =
-        static (in DeliveryResult _, ProduceException? error, DeliveryToken token) => token.Calls.OnDelivered(token.Call, token.Generation, error);
+        static (in DeliveryResult _, ProduceException? error, DeliveryToken token) =>
+        {
+            if (token.Hedge)
+            {
+                PendingCalls.OnHedgeDelivered(token.Call, token.Generation, error);
+            }
+            else
+            {
+                token.Calls.OnDelivered(token.Call, token.Generation, error);
+            }
+        };
 
     private readonly RpcClientOptions _options;
     private readonly TimeProvider _time;
@@ -47,6 +63,13 @@ public sealed class RpcClient : IAsyncDisposable
     private readonly ReplyListener _replies;
     private readonly RequestTopics _topics;
     private readonly ConcurrentDictionary<string, byte[]> _methodNames = new(StringComparer.Ordinal);
+    private readonly RpcInterceptor[] _interceptors;
+
+    /// <summary>The interceptor chain per request/reply type pair (keyed by its continuation type), built on first use.</summary>
+    private readonly ConcurrentDictionary<Type, Delegate> _chains = new();
+    private readonly CallResilience _resilience;
+    private readonly RpcClientLog _log;
+    private RpcContinuation<ReadOnlyMemory<byte>, byte[]>? _rawChain;
     private readonly CancellationTokenSource _disposing = new();
     private readonly Lock _startLock = new();
     private Task? _start;
@@ -71,6 +94,13 @@ public sealed class RpcClient : IAsyncDisposable
         ApplyConnection(options.Producer, options.BootstrapServers, options.ClientId);
         ApplyConnection(options.Consumer, options.BootstrapServers, options.ClientId);
         ApplyConnection(options.Admin, options.BootstrapServers, options.ClientId);
+        _interceptors = [.. options.Interceptors];
+        _log = new RpcClientLog(options.LoggerFactory.CreateLogger<RpcClient>());
+        _resilience = new CallResilience(options.Resilience, _time, _log);
+        if (options.Resilience.CircuitBreaker.Enabled)
+        {
+            RpcMetrics.Shared.Register(_resilience);
+        }
         _calls = new PendingCalls(options, _wire);
         _producer = new KafkaProducer(options.Producer);
         _admin = new KafkaAdminClient(options.Admin);
@@ -123,25 +153,109 @@ public sealed class RpcClient : IAsyncDisposable
     /// <param name="topic">The service's request topic.</param>
     /// <param name="method">The method name.</param>
     /// <param name="request">The request; encoded with <see cref="RpcClientOptions.Serializer"/> before this returns its first await, not kept.</param>
-    /// <param name="options">Deadline or timeout, headers, key.</param>
+    /// <param name="options">Deadline or timeout, headers, key, idempotency.</param>
     /// <param name="cancellationToken">Cancels the call (<see cref="RpcStatus.Cancelled"/>); the request may already have been sent.</param>
     /// <returns>The reply.</returns>
     /// <exception cref="RpcException">The call did not succeed; <see cref="RpcException.Status"/> says how.</exception>
     /// <exception cref="ObjectDisposedException">The client was disposed before the call.</exception>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<TResponse> CallAsync<TRequest, TResponse>(string topic, string method, TRequest request, RpcCallOptions options = default,
+    public ValueTask<TResponse> CallAsync<TRequest, TResponse>(string topic, string method, TRequest request, RpcCallOptions options = default,
         CancellationToken cancellationToken = default)
+    {
+        if (_interceptors.Length == 0)
+        {
+            return InvokeAsync<TRequest, TResponse>(topic, method, request, options, Guid.Empty, cancellationToken);
+        }
+
+        var context = new RpcCallContext<TRequest>(RpcCallSide.Client, topic, method, Guid.NewGuid(), request, options, cancellationToken);
+        var chain = (RpcContinuation<TRequest, TResponse>)_chains.GetOrAdd(typeof(RpcContinuation<TRequest, TResponse>), static (_, self) =>
+            RpcInterceptorChain.Build<TRequest, TResponse>(self._interceptors, RpcCallSide.Client,
+                c => self.InvokeAsync<TRequest, TResponse>(c.Topic, c.Method, c.Request, c.Options, c.CorrelationId, c.CancellationToken)), this);
+        return chain(context);
+    }
+
+    /// <summary>Calls <paramref name="method"/> with a raw payload (content type <c>application/octet-stream</c>) and returns the raw reply.</summary>
+    /// <param name="topic">The service's request topic.</param>
+    /// <param name="method">The method name.</param>
+    /// <param name="request">The payload; read before this returns its first await, not kept.</param>
+    /// <param name="options">Deadline or timeout, headers, key, idempotency.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The reply payload (a copy: the consumer's buffer is reused).</returns>
+    /// <exception cref="RpcException">The call did not succeed.</exception>
+    /// <exception cref="ObjectDisposedException">The client was disposed before the call.</exception>
+    public ValueTask<byte[]> CallAsync(string topic, string method, ReadOnlyMemory<byte> request, RpcCallOptions options = default,
+        CancellationToken cancellationToken = default)
+    {
+        if (_interceptors.Length == 0)
+        {
+            return InvokeRawAsync(topic, method, request, options, Guid.Empty, cancellationToken);
+        }
+
+        var context = new RpcCallContext<ReadOnlyMemory<byte>>(RpcCallSide.Client, topic, method, Guid.NewGuid(), request, options, cancellationToken);
+        _rawChain ??= RpcInterceptorChain.Build<ReadOnlyMemory<byte>, byte[]>(_interceptors, RpcCallSide.Client,
+            c => InvokeRawAsync(c.Topic, c.Method, c.Request, c.Options, c.CorrelationId, c.CancellationToken));
+        return _rawChain(context);
+    }
+
+    /// <summary>The typed call after the interceptors: encodes, then takes the plain or the resilient path; records the outcome.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<TResponse> InvokeAsync<TRequest, TResponse>(string topic, string method, TRequest request, RpcCallOptions options, Guid correlationId,
+        CancellationToken cancellationToken)
     {
         var start = _time.GetTimestamp();
         var deadline = DeadlineOf(options);
-        await PrepareAsync(topic, method, start, deadline, cancellationToken).ConfigureAwait(false);
+        using var activity = RpcActivities.StartClientCall(topic, method);
+        try
+        {
+            await PrepareAsync(topic, method, start, deadline, cancellationToken).ConfigureAwait(false);
+            var idempotent = _resilience.IsIdempotent(method, options);
+            TResponse response;
+            if (_resilience.Applies(idempotent))
+            {
+                var stream = _streams.GetStream();
+                CallAttempts attempts;
+                try
+                {
+                    Encode(_serializer, request, stream, method, topic, start);
+                    attempts = new CallAttempts(this, topic, method, correlationId == Guid.Empty ? Guid.NewGuid() : correlationId, idempotent,
+                        idempotent && _resilience.Hedging, deadline, stream, _contentType, _serializer, options, start);
+                }
+                catch
+                {
+                    stream.Dispose();
+                    throw;
+                }
 
+                using (attempts)
+                {
+                    response = await ResilientAsync<TResponse>(attempts, activity, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                response = await CallOnceAsync<TRequest, TResponse>(topic, method, request, options, correlationId, start, deadline, activity, cancellationToken).ConfigureAwait(false);
+            }
+
+            Finished(topic, method, start, null, activity);
+            return response;
+        }
+        catch (RpcException e)
+        {
+            Finished(topic, method, start, e, activity);
+            throw;
+        }
+    }
+
+    /// <summary>The plain path: one request, its payload's stream returned as soon as the producer has copied it.</summary>
+    private async ValueTask<TResponse> CallOnceAsync<TRequest, TResponse>(string topic, string method, TRequest request, RpcCallOptions options, Guid correlationId,
+        long start, DateTimeOffset deadline, Activity? activity, CancellationToken cancellationToken)
+    {
         RecyclableMemoryStream? stream = _streams.GetStream();
         PendingCall<TResponse> call;
         try
         {
             Encode(_serializer, request, stream, method, topic, start);
-            call = await BeginAsync<TResponse>(topic, method, (int)stream.Length, _serializer, start, deadline, cancellationToken).ConfigureAwait(false);
+            call = await BeginAsync<TResponse>(topic, method, (int)stream.Length, _serializer, start, deadline, cancellationToken, correlationId).ConfigureAwait(false);
+            Tag(activity, call.CorrelationId);
             if (_topics.IsWarm(topic))
             {
                 Send(call, topic, method, Payload(stream), _contentType, deadline, options);
@@ -161,37 +275,57 @@ public sealed class RpcClient : IAsyncDisposable
         return await call.AsValueTask().ConfigureAwait(false);
     }
 
-    /// <summary>Calls <paramref name="method"/> with a raw payload (content type <c>application/octet-stream</c>) and returns the raw reply.</summary>
-    /// <param name="topic">The service's request topic.</param>
-    /// <param name="method">The method name.</param>
-    /// <param name="request">The payload; read before this returns its first await, not kept.</param>
-    /// <param name="options">Deadline or timeout, headers, key.</param>
-    /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>The reply payload (a copy: the consumer's buffer is reused).</returns>
-    /// <exception cref="RpcException">The call did not succeed.</exception>
-    /// <exception cref="ObjectDisposedException">The client was disposed before the call.</exception>
+    /// <summary>The raw call after the interceptors.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<byte[]> CallAsync(string topic, string method, ReadOnlyMemory<byte> request, RpcCallOptions options = default,
-        CancellationToken cancellationToken = default)
+    private async ValueTask<byte[]> InvokeRawAsync(string topic, string method, ReadOnlyMemory<byte> request, RpcCallOptions options, Guid correlationId,
+        CancellationToken cancellationToken)
     {
         var start = _time.GetTimestamp();
         var deadline = DeadlineOf(options);
-        await PrepareAsync(topic, method, start, deadline, cancellationToken).ConfigureAwait(false);
-        CheckSize(request.Length, method, topic, start);
-        var call = await BeginAsync<byte[]>(topic, method, request.Length, RawRpcSerializer.Instance, start, deadline, cancellationToken).ConfigureAwait(false);
-        if (_topics.IsWarm(topic))
+        using var activity = RpcActivities.StartClientCall(topic, method);
+        try
         {
-            Send(call, topic, method, request.Span, _rawContentType, deadline, options);
-        }
-        else
-        {
-            // The cold path holds the payload until the producer has the topic's metadata: a pooled copy, not the caller's memory.
-            var stream = _streams.GetStream();
-            stream.Write(request.Span);
-            SendCold(call, topic, method, stream, _rawContentType, deadline, options);
-        }
+            await PrepareAsync(topic, method, start, deadline, cancellationToken).ConfigureAwait(false);
+            CheckSize(request.Length, method, topic, start);
+            var idempotent = _resilience.IsIdempotent(method, options);
+            byte[] response;
+            if (_resilience.Applies(idempotent))
+            {
+                // Attempts send the payload again: a pooled copy, not the caller's memory.
+                var stream = _streams.GetStream();
+                stream.Write(request.Span);
+                using var attempts = new CallAttempts(this, topic, method, correlationId == Guid.Empty ? Guid.NewGuid() : correlationId, idempotent,
+                    idempotent && _resilience.Hedging, deadline, stream, _rawContentType, RawRpcSerializer.Instance, options, start);
+                response = await ResilientAsync<byte[]>(attempts, activity, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                var call = await BeginAsync<byte[]>(topic, method, request.Length, RawRpcSerializer.Instance, start, deadline, cancellationToken, correlationId)
+                    .ConfigureAwait(false);
+                Tag(activity, call.CorrelationId);
+                if (_topics.IsWarm(topic))
+                {
+                    Send(call, topic, method, request.Span, _rawContentType, deadline, options);
+                }
+                else
+                {
+                    // The cold path holds the payload until the producer has the topic's metadata: a pooled copy, not the caller's memory.
+                    var stream = _streams.GetStream();
+                    stream.Write(request.Span);
+                    SendCold(call, topic, method, stream, _rawContentType, deadline, options);
+                }
 
-        return await call.AsValueTask().ConfigureAwait(false);
+                response = await call.AsValueTask().ConfigureAwait(false);
+            }
+
+            Finished(topic, method, start, null, activity);
+            return response;
+        }
+        catch (RpcException e)
+        {
+            Finished(topic, method, start, e, activity);
+            throw;
+        }
     }
 
     /// <summary>
@@ -253,6 +387,7 @@ public sealed class RpcClient : IAsyncDisposable
         }
 
         // First the callers: every pending call ends now, and calls waiting for room or for the start wake up.
+        RpcMetrics.Shared.Unregister(_resilience);
         await _disposing.CancelAsync().ConfigureAwait(false);
         _calls.Close();
         Task? start;
@@ -293,6 +428,8 @@ public sealed class RpcClient : IAsyncDisposable
         await _admin.DisposeAsync().ConfigureAwait(false);
         _topics.Clear();
         _methodNames.Clear();
+        _chains.Clear();
+        _rawChain = null;
         _disposing.Dispose();
     }
 
@@ -396,7 +533,7 @@ public sealed class RpcClient : IAsyncDisposable
 
     /// <summary>Waits for room in the budget (up to the deadline), then enters a pooled call in the pending map.</summary>
     private async ValueTask<PendingCall<TResponse>> BeginAsync<TResponse>(string topic, string method, int bytes, IRpcSerializer serializer, long start,
-        DateTimeOffset deadline, CancellationToken cancellationToken)
+        DateTimeOffset deadline, CancellationToken cancellationToken, Guid correlationId = default, CallAttempts? attempts = null)
     {
         var reserve = _calls.ReserveAsync(bytes, Remaining(deadline), cancellationToken);
         bool reserved;
@@ -418,7 +555,7 @@ public sealed class RpcClient : IAsyncDisposable
         var call = PendingCall<TResponse>.Rent();
         var remaining = Remaining(deadline);
         var deadlineTimestamp = _time.GetTimestamp() + (remaining > TimeSpan.Zero ? (long)(remaining.TotalSeconds * _time.TimestampFrequency) : 0);
-        _calls.Add(call, method, topic, serializer, start, deadlineTimestamp, bytes, cancellationToken);
+        _calls.Add(call, method, topic, serializer, start, deadlineTimestamp, bytes, cancellationToken, correlationId, attempts);
         return call;
     }
 
@@ -444,18 +581,27 @@ public sealed class RpcClient : IAsyncDisposable
     /// </summary>
     private void Send(PendingCall call, string topic, string method, ReadOnlySpan<byte> payload, byte[] contentType, DateTimeOffset deadline, in RpcCallOptions options)
     {
-        var generation = call.Generation;
-        if (call.IsClaimed)
+        var values = call.HeaderValues;
+        RpcWire.WriteDeadline(deadline, values.AsSpan(RpcWire.CorrelationIdLength));
+        Send(call, call.Generation, values, topic, method, payload, contentType, options, hedge: false);
+    }
+
+    /// <summary>
+    /// Produces a request for generation <paramref name="generation"/> of <paramref name="call"/> with header values
+    /// <paramref name="values"/> (correlation ID, deadline). A hedged request's failure to send does not fail the call.
+    /// </summary>
+    private void Send(PendingCall call, int generation, byte[] values, string topic, string method, ReadOnlySpan<byte> payload, byte[] contentType,
+        in RpcCallOptions options, bool hedge)
+    {
+        if (call.Generation != generation || call.IsClaimed)
         {
-            return; // already cancelled or disposed: nothing to send
+            return; // already cancelled, disposed or answered: nothing to send
         }
 
         var count = HeaderCount(_route, options.Headers);
         var headers = ArrayPool<RecordHeader>.Shared.Rent(count);
         try
         {
-            var values = call.HeaderValues;
-            RpcWire.WriteDeadline(deadline, values.AsSpan(RpcWire.CorrelationIdLength));
             var n = WriteHeaders(headers, values, _route, method, contentType, options.Headers);
             var key = options.Key;
             var record = new ProducerRecord
@@ -465,13 +611,18 @@ public sealed class RpcClient : IAsyncDisposable
                 Value = payload,
                 Headers = headers.AsSpan(0, n),
             };
-            _producer.Produce(topic, record, new DeliveryToken(_calls, call, generation), OnRequestDelivered);
+            _producer.Produce(topic, record, new DeliveryToken(_calls, call, generation, hedge), OnRequestDelivered);
         }
 #pragma warning disable CA1031 // Any refusal by the producer becomes the call's typed error.
-        catch (Exception ex)
+        catch (Exception ex) when (!hedge)
 #pragma warning restore CA1031
         {
             _calls.Fail(call, generation, RpcErrors.SendFailed(method, topic, call.CorrelationId, _time.GetElapsedTime(call.StartTimestamp), ex));
+        }
+#pragma warning disable CA1031 // A hedge that cannot go changes nothing: the first request is still out.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
         }
         finally
         {
@@ -511,11 +662,11 @@ public sealed class RpcClient : IAsyncDisposable
 
     /// <summary>How many headers a request carries: the RPC headers (routing ones only for calls) and the caller's.</summary>
     private static int HeaderCount(ReplyRoute? route, IReadOnlyList<RecordHeader>? userHeaders) =>
-        (route is null ? 3 : route.PartitionBytes is null ? 5 : 6) + (userHeaders?.Count ?? 0);
+        (route is null ? 3 : route.PartitionBytes is null ? 5 : 6) + (userHeaders?.Count ?? 0) + RpcTraceContext.MaxHeaders;
 
     /// <summary>
     /// Writes a request's headers: for a call (<paramref name="route"/> set) the correlation ID and reply routing, then
-    /// method, deadline and content type, then the caller's headers. <paramref name="values"/> holds the correlation ID
+    /// method, deadline and content type, then the caller's headers, then the trace context. <paramref name="values"/> holds the correlation ID
     /// (first 16 bytes) and the encoded deadline (next 8). Returns the count written.
     /// </summary>
     private int WriteHeaders(Span<RecordHeader> headers, byte[] values, ReplyRoute? route, string method, byte[] contentType, IReadOnlyList<RecordHeader>? userHeaders)
@@ -542,7 +693,8 @@ public sealed class RpcClient : IAsyncDisposable
             }
         }
 
-        return n;
+        // The current span — the call's, or the caller's own when nobody listens to ours — travels as W3C trace context.
+        return n + RpcTraceContext.Inject(Activity.Current, headers[n..]);
     }
 
     /// <summary>
@@ -672,5 +824,5 @@ public sealed class RpcClient : IAsyncDisposable
     }
 
     /// <summary>The state the producer hands back with a request's outcome: which call, and which generation of it.</summary>
-    private readonly record struct DeliveryToken(PendingCalls Calls, PendingCall Call, int Generation);
+    private readonly record struct DeliveryToken(PendingCalls Calls, PendingCall Call, int Generation, bool Hedge);
 }

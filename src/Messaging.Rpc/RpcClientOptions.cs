@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
 namespace Messaging.Rpc;
 
 /// <summary>
@@ -76,11 +79,41 @@ public sealed class RpcClientOptions
     /// <summary>The admin client's settings (request topic checks, reply topic set-up).</summary>
     public KafkaAdminOptions Admin { get; set; } = new();
 
-    /// <summary>The clock for deadlines and elapsed times. Default <see cref="TimeProvider.System"/>.</summary>
+    /// <summary>The clock for deadlines, elapsed times, backoffs, hedging delays and circuit breaks. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
-    internal void Validate()
+    /// <summary>Retries and hedging of idempotent calls, circuit breakers per request topic.</summary>
+    public RpcResilienceOptions Resilience { get; set; } = new();
+
+    /// <summary>
+    /// Interceptors around every call (<see cref="RpcInterceptor.InterceptCallAsync"/>), in order: the first is the
+    /// outermost. Read when the client is built. Empty by default (then calls pay nothing for them).
+    /// </summary>
+    public IList<RpcInterceptor> Interceptors { get; set; } = [];
+
+    /// <summary>
+    /// The logging of the client (circuit breaker changes, retries, hedges) and of <see cref="Producer"/>,
+    /// <see cref="Consumer"/> and <see cref="Admin"/> where those have none of their own. Default: no logging.
+    /// </summary>
+    public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
+
+    /// <summary>
+    /// Checks every setting, the nested ones included; an <see cref="ArgumentException"/> names the setting by its
+    /// path (<c>Resilience.MaxAttempts</c>, <c>Pools.BlockSize</c>, <c>Producer.Linger</c>) in its
+    /// <see cref="ArgumentException.ParamName"/> and says the allowed range. First applies <see cref="BootstrapServers"/>,
+    /// <see cref="ClientId"/> and <see cref="LoggerFactory"/> to the nested client options that leave them unset (as
+    /// the client does). The client runs it when built.
+    /// </summary>
+    /// <exception cref="ArgumentException">A setting is invalid.</exception>
+    public void Validate()
     {
+        ArgumentNullException.ThrowIfNull(Producer, nameof(Producer));
+        ArgumentNullException.ThrowIfNull(Consumer, nameof(Consumer));
+        ArgumentNullException.ThrowIfNull(Admin, nameof(Admin));
+        ArgumentNullException.ThrowIfNull(LoggerFactory, nameof(LoggerFactory));
+        ApplyConnection(Producer);
+        ApplyConnection(Consumer);
+        ApplyConnection(Admin);
         ArgumentException.ThrowIfNullOrWhiteSpace(InstanceId, nameof(InstanceId));
         ArgumentException.ThrowIfNullOrWhiteSpace(ReplyTopic, nameof(ReplyTopic));
         ArgumentNullException.ThrowIfNull(Serializer, nameof(Serializer));
@@ -90,6 +123,14 @@ public sealed class RpcClientOptions
         ArgumentNullException.ThrowIfNull(Consumer, nameof(Consumer));
         ArgumentNullException.ThrowIfNull(Admin, nameof(Admin));
         ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
+        ArgumentNullException.ThrowIfNull(Resilience, nameof(Resilience));
+        ArgumentNullException.ThrowIfNull(Interceptors, nameof(Interceptors));
+        ArgumentNullException.ThrowIfNull(LoggerFactory, nameof(LoggerFactory));
+        foreach (var interceptor in Interceptors)
+        {
+            ArgumentNullException.ThrowIfNull(interceptor, nameof(Interceptors));
+        }
+
         if (ReplyPartition is { } partition)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(partition, nameof(ReplyPartition));
@@ -103,6 +144,47 @@ public sealed class RpcClientOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingRequestBytes, MaxRequestBytes, nameof(MaxPendingRequestBytes));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(DeadlineCheckInterval, TimeSpan.Zero, nameof(DeadlineCheckInterval));
         Headers.Validate();
-        Pools.Validate();
+        Nested(nameof(Pools), Pools.Validate);
+        Nested(nameof(Resilience), Resilience.Validate);
+        Nested(nameof(Producer), Producer.Validate);
+        Nested(nameof(Consumer), Consumer.Validate);
+        Nested(nameof(Admin), Admin.Validate);
     }
+
+    private void ApplyConnection(KafkaClientOptions target)
+    {
+        if (string.IsNullOrEmpty(target.BootstrapServers))
+        {
+            target.BootstrapServers = BootstrapServers;
+        }
+
+        if (target.ClientId == "messaging")
+        {
+            target.ClientId = ClientId;
+        }
+
+        if (ReferenceEquals(target.LoggerFactory, NullLoggerFactory.Instance))
+        {
+            target.LoggerFactory = LoggerFactory;
+        }
+    }
+
+    /// <summary>Runs a nested validation, naming a failing setting by its path from here (<c>Pools.BlockSize</c>).</summary>
+    private static void Nested(string property, Action validate)
+    {
+        try
+        {
+            validate();
+        }
+        catch (ArgumentException e) when (e.ParamName is { Length: > 0 } name && !name.StartsWith(property + ".", StringComparison.Ordinal))
+        {
+            var message = e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal);
+            throw e is ArgumentOutOfRangeException range
+                ? new ArgumentOutOfRangeException(property + "." + name, range.ActualValue, StripActual(message, range.ActualValue))
+                : new ArgumentException(message, property + "." + name, e);
+        }
+    }
+
+    private static string StripActual(string message, object? actual) =>
+        actual is null ? message : message.Replace(Environment.NewLine + "Actual value was " + actual + ".", "", StringComparison.Ordinal);
 }

@@ -7,7 +7,7 @@ namespace Messaging.Rpc;
 /// <param name="PendingRequestBytes">Request payload bytes of the calls waiting now.</param>
 /// <param name="CompletedCalls">Calls completed, in any way, since the client started.</param>
 /// <param name="DeadlinesExceeded">Calls that failed because their deadline passed.</param>
-/// <param name="UnmatchedReplies">Replies dropped because no pending call had their correlation ID: late (after the deadline), duplicate, or another client's on a shared partition.</param>
+/// <param name="UnmatchedReplies">Replies dropped because no pending call had their correlation ID: late (after the deadline), a second reply from the server, or another client's on a shared partition (duplicates of hedged or retried calls count in <see cref="DuplicateReplies"/> instead).</param>
 /// <param name="MalformedReplies">Records on the reply partitions dropped for lacking a 16-byte correlation ID.</param>
 /// <param name="ConsumeErrors">Errors the reply consumer reported (the partition is skipped past the failing offset).</param>
 [StructLayout(LayoutKind.Auto)]
@@ -18,4 +18,8 @@ public readonly record struct RpcClientStatistics(
     long DeadlinesExceeded,
     long UnmatchedReplies,
     long MalformedReplies,
-    long ConsumeErrors);
+    long ConsumeErrors)
+{
+    /// <summary>Replies dropped because their call was already answered after its request went more than once (a hedge or a retry): the loser of the race.</summary>
+    public long DuplicateReplies { get; init; }
+}

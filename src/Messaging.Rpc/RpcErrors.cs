@@ -26,6 +26,10 @@ internal static class RpcErrors
     public static RpcException Disposed(string? method, string? topic, Guid id, TimeSpan elapsed, bool acknowledged) =>
         ForCall(RpcStatus.Unavailable, "the RPC client was disposed", method, topic, id, elapsed, acknowledged, new ObjectDisposedException(nameof(RpcClient)));
 
+    public static RpcException CircuitOpen(string method, string topic, Guid id, TimeSpan elapsed, Exception inner) =>
+        ForCall(RpcStatus.Unavailable, "the circuit breaker of the request topic is open: calls fail at once until it probes the service again", method, topic, id,
+            elapsed, false, inner);
+
     public static RpcException TopicMissing(string method, string topic, TimeSpan elapsed) =>
         ForCall(RpcStatus.Unavailable, "the request topic does not exist", method, topic, Guid.Empty, elapsed, false);
 

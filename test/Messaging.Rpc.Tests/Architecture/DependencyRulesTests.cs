@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 
 namespace Messaging.Rpc.Tests.Architecture;
 
-/// <summary>The RPC layer rides on Core's public API only: no friend access, no other client library (its one package is the pooled streams its payloads are encoded into).</summary>
+/// <summary>The RPC layer rides on Core's public API only: no friend access, no other client library (its packages are the pooled streams its payloads are encoded into and Polly's core for retries and circuit breakers).</summary>
 public sealed class DependencyRulesTests
 {
     private static readonly Assembly Rpc = typeof(Messaging.Rpc.AssemblyMarker).Assembly;
@@ -27,9 +27,9 @@ public sealed class DependencyRulesTests
         {
             var name = reference.Name!;
             var allowed = name == "Messaging.Core" || name.StartsWith("System", StringComparison.Ordinal)
-                          || name.StartsWith("Microsoft.Extensions", StringComparison.Ordinal) || name == "Microsoft.IO.RecyclableMemoryStream"
+                          || name.StartsWith("Microsoft.Extensions", StringComparison.Ordinal) || name == "Microsoft.IO.RecyclableMemoryStream" || name == "Polly.Core"
                           || name == "netstandard" || name == "mscorlib";
-            Assert.True(allowed, $"Messaging.Rpc references {name}; it may depend on Messaging.Core, the framework and the pooled streams only.");
+            Assert.True(allowed, $"Messaging.Rpc references {name}; it may depend on Messaging.Core, the framework, the pooled streams and Polly.Core only.");
         }
     }
 }

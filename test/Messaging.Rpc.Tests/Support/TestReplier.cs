@@ -8,11 +8,17 @@ namespace Messaging.Rpc.Tests.Support;
 /// A stand-in server, written as a Spring <c>@SendTo</c> replier behaves: it reads requests, copies the correlation ID
 /// into the reply and sends it to the request's reply topic and partition. The method header picks the behaviour:
 /// <c>echo</c> replies with the request's payload, <c>fail</c> with status Internal and a message, <c>ignore</c> never
-/// replies, <c>twice</c> echoes two replies. It consumes from the start of every partition of the request topic.
+/// replies, <c>twice</c> echoes two replies, <c>flaky</c> answers Unavailable the first time it sees a correlation ID
+/// and echoes after, <c>slow-first</c> echoes the first request of a correlation ID only after <see cref="SlowDelay"/>
+/// (a slow server instance) and later ones at once, <c>health</c> fails with Internal while <see cref="Failing"/> is
+/// set and echoes otherwise. It consumes from the start of every partition of the request topic.
 /// </summary>
 internal sealed class TestReplier : IAsyncDisposable
 {
     private static readonly byte[] StatusInternal = BigEndian((int)RpcStatus.Internal);
+    private static readonly byte[] StatusUnavailable = BigEndian((int)RpcStatus.Unavailable);
+    private readonly ConcurrentDictionary<string, int> _seen = new(StringComparer.Ordinal);
+    private volatile bool _failing;
 
     private readonly KafkaConsumer _consumer;
     private readonly KafkaProducer _producer;
@@ -47,6 +53,22 @@ internal sealed class TestReplier : IAsyncDisposable
 
     /// <summary>The deadline header of the requests seen (Unix ms).</summary>
     public ConcurrentQueue<long> Deadlines { get; } = new();
+
+    /// <summary>Every request's headers (name → last value), in order of arrival.</summary>
+    public ConcurrentQueue<IReadOnlyDictionary<string, byte[]>> Headers { get; } = new();
+
+    /// <summary>How often each correlation ID (hex) was seen.</summary>
+    public IReadOnlyDictionary<string, int> CorrelationIds => _seen;
+
+    /// <summary>How long <c>slow-first</c> holds the first reply of a correlation ID.</summary>
+    public TimeSpan SlowDelay { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Whether <c>health</c> fails.</summary>
+    public bool Failing
+    {
+        get => _failing;
+        set => _failing = value;
+    }
 
     public static TestReplier Start(string bootstrap, string topic, int partitions) => new(bootstrap, topic, partitions);
 
@@ -101,6 +123,13 @@ internal sealed class TestReplier : IAsyncDisposable
             Deadlines.Enqueue(BinaryPrimitives.ReadInt64BigEndian(deadline));
         }
 
+        var all = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var header in record.Headers)
+        {
+            all[header.Key] = header.Value.ToArray();
+        }
+
+        Headers.Enqueue(all);
         var correlationId = Header(record, "kafka_correlationId");
         var replyTopic = Header(record, "kafka_replyTopic");
         if (correlationId is null || replyTopic is null || method == "ignore")
@@ -108,18 +137,34 @@ internal sealed class TestReplier : IAsyncDisposable
             return;
         }
 
+        var seen = _seen.AddOrUpdate(Convert.ToHexString(correlationId), 1, static (_, n) => n + 1);
+        var fails = method == "fail" || (method == "flaky" && seen == 1) || (method == "health" && Failing);
+        var status = method == "flaky" ? StatusUnavailable : StatusInternal;
+
         var partitionHeader = Header(record, "kafka_replyPartition");
         int? partition = partitionHeader is { Length: 4 } ? BinaryPrimitives.ReadInt32BigEndian(partitionHeader) : null;
         var topic = Encoding.UTF8.GetString(replyTopic);
-        RecordHeader[] headers = method == "fail"
-            ? [new RecordHeader("kafka_correlationId", correlationId), new RecordHeader("messaging_rpc_status", StatusInternal),
+        RecordHeader[] headers = fails
+            ? [new RecordHeader("kafka_correlationId", correlationId), new RecordHeader("messaging_rpc_status", status),
                new RecordHeader("messaging_rpc_error", Encoding.UTF8.GetBytes("boom: " + method))]
             : [new RecordHeader("kafka_correlationId", correlationId)];
+        if (method == "slow-first" && seen == 1)
+        {
+            // A slow instance: the reply goes later, without holding up the requests behind it.
+            var (key, value) = (record.IsKeyNull ? (byte[]?)null : record.Key.ToArray(), record.Value.ToArray());
+            _ = Task.Run(async () =>
+            {
+                await Task.Delay(SlowDelay, _stop.Token);
+                await _producer.ProduceAsync(topic, key, value, headers, partition);
+            });
+            return;
+        }
+
         var reply = new ProducerRecord
         {
             Key = record.Key.Span,
             KeyIsNull = record.IsKeyNull,
-            Value = method == "fail" ? default : record.Value.Span,
+            Value = fails ? default : record.Value.Span,
             Headers = headers,
             Partition = partition,
         };

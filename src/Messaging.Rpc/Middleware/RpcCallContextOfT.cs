@@ -1,0 +1,26 @@
+namespace Messaging.Rpc;
+
+/// <summary>A call with its typed request, which an interceptor may read or replace before calling the next step.</summary>
+/// <typeparam name="TRequest">The request's type (<see cref="ReadOnlyMemory{T}"/> of bytes for raw calls).</typeparam>
+public sealed class RpcCallContext<TRequest> : RpcCallContext
+{
+    /// <summary>Creates a call context. Clients create their own; a server creates one per request it handles.</summary>
+    /// <param name="side">Client or server.</param>
+    /// <param name="topic">The request topic.</param>
+    /// <param name="method">The method.</param>
+    /// <param name="correlationId">The correlation ID.</param>
+    /// <param name="request">The request.</param>
+    /// <param name="options">The call's options (server: the request's deadline, headers and key).</param>
+    /// <param name="cancellationToken">The call's cancellation.</param>
+    public RpcCallContext(RpcCallSide side, string topic, string method, Guid correlationId, TRequest request, RpcCallOptions options,
+        CancellationToken cancellationToken)
+        : base(side, topic, method, correlationId, options, cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(topic);
+        ArgumentException.ThrowIfNullOrEmpty(method);
+        Request = request;
+    }
+
+    /// <summary>The request; a client interceptor may replace it before calling the next step.</summary>
+    public TRequest Request { get; set; }
+}

@@ -1,0 +1,129 @@
+using System.Buffers.Binary;
+using System.Text;
+using Messaging.Rpc.Tests.Support;
+using Messaging.Testing.Brokers;
+
+namespace Messaging.Rpc.Tests.Middleware;
+
+/// <summary>Client interceptors: their order, and what they may change — options and headers, the request, the outcome.</summary>
+public sealed class InterceptorTests(TestBrokerFixture fixture)
+{
+    public sealed record Ping(int Index, string Text);
+
+    private sealed class Recording(string name, List<string> log) : RpcInterceptor
+    {
+        public override async ValueTask<TResponse> InterceptCallAsync<TRequest, TResponse>(RpcCallContext<TRequest> context, RpcContinuation<TRequest, TResponse> continuation)
+        {
+            lock (log)
+            {
+                log.Add(name + " in " + context.Method);
+            }
+
+            var response = await continuation(context);
+            lock (log)
+            {
+                log.Add(name + " out");
+            }
+
+            return response;
+        }
+    }
+
+    /// <summary>Adds a header and rewrites the request on the way in, and the reply on the way out.</summary>
+    private sealed class Rewriting : RpcInterceptor
+    {
+        public override async ValueTask<TResponse> InterceptCallAsync<TRequest, TResponse>(RpcCallContext<TRequest> context, RpcContinuation<TRequest, TResponse> continuation)
+        {
+            context.Options = context.Options with { Headers = [new RecordHeader("x-tenant", Encoding.UTF8.GetBytes("blue"))] };
+            if (context is RpcCallContext<Ping> ping)
+            {
+                ping.Request = ping.Request with { Text = ping.Request.Text + "+in" };
+            }
+
+            var response = await continuation(context);
+            return response is Ping pong ? (TResponse)(object)(pong with { Text = pong.Text + "+out" }) : response;
+        }
+    }
+
+    private sealed class Translating : RpcInterceptor
+    {
+        public override async ValueTask<TResponse> InterceptCallAsync<TRequest, TResponse>(RpcCallContext<TRequest> context, RpcContinuation<TRequest, TResponse> continuation)
+        {
+            try
+            {
+                return await continuation(context);
+            }
+            catch (RpcException e) when (e.Status == RpcStatus.Internal)
+            {
+                throw new RpcException(RpcStatus.FailedPrecondition, "translated: " + e.Detail, e);
+            }
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Interceptors_run_in_list_order_outermost_first_and_may_change_headers_request_and_reply()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var log = new List<string>();
+        await using var rpc = await RpcHarness.StartAsync(fixture, o =>
+            o.Interceptors = [new Recording("a", log), new Recording("b", log), new Rewriting()], ct);
+
+        var reply = await rpc.Client.CallAsync<Ping, Ping>(rpc.Requests, "echo", new Ping(1, "hi"), default, ct);
+
+        Assert.Equal(["a in echo", "b in echo", "b out", "a out"], log);
+        Assert.Equal(new Ping(1, "hi+in+out"), reply); // the server echoed the rewritten request; the reply was rewritten after
+        Assert.True(rpc.Replier.Headers.TryPeek(out var headers));
+        Assert.Equal("blue", Encoding.UTF8.GetString(headers["x-tenant"]));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task An_interceptor_sees_and_may_replace_a_failure_and_raw_calls_pass_through_it_too()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var log = new List<string>();
+        await using var rpc = await RpcHarness.StartAsync(fixture, o => o.Interceptors = [new Translating(), new Recording("r", log)], ct);
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => rpc.Client.CallAsync<Ping, Ping>(rpc.Requests, "fail", new Ping(2, "x"), default, ct).AsTask());
+        var raw = await rpc.Client.CallAsync(rpc.Requests, "echo", new byte[] { 7, 8 }, default, ct);
+
+        Assert.Equal(RpcStatus.FailedPrecondition, error.Status);
+        Assert.StartsWith("translated: boom", error.Detail, StringComparison.Ordinal);
+        Assert.Equal(new byte[] { 7, 8 }, raw);
+        Assert.Equal(["r in fail", "r in echo", "r out"], log);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Inside_a_server_call_outgoing_calls_inherit_its_deadline_and_cancellation()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var rpc = await RpcHarness.StartAsync(fixture, o => o.Interceptors = [new RpcDeadlinePropagationInterceptor()], ct);
+        await rpc.Client.StartAsync(ct);
+        var inboundDeadline = DateTimeOffset.UtcNow.AddSeconds(7);
+        using var handlerCancelled = new CancellationTokenSource();
+        var inbound = new RpcCallContext<Ping>(RpcCallSide.Server, "upstream", "Handle", Guid.NewGuid(), new Ping(0, ""),
+            new RpcCallOptions { Deadline = inboundDeadline }, handlerCancelled.Token);
+
+        using (RpcCallContext.Enter(inbound))
+        {
+            Assert.Same(inbound, RpcCallContext.Current);
+            // No deadline of its own, and a later one: both become the handler's.
+            await rpc.Client.CallAsync<Ping, Ping>(rpc.Requests, "echo", new Ping(1, "a"), default, ct);
+            await rpc.Client.CallAsync<Ping, Ping>(rpc.Requests, "echo", new Ping(2, "b"), new RpcCallOptions { Timeout = TimeSpan.FromMinutes(5) }, ct);
+            // An earlier one stays.
+            var own = DateTimeOffset.UtcNow.AddSeconds(3);
+            await rpc.Client.CallAsync<Ping, Ping>(rpc.Requests, "echo", new Ping(3, "c"), new RpcCallOptions { Deadline = own }, ct);
+
+            var deadlines = rpc.Replier.Headers.Select(h => BinaryPrimitives.ReadInt64BigEndian(h["messaging_rpc_deadline"])).ToArray();
+            Assert.Equal([inboundDeadline.ToUnixTimeMilliseconds(), inboundDeadline.ToUnixTimeMilliseconds(), own.ToUnixTimeMilliseconds()], deadlines);
+
+            // The handler's cancellation ends its outgoing call.
+            var pending = rpc.Client.CallAsync<Ping, Ping>(rpc.Requests, "ignore", new Ping(4, "d"), default, ct).AsTask();
+            await Conditions.WaitUntilAsync(() => rpc.Client.PendingEntries == 1, TimeSpan.FromSeconds(10), "the call is pending", ct);
+            await handlerCancelled.CancelAsync();
+            var cancelled = await Assert.ThrowsAsync<RpcException>(() => pending.WaitAsync(TimeSpan.FromSeconds(5), ct));
+            Assert.Equal(RpcStatus.Cancelled, cancelled.Status);
+        }
+
+        Assert.Null(RpcCallContext.Current);
+    }
+}
