@@ -1,7 +1,7 @@
 namespace Messaging.Rpc;
 
 /// <summary>A reply as the cache keeps it: the status, the error message, the content type and a copy of the payload.</summary>
-internal sealed record CachedReply(RpcStatus Status, string? ErrorMessage, string? ContentType, byte[] Payload);
+internal sealed record CachedReply(RpcStatus Status, string? ErrorMessage, byte[] ContentType, byte[] Payload);
 
 /// <summary>
 /// The server's memory of answered requests by correlation ID (<see cref="RpcReplyCacheOptions"/>): the first request

@@ -23,6 +23,7 @@ internal sealed class RequestDispatcher
     private readonly RpcExpiredRequestPolicy _expiredPolicy;
     private readonly bool _includeExceptionDetails;
     private readonly CancellationToken _abort;
+    private readonly ReplyCache? _cache;
 
     public RequestDispatcher(RpcServerOptions options, RpcWire wire, IReplySink sink, RecyclableMemoryStreamManager streams, ServerCounters counters,
         CancellationToken abort)
@@ -35,6 +36,7 @@ internal sealed class RequestDispatcher
         _expiredPolicy = options.ExpiredRequests;
         _includeExceptionDetails = options.IncludeExceptionDetails;
         _abort = abort;
+        _cache = options.ReplyCache.Enabled ? new ReplyCache(options.ReplyCache, options.TimeProvider) : null;
     }
 
     /// <summary>
@@ -74,8 +76,13 @@ internal sealed class RequestDispatcher
             }
             else
             {
-                stream = _streams.GetStream();
                 var correlationId = RpcWire.TryReadCorrelationId(request.CorrelationId.Span, out var id) ? id : Guid.Empty;
+                if (_cache is not null && correlationId != Guid.Empty && await AnsweredFromCacheAsync(request, correlationId).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                stream = _streams.GetStream();
                 request.Context.Set(request.Method.Name, correlationId, request.Deadline, request.Key, request.Headers, request.TopicPartition,
                     request.Offset, request.HasRoute, _time, _abort);
                 try
@@ -94,9 +101,15 @@ internal sealed class RequestDispatcher
                 }
             }
 
+            var payload = status == RpcStatus.Ok && stream is not null ? RpcClient.PayloadMemory(stream) : default;
+            if (_cache is not null && request.Method is not null && RpcWire.TryReadCorrelationId(request.CorrelationId.Span, out var answered))
+            {
+                Remember(answered, request, status, message, payload);
+            }
+
             if (request.HasRoute)
             {
-                await ReplyAsync(request, status, message, stream).ConfigureAwait(false);
+                await ReplyAsync(request, status, message, payload, request.Method?.ContentTypeUtf8).ConfigureAwait(false);
             }
         }
         finally
@@ -126,7 +139,52 @@ internal sealed class RequestDispatcher
         return (RpcStatus.Internal, _includeExceptionDetails ? error.ToString() : error.GetType().Name + ": " + error.Message);
     }
 
-    private async ValueTask ReplyAsync(ServerRequest request, RpcStatus status, string? message, RecyclableMemoryStream? stream)
+    /// <summary>
+    /// A request whose correlation ID was answered (or is being answered) here: the stored reply is sent again, or the
+    /// running one's awaited, and the handler does not run. False when the request must run (first of its ID, or the
+    /// first one ended without a reply).
+    /// </summary>
+    private async ValueTask<bool> AnsweredFromCacheAsync(ServerRequest request, Guid correlationId)
+    {
+        while (true)
+        {
+            var lookup = _cache!.Begin(correlationId);
+            if (lookup.Run)
+            {
+                return false;
+            }
+
+            if (await lookup.Reply!.ConfigureAwait(false) is not { } cached)
+            {
+                continue; // the first one was abandoned: run this one (or wait for whoever took over)
+            }
+
+            Interlocked.Increment(ref _counters.ReplyCacheHits);
+            if (request.HasRoute)
+            {
+                await ReplyAsync(request, cached.Status, cached.ErrorMessage, cached.Payload, cached.ContentType).ConfigureAwait(false);
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Stores the outcome for duplicates of the request — not one that says nothing about the request itself (the
+    /// server shutting down, the deadline passing while it ran): a retry of those must run.
+    /// </summary>
+    private void Remember(Guid correlationId, ServerRequest request, RpcStatus status, string? message, ReadOnlyMemory<byte> payload)
+    {
+        if (status is RpcStatus.Unavailable or RpcStatus.DeadlineExceeded or RpcStatus.Cancelled)
+        {
+            _cache!.Abandon(correlationId);
+            return;
+        }
+
+        _cache!.Complete(correlationId, new CachedReply(status, message, request.Method!.ContentTypeUtf8.ToArray(), payload.ToArray()));
+    }
+
+    private async ValueTask ReplyAsync(ServerRequest request, RpcStatus status, string? message, ReadOnlyMemory<byte> payload, ReadOnlyMemory<byte>? contentType)
     {
         RecordHeader[] headers;
         ReadOnlyMemory<byte> value = default;
@@ -135,8 +193,8 @@ internal sealed class RequestDispatcher
         {
             headers = request.OkHeaders;
             headers[0] = id;
-            headers[1] = new RecordHeader(_wire.ContentType, request.Method!.ContentTypeUtf8);
-            value = RpcClient.PayloadMemory(stream!);
+            headers[1] = new RecordHeader(_wire.ContentType, contentType.GetValueOrDefault());
+            value = payload;
         }
         else if (message is null)
         {

@@ -77,6 +77,13 @@ public sealed class RpcServerOptions
     /// </summary>
     public KafkaConsumerOptions Consumer { get; set; } = new() { FetchMaxWait = TimeSpan.FromMilliseconds(10), AutoOffsetReset = AutoOffsetReset.Earliest };
 
+    /// <summary>
+    /// The reply cache (off by default): a request whose correlation ID this instance already answered gets the
+    /// stored reply instead of running again — see <see cref="RpcReplyCacheOptions"/> for what it does and does not
+    /// guarantee.
+    /// </summary>
+    public RpcReplyCacheOptions ReplyCache { get; set; } = new();
+
     /// <summary>The clock for deadlines and commits. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
@@ -115,8 +122,10 @@ public sealed class RpcServerOptions
             throw new ArgumentOutOfRangeException(nameof(ExpiredRequests), ExpiredRequests, "Not a defined policy.");
         }
 
+        ArgumentNullException.ThrowIfNull(ReplyCache, nameof(ReplyCache));
         Headers.Validate();
         Pools.Validate();
+        ReplyCache.Validate();
     }
 
     /// <summary>The limit of <paramref name="method"/>: its own, else the per-method default, never above the global one.</summary>

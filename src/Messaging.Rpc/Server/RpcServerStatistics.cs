@@ -15,6 +15,7 @@ namespace Messaging.Rpc;
 /// <param name="Commits">Offset commits that succeeded.</param>
 /// <param name="CommitFailures">Offset commits that failed (retried with the next commit).</param>
 /// <param name="ConsumeErrors">Errors the request consumer reported (the failing record is skipped).</param>
+/// <param name="ReplyCacheHits">Duplicate requests answered from the reply cache (<see cref="RpcServerOptions.ReplyCache"/>) without running their handler.</param>
 [StructLayout(LayoutKind.Auto)]
 public readonly record struct RpcServerStatistics(
     long Received,
@@ -28,4 +29,5 @@ public readonly record struct RpcServerStatistics(
     long ReplyFailures,
     long Commits,
     long CommitFailures,
-    long ConsumeErrors);
+    long ConsumeErrors,
+    long ReplyCacheHits = 0);

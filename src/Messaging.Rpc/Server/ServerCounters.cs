@@ -15,9 +15,11 @@ internal sealed class ServerCounters
     public long Commits;
     public long CommitFailures;
     public long ConsumeErrors;
+    public long ReplyCacheHits;
 
     public RpcServerStatistics Snapshot() => new(
         Interlocked.Read(ref Received), Volatile.Read(ref InFlight), Interlocked.Read(ref Handled), Interlocked.Read(ref HandlerErrors),
         Interlocked.Read(ref Expired), Interlocked.Read(ref Unimplemented), Interlocked.Read(ref Malformed), Interlocked.Read(ref Replies),
-        Interlocked.Read(ref ReplyFailures), Interlocked.Read(ref Commits), Interlocked.Read(ref CommitFailures), Interlocked.Read(ref ConsumeErrors));
+        Interlocked.Read(ref ReplyFailures), Interlocked.Read(ref Commits), Interlocked.Read(ref CommitFailures), Interlocked.Read(ref ConsumeErrors),
+        Interlocked.Read(ref ReplyCacheHits));
 }

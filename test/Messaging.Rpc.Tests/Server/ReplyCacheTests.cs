@@ -5,7 +5,7 @@ namespace Messaging.Rpc.Tests.Server;
 /// <summary>The server's reply cache: first runs, duplicates wait or replay, bounds by entries, bytes and age.</summary>
 public sealed class ReplyCacheTests
 {
-    private static CachedReply Reply(int bytes, RpcStatus status = RpcStatus.Ok) => new(status, null, "application/json", new byte[bytes]);
+    private static CachedReply Reply(int bytes, RpcStatus status = RpcStatus.Ok) => new(status, null, "application/json"u8.ToArray(), new byte[bytes]);
 
     [Fact]
     public async Task The_first_request_runs_a_concurrent_duplicate_waits_and_a_later_one_replays()
