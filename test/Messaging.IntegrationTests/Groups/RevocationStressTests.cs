@@ -13,15 +13,8 @@ public sealed class RevocationStressTests
     private const int Rounds = 4;
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(45);
 
-    public static TheoryData<GroupProtocol, string> Protocols => new()
-    {
-        { GroupProtocol.Classic, "range" },
-        { GroupProtocol.Classic, "cooperative-sticky" },
-        { GroupProtocol.Consumer, "" },
-    };
-
     [Theory(Timeout = 150_000)]
-    [MemberData(nameof(Protocols))]
+    [MemberData(nameof(AtLeastOnceTests.Protocols), MemberType = typeof(AtLeastOnceTests))]
     public async Task No_record_of_a_revoked_partition_is_handed_out_after_its_callback_while_members_come_and_go(GroupProtocol protocol, string assignor)
     {
         var ct = TestContext.Current.CancellationToken;
