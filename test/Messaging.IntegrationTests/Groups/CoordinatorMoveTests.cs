@@ -1,0 +1,68 @@
+using Messaging.IntegrationTests.Consumer;
+using Messaging.IntegrationTests.Support;
+
+namespace Messaging.IntegrationTests.Groups;
+
+/// <summary>The group's coordinator moves mid-run (fault injection): the members follow it and commits go on.</summary>
+public sealed class CoordinatorMoveTests
+{
+    private const string Topic = "events";
+    private const int Partitions = 12;
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(45);
+
+    public static TheoryData<GroupProtocol, string, bool> Cases => new()
+    {
+        { GroupProtocol.Classic, "range", false },
+        { GroupProtocol.Classic, "range", true },
+        { GroupProtocol.Consumer, "", true }, // the embedded broker keeps answering a KIP-848 member (heartbeats, commits) at the old coordinator: only its going down moves it
+    };
+
+    /// <param name="brokerDown">The old coordinator's broker also goes down (its partitions' leaders moved away first).</param>
+    [Theory(Timeout = 120_000)]
+    [MemberData(nameof(Cases))]
+    public async Task After_the_coordinator_moves_the_group_recovers_and_explicit_and_automatic_commits_go_on(GroupProtocol protocol, string assignor, bool brokerDown)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = SubscribeTests.StartCluster();
+        var group = SubscribeTests.NewGroup();
+        if (brokerDown)
+        {
+            for (var p = 0; p < Partitions; p++)
+            {
+                cluster.SetPartitionLeader(Topic, p, 2 + (p % 2));
+            }
+        }
+
+        cluster.SetGroupCoordinator(group, 1);
+        await using var monitor = new CommitMonitor(cluster.BootstrapServers, group, Topic, Partitions);
+        await using var a = new GroupReader("a", SubscribeTests.GroupOptions(cluster.BootstrapServers, group, protocol, assignor), [Topic]);
+        await using var b = new GroupReader("b", SubscribeTests.GroupOptions(cluster.BootstrapServers, group, protocol, assignor), [Topic]);
+        await Eventually.TrueAsync(() => SubscribeTests.Splits(a, b), Deadline, "a and b splitting the partitions", ct);
+        await ConsumerTestSupport.ProduceAsync(cluster.BootstrapServers, Topic, Partitions, 1200, 20, cancellationToken: ct);
+        await Eventually.TrueAsync(() => monitor.LatestSum == 1200, Deadline, "the first 1,200 records read and auto-committed", ct);
+        Assert.Equal(1, a.Consumer.Consumer.Group!.Coordinator.CoordinatorId);
+
+        cluster.SetGroupCoordinator(group, 2);
+        if (brokerDown)
+        {
+            cluster.SetBrokerDown(1);
+        }
+
+        await ConsumerTestSupport.ProduceAsync(cluster.BootstrapServers, Topic, Partitions, 1200, 20, cancellationToken: ct);
+        await Eventually.TrueAsync(() => SubscribeTests.Distinct(a, b) == 2400, Deadline, "every record of 2,400 read after the move", ct);
+
+        // An explicit commit after the move reaches the new coordinator (retried through NOT_COORDINATOR).
+        await a.Consumer.CommitAsync(new[] { new TopicPartitionCommit(new TopicPartition(Topic, a.Consumer.Assignment[0].Partition), 200, "explicit") }, ct).AsTask().WaitAsync(Deadline, ct);
+        var explicitly = await a.Consumer.CommittedAsync([new TopicPartition(Topic, a.Consumer.Assignment[0].Partition)], ct);
+        Assert.Equal(200, explicitly[0].Offset);
+        Assert.Equal("explicit", explicitly[0].Metadata);
+        Assert.Equal(2, a.Consumer.Consumer.Group!.Coordinator.CoordinatorId);
+
+        // Automatic commits resume at the new coordinator: the group's committed offsets reach the end again.
+        await ConsumerTestSupport.ProduceAsync(cluster.BootstrapServers, Topic, Partitions, 1200, 20, cancellationToken: ct);
+        await Eventually.TrueAsync(() => SubscribeTests.Distinct(a, b) == 3600 && monitor.LatestSum == 3600, Deadline, "3,600 read and auto-committed after the move: " + monitor.LatestSum, ct);
+        Assert.True(SubscribeTests.Splits(a, b), "the group is whole");
+        Assert.Null(a.Failure);
+        Assert.Null(b.Failure);
+    }
+}
