@@ -173,6 +173,14 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
     {
         var (classic, member) = Members();
 
+        // Commit first, as the Java client's close does (before onLeavePrepare): a member caught in a rebalance when it
+        // closes reports its partitions lost, not revoked, and would leave what it processed uncommitted. The
+        // generation is still valid while the group prepares a rebalance, so the coordinator takes the commit.
+        if (_options.EnableAutoCommit && (classic is not null || member is not null))
+        {
+            await AutoCommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         // The members stay reachable while they close: the revocation's commit carries their generation or epoch.
         if (classic is not null)
         {
