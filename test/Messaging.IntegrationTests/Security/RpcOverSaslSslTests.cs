@@ -1,0 +1,53 @@
+using Messaging.Rpc;
+using Messaging.Testing.Brokers;
+using Messaging.Testing.Security;
+
+namespace Messaging.IntegrationTests.Security;
+
+/// <summary>An RPC call and its reply over SASL_SSL: client and server both through the proxy's TLS and SCRAM.</summary>
+public sealed class RpcOverSaslSslTests(TestBrokerFixture fixture) : IDisposable
+{
+    private readonly TestCertificateAuthority _ca = new();
+
+    public void Dispose() => _ca.Dispose();
+
+    public sealed record Ping(string Text);
+
+    public sealed record Pong(string Text);
+
+    [Fact(Timeout = 120_000)]
+    public async Task Calls_round_trip_with_every_connection_authenticated_and_encrypted()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = await fixture.AcquireAsync(cancellationToken: ct);
+        var requests = TestBrokerFixture.UniqueTopicName("rpc-secure");
+        var replies = TestBrokerFixture.UniqueTopicName("rpc-secure-replies");
+        await broker.CreateTopicAsync(requests, 2, 1, ct);
+        await broker.CreateTopicAsync(replies, 1, 1, ct);
+        using var certificate = _ca.IssueServerCertificate();
+        await using var proxy = KafkaProxy.Start(broker.BootstrapServers, SaslThroughProxyTests.ProxyOptions(certificate, "SCRAM-SHA-256"));
+        T Secure<T>(T options) where T : KafkaClientOptions => SaslThroughProxyTests.Secure(options, _ca, SaslMechanism.ScramSha256, "wonderland");
+
+        var serverOptions = new RpcServerOptions { BootstrapServers = proxy.BootstrapServers, RequestTopics = [requests], GroupId = "secure-" + Guid.NewGuid().ToString("N")[..8] };
+        Secure(serverOptions.Consumer);
+        Secure(serverOptions.Producer);
+        await using var server = new RpcServer(serverOptions);
+        server.Map<Ping, Pong>("Ping", (request, _) => ValueTask.FromResult(new Pong("pong:" + request.Text)));
+        await server.StartAsync(ct);
+
+        var clientOptions = new RpcClientOptions { BootstrapServers = proxy.BootstrapServers, ReplyTopic = replies, ReplyTopicPartitions = 1 };
+        Secure(clientOptions.Producer);
+        Secure(clientOptions.Consumer);
+        Secure(clientOptions.Admin);
+        await using var client = new RpcClient(clientOptions);
+
+        for (var i = 0; i < 20; i++)
+        {
+            var reply = await client.CallAsync<Ping, Pong>(requests, "Ping", new Ping("n" + i), cancellationToken: ct);
+            Assert.Equal("pong:n" + i, reply.Text);
+        }
+
+        Assert.True(proxy.Connections >= 2, "client and server connected through the proxy");
+        Assert.True(proxy.BytesToBrokers > 0);
+    }
+}
