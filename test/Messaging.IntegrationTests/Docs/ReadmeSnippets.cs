@@ -1,3 +1,4 @@
+using Messaging.Rpc;
 using Messaging.Testing;
 using Messaging.Testing.Brokers;
 
@@ -80,6 +81,36 @@ public sealed class ReadmeSnippets(TestBrokerFixture fixture)
         await consumer.CommitAsync(cancellationToken);
         var committed = await consumer.CommittedAsync(consumer.Assignment, cancellationToken);
         Assert.Equal(3, committed.Where(c => c.HasOffset).Sum(c => c.Offset)); // next offsets; a partition without records has none
+    }
+
+    public sealed record PriceQuery(string Sku);
+
+    public sealed record Price(string Sku, decimal Amount);
+
+    [Fact]
+    public async Task Rpc_quickstart_serves_and_calls_a_method_over_kafka()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var broker = await fixture.AcquireAsync(brokers: 1, cancellationToken: cancellationToken);
+        var bootstrap = broker.BootstrapServers;
+        var topic = TestBrokerFixture.UniqueTopicName("prices");
+        var replies = TestBrokerFixture.UniqueTopicName("replies");
+        await broker.CreateTopicAsync(topic, 2, 1, cancellationToken);
+        await broker.CreateTopicAsync(replies, 1, 1, cancellationToken);
+
+        // snippet: rpc-quickstart
+        // The service: answers GetPrice on the request topic, as a member of the consumer group "pricing".
+        await using var server = new RpcServer(new RpcServerOptions { BootstrapServers = bootstrap, RequestTopics = [topic], GroupId = "pricing" });
+        server.Map<PriceQuery, Price>("GetPrice", (query, context) => ValueTask.FromResult(new Price(query.Sku, 9.99m)));
+        await server.StartAsync(cancellationToken);
+
+        // A caller: one RpcClient per process, shared by every call; replies come back on the reply topic.
+        await using var client = new RpcClient(new RpcClientOptions { BootstrapServers = bootstrap, ReplyTopic = replies });
+        var price = await client.CallAsync<PriceQuery, Price>(topic, "GetPrice", new PriceQuery("sku-1"), cancellationToken: cancellationToken);
+        Console.WriteLine($"{price.Sku} costs {price.Amount}");
+        // end snippet
+
+        Assert.Equal(new Price("sku-1", 9.99m), price);
     }
 
     [Fact]
