@@ -11,7 +11,7 @@ namespace Messaging.IntegrationTests.Packaging;
 [Collection(PackagingCollection.Name)]
 public sealed class PackageConsumptionTests
 {
-    private static readonly string[] Packages = ["Messaging.Core", "Messaging.Testing", "Messaging.Hosting"];
+    private static readonly string[] Packages = ["Messaging.Core", "Messaging.Rpc", "Messaging.Testing", "Messaging.Hosting"]; // Hosting depends on Rpc (AddRpcClient)
 
     [Fact]
     public async Task A_fresh_console_project_restores_the_packages_and_round_trips_records()
