@@ -38,18 +38,6 @@ internal static class RpcTraceContext
         return 1;
     }
 
-    /// <summary>Reads the caller's span context from a record's headers; false (and default) when they carry none or a malformed one.</summary>
-    public static bool TryExtract(RecordHeaders headers, out ActivityContext context)
-    {
-        if (!headers.TryGetLast(TraceParent, out var parent) || parent.IsValueNull)
-        {
-            context = default;
-            return false;
-        }
-
-        string? state = headers.TryGetLast(TraceState, out var stateHeader) && !stateHeader.IsValueNull
-            ? Encoding.UTF8.GetString(stateHeader.Value.Span)
-            : null;
-        return ActivityContext.TryParse(Encoding.UTF8.GetString(parent.Value.Span), state, isRemote: true, out context);
-    }
+    /// <summary>Reads the caller's span context from a record's headers (Core's <see cref="KafkaTraceContext"/>: one reader for both layers); false when they carry none or a malformed one.</summary>
+    public static bool TryExtract(RecordHeaders headers, out ActivityContext context) => KafkaTraceContext.TryExtract(headers, out context);
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.IO;
@@ -47,6 +48,7 @@ internal sealed class RequestDispatcher
     public async ValueTask ProcessAsync(ServerRequest request)
     {
         RecyclableMemoryStream? stream = null;
+        Activity? activity = null;
         try
         {
             var status = RpcStatus.Ok;
@@ -83,6 +85,7 @@ internal sealed class RequestDispatcher
                 }
 
                 stream = _streams.GetStream();
+                activity = RpcActivities.StartServerCall(request.TopicPartition.Topic, request.Method.Name, request.Headers); // null unless someone listens
                 request.Context.Set(request.Method.Name, correlationId, request.Deadline, request.Key, request.Headers, request.TopicPartition,
                     request.Offset, request.HasRoute, _time, _abort);
                 try
@@ -101,6 +104,11 @@ internal sealed class RequestDispatcher
                 }
             }
 
+            if (activity is not null)
+            {
+                RpcActivities.SetOutcome(activity, status, message);
+            }
+
             var payload = status == RpcStatus.Ok && stream is not null ? RpcClient.PayloadMemory(stream) : default;
             if (_cache is not null && request.Method is not null && RpcWire.TryReadCorrelationId(request.CorrelationId.Span, out var answered))
             {
@@ -116,6 +124,7 @@ internal sealed class RequestDispatcher
         {
             // The producer has copied the payload into its batch (or never will): the stream goes back to the pool.
             stream?.Dispose();
+            activity?.Dispose(); // the server span covers the handler and the reply's acknowledgement
         }
     }
 
