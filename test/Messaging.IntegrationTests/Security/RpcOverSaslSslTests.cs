@@ -4,7 +4,7 @@ using Messaging.Testing.Security;
 
 namespace Messaging.IntegrationTests.Security;
 
-/// <summary>An RPC call and its reply over SASL_SSL: client and server both through the proxy's TLS and SCRAM.</summary>
+/// <summary>RPC calls and their replies over SASL_SSL with each mechanism: client and server both through the proxy's TLS and SASL.</summary>
 public sealed class RpcOverSaslSslTests(TestBrokerFixture fixture) : IDisposable
 {
     private readonly TestCertificateAuthority _ca = new();
@@ -15,8 +15,9 @@ public sealed class RpcOverSaslSslTests(TestBrokerFixture fixture) : IDisposable
 
     public sealed record Pong(string Text);
 
-    [Fact(Timeout = 120_000)]
-    public async Task Calls_round_trip_with_every_connection_authenticated_and_encrypted()
+    [Theory(Timeout = 120_000)]
+    [MemberData(nameof(SaslThroughProxyTests.Mechanisms), MemberType = typeof(SaslThroughProxyTests))]
+    public async Task Calls_round_trip_with_every_connection_authenticated_and_encrypted(SaslMechanism mechanism)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var broker = await fixture.AcquireAsync(cancellationToken: ct);
@@ -25,8 +26,8 @@ public sealed class RpcOverSaslSslTests(TestBrokerFixture fixture) : IDisposable
         await broker.CreateTopicAsync(requests, 2, 1, ct);
         await broker.CreateTopicAsync(replies, 1, 1, ct);
         using var certificate = _ca.IssueServerCertificate();
-        await using var proxy = KafkaProxy.Start(broker.BootstrapServers, SaslThroughProxyTests.ProxyOptions(certificate, "SCRAM-SHA-256"));
-        T Secure<T>(T options) where T : KafkaClientOptions => SaslThroughProxyTests.Secure(options, _ca, SaslMechanism.ScramSha256, "wonderland");
+        await using var proxy = KafkaProxy.Start(broker.BootstrapServers, SaslThroughProxyTests.ProxyOptions(certificate, SaslThroughProxyTests.SaslOptionsFor(mechanism, "alice", "wonderland").MechanismName));
+        T Secure<T>(T options) where T : KafkaClientOptions => SaslThroughProxyTests.Secure(options, _ca, mechanism, "wonderland");
 
         var serverOptions = new RpcServerOptions { BootstrapServers = proxy.BootstrapServers, RequestTopics = [requests], GroupId = "secure-" + Guid.NewGuid().ToString("N")[..8] };
         Secure(serverOptions.Consumer);
