@@ -662,7 +662,7 @@ public sealed partial class RpcClient : IAsyncDisposable
 
     /// <summary>How many headers a request carries: the RPC headers (routing ones only for calls) and the caller's.</summary>
     private static int HeaderCount(ReplyRoute? route, IReadOnlyList<RecordHeader>? userHeaders) =>
-        (route is null ? 3 : route.PartitionBytes is null ? 5 : 6) + (userHeaders?.Count ?? 0) + RpcTraceContext.MaxHeaders;
+        (route is null ? 3 : route.PartitionBytes is null ? 5 : 6) + (userHeaders?.Count ?? 0) + KafkaTraceContext.MaxHeaders;
 
     /// <summary>
     /// Writes a request's headers: for a call (<paramref name="route"/> set) the correlation ID and reply routing, then
@@ -694,7 +694,7 @@ public sealed partial class RpcClient : IAsyncDisposable
         }
 
         // The current span — the call's, or the caller's own when nobody listens to ours — travels as W3C trace context.
-        return n + RpcTraceContext.Inject(Activity.Current, headers[n..]);
+        return n + KafkaTraceContext.Inject(Activity.Current, headers[n..]);
     }
 
     /// <summary>

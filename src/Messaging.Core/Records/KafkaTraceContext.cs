@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Messaging;
@@ -41,14 +42,44 @@ public static class KafkaTraceContext
             }
         }
 
-        var result = new List<RecordHeader>((headers?.Count ?? 0) + 2);
+        var count = headers?.Count ?? 0;
+        var result = new List<RecordHeader>(count + MaxHeaders);
         if (headers is not null)
         {
             result.AddRange(headers);
         }
 
-        Append(result, activity);
+        CollectionsMarshal.SetCount(result, count + MaxHeaders);
+        var written = Inject(activity, CollectionsMarshal.AsSpan(result)[count..]);
+        CollectionsMarshal.SetCount(result, count + written);
         return result;
+    }
+
+    /// <summary>The most headers <see cref="Inject(Activity?, Span{RecordHeader})"/> writes.</summary>
+    public const int MaxHeaders = 2;
+
+    /// <summary>
+    /// Writes <paramref name="activity"/>'s context into <paramref name="headers"/> as <c>traceparent</c> (and
+    /// <c>tracestate</c> when it has one), for callers that build a record's headers in a span.
+    /// </summary>
+    /// <param name="activity">The span whose context travels with the record, or null.</param>
+    /// <param name="headers">Room for at least <see cref="MaxHeaders"/> headers.</param>
+    /// <returns>How many headers were written: none for a null activity or one not in W3C format.</returns>
+    public static int Inject(Activity? activity, Span<RecordHeader> headers)
+    {
+        if (activity is null || activity.IdFormat != ActivityIdFormat.W3C || activity.Id is not { } id)
+        {
+            return 0;
+        }
+
+        headers[0] = new RecordHeader(TraceParentHeader, Encoding.ASCII.GetBytes(id));
+        if (activity.TraceStateString is { Length: > 0 } traceState)
+        {
+            headers[1] = new RecordHeader(TraceStateHeader, Encoding.ASCII.GetBytes(traceState));
+            return 2;
+        }
+
+        return 1;
     }
 
     /// <summary>Reads a record's trace context from its headers (as sent by any W3C-propagating producer).</summary>
@@ -93,20 +124,6 @@ public static class KafkaTraceContext
         }
 
         return Parse(parent, headers.TryGetLast(TraceStateUtf8, out var state) ? state : null, out context);
-    }
-
-    internal static void Append(List<RecordHeader> headers, Activity activity)
-    {
-        if (activity.IdFormat != ActivityIdFormat.W3C || activity.Id is not { } id)
-        {
-            return;
-        }
-
-        headers.Add(new RecordHeader(TraceParentHeader, Encoding.ASCII.GetBytes(id)));
-        if (activity.TraceStateString is { Length: > 0 } traceState)
-        {
-            headers.Add(new RecordHeader(TraceStateHeader, Encoding.ASCII.GetBytes(traceState)));
-        }
     }
 
     private static bool Parse(RecordHeader parent, RecordHeader? state, out ActivityContext context)

@@ -41,7 +41,7 @@ internal static class RpcActivities
             return null;
         }
 
-        RpcTraceContext.TryExtract(headers, out var parent);
+        KafkaTraceContext.TryExtract(headers, out var parent);
         var activity = Source.StartActivity(topic + "/" + method, ActivityKind.Server, parent);
         if (activity is { IsAllDataRequested: true })
         {

@@ -36,8 +36,8 @@ public static class RpcTelemetry
     public const string CircuitStateTag = "rpc.circuit.state";
 
     /// <summary>The W3C trace context header carrying the caller's span (<c>traceparent</c>), as OpenTelemetry's Kafka instrumentations write it.</summary>
-    public const string TraceParentHeader = "traceparent";
+    public const string TraceParentHeader = KafkaTraceContext.TraceParentHeader;
 
     /// <summary>The W3C trace state header (<c>tracestate</c>), written when the caller's span has a trace state.</summary>
-    public const string TraceStateHeader = "tracestate";
+    public const string TraceStateHeader = KafkaTraceContext.TraceStateHeader;
 }
