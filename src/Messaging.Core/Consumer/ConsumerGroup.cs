@@ -38,7 +38,6 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
     private readonly LoopSignal _wake = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _lock = new();
-    private readonly HashSet<TopicPartition> _owned = [];
     private readonly Task _loop;
     private readonly Func<IConsumerPartitionAssignor>[] _customAssignors;
     private ClassicGroupMember? _classic;
@@ -192,22 +191,18 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
             await member.CloseAsync(leaveGroup: true, cancellationToken).ConfigureAwait(false);
         }
 
-        // A member that closed without revoking (it had failed, or never completed a join) may still hold partitions.
-        List<TopicPartition> left;
         lock (_lock)
         {
             _classic = null;
             _member = null;
-            left = [.. _owned];
-            _owned.Clear();
             _pattern = null;
             _listener = null;
             _assignedCounts = null;
             Volatile.Write(ref _topics, []);
         }
 
-        _fetcher.Remove(left);
-        _stored.Forget(left);
+        // A member that closed without revoking (it had failed, or never completed a join) may still hold partitions.
+        _fetcher.Remove(_stored.Clear());
     }
 
     /// <summary>
@@ -245,18 +240,14 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
     public void StoreOffset(TopicPartition partition, long offset, bool assignedManually)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
-        if (!assignedManually)
+        if (assignedManually)
         {
-            lock (_lock)
-            {
-                if (!_owned.Contains(partition))
-                {
-                    throw new ArgumentException("Partition " + partition + " is not assigned to this consumer: only an owned partition's offset can be stored.", nameof(partition));
-                }
-            }
+            _stored.Store(partition, offset);
         }
-
-        _stored.Store(partition, offset);
+        else if (!_stored.TryStoreOwned(partition, offset))
+        {
+            throw new ArgumentException("Partition " + partition + " is not assigned to this consumer: only an owned partition's offset can be stored.", nameof(partition));
+        }
     }
 
     /// <summary>Commits the stored offsets (with automatic offset storing, the consumed positions) that moved since the last commit.</summary>
@@ -346,11 +337,7 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
     {
         if (partitions.Count > 0)
         {
-            lock (_lock)
-            {
-                _owned.UnionWith(partitions);
-            }
-
+            _stored.Own(partitions);
             await StartPartitionsAsync(partitions, cancellationToken).ConfigureAwait(false);
             LogChange("assigned", partitions);
         }
@@ -377,13 +364,13 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
             await AutoCommitAsync(cancellationToken).ConfigureAwait(false); // Java commits consumed offsets before giving partitions up
         }
 
-        Forget(partitions);
+        _stored.Forget(partitions);
     }
 
     async ValueTask IGroupAssignmentListener.OnLostAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken)
     {
         _fetcher.Remove(partitions);
-        Forget(partitions); // nothing of them can be committed: another member may own them already
+        _stored.Forget(partitions); // nothing of them can be committed: another member may own them already
         LogChange("lost", partitions);
         await InvokeListenerAsync(ListenerCall.Lost, partitions, cancellationToken).ConfigureAwait(false);
     }
@@ -430,16 +417,6 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
         }
 
         _fetcher.Add(starts, awaitingStart: true); // fetched once the listener has run
-    }
-
-    private void Forget(IReadOnlyCollection<TopicPartition> partitions)
-    {
-        lock (_lock)
-        {
-            _owned.ExceptWith(partitions);
-        }
-
-        _stored.Forget(partitions);
     }
 
     private async ValueTask InvokeListenerAsync(ListenerCall call, IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken)

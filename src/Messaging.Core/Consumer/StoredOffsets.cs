@@ -3,19 +3,47 @@ using Messaging.Groups;
 namespace Messaging.Consumer;
 
 /// <summary>
-/// The offsets a consumer will commit next (stored, librdkafka's offset store) and the last ones it committed, per
-/// partition, so a commit sends only what moved.
+/// The partitions a group member owns, the offsets it will commit next (stored, librdkafka's offset store) and the
+/// last ones it committed, per partition, so a commit sends only what moved.
 /// </summary>
 /// <remarks>
-/// One lock, taken per store call and per commit — never per record: with automatic offset storing, the consumed
-/// positions are read from the fetcher's cursors once per commit (<see cref="StorePositions"/>), not stored record by
-/// record.
+/// One lock, taken once per store call (the ownership check and the store together) and per commit: with automatic
+/// offset storing, the consumed positions are read from the fetcher's cursors once per commit
+/// (<see cref="StorePositions"/>), not stored record by record.
 /// </remarks>
 internal sealed class StoredOffsets
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<TopicPartition, (long Offset, string? Metadata)> _stored = [];
     private readonly Dictionary<TopicPartition, long> _committed = [];
+    private readonly HashSet<TopicPartition> _owned = [];
+
+    /// <summary>The group assigned these partitions to the member (they can be stored from now on).</summary>
+    public void Own(IEnumerable<TopicPartition> partitions)
+    {
+        lock (_lock)
+        {
+            _owned.UnionWith(partitions);
+        }
+    }
+
+    /// <summary>
+    /// Stores the offset for a partition the member owns (its revocation callback included); false when it owns no such
+    /// partition.
+    /// </summary>
+    public bool TryStoreOwned(TopicPartition partition, long offset)
+    {
+        lock (_lock)
+        {
+            if (!_owned.Contains(partition))
+            {
+                return false;
+            }
+
+            _stored[partition] = (offset, null);
+            return true;
+        }
+    }
 
     /// <summary>Stores the offset of the next record to read for <paramref name="partition"/> (replacing what was stored).</summary>
     public void Store(TopicPartition partition, long offset, string? metadata = null)
@@ -92,19 +120,23 @@ internal sealed class StoredOffsets
         {
             foreach (var partition in partitions)
             {
+                _owned.Remove(partition);
                 _stored.Remove(partition);
                 _committed.Remove(partition);
             }
         }
     }
 
-    /// <summary>Forgets every partition.</summary>
-    public void Clear()
+    /// <summary>Forgets every partition; returns those the member owned.</summary>
+    public List<TopicPartition> Clear()
     {
         lock (_lock)
         {
+            List<TopicPartition> owned = [.. _owned];
+            _owned.Clear();
             _stored.Clear();
             _committed.Clear();
+            return owned;
         }
     }
 }

@@ -38,4 +38,19 @@ public sealed class StoredOffsetsTests
         store.Clear();
         Assert.Empty(store.Pending());
     }
+
+    [Fact]
+    public void Only_owned_partitions_can_be_stored_and_clearing_returns_them()
+    {
+        var store = new StoredOffsets();
+        Assert.False(store.TryStoreOwned(P0, 5));
+        store.Own([P0, P1]);
+        Assert.True(store.TryStoreOwned(P0, 5));
+        Assert.Equal([(P0, 5L)], store.Pending().Select(o => (o.Partition, o.Offset)));
+
+        store.Forget([P0]);
+        Assert.False(store.TryStoreOwned(P0, 6));
+        Assert.Equal([P1], store.Clear());
+        Assert.False(store.TryStoreOwned(P1, 1));
+    }
 }
