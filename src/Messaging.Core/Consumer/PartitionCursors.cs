@@ -36,13 +36,12 @@ internal sealed class PartitionCursors
                 topics.Add(entry.TopicPartition.Topic);
             }
 
-            foreach (var (key, cursor) in _cursors)
+            // Every old cursor is retired, also of a partition assigned again: it gets a new cursor below, and data
+            // fetched (or a fetch in flight) for the old one must not pass as current.
+            foreach (var cursor in _cursors.Values)
             {
-                if (!next.ContainsKey(key))
-                {
-                    cursor.State = CursorState.Removed;
-                    cursor.BumpGeneration();
-                }
+                cursor.State = CursorState.Removed;
+                cursor.BumpGeneration();
             }
 
             _cursors.Clear();

@@ -1,0 +1,57 @@
+using Messaging.Consumer;
+
+namespace Messaging.Core.Tests.Consumer;
+
+/// <summary>The assignment's cursors: what a new assignment, an added or a removed partition does to data fetched before.</summary>
+public sealed class PartitionCursorsTests
+{
+    private static readonly TopicPartition P0 = new("t", 0);
+    private static readonly TopicPartition P1 = new("t", 1);
+
+    private static bool IsCurrent(FetchTarget target) => target.Cursor.Generation == target.Generation && target.Cursor.State != CursorState.Removed;
+
+    private static List<FetchTarget> Fetchable(PartitionCursors cursors)
+    {
+        foreach (var cursor in cursors.All)
+        {
+            cursor.Leader = 1;
+        }
+
+        var targets = new List<FetchTarget>();
+        cursors.CollectTargets(1, targets, now: 0);
+        return targets;
+    }
+
+    [Fact]
+    public void Assigning_a_partition_again_retires_what_its_old_cursor_fetched()
+    {
+        var cursors = new PartitionCursors();
+        cursors.Assign([new TopicPartitionOffset(P0, OffsetSpec.At(100)), new TopicPartitionOffset(P1, OffsetSpec.At(5))]);
+        var before = Fetchable(cursors);
+        Assert.Equal(2, before.Count);
+
+        cursors.Assign([new TopicPartitionOffset(P0, OffsetSpec.At(0))]);
+
+        Assert.All(before, target => Assert.False(IsCurrent(target), target.Cursor.TopicPartition + " fetched before the new assignment still passes as current"));
+        Assert.Equal(0, cursors.Position(P0));
+    }
+
+    [Fact]
+    public void Adding_keeps_an_assigned_cursor_and_removing_retires_it_and_reports_its_position()
+    {
+        var cursors = new PartitionCursors();
+        cursors.Add([new TopicPartitionOffset(P0, OffsetSpec.At(7))], awaitingStart: true);
+        Assert.Empty(Fetchable(cursors)); // awaiting its assignment callback
+        cursors.Release([P0]);
+        var fetched = Assert.Single(Fetchable(cursors));
+
+        cursors.Add([new TopicPartitionOffset(P0, OffsetSpec.At(0))], awaitingStart: false);
+        Assert.True(IsCurrent(fetched)); // already assigned: kept as it was
+        Assert.Equal(7, cursors.Position(P0));
+
+        var positions = cursors.Remove([P0]);
+        Assert.Equal(7, positions[P0]);
+        Assert.False(IsCurrent(fetched));
+        Assert.False(cursors.Contains(P0));
+    }
+}
