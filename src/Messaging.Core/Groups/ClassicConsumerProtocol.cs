@@ -22,7 +22,6 @@ internal sealed class ClassicConsumerProtocol : IClassicGroupProtocol
     private readonly Lock _lock = new();
     private HashSet<TopicPartition> _owned = [];
     private int _generation = -1;
-    private HashSet<string>? _joinedTopics; // the topics of the last join (null before one)
 
     /// <param name="assignors">The assignors, most preferred first (each becomes one protocol of the JoinGroup).</param>
     /// <param name="subscription">The topics the consumer subscribes to now (read before every join).</param>
@@ -85,7 +84,6 @@ internal sealed class ClassicConsumerProtocol : IClassicGroupProtocol
     {
         var topics = new List<string>(_subscription());
         topics.Sort(StringComparer.Ordinal);
-        Volatile.Write(ref _joinedTopics, new HashSet<string>(topics, StringComparer.Ordinal));
         List<TopicPartition> owned;
         int generation;
         lock (_lock)
@@ -212,25 +210,7 @@ internal sealed class ClassicConsumerProtocol : IClassicGroupProtocol
         }
 
         await _listener.OnAssignedAsync(added, cancellationToken).ConfigureAwait(false);
-
-        // Java's rejoinNeededOrPending: a subscription that changed while this join was in flight (a pattern matched a
-        // new topic, the application subscribed again) asks for another rebalance now, or it would wait for the next.
-        var joined = Volatile.Read(ref _joinedTopics);
-        var current = _subscription();
-        var subscriptionChanged = joined is not null && current.Count != joined.Count;
-        if (joined is not null && !subscriptionChanged)
-        {
-            foreach (var topic in current)
-            {
-                if (!joined.Contains(topic))
-                {
-                    subscriptionChanged = true;
-                    break;
-                }
-            }
-        }
-
-        return (RebalanceProtocol == RebalanceProtocol.Cooperative && revoked.Count > 0) || subscriptionChanged;
+        return RebalanceProtocol == RebalanceProtocol.Cooperative && revoked.Count > 0;
     }
 
     /// <inheritdoc />

@@ -41,6 +41,7 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
     private GroupGeneration _generation = GroupGeneration.None;
     private bool _rejoinNeeded = true;
     private string _rejoinReason = "";
+    private int _rejoinRequests; // every request counts: one that arrives while a join is in flight survives its success
     private bool _needsJoinPrepare = true;
     private bool _holdsAssignment;
     private bool _isLeader;
@@ -366,6 +367,7 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
 
         GroupGeneration sent;
         string reason;
+        int requestsAnswered;
         lock (_lock)
         {
             if (_state == ClassicMemberState.Failed)
@@ -377,6 +379,7 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
             _joinConnection = connection;
             sent = _generation;
             reason = _rejoinReason;
+            requestsAnswered = _rejoinRequests;
         }
 
         var protocols = _protocol.GetProtocols();
@@ -436,7 +439,7 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
 
         _heartbeatWake.Set();
         _log.Joined(GroupId, join.GenerationId, join.MemberId, join.ProtocolName, _isLeader);
-        return await SyncAsync(connection, join, token).ConfigureAwait(false);
+        return await SyncAsync(connection, join, requestsAnswered, token).ConfigureAwait(false);
     }
 
     /// <summary>Java's <c>JoinGroupResponseHandler</c> for everything but success: null on success, else what to do next.</summary>
@@ -506,7 +509,8 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
         }
     }
 
-    private async Task<JoinStep> SyncAsync(BrokerConnection connection, JoinResult join, CancellationToken token)
+    // requestsAnswered: the rejoin requests the join answered; any made since are still owed after the sync.
+    private async Task<JoinStep> SyncAsync(BrokerConnection connection, JoinResult join, int requestsAnswered, CancellationToken token)
     {
         IReadOnlyDictionary<string, ReadOnlyMemory<byte>> assignments = NoAssignments;
         var isLeader = string.Equals(join.Leader, join.MemberId, StringComparison.Ordinal);
@@ -580,8 +584,18 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
             }
 
             _state = ClassicMemberState.Stable;
-            _rejoinNeeded = false;
-            _rejoinReason = "";
+            if (_rejoinRequests == requestsAnswered)
+            {
+                _rejoinNeeded = false;
+                _rejoinReason = "";
+            }
+            else
+            {
+                // Java's rejoinNeededOrPending: a rejoin asked for while this join was in flight (the subscription or
+                // a partition count changed) is still owed — the join loop starts it once this assignment is in.
+                _log.RejoinRequested(GroupId, _rejoinReason + " (asked for during the previous join)");
+            }
+
             generation = _generation;
         }
 
@@ -677,6 +691,7 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
 
         _rejoinNeeded = true;
         _rejoinReason = reason;
+        _rejoinRequests++;
     }
 
     /// <summary>Java's <c>resetStateAndRejoin</c>: out of the group, no generation (and no member id, if asked), join prepared again.</summary>

@@ -132,23 +132,6 @@ public sealed class ClassicConsumerProtocolTests
         Assert.Empty(protocol.Owned);
     }
 
-    [Fact]
-    public async Task A_subscription_that_changed_while_joining_asks_for_another_rebalance()
-    {
-        var ct = TestContext.Current.CancellationToken;
-        var topics = new List<string> { "orders" };
-        var protocol = Create([new RangeAssignor()], out _, topics);
-        protocol.GetProtocols(); // the join goes out subscribed to orders
-        Assert.False(await protocol.OnAssignedAsync("range", 1, Assignment(Tp("orders", 0)), ct));
-
-        protocol.GetProtocols();
-        topics.Add("audit"); // a pattern matched a new topic while the join was in flight
-        Assert.True(await protocol.OnAssignedAsync("range", 2, Assignment(Tp("orders", 0)), ct));
-
-        protocol.GetProtocols(); // the next join carries it
-        Assert.False(await protocol.OnAssignedAsync("range", 3, Assignment(Tp("orders", 0), Tp("audit", 0)), ct));
-    }
-
     private static ClassicConsumerProtocol Create(IConsumerPartitionAssignor[] assignors, out RecordingListener listener, IReadOnlyCollection<string>? topics = null, string? rack = null)
     {
         listener = new RecordingListener();

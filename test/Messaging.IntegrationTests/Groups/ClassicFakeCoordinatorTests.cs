@@ -74,6 +74,24 @@ public sealed class ClassicFakeCoordinatorTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task A_rejoin_asked_for_while_a_join_is_in_flight_is_not_lost_when_that_join_completes()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeGroupBroker.Start();
+        broker.JoinDelay = TimeSpan.FromMilliseconds(500);
+        await using var a = TestMember.Start(broker.BootstrapServers, NewGroup(), "a");
+
+        // The second JoinGroup (with the member id) is held back: ask for a rejoin meanwhile (a pattern matched a new
+        // topic, a partition count changed).
+        await Until.TrueAsync(() => broker.Joins.Count == 2, Deadline, "the join with the member id in flight", ct, a);
+        a.Member.RequestRejoin("the subscription changed while joining");
+        broker.JoinDelay = TimeSpan.Zero;
+
+        await Until.TrueAsync(() => broker.Joins.Count == 3 && a.Member.StableGeneration is not null && a.Member.CompletedRebalances == 2, Deadline,
+            "a third join for the rejoin asked for during the second, and a stable member after it", ct, a);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_static_member_restarted_within_the_session_timeout_keeps_its_assignment_without_a_rebalance()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -35,6 +35,9 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
     /// <summary>LeaveGroup requests received.</summary>
     public int Leaves;
 
+    /// <summary>How long JoinGroup responses are held back (a join in flight for a while).</summary>
+    public TimeSpan JoinDelay { get; set; }
+
     public void PushErrors(ApiKey apiKey, params ErrorCode[] errors)
     {
         var queue = _errors.GetOrAdd(apiKey, static _ => new ConcurrentQueue<ErrorCode>());
@@ -96,7 +99,7 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
                 var request = KafkaFrames.ReadRequest<JoinGroupRequest>(frame, null, out var header);
                 Joins.Enqueue((request.MemberId, request.GroupInstanceId));
                 KafkaFrames.WriteResponse(output, Join(request), version, header.CorrelationId);
-                break;
+                return JoinDelay;
             }
 
             case ApiKey.SyncGroup:
