@@ -236,18 +236,26 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
         member?.NotifyAwaitingRecords(awaiting);
     }
 
-    /// <summary>Stores the offset of the next record to read for a partition this consumer owns.</summary>
-    public void StoreOffset(TopicPartition partition, long offset, bool assignedManually)
+    /// <summary>Stores the offset of the next record to read for a partition this consumer owns (one lock: called per record).</summary>
+    public void StoreOffset(TopicPartition partition, long offset)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
-        if (assignedManually)
-        {
-            _stored.Store(partition, offset);
-        }
-        else if (!_stored.TryStoreOwned(partition, offset))
+        if (!_stored.TryStoreOwned(partition, offset))
         {
             throw new ArgumentException("Partition " + partition + " is not assigned to this consumer: only an owned partition's offset can be stored.", nameof(partition));
         }
+    }
+
+    /// <summary>The application assigned these partitions itself (no subscription): they are the ones it may store offsets of.</summary>
+    public void OwnManually(IEnumerable<TopicPartitionOffset> partitions)
+    {
+        var owned = new List<TopicPartition>();
+        foreach (var partition in partitions)
+        {
+            owned.Add(partition.TopicPartition);
+        }
+
+        _stored.ReplaceOwned(owned);
     }
 
     /// <summary>Commits the stored offsets (with automatic offset storing, the consumed positions) that moved since the last commit.</summary>

@@ -108,9 +108,6 @@ internal sealed class Fetcher : IAsyncDisposable
     /// <summary>Wakes a consumer waiting for records, so it looks at its group (a failure to surface).</summary>
     public void WakeConsumer() => _buffer.WakeConsumer();
 
-    /// <summary>Whether <paramref name="partition"/> is assigned.</summary>
-    public bool IsAssigned(TopicPartition partition) => _cursors.Contains(partition);
-
     /// <summary>Every assigned partition's known position.</summary>
     public List<KeyValuePair<TopicPartition, long>> Positions() => _cursors.Positions();
 

@@ -92,7 +92,9 @@ public sealed class KafkaConsumer : IKafkaConsumer
     {
         ArgumentNullException.ThrowIfNull(partitions);
         ThrowIfSubscribed(nameof(Assign));
-        _fetcher.Assign(partitions);
+        TopicPartitionOffset[] assigned = [.. partitions];
+        _fetcher.Assign(assigned);
+        _group?.OwnManually(assigned);
     }
 
     /// <summary>Stops reading every partition.</summary>
@@ -101,6 +103,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
     {
         ThrowIfSubscribed(nameof(Unassign));
         _fetcher.Assign([]);
+        _group?.OwnManually([]);
     }
 
     /// <summary>
@@ -194,17 +197,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
     /// <param name="offset">The offset of the next record to read.</param>
     /// <exception cref="ArgumentException">The partition is not this consumer's.</exception>
     /// <exception cref="InvalidOperationException">No <see cref="KafkaConsumerOptions.GroupId"/>.</exception>
-    public void StoreOffset(TopicPartition partition, long offset)
-    {
-        var group = GroupFor("Storing offsets");
-        var manual = !group.IsSubscribed;
-        if (manual && !_fetcher.IsAssigned(partition))
-        {
-            throw new ArgumentException("Partition " + partition + " is not assigned to this consumer: only an assigned partition's offset can be stored.", nameof(partition));
-        }
-
-        group.StoreOffset(partition, offset, manual);
-    }
+    public void StoreOffset(TopicPartition partition, long offset) => GroupFor("Storing offsets").StoreOffset(partition, offset);
 
     /// <summary>The group's committed offsets for <paramref name="partitions"/> (<see cref="TopicPartitionCommit.Offset"/> -1 where none).</summary>
     /// <param name="partitions">The partitions.</param>

@@ -148,15 +148,6 @@ internal sealed class PartitionCursors
         return positions;
     }
 
-    /// <summary>Whether <paramref name="partition"/> is assigned.</summary>
-    public bool Contains(TopicPartition partition)
-    {
-        lock (Sync)
-        {
-            return _cursors.ContainsKey(partition);
-        }
-    }
-
     /// <summary>Every assigned partition's position (the offset of the next record for the application), where known.</summary>
     public List<KeyValuePair<TopicPartition, long>> Positions()
     {

@@ -27,6 +27,16 @@ internal sealed class StoredOffsets
         }
     }
 
+    /// <summary>The owned partitions are exactly these (a manual assignment); stored offsets are kept for the next commit.</summary>
+    public void ReplaceOwned(IEnumerable<TopicPartition> partitions)
+    {
+        lock (_lock)
+        {
+            _owned.Clear();
+            _owned.UnionWith(partitions);
+        }
+    }
+
     /// <summary>
     /// Stores the offset for a partition the member owns (its revocation callback included); false when it owns no such
     /// partition.

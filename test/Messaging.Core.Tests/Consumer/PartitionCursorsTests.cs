@@ -52,6 +52,6 @@ public sealed class PartitionCursorsTests
         var positions = cursors.Remove([P0]);
         Assert.Equal(7, positions[P0]);
         Assert.False(IsCurrent(fetched));
-        Assert.False(cursors.Contains(P0));
+        Assert.DoesNotContain(P0, cursors.Assignment());
     }
 }

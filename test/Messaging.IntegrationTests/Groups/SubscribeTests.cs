@@ -104,6 +104,8 @@ public sealed class SubscribeTests
         await using (var assigned = ConsumerTestSupport.Bytes(GroupOptions(cluster.BootstrapServers, NewGroup())))
         {
             assigned.Assign([new TopicPartitionOffset(Topic, 0, OffsetSpec.Earliest)]);
+            assigned.StoreOffset(new TopicPartition(Topic, 0), 1); // an assigned partition's offset can be stored
+            Assert.Throws<ArgumentException>(() => assigned.StoreOffset(new TopicPartition(Topic, 1), 1)); // another's cannot
             var error = Assert.Throws<InvalidOperationException>(() => assigned.Subscribe([Topic]));
             Assert.Contains("Unassign", error.Message, StringComparison.Ordinal);
         }
