@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 
@@ -14,10 +15,15 @@ internal static class KafkaActivities
 
     public static bool IsEnabled => Source.HasListeners();
 
+    // Span names per topic, made once: with a listener attached (even one that samples little), every record would
+    // otherwise concatenate its span name before the sampling decision.
+    private static readonly ConcurrentDictionary<string, string> SendNames = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, string> ReceiveNames = new(StringComparer.Ordinal);
+
     /// <summary>Starts a producer span for one record (a child of the current activity), or null when not sampled.</summary>
     public static Activity? StartSend(string topic, string clientId)
     {
-        var activity = Source.StartActivity("send " + topic, ActivityKind.Producer);
+        var activity = Source.StartActivity(SendNames.GetOrAdd(topic, static t => "send " + t), ActivityKind.Producer);
         if (activity is { IsAllDataRequested: true })
         {
             activity.SetTag("messaging.system", "kafka");
@@ -67,7 +73,7 @@ internal static class KafkaActivities
             }
         }
 
-        using var activity = Source.StartActivity(ActivityKind.Consumer, default(ActivityContext), links: links, name: "receive " + topic);
+        using var activity = Source.StartActivity(ActivityKind.Consumer, default(ActivityContext), links: links, name: ReceiveNames.GetOrAdd(topic, static t => "receive " + t));
         if (activity is { IsAllDataRequested: true })
         {
             activity.SetTag("messaging.system", "kafka");

@@ -65,10 +65,12 @@ public sealed class TracingTests
     public async Task A_traceparent_the_caller_set_is_kept()
     {
         var ct = TestContext.Current.CancellationToken;
+        var spans = new ConcurrentQueue<Activity>();
         using var listener = new ActivityListener
         {
             ShouldListenTo = source => source.Name == KafkaTelemetry.ActivitySourceName,
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
         };
         ActivitySource.AddActivityListener(listener);
         await using var cluster = EmbeddedKafkaCluster.Start();
@@ -87,6 +89,10 @@ public sealed class TracingTests
             Assert.Equal("0af7651916cd43dd8448eb211c80319c", context.TraceId.ToHexString());
             break;
         }
+
+        Assert.Single(spans, s => s.OperationName == "send traced"); // the send span was made; only its header was not written
+        var receive = Assert.Single(spans, s => s.OperationName == "receive traced");
+        Assert.Equal("0af7651916cd43dd8448eb211c80319c", Assert.Single(receive.Links).Context.TraceId.ToHexString()); // linked to the caller's context
     }
 }
 
