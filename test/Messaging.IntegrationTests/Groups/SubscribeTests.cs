@@ -97,6 +97,32 @@ public sealed class SubscribeTests
         Assert.Equal(120, second.Seen.Count);
     }
 
+    [Theory(Timeout = 120_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Closing_or_unsubscribing_commits_what_was_consumed(bool unsubscribe)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = StartCluster();
+        var group = NewGroup();
+        await ConsumerTestSupport.ProduceAsync(cluster.BootstrapServers, Topic, Partitions, 240, 10, cancellationToken: ct);
+
+        // No automatic commit would come within the test: only the close (or unsubscribe) can commit.
+        var reader = new GroupReader("only", GroupOptions(cluster.BootstrapServers, group, configure: o => o.AutoCommitInterval = TimeSpan.FromHours(1)), [Topic]);
+        await Eventually.TrueAsync(() => reader.Seen.Count >= 240, Deadline, "the member reading all 240 records", ct);
+        await reader.StopReadingAsync();
+        if (unsubscribe)
+        {
+            await reader.Consumer.UnsubscribeAsync(ct);
+        }
+
+        await reader.DisposeAsync();
+
+        await using var check = ConsumerTestSupport.Bytes(GroupOptions(cluster.BootstrapServers, group));
+        var committed = await check.CommittedAsync([.. Enumerable.Range(0, Partitions).Select(p => new TopicPartition(Topic, p))], ct);
+        Assert.Equal(240, committed.Sum(c => c.Offset));
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task Assigning_and_subscribing_do_not_mix_and_subscribing_needs_a_group()
     {
