@@ -35,7 +35,7 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly StoredOffsets _stored = new();
     private readonly SemaphoreSlim _commitGate = new(1, 1);
-    private readonly LoopSignal _wake = new();
+    private readonly AsyncSignal _wake;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _lock = new();
     private readonly Task _loop;
@@ -55,6 +55,7 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
         _cluster = cluster;
         _fetcher = fetcher;
         _time = options.TimeProvider;
+        _wake = new AsyncSignal(cluster.Settings.Clock);
         _customAssignors = [.. options.CustomPartitionAssignors]; // the options object may change after the consumer is built
         var settings = new GroupMemberSettings(options.GroupId!)
         {
@@ -336,6 +337,7 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
 
         await _coordinator.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
+        _wake.Dispose();
         _commitGate.Dispose();
     }
 
@@ -563,7 +565,7 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
                 var wait = until - _time.GetUtcNow();
                 if (wait > TimeSpan.Zero)
                 {
-                    await _wake.WaitAsync(wait, _time, token).ConfigureAwait(false);
+                    await _wake.WaitAsync(wait, token).ConfigureAwait(false);
                 }
             }
         }

@@ -1,3 +1,4 @@
+using Messaging.Threading;
 using Messaging.Connection;
 using Messaging.Errors;
 using Messaging.Protocol.Messages;
@@ -15,7 +16,7 @@ namespace Messaging.Groups;
 /// </remarks>
 internal sealed partial class ClassicGroupMember
 {
-    private readonly LoopSignal _heartbeatWake = new();
+    private readonly AsyncSignal _heartbeatWake;
     private DateTimeOffset _lastPoll;
     private DateTimeOffset _sessionStart;
     private DateTimeOffset _nextHeartbeatAt;
@@ -140,7 +141,8 @@ internal sealed partial class ClassicGroupMember
                 {
                     case HeartbeatAction.Idle:
                     case HeartbeatAction.Wait:
-                        await _heartbeatWake.WaitAsync(wait, _time, token).ConfigureAwait(false);
+                        await _heartbeatWake.WaitAsync(wait, token).ConfigureAwait(false);
+                        token.ThrowIfCancellationRequested();
                         break;
 
                     case HeartbeatAction.SessionExpired:

@@ -31,7 +31,7 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
     private readonly GroupLog _log;
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
-    private readonly LoopSignal _joinWake = new();
+    private readonly AsyncSignal _joinWake;
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _joinLoop = Task.CompletedTask;
@@ -60,6 +60,9 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
         _protocol = protocol;
         _log = coordinator.Log;
         _time = _settings.Time;
+        var clock = new Clock(_time);
+        _joinWake = new AsyncSignal(clock);
+        _heartbeatWake = new AsyncSignal(clock);
         _lastPoll = _time.GetUtcNow();
         _sessionStart = _lastPoll;
         _nextHeartbeatAt = _lastPoll;
@@ -220,6 +223,8 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
         }
 
         _stop.Dispose();
+        _joinWake.Dispose();
+        _heartbeatWake.Dispose();
     }
 
     /// <summary>Leaves the group (a dynamic member) and stops.</summary>
@@ -261,7 +266,8 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
 
                 if (!join)
                 {
-                    await _joinWake.WaitAsync(Timeout.InfiniteTimeSpan, _time, token).ConfigureAwait(false);
+                    await _joinWake.WaitAsync(Timeout.InfiniteTimeSpan, token).ConfigureAwait(false);
+                    token.ThrowIfCancellationRequested();
                     continue;
                 }
 

@@ -31,8 +31,8 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
     private readonly GroupLog _log;
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
-    private readonly LoopSignal _heartbeatWake = new();
-    private readonly LoopSignal _reconcileWake = new();
+    private readonly AsyncSignal _heartbeatWake;
+    private readonly AsyncSignal _reconcileWake;
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Dictionary<(Guid TopicId, int Partition), TopicPartition> _owned = [];
@@ -68,6 +68,9 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
         _listener = listener;
         _log = coordinator.Log;
         _time = _settings.Time;
+        var clock = new Clock(_time);
+        _heartbeatWake = new AsyncSignal(clock);
+        _reconcileWake = new AsyncSignal(clock);
         _subscription = subscription;
 
         // KIP-1082 (ConsumerGroupHeartbeat v1): the member makes its own id and keeps it for its whole life.
@@ -236,6 +239,8 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
         }
 
         _stop.Dispose();
+        _heartbeatWake.Dispose();
+        _reconcileWake.Dispose();
     }
 
     public ValueTask DisposeAsync() => CloseAsync(leaveGroup: true);
@@ -282,7 +287,8 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
                 }
                 else if (!send)
                 {
-                    await _heartbeatWake.WaitAsync(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, _time, token).ConfigureAwait(false);
+                    await _heartbeatWake.WaitAsync(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, token).ConfigureAwait(false);
+                    token.ThrowIfCancellationRequested();
                 }
                 else
                 {
@@ -491,7 +497,8 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
         {
             while (!token.IsCancellationRequested)
             {
-                await _reconcileWake.WaitAsync(Timeout.InfiniteTimeSpan, _time, token).ConfigureAwait(false);
+                await _reconcileWake.WaitAsync(Timeout.InfiniteTimeSpan, token).ConfigureAwait(false);
+                token.ThrowIfCancellationRequested();
                 while (!token.IsCancellationRequested && !await ReconcileOnceAsync(token).ConfigureAwait(false))
                 {
                     // Some topic ids are not in the metadata yet: refresh and try again.

@@ -133,4 +133,15 @@ public sealed class AsyncSignalTests
         time.Advance(TimeSpan.FromMinutes(1));
         Assert.False(await wait.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
     }
+
+    [Fact]
+    public async Task Signals_set_before_a_wait_wake_it_once_and_the_next_wait_times_out()
+    {
+        using var signal = new AsyncSignal();
+        signal.Set();
+        signal.Set();
+
+        Assert.True(await signal.WaitAsync(Timeout.InfiniteTimeSpan, TestContext.Current.CancellationToken));
+        Assert.False(await signal.WaitAsync(TimeSpan.Zero, TestContext.Current.CancellationToken));
+    }
 }
