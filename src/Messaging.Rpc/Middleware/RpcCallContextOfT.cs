@@ -21,6 +21,10 @@ public sealed class RpcCallContext<TRequest> : RpcCallContext
         Request = request;
     }
 
-    /// <summary>The request; a client interceptor may replace it before calling the next step.</summary>
+    /// <summary>The context of a request a server handles.</summary>
+    internal RpcCallContext(RpcServerContext server, TRequest request)
+        : base(server) => Request = request;
+
+    /// <summary>The request; an interceptor may replace it before calling the next step.</summary>
     public TRequest Request { get; set; }
 }

@@ -11,9 +11,12 @@ namespace Messaging.Rpc;
 /// server's list likewise): the first is the outermost — it sees the call first and the outcome last.</para>
 /// <para><b>Client side.</b> Interceptors run once per logical call, outside the resilience layer: retries and hedges
 /// of an idempotent call happen inside <c>continuation</c> and reuse the call's correlation ID.</para>
-/// <para><b>Server side.</b> The server runs <see cref="InterceptHandlerAsync"/> around each handler, inside its
-/// decoding of the request and outside its encoding of the reply; an exception out of the chain becomes the reply's
-/// status as a handler's would (<see cref="RpcException"/> with its status, anything else <c>Internal</c>).</para>
+/// <para><b>Server side.</b> The server runs <see cref="InterceptHandlerAsync"/> around each handler
+/// (<see cref="RpcServerOptions.Interceptors"/>), inside its decoding of the request and outside its encoding of the
+/// reply; an exception out of the chain becomes the reply's status as a handler's would (<see cref="RpcException"/>
+/// with its status, anything else <c>Internal</c>). The handler receives the request the chain passes on and the
+/// request's <see cref="RpcServerContext"/> (<see cref="RpcCallContext.ServerContext"/>); a server interceptor's changes
+/// to <see cref="RpcCallContext.Options"/> or <see cref="RpcCallContext.CancellationToken"/> do not reach it.</para>
 /// <para>One instance serves every call concurrently: keep per-call state in <see cref="RpcCallContext.Items"/>.</para>
 /// </remarks>
 public abstract class RpcInterceptor

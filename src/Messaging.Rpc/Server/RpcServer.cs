@@ -38,6 +38,7 @@ public sealed class RpcServer : IAsyncDisposable
     private readonly KafkaProducer _producer;
     private readonly KafkaConsumer _consumer;
     private readonly RequestLoop _loop;
+    private readonly HandlerPipeline _handling;
     private int _started;
     private int _disposed;
 
@@ -49,6 +50,7 @@ public sealed class RpcServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
+        _handling = new HandlerPipeline([.. options.Interceptors], options.PropagateCallContext);
         RpcClient.ApplyConnection(options.Producer, options.BootstrapServers, options.ClientId);
         RpcClient.ApplyConnection(options.Consumer, options.BootstrapServers, options.ClientId);
         options.Consumer.GroupId = options.GroupId;
@@ -84,7 +86,7 @@ public sealed class RpcServer : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(method);
         ArgumentNullException.ThrowIfNull(handler);
-        _methods.Add(new TypedRpcMethod<TRequest, TResponse>(method, _options.LimitFor(method), _options.Serializer, handler));
+        _methods.Add(new TypedRpcMethod<TRequest, TResponse>(method, _options.LimitFor(method), _handling, _options.Serializer, handler));
         return this;
     }
 
@@ -100,7 +102,7 @@ public sealed class RpcServer : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(method);
         ArgumentNullException.ThrowIfNull(handler);
-        _methods.Add(new RawRpcMethod(method, _options.LimitFor(method), handler));
+        _methods.Add(new RawRpcMethod(method, _options.LimitFor(method), _handling, handler));
         return this;
     }
 

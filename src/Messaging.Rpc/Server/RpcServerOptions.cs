@@ -84,6 +84,21 @@ public sealed class RpcServerOptions
     /// </summary>
     public RpcReplyCacheOptions ReplyCache { get; set; } = new();
 
+    /// <summary>
+    /// Interceptors around every handler (<see cref="RpcInterceptor.InterceptHandlerAsync"/>), in order: the first is
+    /// the outermost. They run after the request is decoded and before the reply is encoded; an exception out of them
+    /// becomes the reply's status as a handler's would. Taken when the server is created. Default none.
+    /// </summary>
+    public IList<RpcInterceptor> Interceptors { get; set; } = [];
+
+    /// <summary>
+    /// When true (default), each request's <see cref="RpcCallContext"/> is <see cref="RpcCallContext.Current"/> while
+    /// its handler runs, so calls the handler makes through a client with <see cref="RpcDeadlinePropagationInterceptor"/>
+    /// inherit its deadline and cancellation. Costs one small allocation per request; turn it off for handlers that
+    /// make no calls and when no interceptor is configured.
+    /// </summary>
+    public bool PropagateCallContext { get; set; } = true;
+
     /// <summary>The clock for deadlines and commits. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
@@ -123,6 +138,12 @@ public sealed class RpcServerOptions
         }
 
         ArgumentNullException.ThrowIfNull(ReplyCache, nameof(ReplyCache));
+        ArgumentNullException.ThrowIfNull(Interceptors, nameof(Interceptors));
+        foreach (var interceptor in Interceptors)
+        {
+            ArgumentNullException.ThrowIfNull(interceptor, nameof(Interceptors));
+        }
+
         Headers.Validate();
         Pools.Validate();
         ReplyCache.Validate();

@@ -8,19 +8,25 @@ internal sealed class TypedRpcMethod<TRequest, TResponse> : RpcMethod
 {
     private readonly Func<TRequest, RpcServerContext, ValueTask<TResponse>> _handler;
     private readonly IRpcSerializer _serializer;
+    private readonly HandlerPipeline _pipeline;
+    private readonly RpcContinuation<TRequest, TResponse>? _chain;
 
-    public TypedRpcMethod(string name, int maxConcurrency, IRpcSerializer serializer, Func<TRequest, RpcServerContext, ValueTask<TResponse>> handler)
+    public TypedRpcMethod(string name, int maxConcurrency, HandlerPipeline pipeline, IRpcSerializer serializer, Func<TRequest, RpcServerContext, ValueTask<TResponse>> handler)
         : base(name, maxConcurrency, serializer.ContentType)
     {
         _serializer = serializer;
         _handler = handler;
+        _pipeline = pipeline;
+        _chain = pipeline.Build<TRequest, TResponse>(call => handler(call.Request, call.ServerContext!));
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask InvokeAsync(ReadOnlyMemory<byte> payload, RpcServerContext context, IBufferWriter<byte> reply)
     {
         var request = Decode(payload.Span);
-        var response = await _handler(request, context).ConfigureAwait(false);
+        var response = _chain is null
+            ? await _handler(request, context).ConfigureAwait(false)
+            : await _pipeline.RunAsync(_chain, request, context).ConfigureAwait(false);
         _serializer.Serialize(response, reply);
     }
 

@@ -92,7 +92,7 @@ public sealed class AdmissionControlTests
         Assert.Equal(3, options.LimitFor("Small"));
     }
 
-    private static RawRpcMethod Method(string name, int limit) => new(name, limit, (payload, _) => ValueTask.FromResult(payload));
+    private static RawRpcMethod Method(string name, int limit) => new(name, limit, new HandlerPipeline([], enterCallContext: false), (payload, _) => ValueTask.FromResult(payload));
 
     private static ServerRequest Request(RpcMethod method, byte[]? key = null) => new() { Method = method, Key = key is null ? (ReadOnlyMemory<byte>?)null : key };
 }

@@ -36,7 +36,7 @@ internal sealed class DispatchHarness
     public RequestDispatcher Dispatcher { get; }
 
     public void Map<TRequest, TResponse>(string name, Func<TRequest, RpcServerContext, ValueTask<TResponse>> handler) =>
-        Methods.Add(new TypedRpcMethod<TRequest, TResponse>(name, Options.LimitFor(name), Options.Serializer, handler));
+        Methods.Add(new TypedRpcMethod<TRequest, TResponse>(name, Options.LimitFor(name), new HandlerPipeline([.. Options.Interceptors], Options.PropagateCallContext), Options.Serializer, handler));
 
     /// <summary>Request headers as a client writes them; pass null to leave one out.</summary>
     public static List<RecordHeader> Headers(string? method, Guid? correlationId, string? replyTopic = "replies", int? replyPartition = 1,
