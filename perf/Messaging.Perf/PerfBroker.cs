@@ -1,3 +1,4 @@
+using System.Globalization;
 using Messaging.Testing;
 
 namespace Messaging.Perf;
@@ -38,6 +39,36 @@ internal sealed class PerfBroker : IAsyncDisposable
 
         var cluster = EmbeddedKafkaCluster.Start(brokers);
         return new PerfBroker(cluster, cluster.BootstrapServers, brokers);
+    }
+
+    /// <summary>Starts counting the requests the embedded broker receives (nothing on a real cluster).</summary>
+    public void StartCountingRequests()
+    {
+        _cluster?.ClearTrackedRequests();
+        _cluster?.StartRequestTracking();
+    }
+
+    /// <summary>
+    /// Stops counting and describes what was received per API ("Fetch=1,924, Produce=626"), or null on a real
+    /// cluster. Requests per call show how well each client batches: each one costs both the client and the broker.
+    /// </summary>
+    public string? StopCountingRequests()
+    {
+        if (_cluster is null)
+        {
+            return null;
+        }
+
+        _cluster.StopRequestTracking();
+        var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        foreach (var request in _cluster.GetTrackedRequests())
+        {
+            var api = request.ApiKey.ToString();
+            counts[api] = counts.GetValueOrDefault(api) + 1;
+        }
+
+        _cluster.ClearTrackedRequests();
+        return string.Join(", ", counts.Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Key}={c.Value:N0}")));
     }
 
     /// <summary>Creates a topic with a fresh name (<paramref name="prefix"/> plus a random suffix) and returns the name.</summary>

@@ -48,7 +48,6 @@ public sealed partial class RpcClient
     /// <summary>One attempt of a resilient call: a pending entry under the call's correlation ID, its request, and for a hedged call a second request if the first is slow.</summary>
     internal async ValueTask<TResponse> AttemptAsync<TResponse>(CallAttempts attempts, CancellationToken cancellationToken)
     {
-        attempts.Attempts++;
         var (topic, method) = (attempts.Topic, attempts.Method);
         var attemptDeadline = _resilience.AttemptDeadline(attempts.Deadline, attempts.Idempotent);
         var call = await BeginAsync<TResponse>(topic, method, (int)attempts.Payload.Length, attempts.Serializer, attempts.Start, attemptDeadline, cancellationToken,

@@ -91,9 +91,6 @@ public sealed partial class RpcClient : IAsyncDisposable
         _contentType = Encoding.UTF8.GetBytes(_serializer.ContentType);
         _rawContentType = Encoding.UTF8.GetBytes(RawRpcSerializer.Instance.ContentType);
         _streams = options.Pools.CreateManager();
-        ApplyConnection(options.Producer, options.BootstrapServers, options.ClientId);
-        ApplyConnection(options.Consumer, options.BootstrapServers, options.ClientId);
-        ApplyConnection(options.Admin, options.BootstrapServers, options.ClientId);
         _interceptors = [.. options.Interceptors];
         _log = new RpcClientLog(options.LoggerFactory.CreateLogger<RpcClient>());
         _resilience = new CallResilience(options.Resilience, _time, _log);
@@ -431,20 +428,6 @@ public sealed partial class RpcClient : IAsyncDisposable
         _chains.Clear();
         _rawChain = null;
         _disposing.Dispose();
-    }
-
-    /// <summary>Gives nested client options the RPC options' cluster and client id where they leave them unset (also the server's).</summary>
-    internal static void ApplyConnection(KafkaClientOptions target, string bootstrapServers, string clientId)
-    {
-        if (string.IsNullOrEmpty(target.BootstrapServers))
-        {
-            target.BootstrapServers = bootstrapServers;
-        }
-
-        if (target.ClientId == "messaging")
-        {
-            target.ClientId = clientId;
-        }
     }
 
     /// <summary>The payload as one span: a single-block stream's block, else its contiguous pooled buffer.</summary>

@@ -68,10 +68,13 @@ public sealed class RpcClientOptions
     public RpcPoolOptions Pools { get; set; } = new();
 
     /// <summary>
-    /// The request producer's settings. Default: low latency (linger 0, acks from the leader only), and a 5 s close
-    /// timeout (disposal fails pending calls at once; this only bounds how long buffered requests may still go out).
+    /// The request producer's settings. Default: acks from the leader only, the producer's default 5 ms linger with
+    /// <see cref="KafkaProducerOptions.SendWhenIdle"/> — a request goes out at once when none is in flight, and
+    /// requests made meanwhile share the next Produce (under load a zero linger would send one request per call, which
+    /// costs the client and the broker several times the CPU) — and a 5 s close timeout (disposal fails pending calls
+    /// at once; this only bounds how long buffered requests may still go out).
     /// </summary>
-    public KafkaProducerOptions Producer { get; set; } = new() { Linger = TimeSpan.Zero, Acks = Acks.Leader, CloseTimeout = TimeSpan.FromSeconds(5) };
+    public KafkaProducerOptions Producer { get; set; } = new() { Acks = Acks.Leader, CloseTimeout = TimeSpan.FromSeconds(5) };
 
     /// <summary>The reply consumer's settings. Default: short fetch wait (10 ms) so replies surface quickly.</summary>
     public KafkaConsumerOptions Consumer { get; set; } = new() { FetchMaxWait = TimeSpan.FromMilliseconds(10) };
@@ -111,9 +114,9 @@ public sealed class RpcClientOptions
         ArgumentNullException.ThrowIfNull(Consumer, nameof(Consumer));
         ArgumentNullException.ThrowIfNull(Admin, nameof(Admin));
         ArgumentNullException.ThrowIfNull(LoggerFactory, nameof(LoggerFactory));
-        ApplyConnection(Producer);
-        ApplyConnection(Consumer);
-        ApplyConnection(Admin);
+        NestedOptions.Inherit(Producer, BootstrapServers, ClientId, LoggerFactory);
+        NestedOptions.Inherit(Consumer, BootstrapServers, ClientId, LoggerFactory);
+        NestedOptions.Inherit(Admin, BootstrapServers, ClientId, LoggerFactory);
         ArgumentException.ThrowIfNullOrWhiteSpace(InstanceId, nameof(InstanceId));
         ArgumentException.ThrowIfNullOrWhiteSpace(ReplyTopic, nameof(ReplyTopic));
         ArgumentNullException.ThrowIfNull(Serializer, nameof(Serializer));
@@ -144,47 +147,10 @@ public sealed class RpcClientOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingRequestBytes, MaxRequestBytes, nameof(MaxPendingRequestBytes));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(DeadlineCheckInterval, TimeSpan.Zero, nameof(DeadlineCheckInterval));
         Headers.Validate();
-        Nested(nameof(Pools), Pools.Validate);
-        Nested(nameof(Resilience), Resilience.Validate);
-        Nested(nameof(Producer), Producer.Validate);
-        Nested(nameof(Consumer), Consumer.Validate);
-        Nested(nameof(Admin), Admin.Validate);
+        NestedOptions.Validate(nameof(Pools), Pools.Validate);
+        NestedOptions.Validate(nameof(Resilience), Resilience.Validate);
+        NestedOptions.Validate(nameof(Producer), Producer.Validate);
+        NestedOptions.Validate(nameof(Consumer), Consumer.Validate);
+        NestedOptions.Validate(nameof(Admin), Admin.Validate);
     }
-
-    private void ApplyConnection(KafkaClientOptions target)
-    {
-        if (string.IsNullOrEmpty(target.BootstrapServers))
-        {
-            target.BootstrapServers = BootstrapServers;
-        }
-
-        if (target.ClientId == "messaging")
-        {
-            target.ClientId = ClientId;
-        }
-
-        if (ReferenceEquals(target.LoggerFactory, NullLoggerFactory.Instance))
-        {
-            target.LoggerFactory = LoggerFactory;
-        }
-    }
-
-    /// <summary>Runs a nested validation, naming a failing setting by its path from here (<c>Pools.BlockSize</c>).</summary>
-    private static void Nested(string property, Action validate)
-    {
-        try
-        {
-            validate();
-        }
-        catch (ArgumentException e) when (e.ParamName is { Length: > 0 } name && !name.StartsWith(property + ".", StringComparison.Ordinal))
-        {
-            var message = e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal);
-            throw e is ArgumentOutOfRangeException range
-                ? new ArgumentOutOfRangeException(property + "." + name, range.ActualValue, StripActual(message, range.ActualValue))
-                : new ArgumentException(message, property + "." + name, e);
-        }
-    }
-
-    private static string StripActual(string message, object? actual) =>
-        actual is null ? message : message.Replace(Environment.NewLine + "Actual value was " + actual + ".", "", StringComparison.Ordinal);
 }

@@ -58,6 +58,15 @@ internal sealed class RpcWire
         return true;
     }
 
+    /// <summary>The highest status code the wire carries (gRPC's set ends at Unauthenticated = 16).</summary>
+    public const RpcStatus HighestStatus = RpcStatus.Unauthenticated;
+
+    /// <summary>True for a status a reply can carry as sent; any other number reads as <see cref="RpcStatus.Unknown"/>.</summary>
+    public static bool IsKnownStatus(int status) => status is >= 0 and <= (int)HighestStatus;
+
+    /// <summary>The encoded status header values, one per known status, shared (never written to).</summary>
+    public static readonly byte[][] StatusValues = CreateStatusValues();
+
     public static byte[] EncodeInt32(int value)
     {
         var bytes = new byte[4];
@@ -83,10 +92,21 @@ internal sealed class RpcWire
         }
 
         var status = BinaryPrimitives.ReadInt32BigEndian(value);
-        return status is >= 0 and <= (int)RpcStatus.Unauthenticated ? (RpcStatus)status : RpcStatus.Unknown;
+        return IsKnownStatus(status) ? (RpcStatus)status : RpcStatus.Unknown;
     }
 
     /// <summary>The error message of a failed reply (decoded: it leaves the pooled record inside an exception), or null.</summary>
     public string? ReadErrorMessage(RecordHeaders headers) =>
         headers.TryGetLast(ErrorMessage, out var header) && !header.IsValueNull ? Encoding.UTF8.GetString(header.Value.Span) : null;
+
+    private static byte[][] CreateStatusValues()
+    {
+        var values = new byte[(int)HighestStatus + 1][];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = EncodeInt32(i);
+        }
+
+        return values;
+    }
 }

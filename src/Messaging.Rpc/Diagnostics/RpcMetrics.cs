@@ -85,7 +85,7 @@ internal sealed class RpcMetrics
 
     private static string[] BuildStatusNames()
     {
-        var names = new string[(int)RpcStatus.Unauthenticated + 1];
+        var names = new string[(int)RpcWire.HighestStatus + 1];
         for (var i = 0; i < names.Length; i++)
         {
             names[i] = ((RpcStatus)i).ToString();

@@ -60,8 +60,6 @@ internal sealed class CallAttempts : IDisposable
     /// <summary>The correlation ID and deadline as header values: this call's own copy, so a hedged send never reads a recycled pending call's.</summary>
     public byte[] HeaderValues { get; } = new byte[RpcWire.CorrelationIdLength + RpcWire.DeadlineLength];
 
-    /// <summary>Attempts begun so far.</summary>
-    public int Attempts { get; set; }
 
     /// <summary>Requests sent under the correlation ID so far (attempts and hedges); above one, a second reply is a duplicate.</summary>
     public int Sends => Volatile.Read(ref _sends);

@@ -33,7 +33,6 @@ internal sealed class OffsetTracker
     public long Watermark => Volatile.Read(ref _watermark);
 
     /// <summary>The highest offset registered, or -1.</summary>
-    public long LastRegistered => _lastRegistered;
 
     /// <summary>
     /// Enters the request at <paramref name="offset"/>; false (nothing entered) when it is not above every offset
@@ -99,10 +98,7 @@ internal sealed class OffsetTracker
     }
 
     /// <summary>Where one request's done flag lives.</summary>
-    internal readonly record struct Slot(Segment Segment, int Index)
-    {
-        public bool IsEmpty => Segment is null;
-    }
+    internal readonly record struct Slot(Segment Segment, int Index);
 
     internal sealed class Segment
     {

@@ -22,8 +22,6 @@ internal sealed class PartitionState
 
     public bool IsRevoked => Volatile.Read(ref _revoked) != 0;
 
-    public int InFlight => Volatile.Read(ref _inFlight);
-
     public void Enter() => Interlocked.Increment(ref _inFlight);
 
     /// <summary>A request of this partition finished; the last one after revocation ends the drain.</summary>

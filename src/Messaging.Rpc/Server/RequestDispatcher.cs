@@ -14,7 +14,6 @@ namespace Messaging.Rpc;
 /// </summary>
 internal sealed class RequestDispatcher
 {
-    private static readonly byte[][] StatusValues = CreateStatusValues();
 
     private readonly RpcWire _wire;
     private readonly IReplySink _sink;
@@ -40,6 +39,9 @@ internal sealed class RequestDispatcher
         _cache = options.ReplyCache.Enabled ? new ReplyCache(options.ReplyCache, options.TimeProvider) : null;
     }
 
+    /// <summary>Drops the reply cache's stored replies (at disposal, after the last request finished).</summary>
+    public void ReleaseCache() => _cache?.Clear();
+
     /// <summary>
     /// Handles the request and sends its reply (if it has a route and the outcome calls for one). Completes when the
     /// reply is acknowledged or given up on; the request's record may be recycled then.
@@ -53,6 +55,8 @@ internal sealed class RequestDispatcher
         {
             var status = RpcStatus.Ok;
             string? message = null;
+            var correlationId = Guid.Empty;
+            var cacheEntry = false; // true once this request holds a reply-cache entry (Begin said run): it must be completed or abandoned
             if (request.Problem != RpcStatus.Ok)
             {
                 Interlocked.Increment(ref _counters.Malformed);
@@ -78,10 +82,15 @@ internal sealed class RequestDispatcher
             }
             else
             {
-                var correlationId = RpcWire.TryReadCorrelationId(request.CorrelationId.Span, out var id) ? id : Guid.Empty;
-                if (_cache is not null && correlationId != Guid.Empty && await AnsweredFromCacheAsync(request, correlationId).ConfigureAwait(false))
+                correlationId = RpcWire.TryReadCorrelationId(request.CorrelationId.Span, out var id) ? id : Guid.Empty;
+                if (_cache is not null && correlationId != Guid.Empty)
                 {
-                    return;
+                    if (await AnsweredFromCacheAsync(request, correlationId).ConfigureAwait(false))
+                    {
+                        return;
+                    }
+
+                    cacheEntry = true;
                 }
 
                 stream = _streams.GetStream();
@@ -110,9 +119,9 @@ internal sealed class RequestDispatcher
             }
 
             var payload = status == RpcStatus.Ok && stream is not null ? RpcClient.PayloadMemory(stream) : default;
-            if (_cache is not null && request.Method is not null && RpcWire.TryReadCorrelationId(request.CorrelationId.Span, out var answered))
+            if (cacheEntry)
             {
-                Remember(answered, request, status, message, payload);
+                Remember(correlationId, request, status, message, payload);
             }
 
             if (request.HasRoute)
@@ -134,7 +143,7 @@ internal sealed class RequestDispatcher
         if (error is RpcException rpc)
         {
             // OK is no failure, and a number outside the known set could not be encoded as sent: both read as Unknown.
-            return (rpc.Status is > RpcStatus.Ok and <= RpcStatus.Unauthenticated ? rpc.Status : RpcStatus.Unknown, rpc.Detail);
+            return (rpc.Status != RpcStatus.Ok && RpcWire.IsKnownStatus((int)rpc.Status) ? rpc.Status : RpcStatus.Unknown, rpc.Detail);
         }
 
         if (error is OperationCanceledException && request.Context.IsCancelled)
@@ -190,7 +199,7 @@ internal sealed class RequestDispatcher
             return;
         }
 
-        _cache!.Complete(correlationId, new CachedReply(status, message, request.Method!.ContentTypeUtf8.ToArray(), payload.ToArray()));
+        _cache!.Complete(correlationId, new CachedReply(status, message, request.Method!.ContentTypeUtf8, payload.ToArray()));
     }
 
     private async ValueTask ReplyAsync(ServerRequest request, RpcStatus status, string? message, ReadOnlyMemory<byte> payload, ReadOnlyMemory<byte>? contentType)
@@ -209,13 +218,13 @@ internal sealed class RequestDispatcher
         {
             headers = request.StatusHeaders;
             headers[0] = id;
-            headers[1] = new RecordHeader(_wire.Status, StatusValues[(int)status]);
+            headers[1] = new RecordHeader(_wire.Status, RpcWire.StatusValues[(int)status]);
         }
         else
         {
             headers = request.ErrorHeaders;
             headers[0] = id;
-            headers[1] = new RecordHeader(_wire.Status, StatusValues[(int)status]);
+            headers[1] = new RecordHeader(_wire.Status, RpcWire.StatusValues[(int)status]);
             headers[2] = new RecordHeader(_wire.ErrorMessage, Encoding.UTF8.GetBytes(message));
         }
 
@@ -230,16 +239,5 @@ internal sealed class RequestDispatcher
         {
             Interlocked.Increment(ref _counters.ReplyFailures);
         }
-    }
-
-    private static byte[][] CreateStatusValues()
-    {
-        var values = new byte[(int)RpcStatus.Unauthenticated + 1][];
-        for (var i = 0; i < values.Length; i++)
-        {
-            values[i] = RpcWire.EncodeInt32(i);
-        }
-
-        return values;
     }
 }

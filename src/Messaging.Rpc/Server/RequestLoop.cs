@@ -487,7 +487,6 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
 
         request.Partition = partition;
         partition.Enter();
-        Interlocked.Increment(ref _counters.InFlight);
         request.Schedule(this);
         return Admission.Admitted;
     }
@@ -499,7 +498,6 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
         var partition = request.Partition!;
         RecycleRecord(request);
         Return(request);
-        Interlocked.Decrement(ref _counters.InFlight);
         partition.Exit();
         Wake();
     }

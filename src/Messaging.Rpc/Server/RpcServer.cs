@@ -39,6 +39,7 @@ public sealed class RpcServer : IAsyncDisposable
     private readonly KafkaConsumer _consumer;
     private readonly RequestLoop _loop;
     private readonly HandlerPipeline _handling;
+    private readonly RequestDispatcher _dispatcher;
     private int _started;
     private int _disposed;
 
@@ -51,20 +52,16 @@ public sealed class RpcServer : IAsyncDisposable
         options.Validate();
         _options = options;
         _handling = new HandlerPipeline([.. options.Interceptors], options.PropagateCallContext);
-        RpcClient.ApplyConnection(options.Producer, options.BootstrapServers, options.ClientId);
-        RpcClient.ApplyConnection(options.Consumer, options.BootstrapServers, options.ClientId);
-        options.Consumer.GroupId = options.GroupId;
-        options.Consumer.EnableAutoCommit = false; // the server commits what it has answered, nothing else
         _streams = options.Pools.CreateManager();
         var wire = new RpcWire(options.Headers);
         _producer = new KafkaProducer(options.Producer);
         _consumer = new KafkaConsumer(options.Consumer);
-        var dispatcher = new RequestDispatcher(options, wire, new ProducerReplySink(_producer), _streams, _counters, _abort.Token);
+        var dispatcher = _dispatcher = new RequestDispatcher(options, wire, new ProducerReplySink(_producer), _streams, _counters, _abort.Token);
         _loop = new RequestLoop(options, _consumer, new RequestReader(wire, _methods, _replyTopics), dispatcher, _counters);
     }
 
     /// <summary>The server's counters.</summary>
-    public RpcServerStatistics Statistics => _counters.Snapshot();
+    public RpcServerStatistics Statistics => _counters.Snapshot(_loop.InFlight);
 
     /// <summary>The request partitions this instance has now (empty before it joined its group).</summary>
     public IReadOnlyCollection<TopicPartition> Assignment => _loop.Assignment;
@@ -159,6 +156,7 @@ public sealed class RpcServer : IAsyncDisposable
         await _producer.DisposeAsync().ConfigureAwait(false);
         await _loop.DisposeAsync().ConfigureAwait(false);
         _replyTopics.Clear();
+        _dispatcher.ReleaseCache(); // stored replies are payload bytes: a disposed server holds none
         _abort.Dispose();
     }
 

@@ -144,9 +144,15 @@ public sealed class RpcServerOptions
             ArgumentNullException.ThrowIfNull(interceptor, nameof(Interceptors));
         }
 
+        NestedOptions.Inherit(Producer, BootstrapServers, ClientId, loggerFactory: null);
+        NestedOptions.Inherit(Consumer, BootstrapServers, ClientId, loggerFactory: null);
+        Consumer.GroupId = GroupId;
+        Consumer.EnableAutoCommit = false; // the server commits what it has answered, nothing else
         Headers.Validate();
-        Pools.Validate();
-        ReplyCache.Validate();
+        NestedOptions.Validate(nameof(Pools), Pools.Validate);
+        NestedOptions.Validate(nameof(ReplyCache), ReplyCache.Validate);
+        NestedOptions.Validate(nameof(Producer), Producer.Validate);
+        NestedOptions.Validate(nameof(Consumer), Consumer.Validate);
     }
 
     /// <summary>The limit of <paramref name="method"/>: its own, else the per-method default, never above the global one.</summary>

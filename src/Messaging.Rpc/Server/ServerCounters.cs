@@ -4,7 +4,6 @@ namespace Messaging.Rpc;
 internal sealed class ServerCounters
 {
     public long Received;
-    public int InFlight;
     public long Handled;
     public long HandlerErrors;
     public long Expired;
@@ -17,8 +16,9 @@ internal sealed class ServerCounters
     public long ConsumeErrors;
     public long ReplyCacheHits;
 
-    public RpcServerStatistics Snapshot() => new(
-        Interlocked.Read(ref Received), Volatile.Read(ref InFlight), Interlocked.Read(ref Handled), Interlocked.Read(ref HandlerErrors),
+    /// <param name="inFlight">Requests admitted and not finished (the admission control's count).</param>
+    public RpcServerStatistics Snapshot(int inFlight) => new(
+        Interlocked.Read(ref Received), inFlight, Interlocked.Read(ref Handled), Interlocked.Read(ref HandlerErrors),
         Interlocked.Read(ref Expired), Interlocked.Read(ref Unimplemented), Interlocked.Read(ref Malformed), Interlocked.Read(ref Replies),
         Interlocked.Read(ref ReplyFailures), Interlocked.Read(ref Commits), Interlocked.Read(ref CommitFailures), Interlocked.Read(ref ConsumeErrors),
         Interlocked.Read(ref ReplyCacheHits));

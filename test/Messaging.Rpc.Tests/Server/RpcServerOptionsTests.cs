@@ -1,0 +1,43 @@
+namespace Messaging.Rpc.Tests.Server;
+
+/// <summary>The server's options: nested settings inherit the server's connection and are checked under their path.</summary>
+public sealed class RpcServerOptionsTests
+{
+    private static RpcServerOptions Valid() => new() { BootstrapServers = "localhost:9092", ClientId = "orders-server", RequestTopics = ["orders"], GroupId = "orders" };
+
+    [Theory]
+    [InlineData("Producer.Linger")]
+    [InlineData("Consumer.FetchMaxWait")]
+    [InlineData("Pools.BlockSize")]
+    [InlineData("MaxConcurrentRequests")]
+    public void A_bad_setting_is_refused_when_the_server_is_built_and_named_by_its_path(string setting)
+    {
+        var options = Valid();
+        switch (setting)
+        {
+            case "Producer.Linger": options.Producer.Linger = TimeSpan.FromMilliseconds(-1); break;
+            case "Consumer.FetchMaxWait": options.Consumer.FetchMaxWait = TimeSpan.FromMilliseconds(-1); break;
+            case "Pools.BlockSize": options.Pools.BlockSize = 10; break;
+            case "MaxConcurrentRequests": options.MaxConcurrentRequests = 0; break;
+        }
+
+        var error = Assert.ThrowsAny<ArgumentException>(() => new RpcServer(options));
+        Assert.Equal(setting, error.ParamName);
+    }
+
+    [Fact]
+    public async Task Nested_clients_inherit_the_servers_cluster_and_client_id_and_the_consumer_its_group()
+    {
+        var options = Valid();
+        await using (new RpcServer(options))
+        {
+        }
+
+        Assert.Equal("localhost:9092", options.Producer.BootstrapServers);
+        Assert.Equal("localhost:9092", options.Consumer.BootstrapServers);
+        Assert.Equal("orders-server", options.Producer.ClientId);
+        Assert.Equal("orders-server", options.Consumer.ClientId);
+        Assert.Equal("orders", options.Consumer.GroupId);
+        Assert.False(options.Consumer.EnableAutoCommit);
+    }
+}
