@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Polly;
 using Polly.CircuitBreaker;
 
@@ -19,6 +20,7 @@ public sealed partial class RpcClient
     /// The resilient path: the call's attempts through its Polly pipeline (retries for idempotent calls, the topic's
     /// circuit breaker), each attempt the client's own with the call's one correlation ID.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<TResponse> ResilientAsync<TResponse>(CallAttempts attempts, Activity? activity, CancellationToken cancellationToken)
     {
         Tag(activity, attempts.CorrelationId);
@@ -46,6 +48,7 @@ public sealed partial class RpcClient
     }
 
     /// <summary>One attempt of a resilient call: a pending entry under the call's correlation ID, its request, and for a hedged call a second request if the first is slow.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     internal async ValueTask<TResponse> AttemptAsync<TResponse>(CallAttempts attempts, CancellationToken cancellationToken)
     {
         var (topic, method) = (attempts.Topic, attempts.Method);

@@ -243,6 +243,7 @@ public sealed partial class RpcClient : IAsyncDisposable
     }
 
     /// <summary>The plain path: one request, its payload's stream returned as soon as the producer has copied it.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<TResponse> CallOnceAsync<TRequest, TResponse>(string topic, string method, TRequest request, RpcCallOptions options, Guid correlationId,
         long start, DateTimeOffset deadline, Activity? activity, CancellationToken cancellationToken)
     {
@@ -515,6 +516,7 @@ public sealed partial class RpcClient : IAsyncDisposable
     }
 
     /// <summary>Waits for room in the budget (up to the deadline), then enters a pooled call in the pending map.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<PendingCall<TResponse>> BeginAsync<TResponse>(string topic, string method, int bytes, IRpcSerializer serializer, long start,
         DateTimeOffset deadline, CancellationToken cancellationToken, Guid correlationId = default, CallAttempts? attempts = null)
     {
@@ -614,6 +616,7 @@ public sealed partial class RpcClient : IAsyncDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendOneWayAsync(string topic, string method, ReadOnlyMemory<byte> payload, byte[] contentType, DateTimeOffset deadline,
         RpcCallOptions options, long start, CancellationToken cancellationToken)
     {
@@ -769,7 +772,9 @@ public sealed partial class RpcClient : IAsyncDisposable
                 topic = _options.ReplyTopic + "-" + _options.InstanceId;
                 await ReplyTopics.CreateAsync(_admin, topic, 1, _options.ReplyTopicReplicationFactor, token).ConfigureAwait(false);
                 _createdReplyTopic = topic;
-                await ReplyTopics.PartitionCountAsync(_admin, topic, create: false, 0, 0, _time, token).ConfigureAwait(false);
+                // Until the metadata shows the new topic it reads as unknown: "create" again (TopicAlreadyExists is
+                // fine) and wait, rather than take the lag for a missing topic.
+                await ReplyTopics.PartitionCountAsync(_admin, topic, create: true, 1, _options.ReplyTopicReplicationFactor, _time, token).ConfigureAwait(false);
                 replyPartition = 0;
                 partitions.Add(new TopicPartition(topic, 0));
                 break;

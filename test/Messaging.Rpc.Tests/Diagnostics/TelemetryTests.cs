@@ -99,7 +99,8 @@ public sealed class TelemetryTests(TestBrokerFixture fixture)
         Assert.Contains(durations, m => (string?)m.Tags[RpcTelemetry.MethodTag] == "fail" && (string?)m.Tags[RpcTelemetry.StatusTag] == "Internal");
         Assert.Equal(2, ours.Count(m => m.Instrument == "messaging.rpc.client.calls"));
         // Pending calls went up and back down (other tests' calls share the process-wide counter, so per-sign counts only).
-        Assert.True(measurements.Count(m => m.Instrument == "messaging.rpc.client.pending_calls" && m.Value > 0) >= 2);
+        Assert.True(measurements.Count(m => m.Instrument == "messaging.rpc.client.pending_calls" && m.Value > 0) >= 2, "pending calls went up for both calls");
+        Assert.True(measurements.Count(m => m.Instrument == "messaging.rpc.client.pending_calls" && m.Value < 0) >= 2, "pending calls went down for both calls");
 
         void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
