@@ -102,7 +102,14 @@ public sealed class RpcServerOptions
     /// <summary>The clock for deadlines and commits. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
-    internal void Validate()
+    /// <summary>
+    /// Checks every setting, nested ones named by their path (<c>Producer.Linger</c>, <c>Pools.BlockSize</c>), after
+    /// giving the nested producer and consumer the server's cluster and client id where they leave them unset and the
+    /// consumer the server's group (with automatic commits off: the server commits what it has answered). The server
+    /// runs it when built.
+    /// </summary>
+    /// <exception cref="ArgumentException">A setting is invalid.</exception>
+    public void Validate()
     {
         ArgumentNullException.ThrowIfNull(RequestTopics, nameof(RequestTopics));
         if (RequestTopics.Count == 0)
