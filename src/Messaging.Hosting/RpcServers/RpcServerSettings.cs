@@ -18,13 +18,13 @@ namespace Messaging.Hosting;
 /// </remarks>
 internal static class RpcServerSettings
 {
+    private static readonly string DefaultClientId = new KafkaClientOptions().ClientId;
+
     private static readonly string[] PoolSettings =
     [
         nameof(RpcPoolOptions.BlockSize), nameof(RpcPoolOptions.LargeBufferMultiple), nameof(RpcPoolOptions.MaximumBufferSize),
         nameof(RpcPoolOptions.MaximumSmallPoolFreeBytes), nameof(RpcPoolOptions.MaximumLargePoolFreeBytes),
     ];
-
-    private static readonly string DefaultClientId = new KafkaClientOptions().ClientId;
 
     private static readonly string[] ReplyCacheSettings =
         [nameof(RpcReplyCacheOptions.MaxEntries), nameof(RpcReplyCacheOptions.MaxBytes), nameof(RpcReplyCacheOptions.MaxAge)];

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Messaging.IntegrationTests.Support;
 using Messaging.Rpc;
 using Messaging.Testing;
@@ -134,6 +135,32 @@ public sealed class RpcServerHostingTests
 
         Assert.Equal(4, log.Disposed);
         Assert.Contains(cluster.GetTrackedRequests(), static r => r.ApiKey == ApiKey.LeaveGroup);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Host_stop_returns_at_the_hosts_shutdown_timeout_while_the_server_drains_on()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = StartCluster();
+        var log = new ScopeLog();
+        using var host = BuildHost(cluster, log, server => server.MapHandler<OrderRequest, OrderReply, GatedOrderHandler>("Gated"),
+            builder => builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(1)),
+            ("RpcServer:DrainTimeout", "00:00:40"));
+        await host.StartAsync(ct);
+        var client = host.Services.GetRequiredService<RpcClient>();
+        var call = client.CallAsync<OrderRequest, OrderReply>(Orders, "Gated", new OrderRequest("sku-1", 1), Call, ct).AsTask();
+        await Eventually.TrueAsync(() => log.Entered == 1, Deadline, "the handler running", ct);
+        cluster.StartRequestTracking();
+
+        var stopping = Stopwatch.StartNew();
+        await host.StopAsync(ct);
+
+        // The host's 1 s, not the server's 40 s drain: the stop token is honoured.
+        Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(20), "host stop took " + stopping.Elapsed);
+        // The server's disposal goes on: the handler, let go now, still gets its reply out; then the member leaves.
+        log.Gate.TrySetResult();
+        Assert.Equal("sku-1", (await call.WaitAsync(Deadline, ct)).Sku);
+        await Eventually.TrueAsync(() => cluster.GetTrackedRequests().Any(static r => r.ApiKey == ApiKey.LeaveGroup), Deadline, "the server leaving its group", ct);
     }
 
     [Fact]

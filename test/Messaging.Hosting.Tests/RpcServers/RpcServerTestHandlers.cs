@@ -22,9 +22,9 @@ public sealed class ScopeLog
 
     public TaskCompletionSource Gate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public int Create() => Interlocked.Increment(ref _created);
+    public int CountCreation() => Interlocked.Increment(ref _created);
 
-    public void Dispose() => Interlocked.Increment(ref _disposed);
+    public void CountDisposal() => Interlocked.Increment(ref _disposed);
 
     public void Enter() => Interlocked.Increment(ref _entered);
 }
@@ -34,13 +34,13 @@ public sealed class UnitOfWork(ScopeLog log) : IDisposable
 {
     private int _disposed;
 
-    public int Number { get; } = log.Create();
+    public int Number { get; } = log.CountCreation();
 
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            log.Dispose();
+            log.CountDisposal();
         }
     }
 }
