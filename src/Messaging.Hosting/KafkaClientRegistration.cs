@@ -30,9 +30,13 @@ internal static class KafkaClientRegistration
             {
                 options.LoggerFactory = loggerFactory;
             }
-        }, static options => options.Validate(), create);
+        }, static options => options.Validate(), (_, options) => create(options));
 
-    /// <summary>The same for any options type: <paramref name="useLogging"/> gives the options the host's logger factory (unless they have their own), <paramref name="validate"/> checks them.</summary>
+    /// <summary>
+    /// The same for any options type: <paramref name="useLogging"/> gives the options the host's logger factory (unless
+    /// they have their own), <paramref name="validate"/> checks them, <paramref name="create"/> builds the client from
+    /// the provider (for what else it needs) and the options.
+    /// </summary>
     public static void Add<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions, TClient>(
         IServiceCollection services,
         string? serviceKey,
@@ -41,7 +45,7 @@ internal static class KafkaClientRegistration
         Action<TOptions>? configure,
         Action<TOptions, ILoggerFactory> useLogging,
         Action<TOptions> validate,
-        Func<TOptions, TClient> create)
+        Func<IServiceProvider, TOptions, TClient> create)
         where TOptions : class
         where TClient : class
     {
@@ -71,11 +75,11 @@ internal static class KafkaClientRegistration
 
         if (serviceKey is null)
         {
-            services.AddSingleton(provider => create(provider.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name)));
+            services.AddSingleton(provider => create(provider, provider.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name)));
         }
         else
         {
-            services.AddKeyedSingleton(serviceKey, (provider, _) => create(provider.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name)));
+            services.AddKeyedSingleton(serviceKey, (provider, _) => create(provider, provider.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name)));
         }
     }
 

@@ -26,12 +26,22 @@ internal sealed class KafkaOptionsValidator<TOptions>(string registeredName, str
         }
         catch (ArgumentException e)
         {
-            var key = e.ParamName is { Length: > 0 } paramName && paramName.Replace('.', ':') is var property
-                ? (sectionPath is { Length: > 0 } ? sectionPath + ":" + property : property)
-                : sectionPath ?? typeof(TOptions).Name;
-            // ArgumentException appends " (Parameter 'x')" to Message; the key already says which.
-            var message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
-            return ValidateOptionsResult.Fail($"{typeof(TOptions).Name} {key}: {message}");
+            return ValidateOptionsResult.Fail(Describe(e, sectionPath));
         }
+    }
+
+    /// <summary>
+    /// The message of a failed setting: the options type, the configuration key (<c>Section:Pools:BlockSize</c>) and
+    /// what is allowed. Also used for the errors a client's constructor raises when it validates at creation;
+    /// <paramref name="settingPath"/> then names the setting when the error's parameter name lacks its path.
+    /// </summary>
+    public static string Describe(ArgumentException e, string? sectionPath, string? settingPath = null)
+    {
+        var key = (settingPath ?? e.ParamName) is { Length: > 0 } paramName && paramName.Replace('.', ':') is var property
+            ? (sectionPath is { Length: > 0 } ? sectionPath + ":" + property : property)
+            : sectionPath ?? typeof(TOptions).Name;
+        // ArgumentException appends " (Parameter 'x')" to Message; the key already says which.
+        var message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+        return $"{typeof(TOptions).Name} {key}: {message}";
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Messaging.IntegrationTests.Support;
+using Messaging.Rpc;
 using Messaging.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -41,6 +42,7 @@ public sealed class HostingSnippets
         Assert.Equal(HealthStatus.Healthy, health.Status);
         await host.StopAsync(cancellationToken);
     }
+
     [Fact(Timeout = 120_000)]
     public async Task Hosted_consumer_handles_records_from_configuration()
     {
@@ -79,6 +81,63 @@ public sealed class HostingSnippets
         var health = await host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(cancellationToken);
         Assert.Equal(HealthStatus.Healthy, health.Status);
         await host.StopAsync(cancellationToken);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Hosted_rpc_server_answers_calls_with_di_handlers()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var cluster = EmbeddedKafkaCluster.Start(brokers: 1);
+        cluster.SetGroupInitialRebalanceDelay(TimeSpan.FromMilliseconds(100));
+        cluster.CreateTopic("pricing", partitions: 2);
+        cluster.CreateTopic("pricing.replies", partitions: 1);
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Pricing:BootstrapServers"] = cluster.BootstrapServers,
+            ["Pricing:RequestTopics:0"] = "pricing",
+            ["Pricing:GroupId"] = "pricing-service",
+            ["Pricing:MaxConcurrentRequests"] = "64",
+        });
+
+        // snippet: hosting-rpc-server
+        // appsettings.json: { "Pricing": { "BootstrapServers": "broker:9092", "RequestTopics": [ "pricing" ],
+        //                                  "GroupId": "pricing-service", "MaxConcurrentRequests": 64 } }
+        builder.Services.AddScoped<IPriceList, PriceList>();
+        builder.Services.AddRpcServer(builder.Configuration.GetSection("Pricing"))
+            .MapHandler<PriceQuery, Price, GetPriceHandler>("GetPrice");
+        using var host = builder.Build();
+        await host.StartAsync(cancellationToken);   // a wrong setting fails here, naming its key; the server joins its group
+        // ... host.StopAsync: running handlers finish and reply (DrainTimeout), offsets are committed, the member leaves
+        // end snippet
+
+        await using var client = new RpcClient(new RpcClientOptions { BootstrapServers = cluster.BootstrapServers, ReplyTopic = "pricing.replies" });
+        var price = await client.CallAsync<PriceQuery, Price>("pricing", "GetPrice", new PriceQuery("sku-1"), cancellationToken: cancellationToken);
+        Assert.Equal(new Price("sku-1", 9.99m), price);
+        await host.StopAsync(cancellationToken);
+    }
+
+    // snippet: hosting-rpc-handler
+    public sealed class GetPriceHandler(IPriceList prices) : IRpcHandler<PriceQuery, Price>
+    {
+        // Resolved in a new DI scope per request, disposed after it; an RpcException answers with its status, any other exception Internal.
+        public async ValueTask<Price> HandleAsync(PriceQuery query, RpcServerContext context) =>
+            new(query.Sku, await prices.GetAsync(query.Sku, context.CancellationToken));
+    }
+    // end snippet
+
+    public sealed record PriceQuery(string Sku);
+
+    public sealed record Price(string Sku, decimal Amount);
+
+    public interface IPriceList
+    {
+        ValueTask<decimal> GetAsync(string sku, CancellationToken cancellationToken);
+    }
+
+    private sealed class PriceList : IPriceList
+    {
+        public ValueTask<decimal> GetAsync(string sku, CancellationToken cancellationToken) => ValueTask.FromResult(9.99m);
     }
 
     // snippet: hosting-order-handler
