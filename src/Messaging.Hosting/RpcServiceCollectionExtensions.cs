@@ -86,10 +86,9 @@ public static class RpcServiceCollectionExtensions
 
         var builder = new RpcServerBuilder(services, serviceKey);
         KafkaClientRegistration.Add(services, serviceKey, configuration, static (optionsBuilder, section) => optionsBuilder.Bind(section), configure,
-            static (options, loggerFactory) => RpcServerSettings.UseLogging(options, loggerFactory),
-            static options => RpcServerSettings.ValidateClients(options),
+            static (options, loggerFactory) => RpcServerLogging.Apply(options, loggerFactory),
+            static options => options.Validate(),
             builder.Create);
-        services.PostConfigure<RpcServerOptions>(serviceKey ?? Options.Options.DefaultName, static options => RpcServerSettings.ApplyConnection(options));
         var sectionPath = (configuration as IConfigurationSection)?.Path;
         // Not AddHostedService: it adds one service per implementation type, and each server needs its own.
         services.AddSingleton<IHostedService>(provider => new RpcServerHostedService(provider, serviceKey, sectionPath));

@@ -34,7 +34,8 @@ internal sealed class RpcServerHostedService(IServiceProvider provider, string? 
         }
         catch (ArgumentException e)
         {
-            throw new OptionsValidationException(_name, typeof(RpcServerOptions), [RpcServerSettings.Describe(e, sectionPath)]);
+            // Validated at start already; a setting the server still refuses is reported the same way.
+            throw new OptionsValidationException(_name, typeof(RpcServerOptions), [KafkaOptionsValidator<RpcServerOptions>.Describe(e, sectionPath)]);
         }
 
         await server.StartAsync(cancellationToken).ConfigureAwait(false);
