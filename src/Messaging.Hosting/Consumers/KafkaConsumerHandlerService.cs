@@ -22,13 +22,12 @@ namespace Messaging.Hosting;
 /// the stored offsets after it, with the generation that still owns them. Explicit commits would add a second timer
 /// and a race with that revocation commit for no gain. On host stop the last stored offsets are committed explicitly
 /// (a failure is logged), then disposing the consumer leaves the group.</para>
-/// <para>A member that failed for good (fenced, not authorized) surfaces from the next consume call; to make that
-/// call happen on an idle assignment too, the consume wait is cut every <see cref="PollTick"/> and started again.</para>
+/// <para>A member that failed for good (fenced, not authorized) surfaces from the consume call at once, also while it
+/// waits on an idle assignment (the consumer wakes its waiter), and ends the service with that error.</para>
 /// </remarks>
 internal sealed class KafkaConsumerHandlerService<THandler, TKey, TValue> : BackgroundService, IConsumerRebalanceListener
     where THandler : class, IKafkaRecordHandler<TKey, TValue>
 {
-    private static readonly TimeSpan PollTick = TimeSpan.FromSeconds(1);
     private readonly IServiceProvider _provider;
     private readonly string _name;
     private readonly KafkaConsumerHandlerStatus _status;
@@ -170,18 +169,12 @@ internal sealed class KafkaConsumerHandlerService<THandler, TKey, TValue> : Back
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            using var tick = new CancellationTokenSource(PollTick, _time);
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, tick.Token);
             try
             {
-                await foreach (var record in typed.ConsumeAsync(wait.Token).ConfigureAwait(false))
+                await foreach (var record in typed.ConsumeAsync(stoppingToken).ConfigureAwait(false))
                 {
                     Dispatch(record, capture);
                 }
-            }
-            catch (OperationCanceledException) when (tick.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
-            {
-                // The periodic cut of an idle wait: consume again (which surfaces a failed member).
             }
             catch (ConsumeException ex)
             {

@@ -56,7 +56,9 @@ public static class KafkaConsumerHandlerServiceCollectionExtensions
             options.EnableAutoOffsetStore = false;
             options.EnableAutoCommit = true;
         });
-        services.AddSingleton<IValidateOptions<KafkaConsumerOptions>>(new HostedConsumerGroupValidator(name, consumerSection?.Path));
+        // The client allows no group (manual assignment); a hosted consumer needs one.
+        services.AddSingleton<IValidateOptions<KafkaConsumerOptions>>(new KafkaOptionsValidator<KafkaConsumerOptions>(name, consumerSection?.Path,
+            RequireGroup));
 
         var builder = services.AddOptions<KafkaConsumerHandlerOptions>(name);
         if (configuration is not null)
@@ -81,4 +83,14 @@ public static class KafkaConsumerHandlerServiceCollectionExtensions
 
     /// <summary>The name of a handler type's registration: its options' name and its consumer's service key.</summary>
     internal static string RegistrationName(Type handler) => "Messaging.Hosting.ConsumerHandler:" + handler.FullName;
+
+    private static void RequireGroup(KafkaConsumerOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.GroupId))
+        {
+#pragma warning disable CA2208 // The parameter name is the setting's: the validator turns it into the configuration key.
+            throw new ArgumentException("a hosted consumer needs a consumer group id", nameof(KafkaConsumerOptions.GroupId));
+#pragma warning restore CA2208
+        }
+    }
 }
