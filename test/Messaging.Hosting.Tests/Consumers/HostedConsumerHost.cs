@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Messaging.Serialization;
 using Messaging.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -79,6 +80,22 @@ internal static class HostedConsumerHost
             Assert.True(Stopwatch.GetElapsedTime(started) < Deadline, what + " (last: " + entry.Status + ", " + entry.Description + ")");
             await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken);
         }
+    }
+
+    /// <summary>The first record of a dead-letter topic's partition 0: its key, value and headers (copied; in order).</summary>
+    public static async Task<(byte[]? Key, byte[]? Value, List<KeyValuePair<string, string>> Headers)> ReadFirstDeadLetterAsync(string bootstrap, string topic,
+        CancellationToken cancellationToken)
+    {
+        await using var reader = new KafkaConsumer<byte[]?, byte[]?>(new KafkaConsumerOptions { BootstrapServers = bootstrap }, Deserializers.ByteArray, Deserializers.ByteArray);
+        reader.Assign([new TopicPartitionOffset(topic, 0, OffsetSpec.Earliest)]);
+        using var within = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        within.CancelAfter(Deadline);
+        await foreach (var record in reader.ConsumeAsync(within.Token))
+        {
+            return (record.Key, record.Value, record.Headers.Select(h => KeyValuePair.Create(h.Key, System.Text.Encoding.UTF8.GetString(h.Value.Span))).ToList());
+        }
+
+        throw new InvalidOperationException("no dead letter on " + topic);
     }
 
     public static async Task ProduceAsync(KafkaProducer producer, string topic, int partition, string key, string value, CancellationToken cancellationToken, params RecordHeader[] headers) =>
