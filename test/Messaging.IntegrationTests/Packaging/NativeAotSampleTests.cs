@@ -5,7 +5,8 @@ namespace Messaging.IntegrationTests.Packaging;
 
 /// <summary>
 /// samples/Messaging.Samples.Aot published with Native AOT and run: the client's default paths (options,
-/// serializers, zstd, pools, metrics) and the embedded broker work with no JIT and no reflection. The trimming and
+/// serializers, zstd, pools, metrics), a typed RPC call with a source-generated JSON context and a failing one, and the
+/// embedded broker work with no JIT and no reflection. The trimming and
 /// AOT analyzers already fail the build of Core and Rpc on any warning; this proves the compiled result runs.
 /// </summary>
 [Collection(PackagingCollection.Name)]
@@ -22,7 +23,7 @@ public sealed class NativeAotSampleTests
             await DotnetProcess.RunAsync(RepositoryPaths.Root, ["publish", project, "-c", "Release", "-o", output.FullName], ct);
             var executable = Path.Combine(output.FullName, "Messaging.Samples.Aot");
             var run = await DotnetProcess.RunAsync(output.FullName, [], ct, executable);
-            Assert.Contains("native AOT round trip OK: 100 records (runtime compiled: False)", run, StringComparison.Ordinal);
+            Assert.Contains("native AOT round trip OK: 100 records, RPC sku-1 = 10.0 and InvalidArgument (runtime compiled: False)", run, StringComparison.Ordinal);
         }
         finally
         {
