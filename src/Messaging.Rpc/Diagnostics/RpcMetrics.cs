@@ -36,7 +36,19 @@ internal sealed class RpcMetrics
         Hedges = _meter.CreateCounter<long>("messaging.rpc.client.hedges", description: "Hedged requests sent for calls that had no reply within the hedging delay.");
         _meter.CreateObservableGauge("messaging.rpc.client.circuit_breaker.state", ObserveBreakers,
             description: "Circuit breaker state per request topic: 0 closed, 1 half-open, 2 open.");
+        ServerDuration = _meter.CreateHistogram("rpc.server.duration", unit: "ms",
+            description: "Duration of requests a server handled, from taking the request to its reply's acknowledgement.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 2, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 10000, 30000] });
+        ServerRequests = _meter.CreateCounter<long>("messaging.rpc.server.requests",
+            description: "Requests a server answered or refused, by service, method (" + OtherMethod + " for a name it does not know) and status.");
+        ExpiredRequests = _meter.CreateCounter<long>("messaging.rpc.server.requests.expired",
+            description: "Requests a server skipped because their deadline had passed before the handler could run.");
+        ReplyCacheHits = _meter.CreateCounter<long>("messaging.rpc.server.reply_cache.hits",
+            description: "Duplicate requests a server answered from its reply cache instead of running the handler again.");
     }
+
+    /// <summary>The method tag of a request whose method the server does not know: bounded cardinality, as the OpenTelemetry conventions ask.</summary>
+    public const string OtherMethod = "_OTHER";
 
     public Histogram<double> ClientDuration { get; }
 
@@ -49,6 +61,14 @@ internal sealed class RpcMetrics
     public Counter<long> Retries { get; }
 
     public Counter<long> Hedges { get; }
+
+    public Histogram<double> ServerDuration { get; }
+
+    public Counter<long> ServerRequests { get; }
+
+    public Counter<long> ExpiredRequests { get; }
+
+    public Counter<long> ReplyCacheHits { get; }
 
     public static string StatusName(RpcStatus status) => (uint)status < (uint)StatusNames.Length ? StatusNames[(int)status] : "Unknown";
 
@@ -70,6 +90,31 @@ internal sealed class RpcMetrics
         ClientDuration.Record(elapsed.TotalMilliseconds, tags);
         ClientCalls.Add(1, tags);
     }
+
+    /// <summary>Records a request a server finished (answered, refused, or run without a reply route): its duration and its count.</summary>
+    public void RecordServerRequest(string topic, string? method, RpcStatus status, TimeSpan elapsed)
+    {
+        if (!ServerDuration.Enabled && !ServerRequests.Enabled)
+        {
+            return;
+        }
+
+        var tags = new TagList
+        {
+            { RpcTelemetry.SystemTag, RpcTelemetry.SystemValue },
+            { RpcTelemetry.ServiceTag, topic },
+            { RpcTelemetry.MethodTag, method ?? OtherMethod },
+            { RpcTelemetry.StatusTag, StatusName(status) },
+        };
+        ServerDuration.Record(elapsed.TotalMilliseconds, tags);
+        ServerRequests.Add(1, tags);
+    }
+
+    public void Expired(string topic, string method) =>
+        ExpiredRequests.Add(1, new KeyValuePair<string, object?>(RpcTelemetry.ServiceTag, topic), new KeyValuePair<string, object?>(RpcTelemetry.MethodTag, method));
+
+    public void ReplyCacheHit(string topic, string method) =>
+        ReplyCacheHits.Add(1, new KeyValuePair<string, object?>(RpcTelemetry.ServiceTag, topic), new KeyValuePair<string, object?>(RpcTelemetry.MethodTag, method));
 
     public void Dropped(string reason) => DroppedReplies.Add(1, new KeyValuePair<string, object?>(RpcTelemetry.ReasonTag, reason));
 

@@ -51,6 +51,7 @@ internal sealed class RequestDispatcher
     {
         RecyclableMemoryStream? stream = null;
         Activity? activity = null;
+        var started = _time.GetTimestamp();
         try
         {
             var status = RpcStatus.Ok;
@@ -72,6 +73,7 @@ internal sealed class RequestDispatcher
             else if (request.Deadline is { } deadline && deadline <= _time.GetUtcNow())
             {
                 Interlocked.Increment(ref _counters.Expired);
+                RpcMetrics.Shared.Expired(request.TopicPartition.Topic, request.Method.Name);
                 if (_expiredPolicy == RpcExpiredRequestPolicy.Drop)
                 {
                     return;
@@ -128,6 +130,8 @@ internal sealed class RequestDispatcher
             {
                 await ReplyAsync(request, status, message, payload, request.Method?.ContentTypeUtf8).ConfigureAwait(false);
             }
+
+            RpcMetrics.Shared.RecordServerRequest(request.TopicPartition.Topic, request.Method?.Name, status, _time.GetElapsedTime(started));
         }
         finally
         {
@@ -178,6 +182,7 @@ internal sealed class RequestDispatcher
             }
 
             Interlocked.Increment(ref _counters.ReplyCacheHits);
+            RpcMetrics.Shared.ReplyCacheHit(request.TopicPartition.Topic, request.Method!.Name);
             if (request.HasRoute)
             {
                 await ReplyAsync(request, cached.Status, cached.ErrorMessage, cached.Payload, cached.ContentType).ConfigureAwait(false);
