@@ -10,22 +10,36 @@ namespace Messaging.Rpc;
 /// </summary>
 internal static class NestedOptions
 {
-    /// <summary>Gives <paramref name="target"/> the RPC options' cluster, client id and logger factory where it leaves them unset.</summary>
-    public static void Inherit(KafkaClientOptions target, string bootstrapServers, string clientId, ILoggerFactory? loggerFactory)
+    /// <summary>What the RPC options say about reaching the cluster, for the nested clients to inherit.</summary>
+    public readonly record struct Connection(string BootstrapServers, string ClientId, SecurityProtocol SecurityProtocol, SslOptions Ssl, SaslOptions Sasl,
+        ILoggerFactory? LoggerFactory);
+
+    /// <summary>
+    /// Gives <paramref name="target"/> the RPC options' cluster, client id and logger factory where it leaves them unset,
+    /// and their security (protocol, TLS and SASL settings together) when they are secured and it is still plaintext.
+    /// </summary>
+    public static void Inherit(KafkaClientOptions target, in Connection connection)
     {
         if (string.IsNullOrEmpty(target.BootstrapServers))
         {
-            target.BootstrapServers = bootstrapServers;
+            target.BootstrapServers = connection.BootstrapServers;
         }
 
         if (target.ClientId == "messaging")
         {
-            target.ClientId = clientId;
+            target.ClientId = connection.ClientId;
         }
 
-        if (loggerFactory is not null && ReferenceEquals(target.LoggerFactory, NullLoggerFactory.Instance))
+        if (connection.SecurityProtocol != SecurityProtocol.Plaintext && target.SecurityProtocol == SecurityProtocol.Plaintext)
         {
-            target.LoggerFactory = loggerFactory;
+            target.SecurityProtocol = connection.SecurityProtocol;
+            target.Ssl = connection.Ssl;
+            target.Sasl = connection.Sasl;
+        }
+
+        if (connection.LoggerFactory is not null && ReferenceEquals(target.LoggerFactory, NullLoggerFactory.Instance))
+        {
+            target.LoggerFactory = connection.LoggerFactory;
         }
     }
 

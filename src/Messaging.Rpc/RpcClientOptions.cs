@@ -17,6 +17,19 @@ public sealed class RpcClientOptions
     public string ClientId { get; set; } = "messaging-rpc";
 
     /// <summary>
+    /// <c>security.protocol</c> for every connection the client (producer, consumer, admin client) makes. Default <see cref="SecurityProtocol.Plaintext"/>.
+    /// When not plaintext, the nested <see cref="Producer"/>, <see cref="Consumer"/> and <see cref="Admin"/> that leave their own at plaintext take this one with
+    /// <see cref="Ssl"/> and <see cref="Sasl"/> (one place for a secured cluster's settings); one that sets its own keeps it.
+    /// </summary>
+    public SecurityProtocol SecurityProtocol { get; set; } = SecurityProtocol.Plaintext;
+
+    /// <summary>TLS settings for <see cref="SecurityProtocol.Ssl"/> and <see cref="SecurityProtocol.SaslSsl"/>, passed to the nested clients with <see cref="SecurityProtocol"/>.</summary>
+    public SslOptions Ssl { get; set; } = new();
+
+    /// <summary>SASL settings for <see cref="SecurityProtocol.SaslPlaintext"/> and <see cref="SecurityProtocol.SaslSsl"/>, passed to the nested clients with <see cref="SecurityProtocol"/>.</summary>
+    public SaslOptions Sasl { get; set; } = new();
+
+    /// <summary>
     /// This client instance's ID: names its per-instance reply topic and chooses its partition of a shared one. Default
     /// a new random ID per client. Set a stable one (a pod name, say) to keep the same reply partition across restarts.
     /// </summary>
@@ -114,9 +127,12 @@ public sealed class RpcClientOptions
         ArgumentNullException.ThrowIfNull(Consumer, nameof(Consumer));
         ArgumentNullException.ThrowIfNull(Admin, nameof(Admin));
         ArgumentNullException.ThrowIfNull(LoggerFactory, nameof(LoggerFactory));
-        NestedOptions.Inherit(Producer, BootstrapServers, ClientId, LoggerFactory);
-        NestedOptions.Inherit(Consumer, BootstrapServers, ClientId, LoggerFactory);
-        NestedOptions.Inherit(Admin, BootstrapServers, ClientId, LoggerFactory);
+        ArgumentNullException.ThrowIfNull(Ssl, nameof(Ssl));
+        ArgumentNullException.ThrowIfNull(Sasl, nameof(Sasl));
+        var connection = new NestedOptions.Connection(BootstrapServers, ClientId, SecurityProtocol, Ssl, Sasl, LoggerFactory);
+        NestedOptions.Inherit(Producer, connection);
+        NestedOptions.Inherit(Consumer, connection);
+        NestedOptions.Inherit(Admin, connection);
         ArgumentException.ThrowIfNullOrWhiteSpace(InstanceId, nameof(InstanceId));
         ArgumentException.ThrowIfNullOrWhiteSpace(ReplyTopic, nameof(ReplyTopic));
         ArgumentNullException.ThrowIfNull(Serializer, nameof(Serializer));

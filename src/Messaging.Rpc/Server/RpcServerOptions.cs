@@ -14,6 +14,19 @@ public sealed class RpcServerOptions
     /// <summary>The client id the producer and consumer report. Default <c>messaging-rpc-server</c>.</summary>
     public string ClientId { get; set; } = "messaging-rpc-server";
 
+    /// <summary>
+    /// <c>security.protocol</c> for every connection the server (its consumer and reply producer) makes. Default <see cref="SecurityProtocol.Plaintext"/>.
+    /// When not plaintext, the nested <see cref="Producer"/> and <see cref="Consumer"/> that leave their own at plaintext take this one with
+    /// <see cref="Ssl"/> and <see cref="Sasl"/> (one place for a secured cluster's settings); one that sets its own keeps it.
+    /// </summary>
+    public SecurityProtocol SecurityProtocol { get; set; } = SecurityProtocol.Plaintext;
+
+    /// <summary>TLS settings for <see cref="SecurityProtocol.Ssl"/> and <see cref="SecurityProtocol.SaslSsl"/>, passed to the nested clients with <see cref="SecurityProtocol"/>.</summary>
+    public SslOptions Ssl { get; set; } = new();
+
+    /// <summary>SASL settings for <see cref="SecurityProtocol.SaslPlaintext"/> and <see cref="SecurityProtocol.SaslSsl"/>, passed to the nested clients with <see cref="SecurityProtocol"/>.</summary>
+    public SaslOptions Sasl { get; set; } = new();
+
     /// <summary>The topics the server takes requests from (at least one).</summary>
     public IList<string> RequestTopics { get; set; } = new List<string>();
 
@@ -151,8 +164,11 @@ public sealed class RpcServerOptions
             ArgumentNullException.ThrowIfNull(interceptor, nameof(Interceptors));
         }
 
-        NestedOptions.Inherit(Producer, BootstrapServers, ClientId, loggerFactory: null);
-        NestedOptions.Inherit(Consumer, BootstrapServers, ClientId, loggerFactory: null);
+        ArgumentNullException.ThrowIfNull(Ssl, nameof(Ssl));
+        ArgumentNullException.ThrowIfNull(Sasl, nameof(Sasl));
+        var connection = new NestedOptions.Connection(BootstrapServers, ClientId, SecurityProtocol, Ssl, Sasl, LoggerFactory: null);
+        NestedOptions.Inherit(Producer, connection);
+        NestedOptions.Inherit(Consumer, connection);
         Consumer.GroupId = GroupId;
         Consumer.EnableAutoCommit = false; // the server commits what it has answered, nothing else
         Headers.Validate();

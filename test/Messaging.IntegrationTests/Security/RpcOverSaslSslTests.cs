@@ -27,19 +27,24 @@ public sealed class RpcOverSaslSslTests(TestBrokerFixture fixture) : IDisposable
         await broker.CreateTopicAsync(replies, 1, 1, ct);
         using var certificate = _ca.IssueServerCertificate();
         await using var proxy = KafkaProxy.Start(broker.BootstrapServers, SaslThroughProxyTests.ProxyOptions(certificate, SaslThroughProxyTests.SaslOptionsFor(mechanism, "alice", "wonderland").MechanismName));
-        T Secure<T>(T options) where T : KafkaClientOptions => SaslThroughProxyTests.Secure(options, _ca, mechanism, "wonderland");
+        var ssl = new SslOptions { CaPem = _ca.CertificatePem };
+        var sasl = SaslThroughProxyTests.SaslOptionsFor(mechanism, "alice", "wonderland");
 
-        var serverOptions = new RpcServerOptions { BootstrapServers = proxy.BootstrapServers, RequestTopics = [requests], GroupId = "secure-" + Guid.NewGuid().ToString("N")[..8] };
-        Secure(serverOptions.Consumer);
-        Secure(serverOptions.Producer);
+        // Security set once on the RPC options: the nested producer, consumer and admin client inherit it.
+        var serverOptions = new RpcServerOptions
+        {
+            BootstrapServers = proxy.BootstrapServers, RequestTopics = [requests], GroupId = "secure-" + Guid.NewGuid().ToString("N")[..8],
+            SecurityProtocol = SecurityProtocol.SaslSsl, Ssl = ssl, Sasl = sasl,
+        };
         await using var server = new RpcServer(serverOptions);
         server.Map<Ping, Pong>("Ping", (request, _) => ValueTask.FromResult(new Pong("pong:" + request.Text)));
         await server.StartAsync(ct);
 
-        var clientOptions = new RpcClientOptions { BootstrapServers = proxy.BootstrapServers, ReplyTopic = replies, ReplyTopicPartitions = 1 };
-        Secure(clientOptions.Producer);
-        Secure(clientOptions.Consumer);
-        Secure(clientOptions.Admin);
+        var clientOptions = new RpcClientOptions
+        {
+            BootstrapServers = proxy.BootstrapServers, ReplyTopic = replies, ReplyTopicPartitions = 1,
+            SecurityProtocol = SecurityProtocol.SaslSsl, Ssl = ssl, Sasl = sasl,
+        };
         await using var client = new RpcClient(clientOptions);
 
         for (var i = 0; i < 20; i++)
@@ -49,6 +54,7 @@ public sealed class RpcOverSaslSslTests(TestBrokerFixture fixture) : IDisposable
         }
 
         Assert.True(proxy.Connections >= 2, "client and server connected through the proxy");
-        Assert.True(proxy.BytesToBrokers > 0);
+        Assert.All(new KafkaClientOptions[] { serverOptions.Producer, serverOptions.Consumer, clientOptions.Producer, clientOptions.Consumer, clientOptions.Admin },
+            nested => Assert.Equal(SecurityProtocol.SaslSsl, nested.SecurityProtocol));
     }
 }

@@ -40,4 +40,21 @@ public sealed class RpcServerOptionsTests
         Assert.Equal("orders", options.Consumer.GroupId);
         Assert.False(options.Consumer.EnableAutoCommit);
     }
+
+    [Fact]
+    public void Security_set_on_the_server_reaches_nested_clients_left_plaintext_and_not_one_with_its_own()
+    {
+        var options = Valid();
+        options.SecurityProtocol = SecurityProtocol.SaslSsl;
+        options.Sasl = new SaslOptions { Mechanism = SaslMechanism.ScramSha512, Username = "svc", Password = "secret" };
+        options.Consumer.SecurityProtocol = SecurityProtocol.Ssl; // its own choice stays
+
+        options.Validate();
+
+        Assert.Equal(SecurityProtocol.SaslSsl, options.Producer.SecurityProtocol);
+        Assert.Same(options.Sasl, options.Producer.Sasl);
+        Assert.Same(options.Ssl, options.Producer.Ssl);
+        Assert.Equal(SecurityProtocol.Ssl, options.Consumer.SecurityProtocol);
+        Assert.NotSame(options.Sasl, options.Consumer.Sasl);
+    }
 }
