@@ -8,6 +8,7 @@ using Xunit;
 
 namespace Messaging.Core.Tests.Compression;
 
+[Collection(Support.SharedCodecPoolsCollection.Name)]
 public sealed class CodecMalformedInputTests
 {
     private const int Limit = 1 << 20;

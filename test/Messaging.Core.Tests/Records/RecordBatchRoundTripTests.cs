@@ -6,6 +6,7 @@ using Xunit;
 
 namespace Messaging.Core.Tests.Records;
 
+[Collection(Support.SharedCodecPoolsCollection.Name)]
 public sealed class RecordBatchRoundTripTests
 {
     private static readonly CompressionType[] AllCodecs = [CompressionType.None, CompressionType.Gzip, CompressionType.Snappy, CompressionType.Lz4, CompressionType.Zstd];
