@@ -23,6 +23,10 @@ internal sealed partial class ClassicGroupMember
     private int _heartbeatFailures;
     private bool _pollExpired;
     private bool _awaitingRecords;
+
+    // No max-poll expiry before the application's first poll (see ConsumerGroupMember: we join from Subscribe, and a
+    // consume loop that starts late has not stopped polling).
+    private bool _polled;
     private int _heartbeatsSent;
 
     /// <summary>Heartbeat requests sent (tests, diagnostics).</summary>
@@ -50,6 +54,7 @@ internal sealed partial class ClassicGroupMember
         lock (_lock)
         {
             _lastPoll = _time.GetUtcNow();
+            _polled = true;
             if (_pollExpired)
             {
                 _pollExpired = false;
@@ -119,7 +124,7 @@ internal sealed partial class ClassicGroupMember
                         action = HeartbeatAction.SessionExpired;
                         _sessionStart = now; // as a coordinator lookup would (Java resets the session timer on discovery)
                     }
-                    else if (!_awaitingRecords && now - _lastPoll >= _settings.MaxPollInterval)
+                    else if (_polled && !_awaitingRecords && now - _lastPoll >= _settings.MaxPollInterval)
                     {
                         action = HeartbeatAction.PollExpired;
                         pollElapsed = now - _lastPoll;
@@ -127,7 +132,7 @@ internal sealed partial class ClassicGroupMember
                     else if (now < _nextHeartbeatAt)
                     {
                         action = HeartbeatAction.Wait;
-                        wait = Min(_nextHeartbeatAt - now, _sessionStart + _settings.SessionTimeout - now, _awaitingRecords ? TimeSpan.MaxValue : _lastPoll + _settings.MaxPollInterval - now);
+                        wait = Min(_nextHeartbeatAt - now, _sessionStart + _settings.SessionTimeout - now, _awaitingRecords || !_polled ? TimeSpan.MaxValue : _lastPoll + _settings.MaxPollInterval - now);
                     }
                     else
                     {

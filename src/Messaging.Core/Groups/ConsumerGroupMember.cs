@@ -49,6 +49,11 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
     private DateTimeOffset _lastPoll;
     private bool _pollExpired;
     private bool _awaitingRecords;
+
+    // The max poll interval measures how long the application has not polled; before its first poll there is nothing
+    // to measure (a Java consumer only joins inside poll, so its first poll always comes first; ours joins from
+    // Subscribe, and an application whose consume loop starts late must not be expelled for it).
+    private bool _polled;
     private int _failures;
     private Exception? _failure;
     private int _heartbeats;
@@ -180,6 +185,7 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
         lock (_lock)
         {
             _lastPoll = _time.GetUtcNow();
+            _polled = true;
             if (_pollExpired)
             {
                 _pollExpired = false;
@@ -261,7 +267,7 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
                     {
                         // Failed for good, or out of the group until the application polls: nothing to send.
                     }
-                    else if (_epoch > 0 && !_awaitingRecords && now - _lastPoll >= _settings.MaxPollInterval)
+                    else if (_epoch > 0 && _polled && !_awaitingRecords && now - _lastPoll >= _settings.MaxPollInterval)
                     {
                         pollExpired = true;
                         _pollExpired = true;
@@ -269,7 +275,7 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
                     else if (now < _nextHeartbeatAt)
                     {
                         wait = _nextHeartbeatAt - now;
-                        if (_epoch > 0 && !_awaitingRecords && _lastPoll + _settings.MaxPollInterval - now < wait)
+                        if (_epoch > 0 && _polled && !_awaitingRecords && _lastPoll + _settings.MaxPollInterval - now < wait)
                         {
                             wait = _lastPoll + _settings.MaxPollInterval - now;
                         }
@@ -420,6 +426,11 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
                     if (_epoch != result.MemberEpoch)
                     {
                         _log.EpochChanged(GroupId, _memberId, result.MemberEpoch);
+                    }
+
+                    if (_epoch <= 0 && result.MemberEpoch > 0)
+                    {
+                        _lastPoll = _time.GetUtcNow(); // joined: the poll timer starts now (as a classic member's does on entering a generation)
                     }
 
                     _epoch = result.MemberEpoch;

@@ -245,7 +245,14 @@ public sealed class ClassicGroupMemberTests
         await Until.TrueAsync(() => AllStableTogether(a), Deadline, "stable", ct, a);
         cluster.StartRequestTracking();
 
-        // No NotifyPolled: the poll timer runs out.
+        // Never polled yet (the application's consume loop has not started): no poll timer runs. Five heartbeats at
+        // 300 ms outlast the 1 s max poll interval.
+        await Until.TrueAsync(() => cluster.GetTrackedRequests().Count(r => r.ApiKey == ApiKey.Heartbeat) >= 5, Deadline, "five heartbeats", ct, a);
+        Assert.False(a.Member.LeftOnPollTimeout);
+        Assert.Equal(ClassicMemberState.Stable, a.Member.State);
+
+        // Polled once, then no more: the poll timer runs out.
+        a.Member.NotifyPolled();
         await Until.TrueAsync(() => a.Member.LeftOnPollTimeout && a.Protocol.Lost == 1, Deadline, "left on the poll timeout", ct, a);
         Assert.Contains(cluster.GetTrackedRequests(), r => r.ApiKey == ApiKey.LeaveGroup);
         Assert.NotEqual(ClassicMemberState.Stable, a.Member.State);

@@ -60,7 +60,7 @@ public sealed class ConsumerGroupMemberTests
         }
     }
 
-    private static Member Start(string bootstrap, string group, string topic, string? instance = null)
+    private static Member Start(string bootstrap, string group, string topic, string? instance = null, TimeSpan? maxPoll = null)
     {
         var cluster = new ClusterClient(new KafkaClientOptions { BootstrapServers = bootstrap, ClientId = "kip848", ReconnectBackoff = TimeSpan.FromMilliseconds(50), ReconnectBackoffMax = TimeSpan.FromMilliseconds(400) });
         var logs = new RecordingLoggerFactory();
@@ -72,6 +72,7 @@ public sealed class ConsumerGroupMemberTests
             HeartbeatInterval = TimeSpan.FromMilliseconds(300),
             RetryBackoff = TimeSpan.FromMilliseconds(50),
             RetryBackoffMax = TimeSpan.FromMilliseconds(300),
+            MaxPollInterval = maxPoll ?? TimeSpan.FromMinutes(5),
         });
         var listener = new Listener();
         var member = new ConsumerGroupMember(coordinator, ConsumerGroupSubscription.Topics(topic), listener);
@@ -125,6 +126,27 @@ public sealed class ConsumerGroupMemberTests
         await b.DisposeAsync();
         await WaitAsync(() => a.Group.Assignment.Count == 6, "the survivor owns every partition", ct, a);
         Assert.Equal(0, a.Listener.Lost);
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task The_max_poll_interval_runs_only_once_the_application_has_polled()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = EmbeddedKafkaCluster.Start(3);
+        var topic = "kip848-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic(topic, 3, 1);
+        await using var a = Start(cluster.BootstrapServers, "group-" + Guid.NewGuid().ToString("N")[..8], topic, maxPoll: TimeSpan.FromMilliseconds(500));
+        await WaitAsync(() => a.Group.Assignment.Count == 3, "assigned", ct, a);
+
+        // Never polled (the application's consume loop has not started): heartbeats go on well past the interval.
+        cluster.StartRequestTracking();
+        await WaitAsync(() => cluster.GetTrackedRequests().Count(r => r.ApiKey == ApiKey.ConsumerGroupHeartbeat) >= 3, "three more heartbeats", ct, a);
+        Assert.Equal(0, a.Listener.Lost);
+        Assert.Equal(3, a.Group.Assignment.Count);
+
+        // Polled once, then no more: it leaves, its partitions lost.
+        a.Group.NotifyPolled();
+        await WaitAsync(() => a.Listener.Lost == 1, "lost on the poll timeout", ct, a);
     }
 
     [Theory(Timeout = 90_000)]

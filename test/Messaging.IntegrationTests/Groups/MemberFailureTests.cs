@@ -59,7 +59,7 @@ public sealed class MemberFailureTests
         var group = SubscribeTests.NewGroup();
         await using var a = new GroupReader("a", SubscribeTests.GroupOptions(cluster.BootstrapServers, group, protocol, assignor), [Topic]);
         await using var b = new GroupReader("b", SubscribeTests.GroupOptions(cluster.BootstrapServers, group, protocol, assignor, o => o.MaxPollInterval = TimeSpan.FromSeconds(1.5)), [Topic]);
-        await Eventually.TrueAsync(() => SubscribeTests.Splits(a, b), Deadline, "a and b splitting the partitions", ct);
+        await Eventually.TrueAsync(() => SubscribeTests.Splits(a, b) && b.Consumer.Assignment.Count > 0, Deadline, "a and b splitting the partitions", ct);
 
         await b.StopReadingAsync();
         await Eventually.TrueAsync(() => b.Count("lost") == 1, Deadline, "b losing its partitions on the poll timeout", ct);
