@@ -8,7 +8,7 @@
 using System.Diagnostics;
 using Messaging;
 using Messaging.Rpc;
-using Messaging.Samples.Quickstart; // Arguments and Topics, shared with the quickstart sample
+using Messaging.Samples.Quickstart; // Arguments, Topics and ServerReady, shared with the quickstart sample
 using Messaging.Samples.Telemetry;
 using Messaging.Testing;
 using OpenTelemetry;
@@ -119,16 +119,7 @@ await using var client = new RpcClient(new RpcClientOptions
     Consumer = new KafkaConsumerOptions { FetchMaxWait = TimeSpan.FromMilliseconds(10) },
 });
 await client.StartAsync();
-var joining = Stopwatch.StartNew();
-while (server.Assignment.Count == 0)
-{
-    if (joining.Elapsed > TimeSpan.FromSeconds(60))
-    {
-        throw new TimeoutException("The server did not join its group within 60 s.");
-    }
-
-    await Task.Delay(20);
-}
+await ServerReady.WaitForAssignmentAsync(server, TimeSpan.FromSeconds(60));
 
 var failedAsExpected = false;
 using (sample.StartActivity("quote"))
