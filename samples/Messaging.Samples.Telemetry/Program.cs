@@ -140,7 +140,8 @@ using (sample.StartActivity("quote"))
 }
 
 // 4. Metrics. Look for "Metric Name: rpc.client.duration" (a histogram per method and status: two Ok, one NotFound),
-//    "messaging.rpc.client.calls", and the Kafka client's "messaging.kafka.request.duration" per API and client.id.
+//    "messaging.rpc.client.calls", the server's "rpc.server.duration", and the Kafka client's
+//    "messaging.kafka.request.duration" per API and client.id.
 //    Shutdown flushes them once, while the clients are still connected, and stops the provider (a ForceFlush here
 //    would print them a second time when the provider is disposed).
 metrics.Shutdown();
