@@ -65,18 +65,8 @@ await using var client = new RpcClient(new RpcClientOptions
 });
 await client.StartAsync();
 
-var started = Stopwatch.StartNew();
-while (server.Assignment.Count == 0)
-{
-    if (started.Elapsed > TimeSpan.FromSeconds(60))
-    {
-        throw new TimeoutException("The server did not join its group within 60 s.");
-    }
-
-    await Task.Delay(20);
-}
-
-Console.WriteLine($"Server joined its group with partitions [{string.Join(", ", server.Assignment.Select(p => p.Partition).Order())}] after {started.ElapsedMilliseconds} ms");
+var joined = await ServerReady.WaitForAssignmentAsync(server, TimeSpan.FromSeconds(60));
+Console.WriteLine($"Server joined its group with partitions [{string.Join(", ", server.Assignment.Select(p => p.Partition).Order())}] after {joined.TotalMilliseconds:F0} ms");
 
 var latencies = new double[Calls];
 var wrong = 0;
