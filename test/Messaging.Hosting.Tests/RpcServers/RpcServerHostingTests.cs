@@ -16,11 +16,11 @@ namespace Messaging.Hosting.Tests.RpcServers;
 /// </summary>
 public sealed class RpcServerHostingTests
 {
-    private const string Orders = "orders.rpc";
+    internal const string Orders = "orders.rpc";
     private const string Inventory = "inventory.rpc";
     private const string Replies = "orders.replies";
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
-    private static readonly RpcCallOptions Call = new() { Timeout = TimeSpan.FromSeconds(45) };
+    internal static readonly RpcCallOptions Call = new() { Timeout = TimeSpan.FromSeconds(45) };
 
     [Fact(Timeout = 120_000)]
     public async Task Calls_are_answered_by_di_handlers_each_request_in_a_scope_of_its_own()
@@ -267,7 +267,7 @@ public sealed class RpcServerHostingTests
         Assert.Contains(services, static d => d.ServiceType == typeof(PlaceOrderHandler) && d.Lifetime == ServiceLifetime.Scoped);
     }
 
-    private static EmbeddedKafkaCluster StartCluster()
+    internal static EmbeddedKafkaCluster StartCluster()
     {
         var cluster = EmbeddedKafkaCluster.Start(brokers: 1);
         cluster.SetGroupInitialRebalanceDelay(TimeSpan.FromMilliseconds(100));
@@ -278,7 +278,7 @@ public sealed class RpcServerHostingTests
     }
 
     /// <summary>A host with a server ("RpcServer" section) and a client ("Rpc" section) from in-memory configuration.</summary>
-    private static IHost BuildHost(EmbeddedKafkaCluster cluster, ScopeLog log, Action<IRpcServerBuilder> map, Action<HostApplicationBuilder>? more = null,
+    internal static IHost BuildHost(EmbeddedKafkaCluster cluster, ScopeLog log, Action<IRpcServerBuilder> map, Action<HostApplicationBuilder>? more = null,
         params (string Key, string Value)[] extra)
     {
         var builder = Host.CreateApplicationBuilder();
