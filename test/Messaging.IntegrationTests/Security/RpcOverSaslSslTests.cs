@@ -1,3 +1,4 @@
+using Messaging.IntegrationTests.Support;
 using Messaging.Rpc;
 using Messaging.Testing.Brokers;
 using Messaging.Testing.Security;
@@ -15,7 +16,7 @@ public sealed class RpcOverSaslSslTests(TestBrokerFixture fixture) : IDisposable
 
     public sealed record Pong(string Text);
 
-    [Theory(Timeout = 120_000)]
+    [Theory(Timeout = 180_000)]
     [MemberData(nameof(SaslThroughProxyTests.Mechanisms), MemberType = typeof(SaslThroughProxyTests))]
     public async Task Calls_round_trip_with_every_connection_authenticated_and_encrypted(SaslMechanism mechanism)
     {
@@ -39,6 +40,9 @@ public sealed class RpcOverSaslSslTests(TestBrokerFixture fixture) : IDisposable
         await using var server = new RpcServer(serverOptions);
         server.Map<Ping, Pong>("Ping", (request, _) => ValueTask.FromResult(new Pong("pong:" + request.Text)));
         await server.StartAsync(ct);
+        // The subject is the secured round trip: wait until the server has joined its group through the proxy (a
+        // loaded run was seen to take longer than one call's 30 s deadline to get there).
+        await Eventually.TrueAsync(() => server.Assignment.Count == 2, TimeSpan.FromSeconds(90), "the server owning both request partitions", ct);
 
         var clientOptions = new RpcClientOptions
         {
