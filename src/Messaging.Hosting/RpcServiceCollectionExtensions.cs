@@ -86,7 +86,13 @@ public static class RpcServiceCollectionExtensions
 
         var builder = new RpcServerBuilder(services, serviceKey);
         KafkaClientRegistration.Add(services, serviceKey, configuration, static (optionsBuilder, section) => optionsBuilder.Bind(section), configure,
-            static (options, loggerFactory) => RpcServerLogging.Apply(options, loggerFactory),
+            static (options, loggerFactory) =>
+            {
+                if (ReferenceEquals(options.LoggerFactory, NullLoggerFactory.Instance))
+                {
+                    options.LoggerFactory = loggerFactory;
+                }
+            },
             static options => options.Validate(),
             builder.Create);
         var sectionPath = (configuration as IConfigurationSection)?.Path;

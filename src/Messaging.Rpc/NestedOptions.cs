@@ -12,7 +12,7 @@ internal static class NestedOptions
 {
     /// <summary>What the RPC options say about reaching the cluster, for the nested clients to inherit.</summary>
     public readonly record struct Connection(string BootstrapServers, string ClientId, SecurityProtocol SecurityProtocol, SslOptions Ssl, SaslOptions Sasl,
-        ILoggerFactory? LoggerFactory);
+        ILoggerFactory LoggerFactory);
 
     /// <summary>
     /// Gives <paramref name="target"/> the RPC options' cluster, client id and logger factory where it leaves them unset,
@@ -37,7 +37,7 @@ internal static class NestedOptions
             target.Sasl = connection.Sasl;
         }
 
-        if (connection.LoggerFactory is not null && ReferenceEquals(target.LoggerFactory, NullLoggerFactory.Instance))
+        if (ReferenceEquals(target.LoggerFactory, NullLoggerFactory.Instance))
         {
             target.LoggerFactory = connection.LoggerFactory;
         }

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
 namespace Messaging.Rpc;
 
 /// <summary>
@@ -115,6 +118,9 @@ public sealed class RpcServerOptions
     /// <summary>The clock for deadlines and commits. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>Where the nested producer and consumer log, unless they set their own. Default none.</summary>
+    public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
+
     /// <summary>
     /// Checks every setting, nested ones named by their path (<c>Producer.Linger</c>, <c>Pools.BlockSize</c>), after
     /// giving the nested producer and consumer the server's cluster and client id where they leave them unset and the
@@ -166,7 +172,8 @@ public sealed class RpcServerOptions
 
         ArgumentNullException.ThrowIfNull(Ssl, nameof(Ssl));
         ArgumentNullException.ThrowIfNull(Sasl, nameof(Sasl));
-        var connection = new NestedOptions.Connection(BootstrapServers, ClientId, SecurityProtocol, Ssl, Sasl, LoggerFactory: null);
+        ArgumentNullException.ThrowIfNull(LoggerFactory, nameof(LoggerFactory));
+        var connection = new NestedOptions.Connection(BootstrapServers, ClientId, SecurityProtocol, Ssl, Sasl, LoggerFactory);
         NestedOptions.Inherit(Producer, connection);
         NestedOptions.Inherit(Consumer, connection);
         Consumer.GroupId = GroupId;
