@@ -12,12 +12,20 @@ internal sealed class Measurement
     private readonly TimeSpan _cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
     private readonly long _allocatedStart = GC.GetTotalAllocatedBytes(precise: true);
     private readonly int[] _gcStart = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+    private readonly long _workItemsStart = ThreadPool.CompletedWorkItemCount;
+    private readonly long _switchesStart = ContextSwitches();
 
     public TimeSpan Wall { get; private set; }
 
     public TimeSpan Cpu { get; private set; }
 
     public long AllocatedBytes { get; private set; }
+
+    /// <summary>Thread-pool work items completed: each is a hand-off between threads (a continuation queued, a socket completion dispatched).</summary>
+    public long WorkItems { get; private set; }
+
+    /// <summary>Context switches of this process's threads (Linux; 0 elsewhere): each is a thread going to sleep or being preempted, and waking costs more than most of the work between them.</summary>
+    public long Switches { get; private set; }
 
     public int Gen0 { get; private set; }
 
@@ -32,10 +40,42 @@ internal sealed class Measurement
         Wall = _wall.Elapsed;
         AllocatedBytes = GC.GetTotalAllocatedBytes(precise: true) - _allocatedStart; // before reading the CPU time, which allocates
         Cpu = Process.GetCurrentProcess().TotalProcessorTime - _cpuStart;
+        WorkItems = ThreadPool.CompletedWorkItemCount - _workItemsStart;
+        Switches = ContextSwitches() - _switchesStart;
         Gen0 = GC.CollectionCount(0) - _gcStart[0];
         Gen1 = GC.CollectionCount(1) - _gcStart[1];
         Gen2 = GC.CollectionCount(2) - _gcStart[2];
         return this;
+    }
+
+    /// <summary>Voluntary and involuntary context switches of this process's live threads, from /proc (0 off Linux).</summary>
+    public static long ContextSwitches()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return 0;
+        }
+
+        long total = 0;
+        foreach (var task in Directory.GetDirectories("/proc/self/task"))
+        {
+            try
+            {
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        total += long.Parse(line.AsSpan(line.IndexOf(':') + 1).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // The thread ended while we looked.
+            }
+        }
+
+        return total;
     }
 
     /// <summary>CPU time of this process's threads whose name starts with <paramref name="prefix"/> (Linux /proc), e.g. librdkafka's <c>rdk:</c> threads.</summary>

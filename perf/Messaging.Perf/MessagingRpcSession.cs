@@ -13,7 +13,7 @@ internal sealed class MessagingRpcSession(string bootstrap, RpcSettings settings
     public override string Name => "messaging";
 
     public override string Description => string.Create(CultureInfo.InvariantCulture,
-        $"Messaging.Rpc RpcClient.CallAsync(raw) → RpcServer.MapRaw echo; client producer linger={settings.LingerMs} ms acks=1, server producer linger={settings.LingerMs} ms acks=all idempotent, fetch wait {settings.FetchWaitMs} ms both sides");
+        $"Messaging.Rpc RpcClient.CallAsync(raw) → RpcServer.MapRaw echo; client producer linger={settings.LingerMs} ms{(settings.LingerAlways ? " (always waited)" : "")} acks=1, server producer linger={settings.LingerMs} ms acks=all idempotent, fetch wait {settings.FetchWaitMs} ms both sides");
 
     public override async Task StartAsync(string requests, string replies, CancellationToken cancellationToken)
     {
@@ -28,7 +28,7 @@ internal sealed class MessagingRpcSession(string bootstrap, RpcSettings settings
             GroupId = "perf-rpc-" + Guid.NewGuid().ToString("N")[..8],
             MaxConcurrentRequests = 1024,
             MaxConcurrentRequestsPerMethod = 1024,
-            Producer = new KafkaProducerOptions { Linger = linger, Acks = Acks.All, EnableIdempotence = true },
+            Producer = new KafkaProducerOptions { Linger = linger, SendWhenIdle = !settings.LingerAlways, Acks = Acks.All, EnableIdempotence = true },
             Consumer = new KafkaConsumerOptions { FetchMaxWait = fetchWait, AutoOffsetReset = AutoOffsetReset.Earliest },
         });
         _server.MapRaw("Echo", static (payload, _) => ValueTask.FromResult(payload));
@@ -39,7 +39,7 @@ internal sealed class MessagingRpcSession(string bootstrap, RpcSettings settings
             ClientId = "perf-rpc-client",
             ReplyTopic = replies,
             ReplyPartition = 0,
-            Producer = new KafkaProducerOptions { Linger = linger, Acks = Acks.Leader },
+            Producer = new KafkaProducerOptions { Linger = linger, SendWhenIdle = !settings.LingerAlways, Acks = Acks.Leader },
             Consumer = new KafkaConsumerOptions { FetchMaxWait = fetchWait },
         });
         await _client.StartAsync(cancellationToken).ConfigureAwait(false);

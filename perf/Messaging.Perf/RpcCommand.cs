@@ -18,7 +18,7 @@ internal sealed class RpcCommand : IPerfCommand
 
     public string Usage =>
         "--client messaging|confluent|both (both) --concurrency N callers (16) --calls N measured (10000) --warmup N calls (calls/10) --payload BYTES (100) " +
-        "--fetch-wait MS (10, both sides) --linger MS (5, both sides: both clients' default) --timeout MS (30000) --partitions N request partitions (4) --bootstrap HOST:PORT (default: embedded broker)";
+        "--fetch-wait MS (10, both sides) --linger MS (5, both sides: both clients' default) --linger-always (ours waits the whole linger as librdkafka does, not sending at once when idle) --timeout MS (30000) --partitions N request partitions (4) --bootstrap HOST:PORT (default: embedded broker) --alloc-trace (sampled allocations by type)";
 
     public async Task<int> RunAsync(CommandLine options, CancellationToken cancellationToken)
     {
@@ -26,9 +26,10 @@ internal sealed class RpcCommand : IPerfCommand
         var concurrency = options.Int("concurrency", 16);
         var calls = options.Int("calls", 10_000);
         var warmup = options.Int("warmup", Math.Max(1, calls / 10));
-        var settings = new RpcSettings(options.Int("payload", 100), options.Int("fetch-wait", 10), options.Int("linger", 5), TimeSpan.FromMilliseconds(options.Int("timeout", 30_000)));
+        var settings = new RpcSettings(options.Int("payload", 100), options.Int("fetch-wait", 10), options.Int("linger", 5), TimeSpan.FromMilliseconds(options.Int("timeout", 30_000)), options.Flag("linger-always"));
         var partitions = options.Int("partitions", 4);
         var bootstrap = options.OptionalString("bootstrap");
+        using var tracer = options.Flag("alloc-trace") ? new AllocationTracer() : null;
         options.EnsureAllRead();
         if (client is not ("messaging" or "confluent" or "both") || concurrency < 1 || calls < 1 || warmup < 0 || settings.Payload < 0 || partitions < 1)
         {
@@ -49,22 +50,32 @@ internal sealed class RpcCommand : IPerfCommand
             await RunCallsAsync(session, warmup, concurrency, settings.Payload, null, cancellationToken).ConfigureAwait(false);
             var latencies = new LatencyRecorder(calls);
             broker.StartCountingRequests();
+            var brokerCpu = Measurement.ThreadCpu("rdk:mock");
+            tracer?.Clear();
+            tracer?.Enable();
             var measurement = Measurement.Start();
             await RunCallsAsync(session, calls, concurrency, settings.Payload, latencies, cancellationToken).ConfigureAwait(false);
             measurement.Stop();
+            tracer?.Disable();
+            brokerCpu = Measurement.ThreadCpu("rdk:mock") - brokerCpu;
             if (broker.StopCountingRequests() is { } requestCounts)
             {
                 Console.WriteLine(name + ": broker requests during the measured calls: " + requestCounts);
             }
 
-            var result = new RpcResult(calls, measurement, latencies.Summarise());
+            var result = new RpcResult(calls, measurement, brokerCpu, latencies.Summarise());
             results[name] = result;
             Console.WriteLine(name + ": " + result);
+            if (tracer is not null)
+            {
+                Console.WriteLine(name + ": sampled allocations by type (client and server, the caller's echo check included)");
+                tracer.Print(Console.Out, 12);
+            }
         }
 
         if (results.TryGetValue("messaging", out var ours) && results.TryGetValue("confluent", out var theirs))
         {
-            Console.WriteLine("alloc counts managed memory only: librdkafka's native allocations are invisible; CPU is the whole process (client and server, librdkafka's threads included)");
+            Console.WriteLine("alloc counts managed memory only: librdkafka's native allocations are invisible; CPU is client and server together (the process minus the embedded broker's thread; librdkafka's client threads included)");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"rpc ratio messaging/confluent: throughput={RatioLine.Ratio(ours.CallsPerSecond, theirs.CallsPerSecond):0.00} p50={RatioLine.Ratio(ours.Latency.P50, theirs.Latency.P50):0.00} " +
                 $"p99={RatioLine.Ratio(ours.Latency.P99, theirs.Latency.P99):0.00} cpu={RatioLine.Ratio(ours.CpuMicrosPerCall, theirs.CpuMicrosPerCall):0.00} alloc={RatioLine.Ratio(ours.BytesPerCall, theirs.BytesPerCall):0.00}"));
@@ -101,15 +112,18 @@ internal sealed class RpcCommand : IPerfCommand
     }
 
     /// <summary>One client's figures.</summary>
-    private sealed record RpcResult(int Calls, Measurement Measurement, LatencySummary Latency)
+    private sealed record RpcResult(int Calls, Measurement Measurement, TimeSpan BrokerCpu, LatencySummary Latency)
     {
         public double CallsPerSecond => Calls / Measurement.Wall.TotalSeconds;
 
-        public double CpuMicrosPerCall => Measurement.Cpu.TotalMicroseconds / Calls;
+        /// <summary>Client and server together: the embedded broker's thread (<c>rdk:mock</c>) is not either.</summary>
+        public double CpuMicrosPerCall => (Measurement.Cpu - BrokerCpu).TotalMicroseconds / Calls;
+
+        public double BrokerCpuMicrosPerCall => BrokerCpu.TotalMicroseconds / Calls;
 
         public double BytesPerCall => (double)Measurement.AllocatedBytes / Calls;
 
         public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-            $"{CallsPerSecond:N0} calls/s, {Latency}, CPU {CpuMicrosPerCall:N1} µs/call, allocated {BytesPerCall:N0} B/call, GC {Measurement.Gen0}/{Measurement.Gen1}/{Measurement.Gen2}");
+            $"{CallsPerSecond:N0} calls/s, {Latency}, CPU {CpuMicrosPerCall:N1} µs/call (+ broker {BrokerCpuMicrosPerCall:N1}), allocated {BytesPerCall:N0} B/call, thread-pool work items {(double)Measurement.WorkItems / Calls:N1}/call, context switches {(double)Measurement.Switches / Calls:N1}/call, GC {Measurement.Gen0}/{Measurement.Gen1}/{Measurement.Gen2}");
     }
 }

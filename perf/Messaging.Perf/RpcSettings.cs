@@ -5,4 +5,5 @@ namespace Messaging.Perf;
 /// <param name="FetchWaitMs">Both sides' fetch wait (request consumer and reply consumer).</param>
 /// <param name="LingerMs">Both sides' producer linger.</param>
 /// <param name="Timeout">Each call's deadline.</param>
-internal sealed record RpcSettings(int Payload, int FetchWaitMs, int LingerMs, TimeSpan Timeout);
+/// <param name="LingerAlways">Our producers wait the whole linger like librdkafka's (<c>SendWhenIdle = false</c>) instead of sending at once when no request is in flight.</param>
+internal sealed record RpcSettings(int Payload, int FetchWaitMs, int LingerMs, TimeSpan Timeout, bool LingerAlways);

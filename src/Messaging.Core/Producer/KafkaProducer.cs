@@ -253,6 +253,46 @@ public sealed class KafkaProducer : IKafkaProducer
     }
 
     /// <summary>
+    /// Produces a record only if it can be buffered at once — the topic's metadata is known, the open batch or the buffer
+    /// pool has room, and no record produced earlier waits for either — reporting the outcome to
+    /// <paramref name="onDelivery"/> as <see cref="Produce{TState}(string, in ProducerRecord, TState, DeliveryHandler{TState})"/>
+    /// does. Never blocks: where <c>Produce</c> would wait for metadata or memory, this returns false, the record is not
+    /// taken and the handler is not called (fall back to <c>ProduceAsync</c>, which waits without blocking a thread).
+    /// </summary>
+    /// <typeparam name="TState">The state's type.</typeparam>
+    /// <param name="topic">The topic.</param>
+    /// <param name="record">The record; its bytes are copied before the call returns true.</param>
+    /// <param name="state">Passed to <paramref name="onDelivery"/>.</param>
+    /// <param name="onDelivery">Told the outcome.</param>
+    /// <returns>True when the record was buffered (the handler will be told its outcome); false when it would have had to wait.</returns>
+    /// <exception cref="ProduceException">The record can never be buffered (too large, say); the handler is not called.</exception>
+    /// <exception cref="ObjectDisposedException">The producer was disposed.</exception>
+    public bool TryProduce<TState>(string topic, in ProducerRecord record, TState state, DeliveryHandler<TState> onDelivery)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        ArgumentNullException.ThrowIfNull(onDelivery);
+        var callback = DeliveryCallback<TState>.Rent(onDelivery, state);
+        bool buffered;
+        try
+        {
+            buffered = ProduceOnCallingThread(topic, record.Key, record.Value, record.Nulls, record.Headers, record.Partition ?? -1,
+                record.Timestamp?.UnixTimeMilliseconds ?? NowMs(), callback, null, waitForRoom: false);
+        }
+        catch
+        {
+            callback.Abandon();
+            throw;
+        }
+
+        if (!buffered)
+        {
+            callback.Abandon();
+        }
+
+        return buffered;
+    }
+
+    /// <summary>
     /// Starts the record's <c>send</c> span and adds its context to <paramref name="headers"/> (unless they carry one).
     /// The caller's current activity is restored at once: the span ends with the delivery, not with this call.
     /// </summary>
@@ -378,13 +418,20 @@ public sealed class KafkaProducer : IKafkaProducer
     /// <summary>Appends on the calling thread, blocking for metadata or memory when needed (the synchronous <c>Produce</c> path).</summary>
     /// <remarks><paramref name="onDelivery"/> is a <see cref="DeliveryHandler"/> (with <paramref name="state"/>), a <see cref="DeliveryCallback"/>, or null.</remarks>
     internal void ProduceBlocking(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, RecordNulls nulls,
-        ReadOnlySpan<RecordHeader> headers, int partition, long timestampMs, object? onDelivery, object? state)
+        ReadOnlySpan<RecordHeader> headers, int partition, long timestampMs, object? onDelivery, object? state) =>
+        ProduceOnCallingThread(topic, key, value, nulls, headers, partition, timestampMs, onDelivery, state, waitForRoom: true);
+
+    /// <summary>
+    /// Appends on the calling thread. <paramref name="waitForRoom"/>: block for metadata or memory when needed (true
+    /// always appends or throws); otherwise false when the record would have to wait (the <c>TryProduce</c> path).
+    /// </summary>
+    private bool ProduceOnCallingThread(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, RecordNulls nulls,
+        ReadOnlySpan<RecordHeader> headers, int partition, long timestampMs, object? onDelivery, object? state, bool waitForRoom)
     {
         ThrowIfDisposed();
         if (!KafkaActivities.IsEnabled)
         {
-            ProduceBlockingUntraced(topic, key, value, nulls, headers, partition, timestampMs, onDelivery, state);
-            return;
+            return ProduceUntracedOnCallingThread(topic, key, value, nulls, headers, partition, timestampMs, onDelivery, state, waitForRoom);
         }
 
         // Traced: the span covers buffering the record (the call's own work); its context travels in the headers.
@@ -392,7 +439,14 @@ public sealed class KafkaProducer : IKafkaProducer
         using var activity = StartSend(topic, ref traced);
         try
         {
-            ProduceBlockingUntraced(topic, key, value, nulls, traced is null ? headers : ToSpan(traced), partition, timestampMs, onDelivery, state);
+            var buffered = ProduceUntracedOnCallingThread(topic, key, value, nulls, traced is null ? headers : ToSpan(traced), partition, timestampMs, onDelivery, state, waitForRoom);
+            if (!buffered && activity is not null)
+            {
+                // Not taken: the caller produces it again another way, under a span of its own; exporters skip unrecorded spans.
+                activity.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
+            }
+
+            return buffered;
         }
         catch (Exception ex) when (activity is not null)
         {
@@ -401,9 +455,14 @@ public sealed class KafkaProducer : IKafkaProducer
         }
     }
 
-    private void ProduceBlockingUntraced(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, RecordNulls nulls,
-        ReadOnlySpan<RecordHeader> headers, int partition, long timestampMs, object? onDelivery, object? state)
+    private bool ProduceUntracedOnCallingThread(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, RecordNulls nulls,
+        ReadOnlySpan<RecordHeader> headers, int partition, long timestampMs, object? onDelivery, object? state, bool waitForRoom)
     {
+        if (!waitForRoom && !_lane.IsEmpty)
+        {
+            return false; // records produced earlier through ProduceAsync wait for metadata or memory: this one would overtake them
+        }
+
         if (!_lane.IsEmpty && !_lane.WaitUntilEmpty(_settings.AppendWaitLimit) && _lane.Head is { } head)
         {
             // Records produced earlier through ProduceAsync still wait for metadata or memory; this one would overtake
@@ -417,7 +476,12 @@ public sealed class KafkaProducer : IKafkaProducer
             var outcome = TryAppend(topic, key, value, nulls, headers, partition, timestampMs, onDelivery, state, callDeadline, out var slow);
             if (outcome == Outcome.Appended)
             {
-                return;
+                return true;
+            }
+
+            if (!waitForRoom)
+            {
+                return false;
             }
 
             var waitLimit = _settings.AppendWaitLimit;
@@ -437,7 +501,7 @@ public sealed class KafkaProducer : IKafkaProducer
             var buffer = _pool.Rent(slow.MinimumSize, slow.PreferredSize, waitLimit) ?? throw NoMemory(topic, slow);
             _accumulator.AppendWithBuffer(slow.Partition!, buffer, timestampMs, key, value, headers, nulls, onDelivery, state, slow.RecordSize, callDeadline, out var wake);
             wake?.Wake();
-            return;
+            return true;
         }
     }
 

@@ -21,12 +21,14 @@ internal sealed class RawRpcMethod : RpcMethod
 
     public override bool AcceptsAnyContentType => true;
 
+    /// <summary>Runs the handler (through the interceptors) and returns its reply bytes as they are: the server hands them to the producer, which copies them.</summary>
+    public ValueTask<ReadOnlyMemory<byte>> InvokeRawAsync(ReadOnlyMemory<byte> payload, RpcServerContext context) =>
+        _chain is null ? _handler(payload, context) : _pipeline.RunAsync(_chain, payload, context);
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask InvokeAsync(ReadOnlyMemory<byte> payload, RpcServerContext context, IBufferWriter<byte> reply)
     {
-        var response = _chain is null
-            ? await _handler(payload, context).ConfigureAwait(false)
-            : await _pipeline.RunAsync(_chain, payload, context).ConfigureAwait(false);
+        var response = await InvokeRawAsync(payload, context).ConfigureAwait(false);
         reply.Write(response.Span);
     }
 }

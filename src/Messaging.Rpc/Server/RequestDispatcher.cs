@@ -24,6 +24,7 @@ internal sealed class RequestDispatcher
     private readonly bool _includeExceptionDetails;
     private readonly CancellationToken _abort;
     private readonly ReplyCache? _cache;
+    private readonly DeliveryHandler<ServerRequest> _onReplyDelivered;
 
     public RequestDispatcher(RpcServerOptions options, RpcWire wire, IReplySink sink, RecyclableMemoryStreamManager streams, ServerCounters counters,
         CancellationToken abort)
@@ -37,6 +38,7 @@ internal sealed class RequestDispatcher
         _includeExceptionDetails = options.IncludeExceptionDetails;
         _abort = abort;
         _cache = options.ReplyCache.Enabled ? new ReplyCache(options.ReplyCache, options.TimeProvider) : null;
+        _onReplyDelivered = OnReplyDelivered;
     }
 
     /// <summary>Drops the reply cache's stored replies (at disposal, after the last request finished).</summary>
@@ -44,8 +46,14 @@ internal sealed class RequestDispatcher
 
     /// <summary>
     /// Handles the request and sends its reply (if it has a route and the outcome calls for one). Completes when the
-    /// reply is acknowledged or given up on; the request's record may be recycled then.
+    /// reply is acknowledged or given up on — or, on the fast path, as soon as the producer took the reply, holding the
+    /// request (<see cref="ServerRequest.HoldForAcknowledgement"/>) until the acknowledgement releases it; either way
+    /// the request's record may be recycled only once it is finished.
     /// </summary>
+    /// <remarks>
+    /// A handler that completes synchronously and a reply the producer buffers at once make the whole call complete
+    /// synchronously: no state machine is boxed and no thread is woken for the request.
+    /// </remarks>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask ProcessAsync(ServerRequest request)
     {
@@ -57,6 +65,7 @@ internal sealed class RequestDispatcher
             var status = RpcStatus.Ok;
             string? message = null;
             var correlationId = Guid.Empty;
+            var rawReply = default(ReadOnlyMemory<byte>);
             var cacheEntry = false; // true once this request holds a reply-cache entry (Begin said run): it must be completed or abandoned
             if (request.Problem != RpcStatus.Ok)
             {
@@ -95,13 +104,21 @@ internal sealed class RequestDispatcher
                     cacheEntry = true;
                 }
 
-                stream = _streams.GetStream();
                 activity = RpcActivities.StartServerCall(request.TopicPartition.Topic, request.Method.Name, request.Headers); // null unless someone listens
                 request.Context.Set(request.Method.Name, correlationId, request.Deadline, request.Key, request.Headers, request.TopicPartition,
                     request.Offset, request.HasRoute, _time, _abort);
                 try
                 {
-                    await request.Method.InvokeAsync(request.Payload, request.Context, stream).ConfigureAwait(false);
+                    if (request.Method is RawRpcMethod raw)
+                    {
+                        // The handler's bytes go to the producer as they are (it copies them into its batch): no stream.
+                        rawReply = await raw.InvokeRawAsync(request.Payload, request.Context).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        stream = _streams.GetStream();
+                        await request.Method.InvokeAsync(request.Payload, request.Context, stream).ConfigureAwait(false);
+                    }
                 }
 #pragma warning disable CA1031 // Every handler failure becomes the caller's status: no request content can stop the server.
                 catch (Exception ex)
@@ -120,7 +137,7 @@ internal sealed class RequestDispatcher
                 RpcActivities.SetOutcome(activity, status, message);
             }
 
-            var payload = status == RpcStatus.Ok && stream is not null ? RpcClient.PayloadMemory(stream) : default;
+            var payload = status != RpcStatus.Ok ? default : stream is not null ? RpcClient.PayloadMemory(stream) : rawReply;
             if (cacheEntry)
             {
                 Remember(correlationId, request, status, message, payload);
@@ -128,6 +145,12 @@ internal sealed class RequestDispatcher
 
             if (request.HasRoute)
             {
+                // Without a span to end after the acknowledgement, the rest is bookkeeping the acknowledgement can do.
+                if (activity is null && TryReply(request, status, message, payload, request.Method?.ContentTypeUtf8, started))
+                {
+                    return;
+                }
+
                 await ReplyAsync(request, status, message, payload, request.Method?.ContentTypeUtf8).ConfigureAwait(false);
             }
 
@@ -207,17 +230,76 @@ internal sealed class RequestDispatcher
         _cache!.Complete(correlationId, new CachedReply(status, message, request.Method!.ContentTypeUtf8, payload.ToArray()));
     }
 
+    /// <summary>
+    /// Hands the reply to the producer if it can take it at once, with a delivery handler that does the rest when the
+    /// broker acknowledges it: counts it, records the request's metrics, and releases the request's hold. False when
+    /// the producer would have to wait (for metadata or memory): then nothing was sent and the caller awaits
+    /// <see cref="ReplyAsync"/>. A reply the producer refuses for good is counted as failed (true: nothing to await).
+    /// </summary>
+    private bool TryReply(ServerRequest request, RpcStatus status, string? message, ReadOnlyMemory<byte> payload, ReadOnlyMemory<byte>? contentType, long started)
+    {
+        var headers = ReplyHeaders(request, status, message, contentType);
+        request.ReplyStatus = status;
+        request.StartedTimestamp = started;
+        request.HoldForAcknowledgement(); // before the send: the acknowledgement may come on another thread before it returns
+        bool buffered;
+        try
+        {
+            buffered = _sink.TrySend(request.ReplyTopic!, request.ReplyPartition, request.Key, payload, headers, request, _onReplyDelivered);
+        }
+#pragma warning disable CA1031 // A reply the producer refuses (too large, say) is counted; the request still finishes.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            request.Release();
+            Interlocked.Increment(ref _counters.ReplyFailures);
+            RpcMetrics.Shared.RecordServerRequest(request.TopicPartition.Topic, request.Method?.Name, status, _time.GetElapsedTime(started));
+            return true;
+        }
+
+        if (!buffered)
+        {
+            request.Release();
+        }
+
+        return buffered;
+    }
+
+    /// <summary>The producer's report on a reply sent by <see cref="TryReply"/>, on its I/O thread: short bookkeeping, then the request may finish.</summary>
+    private void OnReplyDelivered(in DeliveryResult result, ProduceException? error, ServerRequest request)
+    {
+        Interlocked.Increment(ref error is null ? ref _counters.Replies : ref _counters.ReplyFailures);
+        RpcMetrics.Shared.RecordServerRequest(request.TopicPartition.Topic, request.Method?.Name, request.ReplyStatus, _time.GetElapsedTime(request.StartedTimestamp));
+        request.Release();
+    }
+
+    /// <summary>Sends the reply through the producer's waiting path and waits for its acknowledgement.</summary>
     private async ValueTask ReplyAsync(ServerRequest request, RpcStatus status, string? message, ReadOnlyMemory<byte> payload, ReadOnlyMemory<byte>? contentType)
     {
+        var headers = ReplyHeaders(request, status, message, contentType);
+        try
+        {
+            await _sink.SendAsync(request.ReplyTopic!, request.ReplyPartition, request.Key, payload, headers).ConfigureAwait(false);
+            Interlocked.Increment(ref _counters.Replies);
+        }
+#pragma warning disable CA1031 // A reply the producer gives up on is counted; retrying it forever would hold back every later commit.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            Interlocked.Increment(ref _counters.ReplyFailures);
+        }
+    }
+
+    /// <summary>The reply's headers, in the request's reused arrays: correlation ID and content type (OK), or status (and message).</summary>
+    private RecordHeader[] ReplyHeaders(ServerRequest request, RpcStatus status, string? message, ReadOnlyMemory<byte>? contentType)
+    {
         RecordHeader[] headers;
-        ReadOnlyMemory<byte> value = default;
         var id = new RecordHeader(_wire.CorrelationId, request.CorrelationId);
         if (status == RpcStatus.Ok)
         {
             headers = request.OkHeaders;
             headers[0] = id;
             headers[1] = new RecordHeader(_wire.ContentType, contentType.GetValueOrDefault());
-            value = payload;
         }
         else if (message is null)
         {
@@ -233,16 +315,6 @@ internal sealed class RequestDispatcher
             headers[2] = new RecordHeader(_wire.ErrorMessage, Encoding.UTF8.GetBytes(message));
         }
 
-        try
-        {
-            await _sink.SendAsync(request.ReplyTopic!, request.ReplyPartition, request.Key, value, headers).ConfigureAwait(false);
-            Interlocked.Increment(ref _counters.Replies);
-        }
-#pragma warning disable CA1031 // A reply the producer gives up on is counted; retrying it forever would hold back every later commit.
-        catch (Exception)
-#pragma warning restore CA1031
-        {
-            Interlocked.Increment(ref _counters.ReplyFailures);
-        }
+        return headers;
     }
 }

@@ -31,6 +31,9 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
     private readonly Dictionary<TopicPartition, PartitionState> _partitions = [];
     private readonly List<ParkedBatch> _parked = [];
     private readonly System.Collections.Concurrent.ConcurrentQueue<ServerRequest> _pool = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<RequestRun> _runs = new();
+    private readonly Action<RequestRun> _returnRun;
+    private RequestRun? _run; // the run being filled, by this loop only
     private readonly SemaphoreSlim _commitLock = new(1, 1);
     private readonly List<TopicPartitionCommit> _commits = [];
     private readonly List<PartitionState> _commitStates = [];
@@ -53,6 +56,7 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
         _counters = counters;
         _time = options.TimeProvider;
         _admission = new AdmissionControl(options.MaxConcurrentRequests, options.PreserveKeyOrder);
+        _returnRun = _runs.Enqueue;
     }
 
     /// <summary>Requests admitted and not finished.</summary>
@@ -405,7 +409,18 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
             next++;
         }
 
+        ScheduleRun();
         return next;
+    }
+
+    /// <summary>Queues the run being filled, if it holds any request.</summary>
+    private void ScheduleRun()
+    {
+        if (_run is { IsEmpty: false } run)
+        {
+            _run = null;
+            run.Schedule();
+        }
     }
 
     private void RetryParked()
@@ -487,7 +502,13 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
 
         request.Partition = partition;
         partition.Enter();
-        request.Schedule(this);
+        var run = _run ??= _runs.TryDequeue(out var pooled) ? pooled : new RequestRun(_returnRun);
+        run.Add(request, this);
+        if (run.IsFull)
+        {
+            ScheduleRun();
+        }
+
         return Admission.Admitted;
     }
 

@@ -89,7 +89,9 @@ public sealed class RpcServer : IAsyncDisposable
 
     /// <summary>
     /// Maps <paramref name="method"/> to a raw handler: it gets the request payload (a pooled slice, valid until its
-    /// task completes) and returns the reply payload (read once the task completes; copied into the reply).
+    /// task completes) and returns the reply payload (read once the task completes and copied into the reply's record
+    /// before the server goes on: return the request payload itself for an echo, but nothing you recycle in the
+    /// handler's own <c>finally</c>).
     /// </summary>
     /// <param name="method">The method name callers use.</param>
     /// <param name="handler">The handler.</param>

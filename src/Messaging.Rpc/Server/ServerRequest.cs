@@ -5,11 +5,16 @@ namespace Messaging.Rpc;
 /// the reply is acknowledged, so the key, correlation ID and payload are read straight from the consumer's buffers),
 /// what its headers say, its place in its partition's <see cref="OffsetTracker"/>, and the handler's context.
 /// </summary>
-internal sealed class ServerRequest : IThreadPoolWorkItem
+internal sealed class ServerRequest
 {
     private readonly Action _onProcessed;
     private IRequestRunner? _runner;
     private System.Runtime.CompilerServices.ValueTaskAwaiter _processing;
+
+    // What still holds the request before it may finish: its processing (from Start until ProcessAsync completed) and,
+    // on the fast reply path, the reply's acknowledgement. Whoever lets go last finishes it: the acknowledgement can
+    // arrive on the I/O thread before ProcessAsync has even returned to Start.
+    private int _holds;
 
     public ServerRequest() => _onProcessed = OnProcessed;
 
@@ -52,6 +57,11 @@ internal sealed class ServerRequest : IThreadPoolWorkItem
 
     public string? ProblemMessage;
 
+    /// <summary>The reply's status and when processing started, for the metrics recorded at the reply's acknowledgement.</summary>
+    public RpcStatus ReplyStatus;
+
+    public long StartedTimestamp;
+
     /// <summary>Holds a per-method slot (released when done).</summary>
     public bool HoldsMethodSlot;
 
@@ -67,24 +77,20 @@ internal sealed class ServerRequest : IThreadPoolWorkItem
     public bool HasRoute => ReplyTopic is not null;
 
     /// <summary>
-    /// Queues the request to be processed on the thread pool (so a synchronous handler never holds up the consuming
-    /// loop), then finished by <paramref name="runner"/>. Waits on the processing through a delegate created once per
-    /// pooled request: nothing is allocated per request.
+    /// Processes the request on the calling thread up to its handler's first await, then finishes it through
+    /// <paramref name="runner"/> — at once if it completed, else from the processing's continuation. Waits through a
+    /// delegate created once per pooled request: nothing is allocated per request.
     /// </summary>
-    public void Schedule(IRequestRunner runner)
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2012:Use ValueTasks correctly", Justification = "Consumed exactly once: its result is read when complete, else through its awaiter's continuation.")]
+    public void Start(IRequestRunner runner)
     {
         _runner = runner;
-        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
-    }
-
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2012:Use ValueTasks correctly", Justification = "Consumed exactly once: its result is read when complete, else through its awaiter's continuation.")]
-    void IThreadPoolWorkItem.Execute()
-    {
-        var processing = _runner!.ProcessAsync(this);
+        _holds = 1;
+        var processing = runner.ProcessAsync(this);
         if (processing.IsCompleted)
         {
             processing.GetAwaiter().GetResult();
-            _runner.Finish(this);
+            Release();
             return;
         }
 
@@ -94,11 +100,22 @@ internal sealed class ServerRequest : IThreadPoolWorkItem
 
     private void OnProcessed()
     {
-        var runner = _runner!;
         var processing = _processing;
         _processing = default;
         processing.GetResult(); // returns the pooled state machine; ProcessAsync never throws
-        runner.Finish(this);
+        Release();
+    }
+
+    /// <summary>The reply is about to be handed to the producer with a delivery handler: the request now also waits for its acknowledgement.</summary>
+    public void HoldForAcknowledgement() => Interlocked.Increment(ref _holds);
+
+    /// <summary>Lets go of one hold (the processing's, or the acknowledgement's); the last one finishes the request through its runner.</summary>
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _holds) == 0)
+        {
+            _runner?.Finish(this); // no runner: processed by hand (tests)
+        }
     }
 
     /// <summary>Drops every reference the request holds (it goes back to the pool).</summary>
@@ -122,6 +139,9 @@ internal sealed class ServerRequest : IThreadPoolWorkItem
         Deadline = null;
         Problem = RpcStatus.Ok;
         ProblemMessage = null;
+        ReplyStatus = RpcStatus.Ok;
+        StartedTimestamp = 0;
+        _holds = 0;
         HoldsMethodSlot = false;
         HoldsKey = false;
         Array.Clear(OkHeaders);

@@ -35,6 +35,9 @@ internal sealed class DispatchHarness
 
     public RequestDispatcher Dispatcher { get; }
 
+    public void MapRaw(string name, Func<ReadOnlyMemory<byte>, RpcServerContext, ValueTask<ReadOnlyMemory<byte>>> handler) =>
+        Methods.Add(new RawRpcMethod(name, Options.LimitFor(name), new HandlerPipeline([.. Options.Interceptors], Options.PropagateCallContext), handler));
+
     public void Map<TRequest, TResponse>(string name, Func<TRequest, RpcServerContext, ValueTask<TResponse>> handler) =>
         Methods.Add(new TypedRpcMethod<TRequest, TResponse>(name, Options.LimitFor(name), new HandlerPipeline([.. Options.Interceptors], Options.PropagateCallContext), Options.Serializer, handler));
 
@@ -119,6 +122,38 @@ internal sealed class DispatchHarness
         /// <summary>When set, sending fails with this.</summary>
         public Exception? Failure { get; set; }
 
+        public bool TrySend(string topic, int? partition, ReadOnlyMemory<byte>? key, ReadOnlyMemory<byte> value, RecordHeader[] headers, ServerRequest request,
+            DeliveryHandler<ServerRequest> onDelivered)
+        {
+            if (!Buffers)
+            {
+                return false;
+            }
+
+            if (Failure is { } failure)
+            {
+                onDelivered(default, new ProduceException(ProduceErrorKind.Broker, ErrorCode.UnknownServerError, new TopicPartition(topic, partition ?? 0), failure.Message, isRetriable: false, failure), request);
+                return true;
+            }
+
+            var delivered = Record(topic, partition, key, value, headers);
+            if (DeferAcknowledgements)
+            {
+                Deferred.Enqueue(() => onDelivered(delivered, null, request));
+            }
+            else
+            {
+                onDelivered(delivered, null, request);
+            }
+
+            return true;
+        }
+
+        /// <summary>True: acknowledgements of replies taken by <see cref="TrySend"/> wait in <see cref="Deferred"/> until a test runs them.</summary>
+        public bool DeferAcknowledgements { get; set; }
+
+        public ConcurrentQueue<Action> Deferred { get; } = new();
+
         public ValueTask<DeliveryResult> SendAsync(string topic, int? partition, ReadOnlyMemory<byte>? key, ReadOnlyMemory<byte> value, RecordHeader[] headers)
         {
             if (Failure is { } failure)
@@ -126,9 +161,17 @@ internal sealed class DispatchHarness
                 return ValueTask.FromException<DeliveryResult>(failure);
             }
 
+            return ValueTask.FromResult(Record(topic, partition, key, value, headers));
+        }
+
+        /// <summary>False: the sink says every reply would have to wait, so the server takes its awaited path.</summary>
+        public bool Buffers { get; set; } = true;
+
+        private DeliveryResult Record(string topic, int? partition, ReadOnlyMemory<byte>? key, ReadOnlyMemory<byte> value, RecordHeader[] headers)
+        {
             Replies.Enqueue(new SentReply(topic, partition, key?.ToArray(), value.ToArray(),
                 headers.ToDictionary(h => h.Key, h => h.Value.ToArray())));
-            return ValueTask.FromResult(new DeliveryResult(topic, partition ?? 0, Replies.Count, default));
+            return new DeliveryResult(topic, partition ?? 0, Replies.Count, default);
         }
     }
 }
