@@ -17,7 +17,7 @@ internal sealed class RpcCommand : IPerfCommand
     public string Name => "rpc";
 
     public string Usage =>
-        "--client messaging|confluent|both (both) --concurrency N callers (16) --calls N measured (10000) --warmup N calls (calls/10) --payload BYTES (100) " +
+        "--client messaging|confluent|both (both) --concurrency N callers (16) --calls N measured (10000) --warmup N calls (calls/10, at least 300 per caller) --payload BYTES (100) " +
         "--fetch-wait MS (10, both sides) --linger MS (5, both sides: both clients' default) --linger-always (ours waits the whole linger as librdkafka does, not sending at once when idle) --timeout MS (30000) --partitions N request partitions (4) --bootstrap HOST:PORT (default: embedded broker) --alloc-trace (sampled allocations by type)";
 
     public async Task<int> RunAsync(CommandLine options, CancellationToken cancellationToken)
@@ -25,7 +25,7 @@ internal sealed class RpcCommand : IPerfCommand
         var client = options.String("client", "both");
         var concurrency = options.Int("concurrency", 16);
         var calls = options.Int("calls", 10_000);
-        var warmup = options.Int("warmup", Math.Max(1, calls / 10));
+        var warmup = options.Int("warmup", Math.Max(calls / 10, 300 * concurrency)); // steady state: at 64 callers the JIT's tiering settles within ~20k calls here
         var settings = new RpcSettings(options.Int("payload", 100), options.Int("fetch-wait", 10), options.Int("linger", 5), TimeSpan.FromMilliseconds(options.Int("timeout", 30_000)), options.Flag("linger-always"));
         var partitions = options.Int("partitions", 4);
         var bootstrap = options.OptionalString("bootstrap");
