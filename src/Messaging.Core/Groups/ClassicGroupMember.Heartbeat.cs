@@ -111,6 +111,7 @@ internal sealed partial class ClassicGroupMember
                 HeartbeatAction action;
                 var wait = Timeout.InfiniteTimeSpan;
                 var generation = GroupGeneration.None;
+                var sentWhileStable = false;
                 var pollElapsed = TimeSpan.Zero;
                 lock (_lock)
                 {
@@ -139,6 +140,7 @@ internal sealed partial class ClassicGroupMember
                         action = HeartbeatAction.Send;
                         _nextHeartbeatAt = now + _settings.HeartbeatInterval;
                         generation = _generation;
+                        sentWhileStable = _state == ClassicMemberState.Stable;
                     }
                 }
 
@@ -164,7 +166,7 @@ internal sealed partial class ClassicGroupMember
                         break;
 
                     case HeartbeatAction.Send:
-                        await HeartbeatOnceAsync(generation, token).ConfigureAwait(false);
+                        await HeartbeatOnceAsync(generation, sentWhileStable, token).ConfigureAwait(false);
                         break;
                 }
             }
@@ -177,7 +179,10 @@ internal sealed partial class ClassicGroupMember
 
     private BrokerConnection? CurrentCoordinatorConnection() => _coordinator.Current;
 
-    private async Task HeartbeatOnceAsync(GroupGeneration sent, CancellationToken token)
+    /// <param name="sent">The generation the heartbeat speaks for.</param>
+    /// <param name="sentWhileStable">Whether the member was stable (its SyncGroup done) when the heartbeat went out.</param>
+    /// <param name="token">Stops the member.</param>
+    private async Task HeartbeatOnceAsync(GroupGeneration sent, bool sentWhileStable, CancellationToken token)
     {
         BrokerConnection? connection = null;
         ErrorCode error;
@@ -221,11 +226,17 @@ internal sealed partial class ClassicGroupMember
 
             case ErrorCode.RebalanceInProgress:
                 // Heartbeating during a rebalance is valid and keeps the member in the group for the rebalance
-                // timeout; in the stable state it means another member started one: rejoin.
+                // timeout; in the stable state it means another member started one: rejoin. Java reads the state when
+                // it handles the response, which on its one network thread is in wire order. Our heartbeat and join
+                // loops continue on any thread in any order: a heartbeat sent while the member completed its join
+                // (the coordinator answers it REBALANCE_IN_PROGRESS until the SyncGroup is in) can be handled after
+                // the SyncGroup made the member stable — taken as a new rebalance, it rejoined every fresh member at
+                // random, and a coordinator that waits for absent members (librdkafka's mock: the session timeout)
+                // then held the group for that long. So: only a heartbeat sent while stable, for this generation.
                 var rejoin = false;
                 lock (_lock)
                 {
-                    if (_state == ClassicMemberState.Stable)
+                    if (sentWhileStable && _state == ClassicMemberState.Stable && _generation.GenerationId == sent.GenerationId)
                     {
                         RequestRejoinLocked("group is already rebalancing");
                         rejoin = true;
