@@ -39,8 +39,8 @@ public sealed class ClassicFakeCoordinatorTests
     {
         var ct = TestContext.Current.CancellationToken;
         await using var broker = FakeGroupBroker.Start();
+        broker.PushErrors(ApiKey.JoinGroup, error); // before the member starts: its first JoinGroup must meet the error
         await using var a = TestMember.Start(broker.BootstrapServers, NewGroup(), "a", s => Static(s, "static-a"));
-        broker.PushErrors(ApiKey.JoinGroup, error);
 
         await Until.TrueAsync(() => a.Member.StableGeneration is not null, Deadline, "stable after " + error, ct, a);
         Assert.Equal(2, broker.Joins.Count);
