@@ -1,7 +1,10 @@
 namespace Messaging.Rpc;
 
 /// <summary>Where the server's replies go: the reply producer, or a fake in tests.</summary>
-/// <remarks>Key, value and header values point into the request's pooled record and the reply's pooled stream: the sink copies them before it returns.</remarks>
+/// <remarks>
+/// Key, value and header values point into the request's pooled record and the reply's pooled stream: <see cref="TrySend"/>
+/// copies them before it returns; for <see cref="SendAsync"/> they must stay unchanged until it completes.
+/// </remarks>
 internal interface IReplySink
 {
     /// <summary>

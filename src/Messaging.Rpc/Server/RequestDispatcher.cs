@@ -233,8 +233,8 @@ internal sealed class RequestDispatcher
     /// <summary>
     /// Hands the reply to the producer if it can take it at once, with a delivery handler that does the rest when the
     /// broker acknowledges it: counts it, records the request's metrics, and releases the request's hold. False when
-    /// the producer would have to wait (for metadata or memory): then nothing was sent and the caller awaits
-    /// <see cref="ReplyAsync"/>. A reply the producer refuses for good is counted as failed (true: nothing to await).
+    /// the producer did not take it — it would have to wait for metadata or memory, or it refused the record — and the
+    /// caller goes the awaited way (<see cref="ReplyAsync"/>), which waits, or counts the refusal.
     /// </summary>
     private bool TryReply(ServerRequest request, RpcStatus status, string? message, ReadOnlyMemory<byte> payload, ReadOnlyMemory<byte>? contentType, long started)
     {
@@ -242,19 +242,15 @@ internal sealed class RequestDispatcher
         request.ReplyStatus = status;
         request.StartedTimestamp = started;
         request.HoldForAcknowledgement(); // before the send: the acknowledgement may come on another thread before it returns
-        bool buffered;
+        var buffered = false;
         try
         {
             buffered = _sink.TrySend(request.ReplyTopic!, request.ReplyPartition, request.Key, payload, headers, request, _onReplyDelivered);
         }
-#pragma warning disable CA1031 // A reply the producer refuses (too large, say) is counted; the request still finishes.
+#pragma warning disable CA1031 // A record the producer refuses (too large, say) is refused again, and counted, on the awaited way.
         catch (Exception)
 #pragma warning restore CA1031
         {
-            request.Release();
-            Interlocked.Increment(ref _counters.ReplyFailures);
-            RpcMetrics.Shared.RecordServerRequest(request.TopicPartition.Topic, request.Method?.Name, status, _time.GetElapsedTime(started));
-            return true;
         }
 
         if (!buffered)

@@ -20,6 +20,27 @@ public sealed class StaticMembershipTests
     private static KafkaConsumerOptions Options(string bootstrap, string group, string? instance) =>
         SubscribeTests.GroupOptions(bootstrap, group, GroupProtocol.Consumer, "", o => o.GroupInstanceId = instance);
 
+    /// <summary>
+    /// Starts member a (static when <paramref name="aInstance"/> is set) and dynamic member b and waits until each owns
+    /// and fetches six partitions. The caller disposes both (a is disposed here if they never settle).
+    /// </summary>
+    private static async Task<(GroupReader A, GroupReader B)> SplitAsync(string bootstrap, string group, string? aInstance, CancellationToken ct)
+    {
+        var a = new GroupReader("a", Options(bootstrap, group, aInstance), [Topic]);
+        var b = new GroupReader("b", Options(bootstrap, group, instance: null), [Topic]);
+        try
+        {
+            await GroupReader.WaitAsync(() => SettledSplit(a, b), Deadline, "a and b owning six partitions each", ct, a, b);
+            return (a, b);
+        }
+        catch
+        {
+            await a.DisposeAsync();
+            await b.DisposeAsync();
+            throw;
+        }
+    }
+
     private static bool SettledSplit(GroupReader a, GroupReader b) =>
         a.Owned.Count == Partitions / 2 && b.Owned.Count == Partitions / 2 && !a.Owned.Intersect(b.Owned).Any()
         && a.Consumer.Assignment.Count == Partitions / 2 && b.Consumer.Assignment.Count == Partitions / 2;
@@ -30,17 +51,8 @@ public sealed class StaticMembershipTests
         var ct = TestContext.Current.CancellationToken;
         await using var cluster = SubscribeTests.StartCluster();
         var group = SubscribeTests.NewGroup();
-        var a = new GroupReader("a", Options(cluster.BootstrapServers, group, "instance-a"), [Topic]);
-        await using var b = new GroupReader("b", Options(cluster.BootstrapServers, group, instance: null), [Topic]);
-        try
-        {
-            await GroupReader.WaitAsync(() => SettledSplit(a, b), Deadline, "a and b owning six partitions each", ct, a, b);
-        }
-        catch
-        {
-            await a.DisposeAsync();
-            throw;
-        }
+        var (a, b) = await SplitAsync(cluster.BootstrapServers, group, "instance-a", ct);
+        await using var _ = b;
 
         var before = a.Owned.OrderBy(p => p.Partition).ToArray();
         var othersBefore = b.Owned.OrderBy(p => p.Partition).ToArray();
@@ -66,17 +78,8 @@ public sealed class StaticMembershipTests
         var ct = TestContext.Current.CancellationToken;
         await using var cluster = SubscribeTests.StartCluster();
         var group = SubscribeTests.NewGroup();
-        var a = new GroupReader("a", Options(cluster.BootstrapServers, group, instance: null), [Topic]);
-        await using var b = new GroupReader("b", Options(cluster.BootstrapServers, group, instance: null), [Topic]);
-        try
-        {
-            await GroupReader.WaitAsync(() => SettledSplit(a, b), Deadline, "a and b owning six partitions each", ct, a, b);
-        }
-        catch
-        {
-            await a.DisposeAsync();
-            throw;
-        }
+        var (a, b) = await SplitAsync(cluster.BootstrapServers, group, aInstance: null, ct);
+        await using var _ = b;
 
         var othersEvents = b.Events.Count;
         await a.DisposeAsync(); // a dynamic member leaves with epoch -1: its partitions go to the others

@@ -122,9 +122,17 @@ internal sealed class DispatchHarness
         /// <summary>When set, sending fails with this.</summary>
         public Exception? Failure { get; set; }
 
+        /// <summary>When set, the producer refuses every reply outright, as it does a record too large: thrown by both ways of sending.</summary>
+        public Exception? Refusal { get; set; }
+
         public bool TrySend(string topic, int? partition, ReadOnlyMemory<byte>? key, ReadOnlyMemory<byte> value, RecordHeader[] headers, ServerRequest request,
             DeliveryHandler<ServerRequest> onDelivered)
         {
+            if (Refusal is { } refusal)
+            {
+                throw refusal;
+            }
+
             if (!Buffers)
             {
                 return false;
@@ -156,6 +164,11 @@ internal sealed class DispatchHarness
 
         public ValueTask<DeliveryResult> SendAsync(string topic, int? partition, ReadOnlyMemory<byte>? key, ReadOnlyMemory<byte> value, RecordHeader[] headers)
         {
+            if (Refusal is { } refusal)
+            {
+                return ValueTask.FromException<DeliveryResult>(refusal);
+            }
+
             if (Failure is { } failure)
             {
                 return ValueTask.FromException<DeliveryResult>(failure);

@@ -82,6 +82,24 @@ public sealed class ReplyPathTests
     }
 
     [Fact]
+    public void A_reply_the_producer_refuses_is_counted_once_and_its_request_finishes_once()
+    {
+        var harness = new DispatchHarness();
+        harness.Sink.Refusal = new ProduceException(ProduceErrorKind.RecordTooLarge, ErrorCode.MessageTooLarge, new TopicPartition("replies", 1), "too large", false);
+        harness.MapRaw("Echo", static (payload, _) => ValueTask.FromResult(payload));
+        var runner = new CountingRunner(harness.Dispatcher);
+        var request = new ServerRequest();
+        Assert.True(harness.Read(request, DispatchHarness.Headers("Echo", Guid.NewGuid(), contentType: null), new byte[] { 1 }));
+
+        request.Start(runner);
+
+        Assert.Equal(1, runner.Finished);
+        Assert.Equal(1, harness.Counters.ReplyFailures);
+        Assert.Equal(0, harness.Counters.Replies);
+        Assert.Empty(harness.Sink.Replies);
+    }
+
+    [Fact]
     public async Task A_raw_handlers_bytes_go_to_the_producer_without_a_pooled_stream()
     {
         var harness = new DispatchHarness();
