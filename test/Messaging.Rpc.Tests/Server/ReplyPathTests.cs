@@ -51,12 +51,7 @@ public sealed class ReplyPathTests
     {
         var harness = new DispatchHarness();
         harness.Sink.DeferAcknowledgements = true;
-        harness.MapRaw("Echo", static (payload, _) => ValueTask.FromResult(payload));
-        var runner = new CountingRunner(harness.Dispatcher);
-        var request = new ServerRequest();
-        Assert.True(harness.Read(request, DispatchHarness.Headers("Echo", Guid.NewGuid(), contentType: null), new byte[] { 1, 2, 3 }));
-
-        request.Start(runner);
+        var runner = StartEcho(harness);
 
         Assert.Single(harness.Sink.Replies); // sent, and processing has returned (the handler completed synchronously)
         Assert.Equal(0, runner.Finished);    // but the broker has not acknowledged the reply yet
@@ -70,12 +65,7 @@ public sealed class ReplyPathTests
     public void A_request_acknowledged_before_processing_returned_finishes_once_when_it_returns()
     {
         var harness = new DispatchHarness(); // the fake sink acknowledges inside the send, before processing returns
-        harness.MapRaw("Echo", static (payload, _) => ValueTask.FromResult(payload));
-        var runner = new CountingRunner(harness.Dispatcher);
-        var request = new ServerRequest();
-        Assert.True(harness.Read(request, DispatchHarness.Headers("Echo", Guid.NewGuid(), contentType: null), new byte[] { 1 }));
-
-        request.Start(runner);
+        var runner = StartEcho(harness);
 
         Assert.Equal(1, runner.Finished);
         Assert.Equal(1, harness.Counters.Replies);
@@ -86,12 +76,7 @@ public sealed class ReplyPathTests
     {
         var harness = new DispatchHarness();
         harness.Sink.Refusal = new ProduceException(ProduceErrorKind.RecordTooLarge, ErrorCode.MessageTooLarge, new TopicPartition("replies", 1), "too large", false);
-        harness.MapRaw("Echo", static (payload, _) => ValueTask.FromResult(payload));
-        var runner = new CountingRunner(harness.Dispatcher);
-        var request = new ServerRequest();
-        Assert.True(harness.Read(request, DispatchHarness.Headers("Echo", Guid.NewGuid(), contentType: null), new byte[] { 1 }));
-
-        request.Start(runner);
+        var runner = StartEcho(harness);
 
         Assert.Equal(1, runner.Finished);
         Assert.Equal(1, harness.Counters.ReplyFailures);
@@ -111,6 +96,17 @@ public sealed class ReplyPathTests
 
         Assert.Equal(new byte[] { 4, 5, 6 }, reply!.Value);
         Assert.Equal(0, streams);
+    }
+
+    /// <summary>Maps a raw echo, reads one request for it and starts it as the server's loop does; returns the runner counting its finishes.</summary>
+    private static CountingRunner StartEcho(DispatchHarness harness)
+    {
+        harness.MapRaw("Echo", static (payload, _) => ValueTask.FromResult(payload));
+        var runner = new CountingRunner(harness.Dispatcher);
+        var request = new ServerRequest();
+        Assert.True(harness.Read(request, DispatchHarness.Headers("Echo", Guid.NewGuid(), contentType: null), new byte[] { 1, 2, 3 }));
+        request.Start(runner);
+        return runner;
     }
 
     /// <summary>Processes through the real dispatcher and counts finishes.</summary>
