@@ -3,11 +3,18 @@ using System.Collections.Concurrent;
 namespace Messaging.Rpc;
 
 /// <summary>
-/// The calls waiting for replies, by correlation ID, and every way one ends: its reply, its deadline (a periodic
-/// sweep), its caller's cancellation, a failed send, or the client's disposal. Each path claims the call first
-/// (<see cref="PendingCall.TryClaim"/>), so each call completes exactly once; the claimer removes its entry and
-/// releases its share of the budget, so the map and the budget never keep a finished call.
+/// The calls waiting for replies, by correlation ID, and every way one ends: its reply, its deadline (a sweep on a
+/// timer aimed at the earliest deadline), its caller's cancellation, a failed send, or the client's disposal. Each path
+/// claims the call first (<see cref="PendingCall.TryClaim"/>), so each call completes exactly once; the claimer removes
+/// its entry and releases its share of the budget, so the map and the budget never keep a finished call.
 /// </summary>
+/// <remarks>
+/// The deadline timer is not periodic: it is armed for the earliest deadline it may have to enforce, so an idle
+/// client never wakes, and a busy one whose calls are answered long before their deadlines (the normal case) wakes
+/// about once per deadline length, not once per check interval. A call whose deadline is no more than
+/// <see cref="RpcClientOptions.DeadlineCheckInterval"/> after the armed time needs no re-arming (it fails at most that
+/// late), so calls with similar deadlines cost one volatile read each, not a timer change.
+/// </remarks>
 internal sealed class PendingCalls
 {
     private readonly ConcurrentDictionary<Guid, PendingCall> _calls = new();
@@ -24,7 +31,14 @@ internal sealed class PendingCalls
     private readonly TimeProvider _time;
     private readonly RpcWire _wire;
     private readonly ITimer _sweep;
-    private int _sweeping;
+    private readonly long _checkIntervalTicks;
+    private readonly Lock _arming = new();
+
+    /// <summary>When the timer fires (a <see cref="TimeProvider.GetTimestamp"/>), <see cref="long.MaxValue"/> when disarmed. Written under <see cref="_arming"/>.</summary>
+    private long _armedAt = long.MaxValue;
+
+    /// <summary>Sweeps asked for: 0 none running; more than 1 means the running sweep goes again when it ends.</summary>
+    private int _sweepRequests;
     private int _closed;
     private long _completed;
     private long _unmatchedReplies;
@@ -39,8 +53,12 @@ internal sealed class PendingCalls
         _wire = wire;
         _budget = new CallBudget(options.MaxPendingCalls, options.MaxPendingRequestBytes, _time);
         _maxAnswered = options.MaxPendingCalls;
-        _sweep = _time.CreateTimer(static state => ((PendingCalls)state!).Sweep(), this, options.DeadlineCheckInterval, options.DeadlineCheckInterval);
+        _checkIntervalTicks = Math.Max(1, (long)(options.DeadlineCheckInterval.TotalSeconds * _time.TimestampFrequency));
+        _sweep = _time.CreateTimer(static state => ((PendingCalls)state!).Sweep(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
+
+    /// <summary>For tests: runs in each sweep right after it went through the calls, where an addition is one the sweep missed.</summary>
+    internal Action? AfterCallsSwept { get; set; }
 
     /// <summary>Entries in the map (calls not yet completed).</summary>
     public int Count => _calls.Count;
@@ -84,6 +102,7 @@ internal sealed class PendingCalls
         }
 
         _metrics.PendingCalls.Add(1);
+        EnsureSweepBy(deadlineTimestamp);
 
         // The race with Close: Close sets _closed and then drains the map; this added to the map and then reads _closed
         // (both through full fences). Either Close's drain sees the entry, or this sees the flag — or both, and the
@@ -243,7 +262,9 @@ internal sealed class PendingCalls
             }
 
             var keep = remaining + _time.GetElapsedTime(attempts.Start) + remaining;
-            _answered[id] = _time.GetTimestamp() + (long)(keep.TotalSeconds * _time.TimestampFrequency);
+            var forgetAt = _time.GetTimestamp() + (long)(keep.TotalSeconds * _time.TimestampFrequency);
+            _answered[id] = forgetAt;
+            EnsureSweepBy(forgetAt);
         }
     }
 
@@ -253,7 +274,11 @@ internal sealed class PendingCalls
     public void Close()
     {
         Interlocked.Exchange(ref _closed, 1);
-        _sweep.Dispose();
+        lock (_arming)
+        {
+            _sweep.Dispose(); // under the lock: no EnsureSweepBy re-arms a disposed timer
+        }
+
         _answered.Clear();
         foreach (var pair in _calls)
         {
@@ -266,39 +291,103 @@ internal sealed class PendingCalls
         }
     }
 
-    /// <summary>Fails every call past its deadline. Runs on a timer; a tick that finds the previous one still running skips.</summary>
+    /// <summary>
+    /// Makes sure a sweep runs no later than <see cref="RpcClientOptions.DeadlineCheckInterval"/> after
+    /// <paramref name="timestamp"/>. Called after the entry it is for is in its map, so a sweep that starts later sees
+    /// the entry, and one that already disarmed the timer (<see cref="SweepOnce"/> does that first) is seen here.
+    /// </summary>
+    private void EnsureSweepBy(long timestamp)
+    {
+        // Store-load order against SweepOnce (which disarms, then enumerates): the caller's entry is in its map before
+        // this read, so either that sweep's enumeration sees the entry or this read sees the timer disarmed.
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _armedAt) - _checkIntervalTicks <= timestamp)
+        {
+            return; // a sweep is due soon enough
+        }
+
+        lock (_arming)
+        {
+            if (_armedAt - _checkIntervalTicks <= timestamp || Volatile.Read(ref _closed) != 0)
+            {
+                return;
+            }
+
+            _armedAt = timestamp;
+            var due = timestamp - _time.GetTimestamp();
+            _sweep.Change(due > 0 ? TimeSpan.FromSeconds((double)due / _time.TimestampFrequency) : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>
+    /// The timer's callback. Sweeps do not overlap: a firing that finds one running asks it to go again (an entry it
+    /// arms for may have been added after the running sweep passed it by), and the runner goes again until nobody asked.
+    /// </summary>
     private void Sweep()
     {
-        if ((_budget.Calls == 0 && _answered.IsEmpty) || Interlocked.Exchange(ref _sweeping, 1) != 0)
+        if (Interlocked.Increment(ref _sweepRequests) != 1)
         {
             return;
         }
 
-        try
+        while (true)
         {
-            var now = _time.GetTimestamp();
-            foreach (var pair in _calls)
+            SweepOnce();
+            if (Interlocked.Decrement(ref _sweepRequests) == 0)
             {
-                var call = pair.Value;
-                var generation = call.Generation;
-                if (now >= call.DeadlineTimestamp && call.CorrelationId == pair.Key && TryFinish(call, generation))
-                {
-                    Interlocked.Increment(ref _deadlinesExceeded);
-                    call.SetError(RpcErrors.DeadlineExceeded(call.Method!, call.Topic!, pair.Key, Elapsed(call), call.IsAcknowledged(generation)));
-                }
+                return;
             }
 
-            foreach (var (id, forgetAt) in _answered)
+            // Asked again meanwhile: once more covers every request made so far (later ones see 1 and leave it to us).
+            Volatile.Write(ref _sweepRequests, 1);
+        }
+    }
+
+    /// <summary>Fails every call past its deadline, forgets expired answered IDs, and re-arms the timer for the earliest time left.</summary>
+    private void SweepOnce()
+    {
+        // Disarmed first: from here on every EnsureSweepBy arms the timer itself, so an entry this pass misses (added
+        // behind its enumeration) still gets a sweep.
+        lock (_arming)
+        {
+            _armedAt = long.MaxValue;
+        }
+
+        Interlocked.MemoryBarrier(); // see EnsureSweepBy
+        var now = _time.GetTimestamp();
+        var next = long.MaxValue;
+        foreach (var pair in _calls)
+        {
+            var call = pair.Value;
+            var generation = call.Generation;
+            var deadline = call.DeadlineTimestamp;
+            if (now < deadline)
             {
-                if (now >= forgetAt)
-                {
-                    _answered.TryRemove(id, out _);
-                }
+                next = Math.Min(next, deadline);
+            }
+            else if (call.CorrelationId == pair.Key && TryFinish(call, generation))
+            {
+                Interlocked.Increment(ref _deadlinesExceeded);
+                call.SetError(RpcErrors.DeadlineExceeded(call.Method!, call.Topic!, pair.Key, Elapsed(call), call.IsAcknowledged(generation)));
             }
         }
-        finally
+
+        AfterCallsSwept?.Invoke();
+        foreach (var (id, forgetAt) in _answered)
         {
-            Volatile.Write(ref _sweeping, 0);
+            if (now >= forgetAt)
+            {
+                _answered.TryRemove(id, out _);
+            }
+            else
+            {
+                next = Math.Min(next, forgetAt);
+            }
+        }
+
+        if (next != long.MaxValue)
+        {
+            EnsureSweepBy(next);
         }
     }
 

@@ -68,7 +68,11 @@ public sealed class RpcClientOptions
     /// <summary>The largest request payload, checked after encoding and before producing (<see cref="RpcStatus.ResourceExhausted"/> beyond it). Default 1,000,000 bytes.</summary>
     public int MaxRequestBytes { get; set; } = 1_000_000;
 
-    /// <summary>How often expired calls are looked for: a call fails with <see cref="RpcStatus.DeadlineExceeded"/> at most this long after its deadline. Default 10 ms.</summary>
+    /// <summary>
+    /// How late past its deadline a call may fail with <see cref="RpcStatus.DeadlineExceeded"/> (besides the timer's own
+    /// lateness): calls whose deadlines fall within this of an already armed check share it. The check is armed for the
+    /// earliest deadline, not run periodically, so an idle client never wakes for it. Default 10 ms.
+    /// </summary>
     public TimeSpan DeadlineCheckInterval { get; set; } = TimeSpan.FromMilliseconds(10);
 
     /// <summary>The codec for typed calls. Default <see cref="JsonRpcSerializer.Default"/>.</summary>

@@ -310,7 +310,9 @@ internal sealed class BrokerSender : IAsyncDisposable
             _outstanding.Enqueue(set);
         }
 
-        _responsesReady.Set();
+        // An idle response loop runs here up to its await of this set's response (holding no lock of ours); a busy
+        // one finds the signal set when it next looks.
+        _responsesReady.SetInline();
     }
 #pragma warning restore CA2012
 
@@ -385,7 +387,10 @@ internal sealed class BrokerSender : IAsyncDisposable
             {
                 ReturnSet(set);
                 Interlocked.Decrement(ref _inFlight);
-                _wake.Set();
+
+                // The send loop drains what gathered while this request was out and sends it from here, before this
+                // loop turns to the next response: no hand-off between a response and the request it frees.
+                _wake.SetInline();
             }
         }
     }

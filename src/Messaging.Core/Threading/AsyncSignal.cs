@@ -15,7 +15,8 @@ namespace Messaging.Threading;
 /// Each wait has a version; a deadline scheduled for an earlier wait that was woken by a signal finds the version
 /// changed and does nothing (a deadline racing a new wait can end that wait early, as if spuriously: every loop
 /// re-reads the clock after a wait, so that costs one extra turn). Continuations run on the thread pool, never on the thread that called
-/// <see cref="Set"/> (a producing thread must not end up running a sender's loop) nor on the deadline thread.
+/// <see cref="Set"/> (a producing thread must not end up running a sender's loop) nor on the deadline thread — except
+/// through <see cref="SetInline"/>, which one of our loops uses to run another at once.
 /// </remarks>
 internal sealed class AsyncSignal : IValueTaskSource<bool>, IDeadlineTarget, IDisposable
 {
@@ -24,7 +25,13 @@ internal sealed class AsyncSignal : IValueTaskSource<bool>, IDeadlineTarget, IDi
     private const int Waiting = 2;
 
     private readonly Clock _clock;
-    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+    private static readonly Action<object?> ResumeWaiter = static state => ((AsyncSignal)state!).Resume();
+
+    // The core calls Resume synchronously from SetResult; Resume decides where the waiter runs (see Fire).
+    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = false };
+    private Action<object?>? _continuation;
+    private object? _continuationState;
+    private bool _resumeInline;
     private CancellationTokenRegistration _cancellation;
     private CancellationToken _registeredToken;
     private ITimer? _timer;
@@ -41,8 +48,18 @@ internal sealed class AsyncSignal : IValueTaskSource<bool>, IDeadlineTarget, IDi
     /// <summary>A signal whose deadlines count on <paramref name="clock"/>.</summary>
     public AsyncSignal(Clock clock) => _clock = clock;
 
-    /// <summary>Wakes the waiter, or makes the next wait return at once.</summary>
-    public void Set()
+    /// <summary>Wakes the waiter (on the thread pool), or makes the next wait return at once.</summary>
+    public void Set() => Signal(inline: false);
+
+    /// <summary>
+    /// Wakes the waiter on this thread — it runs until its next await before this returns — or makes its next wait
+    /// return at once. Only for one loop of a component waking another of the same component (a producer's response
+    /// loop waking its send loop): it saves the thread-pool hand-off, which on a small machine costs more than the work
+    /// woken. Never from a caller's thread, the deadline thread or a connection's read loop.
+    /// </summary>
+    public void SetInline() => Signal(inline: true);
+
+    private void Signal(bool inline)
     {
         while (true)
         {
@@ -54,7 +71,7 @@ internal sealed class AsyncSignal : IValueTaskSource<bool>, IDeadlineTarget, IDi
 
             if (state == Waiting)
             {
-                Fire(true);
+                Fire(true, inline);
                 return;
             }
 
@@ -106,7 +123,7 @@ internal sealed class AsyncSignal : IValueTaskSource<bool>, IDeadlineTarget, IDi
             // Registered once per token (a loop's stop token), not per wait.
             _cancellation.Dispose();
             _registeredToken = cancellationToken;
-            _cancellation = cancellationToken.UnsafeRegister(static s => ((AsyncSignal)s!).Fire(false), this);
+            _cancellation = cancellationToken.UnsafeRegister(static s => ((AsyncSignal)s!).Fire(false, inline: false), this);
         }
 
         return new ValueTask<bool>(this, _core.Version);
@@ -121,14 +138,24 @@ internal sealed class AsyncSignal : IValueTaskSource<bool>, IDeadlineTarget, IDi
 
     public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
 
-    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _core.OnCompleted(continuation, state, token, flags);
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+    {
+        // One waiter at a time: the fields are read back by Resume, which the core orders after this registration.
+        _continuation = continuation;
+        _continuationState = state;
+        _core.OnCompleted(ResumeWaiter, this, token, flags);
+    }
+
+    // A wait's deadline entry is scheduled only after the wait became Waiting with its version (WaitAsync), and a
+    // version is never reused: once the version moved on or the state left Waiting, that wait is over for good.
+    bool IDeadlineTarget.IsPending(int version) =>
+        Volatile.Read(ref _version) == version && Volatile.Read(ref _state) == Waiting;
 
     void IDeadlineTarget.OnDeadline(int version)
     {
         if (Volatile.Read(ref _version) == version)
         {
-            Fire(false);
+            Fire(false, inline: false);
         }
     }
 
@@ -160,11 +187,34 @@ internal sealed class AsyncSignal : IValueTaskSource<bool>, IDeadlineTarget, IDi
 
     private void OnTimer() => ((IDeadlineTarget)this).OnDeadline(Volatile.Read(ref _timerVersion));
 
-    private void Fire(bool signaled)
+    private void Fire(bool signaled, bool inline)
     {
         if (Interlocked.CompareExchange(ref _state, Idle, Waiting) == Waiting)
         {
+            // Only the winner of the state change writes this, and only until the waiter waits again.
+            _resumeInline = inline;
             _core.SetResult(signaled);
+        }
+    }
+
+    /// <summary>
+    /// Runs the waiter's continuation: here, when <see cref="SetInline"/> completed the wait on this very call; on the
+    /// thread pool otherwise. A waiter that registers after the wait completed is queued to the thread pool by the
+    /// core itself, and runs this there.
+    /// </summary>
+    private void Resume()
+    {
+        var continuation = _continuation!;
+        var state = _continuationState;
+        _continuation = null;
+        _continuationState = null;
+        if (_resumeInline)
+        {
+            continuation(state);
+        }
+        else
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(continuation, state, preferLocal: true);
         }
     }
 }

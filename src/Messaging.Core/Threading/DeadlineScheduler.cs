@@ -13,8 +13,10 @@ namespace Messaging.Threading;
 /// <c>linger.ms</c> armed on it fires after ~8.5 ms (measured here: p50 8.5 ms; <c>Monitor.Wait(5)</c> 5.13 ms).
 /// Linger decides ack latency, and with callers awaiting each record it decides throughput too.</para>
 /// <para>Entries are not removed when their waiter is woken early (by a signal): each carries the waiter's wait
-/// version, and a stale entry is dropped when its time comes. The heap therefore holds at most the waits started
-/// within the longest pending deadline — a few per producer sender in practice.</para>
+/// version, and a stale entry is dropped as soon as it is the earliest — without a wake-up at its time and without
+/// the yielding before it (most waits end by a signal: a sender woken by a record or a response long before its
+/// linger). The heap therefore holds at most the waits started within the longest pending deadline — a few per
+/// producer sender in practice.</para>
 /// <para>The thread is started on first use and is a background thread; with nothing scheduled it sleeps without a
 /// timeout.</para>
 /// </remarks>
@@ -36,7 +38,8 @@ internal sealed class DeadlineScheduler
     private Thread? _thread;
     private long _earliest = long.MaxValue;
 
-    private DeadlineScheduler()
+    /// <summary>A scheduler of its own (tests); everything else uses <see cref="Shared"/>.</summary>
+    internal DeadlineScheduler()
     {
     }
 
@@ -81,10 +84,18 @@ internal sealed class DeadlineScheduler
             {
                 while (true)
                 {
-                    if (!_heap.TryPeek(out _, out var deadline))
+                    if (!_heap.TryPeek(out var next, out var deadline))
                     {
                         _earliest = long.MaxValue;
                         Monitor.Wait(_lock);
+                        continue;
+                    }
+
+                    if (!next.Target.IsPending(next.Version))
+                    {
+                        // The wait this entry was for has ended (a signal woke it first): drop it now rather than at
+                        // its time, so it costs neither a wake-up nor the yielding through its last fraction.
+                        _heap.Dequeue();
                         continue;
                     }
 
@@ -110,7 +121,7 @@ internal sealed class DeadlineScheduler
                     Monitor.Exit(_lock);
                     try
                     {
-                        while (Stopwatch.GetTimestamp() < deadline && Volatile.Read(ref _earliest) == deadline)
+                        while (Stopwatch.GetTimestamp() < deadline && Volatile.Read(ref _earliest) == deadline && next.Target.IsPending(next.Version))
                         {
                             Thread.Yield();
                         }
@@ -140,4 +151,10 @@ internal interface IDeadlineTarget
 {
     /// <summary>The deadline scheduled with <paramref name="version"/> has come (it may be stale: compare the version). Runs on the scheduler's thread: must be quick and must not block.</summary>
     void OnDeadline(int version);
+
+    /// <summary>
+    /// False once the wait scheduled with <paramref name="version"/> has ended (and stays false): the scheduler then
+    /// drops the entry without waiting for its time. Called on the scheduler's thread, under its lock: must be a read.
+    /// </summary>
+    bool IsPending(int version);
 }

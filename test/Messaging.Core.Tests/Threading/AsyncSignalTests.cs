@@ -37,6 +37,52 @@ public sealed class AsyncSignalTests
     }
 
     [Fact]
+    public async Task SetInline_runs_the_waiter_on_the_setting_thread_before_it_returns()
+    {
+        using var signal = new AsyncSignal();
+        var resumedOn = 0;
+        var loop = WaitThenRecord();
+        Assert.False(loop.IsCompleted); // waiting
+
+        signal.SetInline();
+
+        Assert.True(loop.IsCompleted, "the waiter did not run before SetInline returned");
+        Assert.Equal(Environment.CurrentManagedThreadId, resumedOn);
+        Assert.True(await loop);
+
+        async Task<bool> WaitThenRecord()
+        {
+            var signalled = await signal.WaitAsync(In(TimeSpan.FromSeconds(30)), TestContext.Current.CancellationToken).ConfigureAwait(false);
+            resumedOn = Environment.CurrentManagedThreadId;
+            return signalled;
+        }
+    }
+
+    [Fact]
+    public async Task Set_never_runs_the_waiter_on_the_setting_thread()
+    {
+        using var signal = new AsyncSignal();
+        using var resumed = new ManualResetEventSlim();
+        var resumedOn = 0;
+        var loop = WaitThenRecord();
+
+        signal.Set();
+        var setter = Environment.CurrentManagedThreadId;
+        Assert.True(resumed.Wait(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken)); // this thread is held here: the waiter must run elsewhere
+
+        Assert.NotEqual(setter, resumedOn);
+        Assert.True(await loop);
+
+        async Task<bool> WaitThenRecord()
+        {
+            var signalled = await signal.WaitAsync(In(TimeSpan.FromSeconds(30)), TestContext.Current.CancellationToken).ConfigureAwait(false);
+            resumedOn = Environment.CurrentManagedThreadId;
+            resumed.Set();
+            return signalled;
+        }
+    }
+
+    [Fact]
     public async Task Cancellation_ends_the_wait_with_false()
     {
         using var signal = new AsyncSignal();

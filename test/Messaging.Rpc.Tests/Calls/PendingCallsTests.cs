@@ -31,6 +31,135 @@ public sealed class PendingCallsTests
     }
 
     [Fact]
+    public async Task The_deadline_timer_is_armed_only_while_a_call_can_expire()
+    {
+        var time = new ManualTimeProvider();
+        var calls = Create(time);
+        Assert.Equal(0, time.ArmedTimers); // an idle client never wakes
+
+        var (call, task) = await AddAsync<string>(calls, time, Second);
+        Assert.Equal(1, time.ArmedTimers);
+
+        calls.OnSendFailed(call, call.Generation, new InvalidOperationException("gone"));
+        await Assert.ThrowsAsync<RpcException>(() => task);
+
+        // The armed check is not withdrawn when its call ends early; it fires once, finds nothing and disarms.
+        time.Advance(Second);
+        Assert.Equal(1, time.Firings);
+        Assert.Equal(0, time.ArmedTimers);
+
+        time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(1, time.Firings);
+        AssertEmpty(calls);
+    }
+
+    [Fact]
+    public async Task A_shorter_deadline_added_after_a_longer_one_is_enforced_on_time()
+    {
+        var time = new ManualTimeProvider();
+        var calls = Create(time);
+        var (longCall, longTask) = await AddAsync<string>(calls, time, 5 * Second);
+        var (_, shortTask) = await AddAsync<string>(calls, time, Second);
+
+        time.Advance(Second);
+        Assert.Equal(Second, (await Assert.ThrowsAsync<RpcException>(() => shortTask)).Elapsed);
+        Assert.False(longCall.IsClaimed);
+
+        time.Advance(4 * Second);
+        Assert.Equal(5 * Second, (await Assert.ThrowsAsync<RpcException>(() => longTask)).Elapsed);
+        Assert.Equal(2, time.Firings);
+        AssertEmpty(calls);
+    }
+
+    [Fact]
+    public async Task Calls_whose_deadlines_are_close_together_share_the_armed_check()
+    {
+        var time = new ManualTimeProvider();
+        var calls = Create(time); // check interval 10 ms
+        var (_, first) = await AddAsync<string>(calls, time, Second);
+        time.Advance(TimeSpan.FromMilliseconds(5));
+        var (second, secondTask) = await AddAsync<string>(calls, time, Second); // due 5 ms after the armed check
+
+        time.Advance(TimeSpan.FromMilliseconds(995));
+        Assert.Equal(RpcStatus.DeadlineExceeded, (await Assert.ThrowsAsync<RpcException>(() => first)).Status);
+        Assert.False(second.IsClaimed); // not expired early: the sweep re-armed for it
+
+        time.Advance(TimeSpan.FromMilliseconds(5));
+        Assert.Equal(Second, (await Assert.ThrowsAsync<RpcException>(() => secondTask)).Elapsed);
+        Assert.Equal(2, time.Firings);
+        AssertEmpty(calls);
+    }
+
+    [Fact]
+    public async Task Calls_added_while_sweeps_run_all_expire()
+    {
+        // Calls with deadlines 1-40 ms out are added from several threads while the clock moves in 1 ms steps, so
+        // additions race the sweeps' disarm-and-enumerate: none may be left without an armed check.
+        var time = new ManualTimeProvider();
+        var calls = Create(time);
+        const int Threads = 4;
+        const int PerThread = 300;
+        var tasks = new List<Task<string>>[Threads];
+        using var stop = new CancellationTokenSource();
+        var clock = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                time.Advance(TimeSpan.FromMilliseconds(1));
+                await Task.Yield();
+            }
+        }, TestContext.Current.CancellationToken);
+
+        await Task.WhenAll(Enumerable.Range(0, Threads).Select(t => Task.Run(async () =>
+        {
+            var mine = tasks[t] = [];
+            for (var i = 0; i < PerThread; i++)
+            {
+                mine.Add((await AddAsync<string>(calls, time, TimeSpan.FromMilliseconds(1 + ((i * 7) + t) % 40))).Task);
+            }
+        }, TestContext.Current.CancellationToken)));
+
+        await stop.CancelAsync();
+        await clock;
+        time.Advance(Second);
+        Assert.Equal(0, calls.Count); // the sweeps ran on the advancing thread: a call left behind would still be here
+
+        foreach (var task in tasks.SelectMany(list => list))
+        {
+            Assert.Equal(RpcStatus.DeadlineExceeded, (await Assert.ThrowsAsync<RpcException>(() => task)).Status);
+        }
+
+        AssertEmpty(calls);
+        Assert.Equal(Threads * PerThread, calls.Statistics.DeadlinesExceeded);
+    }
+
+    [Fact]
+    public async Task A_call_the_running_sweep_missed_is_still_checked()
+    {
+        // B is added after the sweep went through the calls (so it missed B), while the check armed for A — which the
+        // sweep is running — would cover B's deadline: B must not be left without a check.
+        var time = new ManualTimeProvider();
+        var calls = Create(time);
+        var (_, a) = await AddAsync<string>(calls, time, TimeSpan.FromMilliseconds(1));
+        Task<string>? b = null;
+        calls.AfterCallsSwept = () =>
+        {
+            calls.AfterCallsSwept = null;
+            b = AddAsync<string>(calls, time, TimeSpan.FromMilliseconds(5)).GetAwaiter().GetResult().Task;
+        };
+
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.NotNull(b);
+        Assert.Equal(1, time.ArmedTimers);
+
+        time.Advance(TimeSpan.FromMilliseconds(100));
+        Assert.Equal(0, calls.Count); // the sweeps ran on this thread: a call left behind would still be here
+        await Assert.ThrowsAsync<RpcException>(() => a);
+        Assert.Equal(RpcStatus.DeadlineExceeded, (await Assert.ThrowsAsync<RpcException>(() => b)).Status);
+        AssertEmpty(calls);
+    }
+
+    [Fact]
     public async Task An_acknowledged_request_says_so_in_its_error()
     {
         var time = new ManualTimeProvider();

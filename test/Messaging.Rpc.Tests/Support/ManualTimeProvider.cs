@@ -26,6 +26,29 @@ internal sealed class ManualTimeProvider : TimeProvider
         return timer;
     }
 
+    /// <summary>Timers armed now (a due time set).</summary>
+    public int ArmedTimers
+    {
+        get
+        {
+            lock (_lock)
+            {
+                var armed = 0;
+                foreach (var timer in _timers)
+                {
+                    armed += timer.Due is null ? 0 : 1;
+                }
+
+                return armed;
+            }
+        }
+    }
+
+    /// <summary>How many times any timer fired so far.</summary>
+    public int Firings => Volatile.Read(ref _firings);
+
+    private int _firings;
+
     /// <summary>Moves the clock forward, firing every timer that falls due on the way (on this thread).</summary>
     public void Advance(TimeSpan by)
     {
@@ -51,6 +74,7 @@ internal sealed class ManualTimeProvider : TimeProvider
             }
 
             Interlocked.Exchange(ref _ticks, Math.Max(GetTimestamp(), next.Due!.Value));
+            Interlocked.Increment(ref _firings);
             next.Fire();
         }
     }
