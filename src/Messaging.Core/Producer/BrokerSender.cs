@@ -106,6 +106,27 @@ internal sealed class BrokerSender : IAsyncDisposable
     /// <summary>Makes the send loop look again.</summary>
     public void Wake() => _wake.Set();
 
+    /// <summary>
+    /// A partition of this sender opened a batch that is ready at <paramref name="readyAtTicks"/> (its linger) unless
+    /// the broker is idle. With nothing in flight (and send-when-idle on) the loop looks now; otherwise it need not wake
+    /// before the batch's linger — the response in flight wakes it first, on the response loop's thread — so the
+    /// append only makes sure its wait ends by then, instead of waking it to find the batch not ready yet.
+    /// </summary>
+    public void WakeForBatch(long readyAtTicks)
+    {
+        // Store-load order against the response loop, which decrements _inFlight and then drains: the batch was
+        // published (partition lock released) before this read, so either that drain sees the batch or this read sees
+        // nothing in flight.
+        Interlocked.MemoryBarrier();
+        if (_settings.SendWhenIdle && Volatile.Read(ref _inFlight) == 0)
+        {
+            _wake.Set();
+            return;
+        }
+
+        _wake.WakeBy(readyAtTicks);
+    }
+
     /// <summary>Stops after the requests in flight are answered (or their connection fails).</summary>
     public async ValueTask DisposeAsync()
     {

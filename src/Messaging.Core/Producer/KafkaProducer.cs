@@ -500,7 +500,7 @@ public sealed class KafkaProducer : IKafkaProducer
             _senders.WakeAll();
             var buffer = _pool.Rent(slow.MinimumSize, slow.PreferredSize, waitLimit) ?? throw NoMemory(topic, slow);
             _accumulator.AppendWithBuffer(slow.Partition!, buffer, timestampMs, key, value, headers, nulls, onDelivery, state, slow.RecordSize, callDeadline, out var wake);
-            wake?.Wake();
+            wake.Notify();
             return true;
         }
     }
@@ -593,7 +593,7 @@ public sealed class KafkaProducer : IKafkaProducer
             {
                 _accumulator.AppendWithBuffer(slow.Partition!, buffer, entry.TimestampMs, entry.Key.Span, entry.Value.Span, span, entry.Nulls, entry.Promise, null, slow.RecordSize,
                     entry.DeliveryDeadlineTicks, out var wake);
-                wake?.Wake();
+                wake.Notify();
             }
             finally
             {
@@ -663,7 +663,7 @@ public sealed class KafkaProducer : IKafkaProducer
         {
             var state0 = partitions[partition];
             var status = _accumulator.TryAppend(state0, timestampMs, key, value, headers, nulls, target, state, sticky, recordSize, callDeadlineTicks, out var wake);
-            wake?.Wake();
+            wake.Notify();
             switch (status)
             {
                 case AppendStatus.Appended:

@@ -151,9 +151,9 @@ internal sealed class RecordAccumulator
     /// </remarks>
     /// <exception cref="ObjectDisposedException">The producer is closed.</exception>
     public AppendStatus TryAppend(PartitionState partition, long timestampMs, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
-        ReadOnlySpan<RecordHeader> headers, RecordNulls nulls, object? target, object? state, bool abortOnNewBatch, int recordSize, long callDeadlineTicks, out BrokerSender? wake)
+        ReadOnlySpan<RecordHeader> headers, RecordNulls nulls, object? target, object? state, bool abortOnNewBatch, int recordSize, long callDeadlineTicks, out SenderWake wake)
     {
-        wake = null;
+        wake = default;
         lock (partition.Sync)
         {
             if (_closed)
@@ -176,7 +176,7 @@ internal sealed class RecordAccumulator
 
                 // Full: it is ready to go as it is.
                 CloseOpenBatch(partition, open);
-                wake = partition.Sender;
+                wake = new SenderWake(partition.Sender, 0);
                 if (abortOnNewBatch)
                 {
                     return AppendStatus.NewBatchRequired;
@@ -189,8 +189,13 @@ internal sealed class RecordAccumulator
                 return AppendStatus.NeedsMemory;
             }
 
-            StartBatch(partition, buffer, recordSize, timestampMs, key, value, headers, nulls, target, state, callDeadlineTicks);
-            wake = partition.Sender;
+            var started = StartBatch(partition, buffer, recordSize, timestampMs, key, value, headers, nulls, target, state, callDeadlineTicks);
+
+            // A batch closed just now (full) needs the sender now; a new one alone by its linger at the latest.
+            if (wake.IsEmpty)
+            {
+                wake = new SenderWake(partition.Sender, SendImmediately ? 0 : Math.Max(1, started.CreatedTicks + _settings.LingerTicks));
+            }
         }
 
         return AppendStatus.Appended;
@@ -201,7 +206,7 @@ internal sealed class RecordAccumulator
     /// record goes there and the buffer goes back to the pool.
     /// </summary>
     public void AppendWithBuffer(PartitionState partition, byte[] buffer, long timestampMs, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
-        ReadOnlySpan<RecordHeader> headers, RecordNulls nulls, object? target, object? state, int recordSize, long callDeadlineTicks, out BrokerSender? wake)
+        ReadOnlySpan<RecordHeader> headers, RecordNulls nulls, object? target, object? state, int recordSize, long callDeadlineTicks, out SenderWake wake)
     {
         lock (partition.Sync)
         {
@@ -211,7 +216,7 @@ internal sealed class RecordAccumulator
                 ThrowClosed();
             }
 
-            wake = partition.Sender;
+            wake = new SenderWake(partition.Sender, 0); // it waited for memory: let the sender look now
             var open = partition.Open;
             if (open is not null)
             {
@@ -373,7 +378,8 @@ internal sealed class RecordAccumulator
         partition.Queue.AddLast(open);
     }
 
-    private void StartBatch(PartitionState partition, byte[] buffer, int recordSize, long timestampMs, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
+    /// <summary>Opens a batch with its first record; returns it (read it only under the partition's lock: a sender may take it once that is released).</summary>
+    private ProducerBatch StartBatch(PartitionState partition, byte[] buffer, int recordSize, long timestampMs, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
         ReadOnlySpan<RecordHeader> headers, RecordNulls nulls, object? target, object? state, long callDeadlineTicks)
     {
         var limit = Math.Max(_settings.BatchSize, MinimumBufferSize(recordSize));
@@ -395,5 +401,6 @@ internal sealed class RecordAccumulator
         }
 
         partition.Open = batch;
+        return batch;
     }
 }

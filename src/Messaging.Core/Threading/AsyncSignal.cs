@@ -59,6 +59,27 @@ internal sealed class AsyncSignal : IValueTaskSource<bool>, IDeadlineTarget, IDi
     /// </summary>
     public void SetInline() => Signal(inline: true);
 
+    /// <summary>
+    /// Makes the current wait end by <paramref name="deadlineTicks"/> at the latest (a timestamp of this signal's
+    /// <see cref="Clock"/>), without waking the waiter before then; when no wait is in progress it acts as
+    /// <see cref="Set"/> (the loop is running and may have looked before the caller's change). For a change the loop
+    /// need only act on by a time — a producer batch that is ready at its linger — so the loop is not woken now just
+    /// to compute that time. The waiter may still end earlier for any other reason; it re-reads its state then.
+    /// </summary>
+    public void WakeBy(long deadlineTicks)
+    {
+        if (_clock.IsSystem && Volatile.Read(ref _state) == Waiting)
+        {
+            // The version read here is the waiting one or a later one; either way the wait it names began after the
+            // caller's change, or is still pending and ends by this deadline. An entry for a wait that ended first is
+            // dropped unfired (IsPending).
+            DeadlineScheduler.Shared.Schedule(this, Volatile.Read(ref _version), deadlineTicks);
+            return;
+        }
+
+        Signal(inline: false);
+    }
+
     private void Signal(bool inline)
     {
         while (true)

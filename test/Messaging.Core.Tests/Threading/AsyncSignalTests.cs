@@ -83,6 +83,40 @@ public sealed class AsyncSignalTests
     }
 
     [Fact]
+    public async Task WakeBy_ends_a_wait_at_the_given_time_and_not_before()
+    {
+        using var signal = new AsyncSignal();
+        var wait = signal.WaitAsync(In(TimeSpan.FromSeconds(30)), TestContext.Current.CancellationToken).AsTask();
+        var by = In(TimeSpan.FromMilliseconds(50));
+        signal.WakeBy(by);
+
+        Assert.False(await wait.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken)); // a deadline, not a signal
+        Assert.True(Stopwatch.GetTimestamp() >= by, "the wait ended before the time it was given");
+    }
+
+    [Fact]
+    public async Task WakeBy_with_no_wait_in_progress_makes_the_next_wait_return_at_once()
+    {
+        using var signal = new AsyncSignal();
+        signal.WakeBy(In(TimeSpan.FromSeconds(30)));
+        Assert.True(await signal.WaitAsync(In(TimeSpan.FromSeconds(30)), TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task A_WakeBy_time_for_a_wait_a_set_ended_does_not_end_the_next_wait()
+    {
+        using var signal = new AsyncSignal();
+        var first = signal.WaitAsync(In(TimeSpan.FromSeconds(30)), TestContext.Current.CancellationToken).AsTask();
+        signal.WakeBy(In(TimeSpan.FromMilliseconds(30)));
+        signal.Set();
+        Assert.True(await first.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+
+        var deadline = In(TimeSpan.FromMilliseconds(300));
+        Assert.False(await signal.WaitAsync(deadline, TestContext.Current.CancellationToken));
+        Assert.True(Stopwatch.GetTimestamp() >= deadline, "the earlier wait's WakeBy time ended this wait");
+    }
+
+    [Fact]
     public async Task Cancellation_ends_the_wait_with_false()
     {
         using var signal = new AsyncSignal();

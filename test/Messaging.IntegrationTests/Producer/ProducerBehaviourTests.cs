@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Serialization;
 using Messaging.IntegrationTests.Support;
 using Messaging.Partitioners;
+using Messaging.Testing;
 using Messaging.Testing.Brokers;
 
 namespace Messaging.IntegrationTests.Producer;
@@ -311,6 +312,34 @@ public sealed class ProducerBehaviourTests(TestBrokerFixture fixture)
         await producer.FlushAsync(ct);
         var records = ConfluentClients.ReadAll(broker.BootstrapServers, topic, 1, 2, TimeSpan.FromSeconds(30), ct);
         Assert.Equal(2, records.Count);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_batch_started_while_a_request_is_in_flight_goes_out_at_its_linger_not_after_the_response()
+    {
+        // The new batch does not wake the sender when it opens (a request is in flight); it only bounds the sender's
+        // wait by its linger. With a 2 s round trip and a 50 ms linger, the second record's request must reach the
+        // broker while the first is still unanswered — as a second request in flight — not after the first's answer.
+        var ct = TestContext.Current.CancellationToken;
+        using var cluster = EmbeddedKafkaCluster.Start(1);
+        var topic = TestBrokerFixture.UniqueTopicName("linger-in-flight");
+        cluster.CreateTopic(topic, 1, 1);
+        await using var producer = new KafkaProducer(new KafkaProducerOptions { BootstrapServers = cluster.BootstrapServers, Linger = TimeSpan.FromMilliseconds(50), Acks = Acks.Leader });
+        await producer.ProduceAsync(topic, "k"u8.ToArray(), "warm"u8.ToArray(), cancellationToken: ct); // connected, metadata known
+        cluster.SetBrokerRoundTripDelay(1, TimeSpan.FromSeconds(2));
+        cluster.StartRequestTracking();
+
+        var first = producer.ProduceAsync(topic, "k"u8.ToArray(), "first"u8.ToArray(), cancellationToken: ct).AsTask();
+        await Eventually.TrueAsync(() => ProduceRequests(cluster) == 1, TimeSpan.FromSeconds(10), "the first record's request did not reach the broker", ct);
+        var second = producer.ProduceAsync(topic, "k"u8.ToArray(), "second"u8.ToArray(), cancellationToken: ct).AsTask();
+        await Eventually.TrueAsync(() => ProduceRequests(cluster) == 2 || first.IsCompleted, TimeSpan.FromSeconds(10), "the second record's request never went out", ct);
+
+        Assert.False(first.IsCompleted, "the second record's request went out only after the first was answered");
+        Assert.Equal(2, ProduceRequests(cluster));
+        await Task.WhenAll(first, second);
+        Assert.True(first.Result.Offset < second.Result.Offset);
+
+        static int ProduceRequests(EmbeddedKafkaCluster cluster) => cluster.GetTrackedRequests().Count(r => r.ApiKey == ApiKey.Produce);
     }
 
     private sealed class LastPartition : IPartitioner
