@@ -94,7 +94,7 @@ internal sealed class ConsumeCommand : IPerfCommand
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"consume: {settings.Messages:N0} records of {settings.Payloads.ValueSize} B, read {settings.Passes} time(s) per round (~{dataBytes * settings.Passes / 1048576.0:0.0} MiB uncompressed), {settings.Partitions} partition(s), compression {settings.Codec}, " +
-                $"{brokers} broker(s) {broker.Description}, {Environment.ProcessorCount} cores"));
+                $"{brokers} broker(s) {broker.Description}, {MachineDescription.Cores}"));
             Console.WriteLine(settings.Payloads.Describe());
             if (security is not null)
             {

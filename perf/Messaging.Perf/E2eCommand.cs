@@ -61,7 +61,7 @@ internal sealed class E2eCommand : IPerfCommand
         {
             var clients = client == "both" ? new[] { "confluent", "messaging" } : new[] { client };
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"e2e: {settings.Messages:N0} records of {size} B per round at {settings.Rate:N0} msgs/s, produce call → consumed, {settings.Partitions} partition(s), {brokers} broker(s) {broker.Description}, {Environment.ProcessorCount} cores"));
+                $"e2e: {settings.Messages:N0} records of {size} B per round at {settings.Rate:N0} msgs/s, produce call → consumed, {settings.Partitions} partition(s), {brokers} broker(s) {broker.Description}, {MachineDescription.Cores}"));
             Console.WriteLine(settings.Payloads.Describe());
             var sessions = new Dictionary<string, E2eSession>(StringComparer.Ordinal);
             try

@@ -73,7 +73,7 @@ internal sealed class ProduceCommand : IPerfCommand
             var clients = client == "both" ? new[] { "confluent", "messaging" } : new[] { client };
             var p = settings.Payloads;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"produce: {settings.Messages:N0} records of {settings.Payloads.ValueSize} B per round, {settings.Partitions} partition(s), {brokers} broker(s) {broker.Description}, {Environment.ProcessorCount} cores"));
+                $"produce: {settings.Messages:N0} records of {settings.Payloads.ValueSize} B per round, {settings.Partitions} partition(s), {brokers} broker(s) {broker.Description}, {MachineDescription.Cores}"));
             Console.WriteLine(p.Describe());
             if (security is not null)
             {

@@ -60,7 +60,7 @@ internal sealed class RebalanceCommand : IPerfCommand
             broker.SetGroupInitialRebalanceDelay(TimeSpan.FromMilliseconds(settings.InitialRebalanceDelayMs));
             var topic = await broker.CreateTopicAsync("perf-rebalance-", settings.Partitions, cancellationToken).ConfigureAwait(false);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"rebalance: {settings.Members} members per group, {settings.Partitions} partition(s), one record per partition every {settings.TrickleMs} ms, {brokers} broker(s) {broker.Description}, {Environment.ProcessorCount} cores"));
+                $"rebalance: {settings.Members} members per group, {settings.Partitions} partition(s), one record per partition every {settings.TrickleMs} ms, {brokers} broker(s) {broker.Description}, {MachineDescription.Cores}"));
             Console.WriteLine("group settings, the same on both clients: " + settings.Describe() +
                               (broker.IsEmbedded ? "" : " (a real cluster: its own group.initial.rebalance.delay.ms applies)") +
                               (settings.Classic ? "" : "; KIP-848 session timeout, heartbeat interval and assignor are the broker's (the embedded broker's defaults), the same for both clients"));

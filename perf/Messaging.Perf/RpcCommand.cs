@@ -38,7 +38,7 @@ internal sealed class RpcCommand : IPerfCommand
 
         await using var broker = PerfBroker.Start(bootstrap, 1);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"rpc: {calls:N0} calls of {settings.Payload} B (echoed), {concurrency} concurrent callers, {partitions} request partition(s), broker {broker.Description}, {Environment.ProcessorCount} cores"));
+            $"rpc: {calls:N0} calls of {settings.Payload} B (echoed), {concurrency} concurrent callers, {partitions} request partition(s), broker {broker.Description}, {MachineDescription.Cores}"));
         var results = new Dictionary<string, RpcResult>(StringComparer.Ordinal);
         foreach (var name in client == "both" ? new[] { "confluent", "messaging" } : new[] { client })
         {
