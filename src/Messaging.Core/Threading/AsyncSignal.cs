@@ -162,13 +162,16 @@ internal sealed class AsyncSignal : IValueTaskSource<bool>, IDeadlineTarget, IDi
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
     {
         // One waiter at a time: the fields are read back by Resume, which the core orders after this registration.
+        // Our loops await with ConfigureAwait(false); a captured context would only see Resume, which then queues the
+        // continuation to the thread pool.
         _continuation = continuation;
         _continuationState = state;
         _core.OnCompleted(ResumeWaiter, this, token, flags);
     }
 
-    // A wait's deadline entry is scheduled only after the wait became Waiting with its version (WaitAsync), and a
-    // version is never reused: once the version moved on or the state left Waiting, that wait is over for good.
+    // A wait's own deadline entry is scheduled after the wait became Waiting with its version (WaitAsync), and a
+    // version is never reused: once the version moved on or the state left Waiting, that wait is over for good. A
+    // WakeBy entry may name a wait that is not Waiting yet; dropping it is safe, as WakeBy explains.
     bool IDeadlineTarget.IsPending(int version) =>
         Volatile.Read(ref _version) == version && Volatile.Read(ref _state) == Waiting;
 
