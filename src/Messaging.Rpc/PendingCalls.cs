@@ -32,6 +32,7 @@ internal sealed class PendingCalls
     private readonly RpcWire _wire;
     private readonly ITimer _sweep;
     private readonly long _checkIntervalTicks;
+    private readonly long _maxArmTicks;
     private readonly Lock _arming = new();
 
     /// <summary>When the timer fires (a <see cref="TimeProvider.GetTimestamp"/>), <see cref="long.MaxValue"/> when disarmed. Written under <see cref="_arming"/>.</summary>
@@ -54,8 +55,15 @@ internal sealed class PendingCalls
         _budget = new CallBudget(options.MaxPendingCalls, options.MaxPendingRequestBytes, _time);
         _maxAnswered = options.MaxPendingCalls;
         _checkIntervalTicks = Math.Max(1, (long)(options.DeadlineCheckInterval.TotalSeconds * _time.TimestampFrequency));
+        _maxArmTicks = (long)(MaxArm.TotalSeconds * _time.TimestampFrequency);
         _sweep = _time.CreateTimer(static state => ((PendingCalls)state!).Sweep(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
+
+    /// <summary>
+    /// The furthest the timer is armed ahead: a deadline further out (a call with a timeout of months) gets a sweep at
+    /// this distance, which re-arms for what is left. Timers refuse due times beyond ~49 days.
+    /// </summary>
+    private static readonly TimeSpan MaxArm = TimeSpan.FromDays(1);
 
     /// <summary>For tests: runs in each sweep right after it went through the calls, where an addition is one the sweep missed.</summary>
     internal Action? AfterCallsSwept { get; set; }
@@ -313,10 +321,29 @@ internal sealed class PendingCalls
                 return;
             }
 
-            _armedAt = timestamp;
-            var due = timestamp - _time.GetTimestamp();
-            _sweep.Change(due > 0 ? TimeSpan.FromSeconds((double)due / _time.TimestampFrequency) : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+            // A sweep at or before the timestamp is enough: each sweep re-arms for the earliest deadline left.
+            var now = _time.GetTimestamp();
+            var fireAt = Math.Min(timestamp, now + _maxArmTicks);
+            _armedAt = fireAt;
+            _sweep.Change(DueIn(fireAt - now), Timeout.InfiniteTimeSpan);
         }
+    }
+
+    /// <summary>
+    /// The timer's due time for <paramref name="ticks"/> from now, rounded up to whole milliseconds: the system timer
+    /// truncates to milliseconds (a due under one fires at once) and counts on a coarse clock (it may fire up to a
+    /// kernel tick early). A sweep that fires before the deadline it was armed for finds nothing and re-arms for the
+    /// rest — with sub-millisecond dues that would repeat until the deadline passed; rounded up, it repeats at most
+    /// until the coarse clock catches up.
+    /// </summary>
+    private TimeSpan DueIn(long ticks)
+    {
+        if (ticks <= 0)
+        {
+            return TimeSpan.Zero;
+        }
+
+        return TimeSpan.FromMilliseconds(Math.Ceiling(ticks * 1000.0 / _time.TimestampFrequency));
     }
 
     /// <summary>
@@ -330,16 +357,24 @@ internal sealed class PendingCalls
             return;
         }
 
-        while (true)
+        try
         {
-            SweepOnce();
-            if (Interlocked.Decrement(ref _sweepRequests) == 0)
+            while (true)
             {
-                return;
-            }
+                SweepOnce();
+                if (Interlocked.Decrement(ref _sweepRequests) == 0)
+                {
+                    return;
+                }
 
-            // Asked again meanwhile: once more covers every request made so far (later ones see 1 and leave it to us).
-            Volatile.Write(ref _sweepRequests, 1);
+                // Asked again meanwhile: once more covers every request made so far (later ones see 1 and leave it to us).
+                Volatile.Write(ref _sweepRequests, 1);
+            }
+        }
+        catch
+        {
+            Volatile.Write(ref _sweepRequests, 0); // a failed sweep must not keep every later one out
+            throw;
         }
     }
 

@@ -13,9 +13,9 @@ namespace Messaging.Threading;
 /// <c>linger.ms</c> armed on it fires after ~8.5 ms (measured here: p50 8.5 ms; <c>Monitor.Wait(5)</c> 5.13 ms).
 /// Linger decides ack latency, and with callers awaiting each record it decides throughput too.</para>
 /// <para>Entries are not removed when their waiter is woken early (by a signal): each carries the waiter's wait
-/// version, and a stale entry is dropped as soon as it is the earliest — without a wake-up at its time and without
-/// the yielding before it (most waits end by a signal: a sender woken by a record or a response long before its
-/// linger). The heap therefore holds at most the waits started within the longest pending deadline — a few per
+/// version, and a stale entry is dropped as soon as it is the earliest — without the yielding before it, and without
+/// a wake-up at its time when it was over before the thread began to sleep towards it (most waits end by a signal: a
+/// sender woken by a record or a response long before its linger). The heap therefore holds at most the waits started within the longest pending deadline — a few per
 /// producer sender in practice.</para>
 /// <para>The thread is started on first use and is a background thread; with nothing scheduled it sleeps without a
 /// timeout.</para>
@@ -94,7 +94,8 @@ internal sealed class DeadlineScheduler
                     if (!next.Target.IsPending(next.Version))
                     {
                         // The wait this entry was for has ended (a signal woke it first): drop it now rather than at
-                        // its time, so it costs neither a wake-up nor the yielding through its last fraction.
+                        // its time. An entry already over when it becomes the earliest costs no wake-up at its time;
+                        // one that ends while this thread sleeps towards it still wakes it once, but never yields.
                         _heap.Dequeue();
                         continue;
                     }

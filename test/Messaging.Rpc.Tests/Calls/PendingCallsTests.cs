@@ -160,6 +160,35 @@ public sealed class PendingCallsTests
     }
 
     [Fact]
+    public async Task A_deadline_months_away_is_armed_in_steps_on_the_system_timer()
+    {
+        // The system timer refuses due times beyond ~49 days; a call with a timeout of a year must neither throw on
+        // Add nor crash the sweep that re-arms for it once the shorter calls are gone.
+        var calls = new PendingCalls(new RpcClientOptions(), new RpcWire(new RpcHeaderNames()));
+        var far = await AddOnSystemClockAsync(calls, TimeSpan.FromDays(365));
+        var near = await AddOnSystemClockAsync(calls, TimeSpan.FromMilliseconds(20));
+        Assert.Equal(RpcStatus.DeadlineExceeded, (await Assert.ThrowsAsync<RpcException>(() => near.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken))).Status);
+
+        // The sweep that expired it re-armed for the year-long call; a later short call still expires, so sweeps go on.
+        var later = await AddOnSystemClockAsync(calls, TimeSpan.FromMilliseconds(20));
+        Assert.Equal(RpcStatus.DeadlineExceeded, (await Assert.ThrowsAsync<RpcException>(() => later.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken))).Status);
+        Assert.False(far.IsCompleted);
+
+        calls.Close();
+        Assert.Equal(RpcStatus.Unavailable, (await Assert.ThrowsAsync<RpcException>(() => far)).Status);
+        AssertEmpty(calls);
+    }
+
+    private static async Task<Task<string>> AddOnSystemClockAsync(PendingCalls calls, TimeSpan timeout)
+    {
+        Assert.True(await calls.ReserveAsync(16, Second, TestContext.Current.CancellationToken));
+        var call = PendingCall<string>.Rent();
+        var start = TimeProvider.System.GetTimestamp();
+        calls.Add(call, "method", "topic", JsonRpcSerializer.Default, start, start + (long)(timeout.TotalSeconds * TimeProvider.System.TimestampFrequency), 16, default);
+        return call.AsValueTask().AsTask();
+    }
+
+    [Fact]
     public async Task An_acknowledged_request_says_so_in_its_error()
     {
         var time = new ManualTimeProvider();
