@@ -54,8 +54,8 @@ internal sealed class PendingCalls
         _wire = wire;
         _budget = new CallBudget(options.MaxPendingCalls, options.MaxPendingRequestBytes, _time);
         _maxAnswered = options.MaxPendingCalls;
-        _checkIntervalTicks = Math.Max(1, (long)(options.DeadlineCheckInterval.TotalSeconds * _time.TimestampFrequency));
-        _maxArmTicks = (long)(MaxArm.TotalSeconds * _time.TimestampFrequency);
+        _checkIntervalTicks = Math.Max(1, TimestampTicks(options.DeadlineCheckInterval));
+        _maxArmTicks = TimestampTicks(MaxArm);
         _sweep = _time.CreateTimer(static state => ((PendingCalls)state!).Sweep(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
@@ -270,7 +270,7 @@ internal sealed class PendingCalls
             }
 
             var keep = remaining + _time.GetElapsedTime(attempts.Start) + remaining;
-            var forgetAt = _time.GetTimestamp() + (long)(keep.TotalSeconds * _time.TimestampFrequency);
+            var forgetAt = _time.GetTimestamp() + TimestampTicks(keep);
             _answered[id] = forgetAt;
             EnsureSweepBy(forgetAt);
         }
@@ -425,6 +425,9 @@ internal sealed class PendingCalls
             EnsureSweepBy(next);
         }
     }
+
+    /// <summary><paramref name="span"/> in ticks of this client's <see cref="TimeProvider.GetTimestamp"/>.</summary>
+    private long TimestampTicks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 
     private TimeSpan Elapsed(PendingCall call) => _time.GetElapsedTime(call.StartTimestamp);
 }

@@ -165,27 +165,18 @@ public sealed class PendingCallsTests
         // The system timer refuses due times beyond ~49 days; a call with a timeout of a year must neither throw on
         // Add nor crash the sweep that re-arms for it once the shorter calls are gone.
         var calls = new PendingCalls(new RpcClientOptions(), new RpcWire(new RpcHeaderNames()));
-        var far = await AddOnSystemClockAsync(calls, TimeSpan.FromDays(365));
-        var near = await AddOnSystemClockAsync(calls, TimeSpan.FromMilliseconds(20));
+        var far = (await AddAsync<string>(calls, TimeProvider.System, TimeSpan.FromDays(365))).Task;
+        var near = (await AddAsync<string>(calls, TimeProvider.System, TimeSpan.FromMilliseconds(20))).Task;
         Assert.Equal(RpcStatus.DeadlineExceeded, (await Assert.ThrowsAsync<RpcException>(() => near.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken))).Status);
 
         // The sweep that expired it re-armed for the year-long call; a later short call still expires, so sweeps go on.
-        var later = await AddOnSystemClockAsync(calls, TimeSpan.FromMilliseconds(20));
+        var later = (await AddAsync<string>(calls, TimeProvider.System, TimeSpan.FromMilliseconds(20))).Task;
         Assert.Equal(RpcStatus.DeadlineExceeded, (await Assert.ThrowsAsync<RpcException>(() => later.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken))).Status);
         Assert.False(far.IsCompleted);
 
         calls.Close();
         Assert.Equal(RpcStatus.Unavailable, (await Assert.ThrowsAsync<RpcException>(() => far)).Status);
         AssertEmpty(calls);
-    }
-
-    private static async Task<Task<string>> AddOnSystemClockAsync(PendingCalls calls, TimeSpan timeout)
-    {
-        Assert.True(await calls.ReserveAsync(16, Second, TestContext.Current.CancellationToken));
-        var call = PendingCall<string>.Rent();
-        var start = TimeProvider.System.GetTimestamp();
-        calls.Add(call, "method", "topic", JsonRpcSerializer.Default, start, start + (long)(timeout.TotalSeconds * TimeProvider.System.TimestampFrequency), 16, default);
-        return call.AsValueTask().AsTask();
     }
 
     [Fact]
@@ -316,12 +307,12 @@ public sealed class PendingCallsTests
         return new PendingCalls(options, new RpcWire(options.Headers));
     }
 
-    private static async Task<(PendingCall<T> Call, Task<T> Task)> AddAsync<T>(PendingCalls calls, ManualTimeProvider time, TimeSpan timeout)
+    private static async Task<(PendingCall<T> Call, Task<T> Task)> AddAsync<T>(PendingCalls calls, TimeProvider time, TimeSpan timeout)
     {
         Assert.True(await calls.ReserveAsync(16, Second, TestContext.Current.CancellationToken));
         var call = PendingCall<T>.Rent();
         var start = time.GetTimestamp();
-        calls.Add(call, "method", "topic", JsonRpcSerializer.Default, start, start + timeout.Ticks, 16, default);
+        calls.Add(call, "method", "topic", JsonRpcSerializer.Default, start, start + (long)(timeout.TotalSeconds * time.TimestampFrequency), 16, default);
         return (call, call.AsValueTask().AsTask());
     }
 
