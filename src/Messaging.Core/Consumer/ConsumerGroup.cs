@@ -487,6 +487,10 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
         {
             await CommitStoredAsync(cancellationToken).ConfigureAwait(false);
         }
+        catch (KafkaCommitException ex) when (ex.Code == ErrorCode.RebalanceInProgress)
+        {
+            _log.AutoCommitDeferred(GroupId); // expected around every rebalance: the next commit after it carries them
+        }
         catch (KafkaException ex)
         {
             _log.AutoCommitFailed(GroupId, ex);
@@ -510,8 +514,11 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
         }
     }
 
-    /// <summary>Who commits, asked on every attempt: the classic generation or the KIP-848 epoch, or standalone.</summary>
-    private CommitIdentity CommitIdentityNow()
+    /// <summary>
+    /// Who commits, asked on every attempt: the classic generation or the KIP-848 epoch, standalone without a
+    /// subscription, or null while a classic member has no generation (rejoining: the commit fails as rebalancing).
+    /// </summary>
+    private CommitIdentity? CommitIdentityNow()
     {
         var (classic, member) = Members();
 
@@ -520,20 +527,25 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
             return member.CommitIdentity;
         }
 
-        if (classic is not null && classic.Generation is { GenerationId: >= 0 } generation)
+        if (classic is not null)
         {
-            return new CommitIdentity(generation.GenerationId, generation.MemberId, _options.GroupInstanceId);
+            return classic.Generation is { GenerationId: >= 0 } generation
+                ? new CommitIdentity(generation.GenerationId, generation.MemberId, _options.GroupInstanceId)
+                : null;
         }
 
         return CommitIdentity.Standalone;
     }
+
+    /// <summary>The KIP-848 member's id and epoch while there is one, else standalone.</summary>
+    private CommitIdentity MemberIdentityNow() => Members().Member?.CommitIdentity ?? CommitIdentity.Standalone;
 
     /// <summary>OffsetFetch v9+ checks a KIP-848 member's id and epoch; classic and standalone fetches carry none.</summary>
     private Func<CommitIdentity>? FetchIdentity()
     {
         lock (_lock)
         {
-            return _member is null ? null : CommitIdentityNow;
+            return _member is null ? null : MemberIdentityNow;
         }
     }
 

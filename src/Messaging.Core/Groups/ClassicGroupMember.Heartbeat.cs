@@ -113,6 +113,7 @@ internal sealed partial class ClassicGroupMember
                 var generation = GroupGeneration.None;
                 var sentWhileStable = false;
                 var pollElapsed = TimeSpan.Zero;
+                var responseWithin = _settings.RequestTimeout;
                 lock (_lock)
                 {
                     var now = _time.GetUtcNow();
@@ -139,6 +140,12 @@ internal sealed partial class ClassicGroupMember
                     {
                         action = HeartbeatAction.Send;
                         _nextHeartbeatAt = now + _settings.HeartbeatInterval;
+
+                        // The session check above cannot run while this loop awaits the heartbeat: bound the wait by
+                        // the session, so a coordinator that stopped answering (a half-open connection after its host
+                        // died) is given up at session expiry, as Java's heartbeat thread does, not a request timeout later.
+                        var sessionLeft = _sessionStart + _settings.SessionTimeout - now;
+                        responseWithin = sessionLeft < responseWithin ? sessionLeft : responseWithin;
                         generation = _generation;
                         sentWhileStable = _state == ClassicMemberState.Stable;
                     }
@@ -166,7 +173,7 @@ internal sealed partial class ClassicGroupMember
                         break;
 
                     case HeartbeatAction.Send:
-                        await HeartbeatOnceAsync(generation, sentWhileStable, token).ConfigureAwait(false);
+                        await HeartbeatOnceAsync(generation, sentWhileStable, responseWithin, token).ConfigureAwait(false);
                         break;
                 }
             }
@@ -181,8 +188,9 @@ internal sealed partial class ClassicGroupMember
 
     /// <param name="sent">The generation the heartbeat speaks for.</param>
     /// <param name="sentWhileStable">Whether the member was stable (its SyncGroup done) when the heartbeat went out.</param>
+    /// <param name="responseWithin">How long to wait for the response before the coordinator is marked unknown.</param>
     /// <param name="token">Stops the member.</param>
-    private async Task HeartbeatOnceAsync(GroupGeneration sent, bool sentWhileStable, CancellationToken token)
+    private async Task HeartbeatOnceAsync(GroupGeneration sent, bool sentWhileStable, TimeSpan responseWithin, CancellationToken token)
     {
         BrokerConnection? connection = null;
         ErrorCode error;
@@ -199,7 +207,7 @@ internal sealed partial class ClassicGroupMember
             };
             Interlocked.Increment(ref _heartbeatsSent);
             error = await _coordinator.SendAsync<HeartbeatRequest, HeartbeatResponse, ErrorCode>(
-                connection, request, version, _settings.RequestTimeout, static response => response.ErrorCode, token).ConfigureAwait(false);
+                connection, request, version, responseWithin, static response => response.ErrorCode, token).ConfigureAwait(false);
         }
         catch (KafkaGroupException ex)
         {

@@ -48,6 +48,9 @@ internal sealed partial class GroupLog(ILogger logger)
     [LoggerMessage(EventId = 313, Level = LogLevel.Warning, Message = "Group {GroupId}: an automatic commit failed; the offsets stay stored and the next commit retries them")]
     public partial void AutoCommitFailed(string groupId, Exception error);
 
+    [LoggerMessage(EventId = 315, Level = LogLevel.Debug, Message = "Group {GroupId}: an automatic commit waits for the rebalance to complete; the offsets stay stored")]
+    public partial void AutoCommitDeferred(string groupId);
+
     [LoggerMessage(EventId = 314, Level = LogLevel.Information, Message = "Group {GroupId}: {Change} {Count} partition(s): {Partitions}")]
     public partial void AssignmentChanged(string groupId, string change, int count, string partitions);
 }

@@ -44,8 +44,16 @@ internal sealed class GroupOffsets(GroupCoordinator coordinator)
     private GroupMemberSettings Settings => coordinator.Settings;
 
     /// <summary>Commits <paramref name="offsets"/>, retrying through coordinator moves until the commit timeout.</summary>
+    /// <param name="offsets">What to commit.</param>
+    /// <param name="identity">
+    /// Who commits, asked before every attempt; null while the member is between generations (a classic member whose
+    /// generation was reset, rejoining): the commit then fails with REBALANCE_IN_PROGRESS without being sent, as the
+    /// Java client's does. Sent without a generation it would be a standalone commit, which a coordinator refuses for a
+    /// group with members — or, for a group left empty, stores for partitions this member may no longer own.
+    /// </param>
+    /// <param name="cancellationToken">Ends the wait; whether the coordinator stored an attempt in flight is unknown.</param>
     /// <exception cref="KafkaCommitException">The commit failed for good, or did not succeed before its deadline.</exception>
-    public async Task CommitAsync(IReadOnlyList<OffsetToCommit> offsets, Func<CommitIdentity> identity, CancellationToken cancellationToken)
+    public async Task CommitAsync(IReadOnlyList<OffsetToCommit> offsets, Func<CommitIdentity?> identity, CancellationToken cancellationToken)
     {
         if (offsets.Count == 0)
         {
@@ -62,13 +70,19 @@ internal sealed class GroupOffsets(GroupCoordinator coordinator)
         {
             while (true)
             {
+                if (identity() is not { } who)
+                {
+                    throw KafkaExceptions.CommitFailed(GroupId, ErrorCode.RebalanceInProgress, isRetriable: true, new Dictionary<TopicPartition, ErrorCode>(),
+                        "The member is rejoining the group (it has no generation): nothing was sent. Commit again once the rebalance has completed, for the partitions still assigned.", lastFailure);
+                }
+
                 BrokerConnection? connection = null;
                 Dictionary<TopicPartition, ErrorCode> errors;
                 try
                 {
                     connection = await coordinator.GetConnectionAsync(deadline.Token).ConfigureAwait(false);
                     var version = connection.ApiVersions.VersionFor(ApiKey.OffsetCommit);
-                    var request = BuildCommit(pending, identity());
+                    var request = BuildCommit(pending, who);
                     Interlocked.Increment(ref _commitRequests);
                     errors = await coordinator.SendAsync<OffsetCommitRequest, OffsetCommitResponse, Dictionary<TopicPartition, ErrorCode>>(
                         connection, request, version, Settings.RequestTimeout, static response => CommitErrors(response), deadline.Token).ConfigureAwait(false);

@@ -114,5 +114,19 @@ public sealed class ClassicFakeCoordinatorTests
         Assert.Empty(second.Protocol.AssignCalls); // the leader skipped the assignment (KIP-814)
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task A_coordinator_that_stops_answering_heartbeats_is_looked_up_again_at_session_expiry_not_a_request_timeout_later()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeGroupBroker.Start();
+        await using var a = TestMember.Start(broker.BootstrapServers, NewGroup(), "a", s => s with { RequestTimeout = TimeSpan.FromMinutes(5) });
+        await Until.TrueAsync(() => a.Member.StableGeneration is not null, Deadline, "stable", ct, a);
+        var lookups = a.Coordinator.Lookups;
+
+        // The connection stays up but heartbeats go unanswered: the 4 s session, not the 5 min request timeout, decides.
+        broker.HeartbeatDelay = TimeSpan.FromMinutes(10);
+        await Until.TrueAsync(() => a.Coordinator.Lookups > lookups, Deadline, "the coordinator looked up again once the session ran out without a heartbeat response", ct, a);
+    }
+
     private static GroupMemberSettings Static(GroupMemberSettings s, string instance) => s with { GroupInstanceId = instance };
 }

@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using Messaging.IntegrationTests.Consumer;
 using Messaging.IntegrationTests.Support;
+using Messaging.Testing;
 
 namespace Messaging.IntegrationTests.Groups;
 
@@ -34,9 +36,23 @@ public sealed class CoordinatorMoveTests
         }
 
         cluster.SetGroupCoordinator(group, 1);
+        var logA = new CollectingLogger();
+        var logB = new CollectingLogger();
         await using var monitor = new CommitMonitor(cluster.BootstrapServers, group, Topic, Partitions);
-        await using var a = new GroupReader("a", SubscribeTests.GroupOptions(cluster.BootstrapServers, group, protocol, assignor), [Topic]);
-        await using var b = new GroupReader("b", SubscribeTests.GroupOptions(cluster.BootstrapServers, group, protocol, assignor), [Topic]);
+        await using var a = new GroupReader("a", SubscribeTests.GroupOptions(cluster.BootstrapServers, group, protocol, assignor, o => o.LoggerFactory = logA), [Topic]);
+        await using var b = new GroupReader("b", SubscribeTests.GroupOptions(cluster.BootstrapServers, group, protocol, assignor, o => o.LoggerFactory = logB), [Topic]);
+        try
+        {
+            await MoveAndCommitAsync(cluster, group, monitor, a, b, brokerDown, ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw new Xunit.Sdk.XunitException("member a's log:" + Environment.NewLine + logA + Environment.NewLine + "member b's log:" + Environment.NewLine + logB, ex);
+        }
+    }
+
+    private static async Task MoveAndCommitAsync(EmbeddedKafkaCluster cluster, string group, CommitMonitor monitor, GroupReader a, GroupReader b, bool brokerDown, CancellationToken ct)
+    {
         await Eventually.TrueAsync(() => SubscribeTests.Splits(a, b), Deadline, "a and b splitting the partitions", ct);
         await ConsumerTestSupport.ProduceAsync(cluster.BootstrapServers, Topic, Partitions, 1200, 20, cancellationToken: ct);
         await Eventually.TrueAsync(() => monitor.LatestSum == 1200, Deadline, "the first 1,200 records read and auto-committed", ct);
@@ -52,8 +68,8 @@ public sealed class CoordinatorMoveTests
         await Eventually.TrueAsync(() => SubscribeTests.Distinct(a, b) == 2400, Deadline, "every record of 2,400 read after the move", ct);
 
         // An explicit commit after the move reaches the new coordinator (retried through NOT_COORDINATOR).
-        await a.Consumer.CommitAsync(new[] { new TopicPartitionCommit(new TopicPartition(Topic, a.Consumer.Assignment[0].Partition), 200, "explicit") }, ct).AsTask().WaitAsync(Deadline, ct);
-        var explicitly = await a.Consumer.CommittedAsync([new TopicPartition(Topic, a.Consumer.Assignment[0].Partition)], ct);
+        var partition = await CommitExplicitlyAsync(a, ct);
+        var explicitly = await a.Consumer.CommittedAsync([partition], ct);
         Assert.Equal(200, explicitly[0].Offset);
         Assert.Equal("explicit", explicitly[0].Metadata);
 
@@ -67,5 +83,30 @@ public sealed class CoordinatorMoveTests
         Assert.True(SubscribeTests.Splits(a, b), "the group is whole");
         Assert.Null(a.Failure);
         Assert.Null(b.Failure);
+    }
+
+    /// <summary>
+    /// Commits offset 200 of a partition <paramref name="member"/> owns. A commit made while the member is between
+    /// generations fails as REBALANCE_IN_PROGRESS without being sent, and the application commits again once the
+    /// rebalance is over: the embedded broker times members out on its own clock, so a rebalance may overlap the move.
+    /// </summary>
+    private static async Task<TopicPartition> CommitExplicitlyAsync(GroupReader member, CancellationToken ct)
+    {
+        var start = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            await Eventually.TrueAsync(() => member.Consumer.Consumer.Group!.ClassicMember?.StableGeneration is not null || member.Consumer.Consumer.Group!.ClassicMember is null, Deadline, member.Name + " in a stable generation", ct);
+            await Eventually.TrueAsync(() => member.Consumer.Assignment.Count > 0, Deadline, member.Name + " owning a partition", ct);
+            var partition = new TopicPartition(Topic, member.Consumer.Assignment[0].Partition);
+            try
+            {
+                await member.Consumer.CommitAsync([new TopicPartitionCommit(partition, 200, "explicit")], ct).AsTask().WaitAsync(Deadline, ct);
+                return partition;
+            }
+            catch (KafkaCommitException ex) when (ex.Code == ErrorCode.RebalanceInProgress && Stopwatch.GetElapsedTime(start) < Deadline)
+            {
+                TestContext.Current.TestOutputHelper?.WriteLine(member.Name + " committed during a rebalance; committing again after it: " + ex.Message);
+            }
+        }
     }
 }

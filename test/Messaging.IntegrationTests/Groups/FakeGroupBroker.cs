@@ -38,6 +38,9 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
     /// <summary>How long JoinGroup responses are held back (a join in flight for a while).</summary>
     public TimeSpan JoinDelay { get; set; }
 
+    /// <summary>How long Heartbeat responses are held back (a coordinator that stopped answering).</summary>
+    public TimeSpan HeartbeatDelay { get; set; }
+
     public void PushErrors(ApiKey apiKey, params ErrorCode[] errors)
     {
         var queue = _errors.GetOrAdd(apiKey, static _ => new ConcurrentQueue<ErrorCode>());
@@ -147,7 +150,7 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
                 }
 
                 KafkaFrames.WriteResponse(output, new HeartbeatResponse { ErrorCode = error }, version, header.CorrelationId);
-                break;
+                return HeartbeatDelay;
             }
 
             case ApiKey.LeaveGroup:

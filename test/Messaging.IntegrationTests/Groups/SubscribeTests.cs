@@ -124,6 +124,29 @@ public sealed class SubscribeTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task A_commit_while_the_member_is_joining_fails_as_rebalancing_and_stores_nothing()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = StartCluster();
+        cluster.SetGroupInitialRebalanceDelay(TimeSpan.FromSeconds(3)); // the coordinator holds the first join this long
+        var group = NewGroup();
+        var partition = new TopicPartition(Topic, 0);
+        await using var consumer = ConsumerTestSupport.Bytes(GroupOptions(cluster.BootstrapServers, group));
+        consumer.Subscribe([Topic]);
+
+        // No generation yet: a commit sent without one would be a standalone commit for partitions the member does not own.
+        var error = await Assert.ThrowsAsync<KafkaCommitException>(async () => await consumer.CommitAsync([new TopicPartitionCommit(partition, 5, null)], ct));
+        Assert.Equal(ErrorCode.RebalanceInProgress, error.Code);
+        Assert.True(error.IsRetriable, "commit again after the rebalance");
+        Assert.Contains(group, error.Message, StringComparison.Ordinal);
+        Assert.Equal(-1, (await consumer.CommittedAsync([partition], ct))[0].Offset);
+
+        await Eventually.TrueAsync(() => consumer.Assignment.Count == Partitions, Deadline, "the member owning every partition", ct);
+        await consumer.CommitAsync([new TopicPartitionCommit(partition, 5, null)], ct);
+        Assert.Equal(5, (await consumer.CommittedAsync([partition], ct))[0].Offset);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Assigning_and_subscribing_do_not_mix_and_subscribing_needs_a_group()
     {
         await using var cluster = StartCluster();
