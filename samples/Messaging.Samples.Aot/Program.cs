@@ -54,12 +54,19 @@ await using var server = new RpcServer(new RpcServerOptions
     RequestTopics = ["aot-requests"],
     GroupId = "aot-server",
     Serializer = json,
+    Consumer = { FetchMaxWait = EmbeddedKafkaCluster.RecommendedFetchMaxWait }, // the embedded broker holds an empty fetch its whole wait
 });
 server.Map<Quote, Price>("Price", static (quote, _) => quote.Quantity > 0
     ? ValueTask.FromResult(new Price(quote.Sku, quote.Quantity * 2.5m))
     : throw new RpcException(RpcStatus.InvalidArgument, "quantity must be positive"));
 await server.StartAsync();
-await using var client = new RpcClient(new RpcClientOptions { BootstrapServers = cluster.BootstrapServers, ReplyTopic = "aot-replies", Serializer = json });
+await using var client = new RpcClient(new RpcClientOptions
+{
+    BootstrapServers = cluster.BootstrapServers,
+    ReplyTopic = "aot-replies",
+    Serializer = json,
+    Consumer = { FetchMaxWait = EmbeddedKafkaCluster.RecommendedFetchMaxWait },
+});
 await client.StartAsync();
 var price = await client.CallAsync<Quote, Price>("aot-requests", "Price", new Quote("sku-1", 4), new RpcCallOptions { Timeout = TimeSpan.FromSeconds(30) });
 RpcStatus refused;

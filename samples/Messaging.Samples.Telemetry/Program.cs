@@ -104,7 +104,14 @@ await using (var consumer = new KafkaConsumer<string?, string?>(
 //    with the same TraceId — the server's span is the child of the client's, carried in the request's "traceparent".
 //    Between them are the Kafka spans of the request and the reply. The failed call's spans have
 //    "rpc.response.status_code: NotFound" and StatusCode Error.
-await using var server = new RpcServer(new RpcServerOptions { BootstrapServers = bootstrap!, RequestTopics = [Requests], GroupId = "telemetry-pricing" });
+var fetchWait = cluster is null ? new KafkaConsumerOptions().FetchMaxWait : EmbeddedKafkaCluster.RecommendedFetchMaxWait; // the embedded broker holds an empty fetch its whole wait
+await using var server = new RpcServer(new RpcServerOptions
+{
+    BootstrapServers = bootstrap!,
+    RequestTopics = [Requests],
+    GroupId = "telemetry-pricing",
+    Consumer = { FetchMaxWait = fetchWait },
+});
 server.Map<PriceRequest, PriceReply>("Price", (request, _) => request.Sku switch
 {
     "apple" => ValueTask.FromResult(new PriceReply(request.Quantity * 45L)),
@@ -116,7 +123,7 @@ await using var client = new RpcClient(new RpcClientOptions
 {
     BootstrapServers = bootstrap!,
     ReplyTopic = Replies,
-    Consumer = new KafkaConsumerOptions { FetchMaxWait = TimeSpan.FromMilliseconds(10) },
+    Consumer = { FetchMaxWait = fetchWait },
 });
 await client.StartAsync();
 await ServerReady.WaitForAssignmentAsync(server, TimeSpan.FromSeconds(60));

@@ -32,12 +32,16 @@ else
     await Topics.EnsureAsync(bootstrap!, Requests, partitions: 4);
 }
 
+// Kafka answers a waiting fetch as soon as records come; the embedded broker only at the end of the wait.
+var fetchWait = cluster is null ? new KafkaConsumerOptions().FetchMaxWait : EmbeddedKafkaCluster.RecommendedFetchMaxWait;
+
 // The server: a consumer group on the request topic; each method is a handler.
 await using var server = new RpcServer(new RpcServerOptions
 {
     BootstrapServers = bootstrap!,
     RequestTopics = [Requests],
     GroupId = "quickstart-calculator",
+    Consumer = { FetchMaxWait = fetchWait },
 });
 server.Map<AddRequest, AddReply>("Add", (request, _) => ValueTask.FromResult(new AddReply(request.A + request.B)))
     .Map<GreetRequest, GreetReply>("Greet", async (request, context) =>
@@ -61,7 +65,7 @@ await using var client = new RpcClient(new RpcClientOptions
     BootstrapServers = bootstrap!,
     ReplyTopic = Replies,
     ReplyTopicPartitions = 2,
-    Consumer = new KafkaConsumerOptions { FetchMaxWait = TimeSpan.FromMilliseconds(10) },
+    Consumer = { FetchMaxWait = fetchWait },
 });
 await client.StartAsync();
 

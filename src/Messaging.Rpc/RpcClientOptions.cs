@@ -93,8 +93,13 @@ public sealed class RpcClientOptions
     /// </summary>
     public KafkaProducerOptions Producer { get; set; } = new() { Acks = Acks.Leader, CloseTimeout = TimeSpan.FromSeconds(5) };
 
-    /// <summary>The reply consumer's settings. Default: short fetch wait (10 ms) so replies surface quickly.</summary>
-    public KafkaConsumerOptions Consumer { get; set; } = new() { FetchMaxWait = TimeSpan.FromMilliseconds(10) };
+    /// <summary>
+    /// The reply consumer's settings. Default: the consumer's own, among them a 500 ms fetch wait — a broker answers a
+    /// waiting fetch as soon as a reply is written, so the wait costs no latency, and an idle client sends two fetches
+    /// a second to each broker instead of a hundred. The embedded broker (librdkafka's mock) answers an empty fetch
+    /// only at the end of its wait: there, set <c>FetchMaxWait</c> to <c>EmbeddedKafkaCluster.RecommendedFetchMaxWait</c>.
+    /// </summary>
+    public KafkaConsumerOptions Consumer { get; set; } = new();
 
     /// <summary>The admin client's settings (request topic checks, reply topic set-up).</summary>
     public KafkaAdminOptions Admin { get; set; } = new();

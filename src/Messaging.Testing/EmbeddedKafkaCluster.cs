@@ -14,8 +14,8 @@ namespace Messaging.Testing;
 /// <list type="bullet">
 /// <item>It keeps only about 5 MB or 100,000 batches per partition and silently drops older data (the log start
 /// offset moves up), so very long produce runs cannot all be read back.</item>
-/// <item>A Fetch that finds no data waits its whole MaxWait: it does not wake up when data arrives. Keep a
-/// consumer's fetch wait short in tests.</item>
+/// <item>A Fetch that finds no data waits its whole MaxWait: it does not wake up when data arrives. Give consumers
+/// and RPC clients and servers <see cref="RecommendedFetchMaxWait"/> on it.</item>
 /// <item>It has no CreateTopics/DeleteTopics API: topics come from <see cref="CreateTopic"/>, or are created
 /// automatically (4 partitions) by a Metadata request or a produce to an unknown topic.</item>
 /// <item>ListOffsets by timestamp is not implemented: it answers offset -1. Earliest and latest work. Metadata
@@ -47,6 +47,15 @@ public sealed unsafe class EmbeddedKafkaCluster : IKafkaFaultInjector, IDisposab
 
     /// <summary>How many brokers the cluster has; their ids are 1 to this number.</summary>
     public int BrokerCount { get; }
+
+    /// <summary>
+    /// The fetch wait to give consumers on this cluster — <c>KafkaConsumerOptions.FetchMaxWait</c>, and the
+    /// <c>Consumer.FetchMaxWait</c> of an RPC client or server: 10 ms. The mock answers a Fetch that finds no data only
+    /// after its whole wait (it does not wake when records arrive), so the production default of 500 ms — which costs
+    /// nothing on Kafka, where a waiting fetch is answered as soon as records come — would add up to half a second to
+    /// every hop here.
+    /// </summary>
+    public static TimeSpan RecommendedFetchMaxWait { get; } = TimeSpan.FromMilliseconds(10);
 
     /// <summary>True once the cluster has been disposed.</summary>
     public bool IsDisposed => _handle.IsClosed;

@@ -98,6 +98,7 @@ public sealed class HostingSnippets
             ["Pricing:RequestTopics:0"] = "pricing",
             ["Pricing:GroupId"] = "pricing-service",
             ["Pricing:MaxConcurrentRequests"] = "64",
+            ["Pricing:Consumer:FetchMaxWait"] = "00:00:00.010", // EmbeddedKafkaCluster.RecommendedFetchMaxWait
         });
 
         // snippet: hosting-rpc-server
@@ -111,7 +112,12 @@ public sealed class HostingSnippets
         // ... host.StopAsync: running handlers finish and reply (DrainTimeout), offsets are committed, the member leaves
         // end snippet
 
-        await using var client = new RpcClient(new RpcClientOptions { BootstrapServers = cluster.BootstrapServers, ReplyTopic = "pricing.replies" });
+        await using var client = new RpcClient(new RpcClientOptions
+        {
+            BootstrapServers = cluster.BootstrapServers,
+            ReplyTopic = "pricing.replies",
+            Consumer = { FetchMaxWait = EmbeddedKafkaCluster.RecommendedFetchMaxWait },
+        });
         var price = await client.CallAsync<PriceQuery, Price>("pricing", "GetPrice", new PriceQuery("sku-1"), cancellationToken: cancellationToken);
         Assert.Equal(new Price("sku-1", 9.99m), price);
         await host.StopAsync(cancellationToken);

@@ -290,9 +290,11 @@ public sealed class RpcServerHostingTests
             ["RpcServer:GroupId"] = "orders",
             ["RpcServer:Consumer:SessionTimeout"] = "00:00:06",
             ["RpcServer:Consumer:HeartbeatInterval"] = "00:00:00.300",
+            ["RpcServer:Consumer:FetchMaxWait"] = "00:00:00.010", // EmbeddedKafkaCluster.RecommendedFetchMaxWait
             ["Inventory:BootstrapServers"] = cluster.BootstrapServers,
             ["Inventory:RequestTopics:0"] = Inventory,
             ["Inventory:GroupId"] = "inventory",
+            ["Inventory:Consumer:FetchMaxWait"] = "00:00:00.010",
             ["Rpc:BootstrapServers"] = cluster.BootstrapServers,
             ["Rpc:ReplyTopic"] = Replies,
             ["Rpc:Consumer:FetchMaxWait"] = "00:00:00.010",

@@ -1,5 +1,6 @@
 using Messaging.IntegrationTests.Support;
 using Messaging.Rpc;
+using Messaging.Testing;
 using Messaging.Testing.Brokers;
 using Messaging.Testing.Security;
 
@@ -36,6 +37,7 @@ public sealed class RpcOverSaslSslTests(TestBrokerFixture fixture) : IDisposable
         {
             BootstrapServers = proxy.BootstrapServers, RequestTopics = [requests], GroupId = "secure-" + Guid.NewGuid().ToString("N")[..8],
             SecurityProtocol = SecurityProtocol.SaslSsl, Ssl = ssl, Sasl = sasl,
+            Consumer = { FetchMaxWait = EmbeddedKafkaCluster.RecommendedFetchMaxWait },
         };
         await using var server = new RpcServer(serverOptions);
         server.Map<Ping, Pong>("Ping", (request, _) => ValueTask.FromResult(new Pong("pong:" + request.Text)));
@@ -48,6 +50,7 @@ public sealed class RpcOverSaslSslTests(TestBrokerFixture fixture) : IDisposable
         {
             BootstrapServers = proxy.BootstrapServers, ReplyTopic = replies, ReplyTopicPartitions = 1,
             SecurityProtocol = SecurityProtocol.SaslSsl, Ssl = ssl, Sasl = sasl,
+            Consumer = { FetchMaxWait = EmbeddedKafkaCluster.RecommendedFetchMaxWait },
         };
         await using var client = new RpcClient(clientOptions);
 

@@ -6,6 +6,15 @@ namespace Messaging.Rpc.Tests.Calls;
 public sealed class RpcClientOptionsTests
 {
     [Fact]
+    public void The_reply_consumer_waits_as_a_production_consumer_does_and_the_embedded_broker_suggests_a_short_wait()
+    {
+        // On Kafka a waiting fetch is answered as soon as a reply is written: the consumer's 500 ms costs no latency.
+        Assert.Equal(new KafkaConsumerOptions().FetchMaxWait, new RpcClientOptions().Consumer.FetchMaxWait);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), new RpcClientOptions().Consumer.FetchMaxWait);
+        Assert.Equal(TimeSpan.FromMilliseconds(10), Messaging.Testing.EmbeddedKafkaCluster.RecommendedFetchMaxWait);
+    }
+
+    [Fact]
     public void Settings_bind_from_configuration()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>

@@ -3,6 +3,14 @@ namespace Messaging.Rpc.Tests.Server;
 /// <summary>The server's options: nested settings inherit the server's connection and are checked under their path.</summary>
 public sealed class RpcServerOptionsTests
 {
+    [Fact]
+    public void The_request_consumer_waits_as_a_production_consumer_does_and_a_new_group_starts_at_the_earliest_request()
+    {
+        var options = new RpcServerOptions();
+        Assert.Equal(TimeSpan.FromMilliseconds(500), options.Consumer.FetchMaxWait);
+        Assert.Equal(AutoOffsetReset.Earliest, options.Consumer.AutoOffsetReset);
+    }
+
     private static RpcServerOptions Valid() => new() { BootstrapServers = "localhost:9092", ClientId = "orders-server", RequestTopics = ["orders"], GroupId = "orders" };
 
     [Theory]
