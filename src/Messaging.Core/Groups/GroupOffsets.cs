@@ -73,7 +73,7 @@ internal sealed class GroupOffsets(GroupCoordinator coordinator)
                 if (identity() is not { } who)
                 {
                     throw KafkaExceptions.CommitFailed(GroupId, ErrorCode.RebalanceInProgress, isRetriable: true, new Dictionary<TopicPartition, ErrorCode>(),
-                        "The member is rejoining the group (it has no generation): nothing was sent. Commit again once the rebalance has completed, for the partitions still assigned.", lastFailure);
+                        "The member has no generation (it is joining or rejoining the group, or left it after the max poll interval): nothing was sent. Commit again once it is back in the group, for the partitions still assigned.", lastFailure);
                 }
 
                 BrokerConnection? connection = null;
