@@ -15,8 +15,8 @@ namespace Messaging.Threading;
 /// <para>Entries are not removed when their waiter is woken early (by a signal): each carries the waiter's wait
 /// version, and a stale entry is dropped as soon as it is the earliest — without the yielding before it, and without
 /// a wake-up at its time when it was over before the thread began to sleep towards it (most waits end by a signal: a
-/// sender woken by a record or a response long before its linger). The heap therefore holds at most the waits started within the longest pending deadline — a few per
-/// producer sender in practice.</para>
+/// sender woken by a record or a response long before its linger). The heap therefore holds at most the waits started
+/// within the longest pending deadline — a few per producer sender in practice.</para>
 /// <para>The thread is started on first use and is a background thread; with nothing scheduled it sleeps without a
 /// timeout.</para>
 /// </remarks>
@@ -155,7 +155,8 @@ internal interface IDeadlineTarget
 
     /// <summary>
     /// False once the wait scheduled with <paramref name="version"/> has ended (and stays false): the scheduler then
-    /// drops the entry without waiting for its time. Called on the scheduler's thread, under its lock: must be a read.
+    /// drops the entry without waiting for its time. Called on the scheduler's thread — under its lock, and again on
+    /// every turn while it yields towards the deadline — so it must be a cheap read.
     /// </summary>
     bool IsPending(int version);
 }

@@ -42,7 +42,7 @@ public sealed class DeadlineSchedulerTests
     }
 
     [Fact]
-    public async Task A_wait_that_ends_while_the_scheduler_yields_towards_it_is_not_fired()
+    public async Task A_wait_that_ends_while_the_scheduler_sleeps_towards_it_is_dropped_unfired()
     {
         var scheduler = new DeadlineScheduler();
         var target = new Target(pending: true);
