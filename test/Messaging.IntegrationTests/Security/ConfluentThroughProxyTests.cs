@@ -80,8 +80,18 @@ public sealed class ConfluentThroughProxyTests(TestBrokerFixture fixture) : IDis
                 refused.TrySetResult(e);
             }
         }).Build();
-        _ = Task.Run(() => admin.GetMetadata(TimeSpan.FromSeconds(5)), ct).ContinueWith(static _ => { }, TaskScheduler.Default);
-        var error = await refused.Task.WaitAsync(TimeSpan.FromSeconds(30), ct);
-        Assert.Contains("Authentication failed", error.Reason, StringComparison.Ordinal);
+        // The metadata call only makes librdkafka connect; it fails once its own timeout passes. It must have
+        // returned before the client is disposed: disposing a handle while a call is inside librdkafka frees memory
+        // that call still reads (a segmentation fault in rd_kafka_metadata, seen in CI).
+        var metadata = Task.Run(() => admin.GetMetadata(TimeSpan.FromSeconds(5)), CancellationToken.None);
+        try
+        {
+            var error = await refused.Task.WaitAsync(TimeSpan.FromSeconds(30), ct);
+            Assert.Contains("Authentication failed", error.Reason, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await metadata.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
     }
 }
