@@ -71,10 +71,9 @@ public sealed partial class RpcClient
     private async ValueTask SendOneWayAsync(string topic, string method, ReadOnlyMemory<byte> payload, byte[] contentType, DateTimeOffset deadline,
         RpcCallOptions options, long start, CancellationToken cancellationToken)
     {
-        var headers = new RecordHeader[HeaderCount(null, options.Headers)];
         var values = new byte[RpcWire.CorrelationIdLength + RpcWire.DeadlineLength];
         RpcWire.WriteDeadline(deadline, values.AsSpan(RpcWire.CorrelationIdLength));
-        WriteHeaders(headers, values, null, method, contentType, options.Headers);
+        var headers = OwnedHeaders(values, null, method, contentType, options.Headers);
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
         var remaining = Remaining(deadline);
@@ -135,6 +134,23 @@ public sealed partial class RpcClient
     }
 
     /// <summary>
+    /// A request's headers in an array of exactly their count, for the producer's asynchronous path, which keeps the
+    /// array until the record is in a batch (so it cannot be a pooled one). Sized by what was written, not by the
+    /// upper bound: unused trace-context slots would otherwise go out as headers with an empty name.
+    /// </summary>
+    private RecordHeader[] OwnedHeaders(byte[] values, ReplyRoute? route, string method, byte[] contentType, IReadOnlyList<RecordHeader>? userHeaders)
+    {
+        var headers = new RecordHeader[HeaderCount(route, userHeaders)];
+        var n = WriteHeaders(headers, values, route, method, contentType, userHeaders);
+        if (n < headers.Length)
+        {
+            Array.Resize(ref headers, n);
+        }
+
+        return headers;
+    }
+
+    /// <summary>
     /// Sends a call's request to a topic the producer may not have metadata for yet, without blocking a thread for it:
     /// through the producer's asynchronous path, which keeps the payload, key and headers until the record is in a
     /// batch. So this owns <paramref name="stream"/> (returned in its <c>finally</c>) and copies what points into the
@@ -152,10 +168,9 @@ public sealed partial class RpcClient
             return;
         }
 
-        var headers = new RecordHeader[HeaderCount(_route, options.Headers)];
         var values = (byte[])call.HeaderValues.Clone(); // the call's own bytes are reused once it completes
         RpcWire.WriteDeadline(deadline, values.AsSpan(RpcWire.CorrelationIdLength));
-        WriteHeaders(headers, values, _route, method, contentType, options.Headers);
+        var headers = OwnedHeaders(values, _route, method, contentType, options.Headers);
         ReadOnlyMemory<byte>? key = options.Key is { } k ? k.ToArray() : null;
         _ = SendColdAsync(call, generation, topic, stream, key, headers);
     }
