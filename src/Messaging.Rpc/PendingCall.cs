@@ -107,10 +107,18 @@ internal abstract class PendingCall
     }
 
     /// <summary>
-    /// Completes the claimed call with its reply payload, decoded here, on the reply thread, from the pooled bytes.
-    /// False, with the codec's exception, when the payload could not be decoded (the call is then still to complete).
+    /// Decodes the claimed call's reply here, on the reply thread, from the pooled bytes, and keeps it for
+    /// <see cref="CompleteWithReply"/>. False, with the codec's exception, when the payload could not be decoded (the
+    /// call is then still to complete).
     /// </summary>
-    public abstract bool TrySetReply(ReadOnlySpan<byte> payload, out Exception? decodeError);
+    public abstract bool TryDecodeReply(ReadOnlySpan<byte> payload, out Exception? decodeError);
+
+    /// <summary>
+    /// Completes the claimed call with the reply <see cref="TryDecodeReply"/> kept, running the caller's continuation
+    /// on this thread (a <see cref="ReplyRun"/>'s work item, never the reply loop; a captured synchronization context
+    /// or scheduler still gets it posted). The call may be recycled before this returns: touch nothing of it after.
+    /// </summary>
+    public abstract void CompleteWithReply();
 
     /// <summary>Completes the claimed call with an error.</summary>
     public abstract void SetError(Exception error);

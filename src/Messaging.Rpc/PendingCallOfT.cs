@@ -14,7 +14,11 @@ internal sealed class PendingCall<T> : PendingCall, IValueTaskSource<T>
     private static int s_pooled;
 
     // Continuations run on the thread pool: never on the reply loop, the deadline sweep or a producer I/O thread.
+    // A reply completes the call from a ReplyRun's work item, which is already that, so it runs the continuation in place.
     private ManualResetValueTaskSourceCore<T> _core = new() { RunContinuationsAsynchronously = true };
+
+    /// <summary>The decoded reply between <see cref="TryDecodeReply"/> and <see cref="CompleteWithReply"/>.</summary>
+    private T? _reply;
 
     public static PendingCall<T> Rent()
     {
@@ -30,12 +34,11 @@ internal sealed class PendingCall<T> : PendingCall, IValueTaskSource<T>
     /// <summary>The caller's awaitable for the current generation.</summary>
     public ValueTask<T> AsValueTask() => new(this, _core.Version);
 
-    public override bool TrySetReply(ReadOnlySpan<byte> payload, out Exception? decodeError)
+    public override bool TryDecodeReply(ReadOnlySpan<byte> payload, out Exception? decodeError)
     {
-        T value;
         try
         {
-            value = Serializer!.Deserialize<T>(payload);
+            _reply = Serializer!.Deserialize<T>(payload);
         }
 #pragma warning disable CA1031 // Any codec failure becomes the call's typed error; the reply loop goes on.
         catch (Exception ex)
@@ -46,8 +49,15 @@ internal sealed class PendingCall<T> : PendingCall, IValueTaskSource<T>
         }
 
         decodeError = null;
-        _core.SetResult(value);
         return true;
+    }
+
+    public override void CompleteWithReply()
+    {
+        var reply = _reply!;
+        _reply = default;
+        _core.RunContinuationsAsynchronously = false;
+        _core.SetResult(reply);
     }
 
     public override void SetError(Exception error) => _core.SetException(error);
@@ -69,7 +79,11 @@ internal sealed class PendingCall<T> : PendingCall, IValueTaskSource<T>
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _core.OnCompleted(continuation, state, token, flags);
 
-    protected override void ResetOutcome() => _core.Reset();
+    protected override void ResetOutcome()
+    {
+        _core.Reset();
+        _core.RunContinuationsAsynchronously = true;
+    }
 
     protected override void ReturnToPool()
     {

@@ -193,10 +193,11 @@ internal sealed class PendingCalls
 
     /// <summary>
     /// A record from the reply partitions: completes the call it answers, decoding the payload straight from the
-    /// pooled record (which the caller recycles right after). A reply with no or a malformed correlation ID, or whose
+    /// pooled record (which the caller recycles right after); a decoded reply joins <paramref name="run"/>, which
+    /// completes it on the thread pool. A reply with no or a malformed correlation ID, or whose
     /// call is not (or no longer) pending — late, duplicate, or another client's — is dropped and counted.
     /// </summary>
-    public void OnReply(in ConsumedRecord record)
+    public void OnReply(in ConsumedRecord record, ReplyRun run)
     {
         var headers = record.Headers;
         if (!headers.TryGetLast(_wire.CorrelationId, out var header) || !RpcWire.TryReadCorrelationId(header.Value.Span, out var id))
@@ -234,7 +235,11 @@ internal sealed class PendingCalls
             return;
         }
 
-        if (!call.TrySetReply(record.IsValueNull ? default : record.Value.Span, out var decodeError))
+        if (call.TryDecodeReply(record.IsValueNull ? default : record.Value.Span, out var decodeError))
+        {
+            run.Add(call);
+        }
+        else
         {
             call.SetError(RpcErrors.DecodeFailed(call.Method!, call.Topic!, id, Elapsed(call), decodeError!));
         }

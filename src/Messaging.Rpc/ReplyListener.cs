@@ -13,6 +13,8 @@ internal sealed class ReplyListener : IAsyncDisposable
     private readonly PendingCalls _calls;
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stop = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<ReplyRun> _runs = new();
+    private readonly Action<ReplyRun> _returnRun;
     private Task _loop = Task.CompletedTask;
 
     public ReplyListener(KafkaConsumerOptions options, PendingCalls calls, TimeProvider time)
@@ -20,6 +22,7 @@ internal sealed class ReplyListener : IAsyncDisposable
         _consumer = new KafkaConsumer(options);
         _calls = calls;
         _time = time;
+        _returnRun = _runs.Enqueue;
     }
 
     /// <summary>
@@ -101,27 +104,48 @@ internal sealed class ReplyListener : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Hands every record of <paramref name="batch"/> to the pending calls, recycling each at once; the answered calls
+    /// are completed by <see cref="ReplyRun"/>s queued as they fill and when the batch is done.
+    /// </summary>
     private void Dispatch(ConsumeBatch batch)
     {
+        var run = Rent();
         try
         {
             foreach (var record in batch.Records)
             {
                 try
                 {
-                    _calls.OnReply(record);
+                    _calls.OnReply(record, run);
                 }
                 finally
                 {
                     record.Recycle();
+                }
+
+                if (run.IsFull)
+                {
+                    run.Schedule();
+                    run = Rent();
                 }
             }
         }
         finally
         {
             batch.Dispose();
+            if (run.IsEmpty)
+            {
+                _runs.Enqueue(run);
+            }
+            else
+            {
+                run.Schedule(); // also after a failure: the calls in it are claimed and must complete
+            }
         }
     }
+
+    private ReplyRun Rent() => _runs.TryDequeue(out var run) ? run : new ReplyRun(_returnRun);
 
     private void SkipPast(ConsumeException error)
     {
