@@ -84,6 +84,9 @@ internal sealed class PendingCalls
 
     public (int Calls, long Bytes) Reserved => (_budget.Calls, _budget.Bytes);
 
+    /// <summary>Calls waiting for room in the budget.</summary>
+    public int WaitingForRoom => _budget.Waiting;
+
     /// <summary>
     /// Starts <paramref name="call"/> (its budget already reserved), enters it in the map and links the caller's token;
     /// returns its generation. From here on the call ends through one of this class's completions. An attempt of a
@@ -287,6 +290,7 @@ internal sealed class PendingCalls
     public void Close()
     {
         Interlocked.Exchange(ref _closed, 1);
+        _budget.Close(); // calls waiting for room fail now, not at their deadlines, and take none
         lock (_arming)
         {
             _sweep.Dispose(); // under the lock: no EnsureSweepBy re-arms a disposed timer

@@ -119,6 +119,9 @@ public sealed partial class RpcClient : IAsyncDisposable
     /// <summary>Entries in the pending-call map (for tests).</summary>
     internal int PendingEntries => _calls.Count;
 
+    /// <summary>For tests: calls waiting for room in the bounds.</summary>
+    internal int WaitingForRoom => _calls.WaitingForRoom;
+
     /// <summary>
     /// Sets up the reply topic and partitions and waits until they are positioned at their end. Calls start the client
     /// themselves; call this to pay the set-up before the first call, or to see its errors early. Idempotent.
@@ -519,15 +522,18 @@ public sealed partial class RpcClient : IAsyncDisposable
     private async ValueTask<PendingCall<TResponse>> BeginAsync<TResponse>(string topic, string method, int bytes, IRpcSerializer serializer, long start,
         DateTimeOffset deadline, CancellationToken cancellationToken, Guid correlationId = default, CallAttempts? attempts = null)
     {
-        var reserve = _calls.ReserveAsync(bytes, Remaining(deadline), cancellationToken);
         bool reserved;
-        if (reserve.IsCompletedSuccessfully)
+        try
         {
-            reserved = reserve.Result;
+            reserved = await _calls.ReserveAsync(bytes, Remaining(deadline), cancellationToken).ConfigureAwait(false);
         }
-        else
+        catch (OperationCanceledException ex)
         {
-            reserved = await WaitForRoomAsync(reserve.AsTask(), method, topic, start).ConfigureAwait(false);
+            throw RpcErrors.ForCall(RpcStatus.Cancelled, "the caller cancelled the call", method, topic, Guid.Empty, _time.GetElapsedTime(start), false, ex);
+        }
+        catch (ObjectDisposedException)
+        {
+            throw RpcErrors.Disposed(method, topic, Guid.Empty, _time.GetElapsedTime(start), false);
         }
 
         if (!reserved)
@@ -543,19 +549,6 @@ public sealed partial class RpcClient : IAsyncDisposable
         return call;
     }
 
-    private async Task<bool> WaitForRoomAsync(Task<bool> reserve, string method, string topic, long start)
-    {
-        try
-        {
-            return await reserve.WaitAsync(_disposing.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException ex)
-        {
-            throw _disposing.IsCancellationRequested
-                ? RpcErrors.Disposed(method, topic, Guid.Empty, _time.GetElapsedTime(start), false)
-                : RpcErrors.ForCall(RpcStatus.Cancelled, "the caller cancelled the call", method, topic, Guid.Empty, _time.GetElapsedTime(start), false, ex);
-        }
-    }
 
 
     private async Task StartCoreAsync()

@@ -269,9 +269,14 @@ public sealed class PendingCallsTests
         calls.Unreserve(10);
         Assert.True(await waiting.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
 
-        Assert.False(await calls.ReserveAsync(10, TimeSpan.FromMilliseconds(20), TestContext.Current.CancellationToken)); // calls bound
+        var full = calls.ReserveAsync(10, TimeSpan.FromMilliseconds(20), TestContext.Current.CancellationToken).AsTask(); // calls bound
+        Assert.False(full.IsCompleted);
+        time.Advance(TimeSpan.FromMilliseconds(20)); // the wait runs on the client's clock
+        Assert.False(await full.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
         calls.Unreserve(10);
-        Assert.False(await calls.ReserveAsync(95, TimeSpan.FromMilliseconds(20), TestContext.Current.CancellationToken)); // bytes bound: 10 + 95 > 100
+        var tooBig = calls.ReserveAsync(95, TimeSpan.FromMilliseconds(20), TestContext.Current.CancellationToken).AsTask(); // bytes bound: 10 + 95 > 100
+        time.Advance(TimeSpan.FromMilliseconds(20));
+        Assert.False(await tooBig.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
         Assert.True(await calls.ReserveAsync(90, TimeSpan.FromMilliseconds(20), TestContext.Current.CancellationToken));
         Assert.Equal((2, 100L), calls.Reserved);
     }
