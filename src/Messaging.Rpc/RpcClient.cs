@@ -60,7 +60,7 @@ public sealed partial class RpcClient : IAsyncDisposable
     private readonly KafkaAdminClient _admin;
     private readonly PendingCalls _calls;
     private readonly ReplyListener _replies;
-    private readonly RequestTopics _topics;
+    private readonly KnownTopics _topics;
     private readonly ConcurrentDictionary<string, byte[]> _methodNames = new(StringComparer.Ordinal);
     private readonly RpcInterceptor[] _interceptors;
 
@@ -101,7 +101,7 @@ public sealed partial class RpcClient : IAsyncDisposable
         _producer = new KafkaProducer(options.Producer);
         _admin = new KafkaAdminClient(options.Admin);
         _replies = new ReplyListener(options.Consumer, _calls, _time);
-        _topics = new RequestTopics(_admin, _time);
+        _topics = new KnownTopics(_admin, _time);
     }
 
     /// <summary>The reply topic this client reads (known once started).</summary>

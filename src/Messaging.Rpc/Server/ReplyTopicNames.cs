@@ -11,13 +11,20 @@ namespace Messaging.Rpc;
 internal sealed class ReplyTopicNames
 {
     private const int MaxEntries = 1024;
+    private const int MaxNameLength = 249;
+
+    private static readonly System.Buffers.SearchValues<byte> LegalCharacters =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"u8);
 
     private readonly ConcurrentDictionary<byte[], string> _names = new(Utf8Comparer.Instance);
     private readonly ConcurrentDictionary<byte[], string>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
 
     public ReplyTopicNames() => _lookup = _names.GetAlternateLookup<ReadOnlySpan<byte>>();
 
-    /// <summary>The name, or null when the bytes are not a valid topic name (empty, or not UTF-8).</summary>
+    /// <summary>
+    /// The name, or null when the bytes are not a legal Kafka topic name: 1–249 of <c>a-z A-Z 0-9 . _ -</c>, and neither
+    /// <c>.</c> nor <c>..</c> (what the broker accepts; a reply to any other name could only wait for metadata that never comes).
+    /// </summary>
     public string? Get(ReadOnlySpan<byte> utf8)
     {
         if (_lookup.TryGetValue(utf8, out var name))
@@ -25,7 +32,7 @@ internal sealed class ReplyTopicNames
             return name;
         }
 
-        if (utf8.IsEmpty || utf8.Length > 249 || !System.Text.Unicode.Utf8.IsValid(utf8))
+        if (!IsLegal(utf8))
         {
             return null;
         }
@@ -40,4 +47,14 @@ internal sealed class ReplyTopicNames
     }
 
     public void Clear() => _names.Clear();
+
+    private static bool IsLegal(ReadOnlySpan<byte> name)
+    {
+        if (name.IsEmpty || name.Length > MaxNameLength || name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
+        {
+            return false;
+        }
+
+        return !name.ContainsAnyExcept(LegalCharacters);
+    }
 }

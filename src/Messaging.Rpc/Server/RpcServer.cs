@@ -37,6 +37,8 @@ public sealed class RpcServer : IAsyncDisposable
     private readonly CancellationTokenSource _abort = new();
     private readonly KafkaProducer _producer;
     private readonly KafkaConsumer _consumer;
+    private readonly KafkaAdminClient _admin;
+    private readonly KnownTopics _knownReplyTopics;
     private readonly RequestLoop _loop;
     private readonly HandlerPipeline _handling;
     private readonly RequestDispatcher _dispatcher;
@@ -56,7 +58,10 @@ public sealed class RpcServer : IAsyncDisposable
         var wire = new RpcWire(options.Headers);
         _producer = new KafkaProducer(options.Producer);
         _consumer = new KafkaConsumer(options.Consumer);
-        var dispatcher = _dispatcher = new RequestDispatcher(options, wire, new ProducerReplySink(_producer), _streams, _counters, _abort.Token);
+        _admin = new KafkaAdminClient(options.Admin);
+        _knownReplyTopics = new KnownTopics(_admin, options.TimeProvider);
+        var sink = new ProducerReplySink(_producer, _knownReplyTopics, options.Producer.MaxBlock, options.TimeProvider);
+        var dispatcher = _dispatcher = new RequestDispatcher(options, wire, sink, _streams, _counters, _abort.Token);
         _loop = new RequestLoop(options, _consumer, new RequestReader(wire, _methods, _replyTopics), dispatcher, _counters);
     }
 
@@ -156,8 +161,10 @@ public sealed class RpcServer : IAsyncDisposable
 
         await _consumer.DisposeAsync().ConfigureAwait(false); // leaves the group
         await _producer.DisposeAsync().ConfigureAwait(false);
+        await _admin.DisposeAsync().ConfigureAwait(false);
         await _loop.DisposeAsync().ConfigureAwait(false);
         _replyTopics.Clear();
+        _knownReplyTopics.Clear();
         _dispatcher.ReleaseCache(); // stored replies are payload bytes: a disposed server holds none
         _abort.Dispose();
     }

@@ -10,9 +10,12 @@ namespace Messaging.Rpc;
 /// <see cref="Key"/> and <see cref="Headers"/> are slices of the consumer's pooled buffers. Copy what must outlive the
 /// call.
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable",
+    Justification = "Pooled by the server, which calls Clear after each request: Clear disposes the token source and its far-deadline timer.")]
 public sealed class RpcServerContext
 {
     private CancellationTokenSource? _cancellation;
+    private FarDeadline? _farDeadline;
     private CancellationTokenRegistration _abortRegistration;
     private TimeProvider _time = TimeProvider.System;
     private CancellationToken _abort;
@@ -84,6 +87,8 @@ public sealed class RpcServerContext
         {
             _abortRegistration.Dispose();
             _abortRegistration = default;
+            _farDeadline?.Dispose();
+            _farDeadline = null;
             source.Dispose();
         }
 
@@ -99,13 +104,19 @@ public sealed class RpcServerContext
 
     private CancellationTokenSource CreateCancellation()
     {
-        var source = Deadline is { } deadline
-            ? new CancellationTokenSource(Max(deadline - _time.GetUtcNow(), TimeSpan.Zero), _time)
+        var remaining = Deadline is { } deadline ? deadline - _time.GetUtcNow() : TimeSpan.MaxValue;
+        var source = remaining <= FarDeadline.MaxStep
+            ? new CancellationTokenSource(Max(remaining, TimeSpan.Zero), _time)
             : new CancellationTokenSource();
         if (Interlocked.CompareExchange(ref _cancellation, source, null) is { } winner)
         {
             source.Dispose(); // another thread of the handler asked first
             return winner;
+        }
+
+        if (Deadline is { } far && remaining > FarDeadline.MaxStep)
+        {
+            _farDeadline = new FarDeadline(source, far, _time); // before the handler can finish: Clear runs after it did
         }
 
         // Registered after publishing, so Clear (which runs after the handler finished) always sees the registration.

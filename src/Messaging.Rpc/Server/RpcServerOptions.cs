@@ -6,7 +6,7 @@ namespace Messaging.Rpc;
 /// <summary>
 /// The settings of an <see cref="RpcServer"/>. Plain settable properties, so <c>configuration.Bind(options)</c> fills
 /// them; validated when the server is built. <see cref="BootstrapServers"/> and <see cref="ClientId"/> are applied to
-/// <see cref="Producer"/> and <see cref="Consumer"/> where those leave them unset; <see cref="GroupId"/> becomes the
+/// <see cref="Producer"/>, <see cref="Consumer"/> and <see cref="Admin"/> where those leave them unset; <see cref="GroupId"/> becomes the
 /// consumer's group, and the consumer's automatic commits are turned off (the server commits what it has answered).
 /// </summary>
 public sealed class RpcServerOptions
@@ -19,7 +19,7 @@ public sealed class RpcServerOptions
 
     /// <summary>
     /// <c>security.protocol</c> for every connection the server (its consumer and reply producer) makes. Default <see cref="SecurityProtocol.Plaintext"/>.
-    /// When not plaintext, the nested <see cref="Producer"/> and <see cref="Consumer"/> that leave their own at plaintext take this one with
+    /// When not plaintext, the nested <see cref="Producer"/>, <see cref="Consumer"/> and <see cref="Admin"/> that leave their own at plaintext take this one with
     /// <see cref="Ssl"/> and <see cref="Sasl"/> (one place for a secured cluster's settings); one that sets its own keeps it.
     /// </summary>
     public SecurityProtocol SecurityProtocol { get; set; } = SecurityProtocol.Plaintext;
@@ -96,6 +96,9 @@ public sealed class RpcServerOptions
     /// </summary>
     public KafkaConsumerOptions Consumer { get; set; } = new() { AutoOffsetReset = AutoOffsetReset.Earliest };
 
+    /// <summary>The admin client's settings (the server looks up a reply topic before its first reply to it).</summary>
+    public KafkaAdminOptions Admin { get; set; } = new();
+
     /// <summary>
     /// The reply cache (off by default): a request whose correlation ID this instance already answered gets the
     /// stored reply instead of running again — see <see cref="RpcReplyCacheOptions"/> for what it does and does not
@@ -151,6 +154,7 @@ public sealed class RpcServerOptions
         ArgumentNullException.ThrowIfNull(Pools, nameof(Pools));
         ArgumentNullException.ThrowIfNull(Producer, nameof(Producer));
         ArgumentNullException.ThrowIfNull(Consumer, nameof(Consumer));
+        ArgumentNullException.ThrowIfNull(Admin, nameof(Admin));
         ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentRequests, 1, nameof(MaxConcurrentRequests));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentRequestsPerMethod, 1, nameof(MaxConcurrentRequestsPerMethod));
@@ -179,6 +183,7 @@ public sealed class RpcServerOptions
         var connection = new NestedOptions.Connection(BootstrapServers, ClientId, SecurityProtocol, Ssl, Sasl, LoggerFactory);
         NestedOptions.Inherit(Producer, connection);
         NestedOptions.Inherit(Consumer, connection);
+        NestedOptions.Inherit(Admin, connection);
         Consumer.GroupId = GroupId;
         Consumer.EnableAutoCommit = false; // the server commits what it has answered, nothing else
         Headers.Validate();
@@ -186,6 +191,7 @@ public sealed class RpcServerOptions
         NestedOptions.Validate(nameof(ReplyCache), ReplyCache.Validate);
         NestedOptions.Validate(nameof(Producer), Producer.Validate);
         NestedOptions.Validate(nameof(Consumer), Consumer.Validate);
+        NestedOptions.Validate(nameof(Admin), Admin.Validate);
     }
 
     /// <summary>The limit of <paramref name="method"/>: its own, else the per-method default, never above the global one.</summary>

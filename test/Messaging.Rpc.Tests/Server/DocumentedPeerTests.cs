@@ -5,6 +5,7 @@ using System.Text.Json;
 using Messaging.Rpc.Tests.Support;
 using Messaging.Testing.Brokers;
 using CK = Confluent.Kafka;
+using static Messaging.Rpc.Tests.Server.DocumentedNames;
 
 namespace Messaging.Rpc.Tests.Server;
 
@@ -15,19 +16,6 @@ namespace Messaging.Rpc.Tests.Server;
 /// </summary>
 public sealed class DocumentedPeerTests(TestBrokerFixture fixture)
 {
-    // The default header names and media types, spelled as the document gives them (not taken from RpcHeaderNames:
-    // the point is that the document alone suffices).
-    private const string CorrelationIdHeader = "kafka_correlationId";
-    private const string ReplyTopicHeader = "kafka_replyTopic";
-    private const string ReplyPartitionHeader = "kafka_replyPartition";
-    private const string MethodHeader = "messaging_rpc_method";
-    private const string DeadlineHeader = "messaging_rpc_deadline";
-    private const string ContentTypeHeader = "messaging_rpc_content_type";
-    private const string StatusHeader = "messaging_rpc_status";
-    private const string ErrorHeader = "messaging_rpc_error";
-    private const string Json = "application/json";
-    private const string OctetStream = "application/octet-stream";
-
     /// <summary>The reply partition the documented requester reads and names (the reply topic has two).</summary>
     private const int RequesterReplyPartition = 1;
 
@@ -216,7 +204,7 @@ public sealed class DocumentedPeerTests(TestBrokerFixture fixture)
         await Conditions.WaitUntilAsync(() => server.Statistics.Expired == 1, Patience, "the server counted the expired request", ct);
         // A request's offset is committed only once its reply (if any) was acknowledged: after this, a reply to the
         // expired request, had there been one, is on the reply partition.
-        await WaitForCommitAsync(broker.BootstrapServers, group, liveDelivery.TopicPartition, liveDelivery.Offset.Value + 1, ct);
+        await ServerTestSupport.WaitForCommitAsync(broker.BootstrapServers, group, liveDelivery.TopicPartition, liveDelivery.Offset.Value + 1, ct);
         await requester.ReadToEndAsync(ct);
 
         Assert.Equal([live], requester.Received.Select(r => new Guid(LastHeader(r.Message, CorrelationIdHeader)!, bigEndian: true)));
@@ -406,34 +394,6 @@ public sealed class DocumentedPeerTests(TestBrokerFixture fixture)
             { Length: 4 } bytes when BinaryPrimitives.ReadInt32BigEndian(bytes) is >= 0 and <= 16 => BinaryPrimitives.ReadInt32BigEndian(bytes),
             _ => 2,
         };
-
-    /// <summary>Waits until the consumer group's committed offset of <paramref name="partition"/> reaches <paramref name="offset"/>.</summary>
-    private static async Task WaitForCommitAsync(string bootstrap, string group, CK.TopicPartition partition, long offset, CancellationToken cancellationToken)
-    {
-        // Reads the group's offsets (OffsetFetch) without subscribing, so it never joins the server's group.
-        using var reader = new CK.ConsumerBuilder<byte[], byte[]>(new CK.ConsumerConfig
-        {
-            BootstrapServers = bootstrap,
-            GroupId = group,
-            EnableAutoCommit = false,
-        }).Build();
-        var end = DateTime.UtcNow + Patience;
-        while (true)
-        {
-            var committed = await Task.Run(() => reader.Committed([partition], TimeSpan.FromSeconds(10)), cancellationToken);
-            if (committed[0].Offset.Value >= offset)
-            {
-                return;
-            }
-
-            if (DateTime.UtcNow > end)
-            {
-                Assert.Fail($"Timed out after {Patience} waiting until group {group} committed {partition} at {offset} (it is at {committed[0].Offset}).");
-            }
-
-            await Task.Delay(20, cancellationToken);
-        }
-    }
 
     /// <summary>
     /// A client as "Writing a peer" describes it: reads one partition of the reply topic from its end before sending,

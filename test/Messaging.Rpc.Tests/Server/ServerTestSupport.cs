@@ -1,4 +1,5 @@
 using Messaging.Rpc.Tests.Support;
+using CK = Confluent.Kafka;
 using Messaging.Testing.Brokers;
 
 namespace Messaging.Rpc.Tests.Server;
@@ -45,4 +46,21 @@ internal static class ServerTestSupport
             var owned = servers.SelectMany(s => s.Assignment).ToList();
             return owned.Count == RequestPartitions && owned.Distinct().Count() == RequestPartitions;
         }, TimeSpan.FromSeconds(60), "the servers own all " + RequestPartitions + " request partitions", cancellationToken);
+
+    /// <summary>
+    /// Waits (up to a minute) until consumer group <paramref name="group"/>'s committed offset of
+    /// <paramref name="partition"/> reaches <paramref name="offset"/>. Reads the group's offsets with a Confluent
+    /// consumer that never subscribes, so it never joins the server's group.
+    /// </summary>
+    public static async Task WaitForCommitAsync(string bootstrap, string group, CK.TopicPartition partition, long offset, CancellationToken cancellationToken)
+    {
+        using var reader = new CK.ConsumerBuilder<byte[], byte[]>(new CK.ConsumerConfig
+        {
+            BootstrapServers = bootstrap,
+            GroupId = group,
+            EnableAutoCommit = false,
+        }).Build();
+        await Conditions.WaitUntilAsync(() => reader.Committed([partition], TimeSpan.FromSeconds(10))[0].Offset.Value >= offset,
+            TimeSpan.FromSeconds(60), $"group {group} committed {partition} at {offset}", cancellationToken);
+    }
 }

@@ -3,13 +3,14 @@ using System.Collections.Concurrent;
 namespace Messaging.Rpc;
 
 /// <summary>
-/// What the client knows of its request topics. A call to a topic not yet seen first looks it up (concurrent first
-/// calls share one lookup), so that a missing topic fails at once with <see cref="RpcStatus.Unavailable"/> rather
-/// than after the producer's metadata wait and the call's deadline. Only topics found to exist are remembered (a
-/// missing one may be created later). A topic is <em>warm</em> once the producer has delivered a request to it: it
-/// then has the topic's metadata, and producing to it never blocks a thread for it.
+/// The topics a client or server produces to and knows exist. A topic not yet seen is first looked up (concurrent
+/// first uses share one lookup), so that a missing topic fails at once — a call with <see cref="RpcStatus.Unavailable"/>,
+/// a reply as a reply failure — rather than waiting for the producer's metadata wait, during which the producer's
+/// waiting path holds up every later record that has to wait. Only topics found to exist are remembered (a missing
+/// one may be created later). A topic is <em>warm</em> once the producer has delivered a record to it: it then has
+/// the topic's metadata, and producing to it never blocks a thread for it.
 /// </summary>
-internal sealed class RequestTopics
+internal sealed class KnownTopics
 {
     private const int Exists = 1;
     private const int Warm = 2;
@@ -19,7 +20,7 @@ internal sealed class RequestTopics
     private readonly KafkaAdminClient _admin;
     private readonly TimeProvider _time;
 
-    public RequestTopics(KafkaAdminClient admin, TimeProvider time)
+    public KnownTopics(KafkaAdminClient admin, TimeProvider time)
     {
         _admin = admin;
         _time = time;

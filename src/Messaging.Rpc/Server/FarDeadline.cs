@@ -1,0 +1,48 @@
+namespace Messaging.Rpc;
+
+/// <summary>
+/// Cancels a token source at a deadline too far away for one timer: timers refuse due times beyond ~49.7 days, and
+/// a caller may send a deadline years ahead (any time up to year 9999 is a valid deadline). The timer steps towards
+/// the deadline at most <see cref="MaxStep"/> at a time and cancels once it is reached. Owned by the request's context,
+/// which disposes it with the source (a step that runs meanwhile finds the source disposed and does nothing).
+/// </summary>
+internal sealed class FarDeadline : IDisposable
+{
+    /// <summary>The longest single timer step; deadlines at most this far away use the token source's own timer.</summary>
+    public static readonly TimeSpan MaxStep = TimeSpan.FromDays(1);
+
+    private readonly CancellationTokenSource _source;
+    private readonly DateTimeOffset _deadline;
+    private readonly TimeProvider _time;
+    private readonly ITimer _timer;
+
+    public FarDeadline(CancellationTokenSource source, DateTimeOffset deadline, TimeProvider time)
+    {
+        _source = source;
+        _deadline = deadline;
+        _time = time;
+        _timer = time.CreateTimer(static state => ((FarDeadline)state!).Step(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        Step();
+    }
+
+    public void Dispose() => _timer.Dispose();
+
+    private void Step()
+    {
+        var remaining = _deadline - _time.GetUtcNow();
+        if (remaining > TimeSpan.Zero)
+        {
+            _timer.Change(remaining < MaxStep ? remaining : MaxStep, Timeout.InfiniteTimeSpan);
+            return;
+        }
+
+        try
+        {
+            _source.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The request finished meanwhile: nothing to cancel.
+        }
+    }
+}
