@@ -66,7 +66,7 @@ public sealed class KafkaProducer : IKafkaProducer
         _topics = _core.Topics;
         _producerId = _core.ProducerId;
         _custom = _settings.CustomPartitioner;
-        _lane = new ProduceLane(AppendWaitingAsync, WaitExpired, _settings);
+        _lane = new ProduceLane(AppendWaitingAsync, WaitExpired, _settings, NeedsMetadata, WaitForMetadataAsync);
         _clientId = options.ClientId;
     }
 
@@ -538,6 +538,11 @@ public sealed class KafkaProducer : IKafkaProducer
             ArrayPool<RecordHeader>.Shared.Return(rented, clearArray: true);
         }
     }
+
+    private bool NeedsMetadata(string topic) => !_accumulator.GetOrAddTopic(topic).HasMetadata;
+
+    private async ValueTask WaitForMetadataAsync(string topic, TimeSpan wait, CancellationToken cancellationToken) =>
+        await _topics.EnsureTopicAsync(topic, wait, cancellationToken).ConfigureAwait(false);
 
     internal static long NowMs() => (DateTime.UtcNow.Ticks - UnixEpochTicks) / TimeSpan.TicksPerMillisecond;
 

@@ -10,6 +10,9 @@ namespace Messaging.Producer;
 /// other. While anything waits here, later <c>ProduceAsync</c> calls queue behind it instead of taking the fast
 /// path, and synchronous <c>Produce</c> calls wait for the lane to empty, so records produced in sequence are
 /// appended in sequence whichever of them had to wait (the Java client keeps that order by blocking the caller).
+/// The order kept is per topic: a topic waiting for its first metadata is <em>parked</em> — its metadata is awaited
+/// aside, and the worker goes on with the records of other topics behind it — so one topic that never appears (a
+/// wrong name, no rights) holds up only its own records, not every other topic's for the whole wait limit.
 /// </summary>
 /// <remarks>
 /// Nothing here runs per record in the steady state: the fast path only reads <see cref="IsEmpty"/>. An entry is
@@ -21,7 +24,12 @@ namespace Messaging.Producer;
 /// </remarks>
 internal sealed class ProduceLane : IDisposable
 {
-    private readonly Queue<Entry> _queue = new();
+    private readonly LinkedList<Entry> _queue = new();
+
+    /// <summary>Topics whose first metadata is being awaited aside, with that wait (under <see cref="_lock"/>).</summary>
+    private readonly Dictionary<string, Task> _parked = new(StringComparer.Ordinal);
+    private readonly Func<string, bool> _needsMetadata;
+    private readonly Func<string, TimeSpan, CancellationToken, ValueTask> _waitForMetadata;
     private readonly Lock _lock = new();
     private readonly AsyncSignal _signal;
     private readonly Clock _clock;
@@ -38,10 +46,15 @@ internal sealed class ProduceLane : IDisposable
     /// <param name="append">Appends one entry (waiting for what it needs, until <see cref="Entry.WaitDeadlineTicks"/>); completes or fails the entry's promise itself.</param>
     /// <param name="expired">The error for an entry whose wait deadline passed before its turn.</param>
     /// <param name="settings">The wait limit and delivery timeout the entries' deadlines count from their calls.</param>
-    public ProduceLane(Func<Entry, CancellationToken, ValueTask> append, Func<Entry, Exception> expired, ProducerSettings settings)
+    /// <param name="needsMetadata">True while a topic has no usable metadata yet (its records would wait for it).</param>
+    /// <param name="waitForMetadata">Waits up to the given time for a topic's first metadata; may throw (the records then fail on their own turn).</param>
+    public ProduceLane(Func<Entry, CancellationToken, ValueTask> append, Func<Entry, Exception> expired, ProducerSettings settings,
+        Func<string, bool> needsMetadata, Func<string, TimeSpan, CancellationToken, ValueTask> waitForMetadata)
     {
         _append = append;
         _expired = expired;
+        _needsMetadata = needsMetadata;
+        _waitForMetadata = waitForMetadata;
         _clock = settings.Clock;
         _signal = new AsyncSignal(_clock);
         _waitLimitTicks = _clock.ToTicks(settings.AppendWaitLimit);
@@ -55,7 +68,7 @@ internal sealed class ProduceLane : IDisposable
         {
             lock (_lock)
             {
-                return _queue.TryPeek(out var head) ? head : null;
+                return _queue.First?.Value;
             }
         }
     }
@@ -70,7 +83,7 @@ internal sealed class ProduceLane : IDisposable
         entry.DeliveryDeadlineTicks = entry.EnqueuedTicks + _deliveryTimeoutTicks;
         lock (_lock)
         {
-            _queue.Enqueue(entry);
+            _queue.AddLast(entry);
             if (_count++ == 0)
             {
                 _empty.Reset();
@@ -116,15 +129,26 @@ internal sealed class ProduceLane : IDisposable
             await worker.ConfigureAwait(false);
         }
 
+        Task[] parked;
+        lock (_lock)
+        {
+            parked = [.. _parked.Values];
+        }
+
+        await Task.WhenAll(parked).ConfigureAwait(false); // stopped by the same token; they never throw
+
         while (true)
         {
             Entry? entry;
             lock (_lock)
             {
-                if (!_queue.TryDequeue(out entry))
+                entry = _queue.First?.Value;
+                if (entry is null)
                 {
                     break;
                 }
+
+                _queue.RemoveFirst();
             }
 
             entry.Fail(error(entry));
@@ -144,23 +168,24 @@ internal sealed class ProduceLane : IDisposable
         var token = _stop.Token;
         while (!token.IsCancellationRequested)
         {
-            Entry? entry;
-            lock (_lock)
-            {
-                _queue.TryPeek(out entry);
-            }
-
-            if (entry is null)
+            var node = NextUnparked();
+            if (node is null)
             {
                 await _signal.WaitAsync(long.MaxValue, token).ConfigureAwait(false);
                 continue;
             }
 
+            var entry = node.Value;
             try
             {
                 if (_clock.Now >= entry.WaitDeadlineTicks)
                 {
                     entry.Fail(_expired(entry)); // its time ran out while it queued: no wait of its own
+                }
+                else if (_needsMetadata(entry.Topic))
+                {
+                    Park(entry); // stays queued, first of its topic; the worker goes on with other topics
+                    continue;
                 }
                 else
                 {
@@ -178,10 +203,80 @@ internal sealed class ProduceLane : IDisposable
 
             lock (_lock)
             {
-                _queue.Dequeue();
+                _queue.Remove(node);
             }
 
             Done();
+        }
+    }
+
+    /// <summary>
+    /// The first entry, in call order, whose topic is not parked. Walks past parked topics' entries: that costs only
+    /// while a topic waits for metadata, bounded by how many records wait for it.
+    /// </summary>
+    private LinkedListNode<Entry>? NextUnparked()
+    {
+        lock (_lock)
+        {
+            for (var node = _queue.First; node is not null; node = node.Next)
+            {
+                if (_parked.Count == 0 || !_parked.ContainsKey(node.Value.Topic))
+                {
+                    return node;
+                }
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Parks <paramref name="entry"/>'s topic: its first metadata is awaited aside, up to the entry's own wait
+    /// deadline; when that wait ends — metadata, error or time out — the topic is unparked and the worker takes its
+    /// records again in order (the first one fails then if its time ran out; a later one may park the topic again for
+    /// what is left of its own time).
+    /// </summary>
+    private void Park(Entry entry)
+    {
+        var topic = entry.Topic;
+        var wait = _clock.Until(entry.WaitDeadlineTicks);
+        lock (_lock)
+        {
+            _parked[topic] = Task.CompletedTask; // parked before the wait starts: it may end (and unpark) before it returns
+        }
+
+        var waiting = WaitForMetadataAsync(topic, wait); // outside the lock: its end takes the lock
+        lock (_lock)
+        {
+            if (_parked.TryGetValue(topic, out var placeholder) && ReferenceEquals(placeholder, Task.CompletedTask))
+            {
+                _parked[topic] = waiting; // still waiting: kept for StopAsync to await
+            }
+        }
+    }
+
+    private async Task WaitForMetadataAsync(string topic, TimeSpan wait)
+    {
+        try
+        {
+            await _waitForMetadata(topic, wait, _stop.Token).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // The outcome is the topic's records' business: each fails on its own turn if it still cannot be appended.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _parked.Remove(topic);
+            }
+
+            if (!_stop.IsCancellationRequested)
+            {
+                _signal.Set();
+            }
         }
     }
 

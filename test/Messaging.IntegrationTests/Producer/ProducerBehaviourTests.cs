@@ -117,6 +117,49 @@ public sealed class ProducerBehaviourTests(TestBrokerFixture fixture)
         Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(700), TimeSpan.FromSeconds(10));
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task Records_waiting_for_a_topic_that_never_appears_hold_up_no_other_topic()
+    {
+        // A wrong topic name waits for metadata up to MaxBlock; records for other topics produced after it (first
+        // records of a new topic among them, which wait too) are appended and delivered meanwhile, in order per topic.
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = await fixture.AcquireAsync(brokers: 1, cancellationToken: ct);
+        var known = "known-" + Guid.NewGuid().ToString("N");
+        await broker.CreateTopicAsync(known, 1, 1, ct);
+        await using var producer = new KafkaProducer(new KafkaProducerOptions
+        {
+            BootstrapServers = broker.BootstrapServers,
+            MaxBlock = TimeSpan.FromSeconds(60),
+            AllowAutoCreateTopics = false,
+        });
+        var missing = "no-such-topic-" + Guid.NewGuid().ToString("N");
+        var lost = new[]
+        {
+            producer.ProduceAsync(missing, "k"u8.ToArray(), "1"u8.ToArray(), cancellationToken: ct).AsTask(),
+            producer.ProduceAsync(missing, "k"u8.ToArray(), "2"u8.ToArray(), cancellationToken: ct).AsTask(),
+        };
+        var others = new List<Task<DeliveryResult>>();
+        for (var i = 0; i < 20; i++)
+        {
+            others.Add(producer.ProduceAsync(known, "k"u8.ToArray(), Encoding.UTF8.GetBytes("v" + i), cancellationToken: ct).AsTask());
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var delivered = await Task.WhenAll(others).WaitAsync(TimeSpan.FromSeconds(30), ct);
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30));
+        Assert.All(lost, t => Assert.False(t.IsCompleted)); // still waiting for their topic: nothing holds the others
+        for (var i = 1; i < delivered.Length; i++)
+        {
+            Assert.Equal(delivered[i - 1].Offset + 1, delivered[i].Offset); // call order within the topic
+        }
+
+        // The topic appears: the waiting records go out, in their order.
+        await broker.CreateTopicAsync(missing, 1, 1, ct);
+        var late = await Task.WhenAll(lost).WaitAsync(TimeSpan.FromSeconds(60), ct);
+        Assert.Equal(late[0].Offset + 1, late[1].Offset);
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task Records_that_cannot_reach_their_broker_fail_with_a_retriable_delivery_timeout()
     {
