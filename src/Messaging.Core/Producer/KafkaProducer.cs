@@ -132,7 +132,7 @@ public sealed class KafkaProducer : IKafkaProducer
         var result = promise.AsValueTask();
         try
         {
-            if (_lane.IsEmpty)
+            if (!_lane.HasWaiting(topic))
             {
                 var rented = HeaderSpan(headers, out var headerSpan);
                 try
@@ -390,7 +390,7 @@ public sealed class KafkaProducer : IKafkaProducer
         var result = promise.AsValueTask();
         try
         {
-            if (_lane.IsEmpty && TryAppendOwned(topic, key, value, nulls, headers, partition, timestampMs, promise, 0, out _) == Outcome.Appended)
+            if (!_lane.HasWaiting(topic) && TryAppendOwned(topic, key, value, nulls, headers, partition, timestampMs, promise, 0, out _) == Outcome.Appended)
             {
                 promise.RegisterCancellation(cancellationToken);
                 return result;
@@ -458,12 +458,12 @@ public sealed class KafkaProducer : IKafkaProducer
     private bool ProduceUntracedOnCallingThread(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, RecordNulls nulls,
         ReadOnlySpan<RecordHeader> headers, int partition, long timestampMs, object? onDelivery, object? state, bool waitForRoom)
     {
-        if (!waitForRoom && !_lane.IsEmpty)
+        if (!waitForRoom && _lane.HasWaiting(topic))
         {
-            return false; // records produced earlier through ProduceAsync wait for metadata or memory: this one would overtake them
+            return false; // records of the topic produced earlier through ProduceAsync wait for metadata or memory: this one would overtake them
         }
 
-        if (!_lane.IsEmpty && !_lane.WaitUntilEmpty(_settings.AppendWaitLimit) && _lane.Head is { } head)
+        if (_lane.HasWaiting(topic) && !_lane.WaitUntilEmpty(_settings.AppendWaitLimit) && _lane.Head is { } head)
         {
             // Records produced earlier through ProduceAsync still wait for metadata or memory; this one would overtake
             // them. (A lane that emptied just as the wait ended has no head: the record goes on.)

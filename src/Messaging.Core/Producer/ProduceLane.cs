@@ -7,10 +7,10 @@ namespace Messaging.Producer;
 /// <summary>
 /// The slow lane of <c>ProduceAsync</c>: records that must wait before they can be appended — for their topic's
 /// first metadata, or for buffer memory — wait here, in call order, and one worker appends them one after the
-/// other. While anything waits here, later <c>ProduceAsync</c> calls queue behind it instead of taking the fast
-/// path, and synchronous <c>Produce</c> calls wait for the lane to empty, so records produced in sequence are
-/// appended in sequence whichever of them had to wait (the Java client keeps that order by blocking the caller).
-/// The order kept is per topic: a topic waiting for its first metadata is <em>parked</em> — its metadata is awaited
+/// other. While records of a topic wait here, later <c>ProduceAsync</c> calls for it queue behind them instead of
+/// taking the fast path, and synchronous <c>Produce</c> calls for it wait for the lane to empty, so records produced
+/// in sequence are appended in sequence whichever of them had to wait (the Java client keeps that order by blocking
+/// the caller). The order kept is per topic (Kafka orders records per partition only): a topic waiting for its first metadata is <em>parked</em> — its metadata is awaited
 /// aside, and the worker goes on with the records of other topics behind it — so one topic that never appears (a
 /// wrong name, no rights) holds up only its own records, not every other topic's for the whole wait limit.
 /// </summary>
@@ -28,6 +28,9 @@ internal sealed class ProduceLane : IDisposable
 
     /// <summary>Topics whose first metadata is being awaited aside, with that wait (under <see cref="_lock"/>).</summary>
     private readonly Dictionary<string, Task> _parked = new(StringComparer.Ordinal);
+
+    /// <summary>How many entries of each topic wait here (under <see cref="_lock"/>).</summary>
+    private readonly Dictionary<string, int> _waitingByTopic = new(StringComparer.Ordinal);
     private readonly Func<string, bool> _needsMetadata;
     private readonly Func<string, TimeSpan, CancellationToken, ValueTask> _waitForMetadata;
     private readonly Lock _lock = new();
@@ -73,8 +76,25 @@ internal sealed class ProduceLane : IDisposable
         }
     }
 
-    /// <summary>True when nothing waits: the fast path may append directly.</summary>
+    /// <summary>True when nothing waits.</summary>
     public bool IsEmpty => Volatile.Read(ref _count) == 0;
+
+    /// <summary>
+    /// True when records of <paramref name="topic"/> wait here: a record of it produced now would overtake them. When
+    /// false the fast path may append directly (order is kept per topic; other topics' waiting records do not hold it).
+    /// </summary>
+    public bool HasWaiting(string topic)
+    {
+        if (IsEmpty)
+        {
+            return false;
+        }
+
+        lock (_lock)
+        {
+            return _waitingByTopic.ContainsKey(topic);
+        }
+    }
 
     public void Enqueue(Entry entry)
     {
@@ -84,6 +104,7 @@ internal sealed class ProduceLane : IDisposable
         lock (_lock)
         {
             _queue.AddLast(entry);
+            _waitingByTopic[entry.Topic] = _waitingByTopic.GetValueOrDefault(entry.Topic) + 1;
             if (_count++ == 0)
             {
                 _empty.Reset();
@@ -152,7 +173,7 @@ internal sealed class ProduceLane : IDisposable
             }
 
             entry.Fail(error(entry));
-            Done();
+            Done(entry);
         }
     }
 
@@ -206,7 +227,7 @@ internal sealed class ProduceLane : IDisposable
                 _queue.Remove(node);
             }
 
-            Done();
+            Done(entry);
         }
     }
 
@@ -280,11 +301,21 @@ internal sealed class ProduceLane : IDisposable
         }
     }
 
-    private void Done()
+    private void Done(Entry entry)
     {
         TaskCompletionSource? emptied = null;
         lock (_lock)
         {
+            var left = _waitingByTopic[entry.Topic] - 1;
+            if (left == 0)
+            {
+                _waitingByTopic.Remove(entry.Topic);
+            }
+            else
+            {
+                _waitingByTopic[entry.Topic] = left;
+            }
+
             if (--_count == 0)
             {
                 _empty.Set();

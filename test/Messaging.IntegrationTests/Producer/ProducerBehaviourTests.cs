@@ -149,6 +149,11 @@ public sealed class ProducerBehaviourTests(TestBrokerFixture fixture)
 
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30));
         Assert.All(lost, t => Assert.False(t.IsCompleted)); // still waiting for their topic: nothing holds the others
+
+        // Nor the synchronous path: it waits only behind records of its own topic.
+        var sync = System.Diagnostics.Stopwatch.StartNew();
+        producer.Produce(known, "k"u8, "sync"u8);
+        Assert.True(sync.Elapsed < TimeSpan.FromSeconds(10), $"Produce took {sync.Elapsed}");
         for (var i = 1; i < delivered.Length; i++)
         {
             Assert.Equal(delivered[i - 1].Offset + 1, delivered[i].Offset); // call order within the topic
