@@ -136,8 +136,9 @@ public sealed class ReplyRunTests
         ((IThreadPoolWorkItem)run).Execute();
         Assert.Equal(new Probe("ok"), await first.Reply);
 
-        var again = await AddAsync(calls);
-        Assert.Same(first.Call, again.Call); // this class's reply type has its own pool: the recycled object comes back
+        // The pool is a FIFO shared by this class's tests: calls recycled by earlier tests may queue before this one.
+        var recycled = RentUntil(first.Call);
+        var again = await AddAsync(calls, recycled);
         // Resumed inside OnSendFailed, on its thread, would be the in-place completion leaking into the next use.
         var completer = Environment.CurrentManagedThreadId;
         var completing = true;
@@ -157,16 +158,32 @@ public sealed class ReplyRunTests
     }
 
     /// <summary>A call of this class's own reply type, <see cref="Probe"/>: its pool is not shared with tests running in parallel.</summary>
-    private static async Task<(PendingCall<Probe> Call, int Generation, ValueTask<Probe> Reply)> AddAsync(PendingCalls calls)
+    private static async Task<(PendingCall<Probe> Call, int Generation, ValueTask<Probe> Reply)> AddAsync(PendingCalls calls, PendingCall<Probe>? rented = null)
     {
         Assert.True(await calls.ReserveAsync(16, Patience, TestContext.Current.CancellationToken));
-        var call = PendingCall<Probe>.Rent();
+        var call = rented ?? PendingCall<Probe>.Rent();
         var time = TimeProvider.System;
         var start = time.GetTimestamp();
         var generation = calls.Add(call, "method", "topic", JsonRpcSerializer.Default, start, start + (long)(60 * time.TimestampFrequency), 16, default);
 #pragma warning disable CA2012 // Each test consumes the call's ValueTask exactly once.
         return (call, generation, call.AsValueTask());
 #pragma warning restore CA2012
+    }
+
+    /// <summary>Rents from the pool until <paramref name="wanted"/> comes out (the idle calls before it are left to the GC).</summary>
+    private static PendingCall<Probe> RentUntil(PendingCall<Probe> wanted)
+    {
+        for (var attempt = 0; attempt < 10_000; attempt++)
+        {
+            var call = PendingCall<Probe>.Rent();
+            if (ReferenceEquals(call, wanted))
+            {
+                return call;
+            }
+        }
+
+        Assert.Fail("The recycled call never came back out of the pool.");
+        return null!;
     }
 
     private static async Task<Probe> Continue(ValueTask<Probe> reply, Action onResume)
