@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
-"""Prints each failed test in the given TRX reports: its name and the first lines of its message.
+"""Prints each failed test: its name and the first lines of its message.
 
-CI prints this just before its closing line so that the tail of a CI log names what failed, even when the
-test run's own output is long (native client logs) and only the end of it is kept.
+Arguments: the test run's console log, then the TRX reports. The reports give the messages; the console log's
+"failed NAME (TIME)" lines give the names of failures whose report another module's report overwrote (modules that
+start in the same instant can get the same report file name). CI prints this just before its closing line so that
+the tail of a CI log names what failed, even when the run's own output is long (native client logs) and only the
+end of it is kept.
 """
+import os
+import re
 import sys
 import xml.etree.ElementTree as ElementTree
 
@@ -32,11 +37,25 @@ def failures(path):
         yield (element.get('testName', '(unnamed test)'), message)
 
 
-def main(paths):
+CONSOLE_FAILURE = re.compile(r'^failed (.+) \([0-9][^()]*\)\s*$')
+
+
+def console_failures(path):
+    try:
+        with open(path, encoding='utf-8', errors='replace') as log:
+            for line in log:
+                match = CONSOLE_FAILURE.match(line)
+                if match:
+                    yield (match.group(1), '(message in the console log above)')
+    except OSError:
+        return
+
+
+def main(console, reports):
     seen = set()
     found = []
-    for path in paths:
-        for name, message in failures(path):
+    for path in [report for report in reports if os.path.exists(report)] + [console]:
+        for name, message in (console_failures(path) if path == console else failures(path)):
             if name not in seen:
                 seen.add(name)
                 found.append((name, message))
@@ -52,4 +71,4 @@ def main(paths):
 
 
 if __name__ == '__main__':
-    main(sys.argv[1:])
+    main(sys.argv[1], sys.argv[2:])

@@ -139,6 +139,7 @@ public sealed class ReplyRunTests
         // The pool is a FIFO shared by this class's tests: calls recycled by earlier tests may queue before this one.
         var recycled = RentUntil(first.Call);
         var again = await AddAsync(calls, recycled);
+        Assert.Same(first.Call, again.Call); // the recycled object is the one in use again
         // Resumed inside OnSendFailed, on its thread, would be the in-place completion leaking into the next use.
         var completer = Environment.CurrentManagedThreadId;
         var completing = true;
