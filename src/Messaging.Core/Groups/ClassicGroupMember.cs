@@ -665,6 +665,15 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
                 RequestRejoin("SyncGroup: coordinator moved");
                 return JoinStep.RetryAfterBackoff;
 
+            case ErrorCode.InvalidRequest:
+                // A coordinator that closed the sync when the leader's assignment arrived answers a follower whose
+                // SyncGroup came after it so (librdkafka's mock cluster does; a slow follower meets it under load):
+                // that generation is over for this member. librdkafka rejoins on every SyncGroup error but a fenced
+                // instance id; stopping for good here kept a member out of its group.
+                _log.GroupError(GroupId, ApiKey.SyncGroup, sync.Error, "the coordinator closed this generation's sync; rejoining");
+                RequestRejoin("SyncGroup: INVALID_REQUEST");
+                return JoinStep.RetryAfterBackoff;
+
             case ErrorCode.FencedInstanceId:
                 throw KafkaExceptions.GroupRefused(GroupId, ApiKey.SyncGroup, sync.Error, null,
                     "Another member joined with group instance id '" + _settings.GroupInstanceId + "'; this one stops.");

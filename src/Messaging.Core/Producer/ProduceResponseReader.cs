@@ -19,7 +19,7 @@ internal static class ProduceResponseReader
     /// <exception cref="KafkaProtocolException">The response is malformed.</exception>
     public static int Read(ResponseFrame frame, short version, ProtocolLimits limits, ProduceRequestSet set)
     {
-        var reader = new KafkaReader(frame.Memory.Span, limits);
+        var reader = new KafkaReader(frame.Memory.Span, limits) { NullAsEmpty = true };
         ResponseHeader.Read(ref reader, ResponseHeader.VersionFor(ApiKey.Produce, Protocol.Messages.ProduceResponse.IsFlexible(version)));
         reader.MessageName = "ProduceResponse";
         var cursor = 0;

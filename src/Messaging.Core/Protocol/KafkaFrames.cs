@@ -89,7 +89,7 @@ internal static class KafkaFrames
     public static TResponse ReadResponse<TResponse>(ReadOnlyMemory<byte> payload, short version, ProtocolLimits? limits, out int correlationId)
         where TResponse : IKafkaMessage<TResponse>
     {
-        var reader = new KafkaReader(payload, limits ?? ProtocolLimits.Default);
+        var reader = new KafkaReader(payload, limits ?? ProtocolLimits.Default) { NullAsEmpty = true };
         correlationId = ResponseHeader.Read(ref reader, ResponseHeader.VersionFor(TResponse.ApiKey, TResponse.IsFlexible(version))).CorrelationId;
         TResponse response = TResponse.Read(ref reader, version);
         reader.EnsureEnd();

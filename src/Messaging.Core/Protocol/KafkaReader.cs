@@ -70,6 +70,16 @@ internal ref struct KafkaReader
     /// <summary>The name of the message being decoded, used in error messages. Set by message decoders; a constant string.</summary>
     public string? MessageName { get; set; }
 
+    /// <summary>
+    /// Reads a null (length or count -1) in a non-nullable string, bytes or array field as empty instead of rejecting
+    /// it. Set for responses only: brokers that are not Kafka's own send null there in error answers (librdkafka's mock
+    /// cluster sends a null SyncGroup assignment and null JoinGroup leader and protocol names with every error), and
+    /// librdkafka reads them as empty. Without it such an answer would fail to decode, hiding its error code: the
+    /// connection would close instead of the error being handled. Other negative lengths are still rejected; requests
+    /// are read strictly.
+    /// </summary>
+    public bool NullAsEmpty { readonly get; init; }
+
     /// <summary>The offset of the next byte to read.</summary>
     public readonly int Position => _position;
 
@@ -252,6 +262,11 @@ internal ref struct KafkaReader
         short length = ReadInt16(field);
         if (length < 0)
         {
+            if (length == -1 && NullAsEmpty)
+            {
+                return string.Empty;
+            }
+
             ThrowHelper.ThrowInvalidLength(MessageName, field, start, length);
         }
 
@@ -287,6 +302,11 @@ internal ref struct KafkaReader
         int length = ReadCompactLength(field, start);
         if (length < 0)
         {
+            if (NullAsEmpty)
+            {
+                return string.Empty; // a compact length is never below -1
+            }
+
             ThrowHelper.ThrowInvalidLength(MessageName, field, start, length);
         }
 
@@ -331,6 +351,11 @@ internal ref struct KafkaReader
         int length = compact ? ReadCompactLength(field, start) : ReadInt32(field);
         if (length < 0 && (!nullable || length != -1))
         {
+            if (length == -1 && NullAsEmpty)
+            {
+                return 0;
+            }
+
             ThrowHelper.ThrowInvalidLength(MessageName, field, start, length);
         }
 
@@ -455,6 +480,11 @@ internal ref struct KafkaReader
         int count = ReadInt32(field);
         if (count < 0)
         {
+            if (count == -1 && NullAsEmpty)
+            {
+                return 0;
+            }
+
             ThrowHelper.ThrowInvalidLength(MessageName, field, start, count);
         }
 
@@ -492,6 +522,11 @@ internal ref struct KafkaReader
         int count = ReadCompactLength(field, start);
         if (count < 0)
         {
+            if (NullAsEmpty)
+            {
+                return 0; // a compact count is never below -1
+            }
+
             ThrowHelper.ThrowInvalidLength(MessageName, field, start, count);
         }
 

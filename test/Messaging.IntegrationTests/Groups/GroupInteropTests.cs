@@ -33,7 +33,7 @@ public sealed class GroupInteropTests
         try
         {
             // Both in the group before any record exists, so each reads only its own share of the first batch.
-            await Eventually.TrueAsync(() => Split(theirs, ours), Deadline, "ours and librdkafka splitting the 12 partitions", ct);
+            await GroupReader.WaitAsync(() => Split(theirs, first), Deadline, "ours and librdkafka splitting the 12 partitions", ct, first);
             var oursOwned = ours.Consumer.Assignment.ToHashSet();
             await ConsumerTestSupport.ProduceAsync(cluster.BootstrapServers, Topic, Partitions, 1200, 20, cancellationToken: ct);
             await Eventually.TrueAsync(() => Union(theirs, ours) == 1200, Deadline, "every record of the first 1,200 read by one of the two", ct);
@@ -63,7 +63,8 @@ public sealed class GroupInteropTests
             // starts its share at librdkafka's commit.
             await theirs.CommitAsync().WaitAsync(Deadline, ct);
             ours = new GroupReader("ours-2", Ours(), [Topic]);
-            await Eventually.TrueAsync(() => Split(theirs, ours) && ours.Consumer.Assignment.Count > 0, Deadline, "ours rejoining and librdkafka giving it a share", ct);
+            var second = ours;
+            await GroupReader.WaitAsync(() => Split(theirs, second) && second.Consumer.Assignment.Count > 0, Deadline, "ours rejoining and librdkafka giving it a share", ct, second);
             var joined = Stopwatch.GetTimestamp();
             await ConsumerTestSupport.ProduceAsync(cluster.BootstrapServers, Topic, Partitions, 1200, 20, cancellationToken: ct);
             await Eventually.TrueAsync(() => Union(theirs, first, ours) == 3600, Deadline, "every record of 3,600 read", ct);
