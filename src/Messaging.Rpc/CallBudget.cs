@@ -22,7 +22,7 @@ namespace Messaging.Rpc;
 internal sealed class CallBudget
 {
     /// <summary>The longest single timed wait: timers refuse due times beyond ~49 days; a longer wait waits again.</summary>
-    private static readonly TimeSpan MaxWaitSlice = TimeSpan.FromDays(1);
+    internal static readonly TimeSpan MaxWaitSlice = TimeSpan.FromDays(1);
 
     private readonly int _maxCalls;
     private readonly long _maxBytes;

@@ -278,7 +278,7 @@ internal sealed class PendingCalls
             }
 
             var keep = remaining + _time.GetElapsedTime(attempts.Start) + remaining;
-            var forgetAt = _time.GetTimestamp() + TimestampTicks(keep);
+            var forgetAt = TimestampAfter(keep);
             _answered[id] = forgetAt;
             EnsureSweepBy(forgetAt);
         }
@@ -332,9 +332,9 @@ internal sealed class PendingCalls
 
             // A sweep at or before the timestamp is enough: each sweep re-arms for the earliest deadline left.
             var now = _time.GetTimestamp();
-            var fireAt = Math.Min(timestamp, now + _maxArmTicks);
-            _armedAt = fireAt;
+            var fireAt = timestamp - now > _maxArmTicks ? now + _maxArmTicks : timestamp;
             _sweep.Change(DueIn(fireAt - now), Timeout.InfiniteTimeSpan);
+            _armedAt = fireAt; // only once armed: a refused due time must not leave later deadlines unswept
         }
     }
 
@@ -437,6 +437,23 @@ internal sealed class PendingCalls
 
     /// <summary><paramref name="span"/> in ticks of this client's <see cref="TimeProvider.GetTimestamp"/>.</summary>
     private long TimestampTicks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
+
+    /// <summary>
+    /// The timestamp <paramref name="span"/> from now (now for a negative span), saturating at <see cref="long.MaxValue"/>:
+    /// a deadline centuries away ("no deadline" written as <see cref="DateTimeOffset.MaxValue"/>) is far in the future,
+    /// never wrapped into the past.
+    /// </summary>
+    public long TimestampAfter(TimeSpan span)
+    {
+        var now = _time.GetTimestamp();
+        if (span <= TimeSpan.Zero)
+        {
+            return now;
+        }
+
+        var ticks = span.TotalSeconds * _time.TimestampFrequency;
+        return ticks >= long.MaxValue - now ? long.MaxValue : now + (long)ticks;
+    }
 
     private TimeSpan Elapsed(PendingCall call) => _time.GetElapsedTime(call.StartTimestamp);
 }

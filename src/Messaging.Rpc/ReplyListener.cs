@@ -37,8 +37,20 @@ internal sealed class ReplyListener : IAsyncDisposable
             assignment[i] = new TopicPartitionOffset(partitions[i], OffsetSpec.Latest);
         }
 
-        _consumer.Assign(assignment);
-        _loop = Task.Run(LoopAsync, CancellationToken.None);
+        // A start retried after a timed-out positioning finds its loop still running: one loop per consumer (the
+        // consumer takes one consume call at a time), so it only waits for the positions again.
+        if (_loop.IsCompleted)
+        {
+            _consumer.Assign(assignment);
+
+            // The loop lives as long as the client: it must not carry the execution context (Activity, AsyncLocals)
+            // of the call that happened to start the client.
+            using (ExecutionContext.SuppressFlow())
+            {
+                _loop = Task.Run(LoopAsync, CancellationToken.None);
+            }
+        }
+
         foreach (var partition in partitions)
         {
             while (_consumer.Position(partition) is null)

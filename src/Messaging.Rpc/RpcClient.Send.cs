@@ -77,7 +77,11 @@ public sealed partial class RpcClient
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
         var remaining = Remaining(deadline);
-        timeout.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.FromTicks(1));
+        if (remaining < CallBudget.MaxWaitSlice)
+        {
+            // Longer than timers allow (~49 days) is left to the producer's delivery timeout, which bounds the send anyway.
+            timeout.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.FromTicks(1));
+        }
         try
         {
             await _producer.ProduceAsync(topic, options.Key, payload, headers, cancellationToken: timeout.Token).ConfigureAwait(false);

@@ -544,7 +544,7 @@ public sealed partial class RpcClient : IAsyncDisposable
 
         var call = PendingCall<TResponse>.Rent();
         var remaining = Remaining(deadline);
-        var deadlineTimestamp = _time.GetTimestamp() + (remaining > TimeSpan.Zero ? (long)(remaining.TotalSeconds * _time.TimestampFrequency) : 0);
+        var deadlineTimestamp = _calls.TimestampAfter(remaining);
         _calls.Add(call, method, topic, serializer, start, deadlineTimestamp, bytes, cancellationToken, correlationId, attempts);
         return call;
     }
