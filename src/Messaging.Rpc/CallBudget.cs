@@ -21,9 +21,6 @@ namespace Messaging.Rpc;
 /// </remarks>
 internal sealed class CallBudget
 {
-    /// <summary>The longest single timed wait: timers refuse due times beyond ~49 days; a longer wait waits again.</summary>
-    internal static readonly TimeSpan MaxWaitSlice = TimeSpan.FromDays(1);
-
     private readonly int _maxCalls;
     private readonly long _maxBytes;
     private readonly TimeProvider _time;
@@ -187,7 +184,7 @@ internal sealed class CallBudget
 
                     try
                     {
-                        return await waiter.Completion.Task.WaitAsync(remaining < MaxWaitSlice ? remaining : MaxWaitSlice, _time, cancellationToken)
+                        return await waiter.Completion.Task.WaitAsync(remaining < FarDeadline.MaxStep ? remaining : FarDeadline.MaxStep, _time, cancellationToken)
                             .ConfigureAwait(false);
                     }
                     catch (TimeoutException)

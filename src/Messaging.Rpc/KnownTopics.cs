@@ -45,8 +45,8 @@ internal sealed class KnownTopics
         var lookup = _lookups.GetOrAdd(topic, static (name, self) => self.DescribeAsync(name), this);
         try
         {
-            // Timers refuse due times beyond ~49 days; a lookup is bounded by the admin client's timeout, far below a day.
-            var bounded = wait <= TimeSpan.Zero ? TimeSpan.FromTicks(1) : wait < CallBudget.MaxWaitSlice ? wait : CallBudget.MaxWaitSlice;
+            // At most one timer step: a lookup is bounded by the admin client's timeout, far below it.
+            var bounded = wait <= TimeSpan.Zero ? TimeSpan.FromTicks(1) : wait < FarDeadline.MaxStep ? wait : FarDeadline.MaxStep;
             await lookup.WaitAsync(bounded, _time, cancellationToken).ConfigureAwait(false);
         }
         catch (KafkaAdminException ex) when (ex.Errors.TryGetValue(topic, out var error) && error is KafkaErrorException { Code: ErrorCode.UnknownTopicOrPartition })

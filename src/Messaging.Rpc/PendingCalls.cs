@@ -32,6 +32,9 @@ internal sealed class PendingCalls
     private readonly RpcWire _wire;
     private readonly ITimer _sweep;
     private readonly long _checkIntervalTicks;
+
+    // The furthest the timer is armed ahead (one timer step): a deadline further out (a call with a timeout of months)
+    // gets a sweep at this distance, which re-arms for what is left.
     private readonly long _maxArmTicks;
     private readonly Lock _arming = new();
 
@@ -55,15 +58,9 @@ internal sealed class PendingCalls
         _budget = new CallBudget(options.MaxPendingCalls, options.MaxPendingRequestBytes, _time);
         _maxAnswered = options.MaxPendingCalls;
         _checkIntervalTicks = Math.Max(1, TimestampTicks(options.DeadlineCheckInterval));
-        _maxArmTicks = TimestampTicks(MaxArm);
+        _maxArmTicks = TimestampTicks(FarDeadline.MaxStep);
         _sweep = _time.CreateTimer(static state => ((PendingCalls)state!).Sweep(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
-
-    /// <summary>
-    /// The furthest the timer is armed ahead: a deadline further out (a call with a timeout of months) gets a sweep at
-    /// this distance, which re-arms for what is left. Timers refuse due times beyond ~49 days.
-    /// </summary>
-    private static readonly TimeSpan MaxArm = TimeSpan.FromDays(1);
 
     /// <summary>For tests: runs in each sweep right after it went through the calls, where an addition is one the sweep missed.</summary>
     internal Action? AfterCallsSwept { get; set; }

@@ -77,9 +77,9 @@ public sealed partial class RpcClient
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
         var remaining = Remaining(deadline);
-        if (remaining < CallBudget.MaxWaitSlice)
+        using var far = remaining > FarDeadline.MaxStep ? new FarDeadline(timeout, deadline, _time) : null; // disposed before the source
+        if (far is null)
         {
-            // Longer than timers allow (~49 days) is left to the producer's delivery timeout, which bounds the send anyway.
             timeout.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.FromTicks(1));
         }
         try

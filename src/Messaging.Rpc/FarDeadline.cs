@@ -3,12 +3,17 @@ namespace Messaging.Rpc;
 /// <summary>
 /// Cancels a token source at a deadline too far away for one timer: timers refuse due times beyond ~49.7 days, and
 /// a caller may send a deadline years ahead (any time up to year 9999 is a valid deadline). The timer steps towards
-/// the deadline at most <see cref="MaxStep"/> at a time and cancels once it is reached. Owned by the request's context,
-/// which disposes it with the source (a step that runs meanwhile finds the source disposed and does nothing).
+/// the deadline at most <see cref="MaxStep"/> at a time and cancels once it is reached. Owned by whoever owns the source
+/// (a server request's context, a client's one-way send), which disposes it with the source (a step that runs
+/// meanwhile finds the source disposed and does nothing).
 /// </summary>
 internal sealed class FarDeadline : IDisposable
 {
-    /// <summary>The longest single timer step; deadlines at most this far away use the token source's own timer.</summary>
+    /// <summary>
+    /// The longest single timer step, and so the longest single timed wait anywhere in the RPC layer (timers refuse
+    /// due times beyond ~49.7 days): deadlines at most this far away use a token source's own timer; longer waits wait
+    /// again or step with a <see cref="FarDeadline"/>.
+    /// </summary>
     public static readonly TimeSpan MaxStep = TimeSpan.FromDays(1);
 
     private readonly CancellationTokenSource _source;
