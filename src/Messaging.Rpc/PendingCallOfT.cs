@@ -64,6 +64,21 @@ internal sealed class PendingCall<T> : PendingCall, IValueTaskSource<T>
 
     public T GetResult(short token)
     {
+        // Only the await of the current, completed call recycles it. A stale token (a result read twice) or a call still
+        // pending (`.Result` or `GetAwaiter().GetResult()` on a ValueTask that has not completed) throws without
+        // touching it: recycling then would hand a call still in the pending map — or one another caller now owns —
+        // back to the pool, and its reply to whoever rents it next.
+        if (token != _core.Version)
+        {
+            throw new InvalidOperationException("This call's ValueTask was awaited already; it may be awaited once.");
+        }
+
+        if (_core.GetStatus(token) == ValueTaskSourceStatus.Pending)
+        {
+            throw new InvalidOperationException(
+                "This call has not completed; await its ValueTask (or block on AsTask()) instead of reading its result synchronously.");
+        }
+
         try
         {
             return _core.GetResult(token);

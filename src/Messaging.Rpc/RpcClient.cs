@@ -22,7 +22,9 @@ namespace Messaging.Rpc;
 /// completes exactly once.</para>
 /// <para><b>Memory.</b> A request is encoded into a pooled stream, copied by the producer into its batch, and the
 /// stream returned at once; the reply is decoded from the consumer's pooled buffer, which is recycled at once. A call
-/// waits on a pooled value-task source: no Task per call.</para>
+/// waits on a pooled value-task source: no Task per call. Await a call once; to block on it or await it twice, use
+/// <see cref="ValueTask{TResult}.AsTask"/> — reading its result before it completed throws
+/// <see cref="InvalidOperationException"/> (the call itself goes on).</para>
 /// <para><b>Resilience, middleware, telemetry.</b> Idempotent calls may be retried and hedged under their one correlation
 /// ID, circuit breakers guard each request topic (<see cref="RpcClientOptions.Resilience"/>); interceptors wrap every
 /// call (<see cref="RpcClientOptions.Interceptors"/>); calls are spans and measurements of <see cref="RpcTelemetry"/>'s

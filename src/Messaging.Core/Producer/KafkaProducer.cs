@@ -17,7 +17,9 @@ namespace Messaging;
 /// </summary>
 /// <remarks>
 /// <para><b>Two ways to produce.</b> <see cref="ProduceAsync(string, ReadOnlyMemory{byte}?, ReadOnlyMemory{byte}?, IReadOnlyList{RecordHeader}?, int?, Timestamp?, CancellationToken)"/> returns a <see cref="ValueTask{TResult}"/> that completes when
-/// the record is acknowledged (from a pooled source: no Task per record). <see cref="Produce(string, ReadOnlySpan{byte}, ReadOnlySpan{byte}, DeliveryHandler?, object?)"/>
+/// the record is acknowledged (from a pooled source: no Task per record; await it once — to block on it or await it
+/// twice, use <see cref="ValueTask{TResult}.AsTask"/>: reading its result before it completed throws
+/// <see cref="InvalidOperationException"/>). <see cref="Produce(string, ReadOnlySpan{byte}, ReadOnlySpan{byte}, DeliveryHandler?, object?)"/>
 /// returns as soon as the record is in a batch and reports the outcome to a <see cref="DeliveryHandler"/> — pass a
 /// cached delegate and per-record state, and producing allocates nothing; with no handler it is fire-and-forget.</para>
 /// <para><b>Blocking.</b> Producing waits only for the topic's first metadata and for buffer memory

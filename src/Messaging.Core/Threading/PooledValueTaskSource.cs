@@ -106,6 +106,15 @@ internal abstract class PooledValueTaskSource<TResult> : IValueTaskSource<TResul
             throw new InvalidOperationException("This pooled ValueTask was awaited already; it may be awaited once.");
         }
 
+        // A result read before completion (`.Result` or `GetAwaiter().GetResult()` on a ValueTask still pending) throws
+        // here too, still holding the awaiter's share: letting go now would let the completer recycle the source while
+        // the caller can still await it.
+        if (_core.GetStatus(token) == ValueTaskSourceStatus.Pending)
+        {
+            throw new InvalidOperationException(
+                "This pooled ValueTask has not completed; await it (or block on AsTask()) instead of reading its result synchronously.");
+        }
+
         try
         {
             return _core.GetResult(token);

@@ -253,6 +253,24 @@ public sealed class PooledValueTaskSourceTests
     }
 
     [Fact]
+    public async Task A_result_read_before_completion_throws_and_keeps_the_source_for_its_await()
+    {
+        var pool = new CountingPool();
+        var source = pool.Rent();
+        var task = source.AsValueTask();
+
+        var thrown = Assert.Throws<InvalidOperationException>(() => task.Result);
+
+        // Had the early read let go of the awaiter's share, the completer's release would recycle the source here and
+        // the await below would find its token stale.
+        Assert.True(source.TrySetResult(5));
+        Assert.Equal(0, pool.Returned);
+        Assert.Equal(5, await task);
+        Assert.Equal(1, pool.Returned);
+        Assert.Contains("has not completed", thrown.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_use_in_the_steady_state_allocates_nothing()
     {
         var pool = new CountingPool();
