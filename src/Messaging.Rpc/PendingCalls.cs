@@ -95,6 +95,10 @@ internal sealed class PendingCalls
     {
         int generation;
         var id = attempts?.CorrelationId ?? (correlationId == Guid.Empty ? Guid.NewGuid() : correlationId);
+
+        // Counted before the entry exists: a reply or the sweep may finish the call (and count it out) as soon as it
+        // is in the map, and the pending-calls reading must never dip below the calls actually pending.
+        _metrics.PendingCalls.Add(1);
         while (true)
         {
             generation = call.Begin(this, id, method, topic, serializer, startTimestamp, deadlineTimestamp, requestBytes, attempts);
@@ -109,7 +113,6 @@ internal sealed class PendingCalls
             id = Guid.NewGuid();
         }
 
-        _metrics.PendingCalls.Add(1);
         EnsureSweepBy(deadlineTimestamp);
 
         // The race with Close: Close sets _closed and then drains the map; this added to the map and then reads _closed
