@@ -113,9 +113,9 @@ internal sealed class ChunkDecoder
                     slot.TimestampType = timestampType;
                     slice.Commit();
                     next = slot.View.Offset + 1;
+                    NextOffset = next; // per record: a later record of the batch may fail to decode, and the position must stay past those delivered
                 }
 
-                NextOffset = next;
                 if (_records.RemainingCount == 0)
                 {
                     // Compaction can leave the batch's last offset past its last record: the next offset follows the batch.
