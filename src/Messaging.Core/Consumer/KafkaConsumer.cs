@@ -634,5 +634,14 @@ public sealed class KafkaConsumer : IKafkaConsumer
         }
     }
 
-    private void ExitConsume() => Volatile.Write(ref _consuming, 0);
+    private void ExitConsume()
+    {
+        Interlocked.Exchange(ref _consuming, 0); // a full fence: DisposeAsync sees the call over, or this sees the disposal
+        if (Volatile.Read(ref _disposed) != 0 && Interlocked.CompareExchange(ref _consuming, 1, 0) == 0)
+        {
+            // Disposed while this call was consuming: DisposeAsync left the current chunk (its frame reference and
+            // the decoder's decompressed batch) to the call, which gives it back now; the flag stays taken.
+            FinishChunk();
+        }
+    }
 }
