@@ -223,6 +223,13 @@ internal sealed class FetchResponseHandler
                         ") and auto.offset.reset is error. The partition is held: seek to continue.",
                         ConsumeErrorKind.OffsetOutOfRange, cursor.TopicPartition, target.FetchOffset, data.ErrorCode));
                 }
+                else if (cursor.Position < target.FetchOffset)
+                {
+                    // Records fetched before this offset still wait for the application: they stay queued and are
+                    // delivered. For the application's position the answer is stale (the Java client discards it too);
+                    // the partition is fetched again after the backoff and resets once the application has caught up.
+                    cursor.RetryAt = retryAt;
+                }
                 else
                 {
                     _log.OffsetReset(cursor.TopicPartition, target.FetchOffset, _options.AutoOffsetReset);
