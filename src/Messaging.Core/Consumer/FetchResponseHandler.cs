@@ -71,6 +71,7 @@ internal sealed class FetchResponseHandler
                 if (cursor.Generation == target.Generation && cursor.State == CursorState.Fetching)
                 {
                     cursor.State = CursorState.Held;
+                    cursor.HoldQueued = true;
                     _buffer.EnqueueError(cursor, target.Generation, new ConsumeException(
                         "Fetching " + cursor.TopicPartition + " is impossible: " + error.Message + " The partition is held.",
                         ConsumeErrorKind.BrokerError, cursor.TopicPartition, target.FetchOffset, ErrorCode.UnsupportedVersion, error));
@@ -208,6 +209,7 @@ internal sealed class FetchResponseHandler
                 {
                     // Nothing complete: corrupt or truncated. Stop fetching; the consumer reports it in order.
                     cursor.State = CursorState.Held;
+                    cursor.HoldQueued = true;
                 }
 
                 return false;
@@ -217,6 +219,7 @@ internal sealed class FetchResponseHandler
                 if (_options.AutoOffsetReset == AutoOffsetReset.Error)
                 {
                     cursor.State = CursorState.Held;
+                    cursor.HoldQueued = true;
                     _buffer.EnqueueError(cursor, target.Generation, new ConsumeException(
                         "Offset " + target.FetchOffset.ToString(CultureInfo.InvariantCulture) + " is out of range for " + cursor.TopicPartition +
                         " (log start " + data.LogStartOffset.ToString(CultureInfo.InvariantCulture) + ", high watermark " + data.HighWatermark.ToString(CultureInfo.InvariantCulture) +
@@ -255,6 +258,7 @@ internal sealed class FetchResponseHandler
 
             default:
                 cursor.State = CursorState.Held;
+                cursor.HoldQueued = true;
                 _buffer.EnqueueError(cursor, target.Generation, new ConsumeException(
                     "Fetch for " + cursor.TopicPartition + " at offset " + target.FetchOffset.ToString(CultureInfo.InvariantCulture) + " failed: " +
                     ErrorCodes.Name(data.ErrorCode) + " (" + ErrorCodes.Description(data.ErrorCode) + "). The partition is held: seek to retry.",

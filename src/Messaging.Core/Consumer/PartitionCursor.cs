@@ -74,6 +74,13 @@ internal sealed class PartitionCursor
     /// <summary>Not fetched before this timestamp of the consumer's clock (after a retriable error).</summary>
     public long RetryAt { get; set; }
 
+    /// <summary>
+    /// Held by a Fetch answer whose reason (a partition error, or data ending in corruption) is queued for the
+    /// application and not yet delivered. A pause drops what is queued, that reason with it, so it sends the partition
+    /// back to fetching from its position: a lasting failure is met, and reported, again. Cleared by every new generation.
+    /// </summary>
+    public bool HoldQueued { get; set; }
+
     // ---- Read without the lock. ----
 
     /// <summary>The current generation, replaced whenever fetched data for the partition becomes invalid.</summary>
@@ -100,7 +107,11 @@ internal sealed class PartitionCursor
     /// Invalidates everything fetched so far (call under the fetcher's lock): a new generation starts at the current
     /// position, and whatever the consuming thread still writes into the old one is ignored.
     /// </summary>
-    public void BumpGeneration() => Volatile.Write(ref _generation, new CursorGeneration(Position));
+    public void BumpGeneration()
+    {
+        HoldQueued = false;
+        Volatile.Write(ref _generation, new CursorGeneration(Position));
+    }
 
     /// <summary>True when a Fetch may include the partition now.</summary>
     public bool IsFetchable(long now) => State == CursorState.Fetching && Leader >= 0 && !Paused && !AwaitingStart && !InFlight && RetryAt <= now;

@@ -197,6 +197,11 @@ internal sealed class PartitionCursors
                 {
                     // Drop what was fetched ahead: nothing more of the partition is delivered while paused.
                     cursor.Paused = true;
+                    if (cursor.State == CursorState.Held && cursor.HoldQueued)
+                    {
+                        cursor.State = CursorState.Fetching; // the hold's queued reason is dropped below: fetch again on resume
+                    }
+
                     cursor.BumpGeneration();
                     if (cursor.State == CursorState.Fetching && cursor.Position >= 0)
                     {

@@ -44,6 +44,57 @@ public sealed class FetchResponseHandlerTests
         Assert.Equal(frames.Rents, frames.Returns);
     }
 
+    [Theory]
+    [InlineData(ErrorCode.TopicAuthorizationFailed)]
+    [InlineData(ErrorCode.None)] // data with no complete batch: the decoder reports it when it gets there
+    public void A_pause_that_drops_a_queued_partition_error_fetches_the_partition_again_on_resume(ErrorCode error)
+    {
+        var cursors = new PartitionCursors();
+        cursors.Assign([new TopicPartitionOffset(Partition, 0)]);
+        var cursor = cursors.All[0];
+        cursor.Leader = 1;
+        var buffer = new FetchBuffer(long.MaxValue, static () => { });
+        using var maintenance = new MaintenanceRequests(Clock.System);
+        var options = new KafkaConsumerOptions { BootstrapServers = "localhost:9092" };
+        var handler = new FetchResponseHandler(cursors, buffer, maintenance, options, new ConsumerLog(NullLogger.Instance), Clock.System);
+        var frames = new CountingResponsePool();
+
+        Fetch(cursors, handler, frames, ErrorCode.None, Batch(0, 5, o => "v" + o));
+        var batch = Batch(5, 5, o => "v" + o);
+        Fetch(cursors, handler, frames, error, error == ErrorCode.None ? batch[..^3] : null);
+        Assert.Equal(CursorState.Held, cursor.State);
+
+        // The application pauses before it reached the records or the error: both are dropped, and resumes.
+        cursors.Pause([Partition]);
+        cursors.Resume([Partition]);
+        while (buffer.TryTake(out var stale))
+        {
+            Assert.False(stale.Generation == cursor.Generation, "queued data survived the pause");
+            buffer.Done(stale);
+        }
+
+        // Nothing of the partition is queued any more, so it must be fetched again from the position, where the
+        // failure (if it lasts) is met and reported again; held, it would never be read nor reported.
+        Assert.Equal(CursorState.Fetching, cursor.State);
+        Assert.Equal(0, cursor.FetchOffset);
+        Assert.True(cursor.IsFetchable(long.MaxValue));
+        Assert.Equal(frames.Rents, frames.Returns);
+    }
+
+    [Fact]
+    public void A_partition_held_after_its_error_was_delivered_stays_held_across_a_pause()
+    {
+        var cursors = new PartitionCursors();
+        cursors.Assign([new TopicPartitionOffset(Partition, 7)]);
+        var cursor = cursors.All[0];
+        cursor.Leader = 1;
+        cursors.Hold(cursor, cursor.Generation, 7); // the application got the error: it must seek to go on
+        cursors.Pause([Partition]);
+        cursors.Resume([Partition]);
+        Assert.Equal(CursorState.Held, cursor.State);
+        Assert.False(cursor.IsFetchable(long.MaxValue));
+    }
+
     private static void Fetch(PartitionCursors cursors, FetchResponseHandler handler, CountingResponsePool frames, ErrorCode error, byte[]? records)
     {
         var targets = new List<FetchTarget>();
