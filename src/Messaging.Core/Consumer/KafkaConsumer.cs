@@ -441,17 +441,17 @@ public sealed class KafkaConsumer : IKafkaConsumer
 
             var cursor = chunk.Cursor;
             var generation = chunk.Generation;
+            if (!IsCurrent(chunk))
+            {
+                FinishChunk(); // sought, paused or unassigned since: the rest, a pending failure too, belongs to dropped data
+                continue;
+            }
+
             if (_decoder.PendingError is { } pending)
             {
                 FinishChunk();
                 _fetcher.Hold(cursor, generation, pending.Offset, pending);
                 throw pending;
-            }
-
-            if (!IsCurrent(chunk))
-            {
-                FinishChunk();
-                continue;
             }
 
             var slice = RecordSlice.Rent(_pools.Records, _pools.RecordSlices, _maxPollRecords, chunk.TopicPartition, cursor, generation);
