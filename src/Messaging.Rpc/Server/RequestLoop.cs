@@ -41,6 +41,7 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
     private readonly CancellationTokenSource _stop = new();
     private TaskCompletionSource _wake = NewSignal();
     private TaskCompletionSource? _drained;
+    private int _shutDrained;
     private int _waiting;
     private long _finished;
     private Task<ConsumeBatch>? _pendingConsume;
@@ -94,19 +95,25 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
     {
         var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref _drained, drained);
-        if (_admission.InFlight == 0)
-        {
-            return true;
-        }
-
         try
         {
+            if (_admission.InFlight == 0)
+            {
+                return true;
+            }
+
             await drained.Task.WaitAsync(timeout, _time).ConfigureAwait(false);
             return true;
         }
         catch (TimeoutException)
         {
             return _admission.InFlight == 0;
+        }
+        finally
+        {
+            // The shutdown has given running requests their time: the revocation that leaving the group brings must
+            // not wait for them again (a handler that ignores its token is abandoned, as the shutdown promises).
+            Volatile.Write(ref _shutDrained, 1);
         }
     }
 
@@ -167,7 +174,7 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
         }
 
         // Let the revoked partitions' running requests finish (bounded), so the commit covers them and the next owner
-        // repeats as little as possible.
+        // repeats as little as possible — unless the server is shutting down: its drain has waited for them already.
         var drains = new Task[revoked.Count];
         for (var i = 0; i < drains.Length; i++)
         {
@@ -176,7 +183,10 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
 
         try
         {
-            await Task.WhenAll(drains).WaitAsync(_options.DrainTimeout, _time, ct).ConfigureAwait(false);
+            if (Volatile.Read(ref _shutDrained) == 0)
+            {
+                await Task.WhenAll(drains).WaitAsync(_options.DrainTimeout, _time, ct).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {
