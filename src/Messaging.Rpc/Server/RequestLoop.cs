@@ -349,7 +349,7 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
                 catch (ConsumeException ex)
                 {
                     Interlocked.Increment(ref _counters.ConsumeErrors);
-                    SkipPast(ex);
+                    await SkipPastAsync(ex, token).ConfigureAwait(false);
                     continue;
                 }
 #pragma warning disable CA1031 // The loop must outlive any one failure; the consumer retries what is transient.
@@ -638,15 +638,56 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
         }
     }
 
-    private void SkipPast(ConsumeException error)
+    /// <summary>
+    /// Moves a partition the consumer holds after an error: past the record that failed, or — when the error has no
+    /// offset (where to start could not be looked up: the group's committed offset, or the reset policy's) — to the
+    /// group's committed offset, looked up again. "Past" -1 would be offset 0: the whole partition, its answered
+    /// requests included, handled again.
+    /// </summary>
+    private async Task SkipPastAsync(ConsumeException error, CancellationToken token)
     {
+        var start = OffsetSpec.At(error.Offset + 1);
+        if (error.Offset < 0)
+        {
+            start = await CommittedStartAsync(error.TopicPartition, token).ConfigureAwait(false);
+        }
+
         try
         {
-            _consumer.Seek(error.TopicPartition, OffsetSpec.At(error.Offset + 1));
+            _consumer.Seek(error.TopicPartition, start);
         }
         catch (ArgumentException)
         {
             // Not (or no longer) assigned: nothing to skip.
+        }
+    }
+
+    /// <summary>
+    /// Where the group left <paramref name="partition"/> (the reset policy's end when nothing is committed), asked until
+    /// the answer comes. Asked of the group, not of this server's partitions: the error can arrive before the
+    /// assignment's listener has run.
+    /// </summary>
+    private async Task<OffsetSpec> CommittedStartAsync(TopicPartition partition, CancellationToken token)
+    {
+        while (true)
+        {
+            try
+            {
+                var committed = await _consumer.CommittedAsync([partition], token).ConfigureAwait(false);
+                if (committed[0].Offset >= 0)
+                {
+                    return OffsetSpec.At(committed[0].Offset);
+                }
+
+                return _options.Consumer.AutoOffsetReset == AutoOffsetReset.Latest ? OffsetSpec.Latest : OffsetSpec.Earliest;
+            }
+#pragma warning disable CA1031 // The partition stays held until a seek: keep asking (the stop token ends it).
+            catch (Exception) when (!token.IsCancellationRequested)
+#pragma warning restore CA1031
+            {
+                Interlocked.Increment(ref _counters.ConsumeErrors);
+                await Task.Delay(ErrorBackoff, _time, token).ConfigureAwait(false);
+            }
         }
     }
 }
