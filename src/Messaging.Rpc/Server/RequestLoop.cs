@@ -639,10 +639,11 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
     }
 
     /// <summary>
-    /// Moves a partition the consumer holds after an error: past the record that failed, or — when the error has no
-    /// offset (where to start could not be looked up: the group's committed offset, or the reset policy's) — to the
-    /// group's committed offset, looked up again. "Past" -1 would be offset 0: the whole partition, its answered
-    /// requests included, handled again.
+    /// Moves a partition the consumer holds after an error: past a record that cannot be read; back to the same offset,
+    /// after a pause, when the broker could not serve it (the record there is a request not read yet: skipping it would
+    /// lose it, and a later commit would pass it); or — when the error has no offset (where to start could not be
+    /// looked up: the group's committed offset, or the reset policy's) — to the group's committed offset, looked up
+    /// again. "Past" -1 would be offset 0: the whole partition, its answered requests included, handled again.
     /// </summary>
     private async Task SkipPastAsync(ConsumeException error, CancellationToken token)
     {
@@ -650,6 +651,11 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
         if (error.Offset < 0)
         {
             start = await CommittedStartAsync(error.TopicPartition, token).ConfigureAwait(false);
+        }
+        else if (error.Kind == ConsumeErrorKind.BrokerError)
+        {
+            await Task.Delay(ErrorBackoff, _time, token).ConfigureAwait(false);
+            start = OffsetSpec.At(error.Offset);
         }
 
         try
