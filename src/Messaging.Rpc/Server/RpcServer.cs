@@ -155,7 +155,9 @@ public sealed class RpcServer : IAsyncDisposable
                 await _loop.DrainAsync(CancelGrace).ConfigureAwait(false);
             }
 
-            using var commitTimeout = new CancellationTokenSource(_options.DrainTimeout + CancelGrace, _options.TimeProvider);
+            // Bounded by one timer step: a token source's timer refuses longer due times (and DrainTimeout may be TimeSpan.MaxValue).
+            var commitWait = _options.DrainTimeout < FarDeadline.MaxStep ? _options.DrainTimeout + CancelGrace : FarDeadline.MaxStep;
+            using var commitTimeout = new CancellationTokenSource(commitWait, _options.TimeProvider);
             await _loop.CommitAsync(commitTimeout.Token).ConfigureAwait(false);
         }
 
