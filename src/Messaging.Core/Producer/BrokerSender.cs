@@ -166,8 +166,12 @@ internal sealed class BrokerSender : IAsyncDisposable
                 }
                 catch (Exception ex) when (ex is KafkaException or ObjectDisposedException)
                 {
-                    // Down or backing off: batches wait (and expire on their own); try again shortly.
+                    // Down or backing off: batches wait (and expire on their own); try again shortly. The leader may have
+                    // moved meanwhile (a crashed broker stays listed as leader until its session times out, and a broker
+                    // we never reached raises no disconnect): ask for metadata each time, as the Java client does after
+                    // a failed connect; the refresher coalesces these and spaces them (100 ms growing to 1 s).
                     _log.SenderCannotConnect(NodeId, ex.Message);
+                    _metadata.RequestRefresh();
                     wakeAt = _clock.After(now, _settings.ReconnectBackoff);
                 }
 

@@ -19,6 +19,9 @@ internal sealed class ScriptedProduceBroker : IAsyncDisposable
     /// <summary>Returned by <see cref="OnProduce"/>: close the connection without answering the request.</summary>
     public const ErrorCode Drop = (ErrorCode)short.MinValue;
 
+    /// <summary>Returned by <see cref="OnProduce"/>: write the batch (as a broker would), then close the connection without answering.</summary>
+    public const ErrorCode WriteThenDrop = (ErrorCode)(short.MinValue + 1);
+
     private const int MaxRequestBytes = 1 << 20;
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly CancellationTokenSource _stop = new();
@@ -36,16 +39,34 @@ internal sealed class ScriptedProduceBroker : IAsyncDisposable
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
+    /// <summary>A loopback port nobody listens on: node 2's, a broker that is down.</summary>
+    public int DownPort { get; } = ClosedPort();
+
     public string BootstrapServers => "127.0.0.1:" + Port;
 
     /// <summary>Decides each partition's answer to a Produce (default: accept).</summary>
     public Func<ProducedBatch, ErrorCode> OnProduce { get; set; } = static _ => ErrorCode.None;
+
+    /// <summary>
+    /// The leader the n-th Metadata answer (1-based) names for every partition: this broker (node 1, the default) or
+    /// node 2, which the metadata lists at a loopback port nobody listens on (a broker that is down).
+    /// </summary>
+    public Func<int, int> LeaderInMetadata { get; set; } = static _ => 1;
 
     /// <summary>Every request, in arrival order.</summary>
     public ConcurrentQueue<ApiKey> Requests { get; } = new();
 
     /// <summary>Every batch of every Produce, in arrival order.</summary>
     public ConcurrentQueue<ProducedBatch> Batches { get; } = new();
+
+    /// <summary>The batches written to the log, in offset order (with <see cref="EnforceSequences"/>, duplicates are not written again).</summary>
+    public ConcurrentQueue<ProducedBatch> Written { get; } = new();
+
+    /// <summary>Checks producer ids, epochs and sequences as a Kafka broker does (duplicates answered with their first offset, gaps with OUT_OF_ORDER_SEQUENCE_NUMBER).</summary>
+    public bool EnforceSequences { get; init; }
+
+    /// <summary>Per partition: the producer's epoch, the next sequence expected, and the last five batches written (for duplicates).</summary>
+    private readonly Dictionary<int, (short Epoch, int Next, List<(ProducedBatch Batch, long Offset)> Recent)> _sequences = [];
 
     public int Count(ApiKey apiKey) => Requests.Count(k => k == apiKey);
 
@@ -140,15 +161,16 @@ internal sealed class ScriptedProduceBroker : IAsyncDisposable
             case ApiKey.Metadata:
             {
                 _ = KafkaFrames.ReadRequest<MetadataRequest>(frame, null, out var header);
+                var leader = LeaderInMetadata(Count(ApiKey.Metadata));
                 var partitions = new MetadataResponse.MetadataResponsePartition[_partitions];
                 for (var p = 0; p < partitions.Length; p++)
                 {
-                    partitions[p] = new() { PartitionIndex = p, LeaderId = 1, LeaderEpoch = 0, ReplicaNodes = [1], IsrNodes = [1] };
+                    partitions[p] = new() { PartitionIndex = p, LeaderId = leader, LeaderEpoch = 0, ReplicaNodes = [1, 2], IsrNodes = [1, 2] };
                 }
 
                 var response = new MetadataResponse
                 {
-                    Brokers = [new() { NodeId = 1, Host = "127.0.0.1", Port = Port }],
+                    Brokers = [new() { NodeId = 1, Host = "127.0.0.1", Port = Port }, new() { NodeId = 2, Host = "127.0.0.1", Port = DownPort }],
                     ClusterId = "scripted",
                     ControllerId = 1,
                     Topics = [new() { Name = Topic, TopicId = Guid.NewGuid(), Partitions = partitions }],
@@ -181,7 +203,18 @@ internal sealed class ScriptedProduceBroker : IAsyncDisposable
                             return false;
                         }
 
-                        var offset = code == ErrorCode.None ? Interlocked.Add(ref _nextOffset, batch.Count) - batch.Count : -1;
+                        var offset = -1L;
+                        if (code is ErrorCode.None or WriteThenDrop)
+                        {
+                            var outcome = Write(batch, out offset);
+                            if (code == WriteThenDrop)
+                            {
+                                return false;
+                            }
+
+                            code = outcome;
+                        }
+
                         partitions.Add(new() { Index = partition.Index, ErrorCode = code, BaseOffset = offset });
                     }
 
@@ -194,6 +227,79 @@ internal sealed class ScriptedProduceBroker : IAsyncDisposable
 
             default:
                 throw new InvalidOperationException("The scripted broker does not answer " + apiKey);
+        }
+    }
+
+    private static int ClosedPort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    private ErrorCode Write(ProducedBatch batch, out long offset)
+    {
+        lock (_sequences)
+        {
+            offset = -1;
+            if (EnforceSequences && batch.ProducerId >= 0)
+            {
+                if (_sequences.TryGetValue(batch.Partition, out var state))
+                {
+                    if (batch.Epoch < state.Epoch)
+                    {
+                        return ErrorCode.InvalidProducerEpoch;
+                    }
+
+                    if (batch.Epoch == state.Epoch)
+                    {
+                        foreach (var (recent, at) in state.Recent)
+                        {
+                            if (recent.BaseSequence == batch.BaseSequence && recent.Count == batch.Count)
+                            {
+                                offset = at; // a retry of a batch already written: its first offset, not written again
+                                return ErrorCode.None;
+                            }
+                        }
+
+                        if (batch.BaseSequence != state.Next)
+                        {
+                            return ErrorCode.OutOfOrderSequenceNumber;
+                        }
+                    }
+                    else if (batch.BaseSequence != 0)
+                    {
+                        return ErrorCode.OutOfOrderSequenceNumber; // a new epoch starts at sequence 0
+                    }
+                }
+                else
+                {
+                    state = (batch.Epoch, batch.BaseSequence, []);
+                }
+
+                if (batch.Epoch != state.Epoch)
+                {
+                    state = (batch.Epoch, 0, []);
+                }
+
+                offset = Interlocked.Add(ref _nextOffset, batch.Count) - batch.Count;
+                state.Recent.Add((batch, offset));
+                if (state.Recent.Count > 5)
+                {
+                    state.Recent.RemoveAt(0);
+                }
+
+                _sequences[batch.Partition] = (state.Epoch, batch.BaseSequence + batch.Count, state.Recent);
+            }
+            else
+            {
+                offset = Interlocked.Add(ref _nextOffset, batch.Count) - batch.Count;
+            }
+
+            Written.Enqueue(batch);
+            return ErrorCode.None;
         }
     }
 
