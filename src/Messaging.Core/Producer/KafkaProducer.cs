@@ -465,11 +465,20 @@ public sealed class KafkaProducer : IKafkaProducer
             return false; // records of the topic produced earlier through ProduceAsync wait for metadata or memory: this one would overtake them
         }
 
-        if (_lane.HasWaiting(topic) && !_lane.WaitUntilEmpty(_settings.AppendWaitLimit) && _lane.Head is { } head)
+        // The call's waits — behind the lane, for metadata, for memory, one after the other — share one max.block.ms
+        // (AppendWaitLimit) counted from the first of them, as the Java client's send() does; the record's delivery
+        // timeout counts from there too. Each wait used to get the whole limit again, so a call could block for two or
+        // three times max.block.ms.
+        var waitStart = 0L; // when the call started waiting; 0 while it has not
+        if (_lane.HasWaiting(topic))
         {
-            // Records produced earlier through ProduceAsync still wait for metadata or memory; this one would overtake
-            // them. (A lane that emptied just as the wait ended has no head: the record goes on.)
-            throw WaitError(topic, partition, head.Topic);
+            waitStart = _settings.Clock.Now;
+            if (!_lane.WaitUntilEmpty(_settings.AppendWaitLimit) && _lane.Head is { } head)
+            {
+                // Records produced earlier through ProduceAsync still wait for metadata or memory; this one would overtake
+                // them. (A lane that emptied just as the wait ended has no head: the record goes on.)
+                throw WaitError(topic, partition, head.Topic);
+            }
         }
 
         var callDeadline = 0L; // appended as it is produced; set once the call has to wait
@@ -486,10 +495,16 @@ public sealed class KafkaProducer : IKafkaProducer
                 return false;
             }
 
-            var waitLimit = _settings.AppendWaitLimit;
-            if (callDeadline == 0)
+            if (waitStart == 0)
             {
-                callDeadline = _settings.Clock.Now + _settings.DeliveryTimeoutTicks;
+                waitStart = _settings.Clock.Now;
+            }
+
+            callDeadline = waitStart + _settings.DeliveryTimeoutTicks;
+            var waitLimit = _settings.Clock.Until(waitStart + _settings.Clock.ToTicks(_settings.AppendWaitLimit));
+            if (waitLimit < TimeSpan.Zero)
+            {
+                waitLimit = TimeSpan.Zero; // spent: one last look (metadata asked once, memory taken only if free now)
             }
 
             if (outcome == Outcome.NeedsMetadata)

@@ -16,8 +16,14 @@ internal sealed class ScriptedProduceBroker : IAsyncDisposable
 {
     public const string Topic = "scripted";
 
+    /// <summary>A second topic (one partition), in the metadata only while <see cref="LateTopicListed"/>.</summary>
+    public const string LateTopic = "scripted-late";
+
     /// <summary>Returned by <see cref="OnProduce"/>: close the connection without answering the request.</summary>
     public const ErrorCode Drop = (ErrorCode)short.MinValue;
+
+    /// <summary>Returned by <see cref="OnProduce"/>: never answer the request (the connection stays open).</summary>
+    public const ErrorCode Hold = (ErrorCode)(short.MinValue + 2);
 
     /// <summary>Returned by <see cref="OnProduce"/>: write the batch (as a broker would), then close the connection without answering.</summary>
     public const ErrorCode WriteThenDrop = (ErrorCode)(short.MinValue + 1);
@@ -52,6 +58,9 @@ internal sealed class ScriptedProduceBroker : IAsyncDisposable
     /// node 2, which the metadata lists at a loopback port nobody listens on (a broker that is down).
     /// </summary>
     public Func<int, int> LeaderInMetadata { get; set; } = static _ => 1;
+
+    /// <summary>Whether Metadata answers list <see cref="LateTopic"/>.</summary>
+    public bool LateTopicListed { get; set; }
 
     /// <summary>Every request, in arrival order.</summary>
     public ConcurrentQueue<ApiKey> Requests { get; } = new();
@@ -121,9 +130,15 @@ internal sealed class ScriptedProduceBroker : IAsyncDisposable
                 var frame = new byte[size];
                 await ReadExactlyAsync(socket, frame);
                 output.Clear();
-                if (!Answer(frame, output))
+                var answer = Answer(frame, output);
+                if (answer == Drop)
                 {
                     return; // closes the connection unanswered
+                }
+
+                if (answer == Hold)
+                {
+                    continue;
                 }
 
                 await socket.SendAsync(output.WrittenMemory, SocketFlags.None, _stop.Token);
@@ -134,7 +149,8 @@ internal sealed class ScriptedProduceBroker : IAsyncDisposable
         }
     }
 
-    private bool Answer(byte[] frame, ContiguousBufferWriter output)
+    /// <summary>Writes the answer to one request; returns <see cref="ErrorCode.None"/>, or <see cref="Drop"/> or <see cref="Hold"/> when nothing is to be sent.</summary>
+    private ErrorCode Answer(byte[] frame, ContiguousBufferWriter output)
     {
         var apiKey = (ApiKey)BinaryPrimitives.ReadInt16BigEndian(frame);
         var version = BinaryPrimitives.ReadInt16BigEndian(frame.AsSpan(2));
@@ -155,7 +171,7 @@ internal sealed class ScriptedProduceBroker : IAsyncDisposable
                     ],
                 };
                 KafkaFrames.WriteResponse(output, response, version, header.CorrelationId);
-                return true;
+                return ErrorCode.None;
             }
 
             case ApiKey.Metadata:
@@ -173,17 +189,19 @@ internal sealed class ScriptedProduceBroker : IAsyncDisposable
                     Brokers = [new() { NodeId = 1, Host = "127.0.0.1", Port = Port }, new() { NodeId = 2, Host = "127.0.0.1", Port = DownPort }],
                     ClusterId = "scripted",
                     ControllerId = 1,
-                    Topics = [new() { Name = Topic, TopicId = Guid.NewGuid(), Partitions = partitions }],
+                    Topics = LateTopicListed
+                        ? [new() { Name = Topic, TopicId = Guid.NewGuid(), Partitions = partitions }, new() { Name = LateTopic, TopicId = Guid.NewGuid(), Partitions = [partitions[0]] }]
+                        : [new() { Name = Topic, TopicId = Guid.NewGuid(), Partitions = partitions }],
                 };
                 KafkaFrames.WriteResponse(output, response, version, header.CorrelationId);
-                return true;
+                return ErrorCode.None;
             }
 
             case ApiKey.InitProducerId:
             {
                 _ = KafkaFrames.ReadRequest<InitProducerIdRequest>(frame, null, out var header);
                 KafkaFrames.WriteResponse(output, new InitProducerIdResponse { ProducerId = 4000, ProducerEpoch = 0 }, version, header.CorrelationId);
-                return true;
+                return ErrorCode.None;
             }
 
             case ApiKey.Produce:
@@ -198,9 +216,9 @@ internal sealed class ScriptedProduceBroker : IAsyncDisposable
                         var batch = ProducedBatch.Read(partition.Index, partition.Records!.Value.Span);
                         Batches.Enqueue(batch);
                         var code = OnProduce(batch);
-                        if (code == Drop)
+                        if (code is Drop or Hold)
                         {
-                            return false;
+                            return code;
                         }
 
                         var offset = -1L;
@@ -209,7 +227,7 @@ internal sealed class ScriptedProduceBroker : IAsyncDisposable
                             var outcome = Write(batch, out offset);
                             if (code == WriteThenDrop)
                             {
-                                return false;
+                                return Drop;
                             }
 
                             code = outcome;
@@ -222,7 +240,7 @@ internal sealed class ScriptedProduceBroker : IAsyncDisposable
                 }
 
                 KafkaFrames.WriteResponse(output, new ProduceResponse { Responses = [.. topics] }, version, header.CorrelationId);
-                return true;
+                return ErrorCode.None;
             }
 
             default:
