@@ -473,11 +473,11 @@ public sealed class KafkaProducer : IKafkaProducer
         if (_lane.HasWaiting(topic))
         {
             waitStart = _settings.Clock.Now;
-            if (!_lane.WaitUntilEmpty(_settings.AppendWaitLimit) && _lane.Head is { } head)
+            if (!_lane.WaitUntilNoneWaiting(topic, _settings.AppendWaitLimit))
             {
-                // Records produced earlier through ProduceAsync still wait for metadata or memory; this one would overtake
-                // them. (A lane that emptied just as the wait ended has no head: the record goes on.)
-                throw WaitError(topic, partition, head.Topic);
+                // Records of the topic produced earlier through ProduceAsync still wait for metadata or memory; this one
+                // would overtake them.
+                throw WaitError(topic, partition, topic);
             }
         }
 

@@ -8,7 +8,7 @@ namespace Messaging.Producer;
 /// The slow lane of <c>ProduceAsync</c>: records that must wait before they can be appended — for their topic's
 /// first metadata, or for buffer memory — wait here, in call order, and one worker appends them one after the
 /// other. While records of a topic wait here, later <c>ProduceAsync</c> calls for it queue behind them instead of
-/// taking the fast path, and synchronous <c>Produce</c> calls for it wait for the lane to empty, so records produced
+/// taking the fast path, and synchronous <c>Produce</c> calls for it wait until none of its records wait here, so records produced
 /// in sequence are appended in sequence whichever of them had to wait (the Java client keeps that order by blocking
 /// the caller). The order kept is per topic (Kafka orders records per partition only): a topic waiting for its first metadata is <em>parked</em> — its metadata is awaited
 /// aside, and the worker goes on with the records of other topics behind it — so one topic that never appears (a
@@ -31,12 +31,14 @@ internal sealed class ProduceLane : IDisposable
 
     /// <summary>How many entries of each topic wait here (under <see cref="_lock"/>).</summary>
     private readonly Dictionary<string, int> _waitingByTopic = new(StringComparer.Ordinal);
+
+    /// <summary>Completed when the last waiting entry of a topic is done, for blocking calls of that topic (under <see cref="_lock"/>; made only when one waits).</summary>
+    private readonly Dictionary<string, TaskCompletionSource> _drainedByTopic = new(StringComparer.Ordinal);
     private readonly Func<string, bool> _needsMetadata;
     private readonly Func<string, TimeSpan, CancellationToken, ValueTask> _waitForMetadata;
     private readonly Lock _lock = new();
     private readonly AsyncSignal _signal;
     private readonly Clock _clock;
-    private readonly ManualResetEventSlim _empty = new(true);
     private readonly CancellationTokenSource _stop = new();
     private readonly Func<Entry, CancellationToken, ValueTask> _append;
     private readonly Func<Entry, Exception> _expired;
@@ -62,18 +64,6 @@ internal sealed class ProduceLane : IDisposable
         _signal = new AsyncSignal(_clock);
         _waitLimitTicks = _clock.ToTicks(settings.AppendWaitLimit);
         _deliveryTimeoutTicks = settings.DeliveryTimeoutTicks;
-    }
-
-    /// <summary>The entry waiting longest, if any (to say what a blocked caller waits behind).</summary>
-    public Entry? Head
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _queue.First?.Value;
-            }
-        }
     }
 
     /// <summary>True when nothing waits.</summary>
@@ -105,10 +95,7 @@ internal sealed class ProduceLane : IDisposable
         {
             _queue.AddLast(entry);
             _waitingByTopic[entry.Topic] = _waitingByTopic.GetValueOrDefault(entry.Topic) + 1;
-            if (_count++ == 0)
-            {
-                _empty.Reset();
-            }
+            _count++;
 
             _worker ??= Task.Run(RunAsync);
         }
@@ -116,8 +103,39 @@ internal sealed class ProduceLane : IDisposable
         _signal.Set();
     }
 
-    /// <summary>Blocks until the lane is empty, at most <paramref name="timeout"/>; false if it did not empty in time.</summary>
-    public bool WaitUntilEmpty(TimeSpan timeout) => IsEmpty || _clock.Wait(_empty, timeout);
+    /// <summary>
+    /// Blocks until no entry of <paramref name="topic"/> waits here, at most <paramref name="timeout"/>; false if some
+    /// still wait then. Only the topic's own entries hold the caller: order is kept per topic, so another topic
+    /// waiting for metadata that never comes must not hold (and then fail) a call for this one.
+    /// </summary>
+    public bool WaitUntilNoneWaiting(string topic, TimeSpan timeout)
+    {
+        Task drained;
+        lock (_lock)
+        {
+            if (!_waitingByTopic.ContainsKey(topic))
+            {
+                return true;
+            }
+
+            if (!_drainedByTopic.TryGetValue(topic, out var source))
+            {
+                _drainedByTopic[topic] = source = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            drained = source.Task;
+        }
+
+        try
+        {
+            drained.WaitAsync(timeout, _clock.Provider).GetAwaiter().GetResult();
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return !HasWaiting(topic);
+        }
+    }
 
     /// <summary>Completes when the lane is empty.</summary>
     public Task WhenEmptyAsync(CancellationToken cancellationToken)
@@ -180,7 +198,6 @@ internal sealed class ProduceLane : IDisposable
     public void Dispose()
     {
         _signal.Dispose();
-        _empty.Dispose();
         _stop.Dispose();
     }
 
@@ -304,12 +321,14 @@ internal sealed class ProduceLane : IDisposable
     private void Done(Entry entry)
     {
         TaskCompletionSource? emptied = null;
+        TaskCompletionSource? drained = null;
         lock (_lock)
         {
             var left = _waitingByTopic[entry.Topic] - 1;
             if (left == 0)
             {
                 _waitingByTopic.Remove(entry.Topic);
+                _drainedByTopic.Remove(entry.Topic, out drained);
             }
             else
             {
@@ -318,12 +337,12 @@ internal sealed class ProduceLane : IDisposable
 
             if (--_count == 0)
             {
-                _empty.Set();
                 emptied = _emptied;
                 _emptied = null;
             }
         }
 
+        drained?.TrySetResult();
         emptied?.TrySetResult();
     }
 
