@@ -45,6 +45,9 @@ internal sealed class ProduceLane : IDisposable
     private readonly long _waitLimitTicks;
     private readonly long _deliveryTimeoutTicks;
     private TaskCompletionSource? _emptied;
+
+    /// <summary>Set by <see cref="StopAsync"/> (under <see cref="_lock"/>): the error an entry arriving after it fails with at once.</summary>
+    private Func<Entry, Exception>? _stopped;
     private Task? _worker;
     private int _count;
 
@@ -91,13 +94,25 @@ internal sealed class ProduceLane : IDisposable
         entry.EnqueuedTicks = _clock.Now;
         entry.WaitDeadlineTicks = entry.EnqueuedTicks + _waitLimitTicks;
         entry.DeliveryDeadlineTicks = entry.EnqueuedTicks + _deliveryTimeoutTicks;
+        Func<Entry, Exception>? stopped;
         lock (_lock)
         {
-            _queue.AddLast(entry);
-            _waitingByTopic[entry.Topic] = _waitingByTopic.GetValueOrDefault(entry.Topic) + 1;
-            _count++;
+            // A call that found the producer open just before it closed can get here after StopAsync drained the queue
+            // (and the worker ended): nobody would ever complete the entry, so it fails now, as StopAsync fails the rest.
+            stopped = _stopped;
+            if (stopped is null)
+            {
+                _queue.AddLast(entry);
+                _waitingByTopic[entry.Topic] = _waitingByTopic.GetValueOrDefault(entry.Topic) + 1;
+                _count++;
+                _worker ??= Task.Run(RunAsync);
+            }
+        }
 
-            _worker ??= Task.Run(RunAsync);
+        if (stopped is not null)
+        {
+            entry.Fail(stopped(entry));
+            return;
         }
 
         _signal.Set();
@@ -155,6 +170,11 @@ internal sealed class ProduceLane : IDisposable
     /// <summary>Stops the worker; entries still waiting fail with <paramref name="error"/>.</summary>
     public async ValueTask StopAsync(Func<Entry, Exception> error)
     {
+        lock (_lock)
+        {
+            _stopped = error; // entries arriving from now on fail at once (Enqueue); those queued fail below
+        }
+
         await _stop.CancelAsync().ConfigureAwait(false);
         _signal.Set();
         Task? worker;
