@@ -164,7 +164,9 @@ internal sealed class BrokerSender : IAsyncDisposable
                 {
                     break;
                 }
-                catch (Exception ex) when (ex is KafkaException or ObjectDisposedException)
+#pragma warning disable CA1031 // Whatever connecting threw (a plugged-in transport may throw anything), this loop must go on: it is the only one that sends this broker's batches.
+                catch (Exception ex)
+#pragma warning restore CA1031
                 {
                     // Down or backing off: batches wait (and expire on their own); try again shortly. The leader may have
                     // moved meanwhile (a crashed broker stays listed as leader until its session times out, and a broker
