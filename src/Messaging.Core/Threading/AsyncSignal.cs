@@ -135,7 +135,7 @@ internal sealed class AsyncSignal : IValueTaskSource<bool>, IDeadlineTarget, IDi
             }
             else
             {
-                ScheduleOnTimer(version, deadlineTicks - now);
+                ScheduleOnTimer(version, deadlineTicks, now);
             }
         }
 
@@ -196,17 +196,37 @@ internal sealed class AsyncSignal : IValueTaskSource<bool>, IDeadlineTarget, IDi
     /// the new wait's version and may end it early: the spurious-looking early end every loop allows (it re-reads the
     /// clock after a wait).
     /// </summary>
-    private void ScheduleOnTimer(int version, long dueTicks)
+    /// <remarks>
+    /// A timer's due time counts from the clock as it reads when the timer is armed, but the due time was worked out
+    /// from an earlier reading (<paramref name="now"/>). A clock moved by hand (a test's fake clock) can jump in
+    /// between: the timer would then be late by the whole jump — for good, if nothing moves the clock again (a wait
+    /// for 10 minutes armed just as the clock jumped 9 minutes would need it to reach 19). So the clock is read again
+    /// after arming, and the timer re-armed from that reading until the clock held still across the arming; a move of
+    /// under a millisecond is a running clock's own drift and is let be.
+    /// </remarks>
+    private void ScheduleOnTimer(int version, long deadlineTicks, long now)
     {
-        var due = _clock.ToTimeSpan(dueTicks);
-        if (due < TimeSpan.FromTicks(1))
-        {
-            due = TimeSpan.FromTicks(1);
-        }
-
         var timer = _timer ??= _clock.Provider.CreateTimer(static s => ((AsyncSignal)s!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         Volatile.Write(ref _timerVersion, version);
-        timer.Change(due, Timeout.InfiniteTimeSpan);
+        var drift = _clock.ToTicks(TimeSpan.FromMilliseconds(1));
+        while (true)
+        {
+            if (deadlineTicks <= now)
+            {
+                ((IDeadlineTarget)this).OnDeadline(version);
+                return;
+            }
+
+            var due = _clock.ToTimeSpan(deadlineTicks - now);
+            timer.Change(due < TimeSpan.FromTicks(1) ? TimeSpan.FromTicks(1) : due, Timeout.InfiniteTimeSpan);
+            var armedAt = _clock.Now;
+            if (armedAt - now < drift)
+            {
+                return;
+            }
+
+            now = armedAt;
+        }
     }
 
     private void OnTimer() => ((IDeadlineTarget)this).OnDeadline(Volatile.Read(ref _timerVersion));
