@@ -306,7 +306,10 @@ internal sealed class RecordAccumulator
                         _idempotence?.OnFailed(partition, first, first.LastErrorCode, rejectedByBroker: false);
                     }
 
-                    if (partition.Queue.Count == 0 && partition.Open is { } open && open.DeadlineTicks <= now)
+                    // The open batch on its own, whatever is queued ahead of it: deadlines are not in queue order (a
+                    // record that waited for memory or metadata keeps the deadline of its call), and the open batch has
+                    // no sequence yet, so failing it leaves the batches ahead, and their order, as they are.
+                    if (partition.Open is { } open && open.DeadlineTicks <= now)
                     {
                         partition.Open = null;
                         expired.Add(open);
