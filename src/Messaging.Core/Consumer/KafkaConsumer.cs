@@ -455,6 +455,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
             }
 
             var slice = RecordSlice.Rent(_pools.Records, _pools.RecordSlices, _maxPollRecords, chunk.TopicPartition, cursor, generation);
+            long sliceStart = _decoder.NextOffset;
             try
             {
                 _decoder.Decode(slice);
@@ -466,10 +467,21 @@ public sealed class KafkaConsumer : IKafkaConsumer
                 _fetcher.Hold(cursor, generation, error.Offset, error);
                 throw;
             }
-            catch
+            catch (Exception failure)
             {
+                // Something other than the data failed (a plugged-in pool, memory): the records decoded into the slice
+                // never reach the application, so the slice gives back its records and buffer references now, and the
+                // partition is held where the slice started. Without the hold, the next chunk (fetched past this one)
+                // would carry on after the records this one still had.
+                bool decoded = slice.Count > 0;
                 slice.Seal();
+                if (decoded)
+                {
+                    slice.RecycleOwned();
+                }
+
                 FinishChunk();
+                _fetcher.Hold(cursor, generation, sliceStart, failure);
                 throw;
             }
 
