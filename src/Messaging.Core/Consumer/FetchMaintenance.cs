@@ -225,6 +225,8 @@ internal sealed class FetchMaintenance
                 {
                     var code = answer.Error is KafkaErrorException broker ? broker.Code : ErrorCode.UnknownServerError;
                     cursor.State = CursorState.Held;
+                    cursor.HoldQueued = true; // a pause drops the error with the queue: the start is looked up again then
+                    cursor.HoldReturnsTo = CursorState.Resetting;
                     _buffer.EnqueueError(cursor, generation, new ConsumeException(
                         "Looking up the " + start + " offset of " + cursor.TopicPartition + " failed: " + answer.Error!.Message + ". The partition is held: seek to retry.",
                         ConsumeErrorKind.BrokerError, cursor.TopicPartition, -1, code, answer.Error));

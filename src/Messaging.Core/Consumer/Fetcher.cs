@@ -128,6 +128,7 @@ internal sealed class Fetcher : IAsyncDisposable
     public void Resume(IEnumerable<TopicPartition> partitions)
     {
         _cursors.Resume(partitions);
+        _maintenanceRequests.Wake(); // a pause may have sent a held partition back to looking up its start
         SignalBrokers();
     }
 

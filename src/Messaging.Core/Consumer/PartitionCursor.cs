@@ -75,11 +75,19 @@ internal sealed class PartitionCursor
     public long RetryAt { get; set; }
 
     /// <summary>
-    /// Held by a Fetch answer whose reason (a partition error, or data ending in corruption) is queued for the
-    /// application and not yet delivered. A pause drops what is queued, that reason with it, so it sends the partition
-    /// back to fetching from its position: a lasting failure is met, and reported, again. Cleared by every new generation.
+    /// Held by a Fetch answer or a failed start lookup whose reason (a partition error, data ending in corruption, the
+    /// lookup's error) is queued for the application and not yet delivered. A pause drops what is queued, that reason
+    /// with it, so it sends the partition back to <see cref="HoldReturnsTo"/>: a lasting failure is met, and reported,
+    /// again. Cleared by every new generation.
     /// </summary>
     public bool HoldQueued { get; set; }
+
+    /// <summary>
+    /// Where a pause that drops the queued reason of a hold (<see cref="HoldQueued"/>) sends the partition:
+    /// <see cref="CursorState.Fetching"/> from its position (a Fetch answer held it), or
+    /// <see cref="CursorState.Resetting"/> to look its start up again (that lookup failed). Reset by every new generation.
+    /// </summary>
+    public CursorState HoldReturnsTo { get; set; } = CursorState.Fetching;
 
     // ---- Read without the lock. ----
 
@@ -110,6 +118,7 @@ internal sealed class PartitionCursor
     public void BumpGeneration()
     {
         HoldQueued = false;
+        HoldReturnsTo = CursorState.Fetching;
         Volatile.Write(ref _generation, new CursorGeneration(Position));
     }
 

@@ -199,7 +199,9 @@ internal sealed class PartitionCursors
                     cursor.Paused = true;
                     if (cursor.State == CursorState.Held && cursor.HoldQueued)
                     {
-                        cursor.State = CursorState.Fetching; // the hold's queued reason is dropped below: fetch again on resume
+                        // The hold's queued reason is dropped below: on resume, fetch again or look the start up again
+                        // (where a lasting failure is met and reported again).
+                        cursor.State = cursor.HoldReturnsTo;
                     }
 
                     cursor.BumpGeneration();
