@@ -98,7 +98,7 @@ internal sealed class Fetcher : IAsyncDisposable
     public void AddFailed(TopicPartition partition, ConsumeException error)
     {
         ThrowIfDisposed();
-        var (cursor, generation) = _cursors.AddHeld(partition);
+        var (cursor, generation) = _cursors.AddHeld(partition, error);
         _buffer.EnqueueError(cursor, generation, error);
     }
 
@@ -127,7 +127,7 @@ internal sealed class Fetcher : IAsyncDisposable
 
     public void Resume(IEnumerable<TopicPartition> partitions)
     {
-        _cursors.Resume(partitions);
+        _cursors.Resume(partitions, _buffer);
         _maintenanceRequests.Wake(); // a pause may have sent a held partition back to looking up its start
         SignalBrokers();
     }

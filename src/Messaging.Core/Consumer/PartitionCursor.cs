@@ -89,6 +89,13 @@ internal sealed class PartitionCursor
     /// </summary>
     public CursorState HoldReturnsTo { get; set; } = CursorState.Fetching;
 
+    /// <summary>
+    /// The error a partition was added held with (no start position, see <see cref="PartitionCursors.AddHeld"/>):
+    /// nothing the fetcher does finds it again, so a resume after a pause that dropped it queues it again. Kept across
+    /// pauses; cleared by a seek, a new start, or a hold once the application got it.
+    /// </summary>
+    public ConsumeException? HeldError { get; set; }
+
     // ---- Read without the lock. ----
 
     /// <summary>The current generation, replaced whenever fetched data for the partition becomes invalid.</summary>

@@ -103,7 +103,7 @@ internal sealed class PartitionCursors
     /// Adds a partition held at no position, for an error the application must see before anything of it (no committed
     /// offset and <c>auto.offset.reset</c> is error). Returns its cursor and generation to queue the error with.
     /// </summary>
-    public (PartitionCursor Cursor, CursorGeneration Generation) AddHeld(TopicPartition partition)
+    public (PartitionCursor Cursor, CursorGeneration Generation) AddHeld(TopicPartition partition, ConsumeException error)
     {
         lock (Sync)
         {
@@ -118,6 +118,9 @@ internal sealed class PartitionCursors
             cursor.State = CursorState.Held;
             cursor.FetchOffset = -1;
             cursor.Position = -1;
+            cursor.HoldQueued = true;
+            cursor.HoldReturnsTo = CursorState.Held; // a pause keeps it held: Resume queues the error again
+            cursor.HeldError = error;
             return (cursor, cursor.Generation);
         }
     }
@@ -200,7 +203,7 @@ internal sealed class PartitionCursors
                     if (cursor.State == CursorState.Held && cursor.HoldQueued)
                     {
                         // The hold's queued reason is dropped below: on resume, fetch again or look the start up again
-                        // (where a lasting failure is met and reported again).
+                        // (where a lasting failure is met and reported again), or queue the error again (HeldError).
                         cursor.State = cursor.HoldReturnsTo;
                     }
 
@@ -214,13 +217,25 @@ internal sealed class PartitionCursors
         }
     }
 
-    public void Resume(IEnumerable<TopicPartition> partitions)
+    /// <summary>
+    /// Resumes partitions. A partition added held whose error a pause dropped gets it queued in <paramref name="buffer"/>
+    /// again (under the lock, so in the partition's order).
+    /// </summary>
+    public void Resume(IEnumerable<TopicPartition> partitions, FetchBuffer buffer)
     {
         lock (Sync)
         {
             foreach (var partition in partitions)
             {
-                Cursor(partition).Paused = false;
+                var cursor = Cursor(partition);
+                if (cursor.Paused && cursor.State == CursorState.Held && !cursor.HoldQueued && cursor.HeldError is { } error)
+                {
+                    cursor.HoldQueued = true;
+                    cursor.HoldReturnsTo = CursorState.Held;
+                    buffer.EnqueueError(cursor, cursor.Generation, error);
+                }
+
+                cursor.Paused = false;
             }
         }
     }
@@ -278,6 +293,7 @@ internal sealed class PartitionCursors
 
             cursor.BumpGeneration();
             cursor.State = CursorState.Held;
+            cursor.HeldError = null; // the application got the reason: from now on only a seek or assign moves it
             cursor.FetchOffset = offset;
             cursor.Position = offset;
         }
@@ -353,6 +369,7 @@ internal sealed class PartitionCursors
     private static void ApplyStart(PartitionCursor cursor, OffsetSpec start)
     {
         cursor.RetryAt = 0;
+        cursor.HeldError = null;
         if (start.IsOffset)
         {
             cursor.State = CursorState.Fetching;

@@ -66,7 +66,7 @@ public sealed class FetchResponseHandlerTests
 
         // The application pauses before it reached the records or the error: both are dropped, and resumes.
         cursors.Pause([Partition]);
-        cursors.Resume([Partition]);
+        cursors.Resume([Partition], buffer);
         while (buffer.TryTake(out var stale))
         {
             Assert.False(stale.Generation == cursor.Generation, "queued data survived the pause");
@@ -90,7 +90,7 @@ public sealed class FetchResponseHandlerTests
         cursor.Leader = 1;
         cursors.Hold(cursor, cursor.Generation, 7); // the application got the error: it must seek to go on
         cursors.Pause([Partition]);
-        cursors.Resume([Partition]);
+        cursors.Resume([Partition], new FetchBuffer(long.MaxValue, static () => { }));
         Assert.Equal(CursorState.Held, cursor.State);
         Assert.False(cursor.IsFetchable(long.MaxValue));
     }

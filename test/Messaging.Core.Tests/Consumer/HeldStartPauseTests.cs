@@ -5,8 +5,8 @@ using Messaging.Consumer;
 namespace Messaging.Core.Tests.Consumer;
 
 /// <summary>
-/// A partition held at no position (its start could not be found) whose queued error a pause dropped is not held
-/// silently after the resume: its start is looked up again.
+/// A partition held at no position (its start could not be found) whose queued error a pause dropped is neither held
+/// silently after the resume: its start is looked up again, or its error queued again.
 /// </summary>
 public sealed class HeldStartPauseTests
 {
@@ -51,6 +51,29 @@ public sealed class HeldStartPauseTests
         {
             Assert.Equal(CursorState.Resetting, cursor.State);
             Assert.True(cursor.PendingReset.IsEarliest);
+        }
+    }
+
+    [Fact(Timeout = 10_000)] // without the error queued again, the consume call waits for ever
+    public async Task A_pause_before_the_first_poll_keeps_the_error_of_a_partition_added_held()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var consumer = new KafkaConsumer(new KafkaConsumerOptions { BootstrapServers = "localhost:9092", RetryBackoff = TimeSpan.FromHours(1) });
+        var cursors = Field<PartitionCursors>(consumer.Fetcher, "_cursors");
+
+        // A group assignment found no committed offset, and auto.offset.reset is error: the partition comes held.
+        consumer.Fetcher.AddFailed(Partition, new ConsumeException("no committed offset", ConsumeErrorKind.OffsetOutOfRange, Partition, -1));
+
+        // The application pauses it before its first poll (which drops the queued error), then resumes it.
+        consumer.Pause([Partition]);
+        consumer.Resume([Partition]);
+
+        // The error comes again, in the partition's order: held and silent, the partition would never be read.
+        var error = await Assert.ThrowsAsync<ConsumeException>(async () => await consumer.ConsumeBatchAsync(ct));
+        Assert.Equal("no committed offset", error.Message);
+        lock (cursors.Sync)
+        {
+            Assert.Equal(CursorState.Held, cursors.All[0].State);
         }
     }
 
