@@ -293,15 +293,60 @@ internal sealed class BrokerSender : IAsyncDisposable
             {
                 // Outside the lock: the batch is this sender's now.
                 set ??= RentSet();
+                var sizeBefore = set.EstimatedSize;
                 set.Add(partition, taken);
-                taken.Seal(_settings.Compression, _settings.CompressionLevel, _scratch);
-                taken.Stamp();
+                try
+                {
+                    taken.Seal(_settings.Compression, _settings.CompressionLevel, _scratch);
+                    taken.Stamp();
+                }
+#pragma warning disable CA1031 // Whatever compressing threw (a codec failure, no memory for the scratch buffer), this loop must go on: it is the only one that sends this broker's batches.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    set.RemoveLast(sizeBefore);
+                    FailUnsent(partition, taken, ex);
+                }
             }
         }
         while (i != start);
 
         _drainIndex = i;
+        if (set is { Count: 0 })
+        {
+            ReturnSet(set); // every batch taken failed before it could go out
+            return null;
+        }
+
         return set;
+    }
+
+    /// <summary>
+    /// A batch taken for a request failed before it went out (compressing it threw): its records fail now, with the
+    /// cause, and the batch is released (its pooled buffer back to the pool) instead of waiting for a response that
+    /// never comes. Its sequence numbers (idempotence) were never sent: the partition renumbers under a new epoch, as
+    /// after a batch the broker rejected.
+    /// </summary>
+    private void FailUnsent(PartitionState partition, ProducerBatch batch, Exception cause)
+    {
+        var idempotence = _idempotence;
+        var bumpsBefore = idempotence?.EpochBumps ?? 0;
+        BrokerSender? moved;
+        lock (partition.Sync)
+        {
+            moved = LeaveInFlight(partition);
+            idempotence?.OnFailed(partition, batch, ErrorCode.None, rejectedByBroker: true);
+        }
+
+        if (idempotence is not null && idempotence.EpochBumps != bumpsBefore)
+        {
+            _log.EpochBumped(idempotence.Current.Epoch, partition.Topic.Name, partition.Partition);
+        }
+
+        batch.LastError = cause;
+        batch.Fail(ProducerErrors.NotSent(partition.TopicPartition, cause), _log);
+        _accumulator.Release(batch);
+        moved?.Wake();
     }
 
 #pragma warning disable CA2012 // The pending ValueTask is parked in the set and awaited exactly once, by the response loop.

@@ -46,6 +46,13 @@ internal sealed class ProduceRequestSet
         EstimatedSize += batch.Length + 16 + partition.Topic.NameUtf8.Length;
     }
 
+    /// <summary>Takes back the entry added last (its batch failed before it could go out); <paramref name="estimatedSizeBefore"/> is <see cref="EstimatedSize"/> before it was added.</summary>
+    public void RemoveLast(int estimatedSizeBefore)
+    {
+        _entries[--Count] = default;
+        EstimatedSize = estimatedSizeBefore;
+    }
+
     /// <summary>
     /// About the size of the encoded request once every batch is sealed (compression shrinks a batch after it was
     /// added): the batches, each partition's and topic's fields, and room for the request header. The connection

@@ -19,6 +19,11 @@ internal static class ProducerErrors
         new(ProduceErrorKind.Broker, (cause as KafkaErrorException)?.Code ?? ErrorCode.None, partition,
             "Producing to " + partition + " failed: " + cause.Message, cause is KafkaException { IsRetriable: true }, cause);
 
+    /// <summary>A batch failed before it was sent (compressing it threw): the records were not written.</summary>
+    public static ProduceException NotSent(TopicPartition partition, Exception cause) =>
+        new(ProduceErrorKind.Broker, ErrorCode.None, partition,
+            "Producing to " + partition + " failed before the records were sent (compressing their batch failed: " + cause.Message + "). They were not written. Not retriable.", isRetriable: false, cause);
+
     public static ProduceException DeliveryTimeout(TopicPartition partition, ProducerBatch batch, ProducerSettings settings)
     {
         var timeoutMs = (long)settings.DeliveryTimeout.TotalMilliseconds;
