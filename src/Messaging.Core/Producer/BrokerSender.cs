@@ -41,6 +41,9 @@ internal sealed class BrokerSender : IAsyncDisposable
     private readonly Stack<ProduceRequestSet> _spareSets = new();
     private readonly Lock _outstandingLock = new();
 
+    /// <summary>Orders <see cref="Start"/> against <see cref="DisposeAsync"/>: a sender is started before it is disposed, or never.</summary>
+    private readonly Lock _lifecycleLock = new();
+
     /// <summary>
     /// Held while a response is settled (until its set leaves <see cref="_outstanding"/>) and while housekeeping
     /// expires in-flight batches: settling releases batches to their pool, so without it an expiry could fail a batch
@@ -90,10 +93,22 @@ internal sealed class BrokerSender : IAsyncDisposable
     /// <summary>The partitions this broker leads, as last assigned.</summary>
     public PartitionState[] Partitions => Volatile.Read(ref _partitions);
 
+    /// <summary>
+    /// Starts the loops, unless disposing began: the routing starts a new sender outside its lock, so closing may have
+    /// disposed it first (its loops would run on disposed parts, fault, and never be awaited).
+    /// </summary>
     public void Start()
     {
-        _sendLoop = SendLoopAsync();
-        _responseLoop = ResponseLoopAsync();
+        lock (_lifecycleLock)
+        {
+            if (_stopping)
+            {
+                return;
+            }
+
+            _sendLoop = SendLoopAsync();
+            _responseLoop = ResponseLoopAsync();
+        }
     }
 
     /// <summary>Replaces the partitions this sender drains (after a metadata change).</summary>
@@ -130,7 +145,11 @@ internal sealed class BrokerSender : IAsyncDisposable
     /// <summary>Stops after the requests in flight are answered (or their connection fails).</summary>
     public async ValueTask DisposeAsync()
     {
-        _stopping = true;
+        lock (_lifecycleLock)
+        {
+            _stopping = true; // from here Start does nothing; loops it started before are awaited below
+        }
+
         await _stop.CancelAsync().ConfigureAwait(false);
         await BackgroundLoop.StoppedAsync(_sendLoop).ConfigureAwait(false);
 
