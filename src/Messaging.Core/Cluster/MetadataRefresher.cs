@@ -243,14 +243,19 @@ internal sealed class MetadataRefresher : IAsyncDisposable
 
     /// <summary>
     /// Publishes <paramref name="fresh"/>, except partitions whose leader epoch went backwards (a lagging broker's
-    /// view): those keep the newer information we already had. Returns whether anything changed.
+    /// view) while the topic id stayed the same: those keep the newer information we already had. Returns whether
+    /// anything changed.
     /// </summary>
     private bool Apply(ClusterMetadata previous, ClusterMetadata fresh)
     {
         var topics = new Dictionary<string, TopicInfo>(fresh.Topics.Count, StringComparer.Ordinal);
         foreach (var (name, topic) in fresh.Topics)
         {
-            if (previous.Topics.TryGetValue(name, out var old) && old.Partitions.Count == topic.Partitions.Count)
+            // Epochs compare within one topic only: a topic deleted and created again under the same name has a new
+            // topic id and starts its epochs over, so its lower epochs are news, not a lagging broker's view (without
+            // ids, from a broker that has none, the name is all we can go by).
+            if (previous.Topics.TryGetValue(name, out var old) && old.Partitions.Count == topic.Partitions.Count
+                && (old.TopicId == topic.TopicId || old.TopicId == Guid.Empty || topic.TopicId == Guid.Empty))
             {
                 PartitionInfo[]? merged = null;
                 for (var p = 0; p < topic.Partitions.Count; p++)

@@ -1,0 +1,160 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Messaging.Protocol;
+using Messaging.Protocol.Messages;
+using Messaging.Transport;
+
+namespace Messaging.Core.Tests.Connection;
+
+/// <summary>
+/// Brokers in memory, as a transport factory: every connection it opens is answered by <see cref="Answer"/>, which
+/// sees the broker's host and port, so one factory can play several brokers. ApiVersions is answered with every
+/// version this client speaks; a Metadata request is answered by <see cref="OnMetadata"/>. A connect to a host in
+/// <see cref="Down"/> is refused; <see cref="ConnectGate"/>, when set, holds every connect until it completes.
+/// </summary>
+internal sealed class InMemoryBroker : IKafkaTransportFactory
+{
+    private int _connects;
+
+    /// <summary>Answers Metadata: the connection's host and the n-th Metadata request (1-based, over all connections).</summary>
+    public Func<string, int, MetadataResponse>? OnMetadata { get; set; }
+
+    /// <summary>Hosts refused with a socket error, as a broker that is down.</summary>
+    public ConcurrentDictionary<string, bool> Down { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>When set, every connect waits for it.</summary>
+    public TaskCompletionSource? ConnectGate { get; set; }
+
+    /// <summary>Connect attempts so far.</summary>
+    public int Connects => Volatile.Read(ref _connects);
+
+    /// <summary>Every transport opened, in order.</summary>
+    public ConcurrentQueue<Transport> Opened { get; } = new();
+
+    private int _metadataRequests;
+
+    public async ValueTask<IKafkaTransport> ConnectAsync(KafkaTransportContext context, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _connects);
+        if (ConnectGate is { } gate)
+        {
+            await gate.Task.WaitAsync(cancellationToken);
+        }
+
+        if (Down.ContainsKey(context.Host))
+        {
+            throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused);
+        }
+
+        var transport = new Transport(this, context.Host);
+        Opened.Enqueue(transport);
+        return transport;
+    }
+
+    /// <summary>Writes the answer to one request frame (without its size prefix) into <paramref name="output"/>.</summary>
+    private void Answer(string host, byte[] frame, ContiguousBufferWriter output)
+    {
+        var apiKey = (ApiKey)BinaryPrimitives.ReadInt16BigEndian(frame);
+        var version = BinaryPrimitives.ReadInt16BigEndian(frame.AsSpan(2));
+        var correlationId = BinaryPrimitives.ReadInt32BigEndian(frame.AsSpan(4));
+        switch (apiKey)
+        {
+            case ApiKey.ApiVersions:
+            {
+                var keys = new ApiVersionsResponse.ApiVersion[SupportedApis.All.Count];
+                for (var i = 0; i < keys.Length; i++)
+                {
+                    var range = SupportedApis.All[i];
+                    keys[i] = new() { ApiKey = range.ApiKey, MinVersion = range.MinVersion, MaxVersion = range.MaxVersion };
+                }
+
+                KafkaFrames.WriteResponse(output, new ApiVersionsResponse { ApiKeys = keys }, version, correlationId);
+                return;
+            }
+
+            case ApiKey.Metadata:
+            {
+                var response = (OnMetadata ?? throw new InvalidOperationException("no Metadata answer scripted"))(host, Interlocked.Increment(ref _metadataRequests));
+                KafkaFrames.WriteResponse(output, response, version, correlationId);
+                return;
+            }
+
+            default:
+                throw new InvalidOperationException("The in-memory broker does not answer " + apiKey);
+        }
+    }
+
+    /// <summary>One connection: requests are answered as they are sent; receives read the answers.</summary>
+    internal sealed class Transport(InMemoryBroker broker, string host) : IKafkaTransport
+    {
+        private readonly Channel<byte[]> _responses = Channel.CreateUnbounded<byte[]>();
+        private readonly List<byte> _sent = [];
+        private byte[]? _chunk;
+        private int _chunkOffset;
+        private int _closed;
+
+        public string Host => host;
+
+        public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+        public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+        {
+            if (_chunk is null || _chunkOffset == _chunk.Length)
+            {
+                if (!await _responses.Reader.WaitToReadAsync(cancellationToken) || !_responses.Reader.TryRead(out _chunk))
+                {
+                    return 0;
+                }
+
+                _chunkOffset = 0;
+            }
+
+            var count = Math.Min(buffer.Length, _chunk.Length - _chunkOffset);
+            _chunk.AsMemory(_chunkOffset, count).CopyTo(buffer);
+            _chunkOffset += count;
+            return count;
+        }
+
+        public ValueTask SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+        {
+            if (IsClosed)
+            {
+                return ValueTask.FromException(new IOException("closed"));
+            }
+
+            lock (_sent)
+            {
+                _sent.AddRange(bytes.Span);
+                while (_sent.Count >= 4)
+                {
+                    var size = BinaryPrimitives.ReadInt32BigEndian(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_sent));
+                    if (_sent.Count < 4 + size)
+                    {
+                        break;
+                    }
+
+                    var frame = _sent.GetRange(4, size).ToArray();
+                    _sent.RemoveRange(0, 4 + size);
+                    using var output = new ContiguousBufferWriter();
+                    broker.Answer(host, frame, output);
+                    _responses.Writer.TryWrite(output.WrittenMemory.ToArray());
+                }
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        public void Close()
+        {
+            Volatile.Write(ref _closed, 1);
+            _responses.Writer.TryComplete();
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            Close();
+            return ValueTask.CompletedTask;
+        }
+    }
+}
