@@ -75,7 +75,7 @@ internal sealed class BrokerConnections : IAsyncDisposable
         {
             foreach (var slot in gone)
             {
-                slot.CloseConnection("the broker left the cluster metadata or moved");
+                slot.Retire("the broker left the cluster metadata or moved");
             }
         }
     }
@@ -219,20 +219,10 @@ internal sealed class BrokerConnections : IAsyncDisposable
             _settings.Metrics.Reconnects.Add(1, _settings.ClientTag); // an attempt after a failure or a lost connection
         }
 
+        BrokerConnection connection;
         try
         {
-            var connection = await BrokerConnection.ConnectAsync(slot.Endpoint, _settings, _disposed.Token).ConfigureAwait(false);
-            lock (slot.SyncRoot)
-            {
-                slot.Connection = connection;
-                slot.HadConnection = true;
-                slot.Connecting = null;
-                slot.ConsecutiveFailures = 0;
-                slot.LastFailure = null;
-            }
-
-            _ = WatchAsync(slot, connection);
-            return connection;
+            connection = await BrokerConnection.ConnectAsync(slot.Endpoint, _settings, _disposed.Token).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -253,6 +243,35 @@ internal sealed class BrokerConnections : IAsyncDisposable
             _settings.Log.ReconnectBackoff(slot.Endpoint.DisplayName, backoff.TotalMilliseconds, ex.Message);
             throw;
         }
+
+        // The broker may have left the metadata (or moved) while we connected: its slot is then no longer in the pool,
+        // so neither the idle sweep nor disposal would ever see this connection. Checked under the slot's lock, which
+        // Retire takes too: either the slot keeps the connection before it is retired (and Retire closes it), or the
+        // connection is closed here and the caller retries against fresh metadata.
+        bool retired;
+        lock (slot.SyncRoot)
+        {
+            slot.Connecting = null;
+            retired = slot.Retired;
+            if (!retired)
+            {
+                slot.Connection = connection;
+                slot.HadConnection = true;
+                slot.ConsecutiveFailures = 0;
+                slot.LastFailure = null;
+            }
+        }
+
+        if (retired)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw new KafkaConnectionException(
+                slot.Endpoint.DisplayName + " left the cluster metadata or moved while the client connected to it. Retriable: refresh metadata.",
+                slot.Endpoint.DisplayName);
+        }
+
+        _ = WatchAsync(slot, connection);
+        return connection;
     }
 
     /// <summary>When a connection closes, forget it; a failure (not idleness or disposal) starts a backoff and is reported.</summary>
@@ -344,9 +363,20 @@ internal sealed class BrokerConnections : IAsyncDisposable
 
         public bool ClosedIntentionally(BrokerConnection connection) => ReferenceEquals(Volatile.Read(ref _intentionallyClosed), connection);
 
-        public void CloseConnection(string reason)
+        /// <summary>True once the broker left the metadata or moved: the pool no longer holds this slot. Read and written under <see cref="SyncRoot"/>.</summary>
+        public bool Retired { get; private set; }
+
+        /// <summary>Takes the slot out of use: closes its open connection, and an attempt still under way closes what it makes.</summary>
+        public void Retire(string reason)
         {
-            if (OpenConnection() is { } open)
+            BrokerConnection? open;
+            lock (SyncRoot)
+            {
+                Retired = true;
+                open = Connection is { IsOpen: true } connection ? connection : null;
+            }
+
+            if (open is not null)
             {
                 MarkIntentionalClose(open);
                 open.Close(reason);

@@ -26,6 +26,9 @@ internal sealed class InMemoryBroker : IKafkaTransportFactory
     /// <summary>When set, every connect waits for it.</summary>
     public TaskCompletionSource? ConnectGate { get; set; }
 
+    /// <summary>Completes when the first connect attempt starts.</summary>
+    public TaskCompletionSource ConnectStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>Connect attempts so far.</summary>
     public int Connects => Volatile.Read(ref _connects);
 
@@ -37,6 +40,7 @@ internal sealed class InMemoryBroker : IKafkaTransportFactory
     public async ValueTask<IKafkaTransport> ConnectAsync(KafkaTransportContext context, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _connects);
+        ConnectStarted.TrySetResult();
         if (ConnectGate is { } gate)
         {
             await gate.Task.WaitAsync(cancellationToken);
