@@ -111,7 +111,7 @@ internal sealed class BrokerConnections : IAsyncDisposable
 
     /// <summary>
     /// A connection to any broker: an open one if there is one, else the bootstrap servers in rotation (the next
-    /// call starts at the next server), trying each until one connects.
+    /// call starts at the next server), trying each until one connects, and then the brokers the metadata named.
     /// </summary>
     public async ValueTask<BrokerConnection> GetAnyAsync(CancellationToken cancellationToken = default)
     {
@@ -149,8 +149,33 @@ internal sealed class BrokerConnections : IAsyncDisposable
             }
         }
 
+        // Every bootstrap server failed, but the brokers the metadata named may be up: the bootstrap list may name one
+        // broker, the one that is restarting, while its partitions moved to others. Without this, metadata could not
+        // be refreshed (and the client could not follow the leaders) until that broker came back. A broker in its
+        // reconnect backoff fails fast here; like the bootstrap servers, the next call starts at the next broker, so a
+        // broker that does not answer at all does not cost every call its connection setup timeout first.
+        Slot[] known;
+        lock (_brokersLock)
+        {
+            known = [.. _brokers.Values];
+        }
+
+        for (var i = 0; i < known.Length; i++)
+        {
+            var slot = known[(int)((uint)(start + i) % (uint)known.Length)];
+            try
+            {
+                return await GetAsync(slot, cancellationToken).ConfigureAwait(false);
+            }
+            catch (KafkaConnectionException ex)
+            {
+                last = ex;
+            }
+        }
+
         throw new KafkaConnectionException(
-            "None of the " + _bootstrap.Length.ToString(CultureInfo.InvariantCulture) + " bootstrap server(s) could be reached; last: " + last?.Message,
+            "None of the " + _bootstrap.Length.ToString(CultureInfo.InvariantCulture) + " bootstrap server(s) or "
+            + known.Length.ToString(CultureInfo.InvariantCulture) + " known broker(s) could be reached; last: " + last?.Message,
             "bootstrap", last);
     }
 
