@@ -18,7 +18,9 @@ internal sealed class ClusterClient : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        _security = ConnectionSecurity.Create(options.SecurityProtocol, options.Ssl, options.Sasl, options.TransportFactory, TimeProvider.System);
+        // The client's clock, like every other timer of the client: SASL session renewal (KIP-368), its timeout and the
+        // OAUTHBEARER token's refresh count on it.
+        _security = ConnectionSecurity.Create(options.SecurityProtocol, options.Ssl, options.Sasl, options.TransportFactory, options.TimeProvider);
         Settings = new ConnectionSettings(options)
         {
             TransportFactory = _security.TransportFactory,

@@ -20,6 +20,9 @@ internal sealed class InMemoryBroker : IKafkaTransportFactory
     /// <summary>Answers Metadata: the connection's host and the n-th Metadata request (1-based, over all connections).</summary>
     public Func<string, int, MetadataResponse>? OnMetadata { get; set; }
 
+    /// <summary>Requests it holds unanswered (into <see cref="Transport.Held"/>) until <see cref="Transport.AnswerHeld"/>.</summary>
+    public Func<ApiKey, bool>? Hold { get; set; }
+
     /// <summary>Hosts refused with a socket error, as a broker that is down.</summary>
     public ConcurrentDictionary<string, bool> Down { get; } = new(StringComparer.Ordinal);
 
@@ -36,6 +39,13 @@ internal sealed class InMemoryBroker : IKafkaTransportFactory
     public ConcurrentQueue<Transport> Opened { get; } = new();
 
     private int _metadataRequests;
+    private int _authentications;
+
+    /// <summary>The SASL session lifetime its SaslAuthenticate answers grant (KIP-368); zero for none.</summary>
+    public TimeSpan SessionLifetime { get; set; }
+
+    /// <summary>SaslAuthenticate requests answered so far (PLAIN: one per authentication).</summary>
+    public int Authentications => Volatile.Read(ref _authentications);
 
     public async ValueTask<IKafkaTransport> ConnectAsync(KafkaTransportContext context, CancellationToken cancellationToken)
     {
@@ -83,6 +93,15 @@ internal sealed class InMemoryBroker : IKafkaTransportFactory
                 KafkaFrames.WriteResponse(output, response, version, correlationId);
                 return;
             }
+
+            case ApiKey.SaslHandshake:
+                KafkaFrames.WriteResponse(output, new SaslHandshakeResponse { Mechanisms = ["PLAIN"] }, version, correlationId);
+                return;
+
+            case ApiKey.SaslAuthenticate:
+                Interlocked.Increment(ref _authentications);
+                KafkaFrames.WriteResponse(output, new SaslAuthenticateResponse { SessionLifetimeMs = (long)SessionLifetime.TotalMilliseconds }, version, correlationId);
+                return;
 
             default:
                 throw new InvalidOperationException("The in-memory broker does not answer " + apiKey);
@@ -140,6 +159,12 @@ internal sealed class InMemoryBroker : IKafkaTransportFactory
 
                     var frame = _sent.GetRange(4, size).ToArray();
                     _sent.RemoveRange(0, 4 + size);
+                    if (broker.Hold?.Invoke((ApiKey)BinaryPrimitives.ReadInt16BigEndian(frame)) == true)
+                    {
+                        Held.Enqueue(frame);
+                        continue;
+                    }
+
                     using var output = new ContiguousBufferWriter();
                     broker.Answer(host, frame, output);
                     _responses.Writer.TryWrite(output.WrittenMemory.ToArray());
@@ -148,6 +173,21 @@ internal sealed class InMemoryBroker : IKafkaTransportFactory
 
             return ValueTask.CompletedTask;
         }
+
+        /// <summary>Request frames held unanswered, oldest first.</summary>
+        public ConcurrentQueue<byte[]> Held { get; } = new();
+
+        /// <summary>Answers the oldest held request.</summary>
+        public void AnswerHeld()
+        {
+            Assert.True(Held.TryDequeue(out var frame));
+            using var output = new ContiguousBufferWriter();
+            broker.Answer(host, frame, output);
+            _responses.Writer.TryWrite(output.WrittenMemory.ToArray());
+        }
+
+        /// <summary>Sends raw bytes to the client, as they come.</summary>
+        public void Inject(byte[] bytes) => _responses.Writer.TryWrite(bytes);
 
         public void Close()
         {
