@@ -34,6 +34,7 @@ internal sealed class MetadataRefresher : IAsyncDisposable
     private TaskCompletionSource<ClusterMetadata>? _next;
     private ClusterMetadata _current = ClusterMetadata.Empty;
     private bool _allTopics;
+    private bool _disposed;
     private int _requests;
 
     public MetadataRefresher(BrokerConnections connections, ConnectionSettings settings, TimeSpan maxAge, bool allowAutoCreate)
@@ -105,6 +106,8 @@ internal sealed class MetadataRefresher : IAsyncDisposable
 
         lock (_lock)
         {
+            // From here on NextRefresh fails at once: a refresh queued after this would wait for a loop that stopped.
+            _disposed = true;
             _next?.TrySetException(KafkaExceptions.Disposed("The metadata refresher"));
             _next = null;
         }
@@ -118,6 +121,11 @@ internal sealed class MetadataRefresher : IAsyncDisposable
         Task<ClusterMetadata> task;
         lock (_lock)
         {
+            if (_disposed)
+            {
+                return Task.FromException<ClusterMetadata>(KafkaExceptions.Disposed("The metadata refresher"));
+            }
+
             _next ??= new TaskCompletionSource<ClusterMetadata>(TaskCreationOptions.RunContinuationsAsynchronously);
             task = _next.Task;
         }
