@@ -447,8 +447,34 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// <summary>Closes the connection with <paramref name="reason"/> (a response that does not decode, from the read loop).</summary>
     internal void CloseBecause(Exception reason) => Close(reason);
 
-    /// <summary>Closes the connection because something outside it decided so (e.g. idle too long).</summary>
+    /// <summary>Closes the connection because something outside it decided so (e.g. the broker left the metadata).</summary>
     public void Close(string reason) => Close(KafkaExceptions.ConnectionClosed(Name, new IOException(reason)));
+
+    /// <summary>
+    /// Closes the connection if nothing is pending on it and it sent and received nothing for longer than
+    /// <paramref name="maxIdle"/>; true if it closed.
+    /// </summary>
+    /// <remarks>
+    /// Race: a sender may be handed this connection while the idle sweep decides. The decision and the start of
+    /// closing happen under the FIFO's lock, which a sender enqueues under (<see cref="TryEnqueue"/>) before it writes:
+    /// either its request went into the FIFO first (the connection is not idle and stays open), or it finds the
+    /// connection closing and fails before a byte of it is written. So an idle close never fails a request the broker
+    /// may have received, whose retry could apply it twice.
+    /// </remarks>
+    public bool CloseIfIdle(TimeSpan maxIdle)
+    {
+        lock (_pending.SyncRoot)
+        {
+            if (_pending.Count > 0 || _settings.Clock.Since(Volatile.Read(ref _lastActivity)) <= maxIdle
+                || Interlocked.Exchange(ref _closing, 1) != 0)
+            {
+                return false;
+            }
+        }
+
+        CloseOnce(KafkaExceptions.ConnectionClosed(Name, new IOException("idle for longer than connections.max.idle.ms")), null, 0);
+        return true;
+    }
 
     /// <summary>
     /// The fast path: with a free in-flight slot and an idle writer, dispatches at once and returns true, so the caller
@@ -660,6 +686,12 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             return;
         }
 
+        CloseOnce(reason, timedOut, timedOutCorrelationId);
+    }
+
+    /// <summary>The rest of <see cref="Close(Exception, IPendingRequest?, int)"/>, run once by whoever set <c>_closing</c>.</summary>
+    private void CloseOnce(Exception reason, IPendingRequest? timedOut, int timedOutCorrelationId)
+    {
         Volatile.Write(ref _failure, reason);
         _timeoutSweep.Dispose();
         _transport.Close();

@@ -344,11 +344,20 @@ internal sealed class BrokerConnections : IAsyncDisposable
         foreach (var slot in slots)
         {
             var connection = slot.OpenConnection();
-            if (connection is not null && connection.IdleTime > _settings.ConnectionsMaxIdle)
+            var idle = connection?.IdleTime ?? TimeSpan.Zero;
+            if (connection is not null && idle > _settings.ConnectionsMaxIdle)
             {
-                _settings.Log.IdleClosed(connection.Name, connection.IdleTime.TotalMilliseconds);
+                // Marked before closing (WatchAsync looks as soon as it closed); the connection decides atomically, and
+                // one that a sender took meanwhile stays open and unmarked.
                 slot.MarkIntentionalClose(connection);
-                connection.Close("idle for longer than connections.max.idle.ms");
+                if (connection.CloseIfIdle(_settings.ConnectionsMaxIdle))
+                {
+                    _settings.Log.IdleClosed(connection.Name, idle.TotalMilliseconds);
+                }
+                else
+                {
+                    slot.UnmarkIntentionalClose(connection);
+                }
             }
         }
     }
@@ -385,6 +394,9 @@ internal sealed class BrokerConnections : IAsyncDisposable
 
         /// <summary>Remembers that we closed this connection on purpose (idle, broker gone), so its close is no failure.</summary>
         public void MarkIntentionalClose(BrokerConnection connection) => Volatile.Write(ref _intentionallyClosed, connection);
+
+        /// <summary>Takes back <see cref="MarkIntentionalClose"/> for a connection that did not close after all.</summary>
+        public void UnmarkIntentionalClose(BrokerConnection connection) => Interlocked.CompareExchange(ref _intentionallyClosed, null, connection);
 
         public bool ClosedIntentionally(BrokerConnection connection) => ReferenceEquals(Volatile.Read(ref _intentionallyClosed), connection);
 

@@ -17,7 +17,7 @@ internal sealed class InMemoryBroker : IKafkaTransportFactory
 {
     private int _connects;
 
-    /// <summary>Answers Metadata: the connection's host and the n-th Metadata request (1-based, over all connections).</summary>
+    /// <summary>Answers Metadata: the connection's host and the n-th Metadata request (1-based, over all connections); default: no brokers, no topics, controller 1.</summary>
     public Func<string, int, MetadataResponse>? OnMetadata { get; set; }
 
     /// <summary>Requests it holds unanswered (into <see cref="Transport.Held"/>) until <see cref="Transport.AnswerHeld"/>.</summary>
@@ -89,7 +89,8 @@ internal sealed class InMemoryBroker : IKafkaTransportFactory
 
             case ApiKey.Metadata:
             {
-                var response = (OnMetadata ?? throw new InvalidOperationException("no Metadata answer scripted"))(host, Interlocked.Increment(ref _metadataRequests));
+                var n = Interlocked.Increment(ref _metadataRequests);
+                var response = OnMetadata?.Invoke(host, n) ?? new MetadataResponse { Brokers = [], ControllerId = 1, Topics = [] };
                 KafkaFrames.WriteResponse(output, response, version, correlationId);
                 return;
             }
