@@ -62,7 +62,7 @@ internal sealed class OffsetLookup
         }
 
         long started = _time.GetTimestamp();
-        var metadata = await _cluster.Metadata.EnsureTopicsAsync(topics, cancellationToken).ConfigureAwait(false);
+        var metadata = await EnsureTopicsAsync(topics, started, retryFor, cancellationToken).ConfigureAwait(false);
         while (true)
         {
             var retry = new Dictionary<TopicPartition, OffsetSpec>();
@@ -99,6 +99,26 @@ internal sealed class OffsetLookup
             await Task.Delay(_retryBackoff, _time, cancellationToken).ConfigureAwait(false);
             metadata = await RefreshAsync(metadata, cancellationToken).ConfigureAwait(false);
             pending = retry;
+        }
+    }
+
+    /// <summary>
+    /// The snapshot that has <paramref name="topics"/>, retrying a fetch that fails retriably (every broker unreachable:
+    /// one restarting) while a backoff still fits in <paramref name="retryFor"/>, like every other retriable failure of
+    /// a lookup; after that (at once for <see cref="TimeSpan.Zero"/>) the failure is the caller's.
+    /// </summary>
+    private async Task<ClusterMetadata> EnsureTopicsAsync(HashSet<string> topics, long started, TimeSpan retryFor, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                return await _cluster.Metadata.EnsureTopicsAsync(topics, cancellationToken).ConfigureAwait(false);
+            }
+            catch (KafkaException ex) when (ex.IsRetriable && _time.GetElapsedTime(started) + _retryBackoff <= retryFor)
+            {
+                await Task.Delay(_retryBackoff, _time, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 

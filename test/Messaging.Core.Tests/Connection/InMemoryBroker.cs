@@ -26,6 +26,15 @@ internal sealed class InMemoryBroker : IKafkaTransportFactory
     /// <summary>Hosts refused with a socket error, as a broker that is down.</summary>
     public ConcurrentDictionary<string, bool> Down { get; } = new(StringComparer.Ordinal);
 
+    private int _refuseConnects;
+
+    /// <summary>How many of the next connect attempts are refused with a socket error (a broker restarting).</summary>
+    public int RefuseConnects
+    {
+        get => Volatile.Read(ref _refuseConnects);
+        set => Volatile.Write(ref _refuseConnects, value);
+    }
+
     /// <summary>When set, every connect waits for it.</summary>
     public TaskCompletionSource? ConnectGate { get; set; }
 
@@ -56,7 +65,7 @@ internal sealed class InMemoryBroker : IKafkaTransportFactory
             await gate.Task.WaitAsync(cancellationToken);
         }
 
-        if (Down.ContainsKey(context.Host))
+        if (Down.ContainsKey(context.Host) || Interlocked.Decrement(ref _refuseConnects) >= 0)
         {
             throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused);
         }
@@ -92,6 +101,26 @@ internal sealed class InMemoryBroker : IKafkaTransportFactory
                 var n = Interlocked.Increment(ref _metadataRequests);
                 var response = OnMetadata?.Invoke(host, n) ?? new MetadataResponse { Brokers = [], ControllerId = 1, Topics = [] };
                 KafkaFrames.WriteResponse(output, response, version, correlationId);
+                return;
+            }
+
+            case ApiKey.ListOffsets:
+            {
+                // Every partition asked for is at offset 42.
+                var request = KafkaFrames.ReadRequest<ListOffsetsRequest>(frame, null, out _);
+                var topics = new ListOffsetsResponse.ListOffsetsTopicResponse[request.Topics.Length];
+                for (var t = 0; t < topics.Length; t++)
+                {
+                    var partitions = new ListOffsetsResponse.ListOffsetsPartitionResponse[request.Topics[t].Partitions.Length];
+                    for (var p = 0; p < partitions.Length; p++)
+                    {
+                        partitions[p] = new() { PartitionIndex = request.Topics[t].Partitions[p].PartitionIndex, Offset = 42, LeaderEpoch = 0 };
+                    }
+
+                    topics[t] = new() { Name = request.Topics[t].Name, Partitions = partitions };
+                }
+
+                KafkaFrames.WriteResponse(output, new ListOffsetsResponse { Topics = topics }, version, correlationId);
                 return;
             }
 
