@@ -201,6 +201,22 @@ internal sealed class RequestDispatcher
 
             if (await lookup.Reply!.ConfigureAwait(false) is not { } cached)
             {
+                if (_abort.IsCancellationRequested)
+                {
+                    // The server is shutting down: the first one was abandoned because its handler saw the abort, or the
+                    // cache was released at disposal while it ran past the grace (the release happens only after the
+                    // drain ran out, which fires the abort first). Running this one now would start a handler with its
+                    // token fired, or after disposal, and store a new entry in the released cache: answer as a request
+                    // cut short by the shutdown is answered, so the caller retries elsewhere.
+                    if (request.HasRoute)
+                    {
+                        await ReplyAsync(request, RpcStatus.Unavailable, "The server shut down before the handler finished.", default, null)
+                            .ConfigureAwait(false);
+                    }
+
+                    return true;
+                }
+
                 continue; // the first one was abandoned: run this one (or wait for whoever took over)
             }
 

@@ -1,0 +1,50 @@
+namespace Messaging.Rpc.Tests.Server;
+
+/// <summary>Disposal after a handler stuck past the grace: a duplicate waiting on it is not started by the cache's release.</summary>
+public sealed class ReplyCacheReleaseTests
+{
+    [Fact(Timeout = 30_000)]
+    public async Task A_duplicate_waiting_when_the_cache_is_released_answers_unavailable_without_running_or_storing_anything()
+    {
+        var harness = new DispatchHarness(o => o.ReplyCache.Enabled = true);
+        var ran = 0;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        harness.MapRaw("Stuck", async (payload, _) =>
+        {
+            if (Interlocked.Increment(ref ran) == 1)
+            {
+                await release.Task; // ignores its token
+            }
+
+            return payload;
+        });
+        var id = Guid.NewGuid();
+        var first = new ServerRequest();
+        Assert.True(harness.Read(first, DispatchHarness.Headers("Stuck", id), new byte[] { 1 }));
+        var running = harness.Dispatcher.ProcessAsync(first).AsTask();
+        Assert.Equal(1, Volatile.Read(ref ran));
+
+        // The duplicate looks the ID up and waits for the running request's reply (the call returns at that await).
+        var duplicate = new ServerRequest();
+        Assert.True(harness.Read(duplicate, DispatchHarness.Headers("Stuck", id), new byte[] { 1 }));
+        var waiting = harness.Dispatcher.ProcessAsync(duplicate).AsTask();
+        Assert.False(waiting.IsCompleted);
+
+        // Disposal: the drain and the grace ran out (the abort fired), then the cache is released.
+        await harness.Abort.CancelAsync();
+        harness.Dispatcher.ReleaseCache();
+        await waiting.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, Volatile.Read(ref ran)); // the disposed server started no handler
+        var reply = Assert.Single(harness.Sink.Replies);
+        Assert.Equal(RpcStatus.Unavailable, reply.Status);
+
+        // The stuck handler ends late: its reply goes out, and the released cache keeps nothing of it either.
+        release.SetResult();
+        await running.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        var (_, again) = await harness.RunAsync(DispatchHarness.Headers("Stuck", id), new byte[] { 1 });
+        Assert.Equal(2, Volatile.Read(ref ran));
+        Assert.Equal(0, harness.Counters.ReplyCacheHits);
+        Assert.Equal(RpcStatus.Ok, again!.Status);
+    }
+}
