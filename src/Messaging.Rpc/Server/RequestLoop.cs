@@ -265,6 +265,15 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
             await _consumer.CommitAsync(_commits, cancellationToken).ConfigureAwait(false);
             foreach (var state in states)
             {
+                // Only what this commit covered: a state skipped above (revoked after it was listed) keeps its last
+                // committed offset, so its revocation commits its watermark — which an earlier, failed commit may have
+                // advanced already. A state revoked during the await is skipped here too (revocation is never undone):
+                // its revocation commits the same offset again, which is harmless.
+                if (state.IsRevoked && !revoking)
+                {
+                    continue;
+                }
+
                 state.Committed = Math.Max(state.Committed, state.Tracker.Watermark);
             }
 
