@@ -451,6 +451,26 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
             {
                 Recycle(parked);
                 _parked.RemoveAt(i);
+
+                // The pause may have landed on the partition assigned back meanwhile: the group revoked and reassigned
+                // it between Take's lookup of this (old) state and its pause, which then found the new assignment and
+                // did not throw. Nothing would resume it before the next rebalance, so resume it here — unless a batch
+                // of the new assignment is parked too (its pause is that batch's, lifted when it drains). Not assigned
+                // any more: nothing to resume. Assigned back after its pause: the new assignment starts unpaused, and
+                // resuming is a no-op.
+                if (!IsParked(parked.Partition.TopicPartition))
+                {
+                    _one[0] = parked.Partition.TopicPartition;
+                    try
+                    {
+                        _consumer.Resume(_one);
+                    }
+                    catch (ArgumentException)
+                    {
+                        // Not assigned (any more).
+                    }
+                }
+
                 continue;
             }
 
@@ -472,6 +492,20 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
                 // Revoked meanwhile: nothing to resume.
             }
         }
+    }
+
+    /// <summary>Whether a batch of <paramref name="partition"/> is parked (at most one per partition and assignment: a short scan).</summary>
+    private bool IsParked(TopicPartition partition)
+    {
+        foreach (var parked in _parked)
+        {
+            if (parked.Partition.TopicPartition == partition)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
