@@ -94,7 +94,12 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
     public async Task<bool> DrainAsync(TimeSpan timeout)
     {
         var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Volatile.Write(ref _drained, drained);
+
+        // Dekker with Wake: the signal is published with a full fence before the count is read, as the finishing side
+        // decrements the count (Interlocked) before it reads the signal — at least one of the two sees the other. A
+        // plain release store could be passed by the load below: this would read the last request still running, that
+        // request's finish would read no signal, and the drain would wait its whole timeout with nothing running.
+        Interlocked.Exchange(ref _drained, drained);
         try
         {
             if (_admission.InFlight == 0)
