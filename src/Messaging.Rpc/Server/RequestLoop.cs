@@ -397,7 +397,7 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
             _partitions.TryGetValue(batch.TopicPartition, out state);
         }
 
-        if (state is null || state.IsRevoked)
+        if (state is null || state.IsRevoked || !IsCurrent(batch))
         {
             batch.Dispose(); // not ours (any more): the partition's owner reads it from its committed offset
             return;
@@ -422,6 +422,37 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
 
             _parked.Add(parked);
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="batch"/> belongs to its partition's current assignment. One returned before the partition
+    /// was revoked can be taken only after the group assigned it back (the consume completed while the server was full,
+    /// and the loop waited for room): the lookup above then finds the new assignment's state, and registering the batch
+    /// there would drop the records the new assignment reads from the group's commit — below the batch — as delivered
+    /// twice, and let its commit pass requests the old state still runs. The consumer hands out one batch at a time,
+    /// so a batch of the current assignment leaves the partition's position past its last record (a hold or a pause
+    /// keeps it there, and only this loop seeks); a new assignment starts at the commit or, while that is looked up, at
+    /// no position: at or below the batch's records, it reads them again, so the batch is dropped. A commit past them
+    /// (another member answered them) leaves the batch taken: handled again, at least once, and nothing below it lost.
+    /// </summary>
+    private bool IsCurrent(in ConsumeBatch batch)
+    {
+        if (batch.Count == 0)
+        {
+            return true;
+        }
+
+        long? position;
+        try
+        {
+            position = _consumer.Position(batch.TopicPartition);
+        }
+        catch (ArgumentException)
+        {
+            return false; // not assigned (any more)
+        }
+
+        return position > batch.Records[^1].Offset;
     }
 
     /// <summary>Admits a batch's requests from <paramref name="next"/> on until one may not start; returns where it stopped (the count when all were taken).</summary>
