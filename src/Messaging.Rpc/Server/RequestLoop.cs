@@ -47,6 +47,7 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
     private Task<ConsumeBatch>? _pendingConsume;
     private Task _loop = Task.CompletedTask;
     private Task _committer = Task.CompletedTask;
+    private readonly List<Task> _reseeks = []; // held partitions being moved in the background; this loop's only
 
     public RequestLoop(RpcServerOptions options, KafkaConsumer consumer, RequestReader reader, RequestDispatcher dispatcher, ServerCounters counters)
     {
@@ -88,6 +89,7 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
         await _stop.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false);
         await _committer.ConfigureAwait(false);
+        await Task.WhenAll(_reseeks).ConfigureAwait(false); // the loop has ended: nothing adds to the list; none throws
     }
 
     /// <summary>Waits until every admitted request finished, or <paramref name="timeout"/> passed; true when all finished.</summary>
@@ -363,7 +365,7 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
                 catch (ConsumeException ex)
                 {
                     Interlocked.Increment(ref _counters.ConsumeErrors);
-                    await SkipPastAsync(ex, token).ConfigureAwait(false);
+                    MoveHeld(ex, token);
                     continue;
                 }
 #pragma warning disable CA1031 // The loop must outlive any one failure; the consumer retries what is transient.
@@ -431,9 +433,10 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
     /// there would drop the records the new assignment reads from the group's commit — below the batch — as delivered
     /// twice, and let its commit pass requests the old state still runs. The consumer hands out one batch at a time,
     /// so a batch of the current assignment leaves the partition's position past its last record (a hold or a pause
-    /// keeps it there, and only this loop seeks); a new assignment starts at the commit or, while that is looked up, at
-    /// no position: at or below the batch's records, it reads them again, so the batch is dropped. A commit past them
-    /// (another member answered them) leaves the batch taken: handled again, at least once, and nothing below it lost.
+    /// keeps it there; the only seeks are this loop's, or a held partition's, which has no batch out); a new
+    /// assignment starts at the commit or, while that is looked up, at no position: at or below the batch's records,
+    /// it reads them again, so the batch is dropped. A commit past them (another member answered them) leaves the
+    /// batch taken: handled again, at least once, and nothing below it lost.
     /// </summary>
     private bool IsCurrent(in ConsumeBatch batch)
     {
@@ -744,32 +747,82 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
     }
 
     /// <summary>
-    /// Moves a partition the consumer holds after an error: past a record that cannot be read; back to the same offset,
-    /// after a pause, when the broker could not serve it (the record there is a request not read yet: skipping it would
-    /// lose it, and a later commit would pass it); or — when the error has no offset (where to start could not be
+    /// Moves a partition the consumer holds after an error: past a record that cannot be read, at once; back to the same
+    /// offset, after a pause, when the broker could not serve it (the record there is a request not read yet: skipping it
+    /// would lose it, and a later commit would pass it); or — when the error has no offset (where to start could not be
     /// looked up: the group's committed offset, or the reset policy's) — to the group's committed offset, looked up
     /// again. "Past" -1 would be offset 0: the whole partition, its answered requests included, handled again.
     /// </summary>
-    private async Task SkipPastAsync(ConsumeException error, CancellationToken token)
+    /// <remarks>
+    /// The last two wait (a backoff; a lookup retried until the group's coordinator answers, for as long as it is
+    /// down), so they run beside this loop: awaited here, they stopped every other partition's requests, and the parked
+    /// batches that finishing requests free, meanwhile. Nothing of the held partition arrives until its seek — the
+    /// consumer delivers no record of it and reports its error once per hold — so moves do not pile up.
+    /// </remarks>
+    private void MoveHeld(ConsumeException error, CancellationToken token)
     {
-        var start = OffsetSpec.At(error.Offset + 1);
-        if (error.Offset < 0)
+        if (error.Offset >= 0 && error.Kind != ConsumeErrorKind.BrokerError)
         {
-            start = await CommittedStartAsync(error.TopicPartition, token).ConfigureAwait(false);
-        }
-        else if (error.Kind == ConsumeErrorKind.BrokerError)
-        {
-            await Task.Delay(ErrorBackoff, _time, token).ConfigureAwait(false);
-            start = OffsetSpec.At(error.Offset);
+            try
+            {
+                _consumer.Seek(error.TopicPartition, OffsetSpec.At(error.Offset + 1));
+            }
+            catch (ArgumentException)
+            {
+                // Not (or no longer) assigned: nothing to skip.
+            }
+
+            return;
         }
 
+        _reseeks.RemoveAll(static move => move.IsCompleted);
+        _reseeks.Add(MoveHeldLaterAsync(error, token));
+    }
+
+    /// <summary>
+    /// The waiting part of <see cref="MoveHeld"/>. The seek is made only while the partition is still held where the
+    /// error left it (at the error's offset, or at no position for a start not looked up): otherwise it moved meanwhile
+    /// — revoked and assigned again, say, from the group's commit — and seeking that assignment to this error's offset
+    /// could skip requests it has not read. Only a rebalance between that check and the seek escapes it (awaited in the
+    /// loop, the whole wait was such a window); the seek then repeats requests, or, for a broker error, lands where
+    /// the old assignment stood.
+    /// </summary>
+    private async Task MoveHeldLaterAsync(ConsumeException error, CancellationToken token)
+    {
+        var partition = error.TopicPartition;
         try
         {
-            _consumer.Seek(error.TopicPartition, start);
+            OffsetSpec start;
+            long? heldAt = null;
+            if (error.Offset < 0)
+            {
+                start = await CommittedStartAsync(partition, token).ConfigureAwait(false);
+            }
+            else
+            {
+                await Task.Delay(ErrorBackoff, _time, token).ConfigureAwait(false);
+                start = OffsetSpec.At(error.Offset);
+                heldAt = error.Offset;
+            }
+
+            if (_consumer.Position(partition) == heldAt)
+            {
+                _consumer.Seek(partition, start);
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Stopping: the partition goes with the group.
         }
         catch (ArgumentException)
         {
-            // Not (or no longer) assigned: nothing to skip.
+            // Not (or no longer) assigned: nothing to move.
+        }
+#pragma warning disable CA1031 // Awaited at shutdown, which must not fail over it; the partition stays held until the next rebalance.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            Interlocked.Increment(ref _counters.ConsumeErrors);
         }
     }
 
