@@ -278,8 +278,8 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         // Loops because another throttled response may extend the mute while we wait.
         while (IsMuted)
         {
-            var remaining = MutedUntil - _settings.Clock.Now;
-            if (remaining <= 0)
+            var until = MutedUntil;
+            if (until - _settings.Clock.Now <= 0)
             {
                 continue;
             }
@@ -287,7 +287,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             // Ends at the deadline, on the caller's cancellation, or when the connection closes; the linked source is
             // cancelled afterwards so a delay that lost to the close does not keep its timer.
             using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var delay = _settings.Clock.Delay(_settings.Clock.ToTimeSpan(remaining), wait.Token);
+            var delay = _settings.Clock.DelayUntil(until, wait.Token);
             await Task.WhenAny(delay, Closed).ConfigureAwait(false);
             await wait.CancelAsync().ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();

@@ -105,4 +105,38 @@ internal sealed class Clock
 
     /// <summary>Completes after <paramref name="delay"/> on this clock.</summary>
     public Task Delay(TimeSpan delay, CancellationToken cancellationToken) => Task.Delay(delay, Provider, cancellationToken);
+
+    /// <summary>Completes once this clock reaches <paramref name="deadline"/> (a timestamp of it).</summary>
+    /// <remarks>
+    /// Not <see cref="Delay"/> of the time left: a delay counts from the clock as it reads when its timer is made, and a
+    /// clock moved by hand (a test's fake clock) can jump between reading the time left and that moment — the delay
+    /// then ends late by the whole jump, or never if the clock does not move again. So the clock is read again once
+    /// the delay is armed, and the delay made again from that reading until the clock held still across the arming (a
+    /// move of under a millisecond is a running clock's own drift). The system clock needs none of this.
+    /// </remarks>
+    public async Task DelayUntil(long deadline, CancellationToken cancellationToken)
+    {
+        var drift = ToTicks(TimeSpan.FromMilliseconds(1));
+        while (true)
+        {
+            var now = Now;
+            if (now >= deadline)
+            {
+                return;
+            }
+
+            using var step = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var delay = Task.Delay(ToTimeSpan(deadline - now), Provider, step.Token);
+            if (IsSystem || Now - now < drift)
+            {
+                await delay.ConfigureAwait(false);
+                return;
+            }
+
+            // The clock moved while the delay was armed: drop it and arm again from the new reading.
+            await step.CancelAsync().ConfigureAwait(false);
+            await delay.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Messaging.Core.Tests.Support;
 using Messaging.Threading;
 using Microsoft.Extensions.Time.Testing;
 
@@ -208,7 +209,7 @@ public sealed class AsyncSignalTests
         // The clock jumps 9 minutes after the wait read it and before its timer is armed (another thread advancing a
         // test's clock): armed for the 10 minutes the wait computed, the timer would be due at minute 19.
         var time = new FakeTimeProvider();
-        var jumping = new JumpWhileArming(time, TimeSpan.FromMinutes(9));
+        var jumping = new JumpingClock(time, TimeSpan.FromMinutes(9));
         var clock = new Clock(jumping);
         using var signal = new AsyncSignal(clock);
         var wait = signal.WaitAsync(clock.After(TimeSpan.FromMinutes(10)), TestContext.Current.CancellationToken).AsTask();
@@ -240,54 +241,5 @@ public sealed class AsyncSignalTests
 
         Assert.True(await signal.WaitAsync(Timeout.InfiniteTimeSpan, TestContext.Current.CancellationToken));
         Assert.False(await signal.WaitAsync(TimeSpan.Zero, TestContext.Current.CancellationToken));
-    }
-    /// <summary>A fake clock that jumps once, the first time a timer of it is armed, just before the timer takes its due time.</summary>
-    private sealed class JumpWhileArming : TimeProvider
-    {
-        private readonly FakeTimeProvider _time;
-        private readonly TimeSpan _jump;
-
-        public JumpWhileArming(FakeTimeProvider time, TimeSpan jump)
-        {
-            _time = time;
-            _jump = jump;
-        }
-
-        public bool Jumped { get; private set; }
-
-        public override long TimestampFrequency => _time.TimestampFrequency;
-
-        public override long GetTimestamp() => _time.GetTimestamp();
-
-        public override DateTimeOffset GetUtcNow() => _time.GetUtcNow();
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
-            new JumpingTimer(this, _time.CreateTimer(callback, state, dueTime, period));
-
-        private void JumpOnce()
-        {
-            if (!Jumped)
-            {
-                Jumped = true;
-                _time.Advance(_jump);
-            }
-        }
-
-        private sealed class JumpingTimer(JumpWhileArming owner, ITimer inner) : ITimer
-        {
-            public bool Change(TimeSpan dueTime, TimeSpan period)
-            {
-                if (dueTime != Timeout.InfiniteTimeSpan)
-                {
-                    owner.JumpOnce();
-                }
-
-                return inner.Change(dueTime, period);
-            }
-
-            public void Dispose() => inner.Dispose();
-
-            public ValueTask DisposeAsync() => inner.DisposeAsync();
-        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Messaging.Core.Tests.Support;
 using Messaging.Threading;
 using Microsoft.Extensions.Time.Testing;
 
@@ -6,6 +7,20 @@ namespace Messaging.Core.Tests.Threading;
 
 public sealed class ClockTests
 {
+    [Fact]
+    public async Task DelayUntil_on_a_fake_clock_that_jumps_while_the_delay_is_armed_still_ends_at_the_deadline()
+    {
+        var time = new FakeTimeProvider();
+        var jumping = new JumpingClock(time, TimeSpan.FromMinutes(9));
+        var clock = new Clock(jumping);
+        var delay = clock.DelayUntil(clock.After(TimeSpan.FromMinutes(10)), TestContext.Current.CancellationToken);
+        Assert.True(jumping.Jumped);
+        Assert.False(delay.IsCompleted, "the delay ended before the fake clock reached its deadline");
+
+        time.Advance(TimeSpan.FromMinutes(1)); // a delay armed for the 10 minutes left before the jump would end at 19
+        await delay.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+    }
+
     [Fact]
     public void The_system_clock_counts_in_stopwatch_ticks()
     {
