@@ -208,7 +208,6 @@ internal sealed class AsyncSignal : IValueTaskSource<bool>, IDeadlineTarget, IDi
     {
         var timer = _timer ??= _clock.Provider.CreateTimer(static s => ((AsyncSignal)s!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         Volatile.Write(ref _timerVersion, version);
-        var drift = _clock.ToTicks(TimeSpan.FromMilliseconds(1));
         while (true)
         {
             if (deadlineTicks <= now)
@@ -219,13 +218,10 @@ internal sealed class AsyncSignal : IValueTaskSource<bool>, IDeadlineTarget, IDi
 
             var due = _clock.ToTimeSpan(deadlineTicks - now);
             timer.Change(due < TimeSpan.FromTicks(1) ? TimeSpan.FromTicks(1) : due, Timeout.InfiniteTimeSpan);
-            var armedAt = _clock.Now;
-            if (armedAt - now < drift)
+            if (!_clock.JumpedSince(ref now))
             {
                 return;
             }
-
-            now = armedAt;
         }
     }
 

@@ -20,6 +20,7 @@ internal sealed class Clock
 
     private readonly double _ticksPerTimeSpanTick;
     private readonly double _timeSpanTicksPerTick;
+    private readonly long _oneMillisecond;
 
     public Clock(TimeProvider provider)
     {
@@ -29,6 +30,7 @@ internal sealed class Clock
         Frequency = IsSystem ? Stopwatch.Frequency : provider.TimestampFrequency;
         _ticksPerTimeSpanTick = (double)Frequency / TimeSpan.TicksPerSecond;
         _timeSpanTicksPerTick = (double)TimeSpan.TicksPerSecond / Frequency;
+        _oneMillisecond = Math.Max(1, Frequency / 1000);
     }
 
     /// <summary>Where the time comes from (for timers, delays and timeouts built on it).</summary>
@@ -116,10 +118,9 @@ internal sealed class Clock
     /// </remarks>
     public async Task DelayUntil(long deadline, CancellationToken cancellationToken)
     {
-        var drift = ToTicks(TimeSpan.FromMilliseconds(1));
+        var now = Now;
         while (true)
         {
-            var now = Now;
             if (now >= deadline)
             {
                 return;
@@ -127,7 +128,7 @@ internal sealed class Clock
 
             using var step = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var delay = Task.Delay(ToTimeSpan(deadline - now), Provider, step.Token);
-            if (IsSystem || Now - now < drift)
+            if (IsSystem || !JumpedSince(ref now))
             {
                 await delay.ConfigureAwait(false);
                 return;
@@ -138,5 +139,18 @@ internal sealed class Clock
             await delay.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             cancellationToken.ThrowIfCancellationRequested();
         }
+    }
+
+    /// <summary>
+    /// Whether the clock moved a millisecond or more since <paramref name="reading"/>, which becomes the clock's time
+    /// now: after arming a timer from a reading, true says the timer counts from a later time than the reading (a clock
+    /// moved by hand jumped in between) and must be armed again. Less is a running clock's own drift.
+    /// </summary>
+    public bool JumpedSince(ref long reading)
+    {
+        var now = Now;
+        var jumped = now - reading >= _oneMillisecond;
+        reading = now;
+        return jumped;
     }
 }
