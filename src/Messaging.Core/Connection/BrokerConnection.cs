@@ -105,8 +105,8 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>How long since the connection last sent or received anything, when nothing is pending.</summary>
-    public TimeSpan IdleTime => PendingCount > 0 ? TimeSpan.Zero : _settings.Clock.Since(Volatile.Read(ref _lastActivity));
+    /// <summary>How long since the connection last sent or received anything (or a broker's throttle on it ended), when nothing is pending.</summary>
+    public TimeSpan IdleTime => PendingCount > 0 ? TimeSpan.Zero : IdleFor();
 
     /// <summary>
     /// Opens a transport (<see cref="ConnectionSettings.TransportFactory"/>), starts the read loop, runs the
@@ -465,7 +465,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     {
         lock (_pending.SyncRoot)
         {
-            if (_pending.Count > 0 || _settings.Clock.Since(Volatile.Read(ref _lastActivity)) <= maxIdle
+            if (_pending.Count > 0 || IdleFor() <= maxIdle
                 || Interlocked.Exchange(ref _closing, 1) != 0)
             {
                 return false;
@@ -475,6 +475,13 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         CloseOnce(KafkaExceptions.ConnectionClosed(Name, new IOException("idle for longer than connections.max.idle.ms")), null, 0);
         return true;
     }
+
+    /// <summary>
+    /// Time since the last send or receive, or since the end of a throttle mute if later (negative while muted). A
+    /// muted connection is not idle: its senders wait for the mute to end, and closing it would both fail them and
+    /// drop the broker's throttle — a new connection would send at once what the broker asked us to hold back.
+    /// </summary>
+    private TimeSpan IdleFor() => _settings.Clock.Since(Math.Max(Volatile.Read(ref _lastActivity), Volatile.Read(ref _mutedUntil)));
 
     /// <summary>
     /// The fast path: with a free in-flight slot and an idle writer, dispatches at once and returns true, so the caller
