@@ -512,8 +512,18 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
                 token.ThrowIfCancellationRequested();
                 while (!token.IsCancellationRequested && !await ReconcileOnceAsync(token).ConfigureAwait(false))
                 {
-                    // Some topic ids are not in the metadata yet: refresh and try again.
-                    await _coordinator.Cluster.Metadata.RefreshAsync(token).ConfigureAwait(false);
+                    // Some topic ids are not in the metadata yet: refresh and try again. A refresh that fails (brokers
+                    // restarting, a request timeout) is tried again after the backoff: letting it end this loop left
+                    // the member owning nothing of its target for good, and its close rethrew the error.
+                    try
+                    {
+                        await _coordinator.Cluster.Metadata.RefreshAsync(token).ConfigureAwait(false);
+                    }
+                    catch (KafkaException ex) when (!token.IsCancellationRequested)
+                    {
+                        _log.Retrying(GroupId, "metadata for the assignment's topic ids", _settings.RetryBackoff.TotalMilliseconds, ex.Message);
+                        await Task.Delay(_settings.RetryBackoff, _time, token).ConfigureAwait(false);
+                    }
                 }
             }
         }
