@@ -44,6 +44,10 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
     private string _memberId;
     private int _epoch;
     private int _fencings;
+
+    // Bumped whenever the member drops everything it owns (fenced, left on the poll timeout, failed): a reconciliation
+    // that began before works towards a target that is void, and must not take up any of it.
+    private int _ownershipResets;
     private TimeSpan _interval;
     private DateTimeOffset _nextHeartbeatAt;
     private DateTimeOffset _lastPoll;
@@ -460,6 +464,7 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
                 lock (_lock)
                 {
                     _fencings++;
+                    _ownershipResets++;
                     _ownedVersion++;
                     _epoch = 0;
                     _target = null;
@@ -538,13 +543,13 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
     {
         List<TopicPartition>? lost;
         Dictionary<Guid, int[]>? target;
-        int fencings;
+        int resets;
         lock (_lock)
         {
             lost = _lostToReport;
             _lostToReport = null;
             target = _target;
-            fencings = _fencings;
+            resets = _ownershipResets;
         }
 
         if (lost is { Count: > 0 })
@@ -602,7 +607,7 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
             await CallbackAsync(() => _listener.OnRevokedAsync([.. revoked.Select(static r => r.Value)], token)).ConfigureAwait(false);
             lock (_lock)
             {
-                if (_fencings == fencings)
+                if (_ownershipResets == resets)
                 {
                     foreach (var r in revoked)
                     {
@@ -618,9 +623,9 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
         {
             lock (_lock)
             {
-                if (_fencings != fencings)
+                if (_ownershipResets != resets)
                 {
-                    return true; // fenced meanwhile: this target is void
+                    return true; // fenced, or left on the poll timeout, meanwhile: this target is void
                 }
 
                 foreach (var a in assigned)
@@ -658,6 +663,7 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
             _owned.Clear();
             _ownedVersion++;
             _target = null;
+            _ownershipResets++;
         }
 
         // Java's transitionToStale: the member leaves and its partitions count as lost (another member may get
@@ -729,6 +735,7 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
             Volatile.Write(ref _failure, error);
             owned = [.. _owned.Values];
             _owned.Clear();
+            _ownershipResets++;
         }
 
         _log.Failed(GroupId, error);

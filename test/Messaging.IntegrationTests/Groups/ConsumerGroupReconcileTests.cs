@@ -83,4 +83,106 @@ public sealed class ConsumerGroupReconcileTests
 
         Assert.StartsWith("assigned ", Assert.Single(listener.Events), StringComparison.Ordinal);
     }
+
+    /// <summary>Records each callback with the member's epoch at that moment; assignments and losses can be held.</summary>
+    private sealed class EpochListener : IGroupAssignmentListener
+    {
+        public ConcurrentQueue<string> Events { get; } = new();
+
+        public Func<int> Epoch { get; set; } = () => -1;
+
+        public TaskCompletionSource? HoldAssigned { get; set; }
+
+        public TaskCompletionSource? HoldLost { get; set; }
+
+        public async ValueTask OnAssignedAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken)
+        {
+            Events.Enqueue("assigned@" + Epoch() + " " + string.Join(",", partitions));
+            if (HoldAssigned is { } hold)
+            {
+                await hold.Task.WaitAsync(cancellationToken);
+            }
+        }
+
+        public ValueTask OnRevokedAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken)
+        {
+            Events.Enqueue("revoked@" + Epoch() + " " + string.Join(",", partitions));
+            return ValueTask.CompletedTask;
+        }
+
+        public async ValueTask OnLostAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken)
+        {
+            Events.Enqueue("lost@" + Epoch() + " " + string.Join(",", partitions));
+            if (HoldLost is { } hold)
+            {
+                await hold.Task.WaitAsync(cancellationToken);
+            }
+
+            Events.Enqueue("lost-done");
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_member_that_left_on_the_poll_timeout_while_reporting_a_loss_does_not_take_up_the_target_it_had_before()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = EmbeddedKafkaCluster.Start(1);
+        var topic = "kip848-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic(topic, 2, 1);
+        await using var client = new ClusterClient(new KafkaClientOptions
+        {
+            BootstrapServers = cluster.BootstrapServers,
+            ClientId = "kip848-poll",
+            ReconnectBackoff = TimeSpan.FromMilliseconds(50),
+            ReconnectBackoffMax = TimeSpan.FromMilliseconds(200),
+        });
+        var logs = new RecordingLoggerFactory();
+        await using var coordinator = new GroupCoordinator(client, new GroupMemberSettings("group-" + Guid.NewGuid().ToString("N")[..8])
+        {
+            LoggerFactory = logs,
+            SessionTimeout = TimeSpan.FromSeconds(6),
+            HeartbeatInterval = TimeSpan.FromMilliseconds(300),
+            MaxPollInterval = TimeSpan.FromSeconds(1),
+            RetryBackoff = TimeSpan.FromMilliseconds(50),
+            RetryBackoffMax = TimeSpan.FromMilliseconds(300),
+        });
+        var listener = new EpochListener { HoldAssigned = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        await using var member = new ConsumerGroupMember(coordinator, ConsumerGroupSubscription.Topics(topic), listener);
+        listener.Epoch = () => member.MemberEpoch;
+        member.Start();
+        string Dump() => "epoch " + member.MemberEpoch + ", owns " + string.Join(",", member.Assignment) + "; events: " + string.Join(" | ", listener.Events)
+            + Environment.NewLine + string.Join(Environment.NewLine, logs.Events.Select(e => "  " + e.Level + " " + e.Message));
+        async Task WaitAsync(Func<bool> condition, string what)
+        {
+            var stop = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (!condition())
+            {
+                Assert.True(DateTime.UtcNow < stop, "Timed out waiting for: " + what + Environment.NewLine + Dump());
+                await Task.Delay(20, ct);
+            }
+        }
+
+        // The assignment callback is slow; meanwhile the coordinator fences the member, which rejoins and gets a target.
+        await WaitAsync(() => !listener.Events.IsEmpty, "the assignment callback running");
+        var holdAssigned = listener.HoldAssigned!;
+        cluster.PushRequestErrors(ApiKey.ConsumerGroupHeartbeat, ErrorCode.FencedMemberEpoch);
+        await WaitAsync(() => member.Fencings == 1 && member.MemberEpoch > 0, "fenced, and back with a new epoch");
+
+        // Then the loss is reported, slowly too, and the application stops polling meanwhile: the member leaves.
+        listener.HoldLost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        listener.HoldAssigned = null;
+        holdAssigned.SetResult();
+        await WaitAsync(() => listener.Events.Any(e => e.StartsWith("lost@", StringComparison.Ordinal)), "the loss being reported");
+        member.NotifyPolled();
+        await WaitAsync(() => member.MemberEpoch == 0 && logs.Events.Any(e => e.Message.Contains("max poll interval", StringComparison.Ordinal)), "left on the poll timeout");
+
+        // The loss report ends while the member is out of the group: the target it had before leaving is void.
+        listener.HoldLost.SetResult();
+        await WaitAsync(() => listener.Events.Contains("lost-done"), "the loss reported");
+        member.NotifyPolled();
+        await WaitAsync(() => member.MemberEpoch > 0 && member.Assignment.Count == 2 && listener.Events.Last().StartsWith("assigned@", StringComparison.Ordinal), "back in the group with its partitions");
+
+        var afterLoss = listener.Events.SkipWhile(e => e != "lost-done").ToArray();
+        Assert.DoesNotContain(afterLoss, e => e.StartsWith("assigned@0 ", StringComparison.Ordinal));
+    }
 }
