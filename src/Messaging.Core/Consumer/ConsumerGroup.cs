@@ -476,8 +476,31 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
             return;
         }
 
-        await _offsets.CommitAsync(offsets, CommitIdentityNow, cancellationToken).ConfigureAwait(false);
+        await _offsets.CommitAsync(offsets, CommitIdentityFor(), cancellationToken).ConfigureAwait(false);
         _stored.Committed(offsets);
+    }
+
+    /// <summary>
+    /// Who commits, for one commit. A classic member's commit speaks for the generation it was made in: the member
+    /// rejoins on its own loop, not between the application's calls as the Java client's does, so a commit still
+    /// retrying (the coordinator moving or loading) could otherwise go out in the next generation, for partitions
+    /// this member lost meanwhile and another may own. Once the generation changed it fails as rebalancing, as
+    /// Java's does. A KIP-848 member's epoch is read afresh on every attempt (STALE_MEMBER_EPOCH is retried with it).
+    /// </summary>
+    private Func<CommitIdentity?> CommitIdentityFor()
+    {
+        if (Members().Classic is null)
+        {
+            return CommitIdentityNow;
+        }
+
+        CommitIdentity? first = null;
+        return () =>
+        {
+            var now = CommitIdentityNow();
+            first ??= now;
+            return now == first ? now : null;
+        };
     }
 
     /// <summary>An automatic commit: failures are logged and the offsets stay stored for the next one.</summary>

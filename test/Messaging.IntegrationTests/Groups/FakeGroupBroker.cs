@@ -21,6 +21,7 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
     private readonly Dictionary<string, string?> _members = new(StringComparer.Ordinal); // member id -> instance id
     private readonly Dictionary<string, ReadOnlyMemory<byte>> _assignments = new(StringComparer.Ordinal); // by member id
     private int _nextMember;
+    private bool _commitsLoading;
 
     private FakeGroupBroker() => StartAccepting();
 
@@ -34,6 +35,16 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
 
     /// <summary>LeaveGroup requests received.</summary>
     public int Leaves;
+
+    /// <summary>Every OffsetCommit received: the generation and member id it carried.</summary>
+    public ConcurrentQueue<(int Generation, string MemberId)> Commits { get; } = new();
+
+    /// <summary>While true, every OffsetCommit is answered COORDINATOR_LOAD_IN_PROGRESS (a commit kept retrying).</summary>
+    public bool CommitsLoading
+    {
+        get => Volatile.Read(ref _commitsLoading);
+        set => Volatile.Write(ref _commitsLoading, value);
+    }
 
     /// <summary>How long JoinGroup responses are held back (a join in flight for a while).</summary>
     public TimeSpan JoinDelay { get; set; }
@@ -72,6 +83,7 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
                         new() { ApiKey = ApiKey.SyncGroup, MinVersion = 0, MaxVersion = 5 },
                         new() { ApiKey = ApiKey.Heartbeat, MinVersion = 0, MaxVersion = 4 },
                         new() { ApiKey = ApiKey.LeaveGroup, MinVersion = 0, MaxVersion = 5 },
+                        new() { ApiKey = ApiKey.OffsetCommit, MinVersion = 2, MaxVersion = 8 },
                     ],
                 };
                 KafkaFrames.WriteResponse(output, response, version, header.CorrelationId);
@@ -167,6 +179,31 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
                 }
 
                 KafkaFrames.WriteResponse(output, new LeaveGroupResponse { Members = [.. request.Members.Select(m => new LeaveGroupResponse.MemberResponse { MemberId = m.MemberId, GroupInstanceId = m.GroupInstanceId })] }, version, header.CorrelationId);
+                break;
+            }
+
+            case ApiKey.OffsetCommit:
+            {
+                var request = KafkaFrames.ReadRequest<OffsetCommitRequest>(frame, null, out var header);
+                Commits.Enqueue((request.GenerationIdOrMemberEpoch, request.MemberId));
+                ErrorCode error;
+                lock (_lock)
+                {
+                    error = CommitsLoading ? ErrorCode.CoordinatorLoadInProgress
+                        : !_members.ContainsKey(request.MemberId) ? ErrorCode.UnknownMemberId
+                        : request.GenerationIdOrMemberEpoch != Generation ? ErrorCode.IllegalGeneration
+                        : ErrorCode.None;
+                }
+
+                var response = new OffsetCommitResponse
+                {
+                    Topics = [.. request.Topics.Select(t => new OffsetCommitResponse.OffsetCommitResponseTopic
+                    {
+                        Name = t.Name,
+                        Partitions = [.. t.Partitions.Select(p => new OffsetCommitResponse.OffsetCommitResponsePartition { PartitionIndex = p.PartitionIndex, ErrorCode = error })],
+                    })],
+                };
+                KafkaFrames.WriteResponse(output, response, version, header.CorrelationId);
                 break;
             }
 
