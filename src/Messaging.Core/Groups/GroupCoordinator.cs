@@ -218,7 +218,21 @@ internal sealed class GroupCoordinator : IAsyncDisposable
                 try
                 {
                     var endpoint = await LookupAsync(token).ConfigureAwait(false);
-                    var connection = await BrokerConnection.ConnectAsync(endpoint, _cluster.Settings, token).ConfigureAwait(false);
+                    var started = _settings.Time.GetTimestamp();
+                    BrokerConnection connection;
+                    try
+                    {
+                        connection = await BrokerConnection.ConnectAsync(endpoint, _cluster.Settings, token).ConfigureAwait(false);
+                    }
+#pragma warning disable CA1031 // A plugged-in transport may throw what no socket does: the coordinator is unreachable for now, not gone for good.
+                    catch (Exception ex) when (ex is not KafkaException and not OperationCanceledException && !token.IsCancellationRequested)
+#pragma warning restore CA1031
+                    {
+                        // Rethrown as a failed connection, so it is retried below; escaping as is, it ended the member's
+                        // loop that was waiting for the coordinator, which then never joined or heartbeated again.
+                        throw KafkaExceptions.ConnectFailed(endpoint.DisplayName, _settings.Time.GetElapsedTime(started), ex);
+                    }
+
                     lock (_lock)
                     {
                         if (_isDisposed != 0)
