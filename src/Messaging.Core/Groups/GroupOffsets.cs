@@ -60,8 +60,10 @@ internal sealed class GroupOffsets(GroupCoordinator coordinator)
             return;
         }
 
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(Settings.CommitTimeout);
+        // The deadline runs on the group's clock, as the backoffs between attempts do: on the system timer it
+        // neither matched them nor could be driven by a test clock, so a commit retried under one never gave up.
+        using var timeout = new CancellationTokenSource(Settings.CommitTimeout, Settings.Time);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         var pending = new List<OffsetToCommit>(offsets);
         var attempts = 0;
         var lastCode = ErrorCode.RequestTimedOut;
@@ -136,8 +138,8 @@ internal sealed class GroupOffsets(GroupCoordinator coordinator)
     /// </summary>
     public async Task<IReadOnlyDictionary<TopicPartition, CommittedOffset>> FetchAsync(IReadOnlyCollection<TopicPartition> partitions, Func<CommitIdentity>? identity, bool requireStable, CancellationToken cancellationToken)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(Settings.CommitTimeout);
+        using var timeout = new CancellationTokenSource(Settings.CommitTimeout, Settings.Time); // the group's clock, as for commits
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         var attempts = 0;
         while (true)
         {
