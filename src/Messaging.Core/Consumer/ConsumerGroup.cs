@@ -47,6 +47,7 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
     private Regex? _pattern;
     private Dictionary<string, int>? _assignedCounts;
     private Exception? _listenerFailure;
+    private int _matchNow; // a pattern subscription was made: match it against fresh metadata without waiting for the next check
     private int _closed;
 
     public ConsumerGroup(KafkaConsumerOptions options, ClusterClient cluster, Fetcher fetcher)
@@ -163,6 +164,14 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
                     _member.Subscribe(subscription);
                 }
             }
+        }
+
+        if (pattern is not null)
+        {
+            // The cached metadata holds only the topics asked for so far: the background loop refreshes it for every
+            // topic and matches again now. Waking it alone did nothing until its next check, a whole metadata max
+            // age away, and the member stayed in the group subscribed to whatever the cache happened to match.
+            Volatile.Write(ref _matchNow, 1);
         }
 
         _wake.Set(); // a pattern is matched against fresh metadata at once
@@ -584,7 +593,7 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
             while (!token.IsCancellationRequested)
             {
                 now = _time.GetUtcNow();
-                if (now >= nextMetadataCheck)
+                if (Interlocked.Exchange(ref _matchNow, 0) != 0 || now >= nextMetadataCheck)
                 {
                     nextMetadataCheck = now + _options.MetadataMaxAge;
                     await CheckMetadataAsync(token).ConfigureAwait(false);

@@ -1,0 +1,34 @@
+using Messaging.IntegrationTests.Consumer;
+using Messaging.IntegrationTests.Support;
+using Messaging.Testing;
+
+namespace Messaging.IntegrationTests.Groups;
+
+/// <summary>A classic consumer that moves to a pattern subscription, with the default metadata age.</summary>
+public sealed class PatternSubscribeTests
+{
+    [Fact(Timeout = 60_000)]
+    public async Task A_new_pattern_subscription_is_matched_against_fresh_metadata_at_once_not_at_the_next_metadata_age()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = EmbeddedKafkaCluster.Start(1);
+        cluster.SetGroupInitialRebalanceDelay(TimeSpan.FromMilliseconds(200));
+        cluster.CreateTopic("audit.orders", 3, replicationFactor: 1);
+        cluster.CreateTopic("billing", 3, replicationFactor: 1);
+
+        // The default metadata age (5 min): only the subscription itself can make the pattern meet the topic soon.
+        var options = SubscribeTests.GroupOptions(cluster.BootstrapServers, SubscribeTests.NewGroup());
+        Assert.Equal(TimeSpan.FromMinutes(5), options.MetadataMaxAge);
+        await using var consumer = ConsumerTestSupport.Bytes(options);
+        consumer.Subscribe(["billing"]);
+        await Eventually.TrueAsync(() => consumer.Assignment.Count == 3, TimeSpan.FromSeconds(20), "the three partitions of billing assigned", ct);
+
+        // The cached metadata knows billing only: the pattern must be matched against a refresh made for it.
+        consumer.Subscribe(new System.Text.RegularExpressions.Regex("^audit\\..*"));
+
+        // (The embedded coordinator holds each rebalance of a stable group for the session timeout less a second: two here.)
+        await Eventually.TrueAsync(() => consumer.Assignment.Count == 3 && consumer.Assignment.All(p => p.Topic == "audit.orders"), TimeSpan.FromSeconds(40),
+            "the three partitions of audit.orders assigned", ct);
+        Assert.All(consumer.Assignment, p => Assert.Equal("audit.orders", p.Topic));
+    }
+}
