@@ -728,12 +728,18 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
         }
 
         _settings.Metrics.Connections.Add(-1, _settings.ClientTag);
-        if (reason is not ObjectDisposedException)
+        try
         {
-            _settings.Log.Disconnected(Name, reason.Message);
+            if (reason is not ObjectDisposedException)
+            {
+                _settings.Log.Disconnected(Name, reason.Message);
+            }
         }
-
-        _closed.TrySetResult();
+        finally
+        {
+            // A plugged-in logger may throw (to our caller): the connection is closed all the same, and whoever awaits that must see it.
+            _closed.TrySetResult();
+        }
     }
 
     private Exception PendingError(IPendingRequest request, Exception reason) => reason switch

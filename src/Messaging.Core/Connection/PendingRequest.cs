@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Messaging.Buffers;
 using Messaging.Errors;
 using Messaging.Protocol;
@@ -29,12 +30,19 @@ internal abstract class PendingRequest<TResult> : PooledValueTaskSource<TResult>
     {
         // Only the winner looks at the frame: a response for a caller that is gone is not decoded.
         var won = TryClaim();
-        if (won)
+        try
         {
-            OnResponse(frame);
+            if (won)
+            {
+                OnResponse(frame);
+            }
+        }
+        finally
+        {
+            // Even if OnResponse threw (it completes the caller first, see DecodingPendingRequest), the FIFO lets go.
+            Release();
         }
 
-        Release();
         return won;
     }
 
@@ -97,27 +105,46 @@ internal sealed class DecodingPendingRequest<TResponse> : PendingRequest<TRespon
     protected override void OnResponse(ResponseFrame frame)
     {
         var connection = _connection!;
+        TResponse response;
         try
         {
-            var response = ResponseDecoder.Decode<TResponse>(frame, Version, connection.Limits);
+            response = ResponseDecoder.Decode<TResponse>(frame, Version, connection.Limits);
             if (response is IThrottledResponse { ThrottleTimeMs: > 0 } throttled)
             {
                 connection.ReportThrottle(ApiKey, throttled.ThrottleTimeMs);
             }
-
-            SetResult(response);
         }
         catch (KafkaProtocolException ex)
         {
             // Framing held but the body is not what the version promises: this broker (or our view of it) is broken.
-            var error = Errors.KafkaExceptions.UndecodableResponse(ApiKey, Version, connection.Name, ex);
-            SetException(error);
-            connection.CloseBecause(error);
+            Fail(connection, Errors.KafkaExceptions.UndecodableResponse(ApiKey, Version, connection.Name, ex));
+            return;
+        }
+        catch (Exception ex)
+        {
+            // Anything else (a plugged-in logger throwing while the throttle is reported, a decoder bug): this request
+            // is claimed, so unless it is failed here its caller waits for ever. Whether the connection's state is
+            // still sound (the throttle may not be recorded) is unknown, so it closes like for a body that does not decode.
+            Fail(connection, new KafkaConnectionException(
+                string.Create(CultureInfo.InvariantCulture, $"Handling the {ApiKey} v{Version} response from {connection.Name} failed ({ex.Message}). The connection is closed. Retriable."),
+                connection.Name,
+                ex));
+            return;
         }
         finally
         {
+            // The decoded response does not slice the frame: the buffer goes back to its pool on every path.
             frame.Dispose();
         }
+
+        SetResult(response);
+    }
+
+    /// <summary>Fails the caller first (so a close that throws, e.g. its log, cannot leave it waiting), then closes the connection.</summary>
+    private void Fail(BrokerConnection connection, KafkaConnectionException error)
+    {
+        SetException(error);
+        connection.CloseBecause(error);
     }
 
     protected override void ReturnToPool()
