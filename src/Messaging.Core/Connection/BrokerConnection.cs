@@ -118,7 +118,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// SaslHandshake and SaslAuthenticate) are the authenticator's, over this connection's request path.
     /// </remarks>
     /// <exception cref="KafkaConnectionException">
-    /// The broker could not be reached (the transport failed with a socket, I/O or timeout error) or the handshake failed. Retriable.
+    /// The broker could not be reached (the transport factory failed, with a socket, I/O, timeout or any other error) or the handshake failed. Retriable.
     /// </exception>
     public static async Task<BrokerConnection> ConnectAsync(BrokerEndpoint endpoint, ConnectionSettings settings, CancellationToken cancellationToken)
     {
@@ -132,8 +132,12 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             transport = await settings.TransportFactory.ConnectAsync(settings.TransportContextFor(endpoint), setup.Token).ConfigureAwait(false)
                 ?? throw new InvalidOperationException(settings.TransportFactory.GetType().Name + ".ConnectAsync returned no transport.");
         }
-        catch (Exception ex) when (ex is SocketException or IOException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is not KafkaException && !(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
+            // Whatever a plugged-in factory threw (it may throw anything, like its transport's send), the broker could
+            // not be reached: a retriable error, so a caller rotating over brokers tries the next one. A typed Kafka
+            // error passes as it is (a TLS factory's KafkaAuthenticationException is deliberately not retriable), and
+            // so does the caller's own cancellation.
             var cause = ex is OperationCanceledException ? new TimeoutException("the connection setup timeout passed") : ex;
             throw KafkaExceptions.ConnectFailed(endpoint.DisplayName, clock.Since(started), cause);
         }

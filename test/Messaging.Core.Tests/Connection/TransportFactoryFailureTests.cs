@@ -29,13 +29,19 @@ public sealed class TransportFactoryFailureTests
         Assert.Equal(nameof(KafkaClientOptions.TransportFactory), error.ParamName);
     }
 
-    public static TheoryData<string> ConnectFailures => ["socket", "io"];
+    // "other": a plugged-in factory may throw anything; like a send that throws anything, it is the broker that cannot be reached.
+    public static TheoryData<string> ConnectFailures => ["socket", "io", "other"];
 
     [Theory(Timeout = 10_000)]
     [MemberData(nameof(ConnectFailures))]
     public async Task A_factory_that_cannot_connect_gives_a_retriable_connection_error_naming_the_broker(string failure)
     {
-        Exception cause = failure == "socket" ? new SocketException((int)SocketError.ConnectionRefused) : new IOException("handshake reset");
+        Exception cause = failure switch
+        {
+            "socket" => new SocketException((int)SocketError.ConnectionRefused),
+            "io" => new IOException("handshake reset"),
+            _ => new InvalidOperationException("the plugged-in transport failed"),
+        };
         var factory = new FailingFactory(cause);
 
         var error = await Assert.ThrowsAsync<KafkaConnectionException>(async () =>
@@ -140,6 +146,19 @@ public sealed class TransportFactoryFailureTests
         Assert.IsType<InvalidOperationException>(Innermost(error));
     }
 
+    [Fact(Timeout = 10_000)]
+    public async Task A_factory_that_throws_anything_for_one_bootstrap_server_does_not_stop_the_rotation_to_the_next()
+    {
+        var broker = new InMemoryBroker();
+        var factory = new FirstAttemptFails(broker, new InvalidOperationException("the plugged-in transport failed"));
+        await using var connections = new BrokerConnections(Settings(factory), [new BrokerEndpoint("one.test", 9092), new BrokerEndpoint("two.test", 9092)]);
+
+        var connection = await connections.GetAnyAsync(TestContext.Current.CancellationToken);
+
+        Assert.True(connection.IsOpen);
+        Assert.Equal(2, factory.Attempts);
+    }
+
     private static Exception Innermost(Exception error)
     {
         while (error.InnerException is not null)
@@ -182,6 +201,17 @@ public sealed class TransportFactoryFailureTests
 
             throw new InvalidOperationException("unreachable");
         }
+    }
+
+    /// <summary>The first attempt throws <c>cause</c>; the others connect to the in-memory broker.</summary>
+    private sealed class FirstAttemptFails(InMemoryBroker broker, Exception cause) : IKafkaTransportFactory
+    {
+        private int _attempts;
+
+        public int Attempts => Volatile.Read(ref _attempts);
+
+        public ValueTask<IKafkaTransport> ConnectAsync(KafkaTransportContext context, CancellationToken cancellationToken) =>
+            Interlocked.Increment(ref _attempts) == 1 ? ValueTask.FromException<IKafkaTransport>(cause) : broker.ConnectAsync(context, cancellationToken);
     }
 
     /// <summary>Connects; every send throws an exception no socket would; receives wait until closed.</summary>
