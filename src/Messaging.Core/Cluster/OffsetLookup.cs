@@ -136,8 +136,8 @@ internal sealed class OffsetLookup
     }
 
     /// <summary>
-    /// Groups queries by their partition's leader. A partition of a topic the cluster does not have fails at once;
-    /// one whose leader is unknown or unreachable right now goes to <paramref name="retry"/>.
+    /// Groups queries by their partition's leader. A partition of a topic the cluster does not have, or whose topic has
+    /// an error no retry cures, fails at once; one whose leader is unknown or unreachable right now goes to <paramref name="retry"/>.
     /// </summary>
     private static Dictionary<int, List<Query>> GroupByLeader(
         ClusterMetadata metadata, Dictionary<TopicPartition, OffsetSpec> queries, Dictionary<TopicPartition, OffsetSpec> retry, Dictionary<TopicPartition, OffsetLookupResult> results)
@@ -160,6 +160,13 @@ internal sealed class OffsetLookup
                 }
 
                 group.Add(new Query(partition, spec, info.LeaderEpoch));
+            }
+            else if (topic.Error != ErrorCode.None && !ClusterClient.MeansStaleMetadata(topic.Error) && !ErrorCodes.IsRetriable(topic.Error))
+            {
+                // TOPIC_AUTHORIZATION_FAILED, INVALID_TOPIC_EXCEPTION, ...: no refresh cures it, so it fails now with its
+                // own code instead of being retried until the window ends and then reported as retriable.
+                results[partition] = OffsetLookupResult.Failed(
+                    KafkaExceptions.BrokerError(topic.Error, ApiKey.Metadata, "the cluster", partition.ToString()), retriable: false);
             }
             else
             {
