@@ -108,7 +108,7 @@ internal sealed class MetadataRefresher : IAsyncDisposable
         {
             // From here on NextRefresh fails at once: a refresh queued after this would wait for a loop that stopped.
             _disposed = true;
-            _next?.TrySetException(KafkaExceptions.Disposed("The metadata refresher"));
+            Fail(_next, KafkaExceptions.Disposed("The metadata refresher"));
             _next = null;
         }
 
@@ -123,7 +123,10 @@ internal sealed class MetadataRefresher : IAsyncDisposable
         {
             if (_disposed)
             {
-                return Task.FromException<ClusterMetadata>(KafkaExceptions.Disposed("The metadata refresher"));
+                // Observed at once for the same reason as Fail: RequestRefresh drops it; an awaiting caller still gets it.
+                var disposed = Task.FromException<ClusterMetadata>(KafkaExceptions.Disposed("The metadata refresher"));
+                _ = disposed.Exception;
+                return disposed;
             }
 
             _next ??= new TaskCompletionSource<ClusterMetadata>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -176,14 +179,27 @@ internal sealed class MetadataRefresher : IAsyncDisposable
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
-                waiters?.TrySetException(KafkaExceptions.Disposed("The metadata refresher"));
+                Fail(waiters, KafkaExceptions.Disposed("The metadata refresher"));
                 throw;
             }
             catch (Exception ex)
             {
                 backoff = Grow(backoff);
-                waiters?.TrySetException(ex);
+                Fail(waiters, ex);
             }
+        }
+    }
+
+    /// <summary>
+    /// Fails a refresh's waiters. The task may have none: <see cref="RequestRefresh"/> asks without waiting. Reading
+    /// <see cref="Task.Exception"/> marks the failure observed (allocation-free), so such a refresh does not raise
+    /// <see cref="TaskScheduler.UnobservedTaskException"/> when collected; waiters that await still get the failure.
+    /// </summary>
+    private static void Fail(TaskCompletionSource<ClusterMetadata>? waiters, Exception error)
+    {
+        if (waiters is not null && waiters.TrySetException(error))
+        {
+            _ = waiters.Task.Exception;
         }
     }
 
