@@ -456,7 +456,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
 
     /// <summary>
     /// Closes the connection if nothing is pending on it and it sent and received nothing for longer than
-    /// <paramref name="maxIdle"/>; true if it closed.
+    /// <paramref name="maxIdle"/>; true if it closed. <paramref name="reason"/> says why (default: idleness).
     /// </summary>
     /// <remarks>
     /// Race: a sender may be handed this connection while the idle sweep decides. The decision and the start of
@@ -465,7 +465,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// connection closing and fails before a byte of it is written. So an idle close never fails a request the broker
     /// may have received, whose retry could apply it twice.
     /// </remarks>
-    public bool CloseIfIdle(TimeSpan maxIdle)
+    public bool CloseIfIdle(TimeSpan maxIdle, string reason = "idle for longer than connections.max.idle.ms")
     {
         lock (_pending.SyncRoot)
         {
@@ -476,7 +476,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             }
         }
 
-        CloseOnce(KafkaExceptions.ConnectionClosed(Name, new IOException("idle for longer than connections.max.idle.ms")), null, 0);
+        CloseOnce(KafkaExceptions.ConnectionClosed(Name, new IOException(reason)), null, 0);
         return true;
     }
 

@@ -23,6 +23,10 @@ internal sealed class BrokerConnections : IAsyncDisposable
     private readonly CancellationTokenSource _disposed = new();
     private readonly ITimer _idleSweep;
     private Dictionary<int, Slot> _brokers = [];
+
+    // Brokers that left the metadata (or moved) while requests were in flight on their connection, guarded by
+    // _brokersLock: kept open for those answers, closed by the idle sweep once nothing is pending, or at disposal.
+    private readonly List<Slot> _leaving = [];
     private int _nextBootstrap;
     private int _isDisposed;
     private int _connectAttempts;
@@ -46,7 +50,12 @@ internal sealed class BrokerConnections : IAsyncDisposable
     /// <summary>Counts connection attempts, for tests and diagnostics.</summary>
     public int ConnectAttempts => Volatile.Read(ref _connectAttempts);
 
-    /// <summary>Replaces the known brokers (from metadata). Connections to brokers that left are closed.</summary>
+    /// <summary>
+    /// Replaces the known brokers (from metadata). Connections to brokers that left (or moved) close, each once nothing
+    /// is pending on it: one metadata answer may leave out a live broker (briefly fenced, or a lagging broker's view),
+    /// and failing the requests in flight on it would have the client retry requests the broker may have applied.
+    /// Like the Java client, which closes such connections only when idle.
+    /// </summary>
     public void UpdateBrokers(IEnumerable<BrokerEndpoint> brokers)
     {
         List<Slot>? gone = null;
@@ -71,14 +80,43 @@ internal sealed class BrokerConnections : IAsyncDisposable
             _brokers = next;
         }
 
-        if (gone is not null)
+        if (gone is null)
         {
-            foreach (var slot in gone)
+            return;
+        }
+
+        List<Slot>? busy = null;
+        foreach (var slot in gone)
+        {
+            if (!slot.Retire(LeftReason))
             {
-                slot.Retire("the broker left the cluster metadata or moved");
+                (busy ??= []).Add(slot);
             }
         }
+
+        if (busy is null)
+        {
+            return;
+        }
+
+        lock (_brokersLock)
+        {
+            // DisposeAsync marks disposal before it takes this lock to list the slots: either it lists these, or we
+            // see it here and close them ourselves (failing their requests, as disposal does).
+            if (Volatile.Read(ref _isDisposed) == 0)
+            {
+                _leaving.AddRange(busy);
+                return;
+            }
+        }
+
+        foreach (var slot in busy)
+        {
+            slot.OpenConnection()?.Close(LeftReason);
+        }
     }
+
+    private const string LeftReason = "the broker left the cluster metadata or moved";
 
     /// <summary>The broker ids currently known.</summary>
     public bool IsKnown(int nodeId)
@@ -191,7 +229,7 @@ internal sealed class BrokerConnections : IAsyncDisposable
         List<Slot> slots;
         lock (_brokersLock)
         {
-            slots = [.. _brokers.Values, .. _bootstrap];
+            slots = [.. _brokers.Values, .. _bootstrap, .. _leaving];
         }
 
         foreach (var slot in slots)
@@ -336,9 +374,29 @@ internal sealed class BrokerConnections : IAsyncDisposable
     private void CloseIdle()
     {
         List<Slot> slots;
+        List<Slot>? leaving = null;
         lock (_brokersLock)
         {
             slots = [.. _brokers.Values, .. _bootstrap];
+            if (_leaving.Count > 0)
+            {
+                leaving = [.. _leaving];
+            }
+        }
+
+        if (leaving is not null)
+        {
+            // A broker that left: its connection closes as soon as nothing is pending on it, idle or not.
+            foreach (var slot in leaving)
+            {
+                if (slot.CloseIfUnused(LeftReason))
+                {
+                    lock (_brokersLock)
+                    {
+                        _leaving.Remove(slot);
+                    }
+                }
+            }
         }
 
         foreach (var slot in slots)
@@ -403,21 +461,41 @@ internal sealed class BrokerConnections : IAsyncDisposable
         /// <summary>True once the broker left the metadata or moved: the pool no longer holds this slot. Read and written under <see cref="SyncRoot"/>.</summary>
         public bool Retired { get; private set; }
 
-        /// <summary>Takes the slot out of use: closes its open connection, and an attempt still under way closes what it makes.</summary>
-        public void Retire(string reason)
+        /// <summary>
+        /// Takes the slot out of use: an attempt still under way closes what it makes, and the open connection closes
+        /// unless requests are in flight on it. False when it stays open for them (<see cref="CloseIfUnused"/> later).
+        /// </summary>
+        public bool Retire(string reason)
         {
-            BrokerConnection? open;
             lock (SyncRoot)
             {
                 Retired = true;
-                open = Connection is { IsOpen: true } connection ? connection : null;
             }
 
-            if (open is not null)
+            return CloseIfUnused(reason);
+        }
+
+        /// <summary>
+        /// Closes the open connection if nothing is pending on it; true when none is left open. Race: the decision is
+        /// atomic with senders enqueuing (<see cref="BrokerConnection.CloseIfIdle"/>), so a request is either written
+        /// before (and the connection stays for its answer) or fails before a byte of it is written.
+        /// </summary>
+        public bool CloseIfUnused(string reason)
+        {
+            if (OpenConnection() is not { } open)
             {
-                MarkIntentionalClose(open);
-                open.Close(reason);
+                return true;
             }
+
+            // Marked before closing (WatchAsync looks as soon as it closed), taken back if it stays open.
+            MarkIntentionalClose(open);
+            if (open.CloseIfIdle(TimeSpan.MinValue, reason))
+            {
+                return true;
+            }
+
+            UnmarkIntentionalClose(open);
+            return false;
         }
 
         public async ValueTask DisposeAsync()
