@@ -74,8 +74,13 @@ internal sealed class GroupOffsets(GroupCoordinator coordinator)
             {
                 if (identity() is not { } who)
                 {
+                    // Earlier attempts went out and were refused or lost: the commit stops because the member left
+                    // the generation it was made in, not before anything was sent.
                     throw KafkaExceptions.CommitFailed(GroupId, ErrorCode.RebalanceInProgress, isRetriable: true, new Dictionary<TopicPartition, ErrorCode>(),
-                        "The member has no generation (it is joining or rejoining the group, or left it after the max poll interval): nothing was sent. Commit again once it is back in the group, for the partitions still assigned.", lastFailure);
+                        attempts == 0
+                            ? "The member has no generation (it is joining or rejoining the group, or left it after the max poll interval): nothing was sent. Commit again once it is back in the group, for the partitions still assigned."
+                            : "The member left the generation the commit was made in (it is rejoining the group, or left it after the max poll interval) while the commit was being retried: it was not sent again, and nothing was committed for the partitions of the attempts that were refused. Commit again once it is back in the group, for the partitions still assigned.",
+                        lastFailure);
                 }
 
                 BrokerConnection? connection = null;

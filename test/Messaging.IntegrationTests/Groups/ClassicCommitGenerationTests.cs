@@ -1,3 +1,4 @@
+using Messaging.Cluster;
 using Messaging.Groups;
 using Messaging.IntegrationTests.Consumer;
 
@@ -40,5 +41,28 @@ public sealed class ClassicCommitGenerationTests
         var failure = await Assert.ThrowsAsync<KafkaCommitException>(() => commit.WaitAsync(Deadline, ct));
         Assert.Equal(ErrorCode.RebalanceInProgress, failure.Code);
         Assert.DoesNotContain(broker.Commits, c => c.Generation != first.GenerationId);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_commit_cut_off_by_a_generation_change_after_attempts_were_refused_does_not_say_nothing_was_sent()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeGroupBroker.Start();
+        broker.CommitsLoading = true; // every attempt is refused as retriable
+        await using var cluster = new ClusterClient(new KafkaClientOptions { BootstrapServers = broker.BootstrapServers, ClientId = "commit-cut-off" });
+        await using var coordinator = new GroupCoordinator(cluster, new GroupMemberSettings("group-" + Guid.NewGuid().ToString("N")[..8])
+        {
+            RetryBackoff = TimeSpan.FromMilliseconds(10),
+            RetryBackoffMax = TimeSpan.FromMilliseconds(50),
+        });
+        var offsets = new GroupOffsets(coordinator);
+
+        // The member's generation is gone once the coordinator has refused a first attempt.
+        var failure = await Assert.ThrowsAsync<KafkaCommitException>(() => offsets.CommitAsync(
+            [new OffsetToCommit(new TopicPartition("events", 0), 5)], () => broker.Commits.IsEmpty ? new CommitIdentity(1, "member-1", null) : null, ct).WaitAsync(Deadline, ct));
+
+        Assert.Equal(ErrorCode.RebalanceInProgress, failure.Code);
+        Assert.NotEmpty(broker.Commits);
+        Assert.DoesNotContain("nothing was sent", failure.Message, StringComparison.Ordinal);
     }
 }
