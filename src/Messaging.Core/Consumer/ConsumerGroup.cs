@@ -485,7 +485,20 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
             return;
         }
 
-        await _offsets.CommitAsync(offsets, CommitIdentityFor(), cancellationToken).ConfigureAwait(false);
+        var sent = CommitIdentityNow();
+        try
+        {
+            await _offsets.CommitAsync(offsets, CommitIdentityFor(sent), cancellationToken).ConfigureAwait(false);
+        }
+        catch (KafkaCommitException ex) when (ex.Code is ErrorCode.IllegalGeneration or ErrorCode.UnknownMemberId or ErrorCode.RebalanceInProgress
+            && sent is { } who && Members().Classic is { } classic)
+        {
+            // The coordinator's answer says the member is out of its generation (or one is starting): rejoin now, as
+            // Java's OffsetCommitResponseHandler does, instead of heartbeating on until a heartbeat finds out.
+            classic.CommitRefused(who.GenerationIdOrMemberEpoch, who.MemberId, ex.Code);
+            throw;
+        }
+
         _stored.Committed(offsets);
     }
 
@@ -496,18 +509,16 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
     /// this member lost meanwhile and another may own. Once the generation changed it fails as rebalancing, as
     /// Java's does. A KIP-848 member's epoch is read afresh on every attempt (STALE_MEMBER_EPOCH is retried with it).
     /// </summary>
-    private Func<CommitIdentity?> CommitIdentityFor()
+    private Func<CommitIdentity?> CommitIdentityFor(CommitIdentity? first)
     {
         if (Members().Classic is null)
         {
             return CommitIdentityNow;
         }
 
-        CommitIdentity? first = null;
         return () =>
         {
             var now = CommitIdentityNow();
-            first ??= now;
             return now == first ? now : null;
         };
     }

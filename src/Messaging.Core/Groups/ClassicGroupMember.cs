@@ -157,6 +157,35 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
     }
 
     /// <summary>
+    /// Java's <c>OffsetCommitResponseHandler</c>: a commit made in generation <paramref name="generationId"/> was refused
+    /// with ILLEGAL_GENERATION or UNKNOWN_MEMBER_ID (the member is out of that generation: reset it, and the member id
+    /// for UNKNOWN_MEMBER_ID, as for a heartbeat) or REBALANCE_IN_PROGRESS (rejoin, keeping the generation). Only while
+    /// that generation is still current and stable: once the member has moved on, the answer says nothing new (and a
+    /// rejoin request arriving during a join would start yet another rebalance after it).
+    /// </summary>
+    public void CommitRefused(int generationId, string memberId, ErrorCode error)
+    {
+        lock (_lock)
+        {
+            if (_state != ClassicMemberState.Stable || _generation.GenerationId != generationId || !string.Equals(_generation.MemberId, memberId, StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            if (error == ErrorCode.RebalanceInProgress)
+            {
+                RequestRejoinLocked("offset commit failed since group is already rebalancing");
+            }
+            else
+            {
+                ResetStateAndRejoinLocked("encountered " + ErrorCodes.Name(error) + " from OffsetCommit", resetMemberId: error != ErrorCode.IllegalGeneration);
+            }
+        }
+
+        _joinWake.Set();
+    }
+
+    /// <summary>
     /// Leaves the group and stops. With <paramref name="leaveGroup"/>, the protocol revokes first
     /// (<see cref="IClassicGroupProtocol.OnLeavePrepareAsync"/>) and a dynamic member sends LeaveGroup; a static member
     /// never does (KIP-345: only its session timeout removes it, so a restart keeps its assignment). Without it, the

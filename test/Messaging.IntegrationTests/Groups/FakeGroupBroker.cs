@@ -186,10 +186,11 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
             {
                 var request = KafkaFrames.ReadRequest<OffsetCommitRequest>(frame, null, out var header);
                 Commits.Enqueue((request.GenerationIdOrMemberEpoch, request.MemberId));
-                ErrorCode error;
+                var error = NextError(ApiKey.OffsetCommit);
                 lock (_lock)
                 {
-                    error = CommitsLoading ? ErrorCode.CoordinatorLoadInProgress
+                    error = error != ErrorCode.None ? error
+                        : CommitsLoading ? ErrorCode.CoordinatorLoadInProgress
                         : !_members.ContainsKey(request.MemberId) ? ErrorCode.UnknownMemberId
                         : request.GenerationIdOrMemberEpoch != Generation ? ErrorCode.IllegalGeneration
                         : ErrorCode.None;
