@@ -365,8 +365,10 @@ internal sealed partial class ClassicGroupMember
         }
 
         _log.Leaving(GroupId, generation.MemberId, reason);
-        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(token);
-        bounded.CancelAfter(_settings.RequestTimeout);
+        // The time limit runs on the group's clock, as every other group timer does: on the system timer it could not
+        // be driven by the clock the member was given, so under another one a close waited on an unanswered leave.
+        using var timeout = new CancellationTokenSource(_settings.RequestTimeout, _time);
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(token, timeout.Token);
         token = bounded.Token;
         try
         {

@@ -699,8 +699,8 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
         }
 
         _log.Leaving(GroupId, memberId, reason);
-        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(token);
-        bounded.CancelAfter(_settings.RequestTimeout);
+        using var timeout = new CancellationTokenSource(_settings.RequestTimeout, _time); // the group's clock, as for a classic LeaveGroup
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(token, timeout.Token);
         try
         {
             var connection = await _coordinator.GetConnectionAsync(bounded.Token).ConfigureAwait(false);

@@ -52,6 +52,9 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
     /// <summary>How long Heartbeat responses are held back (a coordinator that stopped answering).</summary>
     public TimeSpan HeartbeatDelay { get; set; }
 
+    /// <summary>How long LeaveGroup responses are held back (a coordinator that does not answer a leaving member).</summary>
+    public TimeSpan LeaveDelay { get; set; }
+
     public void PushErrors(ApiKey apiKey, params ErrorCode[] errors)
     {
         var queue = _errors.GetOrAdd(apiKey, static _ => new ConcurrentQueue<ErrorCode>());
@@ -179,7 +182,7 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
                 }
 
                 KafkaFrames.WriteResponse(output, new LeaveGroupResponse { Members = [.. request.Members.Select(m => new LeaveGroupResponse.MemberResponse { MemberId = m.MemberId, GroupInstanceId = m.GroupInstanceId })] }, version, header.CorrelationId);
-                break;
+                return LeaveDelay;
             }
 
             case ApiKey.OffsetCommit:
