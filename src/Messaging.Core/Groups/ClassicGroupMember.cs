@@ -46,6 +46,7 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
     private bool _holdsAssignment;
     private bool _isLeader;
     private BrokerConnection? _joinConnection;
+    private bool _joinCutShort; // a JoinGroup's wait ended by close: its connection was dropped
     private Exception? _failure;
     private int _started;
     private int _closed;
@@ -220,11 +221,13 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
             GroupGeneration generation;
             bool holds;
             ClassicMemberState state;
+            bool cutShort;
             lock (_lock)
             {
                 generation = _generation;
                 holds = _holdsAssignment;
                 state = _state;
+                cutShort = _joinCutShort;
             }
 
             if (state != ClassicMemberState.Failed)
@@ -238,8 +241,8 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
                     await RunCallbackAsync(() => _protocol.OnLostAsync(cancellationToken)).ConfigureAwait(false);
                 }
 
-                // A JoinGroup cut short above left the coordinator unknown: find it again for the LeaveGroup.
-                await MaybeLeaveGroupAsync("the consumer is being closed", cancellationToken, mayRediscover: joining is not null).ConfigureAwait(false);
+                // A JoinGroup cut short (above, or by the stop) left the coordinator unknown: find it again for the LeaveGroup.
+                await MaybeLeaveGroupAsync("the consumer is being closed", cancellationToken, mayRediscover: joining is not null || cutShort).ConfigureAwait(false);
             }
         }
 
@@ -442,6 +445,22 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
         {
             join = await _coordinator.SendAsync<JoinGroupRequest, JoinGroupResponse, JoinResult>(
                 connection, request, version, _settings.JoinGroupTimeout, static response => JoinResult.From(response), token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Closing. The JoinGroup may be out (a request is written even when its wait is already cancelled), and
+            // the coordinator holds it, and everything after it on this connection, until the rebalance completes.
+            // Close drops the connection of a join it finds in flight, but one that went out after it looked (a
+            // prepare callback that returned once close had begun, or a join sent between its look and the stop)
+            // would hold the LeaveGroup behind it: drop the connection here as well, and have close find the
+            // coordinator again. Close reads the flag only once this loop has stopped.
+            lock (_lock)
+            {
+                _joinCutShort = true;
+            }
+
+            _coordinator.MarkUnknown(connection, "the member is closing while a JoinGroup is pending");
+            throw;
         }
         finally
         {

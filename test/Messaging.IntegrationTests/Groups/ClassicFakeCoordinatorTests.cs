@@ -128,5 +128,39 @@ public sealed class ClassicFakeCoordinatorTests
         await Until.TrueAsync(() => a.Coordinator.Lookups > lookups, Deadline, "the coordinator looked up again once the session ran out without a heartbeat response", ct, a);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task A_JoinGroup_that_goes_out_after_close_began_does_not_hold_the_LeaveGroup_behind_it()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeGroupBroker.Start();
+        await using var a = TestMember.Start(broker.BootstrapServers, NewGroup(), "a");
+        await Until.TrueAsync(() => a.Member.StableGeneration is not null, Deadline, "stable", ct, a);
+
+        // A rejoin's prepare callback is still running when the application closes; it finishes its work rather than
+        // give up (as a revocation listener committing offsets may), so the JoinGroup goes out after close looked for
+        // one in flight. The coordinator holds it (a rebalance waiting for the other members).
+        var preparing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        a.Protocol.Preparing = async token =>
+        {
+            preparing.TrySetResult();
+            try
+            {
+                await Task.Delay(Timeout.InfiniteTimeSpan, token);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        };
+        broker.JoinDelay = TimeSpan.FromMinutes(2);
+        var joins = broker.Joins.Count;
+        a.Member.RequestRejoin("the subscription changed");
+        await preparing.Task.WaitAsync(Deadline, ct);
+
+        var close = a.Member.CloseAsync(leaveGroup: true, ct).AsTask();
+        await Until.TrueAsync(() => broker.Joins.Count > joins, Deadline, "the rejoin's JoinGroup at the coordinator", ct, a);
+        await Until.TrueAsync(() => Volatile.Read(ref broker.Leaves) == 1, Deadline, "the LeaveGroup at the coordinator while the JoinGroup is held", ct, a);
+        await close.WaitAsync(Deadline, ct);
+    }
+
     private static GroupMemberSettings Static(GroupMemberSettings s, string instance) => s with { GroupInstanceId = instance };
 }

@@ -53,10 +53,13 @@ internal sealed class RecordingGroupProtocol(string name) : IClassicGroupProtoco
         return ValueTask.FromResult<IReadOnlyDictionary<string, ReadOnlyMemory<byte>>>(result);
     }
 
+    /// <summary>Run inside <see cref="OnJoinPrepareAsync"/>, when set (a callback that takes a while).</summary>
+    public Func<CancellationToken, ValueTask>? Preparing { get; set; }
+
     public ValueTask OnJoinPrepareAsync(int generation, string memberId, CancellationToken cancellationToken)
     {
         Record("prepare " + generation);
-        return ValueTask.CompletedTask;
+        return Preparing?.Invoke(cancellationToken) ?? ValueTask.CompletedTask;
     }
 
     public ValueTask<bool> OnAssignedAsync(string protocol, int generation, ReadOnlyMemory<byte> assignment, CancellationToken cancellationToken)
