@@ -174,24 +174,16 @@ internal sealed class CallBudget
 
             try
             {
-                while (true)
+                try
                 {
-                    var remaining = wait - _time.GetElapsedTime(start);
-                    if (remaining <= TimeSpan.Zero)
-                    {
-                        return GiveUp(waiter, node);
-                    }
-
-                    try
-                    {
-                        return await waiter.Completion.Task.WaitAsync(remaining < FarDeadline.MaxStep ? remaining : FarDeadline.MaxStep, _time, cancellationToken)
-                            .ConfigureAwait(false);
-                    }
-                    catch (TimeoutException)
-                    {
-                        // This slice ran out; the loop decides whether the whole wait did.
-                    }
+                    await FarDeadline.WaitAsync(waiter.Completion.Task, wait - _time.GetElapsedTime(start), _time, cancellationToken).ConfigureAwait(false);
                 }
+                catch (TimeoutException)
+                {
+                    return GiveUp(waiter, node);
+                }
+
+                return await waiter.Completion.Task.ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

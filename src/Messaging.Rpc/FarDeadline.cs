@@ -16,6 +16,31 @@ internal sealed class FarDeadline : IDisposable
     /// </summary>
     public static readonly TimeSpan MaxStep = TimeSpan.FromDays(1);
 
+    /// <summary>One timer's share of a wait with <paramref name="remaining"/> left: all of it up to <see cref="MaxStep"/>, never negative.</summary>
+    public static TimeSpan StepOf(TimeSpan remaining) => remaining <= TimeSpan.Zero ? TimeSpan.Zero : remaining < MaxStep ? remaining : MaxStep;
+
+    /// <summary>
+    /// Waits for <paramref name="task"/> at most <paramref name="timeout"/>, of any length (<see cref="TimeSpan.MaxValue"/>
+    /// included), in steps of at most <see cref="MaxStep"/>; <see cref="TimeoutException"/> once the whole of it passed.
+    /// </summary>
+    public static async Task WaitAsync(Task task, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        while (true)
+        {
+            var remaining = timeout - time.GetElapsedTime(started);
+            try
+            {
+                await task.WaitAsync(StepOf(remaining), time, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (TimeoutException) when (remaining > MaxStep)
+            {
+                // This step ran out, not the whole wait.
+            }
+        }
+    }
+
     private readonly CancellationTokenSource _source;
     private readonly DateTimeOffset _deadline;
     private readonly TimeProvider _time;
@@ -37,7 +62,7 @@ internal sealed class FarDeadline : IDisposable
         var remaining = _deadline - _time.GetUtcNow();
         if (remaining > TimeSpan.Zero)
         {
-            _timer.Change(remaining < MaxStep ? remaining : MaxStep, Timeout.InfiniteTimeSpan);
+            _timer.Change(StepOf(remaining), Timeout.InfiniteTimeSpan);
             return;
         }
 

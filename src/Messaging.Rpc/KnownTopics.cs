@@ -46,8 +46,7 @@ internal sealed class KnownTopics
         try
         {
             // At most one timer step: a lookup is bounded by the admin client's timeout, far below it.
-            var bounded = wait <= TimeSpan.Zero ? TimeSpan.FromTicks(1) : wait < FarDeadline.MaxStep ? wait : FarDeadline.MaxStep;
-            await lookup.WaitAsync(bounded, _time, cancellationToken).ConfigureAwait(false);
+            await lookup.WaitAsync(FarDeadline.StepOf(wait), _time, cancellationToken).ConfigureAwait(false);
         }
         catch (KafkaAdminException ex) when (ex.Errors.TryGetValue(topic, out var error) && error is KafkaErrorException { Code: ErrorCode.UnknownTopicOrPartition })
         {

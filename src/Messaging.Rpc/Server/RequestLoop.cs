@@ -109,7 +109,7 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
                 return true;
             }
 
-            await WaitAtMostAsync(drained.Task, timeout, _time, CancellationToken.None).ConfigureAwait(false);
+            await FarDeadline.WaitAsync(drained.Task, timeout, _time, CancellationToken.None).ConfigureAwait(false);
             return true;
         }
         catch (TimeoutException)
@@ -192,7 +192,7 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
         {
             if (Volatile.Read(ref _shutDrained) == 0)
             {
-                await WaitAtMostAsync(Task.WhenAll(drains), _options.DrainTimeout, _time, ct).ConfigureAwait(false);
+                await FarDeadline.WaitAsync(Task.WhenAll(drains), _options.DrainTimeout, _time, ct).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
@@ -654,32 +654,6 @@ internal sealed class RequestLoop : IRequestRunner, IConsumerRebalanceListener, 
             Interlocked.Exchange(ref _waiting, 0);
         }
     }
-
-    /// <summary>
-    /// Waits for <paramref name="task"/> at most <paramref name="timeout"/>, of any length (<see cref="TimeSpan.MaxValue"/>
-    /// included): a timer refuses due times beyond ~49.7 days, so a longer wait goes in steps of
-    /// <see cref="FarDeadline.MaxStep"/>. <see cref="TimeoutException"/> once the whole of it has passed.
-    /// </summary>
-    private static async Task WaitAtMostAsync(Task task, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
-    {
-        var started = time.GetTimestamp();
-        while (true)
-        {
-            var remaining = timeout - time.GetElapsedTime(started);
-            try
-            {
-                await task.WaitAsync(remaining < FarDeadline.MaxStep ? Max(remaining, TimeSpan.Zero) : FarDeadline.MaxStep, time, cancellationToken)
-                    .ConfigureAwait(false);
-                return;
-            }
-            catch (TimeoutException) when (remaining > FarDeadline.MaxStep)
-            {
-                // This step ran out, not the whole wait.
-            }
-        }
-    }
-
-    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
