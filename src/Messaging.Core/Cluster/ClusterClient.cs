@@ -62,9 +62,15 @@ internal sealed class ClusterClient : IAsyncDisposable
         return Connections.GetAnyAsync(cancellationToken);
     }
 
-    /// <summary>True for errors that mean our metadata is stale: the caller should refresh and retry.</summary>
+    /// <summary>
+    /// True for errors that mean our metadata is stale: the caller should refresh and retry. The Java client's
+    /// <c>InvalidMetadataException</c> family — a failed log directory (KAFKA_STORAGE_ERROR) or a lost broker
+    /// (NETWORK_EXCEPTION) moves leadership too — plus NOT_CONTROLLER for admin requests.
+    /// </summary>
     public static bool MeansStaleMetadata(ErrorCode code) => code is ErrorCode.NotLeaderOrFollower or ErrorCode.UnknownTopicOrPartition
-        or ErrorCode.LeaderNotAvailable or ErrorCode.FencedLeaderEpoch or ErrorCode.NotController or ErrorCode.UnknownLeaderEpoch;
+        or ErrorCode.LeaderNotAvailable or ErrorCode.FencedLeaderEpoch or ErrorCode.NotController or ErrorCode.UnknownLeaderEpoch
+        or ErrorCode.KafkaStorageError or ErrorCode.NetworkException or ErrorCode.ReplicaNotAvailable or ErrorCode.UnknownTopicId
+        or ErrorCode.InconsistentTopicId;
 
     public async ValueTask DisposeAsync()
     {

@@ -244,8 +244,7 @@ internal sealed class FetchResponseHandler
 
                 return false;
 
-            case var code when ClusterClient.MeansStaleMetadata(code) || code is ErrorCode.KafkaStorageError or ErrorCode.ReplicaNotAvailable
-                or ErrorCode.OffsetNotAvailable or ErrorCode.UnknownTopicId or ErrorCode.InconsistentTopicId:
+            case var code when ClusterClient.MeansStaleMetadata(code) || code is ErrorCode.OffsetNotAvailable:
                 _log.LeaderError(cursor.TopicPartition, code, cursor.Leader);
                 cursor.Leader = -1;
                 cursor.RetryAt = retryAt;

@@ -576,10 +576,7 @@ internal sealed class BrokerSender : IAsyncDisposable
             return false;
         }
 
-        // KAFKA_STORAGE_ERROR (the leader's log directory failed: leadership moves) and NETWORK_EXCEPTION say the
-        // partition's leader may have changed too (the Java client's InvalidMetadataException): without a refresh every
-        // retry would go back to the same broker until the delivery timeout.
-        var stale = transport is not null || ClusterClient.MeansStaleMetadata(code) || code is ErrorCode.KafkaStorageError or ErrorCode.NetworkException;
+        var stale = transport is not null || ClusterClient.MeansStaleMetadata(code);
         ProduceException? error = null;
         var bumpsBefore = idempotence?.EpochBumps ?? 0;
         lock (partition.Sync)
