@@ -11,7 +11,7 @@ internal sealed record CachedReply(RpcStatus Status, string? ErrorMessage, byte[
 /// <remarks>
 /// One lock guards the map and the age-ordered list; it is taken per request (twice: look up, complete), never per
 /// record of a batch, and nothing slow runs under it. A running entry is never evicted (its waiters depend on it); only
-/// completed ones count against the bounds.
+/// completed ones count against the bounds. Once <see cref="Release"/>d (the server's disposal) it keeps nothing more.
 /// </remarks>
 internal sealed class ReplyCache
 {
@@ -22,6 +22,7 @@ internal sealed class ReplyCache
     private readonly LinkedList<Entry> _completed = []; // oldest first
     private long _bytes;
     private long _hits;
+    private bool _released; // under _lock
 
     public ReplyCache(RpcReplyCacheOptions options, TimeProvider time)
     {
@@ -60,12 +61,21 @@ internal sealed class ReplyCache
     /// <summary>
     /// Looks a request up. <see cref="CacheLookup.Run"/>: the caller runs the handler and must call
     /// <see cref="Complete"/> or <see cref="Abandon"/>; otherwise the reply (stored, or awaited from the running
-    /// request) is in <see cref="CacheLookup.Reply"/>.
+    /// request) is in <see cref="CacheLookup.Reply"/>. After <see cref="Release"/> every request runs and nothing is
+    /// kept (its Complete or Abandon finds no entry).
     /// </summary>
     public CacheLookup Begin(Guid correlationId)
     {
         lock (_lock)
         {
+            if (_released)
+            {
+                // A request that starts after the server's disposal (it sat in a thread-pool run behind a handler that
+                // blocked its thread past the drain and the grace): an entry made now would hold its reply's bytes in
+                // the disposed server for good, as nothing releases the cache again.
+                return new CacheLookup(true, null);
+            }
+
             var now = _time.GetUtcNow();
             DropExpired(now);
             if (_entries.TryGetValue(correlationId, out var entry))
@@ -117,12 +127,16 @@ internal sealed class ReplyCache
         entry.Waiters.TrySetResult(null);
     }
 
-    /// <summary>Drops everything; duplicates still waiting get no reply (null) and run themselves.</summary>
-    public void Clear()
+    /// <summary>
+    /// Drops everything, for good (the server's disposal): duplicates still waiting get no reply (null), requests still
+    /// running complete into nothing, and requests that start later run without an entry.
+    /// </summary>
+    public void Release()
     {
         List<Entry> running = [];
         lock (_lock)
         {
+            _released = true;
             foreach (var entry in _entries.Values)
             {
                 if (entry.Reply is null)

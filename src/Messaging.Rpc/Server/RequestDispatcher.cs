@@ -41,8 +41,11 @@ internal sealed class RequestDispatcher
         _onReplyDelivered = OnReplyDelivered;
     }
 
-    /// <summary>Drops the reply cache's stored replies (at disposal, after the last request finished).</summary>
-    public void ReleaseCache() => _cache?.Clear();
+    /// <summary>
+    /// Drops the reply cache's stored replies and keeps none from now on (at disposal: requests the drain gave up on may
+    /// still be running, or not even started).
+    /// </summary>
+    public void ReleaseCache() => _cache?.Release();
 
     /// <summary>
     /// Handles the request and sends its reply (if it has a route and the outcome calls for one). Completes when the

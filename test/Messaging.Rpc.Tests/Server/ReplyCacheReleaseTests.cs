@@ -1,6 +1,9 @@
 namespace Messaging.Rpc.Tests.Server;
 
-/// <summary>Disposal after a handler stuck past the grace: a duplicate waiting on it is not started by the cache's release.</summary>
+/// <summary>
+/// Disposal after a handler stuck past the grace: a duplicate waiting on it is not started by the cache's release, and
+/// a request that starts only after the release (queued behind a handler that blocked its thread) stores nothing.
+/// </summary>
 public sealed class ReplyCacheReleaseTests
 {
     [Fact(Timeout = 30_000)]
@@ -46,5 +49,33 @@ public sealed class ReplyCacheReleaseTests
         Assert.Equal(2, Volatile.Read(ref ran));
         Assert.Equal(0, harness.Counters.ReplyCacheHits);
         Assert.Equal(RpcStatus.Ok, again!.Status);
+    }
+
+    [Fact]
+    public async Task A_request_that_starts_after_the_cache_is_released_runs_but_the_released_cache_keeps_nothing_of_it()
+    {
+        var harness = new DispatchHarness(o => o.ReplyCache.Enabled = true);
+        var ran = 0;
+        harness.MapRaw("Echo", (payload, _) =>
+        {
+            Interlocked.Increment(ref ran);
+            return ValueTask.FromResult(payload); // completes synchronously: the reply is stored before ProcessAsync returns
+        });
+        var id = Guid.NewGuid();
+
+        // Disposal ran out of patience (the abort fired) and released the cache while this request still sat in a
+        // thread-pool run behind a handler that blocked its thread: it starts only now.
+        await harness.Abort.CancelAsync();
+        harness.Dispatcher.ReleaseCache();
+        var (_, late) = await harness.RunAsync(DispatchHarness.Headers("Echo", id), new byte[] { 1 });
+        Assert.Equal(RpcStatus.Ok, late!.Status);
+        Assert.Equal(1, Volatile.Read(ref ran));
+
+        // Nothing of it was stored: a duplicate is not answered from the released cache but runs (a stored entry
+        // would keep the reply's bytes reachable from the disposed server).
+        var (_, duplicate) = await harness.RunAsync(DispatchHarness.Headers("Echo", id), new byte[] { 1 });
+        Assert.Equal(RpcStatus.Ok, duplicate!.Status);
+        Assert.Equal(2, Volatile.Read(ref ran));
+        Assert.Equal(0, harness.Counters.ReplyCacheHits);
     }
 }

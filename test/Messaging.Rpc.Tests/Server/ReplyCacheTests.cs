@@ -79,6 +79,32 @@ public sealed class ReplyCacheTests
         Assert.False(cache.Begin(running).Run); // a running entry is never evicted
     }
 
+    [Fact]
+    public async Task A_released_cache_frees_its_waiters_and_keeps_nothing_of_requests_running_or_starting_after_it()
+    {
+        var cache = new ReplyCache(new RpcReplyCacheOptions { Enabled = true }, new FakeTimeProvider());
+        var stored = Guid.NewGuid();
+        cache.Begin(stored);
+        cache.Complete(stored, Reply(10));
+        var running = Guid.NewGuid();
+        Assert.True(cache.Begin(running).Run);
+        var waiting = cache.Begin(running);
+
+        cache.Release();
+        Assert.Null(await waiting.Reply!);
+        Assert.Equal(0, cache.Count);
+
+        // The one running at the release, and one starting after it, complete into nothing.
+        cache.Complete(running, Reply(10));
+        var late = Guid.NewGuid();
+        Assert.True(cache.Begin(late).Run);
+        cache.Complete(late, Reply(10));
+        Assert.Equal(0, cache.Count);
+        Assert.Equal(0, cache.Bytes);
+        Assert.True(cache.Begin(late).Run); // not replayed
+        Assert.True(cache.Begin(stored).Run);
+    }
+
     [Theory]
     [InlineData(0, 1, 1)]
     [InlineData(1, -1, 1)]
