@@ -6,7 +6,8 @@ internal sealed record CachedReply(RpcStatus Status, string? ErrorMessage, byte[
 /// <summary>
 /// The server's memory of answered requests by correlation ID (<see cref="RpcReplyCacheOptions"/>): the first request
 /// with an ID runs; a duplicate that arrives while it runs waits for its reply; one that arrives later gets the stored
-/// reply. Entries are dropped oldest first when over the entry or byte bound, and when older than the maximum age.
+/// reply. Entries are dropped oldest first when over the entry or byte bound, and when older than the maximum age; a
+/// reply over the byte bound on its own is not kept (nor does it evict the others).
 /// </summary>
 /// <remarks>
 /// One lock guards the map and the age-ordered list; it is taken per request (twice: look up, complete), never per
@@ -100,11 +101,20 @@ internal sealed class ReplyCache
                 return;
             }
 
-            entry.Reply = reply;
-            entry.CompletedAt = _time.GetUtcNow();
-            entry.Node = _completed.AddLast(entry);
-            _bytes += reply.Payload.Length;
-            Trim();
+            if (reply.Payload.Length > _options.MaxBytes)
+            {
+                // Over the byte bound on its own: it could never be kept, and trimming for it would drop every other
+                // stored reply first (their duplicates would run again) before dropping it too. Its waiters still get it.
+                _entries.Remove(correlationId);
+            }
+            else
+            {
+                entry.Reply = reply;
+                entry.CompletedAt = _time.GetUtcNow();
+                entry.Node = _completed.AddLast(entry);
+                _bytes += reply.Payload.Length;
+                Trim();
+            }
         }
 
         entry.Waiters.TrySetResult(reply);

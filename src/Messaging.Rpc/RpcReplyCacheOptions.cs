@@ -18,7 +18,7 @@ public sealed class RpcReplyCacheOptions
     /// <summary>The most replies kept; the oldest are dropped first. Default 10,000.</summary>
     public int MaxEntries { get; set; } = 10_000;
 
-    /// <summary>The most reply payload bytes kept; the oldest are dropped first. Default 64 MiB.</summary>
+    /// <summary>The most reply payload bytes kept; the oldest are dropped first, and a reply larger than this on its own is not kept. Default 64 MiB.</summary>
     public long MaxBytes { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>How long a reply is kept (match it to how long clients retry a call). Default 5 minutes.</summary>

@@ -80,6 +80,29 @@ public sealed class ReplyCacheTests
     }
 
     [Fact]
+    public async Task A_reply_larger_than_the_byte_bound_is_handed_to_its_waiters_but_evicts_nothing_it_could_never_make_room_for()
+    {
+        var cache = new ReplyCache(new RpcReplyCacheOptions { Enabled = true, MaxBytes = 100 }, new FakeTimeProvider());
+        var kept = Enumerable.Range(0, 3).Select(_ => Guid.NewGuid()).ToArray();
+        foreach (var id in kept)
+        {
+            cache.Begin(id);
+            cache.Complete(id, Reply(10));
+        }
+
+        var big = Guid.NewGuid();
+        Assert.True(cache.Begin(big).Run);
+        var waiting = cache.Begin(big);
+        var reply = Reply(150);
+        cache.Complete(big, reply);
+
+        Assert.Same(reply, await waiting.Reply!); // the duplicate that waited still gets it
+        Assert.Equal(30, cache.Bytes);
+        Assert.All(kept, id => Assert.False(cache.Begin(id).Run)); // still replayed: dropping them could not have made room
+        Assert.True(cache.Begin(big).Run); // not kept: it alone is over the bound
+    }
+
+    [Fact]
     public async Task A_released_cache_frees_its_waiters_and_keeps_nothing_of_requests_running_or_starting_after_it()
     {
         var cache = new ReplyCache(new RpcReplyCacheOptions { Enabled = true }, new FakeTimeProvider());
