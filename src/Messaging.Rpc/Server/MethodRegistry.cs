@@ -2,7 +2,8 @@ namespace Messaging.Rpc;
 
 /// <summary>
 /// The server's methods by UTF-8 name. Filled before the server starts and only read afterwards (a plain dictionary
-/// is safe for concurrent readers), looked up by the pooled header bytes without decoding them.
+/// is safe for concurrent readers), looked up by the pooled header bytes without decoding them. Emptied when the
+/// server is disposed: the handlers (and whatever they captured) are the application's, not the disposed server's.
 /// </summary>
 internal sealed class MethodRegistry
 {
@@ -30,6 +31,16 @@ internal sealed class MethodRegistry
 
     /// <summary>No more methods from here on (called when the server starts).</summary>
     public void Freeze() => _frozen = true;
+
+    /// <summary>
+    /// Drops every method (the server's disposal, once its request loop — the only reader — has stopped). Requests the
+    /// drain gave up on still hold their own method; a request read later would find none, and the loop reads no more.
+    /// </summary>
+    public void Release()
+    {
+        _frozen = true; // a Map after disposal fails as one after the start does
+        _methods.Clear();
+    }
 
     public RpcMethod? Find(ReadOnlySpan<byte> nameUtf8) => _lookup.TryGetValue(nameUtf8, out var method) ? method : null;
 }

@@ -84,10 +84,12 @@ public sealed class RpcServer : IAsyncDisposable
     /// <param name="handler">The handler; it may throw <see cref="RpcException"/> to answer with a status of its choice.</param>
     /// <returns>This server, to map more.</returns>
     /// <exception cref="InvalidOperationException">The server has started, or the method is already mapped.</exception>
+    /// <exception cref="ObjectDisposedException">The server was disposed.</exception>
     public RpcServer Map<TRequest, TResponse>(string method, Func<TRequest, RpcServerContext, ValueTask<TResponse>> handler)
     {
         ArgumentException.ThrowIfNullOrEmpty(method);
         ArgumentNullException.ThrowIfNull(handler);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         _methods.Add(new TypedRpcMethod<TRequest, TResponse>(method, _options.LimitFor(method), _handling, _options.Serializer, handler));
         return this;
     }
@@ -102,10 +104,12 @@ public sealed class RpcServer : IAsyncDisposable
     /// <param name="handler">The handler.</param>
     /// <returns>This server, to map more.</returns>
     /// <exception cref="InvalidOperationException">The server has started, or the method is already mapped.</exception>
+    /// <exception cref="ObjectDisposedException">The server was disposed.</exception>
     public RpcServer MapRaw(string method, Func<ReadOnlyMemory<byte>, RpcServerContext, ValueTask<ReadOnlyMemory<byte>>> handler)
     {
         ArgumentException.ThrowIfNullOrEmpty(method);
         ArgumentNullException.ThrowIfNull(handler);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         _methods.Add(new RawRpcMethod(method, _options.LimitFor(method), _handling, handler));
         return this;
     }
@@ -168,6 +172,7 @@ public sealed class RpcServer : IAsyncDisposable
         _replyTopics.Clear();
         _knownReplyTopics.Clear();
         _dispatcher.ReleaseCache(); // stored replies are payload bytes: a disposed server holds none
+        _methods.Release(); // nor the application's handlers, or what they captured
         _abort.Dispose();
     }
 
