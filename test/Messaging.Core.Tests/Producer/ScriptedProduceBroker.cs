@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using Messaging.IntegrationTests.Support;
 using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 
@@ -12,7 +13,7 @@ namespace Messaging.Core.Tests.Producer;
 /// its partitions led by this broker), InitProducerId and Produce. Each partition's answer to a Produce comes from
 /// <see cref="OnProduce"/>; <see cref="Drop"/> closes the connection instead of answering. Records every request.
 /// </summary>
-internal sealed class ScriptedProduceBroker : IAsyncDisposable
+internal sealed class ScriptedProduceBroker : FakeKafkaBroker
 {
     public const string Topic = "scripted";
 
@@ -28,27 +29,17 @@ internal sealed class ScriptedProduceBroker : IAsyncDisposable
     /// <summary>Returned by <see cref="OnProduce"/>: write the batch (as a broker would), then close the connection without answering.</summary>
     public const ErrorCode WriteThenDrop = (ErrorCode)(short.MinValue + 1);
 
-    private const int MaxRequestBytes = 1 << 20;
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stop = new();
     private readonly int _partitions;
-    private readonly ConcurrentBag<Socket> _sockets = [];
-    private Task _accept = Task.CompletedTask;
     private long _nextOffset;
 
     public ScriptedProduceBroker(int partitions = 1)
     {
         _partitions = partitions;
-        _listener.Start();
-        _accept = AcceptAsync();
+        StartAccepting();
     }
-
-    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
     /// <summary>A loopback port nobody listens on: node 2's, a broker that is down.</summary>
     public int DownPort { get; } = ClosedPort();
-
-    public string BootstrapServers => "127.0.0.1:" + Port;
 
     /// <summary>Decides each partition's answer to a Produce (default: accept).</summary>
     public Func<ProducedBatch, ErrorCode> OnProduce { get; set; } = static _ => ErrorCode.None;
@@ -79,78 +70,15 @@ internal sealed class ScriptedProduceBroker : IAsyncDisposable
 
     public int Count(ApiKey apiKey) => Requests.Count(k => k == apiKey);
 
-    public async ValueTask DisposeAsync()
+    protected override TimeSpan Answer(byte[] frame, ContiguousBufferWriter output) => Script(frame, output) switch
     {
-        await _stop.CancelAsync();
-        _listener.Stop();
-        foreach (var socket in _sockets)
-        {
-            socket.Dispose();
-        }
-
-        await _accept.WaitAsync(TimeSpan.FromSeconds(5));
-        _stop.Dispose();
-    }
-
-    private async Task AcceptAsync()
-    {
-        var connections = new List<Task>();
-        try
-        {
-            while (!_stop.IsCancellationRequested)
-            {
-                var socket = await _listener.AcceptSocketAsync(_stop.Token);
-                _sockets.Add(socket);
-                connections.Add(ServeAsync(socket));
-            }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-        }
-
-        await Task.WhenAll(connections).WaitAsync(TimeSpan.FromSeconds(5));
-    }
-
-    private async Task ServeAsync(Socket socket)
-    {
-        using var _ = socket;
-        using var output = new ContiguousBufferWriter();
-        var prefix = new byte[4];
-        try
-        {
-            while (true)
-            {
-                await ReadExactlyAsync(socket, prefix);
-                var size = BinaryPrimitives.ReadInt32BigEndian(prefix);
-                if (size is <= 0 or > MaxRequestBytes)
-                {
-                    return;
-                }
-
-                var frame = new byte[size];
-                await ReadExactlyAsync(socket, frame);
-                output.Clear();
-                var answer = Answer(frame, output);
-                if (answer == Drop)
-                {
-                    return; // closes the connection unanswered
-                }
-
-                if (answer == Hold)
-                {
-                    continue;
-                }
-
-                await socket.SendAsync(output.WrittenMemory, SocketFlags.None, _stop.Token);
-            }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or SocketException or IOException or ObjectDisposedException)
-        {
-        }
-    }
+        Drop => CloseConnection,
+        Hold => NeverAnswer,
+        _ => TimeSpan.Zero,
+    };
 
     /// <summary>Writes the answer to one request; returns <see cref="ErrorCode.None"/>, or <see cref="Drop"/> or <see cref="Hold"/> when nothing is to be sent.</summary>
-    private ErrorCode Answer(byte[] frame, ContiguousBufferWriter output)
+    private ErrorCode Script(byte[] frame, ContiguousBufferWriter output)
     {
         var apiKey = (ApiKey)BinaryPrimitives.ReadInt16BigEndian(frame);
         var version = BinaryPrimitives.ReadInt16BigEndian(frame.AsSpan(2));
@@ -318,15 +246,6 @@ internal sealed class ScriptedProduceBroker : IAsyncDisposable
 
             Written.Enqueue(batch);
             return ErrorCode.None;
-        }
-    }
-
-    private async Task ReadExactlyAsync(Socket socket, Memory<byte> buffer)
-    {
-        while (!buffer.IsEmpty)
-        {
-            var read = await socket.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
-            buffer = read > 0 ? buffer[read..] : throw new IOException("client closed");
         }
     }
 

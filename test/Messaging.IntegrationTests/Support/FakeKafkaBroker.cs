@@ -8,10 +8,17 @@ namespace Messaging.IntegrationTests.Support;
 /// <summary>
 /// The plumbing of a fake Kafka broker on loopback for tests: a listener on an ephemeral port, one serve loop per
 /// connection reading size-prefixed request frames (bounded: 1 MiB), and disposal that stops everything within
-/// seconds. Subclasses decide the answers in <see cref="Answer"/>, encoding them with our own message types.
+/// seconds. Subclasses decide the answers in <see cref="Answer"/>, encoding them with our own message types. Shared
+/// with the unit tests (linked into Messaging.Core.Tests).
 /// </summary>
 internal abstract class FakeKafkaBroker : IAsyncDisposable
 {
+    /// <summary>Returned by <see cref="Answer"/>: close the connection without answering the request.</summary>
+    protected static readonly TimeSpan CloseConnection = TimeSpan.MinValue;
+
+    /// <summary>Returned by <see cref="Answer"/>: never answer the request (the connection stays open and is read on).</summary>
+    protected static readonly TimeSpan NeverAnswer = Timeout.InfiniteTimeSpan;
+
     private const int MaxRequestBytes = 1 << 20;
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly CancellationTokenSource _stop = new();
@@ -37,7 +44,11 @@ internal abstract class FakeKafkaBroker : IAsyncDisposable
     /// <summary>Starts accepting connections; subclasses call it last in their constructor, once their state is ready.</summary>
     protected void StartAccepting() => _accept = AcceptAsync();
 
-    /// <summary>Writes the response frame for one request frame (header and body, without its size prefix) into <paramref name="output"/>; returns how long to hold it back.</summary>
+    /// <summary>
+    /// Writes the response frame for one request frame (header and body, without its size prefix) into
+    /// <paramref name="output"/>; returns how long to hold it back, or <see cref="CloseConnection"/> or
+    /// <see cref="NeverAnswer"/>.
+    /// </summary>
     protected abstract TimeSpan Answer(byte[] frame, ContiguousBufferWriter output);
 
     private async Task AcceptAsync()
@@ -78,6 +89,16 @@ internal abstract class FakeKafkaBroker : IAsyncDisposable
                 await ReadExactlyAsync(socket, frame);
                 output.Clear();
                 var delay = Answer(frame, output);
+                if (delay == CloseConnection)
+                {
+                    return; // unanswered
+                }
+
+                if (delay == NeverAnswer)
+                {
+                    continue;
+                }
+
                 if (delay > TimeSpan.Zero)
                 {
                     await Task.Delay(delay, _stop.Token);
