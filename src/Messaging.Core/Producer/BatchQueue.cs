@@ -71,6 +71,37 @@ internal sealed class BatchQueue
         _count++;
     }
 
+    /// <summary>
+    /// Moves every batch whose delivery deadline passed by <paramref name="now"/> to <paramref name="expired"/>, from
+    /// anywhere in the queue, not only the front: deadlines are not in queue order (a record that waited for memory or
+    /// metadata brings its batch's deadline forward to its call's, and a retried batch without a sequence goes back
+    /// first). The batches left keep their order. One pass, no allocation.
+    /// </summary>
+    public void RemoveExpired(long now, List<ProducerBatch> expired)
+    {
+        var kept = 0;
+        for (var i = 0; i < _count; i++)
+        {
+            var batch = _items[(_head + i) % _items.Length]!;
+            if (batch.DeadlineTicks <= now)
+            {
+                expired.Add(batch);
+            }
+            else
+            {
+                _items[(_head + kept) % _items.Length] = batch; // kept <= i: that slot was read already
+                kept++;
+            }
+        }
+
+        for (var i = kept; i < _count; i++)
+        {
+            _items[(_head + i) % _items.Length] = null;
+        }
+
+        _count = kept;
+    }
+
     private void EnsureRoom()
     {
         if (_count < _items.Length)

@@ -300,15 +300,24 @@ internal sealed class RecordAccumulator
                 lock (partition.Sync)
                 {
                     unroutable |= partition.Sender is null && (partition.Open is not null || partition.Queue.Count > 0);
-                    while (partition.Queue.PeekFirst() is { } first && first.DeadlineTicks <= now)
+                    // Every queued batch past its deadline, not only those at the front: deadlines are not in queue
+                    // order (a record that waited for memory or metadata keeps the deadline of its call, and a retried
+                    // batch without a sequence goes back first), and a batch behind one with more time left would
+                    // otherwise be reported only at that one's deadline. Failing a batch from the middle leaves the rest
+                    // in order. With idempotence a batch without a sequence was never sent and holds no sequence; one
+                    // with a sequence leaves the same gap as when it expires at the front: OnFailed marks the partition
+                    // unresolved, and the broker's answers to the batches after it decide whether the epoch is bumped.
+                    partition.Queue.RemoveExpired(now, expired);
+                    if (_idempotence is not null)
                     {
-                        expired.Add(partition.Queue.RemoveFirst());
-                        _idempotence?.OnFailed(partition, first, first.LastErrorCode, rejectedByBroker: false);
+                        foreach (var batch in expired)
+                        {
+                            _idempotence.OnFailed(partition, batch, batch.LastErrorCode, rejectedByBroker: false);
+                        }
                     }
 
-                    // The open batch on its own, whatever is queued ahead of it: deadlines are not in queue order (a
-                    // record that waited for memory or metadata keeps the deadline of its call), and the open batch has
-                    // no sequence yet, so failing it leaves the batches ahead, and their order, as they are.
+                    // The open batch too, whatever is queued ahead of it: it has no sequence yet, so failing it leaves the
+                    // batches ahead, and their order, as they are.
                     if (partition.Open is { } open && open.DeadlineTicks <= now)
                     {
                         partition.Open = null;
