@@ -17,12 +17,19 @@ internal sealed class KnownTopics
 
     private readonly ConcurrentDictionary<string, int> _known = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task> _lookups = new(StringComparer.Ordinal);
-    private readonly KafkaAdminClient _admin;
+    private readonly Func<string, Task> _describe;
     private readonly TimeProvider _time;
 
     public KnownTopics(KafkaAdminClient admin, TimeProvider time)
+        : this(topic => admin.DescribeTopicsAsync([topic]), time)
     {
-        _admin = admin;
+    }
+
+    /// <param name="describe">Looks a topic up: completes when it exists, throws (<see cref="KafkaAdminException"/>) when it does not.</param>
+    /// <param name="time">Where the elapsed times in errors and the lookup wait count.</param>
+    internal KnownTopics(Func<string, Task> describe, TimeProvider time)
+    {
+        _describe = describe;
         _time = time;
     }
 
@@ -42,7 +49,7 @@ internal sealed class KnownTopics
 
     private async ValueTask LookUpAsync(string topic, string method, long startTimestamp, TimeSpan wait, CancellationToken cancellationToken)
     {
-        var lookup = _lookups.GetOrAdd(topic, static (name, self) => self.DescribeAsync(name), this);
+        var lookup = _lookups.TryGetValue(topic, out var running) ? running : StartLookup(topic);
         try
         {
             // At most one timer step: a lookup is bounded by the admin client's timeout, far below it.
@@ -66,17 +73,53 @@ internal sealed class KnownTopics
         }
     }
 
-    /// <summary>One lookup for every caller waiting on the topic; it ends within the admin client's API timeout, and a failed one is forgotten so the next call looks again.</summary>
-    private async Task DescribeAsync(string topic)
+    /// <summary>
+    /// Starts the topic's lookup, or joins the one another caller started meanwhile: one lookup for every caller
+    /// waiting on the topic. The lookup is stored before it starts, so its removal when it ends always comes after:
+    /// when the lookup itself was stored, one that completed at once (or before the store, on another thread) removed
+    /// nothing and then stayed stored for good, so a topic found missing failed every later call, even once created.
+    /// </summary>
+    private Task StartLookup(string topic)
     {
+        // Continuations run inline, in the order the callers began waiting (as they did on the lookup's own task):
+        // calls that waited for the lookup then go on to produce in the order they were made, so requests of one key
+        // issued together keep their order.
+        var done = new TaskCompletionSource();
+        var lookup = _lookups.GetOrAdd(topic, done.Task);
+        if (ReferenceEquals(lookup, done.Task))
+        {
+            _ = DescribeAsync(topic, done);
+        }
+
+        return lookup;
+    }
+
+    /// <summary>Looks the topic up and completes <paramref name="done"/> with the outcome; it ends within the admin client's API timeout, and a failed one is forgotten so the next call looks again.</summary>
+    private async Task DescribeAsync(string topic, TaskCompletionSource done)
+    {
+        Exception? failure = null;
         try
         {
-            await _admin.DescribeTopicsAsync([topic]).ConfigureAwait(false);
+            await _describe(topic).ConfigureAwait(false);
             _known.TryAdd(topic, Exists);
         }
-        finally
+#pragma warning disable CA1031 // Whatever the lookup threw is its outcome: the callers waiting on it get it, through done.
+        catch (Exception ex)
+#pragma warning restore CA1031
         {
-            _lookups.TryRemove(topic, out _);
+            failure = ex;
+        }
+
+        // Removed before it completes, so a caller that sees it fail and calls again starts a new lookup; and only this
+        // lookup, not one started after a Clear.
+        _lookups.TryRemove(KeyValuePair.Create(topic, done.Task));
+        if (failure is null)
+        {
+            done.TrySetResult();
+        }
+        else
+        {
+            done.TrySetException(failure);
         }
     }
 }
