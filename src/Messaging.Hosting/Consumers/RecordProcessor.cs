@@ -154,8 +154,13 @@ internal sealed class RecordProcessor<TKey, TValue>(
             {
                 return WorkOutcome.Abandoned;
             }
-            catch (KafkaException ex)
+#pragma warning disable CA1031 // Not only KafkaException: a disposed producer (ObjectDisposedException), a custom one's own errors.
+            catch (Exception ex)
+#pragma warning restore CA1031
             {
+                // Whatever the producer threw, the record is neither handled nor dead-lettered: the partition stops here
+                // (logged, reported by the health check). Letting it escape would end the partition's worker without a
+                // trace while the partition stays assigned, its records piling up unhandled behind a pause.
                 reason = why + " and producing its dead letter failed: " + ex.Message;
                 cause = ex;
             }

@@ -124,6 +124,36 @@ public sealed class KafkaConsumerHandlerTests
         await host.StopAsync(ct);
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task A_dead_letter_that_fails_with_a_non_kafka_error_stops_its_partition_visibly_instead_of_killing_its_worker_silently()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = StartCluster("payments", 2);
+        cluster.CreateTopic("payments.dead-letters", 1);
+        var log = new HandlingLog();
+        var settings = Settings(cluster.BootstrapServers, "payments", NewGroup(),
+            ("Orders:DeadLetterTopic", "payments.dead-letters"), ("Orders:MaxAttempts", "1"), ("Kafka:Producer:BootstrapServers", cluster.BootstrapServers));
+        using var host = Build<PoisonHandler>(settings, log, b => b.Services.AddKafkaProducer(b.Configuration.GetSection("Kafka:Producer")));
+        await host.StartAsync(ct);
+        await HealthUntilAsync(host, e => e.Status == HealthStatus.Healthy && e.Data.TryGetValue("partitions", out var count) && count is 2, "a member with both partitions", ct);
+
+        // The dead letters' producer is gone (disposed by the application): producing throws ObjectDisposedException.
+        await host.Services.GetRequiredService<KafkaProducer>().DisposeAsync();
+        await using (var producer = new KafkaProducer(new KafkaProducerOptions { BootstrapServers = cluster.BootstrapServers }))
+        {
+            await ProduceAsync(producer, "payments", 0, "k", "poison", ct);
+            await ProduceAsync(producer, "payments", 0, "k", "after", ct);
+            var degraded = await HealthUntilAsync(host, e => e.Status == HealthStatus.Degraded, "degraded by the partition whose dead letter failed", ct);
+            Assert.Contains("payments/0", degraded.Description, StringComparison.Ordinal);
+            Assert.Contains("producing its dead letter failed", degraded.Description, StringComparison.Ordinal);
+            await ProduceAsync(producer, "payments", 1, "k", "other", ct);
+        }
+
+        await Eventually.TrueAsync(() => log.Handled.Any(h => h.Value == "other"), Deadline, "the other partition flowing", ct);
+        Assert.DoesNotContain(log.Handled, h => h.Value == "after"); // nothing after the record is handled, so nothing after it is committed
+        await host.StopAsync(ct);
+    }
+
     [Fact]
     public async Task Invalid_settings_fail_the_start_naming_their_configuration_keys()
     {
