@@ -33,6 +33,10 @@ internal sealed class KafkaConsumerHandlerService<THandler, TKey, TValue> : Back
     private readonly KafkaConsumerHandlerStatus _status;
     private readonly ConsumerHandlerLog _log;
     private readonly ConcurrentDictionary<TopicPartition, PartitionWorker<TKey, TValue>> _workers = new();
+
+    // Cancelled when the host's stop token runs out (its shutdown timeout) before the stop's drain ended. Never
+    // disposed: it has no timer, and the stop may still read it after the container disposed this service.
+    private readonly CancellationTokenSource _hostGaveUp = new();
     private RecordProcessor<TKey, TValue>? _processor;
     private TimeProvider _time = TimeProvider.System;
     private TimeSpan _drainTimeout;
@@ -104,6 +108,24 @@ internal sealed class KafkaConsumerHandlerService<THandler, TKey, TValue> : Back
     {
         _status.Starting();
         return base.StartAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Stops as <see cref="BackgroundService"/> does — returns when the stop ended or the host's token runs out — and
+    /// when the host's token runs out first, the drain is cut short: the handlers still running are cancelled (their
+    /// records are not committed and run again elsewhere) and the member goes on to leave, instead of running on, up
+    /// to the drain timeout, after the host moved on and disposed the container under them.
+    /// </summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        // Returned with the token cancelled: the host stopped waiting. (Not a registration on the token: base's own
+        // registration may resume this method inline while the token runs its callbacks, and disposing ours then
+        // would drop it before it ran.)
+        if (cancellationToken.IsCancellationRequested)
+        {
+            await _hostGaveUp.CancelAsync().ConfigureAwait(false);
+        }
     }
 
     public override void Dispose()
@@ -229,15 +251,18 @@ internal sealed class KafkaConsumerHandlerService<THandler, TKey, TValue> : Back
             _log.Draining(_status.Name, _drainTimeout, inFlight);
         }
 
-        await DrainAsync(workers, CancellationToken.None).ConfigureAwait(false);
+        var hostGaveUp = _hostGaveUp.Token;
+        await DrainAsync(workers, hostGaveUp).ConfigureAwait(false);
         if (consumer is not null)
         {
-            if (_status.Current != KafkaConsumerHandlerStatus.State.Failed)
+            if (_status.Current != KafkaConsumerHandlerStatus.State.Failed && !hostGaveUp.IsCancellationRequested)
             {
+                // Skipped once the host gave up: disposing the consumer commits what is stored all the same.
                 using var bounded = new CancellationTokenSource(_drainTimeout, _time);
+                using var either = CancellationTokenSource.CreateLinkedTokenSource(bounded.Token, hostGaveUp);
                 try
                 {
-                    await consumer.CommitAsync(bounded.Token).ConfigureAwait(false);
+                    await consumer.CommitAsync(either.Token).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is KafkaException or OperationCanceledException)
                 {

@@ -83,6 +83,33 @@ public sealed class KafkaConsumerHandlerTests
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task When_the_host_stops_waiting_before_the_drain_timeout_the_handlers_in_flight_are_cancelled_and_the_member_leaves()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        const int Partitions = 4;
+        await using var cluster = StartCluster("orders", Partitions);
+        await ProduceEveryPartitionAsync(cluster.BootstrapServers, "orders", Partitions, 2, ct);
+
+        var log = new HandlingLog();
+        // A drain timeout far beyond the host's patience: the host's stop token must bound the stop, not this.
+        using var host = Build<GatedHandler>(Settings(cluster.BootstrapServers, "orders", NewGroup(), ("Orders:DrainTimeout", "00:10:00")), log);
+        await host.StartAsync(ct);
+        await Eventually.TrueAsync(() => log.Started.Count == Partitions, Deadline, "a handler in flight on every partition", ct);
+
+        using var hostGivesUp = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var stopping = host.StopAsync(hostGivesUp.Token);
+        await HealthUntilAsync(host, e => e.Description?.Contains("stopping", StringComparison.Ordinal) == true, "the hosted consumer stopping", ct);
+        await hostGivesUp.CancelAsync(); // the host's shutdown timeout runs out
+        await stopping;
+
+        // The handlers still running are told to give up (their records are not committed and run again elsewhere),
+        // and the service goes on to leave the group, instead of running on for the drain timeout after the host left.
+        await Eventually.TrueAsync(() => log.Cancelled.Count == Partitions, Deadline, "the handlers in flight cancelled", ct);
+        await HealthUntilAsync(host, e => e.Description?.Contains("stopped", StringComparison.Ordinal) == true, "the hosted consumer stopped", ct);
+        Assert.Empty(log.Handled);
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task A_record_whose_handler_always_throws_goes_to_the_dead_letter_topic_with_the_error_and_its_partition_flows_on()
     {
         var ct = TestContext.Current.CancellationToken;
