@@ -203,8 +203,10 @@ public sealed class KafkaAdminClient : IAsyncDisposable
             try
             {
                 var controller = await _cluster.GetControllerAsync(cancellationToken).ConfigureAwait(false);
+                var unanswered = new HashSet<string>(pending, StringComparer.Ordinal);
                 foreach (var (name, error, message) in await send(controller, remainingMs, pending, cancellationToken).ConfigureAwait(false))
                 {
+                    unanswered.Remove(name);
                     if (error == ErrorCode.None)
                     {
                         errors.Remove(name);
@@ -220,6 +222,15 @@ public sealed class KafkaAdminClient : IAsyncDisposable
                             _cluster.Metadata.RequestRefresh();
                         }
                     }
+                }
+
+                // A topic the response leaves out has no outcome: it failed, as in the Java client (not sent again:
+                // whether the controller acted on it is unknown). Taking silence for success would report a topic
+                // created or deleted that may not be.
+                foreach (var name in unanswered)
+                {
+                    errors[name] = new KafkaProtocolException(apiKey + " to " + controller.Name + ": the response has no result for topic '" + name
+                        + "'; whether the controller acted on it is unknown.");
                 }
             }
             catch (KafkaException ex) when (ex.IsRetriable)

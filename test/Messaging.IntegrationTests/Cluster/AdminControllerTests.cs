@@ -68,6 +68,26 @@ public sealed class AdminControllerTests
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task A_topic_the_controller_leaves_out_of_its_response_fails_instead_of_counting_as_done()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeControllerBroker.Start();
+        await using var admin = Admin(broker);
+        broker.Unanswered["unanswered"] = true;
+
+        var create = await Assert.ThrowsAsync<KafkaAdminException>(() => admin.CreateTopicsAsync(
+            [new NewTopic("answered", 1, 1), new NewTopic("unanswered", 1, 1)], cancellationToken: ct));
+        Assert.Equal("unanswered", Assert.Single(create.Errors).Key);
+        Assert.Contains("no result", create.Errors["unanswered"].Message, StringComparison.Ordinal);
+        Assert.False(create.IsRetriable); // whether the controller acted on it is unknown: not blindly sent again
+        Assert.Equal(1, broker.ControllerRequests);
+
+        var delete = await Assert.ThrowsAsync<KafkaAdminException>(() => admin.DeleteTopicsAsync(["answered", "unanswered"], ct));
+        Assert.Equal("unanswered", Assert.Single(delete.Errors).Key);
+        Assert.False(broker.Topics.ContainsKey("answered"));
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Not_controller_is_retried_after_a_metadata_refresh()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -29,6 +29,9 @@ internal sealed class FakeControllerBroker : FakeKafkaBroker
 
     public void FailNextControllerRequests(int count) => Volatile.Write(ref _notControllerLeft, count);
 
+    /// <summary>Topics the controller acts on but leaves out of its CreateTopics and DeleteTopics responses (a broker bug).</summary>
+    public ConcurrentDictionary<string, bool> Unanswered { get; } = new(StringComparer.Ordinal);
+
     protected override TimeSpan Answer(byte[] frame, ContiguousBufferWriter output)
     {
         var apiKey = (ApiKey)BinaryPrimitives.ReadInt16BigEndian(frame);
@@ -100,6 +103,11 @@ internal sealed class FakeControllerBroker : FakeKafkaBroker
                         _topics[topic.Name] = topic;
                     }
 
+                    if (Unanswered.ContainsKey(topic.Name))
+                    {
+                        continue;
+                    }
+
                     results.Add(new() { Name = topic.Name, ErrorCode = error, ErrorMessage = error == ErrorCode.None ? null : "fake broker: " + error, NumPartitions = topic.NumPartitions });
                 }
 
@@ -117,7 +125,10 @@ internal sealed class FakeControllerBroker : FakeKafkaBroker
                 foreach (var name in names)
                 {
                     var error = refuse ? ErrorCode.NotController : _topics.TryRemove(name, out _) ? ErrorCode.None : ErrorCode.UnknownTopicOrPartition;
-                    results.Add(new() { Name = name, ErrorCode = error });
+                    if (!Unanswered.ContainsKey(name))
+                    {
+                        results.Add(new() { Name = name, ErrorCode = error });
+                    }
                 }
 
                 KafkaFrames.WriteResponse(output, new DeleteTopicsResponse { Responses = [.. results] }, version, header.CorrelationId);
