@@ -22,10 +22,10 @@ public sealed class KafkaConsumerHandlerOptions
     /// <summary>How many times a record's handler runs before the record is given up (dead-lettered, or its partition stopped). Default 3; 1 to 100.</summary>
     public int MaxAttempts { get; set; } = 3;
 
-    /// <summary>The wait after the first failed attempt; doubled after each further one up to <see cref="MaxRetryBackoff"/>. Default 200 ms.</summary>
+    /// <summary>The wait after the first failed attempt; doubled after each further one up to <see cref="MaxRetryBackoff"/>. Default 200 ms; 0 to int.MaxValue ms.</summary>
     public TimeSpan RetryBackoff { get; set; } = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>The longest wait between attempts. Default 10 s; at least <see cref="RetryBackoff"/>.</summary>
+    /// <summary>The longest wait between attempts. Default 10 s; at least <see cref="RetryBackoff"/>, at most int.MaxValue ms.</summary>
     public TimeSpan MaxRetryBackoff { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
@@ -44,7 +44,7 @@ public sealed class KafkaConsumerHandlerOptions
     /// <summary>
     /// How long a stopping host, or a rebalance taking partitions away, waits for the handlers in flight before it
     /// cancels them (their records are then not committed and run again elsewhere). Default 20 s, under the host's
-    /// default 30 s shutdown timeout.
+    /// default 30 s shutdown timeout; at most int.MaxValue ms.
     /// </summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
 }

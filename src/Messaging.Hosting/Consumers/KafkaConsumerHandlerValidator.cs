@@ -11,6 +11,8 @@ namespace Messaging.Hosting;
 internal sealed class KafkaConsumerHandlerValidator<TKey, TValue>(string registeredName, string? sectionPath, IServiceProviderIsService services)
     : IValidateOptions<KafkaConsumerHandlerOptions>
 {
+    private static readonly TimeSpan MaxWait = TimeSpan.FromMilliseconds(int.MaxValue);
+
     public ValidateOptionsResult Validate(string? name, KafkaConsumerHandlerOptions options)
     {
         if (!string.Equals(name ?? Options.DefaultName, registeredName, StringComparison.Ordinal))
@@ -35,19 +37,25 @@ internal sealed class KafkaConsumerHandlerValidator<TKey, TValue>(string registe
         Range(failures, nameof(options.MaxConcurrency), options.MaxConcurrency, 1, 1024);
         Range(failures, nameof(options.PartitionBufferSize), options.PartitionBufferSize, 1, 100_000);
         Range(failures, nameof(options.MaxAttempts), options.MaxAttempts, 1, 100);
-        if (options.RetryBackoff < TimeSpan.Zero)
+        // The waits go to timers (Task.Delay, WaitAsync, CancellationTokenSource), which refuse more than about 49 days
+        // with ArgumentOutOfRangeException: checked here, or it surfaces only at a retry, a rebalance or the stop.
+        if (options.RetryBackoff < TimeSpan.Zero || options.RetryBackoff > MaxWait)
         {
-            failures.Add(Message(nameof(options.RetryBackoff), "must not be negative"));
+            failures.Add(Message(nameof(options.RetryBackoff), "must be between 0 and " + MaxWait + " (int.MaxValue ms)"));
         }
 
         if (options.MaxRetryBackoff < options.RetryBackoff)
         {
             failures.Add(Message(nameof(options.MaxRetryBackoff), "must be at least RetryBackoff (" + options.RetryBackoff + ")"));
         }
-
-        if (options.DrainTimeout <= TimeSpan.Zero)
+        else if (options.MaxRetryBackoff > MaxWait)
         {
-            failures.Add(Message(nameof(options.DrainTimeout), "must be positive"));
+            failures.Add(Message(nameof(options.MaxRetryBackoff), "must be at most " + MaxWait + " (int.MaxValue ms)"));
+        }
+
+        if (options.DrainTimeout <= TimeSpan.Zero || options.DrainTimeout > MaxWait)
+        {
+            failures.Add(Message(nameof(options.DrainTimeout), "must be positive and at most " + MaxWait + " (int.MaxValue ms)"));
         }
 
         if (options.DeadLetterTopic is { } deadLetters)

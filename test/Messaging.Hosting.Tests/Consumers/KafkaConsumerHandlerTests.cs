@@ -213,6 +213,21 @@ public sealed class KafkaConsumerHandlerTests
     }
 
     [Fact]
+    public async Task Waits_longer_than_a_timer_can_take_fail_the_start_instead_of_the_drain_or_the_retry()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // Beyond int.MaxValue ms a timer refuses the wait (ArgumentOutOfRangeException): at a rebalance or the host's
+        // stop for DrainTimeout, in a record's retry for MaxRetryBackoff — long after the start said the settings were fine.
+        var tooLong = Settings("localhost:9092", "orders", "group", ("Orders:DrainTimeout", "100.00:00:00"),
+            ("Orders:RetryBackoff", "60.00:00:00"), ("Orders:MaxRetryBackoff", "100.00:00:00"));
+        using var host = Build<RecordingHandler>(tooLong, new HandlingLog());
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(ct));
+        Assert.Contains("Orders:DrainTimeout: must be", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Orders:RetryBackoff: must be", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Orders:MaxRetryBackoff: must be", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Every_handler_setting_binds_from_configuration()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
