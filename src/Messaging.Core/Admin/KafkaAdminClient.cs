@@ -192,7 +192,18 @@ public sealed class KafkaAdminClient : IAsyncDisposable
         Func<BrokerConnection, int, List<string>, CancellationToken, Task<List<(string Name, ErrorCode Error, string? Message)>>> send,
         CancellationToken cancellationToken)
     {
-        var pending = new List<string>(topics);
+        // Each name once, in the order given: Kafka refuses a request naming a topic twice (INVALID_REQUEST for that
+        // topic), and one outcome per topic is all the caller can get; the Java client also sends each name once.
+        var pending = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var topic in topics)
+        {
+            if (seen.Add(topic))
+            {
+                pending.Add(topic);
+            }
+        }
+
         var errors = new Dictionary<string, KafkaException>(StringComparer.Ordinal);
         var clock = _cluster.Settings.Clock;
         var deadline = clock.After(_options.DefaultApiTimeout);

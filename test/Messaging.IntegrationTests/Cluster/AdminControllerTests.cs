@@ -88,6 +88,20 @@ public sealed class AdminControllerTests
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task A_topic_named_twice_is_deleted_once()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeControllerBroker.Start();
+        await using var admin = Admin(broker);
+        await admin.CreateTopicsAsync([new NewTopic("twice", 1, 1), new NewTopic("once", 1, 1)], cancellationToken: ct);
+
+        await admin.DeleteTopicsAsync(["twice", "once", "twice"], ct);
+
+        Assert.Empty(broker.Topics);
+        Assert.Equal(["twice", "once"], Assert.Single(broker.DeleteRequests)); // Kafka refuses a name given twice (INVALID_REQUEST)
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Not_controller_is_retried_after_a_metadata_refresh()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -29,6 +29,9 @@ internal sealed class FakeControllerBroker : FakeKafkaBroker
 
     public void FailNextControllerRequests(int count) => Volatile.Write(ref _notControllerLeft, count);
 
+    /// <summary>The topic names of every DeleteTopics request, as sent.</summary>
+    public ConcurrentQueue<string[]> DeleteRequests { get; } = new();
+
     /// <summary>Topics the controller acts on but leaves out of its CreateTopics and DeleteTopics responses (a broker bug).</summary>
     public ConcurrentDictionary<string, bool> Unanswered { get; } = new(StringComparer.Ordinal);
 
@@ -121,10 +124,15 @@ internal sealed class FakeControllerBroker : FakeKafkaBroker
                 Interlocked.Increment(ref ControllerRequests);
                 var refuse = Interlocked.Decrement(ref _notControllerLeft) >= 0;
                 var names = version >= 6 ? request.Topics.Select(t => t.Name!).ToArray() : request.TopicNames;
+                DeleteRequests.Enqueue(names);
+                // As Kafka's controller does: a name given twice is an invalid request for that name; the others go on.
+                var duplicates = names.GroupBy(n => n, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
                 var results = new List<DeleteTopicsResponse.DeletableTopicResult>();
-                foreach (var name in names)
+                foreach (var name in names.Distinct(StringComparer.Ordinal))
                 {
-                    var error = refuse ? ErrorCode.NotController : _topics.TryRemove(name, out _) ? ErrorCode.None : ErrorCode.UnknownTopicOrPartition;
+                    var error = refuse ? ErrorCode.NotController
+                        : duplicates.Contains(name) ? ErrorCode.InvalidRequest
+                        : _topics.TryRemove(name, out _) ? ErrorCode.None : ErrorCode.UnknownTopicOrPartition;
                     if (!Unanswered.ContainsKey(name))
                     {
                         results.Add(new() { Name = name, ErrorCode = error });
