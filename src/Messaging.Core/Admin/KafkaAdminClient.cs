@@ -225,7 +225,10 @@ public sealed class KafkaAdminClient : IAsyncDisposable
                     }
 
                     errors[name] = KafkaExceptions.BrokerError(error, apiKey, controller.Name, message);
-                    if (ErrorCodes.IsRetriable(error))
+                    // UNKNOWN_TOPIC_OR_PARTITION is retriable for requests routed by our metadata, which may be stale;
+                    // the controller decides which topics exist, so from it the answer is final (as in the Java client).
+                    // Retried, deleting a missing topic would fail only after DefaultApiTimeout, after hundreds of requests.
+                    if (ErrorCodes.IsRetriable(error) && error is not (ErrorCode.UnknownTopicOrPartition or ErrorCode.UnknownTopicId))
                     {
                         retry.Add(name);
                         if (error == ErrorCode.NotController)

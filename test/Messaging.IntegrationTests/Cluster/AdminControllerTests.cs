@@ -102,6 +102,23 @@ public sealed class AdminControllerTests
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task Deleting_a_topic_that_does_not_exist_fails_at_once_instead_of_retrying_until_the_api_timeout()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeControllerBroker.Start();
+        await using var admin = Admin(broker);
+        await admin.CreateTopicsAsync([new NewTopic("present", 1, 1)], cancellationToken: ct);
+        var before = broker.ControllerRequests;
+
+        // The controller is the authority on which topics exist: its UNKNOWN_TOPIC_OR_PARTITION is the answer, not stale metadata.
+        var missing = await Assert.ThrowsAsync<KafkaAdminException>(() => admin.DeleteTopicsAsync(["present", "never-created"], ct));
+
+        Assert.Equal(ErrorCode.UnknownTopicOrPartition, ((KafkaErrorException)Assert.Single(missing.Errors).Value).Code);
+        Assert.Equal(1, broker.ControllerRequests - before);
+        Assert.Empty(broker.Topics);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Not_controller_is_retried_after_a_metadata_refresh()
     {
         var ct = TestContext.Current.CancellationToken;
