@@ -66,6 +66,18 @@ internal sealed class MetadataRefresher : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops asking for topics (deleted ones): a refresh naming them would recreate them where the broker auto-creates topics.</summary>
+    public void RemoveTopics(IEnumerable<string> topics)
+    {
+        lock (_lock)
+        {
+            foreach (var topic in topics)
+            {
+                _topics.Remove(topic);
+            }
+        }
+    }
+
     /// <summary>Asks every future refresh for all topics in the cluster (admin describe-all).</summary>
     public void IncludeAllTopics()
     {

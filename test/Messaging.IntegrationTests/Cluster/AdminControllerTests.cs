@@ -119,6 +119,29 @@ public sealed class AdminControllerTests
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task A_topic_described_then_deleted_is_not_asked_for_again_so_auto_creation_cannot_bring_it_back()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeControllerBroker.Start();
+        broker.AutoCreateTopics = true;
+        await using var admin = new KafkaAdminClient(new KafkaAdminOptions
+        {
+            BootstrapServers = broker.BootstrapServers,
+            DefaultApiTimeout = TimeSpan.FromSeconds(10),
+            RetryBackoff = TimeSpan.FromMilliseconds(20),
+            AllowAutoCreateTopics = true, // topics created by asking for their metadata (see KafkaAdminClient's remarks)
+        });
+        await admin.CreateTopicsAsync([new NewTopic("temporary", 2, 1)], cancellationToken: ct);
+        Assert.Equal(2, Assert.Single(await admin.DescribeTopicsAsync(["temporary"], ct)).Partitions.Count);
+
+        await admin.DeleteTopicsAsync(["temporary"], ct);
+        var cluster = await admin.DescribeClusterAsync(ct); // what a health check does every few seconds
+
+        Assert.DoesNotContain("temporary", cluster.Topics.Keys);
+        Assert.False(broker.Topics.ContainsKey("temporary")); // a Metadata request naming it would have created it again
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Not_controller_is_retried_after_a_metadata_refresh()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -29,6 +29,9 @@ internal sealed class FakeControllerBroker : FakeKafkaBroker
 
     public void FailNextControllerRequests(int count) => Volatile.Write(ref _notControllerLeft, count);
 
+    /// <summary>The broker's auto.create.topics.enable: a Metadata request that allows it creates the missing topics it names.</summary>
+    public bool AutoCreateTopics { get; set; }
+
     /// <summary>The topic names of every DeleteTopics request, as sent.</summary>
     public ConcurrentQueue<string[]> DeleteRequests { get; } = new();
 
@@ -65,6 +68,12 @@ internal sealed class FakeControllerBroker : FakeKafkaBroker
                 var topics = new List<MetadataResponse.MetadataResponseTopic>();
                 foreach (var wanted in request.Topics ?? [])
                 {
+                    if (request.AllowAutoTopicCreation && AutoCreateTopics)
+                    {
+                        // As a broker with auto.create.topics.enable: a Metadata request naming a missing topic creates it.
+                        _topics.TryAdd(wanted.Name!, new CreateTopicsRequest.CreatableTopic { Name = wanted.Name!, NumPartitions = 1, ReplicationFactor = 1 });
+                    }
+
                     topics.Add(_topics.TryGetValue(wanted.Name!, out var topic)
                         ? Describe(topic)
                         : new MetadataResponse.MetadataResponseTopic { Name = wanted.Name, ErrorCode = ErrorCode.UnknownTopicOrPartition });
