@@ -226,11 +226,6 @@ internal sealed class KafkaConsumerHandlerService<THandler, TKey, TValue> : Back
     /// <summary>Host stop (or a failure): drain the handlers in flight, commit what they stored, leave the group.</summary>
     private async Task StopConsumerAsync(KafkaConsumer? consumer)
     {
-        if (_status.Current != KafkaConsumerHandlerStatus.State.Failed)
-        {
-            _status.Stopping();
-        }
-
         var workers = new List<PartitionWorker<TKey, TValue>>(_workers.Count);
         int inFlight = 0;
         foreach (var partition in _workers.Keys)
@@ -244,6 +239,13 @@ internal sealed class KafkaConsumerHandlerService<THandler, TKey, TValue> : Back
             worker.Close();
             workers.Add(worker);
             inFlight += worker.InFlight ? 1 : 0;
+        }
+
+        // Only now, with every partition closed: from "stopping" on, no handler starts (one waiting for a concurrency
+        // slot gives up). Reported before the close, a slot freed meanwhile started queued records while stopping.
+        if (_status.Current != KafkaConsumerHandlerStatus.State.Failed)
+        {
+            _status.Stopping();
         }
 
         if (inFlight > 0)
