@@ -1,6 +1,7 @@
 using Messaging.Threading;
 using Messaging.Connection;
 using Messaging.Errors;
+using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 
 namespace Messaging.Groups;
@@ -45,8 +46,8 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
     private bool _needsJoinPrepare = true;
     private bool _holdsAssignment;
     private bool _isLeader;
-    private BrokerConnection? _joinConnection;
-    private bool _joinCutShort; // a JoinGroup's wait ended by close: its connection was dropped
+    private BrokerConnection? _rebalanceConnection; // the connection of a JoinGroup or SyncGroup in flight
+    private bool _rebalanceCutShort; // a JoinGroup's or SyncGroup's wait ended by close: its connection was dropped
     private Exception? _failure;
     private int _started;
     private int _closed;
@@ -202,14 +203,15 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
         BrokerConnection? joining;
         lock (_lock)
         {
-            joining = _joinConnection;
+            joining = _rebalanceConnection;
         }
 
-        // A JoinGroup in flight holds the coordinator connection until the rebalance completes (the broker answers a
-        // connection's requests in order): drop that connection, so the LeaveGroup goes out on a fresh one at once.
+        // A JoinGroup or SyncGroup in flight holds the coordinator connection until the rebalance gets that far (the
+        // broker answers a connection's requests in order): drop that connection, so the LeaveGroup goes out on a fresh
+        // one at once.
         if (joining is not null)
         {
-            _coordinator.MarkUnknown(joining, "the member is closing while a JoinGroup is pending");
+            _coordinator.MarkUnknown(joining, "the member is closing while a JoinGroup or SyncGroup is pending");
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
@@ -227,7 +229,7 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
                 generation = _generation;
                 holds = _holdsAssignment;
                 state = _state;
-                cutShort = _joinCutShort;
+                cutShort = _rebalanceCutShort;
             }
 
             if (state != ClassicMemberState.Failed)
@@ -241,7 +243,7 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
                     await RunCallbackAsync(() => _protocol.OnLostAsync(cancellationToken)).ConfigureAwait(false);
                 }
 
-                // A JoinGroup cut short (above, or by the stop) left the coordinator unknown: find it again for the LeaveGroup.
+                // A JoinGroup or SyncGroup cut short (above, or by the stop) left the coordinator unknown: find it again for the LeaveGroup.
                 await MaybeLeaveGroupAsync("the consumer is being closed", cancellationToken, mayRediscover: joining is not null || cutShort).ConfigureAwait(false);
             }
         }
@@ -414,7 +416,7 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
             }
 
             _state = ClassicMemberState.PreparingRebalance;
-            _joinConnection = connection;
+            _rebalanceConnection = connection;
             sent = _generation;
             reason = _rejoinReason;
             requestsAnswered = _rejoinRequests;
@@ -440,35 +442,8 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
         };
 
         Interlocked.Increment(ref _joinRequests);
-        JoinResult join;
-        try
-        {
-            join = await _coordinator.SendAsync<JoinGroupRequest, JoinGroupResponse, JoinResult>(
-                connection, request, version, _settings.JoinGroupTimeout, static response => JoinResult.From(response), token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
-        {
-            // Closing. The JoinGroup may be out (a request is written even when its wait is already cancelled), and
-            // the coordinator holds it, and everything after it on this connection, until the rebalance completes.
-            // Close drops the connection of a join it finds in flight, but one that went out after it looked (a
-            // prepare callback that returned once close had begun, or a join sent between its look and the stop)
-            // would hold the LeaveGroup behind it: drop the connection here as well, and have close find the
-            // coordinator again. Close reads the flag only once this loop has stopped.
-            lock (_lock)
-            {
-                _joinCutShort = true;
-            }
-
-            _coordinator.MarkUnknown(connection, "the member is closing while a JoinGroup is pending");
-            throw;
-        }
-        finally
-        {
-            lock (_lock)
-            {
-                _joinConnection = null;
-            }
-        }
+        var join = await SendRebalanceRequestAsync<JoinGroupRequest, JoinGroupResponse, JoinResult>(
+            connection, request, version, _settings.JoinGroupTimeout, static response => JoinResult.From(response), token).ConfigureAwait(false);
 
         var step = HandleJoinError(join, sent, connection);
         if (step is not null)
@@ -596,6 +571,7 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
         lock (_lock)
         {
             sent = _generation;
+            _rebalanceConnection = connection;
         }
 
         var version = connection.ApiVersions.VersionFor(ApiKey.SyncGroup);
@@ -610,7 +586,7 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
             Assignments = wire,
         };
 
-        var sync = await _coordinator.SendAsync<SyncGroupRequest, SyncGroupResponse, SyncResult>(
+        var sync = await SendRebalanceRequestAsync<SyncGroupRequest, SyncGroupResponse, SyncResult>(
             connection, request, version, _settings.RequestTimeout + _settings.RebalanceTimeout, static response => SyncResult.From(response), token).ConfigureAwait(false);
 
         var step = HandleSyncError(sync, sent, connection);
@@ -673,6 +649,46 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
         }
 
         return JoinStep.Done;
+    }
+
+    /// <summary>
+    /// Sends a JoinGroup or SyncGroup on <paramref name="connection"/>, which the caller recorded as
+    /// <see cref="_rebalanceConnection"/> (close drops it); forgets it once answered.
+    /// </summary>
+    /// <remarks>
+    /// The coordinator holds either request, and everything after it on this connection, until the rebalance gets that
+    /// far: a JoinGroup until every member has joined, a follower's SyncGroup until the leader's assignment is in (up to
+    /// the rebalance timeout). Close drops the connection of one it finds in flight, but one that went out after it
+    /// looked (a prepare callback that returned once close had begun, a join answered and its sync sent between the
+    /// look and the stop) would hold the LeaveGroup behind it: when the stop ends the wait, drop the connection here as
+    /// well, and have close find the coordinator again. Close reads the flag only once the join loop has stopped.
+    /// </remarks>
+    private async Task<TResult> SendRebalanceRequestAsync<TRequest, TResponse, TResult>(
+        BrokerConnection connection, TRequest request, short version, TimeSpan timeout, Func<TResponse, TResult> read, CancellationToken token)
+        where TRequest : IKafkaRequest<TRequest, TResponse>
+        where TResponse : IKafkaResponse<TResponse>
+    {
+        try
+        {
+            return await _coordinator.SendAsync(connection, request, version, timeout, read, token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            lock (_lock)
+            {
+                _rebalanceCutShort = true;
+            }
+
+            _coordinator.MarkUnknown(connection, "the member is closing while a " + TRequest.ApiKey + " is pending");
+            throw;
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _rebalanceConnection = null;
+            }
+        }
     }
 
     /// <summary>Java's <c>SyncGroupResponseHandler</c> for everything but success.</summary>

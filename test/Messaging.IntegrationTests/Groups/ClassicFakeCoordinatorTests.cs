@@ -162,5 +162,25 @@ public sealed class ClassicFakeCoordinatorTests
         await close.WaitAsync(Deadline, ct);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task A_SyncGroup_in_flight_at_close_does_not_hold_the_LeaveGroup_behind_it()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeGroupBroker.Start();
+        await using var a = TestMember.Start(broker.BootstrapServers, NewGroup(), "a");
+        await Until.TrueAsync(() => a.Member.StableGeneration is not null, Deadline, "stable", ct, a);
+
+        // The coordinator holds a follower's SyncGroup until the leader's assignment is in (up to the rebalance
+        // timeout), and everything after it on the same connection: the application closes meanwhile.
+        broker.SyncDelay = TimeSpan.FromMinutes(2);
+        var syncs = Volatile.Read(ref broker.Syncs);
+        a.Member.RequestRejoin("the subscription changed");
+        await Until.TrueAsync(() => Volatile.Read(ref broker.Syncs) > syncs, Deadline, "the rejoin's SyncGroup at the coordinator", ct, a);
+
+        var close = a.Member.CloseAsync(leaveGroup: true, ct).AsTask();
+        await Until.TrueAsync(() => Volatile.Read(ref broker.Leaves) == 1, Deadline, "the LeaveGroup at the coordinator while the SyncGroup is held", ct, a);
+        await close.WaitAsync(Deadline, ct);
+    }
+
     private static GroupMemberSettings Static(GroupMemberSettings s, string instance) => s with { GroupInstanceId = instance };
 }

@@ -49,6 +49,12 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
     /// <summary>How long JoinGroup responses are held back (a join in flight for a while).</summary>
     public TimeSpan JoinDelay { get; set; }
 
+    /// <summary>SyncGroup requests received.</summary>
+    public int Syncs;
+
+    /// <summary>How long SyncGroup responses are held back (a follower's sync waiting for the leader's assignment).</summary>
+    public TimeSpan SyncDelay { get; set; }
+
     /// <summary>How long Heartbeat responses are held back (a coordinator that stopped answering).</summary>
     public TimeSpan HeartbeatDelay { get; set; }
 
@@ -123,6 +129,7 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
             case ApiKey.SyncGroup:
             {
                 var request = KafkaFrames.ReadRequest<SyncGroupRequest>(frame, null, out var header);
+                Interlocked.Increment(ref Syncs);
                 var error = NextError(ApiKey.SyncGroup);
                 var response = new SyncGroupResponse { ErrorCode = error, ProtocolType = request.ProtocolType, ProtocolName = request.ProtocolName };
                 lock (_lock)
@@ -147,7 +154,7 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
                 }
 
                 KafkaFrames.WriteResponse(output, response, version, header.CorrelationId);
-                break;
+                return SyncDelay;
             }
 
             case ApiKey.Heartbeat:
