@@ -211,7 +211,7 @@ internal sealed partial class ClassicGroupMember
         }
         catch (KafkaGroupException ex)
         {
-            await FailAsync(ex, token).ConfigureAwait(false);
+            FailFromHeartbeat(ex);
             return;
         }
         catch (KafkaException ex) when (!token.IsCancellationRequested)
@@ -278,8 +278,8 @@ internal sealed partial class ClassicGroupMember
                 }
                 else if (error == ErrorCode.FencedInstanceId)
                 {
-                    await FailAsync(KafkaExceptions.GroupRefused(GroupId, ApiKey.Heartbeat, error, null,
-                        "Another member joined with group instance id '" + _settings.GroupInstanceId + "'; this one stops."), token).ConfigureAwait(false);
+                    FailFromHeartbeat(KafkaExceptions.GroupRefused(GroupId, ApiKey.Heartbeat, error, null,
+                        "Another member joined with group instance id '" + _settings.GroupInstanceId + "'; this one stops."));
                 }
                 else
                 {
@@ -290,7 +290,7 @@ internal sealed partial class ClassicGroupMember
                 break;
 
             case ErrorCode.GroupAuthorizationFailed:
-                await FailAsync(KafkaExceptions.GroupRefused(GroupId, ApiKey.Heartbeat, error, null, "The member stops."), token).ConfigureAwait(false);
+                FailFromHeartbeat(KafkaExceptions.GroupRefused(GroupId, ApiKey.Heartbeat, error, null, "The member stops."));
                 break;
 
             default:

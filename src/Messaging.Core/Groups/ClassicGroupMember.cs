@@ -218,6 +218,24 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
         await BackgroundLoop.StoppedAsync(_joinLoop).ConfigureAwait(false);
         await BackgroundLoop.StoppedAsync(_heartbeatLoop).ConfigureAwait(false);
 
+        bool unreported;
+        bool held;
+        lock (_lock)
+        {
+            // Failed on the heartbeat loop, and the join loop stopped before it could report the loss: report it now.
+            unreported = _state == ClassicMemberState.Failed && !_failed.Task.IsCompleted;
+            held = unreported && _holdsAssignment;
+            if (unreported)
+            {
+                _holdsAssignment = false;
+            }
+        }
+
+        if (unreported)
+        {
+            await ReportFailureAsync(held, cancellationToken).ConfigureAwait(false);
+        }
+
         if (leaveGroup)
         {
             GroupGeneration generation;
@@ -271,18 +289,16 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
         {
             while (!token.IsCancellationRequested)
             {
+                bool failed;
                 bool lost;
                 bool join;
                 lock (_lock)
                 {
-                    if (_state == ClassicMemberState.Failed)
-                    {
-                        return;
-                    }
+                    failed = _state == ClassicMemberState.Failed;
 
                     // The heartbeat loop reset the generation (fenced, session lost, left on a poll timeout): whatever
                     // this member held is gone. Say so now, not at the next join, so the owner stops using it at once.
-                    lost = _holdsAssignment && (_generation.GenerationId == -1 || _generation.MemberId.Length == 0);
+                    lost = _holdsAssignment && (failed || _generation.GenerationId == -1 || _generation.MemberId.Length == 0);
                     if (lost)
                     {
                         _holdsAssignment = false;
@@ -290,6 +306,14 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
                     }
 
                     join = !lost && _rejoinNeeded && !_pollExpired;
+                }
+
+                if (failed)
+                {
+                    // Failed on the heartbeat loop (FailFromHeartbeat): the loss is reported here, once whatever
+                    // callback this loop was running has returned.
+                    await ReportFailureAsync(lost, token).ConfigureAwait(false);
+                    return;
                 }
 
                 if (lost)
@@ -783,9 +807,15 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
         _needsJoinPrepare = true;
     }
 
-    private async Task FailAsync(KafkaGroupException error, CancellationToken token)
+    /// <summary>
+    /// The heartbeat loop met a fatal error. It marks the member failed and leaves the rest to the join loop: the
+    /// callbacks (<see cref="IClassicGroupProtocol.OnLostAsync"/> here) are the application's and run one at a time on
+    /// the join loop; run on the heartbeat loop, the loss was reported while an assignment or revocation callback was
+    /// still running — or, during an assignment callback, not at all, since what it assigned was not yet held.
+    /// </summary>
+    private void FailFromHeartbeat(KafkaGroupException error)
     {
-        bool holds;
+        BrokerConnection? rebalancing;
         lock (_lock)
         {
             if (_state == ClassicMemberState.Failed)
@@ -794,19 +824,58 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
             }
 
             _state = ClassicMemberState.Failed;
-            holds = _holdsAssignment;
-            _holdsAssignment = false;
             Volatile.Write(ref _failure, error);
+            rebalancing = _rebalanceConnection;
         }
 
         _log.Failed(GroupId, error);
-        _heartbeatWake.Set();
+
+        // A SyncGroup the coordinator is holding would keep the join loop from the report until the rebalance timeout.
+        if (rebalancing is not null)
+        {
+            _coordinator.MarkUnknown(rebalancing, "the member failed while a JoinGroup or SyncGroup is pending");
+        }
+
+        _joinWake.Set();
+    }
+
+    /// <summary>Reports the loss of what the member held, if anything, then completes <see cref="Failed"/>.</summary>
+    private async Task ReportFailureAsync(bool holds, CancellationToken token)
+    {
         if (holds)
         {
             await RunCallbackAsync(() => _protocol.OnLostAsync(token)).ConfigureAwait(false);
         }
 
-        _failed.TrySetResult(error);
+        _failed.TrySetResult(Volatile.Read(ref _failure)!);
+    }
+
+    /// <summary>The join loop met a fatal error (or finds the heartbeat loop's): the member stops, reporting what it held as lost.</summary>
+    private async Task FailAsync(KafkaGroupException error, CancellationToken token)
+    {
+        bool holds;
+        bool first;
+        lock (_lock)
+        {
+            first = _state != ClassicMemberState.Failed;
+            if (first)
+            {
+                _state = ClassicMemberState.Failed;
+                Volatile.Write(ref _failure, error);
+            }
+
+            // Even when the heartbeat loop failed the member first: this loop reports the loss, and is about to stop.
+            holds = _holdsAssignment;
+            _holdsAssignment = false;
+        }
+
+        if (first)
+        {
+            _log.Failed(GroupId, error);
+            _heartbeatWake.Set();
+        }
+
+        await ReportFailureAsync(holds, token).ConfigureAwait(false);
     }
 
     private Task RunCallbackAsync(Func<ValueTask> callback) => GroupLoops.RunCallbackAsync(callback, _log, GroupId, _stop.Token);

@@ -182,5 +182,38 @@ public sealed class ClassicFakeCoordinatorTests
         await close.WaitAsync(Deadline, ct);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task A_fatal_heartbeat_error_during_a_callback_reports_the_loss_after_that_callback_not_alongside_it()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeGroupBroker.Start();
+        await using var a = TestMember.Start(broker.BootstrapServers, NewGroup(), "a", s => Static(s, "static-a"));
+        await Until.TrueAsync(() => a.Member.StableGeneration is not null, Deadline, "stable", ct, a);
+
+        // A rebalance's assignment callback is still running (the application starting its partitions) when a
+        // heartbeat finds the member fenced for good: the callbacks are the application's, one at a time, so the loss
+        // is reported once the assignment callback has returned — and it is reported, for what was just assigned.
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var assigning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        a.Protocol.Assigning = async token =>
+        {
+            assigning.TrySetResult();
+            await release.Task.WaitAsync(token);
+            order.Enqueue("assigned returned");
+        };
+        a.Protocol.Losing = () => order.Enqueue("lost");
+        a.Member.RequestRejoin("the subscription changed");
+        await assigning.Task.WaitAsync(Deadline, ct);
+
+        broker.PushErrors(ApiKey.Heartbeat, ErrorCode.FencedInstanceId);
+        await Until.TrueAsync(() => a.Member.Failure is not null, Deadline, "the member failed on FENCED_INSTANCE_ID", ct, a);
+        release.SetResult();
+
+        var failure = Assert.IsType<KafkaGroupException>(await a.Member.Failed.WaitAsync(Deadline, ct));
+        Assert.Equal(ErrorCode.FencedInstanceId, failure.Code);
+        Assert.Equal(["assigned returned", "lost"], order.ToArray());
+    }
+
     private static GroupMemberSettings Static(GroupMemberSettings s, string instance) => s with { GroupInstanceId = instance };
 }

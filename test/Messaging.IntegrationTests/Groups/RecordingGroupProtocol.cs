@@ -62,16 +62,28 @@ internal sealed class RecordingGroupProtocol(string name) : IClassicGroupProtoco
         return Preparing?.Invoke(cancellationToken) ?? ValueTask.CompletedTask;
     }
 
-    public ValueTask<bool> OnAssignedAsync(string protocol, int generation, ReadOnlyMemory<byte> assignment, CancellationToken cancellationToken)
+    /// <summary>Run inside <see cref="OnAssignedAsync"/>, when set (a callback that takes a while).</summary>
+    public Func<CancellationToken, ValueTask>? Assigning { get; set; }
+
+    /// <summary>Run inside <see cref="OnLostAsync"/>, when set.</summary>
+    public Action? Losing { get; set; }
+
+    public async ValueTask<bool> OnAssignedAsync(string protocol, int generation, ReadOnlyMemory<byte> assignment, CancellationToken cancellationToken)
     {
         LastAssignment = (Encoding.UTF8.GetString(assignment.Span), generation);
         Record("assigned " + generation);
-        return ValueTask.FromResult(false);
+        if (Assigning is { } assigning)
+        {
+            await assigning(cancellationToken);
+        }
+
+        return false;
     }
 
     public ValueTask OnLostAsync(CancellationToken cancellationToken)
     {
         Record("lost");
+        Losing?.Invoke();
         return ValueTask.CompletedTask;
     }
 
