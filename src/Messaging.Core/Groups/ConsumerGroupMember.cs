@@ -15,8 +15,8 @@ namespace Messaging.Groups;
 /// <para>Epochs: a member joins with epoch 0 and adopts the epoch each response carries. It leaves with epoch -1, or
 /// -2 for a static member (which tells the coordinator that the instance will be back, so its partitions wait for
 /// it until the session timeout). FENCED_MEMBER_EPOCH or UNKNOWN_MEMBER_ID mean the coordinator dropped this
-/// member's epoch: everything it owned is reported lost (no commit is possible) and it rejoins at once with epoch 0
-/// and the same member id.</para>
+/// member's epoch: everything it owned is reported lost (no commit is possible) and, once the partitions-lost callback
+/// has returned, it rejoins with epoch 0 and the same member id.</para>
 /// <para>Two loops: the heartbeat loop sends on the interval the coordinator gives (at once after a reconciliation,
 /// to acknowledge it), and never runs application code; the reconciliation loop resolves the target's topic ids to
 /// names through cluster metadata, then revokes what the target no longer holds and assigns what is new, calling the
@@ -41,6 +41,7 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
     private ConsumerGroupSubscription _subscription;
     private Dictionary<Guid, int[]>? _target;
     private List<TopicPartition>? _lostToReport;
+    private bool _reportingLoss; // the reconciliation loop is in the partitions-lost callback
     private string _memberId;
     private int _epoch;
     private int _fencings;
@@ -186,6 +187,7 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
     public void NotifyPolled()
     {
         var rejoin = false;
+        var afterLossReport = false;
         lock (_lock)
         {
             _lastPoll = _time.GetUtcNow();
@@ -196,12 +198,15 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
                 _epoch = 0;
                 _nextHeartbeatAt = _lastPoll;
                 rejoin = true;
+                afterLossReport = _lostToReport is not null || _reportingLoss;
             }
         }
 
         if (rejoin)
         {
-            _log.RejoinRequested(GroupId, "the application polled again after the max poll interval had expired");
+            _log.RejoinRequested(GroupId, afterLossReport
+                ? "the application polled again after the max poll interval had expired; rejoining once the partitions-lost callback has returned"
+                : "the application polled again after the max poll interval had expired");
             _heartbeatWake.Set();
         }
     }
@@ -270,6 +275,13 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
                     if (_failure is not null || _pollExpired)
                     {
                         // Failed for good, or out of the group until the application polls: nothing to send.
+                    }
+                    else if (_epoch == 0 && (_lostToReport is not null || _reportingLoss))
+                    {
+                        // Out of the group (fenced, or back from a poll timeout) with a loss still to report: the member
+                        // rejoins once the partitions-lost callback has returned (Java's transitionToFenced and
+                        // maybeRejoinStaleMember wait for it), so it is not handed partitions again while the
+                        // application still tears them down. The reconciliation loop wakes this one then.
                     }
                     else if (_epoch > 0 && _polled && !_awaitingRecords && now - _lastPoll >= _settings.MaxPollInterval)
                     {
@@ -460,7 +472,7 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
 
             case ErrorCode.FencedMemberEpoch or ErrorCode.UnknownMemberId:
                 // Java's transitionToFenced: the assignment is lost, then rejoin at once with epoch 0 (same member id).
-                _log.GroupError(GroupId, ApiKey.ConsumerGroupHeartbeat, result.Error, "the assignment is lost; rejoining with epoch 0");
+                _log.GroupError(GroupId, ApiKey.ConsumerGroupHeartbeat, result.Error, "the assignment is lost; rejoining with epoch 0 once the partitions-lost callback has returned");
                 lock (_lock)
                 {
                     _fencings++;
@@ -468,7 +480,11 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
                     _ownedVersion++;
                     _epoch = 0;
                     _target = null;
-                    (_lostToReport ??= []).AddRange(_owned.Values);
+                    if (_owned.Count > 0)
+                    {
+                        (_lostToReport ??= []).AddRange(_owned.Values);
+                    }
+
                     _owned.Clear();
                     _nextHeartbeatAt = _time.GetUtcNow();
                 }
@@ -548,13 +564,31 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
         {
             lost = _lostToReport;
             _lostToReport = null;
+            _reportingLoss = lost is not null;
             target = _target;
             resets = _ownershipResets;
         }
 
-        if (lost is { Count: > 0 })
+        if (lost is not null)
         {
-            await CallbackAsync(() => _listener.OnLostAsync(lost, token)).ConfigureAwait(false);
+            try
+            {
+                if (lost.Count > 0)
+                {
+                    await CallbackAsync(() => _listener.OnLostAsync(lost, token)).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                lock (_lock)
+                {
+                    // A rejoin held for this report (see the heartbeat loop) goes out now.
+                    _reportingLoss = false;
+                    _nextHeartbeatAt = _time.GetUtcNow();
+                }
+
+                _heartbeatWake.Set();
+            }
         }
 
         if (target is null)

@@ -123,7 +123,7 @@ public sealed class ConsumerGroupReconcileTests
     }
 
     [Fact(Timeout = 60_000)]
-    public async Task A_member_that_left_on_the_poll_timeout_while_reporting_a_loss_does_not_take_up_the_target_it_had_before()
+    public async Task A_member_back_from_the_poll_timeout_rejoins_only_once_the_loss_has_been_reported_and_not_with_its_old_target()
     {
         var ct = TestContext.Current.CancellationToken;
         await using var cluster = EmbeddedKafkaCluster.Start(1);
@@ -146,7 +146,7 @@ public sealed class ConsumerGroupReconcileTests
             RetryBackoff = TimeSpan.FromMilliseconds(50),
             RetryBackoffMax = TimeSpan.FromMilliseconds(300),
         });
-        var listener = new EpochListener { HoldAssigned = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        var listener = new EpochListener { HoldLost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
         await using var member = new ConsumerGroupMember(coordinator, ConsumerGroupSubscription.Topics(topic), listener);
         listener.Epoch = () => member.MemberEpoch;
         member.Start();
@@ -162,27 +162,84 @@ public sealed class ConsumerGroupReconcileTests
             }
         }
 
-        // The assignment callback is slow; meanwhile the coordinator fences the member, which rejoins and gets a target.
-        await WaitAsync(() => !listener.Events.IsEmpty, "the assignment callback running");
-        var holdAssigned = listener.HoldAssigned!;
-        cluster.PushRequestErrors(ApiKey.ConsumerGroupHeartbeat, ErrorCode.FencedMemberEpoch);
-        await WaitAsync(() => member.Fencings == 1 && member.MemberEpoch > 0, "fenced, and back with a new epoch");
+        await WaitAsync(() => member.MemberEpoch > 0 && member.Assignment.Count == 2, "joined with both partitions");
 
-        // Then the loss is reported, slowly too, and the application stops polling meanwhile: the member leaves.
-        listener.HoldLost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        listener.HoldAssigned = null;
-        holdAssigned.SetResult();
-        await WaitAsync(() => listener.Events.Any(e => e.StartsWith("lost@", StringComparison.Ordinal)), "the loss being reported");
+        // The application polls once, then stops: the member leaves on the poll timeout and reports its partitions
+        // lost, slowly. The application polls again while the report is still running.
         member.NotifyPolled();
+        await WaitAsync(() => listener.Events.Any(e => e.StartsWith("lost@", StringComparison.Ordinal)), "the loss being reported");
         await WaitAsync(() => member.MemberEpoch == 0 && logs.Events.Any(e => e.Message.Contains("max poll interval", StringComparison.Ordinal)), "left on the poll timeout");
+        member.NotifyPolled();
+        await WaitAsync(() => member.MemberEpoch > 0 || logs.Events.Any(e => e.Message.Contains("once the partitions-lost callback has returned", StringComparison.Ordinal)),
+            "the member rejoined, or is waiting for the loss report to rejoin");
+        var epochWhileReporting = member.MemberEpoch;
 
-        // The loss report ends while the member is out of the group: the target it had before leaving is void.
+        // The loss report ends: only now does the member rejoin, and the target it had before leaving is void.
         listener.HoldLost.SetResult();
         await WaitAsync(() => listener.Events.Contains("lost-done"), "the loss reported");
-        member.NotifyPolled();
         await WaitAsync(() => member.MemberEpoch > 0 && member.Assignment.Count == 2 && listener.Events.Last().StartsWith("assigned@", StringComparison.Ordinal), "back in the group with its partitions");
 
+        Assert.Equal(0, epochWhileReporting);
         var afterLoss = listener.Events.SkipWhile(e => e != "lost-done").ToArray();
         Assert.DoesNotContain(afterLoss, e => e.StartsWith("assigned@0 ", StringComparison.Ordinal));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_fenced_member_rejoins_only_once_the_loss_has_been_reported()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = EmbeddedKafkaCluster.Start(1);
+        var topic = "kip848-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic(topic, 2, 1);
+        await using var client = new ClusterClient(new KafkaClientOptions
+        {
+            BootstrapServers = cluster.BootstrapServers,
+            ClientId = "kip848-fenced",
+            ReconnectBackoff = TimeSpan.FromMilliseconds(50),
+            ReconnectBackoffMax = TimeSpan.FromMilliseconds(200),
+        });
+        var logs = new RecordingLoggerFactory();
+        await using var coordinator = new GroupCoordinator(client, new GroupMemberSettings("group-" + Guid.NewGuid().ToString("N")[..8])
+        {
+            LoggerFactory = logs,
+            SessionTimeout = TimeSpan.FromSeconds(6),
+            HeartbeatInterval = TimeSpan.FromMilliseconds(300),
+            RetryBackoff = TimeSpan.FromMilliseconds(50),
+            RetryBackoffMax = TimeSpan.FromMilliseconds(300),
+        });
+        var listener = new EpochListener();
+        await using var member = new ConsumerGroupMember(coordinator, ConsumerGroupSubscription.Topics(topic), listener);
+        listener.Epoch = () => member.MemberEpoch;
+        member.Start();
+        string Dump() => "epoch " + member.MemberEpoch + ", owns " + string.Join(",", member.Assignment) + "; events: " + string.Join(" | ", listener.Events)
+            + Environment.NewLine + string.Join(Environment.NewLine, logs.Events.Select(e => "  " + e.Level + " " + e.Message));
+        async Task WaitAsync(Func<bool> condition, string what)
+        {
+            var stop = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (!condition())
+            {
+                Assert.True(DateTime.UtcNow < stop, "Timed out waiting for: " + what + Environment.NewLine + Dump());
+                await Task.Delay(20, ct);
+            }
+        }
+
+        await WaitAsync(() => member.MemberEpoch > 0 && member.Assignment.Count == 2, "joined with both partitions");
+
+        // The coordinator fences the member; the application's partitions-lost callback takes a while (it cleans up
+        // what it kept for those partitions). The member rejoins only once that callback has returned, as the Java
+        // client does: rejoining at once, it could be handed the same partitions while the application still tears
+        // them down.
+        var holdLost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        listener.HoldLost = holdLost;
+        cluster.PushRequestErrors(ApiKey.ConsumerGroupHeartbeat, ErrorCode.FencedMemberEpoch);
+        await WaitAsync(() => listener.Events.Any(e => e.StartsWith("lost@", StringComparison.Ordinal)), "the loss being reported");
+        await WaitAsync(() => member.MemberEpoch > 0 || logs.Events.Any(e => e.Message.Contains("once the partitions-lost callback has returned", StringComparison.Ordinal)),
+            "the member rejoined, or is waiting for the loss report to rejoin");
+        var epochWhileReporting = member.MemberEpoch;
+
+        holdLost.SetResult();
+        await WaitAsync(() => member.MemberEpoch > 0 && member.Assignment.Count == 2 && listener.Events.Last().StartsWith("assigned@", StringComparison.Ordinal), "back in the group with its partitions");
+        Assert.Equal(0, epochWhileReporting);
+        Assert.Equal(1, member.Fencings);
     }
 }
