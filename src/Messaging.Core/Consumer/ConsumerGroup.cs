@@ -507,11 +507,19 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
     /// rejoins on its own loop, not between the application's calls as the Java client's does, so a commit still
     /// retrying (the coordinator moving or loading) could otherwise go out in the next generation, for partitions
     /// this member lost meanwhile and another may own. Once the generation changed it fails as rebalancing, as
-    /// Java's does. A KIP-848 member's epoch is read afresh on every attempt (STALE_MEMBER_EPOCH is retried with it).
+    /// Java's does. A KIP-848 member's epoch is read afresh on every attempt (STALE_MEMBER_EPOCH is retried with it)
+    /// until the member loses its partitions (fenced, left on the poll timeout): then it fails the same way, rather
+    /// than go out with the epoch of the rejoin.
     /// </summary>
     private Func<CommitIdentity?> CommitIdentityFor(CommitIdentity? first)
     {
-        if (Members().Classic is null)
+        var (classic, member) = Members();
+        if (member is not null)
+        {
+            return member.CommitIdentityForOneCommit();
+        }
+
+        if (classic is null)
         {
             return CommitIdentityNow;
         }

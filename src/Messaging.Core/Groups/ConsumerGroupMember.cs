@@ -155,6 +155,32 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Who commits, for one commit, asked on every attempt: the member's current epoch and id (a commit refused with
+    /// STALE_MEMBER_EPOCH goes out again with the epoch the member has moved to), until the member loses what it owned
+    /// (fenced, left on the max poll interval, failed) — from then on null, and the commit fails without being sent
+    /// again. It was made for partitions owned under the old epoch; retried under the epoch of the rejoin, the
+    /// coordinator would store it although those partitions may belong to another member by then. The Java client
+    /// fails such a commit too: its member cannot rejoin while a commitSync holds the application thread that has to
+    /// run the partitions-lost callback first.
+    /// </summary>
+    public Func<CommitIdentity?> CommitIdentityForOneCommit()
+    {
+        int resets;
+        lock (_lock)
+        {
+            resets = _ownershipResets;
+        }
+
+        return () =>
+        {
+            lock (_lock)
+            {
+                return _ownershipResets == resets ? new CommitIdentity(_epoch, _memberId, _settings.GroupInstanceId) : null;
+            }
+        };
+    }
+
     public void Start()
     {
         var token = _stop.Token;

@@ -28,7 +28,9 @@ internal readonly record struct CommitIdentity(int GenerationIdOrMemberEpoch, st
 /// <remarks>
 /// The identity is asked for on every attempt (<c>identity</c> delegate), so a retry after a coordinator move goes out
 /// with the member's current generation or epoch: a KIP-848 commit refused with STALE_MEMBER_EPOCH is retried with
-/// the new epoch, as the Java client's commitSync does. A classic commit refused with ILLEGAL_GENERATION or
+/// the new epoch (as the Java client's commit before a revocation is). The caller's delegate decides how far that
+/// goes: it answers null once the member has left the generation, or lost the partitions of the epoch, the commit was
+/// made in, and the commit then fails without going out again. A classic commit refused with ILLEGAL_GENERATION or
 /// UNKNOWN_MEMBER_ID fails (Java's <c>CommitFailedException</c>: the partitions may already belong to another member);
 /// REBALANCE_IN_PROGRESS fails as retriable (commit again after the rebalance).
 /// </remarks>
@@ -79,7 +81,7 @@ internal sealed class GroupOffsets(GroupCoordinator coordinator)
                     throw KafkaExceptions.CommitFailed(GroupId, ErrorCode.RebalanceInProgress, isRetriable: true, new Dictionary<TopicPartition, ErrorCode>(),
                         attempts == 0
                             ? "The member has no generation (it is joining or rejoining the group, or left it after the max poll interval): nothing was sent. Commit again once it is back in the group, for the partitions still assigned."
-                            : "The member left the generation the commit was made in (it is rejoining the group, or left it after the max poll interval) while the commit was being retried: it was not sent again, and nothing was committed for the partitions of the attempts that were refused. Commit again once it is back in the group, for the partitions still assigned.",
+                            : "The member left the generation (or, under KIP-848, lost the partitions of the epoch) the commit was made in (it was fenced or is rejoining the group, or left it after the max poll interval) while the commit was being retried: it was not sent again, and nothing was committed for the partitions of the attempts that were refused. Commit again once it is back in the group, for the partitions still assigned.",
                         lastFailure);
                 }
 
