@@ -187,7 +187,12 @@ internal sealed class GroupOffsets(GroupCoordinator coordinator)
                 coordinator.MarkUnknown(connection, ErrorCodes.Name(error) + " from OffsetFetch");
             }
 
-            if (!ErrorCodes.IsRetriable(error) && error != ErrorCode.StaleMemberEpoch)
+            // STALE_MEMBER_EPOCH is retried (with the epoch read afresh) only while the member has one, as Java's
+            // isStaleEpochErrorAndValidEpochAvailable: a KIP-848 member out of the group (fenced, rejoining) would
+            // only meet the same refusal until the deadline — and one fetching for an assignment callback holds its
+            // rejoin back until then, since it rejoins once its reconciliation has reported the loss.
+            var staleWithEpoch = error == ErrorCode.StaleMemberEpoch && identity?.Invoke() is { GenerationIdOrMemberEpoch: > 0 };
+            if (!ErrorCodes.IsRetriable(error) && !staleWithEpoch)
             {
                 throw KafkaExceptions.BrokerError(error, ApiKey.OffsetFetch, connection.Name, "group '" + GroupId + "'");
             }

@@ -107,4 +107,32 @@ public sealed class GroupOffsetsTests
         Assert.True(a.Offsets.CommitRequests > 1, "retried before giving up");
         cluster.ClearRequestErrors(ApiKey.OffsetCommit);
     }
+
+    [Fact(Timeout = 90_000)]
+    public async Task A_fetch_refused_with_STALE_MEMBER_EPOCH_while_the_member_is_out_of_the_group_fails_at_once()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var topic = NewName("stale-fetch");
+        await using var cluster = StartCluster(topic);
+        await using var a = TestMember.Start(cluster.BootstrapServers, NewName("group"), "a");
+
+        // A KIP-848 member fenced while fetching the committed offsets of partitions just assigned: it has no epoch
+        // (0) until it rejoins, which waits for that reconciliation. Retrying with epoch 0 only meets the same refusal,
+        // until the commit timeout, holding the rejoin back as long: fail at once, as the Java client does when it has
+        // no valid epoch to retry with.
+        var errors = new ErrorCode[200];
+        Array.Fill(errors, ErrorCode.StaleMemberEpoch);
+        cluster.PushRequestErrors(ApiKey.OffsetFetch, errors);
+        var identities = 0;
+        var error = await Assert.ThrowsAsync<KafkaErrorException>(() => a.Offsets.FetchAsync(
+            [new TopicPartition(topic, 0)], () =>
+            {
+                Interlocked.Increment(ref identities);
+                return new CommitIdentity(0, "member-1", null);
+            }, requireStable: true, ct).WaitAsync(Deadline, ct));
+
+        Assert.Equal(ErrorCode.StaleMemberEpoch, error.Code);
+        Assert.True(identities <= 2, "not retried: " + identities + " identities asked for");
+        cluster.ClearRequestErrors(ApiKey.OffsetFetch);
+    }
 }
