@@ -262,6 +262,24 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         await BackgroundLoop.StoppedAsync(_heartbeatLoop).ConfigureAwait(false);
         await BackgroundLoop.StoppedAsync(_reconcileLoop).ConfigureAwait(false);
+        if (Failure is { } failure && !_failed.Task.IsCompleted)
+        {
+            // Failed, and the reconciliation loop stopped before it reported the loss: report it now.
+            List<TopicPartition>? lost;
+            lock (_lock)
+            {
+                lost = _lostToReport;
+                _lostToReport = null;
+            }
+
+            if (lost is { Count: > 0 })
+            {
+                await CallbackAsync(() => _listener.OnLostAsync(lost, cancellationToken)).ConfigureAwait(false);
+            }
+
+            _failed.TrySetResult(failure);
+        }
+
         if (leaveGroup && Failure is null)
         {
             List<TopicPartition> owned;
@@ -440,13 +458,13 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
         }
         catch (KafkaGroupException ex)
         {
-            await FailAsync(ex, token).ConfigureAwait(false);
+            Fail(ex);
             return;
         }
         catch (UnsupportedApiVersionException ex)
         {
-            await FailAsync(KafkaExceptions.GroupRefused(GroupId, ApiKey.ConsumerGroupHeartbeat, ErrorCode.UnsupportedVersion, ex.Message,
-                "The cluster does not support the consumer group protocol (KIP-848, Kafka 4.0+): use the classic protocol."), token).ConfigureAwait(false);
+            Fail(KafkaExceptions.GroupRefused(GroupId, ApiKey.ConsumerGroupHeartbeat, ErrorCode.UnsupportedVersion, ex.Message,
+                "The cluster does not support the consumer group protocol (KIP-848, Kafka 4.0+): use the classic protocol."));
             return;
         }
         catch (KafkaException ex) when (!token.IsCancellationRequested)
@@ -530,7 +548,7 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
             default:
                 // UNRELEASED_INSTANCE_ID, FENCED_INSTANCE_ID, GROUP_MAX_SIZE_REACHED, INVALID_REQUEST, UNSUPPORTED_ASSIGNOR,
                 // UNSUPPORTED_VERSION, GROUP_AUTHORIZATION_FAILED and unexpected errors are fatal in the Java client.
-                await FailAsync(KafkaExceptions.GroupRefused(GroupId, ApiKey.ConsumerGroupHeartbeat, result.Error, result.ErrorMessage, "The member stops."), token).ConfigureAwait(false);
+                Fail(KafkaExceptions.GroupRefused(GroupId, ApiKey.ConsumerGroupHeartbeat, result.Error, result.ErrorMessage, "The member stops."));
                 break;
         }
     }
@@ -606,14 +624,20 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
             }
             finally
             {
+                Exception? failure;
                 lock (_lock)
                 {
                     // A rejoin held for this report (see the heartbeat loop) goes out now.
                     _reportingLoss = false;
                     _nextHeartbeatAt = _time.GetUtcNow();
+                    failure = _lostToReport is null ? _failure : null;
                 }
 
                 _heartbeatWake.Set();
+                if (failure is not null)
+                {
+                    _failed.TrySetResult(failure); // failed: the loss it handed over is reported
+                }
             }
         }
 
@@ -782,9 +806,15 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
         }
     }
 
-    private async Task FailAsync(KafkaGroupException error, CancellationToken token)
+    /// <summary>
+    /// The heartbeat loop met a fatal error: the member stops. What it owned is handed to the reconciliation loop to
+    /// report lost — the callbacks are the application's and run one at a time there; run here, the loss was reported
+    /// while an assignment or revocation callback was still running — and <see cref="Failed"/> completes once it has
+    /// been (at once when nothing is owned or to report).
+    /// </summary>
+    private void Fail(KafkaGroupException error)
     {
-        List<TopicPartition> owned;
+        bool report;
         lock (_lock)
         {
             if (_failure is not null)
@@ -793,18 +823,27 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
             }
 
             Volatile.Write(ref _failure, error);
-            owned = [.. _owned.Values];
+            if (_owned.Count > 0)
+            {
+                (_lostToReport ??= []).AddRange(_owned.Values);
+            }
+
             _owned.Clear();
+            _ownedVersion++;
             _ownershipResets++;
+            _target = null;
+            report = _lostToReport is not null || _reportingLoss;
         }
 
         _log.Failed(GroupId, error);
-        if (owned.Count > 0)
+        if (report)
         {
-            await CallbackAsync(() => _listener.OnLostAsync(owned, token)).ConfigureAwait(false);
+            _reconcileWake.Set(); // the reconciliation loop completes Failed after the report
         }
-
-        _failed.TrySetResult(error);
+        else
+        {
+            _failed.TrySetResult(error);
+        }
     }
 
     private Task CallbackAsync(Func<ValueTask> callback) => GroupLoops.RunCallbackAsync(callback, _log, GroupId, _stop.Token);

@@ -101,6 +101,7 @@ public sealed class ConsumerGroupReconcileTests
             if (HoldAssigned is { } hold)
             {
                 await hold.Task.WaitAsync(cancellationToken);
+                Events.Enqueue("assigned-done");
             }
         }
 
@@ -241,5 +242,59 @@ public sealed class ConsumerGroupReconcileTests
         await WaitAsync(() => member.MemberEpoch > 0 && member.Assignment.Count == 2 && listener.Events.Last().StartsWith("assigned@", StringComparison.Ordinal), "back in the group with its partitions");
         Assert.Equal(0, epochWhileReporting);
         Assert.Equal(1, member.Fencings);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_fatal_heartbeat_error_during_a_callback_reports_the_loss_after_that_callback_not_alongside_it()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = EmbeddedKafkaCluster.Start(1);
+        var topic = "kip848-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic(topic, 2, 1);
+        await using var client = new ClusterClient(new KafkaClientOptions
+        {
+            BootstrapServers = cluster.BootstrapServers,
+            ClientId = "kip848-fatal",
+            ReconnectBackoff = TimeSpan.FromMilliseconds(50),
+            ReconnectBackoffMax = TimeSpan.FromMilliseconds(200),
+        });
+        var logs = new RecordingLoggerFactory();
+        await using var coordinator = new GroupCoordinator(client, new GroupMemberSettings("group-" + Guid.NewGuid().ToString("N")[..8])
+        {
+            LoggerFactory = logs,
+            SessionTimeout = TimeSpan.FromSeconds(6),
+            HeartbeatInterval = TimeSpan.FromMilliseconds(300),
+            RetryBackoff = TimeSpan.FromMilliseconds(50),
+            RetryBackoffMax = TimeSpan.FromMilliseconds(300),
+        });
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var listener = new EpochListener { HoldAssigned = hold };
+        await using var member = new ConsumerGroupMember(coordinator, ConsumerGroupSubscription.Topics(topic), listener);
+        listener.Epoch = () => member.MemberEpoch;
+        member.Start();
+        string Dump() => "epoch " + member.MemberEpoch + ", owns " + string.Join(",", member.Assignment) + "; events: " + string.Join(" | ", listener.Events)
+            + Environment.NewLine + string.Join(Environment.NewLine, logs.Events.Select(e => "  " + e.Level + " " + e.Message));
+        async Task WaitAsync(Func<bool> condition, string what)
+        {
+            var stop = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (!condition())
+            {
+                Assert.True(DateTime.UtcNow < stop, "Timed out waiting for: " + what + Environment.NewLine + Dump());
+                await Task.Delay(20, ct);
+            }
+        }
+
+        // The assignment callback is still running (the application starting its partitions) when a heartbeat is
+        // refused for good: the callbacks are the application's, one at a time, so the loss is reported once the
+        // assignment callback has returned.
+        await WaitAsync(() => listener.Events.Any(e => e.StartsWith("assigned@", StringComparison.Ordinal)), "the assignment callback running");
+        cluster.PushRequestErrors(ApiKey.ConsumerGroupHeartbeat, ErrorCode.GroupAuthorizationFailed);
+        await WaitAsync(() => member.Failure is not null, "the member failed on GROUP_AUTHORIZATION_FAILED");
+        hold.SetResult();
+
+        var failure = Assert.IsType<KafkaGroupException>(await member.Failed.WaitAsync(TimeSpan.FromSeconds(20), ct));
+        Assert.Equal(ErrorCode.GroupAuthorizationFailed, failure.Code);
+        Assert.Equal(["assigned-done", "lost-done"], listener.Events.Where(e => e.EndsWith("-done", StringComparison.Ordinal)).ToArray());
+        Assert.Empty(member.Assignment);
     }
 }
