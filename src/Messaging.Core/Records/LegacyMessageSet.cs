@@ -91,9 +91,16 @@ internal static class LegacyMessageSet
             }
         }
 
+        long offset = BinaryPrimitives.ReadInt64BigEndian(span.Slice(start));
+        if (offset < 0 || offset == long.MaxValue)
+        {
+            // The offset after the message (where a consumer goes next) must be a larger long: no wrap-around.
+            RecordErrors.Throw(errorName, "Offset", errorBase + start, "offset " + RecordErrors.Str(offset) + " is negative or leaves no offset after the message");
+        }
+
         return new LegacyMessage
         {
-            Offset = BinaryPrimitives.ReadInt64BigEndian(span.Slice(start)),
+            Offset = offset,
             Size = size,
             Crc = crc,
             Magic = magic,

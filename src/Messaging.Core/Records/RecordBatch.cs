@@ -145,7 +145,7 @@ internal readonly struct RecordBatch
         if (Compression == CompressionType.None)
         {
             return new RecordReader(
-                Memory.Slice(RecordBatchLayout.HeaderSize), RecordCount, BaseOffset, BaseTimestamp, logAppendTime,
+                Memory.Slice(RecordBatchLayout.HeaderSize), RecordCount, BaseOffset, LastOffsetDelta, BaseTimestamp, logAppendTime,
                 RecordErrors.Batch, Position + RecordBatchLayout.HeaderSize);
         }
 
@@ -157,7 +157,7 @@ internal readonly struct RecordBatch
                 "record count " + RecordErrors.Str(RecordCount) + " is more than " + RecordErrors.Str(records.Length) + " decompressed bytes can hold");
         }
 
-        return new RecordReader(records, RecordCount, BaseOffset, BaseTimestamp, logAppendTime, RecordErrors.DecompressedRecords, 0);
+        return new RecordReader(records, RecordCount, BaseOffset, LastOffsetDelta, BaseTimestamp, logAppendTime, RecordErrors.DecompressedRecords, 0);
     }
 
     private RecordReader GetLegacyRecords(IDecompressionBuffer? decompressionBuffer)

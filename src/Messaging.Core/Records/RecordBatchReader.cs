@@ -128,16 +128,26 @@ internal struct RecordBatchReader
                 "record count " + RecordErrors.Str(count) + " is negative or more than the batch can hold");
         }
 
+        long baseOffset = BinaryPrimitives.ReadInt64BigEndian(span);
+        int lastOffsetDelta = BinaryPrimitives.ReadInt32BigEndian(span.Slice(RecordBatchLayout.LastOffsetDelta));
+        if (lastOffsetDelta < 0 || baseOffset > long.MaxValue - 1 - lastOffsetDelta)
+        {
+            // The offset after the batch (where a consumer goes next) must be a larger long: no wrap-around.
+            RecordErrors.Throw(RecordErrors.Batch, "LastOffsetDelta", start + RecordBatchLayout.LastOffsetDelta,
+                "last offset delta " + RecordErrors.Str(lastOffsetDelta) + " from base offset " + RecordErrors.Str(baseOffset) +
+                " is negative or leaves no offset after the batch");
+        }
+
         return new RecordBatch(
             _data.Slice(start, span.Length),
             start,
             _options,
-            baseOffset: BinaryPrimitives.ReadInt64BigEndian(span),
+            baseOffset: baseOffset,
             partitionLeaderEpoch: BinaryPrimitives.ReadInt32BigEndian(span.Slice(RecordBatchLayout.PartitionLeaderEpoch)),
             magic: 2,
             crc: crc,
             attributes: attributes,
-            lastOffsetDelta: BinaryPrimitives.ReadInt32BigEndian(span.Slice(RecordBatchLayout.LastOffsetDelta)),
+            lastOffsetDelta: lastOffsetDelta,
             baseTimestamp: BinaryPrimitives.ReadInt64BigEndian(span.Slice(RecordBatchLayout.BaseTimestamp)),
             maxTimestamp: BinaryPrimitives.ReadInt64BigEndian(span.Slice(RecordBatchLayout.MaxTimestamp)),
             producerId: BinaryPrimitives.ReadInt64BigEndian(span.Slice(RecordBatchLayout.ProducerId)),

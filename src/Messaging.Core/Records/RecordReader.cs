@@ -23,6 +23,7 @@ internal struct RecordReader
 
     private readonly ReadOnlyMemory<byte> _data;
     private readonly long _baseOffset;
+    private readonly int _lastOffsetDelta;
     private readonly long _baseTimestamp;
     private readonly long _logAppendTime;
     private readonly string _errorName;
@@ -33,8 +34,8 @@ internal struct RecordReader
     private int _position;
     private int _remaining;
 
-    internal RecordReader(ReadOnlyMemory<byte> records, int count, long baseOffset, long baseTimestamp, long logAppendTime, string errorName, int errorBase)
-        : this(records, count, baseOffset, baseTimestamp, logAppendTime, errorName, errorBase, ModeV2, 2, verifyCrc: false)
+    internal RecordReader(ReadOnlyMemory<byte> records, int count, long baseOffset, int lastOffsetDelta, long baseTimestamp, long logAppendTime, string errorName, int errorBase)
+        : this(records, count, baseOffset, lastOffsetDelta, baseTimestamp, logAppendTime, errorName, errorBase, ModeV2, 2, verifyCrc: false)
     {
         if (count == 0 && !records.IsEmpty)
         {
@@ -42,11 +43,12 @@ internal struct RecordReader
         }
     }
 
-    private RecordReader(ReadOnlyMemory<byte> data, int count, long baseOffset, long baseTimestamp, long logAppendTime, string errorName, int errorBase, byte mode, byte legacyMagic, bool verifyCrc)
+    private RecordReader(ReadOnlyMemory<byte> data, int count, long baseOffset, int lastOffsetDelta, long baseTimestamp, long logAppendTime, string errorName, int errorBase, byte mode, byte legacyMagic, bool verifyCrc)
     {
         _data = data;
         _remaining = count;
         _baseOffset = baseOffset;
+        _lastOffsetDelta = lastOffsetDelta;
         _baseTimestamp = baseTimestamp;
         _logAppendTime = logAppendTime;
         _errorName = errorName;
@@ -99,7 +101,7 @@ internal struct RecordReader
     }
 
     internal static RecordReader ForLegacyMessage(ReadOnlyMemory<byte> entry, LegacyMessage message) =>
-        new(entry, 1, 0, 0, long.MinValue, RecordErrors.Legacy, 0, ModeLegacySingle, message.Magic, verifyCrc: false);
+        new(entry, 1, 0, 0, 0, long.MinValue, RecordErrors.Legacy, 0, ModeLegacySingle, message.Magic, verifyCrc: false);
 
     internal static RecordReader ForLegacyWrapper(ReadOnlyMemory<byte> inner, LegacyMessage wrapper, TimestampType timestampType, bool verifyCrc)
     {
@@ -126,10 +128,10 @@ internal struct RecordReader
         long logAppendTime = long.MinValue;
         if (wrapper.Magic == 1)
         {
-            if (wrapper.Offset < lastOffset)
+            if (wrapper.Offset < lastOffset || lastOffset < 0)
             {
                 RecordErrors.Throw(RecordErrors.LegacyInner, "Offset", 0,
-                    "the wrapper offset " + RecordErrors.Str(wrapper.Offset) + " is below the last relative inner offset " + RecordErrors.Str(lastOffset));
+                    "the last relative inner offset " + RecordErrors.Str(lastOffset) + " is negative or above the wrapper offset " + RecordErrors.Str(wrapper.Offset));
             }
 
             baseOffset = wrapper.Offset - lastOffset;
@@ -139,7 +141,7 @@ internal struct RecordReader
             }
         }
 
-        return new RecordReader(inner, count, baseOffset, 0, logAppendTime, RecordErrors.LegacyInner, 0, ModeLegacyInner, wrapper.Magic, verifyCrc);
+        return new RecordReader(inner, count, baseOffset, 0, 0, logAppendTime, RecordErrors.LegacyInner, 0, ModeLegacyInner, wrapper.Magic, verifyCrc);
     }
 
     private void ReadOne(ReadOnlySpan<byte> span, out RecordView record)
@@ -185,9 +187,16 @@ internal struct RecordReader
             Fail(p, "TimestampDelta", null);
         }
 
+        int offsetAt = p;
         if (!RecordVarint.TryRead(span, ref p, end, out int offsetDelta))
         {
-            Fail(p, "OffsetDelta", null);
+            Fail(offsetAt, "OffsetDelta", null);
+        }
+
+        if ((uint)offsetDelta > (uint)_lastOffsetDelta)
+        {
+            // Outside [base offset, last offset]: the batch's own range, which the reader checked fits a long.
+            ThrowOffsetOutsideBatch(offsetAt, offsetDelta);
         }
 
         ReadOnlyMemory<byte> key = default;
@@ -330,7 +339,19 @@ internal struct RecordReader
             }
         }
 
-        long offset = _mode == ModeLegacyInner && _legacyMagic == 1 ? _baseOffset + message.Offset : message.Offset;
+        long offset = message.Offset;
+        if (_mode == ModeLegacyInner && _legacyMagic == 1)
+        {
+            // Both are at least 0 and below long.MaxValue (checked when parsed); their sum must be too.
+            if (message.Offset > long.MaxValue - 1 - _baseOffset)
+            {
+                RecordErrors.Throw(_errorName, "Offset", _errorBase + start, "relative offset " + RecordErrors.Str(message.Offset) +
+                    " from base offset " + RecordErrors.Str(_baseOffset) + " leaves no offset after the message");
+            }
+
+            offset = _baseOffset + message.Offset;
+        }
+
         long timestamp = message.Magic == 0
             ? RecordBatchLayout.NoTimestamp
             : _logAppendTime != long.MinValue ? _logAppendTime : message.Timestamp;
@@ -349,6 +370,11 @@ internal struct RecordReader
 
         RecordErrors.Throw(_errorName, field, _errorBase + position, reason);
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private readonly void ThrowOffsetOutsideBatch(int position, int offsetDelta) =>
+        RecordErrors.Throw(_errorName, "OffsetDelta", _errorBase + position,
+            "offset delta " + RecordErrors.Str(offsetDelta) + " is outside the batch's 0.." + RecordErrors.Str(_lastOffsetDelta));
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static void ThrowTrailing(string errorName, int errorBase, int position) =>

@@ -43,4 +43,33 @@ public sealed class ChunkDecoderCorruptRecordTests
         Assert.Equal(frames.Rents, frames.Returns);
         Assert.Equal(0, buffers.Outstanding);
     }
+
+    [Fact]
+    public void A_batch_at_the_largest_offset_is_corrupt_and_the_position_does_not_wrap()
+    {
+        // One record at base offset long.MaxValue (checksum right): the offset after it would be long.MinValue.
+        byte[] last = Convert.FromHexString(
+            "7FFFFFFFFFFFFFFF00000039FFFFFFFF025B75ED7000000000000000000000000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFFFFFF000000010E00000001020100");
+        var data = Concat(Batch(0, 5, o => "v" + o), last);
+        var frames = new CountingResponsePool();
+        var cursor = new PartitionCursor(new TopicPartition(Topic, 0));
+        var chunk = Chunk(data, 0, cursor, frames);
+        var decoder = Decoder();
+        decoder.Start(chunk);
+        var slice = RecordSlice.Rent(NoPooling.Records, NoPooling.RecordSlices, 100, cursor.TopicPartition, cursor, cursor.Generation);
+        decoder.Decode(slice);
+        slice.Seal();
+
+        Assert.Equal(5, slice.Count);
+        Assert.Equal(5, slice.NextOffset);
+        Assert.Equal(5, decoder.NextOffset);
+        Assert.NotNull(decoder.PendingError);
+        Assert.Equal(ConsumeErrorKind.CorruptRecord, decoder.PendingError.Kind);
+        Assert.Equal(5, decoder.PendingError.Offset);
+
+        slice.RecycleOwned();
+        decoder.Stop();
+        Done(chunk);
+        Assert.Equal(frames.Rents, frames.Returns);
+    }
 }

@@ -277,4 +277,16 @@ public sealed class LegacyMessageSetTests
 
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2));
     }
+
+    [Theory]
+    // A magic-1 message at offset long.MaxValue: the offset after it would wrap to long.MinValue.
+    [InlineData("7FFFFFFFFFFFFFFF000000177A00A3B101000000000000000000FFFFFFFF0000000101")]
+    // A gzip magic-1 wrapper at long.MaxValue - 1 whose inner relative offsets are 1 then 0: the first would land on long.MaxValue.
+    [InlineData("7FFFFFFFFFFFFFFE0000004843B9B24A01010000000000000000FFFFFFFF000000321F8B080000000000020363600003462016AF6258BC91910106FE03014806210254F298F31337A612260048407BB646000000")]
+    public void An_offset_that_does_not_fit_is_rejected(string hex)
+    {
+        byte[] set = Convert.FromHexString(hex);
+        var e = Assert.Throws<KafkaProtocolException>(() => RecordTestHelpers.ReadAll(set));
+        Assert.Equal("Offset", e.FieldName);
+    }
 }

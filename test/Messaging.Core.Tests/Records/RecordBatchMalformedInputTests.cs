@@ -145,6 +145,31 @@ public sealed class RecordBatchMalformedInputTests
         Assert.Equal(8, e.Offset);
     }
 
+    [Theory]
+    // Base offset long.MaxValue, one record: the offset after the batch would wrap to long.MinValue.
+    [InlineData("7FFFFFFFFFFFFFFF00000039FFFFFFFF025B75ED7000000000000000000000000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFFFFFF000000010E00000001020100")]
+    // Last offset delta -1: the batch would end before it starts.
+    [InlineData("000000000000000000000039FFFFFFFF02C96C9DF50000FFFFFFFF00000000000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFFFFFF000000010E00000001020100")]
+    public void A_batch_whose_last_offset_does_not_fit_is_rejected(string hex)
+    {
+        byte[] batch = Convert.FromHexString(hex);
+        var e = Assert.Throws<KafkaProtocolException>(() => new RecordBatchReader(batch).TryReadNext(out _));
+        Assert.Equal("LastOffsetDelta", e.FieldName);
+        Assert.Equal(RecordBatchLayout.LastOffsetDelta, e.Offset);
+    }
+
+    [Theory]
+    // Base offset long.MinValue, record offset delta -1: the record's offset would wrap to long.MaxValue.
+    [InlineData("800000000000000000000039FFFFFFFF02636482DC00000000000000000000000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFFFFFF000000010E00000101020100")]
+    // Last offset delta 0, second record's offset delta 1: past the batch's last offset.
+    [InlineData("000000000000000000000041FFFFFFFF02EDD5BD4000000000000000000000000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFFFFFF000000020E000000010201000E00000201020100")]
+    public void A_record_offset_outside_its_batch_is_rejected(string hex)
+    {
+        byte[] batch = Convert.FromHexString(hex);
+        var e = Assert.Throws<KafkaProtocolException>(() => RecordTestHelpers.ReadAll(batch));
+        Assert.Equal("OffsetDelta", e.FieldName);
+    }
+
     [Fact]
     public void A_batch_length_past_the_end_is_a_partial_batch_not_an_error()
     {
