@@ -204,6 +204,10 @@ public sealed class KafkaConsumer : IKafkaConsumer
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>One entry per partition, in the order given.</returns>
     /// <exception cref="InvalidOperationException">No <see cref="KafkaConsumerOptions.GroupId"/>.</exception>
+    /// <exception cref="KafkaErrorException">
+    /// The coordinator refused the fetch, or it did not succeed within the commit timeout (60 s, the Java client's
+    /// <c>default.api.timeout.ms</c>; retriable, carrying the last error met).
+    /// </exception>
     public ValueTask<IReadOnlyList<TopicPartitionCommit>> CommittedAsync(IEnumerable<TopicPartition> partitions, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(partitions);

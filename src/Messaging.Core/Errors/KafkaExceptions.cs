@@ -86,6 +86,17 @@ internal static class KafkaExceptions
         return new KafkaGroupException(groupId, code, message.ToString());
     }
 
+    /// <summary>An offset fetch that did not succeed within the commit timeout: retriable, with the last error it met.</summary>
+    public static KafkaErrorException OffsetFetchTimedOut(string groupId, TimeSpan timeout, ErrorCode lastCode, string? lastFailure)
+    {
+        var message = new StringBuilder()
+            .Append("Fetching the committed offsets of group '").Append(groupId).Append("' did not succeed within the commit timeout (")
+            .Append(timeout.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture)).Append(" ms). Last attempt: ")
+            .Append(lastFailure ?? ErrorCodes.Name(lastCode) + " (" + ErrorCodes.Description(lastCode) + ")")
+            .Append(" Retriable.");
+        return new KafkaErrorException(lastCode, message.ToString());
+    }
+
     public static KafkaCommitException CommitFailed(string groupId, ErrorCode code, bool isRetriable,
         IReadOnlyDictionary<TopicPartition, ErrorCode> partitionErrors, string consequence, Exception? cause = null)
     {

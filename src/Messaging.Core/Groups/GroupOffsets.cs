@@ -148,57 +148,72 @@ internal sealed class GroupOffsets(GroupCoordinator coordinator)
         using var timeout = new CancellationTokenSource(Settings.CommitTimeout, Settings.Time); // the group's clock, as for commits
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         var attempts = 0;
-        while (true)
+        var lastCode = ErrorCode.RequestTimedOut; // what the last attempt met, for the error at the deadline
+        string? lastFailure = null;
+        try
         {
-            BrokerConnection? connection = null;
-            FetchResult result;
-            try
+            while (true)
             {
-                connection = await coordinator.GetConnectionAsync(deadline.Token).ConfigureAwait(false);
-                var version = connection.ApiVersions.VersionFor(ApiKey.OffsetFetch);
-                var request = BuildFetch(partitions, identity?.Invoke(), requireStable, version);
-                var groupId = GroupId;
-                result = await coordinator.SendAsync<OffsetFetchRequest, OffsetFetchResponse, FetchResult>(
-                    connection, request, version, Settings.RequestTimeout, response => FetchResult.From(response, groupId, version), deadline.Token).ConfigureAwait(false);
-            }
-            catch (KafkaException ex) when (ex.IsRetriable && !deadline.IsCancellationRequested)
-            {
-                await BackoffAsync(++attempts, "OffsetFetch", ex.Message, deadline.Token).ConfigureAwait(false);
-                continue;
-            }
-
-            var error = result.Error;
-            if (error == ErrorCode.None)
-            {
-                foreach (var (_, partitionError) in result.PartitionErrors)
+                BrokerConnection? connection = null;
+                FetchResult result;
+                try
                 {
-                    error = partitionError;
-                    break;
+                    connection = await coordinator.GetConnectionAsync(deadline.Token).ConfigureAwait(false);
+                    var version = connection.ApiVersions.VersionFor(ApiKey.OffsetFetch);
+                    var request = BuildFetch(partitions, identity?.Invoke(), requireStable, version);
+                    var groupId = GroupId;
+                    result = await coordinator.SendAsync<OffsetFetchRequest, OffsetFetchResponse, FetchResult>(
+                        connection, request, version, Settings.RequestTimeout, response => FetchResult.From(response, groupId, version), deadline.Token).ConfigureAwait(false);
                 }
-            }
+                catch (KafkaException ex) when (ex.IsRetriable && !deadline.IsCancellationRequested)
+                {
+                    lastCode = (ex as KafkaErrorException)?.Code ?? ErrorCode.RequestTimedOut;
+                    lastFailure = ex.Message;
+                    await BackoffAsync(++attempts, "OffsetFetch", ex.Message, deadline.Token).ConfigureAwait(false);
+                    continue;
+                }
 
-            if (error == ErrorCode.None)
-            {
-                return result.Offsets;
-            }
+                var error = result.Error;
+                if (error == ErrorCode.None)
+                {
+                    foreach (var (_, partitionError) in result.PartitionErrors)
+                    {
+                        error = partitionError;
+                        break;
+                    }
+                }
 
-            if (GroupCoordinator.MeansCoordinatorMoved(error))
-            {
-                coordinator.MarkUnknown(connection, ErrorCodes.Name(error) + " from OffsetFetch");
-            }
+                if (error == ErrorCode.None)
+                {
+                    return result.Offsets;
+                }
 
-            // STALE_MEMBER_EPOCH is retried (with the epoch read afresh) only while the member has one, as Java's
-            // isStaleEpochErrorAndValidEpochAvailable: a KIP-848 member out of the group (fenced, rejoining) would
-            // only meet the same refusal until the deadline — and one fetching for an assignment callback holds its
-            // rejoin back until then, since it rejoins once its reconciliation has reported the loss.
-            var staleWithEpoch = error == ErrorCode.StaleMemberEpoch && identity?.Invoke() is { GenerationIdOrMemberEpoch: > 0 };
-            if (!ErrorCodes.IsRetriable(error) && !staleWithEpoch)
-            {
-                throw KafkaExceptions.BrokerError(error, ApiKey.OffsetFetch, connection.Name, "group '" + GroupId + "'");
-            }
+                if (GroupCoordinator.MeansCoordinatorMoved(error))
+                {
+                    coordinator.MarkUnknown(connection, ErrorCodes.Name(error) + " from OffsetFetch");
+                }
 
-            // UNSTABLE_OFFSET_COMMIT (a transaction's offsets pending), COORDINATOR_LOAD_IN_PROGRESS, moves: retry.
-            await BackoffAsync(++attempts, "OffsetFetch", ErrorCodes.Name(error), deadline.Token).ConfigureAwait(false);
+                // STALE_MEMBER_EPOCH is retried (with the epoch read afresh) only while the member has one, as Java's
+                // isStaleEpochErrorAndValidEpochAvailable: a KIP-848 member out of the group (fenced, rejoining) would
+                // only meet the same refusal until the deadline — and one fetching for an assignment callback holds its
+                // rejoin back until then, since it rejoins once its reconciliation has reported the loss.
+                var staleWithEpoch = error == ErrorCode.StaleMemberEpoch && identity?.Invoke() is { GenerationIdOrMemberEpoch: > 0 };
+                if (!ErrorCodes.IsRetriable(error) && !staleWithEpoch)
+                {
+                    throw KafkaExceptions.BrokerError(error, ApiKey.OffsetFetch, connection.Name, "group '" + GroupId + "'");
+                }
+
+                // UNSTABLE_OFFSET_COMMIT (a transaction's offsets pending), COORDINATOR_LOAD_IN_PROGRESS, moves: retry.
+                lastCode = error;
+                lastFailure = null;
+                await BackoffAsync(++attempts, "OffsetFetch", ErrorCodes.Name(error), deadline.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // The commit timeout, not the caller: a retriable Kafka error (a consumer holds a partition starting on it
+            // with that error), not a cancellation the caller of CommittedAsync would take for its own.
+            throw KafkaExceptions.OffsetFetchTimedOut(GroupId, Settings.CommitTimeout, lastCode, lastFailure);
         }
     }
 

@@ -109,6 +109,28 @@ public sealed class GroupOffsetsTests
     }
 
     [Fact(Timeout = 90_000)]
+    public async Task A_fetch_that_gets_no_answer_before_the_commit_timeout_fails_with_a_typed_retriable_error()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var topic = NewName("loading-fetch");
+        await using var cluster = StartCluster(topic);
+        await using var a = TestMember.Start(cluster.BootstrapServers, NewName("group"), "a", s => s with { CommitTimeout = TimeSpan.FromSeconds(2), RetryBackoffMax = TimeSpan.FromMilliseconds(200) });
+
+        // The coordinator keeps loading past the commit timeout: the caller did not cancel, so the outcome is a Kafka
+        // error it can retry on (the consumer holds a partition starting on it with that error), not a cancellation.
+        var errors = new ErrorCode[200];
+        Array.Fill(errors, ErrorCode.CoordinatorLoadInProgress);
+        cluster.PushRequestErrors(ApiKey.OffsetFetch, errors);
+        var error = await Assert.ThrowsAsync<KafkaErrorException>(() => a.Offsets.FetchAsync(
+            [new TopicPartition(topic, 0)], null, requireStable: true, ct).WaitAsync(Deadline, ct));
+
+        Assert.Equal(ErrorCode.CoordinatorLoadInProgress, error.Code);
+        Assert.True(error.IsRetriable);
+        Assert.Contains("commit timeout", error.Message, StringComparison.Ordinal);
+        cluster.ClearRequestErrors(ApiKey.OffsetFetch);
+    }
+
+    [Fact(Timeout = 90_000)]
     public async Task A_fetch_refused_with_STALE_MEMBER_EPOCH_while_the_member_is_out_of_the_group_fails_at_once()
     {
         var ct = TestContext.Current.CancellationToken;
