@@ -6,8 +6,12 @@ namespace Messaging.Security;
 /// never presents a token about to expire. Concurrent connections share one provider call.
 /// </summary>
 /// <remarks>
-/// Race: <c>_fetching</c> is set and cleared under the lock; the fetch yields before calling the provider, so a
-/// provider that completes synchronously still finishes after the task was published, and clears it afterwards.
+/// <para>A refresh that fails (the provider throws, or returns an expired token) while the token held is still valid
+/// does not fail the connection: it presents that token, as Kafka's clients keep their credential until it expires
+/// when a refresh fails, so an identity provider that is down for a moment fails nothing; the next use tries the
+/// provider again. Once the token held has expired, the provider's failure is the connection's.</para>
+/// <para>Race: <c>_fetching</c> is set and cleared under the lock; the fetch yields before calling the provider, so a
+/// provider that completes synchronously still finishes after the task was published, and clears it afterwards.</para>
 /// </remarks>
 internal sealed class OAuthBearerTokenCache(Func<CancellationToken, ValueTask<OAuthBearerToken>> provider, TimeProvider time)
 {
@@ -35,7 +39,23 @@ internal sealed class OAuthBearerTokenCache(Func<CancellationToken, ValueTask<OA
             fetching = _fetching ??= FetchAsync();
         }
 
-        return await fetching.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await fetching.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (System.Security.Authentication.AuthenticationException) when (StillValid() is { } held)
+        {
+            return held;
+        }
+    }
+
+    /// <summary>The token held, if it has not expired yet (past its refresh point, a refresh failed).</summary>
+    private OAuthBearerToken? StillValid()
+    {
+        lock (_lock)
+        {
+            return _token is not null && time.GetUtcNow() < _token.ExpiresAt ? _token : null;
+        }
     }
 
     private async Task<OAuthBearerToken> FetchAsync()

@@ -108,6 +108,40 @@ public sealed class SecurityOptionsTests
     }
 
     [Fact]
+    public async Task A_refresh_that_fails_keeps_presenting_the_token_until_it_expires()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var clock = new ManualClock(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var calls = 0;
+        var down = false;
+        var cache = new OAuthBearerTokenCache(_ =>
+        {
+            calls++;
+            return down
+                ? throw new HttpRequestException("idp down")
+                : ValueTask.FromResult(new OAuthBearerToken("t" + calls, clock.GetUtcNow().AddMinutes(10)));
+        }, clock);
+
+        Assert.Equal("t1", (await cache.GetAsync(ct)).Value);
+        down = true;
+        clock.Advance(TimeSpan.FromMinutes(9)); // past the refresh point, a minute before the token expires
+
+        // The identity provider is down, but the token still is valid: connections (and re-authentications) use it.
+        Assert.Equal("t1", (await cache.GetAsync(ct)).Value);
+        Assert.Equal(2, calls);
+
+        // Each later use tries the provider again, and a refresh that works replaces the token.
+        down = false;
+        Assert.Equal("t3", (await cache.GetAsync(ct)).Value);
+
+        // Once the token it holds has expired, a failing provider fails the connection.
+        down = true;
+        clock.Advance(TimeSpan.FromMinutes(10));
+        var error = await Assert.ThrowsAsync<System.Security.Authentication.AuthenticationException>(() => cache.GetAsync(ct).AsTask());
+        Assert.Contains("idp down", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_expired_or_failing_token_provider_is_an_authentication_failure()
     {
         var ct = TestContext.Current.CancellationToken;
