@@ -1,3 +1,4 @@
+using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 
 namespace Messaging.Security;
@@ -10,13 +11,19 @@ internal sealed class TlsCredentials : IDisposable
 {
     private readonly bool _ownsCa;
     private readonly bool _ownsClient;
+    private readonly X509Certificate2Collection? _clientChain;
 
-    private TlsCredentials(X509Certificate2Collection? ca, bool ownsCa, X509Certificate2? client, bool ownsClient)
+    private TlsCredentials(X509Certificate2Collection? ca, bool ownsCa, ClientCredential? client, bool ownsClient)
     {
         TrustedCas = ca;
-        ClientCertificate = client;
+        ClientCertificate = client?.Certificate;
+        _clientChain = client?.Chain;
         _ownsCa = ownsCa;
         _ownsClient = ownsClient;
+
+        // Built once (a chain build): what the handshake sends is the certificate and the intermediates given with it.
+        // Offline, so building it never fetches an issuer (AIA) from the network.
+        ClientCertificateContext = client is null ? null : SslStreamCertificateContext.Create(client.Certificate, client.Chain, offline: true);
     }
 
     /// <summary>The only CAs trusted, or null to trust the system store.</summary>
@@ -25,12 +32,22 @@ internal sealed class TlsCredentials : IDisposable
     /// <summary>The client certificate with its private key, or null.</summary>
     public X509Certificate2? ClientCertificate { get; }
 
+    /// <summary>
+    /// The client certificate with the intermediate CA certificates that came with it (the rest of a PEM chain file,
+    /// the other certificates of a PKCS#12 keystore), as the handshake presents it; null without mTLS.
+    /// </summary>
+    /// <remarks>
+    /// A broker trusts the root CA only; a client certificate an intermediate CA issued is accepted only if the client
+    /// sends that intermediate too, which a bare certificate would not (TLS looks for issuers in the system store).
+    /// </remarks>
+    public SslStreamCertificateContext? ClientCertificateContext { get; }
+
     /// <summary>Loads the certificates <paramref name="options"/> names.</summary>
     /// <exception cref="ArgumentException">A file or PEM text does not hold what it should (the message says which setting; never its content).</exception>
     public static TlsCredentials Load(SslOptions options)
     {
         X509Certificate2Collection? ca = null;
-        X509Certificate2? client = null;
+        ClientCredential? client = null;
         var ownsCa = true;
         try
         {
@@ -51,13 +68,15 @@ internal sealed class TlsCredentials : IDisposable
         catch (System.Security.Cryptography.CryptographicException ex)
         {
             DisposeAll(ownsCa ? ca : null);
-            client?.Dispose();
+            client?.Certificate.Dispose();
+            DisposeAll(client?.Chain);
             throw new ArgumentException("The TLS certificates or key in SslOptions could not be loaded: " + ex.Message, nameof(options), ex);
         }
         catch
         {
             DisposeAll(ownsCa ? ca : null);
-            client?.Dispose();
+            client?.Certificate.Dispose();
+            DisposeAll(client?.Chain);
             throw;
         }
     }
@@ -72,15 +91,17 @@ internal sealed class TlsCredentials : IDisposable
         if (_ownsClient)
         {
             ClientCertificate?.Dispose();
+            DisposeAll(_clientChain);
         }
     }
 
-    private static X509Certificate2? LoadClientCertificate(SslOptions options)
+    private static ClientCredential? LoadClientCertificate(SslOptions options)
     {
         if (options.KeystoreLocation is not null)
         {
             _ = ReadFile(options.KeystoreLocation, nameof(SslOptions.KeystoreLocation), readText: false);
-            return X509CertificateLoader.LoadPkcs12FromFile(options.KeystoreLocation, options.KeystorePassword);
+            return FromKeystore(X509CertificateLoader.LoadPkcs12CollectionFromFile(options.KeystoreLocation, options.KeystorePassword))
+                ?? throw new ArgumentException("Ssl." + nameof(SslOptions.KeystoreLocation) + " holds no certificate with its private key.", nameof(options));
         }
 
         string? certificatePem = options.CertificatePem;
@@ -105,9 +126,48 @@ internal sealed class TlsCredentials : IDisposable
             ? X509Certificate2.CreateFromPem(certificatePem, keyPem)
             : X509Certificate2.CreateFromEncryptedPem(certificatePem, keyPem, options.KeyPassword);
 
-        // A PEM-made certificate's key is ephemeral, which Windows' TLS stack cannot use; a PKCS#12 round trip gives a
-        // certificate every platform's SslStream accepts.
-        return X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pkcs12), password: null);
+        // The certificates after the client's own in the PEM (a "fullchain" file) are its issuers.
+        var chain = new X509Certificate2Collection();
+        try
+        {
+            chain.ImportFromPem(certificatePem);
+            foreach (var other in chain.Where(c => c.RawDataMemory.Span.SequenceEqual(ephemeral.RawDataMemory.Span)).ToList())
+            {
+                chain.Remove(other);
+                other.Dispose();
+            }
+
+            // A PEM-made certificate's key is ephemeral, which Windows' TLS stack cannot use; a PKCS#12 round trip gives
+            // a certificate every platform's SslStream accepts. The export holds the private key unencrypted: wiped once read.
+            var pkcs12 = ephemeral.Export(X509ContentType.Pkcs12);
+            try
+            {
+                return new ClientCredential(X509CertificateLoader.LoadPkcs12(pkcs12, password: null), chain);
+            }
+            finally
+            {
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(pkcs12);
+            }
+        }
+        catch
+        {
+            DisposeAll(chain);
+            throw;
+        }
+    }
+
+    /// <summary>The keystore's certificate with a private key is the client's, the others are its chain; null (all released) when none has a key.</summary>
+    private static ClientCredential? FromKeystore(X509Certificate2Collection keystore)
+    {
+        var certificate = keystore.FirstOrDefault(c => c.HasPrivateKey);
+        if (certificate is null)
+        {
+            DisposeAll(keystore);
+            return null;
+        }
+
+        keystore.Remove(certificate);
+        return new ClientCredential(certificate, keystore);
     }
 
     private static string ReadFile(string path, string setting, bool readText = true)
@@ -132,4 +192,7 @@ internal sealed class TlsCredentials : IDisposable
             certificate.Dispose();
         }
     }
+
+    /// <summary>A client certificate with its private key, and the intermediates to send with it.</summary>
+    private sealed record ClientCredential(X509Certificate2 Certificate, X509Certificate2Collection Chain);
 }

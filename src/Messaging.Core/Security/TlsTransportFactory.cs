@@ -68,9 +68,10 @@ internal sealed class TlsTransportFactory(IKafkaTransportFactory inner, SslOptio
             client.CertificateChainPolicy = policy;
         }
 
-        if (credentials.ClientCertificate is { } certificate)
+        if (credentials.ClientCertificateContext is { } certificate)
         {
-            client.ClientCertificates = [certificate];
+            // The context, not the bare certificate: it carries the intermediates the broker needs to trust it.
+            client.ClientCertificateContext = certificate;
         }
 
         return client;

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Messaging.Security;
 using Messaging.Testing.Security;
@@ -113,6 +114,47 @@ public sealed class TlsTransportTests : IDisposable
         await Assert.ThrowsAnyAsync<Exception>(() => refusing.ClientCertificate.Task);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task Mutual_tls_sends_the_intermediate_certificates_of_a_pem_chain_file()
+    {
+        using var certificate = _ca.IssueServerCertificate();
+        await using var server = new TlsEchoServer(certificate, clientCa: _ca.Certificate);
+        using var intermediate = IssueIntermediate(_ca.Certificate, "CN=Messaging Test Intermediate");
+        using var client = IssueClient(intermediate, "CN=payments-service");
+
+        // A "fullchain" PEM, as most certificate tooling writes it: the client certificate, then its issuer.
+        var chainPem = client.ExportCertificatePem() + "\n" + intermediate.ExportCertificatePem();
+        var options = new SslOptions { CaPem = _ca.CertificatePem, CertificatePem = chainPem, KeyPem = client.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem() };
+        await using var transport = await ConnectAsync(options, server.Port, TestContext.Current.CancellationToken);
+        await AssertEchoesAsync(transport);
+        using var seen = await server.ClientCertificate.Task;
+        Assert.Equal("CN=payments-service", seen!.Subject);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Mutual_tls_sends_the_intermediate_certificates_of_a_pkcs12_keystore()
+    {
+        using var certificate = _ca.IssueServerCertificate();
+        await using var server = new TlsEchoServer(certificate, clientCa: _ca.Certificate);
+        using var intermediate = IssueIntermediate(_ca.Certificate, "CN=Messaging Test Intermediate");
+        using var client = IssueClient(intermediate, "CN=payments-service");
+        using var publicIntermediate = X509CertificateLoader.LoadCertificate(intermediate.RawData);
+        var pfx = Path.Combine(Path.GetTempPath(), "messaging-" + Guid.NewGuid().ToString("N") + ".pfx");
+        File.WriteAllBytes(pfx, new X509Certificate2Collection { client, publicIntermediate }.Export(X509ContentType.Pkcs12, "secret")!);
+        try
+        {
+            var options = new SslOptions { CaPem = _ca.CertificatePem, KeystoreLocation = pfx, KeystorePassword = "secret" };
+            await using var transport = await ConnectAsync(options, server.Port, TestContext.Current.CancellationToken);
+            await AssertEchoesAsync(transport);
+            using var seen = await server.ClientCertificate.Task;
+            Assert.Equal("CN=payments-service", seen!.Subject);
+        }
+        finally
+        {
+            File.Delete(pfx);
+        }
+    }
+
     [Fact]
     public void Pfx_and_pem_client_certificates_load_and_a_missing_file_is_named()
     {
@@ -124,6 +166,12 @@ public sealed class TlsTransportTests : IDisposable
             using var loaded = TlsCredentials.Load(new SslOptions { KeystoreLocation = pfx, KeystorePassword = "secret" });
             Assert.True(loaded.ClientCertificate!.HasPrivateKey);
             Assert.Null(loaded.TrustedCas);
+
+            // A keystore with no private key (a truststore given by mistake) would send no client certificate at all.
+            using var publicOnly = X509CertificateLoader.LoadCertificate(client.RawData);
+            File.WriteAllBytes(pfx, publicOnly.Export(X509ContentType.Pkcs12, "secret")!);
+            var noKey = Assert.Throws<ArgumentException>(() => TlsCredentials.Load(new SslOptions { KeystoreLocation = pfx, KeystorePassword = "secret" }));
+            Assert.Contains("no certificate with its private key", noKey.Message, StringComparison.Ordinal);
         }
         finally
         {
@@ -132,6 +180,33 @@ public sealed class TlsTransportTests : IDisposable
 
         var error = Assert.Throws<ArgumentException>(() => TlsCredentials.Load(new SslOptions { CaLocation = "/nonexistent/ca.pem" }));
         Assert.Contains("CaLocation", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>An intermediate CA (with its key) that <paramref name="root"/> issued.</summary>
+    private static X509Certificate2 IssueIntermediate(X509Certificate2 root, string subject)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+        var now = DateTimeOffset.UtcNow;
+        using var issued = request.Create(root, now.AddMinutes(-5), now.AddDays(30), RandomNumberGenerator.GetBytes(8));
+        return issued.CopyWithPrivateKey(key);
+    }
+
+    /// <summary>A client certificate (with its key) that <paramref name="issuer"/> issued.</summary>
+    private static X509Certificate2 IssueClient(X509Certificate2 issuer, string subject)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyAgreement, critical: true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], critical: false));
+        var now = DateTimeOffset.UtcNow;
+        using var issued = request.Create(issuer, now.AddMinutes(-5), now.AddDays(30), RandomNumberGenerator.GetBytes(8));
+        using var withKey = issued.CopyWithPrivateKey(key);
+        return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), password: null);
     }
 
     private static async ValueTask<IKafkaTransport> ConnectAsync(SslOptions ssl, int port, CancellationToken cancellationToken)
