@@ -60,6 +60,7 @@ internal sealed partial class BrokerConnection
         pending.OutsideInFlightLimit = true;
         if (!TryEnqueue(pending))
         {
+            encoded.WrittenSpan.Clear(); // a SASL request: it holds a credential (see WriteAndReleaseAsync)
             RequestBuffers.Return(encoded);
             pending.TrySetException(ClosedError());
         }

@@ -584,7 +584,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
 
     /// <summary>
     /// Writes one encoded request with the write lock held, then releases the lock (unless
-    /// <paramref name="keepWriteLock"/>: an exclusive window keeps it) and returns the buffer. Returns false when the
+    /// <paramref name="keepWriteLock"/>: an exclusive window keeps it, and its buffer is wiped) and returns the buffer. Returns false when the
     /// write failed (the connection is then closed, which fails everything pending on it).
     /// </summary>
     private async ValueTask<bool> WriteAndReleaseAsync(ContiguousBufferWriter encoded, ApiKey apiKey, bool keepWriteLock = false)
@@ -612,6 +612,13 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             if (!keepWriteLock)
             {
                 _writeLock.Release();
+            }
+            else
+            {
+                // An exclusive window's request is SASL: its bytes are a password (PLAIN), a bearer token or a proof.
+                // The pooled buffer goes on to later requests, which overwrite only what they write, so it is wiped
+                // here rather than keeping the credential in memory for the life of the process.
+                encoded.WrittenSpan.Clear();
             }
 
             RequestBuffers.Return(encoded);
