@@ -23,6 +23,8 @@ namespace Messaging.Security;
 /// </remarks>
 internal sealed class SaslAuthenticator(ISaslMechanism mechanism, TimeProvider time) : IConnectionAuthenticator
 {
+    private const long MaxLifetimeMs = long.MaxValue / TimeSpan.TicksPerMillisecond;
+
     public ISaslMechanism Mechanism => mechanism;
 
     public async ValueTask AuthenticateAsync(BrokerConnection connection, CancellationToken cancellationToken)
@@ -97,7 +99,9 @@ internal sealed class SaslAuthenticator(ISaslMechanism mechanism, TimeProvider t
                 }
             }
 
-            return TimeSpan.FromMilliseconds(sessionLifetimeMs);
+            // A broker may grant more than a TimeSpan holds (connections.max.reauth.ms set to Long.MAX_VALUE): that is
+            // "as long as can be", not an error that would fail every connect.
+            return sessionLifetimeMs >= MaxLifetimeMs ? TimeSpan.MaxValue : TimeSpan.FromMilliseconds(sessionLifetimeMs);
         }
         catch (Exception ex) when (closeOnFailure)
         {

@@ -21,6 +21,13 @@ namespace Messaging.Security;
 /// </remarks>
 internal sealed class SaslSessionRenewal
 {
+    /// <summary>
+    /// The longest a renewal is put off: a timer cannot wait longer than about 49 days at once, so a longer session
+    /// (a broker's <c>connections.max.reauth.ms</c> of months) renews after this instead — early, which costs one
+    /// exchange, where a longer due time would throw and fail every connect.
+    /// </summary>
+    internal static readonly TimeSpan MaxDue = TimeSpan.FromMilliseconds(int.MaxValue);
+
     private readonly SaslAuthenticator _authenticator;
     private readonly BrokerConnection _connection;
     private readonly TimeProvider _time;
@@ -47,6 +54,10 @@ internal sealed class SaslSessionRenewal
     private void ScheduleWithin(TimeSpan lifetime)
     {
         var due = lifetime * (0.85 + (Random.Shared.NextDouble() * 0.10));
+        if (due > MaxDue)
+        {
+            due = MaxDue;
+        }
         try
         {
             _timer.Change(due, Timeout.InfiniteTimeSpan);

@@ -53,6 +53,9 @@ internal sealed class InMemoryBroker : IKafkaTransportFactory
     /// <summary>The SASL session lifetime its SaslAuthenticate answers grant (KIP-368); zero for none.</summary>
     public TimeSpan SessionLifetime { get; set; }
 
+    /// <summary>The raw session_lifetime_ms its SaslAuthenticate answers carry, when set (values no TimeSpan holds); else <see cref="SessionLifetime"/>.</summary>
+    public long? SessionLifetimeMs { get; set; }
+
     /// <summary>SaslAuthenticate requests answered so far (PLAIN: one per authentication).</summary>
     public int Authentications => Volatile.Read(ref _authentications);
 
@@ -130,7 +133,7 @@ internal sealed class InMemoryBroker : IKafkaTransportFactory
 
             case ApiKey.SaslAuthenticate:
                 Interlocked.Increment(ref _authentications);
-                KafkaFrames.WriteResponse(output, new SaslAuthenticateResponse { SessionLifetimeMs = (long)SessionLifetime.TotalMilliseconds }, version, correlationId);
+                KafkaFrames.WriteResponse(output, new SaslAuthenticateResponse { SessionLifetimeMs = SessionLifetimeMs ?? (long)SessionLifetime.TotalMilliseconds }, version, correlationId);
                 return;
 
             default:
