@@ -107,6 +107,27 @@ public sealed class SecurityOptionsTests
         Assert.Equal(2, cache.Fetches);
     }
 
+    [Theory]
+    [InlineData("auth", "x")] // reserved for the token itself: a second auth= would present another token
+    [InlineData("logical-cluster", "lkc-1")] // RFC 7628 (and Kafka): a key is letters only
+    [InlineData("logicalCluster", "lkc-1\u0001auth=Bearer other")] // the separator would end the pair and start another
+    [InlineData("logicalCluster", "")]
+    public void An_extension_that_would_not_survive_the_oauthbearer_message_is_refused(string key, string value)
+    {
+        var error = Assert.Throws<ArgumentException>(() => new OAuthBearerToken("eyJ.x.y", DateTimeOffset.UtcNow.AddHours(1), new Dictionary<string, string> { [key] = value }));
+        Assert.DoesNotContain("eyJ.x.y", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_token_holding_the_message_separator_is_refused_and_extensions_are_copied()
+    {
+        Assert.Throws<ArgumentException>(() => new OAuthBearerToken("eyJ.x.y\u0001auth=Bearer other", DateTimeOffset.UtcNow.AddHours(1)));
+        var extensions = new Dictionary<string, string> { ["logicalCluster"] = "lkc-1" };
+        var token = new OAuthBearerToken("eyJ.x.y", DateTimeOffset.UtcNow.AddHours(1), extensions);
+        extensions["logicalCluster"] = "lkc\u0001evil";
+        Assert.Equal("lkc-1", token.Extensions["logicalCluster"]);
+    }
+
     [Fact]
     public async Task A_refresh_that_fails_keeps_presenting_the_token_until_it_expires()
     {
