@@ -40,14 +40,21 @@ internal sealed class SaslServerSession(string mechanism, KafkaProxyOptions opti
     private (byte[], string?) Plain(ReadOnlySpan<byte> client)
     {
         var parts = Encoding.UTF8.GetString(client).Split('\0');
-        if (parts.Length == 3 && options.Users.TryGetValue(parts[1], out var password) && password == parts[2])
+        if (parts.Length != 3 || !options.Users.TryGetValue(parts[1], out var password) || password != parts[2])
         {
-            IsComplete = true;
-            User = parts[1];
-            return ([], null);
+            return ([], "Authentication failed: Invalid username or password");
         }
 
-        return ([], "Authentication failed: Invalid username or password");
+        // As Kafka's PlainSaslServer: an authorization id, when the client gives one, must be the user itself — a
+        // proxy that let alice authenticate as bob would pass a client that a broker refuses.
+        if (parts[0].Length > 0 && parts[0] != parts[1])
+        {
+            return ([], "Authentication failed: Client requested an authorization id that is different from username");
+        }
+
+        IsComplete = true;
+        User = parts[1];
+        return ([], null);
     }
 
     private (byte[], string?) Scram(ReadOnlySpan<byte> client, HashAlgorithmName hash)
