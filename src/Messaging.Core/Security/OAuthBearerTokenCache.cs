@@ -10,8 +10,12 @@ namespace Messaging.Security;
 /// does not fail the connection: it presents that token, as Kafka's clients keep their credential until it expires
 /// when a refresh fails, so an identity provider that is down for a moment fails nothing; the next use tries the
 /// provider again. Once the token held has expired, the provider's failure is the connection's.</para>
-/// <para>Race: <c>_fetching</c> is set and cleared under the lock; the fetch yields before calling the provider, so a
-/// provider that completes synchronously still finishes after the task was published, and clears it afterwards.</para>
+/// <para>A provider call that every connection waiting for it has given up on (their setup timeouts passed) is
+/// cancelled and forgotten, so the next connection calls the provider again: a call that hangs (an identity provider
+/// that never answers) would otherwise be waited on by every later connection, and the client never authenticate again.</para>
+/// <para>Race: <c>_fetch</c> is set and cleared, and its waiters counted, under the lock; the fetch yields before
+/// calling the provider, so a provider that completes synchronously still finishes after the fetch was published, and
+/// clears it afterwards (only if it is still the current one).</para>
 /// </remarks>
 internal sealed class OAuthBearerTokenCache(Func<CancellationToken, ValueTask<OAuthBearerToken>> provider, TimeProvider time)
 {
@@ -19,7 +23,7 @@ internal sealed class OAuthBearerTokenCache(Func<CancellationToken, ValueTask<OA
     private readonly Lock _lock = new();
     private OAuthBearerToken? _token;
     private DateTimeOffset _refreshAt;
-    private Task<OAuthBearerToken>? _fetching;
+    private Fetch? _fetch;
 
     /// <summary>How many times the provider was called (for tests and diagnostics).</summary>
     public int Fetches { get; private set; }
@@ -28,7 +32,7 @@ internal sealed class OAuthBearerTokenCache(Func<CancellationToken, ValueTask<OA
     /// <exception cref="System.Security.Authentication.AuthenticationException">The provider failed or returned an expired token.</exception>
     public async ValueTask<OAuthBearerToken> GetAsync(CancellationToken cancellationToken)
     {
-        Task<OAuthBearerToken> fetching;
+        Fetch fetch;
         lock (_lock)
         {
             if (_token is not null && time.GetUtcNow() < _refreshAt)
@@ -36,17 +40,54 @@ internal sealed class OAuthBearerTokenCache(Func<CancellationToken, ValueTask<OA
                 return _token;
             }
 
-            fetching = _fetching ??= FetchAsync();
+            if (_fetch is null)
+            {
+                _fetch = new Fetch();
+                _fetch.Task = FetchAsync(_fetch);
+            }
+
+            fetch = _fetch;
+            fetch.Waiters++;
         }
 
         try
         {
-            return await fetching.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return await fetch.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (System.Security.Authentication.AuthenticationException) when (StillValid() is { } held)
         {
             return held;
         }
+        finally
+        {
+            Leave(fetch);
+        }
+    }
+
+    /// <summary>One waiter is done with <paramref name="fetch"/>; the last one to leave an unfinished fetch abandons it.</summary>
+    private void Leave(Fetch fetch)
+    {
+        lock (_lock)
+        {
+            if (--fetch.Waiters > 0 || fetch.Task.IsCompleted || !ReferenceEquals(_fetch, fetch))
+            {
+                return;
+            }
+
+            _fetch = null;
+        }
+
+        // Nobody awaits it now: its outcome is dropped (observed, so it is not reported as unobserved). It may have
+        // finished (and released its source) since the check above, which is then all the same.
+        try
+        {
+            fetch.Cancel.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        _ = fetch.Task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>The token held, if it has not expired yet (past its refresh point, a refresh failed).</summary>
@@ -58,7 +99,7 @@ internal sealed class OAuthBearerTokenCache(Func<CancellationToken, ValueTask<OA
         }
     }
 
-    private async Task<OAuthBearerToken> FetchAsync()
+    private async Task<OAuthBearerToken> FetchAsync(Fetch fetch)
     {
         await Task.Yield();
         try
@@ -67,8 +108,9 @@ internal sealed class OAuthBearerTokenCache(Func<CancellationToken, ValueTask<OA
             OAuthBearerToken token;
             try
             {
-                // Shared by every waiting connection, so no one caller's token may cancel it; each waits with its own.
-                token = await provider(CancellationToken.None).ConfigureAwait(false)
+                // Shared by every waiting connection, so no one caller's token may cancel it; it is cancelled once all
+                // of them have given up.
+                token = await provider(fetch.Cancel.Token).ConfigureAwait(false)
                     ?? throw new System.Security.Authentication.AuthenticationException("The OAUTHBEARER token provider returned no token.");
             }
             catch (Exception ex) when (ex is not System.Security.Authentication.AuthenticationException)
@@ -94,8 +136,24 @@ internal sealed class OAuthBearerTokenCache(Func<CancellationToken, ValueTask<OA
         {
             lock (_lock)
             {
-                _fetching = null;
+                if (ReferenceEquals(_fetch, fetch))
+                {
+                    _fetch = null;
+                }
             }
+
+            fetch.Cancel.Dispose();
         }
+    }
+
+    /// <summary>One provider call, shared by the connections waiting for it.</summary>
+    private sealed class Fetch
+    {
+        public CancellationTokenSource Cancel { get; } = new();
+
+        public Task<OAuthBearerToken> Task { get; set; } = null!;
+
+        /// <summary>Connections waiting for it (under the cache's lock).</summary>
+        public int Waiters { get; set; }
     }
 }

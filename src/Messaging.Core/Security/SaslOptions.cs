@@ -21,7 +21,9 @@ public sealed class SaslOptions
 
     /// <summary>
     /// For OAUTHBEARER: fetches a token (from an identity provider, typically). Called when a connection needs a token
-    /// and the one it returned last has passed 80% of its lifetime; concurrent connections share one call.
+    /// and the one it returned last has passed 80% of its lifetime; concurrent connections share one call. Its
+    /// cancellation token fires when every connection waiting for the call has given up (their setup timeout passed);
+    /// the next connection then calls it again.
     /// </summary>
     public Func<CancellationToken, ValueTask<OAuthBearerToken>>? OAuthBearerTokenProvider { get; set; }
 

@@ -128,6 +128,43 @@ public sealed class SecurityOptionsTests
         Assert.Equal("lkc-1", token.Extensions["logicalCluster"]);
     }
 
+    [Fact(Timeout = 20_000)]
+    public async Task A_provider_call_that_hangs_is_abandoned_once_no_connection_waits_for_it()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var firstCallCancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        var cache = new OAuthBearerTokenCache(async cancellationToken =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                // An identity provider call that never answers (a dead TCP connection, no HTTP timeout) until cancelled.
+                using var registration = cancellationToken.Register(() => firstCallCancelled.TrySetResult());
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+
+            return new OAuthBearerToken("t" + Volatile.Read(ref calls), DateTimeOffset.UtcNow.AddHours(1));
+        }, TimeProvider.System);
+
+        // The connection waiting for it gives up (its setup timeout): the call is cancelled...
+        using (var setupTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            var waiting = cache.GetAsync(setupTimeout.Token).AsTask();
+            while (Volatile.Read(ref calls) == 0)
+            {
+                await Task.Yield();
+            }
+
+            await setupTimeout.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        }
+
+        await firstCallCancelled.Task.WaitAsync(ct);
+
+        // ...and the next connection asks the provider again instead of waiting on the hung call for ever.
+        Assert.Equal("t2", (await cache.GetAsync(ct)).Value);
+    }
+
     [Fact]
     public async Task A_refresh_that_fails_keeps_presenting_the_token_until_it_expires()
     {
