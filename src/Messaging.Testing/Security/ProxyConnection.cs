@@ -114,8 +114,10 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
         }
     }
 
+    // As a broker whose truststore holds the CA: the intermediates the client sent with its certificate (which the
+    // handshake put in the chain's extra store) may complete the chain to it.
     private bool ValidateClientCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors) =>
-        proxy.Options.RequiredClientCa is not { } ca || TestCertificateAuthority.ChainsTo(certificate, ca);
+        proxy.Options.RequiredClientCa is not { } ca || TestCertificateAuthority.ChainsTo(certificate, ca, chain?.ChainPolicy.ExtraStore);
 
     private async Task PumpRequestsAsync(Stream from, Stream to, CancellationToken stop)
     {

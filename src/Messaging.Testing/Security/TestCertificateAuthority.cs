@@ -44,7 +44,13 @@ public sealed class TestCertificateAuthority : IDisposable
     /// <summary>True when <paramref name="certificate"/> chains to <paramref name="root"/> alone (no system roots, no revocation check).</summary>
     /// <param name="certificate">The presented certificate, or null (not trusted).</param>
     /// <param name="root">The only trusted root.</param>
-    public static bool ChainsTo(X509Certificate? certificate, X509Certificate2 root)
+    public static bool ChainsTo(X509Certificate? certificate, X509Certificate2 root) => ChainsTo(certificate, root, intermediates: null);
+
+    /// <summary>
+    /// True when <paramref name="certificate"/> chains to <paramref name="root"/> alone, through
+    /// <paramref name="intermediates"/> (the ones the peer sent with it, as a TLS server checks a client certificate).
+    /// </summary>
+    internal static bool ChainsTo(X509Certificate? certificate, X509Certificate2 root, X509Certificate2Collection? intermediates)
     {
         ArgumentNullException.ThrowIfNull(root);
         if (certificate is null)
@@ -55,7 +61,13 @@ public sealed class TestCertificateAuthority : IDisposable
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.DisableCertificateDownloads = true;
         chain.ChainPolicy.CustomTrustStore.Add(root);
+        if (intermediates is not null)
+        {
+            chain.ChainPolicy.ExtraStore.AddRange(intermediates);
+        }
+
         using var presented = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
         return chain.Build(presented);
     }

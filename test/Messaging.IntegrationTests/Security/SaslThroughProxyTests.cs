@@ -148,6 +148,34 @@ public sealed class SaslThroughProxyTests(TestBrokerFixture fixture) : IDisposab
         await Assert.ThrowsAnyAsync<KafkaException>(() => refused.Connections.GetAnyAsync(ct).AsTask());
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task Mutual_tls_through_the_proxy_accepts_a_client_certificate_from_an_intermediate_ca_sent_with_its_chain()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = await fixture.AcquireAsync(cancellationToken: ct);
+        using var certificate = _ca.IssueServerCertificate();
+        await using var proxy = KafkaProxy.Start(broker.BootstrapServers, new KafkaProxyOptions { ServerCertificate = certificate, RequiredClientCa = _ca.Certificate });
+        using var intermediate = TlsTransportTests.IssueIntermediate(_ca.Certificate, "CN=Messaging Test Intermediate");
+        using var client = TlsTransportTests.IssueClient(intermediate, "CN=payments-service");
+
+        // As a broker whose truststore holds the root only: the intermediate the client sends completes the chain.
+        var options = new KafkaClientOptions
+        {
+            BootstrapServers = proxy.BootstrapServers,
+            SecurityProtocol = SecurityProtocol.Ssl,
+            Ssl =
+            {
+                CaPem = _ca.CertificatePem,
+                CertificatePem = client.ExportCertificatePem() + "\n" + intermediate.ExportCertificatePem(),
+                KeyPem = client.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem(),
+            },
+            SocketConnectionSetupTimeout = TimeSpan.FromSeconds(5),
+        };
+        await using var cluster = new ClusterClient(options);
+        var metadata = await cluster.Metadata.RefreshAsync(ct);
+        Assert.NotEmpty(metadata.Brokers);
+    }
+
     internal static KafkaProxyOptions ProxyOptions(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate, string mechanism)
     {
         var options = new KafkaProxyOptions { ServerCertificate = certificate, OAuthBearerValidator = token => token == "good-token" };

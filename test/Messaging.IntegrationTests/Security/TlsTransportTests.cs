@@ -183,7 +183,7 @@ public sealed class TlsTransportTests : IDisposable
     }
 
     /// <summary>An intermediate CA (with its key) that <paramref name="root"/> issued.</summary>
-    private static X509Certificate2 IssueIntermediate(X509Certificate2 root, string subject)
+    internal static X509Certificate2 IssueIntermediate(X509Certificate2 root, string subject)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
@@ -196,7 +196,7 @@ public sealed class TlsTransportTests : IDisposable
     }
 
     /// <summary>A client certificate (with its key) that <paramref name="issuer"/> issued.</summary>
-    private static X509Certificate2 IssueClient(X509Certificate2 issuer, string subject)
+    internal static X509Certificate2 IssueClient(X509Certificate2 issuer, string subject)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
