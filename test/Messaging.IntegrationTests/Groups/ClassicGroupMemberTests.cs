@@ -8,11 +8,53 @@ public sealed class ClassicGroupMemberTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(45);
 
+    /// <summary>How long a leader waits for its followers' SyncGroups to reach the coordinator before it sends its own.</summary>
+    /// <remarks>Under the embedded coordinator's sync timeout (the session timeout, 3 s at the shortest here).</remarks>
+    private static readonly TimeSpan FollowersSyncWait = TimeSpan.FromSeconds(2);
+
     private static EmbeddedKafkaCluster StartCluster()
     {
         var cluster = EmbeddedKafkaCluster.Start(3);
         cluster.SetGroupInitialRebalanceDelay(TimeSpan.FromMilliseconds(200));
+        cluster.StartRequestTracking(); // the leaders' wait reads it (tests restart it, once stable, for their own checks)
         return cluster;
+    }
+
+    /// <summary>
+    /// Starts a member of a group of several whose leader sends its SyncGroup only once the followers' have reached the
+    /// coordinator. librdkafka's mock ends a generation's sync the moment the leader's SyncGroup brings every member's
+    /// assignment, and answers a follower's SyncGroup read after that with INVALID_REQUEST (a real coordinator, then
+    /// stable, returns the follower its assignment). Our leader assigns at once, so both SyncGroups leave within a
+    /// millisecond; the mock, when it gets to them late (a loaded machine), reads them in the order of its connections,
+    /// where the leader's (the first member's) came first in every rebalance traced, and the follower, rejoining,
+    /// started the same race again, generation after generation, until the test's deadline. librdkafka's own leader
+    /// refreshes metadata before it assigns, which lets its followers in first; this wait does the same for ours.
+    /// </summary>
+    private static TestMember StartMember(EmbeddedKafkaCluster cluster, string group, string name, Func<GroupMemberSettings, GroupMemberSettings>? configure = null) =>
+        TestMember.Start(cluster.BootstrapServers, group, name, configure, protocol => protocol.LeaderAssigning = (members, ct) => FollowersSyncedAsync(cluster, members.Count - 1, ct));
+
+    private static async ValueTask FollowersSyncedAsync(EmbeddedKafkaCluster cluster, int followers, CancellationToken ct)
+    {
+        // Bounded: a member that did not rejoin stays in the coordinator's list (until its session times out) but sends
+        // no SyncGroup; the leader then goes on, as it would have without the wait.
+        var stop = DateTime.UtcNow + FollowersSyncWait;
+        while (SyncsSinceTheLastJoin(cluster) < followers && DateTime.UtcNow < stop)
+        {
+            await Task.Delay(5, ct);
+        }
+    }
+
+    /// <summary>SyncGroup requests the coordinator has read since the last JoinGroup: the current generation's.</summary>
+    private static int SyncsSinceTheLastJoin(EmbeddedKafkaCluster cluster)
+    {
+        var requests = cluster.GetTrackedRequests();
+        var syncs = 0;
+        for (var i = requests.Count - 1; i >= 0 && requests[i].ApiKey != ApiKey.JoinGroup; i--)
+        {
+            syncs += requests[i].ApiKey == ApiKey.SyncGroup ? 1 : 0;
+        }
+
+        return syncs;
     }
 
     private static string NewGroup() => "group-" + Guid.NewGuid().ToString("N")[..8];
@@ -44,9 +86,9 @@ public sealed class ClassicGroupMemberTests
         var ct = TestContext.Current.CancellationToken;
         await using var cluster = StartCluster();
         var group = NewGroup();
-        await using var a = TestMember.Start(cluster.BootstrapServers, group, "a");
-        await using var b = TestMember.Start(cluster.BootstrapServers, group, "b");
-        await using var c = TestMember.Start(cluster.BootstrapServers, group, "c");
+        await using var a = StartMember(cluster, group, "a");
+        await using var b = StartMember(cluster, group, "b");
+        await using var c = StartMember(cluster, group, "c");
 
         await Until.TrueAsync(() => AllStableTogether(a, b, c), Deadline, "three members stable in one generation", ct, a, b, c);
 
@@ -72,9 +114,9 @@ public sealed class ClassicGroupMemberTests
         var ct = TestContext.Current.CancellationToken;
         await using var cluster = StartCluster();
         var group = NewGroup();
-        await using var a = TestMember.Start(cluster.BootstrapServers, group, "a");
-        await using var b = TestMember.Start(cluster.BootstrapServers, group, "b");
-        var c = TestMember.Start(cluster.BootstrapServers, group, "c");
+        await using var a = StartMember(cluster, group, "a");
+        await using var b = StartMember(cluster, group, "b");
+        var c = StartMember(cluster, group, "c");
         await Until.TrueAsync(() => AllStableTogether(a, b, c), Deadline, "three members stable", ct, a, b, c);
         var before = a.Member.Generation.GenerationId;
 
@@ -97,8 +139,8 @@ public sealed class ClassicGroupMemberTests
         var ct = TestContext.Current.CancellationToken;
         await using var cluster = StartCluster();
         var group = NewGroup();
-        await using var a = TestMember.Start(cluster.BootstrapServers, group, "a", s => Session(s, 3));
-        var b = TestMember.Start(cluster.BootstrapServers, group, "b", s => Session(s, 3));
+        await using var a = StartMember(cluster, group, "a", s => Session(s, 3));
+        var b = StartMember(cluster, group, "b", s => Session(s, 3));
         await Until.TrueAsync(() => AllStableTogether(a, b), Deadline, "two members stable", ct, a, b);
         var before = a.Member.Generation.GenerationId;
 

@@ -43,7 +43,13 @@ internal sealed class TestMember : IAsyncDisposable
         return lines.ToString();
     }
 
-    public static TestMember Start(string bootstrap, string groupId, string name, Func<GroupMemberSettings, GroupMemberSettings>? configure = null)
+    /// <summary>Starts a member of <paramref name="groupId"/> with the test's settings (short session, fast heartbeats).</summary>
+    /// <param name="bootstrap">The cluster's bootstrap servers.</param>
+    /// <param name="groupId">The group to join.</param>
+    /// <param name="name">The member's name (its client id, and the metadata its protocol announces).</param>
+    /// <param name="configure">Changes to the test's default member settings.</param>
+    /// <param name="protocol">Sets up the member's protocol (its callbacks' hooks) before the member starts.</param>
+    public static TestMember Start(string bootstrap, string groupId, string name, Func<GroupMemberSettings, GroupMemberSettings>? configure = null, Action<RecordingGroupProtocol>? protocol = null)
     {
         var cluster = new ClusterClient(new KafkaClientOptions
         {
@@ -67,10 +73,11 @@ internal sealed class TestMember : IAsyncDisposable
         };
         settings = configure?.Invoke(settings) ?? settings;
         var coordinator = new GroupCoordinator(cluster, settings);
-        var protocol = new RecordingGroupProtocol(name);
-        var member = new ClassicGroupMember(coordinator, protocol);
+        var recording = new RecordingGroupProtocol(name);
+        protocol?.Invoke(recording);
+        var member = new ClassicGroupMember(coordinator, recording);
         member.Start();
-        return new TestMember(cluster, coordinator, protocol, member, logs);
+        return new TestMember(cluster, coordinator, recording, member, logs);
     }
 
     /// <summary>Stops without leaving (as if the process died): no LeaveGroup, heartbeats stop.</summary>

@@ -40,17 +40,25 @@ internal sealed class RecordingGroupProtocol(string name) : IClassicGroupProtoco
 
     public IReadOnlyList<GroupProtocolMetadata> GetProtocols() => [new GroupProtocolMetadata("simple", Encoding.UTF8.GetBytes(Name))];
 
-    public ValueTask<IReadOnlyDictionary<string, ReadOnlyMemory<byte>>> AssignAsync(string protocol, IReadOnlyList<GroupMemberMetadata> members, CancellationToken cancellationToken)
+    /// <summary>Run inside <see cref="AssignAsync"/> before the assignment is made, when set (a leader that takes a while to assign).</summary>
+    public Func<IReadOnlyList<GroupMemberMetadata>, CancellationToken, ValueTask>? LeaderAssigning { get; set; }
+
+    public async ValueTask<IReadOnlyDictionary<string, ReadOnlyMemory<byte>>> AssignAsync(string protocol, IReadOnlyList<GroupMemberMetadata> members, CancellationToken cancellationToken)
     {
         AssignCalls.Enqueue(members.Count);
         Record("assign " + members.Count);
+        if (LeaderAssigning is { } leaderAssigning)
+        {
+            await leaderAssigning(members, cancellationToken);
+        }
+
         var result = new Dictionary<string, ReadOnlyMemory<byte>>();
         foreach (var member in members)
         {
             result[member.MemberId] = Encoding.UTF8.GetBytes("assigned:" + member.MemberId + ":" + members.Count);
         }
 
-        return ValueTask.FromResult<IReadOnlyDictionary<string, ReadOnlyMemory<byte>>>(result);
+        return result;
     }
 
     /// <summary>Run inside <see cref="OnJoinPrepareAsync"/>, when set (a callback that takes a while).</summary>
