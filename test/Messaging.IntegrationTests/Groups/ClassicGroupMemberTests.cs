@@ -35,26 +35,36 @@ public sealed class ClassicGroupMemberTests
 
     private static async ValueTask FollowersSyncedAsync(EmbeddedKafkaCluster cluster, int followers, CancellationToken ct)
     {
-        // Bounded: a member that did not rejoin stays in the coordinator's list (until its session times out) but sends
-        // no SyncGroup; the leader then goes on, as it would have without the wait.
+        // Bounded, and over once another JoinGroup comes in (a new rebalance has begun: this sync is void, and the leader
+        // must go on and join again before the coordinator elects without it). A member that did not rejoin stays in the
+        // coordinator's list until its session times out but sends no SyncGroup: the leader then goes on after the bound,
+        // as it would have without the wait.
         var stop = DateTime.UtcNow + FollowersSyncWait;
-        while (SyncsSinceTheLastJoin(cluster) < followers && DateTime.UtcNow < stop)
+        var (joins, syncs) = SinceTheLastJoin(cluster);
+        while (syncs < followers && DateTime.UtcNow < stop)
         {
             await Task.Delay(5, ct);
+            int now;
+            (now, syncs) = SinceTheLastJoin(cluster);
+            if (now != joins)
+            {
+                return;
+            }
         }
     }
 
-    /// <summary>SyncGroup requests the coordinator has read since the last JoinGroup: the current generation's.</summary>
-    private static int SyncsSinceTheLastJoin(EmbeddedKafkaCluster cluster)
+    /// <summary>JoinGroup requests the coordinator has read, and SyncGroup requests since the last of them (the current generation's).</summary>
+    private static (int Joins, int Syncs) SinceTheLastJoin(EmbeddedKafkaCluster cluster)
     {
         var requests = cluster.GetTrackedRequests();
+        var joins = requests.Count(r => r.ApiKey == ApiKey.JoinGroup);
         var syncs = 0;
         for (var i = requests.Count - 1; i >= 0 && requests[i].ApiKey != ApiKey.JoinGroup; i--)
         {
             syncs += requests[i].ApiKey == ApiKey.SyncGroup ? 1 : 0;
         }
 
-        return syncs;
+        return (joins, syncs);
     }
 
     private static string NewGroup() => "group-" + Guid.NewGuid().ToString("N")[..8];
