@@ -20,6 +20,10 @@ namespace Messaging.Testing;
 /// automatically (4 partitions) by a Metadata request or a produce to an unknown topic.</item>
 /// <item>ListOffsets by timestamp is not implemented: it answers offset -1. Earliest and latest work. Metadata
 /// reports controller 0, which is no broker, until <see cref="SetControllerId"/> is called.</item>
+/// <item>A classic consumer group's sync ends as soon as the leader's SyncGroup brings every member's assignment: a
+/// follower whose SyncGroup is read after that gets INVALID_REQUEST and rejoins (Kafka hands it its assignment). When
+/// the leader assigns at once and the machine is loaded, the group can cycle through generations for a while before it
+/// settles; a test that needs several members stable should allow for it.</item>
 /// <item>It speaks a subset of the protocol: ApiVersions only up to v2 (a v3+ request gets an error reply whose
 /// array count is one byte), and it must never be sent a compressed client-telemetry push (it hangs).</item>
 /// </list>
