@@ -123,45 +123,96 @@ public sealed class ConsumerGroupReconcileTests
         }
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task A_member_back_from_the_poll_timeout_rejoins_only_once_the_loss_has_been_reported_and_not_with_its_old_target()
+    /// <summary>
+    /// One KIP-848 member of a fresh group on a one-broker embedded cluster (topic of 2 partitions), with short
+    /// heartbeats and backoffs and its logs recorded; waits fail naming what they waited for and the member's state.
+    /// </summary>
+    private sealed class Kip848Run : IAsyncDisposable
     {
-        var ct = TestContext.Current.CancellationToken;
-        await using var cluster = EmbeddedKafkaCluster.Start(1);
-        var topic = "kip848-" + Guid.NewGuid().ToString("N")[..8];
-        cluster.CreateTopic(topic, 2, 1);
-        await using var client = new ClusterClient(new KafkaClientOptions
+        private readonly ClusterClient _client;
+        private readonly GroupCoordinator _coordinator;
+        private readonly EpochListener _listener;
+
+        private Kip848Run(EmbeddedKafkaCluster cluster, ClusterClient client, GroupCoordinator coordinator, ConsumerGroupMember member, EpochListener listener, RecordingLoggerFactory logs)
         {
-            BootstrapServers = cluster.BootstrapServers,
-            ClientId = "kip848-poll",
-            ReconnectBackoff = TimeSpan.FromMilliseconds(50),
-            ReconnectBackoffMax = TimeSpan.FromMilliseconds(200),
-        });
-        var logs = new RecordingLoggerFactory();
-        await using var coordinator = new GroupCoordinator(client, new GroupMemberSettings("group-" + Guid.NewGuid().ToString("N")[..8])
+            Cluster = cluster;
+            _client = client;
+            _coordinator = coordinator;
+            Member = member;
+            _listener = listener;
+            Logs = logs;
+        }
+
+        public EmbeddedKafkaCluster Cluster { get; }
+
+        public ConsumerGroupMember Member { get; }
+
+        public RecordingLoggerFactory Logs { get; }
+
+        /// <summary>Starts the member with <paramref name="listener"/> (its epoch wired to the member's).</summary>
+        public static Kip848Run Start(string clientId, EpochListener listener, TimeSpan? maxPollInterval = null)
         {
-            LoggerFactory = logs,
-            SessionTimeout = TimeSpan.FromSeconds(6),
-            HeartbeatInterval = TimeSpan.FromMilliseconds(300),
-            MaxPollInterval = TimeSpan.FromSeconds(1),
-            RetryBackoff = TimeSpan.FromMilliseconds(50),
-            RetryBackoffMax = TimeSpan.FromMilliseconds(300),
-        });
-        var listener = new EpochListener { HoldLost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
-        await using var member = new ConsumerGroupMember(coordinator, ConsumerGroupSubscription.Topics(topic), listener);
-        listener.Epoch = () => member.MemberEpoch;
-        member.Start();
-        string Dump() => "epoch " + member.MemberEpoch + ", owns " + string.Join(",", member.Assignment) + "; events: " + string.Join(" | ", listener.Events)
-            + Environment.NewLine + string.Join(Environment.NewLine, logs.Events.Select(e => "  " + e.Level + " " + e.Message));
-        async Task WaitAsync(Func<bool> condition, string what)
+            var cluster = EmbeddedKafkaCluster.Start(1);
+            var topic = "kip848-" + Guid.NewGuid().ToString("N")[..8];
+            cluster.CreateTopic(topic, 2, 1);
+            var client = new ClusterClient(new KafkaClientOptions
+            {
+                BootstrapServers = cluster.BootstrapServers,
+                ClientId = clientId,
+                ReconnectBackoff = TimeSpan.FromMilliseconds(50),
+                ReconnectBackoffMax = TimeSpan.FromMilliseconds(200),
+            });
+            var logs = new RecordingLoggerFactory();
+            var settings = new GroupMemberSettings("group-" + Guid.NewGuid().ToString("N")[..8])
+            {
+                LoggerFactory = logs,
+                SessionTimeout = TimeSpan.FromSeconds(6),
+                HeartbeatInterval = TimeSpan.FromMilliseconds(300),
+                RetryBackoff = TimeSpan.FromMilliseconds(50),
+                RetryBackoffMax = TimeSpan.FromMilliseconds(300),
+            };
+            if (maxPollInterval is { } interval)
+            {
+                settings = settings with { MaxPollInterval = interval };
+            }
+
+            var coordinator = new GroupCoordinator(client, settings);
+            var member = new ConsumerGroupMember(coordinator, ConsumerGroupSubscription.Topics(topic), listener);
+            listener.Epoch = () => member.MemberEpoch;
+            member.Start();
+            return new Kip848Run(cluster, client, coordinator, member, listener, logs);
+        }
+
+        public async Task WaitAsync(Func<bool> condition, string what, CancellationToken cancellationToken)
         {
             var stop = DateTime.UtcNow + TimeSpan.FromSeconds(20);
             while (!condition())
             {
                 Assert.True(DateTime.UtcNow < stop, "Timed out waiting for: " + what + Environment.NewLine + Dump());
-                await Task.Delay(20, ct);
+                await Task.Delay(20, cancellationToken);
             }
         }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Member.DisposeAsync();
+            await _coordinator.DisposeAsync();
+            await _client.DisposeAsync();
+            await Cluster.DisposeAsync();
+        }
+
+        private string Dump() => "epoch " + Member.MemberEpoch + ", owns " + string.Join(",", Member.Assignment) + "; events: " + string.Join(" | ", _listener.Events)
+            + Environment.NewLine + string.Join(Environment.NewLine, Logs.Events.Select(e => "  " + e.Level + " " + e.Message));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_member_back_from_the_poll_timeout_rejoins_only_once_the_loss_has_been_reported_and_not_with_its_old_target()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var listener = new EpochListener { HoldLost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        await using var run = Kip848Run.Start("kip848-poll", listener, TimeSpan.FromSeconds(1));
+        var (cluster, member, logs) = (run.Cluster, run.Member, run.Logs);
+        Task WaitAsync(Func<bool> condition, string what) => run.WaitAsync(condition, what, ct);
 
         await WaitAsync(() => member.MemberEpoch > 0 && member.Assignment.Count == 2, "joined with both partitions");
 
@@ -189,40 +240,10 @@ public sealed class ConsumerGroupReconcileTests
     public async Task A_fenced_member_rejoins_only_once_the_loss_has_been_reported()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var cluster = EmbeddedKafkaCluster.Start(1);
-        var topic = "kip848-" + Guid.NewGuid().ToString("N")[..8];
-        cluster.CreateTopic(topic, 2, 1);
-        await using var client = new ClusterClient(new KafkaClientOptions
-        {
-            BootstrapServers = cluster.BootstrapServers,
-            ClientId = "kip848-fenced",
-            ReconnectBackoff = TimeSpan.FromMilliseconds(50),
-            ReconnectBackoffMax = TimeSpan.FromMilliseconds(200),
-        });
-        var logs = new RecordingLoggerFactory();
-        await using var coordinator = new GroupCoordinator(client, new GroupMemberSettings("group-" + Guid.NewGuid().ToString("N")[..8])
-        {
-            LoggerFactory = logs,
-            SessionTimeout = TimeSpan.FromSeconds(6),
-            HeartbeatInterval = TimeSpan.FromMilliseconds(300),
-            RetryBackoff = TimeSpan.FromMilliseconds(50),
-            RetryBackoffMax = TimeSpan.FromMilliseconds(300),
-        });
         var listener = new EpochListener();
-        await using var member = new ConsumerGroupMember(coordinator, ConsumerGroupSubscription.Topics(topic), listener);
-        listener.Epoch = () => member.MemberEpoch;
-        member.Start();
-        string Dump() => "epoch " + member.MemberEpoch + ", owns " + string.Join(",", member.Assignment) + "; events: " + string.Join(" | ", listener.Events)
-            + Environment.NewLine + string.Join(Environment.NewLine, logs.Events.Select(e => "  " + e.Level + " " + e.Message));
-        async Task WaitAsync(Func<bool> condition, string what)
-        {
-            var stop = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-            while (!condition())
-            {
-                Assert.True(DateTime.UtcNow < stop, "Timed out waiting for: " + what + Environment.NewLine + Dump());
-                await Task.Delay(20, ct);
-            }
-        }
+        await using var run = Kip848Run.Start("kip848-fenced", listener);
+        var (cluster, member, logs) = (run.Cluster, run.Member, run.Logs);
+        Task WaitAsync(Func<bool> condition, string what) => run.WaitAsync(condition, what, ct);
 
         await WaitAsync(() => member.MemberEpoch > 0 && member.Assignment.Count == 2, "joined with both partitions");
 
@@ -248,41 +269,11 @@ public sealed class ConsumerGroupReconcileTests
     public async Task A_fatal_heartbeat_error_during_a_callback_reports_the_loss_after_that_callback_not_alongside_it()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var cluster = EmbeddedKafkaCluster.Start(1);
-        var topic = "kip848-" + Guid.NewGuid().ToString("N")[..8];
-        cluster.CreateTopic(topic, 2, 1);
-        await using var client = new ClusterClient(new KafkaClientOptions
-        {
-            BootstrapServers = cluster.BootstrapServers,
-            ClientId = "kip848-fatal",
-            ReconnectBackoff = TimeSpan.FromMilliseconds(50),
-            ReconnectBackoffMax = TimeSpan.FromMilliseconds(200),
-        });
-        var logs = new RecordingLoggerFactory();
-        await using var coordinator = new GroupCoordinator(client, new GroupMemberSettings("group-" + Guid.NewGuid().ToString("N")[..8])
-        {
-            LoggerFactory = logs,
-            SessionTimeout = TimeSpan.FromSeconds(6),
-            HeartbeatInterval = TimeSpan.FromMilliseconds(300),
-            RetryBackoff = TimeSpan.FromMilliseconds(50),
-            RetryBackoffMax = TimeSpan.FromMilliseconds(300),
-        });
         var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var listener = new EpochListener { HoldAssigned = hold };
-        await using var member = new ConsumerGroupMember(coordinator, ConsumerGroupSubscription.Topics(topic), listener);
-        listener.Epoch = () => member.MemberEpoch;
-        member.Start();
-        string Dump() => "epoch " + member.MemberEpoch + ", owns " + string.Join(",", member.Assignment) + "; events: " + string.Join(" | ", listener.Events)
-            + Environment.NewLine + string.Join(Environment.NewLine, logs.Events.Select(e => "  " + e.Level + " " + e.Message));
-        async Task WaitAsync(Func<bool> condition, string what)
-        {
-            var stop = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-            while (!condition())
-            {
-                Assert.True(DateTime.UtcNow < stop, "Timed out waiting for: " + what + Environment.NewLine + Dump());
-                await Task.Delay(20, ct);
-            }
-        }
+        await using var run = Kip848Run.Start("kip848-fatal", listener);
+        var (cluster, member) = (run.Cluster, run.Member);
+        Task WaitAsync(Func<bool> condition, string what) => run.WaitAsync(condition, what, ct);
 
         // The assignment callback is still running (the application starting its partitions) when a heartbeat is
         // refused for good: the callbacks are the application's, one at a time, so the loss is reported once the
