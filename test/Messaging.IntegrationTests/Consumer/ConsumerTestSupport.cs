@@ -25,6 +25,19 @@ internal static class ConsumerTestSupport
         return options;
     }
 
+    /// <summary>
+    /// <see cref="Options"/> for a member of a new group that commits only when told (no auto-commit), with a short
+    /// session and fast heartbeats: the commit-and-rejoin tests against a fake coordinator.
+    /// </summary>
+    public static KafkaConsumerOptions ManualCommitGroupOptions(string bootstrap) => Options(bootstrap, o =>
+    {
+        o.GroupId = "group-" + Guid.NewGuid().ToString("N")[..8];
+        o.EnableAutoCommit = false;
+        o.SessionTimeout = TimeSpan.FromSeconds(6);
+        o.HeartbeatInterval = TimeSpan.FromMilliseconds(200);
+        o.RebalanceTimeout = TimeSpan.FromSeconds(10);
+    });
+
     public static KafkaConsumer<byte[]?, byte[]?> Bytes(KafkaConsumerOptions options) => new(options, Messaging.Deserializers.ByteArray, Messaging.Deserializers.ByteArray);
 
     /// <summary>Produces <paramref name="count"/> records (value = <see cref="SequencedPayload"/>), spread by key over the partitions; returns them by partition in order.</summary>

@@ -16,14 +16,7 @@ public sealed class ClassicCommitRefusedTests
     {
         var ct = TestContext.Current.CancellationToken;
         await using var broker = FakeGroupBroker.Start();
-        await using var consumer = new KafkaConsumer(ConsumerTestSupport.Options(broker.BootstrapServers, o =>
-        {
-            o.GroupId = "group-" + Guid.NewGuid().ToString("N")[..8];
-            o.EnableAutoCommit = false;
-            o.SessionTimeout = TimeSpan.FromSeconds(6);
-            o.HeartbeatInterval = TimeSpan.FromMilliseconds(200);
-            o.RebalanceTimeout = TimeSpan.FromSeconds(10);
-        }));
+        await using var consumer = new KafkaConsumer(ConsumerTestSupport.ManualCommitGroupOptions(broker.BootstrapServers));
         consumer.Subscribe(["events"]);
         var group = consumer.Group!;
         await Until.TrueAsync(() => group.ClassicMember is { StableGeneration: not null }, Deadline, "stable", ct);
