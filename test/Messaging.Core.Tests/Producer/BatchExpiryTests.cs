@@ -3,18 +3,13 @@ using Messaging.Records;
 
 namespace Messaging.Core.Tests.Producer;
 
-/// <summary>A record's outcome comes by its delivery deadline, also when its batch is queued behind a batch with a later one.</summary>
-public sealed class QueuedBatchExpiryTests
+/// <summary>A record's outcome comes by its delivery deadline, also when its batch is queued or still open behind a batch with a later one.</summary>
+public sealed class BatchExpiryTests
 {
     [Fact]
     public void A_queued_batch_past_its_deadline_expires_while_the_batch_ahead_of_it_still_has_time()
     {
-        var settings = new ProducerSettings(new KafkaProducerOptions { BootstrapServers = "localhost:9092", BatchSize = 4096, Linger = TimeSpan.FromMilliseconds(5) });
-        var accumulator = new RecordAccumulator(settings, new BufferPool(settings.BufferMemory, settings.BatchSize), new IdempotenceState(),
-            new ProducerLog(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
-        var topic = accumulator.GetOrAddTopic("t");
-        topic.EnsurePartitions(1);
-        var partition = topic.Partitions[0];
+        var (settings, accumulator, partition) = NewAccumulator(new IdempotenceState());
 
         // Three closed batches (full, say) wait for a partition without a leader. The middle one was opened by a record
         // that waited (for memory or metadata) until its deadline, counted from its call, had passed; the other two
@@ -43,15 +38,10 @@ public sealed class QueuedBatchExpiryTests
     [Fact]
     public void With_idempotence_a_retried_batch_past_its_deadline_expires_behind_a_lower_sequence_and_the_partition_waits_to_resolve_it()
     {
-        var settings = new ProducerSettings(new KafkaProducerOptions { BootstrapServers = "localhost:9092", BatchSize = 4096, Linger = TimeSpan.FromMilliseconds(5) });
-        Assert.True(settings.Idempotent);
         var idempotence = new IdempotenceState();
         idempotence.SetProducerId(new ProducerIdAndEpoch(1000, 0));
-        var accumulator = new RecordAccumulator(settings, new BufferPool(settings.BufferMemory, settings.BatchSize), idempotence,
-            new ProducerLog(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
-        var topic = accumulator.GetOrAddTopic("t");
-        topic.EnsurePartitions(1);
-        var partition = topic.Partitions[0];
+        var (settings, accumulator, partition) = NewAccumulator(idempotence);
+        Assert.True(settings.Idempotent);
 
         // Three batches were sent (sequences 0, 1, 2), failed retriably, and wait to be retried in sequence order; the
         // middle one's deadline has passed (a record in it had waited before it was appended).
@@ -92,7 +82,43 @@ public sealed class QueuedBatchExpiryTests
         Assert.False(idempotence.CanDrain(partition, c));
     }
 
-    private static void Append(RecordAccumulator accumulator, PartitionState partition, long callDeadlineTicks, object target) =>
+    [Fact]
+    public void An_open_batch_past_its_deadline_expires_while_a_batch_ahead_of_it_still_has_time()
+    {
+        var (settings, accumulator, partition) = NewAccumulator(new IdempotenceState());
+
+        // A full batch waits in the queue with its whole delivery timeout ahead of it.
+        Append(accumulator, partition, 0);
+        lock (partition.Sync)
+        {
+            RecordAccumulator.CloseOpenBatch(partition, partition.Open!);
+        }
+
+        // A record that waited (for memory or metadata) until its deadline had passed opens the next batch.
+        ProduceException? outcome = null;
+        DeliveryHandler handler = (in DeliveryResult _, ProduceException? error, object? _) => outcome = error;
+        Append(accumulator, partition, settings.Clock.Now - 1, handler);
+
+        accumulator.ExpireQueued(settings.Clock.Now, []);
+
+        Assert.Null(partition.Open);
+        Assert.Equal(1, partition.Queue.Count);
+        Assert.Equal(ProduceErrorKind.DeliveryTimeout, outcome?.Kind);
+        Assert.Equal(1, accumulator.IncompleteCount);
+    }
+
+    /// <summary>An accumulator (batch size 4 KB, linger 5 ms) with one topic "t" of one partition.</summary>
+    private static (ProducerSettings Settings, RecordAccumulator Accumulator, PartitionState Partition) NewAccumulator(IdempotenceState idempotence)
+    {
+        var settings = new ProducerSettings(new KafkaProducerOptions { BootstrapServers = "localhost:9092", BatchSize = 4096, Linger = TimeSpan.FromMilliseconds(5) });
+        var accumulator = new RecordAccumulator(settings, new BufferPool(settings.BufferMemory, settings.BatchSize), idempotence,
+            new ProducerLog(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+        var topic = accumulator.GetOrAddTopic("t");
+        topic.EnsurePartitions(1);
+        return (settings, accumulator, topic.Partitions[0]);
+    }
+
+    private static void Append(RecordAccumulator accumulator, PartitionState partition, long callDeadlineTicks, object? target = null) =>
         Assert.Equal(AppendStatus.Appended, accumulator.TryAppend(partition, 1, "k"u8, "v"u8, default, RecordNulls.None, target, null, false,
             ProducerBatch.MaxRecordSize(1, 1, default), callDeadlineTicks, out _));
 
