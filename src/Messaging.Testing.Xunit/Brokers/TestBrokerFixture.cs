@@ -31,6 +31,7 @@ public sealed class TestBrokerFixture : IAsyncLifetime
     public const string DefaultKafkaImage = "apache/kafka:3.9.1";
 
     private readonly SemaphoreSlim _sharedGate = new(1, 1);
+    private readonly Func<string, KafkaContainer> _createContainer;
     private KafkaContainer? _container;
     private SharedTestBroker? _shared;
     private string? _unavailableReason;
@@ -44,8 +45,13 @@ public sealed class TestBrokerFixture : IAsyncLifetime
     /// <summary>A fixture for an explicit selection, as if the environment said so (for tests of the fixture itself and tools).</summary>
     public static TestBrokerFixture For(string? kind, string? bootstrapServers) => new(kind, bootstrapServers);
 
-    private TestBrokerFixture(string? kind, string? bootstrapServers)
+    /// <summary>Like <see cref="For(string?, string?)"/>, with the container mode's container built by <paramref name="createContainer"/> from the image name.</summary>
+    internal static TestBrokerFixture For(string? kind, string? bootstrapServers, Func<string, KafkaContainer> createContainer) =>
+        new(kind, bootstrapServers, createContainer);
+
+    private TestBrokerFixture(string? kind, string? bootstrapServers, Func<string, KafkaContainer>? createContainer = null)
     {
+        _createContainer = createContainer ?? CreateContainer;
         Kind = Parse(kind);
         ExternalBootstrapServers = bootstrapServers;
         if (Kind == TestBrokerKind.External && string.IsNullOrWhiteSpace(bootstrapServers))
@@ -150,21 +156,32 @@ public sealed class TestBrokerFixture : IAsyncLifetime
 
         try
         {
-            _container = new KafkaBuilder(image).WithVendor(KafkaVendor.ApacheSoftwareFoundation).Build();
+            _container = _createContainer(image);
             await _container.StartAsync(cancellationToken).ConfigureAwait(false);
             _shared = new SharedTestBroker(TestBrokerKind.Container, _container.GetBootstrapAddress(), brokerCount: 1);
         }
-        catch (DockerUnavailableException ex)
+        catch (Exception ex)
         {
-            // No daemon answers: the container tests cannot run here, which is a skip, not a failure.
-            _unavailableReason = $"{BrokerVariable}=container, but no Docker daemon answered ({ex.Message.Split('\n')[0].Trim()}).";
+            // A container that did not start is removed now: the next test builds a new one, which would otherwise
+            // replace it here and leave it behind (created, perhaps running) until the process ends.
             if (_container is not null)
             {
                 await _container.DisposeAsync().ConfigureAwait(false);
                 _container = null;
             }
+
+            if (ex is not DockerUnavailableException)
+            {
+                throw;
+            }
+
+            // No daemon answers: the container tests cannot run here, which is a skip, not a failure.
+            _unavailableReason = $"{BrokerVariable}=container, but no Docker daemon answered ({ex.Message.Split('\n')[0].Trim()}).";
         }
     }
+
+    private static KafkaContainer CreateContainer(string image) =>
+        new KafkaBuilder(image).WithVendor(KafkaVendor.ApacheSoftwareFoundation).Build();
 
     private static TestBrokerKind Parse(string? kind) => kind?.Trim().ToLowerInvariant() switch
     {

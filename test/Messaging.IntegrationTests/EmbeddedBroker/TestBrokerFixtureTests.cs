@@ -1,4 +1,5 @@
 using Messaging.Testing.Brokers;
+using Testcontainers.Kafka;
 
 namespace Messaging.IntegrationTests.EmbeddedBroker;
 
@@ -59,5 +60,28 @@ public sealed class TestBrokerFixtureTests
         var (again, sameReason) = await fixture.TryAcquireAsync(1, faultInjection: false, TestContext.Current.CancellationToken);
         Assert.Null(again);
         Assert.Equal(reason, sameReason);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_container_whose_start_fails_is_disposed_and_the_error_reaches_the_test()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var built = new List<KafkaContainer>();
+        await using var fixture = TestBrokerFixture.For("container", null, image =>
+        {
+            // A Docker endpoint nothing listens on: the container is built, and its start fails.
+            var container = new KafkaBuilder(image).WithDockerEndpoint("tcp://127.0.0.1:1").WithCleanUp(false)
+                .WithLogger(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).Build();
+            built.Add(container);
+            return container;
+        });
+
+        var failure = await Record.ExceptionAsync(() => fixture.TryAcquireAsync(1, faultInjection: false, ct));
+        Assert.NotNull(failure);
+        Assert.IsNotType<OperationCanceledException>(failure, exactMatch: false);
+
+        // A disposed container refuses to start again; one left undisposed would try Docker once more.
+        var container = Assert.Single(built);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => container.StartAsync(ct));
     }
 }
