@@ -187,7 +187,10 @@ internal sealed class FetchMaintenance
                 cursor.InFlight = false;
                 if (cursor.Generation != generation || cursor.State != CursorState.Resetting)
                 {
-                    continue; // sought or removed meanwhile: the answer is for a start nobody wants any more
+                    // Sought or removed meanwhile: the answer is for a start nobody wants any more. A seek to an offset
+                    // found the cursor in flight, so its fetcher did not take it: wake it now that it may.
+                    SignalIfFetching(cursor);
+                    continue;
                 }
 
                 if (!answers.TryGetValue(cursor.TopicPartition, out var answer))
@@ -201,10 +204,7 @@ internal sealed class FetchMaintenance
                         cursor.FetchOffset = answer.Offset.Offset;
                         cursor.Position = answer.Offset.Offset;
                         cursor.State = CursorState.Fetching;
-                        if (cursor.Leader >= 0)
-                        {
-                            _brokers.Get(cursor.Leader).Signal();
-                        }
+                        SignalIfFetching(cursor);
                     }
                     else if (start.IsTimestamp || start.IsMaxTimestamp)
                     {
@@ -243,7 +243,17 @@ internal sealed class FetchMaintenance
             {
                 cursor.InFlight = false;
                 cursor.RetryAt = retryAt;
+                SignalIfFetching(cursor); // sought to an offset while the lookup was out: fetched after the backoff
             }
+        }
+    }
+
+    /// <summary>Wakes the fetcher of a cursor that may be fetched (under the lock): its broker fetcher skipped it while it was in flight here.</summary>
+    private void SignalIfFetching(PartitionCursor cursor)
+    {
+        if (cursor.State == CursorState.Fetching && cursor.Leader >= 0)
+        {
+            _brokers.Get(cursor.Leader).Signal();
         }
     }
 }

@@ -1,3 +1,4 @@
+using Messaging.IntegrationTests.Support;
 using Messaging.Records;
 using Messaging.Testing.Brokers;
 
@@ -178,6 +179,28 @@ public sealed class ConsumerPositionTests(TestBrokerFixture fixture)
         consumer.Seek(partition, OffsetSpec.Earliest);
         var read = await ConsumerTestSupport.ReadAsync(consumer, 3, TimeSpan.FromSeconds(10), ct);
         Assert.Equal([0L, 1, 2], read.Select(r => r.Offset));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_seek_to_an_offset_while_the_start_lookup_is_out_is_fetched_once_the_lookup_answers()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = await fixture.AcquireAsync(brokers: 1, faultInjection: true, cancellationToken: ct);
+        var topic = TestBrokerFixture.UniqueTopicName("seek-lookup");
+        await broker.CreateTopicAsync(topic, 1, 1, ct);
+        await ConsumerTestSupport.ProduceAsync(broker.BootstrapServers, topic, 1, 10, 20, cancellationToken: ct);
+        var partition = new TopicPartition(topic, 0);
+        var faults = broker.Faults!;
+        faults.StartRequestTracking();
+        faults.PushBrokerRequestErrors(1, ApiKey.ListOffsets, (ErrorCode.None, TimeSpan.FromSeconds(1))); // the start lookup is answered late
+
+        await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers));
+        consumer.Assign([new TopicPartitionOffset(partition, OffsetSpec.Earliest)]);
+        await Eventually.TrueAsync(() => faults.GetTrackedRequests().Any(r => r.ApiKey == ApiKey.ListOffsets), TimeSpan.FromSeconds(10), "the start lookup sent", ct);
+        consumer.Seek(partition, 5);
+
+        var read = await ConsumerTestSupport.ReadAsync(consumer, 5, TimeSpan.FromSeconds(10), ct);
+        Assert.Equal([5L, 6, 7, 8, 9], read.Select(r => r.Offset));
     }
 
     private static async Task WaitForPositionAsync<TKey, TValue>(KafkaConsumer<TKey, TValue> consumer, TopicPartition partition, long expected, CancellationToken cancellationToken)
