@@ -141,7 +141,7 @@ internal sealed class BrokerFetcher : IAsyncDisposable
                     }
                     else
                     {
-                        _responses.CompleteFetch(_targets, _index, _topicNames, response, shared, version);
+                        _responses.CompleteFetch(NodeId, _targets, _index, _topicNames, response, shared, version);
                     }
                 }
                 finally

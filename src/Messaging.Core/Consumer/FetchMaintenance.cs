@@ -118,7 +118,7 @@ internal sealed class FetchMaintenance
                     cursor.Leader = partition.Leader;
                     cursor.LeaderEpoch = partition.LeaderEpoch;
                     cursor.TopicId = topic.TopicId;
-                    _brokers.Get(partition.Leader).Signal();
+                    _brokers.Get(cursor.FetchNode).Signal();
                 }
             }
         }
@@ -253,7 +253,7 @@ internal sealed class FetchMaintenance
     {
         if (cursor.State == CursorState.Fetching && cursor.Leader >= 0)
         {
-            _brokers.Get(cursor.Leader).Signal();
+            _brokers.Get(cursor.FetchNode).Signal(); // the leader, or the read replica it named
         }
     }
 }

@@ -22,6 +22,7 @@ internal sealed class FetchResponseHandler
     private readonly KafkaConsumerOptions _options;
     private readonly ConsumerLog _log;
     private readonly Clock _clock;
+    private readonly Action<int> _wakeBroker;
     private int _leaderErrors;
     private int _failedFetches;
 
@@ -31,9 +32,12 @@ internal sealed class FetchResponseHandler
     /// <param name="options">The retry backoff and the offset reset policy.</param>
     /// <param name="log">Where errors and resets are logged.</param>
     /// <param name="clock">The consumer's clock: backoffs count on it.</param>
-    public FetchResponseHandler(PartitionCursors cursors, FetchBuffer buffer, MaintenanceRequests maintenance, KafkaConsumerOptions options, ConsumerLog log, Clock clock)
+    /// <param name="wakeBroker">Wakes (and starts) the fetcher of a broker a partition moved to; called under the cursors' lock.</param>
+    public FetchResponseHandler(PartitionCursors cursors, FetchBuffer buffer, MaintenanceRequests maintenance, KafkaConsumerOptions options, ConsumerLog log, Clock clock,
+        Action<int> wakeBroker)
     {
         _clock = clock;
+        _wakeBroker = wakeBroker;
         _cursors = cursors;
         _buffer = buffer;
         _maintenance = maintenance;
@@ -53,6 +57,17 @@ internal sealed class FetchResponseHandler
         Interlocked.Increment(ref _failedFetches);
         _log.FetchFailed(node, targets.Count, error.Message);
         _cursors.RetryAt(targets, _clock.After(_options.RetryBackoff));
+        lock (_cursors.Sync)
+        {
+            foreach (var target in targets)
+            {
+                if (target.Cursor.ReadReplica == node)
+                {
+                    LeaveReadReplica(target.Cursor); // the replica the leader named failed: back to the leader
+                }
+            }
+        }
+
         if (refreshMetadata)
         {
             _maintenance.RequestMetadataRefresh();
@@ -85,10 +100,15 @@ internal sealed class FetchResponseHandler
     /// <paramref name="frame"/>) and the cursor's fetch offset moves past it; errors move the cursor (reset, new
     /// leader, backoff, held). Every target stops being in flight.
     /// </summary>
-    /// <remarks><paramref name="topicNames"/> names the request's topics by id (Fetch v13+ answers by id).</remarks>
-    public void CompleteFetch(List<FetchTarget> targets, Dictionary<TopicPartition, int> index, Dictionary<Guid, string> topicNames, FetchResponse response, SharedBuffer frame, short version)
+    /// <remarks>
+    /// <paramref name="topicNames"/> names the request's topics by id (Fetch v13+ answers by id). A leader that names
+    /// a preferred read replica (KIP-392) sends no records: the partition is fetched from that replica from then on,
+    /// until it runs out (<see cref="KafkaClientOptions.MetadataMaxAge"/>) or a Fetch there fails or errs.
+    /// </remarks>
+    public void CompleteFetch(int node, List<FetchTarget> targets, Dictionary<TopicPartition, int> index, Dictionary<Guid, string> topicNames, FetchResponse response, SharedBuffer frame, short version)
     {
         bool refresh = false;
+        long now = _clock.Now;
         long retryAt = _clock.After(_options.RetryBackoff);
         lock (_cursors.Sync)
         {
@@ -121,13 +141,35 @@ internal sealed class FetchResponseHandler
 
                     cursor.LastStableOffset = data.LastStableOffset;
                     cursor.LogStartOffset = data.LogStartOffset;
+                    if (data.PreferredReadReplica >= 0 && data.PreferredReadReplica != node)
+                    {
+                        cursor.ReadReplica = data.PreferredReadReplica;
+                        cursor.ReadReplicaUntil = _clock.After(_options.MetadataMaxAge);
+                        _wakeBroker(cursor.ReadReplica);
+                        continue;
+                    }
+
+                    if (data.ErrorCode != ErrorCode.None && cursor.ReadReplica == node)
+                    {
+                        LeaveReadReplica(cursor);
+                        if (data.ErrorCode == ErrorCode.OffsetOutOfRange)
+                        {
+                            continue; // a follower behind the leader: the leader decides whether the offset is out of range
+                        }
+                    }
+
                     refresh |= Apply(target, data, frame, retryAt);
                 }
             }
 
             foreach (var target in targets)
             {
-                target.Cursor.InFlight = false;
+                var cursor = target.Cursor;
+                cursor.InFlight = false;
+                if (cursor.ReadReplica == node && now >= cursor.ReadReplicaUntil)
+                {
+                    LeaveReadReplica(cursor); // the leader names the replica to read from again
+                }
             }
         }
 
@@ -181,6 +223,16 @@ internal sealed class FetchResponseHandler
         }
 
         return end;
+    }
+
+    /// <summary>Fetches the partition from its leader again, no longer from the replica the leader named (under the lock).</summary>
+    private void LeaveReadReplica(PartitionCursor cursor)
+    {
+        cursor.ReadReplica = -1;
+        if (cursor.Leader >= 0)
+        {
+            _wakeBroker(cursor.Leader);
+        }
     }
 
     /// <summary>Applies one partition's answer (under the lock). Returns true when metadata should be refreshed.</summary>

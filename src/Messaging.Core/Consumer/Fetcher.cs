@@ -39,7 +39,7 @@ internal sealed class Fetcher : IAsyncDisposable
         _maintenanceRequests = new MaintenanceRequests(clock);
         _log = new ConsumerLog(options.LoggerFactory.CreateLogger("Messaging.Consumer"));
         _buffer = new FetchBuffer(options.MaxBufferedBytes, SignalBrokers);
-        _responses = new FetchResponseHandler(_cursors, _buffer, _maintenanceRequests, options, _log, clock);
+        _responses = new FetchResponseHandler(_cursors, _buffer, _maintenanceRequests, options, _log, clock, WakeBroker);
         var connections = cluster.Connections;
         var responseBuffers = pools.Responses;
         var stop = _stop.Token;
@@ -179,6 +179,9 @@ internal sealed class Fetcher : IAsyncDisposable
     }
 
     private void SignalBrokers() => _brokers.SignalAll();
+
+    /// <summary>Wakes, and starts on first use, the fetcher of a broker a partition moved to (a read replica, or back to its leader).</summary>
+    private void WakeBroker(int node) => _brokers.Get(node).Signal();
 
     private void ThrowIfDisposed()
     {

@@ -54,7 +54,11 @@ public sealed class KafkaConsumerOptions : KafkaClientOptions
     /// <summary><c>retry.backoff.ms</c>: the wait before fetching again from a broker or partition that failed. Default 100 ms.</summary>
     public TimeSpan RetryBackoff { get; set; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary><c>client.rack</c>: the consumer's rack, sent with every Fetch (KIP-392). Default empty.</summary>
+    /// <summary>
+    /// <c>client.rack</c>: the consumer's rack, sent with every Fetch (KIP-392). A leader with a rack-aware replica
+    /// selector may then name a follower to read from; the partition is fetched from it until
+    /// <see cref="KafkaClientOptions.MetadataMaxAge"/> passes or it fails, then from the leader again. Default empty.
+    /// </summary>
     public string ClientRack { get; set; } = "";
 
     /// <summary>The most bytes one compressed batch may decompress to; more is reported as corrupt (a decompression bomb). Default 128 MiB.</summary>

@@ -58,6 +58,18 @@ internal sealed class PartitionCursor
 
     public int LeaderEpoch { get; set; } = -1;
 
+    /// <summary>
+    /// The replica the leader named for this consumer to read from (KIP-392: a follower in the consumer's rack), or -1.
+    /// Fetched from instead of the leader until <see cref="ReadReplicaUntil"/>, or until a Fetch there fails or errs.
+    /// </summary>
+    public int ReadReplica { get; set; } = -1;
+
+    /// <summary>When <see cref="ReadReplica"/> runs out (a timestamp of the consumer's clock): the leader is asked again then.</summary>
+    public long ReadReplicaUntil { get; set; }
+
+    /// <summary>The broker the partition is fetched from: the read replica the leader named, else the leader.</summary>
+    public int FetchNode => ReadReplica >= 0 ? ReadReplica : Leader;
+
     public Guid TopicId { get; set; }
 
     public bool Paused { get; set; }

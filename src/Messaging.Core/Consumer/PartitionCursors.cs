@@ -300,7 +300,7 @@ internal sealed class PartitionCursors
     }
 
     /// <summary>
-    /// Marks every partition <paramref name="node"/> may fetch at <paramref name="now"/> as in flight and lists it in
+    /// Marks every partition <paramref name="node"/> (its leader, or the read replica its leader named) may fetch at <paramref name="now"/> as in flight and lists it in
     /// <paramref name="targets"/>. Returns the earliest retry time of the node's partitions still backing off
     /// (<see cref="long.MaxValue"/> for none), for when there is nothing to fetch now.
     /// </summary>
@@ -311,7 +311,7 @@ internal sealed class PartitionCursors
         {
             foreach (var cursor in _all)
             {
-                if (cursor.Leader != node)
+                if (cursor.FetchNode != node)
                 {
                     continue;
                 }

@@ -2,6 +2,7 @@ using Messaging.Consumer;
 using Messaging.Protocol.Messages;
 using Messaging.Threading;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using static Messaging.Core.Tests.Consumer.ConsumerTestData;
 
 namespace Messaging.Core.Tests.Consumer;
@@ -21,7 +22,7 @@ public sealed class FetchResponseHandlerTests
         var buffer = new FetchBuffer(long.MaxValue, static () => { });
         using var maintenance = new MaintenanceRequests(Clock.System);
         var options = new KafkaConsumerOptions { BootstrapServers = "localhost:9092", AutoOffsetReset = AutoOffsetReset.Earliest };
-        var handler = new FetchResponseHandler(cursors, buffer, maintenance, options, new ConsumerLog(NullLogger.Instance), Clock.System);
+        var handler = new FetchResponseHandler(cursors, buffer, maintenance, options, new ConsumerLog(NullLogger.Instance), Clock.System, _ => { });
         var frames = new CountingResponsePool();
 
         // Records 0-4 arrive and wait for the application; the fetch moves on to 5.
@@ -56,7 +57,7 @@ public sealed class FetchResponseHandlerTests
         var buffer = new FetchBuffer(long.MaxValue, static () => { });
         using var maintenance = new MaintenanceRequests(Clock.System);
         var options = new KafkaConsumerOptions { BootstrapServers = "localhost:9092" };
-        var handler = new FetchResponseHandler(cursors, buffer, maintenance, options, new ConsumerLog(NullLogger.Instance), Clock.System);
+        var handler = new FetchResponseHandler(cursors, buffer, maintenance, options, new ConsumerLog(NullLogger.Instance), Clock.System, _ => { });
         var frames = new CountingResponsePool();
 
         Fetch(cursors, handler, frames, ErrorCode.None, Batch(0, 5, o => "v" + o));
@@ -95,10 +96,73 @@ public sealed class FetchResponseHandlerTests
         Assert.False(cursor.IsFetchable(long.MaxValue));
     }
 
-    private static void Fetch(PartitionCursors cursors, FetchResponseHandler handler, CountingResponsePool frames, ErrorCode error, byte[]? records)
+    [Fact]
+    public void A_read_replica_the_leader_names_is_fetched_from_until_the_metadata_max_age_then_the_leader_is_asked_again()
+    {
+        var time = new FakeTimeProvider();
+        var clock = new Clock(time);
+        var cursors = ReplicaCursors();
+        var cursor = cursors.All[0];
+        var buffer = new FetchBuffer(long.MaxValue, static () => { });
+        using var maintenance = new MaintenanceRequests(clock);
+        var woken = new List<int>();
+        var handler = ReplicaHandler(cursors, buffer, maintenance, clock, woken);
+        var frames = new CountingResponsePool();
+
+        Fetch(cursors, handler, frames, ErrorCode.None, null, node: 1, preferredReadReplica: 2); // the leader sends no records, names broker 2
+        Assert.Equal(2, cursor.FetchNode);
+        Fetch(cursors, handler, frames, ErrorCode.None, Batch(0, 5, o => "v" + o), node: 2);
+        Assert.Equal(5, cursor.FetchOffset);
+        Assert.Equal(2, cursor.FetchNode);
+
+        time.Advance(TimeSpan.FromMinutes(1));
+        Fetch(cursors, handler, frames, ErrorCode.None, null, node: 2);
+        Assert.Equal(1, cursor.FetchNode);
+        Assert.Equal([2, 1], woken);
+        while (buffer.TryTake(out var chunk))
+        {
+            buffer.Done(chunk);
+        }
+
+        Assert.Equal(frames.Rents, frames.Returns);
+    }
+
+    [Fact]
+    public void Out_of_range_on_the_read_replica_goes_back_to_the_leader_without_resetting_the_position()
+    {
+        var cursors = ReplicaCursors();
+        var cursor = cursors.All[0];
+        using var maintenance = new MaintenanceRequests(Clock.System);
+        var woken = new List<int>();
+        var handler = ReplicaHandler(cursors, new FetchBuffer(long.MaxValue, static () => { }), maintenance, Clock.System, woken);
+        var frames = new CountingResponsePool();
+
+        Fetch(cursors, handler, frames, ErrorCode.None, null, node: 1, preferredReadReplica: 2);
+        Fetch(cursors, handler, frames, ErrorCode.OffsetOutOfRange, null, node: 2); // a follower behind the leader
+        Assert.Equal(1, cursor.FetchNode);
+        Assert.Equal(CursorState.Fetching, cursor.State);
+        Assert.Equal(0, cursor.FetchOffset);
+        Assert.Equal([2, 1], woken);
+    }
+
+    private static PartitionCursors ReplicaCursors()
+    {
+        var cursors = new PartitionCursors();
+        cursors.Assign([new TopicPartitionOffset(Partition, 0)]);
+        cursors.All[0].Leader = 1;
+        return cursors;
+    }
+
+    private static FetchResponseHandler ReplicaHandler(PartitionCursors cursors, FetchBuffer buffer, MaintenanceRequests maintenance, Clock clock, List<int> woken)
+    {
+        var options = new KafkaConsumerOptions { BootstrapServers = "localhost:9092", AutoOffsetReset = AutoOffsetReset.Earliest, MetadataMaxAge = TimeSpan.FromMinutes(1) };
+        return new FetchResponseHandler(cursors, buffer, maintenance, options, new ConsumerLog(NullLogger.Instance), clock, woken.Add);
+    }
+
+    private static void Fetch(PartitionCursors cursors, FetchResponseHandler handler, CountingResponsePool frames, ErrorCode error, byte[]? records, int node = 1, int preferredReadReplica = -1)
     {
         var targets = new List<FetchTarget>();
-        cursors.CollectTargets(1, targets, long.MaxValue);
+        cursors.CollectTargets(node, targets, long.MaxValue);
         Assert.Single(targets);
         var index = new Dictionary<TopicPartition, int> { [Partition] = 0 };
         var bytes = records ?? [];
@@ -112,11 +176,11 @@ public sealed class FetchResponseHandlerTests
                 new FetchResponse.FetchableTopicResponse
                 {
                     Topic = Topic,
-                    Partitions = [new FetchResponse.PartitionData { PartitionIndex = 0, ErrorCode = error, HighWatermark = 100, Records = records is null ? null : frame.Memory }],
+                    Partitions = [new FetchResponse.PartitionData { PartitionIndex = 0, ErrorCode = error, HighWatermark = 100, PreferredReadReplica = preferredReadReplica, Records = records is null ? null : frame.Memory }],
                 },
             ],
         };
-        handler.CompleteFetch(targets, index, [], response, frame, 12);
+        handler.CompleteFetch(node, targets, index, [], response, frame, 12);
         frame.Release();
     }
 }
