@@ -61,10 +61,13 @@ internal sealed class FetchResponseHandler
         {
             foreach (var target in targets)
             {
-                if (target.Cursor.ReadReplica == node)
+                var cursor = target.Cursor;
+                if (cursor.ReadReplica == node)
                 {
-                    LeaveReadReplica(target.Cursor); // the replica the leader named failed: back to the leader
+                    cursor.ReadReplica = -1; // the replica the leader named failed: back to the leader
                 }
+
+                WakeIfMoved(cursor, node);
             }
         }
 
@@ -145,13 +148,12 @@ internal sealed class FetchResponseHandler
                     {
                         cursor.ReadReplica = data.PreferredReadReplica;
                         cursor.ReadReplicaUntil = _clock.After(_options.MetadataMaxAge);
-                        _wakeBroker(cursor.ReadReplica);
                         continue;
                     }
 
                     if (data.ErrorCode != ErrorCode.None && cursor.ReadReplica == node)
                     {
-                        LeaveReadReplica(cursor);
+                        cursor.ReadReplica = -1; // back to the leader
                         if (data.ErrorCode == ErrorCode.OffsetOutOfRange)
                         {
                             continue; // a follower behind the leader: the leader decides whether the offset is out of range
@@ -168,8 +170,10 @@ internal sealed class FetchResponseHandler
                 cursor.InFlight = false;
                 if (cursor.ReadReplica == node && now >= cursor.ReadReplicaUntil)
                 {
-                    LeaveReadReplica(cursor); // the leader names the replica to read from again
+                    cursor.ReadReplica = -1; // the leader names the replica to read from again
                 }
+
+                WakeIfMoved(cursor, node);
             }
         }
 
@@ -225,13 +229,17 @@ internal sealed class FetchResponseHandler
         return end;
     }
 
-    /// <summary>Fetches the partition from its leader again, no longer from the replica the leader named (under the lock).</summary>
-    private void LeaveReadReplica(PartitionCursor cursor)
+    /// <summary>
+    /// Wakes the fetcher of the broker a partition of a Fetch to <paramref name="node"/> is fetched from now, when that
+    /// is another broker (a new leader routed while the Fetch was out, the read replica its leader named, the leader
+    /// again): that fetcher skipped the partition while it was in flight here, and nothing else wakes it (under the lock).
+    /// </summary>
+    private void WakeIfMoved(PartitionCursor cursor, int node)
     {
-        cursor.ReadReplica = -1;
-        if (cursor.Leader >= 0)
+        int fetchNode = cursor.FetchNode;
+        if (fetchNode >= 0 && fetchNode != node && cursor.State == CursorState.Fetching)
         {
-            _wakeBroker(cursor.Leader);
+            _wakeBroker(fetchNode);
         }
     }
 

@@ -99,71 +99,75 @@ public sealed class FetchResponseHandlerTests
     [Fact]
     public void A_read_replica_the_leader_names_is_fetched_from_until_the_metadata_max_age_then_the_leader_is_asked_again()
     {
-        var time = new FakeTimeProvider();
-        var clock = new Clock(time);
-        var cursors = ReplicaCursors();
-        var cursor = cursors.All[0];
-        var buffer = new FetchBuffer(long.MaxValue, static () => { });
-        using var maintenance = new MaintenanceRequests(clock);
-        var woken = new List<int>();
-        var handler = ReplicaHandler(cursors, buffer, maintenance, clock, woken);
-        var frames = new CountingResponsePool();
+        using var rig = new MovingPartition();
+        rig.Fetch(1, ErrorCode.None, preferredReadReplica: 2); // the leader sends no records, names broker 2
+        Assert.Equal(2, rig.Cursor.FetchNode);
+        rig.Fetch(2, ErrorCode.None, Batch(0, 5, o => "v" + o));
+        Assert.Equal(5, rig.Cursor.FetchOffset);
+        Assert.Equal(2, rig.Cursor.FetchNode);
 
-        Fetch(cursors, handler, frames, ErrorCode.None, null, node: 1, preferredReadReplica: 2); // the leader sends no records, names broker 2
-        Assert.Equal(2, cursor.FetchNode);
-        Fetch(cursors, handler, frames, ErrorCode.None, Batch(0, 5, o => "v" + o), node: 2);
-        Assert.Equal(5, cursor.FetchOffset);
-        Assert.Equal(2, cursor.FetchNode);
-
-        time.Advance(TimeSpan.FromMinutes(1));
-        Fetch(cursors, handler, frames, ErrorCode.None, null, node: 2);
-        Assert.Equal(1, cursor.FetchNode);
-        Assert.Equal([2, 1], woken);
-        while (buffer.TryTake(out var chunk))
+        rig.Time.Advance(TimeSpan.FromMinutes(1));
+        rig.Fetch(2, ErrorCode.None);
+        Assert.Equal(1, rig.Cursor.FetchNode);
+        Assert.Equal([2, 1], rig.Woken);
+        while (rig.Buffer.TryTake(out var chunk))
         {
-            buffer.Done(chunk);
+            rig.Buffer.Done(chunk);
         }
 
-        Assert.Equal(frames.Rents, frames.Returns);
+        Assert.Equal(rig.Frames.Rents, rig.Frames.Returns);
     }
 
     [Fact]
     public void Out_of_range_on_the_read_replica_goes_back_to_the_leader_without_resetting_the_position()
     {
-        var cursors = ReplicaCursors();
-        var cursor = cursors.All[0];
-        using var maintenance = new MaintenanceRequests(Clock.System);
-        var woken = new List<int>();
-        var handler = ReplicaHandler(cursors, new FetchBuffer(long.MaxValue, static () => { }), maintenance, Clock.System, woken);
-        var frames = new CountingResponsePool();
-
-        Fetch(cursors, handler, frames, ErrorCode.None, null, node: 1, preferredReadReplica: 2);
-        Fetch(cursors, handler, frames, ErrorCode.OffsetOutOfRange, null, node: 2); // a follower behind the leader
-        Assert.Equal(1, cursor.FetchNode);
-        Assert.Equal(CursorState.Fetching, cursor.State);
-        Assert.Equal(0, cursor.FetchOffset);
-        Assert.Equal([2, 1], woken);
+        using var rig = new MovingPartition();
+        rig.Fetch(1, ErrorCode.None, preferredReadReplica: 2);
+        rig.Fetch(2, ErrorCode.OffsetOutOfRange); // a follower behind the leader
+        Assert.Equal(1, rig.Cursor.FetchNode);
+        Assert.Equal(CursorState.Fetching, rig.Cursor.State);
+        Assert.Equal(0, rig.Cursor.FetchOffset);
+        Assert.Equal([2, 1], rig.Woken);
     }
 
-    private static PartitionCursors ReplicaCursors()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_partition_whose_leader_moved_while_its_fetch_was_out_wakes_the_new_leaders_fetcher_when_the_fetch_ends(bool fetchFails)
     {
-        var cursors = new PartitionCursors();
-        cursors.Assign([new TopicPartitionOffset(Partition, 0)]);
-        cursors.All[0].Leader = 1;
-        return cursors;
+        using var rig = new MovingPartition();
+        var targets = Collect(rig.Cursors, 1); // out at broker 1
+        lock (rig.Cursors.Sync)
+        {
+            rig.Cursor.Leader = 2; // metadata says broker 2 leads it now (as the maintenance loop routes it)
+        }
+
+        Assert.Empty(Collect(rig.Cursors, 2, expected: 0)); // broker 2's fetcher finds it in flight and waits for a signal
+        if (fetchFails)
+        {
+            rig.Handler.FailFetch(1, targets, new IOException("connection lost"), refreshMetadata: false);
+        }
+        else
+        {
+            Answer(rig.Handler, rig.Frames, targets, 1, ErrorCode.None, null); // broker 1 still answered for it, with nothing
+        }
+
+        Assert.Equal([2], rig.Woken);
     }
 
-    private static FetchResponseHandler ReplicaHandler(PartitionCursors cursors, FetchBuffer buffer, MaintenanceRequests maintenance, Clock clock, List<int> woken)
-    {
-        var options = new KafkaConsumerOptions { BootstrapServers = "localhost:9092", AutoOffsetReset = AutoOffsetReset.Earliest, MetadataMaxAge = TimeSpan.FromMinutes(1) };
-        return new FetchResponseHandler(cursors, buffer, maintenance, options, new ConsumerLog(NullLogger.Instance), clock, woken.Add);
-    }
-
-    private static void Fetch(PartitionCursors cursors, FetchResponseHandler handler, CountingResponsePool frames, ErrorCode error, byte[]? records, int node = 1, int preferredReadReplica = -1)
+    private static List<FetchTarget> Collect(PartitionCursors cursors, int node, int expected = 1)
     {
         var targets = new List<FetchTarget>();
         cursors.CollectTargets(node, targets, long.MaxValue);
-        Assert.Single(targets);
+        Assert.Equal(expected, targets.Count);
+        return targets;
+    }
+
+    private static void Fetch(PartitionCursors cursors, FetchResponseHandler handler, CountingResponsePool frames, ErrorCode error, byte[]? records, int node = 1, int preferredReadReplica = -1) =>
+        Answer(handler, frames, Collect(cursors, node), node, error, records, preferredReadReplica);
+
+    private static void Answer(FetchResponseHandler handler, CountingResponsePool frames, List<FetchTarget> targets, int node, ErrorCode error, byte[]? records, int preferredReadReplica = -1)
+    {
         var index = new Dictionary<TopicPartition, int> { [Partition] = 0 };
         var bytes = records ?? [];
         var array = frames.TryRent(Math.Max(bytes.Length, 1))!;
@@ -182,5 +186,41 @@ public sealed class FetchResponseHandlerTests
         };
         handler.CompleteFetch(node, targets, index, [], response, frame, 12);
         frame.Release();
+    }
+
+    /// <summary>One partition at offset 0 led by broker 1, and a handler on a fake clock that records the brokers it wakes.</summary>
+    private sealed class MovingPartition : IDisposable
+    {
+        private readonly MaintenanceRequests _maintenance;
+
+        public MovingPartition()
+        {
+            Cursors.Assign([new TopicPartitionOffset(Partition, 0)]);
+            Cursor = Cursors.All[0];
+            Cursor.Leader = 1;
+            var clock = new Clock(Time);
+            _maintenance = new MaintenanceRequests(clock);
+            var options = new KafkaConsumerOptions { BootstrapServers = "localhost:9092", AutoOffsetReset = AutoOffsetReset.Earliest, MetadataMaxAge = TimeSpan.FromMinutes(1) };
+            Handler = new FetchResponseHandler(Cursors, Buffer, _maintenance, options, new ConsumerLog(NullLogger.Instance), clock, Woken.Add);
+        }
+
+        public FakeTimeProvider Time { get; } = new();
+
+        public PartitionCursors Cursors { get; } = new();
+
+        public PartitionCursor Cursor { get; }
+
+        public FetchBuffer Buffer { get; } = new(long.MaxValue, static () => { });
+
+        public CountingResponsePool Frames { get; } = new();
+
+        public List<int> Woken { get; } = [];
+
+        public FetchResponseHandler Handler { get; }
+
+        public void Fetch(int node, ErrorCode error, byte[]? records = null, int preferredReadReplica = -1) =>
+            FetchResponseHandlerTests.Fetch(Cursors, Handler, Frames, error, records, node, preferredReadReplica);
+
+        public void Dispose() => _maintenance.Dispose();
     }
 }
