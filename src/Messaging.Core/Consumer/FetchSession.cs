@@ -7,8 +7,9 @@ namespace Messaging.Consumer;
 /// session (id 0, epoch 0); if the broker answers with a session id, later Fetches carry only the partitions whose fetch
 /// position (offset, leader epoch, max bytes) changed or that are new, list the ones dropped as forgotten, and count
 /// the epoch up. A broker that does not create sessions (answers id 0) gets full Fetches, each asking again.
-/// Session errors (FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH, FETCH_SESSION_TOPIC_ID_ERROR) and any
-/// failed request start over with a full Fetch.
+/// Errors (INVALID_FETCH_SESSION_EPOCH, FETCH_SESSION_TOPIC_ID_ERROR, ...) and any failed request start over with a
+/// full Fetch that closes the broker's session (its id, epoch 0) and asks for a new one; after FETCH_SESSION_ID_NOT_FOUND
+/// there is none to close (id 0).
 /// </summary>
 /// <remarks>Used by one broker fetcher loop only: not thread-safe.</remarks>
 internal sealed class FetchSession
@@ -94,13 +95,20 @@ internal sealed class FetchSession
     /// <summary>Takes in the broker's answer. Returns false when the session failed and the request should be retried as a full one.</summary>
     public bool OnResponse(FetchResponse response)
     {
-        if (response.ErrorCode is ErrorCode.FetchSessionIdNotFound or ErrorCode.InvalidFetchSessionEpoch or ErrorCode.FetchSessionTopicIdError)
+        if (response.ErrorCode != ErrorCode.None)
         {
+            // The broker did not take the request as sent: start over with a full Fetch, which closes the session unless
+            // the broker no longer knows it.
             Reset();
-            return false;
+            if (response.ErrorCode == ErrorCode.FetchSessionIdNotFound)
+            {
+                SessionId = 0;
+            }
+
+            return response.ErrorCode is not (ErrorCode.InvalidFetchSessionEpoch or ErrorCode.FetchSessionTopicIdError or ErrorCode.FetchSessionIdNotFound);
         }
 
-        if (!_enabled || response.ErrorCode != ErrorCode.None)
+        if (!_enabled)
         {
             return true;
         }
@@ -122,10 +130,13 @@ internal sealed class FetchSession
         return true;
     }
 
-    /// <summary>Forgets the session (after a failed request or a session error): the next Fetch is full.</summary>
+    /// <summary>
+    /// Starts over after a failed request or an error: the next Fetch is full. It carries the session id with epoch 0,
+    /// which closes the broker's session and asks for a new one (the Java client's "close existing, attempt new"), so
+    /// the old session does not hold a slot in the broker's session cache until it is evicted.
+    /// </summary>
     public void Reset()
     {
-        SessionId = 0;
         Epoch = 0;
         _partitions.Clear();
     }

@@ -63,9 +63,38 @@ public sealed class FetchSessionTests
         session.Build(request, Targets((0, 4), (1, 0)), 1000);
         Assert.False(session.OnResponse(new FetchResponse { ErrorCode = error, SessionId = 9 }));
         session.Build(request, Targets((0, 4), (1, 0)), 1000);
-        Assert.Equal(0, request.SessionId);
+        Assert.Equal(error == ErrorCode.FetchSessionIdNotFound ? 0 : 9, request.SessionId); // closes the session the broker still holds
         Assert.Equal(0, request.SessionEpoch);
         Assert.Equal(2, Sent(request).Count);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_failed_request_or_a_top_level_error_closes_the_session_with_the_next_full_fetch(bool requestFailed)
+    {
+        var session = new FetchSession(enabled: true);
+        var request = new FetchRequest();
+        session.Build(request, Targets((0, 0), (1, 0)), 1000);
+        session.OnResponse(new FetchResponse { SessionId = 9 });
+        session.Build(request, Targets((0, 4), (1, 0)), 1000);
+        if (requestFailed)
+        {
+            session.Reset(); // connection lost, timed out
+        }
+        else
+        {
+            Assert.True(session.OnResponse(new FetchResponse { ErrorCode = ErrorCode.UnknownServerError }));
+        }
+
+        session.Build(request, Targets((0, 4), (1, 0)), 1000);
+        Assert.Equal(9, request.SessionId);
+        Assert.Equal(0, request.SessionEpoch);
+        Assert.Equal(2, Sent(request).Count);
+        Assert.True(session.OnResponse(new FetchResponse { SessionId = 10 }));
+        session.Build(request, Targets((0, 4), (1, 0)), 1000);
+        Assert.Equal(10, request.SessionId);
+        Assert.Equal(1, request.SessionEpoch);
     }
 
     [Fact]
