@@ -481,7 +481,8 @@ public sealed class KafkaProducer : IKafkaProducer
             }
         }
 
-        var callDeadline = 0L; // appended as it is produced; set once the call has to wait
+        // Appended as it is produced: 0; once the call has waited (behind the lane, or below), its deadline from the call.
+        var callDeadline = waitStart == 0 ? 0 : waitStart + _settings.DeliveryTimeoutTicks;
         while (true)
         {
             var outcome = TryAppend(topic, key, value, nulls, headers, partition, timestampMs, onDelivery, state, callDeadline, out var slow);
