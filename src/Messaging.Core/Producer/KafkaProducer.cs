@@ -515,6 +515,12 @@ public sealed class KafkaProducer : IKafkaProducer
                 continue;
             }
 
+            if (outcome == Outcome.NeedsPartition)
+            {
+                _topics.EnsurePartitionAsync(topic, partition, waitLimit, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+                continue;
+            }
+
             _senders.WakeAll();
             var buffer = _pool.Rent(slow.MinimumSize, slow.PreferredSize, waitLimit) ?? throw NoMemory(topic, slow);
             _accumulator.AppendWithBuffer(slow.Partition!, buffer, timestampMs, key, value, headers, nulls, onDelivery, state, slow.RecordSize, callDeadline, out var wake);
@@ -601,6 +607,12 @@ public sealed class KafkaProducer : IKafkaProducer
                 continue;
             }
 
+            if (outcome == Outcome.NeedsPartition)
+            {
+                await _topics.EnsurePartitionAsync(entry.Topic, entry.Partition, remaining, linked.Token).ConfigureAwait(false);
+                continue;
+            }
+
             _senders.WakeAll();
             var buffer = remaining > TimeSpan.Zero
                 ? await _pool.RentAsync(slow.MinimumSize, slow.PreferredSize, remaining, linked.Token).ConfigureAwait(false)
@@ -678,8 +690,8 @@ public sealed class KafkaProducer : IKafkaProducer
         }
         else if (partition >= partitions.Length)
         {
-            throw new ArgumentOutOfRangeException(nameof(partition), partition,
-                "Topic " + topic + " has " + partitions.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) + " partitions.");
+            slow = default;
+            return Outcome.NeedsPartition; // the topic may have grown since its metadata was fetched
         }
 
         while (true)
@@ -776,6 +788,9 @@ public sealed class KafkaProducer : IKafkaProducer
     {
         Appended,
         NeedsMetadata,
+
+        /// <summary>The record names a partition beyond those its topic's metadata lists: fresh metadata decides.</summary>
+        NeedsPartition,
         NeedsMemory,
     }
 

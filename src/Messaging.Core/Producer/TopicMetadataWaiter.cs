@@ -92,6 +92,42 @@ internal sealed class TopicMetadataWaiter
         }
     }
 
+    /// <summary>
+    /// Makes sure the topic, whose metadata is known, has <paramref name="partition"/>: the topic may have grown since
+    /// its metadata was fetched, so a partition beyond it is looked for in fresh metadata (waited for at most
+    /// <paramref name="maxWait"/>) before it is refused.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The fresh metadata does not list the partition either (or did not come in time).</exception>
+    public async ValueTask EnsurePartitionAsync(string topic, int partition, TimeSpan maxWait, CancellationToken cancellationToken)
+    {
+        var state = _accumulator.GetOrAddTopic(topic);
+        if (partition < state.Partitions.Length)
+        {
+            return;
+        }
+
+        try
+        {
+            var wait = maxWait > TimeSpan.Zero ? maxWait : TimeSpan.FromMilliseconds(1);
+            _senders.Apply(await _metadata.RefreshAsync(cancellationToken).WaitAsync(wait, _settings.Clock.Provider, cancellationToken).ConfigureAwait(false));
+        }
+        catch (TimeoutException)
+        {
+            // Refused below, on what is known.
+        }
+        catch (KafkaException ex) when (ex is not ProduceException)
+        {
+            // The cluster is unreachable: refused below, on what is known.
+        }
+
+        var count = state.Partitions.Length;
+        if (partition >= count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(partition), partition,
+                "Topic " + topic + " has " + count.ToString(System.Globalization.CultureInfo.InvariantCulture) + " partitions.");
+        }
+    }
+
     /// <summary>The error the current metadata reports for <paramref name="topic"/> (<see cref="ErrorCode.None"/> when it has none or does not list it).</summary>
     public ErrorCode LastMetadataError(string topic) =>
         _metadata.Current.Topics.TryGetValue(topic, out var info) ? info.Error : ErrorCode.None;

@@ -29,14 +29,16 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
     /// <summary>Returned by <see cref="OnProduce"/>: write the batch (as a broker would), then close the connection without answering.</summary>
     public const ErrorCode WriteThenDrop = (ErrorCode)(short.MinValue + 1);
 
-    private readonly int _partitions;
     private long _nextOffset;
 
     public ScriptedProduceBroker(int partitions = 1)
     {
-        _partitions = partitions;
+        Partitions = partitions;
         StartAccepting();
     }
+
+    /// <summary>How many partitions Metadata answers give <see cref="Topic"/> (raise it to grow the topic).</summary>
+    public int Partitions { get; set; }
 
     /// <summary>A loopback port nobody listens on: node 2's, a broker that is down.</summary>
     public int DownPort { get; } = ClosedPort();
@@ -106,7 +108,7 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
             {
                 _ = KafkaFrames.ReadRequest<MetadataRequest>(frame, null, out var header);
                 var leader = LeaderInMetadata(Count(ApiKey.Metadata));
-                var partitions = new MetadataResponse.MetadataResponsePartition[_partitions];
+                var partitions = new MetadataResponse.MetadataResponsePartition[Partitions];
                 for (var p = 0; p < partitions.Length; p++)
                 {
                     partitions[p] = new() { PartitionIndex = p, LeaderId = leader, LeaderEpoch = 0, ReplicaNodes = [1, 2], IsrNodes = [1, 2] };
