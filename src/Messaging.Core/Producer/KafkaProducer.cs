@@ -687,6 +687,13 @@ public sealed class KafkaProducer : IKafkaProducer
         if (partition < 0)
         {
             partition = ChoosePartition(topicState, key, (nulls & RecordNulls.Key) != 0, partitions.Length, out sticky);
+            if (sticky && _custom is null && partitions[partition].Open is null)
+            {
+                // KIP-480: the sticky partition moves on with every new batch, not only when one fills up. At a modest
+                // rate batches go out long before they fill, and every record without a key would stay on one partition.
+                topicState.Sticky.OnNewBatch(partition, partitions.Length);
+                partition = topicState.Sticky.Current(partitions.Length);
+            }
         }
         else if (partition >= partitions.Length)
         {

@@ -5,8 +5,8 @@ public enum PartitionerKind
 {
     /// <summary>
     /// Keyed records: <c>toPositive(murmur2(key)) % partitions</c>, bit-for-bit the Java client's default partitioner
-    /// and librdkafka's <c>murmur2_random</c>. Records without a key: sticky partitioning (KIP-480) — they fill one
-    /// partition's batch, then move to another partition chosen at random. The default.
+    /// and librdkafka's <c>murmur2_random</c>. Records without a key: sticky partitioning (KIP-480) — they go to one
+    /// partition's batch until it fills up or is sent, then move to another partition chosen at random. The default.
     /// </summary>
     Murmur2Random = 0,
 

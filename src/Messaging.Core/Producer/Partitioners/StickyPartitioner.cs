@@ -2,8 +2,8 @@ namespace Messaging.Producer.Partitioners;
 
 /// <summary>
 /// The sticky partition of one topic for records without a key (KIP-480): every such record goes to the current
-/// sticky partition until that partition's batch fills up, then a new partition is drawn at random (different from
-/// the previous one when the topic has more than one). Batches fill up faster and requests carry fewer, fuller
+/// sticky partition until that partition needs a new batch (its batch filled up, or was sent), then a new partition
+/// is drawn at random (different from the previous one when the topic has more than one). Batches fill up faster and requests carry fewer, fuller
 /// batches than with per-record random partitioning.
 /// </summary>
 /// <remarks>Thread-safe without locks: the current choice is one int read and replaced with compare-and-swap, so two
