@@ -686,13 +686,14 @@ public sealed class KafkaProducer : IKafkaProducer
         var sticky = false;
         if (partition < 0)
         {
-            partition = ChoosePartition(topicState, key, (nulls & RecordNulls.Key) != 0, partitions.Length, out sticky);
-            if (sticky && _custom is null && partitions[partition].Open is null)
+            partition = ChoosePartition(topicState, key, (nulls & RecordNulls.Key) != 0, partitions, out sticky);
+            if (sticky && _custom is null && (partitions[partition].Open is null || partitions[partition].Sender is null))
             {
                 // KIP-480: the sticky partition moves on with every new batch, not only when one fills up. At a modest
                 // rate batches go out long before they fill, and every record without a key would stay on one partition.
-                topicState.Sticky.OnNewBatch(partition, partitions.Length);
-                partition = topicState.Sticky.Current(partitions.Length);
+                // It leaves a partition that lost its leader too: its batch would fill up there, and wait.
+                topicState.Sticky.OnNewBatch(partition, partitions);
+                partition = topicState.Sticky.Current(partitions);
             }
         }
         else if (partition >= partitions.Length)
@@ -719,10 +720,10 @@ public sealed class KafkaProducer : IKafkaProducer
                     }
                     else
                     {
-                        topicState.Sticky.OnNewBatch(partition, partitions.Length);
+                        topicState.Sticky.OnNewBatch(partition, partitions);
                     }
 
-                    partition = ChoosePartition(topicState, key, (nulls & RecordNulls.Key) != 0, partitions.Length, out _);
+                    partition = ChoosePartition(topicState, key, (nulls & RecordNulls.Key) != 0, partitions, out _);
                     sticky = false;
                     continue;
                 default:
@@ -732,8 +733,9 @@ public sealed class KafkaProducer : IKafkaProducer
         }
     }
 
-    private int ChoosePartition(TopicState topic, ReadOnlySpan<byte> key, bool keyIsNull, int count, out bool sticky)
+    private int ChoosePartition(TopicState topic, ReadOnlySpan<byte> key, bool keyIsNull, PartitionState[] partitions, out bool sticky)
     {
+        var count = partitions.Length;
         if (_custom is not null)
         {
             sticky = true;
@@ -755,7 +757,7 @@ public sealed class KafkaProducer : IKafkaProducer
                 return Murmur2.Partition(key, count);
             default:
                 sticky = true;
-                return topic.Sticky.Current(count);
+                return topic.Sticky.Current(partitions);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Text;
 using Messaging.Partitioners;
+using Messaging.Producer;
 using Messaging.Producer.Partitioners;
 
 namespace Messaging.Core.Tests.Producer;
@@ -51,18 +52,18 @@ public sealed class PartitionerTests
     public void Sticky_partitioner_stays_until_told_the_batch_is_full_then_moves_to_another_partition()
     {
         var sticky = new StickyPartitioner();
-        var first = sticky.Current(6);
+        var first = sticky.Current(Partitions(6));
         Assert.InRange(first, 0, 5);
         for (var i = 0; i < 100; i++)
         {
-            Assert.Equal(first, sticky.Current(6));
+            Assert.Equal(first, sticky.Current(Partitions(6)));
         }
 
         for (var i = 0; i < 50; i++)
         {
-            var before = sticky.Current(6);
-            sticky.OnNewBatch(before, 6);
-            var after = sticky.Current(6);
+            var before = sticky.Current(Partitions(6));
+            sticky.OnNewBatch(before, Partitions(6));
+            var after = sticky.Current(Partitions(6));
             Assert.NotEqual(before, after);
             Assert.InRange(after, 0, 5);
         }
@@ -72,18 +73,18 @@ public sealed class PartitionerTests
     public void Sticky_partitioner_ignores_a_stale_new_batch_notice()
     {
         var sticky = new StickyPartitioner();
-        var current = sticky.Current(4);
-        sticky.OnNewBatch((current + 1) % 4, 4); // someone else's, already moved on
-        Assert.Equal(current, sticky.Current(4));
+        var current = sticky.Current(Partitions(4));
+        sticky.OnNewBatch((current + 1) % 4, Partitions(4)); // someone else's, already moved on
+        Assert.Equal(current, sticky.Current(Partitions(4)));
     }
 
     [Fact]
     public void Sticky_partitioner_with_one_partition_always_answers_zero()
     {
         var sticky = new StickyPartitioner();
-        Assert.Equal(0, sticky.Current(1));
-        sticky.OnNewBatch(0, 1);
-        Assert.Equal(0, sticky.Current(1));
+        Assert.Equal(0, sticky.Current(Partitions(1)));
+        sticky.OnNewBatch(0, Partitions(1));
+        Assert.Equal(0, sticky.Current(Partitions(1)));
     }
 
     [Fact]
@@ -93,11 +94,19 @@ public sealed class PartitionerTests
         var seen = new HashSet<int>();
         for (var i = 0; i < 500; i++)
         {
-            var p = sticky.Current(8);
+            var p = sticky.Current(Partitions(8));
             seen.Add(p);
-            sticky.OnNewBatch(p, 8);
+            sticky.OnNewBatch(p, Partitions(8));
         }
 
         Assert.Equal(8, seen.Count);
+    }
+
+    /// <summary>A topic's partitions, none of which has a leader yet.</summary>
+    private static PartitionState[] Partitions(int count)
+    {
+        var topic = new TopicState("t", 0);
+        topic.EnsurePartitions(count);
+        return topic.Partitions;
     }
 }

@@ -52,6 +52,9 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
     /// </summary>
     public Func<int, int> LeaderInMetadata { get; set; } = static _ => 1;
 
+    /// <summary>A partition of <see cref="Topic"/> that Metadata answers list without a leader (LEADER_NOT_AVAILABLE), or -1 for none.</summary>
+    public int LeaderlessPartition { get; set; } = -1;
+
     /// <summary>Whether Metadata answers list <see cref="LateTopic"/>.</summary>
     public bool LateTopicListed { get; set; }
 
@@ -111,7 +114,9 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
                 var partitions = new MetadataResponse.MetadataResponsePartition[Partitions];
                 for (var p = 0; p < partitions.Length; p++)
                 {
-                    partitions[p] = new() { PartitionIndex = p, LeaderId = leader, LeaderEpoch = 0, ReplicaNodes = [1, 2], IsrNodes = [1, 2] };
+                    partitions[p] = p == LeaderlessPartition
+                        ? new() { PartitionIndex = p, ErrorCode = ErrorCode.LeaderNotAvailable, LeaderId = -1, LeaderEpoch = 0, ReplicaNodes = [1, 2], IsrNodes = [] }
+                        : new() { PartitionIndex = p, LeaderId = leader, LeaderEpoch = 0, ReplicaNodes = [1, 2], IsrNodes = [1, 2] };
                 }
 
                 var response = new MetadataResponse
