@@ -17,7 +17,9 @@ public enum ProduceErrorKind
     /// <summary>The topic's metadata did not arrive within <c>max.block.ms</c> (the topic may not exist); the record was never buffered.</summary>
     MetadataTimeout = 3,
 
-    /// <summary>The record is larger than <c>max.request.size</c> or <c>buffer.memory</c>; it was never buffered.</summary>
+    /// <summary>The record is larger than <c>max.request.size</c> or <c>buffer.memory</c> (it was never buffered), or
+    /// the broker refused its batch as too large (<see cref="ErrorCode.MessageTooLarge"/>: larger than the topic's
+    /// <c>max.message.bytes</c>, or <see cref="ErrorCode.RecordListTooLarge"/>).</summary>
     RecordTooLarge = 4,
 
     /// <summary>The producer was disposed before the record could be delivered within <c>CloseTimeout</c>.</summary>

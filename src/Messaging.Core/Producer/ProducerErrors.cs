@@ -12,7 +12,10 @@ internal static class ProducerErrors
                       + ((short)code).ToString(CultureInfo.InvariantCulture) + "): " + ErrorCodes.Description(code)
                       + (string.IsNullOrEmpty(brokerMessage) ? "" : " Broker says: " + brokerMessage)
                       + (retriable ? " Retriable, but retries stopped." : " Not retriable.");
-        return new ProduceException(ProduceErrorKind.Broker, code, partition, message, retriable);
+        // Refused for its size (the topic's max.message.bytes, the broker's segment size): too large, as when the
+        // producer refuses a record itself; a retry cannot help.
+        var kind = code is ErrorCode.MessageTooLarge or ErrorCode.RecordListTooLarge ? ProduceErrorKind.RecordTooLarge : ProduceErrorKind.Broker;
+        return new ProduceException(kind, code, partition, message, retriable);
     }
 
     public static ProduceException Transport(TopicPartition partition, Exception cause) =>
