@@ -83,7 +83,7 @@ public sealed class KafkaProducer : IKafkaProducer
     /// <param name="key">The key, or null for none (placed by the sticky partitioner). Must stay unchanged until the returned task completes.</param>
     /// <param name="value">The value, or null (a tombstone). Must stay unchanged until the returned task completes.</param>
     /// <param name="headers">The headers, or null.</param>
-    /// <param name="partition">The partition, or null to let the partitioner choose.</param>
+    /// <param name="partition">The partition, or null to let the partitioner choose (a negative one throws <see cref="ArgumentOutOfRangeException"/>).</param>
     /// <param name="timestamp">The record's timestamp, or null for now.</param>
     /// <param name="cancellationToken">Stops waiting (for metadata, memory or the acknowledgement); a record already buffered may still be delivered.</param>
     /// <returns>Where the record landed.</returns>
@@ -102,7 +102,7 @@ public sealed class KafkaProducer : IKafkaProducer
     /// <param name="key">The key, or null for none (placed by the sticky partitioner). The memory must stay unchanged until the returned task completes. (A null <c>byte[]</c> converts to an empty memory, not to null: arrays go to the other overload.)</param>
     /// <param name="value">The value, or null (a tombstone). The memory must stay unchanged until the returned task completes.</param>
     /// <param name="headers">The headers, or null.</param>
-    /// <param name="partition">The partition, or null to let the partitioner choose.</param>
+    /// <param name="partition">The partition, or null to let the partitioner choose (a negative one throws <see cref="ArgumentOutOfRangeException"/>).</param>
     /// <param name="timestamp">The record's timestamp, or null for now.</param>
     /// <param name="cancellationToken">Stops waiting (for metadata, memory or the acknowledgement); a record already buffered may still be delivered.</param>
     /// <returns>Where the record landed.</returns>
@@ -112,6 +112,7 @@ public sealed class KafkaProducer : IKafkaProducer
         IReadOnlyList<RecordHeader>? headers = null, int? partition = null, Timestamp? timestamp = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(topic);
+        CheckPartition(partition, nameof(partition));
         if (Volatile.Read(ref _disposed) != 0)
         {
             return ValueTask.FromException<DeliveryResult>(Disposed());
@@ -554,6 +555,13 @@ public sealed class KafkaProducer : IKafkaProducer
                 return rented;
         }
     }
+
+    /// <summary>An explicit partition, checked: a partition number is not negative (null lets the partitioner choose).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="partition"/> is negative.</exception>
+    internal static int? CheckPartition(int? partition, string name) =>
+        partition is < 0
+            ? throw new ArgumentOutOfRangeException(name, partition, "A partition number is not negative; null lets the partitioner choose.")
+            : partition;
 
     internal static void ReturnHeaders(RecordHeader[]? rented)
     {

@@ -12,6 +12,8 @@ namespace Messaging;
 /// </remarks>
 public readonly ref struct ProducerRecord
 {
+    private readonly int? _partition;
+
     /// <summary>The key bytes (ignored when <see cref="KeyIsNull"/>).</summary>
     public ReadOnlySpan<byte> Key { get; init; }
 
@@ -28,7 +30,12 @@ public readonly ref struct ProducerRecord
     public ReadOnlySpan<RecordHeader> Headers { get; init; }
 
     /// <summary>The partition, or null to let the partitioner choose.</summary>
-    public int? Partition { get; init; }
+    /// <exception cref="ArgumentOutOfRangeException">Set to a negative number.</exception>
+    public int? Partition
+    {
+        get => _partition;
+        init => _partition = KafkaProducer.CheckPartition(value, nameof(Partition));
+    }
 
     /// <summary>The record's timestamp, or null for now.</summary>
     public Timestamp? Timestamp { get; init; }

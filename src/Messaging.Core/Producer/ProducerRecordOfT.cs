@@ -8,11 +8,18 @@ namespace Messaging;
 /// <param name="Value">The value (null for a reference type: a tombstone).</param>
 public readonly record struct ProducerRecord<TKey, TValue>(TKey Key, TValue Value)
 {
+    private readonly int? _partition;
+
     /// <summary>The headers, or null.</summary>
     public IReadOnlyList<RecordHeader>? Headers { get; init; }
 
     /// <summary>The partition, or null to let the partitioner choose.</summary>
-    public int? Partition { get; init; }
+    /// <exception cref="ArgumentOutOfRangeException">Set to a negative number.</exception>
+    public int? Partition
+    {
+        get => _partition;
+        init => _partition = KafkaProducer.CheckPartition(value, nameof(Partition));
+    }
 
     /// <summary>The record's timestamp (a create time; a <see cref="DateTimeOffset"/> converts), or null for now.</summary>
     public Timestamp? Timestamp { get; init; }
