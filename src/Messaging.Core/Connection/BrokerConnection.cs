@@ -532,6 +532,10 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             return await pending.AsValueTask().ConfigureAwait(false);
         }
 
+        // Its timeout counts from here, as a muted request's counts from the end of the mute: a request that waited
+        // longer than its timeout for a slot would otherwise be overdue the moment it is written, and the sweep would
+        // close the connection, failing every request on it, over a request the broker just got.
+        pending.RestartTimeout(_settings.Clock);
         Dispatch(pending, encoded, cancellationToken);
         return await pending.AsValueTask().ConfigureAwait(false);
     }

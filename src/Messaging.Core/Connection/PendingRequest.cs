@@ -26,6 +26,8 @@ internal abstract class PendingRequest<TResult> : PooledValueTaskSource<TResult>
 
     public bool OutsideInFlightLimit { get; set; }
 
+    private TimeSpan _timeout;
+
     public bool TryComplete(ResponseFrame frame)
     {
         // Only the winner looks at the frame: a response for a caller that is gone is not decoded.
@@ -53,9 +55,19 @@ internal abstract class PendingRequest<TResult> : PooledValueTaskSource<TResult>
         Version = version;
         OutsideInFlightLimit = false;
         CorrelationId = correlationId;
-        StartTimestamp = clock.Now;
-        DeadlineTimestamp = clock.After(StartTimestamp, timeout);
+        _timeout = timeout;
+        RestartTimeout(clock);
         MeasuredFrom = clock.IsSystem ? StartTimestamp : Stopwatch.GetTimestamp();
+    }
+
+    /// <summary>
+    /// Counts the timeout from now: the request goes on the wire only now, after waiting for an in-flight slot or the
+    /// writer. Call it before the request is enqueued (the timeout sweep reads these under the FIFO's lock).
+    /// </summary>
+    public void RestartTimeout(Clock clock)
+    {
+        StartTimestamp = clock.Now;
+        DeadlineTimestamp = clock.After(StartTimestamp, _timeout);
     }
 
     /// <summary>Takes the response frame (and must dispose it) and completes the caller's await (<see cref="PooledValueTaskSource{TResult}.SetResult"/> or <see cref="PooledValueTaskSource{TResult}.SetException"/>).</summary>
