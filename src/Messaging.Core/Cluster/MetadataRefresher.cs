@@ -235,6 +235,14 @@ internal sealed class MetadataRefresher : IAsyncDisposable
         var connection = await _connections.GetAnyAsync(cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _requests);
         var response = await connection.SendAsync<MetadataRequest, MetadataResponse>(request, cancellationToken).ConfigureAwait(false);
+
+        // A broker starting up answers before it knows the cluster: no brokers, its topics unknown. That is no news about
+        // the cluster (the Java client ignores it too): applied, every broker would leave and every partition lose its leader.
+        if (response.Brokers.Length == 0)
+        {
+            throw KafkaExceptions.MetadataWithoutBrokers(connection.Name);
+        }
+
         return Build(response);
     }
 

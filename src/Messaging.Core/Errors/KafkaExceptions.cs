@@ -58,6 +58,9 @@ internal static class KafkaExceptions
         new(string.Create(CultureInfo.InvariantCulture,
             $"Could not connect to {broker} after {elapsed.TotalMilliseconds:0} ms: {cause.Message} Retriable: the client backs off and reconnects."), broker, cause);
 
+    public static KafkaConnectionException MetadataWithoutBrokers(string broker) =>
+        new(broker + " answered Metadata naming no brokers: it does not know the cluster yet (it is starting up). The answer is ignored and the metadata the client had is kept. Retriable.", broker);
+
     public static KafkaConnectionException InBackoff(string broker, TimeSpan remaining, Exception? lastFailure) =>
         new(string.Create(CultureInfo.InvariantCulture,
             $"{broker} is unreachable (last failure: {lastFailure?.Message ?? "unknown"}); the next connection attempt is in {remaining.TotalMilliseconds:0} ms. Retriable."), broker, lastFailure);
