@@ -69,7 +69,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
 
         // One timer per connection sweeps for overdue requests; a request carries no timer of its own.
         var period = TimeSpan.FromTicks(Math.Clamp(settings.RequestTimeout.Ticks / 10, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
-        _timeoutSweep = settings.Clock.Provider.CreateTimer(static state => ((BrokerConnection)state!).SweepForTimeouts(), this, period, period);
+        _timeoutSweep = settings.Clock.Provider.CreateTimer(static state => ((BrokerConnection)state!).OnSweepTimer(), this, period, period);
     }
 
     /// <summary>The broker this connection talks to.</summary>
@@ -639,6 +639,20 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
 
     private Exception ClosedError() =>
         Failure is ObjectDisposedException disposed ? disposed : KafkaExceptions.ConnectionClosed(Name, Failure);
+
+    /// <summary>The sweep's timer callback: nothing may escape it, an exception on a timer thread ends the process.</summary>
+    private void OnSweepTimer()
+    {
+        try
+        {
+            SweepForTimeouts();
+        }
+        catch (Exception)
+        {
+            // Only a plugged-in logger throwing while the close is logged gets here: the connection is closed and its
+            // requests failed all the same (CloseOnce), and there is nowhere left to report the logger's failure.
+        }
+    }
 
     /// <summary>Fails the first overdue request with a timeout and closes the connection (the broker may answer it still).</summary>
     private void SweepForTimeouts()

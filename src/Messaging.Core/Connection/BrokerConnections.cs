@@ -41,7 +41,7 @@ internal sealed class BrokerConnections : IAsyncDisposable
         }
 
         var period = TimeSpan.FromTicks(Math.Clamp(settings.ConnectionsMaxIdle.Ticks / 4, TimeSpan.TicksPerMillisecond * 50, TimeSpan.TicksPerSecond * 30));
-        _idleSweep = settings.Clock.Provider.CreateTimer(static state => ((BrokerConnections)state!).CloseIdle(), this, period, period);
+        _idleSweep = settings.Clock.Provider.CreateTimer(static state => ((BrokerConnections)state!).OnIdleTimer(), this, period, period);
     }
 
     /// <summary>Raised (on a pool thread) when a connection to a known broker fails: closes for a reason other than idleness, the broker leaving, or disposal.</summary>
@@ -368,6 +368,20 @@ internal sealed class BrokerConnections : IAsyncDisposable
         if (failed && slot.Endpoint.NodeId >= 0 && Volatile.Read(ref _isDisposed) == 0)
         {
             BrokerDisconnected?.Invoke(slot.Endpoint.NodeId, failure!);
+        }
+    }
+
+    /// <summary>The idle sweep's timer callback: nothing may escape it, an exception on a timer thread ends the process.</summary>
+    private void OnIdleTimer()
+    {
+        try
+        {
+            CloseIdle();
+        }
+        catch (Exception)
+        {
+            // Only a plugged-in logger throwing while a close is logged gets here: that connection is closed all the same,
+            // and the next sweep looks at the ones this one did not reach.
         }
     }
 

@@ -1,6 +1,7 @@
 using Messaging.Connection;
 using Messaging.Protocol.Messages;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Messaging.Core.Tests.Connection;
 
@@ -39,6 +40,53 @@ public sealed class ThrowingLogTests
         // The connection closed for that reason, and its Closed task completed although logging the close threw as well.
         Assert.False(connection.IsOpen);
         await connection.Closed.WaitAsync(TimeSpan.FromSeconds(5), ct);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task A_timeout_whose_close_fails_to_log_still_fails_the_request_and_throws_nothing_on_the_timer()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var time = new FakeTimeProvider();
+        var broker = new InMemoryBroker { Hold = static key => key == ApiKey.Metadata };
+        var settings = new ConnectionSettings(new KafkaClientOptions
+        {
+            BootstrapServers = "broker1.test:9092",
+            TransportFactory = broker,
+            TimeProvider = time,
+            RequestTimeout = TimeSpan.FromSeconds(1),
+            LoggerFactory = new ThrowingLog(),
+        });
+        var connection = await BrokerConnection.ConnectAsync(Broker, settings, ct);
+        await using var _ = connection;
+        var sending = connection.SendAsync<MetadataRequest, MetadataResponse>(new MetadataRequest { Topics = [] }, ct).AsTask();
+
+        // The timeout sweep runs on a timer: an exception escaping it would end the process (here: the fake clock's Advance).
+        var escaped = Record.Exception(() => time.Advance(TimeSpan.FromSeconds(2)));
+        Assert.Null(escaped);
+        await Assert.ThrowsAsync<KafkaTimeoutException>(() => sending.WaitAsync(TimeSpan.FromSeconds(5), ct));
+        Assert.False(connection.IsOpen);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task An_idle_close_that_fails_to_log_still_closes_and_throws_nothing_on_the_timer()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var time = new FakeTimeProvider();
+        var settings = new ConnectionSettings(new KafkaClientOptions
+        {
+            BootstrapServers = "broker1.test:9092",
+            TransportFactory = new InMemoryBroker(),
+            TimeProvider = time,
+            LoggerFactory = new ThrowingLog(),
+        });
+        await using var connections = new BrokerConnections(settings, [Broker]);
+        connections.UpdateBrokers([Broker]);
+        var connection = await connections.GetAsync(1, ct);
+
+        // The idle sweep runs on a timer too.
+        var escaped = Record.Exception(() => time.Advance(TimeSpan.FromMinutes(10)));
+        Assert.Null(escaped);
+        Assert.False(connection.IsOpen);
     }
 
     /// <summary>A log that throws on the throttle and disconnect messages.</summary>
