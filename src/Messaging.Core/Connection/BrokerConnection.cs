@@ -155,6 +155,11 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             {
                 await authenticator.AuthenticateAsync(connection, setup.Token).ConfigureAwait(false);
             }
+
+            // Inside the try: a plugged-in logger that throws here fails the connect like any other step, and the
+            // connection it made is disposed instead of staying open (socket, read loop, timer) with nobody holding it.
+            var elapsedMs = clock.Since(started).TotalMilliseconds;
+            settings.Log.Connected(connection.Name, elapsedMs, connection.HandshakeVersion);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not UnsupportedApiVersionException and not KafkaAuthenticationException)
         {
@@ -168,8 +173,6 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             throw;
         }
 
-        var elapsedMs = clock.Since(started).TotalMilliseconds;
-        settings.Log.Connected(connection.Name, elapsedMs, connection.HandshakeVersion);
         return connection;
     }
 

@@ -89,8 +89,26 @@ public sealed class ThrowingLogTests
         Assert.False(connection.IsOpen);
     }
 
-    /// <summary>A log that throws on the throttle and disconnect messages.</summary>
-    private sealed class ThrowingLog : ILoggerFactory, ILogger
+    [Fact(Timeout = 10_000)]
+    public async Task A_connect_whose_success_fails_to_log_leaves_no_connection_open()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var broker = new InMemoryBroker();
+        var settings = new ConnectionSettings(new KafkaClientOptions
+        {
+            BootstrapServers = "broker1.test:9092",
+            TransportFactory = broker,
+            LoggerFactory = new ThrowingLog(onConnect: true),
+        });
+
+        // The caller gets an error and no connection: whatever it made (transport, read loop, timers) is released.
+        await Assert.ThrowsAnyAsync<Exception>(async () => await BrokerConnection.ConnectAsync(Broker, settings, ct));
+        var transport = Assert.Single(broker.Opened);
+        Assert.True(transport.IsClosed, "the connection whose connect failed was left open");
+    }
+
+    /// <summary>A log that throws on the throttle and disconnect messages (and on the connect message when <paramref name="onConnect"/>).</summary>
+    private sealed class ThrowingLog(bool onConnect = false) : ILoggerFactory, ILogger
     {
         public ILogger CreateLogger(string categoryName) => this;
 
@@ -110,7 +128,8 @@ public sealed class ThrowingLogTests
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             var message = formatter(state, exception);
-            if (message.Contains("throttled", StringComparison.Ordinal) || message.StartsWith("Disconnected", StringComparison.Ordinal))
+            if (message.Contains("throttled", StringComparison.Ordinal) || message.StartsWith("Disconnected", StringComparison.Ordinal)
+                || (onConnect && message.StartsWith("Connected", StringComparison.Ordinal)))
             {
                 throw new InvalidOperationException("the log sink failed");
             }
