@@ -28,4 +28,7 @@ public readonly record struct RpcCallOptions
 
     /// <summary>The request record's key (requests with the same key stay in order on the request topic); null for none. Read before the call returns its first await, not kept.</summary>
     public ReadOnlyMemory<byte>? Key { get; init; }
+
+    /// <summary>These options with the call's own copy of <see cref="Key"/>, for a call that reads or keeps the key after its first await (the caller may reuse the key's memory by then).</summary>
+    internal RpcCallOptions WithOwnKey() => Key is { } key ? this with { Key = key.ToArray() } : this;
 }

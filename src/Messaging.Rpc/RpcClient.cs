@@ -207,16 +207,32 @@ public sealed partial class RpcClient : IAsyncDisposable
         using var activity = RpcActivities.StartClientCall(topic, method);
         try
         {
-            await PrepareAsync(topic, method, start, deadline, cancellationToken).ConfigureAwait(false);
+            // Encoded before the first await: the caller may change or reuse the request as soon as this returns.
+            var stream = _streams.GetStream();
+            try
+            {
+                Encode(_serializer, request, stream, method, topic, start);
+                var prepared = PrepareAsync(topic, method, start, deadline, cancellationToken);
+                if (!prepared.IsCompleted)
+                {
+                    options = options.WithOwnKey();
+                }
+
+                await prepared.ConfigureAwait(false);
+            }
+            catch
+            {
+                stream.Dispose();
+                throw;
+            }
+
             var idempotent = _resilience.IsIdempotent(method, options);
             TResponse response;
             if (_resilience.Applies(idempotent))
             {
-                var stream = _streams.GetStream();
                 CallAttempts attempts;
                 try
                 {
-                    Encode(_serializer, request, stream, method, topic, start);
                     attempts = new CallAttempts(this, topic, method, correlationId == Guid.Empty ? Guid.NewGuid() : correlationId, idempotent,
                         idempotent && _resilience.Hedging, deadline, stream, _contentType, _serializer, options, start);
                 }
@@ -233,7 +249,7 @@ public sealed partial class RpcClient : IAsyncDisposable
             }
             else
             {
-                response = await CallOnceAsync<TRequest, TResponse>(topic, method, request, options, correlationId, start, deadline, activity, cancellationToken).ConfigureAwait(false);
+                response = await CallOnceAsync<TResponse>(topic, method, stream, options, correlationId, start, deadline, activity, cancellationToken).ConfigureAwait(false);
             }
 
             Finished(topic, method, start, null, activity);
@@ -246,17 +262,22 @@ public sealed partial class RpcClient : IAsyncDisposable
         }
     }
 
-    /// <summary>The plain path: one request, its payload's stream returned as soon as the producer has copied it.</summary>
+    /// <summary>The plain path: one request from its encoded payload, whose stream (owned from here on) is returned as soon as the producer has copied it.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<TResponse> CallOnceAsync<TRequest, TResponse>(string topic, string method, TRequest request, RpcCallOptions options, Guid correlationId,
+    private async ValueTask<TResponse> CallOnceAsync<TResponse>(string topic, string method, RecyclableMemoryStream stream, RpcCallOptions options, Guid correlationId,
         long start, DateTimeOffset deadline, Activity? activity, CancellationToken cancellationToken)
     {
-        RecyclableMemoryStream? stream = _streams.GetStream();
         PendingCall<TResponse> call;
+        RecyclableMemoryStream? owned = stream;
         try
         {
-            Encode(_serializer, request, stream, method, topic, start);
-            call = await BeginAsync<TResponse>(topic, method, (int)stream.Length, _serializer, start, deadline, cancellationToken, correlationId).ConfigureAwait(false);
+            var begun = BeginAsync<TResponse>(topic, method, (int)stream.Length, _serializer, start, deadline, cancellationToken, correlationId);
+            if (!begun.IsCompleted)
+            {
+                options = options.WithOwnKey(); // waiting for room: the key is read after the caller got control back
+            }
+
+            call = await begun.ConfigureAwait(false);
             Tag(activity, call.CorrelationId);
             if (_topics.IsWarm(topic))
             {
@@ -265,13 +286,13 @@ public sealed partial class RpcClient : IAsyncDisposable
             else
             {
                 SendCold(call, topic, method, stream, _contentType, deadline, options);
-                stream = null; // the cold send owns it now
+                owned = null; // the cold send owns it now
             }
         }
         finally
         {
             // The producer copied the payload into its batch (or never took it): the stream goes back to the pool now.
-            stream?.Dispose();
+            owned?.Dispose();
         }
 
         return await call.AsValueTask().ConfigureAwait(false);
@@ -285,9 +306,16 @@ public sealed partial class RpcClient : IAsyncDisposable
         var start = _time.GetTimestamp();
         var deadline = DeadlineOf(options);
         using var activity = RpcActivities.StartClientCall(topic, method);
+        RecyclableMemoryStream? copy = null; // the caller's payload, when the call waits before it sends
         try
         {
-            await PrepareAsync(topic, method, start, deadline, cancellationToken).ConfigureAwait(false);
+            var prepared = PrepareAsync(topic, method, start, deadline, cancellationToken);
+            if (!prepared.IsCompleted)
+            {
+                (request, copy, options) = OwnPayload(request, options);
+            }
+
+            await prepared.ConfigureAwait(false);
             CheckSize(request.Length, method, topic, start);
             var idempotent = _resilience.IsIdempotent(method, options);
             byte[] response;
@@ -302,8 +330,13 @@ public sealed partial class RpcClient : IAsyncDisposable
             }
             else
             {
-                var call = await BeginAsync<byte[]>(topic, method, request.Length, RawRpcSerializer.Instance, start, deadline, cancellationToken, correlationId)
-                    .ConfigureAwait(false);
+                var begun = BeginAsync<byte[]>(topic, method, request.Length, RawRpcSerializer.Instance, start, deadline, cancellationToken, correlationId);
+                if (!begun.IsCompleted && copy is null)
+                {
+                    (request, copy, options) = OwnPayload(request, options);
+                }
+
+                var call = await begun.ConfigureAwait(false);
                 Tag(activity, call.CorrelationId);
                 if (_topics.IsWarm(topic))
                 {
@@ -317,6 +350,8 @@ public sealed partial class RpcClient : IAsyncDisposable
                     SendCold(call, topic, method, stream, _rawContentType, deadline, options);
                 }
 
+                copy?.Dispose(); // sent (copied by the producer) or handed over as a copy of its own
+                copy = null;
                 response = await call.AsValueTask().ConfigureAwait(false);
             }
 
@@ -328,6 +363,27 @@ public sealed partial class RpcClient : IAsyncDisposable
             Finished(topic, method, start, e, activity);
             throw;
         }
+        finally
+        {
+            copy?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The call's own copies of a raw payload and its key, for a call that waits (start, topic lookup, room) before it
+    /// sends: the caller may reuse their memory once the call returned its first await. An oversized payload is not
+    /// copied (the call fails on its size).
+    /// </summary>
+    private (ReadOnlyMemory<byte> Payload, RecyclableMemoryStream? Copy, RpcCallOptions Options) OwnPayload(ReadOnlyMemory<byte> payload, in RpcCallOptions options)
+    {
+        if (payload.Length > _options.MaxRequestBytes)
+        {
+            return (payload, null, options.WithOwnKey());
+        }
+
+        var copy = _streams.GetStream();
+        copy.Write(payload.Span);
+        return (PayloadMemory(copy), copy, options.WithOwnKey());
     }
 
     /// <summary>
@@ -336,7 +392,7 @@ public sealed partial class RpcClient : IAsyncDisposable
     /// <typeparam name="TRequest">The request's type.</typeparam>
     /// <param name="topic">The service's request topic.</param>
     /// <param name="method">The method name.</param>
-    /// <param name="request">The request.</param>
+    /// <param name="request">The request; encoded with <see cref="RpcClientOptions.Serializer"/> before this returns its first await, not kept.</param>
     /// <param name="options">Deadline or timeout (travels in the deadline header and bounds the send), headers, key.</param>
     /// <param name="cancellationToken">Stops waiting for the acknowledgement.</param>
     /// <returns>A task that completes when the request is written.</returns>
@@ -346,11 +402,12 @@ public sealed partial class RpcClient : IAsyncDisposable
     {
         var start = _time.GetTimestamp();
         var deadline = DeadlineOf(options);
-        await PrepareAsync(topic, method, start, deadline, cancellationToken, needsReplies: false).ConfigureAwait(false);
+        options = options.WithOwnKey(); // read after the first await, and kept by the producer until the record is in a batch
         var stream = _streams.GetStream();
         try
         {
-            Encode(_serializer, request, stream, method, topic, start);
+            Encode(_serializer, request, stream, method, topic, start); // before the first await: the caller may reuse the request once this returns
+            await PrepareAsync(topic, method, start, deadline, cancellationToken, needsReplies: false).ConfigureAwait(false);
             await SendOneWayAsync(topic, method, PayloadMemory(stream), _contentType, deadline, options, start, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -372,6 +429,7 @@ public sealed partial class RpcClient : IAsyncDisposable
     {
         var start = _time.GetTimestamp();
         var deadline = DeadlineOf(options);
+        options = options.WithOwnKey(); // read after the first await, and kept by the producer until the record is in a batch
         await PrepareAsync(topic, method, start, deadline, cancellationToken, needsReplies: false).ConfigureAwait(false);
         CheckSize(request.Length, method, topic, start);
         await SendOneWayAsync(topic, method, request, _rawContentType, deadline, options, start, cancellationToken).ConfigureAwait(false);

@@ -26,7 +26,7 @@ internal sealed class CallAttempts : IDisposable
         Payload = payload;
         ContentType = contentType;
         Serializer = serializer;
-        Options = options;
+        Options = options.WithOwnKey(); // attempts send again after waits, when the caller may have reused the key's memory
         Start = start;
         RpcWire.WriteCorrelationId(correlationId, HeaderValues);
         RpcWire.WriteDeadline(deadline, HeaderValues.AsSpan(RpcWire.CorrelationIdLength));

@@ -201,4 +201,67 @@ public sealed class RpcClientCallTests(TestBrokerFixture fixture)
         Assert.Equal(["notify", "notify-raw"], replier.Methods.ToArray());
         Assert.Null(client.ReplyTopic); // one-way sends never needed the reply consumer
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_raw_call_sends_its_payload_and_key_as_they_were_when_CallAsync_returned()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var rpc = await RpcHarness.StartAsync(fixture, null, ct);
+        var (requests, replier, client) = (rpc.Requests, rpc.Replier, rpc.Client);
+        var payload = new byte[] { 1, 2, 3 };
+        var key = new byte[] { 7, 7 };
+
+        // Not started yet: the call waits for its reply partitions before it sends. Payload and key are documented as
+        // read before the call returns its first await, so the caller may reuse their buffers from here on.
+        var call = client.CallAsync(requests, "echo", payload, new RpcCallOptions { Key = key }, ct);
+        Assert.False(call.IsCompleted);
+        payload.AsSpan().Fill(0xEE);
+        key.AsSpan().Fill(0xEE);
+
+        Assert.Equal(new byte[] { 1, 2, 3 }, await call);
+        Assert.True(replier.Keys.TryPeek(out var sentKey));
+        Assert.Equal(new byte[] { 7, 7 }, sentKey);
+    }
+
+    public sealed class MutablePing
+    {
+        public string Text { get; set; } = "";
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_typed_call_sends_its_request_as_it_was_when_CallAsync_returned()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var rpc = await RpcHarness.StartAsync(fixture, null, ct);
+        var request = new MutablePing { Text = "before" };
+
+        // Not started yet: the call waits before it sends; the request is documented as encoded before the first await.
+        var call = rpc.Client.CallAsync<MutablePing, MutablePing>(rpc.Requests, "echo", request, default, ct);
+        Assert.False(call.IsCompleted);
+        request.Text = "after";
+
+        Assert.Equal("before", (await call).Text);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_one_way_send_sends_its_request_and_key_as_they_were_when_SendAsync_returned()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var rpc = await RpcHarness.StartAsync(fixture, null, ct);
+        var request = new MutablePing { Text = "before" };
+        var key = new byte[] { 7, 7 };
+
+        // The request topic is not known yet: the send looks it up before it produces.
+        var send = rpc.Client.SendAsync(rpc.Requests, "notify", request, new RpcCallOptions { Key = key }, ct);
+        Assert.False(send.IsCompleted);
+        request.Text = "after";
+        key.AsSpan().Fill(0xEE);
+        await send;
+
+        await Conditions.WaitUntilAsync(() => rpc.Replier.Received == 1, TimeSpan.FromSeconds(10), "the one-way request arrived", ct);
+        Assert.True(rpc.Replier.Values.TryPeek(out var sent));
+        Assert.Equal("""{"text":"before"}""", Encoding.UTF8.GetString(sent));
+        Assert.True(rpc.Replier.Keys.TryPeek(out var sentKey));
+        Assert.Equal(new byte[] { 7, 7 }, sentKey);
+    }
 }

@@ -54,6 +54,12 @@ internal sealed class TestReplier : IAsyncDisposable
     /// <summary>The deadline header of the requests seen (Unix ms).</summary>
     public ConcurrentQueue<long> Deadlines { get; } = new();
 
+    /// <summary>Every request's payload, in order of arrival.</summary>
+    public ConcurrentQueue<byte[]> Values { get; } = new();
+
+    /// <summary>Every request's key (null for none), in order of arrival.</summary>
+    public ConcurrentQueue<byte[]?> Keys { get; } = new();
+
     /// <summary>Every request's headers (name → last value), in order of arrival.</summary>
     public ConcurrentQueue<IReadOnlyDictionary<string, byte[]>> Headers { get; } = new();
 
@@ -130,6 +136,8 @@ internal sealed class TestReplier : IAsyncDisposable
         }
 
         Headers.Enqueue(all);
+        Keys.Enqueue(record.IsKeyNull ? null : record.Key.ToArray());
+        Values.Enqueue(record.Value.ToArray());
         var correlationId = Header(record, "kafka_correlationId");
         var replyTopic = Header(record, "kafka_replyTopic");
         if (correlationId is null || replyTopic is null || method == "ignore")
