@@ -16,6 +16,13 @@ internal sealed class FarDeadline : IDisposable
     /// </summary>
     public static readonly TimeSpan MaxStep = TimeSpan.FromDays(1);
 
+    /// <summary>
+    /// The time <paramref name="span"/> after <paramref name="now"/>, saturating at <see cref="DateTimeOffset.MaxValue"/>
+    /// (and <see cref="DateTimeOffset.MinValue"/>): a timeout of <see cref="TimeSpan.MaxValue"/> means no deadline, not an error.
+    /// </summary>
+    public static DateTimeOffset After(DateTimeOffset now, TimeSpan span) =>
+        span >= DateTimeOffset.MaxValue - now ? DateTimeOffset.MaxValue : span <= DateTimeOffset.MinValue - now ? DateTimeOffset.MinValue : now + span;
+
     /// <summary>One timer's share of a wait with <paramref name="remaining"/> left: all of it up to <see cref="MaxStep"/>, never negative.</summary>
     public static TimeSpan StepOf(TimeSpan remaining) => remaining <= TimeSpan.Zero ? TimeSpan.Zero : remaining < MaxStep ? remaining : MaxStep;
 

@@ -508,7 +508,7 @@ public sealed partial class RpcClient : IAsyncDisposable
     }
 
     private DateTimeOffset DeadlineOf(in RpcCallOptions options) =>
-        options.Deadline ?? _time.GetUtcNow() + (options.Timeout ?? _options.DefaultTimeout);
+        options.Deadline ?? FarDeadline.After(_time.GetUtcNow(), options.Timeout ?? _options.DefaultTimeout);
 
     private TimeSpan Remaining(DateTimeOffset deadline) => deadline - _time.GetUtcNow();
 

@@ -28,7 +28,7 @@ public sealed class RpcDeadlinePropagationInterceptor : RpcInterceptor
         if (inbound.Options.Deadline is { } inherited)
         {
             var options = context.Options;
-            var own = options.Deadline ?? (options.Timeout is { } timeout ? _time.GetUtcNow() + timeout : (DateTimeOffset?)null);
+            var own = options.Deadline ?? (options.Timeout is { } timeout ? FarDeadline.After(_time.GetUtcNow(), timeout) : (DateTimeOffset?)null);
             if (own is null || inherited < own)
             {
                 context.Options = options with { Deadline = inherited, Timeout = null };

@@ -84,7 +84,7 @@ internal sealed class CallResilience : ICircuitStateSource
 
     /// <summary>How long one attempt may wait: the attempt timeout when set, never past the call's deadline.</summary>
     public DateTimeOffset AttemptDeadline(DateTimeOffset deadline, bool idempotent) =>
-        idempotent && _options.AttemptTimeout is { } attempt && _time.GetUtcNow() + attempt is var end && end < deadline ? end : deadline;
+        idempotent && _options.AttemptTimeout is { } attempt && FarDeadline.After(_time.GetUtcNow(), attempt) is var end && end < deadline ? end : deadline;
 
     /// <summary>Whether a failed attempt's outcome allows another: a retryable status, and time left before the call's deadline.</summary>
     private bool ShouldRetry(ResilienceContext context, Exception? error)

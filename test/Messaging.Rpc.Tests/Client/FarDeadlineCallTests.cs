@@ -78,4 +78,26 @@ public sealed class FarDeadlineCallTests(TestBrokerFixture fixture)
         var error = await Assert.ThrowsAsync<RpcException>(() => control.WaitAsync(TimeSpan.FromSeconds(20), ct));
         Assert.Equal(RpcStatus.DeadlineExceeded, error.Status);
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Calls_and_one_way_sends_with_a_timeout_of_TimeSpan_MaxValue_are_sent()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // "No timeout", as a caller may spell it: for a call, as the client's default, and for one attempt of an idempotent call.
+        await using var rpc = await RpcHarness.StartAsync(fixture, o =>
+        {
+            o.DefaultTimeout = TimeSpan.MaxValue;
+            o.Resilience.AttemptTimeout = TimeSpan.MaxValue;
+        }, ct);
+        var client = rpc.Client;
+        var forever = new RpcCallOptions { Timeout = TimeSpan.MaxValue };
+
+        Assert.Equal(new Ping(1, 1, "a"), await client.CallAsync<Ping, Ping>(rpc.Requests, "echo", new Ping(1, 1, "a"), forever, ct));
+        Assert.Equal(new Ping(1, 2, "b"), await client.CallAsync<Ping, Ping>(rpc.Requests, "echo", new Ping(1, 2, "b"), default, ct));
+        Assert.Equal(new Ping(1, 3, "c"), await client.CallAsync<Ping, Ping>(rpc.Requests, "echo", new Ping(1, 3, "c"), new RpcCallOptions { Idempotent = true }, ct));
+        await client.SendAsync(rpc.Requests, "notify", new Ping(1, 4, "d"), forever, ct);
+
+        await Conditions.WaitUntilAsync(() => rpc.Replier.Received == 4, TimeSpan.FromSeconds(10), "the one-way request arrived", ct);
+        Assert.All(rpc.Replier.Deadlines, d => Assert.Equal(DateTimeOffset.MaxValue.ToUnixTimeMilliseconds(), d));
+    }
 }

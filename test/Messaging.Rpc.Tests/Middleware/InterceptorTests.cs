@@ -126,4 +126,27 @@ public sealed class InterceptorTests(TestBrokerFixture fixture)
 
         Assert.Null(RpcCallContext.Current);
     }
+
+    [Fact]
+    public async Task Inside_a_server_call_an_outgoing_call_with_a_timeout_of_TimeSpan_MaxValue_takes_the_handlers_deadline()
+    {
+        var inboundDeadline = DateTimeOffset.UtcNow.AddSeconds(7);
+        var inbound = new RpcCallContext<Ping>(RpcCallSide.Server, "upstream", "Handle", Guid.NewGuid(), new Ping(0, ""),
+            new RpcCallOptions { Deadline = inboundDeadline }, CancellationToken.None);
+        var outgoing = new RpcCallContext<Ping>(RpcCallSide.Client, "downstream", "Get", Guid.NewGuid(), new Ping(1, ""),
+            new RpcCallOptions { Timeout = TimeSpan.MaxValue }, CancellationToken.None);
+        RpcCallOptions? sent = null;
+
+        using (RpcCallContext.Enter(inbound))
+        {
+            await new RpcDeadlinePropagationInterceptor().InterceptCallAsync<Ping, Ping>(outgoing, c =>
+            {
+                sent = c.Options;
+                return ValueTask.FromResult(c.Request);
+            });
+        }
+
+        Assert.Equal(inboundDeadline, sent?.Deadline);
+        Assert.Null(sent?.Timeout);
+    }
 }
