@@ -85,6 +85,7 @@ public sealed partial class RpcClient : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        options = options.Copy(); // read at start and per call: the caller's later changes (for its next client, say) must not reach this one
         _options = options;
         _time = options.TimeProvider;
         _wire = new RpcWire(options.Headers);

@@ -123,6 +123,17 @@ public sealed class RpcClientOptions
     public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
 
     /// <summary>
+    /// A copy of these settings, so that changes made after a client was built do not reach it: its own and the
+    /// resilience settings, which the client reads per call. The other nested options are read once, when it is built.
+    /// </summary>
+    internal RpcClientOptions Copy()
+    {
+        var copy = (RpcClientOptions)MemberwiseClone();
+        copy.Resilience = Resilience.Copy();
+        return copy;
+    }
+
+    /// <summary>
     /// Checks every setting, the nested ones included; an <see cref="ArgumentException"/> names the setting by its
     /// path (<c>Resilience.MaxAttempts</c>, <c>Pools.BlockSize</c>, <c>Producer.Linger</c>) in its
     /// <see cref="ArgumentException.ParamName"/> and says the allowed range. First applies <see cref="BootstrapServers"/>,

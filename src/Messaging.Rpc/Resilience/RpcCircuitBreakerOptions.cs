@@ -27,6 +27,9 @@ public sealed class RpcCircuitBreakerOptions
     /// <summary>How long the circuit stays open before a probe (at least 0.5 s). Default 5 s.</summary>
     public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>A copy of these settings, for a client to keep.</summary>
+    internal RpcCircuitBreakerOptions Copy() => (RpcCircuitBreakerOptions)MemberwiseClone();
+
     internal void Validate()
     {
         if (!Enabled)

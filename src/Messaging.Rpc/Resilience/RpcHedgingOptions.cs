@@ -23,6 +23,9 @@ public sealed class RpcHedgingOptions
     /// <summary>How many successful calls of a method are needed before its observed p95 is used. Default 20.</summary>
     public int MinimumSamples { get; set; } = 20;
 
+    /// <summary>A copy of these settings, for a client to keep.</summary>
+    internal RpcHedgingOptions Copy() => (RpcHedgingOptions)MemberwiseClone();
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(Delay, TimeSpan.Zero, "Hedging.Delay");

@@ -36,6 +36,16 @@ public sealed class RpcResilienceOptions
     /// <summary>Hedging of idempotent calls (off by default).</summary>
     public RpcHedgingOptions Hedging { get; set; } = new();
 
+    /// <summary>A copy of these settings and their nested ones (read per call and per request topic), for a client to keep.</summary>
+    internal RpcResilienceOptions Copy()
+    {
+        var copy = (RpcResilienceOptions)MemberwiseClone();
+        copy.IdempotentMethods = [.. IdempotentMethods];
+        copy.CircuitBreaker = CircuitBreaker.Copy();
+        copy.Hedging = Hedging.Copy();
+        return copy;
+    }
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxAttempts, 1, nameof(MaxAttempts));

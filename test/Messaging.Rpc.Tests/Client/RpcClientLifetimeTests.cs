@@ -154,6 +154,30 @@ public sealed class RpcClientLifetimeTests(TestBrokerFixture fixture)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Settings_changed_after_the_client_was_built_do_not_change_it()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // One options object reused for two clients, each on its own reply partition.
+        RpcClientOptions options = null!;
+        await using var rpc = await RpcHarness.StartAsync(fixture, o => (o.ReplyPartition, options) = (0, o), ct);
+        var first = rpc.Client;
+        options.ReplyPartition = 1;
+        options.MaxRequestBytes = 10;
+        options.Resilience.MaxAttempts = 1;
+        await using var second = new RpcClient(options);
+
+        var reply = await first.CallAsync<Payload, Payload>(rpc.Requests, "echo", new Payload("longer than ten bytes"), default, ct);
+        // Still retried (three attempts, as built): the first attempt fails with Unavailable, the second is answered.
+        var retried = await first.CallAsync<Payload, Payload>(rpc.Requests, "flaky", new Payload("again"), new RpcCallOptions { Idempotent = true }, ct);
+        await second.StartAsync(ct);
+
+        Assert.Equal("longer than ten bytes", reply.Text);
+        Assert.Equal("again", retried.Text);
+        Assert.Equal(0, first.ReplyPartition);
+        Assert.Equal(1, second.ReplyPartition);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Pooled_streams_are_all_returned_after_calls_that_fail_to_encode_or_to_produce()
     {
         var ct = TestContext.Current.CancellationToken;
