@@ -25,21 +25,32 @@ public sealed partial class RpcClient
     {
         Tag(activity, attempts.CorrelationId);
         var pipeline = _resilience.Pipeline(attempts.Topic);
-        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+
+        // Polly waits out a backoff on the context's token: for a call that may be retried it also fires at the call's
+        // deadline, so no backoff runs past it. The attempts watch the caller's token (their deadline is the sweep's).
+        using var backoff = _resilience.Retries(attempts.Idempotent) ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken) : null;
+        using var far = backoff is null ? null : new FarDeadline(backoff, attempts.Deadline, _time); // disposed before the source
+        var context = ResilienceContextPool.Shared.Get(backoff?.Token ?? cancellationToken);
         context.Properties.Set(CallResilience.CallKey, attempts);
         try
         {
-            return await pipeline.ExecuteAsync(static (ctx, a) => a.Client.AttemptAsync<TResponse>(a, ctx.CancellationToken), context, attempts).ConfigureAwait(false);
+            return await pipeline.ExecuteAsync(static (_, s) => s.Attempts.Client.AttemptAsync<TResponse>(s.Attempts, s.CancellationToken), context,
+                (Attempts: attempts, CancellationToken: cancellationToken)).ConfigureAwait(false);
         }
         catch (BrokenCircuitException e)
         {
             throw RpcErrors.CircuitOpen(attempts.Method, attempts.Topic, attempts.CorrelationId, _time.GetElapsedTime(attempts.Start), e);
         }
-        catch (OperationCanceledException e)
+        catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
         {
             // Polly observed the caller's token between attempts (during a backoff).
             throw RpcErrors.ForCall(RpcStatus.Cancelled, "the caller cancelled the call", attempts.Method, attempts.Topic, attempts.CorrelationId,
                 _time.GetElapsedTime(attempts.Start), false, e);
+        }
+        catch (OperationCanceledException)
+        {
+            // The call's deadline came during a backoff: no attempt is sent after it.
+            throw RpcErrors.DeadlineExceeded(attempts.Method, attempts.Topic, attempts.CorrelationId, _time.GetElapsedTime(attempts.Start), false);
         }
         finally
         {

@@ -59,6 +59,9 @@ internal sealed class CallResilience : ICircuitStateSource
     /// <summary>Whether a call takes the resilient path at all: the plain path is the client's fastest.</summary>
     public bool Applies(bool idempotent) => _options.CircuitBreaker.Enabled || (idempotent && (_options.MaxAttempts > 1 || _options.Hedging.Enabled));
 
+    /// <summary>Whether a call's failed attempts may be retried (after a backoff).</summary>
+    public bool Retries(bool idempotent) => idempotent && _options.MaxAttempts > 1;
+
     /// <summary>The pipeline a call's attempts run through: the topic's breaker (with the retry inside it), or retries only, or none.</summary>
     public ResiliencePipeline Pipeline(string topic) =>
         _options.CircuitBreaker.Enabled ? _breakers.GetOrAdd(topic, static (t, self) => self.CreateBreaker(t), this).Pipeline : _retryOnly ?? ResiliencePipeline.Empty;

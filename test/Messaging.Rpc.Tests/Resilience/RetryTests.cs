@@ -115,4 +115,29 @@ public sealed class RetryTests(TestBrokerFixture fixture)
         Assert.Equal(0, rpc.Client.Statistics.UnmatchedReplies);
         Assert.Equal(0, rpc.Client.PendingEntries);
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_retry_whose_backoff_reaches_past_the_call_deadline_fails_at_the_deadline_without_sending_again()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var rpc = await RpcHarness.StartAsync(fixture, o =>
+        {
+            o.Resilience.MaxAttempts = 3;
+            o.Resilience.UseJitter = false;
+            o.Resilience.BaseDelay = TimeSpan.FromSeconds(10);
+            o.Resilience.MaxDelay = TimeSpan.FromSeconds(10);
+        }, ct);
+        await rpc.Client.CallAsync<Ping, Ping>(rpc.Requests, "echo", new Ping(0, "warm"), default, ct);
+
+        // The first attempt fails at once (Unavailable) with time left, so it is retried — after a 10 s backoff.
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<RpcException>(() => rpc.Client.CallAsync<Ping, Ping>(rpc.Requests, "flaky", new Ping(7, "late"),
+            new RpcCallOptions { Idempotent = true, Timeout = TimeSpan.FromSeconds(2) }, ct).AsTask());
+        watch.Stop();
+
+        Assert.Equal(RpcStatus.DeadlineExceeded, error.Status);
+        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(5));
+        Assert.Equal(2, rpc.Replier.Received); // the warm-up, and the flaky call's first attempt only
+        Assert.Equal(0, rpc.Client.PendingEntries);
+    }
 }
