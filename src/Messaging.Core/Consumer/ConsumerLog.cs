@@ -28,4 +28,7 @@ internal sealed partial class ConsumerLog(ILogger logger)
 
     [LoggerMessage(EventId = 107, Level = LogLevel.Error, Message = "Fetch from broker {NodeId} failed unexpectedly; retrying after the backoff")]
     public partial void FetchCrashed(int nodeId, Exception exception);
+
+    [LoggerMessage(EventId = 108, Level = LogLevel.Warning, Message = "{Partition}: {Error} fetching offset {Offset}; fetching it again after the backoff")]
+    public partial void FetchRetried(TopicPartition partition, ErrorCode error, long offset);
 }

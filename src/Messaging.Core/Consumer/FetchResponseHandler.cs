@@ -315,6 +315,13 @@ internal sealed class FetchResponseHandler
                 cursor.RetryAt = retryAt;
                 return false;
 
+            case ErrorCode.UnknownServerError:
+                // An unexpected failure on the broker, not an answer about the partition: fetched again after the
+                // backoff, as the Java client does. Held, the partition would stop for good over a passing fault.
+                _log.FetchRetried(cursor.TopicPartition, data.ErrorCode, target.FetchOffset);
+                cursor.RetryAt = retryAt;
+                return false;
+
             default:
                 cursor.State = CursorState.Held;
                 cursor.HoldQueued = true;

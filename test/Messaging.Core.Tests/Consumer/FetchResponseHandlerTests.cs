@@ -130,6 +130,19 @@ public sealed class FetchResponseHandlerTests
         Assert.Equal([2, 1], rig.Woken);
     }
 
+    [Fact]
+    public void An_unknown_server_error_for_a_partition_is_fetched_again_after_the_backoff_not_held()
+    {
+        using var rig = new MovingPartition();
+        rig.Fetch(1, ErrorCode.UnknownServerError);
+        Assert.Equal(CursorState.Fetching, rig.Cursor.State);
+        Assert.False(rig.Buffer.TryTake(out _), "an error was queued for the application");
+        long now = new Clock(rig.Time).Now;
+        Assert.False(rig.Cursor.IsFetchable(now));
+        rig.Time.Advance(TimeSpan.FromMilliseconds(100)); // the default retry backoff
+        Assert.True(rig.Cursor.IsFetchable(new Clock(rig.Time).Now));
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
