@@ -17,6 +17,10 @@ internal sealed class ReplyListener : IAsyncDisposable
     private readonly Action<ReplyRun> _returnRun;
     private Task _loop = Task.CompletedTask;
 
+    // Re-seeks of partitions the consumer holds after an error, waiting out their backoff; touched by the loop only,
+    // awaited once it has ended.
+    private readonly List<Task> _retries = [];
+
     public ReplyListener(KafkaConsumerOptions options, PendingCalls calls, TimeProvider time)
     {
         _consumer = new KafkaConsumer(options);
@@ -78,6 +82,7 @@ internal sealed class ReplyListener : IAsyncDisposable
             // Stopped as asked.
         }
 
+        await Task.WhenAll(_retries).ConfigureAwait(false); // they end at the stop token; none throws
         await _consumer.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
     }
@@ -98,9 +103,8 @@ internal sealed class ReplyListener : IAsyncDisposable
             }
             catch (ConsumeException ex)
             {
-                // A reply partition failed at an offset (corrupt data, say): skip the record, keep serving the others.
                 _calls.CountConsumeError();
-                SkipPast(ex);
+                Recover(ex, token);
                 continue;
             }
 #pragma warning disable CA1031 // The loop must outlive any one failure: pending calls still end by their deadlines.
@@ -159,15 +163,61 @@ internal sealed class ReplyListener : IAsyncDisposable
 
     private ReplyRun Rent() => _runs.TryDequeue(out var run) ? run : new ReplyRun(_returnRun);
 
-    private void SkipPast(ConsumeException error)
+    /// <summary>
+    /// Moves a partition the consumer holds after <paramref name="error"/>. A record that cannot be read (corrupt,
+    /// undecodable) is skipped: its call ends by its deadline, the others go on. Anything else read nothing at the
+    /// error's offset — a broker's refusal, or a start not looked up (offset -1) — so skipping would lose the reply
+    /// there, or read the whole topic from offset 0: the partition is read again where it stood after a backoff, or
+    /// from its end again when it had no position (or lost it: out of range with the reset policy at error).
+    /// </summary>
+    private void Recover(ConsumeException error, CancellationToken token)
+    {
+        if (error.Offset >= 0 && error.Kind is ConsumeErrorKind.CorruptRecord or ConsumeErrorKind.Deserialization)
+        {
+            Seek(error.TopicPartition, OffsetSpec.At(error.Offset + 1), conditional: false);
+            return;
+        }
+
+        _retries.RemoveAll(static retry => retry.IsCompleted);
+        _retries.Add(RetryLaterAsync(error, token));
+    }
+
+    /// <summary>
+    /// The waiting part of <see cref="Recover"/>: the seek is made only while the partition is still held where the
+    /// error left it, so a seek the client made meanwhile (a restart's assignment) is not undone.
+    /// </summary>
+    private async Task RetryLaterAsync(ConsumeException error, CancellationToken token)
     {
         try
         {
-            _consumer.Seek(error.TopicPartition, OffsetSpec.At(error.Offset + 1));
+            await Task.Delay(ErrorBackoff, _time, token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // stopping
+        }
+
+        var heldAt = error.Offset >= 0 ? error.Offset : (long?)null;
+        Seek(error.TopicPartition, heldAt is { } offset && error.Kind != ConsumeErrorKind.OffsetOutOfRange ? OffsetSpec.At(offset) : OffsetSpec.Latest, heldAt);
+    }
+
+    /// <summary>Seeks <paramref name="partition"/>; with <paramref name="onlyIfAt"/>, only while its position is that (null: none).</summary>
+    private void Seek(TopicPartition partition, OffsetSpec offset, long? onlyIfAt = null, bool conditional = true)
+    {
+        try
+        {
+            if (!conditional || _consumer.Position(partition) == onlyIfAt)
+            {
+                _consumer.Seek(partition, offset);
+            }
         }
         catch (ArgumentException)
         {
-            // Not (or no longer) assigned: nothing to skip.
+            // Not (or no longer) assigned: nothing to move.
+        }
+        catch (ObjectDisposedException)
+        {
+            // The client is closing.
         }
     }
 }

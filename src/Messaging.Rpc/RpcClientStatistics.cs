@@ -9,7 +9,7 @@ namespace Messaging.Rpc;
 /// <param name="DeadlinesExceeded">Calls that failed because their deadline passed.</param>
 /// <param name="UnmatchedReplies">Replies dropped because no pending call had their correlation ID: late (after the deadline), a second reply from the server, or another client's on a shared partition (duplicates of hedged or retried calls count in <see cref="DuplicateReplies"/> instead).</param>
 /// <param name="MalformedReplies">Records on the reply partitions dropped for lacking a 16-byte correlation ID.</param>
-/// <param name="ConsumeErrors">Errors the reply consumer reported (the partition is skipped past the failing offset).</param>
+/// <param name="ConsumeErrors">Errors the reply consumer reported: a record that cannot be read is skipped; a partition the broker refused to serve is read again where it stood after a backoff.</param>
 [StructLayout(LayoutKind.Auto)]
 public readonly record struct RpcClientStatistics(
     int PendingCalls,
