@@ -10,7 +10,7 @@ internal readonly record struct BrokerEndpoint(string Host, int Port, int NodeId
         ? "broker " + NodeId.ToString(CultureInfo.InvariantCulture) + " (" + Host + ":" + Port.ToString(CultureInfo.InvariantCulture) + ")"
         : "bootstrap " + Host + ":" + Port.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>Parses <c>host:port[,host:port...]</c>; IPv6 hosts go in brackets (<c>[::1]:9092</c>).</summary>
+    /// <summary>Parses <c>host:port[,host:port...]</c>; IPv6 hosts go in brackets (<c>[::1]:9092</c>); a listener prefix (<c>PLAINTEXT://</c>) is skipped.</summary>
     public static BrokerEndpoint[] ParseList(string servers)
     {
         ArgumentNullException.ThrowIfNull(servers);
@@ -31,14 +31,18 @@ internal readonly record struct BrokerEndpoint(string Host, int Port, int NodeId
 
     private static BrokerEndpoint Parse(string server)
     {
-        var colon = server.LastIndexOf(':');
-        if (colon <= 0 || colon == server.Length - 1
-            || !int.TryParse(server.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+        // A listener's address copied with its security protocol (PLAINTEXT://host:9092): the prefix is not part of the
+        // host, as the Java client and librdkafka read it; the protocol itself is a setting of its own.
+        var scheme = server.IndexOf("://", StringComparison.Ordinal);
+        var address = scheme >= 0 ? server[(scheme + 3)..] : server;
+        var colon = address.LastIndexOf(':');
+        if (colon <= 0 || colon == address.Length - 1
+            || !int.TryParse(address.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
         {
             throw new ArgumentException("'" + server + "' is not host:port with a port from 1 to 65535.", nameof(server));
         }
 
-        var host = server[..colon];
+        var host = address[..colon];
         if (host.StartsWith('[') && host.EndsWith(']'))
         {
             host = host[1..^1];
