@@ -297,12 +297,13 @@ internal sealed class MetadataRefresher : IAsyncDisposable
         {
             // Epochs compare within one topic only: a topic deleted and created again under the same name has a new
             // topic id and starts its epochs over, so its lower epochs are news, not a lagging broker's view (without
-            // ids, from a broker that has none, the name is all we can go by).
-            if (previous.Topics.TryGetValue(name, out var old) && old.Partitions.Count == topic.Partitions.Count
+            // ids, from a broker that has none, the name is all we can go by). Partition by partition, as the Java client
+            // does, also when the partition count differs: a lagging broker may not know partitions added since.
+            if (previous.Topics.TryGetValue(name, out var old)
                 && (old.TopicId == topic.TopicId || old.TopicId == Guid.Empty || topic.TopicId == Guid.Empty))
             {
                 PartitionInfo[]? merged = null;
-                for (var p = 0; p < topic.Partitions.Count; p++)
+                for (var p = 0; p < Math.Min(topic.Partitions.Count, old.Partitions.Count); p++)
                 {
                     var now = topic.Partitions[p];
                     var then = old.Partitions[p];

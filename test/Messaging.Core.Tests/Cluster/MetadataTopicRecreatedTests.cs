@@ -29,6 +29,21 @@ public sealed class MetadataTopicRecreatedTests
         ],
     };
 
+    private static MetadataResponse Partitions(params (int Leader, int LeaderEpoch)[] partitions)
+    {
+        var answer = Answer(FirstId, 0, 0);
+        answer.Topics[0].Partitions = [.. partitions.Select((p, i) => new MetadataResponse.MetadataResponsePartition { PartitionIndex = i, LeaderId = p.Leader, LeaderEpoch = p.LeaderEpoch, ReplicaNodes = [1, 2], IsrNodes = [1, 2] })];
+        return answer;
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task A_partition_keeps_its_newer_epoch_against_a_lagging_answer_that_does_not_know_partitions_added_since()
+    {
+        // Partitions were added (1 → 2) and partition 0 moved to broker 1 at epoch 7; a lagging broker still has one
+        // partition, led by broker 2 at epoch 6.
+        Assert.Equal((1, 7), await LeaderAfterAsync(Partitions((1, 7), (2, 0)), Partitions((2, 6)), TestContext.Current.CancellationToken));
+    }
+
     [Fact(Timeout = 10_000)]
     public async Task A_recreated_topic_takes_its_new_leaders_even_though_their_epochs_are_lower()
     {
@@ -53,17 +68,19 @@ public sealed class MetadataTopicRecreatedTests
     [Fact(Timeout = 10_000)]
     public async Task The_same_topic_keeps_its_newer_epoch_against_a_lagging_answer()
     {
-        var ct = TestContext.Current.CancellationToken;
-        var broker = new InMemoryBroker
-        {
-            OnMetadata = (_, n) => n == 1 ? Answer(FirstId, leader: 1, leaderEpoch: 7) : Answer(FirstId, leader: 2, leaderEpoch: 6),
-        };
+        Assert.Equal((1, 7), await LeaderAfterAsync(Answer(FirstId, leader: 1, leaderEpoch: 7), Answer(FirstId, leader: 2, leaderEpoch: 6), TestContext.Current.CancellationToken));
+    }
+
+    /// <summary>Partition 0's leader and epoch after refreshing on <paramref name="first"/> and then <paramref name="second"/>.</summary>
+    private static async Task<(int Leader, int Epoch)> LeaderAfterAsync(MetadataResponse first, MetadataResponse second, CancellationToken ct)
+    {
+        var broker = new InMemoryBroker { OnMetadata = (_, n) => n == 1 ? first : second };
         await using var cluster = new ClusterClient(new KafkaClientOptions { BootstrapServers = "broker1.test:9092", TransportFactory = broker });
         cluster.Metadata.AddTopics(["orders"]);
 
         await cluster.Metadata.RefreshAsync(ct);
-        var second = await cluster.Metadata.RefreshAsync(ct);
-        Assert.True(second.TryGetLeader("orders", 0, out var leader, out var epoch));
-        Assert.Equal((1, 7), (leader, epoch));
+        var metadata = await cluster.Metadata.RefreshAsync(ct);
+        Assert.True(metadata.TryGetLeader("orders", 0, out var leader, out var epoch));
+        return (leader, epoch);
     }
 }
