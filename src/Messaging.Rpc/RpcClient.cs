@@ -154,7 +154,10 @@ public sealed partial class RpcClient : IAsyncDisposable
     /// <typeparam name="TResponse">The reply's type.</typeparam>
     /// <param name="topic">The service's request topic.</param>
     /// <param name="method">The method name.</param>
-    /// <param name="request">The request; encoded with <see cref="RpcClientOptions.Serializer"/> before this returns its first await, not kept.</param>
+    /// <param name="request">
+    /// The request; encoded with <see cref="RpcClientOptions.Serializer"/> before this returns its first await, not kept — behind
+    /// interceptors, when the chain reaches the call (an interceptor that awaits first returns before then: do not change the request meanwhile).
+    /// </param>
     /// <param name="options">Deadline or timeout, headers, key, idempotency.</param>
     /// <param name="cancellationToken">Cancels the call (<see cref="RpcStatus.Cancelled"/>); the request may already have been sent.</param>
     /// <returns>The reply.</returns>
@@ -168,7 +171,8 @@ public sealed partial class RpcClient : IAsyncDisposable
             return InvokeAsync<TRequest, TResponse>(topic, method, request, options, Guid.Empty, cancellationToken);
         }
 
-        var context = new RpcCallContext<TRequest>(RpcCallSide.Client, topic, method, Guid.NewGuid(), request, options, cancellationToken);
+        // An interceptor may await before the call reads the key: the call's own copy (the caller may reuse it once this returned).
+        var context = new RpcCallContext<TRequest>(RpcCallSide.Client, topic, method, Guid.NewGuid(), request, options.WithOwnKey(), cancellationToken);
         var chain = (RpcContinuation<TRequest, TResponse>)_chains.GetOrAdd(typeof(RpcContinuation<TRequest, TResponse>), static (_, self) =>
             RpcInterceptorChain.Build<TRequest, TResponse>(self._interceptors, RpcCallSide.Client,
                 c => self.InvokeAsync<TRequest, TResponse>(c.Topic, c.Method, c.Request, c.Options, c.CorrelationId, c.CancellationToken)), this);
@@ -192,7 +196,9 @@ public sealed partial class RpcClient : IAsyncDisposable
             return InvokeRawAsync(topic, method, request, options, Guid.Empty, cancellationToken);
         }
 
-        var context = new RpcCallContext<ReadOnlyMemory<byte>>(RpcCallSide.Client, topic, method, Guid.NewGuid(), request, options, cancellationToken);
+        // An interceptor may await before the call reads the payload and key: the call's own copies (the caller may reuse them once this returned).
+        var context = new RpcCallContext<ReadOnlyMemory<byte>>(RpcCallSide.Client, topic, method, Guid.NewGuid(), request.ToArray(), options.WithOwnKey(),
+            cancellationToken);
         _rawChain ??= RpcInterceptorChain.Build<ReadOnlyMemory<byte>, byte[]>(_interceptors, RpcCallSide.Client,
             c => InvokeRawAsync(c.Topic, c.Method, c.Request, c.Options, c.CorrelationId, c.CancellationToken));
         return _rawChain(context);

@@ -45,6 +45,16 @@ public sealed class InterceptorTests(TestBrokerFixture fixture)
         }
     }
 
+    /// <summary>Waits for something of its own (a token refresh, say) before it lets the call go on.</summary>
+    private sealed class Awaiting : RpcInterceptor
+    {
+        public override async ValueTask<TResponse> InterceptCallAsync<TRequest, TResponse>(RpcCallContext<TRequest> context, RpcContinuation<TRequest, TResponse> continuation)
+        {
+            await Task.Delay(50);
+            return await continuation(context);
+        }
+    }
+
     private sealed class Translating : RpcInterceptor
     {
         public override async ValueTask<TResponse> InterceptCallAsync<TRequest, TResponse>(RpcCallContext<TRequest> context, RpcContinuation<TRequest, TResponse> continuation)
@@ -148,5 +158,24 @@ public sealed class InterceptorTests(TestBrokerFixture fixture)
 
         Assert.Equal(inboundDeadline, sent?.Deadline);
         Assert.Null(sent?.Timeout);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Behind_an_interceptor_that_awaits_a_raw_call_sends_its_payload_and_key_as_they_were_when_CallAsync_returned()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var rpc = await RpcHarness.StartAsync(fixture, o => o.Interceptors = [new Awaiting()], ct);
+        await rpc.Client.CallAsync(rpc.Requests, "echo", new byte[] { 9 }, default, ct);
+        var payload = new byte[] { 1, 2, 3 };
+        var key = new byte[] { 7, 7 };
+
+        // The payload and key are documented as read before the call returns its first await: the caller may reuse them now.
+        var call = rpc.Client.CallAsync(rpc.Requests, "echo", payload, new RpcCallOptions { Key = key }, ct);
+        Assert.False(call.IsCompleted);
+        payload.AsSpan().Fill(0xEE);
+        key.AsSpan().Fill(0xEE);
+
+        Assert.Equal(new byte[] { 1, 2, 3 }, await call);
+        Assert.Equal(new byte[] { 7, 7 }, rpc.Replier.Keys.Last());
     }
 }
