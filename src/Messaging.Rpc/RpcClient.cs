@@ -538,7 +538,13 @@ public sealed partial class RpcClient : IAsyncDisposable
     {
         try
         {
-            await StartAsync(cancellationToken).ConfigureAwait(false);
+            // The start has a timeout of its own (StartTimeout); the call waits for it only up to its deadline or its
+            // cancellation. (Without a token, StartAsync hands back the start itself: no wrapper is left unobserved.)
+            await FarDeadline.WaitAsync(StartAsync(CancellationToken.None), Remaining(deadline), _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw RpcErrors.DeadlineExceeded(method, topic, Guid.Empty, _time.GetElapsedTime(start), false);
         }
         catch (RpcException)
         {

@@ -178,6 +178,22 @@ public sealed class RpcClientLifetimeTests(TestBrokerFixture fixture)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task A_call_waiting_for_the_client_to_start_fails_at_its_own_deadline()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // Nothing listens there: the start keeps trying until its own 20 s run out.
+        await using var client = new RpcClient(RpcTestSupport.Options("127.0.0.1:1", "replies", o => o.StartTimeout = TimeSpan.FromSeconds(20)));
+
+        var watch = Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<RpcException>(() =>
+            client.CallAsync<Payload, Payload>("requests", "echo", new Payload("x"), new RpcCallOptions { Timeout = TimeSpan.FromSeconds(1) }, ct).AsTask());
+        watch.Stop();
+
+        Assert.Equal(RpcStatus.DeadlineExceeded, error.Status);
+        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(5));
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Pooled_streams_are_all_returned_after_calls_that_fail_to_encode_or_to_produce()
     {
         var ct = TestContext.Current.CancellationToken;
