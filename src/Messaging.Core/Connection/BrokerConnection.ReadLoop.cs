@@ -78,7 +78,7 @@ internal sealed partial class BrokerConnection
                         // Grow only as the peer actually sends: memory follows bytes received, not bytes promised.
                         var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(size, (long)buffer.Length * 2));
                         buffer.AsSpan(0, filled).CopyTo(larger);
-                        ArrayPool<byte>.Shared.Return(buffer);
+                        ResponseFrame.ReturnShared(buffer); // a large one is left to the GC
                         buffer = larger;
                     }
 
@@ -96,7 +96,7 @@ internal sealed partial class BrokerConnection
         {
             if (buffer is not null)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                ResponseFrame.ReturnShared(buffer); // a large one is left to the GC
             }
 
             // The transport closing under us after Close() is the normal way out; anything else is why we close.

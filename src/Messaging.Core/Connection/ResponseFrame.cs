@@ -62,9 +62,22 @@ internal readonly struct ResponseFrame : IDisposable
         {
             _pool.Return(_buffer);
         }
-        else if (_buffer.Length <= MaxPooledBytes)
+        else
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            ReturnShared(_buffer);
+        }
+    }
+
+    /// <summary>
+    /// Gives a buffer rented from <see cref="ArrayPool{T}.Shared"/> back to it, unless it is larger than
+    /// <see cref="MaxPooledBytes"/>: the shared pool keeps arrays of up to a gigabyte, so every large buffer returned
+    /// (a huge response's, or one it outgrew while being read) would stay reachable there.
+    /// </summary>
+    public static void ReturnShared(byte[] buffer)
+    {
+        if (buffer.Length <= MaxPooledBytes)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 }
