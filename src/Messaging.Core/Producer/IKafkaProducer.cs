@@ -6,8 +6,8 @@ public interface IKafkaProducer : IAsyncDisposable
 {
     /// <summary>Produces a record and completes when it is acknowledged.</summary>
     /// <param name="topic">The topic.</param>
-    /// <param name="key">The key, or null for none; unchanged until the task completes.</param>
-    /// <param name="value">The value, or null (a tombstone); unchanged until the task completes.</param>
+    /// <param name="key">The key, or null for none; copied before the call returns.</param>
+    /// <param name="value">The value, or null (a tombstone); copied before the call returns.</param>
     /// <param name="headers">The headers, or null.</param>
     /// <param name="partition">The partition, or null to let the partitioner choose.</param>
     /// <param name="timestamp">The record's timestamp, or null for now.</param>

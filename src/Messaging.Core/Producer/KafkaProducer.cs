@@ -80,8 +80,8 @@ public sealed class KafkaProducer : IKafkaProducer
     /// A null array is a Kafka null, an empty one an empty key or value.
     /// </summary>
     /// <param name="topic">The topic.</param>
-    /// <param name="key">The key, or null for none (placed by the sticky partitioner). Must stay unchanged until the returned task completes.</param>
-    /// <param name="value">The value, or null (a tombstone). Must stay unchanged until the returned task completes.</param>
+    /// <param name="key">The key, or null for none (placed by the sticky partitioner). Copied before the call returns: the array may be reused at once.</param>
+    /// <param name="value">The value, or null (a tombstone). Copied before the call returns: the array may be reused at once.</param>
     /// <param name="headers">The headers, or null.</param>
     /// <param name="partition">The partition, or null to let the partitioner choose (a negative one throws <see cref="ArgumentOutOfRangeException"/>).</param>
     /// <param name="timestamp">The record's timestamp, or null for now.</param>
@@ -99,8 +99,8 @@ public sealed class KafkaProducer : IKafkaProducer
     /// Produces a record and completes when it is acknowledged (per <see cref="KafkaProducerOptions.Acks"/>).
     /// </summary>
     /// <param name="topic">The topic.</param>
-    /// <param name="key">The key, or null for none (placed by the sticky partitioner). The memory must stay unchanged until the returned task completes. (A null <c>byte[]</c> converts to an empty memory, not to null: arrays go to the other overload.)</param>
-    /// <param name="value">The value, or null (a tombstone). The memory must stay unchanged until the returned task completes.</param>
+    /// <param name="key">The key, or null for none (placed by the sticky partitioner). Copied before the call returns: the memory may be reused at once. (A null <c>byte[]</c> converts to an empty memory, not to null: arrays go to the other overload.)</param>
+    /// <param name="value">The value, or null (a tombstone). Copied before the call returns: the memory may be reused at once.</param>
     /// <param name="headers">The headers, or null.</param>
     /// <param name="partition">The partition, or null to let the partitioner choose (a negative one throws <see cref="ArgumentOutOfRangeException"/>).</param>
     /// <param name="timestamp">The record's timestamp, or null for now.</param>
@@ -154,8 +154,7 @@ public sealed class KafkaProducer : IKafkaProducer
             }
 
             // Wait for metadata or memory in the lane, behind anything already waiting there.
-            _lane.Enqueue(new ProduceLane.Entry(topic, key.GetValueOrDefault(), value.GetValueOrDefault(), nulls, headers, partition ?? -1, timestampMs, promise, cancellationToken));
-            promise.RegisterCancellation(cancellationToken);
+            EnqueueCopy(topic, key.GetValueOrDefault().Span, value.GetValueOrDefault().Span, nulls, headers, partition ?? -1, timestampMs, promise, cancellationToken);
             return result;
         }
         catch (Exception ex)
@@ -399,16 +398,7 @@ public sealed class KafkaProducer : IKafkaProducer
                 return result;
             }
 
-            var keyCopy = ArrayPool<byte>.Shared.Rent(key.Length);
-            var valueCopy = ArrayPool<byte>.Shared.Rent(value.Length);
-            key.CopyTo(keyCopy);
-            value.CopyTo(valueCopy);
-            _lane.Enqueue(new ProduceLane.Entry(topic, keyCopy.AsMemory(0, key.Length), valueCopy.AsMemory(0, value.Length), nulls, headers, partition, timestampMs, promise, cancellationToken)
-            {
-                RentedKey = keyCopy,
-                RentedValue = valueCopy,
-            });
-            promise.RegisterCancellation(cancellationToken);
+            EnqueueCopy(topic, key, value, nulls, headers, partition, timestampMs, promise, cancellationToken);
             return result;
         }
         catch (Exception ex)
@@ -416,6 +406,27 @@ public sealed class KafkaProducer : IKafkaProducer
             promise.Abandon();
             return ValueTask.FromException<DeliveryResult>(ex);
         }
+    }
+
+    /// <summary>
+    /// Queues a record that must wait (for metadata, memory, or records of its topic waiting already) in the lane,
+    /// with pooled copies of its key and value: the caller may reuse its bytes as soon as the call returns — and must
+    /// be able to once its wait is cancelled, which completes its task while the record may still be on its way into
+    /// a batch (a wait that ended just before the cancellation goes on to append).
+    /// </summary>
+    private void EnqueueCopy(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, RecordNulls nulls, IReadOnlyList<RecordHeader>? headers,
+        int partition, long timestampMs, DeliveryPromise promise, CancellationToken cancellationToken)
+    {
+        var keyCopy = ArrayPool<byte>.Shared.Rent(key.Length);
+        var valueCopy = ArrayPool<byte>.Shared.Rent(value.Length);
+        key.CopyTo(keyCopy);
+        value.CopyTo(valueCopy);
+        _lane.Enqueue(new ProduceLane.Entry(topic, keyCopy.AsMemory(0, key.Length), valueCopy.AsMemory(0, value.Length), nulls, headers, partition, timestampMs, promise, cancellationToken)
+        {
+            RentedKey = keyCopy,
+            RentedValue = valueCopy,
+        });
+        promise.RegisterCancellation(cancellationToken);
     }
 
     /// <summary>Appends on the calling thread, blocking for metadata or memory when needed (the synchronous <c>Produce</c> path).</summary>

@@ -64,6 +64,9 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
     /// <summary>Every batch of every Produce, in arrival order.</summary>
     public ConcurrentQueue<ProducedBatch> Batches { get; } = new();
 
+    /// <summary>The value of every record of every Produce (uncompressed batches), in arrival order.</summary>
+    public ConcurrentQueue<byte[]> Values { get; } = new();
+
     /// <summary>The batches written to the log, in offset order (with <see cref="EnforceSequences"/>, duplicates are not written again).</summary>
     public ConcurrentQueue<ProducedBatch> Written { get; } = new();
 
@@ -150,6 +153,7 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
                     {
                         var batch = ProducedBatch.Read(partition.Index, partition.Records!.Value.Span);
                         Batches.Enqueue(batch);
+                        RecordValues(partition.Records.Value);
                         var code = OnProduce(batch);
                         if (code is Drop or Hold)
                         {
@@ -253,6 +257,24 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
 
             Written.Enqueue(batch);
             return ErrorCode.None;
+        }
+    }
+
+    private void RecordValues(ReadOnlyMemory<byte> records)
+    {
+        var reader = new Messaging.Records.RecordBatchReader(records);
+        while (reader.TryReadNext(out var batch))
+        {
+            if (batch.Compression != CompressionType.None)
+            {
+                continue; // values of uncompressed batches only
+            }
+
+            var batchRecords = batch.GetRecords();
+            while (batchRecords.TryRead(out var record))
+            {
+                Values.Enqueue(record.Value.ToArray());
+            }
         }
     }
 
