@@ -45,7 +45,7 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
     private IConsumerRebalanceListener? _listener;
     private IReadOnlyCollection<string> _topics = [];
     private Regex? _pattern;
-    private Dictionary<string, int>? _assignedCounts;
+    private Dictionary<string, int>? _assignedCounts; // every topic of the group's subscription at the last assignment, 0 where none
     private Exception? _listenerFailure;
     private int _matchNow; // a pattern subscription was made: match it against fresh metadata without waiting for the next check
     private int _closed;
@@ -640,7 +640,7 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
     /// <summary>
     /// Re-matches a pattern subscription against fresh metadata (a change rejoins, so new topics are picked up), and —
     /// the classic leader only, as the Java client's assignment snapshot — rejoins when a subscribed topic's partition
-    /// count changed since the last assignment.
+    /// count changed since the last assignment (a topic created or deleted since included).
     /// </summary>
     private async Task CheckMetadataAsync(CancellationToken token)
     {
@@ -689,11 +689,14 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
 
             if (reason is null && _classic is { IsLeader: true } && _assignedCounts is { } counts)
             {
+                // Every topic of the group's subscription, with 0 for one that did not exist: a topic created or
+                // deleted since changes the assignment as much as a partition count does (Java's metadata snapshot).
                 foreach (var (topic, count) in counts)
                 {
-                    if (metadata.Topics.TryGetValue(topic, out var info) && info.Partitions.Count != count)
+                    var now = PartitionCount(metadata, topic);
+                    if (now != count)
                     {
-                        reason = "topic '" + topic + "' has " + info.Partitions.Count.ToString(CultureInfo.InvariantCulture) + " partitions now, " + count.ToString(CultureInfo.InvariantCulture) + " at the last assignment";
+                        reason = "topic '" + topic + "' has " + now.ToString(CultureInfo.InvariantCulture) + " partitions now, " + count.ToString(CultureInfo.InvariantCulture) + " at the last assignment";
                         break;
                     }
                 }
@@ -722,21 +725,28 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
 
         var metadata = await _cluster.Metadata.EnsureTopicsAsync(topics, cancellationToken).ConfigureAwait(false);
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        var snapshot = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var topic in topics)
         {
-            if (metadata.Topics.TryGetValue(topic, out var info) && info.Partitions.Count > 0)
+            var count = PartitionCount(metadata, topic);
+            snapshot[topic] = count;
+            if (count > 0)
             {
-                counts[topic] = info.Partitions.Count;
+                counts[topic] = count;
             }
         }
 
         lock (_lock)
         {
-            _assignedCounts = counts;
+            _assignedCounts = snapshot;
         }
 
         return counts;
     }
+
+    /// <summary>The partitions <paramref name="metadata"/> gives <paramref name="topic"/>: 0 for a topic it does not know.</summary>
+    private static int PartitionCount(ClusterMetadata metadata, string topic) =>
+        metadata.Topics.TryGetValue(topic, out var info) ? info.Partitions.Count : 0;
 
     private static string[] Match(Regex pattern, ClusterMetadata metadata)
     {

@@ -221,6 +221,23 @@ public sealed class SubscribeTests
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task A_subscribed_topic_created_after_the_member_joined_is_assigned()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = EmbeddedKafkaCluster.Start(3);
+        cluster.SetGroupInitialRebalanceDelay(TimeSpan.FromMilliseconds(200));
+        cluster.CreateTopic("orders", 3, replicationFactor: 3);
+        var options = GroupOptions(cluster.BootstrapServers, NewGroup(), configure: o => o.MetadataMaxAge = TimeSpan.FromMilliseconds(500));
+        await using var consumer = ConsumerTestSupport.Bytes(options);
+        consumer.Subscribe(["orders", "payments"]); // payments does not exist yet
+        await Eventually.TrueAsync(() => consumer.Assignment.Count == 3, Deadline, "the three partitions of orders assigned", ct);
+
+        cluster.CreateTopic("payments", 2, replicationFactor: 3);
+        await Eventually.TrueAsync(() => consumer.Assignment.Count == 5, Deadline, "the two partitions of payments assigned once it exists", ct);
+        Assert.Equal(2, consumer.Assignment.Count(p => p.Topic == "payments"));
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task A_member_failing_for_good_ends_an_idle_consume_with_the_typed_error()
     {
         var ct = TestContext.Current.CancellationToken;
