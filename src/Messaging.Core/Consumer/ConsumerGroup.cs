@@ -336,13 +336,16 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
             return;
         }
 
+        if (_options.EnableAutoCommit && !IsSubscribed)
+        {
+            // Manually assigned partitions: committed before UnsubscribeAsync forgets them and takes them from the
+            // fetcher, whose positions are what is committed (a member commits in UnsubscribeAsync itself).
+            await AutoCommitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
         await UnsubscribeAsync(CancellationToken.None).ConfigureAwait(false);
         await _stop.CancelAsync().ConfigureAwait(false);
         await BackgroundLoop.StoppedAsync(_loop).ConfigureAwait(false);
-        if (_options.EnableAutoCommit)
-        {
-            await AutoCommitAsync(CancellationToken.None).ConfigureAwait(false); // manually assigned partitions
-        }
 
         await _coordinator.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();

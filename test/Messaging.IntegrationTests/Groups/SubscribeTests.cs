@@ -147,6 +147,25 @@ public sealed class SubscribeTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Closing_a_consumer_that_assigned_its_partitions_commits_what_was_consumed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = StartCluster();
+        var group = NewGroup();
+        var partition = new TopicPartition(Topic, 0);
+        await ConsumerTestSupport.ProduceAsync(cluster.BootstrapServers, Topic, Partitions, 24, 10, cancellationToken: ct); // two records a partition
+
+        // No automatic commit comes within the test: only the one at disposal can commit.
+        var consumer = ConsumerTestSupport.Bytes(GroupOptions(cluster.BootstrapServers, group, configure: o => o.AutoCommitInterval = TimeSpan.FromHours(1)));
+        consumer.Assign([new TopicPartitionOffset(partition, OffsetSpec.Earliest)]);
+        Assert.Equal(2, (await ConsumerTestSupport.ReadAsync(consumer, 2, Deadline, ct)).Count);
+        await consumer.DisposeAsync();
+
+        await using var check = ConsumerTestSupport.Bytes(GroupOptions(cluster.BootstrapServers, group));
+        Assert.Equal(2, (await check.CommittedAsync([partition], ct))[0].Offset);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Assigning_and_subscribing_do_not_mix_and_subscribing_needs_a_group()
     {
         await using var cluster = StartCluster();
