@@ -256,9 +256,18 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
         }
     }
 
-    /// <summary>The application assigned these partitions itself (no subscription): they are the ones it may store offsets of.</summary>
+    /// <summary>
+    /// The application assigns these partitions itself (no subscription): they are the ones it may store offsets of.
+    /// Called before the fetcher takes the new assignment: with automatic offset storing, what was consumed of the
+    /// partitions it drops is stored now, for the next commit, as the Java client commits before it reassigns.
+    /// </summary>
     public void OwnManually(IEnumerable<TopicPartitionOffset> partitions)
     {
+        if (_options.EnableAutoOffsetStore)
+        {
+            _stored.StorePositions(_fetcher.Positions());
+        }
+
         var owned = new List<TopicPartition>();
         foreach (var partition in partitions)
         {

@@ -93,8 +93,8 @@ public sealed class KafkaConsumer : IKafkaConsumer
         ArgumentNullException.ThrowIfNull(partitions);
         ThrowIfSubscribed(nameof(Assign));
         TopicPartitionOffset[] assigned = [.. partitions];
+        _group?.OwnManually(assigned); // before the fetcher forgets the positions of the partitions dropped
         _fetcher.Assign(assigned);
-        _group?.OwnManually(assigned);
     }
 
     /// <summary>Stops reading every partition.</summary>
@@ -102,8 +102,8 @@ public sealed class KafkaConsumer : IKafkaConsumer
     public void Unassign()
     {
         ThrowIfSubscribed(nameof(Unassign));
-        _fetcher.Assign([]);
         _group?.OwnManually([]);
+        _fetcher.Assign([]);
     }
 
     /// <summary>

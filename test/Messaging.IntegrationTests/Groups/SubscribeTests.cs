@@ -146,8 +146,11 @@ public sealed class SubscribeTests
         Assert.Equal(5, (await consumer.CommittedAsync([partition], ct))[0].Offset);
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task Closing_a_consumer_that_assigned_its_partitions_commits_what_was_consumed()
+    [Theory(Timeout = 60_000)]
+    [InlineData("close")]
+    [InlineData("assign another")]
+    [InlineData("unassign")]
+    public async Task Closing_a_consumer_that_assigned_its_partitions_commits_what_was_consumed_even_of_partitions_it_dropped(string before)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var cluster = StartCluster();
@@ -159,6 +162,15 @@ public sealed class SubscribeTests
         var consumer = ConsumerTestSupport.Bytes(GroupOptions(cluster.BootstrapServers, group, configure: o => o.AutoCommitInterval = TimeSpan.FromHours(1)));
         consumer.Assign([new TopicPartitionOffset(partition, OffsetSpec.Earliest)]);
         Assert.Equal(2, (await ConsumerTestSupport.ReadAsync(consumer, 2, Deadline, ct)).Count);
+        if (before == "assign another")
+        {
+            consumer.Assign([new TopicPartitionOffset(Topic, 1, OffsetSpec.Earliest)]);
+        }
+        else if (before == "unassign")
+        {
+            consumer.Unassign();
+        }
+
         await consumer.DisposeAsync();
 
         await using var check = ConsumerTestSupport.Bytes(GroupOptions(cluster.BootstrapServers, group));
