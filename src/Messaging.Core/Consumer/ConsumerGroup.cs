@@ -120,6 +120,14 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _closed) != 0, this);
         lock (_lock)
         {
+            if (_classic is null && _member is null)
+            {
+                // Offsets stored for partitions the application assigned itself (and has unassigned: KafkaConsumer
+                // checks) are not the member's to commit: the group may give those partitions to another member, whose
+                // progress a commit of them would overwrite. They go, as the Java client's unsubscribe drops them.
+                _ = _stored.Clear();
+            }
+
             _listener = listener;
             _pattern = pattern;
             Volatile.Write(ref _topics, pattern is null ? topics! : Match(pattern, _cluster.Metadata.Current));

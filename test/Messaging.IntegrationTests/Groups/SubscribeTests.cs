@@ -177,6 +177,41 @@ public sealed class SubscribeTests
         Assert.Equal(2, (await check.CommittedAsync([partition], ct))[0].Offset);
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task An_offset_stored_for_a_partition_assigned_by_hand_is_not_committed_for_the_group_once_the_consumer_subscribes()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = StartCluster();
+        var group = NewGroup();
+        var partition = new TopicPartition(Topic, 0);
+        await ConsumerTestSupport.ProduceAsync(cluster.BootstrapServers, Topic, Partitions, 24, 10, cancellationToken: ct); // two records a partition
+
+        // Read by hand, one record: stored for the next commit, which does not come before the consumer subscribes.
+        var late = ConsumerTestSupport.Bytes(GroupOptions(cluster.BootstrapServers, group, configure: o =>
+        {
+            o.GroupInstanceId = "b"; // static members are ordered by instance id: the range assignor gives it partitions 6 to 11
+            o.EnableAutoOffsetStore = false;
+            o.AutoCommitInterval = TimeSpan.FromHours(1);
+        }));
+        late.Assign([new TopicPartitionOffset(partition, OffsetSpec.Earliest)]);
+        Assert.Single(await ConsumerTestSupport.ReadAsync(late, 1, Deadline, ct));
+        late.StoreOffset(partition, 1);
+        late.Unassign();
+
+        await using var owner = new GroupReader("owner", GroupOptions(cluster.BootstrapServers, group, configure: o => o.GroupInstanceId = "a"), [Topic]);
+        await Eventually.TrueAsync(() => owner.Seen.Count == 24, Deadline, "the first member reading every record", ct);
+        await owner.Consumer.CommitAsync(ct);
+
+        late.Subscribe([Topic]);
+        await Eventually.TrueAsync(() => late.Assignment.Count == Partitions / 2 && owner.Consumer.Assignment.Count == Partitions / 2, Deadline,
+            "the two members splitting the topic", ct);
+        Assert.DoesNotContain(partition, late.Assignment);
+        await late.DisposeAsync(); // commits what it stored for the group: never the offset of a partition another member owns
+
+        await using var check = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(cluster.BootstrapServers, o => o.GroupId = group));
+        Assert.Equal(2, (await check.CommittedAsync([partition], ct))[0].Offset);
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task Assigning_and_subscribing_do_not_mix_and_subscribing_needs_a_group()
     {
