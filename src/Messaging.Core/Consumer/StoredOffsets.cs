@@ -64,14 +64,17 @@ internal sealed class StoredOffsets
         }
     }
 
-    /// <summary>Stores consumed positions (automatic offset store); unknown positions (-1) are skipped.</summary>
+    /// <summary>
+    /// Stores consumed positions (automatic offset store) of owned partitions; unknown positions (-1) are skipped. A
+    /// position read from the fetcher just before its partition was lost or revoked and forgotten is not stored again.
+    /// </summary>
     public void StorePositions(IEnumerable<KeyValuePair<TopicPartition, long>> positions)
     {
         lock (_lock)
         {
             foreach (var (partition, offset) in positions)
             {
-                if (offset >= 0)
+                if (offset >= 0 && _owned.Contains(partition))
                 {
                     _stored[partition] = (offset, null);
                 }

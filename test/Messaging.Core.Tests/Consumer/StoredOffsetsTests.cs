@@ -12,6 +12,7 @@ public sealed class StoredOffsetsTests
     public void Only_offsets_that_moved_since_the_last_commit_are_pending()
     {
         var store = new StoredOffsets();
+        store.Own([P0, P1, new TopicPartition("t", 2)]);
         store.KnownCommitted(P0, 10);
         store.StorePositions([new(P0, 10), new(P1, 5), new(new TopicPartition("t", 2), -1)]);
         Assert.Equal([P1], store.Pending().Select(o => o.Partition)); // P0 unchanged, P2 unknown
@@ -37,6 +38,18 @@ public sealed class StoredOffsetsTests
         Assert.Equal([P0], store.Pending().Select(o => o.Partition));
         store.Clear();
         Assert.Empty(store.Pending());
+    }
+
+    [Fact]
+    public void Positions_read_before_a_partition_was_lost_do_not_store_it_again()
+    {
+        var store = new StoredOffsets();
+        store.Own([P0, P1]);
+        List<KeyValuePair<TopicPartition, long>> positions = [new(P0, 7), new(P1, 3)]; // a commit reads the fetcher's positions...
+        store.Forget([P1]); // ...the member loses P1 (another member may own it now)...
+        store.StorePositions(positions); // ...and the commit stores what it read
+
+        Assert.Equal([P0], store.Pending().Select(o => o.Partition)); // no later commit sends P1
     }
 
     [Fact]
