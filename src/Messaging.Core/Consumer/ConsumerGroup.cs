@@ -129,8 +129,8 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
             }
 
             _listener = listener;
-            _pattern = pattern;
-            Volatile.Write(ref _topics, pattern is null ? topics! : Match(pattern, _cluster.Metadata.Current));
+            _pattern = pattern is null ? null : WholeName(pattern);
+            Volatile.Write(ref _topics, _pattern is null ? topics! : Match(_pattern, _cluster.Metadata.Current));
             if (pattern is null)
             {
                 _cluster.Metadata.AddTopics(topics!);
@@ -781,6 +781,18 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
 
         matched.Sort(StringComparer.Ordinal);
         return [.. matched];
+    }
+
+    /// <summary>
+    /// The pattern matching whole topic names only, as the Java client's classic subscription
+    /// (<c>Pattern.matcher(topic).matches()</c>) and a KIP-848 coordinator match it; <see cref="Regex.IsMatch(string)"/>
+    /// alone takes a topic whose name merely contains a match.
+    /// </summary>
+    private static Regex WholeName(Regex pattern)
+    {
+        // A pattern ending in a comment (IgnorePatternWhitespace) would comment out the closing anchor: end the line first.
+        var end = (pattern.Options & RegexOptions.IgnorePatternWhitespace) != 0 ? "\n" + @")\z" : @")\z";
+        return new Regex(@"\A(?:" + pattern + end, pattern.Options, pattern.MatchTimeout);
     }
 
     private static bool SameTopics(string[] matched, IReadOnlyCollection<string> current)

@@ -136,7 +136,8 @@ public sealed class KafkaConsumer : IKafkaConsumer
     }
 
     /// <summary>
-    /// Joins the consumer group to read every topic whose name matches <paramref name="pattern"/>, re-evaluated as
+    /// Joins the consumer group to read every topic whose whole name matches <paramref name="pattern"/> (as in the Java
+    /// client: <c>orders</c> takes the topic <c>orders</c>, not <c>old-orders</c>), re-evaluated as
     /// topics appear (on every metadata refresh, <see cref="KafkaClientOptions.MetadataMaxAge"/>). With the classic
     /// protocol the consumer matches names itself (.NET syntax); with <see cref="GroupProtocol.Consumer"/> the pattern
     /// goes to the broker (KIP-848's <c>SubscribedTopicRegex</c>), which evaluates it with RE2/J syntax — keep to the

@@ -4,17 +4,14 @@ using Messaging.Testing;
 
 namespace Messaging.IntegrationTests.Groups;
 
-/// <summary>A classic consumer that moves to a pattern subscription, with the default metadata age.</summary>
+/// <summary>A classic consumer's pattern subscription, with the default metadata age.</summary>
 public sealed class PatternSubscribeTests
 {
     [Fact(Timeout = 60_000)]
     public async Task A_new_pattern_subscription_is_matched_against_fresh_metadata_at_once_not_at_the_next_metadata_age()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var cluster = EmbeddedKafkaCluster.Start(1);
-        cluster.SetGroupInitialRebalanceDelay(TimeSpan.FromMilliseconds(200));
-        cluster.CreateTopic("audit.orders", 3, replicationFactor: 1);
-        cluster.CreateTopic("billing", 3, replicationFactor: 1);
+        await using var cluster = StartCluster();
 
         // The default metadata age (5 min): only the subscription itself can make the pattern meet the topic soon.
         var options = SubscribeTests.GroupOptions(cluster.BootstrapServers, SubscribeTests.NewGroup());
@@ -30,5 +27,26 @@ public sealed class PatternSubscribeTests
         await Eventually.TrueAsync(() => consumer.Assignment.Count == 3 && consumer.Assignment.All(p => p.Topic == "audit.orders"), TimeSpan.FromSeconds(40),
             "the three partitions of audit.orders assigned", ct);
         Assert.All(consumer.Assignment, p => Assert.Equal("audit.orders", p.Topic));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_pattern_takes_the_topics_whose_whole_name_matches_as_the_Java_client_and_a_KIP_848_coordinator_do()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = StartCluster();
+        await using var consumer = ConsumerTestSupport.Bytes(SubscribeTests.GroupOptions(cluster.BootstrapServers, SubscribeTests.NewGroup()));
+        consumer.Subscribe(new System.Text.RegularExpressions.Regex("audit|billing")); // audit.orders only contains a match
+        await Eventually.TrueAsync(() => consumer.Assignment.Count == 3, TimeSpan.FromSeconds(20), "the three partitions of billing assigned", ct);
+        Assert.Equal(["billing"], consumer.Subscription);
+        Assert.All(consumer.Assignment, p => Assert.Equal("billing", p.Topic));
+    }
+
+    private static EmbeddedKafkaCluster StartCluster()
+    {
+        var cluster = EmbeddedKafkaCluster.Start(1);
+        cluster.SetGroupInitialRebalanceDelay(TimeSpan.FromMilliseconds(200));
+        cluster.CreateTopic("audit.orders", 3, replicationFactor: 1);
+        cluster.CreateTopic("billing", 3, replicationFactor: 1);
+        return cluster;
     }
 }
