@@ -9,6 +9,10 @@ public enum AutoOffsetReset
     /// <summary>Go to the earliest offset still in the log.</summary>
     Earliest,
 
-    /// <summary>Fail: the consume call throws a <see cref="ConsumeException"/> and the partition is held until the application seeks.</summary>
+    /// <summary>
+    /// Fail: the consume call throws a <see cref="ConsumeException"/> and the partition is held until the application
+    /// seeks. Also for a log truncated past consumed records (<see cref="ConsumeErrorKind.LogTruncation"/>), which the
+    /// other policies answer by moving the position back to where the log diverges.
+    /// </summary>
     Error,
 }

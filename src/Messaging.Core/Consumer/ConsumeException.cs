@@ -15,6 +15,14 @@ public enum ConsumeErrorKind
 
     /// <summary>The broker answered the partition's Fetch or ListOffsets with an error that retrying will not fix (see <see cref="ConsumeException.ErrorCode"/>).</summary>
     BrokerError,
+
+    /// <summary>
+    /// The partition's log was truncated past records the application already consumed (an unclean leader election
+    /// made a replica without them leader; detected with the leader epochs of fetched batches, KIP-320) and
+    /// <see cref="AutoOffsetReset.Error"/> says not to move the position back. <see cref="ConsumeException.Offset"/>
+    /// is the position; the message names the offset the log diverges from.
+    /// </summary>
+    LogTruncation,
 }
 
 /// <summary>

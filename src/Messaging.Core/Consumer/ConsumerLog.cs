@@ -31,4 +31,10 @@ internal sealed partial class ConsumerLog(ILogger logger)
 
     [LoggerMessage(EventId = 108, Level = LogLevel.Warning, Message = "{Partition}: {Error} fetching offset {Offset}; fetching it again after the backoff")]
     public partial void FetchRetried(TopicPartition partition, ErrorCode error, long offset);
+
+    [LoggerMessage(EventId = 109, Level = LogLevel.Warning, Message = "{Partition}: log truncation detected at position {Position}; the leader's log diverges from offset {NewPosition} (leader epoch {LeaderEpoch}), so the position moves back there and records from it are read again from the leader")]
+    public partial void LogTruncated(TopicPartition partition, long position, long newPosition, int leaderEpoch);
+
+    [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "{Partition}: log truncation detected at position {Position}, where the leader cannot say; resetting to {Reset} (auto.offset.reset)")]
+    public partial void LogTruncatedReset(TopicPartition partition, long position, AutoOffsetReset reset);
 }

@@ -202,6 +202,7 @@ internal sealed class FetchMaintenance
                     if (answer.Offset.Offset >= 0)
                     {
                         cursor.FetchOffset = answer.Offset.Offset;
+                        cursor.LastFetchedEpoch = -1;
                         cursor.Position = answer.Offset.Offset;
                         cursor.State = CursorState.Fetching;
                         SignalIfFetching(cursor);

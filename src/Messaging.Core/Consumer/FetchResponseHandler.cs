@@ -184,9 +184,17 @@ internal sealed class FetchResponseHandler
     }
 
     /// <summary>The offset after the last complete entry of <paramref name="records"/> (at least <paramref name="fetchOffset"/>), reading headers only.</summary>
-    public static long ScanEndOffset(ReadOnlySpan<byte> records, long fetchOffset)
+    public static long ScanEndOffset(ReadOnlySpan<byte> records, long fetchOffset) => ScanEndOffset(records, fetchOffset, out _);
+
+    /// <summary>
+    /// The offset after the last complete entry of <paramref name="records"/> (at least <paramref name="fetchOffset"/>),
+    /// reading headers only; <paramref name="lastEpoch"/> is that entry's partition leader epoch (-1 for a legacy entry
+    /// or when there is none).
+    /// </summary>
+    public static long ScanEndOffset(ReadOnlySpan<byte> records, long fetchOffset, out int lastEpoch)
     {
         long end = fetchOffset;
+        lastEpoch = -1;
         int position = 0;
         while (records.Length - position >= RecordBatchLayout.Magic + 1)
         {
@@ -200,6 +208,7 @@ internal sealed class FetchResponseHandler
 
             byte magic = entry[RecordBatchLayout.Magic];
             long last;
+            int epoch;
             if (magic == 2)
             {
                 if (length < RecordBatchLayout.MinBatchLength)
@@ -208,10 +217,12 @@ internal sealed class FetchResponseHandler
                 }
 
                 last = baseOffset + BinaryPrimitives.ReadInt32BigEndian(entry.Slice(RecordBatchLayout.LastOffsetDelta));
+                epoch = BinaryPrimitives.ReadInt32BigEndian(entry.Slice(RecordBatchLayout.PartitionLeaderEpoch));
             }
             else if (magic <= 1)
             {
                 last = baseOffset; // a legacy wrapper carries the offset of its last inner message
+                epoch = -1;
             }
             else
             {
@@ -221,6 +232,7 @@ internal sealed class FetchResponseHandler
             if (last + 1 > end)
             {
                 end = last + 1;
+                lastEpoch = epoch;
             }
 
             position += RecordBatchLayout.LogOverhead + length;
@@ -251,19 +263,26 @@ internal sealed class FetchResponseHandler
         {
             case ErrorCode.None:
             {
+                if (data.HasDivergingEpoch)
+                {
+                    Diverged(target, data.DivergingEpoch);
+                    return false;
+                }
+
                 var records = data.Records ?? default;
                 if (records.IsEmpty)
                 {
                     return false;
                 }
 
-                long end = ScanEndOffset(records.Span, target.FetchOffset);
+                long end = ScanEndOffset(records.Span, target.FetchOffset, out int lastEpoch);
                 bool progress = end > target.FetchOffset; // none: corrupt or truncated, which the consumer reports in order
                 frame.AddReference();
                 _buffer.Enqueue(FetchedPartition.ForData(cursor, target.Generation, target.FetchOffset, records, frame, data.AbortedTransactions));
                 if (progress)
                 {
                     cursor.FetchOffset = end;
+                    cursor.LastFetchedEpoch = lastEpoch;
                 }
                 else
                 {
@@ -297,9 +316,7 @@ internal sealed class FetchResponseHandler
                 {
                     _log.OffsetReset(cursor.TopicPartition, target.FetchOffset, _options.AutoOffsetReset);
                     cursor.BumpGeneration();
-                    cursor.State = CursorState.Resetting;
-                    cursor.PendingReset = _options.AutoOffsetReset == AutoOffsetReset.Earliest ? OffsetSpec.Earliest : OffsetSpec.Latest;
-                    _maintenance.Wake();
+                    Reset(cursor);
                 }
 
                 return false;
@@ -330,6 +347,73 @@ internal sealed class FetchResponseHandler
                     ErrorCodes.Name(data.ErrorCode) + " (" + ErrorCodes.Description(data.ErrorCode) + "). The partition is held: seek to retry.",
                     ConsumeErrorKind.BrokerError, cursor.TopicPartition, target.FetchOffset, data.ErrorCode));
                 return false;
+        }
+    }
+
+    /// <summary>Sends a cursor to look its start up by <c>auto.offset.reset</c> (under the lock, its generation already new).</summary>
+    private void Reset(PartitionCursor cursor)
+    {
+        cursor.State = CursorState.Resetting;
+        cursor.PendingReset = _options.AutoOffsetReset == AutoOffsetReset.Earliest ? OffsetSpec.Earliest : OffsetSpec.Latest;
+        _maintenance.Wake();
+    }
+
+    /// <summary>
+    /// The leader found that the log this consumer fetched (the last fetched epoch at the fetch offset) is not its log:
+    /// records after <paramref name="diverging"/>'s end offset were truncated by an unclean leader election (KIP-320).
+    /// Nothing of the answer is delivered. Data fetched past that offset is dropped and fetched again from the new
+    /// leader; if the application already has records past it, its position moves back there (warned), or, with
+    /// <c>auto.offset.reset</c> error, the partition is held with a <see cref="ConsumeErrorKind.LogTruncation"/> error.
+    /// </summary>
+    private void Diverged(FetchTarget target, FetchResponse.EpochEndOffset diverging)
+    {
+        var cursor = target.Cursor;
+        if (diverging.Epoch >= 0 && diverging.EndOffset >= target.FetchOffset)
+        {
+            // Nothing fetched is past the divergence, only the epoch differs: go on with the leader's epoch.
+            cursor.LastFetchedEpoch = diverging.Epoch;
+            return;
+        }
+
+        cursor.BumpGeneration(); // what was fetched ahead may be past the divergence: dropped
+        long position = cursor.Position;
+        bool known = diverging.Epoch >= 0 && diverging.EndOffset >= 0;
+        if (known && diverging.EndOffset >= position)
+        {
+            // The application has seen nothing past the divergence: fetch again from its position. Every record
+            // before it is in the leader's log up to the diverging epoch.
+            cursor.FetchOffset = position;
+            cursor.LastFetchedEpoch = diverging.Epoch;
+            return;
+        }
+
+        if (_options.AutoOffsetReset == AutoOffsetReset.Error)
+        {
+            // Fetched again from the position with the epoch it had (a pause before the error is taken): the leader
+            // answers with the same divergence.
+            cursor.FetchOffset = position;
+            cursor.State = CursorState.Held;
+            cursor.HoldQueued = true;
+            _buffer.EnqueueError(cursor, cursor.Generation, new ConsumeException(
+                "Log truncation detected for " + cursor.TopicPartition + " at position " + position.ToString(CultureInfo.InvariantCulture) + ": " +
+                (known
+                    ? "the leader's log diverges from offset " + diverging.EndOffset.ToString(CultureInfo.InvariantCulture) + " (leader epoch " +
+                        diverging.Epoch.ToString(CultureInfo.InvariantCulture) + "), so records the application consumed from there are no longer in the log"
+                    : "the leader cannot say where its log diverges") +
+                ", and auto.offset.reset is error. The partition is held: seek to continue.",
+                ConsumeErrorKind.LogTruncation, cursor.TopicPartition, position));
+        }
+        else if (known)
+        {
+            _log.LogTruncated(cursor.TopicPartition, position, diverging.EndOffset, diverging.Epoch);
+            cursor.Position = diverging.EndOffset;
+            cursor.FetchOffset = diverging.EndOffset;
+            cursor.LastFetchedEpoch = diverging.Epoch;
+        }
+        else
+        {
+            _log.LogTruncatedReset(cursor.TopicPartition, position, _options.AutoOffsetReset);
+            Reset(cursor);
         }
     }
 }

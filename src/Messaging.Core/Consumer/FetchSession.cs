@@ -5,7 +5,7 @@ namespace Messaging.Consumer;
 /// <summary>
 /// The client side of an incremental fetch session with one broker (KIP-227). The first Fetch is full and asks for a
 /// session (id 0, epoch 0); if the broker answers with a session id, later Fetches carry only the partitions whose fetch
-/// position (offset, leader epoch, max bytes) changed or that are new, list the ones dropped as forgotten, and count
+/// position (offset, leader epoch, last fetched epoch, max bytes) changed or that are new, list the ones dropped as forgotten, and count
 /// the epoch up. A broker that does not create sessions (answers id 0) gets full Fetches, each asking again.
 /// Errors (INVALID_FETCH_SESSION_EPOCH, FETCH_SESSION_TOPIC_ID_ERROR, ...) and any failed request start over with a
 /// full Fetch that closes the broker's session (its id, epoch 0) and asks for a new one; after FETCH_SESSION_ID_NOT_FOUND
@@ -61,7 +61,7 @@ internal sealed class FetchSession
         {
             var key = target.Cursor.TopicPartition;
             _seen.Add(key);
-            var entry = new Entry(target.FetchOffset, target.LeaderEpoch, partitionMaxBytes, target.TopicId);
+            var entry = new Entry(target.FetchOffset, target.LeaderEpoch, target.LastFetchedEpoch, partitionMaxBytes, target.TopicId);
             if (incremental && _partitions.TryGetValue(key, out var sent) && sent == entry)
             {
                 continue; // the broker's session already fetches it from here
@@ -179,6 +179,7 @@ internal sealed class FetchSession
                     var target = _included[i++];
                     partition.CurrentLeaderEpoch = target.LeaderEpoch;
                     partition.FetchOffset = target.FetchOffset;
+                    partition.LastFetchedEpoch = target.LastFetchedEpoch;
                     partition.PartitionMaxBytes = partitionMaxBytes;
                 }
             }
@@ -207,6 +208,7 @@ internal sealed class FetchSession
                 Partition = key.Partition,
                 CurrentLeaderEpoch = target.LeaderEpoch,
                 FetchOffset = target.FetchOffset,
+                LastFetchedEpoch = target.LastFetchedEpoch,
                 PartitionMaxBytes = partitionMaxBytes,
             });
         }
@@ -263,5 +265,5 @@ internal sealed class FetchSession
         return result;
     }
 
-    private readonly record struct Entry(long FetchOffset, int LeaderEpoch, int MaxBytes, Guid TopicId);
+    private readonly record struct Entry(long FetchOffset, int LeaderEpoch, int LastFetchedEpoch, int MaxBytes, Guid TopicId);
 }

@@ -38,7 +38,14 @@ public sealed class KafkaConsumerOptions : KafkaClientOptions
     /// </summary>
     public bool CheckCrcs { get; set; } = true;
 
-    /// <summary><c>auto.offset.reset</c>: what to do when the position is out of the log's range. Default <see cref="AutoOffsetReset.Latest"/>.</summary>
+    /// <summary>
+    /// <c>auto.offset.reset</c>: what to do when the position is out of the log's range. Default <see cref="AutoOffsetReset.Latest"/>.
+    /// Also what to do when the leader reports that the log was truncated past records already consumed (an unclean
+    /// leader election, detected with the leader epochs of fetched batches, KIP-320): with <see cref="AutoOffsetReset.Latest"/>
+    /// or <see cref="AutoOffsetReset.Earliest"/> the position moves back to where the log diverges (logged as a
+    /// warning) and those offsets are read again from the new leader; with <see cref="AutoOffsetReset.Error"/> the
+    /// partition is held with a <see cref="ConsumeException"/> of kind <see cref="ConsumeErrorKind.LogTruncation"/>.
+    /// </summary>
     public AutoOffsetReset AutoOffsetReset { get; set; } = AutoOffsetReset.Latest;
 
     /// <summary>

@@ -53,6 +53,15 @@ internal sealed class PartitionCursor
 
     public long FetchOffset { get; set; } = -1;
 
+    /// <summary>
+    /// The leader epoch of the last batch fetched before <see cref="FetchOffset"/>, or -1 while unknown (after a seek,
+    /// an assignment or an offset reset). Sent as the Fetch's LastFetchedEpoch, with which the leader checks that the
+    /// log this consumer read is still its log (KIP-320); set per batch, never per record. Kept when the fetch offset
+    /// goes back to the position (a pause, a hold): epochs only grow along the log, so the leader still finds a
+    /// divergence before the position with it, and a log that did not diverge holds that epoch past the position.
+    /// </summary>
+    public int LastFetchedEpoch { get; set; } = -1;
+
     /// <summary>The leader's node id, or -1 while unknown (metadata is being refreshed).</summary>
     public int Leader { get; set; } = -1;
 

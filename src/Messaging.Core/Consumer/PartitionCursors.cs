@@ -117,6 +117,7 @@ internal sealed class PartitionCursors
             cursor.BumpGeneration();
             cursor.State = CursorState.Held;
             cursor.FetchOffset = -1;
+            cursor.LastFetchedEpoch = -1;
             cursor.Position = -1;
             cursor.HoldQueued = true;
             cursor.HoldReturnsTo = CursorState.Held; // a pause keeps it held: Resume queues the error again
@@ -319,7 +320,7 @@ internal sealed class PartitionCursors
                 if (cursor.IsFetchable(now))
                 {
                     cursor.InFlight = true;
-                    targets.Add(new FetchTarget(cursor, cursor.Generation, cursor.FetchOffset, cursor.LeaderEpoch, cursor.TopicId));
+                    targets.Add(new FetchTarget(cursor, cursor.Generation, cursor.FetchOffset, cursor.LeaderEpoch, cursor.TopicId, cursor.LastFetchedEpoch));
                 }
                 else if (cursor.State == CursorState.Fetching && !cursor.Paused && !cursor.InFlight && cursor.RetryAt > now)
                 {
@@ -370,6 +371,7 @@ internal sealed class PartitionCursors
     {
         cursor.RetryAt = 0;
         cursor.HeldError = null;
+        cursor.LastFetchedEpoch = -1;
         if (start.IsOffset)
         {
             cursor.State = CursorState.Fetching;

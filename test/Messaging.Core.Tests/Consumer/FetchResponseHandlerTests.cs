@@ -1,6 +1,7 @@
 using Messaging.Consumer;
 using Messaging.Protocol.Messages;
 using Messaging.Threading;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using static Messaging.Core.Tests.Consumer.ConsumerTestData;
@@ -143,6 +144,86 @@ public sealed class FetchResponseHandlerTests
         Assert.True(rig.Cursor.IsFetchable(new Clock(rig.Time).Now));
     }
 
+    [Fact]
+    public void A_fetch_after_records_carries_the_leader_epoch_of_their_last_batch_and_a_seek_clears_it()
+    {
+        using var rig = new MovingPartition();
+        rig.Fetch(1, ErrorCode.None, Concat(Batch(0, 3, o => "v" + o, configure: b => b.PartitionLeaderEpoch = 2), Batch(3, 2, o => "v" + o, configure: b => b.PartitionLeaderEpoch = 3)));
+        var sent = Request(rig);
+        Assert.Equal(5, sent.FetchOffset);
+        Assert.Equal(3, sent.LastFetchedEpoch);
+        Assert.Equal(7, sent.CurrentLeaderEpoch);
+
+        rig.Cursors.Seek(Partition, OffsetSpec.At(2)); // the epoch before an offset the application names is not known
+        Assert.Equal(-1, Request(rig).LastFetchedEpoch);
+    }
+
+    [Fact]
+    public void A_diverging_epoch_below_the_position_moves_the_position_back_with_a_warning_and_delivers_nothing_of_the_answer()
+    {
+        using var rig = new MovingPartition();
+        rig.Fetch(1, ErrorCode.None, Batch(0, 10, o => "v" + o, configure: b => b.PartitionLeaderEpoch = 3));
+        Assert.True(rig.Buffer.TryTake(out var data));
+        data.Generation.Position = 10; // the application consumed 0-9
+        rig.Buffer.Done(data);
+
+        // A new leader lacks records 6-9 (an unclean election): its log diverges after epoch 2, which ends at 6.
+        rig.Fetch(1, ErrorCode.None, Batch(10, 5, o => "w" + o, configure: b => b.PartitionLeaderEpoch = 3), diverging: new FetchResponse.EpochEndOffset { Epoch = 2, EndOffset = 6 });
+        Assert.False(rig.Buffer.TryTake(out _), "records of the diverging answer were delivered");
+        Assert.Equal(CursorState.Fetching, rig.Cursor.State);
+        Assert.Equal(6, rig.Cursor.Position);
+        var sent = Request(rig);
+        Assert.Equal(6, sent.FetchOffset);
+        Assert.Equal(2, sent.LastFetchedEpoch);
+        var warning = Assert.Single(rig.Log.Warnings);
+        Assert.Contains(Partition.ToString(), warning, StringComparison.Ordinal);
+        Assert.Contains("position 10", warning, StringComparison.Ordinal);
+        Assert.Contains("offset 6", warning, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_diverging_epoch_past_the_position_drops_what_was_fetched_ahead_and_fetches_it_again_from_the_position()
+    {
+        using var rig = new MovingPartition();
+        rig.Fetch(1, ErrorCode.None, Batch(0, 10, o => "v" + o, configure: b => b.PartitionLeaderEpoch = 3));
+        var fetched = rig.Cursor.Generation;
+        fetched.Position = 4; // the application has 0-3; 4-9 wait for it
+
+        rig.Fetch(1, ErrorCode.None, diverging: new FetchResponse.EpochEndOffset { Epoch = 2, EndOffset = 7 });
+        Assert.NotSame(fetched, rig.Cursor.Generation); // 7-9 were fetched from the diverged log: what waits is dropped
+        Assert.Equal(4, rig.Cursor.Position);
+        var sent = Request(rig);
+        Assert.Equal(4, sent.FetchOffset);
+        Assert.Equal(2, sent.LastFetchedEpoch);
+        Assert.Empty(rig.Log.Warnings);
+        while (rig.Buffer.TryTake(out var stale))
+        {
+            rig.Buffer.Done(stale);
+        }
+
+        Assert.Equal(rig.Frames.Rents, rig.Frames.Returns);
+    }
+
+    [Fact]
+    public void A_diverging_epoch_below_the_position_with_auto_offset_reset_error_holds_the_partition_with_a_log_truncation_error()
+    {
+        using var rig = new MovingPartition(AutoOffsetReset.Error);
+        rig.Fetch(1, ErrorCode.None, Batch(0, 10, o => "v" + o, configure: b => b.PartitionLeaderEpoch = 3));
+        Assert.True(rig.Buffer.TryTake(out var data));
+        data.Generation.Position = 10;
+        rig.Buffer.Done(data);
+
+        rig.Fetch(1, ErrorCode.None, Batch(10, 5, o => "w" + o, configure: b => b.PartitionLeaderEpoch = 3), diverging: new FetchResponse.EpochEndOffset { Epoch = 2, EndOffset = 6 });
+        Assert.True(rig.Buffer.TryTake(out var chunk), "no error was queued for the application");
+        var error = Assert.IsType<ConsumeException>(chunk.Error);
+        Assert.Equal(ConsumeErrorKind.LogTruncation, error.Kind);
+        Assert.Equal(10, error.Offset);
+        Assert.Contains("offset 6", error.Message, StringComparison.Ordinal);
+        Assert.Equal(CursorState.Held, rig.Cursor.State);
+        Assert.Equal(10, rig.Cursor.Position);
+        rig.Buffer.Done(chunk);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -168,6 +249,16 @@ public sealed class FetchResponseHandlerTests
         Assert.Equal([2], rig.Woken);
     }
 
+    /// <summary>The partition as the next Fetch to its leader (broker 1) asks for it.</summary>
+    private static FetchRequest.FetchPartition Request(MovingPartition rig)
+    {
+        var targets = Collect(rig.Cursors, 1);
+        var request = new FetchRequest();
+        new FetchSession(enabled: true).Build(request, targets, 1000);
+        rig.Cursors.RetryAt(targets, 0);
+        return Assert.Single(Assert.Single(request.Topics).Partitions);
+    }
+
     private static List<FetchTarget> Collect(PartitionCursors cursors, int node, int expected = 1)
     {
         var targets = new List<FetchTarget>();
@@ -176,10 +267,12 @@ public sealed class FetchResponseHandlerTests
         return targets;
     }
 
-    private static void Fetch(PartitionCursors cursors, FetchResponseHandler handler, CountingResponsePool frames, ErrorCode error, byte[]? records, int node = 1, int preferredReadReplica = -1) =>
-        Answer(handler, frames, Collect(cursors, node), node, error, records, preferredReadReplica);
+    private static void Fetch(PartitionCursors cursors, FetchResponseHandler handler, CountingResponsePool frames, ErrorCode error, byte[]? records, int node = 1, int preferredReadReplica = -1,
+        FetchResponse.EpochEndOffset? diverging = null) =>
+        Answer(handler, frames, Collect(cursors, node), node, error, records, preferredReadReplica, diverging);
 
-    private static void Answer(FetchResponseHandler handler, CountingResponsePool frames, List<FetchTarget> targets, int node, ErrorCode error, byte[]? records, int preferredReadReplica = -1)
+    private static void Answer(FetchResponseHandler handler, CountingResponsePool frames, List<FetchTarget> targets, int node, ErrorCode error, byte[]? records, int preferredReadReplica = -1,
+        FetchResponse.EpochEndOffset? diverging = null)
     {
         var index = new Dictionary<TopicPartition, int> { [Partition] = 0 };
         var bytes = records ?? [];
@@ -193,7 +286,14 @@ public sealed class FetchResponseHandlerTests
                 new FetchResponse.FetchableTopicResponse
                 {
                     Topic = Topic,
-                    Partitions = [new FetchResponse.PartitionData { PartitionIndex = 0, ErrorCode = error, HighWatermark = 100, PreferredReadReplica = preferredReadReplica, Records = records is null ? null : frame.Memory }],
+                    Partitions =
+                    [
+                        new FetchResponse.PartitionData
+                        {
+                            PartitionIndex = 0, ErrorCode = error, HighWatermark = 100, PreferredReadReplica = preferredReadReplica, Records = records is null ? null : frame.Memory,
+                            DivergingEpoch = diverging!,
+                        },
+                    ],
                 },
             ],
         };
@@ -206,16 +306,19 @@ public sealed class FetchResponseHandlerTests
     {
         private readonly MaintenanceRequests _maintenance;
 
-        public MovingPartition()
+        public MovingPartition(AutoOffsetReset reset = AutoOffsetReset.Earliest)
         {
             Cursors.Assign([new TopicPartitionOffset(Partition, 0)]);
             Cursor = Cursors.All[0];
             Cursor.Leader = 1;
+            Cursor.LeaderEpoch = 7;
             var clock = new Clock(Time);
             _maintenance = new MaintenanceRequests(clock);
-            var options = new KafkaConsumerOptions { BootstrapServers = "localhost:9092", AutoOffsetReset = AutoOffsetReset.Earliest, MetadataMaxAge = TimeSpan.FromMinutes(1) };
-            Handler = new FetchResponseHandler(Cursors, Buffer, _maintenance, options, new ConsumerLog(NullLogger.Instance), clock, Woken.Add);
+            var options = new KafkaConsumerOptions { BootstrapServers = "localhost:9092", AutoOffsetReset = reset, MetadataMaxAge = TimeSpan.FromMinutes(1) };
+            Handler = new FetchResponseHandler(Cursors, Buffer, _maintenance, options, new ConsumerLog(Log), clock, Woken.Add);
         }
+
+        public WarningLog Log { get; } = new();
 
         public FakeTimeProvider Time { get; } = new();
 
@@ -231,9 +334,28 @@ public sealed class FetchResponseHandlerTests
 
         public FetchResponseHandler Handler { get; }
 
-        public void Fetch(int node, ErrorCode error, byte[]? records = null, int preferredReadReplica = -1) =>
-            FetchResponseHandlerTests.Fetch(Cursors, Handler, Frames, error, records, node, preferredReadReplica);
+        public void Fetch(int node, ErrorCode error, byte[]? records = null, int preferredReadReplica = -1, FetchResponse.EpochEndOffset? diverging = null) =>
+            FetchResponseHandlerTests.Fetch(Cursors, Handler, Frames, error, records, node, preferredReadReplica, diverging);
 
         public void Dispose() => _maintenance.Dispose();
+    }
+
+    /// <summary>Keeps the warnings logged.</summary>
+    private sealed class WarningLog : ILogger
+    {
+        public List<string> Warnings { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                Warnings.Add(formatter(state, exception));
+            }
+        }
     }
 }

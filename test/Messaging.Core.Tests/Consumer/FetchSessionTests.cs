@@ -139,6 +139,24 @@ public sealed class FetchSessionTests
     }
 
     [Fact]
+    public void An_incremental_fetch_sends_a_partition_whose_last_fetched_epoch_alone_changed()
+    {
+        var session = new FetchSession(enabled: true);
+        var request = new FetchRequest();
+        FetchTarget Target(int lastFetchedEpoch) => new(_cursors[0], _cursors[0].Generation, 10, 5, TopicId, lastFetchedEpoch);
+        session.Build(request, [Target(3)], 1000);
+        Assert.Equal(3, request.Topics[0].Partitions[0].LastFetchedEpoch);
+        session.OnResponse(new FetchResponse { SessionId = 42 });
+        session.Build(request, [Target(3)], 1000);
+        Assert.Empty(Sent(request));
+        session.OnResponse(new FetchResponse { SessionId = 42 });
+
+        session.Build(request, [Target(2)], 1000); // a diverging epoch at the same offset: the broker's session must learn it
+        Assert.Equal([("t", 0, 10L)], Sent(request));
+        Assert.Equal(2, request.Topics[0].Partitions[0].LastFetchedEpoch);
+    }
+
+    [Fact]
     public void Unchanged_partitions_reuse_the_request_objects()
     {
         var session = new FetchSession(enabled: false);

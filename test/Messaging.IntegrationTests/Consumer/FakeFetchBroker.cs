@@ -13,15 +13,17 @@ namespace Messaging.IntegrationTests.Consumer;
 /// <summary>
 /// A one-broker Kafka on loopback that serves what the embedded broker cannot: Fetch with real incremental fetch
 /// sessions (KIP-227), the aborted-transaction list and last stable offset for read_committed, and ListOffsets by
-/// timestamp. Its log is whatever batches a test appends (hand-built, or captured from another broker). Requests are
-/// recorded for assertions; errors can be injected into the next Fetch.
+/// timestamp. Its log is whatever batches a test appends (hand-built, or captured from another broker), with the leader
+/// epochs they carry; a test can truncate it (an unclean leader election), and a Fetch whose LastFetchedEpoch no
+/// longer matches the log is answered with a DivergingEpoch (KIP-320), as a broker does. Requests are recorded for
+/// assertions; errors can be injected into the next Fetch.
 /// </summary>
 internal sealed class FakeFetchBroker : FakeKafkaBroker
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<(string Topic, int Partition), PartitionLog> _logs = [];
     private readonly Dictionary<string, Guid> _topicIds = new(StringComparer.Ordinal);
-    private readonly Dictionary<int, Dictionary<(string, int), long>> _sessions = [];
+    private readonly Dictionary<int, Dictionary<(string, int), (long Offset, int LastFetchedEpoch)>> _sessions = [];
     private readonly ConcurrentQueue<FetchRequest> _fetches = new();
     private int _nextSession = 100;
     private ErrorCode _nextFetchError;
@@ -75,6 +77,18 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
             log.End = baseOffset + lastDelta + 1;
             log.StableEnd = log.OpenFrom ?? log.End;
             return baseOffset;
+        }
+    }
+
+    /// <summary>Drops the batches at and after <paramref name="offset"/> (a batch boundary): a new leader without them.</summary>
+    public void Truncate(string topic, int partition, long offset)
+    {
+        lock (_lock)
+        {
+            var log = _logs[(topic, partition)];
+            log.Batches.RemoveAll(b => b.Base >= offset);
+            log.End = offset;
+            log.StableEnd = log.OpenFrom ?? log.End;
         }
     }
 
@@ -235,7 +249,7 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
         lock (_lock)
         {
             // Sessions (KIP-227): epoch 0 starts one (full request), epoch > 0 continues it (incremental), -1 is sessionless.
-            Dictionary<(string, int), long> wanted;
+            Dictionary<(string, int), (long Offset, int LastFetchedEpoch)> wanted;
             int sessionId = 0;
             bool incremental = false;
             if (request.SessionEpoch > 0)
@@ -263,7 +277,7 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
                 string name = version >= 13 ? _topicIds.First(t => t.Value == topic.TopicId).Key : topic.Topic;
                 foreach (var partition in topic.Partitions)
                 {
-                    wanted[(name, partition.Partition)] = partition.FetchOffset;
+                    wanted[(name, partition.Partition)] = (partition.FetchOffset, partition.LastFetchedEpoch);
                 }
             }
 
@@ -279,12 +293,17 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
             var byTopic = new Dictionary<string, List<FetchResponse.PartitionData>>(StringComparer.Ordinal);
             bool hasData = false;
             long budget = request.MaxBytes;
-            foreach (var ((topic, partition), fetchOffset) in wanted.OrderBy(w => w.Key.Item1, StringComparer.Ordinal).ThenBy(w => w.Key.Item2).ToList())
+            foreach (var ((topic, partition), (fetchOffset, lastFetchedEpoch)) in wanted.OrderBy(w => w.Key.Item1, StringComparer.Ordinal).ThenBy(w => w.Key.Item2).ToList())
             {
                 var log = _logs[(topic, partition)];
                 var data = new FetchResponse.PartitionData { PartitionIndex = partition, HighWatermark = log.End, LastStableOffset = log.StableEnd, LogStartOffset = log.Start };
                 long limit = request.IsolationLevel == 1 ? log.StableEnd : log.End;
-                if (fetchOffset < log.Start || fetchOffset > log.End)
+                var (epoch, epochEnd) = lastFetchedEpoch >= 0 ? log.EndOffsetFor(lastFetchedEpoch) : (-1, -1L);
+                if (lastFetchedEpoch >= 0 && (epoch < lastFetchedEpoch || epochEnd < fetchOffset))
+                {
+                    data.DivergingEpoch = new FetchResponse.EpochEndOffset { Epoch = epoch, EndOffset = epochEnd };
+                }
+                else if (fetchOffset < log.Start || fetchOffset > log.End)
                 {
                     data.ErrorCode = ErrorCode.OffsetOutOfRange;
                 }
@@ -356,5 +375,27 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
         public long StableEnd { get; set; }
 
         public long? OpenFrom { get; set; }
+
+        /// <summary>The largest leader epoch at most <paramref name="epoch"/> in the log and the offset it ends at (the next epoch's first offset, or the log end); (-1, -1) when there is none.</summary>
+        public (int Epoch, long EndOffset) EndOffsetFor(int epoch)
+        {
+            int found = -1;
+            long end = -1;
+            foreach (var batch in Batches)
+            {
+                int batchEpoch = BinaryPrimitives.ReadInt32BigEndian(batch.Bytes.AsSpan(12));
+                if (batchEpoch <= epoch)
+                {
+                    found = batchEpoch;
+                    end = -1;
+                }
+                else if (found >= 0 && end < 0)
+                {
+                    end = batch.Base;
+                }
+            }
+
+            return found < 0 ? (-1, -1) : (found, end < 0 ? End : end);
+        }
     }
 }

@@ -1,0 +1,76 @@
+using Messaging.Records;
+
+namespace Messaging.IntegrationTests.Consumer;
+
+/// <summary>
+/// Log truncation detection (KIP-320) against a broker that checks the LastFetchedEpoch of each Fetch
+/// (<see cref="FakeFetchBroker"/>): an unclean leader election drops records the application already read.
+/// </summary>
+public sealed class ConsumerLogTruncationTests
+{
+    private const string Topic = "truncated";
+
+    [Fact(Timeout = 60_000)]
+    public async Task Records_lost_to_an_unclean_election_are_read_again_from_the_new_leaders_log()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var fake = Broker();
+        await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(fake.BootstrapServers));
+        await ReadThenTruncateAsync(fake, consumer, ct);
+
+        // Offsets 6-9 the application read are gone; the new leader wrote 6-11 in epoch 5. Read on from 10, the
+        // consumer would skip 6-9 of the new log.
+        var again = await ConsumerTestSupport.ReadAsync(consumer, 6, TimeSpan.FromSeconds(10), ct);
+        Assert.Equal([6L, 7, 8, 9, 10, 11], again.Select(r => r.Offset));
+        Assert.All(again, r => Assert.Equal("n" + r.Offset, System.Text.Encoding.UTF8.GetString(r.Value!)));
+        Assert.All(again, r => Assert.Equal(5, r.LeaderEpoch));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task With_auto_offset_reset_error_a_truncation_past_consumed_records_is_a_log_truncation_error()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var fake = Broker();
+        await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(fake.BootstrapServers, o => o.AutoOffsetReset = AutoOffsetReset.Error));
+        await ReadThenTruncateAsync(fake, consumer, ct);
+
+        var error = await Assert.ThrowsAsync<ConsumeException>(() => ConsumerTestSupport.ReadAsync(consumer, 1, TimeSpan.FromSeconds(10), ct));
+        Assert.Equal(ConsumeErrorKind.LogTruncation, error.Kind);
+        Assert.Equal(new TopicPartition(Topic, 0), error.TopicPartition);
+        Assert.Equal(10, error.Offset);
+        Assert.Equal(10, consumer.Position(new TopicPartition(Topic, 0)));
+
+        consumer.Seek(new TopicPartition(Topic, 0), 6);
+        Assert.Equal([6L, 7], (await ConsumerTestSupport.ReadAsync(consumer, 2, TimeSpan.FromSeconds(10), ct)).Select(r => r.Offset));
+    }
+
+    /// <summary>A broker whose log holds 0-9 in leader epoch 3.</summary>
+    private static FakeFetchBroker Broker()
+    {
+        var fake = FakeFetchBroker.Start();
+        fake.CreateTopic(Topic, 1);
+        fake.Append(Topic, 0, Batch(0, 6, 3, "v"));
+        fake.Append(Topic, 0, Batch(6, 4, 3, "v"));
+        return fake;
+    }
+
+    /// <summary>The consumer reads 0-9; then the log loses 6-9 and gets 6-11 in epoch 5 (a new leader without them).</summary>
+    private static async Task ReadThenTruncateAsync(FakeFetchBroker fake, KafkaConsumer<byte[]?, byte[]?> consumer, CancellationToken cancellationToken)
+    {
+        consumer.Assign(ConsumerTestSupport.All(Topic, 1, OffsetSpec.Earliest));
+        Assert.Equal(10, (await ConsumerTestSupport.ReadAsync(consumer, 10, TimeSpan.FromSeconds(10), cancellationToken)).Count);
+        fake.Truncate(Topic, 0, 6);
+        fake.Append(Topic, 0, Batch(6, 6, 5, "n"));
+    }
+
+    private static byte[] Batch(int first, int count, int leaderEpoch, string prefix)
+    {
+        using var builder = new RecordBatchBuilder { PartitionLeaderEpoch = leaderEpoch };
+        for (int i = 0; i < count; i++)
+        {
+            builder.Append(1_700_000_000_000 + first + i, default, System.Text.Encoding.UTF8.GetBytes(prefix + (first + i)));
+        }
+
+        return builder.Build().ToArray();
+    }
+}
