@@ -436,12 +436,17 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
         }
 
         var starts = new List<TopicPartitionOffset>(partitions.Count);
+        Dictionary<TopicPartition, int>? epochs = null;
         foreach (var partition in partitions)
         {
             if (committed.TryGetValue(partition, out var found) && found.Offset >= 0)
             {
                 _stored.KnownCommitted(partition, found.Offset);
                 starts.Add(new TopicPartitionOffset(partition, OffsetSpec.At(found.Offset)));
+                if (found.LeaderEpoch >= 0)
+                {
+                    (epochs ??= [])[partition] = found.LeaderEpoch; // checked by the first Fetch (KIP-320)
+                }
             }
             else if (_options.AutoOffsetReset == AutoOffsetReset.Error)
             {
@@ -455,7 +460,7 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
             }
         }
 
-        _fetcher.Add(starts, awaitingStart: true); // fetched once the listener has run
+        _fetcher.Add(starts, awaitingStart: true, epochs); // fetched once the listener has run
     }
 
     private async ValueTask InvokeListenerAsync(ListenerCall call, IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken)

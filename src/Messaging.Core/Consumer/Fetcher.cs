@@ -76,12 +76,13 @@ internal sealed class Fetcher : IAsyncDisposable
     /// <summary>
     /// Adds partitions to the assignment; partitions already assigned keep their position. With
     /// <paramref name="awaitingStart"/>, their start positions are looked up but nothing is fetched until
-    /// <see cref="Release"/>.
+    /// <see cref="Release"/>. <paramref name="committedEpochs"/> gives the leader epoch a group committed with a start
+    /// offset: sent as the first Fetch's last fetched epoch, so a log truncated below the commit is detected.
     /// </summary>
-    public void Add(IEnumerable<TopicPartitionOffset> partitions, bool awaitingStart)
+    public void Add(IEnumerable<TopicPartitionOffset> partitions, bool awaitingStart, IReadOnlyDictionary<TopicPartition, int>? committedEpochs = null)
     {
         ThrowIfDisposed();
-        var topics = _cursors.Add(partitions, awaitingStart);
+        var topics = _cursors.Add(partitions, awaitingStart, committedEpochs);
         _metadata.AddTopics(topics);
         _maintenanceRequests.Wake();
         SignalBrokers();

@@ -60,9 +60,10 @@ internal sealed class PartitionCursors
 
     /// <summary>
     /// Adds partitions to the assignment (a group's incremental assignment); partitions already assigned keep their
-    /// cursor and position. Returns the topics added.
+    /// cursor and position. A start offset with an entry in <paramref name="committedEpochs"/> (the leader epoch a group
+    /// committed with it) is fetched with that last fetched epoch. Returns the topics added.
     /// </summary>
-    public HashSet<string> Add(IEnumerable<TopicPartitionOffset> partitions, bool awaitingStart)
+    public HashSet<string> Add(IEnumerable<TopicPartitionOffset> partitions, bool awaitingStart, IReadOnlyDictionary<TopicPartition, int>? committedEpochs = null)
     {
         var topics = new HashSet<string>(StringComparer.Ordinal);
         lock (Sync)
@@ -73,6 +74,11 @@ internal sealed class PartitionCursors
                 {
                     var cursor = new PartitionCursor(entry.TopicPartition) { AwaitingStart = awaitingStart };
                     ApplyStart(cursor, entry.Start);
+                    if (entry.Start.IsOffset && committedEpochs is not null && committedEpochs.TryGetValue(entry.TopicPartition, out int epoch))
+                    {
+                        cursor.LastFetchedEpoch = epoch;
+                    }
+
                     _cursors[entry.TopicPartition] = cursor;
                     topics.Add(entry.TopicPartition.Topic);
                 }

@@ -54,4 +54,20 @@ public sealed class PartitionCursorsTests
         Assert.False(IsCurrent(fetched));
         Assert.DoesNotContain(P0, cursors.Assignment());
     }
+
+    [Fact]
+    public void A_start_at_a_committed_offset_is_fetched_with_the_committed_leader_epoch_until_a_seek()
+    {
+        var cursors = new PartitionCursors();
+        cursors.Add([new TopicPartitionOffset(P0, OffsetSpec.At(7)), new TopicPartitionOffset(P1, OffsetSpec.Earliest)], awaitingStart: false,
+            new Dictionary<TopicPartition, int> { [P0] = 4, [P1] = 4 });
+        var target = Assert.Single(Fetchable(cursors)); // P1 waits for its lookup
+        Assert.Equal(7, target.FetchOffset);
+        Assert.Equal(4, target.LastFetchedEpoch);
+        Assert.Equal(-1, cursors.All.Single(c => c.TopicPartition == P1).LastFetchedEpoch);
+
+        cursors.RetryAt([target], 0);
+        cursors.Seek(P0, OffsetSpec.At(7));
+        Assert.Equal(-1, Assert.Single(Fetchable(cursors)).LastFetchedEpoch);
+    }
 }
