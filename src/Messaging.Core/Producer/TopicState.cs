@@ -1,5 +1,4 @@
 using System.Text;
-using Messaging.Producer.Partitioners;
 
 namespace Messaging.Producer;
 

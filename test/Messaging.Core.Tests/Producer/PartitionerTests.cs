@@ -1,7 +1,6 @@
 using System.Text;
 using Messaging.Partitioners;
 using Messaging.Producer;
-using Messaging.Producer.Partitioners;
 
 namespace Messaging.Core.Tests.Producer;
 

@@ -1,4 +1,4 @@
-namespace Messaging.Producer.Partitioners;
+namespace Messaging.Producer;
 
 /// <summary>
 /// The sticky partition of one topic for records without a key (KIP-480): every such record goes to the current
