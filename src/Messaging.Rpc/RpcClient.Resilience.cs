@@ -86,13 +86,15 @@ public sealed partial class RpcClient
 
         // A hedged call waits on a Task (one allocation, hedged calls only): it is awaited once for the hedging delay
         // and once for the outcome. Its completion recycles the pending call, so the hedge checks the generation.
+        // A hedge is due only before the attempt's deadline: a longer delay (any length) schedules none.
         var outcome = call.AsValueTask().AsTask();
-        if (!outcome.IsCompleted && _topics.IsWarm(topic))
+        var delay = _resilience.HedgeDelay(method);
+        if (!outcome.IsCompleted && _topics.IsWarm(topic) && delay < attemptDeadline - _time.GetUtcNow())
         {
-            var delay = _resilience.HedgeDelay(method);
             try
             {
-                await outcome.WaitAsync(delay, _time, CancellationToken.None).ConfigureAwait(false); // the pending call itself watches the caller's token
+                // The pending call itself watches the caller's token; a delay beyond one timer's reach waits in steps.
+                await FarDeadline.WaitAsync(outcome, delay, _time, CancellationToken.None).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {

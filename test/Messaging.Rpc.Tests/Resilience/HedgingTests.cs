@@ -56,6 +56,25 @@ public sealed class HedgingTests(TestBrokerFixture fixture)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task A_hedging_delay_beyond_the_call_deadline_sends_no_hedge_and_the_call_gets_its_reply()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var rpc = await RpcHarness.StartAsync(fixture, o =>
+        {
+            Hedged(o);
+            o.Resilience.Hedging.Delay = TimeSpan.FromDays(60); // longer than one timer can wait
+        }, ct);
+        await rpc.Client.CallAsync<Ping, Ping>(rpc.Requests, "echo", new Ping(0, "warm"), default, ct);
+
+        var reply = await rpc.Client.CallAsync<Ping, Ping>(rpc.Requests, "echo", new Ping(4, "long delay"),
+            new RpcCallOptions { Idempotent = true, Timeout = TimeSpan.FromSeconds(20) }, ct);
+
+        Assert.Equal(new Ping(4, "long delay"), reply);
+        Assert.All(rpc.Replier.CorrelationIds.Values, count => Assert.Equal(1, count));
+        Assert.Equal(0, rpc.Client.PendingEntries);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_call_that_is_not_idempotent_is_never_hedged()
     {
         var ct = TestContext.Current.CancellationToken;
