@@ -96,15 +96,28 @@ public sealed partial class RpcClient : IAsyncDisposable
         _interceptors = [.. options.Interceptors];
         _log = new RpcClientLog(options.LoggerFactory.CreateLogger<RpcClient>());
         _resilience = new CallResilience(options.Resilience, _time, _log);
+        _calls = new PendingCalls(options, _wire);
+        _producer = new KafkaProducer(options.Producer);
+        KafkaAdminClient? admin = null;
+        try
+        {
+            _admin = admin = new KafkaAdminClient(options.Admin);
+            _replies = new ReplyListener(options.Consumer, _calls, _time);
+        }
+        catch
+        {
+            // A nested client that cannot be built (its TLS files, say): the ones built before it run until disposed.
+            _ = DisposeQuietlyAsync(_producer, admin);
+            throw;
+        }
+
+        _topics = new KnownTopics(_admin, _time);
+
+        // Registered last: the gauge keeps what it holds until disposal, and a constructor that throws has no disposal.
         if (options.Resilience.CircuitBreaker.Enabled)
         {
             RpcMetrics.Shared.Register(_resilience);
         }
-        _calls = new PendingCalls(options, _wire);
-        _producer = new KafkaProducer(options.Producer);
-        _admin = new KafkaAdminClient(options.Admin);
-        _replies = new ReplyListener(options.Consumer, _calls, _time);
-        _topics = new KnownTopics(_admin, _time);
     }
 
     /// <summary>The reply topic this client reads (known once started).</summary>
@@ -498,6 +511,23 @@ public sealed partial class RpcClient : IAsyncDisposable
         _chains.Clear();
         _rawChain = null;
         _disposing.Dispose();
+    }
+
+    private static async Task DisposeQuietlyAsync(KafkaProducer producer, KafkaAdminClient? admin)
+    {
+        try
+        {
+            await producer.DisposeAsync().ConfigureAwait(false);
+            if (admin is not null)
+            {
+                await admin.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+#pragma warning disable CA1031 // Nobody awaits this: the constructor already throws its own error.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
     }
 
     /// <summary>The payload as one span: a single-block stream's block, else its contiguous pooled buffer.</summary>

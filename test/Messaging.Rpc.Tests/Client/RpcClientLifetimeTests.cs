@@ -75,6 +75,78 @@ public sealed class RpcClientLifetimeTests(TestBrokerFixture fixture)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task A_client_whose_construction_fails_keeps_nothing_alive()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var loggers = FailToConstruct();
+
+        await Conditions.WaitUntilAsync(() => Collected(loggers, "Messaging.Rpc.RpcClient"), TimeSpan.FromSeconds(10),
+            "the failed client's circuit-breaker state (and its logger) was collected", ct);
+        await Conditions.WaitUntilAsync(() => Collected(loggers, "Messaging.Producer"), TimeSpan.FromSeconds(10),
+            "the failed client's request producer (and its logger) was collected", ct);
+    }
+
+    /// <summary>A client whose reply consumer cannot be built (its CA file is missing) after its producer and breakers were.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static TrackingLoggerFactory FailToConstruct()
+    {
+        var loggers = new TrackingLoggerFactory();
+        var options = RpcTestSupport.Options("127.0.0.1:1", "replies", o =>
+        {
+            o.LoggerFactory = loggers;
+            o.Resilience.CircuitBreaker.Enabled = true;
+            o.Consumer.SecurityProtocol = Messaging.SecurityProtocol.Ssl;
+            o.Consumer.Ssl = new Messaging.SslOptions { CaLocation = "/nonexistent/ca.pem" };
+        });
+        Assert.Throws<ArgumentException>(() => new RpcClient(options));
+        return loggers;
+    }
+
+    private static bool Collected(TrackingLoggerFactory loggers, string category)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return !loggers.IsAlive(category);
+    }
+
+    /// <summary>Hands out a fresh logger per category and keeps only weak references to them.</summary>
+    private sealed class TrackingLoggerFactory : Microsoft.Extensions.Logging.ILoggerFactory
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, WeakReference> _created = new(StringComparer.Ordinal);
+
+        public bool IsAlive(string category) => _created.TryGetValue(category, out var logger) && logger.IsAlive;
+
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName)
+        {
+            var logger = new Logger();
+            _created[categoryName] = new WeakReference(logger);
+            return logger;
+        }
+
+        public void AddProvider(Microsoft.Extensions.Logging.ILoggerProvider provider)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger : Microsoft.Extensions.Logging.ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => false;
+
+            public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception,
+                Func<TState, Exception?, string> formatter)
+            {
+            }
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_per_instance_reply_topic_is_created_at_start_and_deleted_on_dispose()
     {
         var ct = TestContext.Current.CancellationToken;
