@@ -76,12 +76,7 @@ public sealed partial class RpcClient
         var headers = OwnedHeaders(values, null, method, contentType, options.Headers);
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
-        var remaining = Remaining(deadline);
-        using var far = remaining > FarDeadline.MaxStep ? new FarDeadline(timeout, deadline, _time) : null; // disposed before the source
-        if (far is null)
-        {
-            timeout.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.FromTicks(1));
-        }
+        using var far = new FarDeadline(timeout, deadline, _time); // on the client's clock; disposed before the source
         try
         {
             await _producer.ProduceAsync(topic, options.Key, payload, headers, cancellationToken: timeout.Token).ConfigureAwait(false);

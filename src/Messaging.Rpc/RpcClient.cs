@@ -495,7 +495,8 @@ public sealed partial class RpcClient : IAsyncDisposable
         {
             try
             {
-                using var timeout = new CancellationTokenSource(_options.StartTimeout);
+                using var timeout = new CancellationTokenSource();
+                using var far = new FarDeadline(timeout, FarDeadline.After(_time.GetUtcNow(), _options.StartTimeout), _time); // disposed before the source
                 await _admin.DeleteTopicsAsync([topic], timeout.Token).ConfigureAwait(false);
             }
 #pragma warning disable CA1031 // Best effort: the topic is this instance's alone, and the client is going away regardless.
@@ -670,7 +671,7 @@ public sealed partial class RpcClient : IAsyncDisposable
     private async Task SetUpRepliesAsync()
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_disposing.Token);
-        timeout.CancelAfter(_options.StartTimeout);
+        using var far = new FarDeadline(timeout, FarDeadline.After(_time.GetUtcNow(), _options.StartTimeout), _time); // on the client's clock; disposed before the source
         var token = timeout.Token;
         var topic = _options.ReplyTopic;
         List<TopicPartition> partitions = [];

@@ -104,7 +104,7 @@ public sealed class RpcClientOptions
     /// <summary>The admin client's settings (request topic checks, reply topic set-up).</summary>
     public KafkaAdminOptions Admin { get; set; } = new();
 
-    /// <summary>The clock for deadlines, elapsed times, backoffs, hedging delays and circuit breaks. Default <see cref="TimeProvider.System"/>.</summary>
+    /// <summary>The clock for deadlines (one-way sends' included), <see cref="StartTimeout"/>, elapsed times, backoffs, hedging delays and circuit breaks. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     /// <summary>Retries and hedging of idempotent calls, circuit breakers per request topic.</summary>
