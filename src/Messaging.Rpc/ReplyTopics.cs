@@ -58,6 +58,13 @@ internal static class ReplyTopics
         }
     }
 
+    /// <summary>
+    /// The reply topic of one client in <see cref="RpcReplyMode.PerInstanceTopic"/>: the reply topic, the instance ID and
+    /// a random suffix of this client's own — two live clients given the same instance ID (a copied configuration, a
+    /// restart that overlaps the old process) must not read, and on dispose delete, each other's topic.
+    /// </summary>
+    public static string PerInstanceName(string replyTopic, string instanceId) => replyTopic + "-" + instanceId + "-" + Guid.NewGuid().ToString("N")[..12];
+
     /// <summary>A stable partition for an instance ID: FNV-1a over its UTF-8 bytes (the same on every run and platform, unlike <c>string.GetHashCode</c>).</summary>
     public static int PartitionFor(string instanceId, int partitionCount)
     {

@@ -75,6 +75,7 @@ public sealed partial class RpcClient : IAsyncDisposable
     private readonly Lock _startLock = new();
     private Task? _start;
     private ReplyRoute? _route;
+    private readonly string? _perInstanceTopic;
     private string? _createdReplyTopic;
     private int _disposed;
 
@@ -112,6 +113,7 @@ public sealed partial class RpcClient : IAsyncDisposable
         }
 
         _topics = new KnownTopics(_admin, _time);
+        _perInstanceTopic = options.ReplyMode == RpcReplyMode.PerInstanceTopic ? ReplyTopics.PerInstanceName(options.ReplyTopic, options.InstanceId) : null;
 
         // Registered last: the gauge keeps what it holds until disposal, and a constructor that throws has no disposal.
         if (options.Resilience.CircuitBreaker.Enabled)
@@ -131,6 +133,9 @@ public sealed partial class RpcClient : IAsyncDisposable
 
     /// <summary>The pooled payload streams (for tests: rents and returns).</summary>
     internal RecyclableMemoryStreamManager Streams => _streams;
+
+    /// <summary>The reply topic of this instance alone in <see cref="RpcReplyMode.PerInstanceTopic"/>, null in the other modes (for tests: known before the start).</summary>
+    internal string? PerInstanceTopic => _perInstanceTopic;
 
     /// <summary>Entries in the pending-call map (for tests).</summary>
     internal int PendingEntries => _calls.Count;
@@ -679,7 +684,7 @@ public sealed partial class RpcClient : IAsyncDisposable
         switch (_options.ReplyMode)
         {
             case RpcReplyMode.PerInstanceTopic:
-                topic = _options.ReplyTopic + "-" + _options.InstanceId;
+                topic = _perInstanceTopic!;
                 await ReplyTopics.CreateAsync(_admin, topic, 1, _options.ReplyTopicReplicationFactor, token).ConfigureAwait(false);
                 _createdReplyTopic = topic;
                 // Until the metadata shows the new topic it reads as unknown: "create" again (TopicAlreadyExists is

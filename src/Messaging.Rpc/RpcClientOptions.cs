@@ -30,7 +30,7 @@ public sealed class RpcClientOptions
     public SaslOptions Sasl { get; set; } = new();
 
     /// <summary>
-    /// This client instance's ID: names its per-instance reply topic and chooses its partition of a shared one. Default
+    /// This client instance's ID: names its per-instance reply topic (with a random suffix of the client's own) and chooses its partition of a shared one. Default
     /// a new random ID per client. Set a stable one (a pod name, say) to keep the same reply partition across restarts.
     /// </summary>
     public string InstanceId { get; set; } = Guid.NewGuid().ToString("N");

@@ -11,8 +11,8 @@ public enum RpcReplyMode
     SharedTopicOnePartition,
 
     /// <summary>
-    /// A reply topic of this instance alone (the shared topic's name plus the instance ID), created at start and
-    /// deleted on dispose.
+    /// A reply topic of this client alone (<c>ReplyTopic-InstanceId-</c> and a random suffix of the client's own, so
+    /// two clients given the same instance ID never share one), created at start and deleted on dispose.
     /// </summary>
     PerInstanceTopic,
 

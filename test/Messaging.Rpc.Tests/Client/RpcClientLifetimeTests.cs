@@ -165,7 +165,8 @@ public sealed class RpcClientLifetimeTests(TestBrokerFixture fixture)
             o.InstanceId = "instance-a";
         }));
         await client.StartAsync(ct);
-        var own = replies + "-instance-a";
+        var own = client.PerInstanceTopic!;
+        Assert.StartsWith(replies + "-instance-a-", own, StringComparison.Ordinal);
         await using var admin = new Messaging.KafkaAdminClient(new Messaging.KafkaAdminOptions { BootstrapServers = broker.BootstrapServers });
 
         var reply = await client.CallAsync<Payload, Payload>(requests, "echo", new Payload("mine"), default, ct);
@@ -178,6 +179,25 @@ public sealed class RpcClientLifetimeTests(TestBrokerFixture fixture)
 
         var gone = await Assert.ThrowsAsync<Messaging.KafkaAdminException>(() => admin.DescribeTopicsAsync([own], ct));
         Assert.Contains(own, gone.Errors.Keys);
+    }
+
+    [Fact]
+    public async Task Two_clients_with_the_same_instance_id_each_get_a_per_instance_reply_topic_of_their_own()
+    {
+        // Were the topic shared, each would read the other's replies, and the first disposed would delete it under the other.
+        static RpcClientOptions SameInstance(RpcClientOptions options)
+        {
+            options.ReplyMode = RpcReplyMode.PerInstanceTopic;
+            options.InstanceId = "pod-a";
+            return options;
+        }
+
+        await using var first = new RpcClient(SameInstance(RpcTestSupport.Options("127.0.0.1:1", "replies")));
+        await using var second = new RpcClient(SameInstance(RpcTestSupport.Options("127.0.0.1:1", "replies")));
+
+        Assert.NotEqual(first.PerInstanceTopic, second.PerInstanceTopic);
+        Assert.StartsWith("replies-pod-a-", first.PerInstanceTopic, StringComparison.Ordinal);
+        Assert.StartsWith("replies-pod-a-", second.PerInstanceTopic, StringComparison.Ordinal);
     }
 
     [Fact(Timeout = 60_000)]
