@@ -107,8 +107,9 @@ internal sealed class PendingCalls
                 break;
             }
 
-            // A random 122-bit collision with a pending call: claim this generation silently and draw again (an
-            // attempt whose ID is taken cannot be matched to its own replies, so it too fails over to a fresh one).
+            // An ID a pending call holds (a random 122-bit collision, or an interceptor that sent the call twice at
+            // once): claim this generation silently and draw again (an attempt whose ID is taken cannot be matched to
+            // its own replies, so it too moves to a fresh one, which RpcClient.AttemptAsync then sends).
             call.TryClaim(generation);
             id = Guid.NewGuid();
         }

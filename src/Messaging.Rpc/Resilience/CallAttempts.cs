@@ -38,7 +38,8 @@ internal sealed class CallAttempts : IDisposable
 
     public string Method { get; }
 
-    public Guid CorrelationId { get; }
+    /// <summary>The ID the call's requests carry: the one it began with, or the fresh one an attempt drew when another pending call held it (<see cref="MoveTo"/>).</summary>
+    public Guid CorrelationId { get; private set; }
 
     public bool Idempotent { get; }
 
@@ -65,6 +66,17 @@ internal sealed class CallAttempts : IDisposable
     public int Sends => Volatile.Read(ref _sends);
 
     public void CountSend() => Interlocked.Increment(ref _sends);
+
+    /// <summary>
+    /// Makes <paramref name="correlationId"/> the call's ID from now on: its attempt entered the pending map under it
+    /// because another pending call held the call's ID. Called by the attempt before it sends; no request of the call
+    /// is being sent meanwhile (the previous attempt, its hedge included, has ended).
+    /// </summary>
+    public void MoveTo(Guid correlationId)
+    {
+        CorrelationId = correlationId;
+        RpcWire.WriteCorrelationId(correlationId, HeaderValues);
+    }
 
     public void Dispose() => Payload.Dispose();
 }

@@ -70,6 +70,39 @@ public sealed class InterceptorTests(TestBrokerFixture fixture)
         }
     }
 
+    /// <summary>Sends the call twice at once (a hedging interceptor of its own, say): two requests under the call's one correlation ID.</summary>
+    private sealed class SendingTwice : RpcInterceptor
+    {
+        public override async ValueTask<TResponse> InterceptCallAsync<TRequest, TResponse>(RpcCallContext<TRequest> context, RpcContinuation<TRequest, TResponse> continuation)
+        {
+            var ping = (RpcCallContext<Ping>)(object)context;
+            var text = ping.Request.Text;
+            ping.Request = ping.Request with { Text = text + "-first" };
+            var first = continuation(context).AsTask(); // the request is encoded before this returns
+            ping.Request = ping.Request with { Text = text + "-second" };
+            var second = continuation(context).AsTask();
+            var replies = await Task.WhenAll(first, second);
+            return (TResponse)(object)new Ping(0, ((Ping)(object)replies[0]!).Text + "," + ((Ping)(object)replies[1]!).Text);
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Two_resilient_calls_under_one_correlation_id_at_once_each_get_their_own_reply()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var rpc = await RpcHarness.StartAsync(fixture, o => o.Interceptors = [new SendingTwice()], ct);
+        await rpc.Client.CallAsync<Ping, Ping>(rpc.Requests, "echo", new Ping(0, "warm"), default, ct); // the topic is warm: requests go straight to the producer
+
+        // Idempotent: the retrying path, whose attempts carry the call's correlation ID. The second call finds it taken
+        // by the first, still pending, and must wait for — and send — an ID of its own.
+        var reply = await rpc.Client.CallAsync<Ping, Ping>(rpc.Requests, "echo", new Ping(1, "x"),
+            new RpcCallOptions { Idempotent = true, Timeout = TimeSpan.FromSeconds(5) }, ct);
+
+        Assert.Equal("x-first,x-second", reply.Text);
+        Assert.Equal(4, rpc.Replier.CorrelationIds.Count); // two for the warm-up, two for the call
+        Assert.Equal(0, rpc.Client.PendingEntries);
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task Interceptors_run_in_list_order_outermost_first_and_may_change_headers_request_and_reply()
     {
