@@ -671,6 +671,11 @@ public sealed partial class RpcClient : IAsyncDisposable
             throw new RpcException(RpcStatus.Unavailable,
                 "The RPC client could not set up its replies (" + _options.ReplyMode + ", reply topic " + _options.ReplyTopic + "): " + ex.Message, ex);
         }
+        catch (OperationCanceledException) when (_disposing.IsCancellationRequested)
+        {
+            // Disposed while starting: the start and the calls waiting for it fail as for any use after disposal.
+            throw new ObjectDisposedException(nameof(RpcClient));
+        }
     }
 
     private async Task SetUpRepliesAsync()

@@ -270,6 +270,23 @@ public sealed class RpcClientLifetimeTests(TestBrokerFixture fixture)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Disposing_during_the_start_fails_the_start_and_the_calls_waiting_for_it_as_disposed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // Nothing listens there: the start keeps trying until the client is disposed.
+        var client = new RpcClient(RpcTestSupport.Options("127.0.0.1:1", "replies"));
+        var start = client.StartAsync(ct);
+        var call = client.CallAsync<Payload, Payload>("requests", "echo", new Payload("x"), default, ct).AsTask();
+
+        await client.DisposeAsync();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => start);
+        var error = await Assert.ThrowsAsync<RpcException>(() => call);
+        Assert.Equal(RpcStatus.Unavailable, error.Status);
+        Assert.IsType<ObjectDisposedException>(error.InnerException);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_call_waiting_for_the_client_to_start_fails_at_its_own_deadline()
     {
         var ct = TestContext.Current.CancellationToken;
