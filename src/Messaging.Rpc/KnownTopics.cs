@@ -71,6 +71,11 @@ internal sealed class KnownTopics
         {
             throw RpcErrors.TopicLookupFailed(method, topic, _time.GetElapsedTime(startTimestamp), ex);
         }
+        catch (ObjectDisposedException)
+        {
+            // The owner was disposed during the lookup (its admin client with it): the call fails as the owner's other calls do.
+            throw RpcErrors.Disposed(method, topic, Guid.Empty, _time.GetElapsedTime(startTimestamp), false);
+        }
     }
 
     /// <summary>

@@ -287,6 +287,33 @@ public sealed class RpcClientLifetimeTests(TestBrokerFixture fixture)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Disposing_while_calls_look_up_their_request_topic_fails_them_as_disposed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var rpc = await RpcHarness.StartAsync(fixture, null, ct);
+        var faults = rpc.Broker.Faults;
+        Assert.SkipWhen(faults is null, "Delays are injected on the embedded broker only.");
+        await rpc.Client.StartAsync(ct);
+        for (var broker = 1; broker <= rpc.Broker.BrokerCount; broker++)
+        {
+            var slow = (ErrorCode.None, TimeSpan.FromSeconds(3));
+            faults.PushBrokerRequestErrors(broker, ApiKey.Metadata, slow, slow, slow);
+        }
+
+        // The request topic is new to the client: both look it up first, and the lookup is slow.
+        var call = rpc.Client.CallAsync<Payload, Payload>(rpc.Requests, "echo", new Payload("x"), default, ct).AsTask();
+        var send = rpc.Client.SendAsync(rpc.Requests, "echo", new Payload("y"), default, ct).AsTask();
+        await rpc.Client.DisposeAsync();
+
+        var callError = await Assert.ThrowsAsync<RpcException>(() => call);
+        var sendError = await Assert.ThrowsAsync<RpcException>(() => send);
+        Assert.Equal(RpcStatus.Unavailable, callError.Status);
+        Assert.Equal(RpcStatus.Unavailable, sendError.Status);
+        Assert.IsType<ObjectDisposedException>(callError.InnerException);
+        Assert.IsType<ObjectDisposedException>(sendError.InnerException);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_call_waiting_for_the_client_to_start_fails_at_its_own_deadline()
     {
         var ct = TestContext.Current.CancellationToken;
