@@ -17,8 +17,10 @@ internal static class NestedOptions
     /// <summary>
     /// Gives <paramref name="target"/> the RPC options' cluster, client id and logger factory where it leaves them unset,
     /// and their security (protocol, TLS and SASL settings together) when they are secured and it is still plaintext.
+    /// Changes <paramref name="target"/>: give it a copy, never the caller's object. Returns it.
     /// </summary>
-    public static void Inherit(KafkaClientOptions target, in Connection connection)
+    public static T Inherit<T>(T target, in Connection connection)
+        where T : KafkaClientOptions
     {
         if (string.IsNullOrEmpty(target.BootstrapServers))
         {
@@ -41,6 +43,8 @@ internal static class NestedOptions
         {
             target.LoggerFactory = connection.LoggerFactory;
         }
+
+        return target;
     }
 
     /// <summary>Runs a nested validation, naming a failing setting by its path from here (<c>Pools.BlockSize</c>).</summary>

@@ -123,22 +123,35 @@ public sealed class RpcClientOptions
     public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
 
     /// <summary>
-    /// A copy of these settings, so that changes made after a client was built do not reach it: its own and the
-    /// resilience settings, which the client reads per call. The other nested options are read once, when it is built.
+    /// A copy of these settings, so that changes made after a client was built do not reach it (its own and the
+    /// resilience settings, which the client reads per call), with copies of the nested producer, consumer and admin
+    /// options that inherit this object's cluster, client id, security and logging where they leave them unset. The
+    /// caller's nested options are left as they are: building a client changes nothing the caller holds, and the same
+    /// options object, changed, builds the next client as set.
     /// </summary>
     internal RpcClientOptions Copy()
     {
         var copy = (RpcClientOptions)MemberwiseClone();
         copy.Resilience = Resilience.Copy();
+        (copy.Producer, copy.Consumer, copy.Admin) = NestedClients();
         return copy;
+    }
+
+    /// <summary>Copies of the nested client options, inheriting this object's connection settings where they leave them unset.</summary>
+    private (KafkaProducerOptions Producer, KafkaConsumerOptions Consumer, KafkaAdminOptions Admin) NestedClients()
+    {
+        var connection = new NestedOptions.Connection(BootstrapServers, ClientId, SecurityProtocol, Ssl, Sasl, LoggerFactory);
+        return (NestedOptions.Inherit(Producer.Clone(), connection), NestedOptions.Inherit(Consumer.Clone(), connection),
+            NestedOptions.Inherit(Admin.Clone(), connection));
     }
 
     /// <summary>
     /// Checks every setting, the nested ones included; an <see cref="ArgumentException"/> names the setting by its
     /// path (<c>Resilience.MaxAttempts</c>, <c>Pools.BlockSize</c>, <c>Producer.Linger</c>) in its
-    /// <see cref="ArgumentException.ParamName"/> and says the allowed range. First applies <see cref="BootstrapServers"/>,
-    /// <see cref="ClientId"/> and <see cref="LoggerFactory"/> to the nested client options that leave them unset (as
-    /// the client does). The client runs it when built.
+    /// <see cref="ArgumentException.ParamName"/> and says the allowed range. The nested client options are checked as
+    /// the client uses them: with <see cref="BootstrapServers"/>, <see cref="ClientId"/>, the security settings and
+    /// <see cref="LoggerFactory"/> where they leave them unset, given to copies (this object is not changed). The
+    /// client runs it when built.
     /// </summary>
     /// <exception cref="ArgumentException">A setting is invalid.</exception>
     public void Validate()
@@ -149,10 +162,7 @@ public sealed class RpcClientOptions
         ArgumentNullException.ThrowIfNull(LoggerFactory, nameof(LoggerFactory));
         ArgumentNullException.ThrowIfNull(Ssl, nameof(Ssl));
         ArgumentNullException.ThrowIfNull(Sasl, nameof(Sasl));
-        var connection = new NestedOptions.Connection(BootstrapServers, ClientId, SecurityProtocol, Ssl, Sasl, LoggerFactory);
-        NestedOptions.Inherit(Producer, connection);
-        NestedOptions.Inherit(Consumer, connection);
-        NestedOptions.Inherit(Admin, connection);
+        var (producer, consumer, admin) = NestedClients(); // as the client will use them
         ArgumentException.ThrowIfNullOrWhiteSpace(InstanceId, nameof(InstanceId));
         ArgumentException.ThrowIfNullOrWhiteSpace(ReplyTopic, nameof(ReplyTopic));
         ArgumentNullException.ThrowIfNull(Serializer, nameof(Serializer));
@@ -185,8 +195,8 @@ public sealed class RpcClientOptions
         Headers.Validate();
         NestedOptions.Validate(nameof(Pools), Pools.Validate);
         NestedOptions.Validate(nameof(Resilience), Resilience.Validate);
-        NestedOptions.Validate(nameof(Producer), Producer.Validate);
-        NestedOptions.Validate(nameof(Consumer), Consumer.Validate);
-        NestedOptions.Validate(nameof(Admin), Admin.Validate);
+        NestedOptions.Validate(nameof(Producer), producer.Validate);
+        NestedOptions.Validate(nameof(Consumer), consumer.Validate);
+        NestedOptions.Validate(nameof(Admin), admin.Validate);
     }
 }

@@ -9,6 +9,13 @@ public sealed class KafkaAdminOptions : KafkaClientOptions
     /// <summary><c>retry.backoff.ms</c>: the wait before retrying a call that failed with a retriable error. Default 100 ms.</summary>
     public TimeSpan RetryBackoff { get; set; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// A copy of these settings: later changes to either object do not reach the other. Shallow: the objects the
+    /// settings hold (<see cref="KafkaClientOptions.Ssl"/>, <see cref="KafkaClientOptions.Sasl"/>, the logger factory)
+    /// are shared.
+    /// </summary>
+    public KafkaAdminOptions Clone() => (KafkaAdminOptions)MemberwiseClone();
+
     /// <inheritdoc />
     public override void Validate()
     {

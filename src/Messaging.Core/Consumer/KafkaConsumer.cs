@@ -51,7 +51,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var snapshot = options.Snapshot();
+        var snapshot = options.Clone();
         _maxPollRecords = snapshot.MaxPollRecords;
         _pools = ConsumerPoolsInUse.Create(snapshot);
         var decoderOptions = new RecordDecoderOptions { VerifyCrc = snapshot.CheckCrcs, MaxDecompressedBatchBytes = snapshot.MaxDecompressedBatchBytes };

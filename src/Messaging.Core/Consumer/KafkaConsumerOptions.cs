@@ -158,8 +158,12 @@ public sealed class KafkaConsumerOptions : KafkaClientOptions
     /// </summary>
     public bool EnableAutoOffsetStore { get; set; } = true;
 
-    /// <summary>A copy the consumer keeps, so later changes to this object do not reach it (the pools are immutable and shared).</summary>
-    internal KafkaConsumerOptions Snapshot() => (KafkaConsumerOptions)MemberwiseClone();
+    /// <summary>
+    /// A copy of these settings: later changes to either object do not reach the other. Shallow: the objects the
+    /// settings hold (<see cref="KafkaClientOptions.Ssl"/>, <see cref="KafkaClientOptions.Sasl"/>, the pools, the
+    /// logger factory) are shared. The consumer keeps such a copy of the options it is built with.
+    /// </summary>
+    public KafkaConsumerOptions Clone() => (KafkaConsumerOptions)MemberwiseClone();
 
     /// <inheritdoc/>
     public override void Validate()

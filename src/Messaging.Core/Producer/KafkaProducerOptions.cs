@@ -113,7 +113,14 @@ public sealed class KafkaProducerOptions : KafkaClientOptions
     /// <summary>Whether idempotence is on once defaults are resolved (see <see cref="EnableIdempotence"/>).</summary>
     internal bool IdempotenceEnabled => EnableIdempotence ?? (Acks == Acks.All && MaxInFlightRequestsPerConnection <= 5);
 
-    /// <inheritdoc />
+    /// <summary>
+    /// A copy of these settings: later changes to either object do not reach the other. Shallow: the objects the
+    /// settings hold (<see cref="KafkaClientOptions.Ssl"/>, <see cref="KafkaClientOptions.Sasl"/>, the partitioner,
+    /// the logger factory) are shared.
+    /// </summary>
+    public KafkaProducerOptions Clone() => (KafkaProducerOptions)MemberwiseClone();
+
+    /// <inheritdoc/>
     public override void Validate()
     {
         base.Validate();

@@ -52,6 +52,7 @@ public sealed class RpcServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        options = options.Copy(); // read at start and per request: the caller's later changes (for its next server, say) must not reach this one
         _options = options;
         _handling = new HandlerPipeline([.. options.Interceptors], options.PropagateCallContext);
         _streams = options.Pools.CreateManager();

@@ -128,10 +128,10 @@ public sealed class RpcServerOptions
     public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
 
     /// <summary>
-    /// Checks every setting, nested ones named by their path (<c>Producer.Linger</c>, <c>Pools.BlockSize</c>), after
-    /// giving the nested producer and consumer the server's cluster and client id where they leave them unset and the
-    /// consumer the server's group (with automatic commits off: the server commits what it has answered). The server
-    /// runs it when built.
+    /// Checks every setting, nested ones named by their path (<c>Producer.Linger</c>, <c>Pools.BlockSize</c>), the
+    /// nested client options as the server uses them: with the server's cluster, client id, security and logging where
+    /// they leave them unset, and the consumer with the server's group and automatic commits off (the server commits
+    /// what it has answered) — given to copies: this object is not changed. The server runs it when built.
     /// </summary>
     /// <exception cref="ArgumentException">A setting is invalid.</exception>
     public void Validate()
@@ -180,18 +180,38 @@ public sealed class RpcServerOptions
         ArgumentNullException.ThrowIfNull(Ssl, nameof(Ssl));
         ArgumentNullException.ThrowIfNull(Sasl, nameof(Sasl));
         ArgumentNullException.ThrowIfNull(LoggerFactory, nameof(LoggerFactory));
-        var connection = new NestedOptions.Connection(BootstrapServers, ClientId, SecurityProtocol, Ssl, Sasl, LoggerFactory);
-        NestedOptions.Inherit(Producer, connection);
-        NestedOptions.Inherit(Consumer, connection);
-        NestedOptions.Inherit(Admin, connection);
-        Consumer.GroupId = GroupId;
-        Consumer.EnableAutoCommit = false; // the server commits what it has answered, nothing else
+        var (producer, consumer, admin) = NestedClients(); // as the server will use them
         Headers.Validate();
         NestedOptions.Validate(nameof(Pools), Pools.Validate);
         NestedOptions.Validate(nameof(ReplyCache), ReplyCache.Validate);
-        NestedOptions.Validate(nameof(Producer), Producer.Validate);
-        NestedOptions.Validate(nameof(Consumer), Consumer.Validate);
-        NestedOptions.Validate(nameof(Admin), Admin.Validate);
+        NestedOptions.Validate(nameof(Producer), producer.Validate);
+        NestedOptions.Validate(nameof(Consumer), consumer.Validate);
+        NestedOptions.Validate(nameof(Admin), admin.Validate);
+    }
+
+    /// <summary>
+    /// A copy of these settings, so that changes made after a server was built do not reach it: its topics, limits
+    /// and interceptors, and copies of the nested producer, consumer and admin options as the server uses them (see
+    /// <see cref="Validate"/>). The caller's objects are left as they are.
+    /// </summary>
+    internal RpcServerOptions Copy()
+    {
+        var copy = (RpcServerOptions)MemberwiseClone();
+        copy.RequestTopics = [.. RequestTopics];
+        copy.MethodConcurrency = new Dictionary<string, int>(MethodConcurrency, StringComparer.Ordinal);
+        copy.Interceptors = [.. Interceptors];
+        (copy.Producer, copy.Consumer, copy.Admin) = NestedClients();
+        return copy;
+    }
+
+    /// <summary>Copies of the nested client options, inheriting this object's connection settings where they leave them unset; the consumer in the server's group, committing only what the server commits.</summary>
+    private (KafkaProducerOptions Producer, KafkaConsumerOptions Consumer, KafkaAdminOptions Admin) NestedClients()
+    {
+        var connection = new NestedOptions.Connection(BootstrapServers, ClientId, SecurityProtocol, Ssl, Sasl, LoggerFactory);
+        var consumer = NestedOptions.Inherit(Consumer.Clone(), connection);
+        consumer.GroupId = GroupId;
+        consumer.EnableAutoCommit = false; // the server commits what it has answered, nothing else
+        return (NestedOptions.Inherit(Producer.Clone(), connection), consumer, NestedOptions.Inherit(Admin.Clone(), connection));
     }
 
     /// <summary>The limit of <paramref name="method"/>: its own, else the per-method default, never above the global one.</summary>

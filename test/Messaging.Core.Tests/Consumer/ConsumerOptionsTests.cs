@@ -154,7 +154,7 @@ public sealed class ConsumerOptionsTests
             MaxPartitionFetchBytes = 1024 * 1024,
             Pools = new ConsumerPools(NoPooling.DecompressionBuffers, NoPooling.Records, NoPooling.RecordSlices, pool),
         };
-        var responses = ConsumerPoolsInUse.Create(options.Snapshot()).Responses;
+        var responses = ConsumerPoolsInUse.Create(options.Clone()).Responses;
         var buffer = responses.TryRent(100_000);
         Assert.NotNull(buffer);
         responses.Return(buffer);

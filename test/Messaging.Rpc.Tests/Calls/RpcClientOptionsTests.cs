@@ -87,4 +87,25 @@ public sealed class RpcClientOptionsTests
         var error = Assert.ThrowsAny<ArgumentException>(() => new RpcClient(options));
         Assert.Contains(setting, error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Building_a_client_leaves_the_callers_options_as_they_were_so_the_same_object_changed_builds_the_next_one_as_set()
+    {
+        var options = new RpcClientOptions { BootstrapServers = "a:9092", ClientId = "orders" };
+        await using (new RpcClient(options))
+        {
+        }
+
+        Assert.Equal("", options.Producer.BootstrapServers);
+        Assert.Equal("", options.Consumer.BootstrapServers);
+        Assert.Equal("messaging", options.Admin.ClientId);
+
+        // Before, the first client's cluster had been written into the nested options, and the second client's
+        // producer, consumer and admin client went on using it.
+        options.BootstrapServers = "b:9092";
+        options.Validate();
+        var next = options.Copy();
+        Assert.Equal(("b:9092", "b:9092", "b:9092"), (next.Producer.BootstrapServers, next.Consumer.BootstrapServers, next.Admin.BootstrapServers));
+        Assert.Equal("orders", next.Consumer.ClientId);
+    }
 }

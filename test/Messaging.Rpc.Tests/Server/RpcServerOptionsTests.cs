@@ -34,19 +34,40 @@ public sealed class RpcServerOptionsTests
     }
 
     [Fact]
-    public async Task Nested_clients_inherit_the_servers_cluster_and_client_id_and_the_consumer_its_group()
+    public void Nested_clients_inherit_the_servers_cluster_and_client_id_and_the_consumer_its_group()
+    {
+        var resolved = Valid().Copy();
+
+        Assert.Equal("localhost:9092", resolved.Producer.BootstrapServers);
+        Assert.Equal("localhost:9092", resolved.Consumer.BootstrapServers);
+        Assert.Equal("orders-server", resolved.Producer.ClientId);
+        Assert.Equal("orders-server", resolved.Consumer.ClientId);
+        Assert.Equal("orders", resolved.Consumer.GroupId);
+        Assert.False(resolved.Consumer.EnableAutoCommit);
+    }
+
+    [Fact]
+    public async Task Building_a_server_leaves_the_callers_options_as_they_were_so_the_same_object_changed_builds_the_next_one_as_set()
     {
         var options = Valid();
+        var consumer = options.Consumer;
+        consumer.EnableAutoCommit = true;
         await using (new RpcServer(options))
         {
         }
 
-        Assert.Equal("localhost:9092", options.Producer.BootstrapServers);
-        Assert.Equal("localhost:9092", options.Consumer.BootstrapServers);
-        Assert.Equal("orders-server", options.Producer.ClientId);
-        Assert.Equal("orders-server", options.Consumer.ClientId);
-        Assert.Equal("orders", options.Consumer.GroupId);
-        Assert.False(options.Consumer.EnableAutoCommit);
+        // The caller's nested consumer (shared with a plain consumer of its own, say) keeps its group and commits.
+        Assert.Same(consumer, options.Consumer);
+        Assert.Equal("", options.Consumer.BootstrapServers);
+        Assert.Null(options.Consumer.GroupId);
+        Assert.True(options.Consumer.EnableAutoCommit);
+
+        options.BootstrapServers = "other:9092";
+        options.GroupId = "billing";
+        var next = options.Copy();
+        Assert.Equal("other:9092", next.Producer.BootstrapServers);
+        Assert.Equal("other:9092", next.Consumer.BootstrapServers);
+        Assert.Equal("billing", next.Consumer.GroupId);
     }
 
     [Fact]
@@ -58,11 +79,13 @@ public sealed class RpcServerOptionsTests
         options.Consumer.SecurityProtocol = SecurityProtocol.Ssl; // its own choice stays
 
         options.Validate();
+        var resolved = options.Copy();
 
-        Assert.Equal(SecurityProtocol.SaslSsl, options.Producer.SecurityProtocol);
-        Assert.Same(options.Sasl, options.Producer.Sasl);
-        Assert.Same(options.Ssl, options.Producer.Ssl);
-        Assert.Equal(SecurityProtocol.Ssl, options.Consumer.SecurityProtocol);
-        Assert.NotSame(options.Sasl, options.Consumer.Sasl);
+        Assert.Equal(SecurityProtocol.SaslSsl, resolved.Producer.SecurityProtocol);
+        Assert.Same(options.Sasl, resolved.Producer.Sasl);
+        Assert.Same(options.Ssl, resolved.Producer.Ssl);
+        Assert.Equal(SecurityProtocol.Ssl, resolved.Consumer.SecurityProtocol);
+        Assert.NotSame(options.Sasl, resolved.Consumer.Sasl);
+        Assert.Equal(SecurityProtocol.Plaintext, options.Producer.SecurityProtocol); // the caller's object is not changed
     }
 }
