@@ -109,7 +109,7 @@ internal sealed class ClassicConsumerProtocol : IClassicGroupProtocol
     }
 
     /// <inheritdoc />
-    public async ValueTask<IReadOnlyDictionary<string, ReadOnlyMemory<byte>>> AssignAsync(string protocol, IReadOnlyList<GroupMemberMetadata> members, CancellationToken cancellationToken)
+    public async ValueTask<IReadOnlyDictionary<string, ReadOnlyMemory<byte>>> AssignAsync(string protocol, IReadOnlyList<GroupMemberMetadata> members, bool skipAssignment, CancellationToken cancellationToken)
     {
         // The coordinator picks a protocol every member listed, so ours is among them.
         var assignor = Find(protocol) ?? throw new InvalidOperationException("The group chose protocol '" + protocol + "', which this consumer did not offer.");
@@ -134,7 +134,13 @@ internal sealed class ClassicConsumerProtocol : IClassicGroupProtocol
             }
         }
 
+        // Read even when the assignment is skipped: the counts read here are what the leader watches for changes.
         var counts = await _partitionCounts(topics, cancellationToken).ConfigureAwait(false);
+        if (skipAssignment)
+        {
+            return new Dictionary<string, ReadOnlyMemory<byte>>();
+        }
+
         var assignments = assignor.Assign(new AssignorClusterView(counts), subscriptions);
         var result = new Dictionary<string, ReadOnlyMemory<byte>>(StringComparer.Ordinal);
         foreach (var member in members)

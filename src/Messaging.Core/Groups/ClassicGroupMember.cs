@@ -568,12 +568,13 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
         IReadOnlyDictionary<string, ReadOnlyMemory<byte>> assignments = NoAssignments;
         var isLeader = string.Equals(join.Leader, join.MemberId, StringComparison.Ordinal);
 
-        // KIP-814: a static leader rejoining with SkipAssignment keeps the group's assignment: it sends none.
-        if (isLeader && !join.SkipAssignment)
+        // KIP-814: a static leader rejoining with SkipAssignment keeps the group's assignment: it sends none, but is
+        // the leader all the same and watches the group's topics.
+        if (isLeader)
         {
             try
             {
-                assignments = await _protocol.AssignAsync(join.ProtocolName ?? "", join.Members, token).ConfigureAwait(false);
+                assignments = await _protocol.AssignAsync(join.ProtocolName ?? "", join.Members, join.SkipAssignment, token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -28,8 +28,11 @@ internal interface IClassicGroupProtocol
     /// <summary>
     /// The leader's job: given the protocol the coordinator chose and every member with its metadata for that
     /// protocol, returns each member's assignment bytes, by member id. Members left out get an empty assignment.
+    /// With <paramref name="skipAssignment"/> (KIP-814: a static leader rejoined and the group keeps its assignment)
+    /// the leader assigns nothing and returns no assignments, but still takes note of the members' metadata, as the
+    /// Java client's <c>onLeaderElected</c> does: a leader watches what the group subscribes to.
     /// </summary>
-    ValueTask<IReadOnlyDictionary<string, ReadOnlyMemory<byte>>> AssignAsync(string protocol, IReadOnlyList<GroupMemberMetadata> members, CancellationToken cancellationToken);
+    ValueTask<IReadOnlyDictionary<string, ReadOnlyMemory<byte>>> AssignAsync(string protocol, IReadOnlyList<GroupMemberMetadata> members, bool skipAssignment, CancellationToken cancellationToken);
 
     /// <summary>
     /// Before a rejoin while this member's generation is still valid: the protocol revokes what it must (eager:

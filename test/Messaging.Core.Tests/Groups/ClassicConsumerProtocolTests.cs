@@ -48,7 +48,7 @@ public sealed class ClassicConsumerProtocolTests
 
         members.Add(new GroupMemberMetadata("m-empty", null, ReadOnlyMemory<byte>.Empty)); // subscribes to nothing
         var leader = Create([new RangeAssignor()], out _);
-        var assignments = await leader.AssignAsync("range", members, ct);
+        var assignments = await leader.AssignAsync("range", members, skipAssignment: false, ct);
 
         var all = new List<TopicPartition>();
         foreach (var member in members)

@@ -1,4 +1,5 @@
 using Messaging.Groups;
+using Messaging.IntegrationTests.Consumer;
 
 namespace Messaging.IntegrationTests.Groups;
 
@@ -112,6 +113,39 @@ public sealed class ClassicFakeCoordinatorTests
         Assert.Equal(generation, second.Member.Generation.GenerationId);
         Assert.Equal(assignment, second.Protocol.LastAssignment!.Value.Assignment);
         Assert.Empty(second.Protocol.AssignCalls); // the leader skipped the assignment (KIP-814)
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_static_leader_restarted_without_assigning_still_watches_its_topics_and_assigns_a_partition_added_later()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeGroupBroker.Start();
+        broker.SetPartitions("events", 2);
+        var group = NewGroup();
+        KafkaConsumerOptions Options() => ConsumerTestSupport.Options(broker.BootstrapServers, o =>
+        {
+            o.GroupId = group;
+            o.GroupInstanceId = "instance-1";
+            o.EnableAutoCommit = false;
+            o.SessionTimeout = TimeSpan.FromSeconds(6);
+            o.HeartbeatInterval = TimeSpan.FromMilliseconds(200);
+            o.MetadataMaxAge = TimeSpan.FromMilliseconds(200);
+            o.AutoOffsetReset = AutoOffsetReset.Error; // the fake has no records: the partitions are held, never fetched
+        });
+
+        var first = new KafkaConsumer(Options());
+        first.Subscribe(["events"]);
+        await Until.TrueAsync(() => first.Assignment.Count == 2, Deadline, "the first instance assigned both partitions", ct);
+        await first.DisposeAsync(); // a static member does not leave: its restart gets the group's assignment back
+
+        await using var restarted = new KafkaConsumer(Options());
+        restarted.Subscribe(["events"]);
+        await Until.TrueAsync(() => restarted.Assignment.Count == 2 && restarted.Group!.ClassicMember is { IsLeader: true, StableGeneration: not null }, Deadline,
+            "the restarted instance, leader with the assignment it kept (KIP-814: it skipped the assignment)", ct);
+
+        // A partition added to the topic: the leader, whether it assigned or skipped, must see it and rebalance.
+        broker.SetPartitions("events", 3);
+        await Until.TrueAsync(() => restarted.Assignment.Count == 3, Deadline, "the restarted static leader rebalancing for the partition added to its topic", ct);
     }
 
     [Fact(Timeout = 60_000)]

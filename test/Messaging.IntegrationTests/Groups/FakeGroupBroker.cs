@@ -12,7 +12,9 @@ namespace Messaging.IntegrationTests.Groups;
 /// responses for every JoinGroup error (its injected ones do not decode: null non-nullable fields), MEMBER_ID_REQUIRED
 /// with a member id, and static membership (KIP-345: a known group instance id rejoining gets the group's current
 /// generation and its old assignment, with no rebalance). One member at a time is enough for what it tests:
-/// each JoinGroup answers at once; a new dynamic member or a changed member set starts a new generation.
+/// each JoinGroup answers at once; a new dynamic member, a changed member set or the leader rejoining with its member id
+/// starts a new generation. Its metadata lists the topics given to <see cref="SetPartitions"/>, and OffsetFetch finds no
+/// committed offsets.
 /// </summary>
 internal sealed class FakeGroupBroker : FakeKafkaBroker
 {
@@ -20,6 +22,7 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
     private readonly ConcurrentDictionary<ApiKey, ConcurrentQueue<ErrorCode>> _errors = new();
     private readonly Dictionary<string, string?> _members = new(StringComparer.Ordinal); // member id -> instance id
     private readonly Dictionary<string, ReadOnlyMemory<byte>> _assignments = new(StringComparer.Ordinal); // by member id
+    private readonly Dictionary<string, (Guid Id, int Partitions)> _topics = new(StringComparer.Ordinal);
     private int _nextMember;
     private bool _commitsLoading;
 
@@ -61,6 +64,15 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
     /// <summary>How long LeaveGroup responses are held back (a coordinator that does not answer a leaving member).</summary>
     public TimeSpan LeaveDelay { get; set; }
 
+    /// <summary>Lists <paramref name="topic"/> in the metadata with <paramref name="partitions"/> partitions (led by this broker).</summary>
+    public void SetPartitions(string topic, int partitions)
+    {
+        lock (_lock)
+        {
+            _topics[topic] = (_topics.TryGetValue(topic, out var known) ? known.Id : Guid.NewGuid(), partitions);
+        }
+    }
+
     public void PushErrors(ApiKey apiKey, params ErrorCode[] errors)
     {
         var queue = _errors.GetOrAdd(apiKey, static _ => new ConcurrentQueue<ErrorCode>());
@@ -93,6 +105,7 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
                         new() { ApiKey = ApiKey.Heartbeat, MinVersion = 0, MaxVersion = 4 },
                         new() { ApiKey = ApiKey.LeaveGroup, MinVersion = 0, MaxVersion = 5 },
                         new() { ApiKey = ApiKey.OffsetCommit, MinVersion = 2, MaxVersion = 8 },
+                        new() { ApiKey = ApiKey.OffsetFetch, MinVersion = 1, MaxVersion = 7 },
                     ],
                 };
                 KafkaFrames.WriteResponse(output, response, version, header.CorrelationId);
@@ -103,6 +116,16 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
             {
                 KafkaFrames.ReadRequest<MetadataRequest>(frame, null, out var header);
                 var response = new MetadataResponse { Brokers = [new() { NodeId = 1, Host = "127.0.0.1", Port = Port }], ClusterId = "fake-group", ControllerId = 1 };
+                lock (_lock)
+                {
+                    response.Topics = [.. _topics.Select(t => new MetadataResponse.MetadataResponseTopic
+                    {
+                        Name = t.Key,
+                        TopicId = t.Value.Id,
+                        Partitions = [.. Enumerable.Range(0, t.Value.Partitions).Select(p => new MetadataResponse.MetadataResponsePartition { PartitionIndex = p, LeaderId = 1, LeaderEpoch = 0, ReplicaNodes = [1], IsrNodes = [1] })],
+                    })];
+                }
+
                 KafkaFrames.WriteResponse(output, response, version, header.CorrelationId);
                 break;
             }
@@ -218,6 +241,21 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
                 break;
             }
 
+            case ApiKey.OffsetFetch:
+            {
+                var request = KafkaFrames.ReadRequest<OffsetFetchRequest>(frame, null, out var header);
+                var response = new OffsetFetchResponse
+                {
+                    Topics = [.. (request.Topics ?? []).Select(t => new OffsetFetchResponse.OffsetFetchResponseTopic
+                    {
+                        Name = t.Name,
+                        Partitions = [.. t.PartitionIndexes.Select(p => new OffsetFetchResponse.OffsetFetchResponsePartition { PartitionIndex = p, CommittedOffset = -1 })],
+                    })],
+                };
+                KafkaFrames.WriteResponse(output, response, version, header.CorrelationId);
+                break;
+            }
+
             default:
                 throw new IOException("The fake group coordinator does not speak " + apiKey);
         }
@@ -243,7 +281,13 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
 
             var memberId = request.MemberId;
             var rebalance = true;
-            if (request.GroupInstanceId is { } instance)
+            if (_members.ContainsKey(memberId))
+            {
+                // A known member rejoining: Kafka rebalances when it is the leader (it rejoins for a reason: a partition
+                // count it watches changed), and answers the others with the current generation.
+                rebalance = memberId == _members.Keys.First();
+            }
+            else if (request.GroupInstanceId is { } instance)
             {
                 // KIP-345: a known instance rejoining replaces its old member id; the group does not rebalance.
                 var previous = _members.FirstOrDefault(m => m.Value == instance).Key;
@@ -262,10 +306,6 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
                 {
                     memberId = NewMemberId();
                 }
-            }
-            else if (_members.ContainsKey(memberId))
-            {
-                rebalance = false; // a known member rejoining alone: same generation
             }
 
             _members[memberId] = request.GroupInstanceId;

@@ -17,7 +17,7 @@ internal sealed class RecordingGroupProtocol(string name) : IClassicGroupProtoco
 
     public string ProtocolType => "test";
 
-    /// <summary>Member counts the leader saw, one per AssignAsync call.</summary>
+    /// <summary>Member counts the leader saw, one per AssignAsync call that assigned (not skipped).</summary>
     public ConcurrentQueue<int> AssignCalls { get; } = new();
 
     /// <summary>The last assignment this member received, decoded, and its generation.</summary>
@@ -43,8 +43,14 @@ internal sealed class RecordingGroupProtocol(string name) : IClassicGroupProtoco
     /// <summary>Run inside <see cref="AssignAsync"/> before the assignment is made, when set (a leader that takes a while to assign).</summary>
     public Func<IReadOnlyList<GroupMemberMetadata>, CancellationToken, ValueTask>? LeaderAssigning { get; set; }
 
-    public async ValueTask<IReadOnlyDictionary<string, ReadOnlyMemory<byte>>> AssignAsync(string protocol, IReadOnlyList<GroupMemberMetadata> members, CancellationToken cancellationToken)
+    public async ValueTask<IReadOnlyDictionary<string, ReadOnlyMemory<byte>>> AssignAsync(string protocol, IReadOnlyList<GroupMemberMetadata> members, bool skipAssignment, CancellationToken cancellationToken)
     {
+        if (skipAssignment)
+        {
+            Record("skipped assignment " + members.Count);
+            return new Dictionary<string, ReadOnlyMemory<byte>>();
+        }
+
         AssignCalls.Enqueue(members.Count);
         Record("assign " + members.Count);
         if (LeaderAssigning is { } leaderAssigning)
