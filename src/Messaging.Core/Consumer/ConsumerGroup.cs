@@ -46,7 +46,7 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
     private IReadOnlyCollection<string> _topics = [];
     private Regex? _pattern;
     private Dictionary<string, int>? _assignedCounts; // every topic of the group's subscription at the last assignment, 0 where none
-    private Exception? _listenerFailure;
+    private Exception? _pendingFailure; // a listener's or the group's error, thrown by the next consume call
     private int _matchNow; // a pattern subscription was made: match it against fresh metadata without waiting for the next check
     private int _closed;
 
@@ -229,7 +229,7 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
     /// </summary>
     public void BeforePoll()
     {
-        if (Interlocked.Exchange(ref _listenerFailure, null) is { } failure)
+        if (Interlocked.Exchange(ref _pendingFailure, null) is { } failure)
         {
             throw failure;
         }
@@ -496,9 +496,18 @@ internal sealed class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
                 _ => nameof(IConsumerRebalanceListener.OnPartitionsLostAsync),
             };
             _log.CallbackFailed(GroupId, ex);
-            Volatile.Write(ref _listenerFailure, KafkaExceptions.RebalanceListenerFailed(GroupId, name, ex));
-            _fetcher.WakeConsumer(); // an application waiting on an idle assignment sees it now, not at the next record
+            FailNextPoll(KafkaExceptions.RebalanceListenerFailed(GroupId, name, ex));
         }
+    }
+
+    void IGroupAssignmentListener.OnAssignmentFailed(string problem, Exception? cause) =>
+        FailNextPoll(KafkaExceptions.AssignmentFailed(GroupId, problem, cause));
+
+    /// <summary>The next consume call throws <paramref name="error"/> (Java's poll rethrows a rebalance's errors).</summary>
+    private void FailNextPoll(KafkaException error)
+    {
+        Volatile.Write(ref _pendingFailure, error);
+        _fetcher.WakeConsumer(); // an application waiting on an idle assignment sees it now, not at the next record
     }
 
     // ---- commits ----

@@ -149,6 +149,10 @@ internal static class KafkaExceptions
         new(groupId, ErrorCode.None, "Group '" + groupId + "': the rebalance listener's " + callback + " threw: " + cause.Message +
             " The rebalance went on without it; fix the listener (it must not throw).", cause);
 
+    public static KafkaGroupException AssignmentFailed(string groupId, string problem, Exception? cause) =>
+        new(groupId, ErrorCode.None, "Group '" + groupId + "': " + problem + (cause is null ? "." : ": " + cause.Message) +
+            " The member goes on and rejoins the group.", cause);
+
     public static InvalidOperationException NotInGroup(string what) =>
         new(what + " needs a consumer group: set KafkaConsumerOptions.GroupId.");
 

@@ -6,6 +6,8 @@ namespace Messaging;
 /// The consumer group refused this member for good: its group instance id was fenced by another instance or is
 /// still held by one, the group is full, the protocol does not match the group's, or access was denied.
 /// <see cref="GroupId"/> and <see cref="Code"/> say which group and why. The member stops; a new one may join.
+/// With <see cref="ErrorCode.None"/> as <see cref="Code"/> it reports, from a consume call, a rebalance the member went
+/// through without stopping: the rebalance listener threw, or the member could not use its assignment and rejoined.
 /// </summary>
 public sealed class KafkaGroupException : KafkaException
 {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Messaging.Groups.Assignors;
 
 namespace Messaging.Groups;
@@ -191,10 +192,23 @@ internal sealed class ClassicConsumerProtocol : IClassicGroupProtocol
     }
 
     /// <inheritdoc />
-    public async ValueTask<bool> OnAssignedAsync(string protocol, int generation, ReadOnlyMemory<byte> assignment, CancellationToken cancellationToken)
+    public async ValueTask<string?> OnAssignedAsync(string protocol, int generation, ReadOnlyMemory<byte> assignment, CancellationToken cancellationToken)
     {
         // An empty assignment is "no partitions" (librdkafka sends none for a member the leader left out).
-        var decoded = assignment.IsEmpty ? new ConsumerAssignment([]) : ConsumerProtocol.DeserializeAssignment(assignment.Span);
+        ConsumerAssignment decoded;
+        try
+        {
+            decoded = assignment.IsEmpty ? new ConsumerAssignment([]) : ConsumerProtocol.DeserializeAssignment(assignment.Span);
+        }
+        catch (KafkaProtocolException ex)
+        {
+            // Java's onJoinComplete throws it to the application's poll. The member keeps what it owned (nothing, when
+            // eager) and rejoins for an assignment it can use.
+            var problem = "the assignment received for generation " + generation.ToString(CultureInfo.InvariantCulture) + " cannot be read";
+            _listener.OnAssignmentFailed(problem, ex);
+            return problem;
+        }
+
         Find(protocol)?.OnAssignment(decoded, generation);
         var assigned = new HashSet<TopicPartition>(decoded.Partitions);
         List<TopicPartition> revoked;
@@ -216,7 +230,9 @@ internal sealed class ClassicConsumerProtocol : IClassicGroupProtocol
         }
 
         await _listener.OnAssignedAsync(added, cancellationToken).ConfigureAwait(false);
-        return RebalanceProtocol == RebalanceProtocol.Cooperative && revoked.Count > 0;
+        return RebalanceProtocol == RebalanceProtocol.Cooperative && revoked.Count > 0
+            ? "partitions were revoked (cooperative): the leader can assign them to their new owners now"
+            : null;
     }
 
     /// <inheritdoc />

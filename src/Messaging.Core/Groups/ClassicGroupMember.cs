@@ -654,7 +654,7 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
             generation = _generation;
         }
 
-        var rejoin = false;
+        string? rejoin = null;
         await RunCallbackAsync(async () => rejoin = await _protocol.OnAssignedAsync(generation.ProtocolName ?? "", generation.GenerationId, sync.Assignment, token).ConfigureAwait(false)).ConfigureAwait(false);
         lock (_lock)
         {
@@ -668,9 +668,9 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
         }
 
         Interlocked.Increment(ref _completedRebalances);
-        if (rejoin)
+        if (rejoin is not null)
         {
-            RequestRejoin("the protocol asked for another rebalance after its assignment (cooperative revocation)");
+            RequestRejoin(rejoin);
         }
 
         return JoinStep.Done;

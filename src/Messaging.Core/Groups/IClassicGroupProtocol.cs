@@ -42,10 +42,10 @@ internal interface IClassicGroupProtocol
 
     /// <summary>
     /// A rebalance completed: <paramref name="assignment"/> is this member's share in <paramref name="generation"/>
-    /// (bytes the caller may keep: they are copied out of the response). Returns true to ask for another rebalance
-    /// right away (a cooperative protocol whose partitions had to be revoked first).
+    /// (bytes the caller may keep: they are copied out of the response). Returns why another rebalance is needed right
+    /// away (a cooperative protocol whose partitions had to be revoked first, an assignment it could not use), or null.
     /// </summary>
-    ValueTask<bool> OnAssignedAsync(string protocol, int generation, ReadOnlyMemory<byte> assignment, CancellationToken cancellationToken);
+    ValueTask<string?> OnAssignedAsync(string protocol, int generation, ReadOnlyMemory<byte> assignment, CancellationToken cancellationToken);
 
     /// <summary>
     /// The member lost its assignment without being able to revoke it cleanly (fenced, its session expired, it left

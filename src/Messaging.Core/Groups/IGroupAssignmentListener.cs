@@ -15,4 +15,10 @@ internal interface IGroupAssignmentListener
 
     /// <summary>Partitions this member lost without a chance to commit (fenced, or failed for good).</summary>
     ValueTask OnLostAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The member could not use what the group gave it (<paramref name="problem"/>, e.g. an assignment it cannot read).
+    /// It goes on and rejoins by itself; the application is told, as the Java client's poll throws the error.
+    /// </summary>
+    void OnAssignmentFailed(string problem, Exception? cause);
 }

@@ -67,12 +67,12 @@ public sealed class ClassicConsumerProtocolTests
     {
         var ct = TestContext.Current.CancellationToken;
         var protocol = Create([new RangeAssignor()], out var listener);
-        Assert.False(await protocol.OnAssignedAsync("range", 1, Assignment(Tp("orders", 0), Tp("orders", 1)), ct));
+        Assert.Null(await protocol.OnAssignedAsync("range", 1, Assignment(Tp("orders", 0), Tp("orders", 1)), ct));
         await protocol.OnJoinPrepareAsync(1, "m-1", ct);
         Assert.Equal("revoked orders-0,orders-1", listener.Events[^1]);
         Assert.Empty(protocol.Owned);
 
-        Assert.False(await protocol.OnAssignedAsync("range", 2, Assignment(Tp("orders", 1), Tp("orders", 2)), ct));
+        Assert.Null(await protocol.OnAssignedAsync("range", 2, Assignment(Tp("orders", 1), Tp("orders", 2)), ct));
         Assert.Equal("assigned orders-1,orders-2", listener.Events[^1]);
     }
 
@@ -85,10 +85,10 @@ public sealed class ClassicConsumerProtocolTests
         await protocol.OnJoinPrepareAsync(1, "m-1", ct);
         Assert.Equal(["assigned orders-0,orders-1"], listener.Events); // nothing revoked before the rejoin
 
-        Assert.True(await protocol.OnAssignedAsync("cooperative-sticky", 2, Assignment(Tp("orders", 1)), ct));
+        Assert.NotNull(await protocol.OnAssignedAsync("cooperative-sticky", 2, Assignment(Tp("orders", 1)), ct));
         Assert.Equal(["assigned orders-0,orders-1", "revoked orders-0", "assigned "], listener.Events);
 
-        Assert.False(await protocol.OnAssignedAsync("cooperative-sticky", 3, Assignment(Tp("orders", 1), Tp("orders", 2)), ct));
+        Assert.Null(await protocol.OnAssignedAsync("cooperative-sticky", 3, Assignment(Tp("orders", 1), Tp("orders", 2)), ct));
         Assert.Equal("assigned orders-2", listener.Events[^1]);
         Assert.Equal([Tp("orders", 1), Tp("orders", 2)], protocol.Owned.Order(TopicPartitionComparer.Instance));
     }
@@ -124,7 +124,7 @@ public sealed class ClassicConsumerProtocolTests
     {
         var ct = TestContext.Current.CancellationToken;
         var protocol = Create([new RangeAssignor()], out var listener);
-        Assert.False(await protocol.OnAssignedAsync("range", 1, ReadOnlyMemory<byte>.Empty, ct));
+        Assert.Null(await protocol.OnAssignedAsync("range", 1, ReadOnlyMemory<byte>.Empty, ct));
         Assert.Equal("assigned ", listener.Events[^1]);
         await protocol.OnAssignedAsync("range", 2, Assignment(Tp("audit", 0)), ct);
         await protocol.OnLeavePrepareAsync(2, "m-1", ct);
@@ -157,6 +157,8 @@ public sealed class ClassicConsumerProtocolTests
         public ValueTask OnRevokedAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken) => Record("revoked", partitions);
 
         public ValueTask OnLostAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken) => Record("lost", partitions);
+
+        public void OnAssignmentFailed(string problem, Exception? cause) => Events.Add("failed: " + problem);
 
         private ValueTask Record(string what, IReadOnlyCollection<TopicPartition> partitions)
         {

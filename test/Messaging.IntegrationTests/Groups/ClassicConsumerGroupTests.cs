@@ -95,6 +95,10 @@ public sealed class ClassicConsumerGroupTests
 
         public ValueTask OnLostAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
+        public void OnAssignmentFailed(string problem, Exception? cause)
+        {
+        }
+
         public async ValueTask DisposeAsync()
         {
             await Member.DisposeAsync();

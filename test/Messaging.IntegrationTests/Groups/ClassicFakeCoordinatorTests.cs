@@ -122,15 +122,10 @@ public sealed class ClassicFakeCoordinatorTests
         await using var broker = FakeGroupBroker.Start();
         broker.SetPartitions("events", 2);
         var group = NewGroup();
-        KafkaConsumerOptions Options() => ConsumerTestSupport.Options(broker.BootstrapServers, o =>
+        KafkaConsumerOptions Options() => HeldPartitionsOptions(broker.BootstrapServers, group, o =>
         {
-            o.GroupId = group;
             o.GroupInstanceId = "instance-1";
-            o.EnableAutoCommit = false;
-            o.SessionTimeout = TimeSpan.FromSeconds(6);
-            o.HeartbeatInterval = TimeSpan.FromMilliseconds(200);
             o.MetadataMaxAge = TimeSpan.FromMilliseconds(200);
-            o.AutoOffsetReset = AutoOffsetReset.Error; // the fake has no records: the partitions are held, never fetched
         });
 
         var first = new KafkaConsumer(Options());
@@ -146,6 +141,26 @@ public sealed class ClassicFakeCoordinatorTests
         // A partition added to the topic: the leader, whether it assigned or skipped, must see it and rebalance.
         broker.SetPartitions("events", 3);
         await Until.TrueAsync(() => restarted.Assignment.Count == 3, Deadline, "the restarted static leader rebalancing for the partition added to its topic", ct);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task An_assignment_that_cannot_be_read_reaches_the_application_as_a_group_error_and_the_member_rejoins()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeGroupBroker.Start();
+        broker.SetPartitions("events", 2);
+
+        // Version 0, one topic whose name claims 100 bytes that are not there.
+        broker.SyncAnswers.Enqueue([0, 0, 0, 0, 0, 1, 0, 100, (byte)'e']);
+        await using var consumer = new KafkaConsumer(HeldPartitionsOptions(broker.BootstrapServers, NewGroup()));
+        consumer.Subscribe(["events"]);
+
+        await Until.TrueAsync(() => consumer.Group!.ClassicMember!.JoinRequests > 2 && consumer.Assignment.Count == 2, Deadline,
+            "a rejoin after the unreadable assignment, and both partitions assigned by it", ct);
+        var failure = await Assert.ThrowsAsync<KafkaGroupException>(() => consumer.ConsumeBatchAsync(ct).AsTask().WaitAsync(Deadline, ct));
+        Assert.IsType<KafkaProtocolException>(failure.InnerException);
+        Assert.Contains("assignment", failure.Message, StringComparison.Ordinal);
+        Assert.Null(consumer.Group!.ClassicMember!.Failure);
     }
 
     [Fact(Timeout = 60_000)]
@@ -248,6 +263,18 @@ public sealed class ClassicFakeCoordinatorTests
         Assert.Equal(ErrorCode.FencedInstanceId, failure.Code);
         Assert.Equal(["assigned returned", "lost"], order.ToArray());
     }
+
+    /// <summary>A consumer of a new group whose partitions are held, never fetched: the fake has no records to fetch.</summary>
+    private static KafkaConsumerOptions HeldPartitionsOptions(string bootstrap, string group, Action<KafkaConsumerOptions>? configure = null) =>
+        ConsumerTestSupport.Options(bootstrap, o =>
+        {
+            o.GroupId = group;
+            o.EnableAutoCommit = false;
+            o.SessionTimeout = TimeSpan.FromSeconds(6);
+            o.HeartbeatInterval = TimeSpan.FromMilliseconds(200);
+            o.AutoOffsetReset = AutoOffsetReset.Error; // no committed offsets: each partition is held with an error
+            configure?.Invoke(o);
+        });
 
     private static GroupMemberSettings Static(GroupMemberSettings s, string instance) => s with { GroupInstanceId = instance };
 }

@@ -35,6 +35,8 @@ public sealed class ConsumerGroupMemberTests
             Events.Enqueue("lost " + string.Join(",", partitions.Select(p => p.ToString()).Order(StringComparer.Ordinal)));
             return ValueTask.CompletedTask;
         }
+
+        public void OnAssignmentFailed(string problem, Exception? cause) => Events.Enqueue("failed " + problem);
     }
 
     private sealed class Member : IAsyncDisposable

@@ -30,6 +30,8 @@ public sealed class ConsumerGroupReconcileTests
             Events.Enqueue("lost " + string.Join(",", partitions));
             return ValueTask.CompletedTask;
         }
+
+        public void OnAssignmentFailed(string problem, Exception? cause) => Events.Enqueue("failed " + problem);
     }
 
     [Fact(Timeout = 60_000)]
@@ -121,6 +123,8 @@ public sealed class ConsumerGroupReconcileTests
 
             Events.Enqueue("lost-done");
         }
+
+        public void OnAssignmentFailed(string problem, Exception? cause) => Events.Enqueue("failed " + problem);
     }
 
     /// <summary>

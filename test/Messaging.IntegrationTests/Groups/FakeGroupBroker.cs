@@ -73,6 +73,9 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
         }
     }
 
+    /// <summary>Answers the next successful SyncGroups with these bytes instead of the member's assignment, one each.</summary>
+    public ConcurrentQueue<byte[]> SyncAnswers { get; } = new();
+
     public void PushErrors(ApiKey apiKey, params ErrorCode[] errors)
     {
         var queue = _errors.GetOrAdd(apiKey, static _ => new ConcurrentQueue<ErrorCode>());
@@ -172,7 +175,8 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
                             _assignments[assignment.MemberId] = assignment.Assignment.ToArray();
                         }
 
-                        response.Assignment = _assignments.TryGetValue(request.MemberId, out var mine) ? mine : default;
+                        response.Assignment = SyncAnswers.TryDequeue(out var answer) ? answer
+                            : _assignments.TryGetValue(request.MemberId, out var mine) ? mine : default;
                     }
                 }
 

@@ -73,5 +73,9 @@ public sealed class GroupLeaveClockTests
         public ValueTask OnRevokedAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
         public ValueTask OnLostAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public void OnAssignmentFailed(string problem, Exception? cause)
+        {
+        }
     }
 }

@@ -82,7 +82,7 @@ internal sealed class RecordingGroupProtocol(string name) : IClassicGroupProtoco
     /// <summary>Run inside <see cref="OnLostAsync"/>, when set.</summary>
     public Action? Losing { get; set; }
 
-    public async ValueTask<bool> OnAssignedAsync(string protocol, int generation, ReadOnlyMemory<byte> assignment, CancellationToken cancellationToken)
+    public async ValueTask<string?> OnAssignedAsync(string protocol, int generation, ReadOnlyMemory<byte> assignment, CancellationToken cancellationToken)
     {
         LastAssignment = (Encoding.UTF8.GetString(assignment.Span), generation);
         Record("assigned " + generation);
@@ -91,7 +91,7 @@ internal sealed class RecordingGroupProtocol(string name) : IClassicGroupProtoco
             await assigning(cancellationToken);
         }
 
-        return false;
+        return null;
     }
 
     public ValueTask OnLostAsync(CancellationToken cancellationToken)
