@@ -209,6 +209,14 @@ internal sealed class ClassicConsumerProtocol : IClassicGroupProtocol
             return problem;
         }
 
+        if (NotSubscribed(decoded.Partitions) is { } topic)
+        {
+            // Java's onJoinComplete: the subscription changed since the join (or the leader assigned against it). Take
+            // nothing, keep what was owned, and rejoin with the current subscription.
+            return "the assignment received for generation " + generation.ToString(CultureInfo.InvariantCulture) + " has topic '" + topic +
+                "', which does not match the current subscription; rejoining with the current subscription";
+        }
+
         Find(protocol)?.OnAssignment(decoded, generation);
         var assigned = new HashSet<TopicPartition>(decoded.Partitions);
         List<TopicPartition> revoked;
@@ -297,6 +305,26 @@ internal sealed class ClassicConsumerProtocol : IClassicGroupProtocol
                 yield return partition;
             }
         }
+    }
+
+    /// <summary>A topic of <paramref name="partitions"/> the consumer does not subscribe to now, or null.</summary>
+    private string? NotSubscribed(IReadOnlyList<TopicPartition> partitions)
+    {
+        if (partitions.Count == 0)
+        {
+            return null;
+        }
+
+        var subscribed = new HashSet<string>(_subscription(), StringComparer.Ordinal);
+        foreach (var partition in partitions)
+        {
+            if (!subscribed.Contains(partition.Topic))
+            {
+                return partition.Topic;
+            }
+        }
+
+        return null;
     }
 
     private IConsumerPartitionAssignor? Find(string protocol)

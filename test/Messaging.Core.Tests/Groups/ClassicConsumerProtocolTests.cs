@@ -126,9 +126,9 @@ public sealed class ClassicConsumerProtocolTests
         var protocol = Create([new RangeAssignor()], out var listener);
         Assert.Null(await protocol.OnAssignedAsync("range", 1, ReadOnlyMemory<byte>.Empty, ct));
         Assert.Equal("assigned ", listener.Events[^1]);
-        await protocol.OnAssignedAsync("range", 2, Assignment(Tp("audit", 0)), ct);
+        await protocol.OnAssignedAsync("range", 2, Assignment(Tp("orders", 0)), ct);
         await protocol.OnLeavePrepareAsync(2, "m-1", ct);
-        Assert.Equal("revoked audit-0", listener.Events[^1]);
+        Assert.Equal("revoked orders-0", listener.Events[^1]);
         Assert.Empty(protocol.Owned);
     }
 

@@ -1,4 +1,5 @@
 using Messaging.Groups;
+using Messaging.Groups.Assignors;
 using Messaging.IntegrationTests.Consumer;
 
 namespace Messaging.IntegrationTests.Groups;
@@ -164,6 +165,27 @@ public sealed class ClassicFakeCoordinatorTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task An_assignment_of_a_topic_the_member_does_not_subscribe_to_is_not_taken_and_the_member_rejoins()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeGroupBroker.Start();
+        broker.SetPartitions("events", 2);
+        broker.SetPartitions("other", 1);
+
+        // A leader that assigned for an older subscription (or a buggy assignor): a partition of a topic this member
+        // does not subscribe to.
+        broker.SyncAnswers.Enqueue(ConsumerProtocol.SerializeAssignment(new ConsumerAssignment([new TopicPartition("other", 0)])));
+        var listener = new AssignedPartitions();
+        await using var consumer = new KafkaConsumer(HeldPartitionsOptions(broker.BootstrapServers, NewGroup()));
+        consumer.Subscribe(["events"], listener);
+
+        await Until.TrueAsync(() => consumer.Group!.ClassicMember!.JoinRequests > 2 && consumer.Assignment.Count == 2, Deadline,
+            "a rejoin after the assignment that does not match the subscription, and both partitions of events assigned by it", ct);
+        Assert.DoesNotContain(listener.Assigned, p => p.Topic == "other");
+        Assert.All(consumer.Assignment, p => Assert.Equal("events", p.Topic));
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_coordinator_that_stops_answering_heartbeats_is_looked_up_again_at_session_expiry_not_a_request_timeout_later()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -262,6 +284,23 @@ public sealed class ClassicFakeCoordinatorTests
         var failure = Assert.IsType<KafkaGroupException>(await a.Member.Failed.WaitAsync(Deadline, ct));
         Assert.Equal(ErrorCode.FencedInstanceId, failure.Code);
         Assert.Equal(["assigned returned", "lost"], order.ToArray());
+    }
+
+    private sealed class AssignedPartitions : IConsumerRebalanceListener
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<TopicPartition> Assigned { get; } = new();
+
+        public ValueTask OnPartitionsAssignedAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken)
+        {
+            foreach (var partition in partitions)
+            {
+                Assigned.Enqueue(partition);
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask OnPartitionsRevokedAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 
     /// <summary>A consumer of a new group whose partitions are held, never fetched: the fake has no records to fetch.</summary>
