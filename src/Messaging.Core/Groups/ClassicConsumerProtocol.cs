@@ -143,6 +143,11 @@ internal sealed class ClassicConsumerProtocol : IClassicGroupProtocol
         }
 
         var assignments = assignor.Assign(new AssignorClusterView(counts), subscriptions);
+        if (RebalanceProtocol == RebalanceProtocol.Cooperative && assignor is not CooperativeStickyAssignor)
+        {
+            ValidateCooperative(assignor.Name, subscriptions, assignments);
+        }
+
         var result = new Dictionary<string, ReadOnlyMemory<byte>>(StringComparer.Ordinal);
         foreach (var member in members)
         {
@@ -274,6 +279,42 @@ internal sealed class ClassicConsumerProtocol : IClassicGroupProtocol
         {
             await _listener.OnRevokedAsync(revoked, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Java's <c>validateCooperativeAssignment</c>, for assignors other than the built-in cooperative-sticky one: no
+    /// partition may go from its owner straight to another member in one rebalance (it is revoked in one and assigned
+    /// in the next), or two members could read it at once. A violation fails the leader's assignment with a clear
+    /// error, for the application too; the member rejoins.
+    /// </summary>
+    private void ValidateCooperative(string assignor, IReadOnlyDictionary<string, ConsumerSubscription> subscriptions, IReadOnlyDictionary<string, ConsumerAssignment> assignments)
+    {
+        var revoked = new HashSet<TopicPartition>();
+        var added = new HashSet<TopicPartition>();
+        foreach (var (memberId, subscription) in subscriptions)
+        {
+            IReadOnlyList<TopicPartition> assigned = assignments.TryGetValue(memberId, out var given) ? given.Partitions : [];
+            revoked.UnionWith(Except(subscription.OwnedPartitions, assigned));
+            added.UnionWith(Except(assigned, subscription.OwnedPartitions));
+        }
+
+        added.IntersectWith(revoked);
+        if (added.Count == 0)
+        {
+            return;
+        }
+
+        var moved = new List<string>(added.Count);
+        foreach (var partition in added)
+        {
+            moved.Add(partition.ToString());
+        }
+
+        moved.Sort(StringComparer.Ordinal);
+        var problem = "the partition assignor '" + assignor + "' supports the cooperative rebalance protocol but gave partitions still owned by one member to another in the same rebalance (" +
+            string.Join(", ", moved) + "); it must revoke a partition in one rebalance and assign it in the next";
+        _listener.OnAssignmentFailed(problem, null);
+        throw new InvalidOperationException(problem + ".");
     }
 
     private static RebalanceProtocol CommonProtocol(IReadOnlyList<IConsumerPartitionAssignor> assignors)

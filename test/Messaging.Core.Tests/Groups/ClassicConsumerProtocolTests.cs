@@ -63,6 +63,29 @@ public sealed class ClassicConsumerProtocolTests
     }
 
     [Fact]
+    public async Task A_custom_cooperative_assignor_that_moves_an_owned_partition_straight_to_another_member_fails_the_leader_with_a_clear_error()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        GroupMemberMetadata Member(string id, params TopicPartition[] owned) => new(id, null, ConsumerProtocol.SerializeSubscription(
+            new ConsumerSubscription(["orders"]) { OwnedPartitions = owned, GenerationId = 3 }));
+        IReadOnlyList<GroupMemberMetadata> members = [Member("m-1", Tp("orders", 0), Tp("orders", 1)), Member("m-2")];
+
+        // orders-1 goes from m-1 to m-2 in one rebalance: m-2 could read it while m-1 still does.
+        var moving = Create([new FixedAssignor(new() { ["m-1"] = [Tp("orders", 0)], ["m-2"] = [Tp("orders", 1)] })], out var listener);
+        Assert.Equal(RebalanceProtocol.Cooperative, moving.RebalanceProtocol);
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => moving.AssignAsync("fixed", members, skipAssignment: false, ct).AsTask());
+        Assert.Contains("'fixed'", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("(orders/1)", failure.Message, StringComparison.Ordinal);
+        Assert.StartsWith("failed: the partition assignor 'fixed'", Assert.Single(listener.Events), StringComparison.Ordinal); // for the application
+
+        // Revoking it first (assigned to nobody this round) is what the cooperative protocol asks for.
+        var revoking = Create([new FixedAssignor(new() { ["m-1"] = [Tp("orders", 0)], ["m-2"] = [] })], out listener);
+        var assignments = await revoking.AssignAsync("fixed", members, skipAssignment: false, ct);
+        Assert.Equal([Tp("orders", 0)], ConsumerProtocol.DeserializeAssignment(assignments["m-1"].Span).Partitions);
+        Assert.Empty(listener.Events);
+    }
+
+    [Fact]
     public async Task Eager_revokes_everything_before_a_rejoin_and_assigns_the_whole_new_share()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -164,6 +187,23 @@ public sealed class ClassicConsumerProtocolTests
         {
             Events.Add(what + " " + string.Join(',', partitions.Order(TopicPartitionComparer.Instance).Select(p => p.Topic + "-" + p.Partition)));
             return ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>A custom assignor that supports the cooperative protocol and hands out a fixed assignment.</summary>
+    private sealed class FixedAssignor(Dictionary<string, TopicPartition[]> assignment) : IConsumerPartitionAssignor
+    {
+        public string Name => "fixed";
+
+        public IReadOnlyList<RebalanceProtocol> SupportedProtocols => [RebalanceProtocol.Cooperative, RebalanceProtocol.Eager];
+
+        public ReadOnlyMemory<byte>? GetSubscriptionUserData(IReadOnlyCollection<string> topics) => null;
+
+        public IReadOnlyDictionary<string, ConsumerAssignment> Assign(AssignorClusterView cluster, IReadOnlyDictionary<string, ConsumerSubscription> subscriptions) =>
+            assignment.ToDictionary(a => a.Key, a => new ConsumerAssignment(a.Value), StringComparer.Ordinal);
+
+        public void OnAssignment(ConsumerAssignment assignment, int generationId)
+        {
         }
     }
 
