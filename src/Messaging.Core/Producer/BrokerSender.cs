@@ -576,6 +576,12 @@ internal sealed class BrokerSender : IAsyncDisposable
             return false;
         }
 
+        if (transport is null && code is ErrorCode.MessageTooLarge or ErrorCode.RecordListTooLarge && batch.Count > 1 && !batch.IsReported
+            && !_accumulator.IsClosed && TrySplit(partition, batch, code))
+        {
+            return false;
+        }
+
         var stale = transport is not null || ClusterClient.MeansStaleMetadata(code);
         ProduceException? error = null;
         var bumpsBefore = idempotence?.EpochBumps ?? 0;
@@ -634,6 +640,50 @@ internal sealed class BrokerSender : IAsyncDisposable
 
         moved?.Wake();
         return stale;
+    }
+
+    /// <summary>
+    /// A batch of several records the broker refused as too large (the topic's <c>max.message.bytes</c> is below what
+    /// the producer batches) is split in two, and the halves go back at the front of the partition's queue, in order,
+    /// to be sent again at once (the Java client's <c>splitAndReenqueue</c>); a half that is still too large is split
+    /// again, until a single record that is too large on its own fails as too large. With idempotence the halves keep
+    /// the refused batch's sequences (never written), so they go before every later batch. False if the batch could
+    /// not be split (it then fails as refused).
+    /// </summary>
+    private bool TrySplit(PartitionState partition, ProducerBatch batch, ErrorCode code)
+    {
+        ProducerBatch first;
+        ProducerBatch second;
+        try
+        {
+            (first, second) = batch.SplitInHalves();
+        }
+#pragma warning disable CA1031 // Whatever splitting threw (no memory to decompress into), the batch fails as the broker refused it, as it did before splitting existed.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            return false;
+        }
+
+        _accumulator.RegisterSplit(batch, first, second);
+        BrokerSender? moved;
+        lock (partition.Sync)
+        {
+            moved = LeaveInFlight(partition);
+            if (_idempotence is not null)
+            {
+                IdempotenceState.OnSplit(partition, batch, first, second);
+            }
+
+            partition.Queue.InsertInSequenceOrder(second);
+            partition.Queue.InsertInSequenceOrder(first); // without sequences both go first: the first half ahead of the second
+        }
+
+        _log.BatchSplit(batch.Count, partition.Topic.Name, partition.Partition, ErrorCodes.Name(code));
+        _accumulator.ReleaseSplit(batch);
+        Wake();
+        moved?.Wake();
+        return true;
     }
 
     private static string ErrorText(PartitionState partition, ErrorCode code, string? brokerMessage) =>

@@ -149,6 +149,26 @@ internal sealed class IdempotenceState
     }
 
     /// <summary>
+    /// The parts of a batch the broker refused as too large take its place among the unacknowledged batches, with its
+    /// producer id, epoch and sequences, which the broker never wrote (the Java client's split keeps them too): the
+    /// first part from its base sequence, the second after the first. Under the partition's lock.
+    /// </summary>
+    public static void OnSplit(PartitionState partition, ProducerBatch refused, ProducerBatch first, ProducerBatch second)
+    {
+        if (!refused.HasSequence)
+        {
+            return;
+        }
+
+        var sequences = partition.Sequences;
+        sequences.RemoveUnacked(refused);
+        first.SetProducerState(refused.ProducerId, refused.ProducerEpoch, refused.BaseSequence, isReset: false);
+        second.SetProducerState(refused.ProducerId, refused.ProducerEpoch, ProducerBatch.IncrementSequence(refused.BaseSequence, first.Count), isReset: false);
+        sequences.AddUnacked(first);
+        sequences.AddUnacked(second);
+    }
+
+    /// <summary>
     /// Whether a batch the broker rejected with <paramref name="code"/> may be retried, bumping the epoch where the
     /// Java client would (its <c>TransactionManager.canRetry</c> for an idempotent producer). Under the partition's lock.
     /// </summary>

@@ -18,8 +18,9 @@ public enum ProduceErrorKind
     MetadataTimeout = 3,
 
     /// <summary>The record is larger than <c>max.request.size</c> or <c>buffer.memory</c> (it was never buffered), or
-    /// the broker refused its batch as too large (<see cref="ErrorCode.MessageTooLarge"/>: larger than the topic's
-    /// <c>max.message.bytes</c>, or <see cref="ErrorCode.RecordListTooLarge"/>).</summary>
+    /// the broker refused it as too large on its own (<see cref="ErrorCode.MessageTooLarge"/>: larger than the topic's
+    /// <c>max.message.bytes</c>, or <see cref="ErrorCode.RecordListTooLarge"/>); a refused batch of several records is
+    /// split and sent again first.</summary>
     RecordTooLarge = 4,
 
     /// <summary>The producer was disposed before the record could be delivered within <c>CloseTimeout</c>.</summary>

@@ -101,6 +101,12 @@ internal sealed class ProducerBatch
     /// <summary>True once the sequence was rewritten by an epoch bump (the Java client's <c>sequenceHasBeenReset</c>).</summary>
     public bool SequenceHasBeenReset { get; private set; }
 
+    /// <summary>
+    /// False for a batch made by <see cref="SplitInHalves"/>: its buffer was allocated for it outside the pool, and is
+    /// neither grown from nor returned to the pool.
+    /// </summary>
+    public bool HasPooledBuffer { get; private set; } = true;
+
     /// <summary>True once the batch was completed (delivered or failed).</summary>
     public bool IsDone { get; private set; }
 
@@ -142,6 +148,92 @@ internal sealed class ProducerBatch
     }
 
     /// <summary>
+    /// Splits a batch of several records that the broker refused as too large (the Java client's <c>split</c>) into
+    /// two batches, the first and the second half of its records, in order, each with its records' delivery
+    /// bookkeeping and this batch's creation time, deadline, attempts and last error; neither has a sequence yet.
+    /// Their buffers are allocated for them outside the pool, as the Java client allocates its split batches: the
+    /// split never waits for memory, and this batch's pooled buffer goes back to the pool right after. This batch is
+    /// left with its records' bytes but no bookkeeping: release it without reporting it. Called by the sender that
+    /// owns it, once it is sealed.
+    /// </summary>
+    /// <exception cref="KafkaProtocolException">The batch's own bytes do not decode (they were encoded by this producer, so only a bug gets here).</exception>
+    public (ProducerBatch First, ProducerBatch Second) SplitInHalves()
+    {
+        Debug.Assert(_sealed && Count > 1, "Only a sealed batch of several records is split.");
+        using var decompressed = _codec == CompressionType.None ? null : new DecompressionBuffer();
+        var reader = new RecordBatchReader(Wire);
+        if (!reader.TryReadNext(out var wire))
+        {
+            throw new KafkaProtocolException("RecordBatch", "Records", 0, "A batch to split did not decode.");
+        }
+
+        var records = wire.GetRecords(decompressed);
+        var recordBytes = decompressed?.WrittenCount ?? Length - RecordBatchLayout.HeaderSize;
+        var firstCount = (Count + 1) / 2;
+        var first = RentSplitPart((long)recordBytes * firstCount / Count, firstCount);
+        var second = RentSplitPart((long)recordBytes * (Count - firstCount) / Count, Count - firstCount);
+        var headers = ArrayPool<RecordHeader>.Shared.Rent(16);
+        try
+        {
+            var completion = 0;
+            for (var i = 0; records.TryRead(out var record); i++)
+            {
+                object? target = null;
+                object? state = null;
+                if (completion < _completionCount && _completions[completion].Index == i)
+                {
+                    target = _completions[completion].Target;
+                    state = _completions[completion].State;
+                    completion++;
+                }
+
+                if (record.Headers.Count > headers.Length)
+                {
+                    ArrayPool<RecordHeader>.Shared.Return(headers, clearArray: true);
+                    headers = ArrayPool<RecordHeader>.Shared.Rent(record.Headers.Count);
+                }
+
+                var headerCount = record.Headers.CopyTo(headers);
+                var nulls = (record.IsKeyNull ? RecordNulls.Key : RecordNulls.None) | (record.IsValueNull ? RecordNulls.Value : RecordNulls.None);
+                var part = i < firstCount ? first : second;
+                if (!part.TryAppend(record.Timestamp, record.Key.Span, record.Value.Span, headers.AsSpan(0, headerCount), nulls, target, state, pool: null))
+                {
+                    throw new InvalidOperationException("A split batch could not take a record; it has no limit.");
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<RecordHeader>.Shared.Return(headers, clearArray: true);
+        }
+
+        // The records' outcome is the parts' to report now (left as it was if the split failed: the batch is then failed whole).
+        _completions.AsSpan(0, _completionCount).Clear();
+        _completionCount = 0;
+        foreach (var part in (ReadOnlySpan<ProducerBatch>)[first, second])
+        {
+            part.Partition = Partition;
+            part.CreatedTicks = CreatedTicks;
+            part.DeadlineTicks = DeadlineTicks;
+            part.Attempts = Attempts;
+            part.LastError = LastError;
+            part.LastErrorCode = LastErrorCode;
+        }
+
+        return (first, second);
+    }
+
+    /// <summary>A batch for part of a split one, with a buffer of its own sized for its share of the record bytes (it grows, outside the pool, if the share was larger).</summary>
+    private static ProducerBatch RentSplitPart(long shareBytes, int count)
+    {
+        // Deltas are counted from the part's first record: each record may take a few bytes more than it did.
+        var size = RecordBatchLayout.HeaderSize + (int)Math.Min(shareBytes + (16L * count), Array.MaxLength / 2);
+        var part = Rent(null!, new byte[size], int.MaxValue, 0, 0);
+        part.HasPooledBuffer = false;
+        return part;
+    }
+
+    /// <summary>
     /// Brings the delivery deadline forward to <paramref name="deadlineTicks"/> if that is earlier: a record that
     /// waited before it was appended (for metadata or memory) keeps the deadline of its call. Under the partition's lock.
     /// </summary>
@@ -163,7 +255,7 @@ internal sealed class ProducerBatch
     /// </summary>
     /// <returns>False when the batch is full (nothing was written).</returns>
     public bool TryAppend(long timestampMs, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ReadOnlySpan<RecordHeader> headers,
-        RecordNulls nulls, object? target, object? state, BufferPool pool)
+        RecordNulls nulls, object? target, object? state, BufferPool? pool)
     {
         Debug.Assert(!_sealed, "A sealed batch takes no records.");
         if (Count == 0)
@@ -360,6 +452,7 @@ internal sealed class ProducerBatch
         ProducerEpoch = -1;
         BaseSequence = -1;
         SequenceHasBeenReset = false;
+        HasPooledBuffer = true;
         _sealed = false;
         _codec = CompressionType.None;
         Volatile.Write(ref _reported, 0);
@@ -428,9 +521,41 @@ internal sealed class ProducerBatch
         done?.TrySetResult();
     }
 
-    private bool TryGrow(int needed, BufferPool pool)
+    /// <summary>
+    /// Marks a batch that was split (<see cref="SplitInHalves"/>) done for flush waiters, who are told only once both
+    /// parts are done: a flush that waits for this batch waits for its records, wherever they went (the Java client
+    /// chains the split batches' results to the big batch's the same way). Called under the registry's lock, with
+    /// the parts registered and not queued yet.
+    /// </summary>
+    public void MarkDoneWithParts(ProducerBatch first, ProducerBatch second)
     {
-        var size = pool.SizeFor(Math.Min(Math.Max(needed, Buffer.Length * 2), Limit));
+        TaskCompletionSource? done;
+        lock (this)
+        {
+            IsDone = true;
+            done = _done;
+        }
+
+        if (done is not null)
+        {
+            _ = Task.WhenAll(first.WhenDone(), second.WhenDone()).ContinueWith(
+                static (_, waiters) => ((TaskCompletionSource)waiters!).TrySetResult(), done, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    private bool TryGrow(int needed, BufferPool? pool)
+    {
+        if (!HasPooledBuffer)
+        {
+            // A split part: its buffer is its own, and grows on its own.
+            var larger = new byte[Math.Max(needed, (int)Math.Min(Buffer.Length * 2L, Array.MaxLength))];
+            Buffer.AsSpan(0, Length).CopyTo(larger);
+            Buffer = larger;
+            return true;
+        }
+
+        Debug.Assert(pool is not null, "A batch with a pooled buffer grows from the pool.");
+        var size = pool!.SizeFor(Math.Min(Math.Max(needed, Buffer.Length * 2), Limit));
         if (size < needed)
         {
             return false;

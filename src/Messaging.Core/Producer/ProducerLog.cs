@@ -28,6 +28,9 @@ internal sealed partial class ProducerLog(ILogger logger)
     [LoggerMessage(EventId = 107, Level = LogLevel.Error, Message = "Producer housekeeping failed; it goes on")]
     public partial void HousekeepingFailed(Exception exception);
 
+    [LoggerMessage(EventId = 108, Level = LogLevel.Warning, Message = "A batch of {Count} record(s) for {Topic}/{Partition} was refused as too large ({Error}); split in two and sent again (batch.size is above what the topic takes)")]
+    public partial void BatchSplit(int count, string topic, int partition, string error);
+
     [LoggerMessage(EventId = 106, Level = LogLevel.Information, Message = "Idempotent producer bumped its epoch to {Epoch} for {Topic}/{Partition}")]
     public partial void EpochBumped(short epoch, string topic, int partition);
 }

@@ -254,7 +254,37 @@ internal sealed class RecordAccumulator
         }
 
         batch.MarkDone();
-        _pool.Return(batch.Recycle());
+        Recycle(batch);
+    }
+
+    /// <summary>
+    /// The two parts of a batch the broker refused as too large take its place in the flush registry, before they are
+    /// queued: a flush waiting for the refused batch waits for its parts instead. The refused batch is recycled with
+    /// <see cref="ReleaseSplit"/> once nothing refers to it any more.
+    /// </summary>
+    public void RegisterSplit(ProducerBatch refused, ProducerBatch first, ProducerBatch second)
+    {
+        lock (_incompleteLock)
+        {
+            _incomplete.Add(first);
+            _incomplete.Add(second);
+            _incomplete.Remove(refused);
+            refused.MarkDoneWithParts(first, second);
+        }
+    }
+
+    /// <summary>Recycles a batch whose records went to its parts (<see cref="RegisterSplit"/>): there is nothing to report, and its buffer goes back.</summary>
+    public void ReleaseSplit(ProducerBatch refused) => Recycle(refused);
+
+    /// <summary>Recycles the batch; its buffer goes back to the pool unless it was allocated outside it (a split part's).</summary>
+    private void Recycle(ProducerBatch batch)
+    {
+        var pooled = batch.HasPooledBuffer;
+        var buffer = batch.Recycle();
+        if (pooled)
+        {
+            _pool.Return(buffer);
+        }
     }
 
     /// <summary>Fails and releases every batch that is not in flight, in every partition.</summary>

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using Messaging.Compression;
 using Messaging.IntegrationTests.Support;
 using Messaging.Protocol;
 using Messaging.Protocol.Messages;
@@ -69,6 +70,9 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
 
     /// <summary>The batches written to the log, in offset order (with <see cref="EnforceSequences"/>, duplicates are not written again).</summary>
     public ConcurrentQueue<ProducedBatch> Written { get; } = new();
+
+    /// <summary>The value of every record written to the log (uncompressed or compressed batches), in offset order.</summary>
+    public ConcurrentQueue<byte[]> WrittenValues { get; } = new();
 
     /// <summary>Checks producer ids, epochs and sequences as a Kafka broker does (duplicates answered with their first offset, gaps with OUT_OF_ORDER_SEQUENCE_NUMBER).</summary>
     public bool EnforceSequences { get; init; }
@@ -153,7 +157,7 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
                     {
                         var batch = ProducedBatch.Read(partition.Index, partition.Records!.Value.Span);
                         Batches.Enqueue(batch);
-                        RecordValues(partition.Records.Value);
+                        var values = RecordValues(partition.Records.Value);
                         var code = OnProduce(batch);
                         if (code is Drop or Hold)
                         {
@@ -163,7 +167,7 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
                         var offset = -1L;
                         if (code is ErrorCode.None or WriteThenDrop)
                         {
-                            var outcome = Write(batch, out offset);
+                            var outcome = Write(batch, values, out offset);
                             if (code == WriteThenDrop)
                             {
                                 return Drop;
@@ -196,7 +200,7 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
         return port;
     }
 
-    private ErrorCode Write(ProducedBatch batch, out long offset)
+    private ErrorCode Write(ProducedBatch batch, List<byte[]> values, out long offset)
     {
         lock (_sequences)
         {
@@ -256,36 +260,46 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
             }
 
             Written.Enqueue(batch);
+            foreach (var value in values)
+            {
+                WrittenValues.Enqueue(value);
+            }
+
             return ErrorCode.None;
         }
     }
 
-    private void RecordValues(ReadOnlyMemory<byte> records)
+    /// <summary>Adds the values of uncompressed batches to <see cref="Values"/>; returns the values of every batch, compressed or not.</summary>
+    private List<byte[]> RecordValues(ReadOnlyMemory<byte> records)
     {
+        var values = new List<byte[]>();
         var reader = new Messaging.Records.RecordBatchReader(records);
         while (reader.TryReadNext(out var batch))
         {
-            if (batch.Compression != CompressionType.None)
-            {
-                continue; // values of uncompressed batches only
-            }
-
-            var batchRecords = batch.GetRecords();
+            using var decompressed = new DecompressionBuffer();
+            var batchRecords = batch.GetRecords(decompressed);
             while (batchRecords.TryRead(out var record))
             {
-                Values.Enqueue(record.Value.ToArray());
+                values.Add(record.Value.ToArray());
+                if (batch.Compression == CompressionType.None)
+                {
+                    Values.Enqueue(record.Value.ToArray()); // values of uncompressed batches only
+                }
             }
         }
+
+        return values;
     }
 
-    /// <summary>One partition's batch of a Produce: the header fields the producer stamped.</summary>
-    internal readonly record struct ProducedBatch(int Partition, long ProducerId, short Epoch, int BaseSequence, int Count)
+    /// <summary>One partition's batch of a Produce: the header fields the producer stamped, and its size in bytes.</summary>
+    internal readonly record struct ProducedBatch(int Partition, long ProducerId, short Epoch, int BaseSequence, int Count, int Size)
     {
         public static ProducedBatch Read(int partition, ReadOnlySpan<byte> records) => new(
             partition,
             BinaryPrimitives.ReadInt64BigEndian(records[43..]),
             BinaryPrimitives.ReadInt16BigEndian(records[51..]),
             BinaryPrimitives.ReadInt32BigEndian(records[53..]),
-            BinaryPrimitives.ReadInt32BigEndian(records[57..]));
+            BinaryPrimitives.ReadInt32BigEndian(records[57..]),
+            records.Length);
     }
 }
