@@ -55,7 +55,7 @@ internal sealed class BatchQueue
         }
 
         var position = 0;
-        while (position < _count && this[position].HasSequence && this[position].BaseSequence < batch.BaseSequence)
+        while (position < _count && this[position].HasSequence && ProducerBatch.CompareSequences(this[position].BaseSequence, batch.BaseSequence) < 0)
         {
             position++;
         }

@@ -135,7 +135,7 @@ internal sealed class IdempotenceState
         }
 
         var sequences = partition.Sequences;
-        if (batch.LastSequence > sequences.LastAckedSequence)
+        if (sequences.LastAckedSequence == PartitionSequences.NoSequence || ProducerBatch.CompareSequences(batch.LastSequence, sequences.LastAckedSequence) > 0)
         {
             sequences.LastAckedSequence = batch.LastSequence;
         }
@@ -223,7 +223,7 @@ internal sealed class IdempotenceState
         if (!rejectedByBroker && batch.Attempts > 0)
         {
             var next = ProducerBatch.IncrementSequence(batch.LastSequence, 1);
-            if (!sequences.HasUnresolved || next > sequences.UnresolvedNextSequence)
+            if (!sequences.HasUnresolved || ProducerBatch.CompareSequences(next, sequences.UnresolvedNextSequence) > 0)
             {
                 sequences.UnresolvedNextSequence = next;
             }

@@ -87,7 +87,7 @@ internal sealed class PartitionSequences
     public void AddUnacked(ProducerBatch batch)
     {
         var i = Unacked.Count;
-        while (i > 0 && Unacked[i - 1].BaseSequence > batch.BaseSequence)
+        while (i > 0 && ProducerBatch.CompareSequences(Unacked[i - 1].BaseSequence, batch.BaseSequence) > 0)
         {
             i--;
         }
@@ -97,8 +97,8 @@ internal sealed class PartitionSequences
 
     public void RemoveUnacked(ProducerBatch batch) => Unacked.Remove(batch);
 
-    /// <summary>Whether <paramref name="sequence"/> is the one right after the last acknowledged.</summary>
-    public bool IsNextSequence(int sequence) => sequence - LastAckedSequence == 1;
+    /// <summary>Whether <paramref name="sequence"/> is the one right after the last acknowledged (0 after <see cref="int.MaxValue"/>, and 0 when none is).</summary>
+    public bool IsNextSequence(int sequence) => sequence == ProducerBatch.IncrementSequence(LastAckedSequence, 1);
 
     /// <summary>Forgets everything: the next batch starts at sequence 0 under the current producer id and epoch.</summary>
     public void Reset()

@@ -126,6 +126,23 @@ internal sealed class ProducerBatch
     public static int IncrementSequence(int sequence, int increment) =>
         sequence > int.MaxValue - increment ? increment - (int.MaxValue - sequence) - 1 : sequence + increment;
 
+    /// <summary>
+    /// Orders two sequences of one partition across the wrap from <see cref="int.MaxValue"/> to 0: <paramref name="x"/>
+    /// comes first when <paramref name="y"/> is less than half the sequence space (2^30) ahead of it, counting on
+    /// past <see cref="int.MaxValue"/> at 0 (the sequences a partition holds unacknowledged at once span far less).
+    /// Negative, zero or positive, as <see cref="int.CompareTo(int)"/>; both must be sequences (not -1).
+    /// </summary>
+    public static int CompareSequences(int x, int y)
+    {
+        if (x == y)
+        {
+            return 0;
+        }
+
+        var ahead = unchecked(y - x) & int.MaxValue; // y - x modulo 2^31, the sequence space
+        return ahead < 1 << 30 ? -1 : 1;
+    }
+
     /// <summary>Gets a batch over <paramref name="buffer"/> for <paramref name="partition"/>.</summary>
     public static ProducerBatch Rent(PartitionState partition, byte[] buffer, int limit, long nowTicks, long deliveryTimeoutTicks)
     {

@@ -226,6 +226,90 @@ public sealed class IdempotenceStateTests
         Assert.Equal((8L, (short)0, 0), (a.ProducerId, a.ProducerEpoch, a.BaseSequence));
     }
 
+    [Fact]
+    public void Sequences_wrap_from_int_MaxValue_to_0_and_keep_their_order_across_the_wrap()
+    {
+        StartAt(int.MaxValue - 2);
+        var a = Send(3); // MaxValue-2 .. MaxValue
+        var b = Send(2); // 0 .. 1
+        var c = Send(1); // 2
+        Assert.Equal((int.MaxValue - 2, int.MaxValue, 0, 2), (a.BaseSequence, a.LastSequence, b.BaseSequence, c.BaseSequence));
+        Assert.Equal([a, b, c], _partition.Sequences.Unacked);
+        Assert.Equal(int.MaxValue - 2, _partition.Sequences.FirstUnackedSequence);
+
+        Ack(a, 0);
+        Assert.Equal(int.MaxValue, _partition.Sequences.LastAckedSequence);
+        Assert.True(_partition.Sequences.IsNextSequence(0));
+        Ack(b, 3);
+        Assert.Equal(1, _partition.Sequences.LastAckedSequence);
+        Ack(c, 5);
+        Assert.Equal(2, _partition.Sequences.LastAckedSequence);
+    }
+
+    [Fact]
+    public void Across_the_wrap_the_echo_of_a_failure_is_retried_in_order_and_the_real_gap_bumps_the_epoch()
+    {
+        StartAt(int.MaxValue - 1);
+        var a = Send(2); // MaxValue-1 .. MaxValue
+        var b = Send(2); // 0 .. 1
+        var c = Send(1); // 2
+
+        // a fails retriably; c and b come back OUT_OF_ORDER_SEQUENCE_NUMBER, the echo of a's failure: retried, no bump.
+        Assert.True(Fail(a, ErrorCode.NotLeaderOrFollower));
+        Assert.True(Fail(c, ErrorCode.OutOfOrderSequenceNumber));
+        Assert.True(Fail(b, ErrorCode.OutOfOrderSequenceNumber));
+        Assert.Equal(0, _state.EpochBumps);
+
+        var queue = new BatchQueue();
+        foreach (var batch in new[] { c, a, b })
+        {
+            queue.InsertInSequenceOrder(batch);
+        }
+
+        Assert.Equal([a, b, c], new[] { queue[0], queue[1], queue[2] });
+        Assert.True(_state.CanDrain(_partition, a));
+        Assert.False(_state.CanDrain(_partition, b));
+
+        // a is written; b, right after it (across the wrap), is refused as out of order: a real gap.
+        _partition.InFlight++;
+        Ack(a, 0);
+        _partition.InFlight++;
+        Assert.True(Fail(b, ErrorCode.OutOfOrderSequenceNumber));
+        Assert.Equal(1, _state.EpochBumps);
+    }
+
+    [Fact]
+    public void Across_the_wrap_a_batch_that_timed_out_is_resolved_by_the_acknowledgement_of_the_next()
+    {
+        StartAt(int.MaxValue - 3);
+        var a = Send(2); // MaxValue-3 .. MaxValue-2
+        var b = Send(3); // MaxValue-1 .. 0
+        var c = Send(2); // 1 .. 2
+        a.Attempts = 1;
+        b.Attempts = 1;
+
+        // a and then b time out in the producer: the sequence after the later one is what an acknowledgement must reach.
+        _partition.InFlight -= 2;
+        _state.OnFailed(_partition, a, ErrorCode.RequestTimedOut, rejectedByBroker: false);
+        _state.OnFailed(_partition, b, ErrorCode.RequestTimedOut, rejectedByBroker: false);
+        Assert.Equal(1, _partition.Sequences.UnresolvedNextSequence);
+
+        // c is acknowledged right after b's last sequence: both were written, resolved without a bump.
+        Ack(c, 100);
+        var fresh = ProducerTestData.Batch(_partition, 1);
+        Assert.True(_state.CanDrain(_partition, fresh));
+        Assert.False(_partition.Sequences.HasUnresolved);
+        Assert.Equal(0, _state.EpochBumps);
+    }
+
+    /// <summary>The partition's next batch gets <paramref name="sequence"/>, as after that many records under the current epoch.</summary>
+    private void StartAt(int sequence)
+    {
+        _partition.Sequences.ProducerIdAndEpoch = _state.Current;
+        _partition.Sequences.NextSequence = sequence;
+        _partition.Sequences.LastAckedSequence = ProducerBatch.IncrementSequence(sequence, int.MaxValue); // sequence - 1, wrapped
+    }
+
     private ProducerBatch Send(int records)
     {
         var batch = ProducerTestData.Batch(_partition, records);

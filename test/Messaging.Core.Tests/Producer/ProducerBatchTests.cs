@@ -201,6 +201,18 @@ public sealed class ProducerBatchTests
     }
 
     [Fact]
+    public void Sequences_compare_in_order_across_the_wrap()
+    {
+        Assert.True(ProducerBatch.CompareSequences(3, 5) < 0);
+        Assert.True(ProducerBatch.CompareSequences(5, 3) > 0);
+        Assert.Equal(0, ProducerBatch.CompareSequences(int.MaxValue, int.MaxValue));
+        Assert.True(ProducerBatch.CompareSequences(int.MaxValue, 0) < 0);
+        Assert.True(ProducerBatch.CompareSequences(0, int.MaxValue) > 0);
+        Assert.True(ProducerBatch.CompareSequences(int.MaxValue - 10, 7) < 0);
+        Assert.True(ProducerBatch.CompareSequences(7, int.MaxValue - 10) > 0);
+    }
+
+    [Fact]
     public void Retries_go_back_in_sequence_order_ahead_of_new_batches()
     {
         var partition = ProducerTestData.Partition();
