@@ -602,7 +602,12 @@ internal sealed class BrokerSender : IAsyncDisposable
 
             batch.LastError = transport ?? new KafkaErrorException(code, ErrorText(partition, code, brokerMessage));
             batch.LastErrorCode = code;
-            if (retriable && now < batch.DeadlineTicks && !batch.IsReported && !_accumulator.IsClosed)
+            if (partition.Removed)
+            {
+                // The topic no longer has the partition: nothing drains it, so a retry would wait for ever.
+                error = ProducerErrors.PartitionRemoved(partition.TopicPartition, partition.Topic.Partitions.Length);
+            }
+            else if (retriable && now < batch.DeadlineTicks && !batch.IsReported && !_accumulator.IsClosed)
             {
                 batch.RetryAtTicks = now + _settings.RetryBackoffTicks(batch.Attempts);
                 partition.Queue.InsertInSequenceOrder(batch);
@@ -667,20 +672,38 @@ internal sealed class BrokerSender : IAsyncDisposable
 
         _accumulator.RegisterSplit(batch, first, second);
         BrokerSender? moved;
+        bool removed;
         lock (partition.Sync)
         {
             moved = LeaveInFlight(partition);
-            if (_idempotence is not null)
+            removed = partition.Removed;
+            if (!removed)
             {
-                IdempotenceState.OnSplit(partition, batch, first, second);
-            }
+                if (_idempotence is not null)
+                {
+                    IdempotenceState.OnSplit(partition, batch, first, second);
+                }
 
-            partition.Queue.InsertInSequenceOrder(second);
-            partition.Queue.InsertInSequenceOrder(first); // without sequences both go first: the first half ahead of the second
+                partition.Queue.InsertInSequenceOrder(second);
+                partition.Queue.InsertInSequenceOrder(first); // without sequences both go first: the first half ahead of the second
+            }
         }
 
-        _log.BatchSplit(batch.Count, partition.Topic.Name, partition.Partition, ErrorCodes.Name(code));
         _accumulator.ReleaseSplit(batch);
+        if (removed)
+        {
+            // The topic lost the partition meanwhile: nothing would drain the halves.
+            foreach (var part in (ReadOnlySpan<ProducerBatch>)[first, second])
+            {
+                part.Fail(ProducerErrors.PartitionRemoved(partition.TopicPartition, partition.Topic.Partitions.Length), _log);
+                _accumulator.Release(part);
+            }
+        }
+        else
+        {
+            _log.BatchSplit(batch.Count, partition.Topic.Name, partition.Partition, ErrorCodes.Name(code));
+        }
+
         Wake();
         moved?.Wake();
         return true;

@@ -49,6 +49,7 @@ internal sealed class BrokerSenders : IAsyncDisposable
     public void Apply(ClusterMetadata metadata)
     {
         List<BrokerSender>? started = null;
+        List<(PartitionState[] Partitions, int Count)>? removed = null;
         lock (_lock)
         {
             var topics = _accumulator.Topics;
@@ -74,6 +75,14 @@ internal sealed class BrokerSenders : IAsyncDisposable
                     continue;
                 }
 
+                // Fewer partitions than we know: a topic deleted and created again with fewer (a new topic id) loses the
+                // rest; with the same id it is a lagging broker's view (a topic never shrinks), and changes nothing.
+                if (info.Partitions.Count < topic.Partitions.Length && (info.TopicId != topic.TopicId || info.TopicId == Guid.Empty || topic.TopicId == Guid.Empty))
+                {
+                    (removed ??= []).Add((topic.RemovePartitionsFrom(info.Partitions.Count), info.Partitions.Count));
+                }
+
+                topic.TopicId = info.TopicId;
                 topic.EnsurePartitions(info.Partitions.Count);
                 var partitions = topic.Partitions;
                 for (var p = 0; p < partitions.Length && p < info.Partitions.Count; p++)
@@ -118,6 +127,14 @@ internal sealed class BrokerSenders : IAsyncDisposable
             foreach (var sender in started)
             {
                 sender.Start();
+            }
+        }
+
+        if (removed is not null)
+        {
+            foreach (var (partitions, count) in removed)
+            {
+                _accumulator.FailRemoved(partitions, count); // outside the lock: failing runs delivery handlers
             }
         }
     }

@@ -703,7 +703,8 @@ public sealed class KafkaProducer : IKafkaProducer
         }
 
         var sticky = false;
-        if (partition < 0)
+        var chosen = partition < 0;
+        if (chosen)
         {
             partition = ChoosePartition(topicState, key, (nulls & RecordNulls.Key) != 0, partitions, out sticky);
             if (sticky && _custom is null && (partitions[partition].Open is null || partitions[partition].Sender is null))
@@ -744,6 +745,22 @@ public sealed class KafkaProducer : IKafkaProducer
 
                     partition = ChoosePartition(topicState, key, (nulls & RecordNulls.Key) != 0, partitions, out _);
                     sticky = false;
+                    continue;
+                case AppendStatus.PartitionRemoved:
+                    // The topic was created again with fewer partitions since they were read: place the record on those it has now.
+                    partitions = topicState.Partitions;
+                    if (!chosen)
+                    {
+                        if (partition >= partitions.Length)
+                        {
+                            slow = default;
+                            return Outcome.NeedsPartition; // refused as any partition the topic does not have
+                        }
+
+                        continue;
+                    }
+
+                    partition = ChoosePartition(topicState, key, (nulls & RecordNulls.Key) != 0, partitions, out sticky);
                     continue;
                 default:
                     slow = new SlowPath(state0, _accumulator.PreferredBufferSize(state0, recordSize), recordSize);

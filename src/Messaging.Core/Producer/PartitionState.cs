@@ -32,6 +32,12 @@ internal sealed class PartitionState(TopicState topic, int partition)
     /// <summary>The sender that drains this partition (its leader's), or null while it has no leader.</summary>
     public BrokerSender? Sender { get; set; }
 
+    /// <summary>
+    /// True once the topic no longer has this partition (deleted and created again with fewer partitions): nothing is
+    /// appended to or queued in it any more, and its batches fail (<see cref="RecordAccumulator.FailRemoved"/>).
+    /// </summary>
+    public bool Removed { get; set; }
+
     /// <summary>Requests carrying a batch of this partition and not yet answered.</summary>
     public int InFlight { get; set; }
 

@@ -22,6 +22,13 @@ internal static class ProducerErrors
         new(ProduceErrorKind.Broker, (cause as KafkaErrorException)?.Code ?? ErrorCode.None, partition,
             "Producing to " + partition + " failed: " + cause.Message, cause is KafkaException { IsRetriable: true }, cause);
 
+    /// <summary>The partition is gone: its topic was deleted and created again with <paramref name="count"/> partitions, fewer than before.</summary>
+    public static ProduceException PartitionRemoved(TopicPartition partition, int count) =>
+        new(ProduceErrorKind.Broker, ErrorCode.UnknownTopicOrPartition, partition,
+            string.Create(CultureInfo.InvariantCulture,
+                $"Producing to {partition} failed: the topic no longer has partition {partition.Partition} (it now has {count}: it was deleted and created again with fewer partitions). The record was not delivered. Not retriable: produce it again to a partition the topic has."),
+            isRetriable: false);
+
     /// <summary>A batch failed before it was sent (compressing it threw): the records were not written.</summary>
     public static ProduceException NotSent(TopicPartition partition, Exception cause) =>
         new(ProduceErrorKind.Broker, ErrorCode.None, partition,

@@ -15,6 +15,9 @@ internal enum AppendStatus
 
     /// <summary>The partition's batch was full and the caller asked to re-partition in that case (sticky partitioning).</summary>
     NewBatchRequired,
+
+    /// <summary>The topic no longer has the partition (<see cref="PartitionState.Removed"/>): place the record again on the partitions it has.</summary>
+    PartitionRemoved,
 }
 
 /// <summary>
@@ -161,6 +164,11 @@ internal sealed class RecordAccumulator
                 ThrowClosed();
             }
 
+            if (partition.Removed)
+            {
+                return AppendStatus.PartitionRemoved;
+            }
+
             var open = partition.Open;
             if (open is not null)
             {
@@ -205,6 +213,7 @@ internal sealed class RecordAccumulator
     /// Appends with a buffer the caller waited for. If meanwhile another append started a batch with room, the
     /// record goes there and the buffer goes back to the pool.
     /// </summary>
+    /// <exception cref="ProduceException">The topic lost the partition meanwhile (<see cref="PartitionState.Removed"/>).</exception>
     public void AppendWithBuffer(PartitionState partition, byte[] buffer, long timestampMs, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
         ReadOnlySpan<RecordHeader> headers, RecordNulls nulls, object? target, object? state, int recordSize, long callDeadlineTicks, out SenderWake wake)
     {
@@ -214,6 +223,12 @@ internal sealed class RecordAccumulator
             {
                 _pool.Return(buffer);
                 ThrowClosed();
+            }
+
+            if (partition.Removed)
+            {
+                _pool.Return(buffer);
+                throw ProducerErrors.PartitionRemoved(partition.TopicPartition, partition.Topic.Partitions.Length);
             }
 
             wake = new SenderWake(partition.Sender, 0); // it waited for memory: let the sender look now
@@ -310,6 +325,36 @@ internal sealed class RecordAccumulator
                     batch.Fail(error(partition, batch), _log);
                     Release(batch);
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes partitions the topic no longer has out of service (it was deleted and created again with fewer
+    /// partitions): each is marked <see cref="PartitionState.Removed"/> and leaderless, so nothing is appended,
+    /// drained or queued to it any more, and its batches that are not in flight fail now with
+    /// <see cref="ProducerErrors.PartitionRemoved"/> rather than wait for their delivery timeout (no sender drains
+    /// them, and housekeeping no longer sees them). Its batches in flight fail the same way when they are settled.
+    /// Called after the topic's partitions were cut back to <paramref name="count"/>.
+    /// </summary>
+    public void FailRemoved(IEnumerable<PartitionState> removed, int count)
+    {
+        var taken = new List<ProducerBatch>();
+        foreach (var partition in removed)
+        {
+            taken.Clear();
+            lock (partition.Sync)
+            {
+                partition.Removed = true;
+                partition.Sender = null;
+                partition.Leader = -1;
+                CollectAll(partition, taken);
+            }
+
+            foreach (var batch in taken)
+            {
+                batch.Fail(ProducerErrors.PartitionRemoved(partition.TopicPartition, count), _log);
+                Release(batch);
             }
         }
     }

@@ -21,8 +21,11 @@ internal sealed class TopicState
 
     public byte[] NameUtf8 { get; }
 
-    /// <summary>The partitions known from metadata; grows when the topic does, never shrinks.</summary>
+    /// <summary>The partitions known from metadata; grows when the topic does, and shrinks only when it was created again with fewer (<see cref="RemovePartitionsFrom"/>).</summary>
     public PartitionState[] Partitions => Volatile.Read(ref _partitions);
+
+    /// <summary>The topic id (KIP-516) the last metadata applied gave, or <see cref="Guid.Empty"/>. Used by the routing only.</summary>
+    public Guid TopicId { get; set; }
 
     /// <summary>Where records without a key go (KIP-480).</summary>
     public StickyPartitioner Sticky { get; } = new();
@@ -47,5 +50,18 @@ internal sealed class TopicState
         }
 
         Volatile.Write(ref _partitions, grown);
+    }
+
+    /// <summary>Cuts the partitions back to the first <paramref name="count"/> (the topic was created again with fewer); returns those cut off.</summary>
+    public PartitionState[] RemovePartitionsFrom(int count)
+    {
+        var current = Partitions;
+        if (count >= current.Length)
+        {
+            return [];
+        }
+
+        Volatile.Write(ref _partitions, current[..count]);
+        return current[count..];
     }
 }
