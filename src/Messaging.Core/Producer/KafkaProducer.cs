@@ -582,7 +582,8 @@ public sealed class KafkaProducer : IKafkaProducer
         }
     }
 
-    private bool NeedsMetadata(string topic) => !_accumulator.GetOrAddTopic(topic).HasMetadata;
+    /// <summary>Whether the lane parks the topic's records to wait for its metadata: not once the metadata refuses it (their append then fails at once).</summary>
+    private bool NeedsMetadata(string topic) => !_accumulator.GetOrAddTopic(topic).HasMetadata && !TopicMetadataWaiter.RefusesTopic(_topics.LastMetadataError(topic));
 
     private async ValueTask WaitForMetadataAsync(string topic, TimeSpan wait, CancellationToken cancellationToken) =>
         await _topics.EnsureTopicAsync(topic, wait, cancellationToken).ConfigureAwait(false);

@@ -34,7 +34,8 @@ internal sealed class TopicMetadataWaiter
     /// that lists the topic with an error or without partitions is asked for again until the deadline; no wait
     /// inside goes past it.
     /// </summary>
-    /// <exception cref="ProduceException">No usable metadata within the time (<see cref="ProduceErrorKind.MetadataTimeout"/>).</exception>
+    /// <exception cref="ProduceException">No usable metadata within the time (<see cref="ProduceErrorKind.MetadataTimeout"/>), or
+    /// the metadata refuses the topic for good (<see cref="RefusesTopic"/>: <see cref="ProduceErrorKind.Broker"/> with its code, at once).</exception>
     public async ValueTask<TopicState> EnsureTopicAsync(string topic, TimeSpan maxWait, CancellationToken cancellationToken)
     {
         var state = _accumulator.GetOrAddTopic(topic);
@@ -59,6 +60,7 @@ internal sealed class TopicMetadataWaiter
             try
             {
                 var wait = remaining > TimeSpan.Zero ? remaining : TimeSpan.FromMilliseconds(1);
+                var cached = first ? _metadata.Current : null;
                 var metadata = first
                     ? await _metadata.EnsureTopicsAsync([topic], cancellationToken).WaitAsync(wait, clock.Provider, cancellationToken).ConfigureAwait(false)
                     : await _metadata.RefreshAsync(cancellationToken).WaitAsync(wait, clock.Provider, cancellationToken).ConfigureAwait(false);
@@ -69,6 +71,13 @@ internal sealed class TopicMetadataWaiter
                     {
                         return state;
                     }
+                }
+
+                if (info is not null && RefusesTopic(info.Error) && !ReferenceEquals(metadata, cached))
+                {
+                    // Fresh metadata refuses the topic: waiting cannot help. (Metadata we already had is asked for again
+                    // first, as the Java client's send() asks: rights may have been granted since.)
+                    throw ProducerErrors.Broker(new TopicPartition(topic, -1), info.Error, null);
                 }
 
                 lastCode = info?.Error ?? ErrorCode.UnknownTopicOrPartition;
@@ -127,6 +136,13 @@ internal sealed class TopicMetadataWaiter
                 "Topic " + topic + " has " + count.ToString(System.Globalization.CultureInfo.InvariantCulture) + " partitions.");
         }
     }
+
+    /// <summary>
+    /// Whether a topic error in metadata refuses the topic for good — no rights to it, or an invalid name — so a record
+    /// for it fails at once, as the Java client's send() throws these; other errors (the topic not created yet, no
+    /// leader yet) are waited out, up to max.block.ms.
+    /// </summary>
+    public static bool RefusesTopic(ErrorCode code) => code is ErrorCode.TopicAuthorizationFailed or ErrorCode.InvalidTopicException;
 
     /// <summary>The error the current metadata reports for <paramref name="topic"/> (<see cref="ErrorCode.None"/> when it has none or does not list it).</summary>
     public ErrorCode LastMetadataError(string topic) =>

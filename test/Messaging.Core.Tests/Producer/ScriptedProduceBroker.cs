@@ -56,6 +56,9 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
     /// <summary>A partition of <see cref="Topic"/> that Metadata answers list without a leader (LEADER_NOT_AVAILABLE), or -1 for none.</summary>
     public int LeaderlessPartition { get; set; } = -1;
 
+    /// <summary>An error Metadata answers give <see cref="Topic"/> (listed then without partitions), or <see cref="ErrorCode.None"/>.</summary>
+    public ErrorCode TopicError { get; set; }
+
     /// <summary>Whether Metadata answers list <see cref="LateTopic"/>.</summary>
     public bool LateTopicListed { get; set; }
 
@@ -131,7 +134,9 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
                     Brokers = [new() { NodeId = 1, Host = "127.0.0.1", Port = Port }, new() { NodeId = 2, Host = "127.0.0.1", Port = DownPort }],
                     ClusterId = "scripted",
                     ControllerId = 1,
-                    Topics = LateTopicListed
+                    Topics = TopicError != ErrorCode.None
+                        ? [new() { Name = Topic, ErrorCode = TopicError, Partitions = [] }]
+                        : LateTopicListed
                         ? [new() { Name = Topic, TopicId = Guid.NewGuid(), Partitions = partitions }, new() { Name = LateTopic, TopicId = Guid.NewGuid(), Partitions = [partitions[0]] }]
                         : [new() { Name = Topic, TopicId = Guid.NewGuid(), Partitions = partitions }],
                 };
