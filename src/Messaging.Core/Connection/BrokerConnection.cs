@@ -492,11 +492,12 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
 
     /// <summary>
     /// The fast path: with a free in-flight slot and an idle writer, dispatches at once and returns true, so the caller
-    /// can hand back the pending request's own ValueTask with no async state machine in between.
+    /// can hand back the pending request's own ValueTask with no async state machine in between. A caller that has
+    /// already cancelled goes to the slow path, whose cancellable waits fail it before a byte of it is written.
     /// </summary>
     private bool TryDispatchNow(IPendingRequest pending, ContiguousBufferWriter encoded, CancellationToken cancellationToken)
     {
-        if (!_inFlight.Wait(0, CancellationToken.None))
+        if (cancellationToken.IsCancellationRequested || !_inFlight.Wait(0, CancellationToken.None))
         {
             return false;
         }
