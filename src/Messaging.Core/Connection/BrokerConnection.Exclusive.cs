@@ -85,7 +85,10 @@ internal sealed partial class BrokerConnection
         }
     }
 
-    /// <summary>The request timeout, plus however long the latest request in flight may still take.</summary>
+    /// <summary>
+    /// The request timeout, plus however long the latest request in flight may still take; saturating, as a deadline
+    /// is: with the largest request timeout there is, that sum is no TimeSpan.
+    /// </summary>
     private TimeSpan TimeoutBehindPending()
     {
         var clock = _settings.Clock;
@@ -99,6 +102,7 @@ internal sealed partial class BrokerConnection
             }
         }
 
-        return _settings.RequestTimeout + clock.Between(now, latest);
+        var behind = clock.Between(now, latest);
+        return behind >= TimeSpan.MaxValue - _settings.RequestTimeout ? TimeSpan.MaxValue : _settings.RequestTimeout + behind;
     }
 }

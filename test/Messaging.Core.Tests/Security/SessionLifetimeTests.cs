@@ -1,5 +1,6 @@
 using Messaging.Connection;
 using Messaging.Core.Tests.Connection;
+using Messaging.Protocol.Messages;
 using Messaging.Security;
 using Microsoft.Extensions.Time.Testing;
 
@@ -51,5 +52,53 @@ public sealed class SessionLifetimeTests
 
         Assert.True(connection.IsOpen);
         Assert.Single(broker.Opened);
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task A_session_is_renewed_with_requests_in_flight_when_the_request_timeout_is_the_largest_there_is()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var time = new FakeTimeProvider();
+        var holding = false;
+        var broker = new InMemoryBroker { SessionLifetime = TimeSpan.FromHours(1), Hold = _ => Volatile.Read(ref holding) };
+        var settings = new ConnectionSettings(new KafkaClientOptions
+        {
+            BootstrapServers = "broker.test:9092",
+            TransportFactory = broker,
+            RequestTimeout = TimeSpan.MaxValue,
+        })
+        {
+            Authenticator = new SaslAuthenticator(new PlainMechanism("alice", "secret"), time),
+        };
+
+        await using var connection = await BrokerConnection.ConnectAsync(new BrokerEndpoint("broker.test", 9092, NodeId: 1), settings, ct);
+        var transport = Assert.Single(broker.Opened);
+
+        // A request in flight (its deadline: as far off as the clock goes) when the renewal is due.
+        Volatile.Write(ref holding, true);
+        var inFlight = connection.SendAsync<MetadataRequest, MetadataResponse>(new() { Topics = [] }, ct).AsTask();
+        time.Advance(TimeSpan.FromHours(1));
+
+        // The renewal's SaslHandshake goes out behind it (the broker answers in order, so both are held and answered in turn).
+        await WaitUntilAsync(() => transport.Held.Count == 2 || !connection.IsOpen, "the renewal's SaslHandshake written behind the request in flight", ct);
+        Assert.True(connection.IsOpen, "the renewal closed the connection: " + connection.Failure);
+        transport.AnswerHeld();
+        transport.AnswerHeld();
+        await WaitUntilAsync(() => !transport.Held.IsEmpty || !connection.IsOpen, "the renewal's SaslAuthenticate", ct);
+        transport.AnswerHeld();
+
+        await WaitUntilAsync(() => broker.Authentications == 2, "the renewal answered", ct);
+        Assert.Equal(1, (await inFlight).ControllerId);
+        Assert.True(connection.IsOpen, "the renewal closed the connection: " + connection.Failure);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for " + what);
+            await Task.Delay(5, ct);
+        }
     }
 }
