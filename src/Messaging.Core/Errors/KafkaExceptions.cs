@@ -35,7 +35,9 @@ internal static class KafkaExceptions
 
     public static KafkaConnectionException ClosedBecauseOtherRequestTimedOut(ApiKey apiKey, string broker, KafkaTimeoutException cause) =>
         new(string.Create(CultureInfo.InvariantCulture,
-            $"{apiKey} to {broker} was not answered: the connection was closed because an earlier request on it timed out. Retriable."), broker, cause);
+            $"{apiKey} to {broker} was not answered: the connection was closed because another request on it timed out ({cause.Message}). " +
+            $"The broker may have received this request too. Retriable: the client reconnects and the request can be sent again. " +
+            $"If requests keep timing out, the broker is overloaded or the network slow, or RequestTimeout (request.timeout.ms) is too short for it."), broker, cause);
 
     public static KafkaTimeoutException WriteTimeout(ApiKey apiKey, string broker, TimeSpan elapsed, TimeSpan timeout) =>
         new(string.Create(CultureInfo.InvariantCulture,
