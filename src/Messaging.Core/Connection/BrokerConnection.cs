@@ -415,7 +415,7 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             throw;
         }
 
-        if (!IsOpen)
+        if (!TryStartUnqueuedWrite())
         {
             _writeLock.Release();
             RequestBuffers.Return(encoded);
@@ -465,14 +465,16 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
     /// Race: a sender may be handed this connection while the idle sweep decides. The decision and the start of
     /// closing happen under the FIFO's lock, which a sender enqueues under (<see cref="TryEnqueue"/>) before it writes:
     /// either its request went into the FIFO first (the connection is not idle and stays open), or it finds the
-    /// connection closing and fails before a byte of it is written. So an idle close never fails a request the broker
+    /// connection closing and fails before a byte of it is written. A request without response (acks=0) is never in
+    /// the FIFO: its write in progress, marked under the same lock (<see cref="TryStartUnqueuedWrite"/>), keeps the
+    /// connection open the same way. So an idle close never fails a request the broker
     /// may have received, whose retry could apply it twice.
     /// </remarks>
     public bool CloseIfIdle(TimeSpan maxIdle, string reason = "idle for longer than connections.max.idle.ms")
     {
         lock (_pending.SyncRoot)
         {
-            if (_pending.Count > 0 || IdleFor() <= maxIdle
+            if (_pending.Count > 0 || Volatile.Read(ref _writeStartedAt) != 0 || IdleFor() <= maxIdle
                 || Interlocked.Exchange(ref _closing, 1) != 0)
             {
                 return false;
@@ -586,6 +588,25 @@ internal sealed partial class BrokerConnection : IAsyncDisposable
             }
 
             _pending.Enqueue(pending);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// For a request that is never queued (acks=0): marks its write as started unless the connection is closing, under
+    /// the FIFO's lock as <see cref="TryEnqueue"/> does, so <see cref="CloseIfIdle"/> either closed first (the caller
+    /// fails before a byte is written) or sees the write in progress and leaves the connection open for it.
+    /// </summary>
+    private bool TryStartUnqueuedWrite()
+    {
+        lock (_pending.SyncRoot)
+        {
+            if (!IsOpen)
+            {
+                return false;
+            }
+
+            Volatile.Write(ref _writeStartedAt, _settings.Clock.Now);
             return true;
         }
     }
