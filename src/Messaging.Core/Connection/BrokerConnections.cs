@@ -148,28 +148,15 @@ internal sealed class BrokerConnections : IAsyncDisposable
     }
 
     /// <summary>
-    /// A connection to any broker: an open one if there is one, else the bootstrap servers in rotation (the next
-    /// call starts at the next server), trying each until one connects, and then the brokers the metadata named.
+    /// A connection to any broker: the least-loaded open one if there is one (<see cref="LeastLoadedOpen"/>), else the
+    /// bootstrap servers in rotation (the next call starts at the next server), trying each until one connects, and
+    /// then the brokers the metadata named. A broker in its reconnect backoff is never tried.
     /// </summary>
     public async ValueTask<BrokerConnection> GetAnyAsync(CancellationToken cancellationToken = default)
     {
-        lock (_brokersLock)
+        if (LeastLoadedOpen() is { } open)
         {
-            foreach (var slot in _brokers.Values)
-            {
-                if (slot.OpenConnection() is { } open)
-                {
-                    return open;
-                }
-            }
-        }
-
-        foreach (var slot in _bootstrap)
-        {
-            if (slot.OpenConnection() is { } open)
-            {
-                return open;
-            }
+            return open;
         }
 
         Exception? last = null;
@@ -215,6 +202,56 @@ internal sealed class BrokerConnections : IAsyncDisposable
             "None of the " + _bootstrap.Length.ToString(CultureInfo.InvariantCulture) + " bootstrap server(s) or "
             + known.Length.ToString(CultureInfo.InvariantCulture) + " known broker(s) could be reached; last: " + last?.Message,
             "bootstrap", last);
+    }
+
+    /// <summary>
+    /// The open connection with the fewest requests in flight, as the Java client's least-loaded node: a broker answers
+    /// a connection in order, so a request sent behind a busy connection's (a Fetch waiting out its max wait) waits for
+    /// them. The brokers the metadata named come before the bootstrap servers; one with nothing in flight is taken at
+    /// once. Null when no connection is open.
+    /// </summary>
+    private BrokerConnection? LeastLoadedOpen()
+    {
+        BrokerConnection? best = null;
+        var fewest = int.MaxValue;
+        lock (_brokersLock)
+        {
+            foreach (var slot in _brokers.Values)
+            {
+                if (IsIdleOrFewer(slot, ref best, ref fewest))
+                {
+                    return best;
+                }
+            }
+        }
+
+        foreach (var slot in _bootstrap)
+        {
+            if (IsIdleOrFewer(slot, ref best, ref fewest))
+            {
+                return best;
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>Keeps <paramref name="slot"/>'s open connection as <paramref name="best"/> if it has fewer requests in flight; true when it has none.</summary>
+    private static bool IsIdleOrFewer(Slot slot, ref BrokerConnection? best, ref int fewest)
+    {
+        if (slot.OpenConnection() is not { } open)
+        {
+            return false;
+        }
+
+        var pending = open.PendingCount;
+        if (pending < fewest)
+        {
+            best = open;
+            fewest = pending;
+        }
+
+        return pending == 0;
     }
 
     public async ValueTask DisposeAsync()
