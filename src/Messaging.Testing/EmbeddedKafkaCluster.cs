@@ -483,18 +483,25 @@ public sealed unsafe class EmbeddedKafkaCluster : IKafkaFaultInjector, IDisposab
         }
     }
 
-    /// <summary>Destroys the cluster: closes its listeners and connections and joins its threads. Idempotent.</summary>
-    public void Dispose() => _handle.Dispose();
+    /// <summary>
+    /// Destroys the cluster: closes its listeners and connections and joins its threads. Idempotent; a call made while
+    /// another disposal (or a fault-injection call) is still under way returns once the cluster is destroyed.
+    /// </summary>
+    public void Dispose()
+    {
+        _handle.Dispose();
+        _handle.Released.GetAwaiter().GetResult();
+    }
 
-    /// <summary>Destroys the cluster off the caller's thread (destruction joins native threads). Idempotent.</summary>
+    /// <summary>Destroys the cluster off the caller's thread (destruction joins native threads). Idempotent, as <see cref="Dispose"/>.</summary>
     public ValueTask DisposeAsync()
     {
-        if (_handle.IsClosed)
+        if (_handle.Released.IsCompleted)
         {
             return ValueTask.CompletedTask;
         }
 
-        return new ValueTask(Task.Run(_handle.Dispose));
+        return new ValueTask(Task.Run(Dispose));
     }
 
     /// <inheritdoc />

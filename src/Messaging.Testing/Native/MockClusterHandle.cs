@@ -14,6 +14,7 @@ namespace Messaging.Testing.Native;
 /// </remarks>
 internal sealed unsafe class MockClusterHandle : SafeHandle
 {
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private nint _client;
 
     public MockClusterHandle()
@@ -22,6 +23,13 @@ internal sealed unsafe class MockClusterHandle : SafeHandle
     }
 
     public override bool IsInvalid => handle == nint.Zero;
+
+    /// <summary>
+    /// Completes once the cluster and the client handle are destroyed. <see cref="SafeHandle.Dispose()"/> returns at once
+    /// when another caller is already destroying them, or when a call still holds a reference (the last to let go
+    /// destroys them then): this is what to wait for.
+    /// </summary>
+    public Task Released => _released.Task;
 
     /// <summary>Creates a client handle and a mock cluster of <paramref name="brokers"/> brokers on it.</summary>
     public static MockClusterHandle Create(int brokers, IReadOnlyDictionary<string, string> clientSettings)
@@ -81,12 +89,20 @@ internal sealed unsafe class MockClusterHandle : SafeHandle
 
     protected override bool ReleaseHandle()
     {
-        if (handle != nint.Zero)
+        try
         {
-            MockClusterApi.ClusterDestroy(handle);
+            if (handle != nint.Zero)
+            {
+                MockClusterApi.ClusterDestroy(handle);
+            }
+
+            ReleaseClient();
+        }
+        finally
+        {
+            _released.TrySetResult();
         }
 
-        ReleaseClient();
         return true;
     }
 
@@ -98,6 +114,7 @@ internal sealed unsafe class MockClusterHandle : SafeHandle
         if (IsInvalid)
         {
             ReleaseClient();
+            _released.TrySetResult();
         }
     }
 

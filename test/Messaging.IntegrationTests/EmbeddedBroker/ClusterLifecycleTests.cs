@@ -62,6 +62,46 @@ public sealed class ClusterLifecycleTests
         await Assert.ThrowsAnyAsync<SocketException>(async () => await late.ConnectAsync(host, port, TestContext.Current.CancellationToken));
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task Concurrent_disposals_return_only_once_the_cluster_is_destroyed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var cluster = EmbeddedKafkaCluster.Start(brokers: 1);
+        var (host, port) = FirstEndpoint(cluster.BootstrapServers);
+
+        // Someone else holds the native cluster, as a disposal already destroying it does (or a fault-injection call
+        // still running): the one that lets go last destroys it — here this test — and every Dispose must wait for that.
+        var handle = (System.Runtime.InteropServices.SafeHandle)typeof(EmbeddedKafkaCluster)
+            .GetField("_handle", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(cluster)!;
+        var held = false;
+        handle.DangerousAddRef(ref held);
+        var first = Task.Run(cluster.Dispose, ct);
+        var second = cluster.DisposeAsync().AsTask();
+
+        // Neither may return while the cluster still runs; a window in which a premature return would show.
+        await Task.WhenAny(Task.WhenAll(first, second), Task.Delay(TimeSpan.FromMilliseconds(500), ct));
+        var returned = (First: first.IsCompleted, Second: second.IsCompleted);
+        var listening = await AcceptsAsync(host, port, ct);
+        handle.DangerousRelease();
+        await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(10), ct);
+        Assert.False(returned.First || returned.Second, "Dispose returned (first: " + returned.First + ", second: " + returned.Second + ") while the cluster was still " + (listening ? "listening" : "running"));
+        Assert.False(await AcceptsAsync(host, port, ct), "the cluster still listens after every Dispose returned");
+    }
+
+    private static async Task<bool> AcceptsAsync(string host, int port, CancellationToken ct)
+    {
+        using var client = new TcpClient();
+        try
+        {
+            await client.ConnectAsync(host, port, ct);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
     [Fact]
     public void Start_rejects_broker_counts_out_of_range()
     {
