@@ -153,13 +153,7 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
                 return; // Kafka closes a connection whose session ended, at its next request
             }
 
-            lock (_orderLock)
-            {
-                _outstanding++;
-            }
-
-            _forwarded.Enqueue((api, version));
-            await PassAsync(to, frame, toBroker: true, api, stop).ConfigureAwait(false);
+            await PassAsync(to, frame, toBroker: true, api, version, stop).ConfigureAwait(false);
         }
     }
 
@@ -179,7 +173,7 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
                 await _clientWrite.WaitAsync(stop).ConfigureAwait(false);
                 try
                 {
-                    await PassAsync(to, rewritten, toBroker: false, request.Api, stop).ConfigureAwait(false);
+                    await PassAsync(to, rewritten, toBroker: false, request.Api, request.Version, stop).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -300,8 +294,13 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
         return keepOpen;
     }
 
-    /// <summary>Passes one frame (of <paramref name="api"/>, request or response) on through the faults: blackhole, latency, bandwidth, then a cut if one is armed.</summary>
-    private async Task PassAsync(Stream to, byte[] frame, bool toBroker, ApiKey api, CancellationToken stop)
+    /// <summary>
+    /// Passes one frame (of <paramref name="api"/> at <paramref name="version"/>, request or response) on through the
+    /// faults: blackhole, latency, bandwidth, then a cut if one is armed. A request is expected to be answered only once
+    /// it goes out: one the blackhole swallowed never is, and waiting for its response would pair every later response
+    /// with the request before its own and hold a re-authentication back for ever.
+    /// </summary>
+    private async Task PassAsync(Stream to, byte[] frame, bool toBroker, ApiKey api, short version, CancellationToken stop)
     {
         var faults = listener.Faults;
         if (faults.Blackhole)
@@ -319,6 +318,17 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
         if (rate > 0)
         {
             await Task.Delay(TimeSpan.FromSeconds((double)frame.Length / rate), stop).ConfigureAwait(false);
+        }
+
+        if (toBroker)
+        {
+            // Before any byte of it: its response may come back before the write returns.
+            lock (_orderLock)
+            {
+                _outstanding++;
+            }
+
+            _forwarded.Enqueue((api, version));
         }
 
         var cut = faults.TakeCut(frame.Length, toBroker);
