@@ -84,7 +84,7 @@ internal sealed class SaslSessionRenewal
         // Bounded like a new connection's setup, which it repeats: a credential source that hangs ends the connection
         // instead of leaving it to the broker at the session's end. A connection that closes meanwhile fails the
         // exchange's requests, which ends it sooner.
-        using var timeout = new CancellationTokenSource(_connection.SetupTimeout, _time);
+        using var timeout = new CancellationTokenSource(Threading.Clock.TimerDelay(_connection.SetupTimeout), _time);
         TimeSpan lifetime;
         try
         {

@@ -102,8 +102,16 @@ internal sealed class Clock
         }
     }
 
-    /// <summary>A source cancelled after <paramref name="delay"/> on this clock.</summary>
-    public CancellationTokenSource CancelAfter(TimeSpan delay) => new(delay, Provider);
+    /// <summary>A source cancelled after <paramref name="delay"/> on this clock (never, for a delay longer than a timer can wait).</summary>
+    public CancellationTokenSource CancelAfter(TimeSpan delay) => new(TimerDelay(delay), Provider);
+
+    /// <summary>
+    /// <paramref name="delay"/> as a timer takes it: one longer than a timer can wait (about 49 days; a setting of
+    /// TimeSpan.MaxValue for "no limit") is <see cref="Timeout.InfiniteTimeSpan"/>, where a timer would throw.
+    /// </summary>
+    public static TimeSpan TimerDelay(TimeSpan delay) => delay > MaxTimerDelay ? Timeout.InfiniteTimeSpan : delay;
+
+    private static readonly TimeSpan MaxTimerDelay = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
 
     /// <summary>Completes after <paramref name="delay"/> on this clock.</summary>
     public Task Delay(TimeSpan delay, CancellationToken cancellationToken) => Task.Delay(delay, Provider, cancellationToken);
