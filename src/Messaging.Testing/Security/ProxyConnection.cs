@@ -136,7 +136,7 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
                 await WhenRequestsAnsweredAsync().WaitAsync(stop).ConfigureAwait(false);
                 if (!await AnswerSaslAsync(frame, api, version, stop).ConfigureAwait(false))
                 {
-                    return; // Kafka closes a connection whose re-authentication it refuses
+                    return; // Kafka closes a connection whose authentication or re-authentication it refuses
                 }
 
                 continue;
@@ -226,7 +226,7 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
         }
     }
 
-    /// <summary>Answers one SASL request; false when the connection must close (a re-authentication Kafka refuses).</summary>
+    /// <summary>Answers one SASL request; false when the connection must close (an authentication or re-authentication Kafka refuses).</summary>
     private async Task<bool> AnswerSaslAsync(byte[] frame, ApiKey api, short version, CancellationToken stop)
     {
         using var output = new ContiguousBufferWriter(256);
@@ -237,6 +237,7 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
             var request = KafkaFrames.ReadRequest<SaslHandshakeRequest>(frame.AsMemory(4), null, out _);
             var enabled = proxy.Options.SaslMechanisms.Contains(request.Mechanism);
             var error = enabled ? ErrorCode.None : ErrorCode.UnsupportedSaslMechanism;
+            keepOpen = enabled; // Kafka closes a connection whose authentication failed, once the error is sent
             if (_sessionMechanism is not null && (_sessionAuthenticateVersion < 1 || request.Mechanism != _sessionMechanism))
             {
                 // Authenticated already: KIP-368 lets only a SaslAuthenticate v1+ client do it again, with the same mechanism.
@@ -274,9 +275,9 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
                     listener.Faults.CountReauthentication();
                 }
             }
-            else if (error is not null && reauthentication)
+            else if (error is not null)
             {
-                keepOpen = false; // Kafka closes a connection whose re-authentication failed
+                keepOpen = false; // Kafka closes a connection whose authentication (or re-authentication) failed
             }
         }
 

@@ -1,7 +1,5 @@
-using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Text;
-using Messaging.IntegrationTests.EmbeddedBroker;
 using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 using Messaging.Testing;
@@ -26,28 +24,23 @@ public sealed class ProxyBlackholeTests
     {
         var ct = TestContext.Current.CancellationToken;
         using var cluster = EmbeddedKafkaCluster.Start(brokers: 1);
-        var options = new KafkaProxyOptions();
-        options.SaslMechanisms.Add("PLAIN");
-        options.Users["alice"] = "secret";
-        await using var proxy = KafkaProxy.Start(cluster, options);
-        var (host, port) = ClusterLifecycleTests.FirstEndpoint(proxy.BootstrapServers);
-        using var client = new TcpClient { NoDelay = true };
-        await client.ConnectAsync(host, port, ct);
+        await using var proxy = KafkaProxy.Start(cluster, RawFrames.PlainAlice());
+        using var client = await RawFrames.ConnectAsync(proxy, ct);
         var stream = client.GetStream();
 
-        await SendAsync(stream, new ApiVersionsRequest(), ApiVersionsVersion, 1, ct);
+        await RawFrames.SendAsync(stream, new ApiVersionsRequest(), ApiVersionsVersion, 1, ct);
         Assert.Equal(ErrorCode.None, (await ReadAsync<ApiVersionsResponse>(stream, ApiVersionsVersion, 1, "ApiVersions", ct)).ErrorCode);
         await AuthenticateAsync(stream, 2, ct);
 
         // A Metadata request into the blackhole, then a re-authentication (the proxy answers SASL itself, in order).
         var faults = proxy.Brokers[0].Faults;
         faults.Blackhole = true;
-        await SendAsync(stream, new MetadataRequest { Topics = [] }, MetadataRequest.MaxVersion, 4, ct);
+        await RawFrames.SendAsync(stream, new MetadataRequest { Topics = [] }, MetadataRequest.MaxVersion, 4, ct);
         await AuthenticateAsync(stream, 5, ct);
 
         // Lifted: the next request's response is its own.
         faults.Blackhole = false;
-        await SendAsync(stream, new ApiVersionsRequest(), ApiVersionsVersion, 7, ct);
+        await RawFrames.SendAsync(stream, new ApiVersionsRequest(), ApiVersionsVersion, 7, ct);
         var versions = await ReadAsync<ApiVersionsResponse>(stream, ApiVersionsVersion, 7, "ApiVersions after the blackhole", ct);
         Assert.Equal(ErrorCode.None, versions.ErrorCode);
         Assert.NotEmpty(versions.ApiKeys);
@@ -55,37 +48,26 @@ public sealed class ProxyBlackholeTests
 
     private static async Task AuthenticateAsync(NetworkStream stream, int correlationId, CancellationToken ct)
     {
-        await SendAsync(stream, new SaslHandshakeRequest { Mechanism = "PLAIN" }, SaslHandshakeRequest.MaxVersion, correlationId, ct);
+        await RawFrames.SendAsync(stream, new SaslHandshakeRequest { Mechanism = "PLAIN" }, SaslHandshakeRequest.MaxVersion, correlationId, ct);
         Assert.Equal(ErrorCode.None, (await ReadAsync<SaslHandshakeResponse>(stream, SaslHandshakeRequest.MaxVersion, correlationId, "SaslHandshake", ct)).ErrorCode);
-        await SendAsync(stream, new SaslAuthenticateRequest { AuthBytes = Encoding.UTF8.GetBytes("\0alice\0secret") }, SaslAuthenticateRequest.MaxVersion, correlationId + 1, ct);
+        await RawFrames.SendAsync(stream, new SaslAuthenticateRequest { AuthBytes = Encoding.UTF8.GetBytes("\0alice\0secret") }, SaslAuthenticateRequest.MaxVersion, correlationId + 1, ct);
         Assert.Equal(ErrorCode.None, (await ReadAsync<SaslAuthenticateResponse>(stream, SaslAuthenticateRequest.MaxVersion, correlationId + 1, "SaslAuthenticate", ct)).ErrorCode);
-    }
-
-    private static async Task SendAsync<TRequest>(NetworkStream stream, TRequest request, short version, int correlationId, CancellationToken ct)
-        where TRequest : IKafkaMessage<TRequest>
-    {
-        using var buffer = new ContiguousBufferWriter();
-        KafkaFrames.WriteRequest(buffer, request, version, correlationId, "raw-client");
-        await stream.WriteAsync(buffer.WrittenMemory, ct);
     }
 
     private static async Task<TResponse> ReadAsync<TResponse>(NetworkStream stream, short version, int correlationId, string what, CancellationToken ct)
         where TResponse : IKafkaMessage<TResponse>
     {
-        byte[] frame;
+        byte[]? frame;
         try
         {
-            var prefix = new byte[4];
-            await stream.ReadExactlyAsync(prefix, ct).AsTask().WaitAsync(AnswerWithin, ct);
-            frame = new byte[BinaryPrimitives.ReadInt32BigEndian(prefix)];
-            await stream.ReadExactlyAsync(frame, ct).AsTask().WaitAsync(AnswerWithin, ct);
+            frame = await RawFrames.ReadAsync(stream, AnswerWithin, ct);
         }
-        catch (Exception ex) when (ex is TimeoutException or EndOfStreamException or IOException)
+        catch (TimeoutException)
         {
-            Assert.Fail("The proxy did not answer " + what + " (correlation id " + correlationId + "): " + ex.GetType().Name);
-            throw;
+            frame = null;
         }
 
+        Assert.True(frame is not null, "The proxy did not answer " + what + " (correlation id " + correlationId + ")");
         Assert.Equal(correlationId, KafkaFrames.PeekCorrelationId(frame));
         return KafkaFrames.ReadResponse<TResponse>(frame, version, null, out _);
     }
