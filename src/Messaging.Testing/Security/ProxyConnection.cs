@@ -269,7 +269,7 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
                 _sessionMechanism = _sasl!.Mechanism;
                 _sessionUser = _sasl.User;
                 _sessionAuthenticateVersion = version;
-                _sessionEndsAt = lifetime > TimeSpan.Zero ? Stopwatch.GetTimestamp() + (long)(lifetime.TotalSeconds * Stopwatch.Frequency) : 0;
+                _sessionEndsAt = lifetime > TimeSpan.Zero ? SessionEnd(lifetime) : 0;
                 if (reauthentication)
                 {
                     listener.Faults.CountReauthentication();
@@ -293,6 +293,14 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
         }
 
         return keepOpen;
+    }
+
+    /// <summary>When a session of <paramref name="lifetime"/> starting now ends (a Stopwatch timestamp): never, past what a timestamp holds.</summary>
+    private static long SessionEnd(TimeSpan lifetime)
+    {
+        var now = Stopwatch.GetTimestamp();
+        var ticks = lifetime.TotalSeconds * Stopwatch.Frequency;
+        return ticks >= long.MaxValue - now ? long.MaxValue : now + (long)ticks;
     }
 
     /// <summary>
