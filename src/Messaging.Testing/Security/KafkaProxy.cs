@@ -19,6 +19,8 @@ public sealed class KafkaProxy : IAsyncDisposable
 {
     private readonly List<ProxyListener> _listeners = [];
     private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _disposeLock = new();
+    private Task? _disposing;
 
     private KafkaProxy(KafkaProxyOptions options) => Options = options;
 
@@ -76,14 +78,18 @@ public sealed class KafkaProxy : IAsyncDisposable
         _listeners.FirstOrDefault(l => l.NodeId == nodeId)?.Faults
         ?? throw new ArgumentException("No listener has seen broker " + nodeId.ToString(CultureInfo.InvariantCulture) + " in a Metadata response yet.", nameof(nodeId));
 
-    /// <summary>Stops every listener and closes every connection.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>Stops every listener and closes every connection. Idempotent; a call made while another is under way returns when it is done.</summary>
+    public ValueTask DisposeAsync()
     {
-        if (_stop.IsCancellationRequested)
+        lock (_disposeLock)
         {
-            return;
+            _disposing ??= DisposeOnceAsync();
+            return new ValueTask(_disposing);
         }
+    }
 
+    private async Task DisposeOnceAsync()
+    {
         await _stop.CancelAsync().ConfigureAwait(false);
         foreach (var listener in _listeners)
         {

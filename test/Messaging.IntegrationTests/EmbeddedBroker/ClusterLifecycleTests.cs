@@ -88,7 +88,8 @@ public sealed class ClusterLifecycleTests
         Assert.False(await AcceptsAsync(host, port, ct), "the cluster still listens after every Dispose returned");
     }
 
-    private static async Task<bool> AcceptsAsync(string host, int port, CancellationToken ct)
+    /// <summary>Whether something listens at <paramref name="host"/>:<paramref name="port"/> (a connection is accepted).</summary>
+    internal static async Task<bool> AcceptsAsync(string host, int port, CancellationToken ct)
     {
         using var client = new TcpClient();
         try
