@@ -24,11 +24,15 @@ internal sealed class BrokerFetcher : IAsyncDisposable
     private readonly CancellationToken _stop;
     private readonly AsyncSignal _signal;
     private readonly Clock _clock;
+    /// <summary>The longest a dispose waits for the broker to confirm its fetch session is closed.</summary>
+    private static readonly TimeSpan SessionCloseTimeout = TimeSpan.FromSeconds(1);
+
     private readonly FetchSession _session;
     private readonly List<FetchTarget> _targets = [];
     private readonly Dictionary<TopicPartition, int> _index = [];
     private readonly Dictionary<Guid, string> _topicNames = [];
     private readonly Task _loop;
+    private BrokerConnection? _connection; // the last one fetched on: the session lives there
 
     /// <param name="nodeId">The broker.</param>
     /// <param name="cursors">Where the partitions to fetch are taken from.</param>
@@ -70,10 +74,12 @@ internal sealed class BrokerFetcher : IAsyncDisposable
     /// <summary>Wakes the loop: partitions may have become fetchable, or budget freed.</summary>
     public void Signal() => _signal.Set();
 
+    /// <summary>Stops the loop (its stop token is cancelled first), then closes the broker's fetch session.</summary>
     public async ValueTask DisposeAsync()
     {
         _signal.Set();
         await BackgroundLoop.StoppedAsync(_loop).ConfigureAwait(false);
+        await CloseSessionAsync().ConfigureAwait(false);
 
         _signal.Dispose();
     }
@@ -114,6 +120,7 @@ internal sealed class BrokerFetcher : IAsyncDisposable
             try
             {
                 connection = await _connections.GetAsync(NodeId, _stop).ConfigureAwait(false);
+                _connection = connection;
                 short version = Version(connection);
                 _session.Build(request, _targets, options.MaxPartitionFetchBytes);
                 Index();
@@ -188,6 +195,32 @@ internal sealed class BrokerFetcher : IAsyncDisposable
                     break;
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Tells the broker to drop this consumer's fetch session (a Fetch with its id and the final epoch), so the session
+    /// does not hold a slot in the broker's session cache until it is evicted. Only on the connection still open (a
+    /// dead broker is not dialled again), and waiting at most <see cref="SessionCloseTimeout"/>: a broker that does
+    /// not answer does not hold up the dispose.
+    /// </summary>
+    private async Task CloseSessionAsync()
+    {
+        var request = new FetchRequest { ReplicaId = -1, MaxWaitMs = 0, MinBytes = 0, MaxBytes = _options.FetchMaxBytes, IsolationLevel = (sbyte)_options.IsolationLevel };
+        if (_connection is not { IsOpen: true } connection || !_session.TryBuildClose(request))
+        {
+            return;
+        }
+
+        var timeout = _options.RequestTimeout < SessionCloseTimeout ? _options.RequestTimeout : SessionCloseTimeout;
+        using var expiry = _clock.CancelAfter(timeout);
+        try
+        {
+            using var frame = await connection.SendAsync(request, connection.ApiVersions.VersionFor(ApiKey.Fetch), timeout, expiry.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is KafkaException or KafkaProtocolException or OperationCanceledException or ObjectDisposedException)
+        {
+            // Unanswered or refused: the broker evicts the session in time anyway.
         }
     }
 

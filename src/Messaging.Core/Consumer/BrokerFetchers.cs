@@ -68,7 +68,7 @@ internal sealed class BrokerFetchers : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops every broker fetcher started so far (their stop token is cancelled first).</summary>
+    /// <summary>Stops every broker fetcher started so far (their stop token is cancelled first), together: each closes its broker's fetch session.</summary>
     public async ValueTask DisposeAsync()
     {
         List<BrokerFetcher> brokers;
@@ -77,9 +77,6 @@ internal sealed class BrokerFetchers : IAsyncDisposable
             brokers = [.. _brokers.Values];
         }
 
-        foreach (var broker in brokers)
-        {
-            await broker.DisposeAsync().ConfigureAwait(false);
-        }
+        await Task.WhenAll(brokers.Select(broker => broker.DisposeAsync().AsTask())).ConfigureAwait(false);
     }
 }

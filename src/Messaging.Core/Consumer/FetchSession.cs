@@ -14,6 +14,9 @@ namespace Messaging.Consumer;
 /// <remarks>Used by one broker fetcher loop only: not thread-safe.</remarks>
 internal sealed class FetchSession
 {
+    /// <summary>The session epoch that closes a session (KIP-227's FINAL_EPOCH).</summary>
+    private const int FinalEpoch = -1;
+
     private readonly bool _enabled;
     private readonly Dictionary<TopicPartition, Entry> _partitions = [];
     private readonly HashSet<TopicPartition> _seen = [];
@@ -127,6 +130,27 @@ internal sealed class FetchSession
             Epoch = Epoch == int.MaxValue ? 1 : Epoch + 1;
         }
 
+        return true;
+    }
+
+    /// <summary>
+    /// Turns <paramref name="request"/> into the one that closes the broker's session — its id with the final epoch
+    /// (-1) and no partitions, as the Java client sends when it closes — and forgets the session. False when there is
+    /// no session to close.
+    /// </summary>
+    public bool TryBuildClose(FetchRequest request)
+    {
+        if (!_enabled || SessionId == 0)
+        {
+            return false;
+        }
+
+        request.SessionId = SessionId;
+        request.SessionEpoch = FinalEpoch;
+        request.Topics = [];
+        request.ForgottenTopicsData = [];
+        SessionId = 0;
+        Reset();
         return true;
     }
 

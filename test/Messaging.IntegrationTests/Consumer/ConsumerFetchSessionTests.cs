@@ -58,13 +58,9 @@ public sealed class ConsumerFetchSessionTests
     public async Task A_broker_without_sessions_gets_full_fetches_and_sessions_can_be_turned_off()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var fake = FakeFetchBroker.Start(sessions: false);
-        fake.CreateTopic(Topic, 2);
-        fake.Append(Topic, 0, Batch(0, 3));
-        await using (var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(fake.BootstrapServers)))
+        await using var fake = BrokerWithThreeRecords(sessions: false, partitions: 2);
+        await using (await ReadThreeAsync(fake, 2, null, ct))
         {
-            consumer.Assign(ConsumerTestSupport.All(Topic, 2, OffsetSpec.Earliest));
-            Assert.Equal(3, (await ConsumerTestSupport.ReadAsync(consumer, 3, TimeSpan.FromSeconds(10), ct)).Count);
             await WaitForFetchesAsync(fake, 3, ct);
         }
 
@@ -75,16 +71,62 @@ public sealed class ConsumerFetchSessionTests
             Assert.Equal(2, Partitions(f).Count);
         });
 
-        await using var off = FakeFetchBroker.Start(sessions: true);
-        off.CreateTopic(Topic, 1);
-        off.Append(Topic, 0, Batch(0, 3));
-        await using (var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(off.BootstrapServers, o => o.FetchSessions = false)))
-        {
-            consumer.Assign(ConsumerTestSupport.All(Topic, 1, OffsetSpec.Earliest));
-            Assert.Equal(3, (await ConsumerTestSupport.ReadAsync(consumer, 3, TimeSpan.FromSeconds(10), ct)).Count);
-        }
+        await using var off = BrokerWithThreeRecords(sessions: true, partitions: 1);
+        await (await ReadThreeAsync(off, 1, o => o.FetchSessions = false, ct)).DisposeAsync();
 
         Assert.All(off.Fetches, f => Assert.Equal(-1, f.SessionEpoch));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Disposing_the_consumer_closes_its_fetch_session()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var fake = BrokerWithThreeRecords(sessions: true, partitions: 2);
+        await using (await ReadThreeAsync(fake, 2, null, ct))
+        {
+            await WaitForFetchesAsync(fake, 2, ct);
+            Assert.Equal(1, fake.OpenSessions);
+        }
+
+        // As the Java client closes: the session's id with the final epoch (-1), and no partitions.
+        var close = fake.Fetches[^1];
+        Assert.Equal(100, close.SessionId);
+        Assert.Equal(-1, close.SessionEpoch);
+        Assert.Empty(Partitions(close));
+        Assert.Equal(0, fake.OpenSessions);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Closing_the_fetch_session_does_not_hold_up_dispose_when_the_broker_does_not_answer()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var fake = BrokerWithThreeRecords(sessions: true, partitions: 1);
+        fake.IgnoreSessionCloses = true;
+        var consumer = await ReadThreeAsync(fake, 1, o => o.RequestTimeout = TimeSpan.FromSeconds(30), ct);
+        await WaitForFetchesAsync(fake, 2, ct);
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await consumer.DisposeAsync();
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(5), "dispose took " + started.Elapsed + " waiting for an unanswered session close");
+        Assert.Equal(-1, fake.Fetches[^1].SessionEpoch);
+    }
+
+    /// <summary>A fake broker with the topic's <paramref name="partitions"/> partitions and three records in partition 0.</summary>
+    private static FakeFetchBroker BrokerWithThreeRecords(bool sessions, int partitions)
+    {
+        var fake = FakeFetchBroker.Start(sessions);
+        fake.CreateTopic(Topic, partitions);
+        fake.Append(Topic, 0, Batch(0, 3));
+        return fake;
+    }
+
+    /// <summary>A consumer of every partition from the earliest offset, once it has read the three records.</summary>
+    private static async Task<KafkaConsumer<byte[]?, byte[]?>> ReadThreeAsync(FakeFetchBroker fake, int partitions, Action<KafkaConsumerOptions>? configure, CancellationToken cancellationToken)
+    {
+        var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(fake.BootstrapServers, configure));
+        consumer.Assign(ConsumerTestSupport.All(Topic, partitions, OffsetSpec.Earliest));
+        Assert.Equal(3, (await ConsumerTestSupport.ReadAsync(consumer, 3, TimeSpan.FromSeconds(10), cancellationToken)).Count);
+        return consumer;
     }
 
     private static List<(int Partition, long Offset)> Partitions(FetchRequest request) =>

@@ -112,6 +112,21 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
         }
     }
 
+    /// <summary>Leaves a Fetch that closes a session (its id, epoch -1) unanswered: a broker that died as the consumer closes.</summary>
+    public bool IgnoreSessionCloses { get; set; }
+
+    /// <summary>The sessions the broker holds open.</summary>
+    public int OpenSessions
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _sessions.Count;
+            }
+        }
+    }
+
     /// <summary>The next Fetch fails with <paramref name="error"/> at the top level.</summary>
     public void FailNextFetch(ErrorCode error) => _nextFetchError = error;
 
@@ -197,6 +212,11 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
                 var arrived = Stopwatch.GetTimestamp();
                 var request = KafkaFrames.ReadRequest<FetchRequest>(frame, null, out var header);
                 _fetches.Enqueue(request);
+                if (request.SessionEpoch == -1 && request.SessionId != 0 && IgnoreSessionCloses)
+                {
+                    return NeverAnswer;
+                }
+
                 var (response, hasData) = Fetch(request, version);
                 response.ThrottleTimeMs = Interlocked.Decrement(ref _throttledFetchesLeft) >= 0 ? _fetchThrottleMs : 0;
                 FetchTimes.Enqueue((arrived, response.ThrottleTimeMs));
@@ -248,7 +268,13 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
 
         lock (_lock)
         {
-            // Sessions (KIP-227): epoch 0 starts one (full request), epoch > 0 continues it (incremental), -1 is sessionless.
+            // Sessions (KIP-227): epoch 0 starts one (full request), epoch > 0 continues it (incremental), -1 is sessionless
+            // (and closes the session it names).
+            if (request.SessionEpoch == -1 && request.SessionId != 0)
+            {
+                _sessions.Remove(request.SessionId);
+            }
+
             Dictionary<(string, int), (long Offset, int LastFetchedEpoch)> wanted;
             int sessionId = 0;
             bool incremental = false;
