@@ -42,6 +42,9 @@ internal sealed class ChunkDecoder
     /// <summary>The next offset to deliver from the current chunk.</summary>
     public long NextOffset { get; private set; }
 
+    /// <summary>The leader epoch of the last batch passed in the current chunk (delivered from or skipped), or -1 before any.</summary>
+    public int NextEpoch { get; private set; } = -1;
+
     /// <summary>True when the chunk has nothing more to decode (or failed).</summary>
     public bool IsDone { get; private set; }
 
@@ -56,6 +59,7 @@ internal sealed class ChunkDecoder
         _chunk = chunk;
         _batches = new RecordBatchReader(chunk.Records, _options);
         _filter.Reset(_readCommitted ? chunk.AbortedTransactions : null);
+        NextEpoch = -1;
         NextOffset = chunk.FetchOffset;
         IsDone = false;
         PendingError = null;
@@ -114,12 +118,18 @@ internal sealed class ChunkDecoder
                     slice.Commit();
                     next = slot.View.Offset + 1;
                     NextOffset = next; // per record: a later record of the batch may fail to decode, and the position must stay past those delivered
+                    NextEpoch = epoch;
                 }
 
                 if (_records.RemainingCount == 0)
                 {
                     // Compaction can leave the batch's last offset past its last record: the next offset follows the batch.
-                    NextOffset = Math.Max(NextOffset, _batchNext);
+                    if (_batchNext > NextOffset)
+                    {
+                        NextOffset = _batchNext;
+                        NextEpoch = _epoch;
+                    }
+
                     EndBatch();
                 }
             }
@@ -138,6 +148,7 @@ internal sealed class ChunkDecoder
         }
 
         slice.NextOffset = NextOffset;
+        slice.NextEpoch = NextEpoch;
     }
 
     private bool NextBatch(FetchedPartition chunk)
@@ -174,18 +185,21 @@ internal sealed class ChunkDecoder
                     }
 
                     NextOffset = batch.LastOffset + 1;
+                    NextEpoch = batch.PartitionLeaderEpoch;
                     continue;
                 }
 
                 if (_filter.IsAborted(batch))
                 {
                     NextOffset = batch.LastOffset + 1;
+                    NextEpoch = batch.PartitionLeaderEpoch;
                     continue;
                 }
             }
             else if (batch.IsControl)
             {
                 NextOffset = batch.LastOffset + 1;
+                NextEpoch = batch.PartitionLeaderEpoch;
                 continue;
             }
 

@@ -19,19 +19,46 @@ namespace Messaging.Consumer;
 internal sealed class CursorGeneration
 {
     private long _position;
+    private int _leaderEpoch;
 
-    public CursorGeneration(long position)
+    public CursorGeneration(long position, int leaderEpoch = -1)
     {
         _position = position;
+        _leaderEpoch = leaderEpoch;
     }
 
     /// <summary>
     /// The next offset to hand to the application in this generation, or -1 while unknown. Written by the consuming
     /// thread (for data of this generation) and, for the current generation, under the fetcher's lock.
     /// </summary>
-    public long Position
+    public long Position => Volatile.Read(ref _position);
+
+    /// <summary>
+    /// The leader epoch of the last batch consumed before <see cref="Position"/>, or -1 while unknown (a seek, a
+    /// looked-up start): committed with the position (KIP-320), so a member starting there can detect a truncation.
+    /// Read after <see cref="Position"/>, it is that position's epoch or a later one, never an earlier one (which would
+    /// place the position past its epoch's end and make the broker report a divergence that is not there).
+    /// </summary>
+    public int LeaderEpoch => Volatile.Read(ref _leaderEpoch);
+
+    /// <summary>The consuming thread moves past consumed data, whose last batch had <paramref name="leaderEpoch"/> (-1: keeps the epoch).</summary>
+    public void Advance(long position, int leaderEpoch)
     {
-        get => Volatile.Read(ref _position);
-        set => Volatile.Write(ref _position, value);
+        if (leaderEpoch >= 0)
+        {
+            Volatile.Write(ref _leaderEpoch, leaderEpoch);
+        }
+
+        Volatile.Write(ref _position, position);
+    }
+
+    /// <summary>Sets the position under the fetcher's lock (a seek, a hold, a looked-up start); a new offset has no known epoch.</summary>
+    public void MoveTo(long position)
+    {
+        if (position != Position)
+        {
+            Volatile.Write(ref _leaderEpoch, -1);
+            Volatile.Write(ref _position, position);
+        }
     }
 }

@@ -104,13 +104,13 @@ internal sealed class Fetcher : IAsyncDisposable
     }
 
     /// <summary>Removes partitions; nothing more of them is delivered. Returns their positions (-1 where unknown).</summary>
-    public Dictionary<TopicPartition, long> Remove(IEnumerable<TopicPartition> partitions) => _cursors.Remove(partitions);
+    public Dictionary<TopicPartition, ConsumedPosition> Remove(IEnumerable<TopicPartition> partitions) => _cursors.Remove(partitions);
 
     /// <summary>Wakes a consumer waiting for records, so it looks at its group (a failure to surface).</summary>
     public void WakeConsumer() => _buffer.WakeConsumer();
 
-    /// <summary>Every assigned partition's known position.</summary>
-    public List<KeyValuePair<TopicPartition, long>> Positions() => _cursors.Positions();
+    /// <summary>Every assigned partition's known position, with the leader epoch of what was consumed before it.</summary>
+    public List<KeyValuePair<TopicPartition, ConsumedPosition>> Positions() => _cursors.Positions();
 
     /// <summary>The assigned partitions.</summary>
     public IReadOnlyList<TopicPartition> Assignment() => _cursors.Assignment();

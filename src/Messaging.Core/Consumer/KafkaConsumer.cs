@@ -270,7 +270,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
                     while (delivered < count && cursor.Generation == generation) // else sought, paused or unassigned meanwhile: the rest is dropped
                     {
                         var result = Materialize(slice, delivered, keyDeserializer, valueDeserializer);
-                        generation.Position = result.Offset + 1; // the slice's own generation: a seek since the check replaced it and keeps its position
+                        generation.Advance(result.Offset + 1, result.LeaderEpoch); // the slice's own generation: a seek since the check replaced it and keeps its position
                         delivered++;
                         yield return result;
                     }
@@ -281,7 +281,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
                     // control or aborted batches the slice skipped after it.
                     if (delivered == count)
                     {
-                        generation.Position = slice.NextOffset;
+                        generation.Advance(slice.NextOffset, slice.NextEpoch);
                     }
 
                     slice.RecycleOwned();
@@ -308,7 +308,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
         try
         {
             var slice = await NextSliceAsync(cancellationToken).ConfigureAwait(false);
-            slice.Generation!.Position = slice.NextOffset; // a retired generation if sought meanwhile: the seek's position stands
+            slice.Generation!.Advance(slice.NextOffset, slice.NextEpoch); // a retired generation if sought meanwhile: the seek's position stands
             if (KafkaActivities.IsEnabled)
             {
                 TraceBatchReceived(slice);
@@ -347,7 +347,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
                     while (next < count && cursor.Generation == generation)
                     {
                         var record = slice[next++];
-                        generation.Position = record.Offset + 1;
+                        generation.Advance(record.Offset + 1, record.LeaderEpoch);
                         if (KafkaActivities.IsEnabled)
                         {
                             TraceReceived(slice.TopicPartition, record.Offset, record.Headers);
@@ -360,7 +360,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
                 {
                     if (next == count)
                     {
-                        generation.Position = slice.NextOffset;
+                        generation.Advance(slice.NextOffset, slice.NextEpoch);
                     }
 
                     slice.RecycleFrom(next); // records never handed out
@@ -492,6 +492,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
 
             int count = slice.Count;
             long next = slice.NextOffset;
+            int nextEpoch = slice.NextEpoch;
             bool finished = _decoder.IsDone && _decoder.PendingError is null;
             slice.Seal();
             if (finished)
@@ -504,7 +505,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
                 return slice;
             }
 
-            generation.Position = next; // only control or aborted batches: the position moves past them
+            generation.Advance(next, nextEpoch); // only control or aborted batches: the position moves past them
         }
     }
 

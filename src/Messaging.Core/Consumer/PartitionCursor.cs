@@ -130,7 +130,7 @@ internal sealed class PartitionCursor
     public long Position
     {
         get => Generation.Position;
-        set => Generation.Position = value;
+        set => Generation.MoveTo(value);
     }
 
     public long HighWatermark { get; set; } = -1;
@@ -147,7 +147,9 @@ internal sealed class PartitionCursor
     {
         HoldQueued = false;
         HoldReturnsTo = CursorState.Fetching;
-        Volatile.Write(ref _generation, new CursorGeneration(Position));
+        var current = Generation;
+        long position = current.Position;
+        Volatile.Write(ref _generation, new CursorGeneration(position, current.LeaderEpoch));
     }
 
     /// <summary>True when a Fetch may include the partition now.</summary>

@@ -135,11 +135,11 @@ internal sealed class PartitionCursors
     /// <summary>
     /// Removes partitions from the assignment (revoked or lost): nothing more of them is delivered once this returns
     /// (their generation is retired, so buffered data is dropped when taken). Returns each removed partition's position
-    /// (-1 where unknown).
+    /// (-1 where unknown) with its leader epoch.
     /// </summary>
-    public Dictionary<TopicPartition, long> Remove(IEnumerable<TopicPartition> partitions)
+    public Dictionary<TopicPartition, ConsumedPosition> Remove(IEnumerable<TopicPartition> partitions)
     {
-        var positions = new Dictionary<TopicPartition, long>();
+        var positions = new Dictionary<TopicPartition, ConsumedPosition>();
         lock (Sync)
         {
             foreach (var partition in partitions)
@@ -148,7 +148,7 @@ internal sealed class PartitionCursors
                 {
                     cursor.State = CursorState.Removed;
                     cursor.BumpGeneration();
-                    positions[partition] = cursor.Position;
+                    positions[partition] = ConsumedPosition.Of(cursor.Generation);
                 }
             }
 
@@ -158,17 +158,18 @@ internal sealed class PartitionCursors
         return positions;
     }
 
-    /// <summary>Every assigned partition's position (the offset of the next record for the application), where known.</summary>
-    public List<KeyValuePair<TopicPartition, long>> Positions()
+    /// <summary>Every assigned partition's position (the offset of the next record for the application) with its leader epoch, where known.</summary>
+    public List<KeyValuePair<TopicPartition, ConsumedPosition>> Positions()
     {
         lock (Sync)
         {
-            var positions = new List<KeyValuePair<TopicPartition, long>>(_all.Length);
+            var positions = new List<KeyValuePair<TopicPartition, ConsumedPosition>>(_all.Length);
             foreach (var cursor in _all)
             {
-                if (cursor.Position >= 0)
+                var position = ConsumedPosition.Of(cursor.Generation);
+                if (position.Offset >= 0)
                 {
-                    positions.Add(new KeyValuePair<TopicPartition, long>(cursor.TopicPartition, cursor.Position));
+                    positions.Add(new KeyValuePair<TopicPartition, ConsumedPosition>(cursor.TopicPartition, position));
                 }
             }
 

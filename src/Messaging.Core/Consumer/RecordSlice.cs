@@ -144,6 +144,9 @@ internal sealed class RecordSlice
     /// <summary>The decoder's position after the records in this slice (past skipped control and aborted batches too).</summary>
     public long NextOffset { get; set; } = -1;
 
+    /// <summary>The leader epoch of the last batch the decoder passed for <see cref="NextOffset"/>, or -1 when it passed none.</summary>
+    public int NextEpoch { get; set; } = -1;
+
     /// <summary>Filling is done: every record is live. An empty slice is freed at once.</summary>
     public void Seal()
     {

@@ -14,7 +14,7 @@ namespace Messaging.Consumer;
 internal sealed class StoredOffsets
 {
     private readonly Lock _lock = new();
-    private readonly Dictionary<TopicPartition, (long Offset, string? Metadata)> _stored = [];
+    private readonly Dictionary<TopicPartition, (long Offset, int LeaderEpoch, string? Metadata)> _stored = [];
     private readonly Dictionary<TopicPartition, long> _committed = [];
     private readonly HashSet<TopicPartition> _owned = [];
 
@@ -50,7 +50,7 @@ internal sealed class StoredOffsets
                 return false;
             }
 
-            _stored[partition] = (offset, null);
+            _stored[partition] = (offset, -1, null);
             return true;
         }
     }
@@ -60,23 +60,24 @@ internal sealed class StoredOffsets
     {
         lock (_lock)
         {
-            _stored[partition] = (offset, metadata);
+            _stored[partition] = (offset, -1, metadata);
         }
     }
 
     /// <summary>
-    /// Stores consumed positions (automatic offset store) of owned partitions; unknown positions (-1) are skipped. A
+    /// Stores consumed positions (automatic offset store) of owned partitions, with the leader epoch of what was
+    /// consumed before them (committed as the Java client commits it, KIP-320); unknown positions (-1) are skipped. A
     /// position read from the fetcher just before its partition was lost or revoked and forgotten is not stored again.
     /// </summary>
-    public void StorePositions(IEnumerable<KeyValuePair<TopicPartition, long>> positions)
+    public void StorePositions(IEnumerable<KeyValuePair<TopicPartition, ConsumedPosition>> positions)
     {
         lock (_lock)
         {
-            foreach (var (partition, offset) in positions)
+            foreach (var (partition, position) in positions)
             {
-                if (offset >= 0 && _owned.Contains(partition))
+                if (position.Offset >= 0 && _owned.Contains(partition))
                 {
-                    _stored[partition] = (offset, null);
+                    _stored[partition] = (position.Offset, position.LeaderEpoch, null);
                 }
             }
         }
@@ -106,7 +107,7 @@ internal sealed class StoredOffsets
 
                 if (!_committed.TryGetValue(partition, out var committed) || committed != stored.Offset)
                 {
-                    pending.Add(new OffsetToCommit(partition, stored.Offset, Metadata: stored.Metadata));
+                    pending.Add(new OffsetToCommit(partition, stored.Offset, stored.LeaderEpoch, stored.Metadata));
                 }
             }
         }

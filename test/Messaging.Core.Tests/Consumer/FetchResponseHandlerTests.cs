@@ -38,7 +38,7 @@ public sealed class FetchResponseHandlerTests
         Assert.Equal(CursorState.Fetching, cursor.State);
 
         // Once the application has them, the same answer resets the position.
-        data.Generation.Position = 5;
+        data.Generation.Advance(5, -1);
         buffer.Done(data);
         Fetch(cursors, handler, frames, ErrorCode.OffsetOutOfRange, null);
         Assert.Equal(CursorState.Resetting, cursor.State);
@@ -164,7 +164,7 @@ public sealed class FetchResponseHandlerTests
         using var rig = new MovingPartition();
         rig.Fetch(1, ErrorCode.None, Batch(0, 10, o => "v" + o, configure: b => b.PartitionLeaderEpoch = 3));
         Assert.True(rig.Buffer.TryTake(out var data));
-        data.Generation.Position = 10; // the application consumed 0-9
+        data.Generation.Advance(10, -1); // the application consumed 0-9
         rig.Buffer.Done(data);
 
         // A new leader lacks records 6-9 (an unclean election): its log diverges after epoch 2, which ends at 6.
@@ -187,7 +187,7 @@ public sealed class FetchResponseHandlerTests
         using var rig = new MovingPartition();
         rig.Fetch(1, ErrorCode.None, Batch(0, 10, o => "v" + o, configure: b => b.PartitionLeaderEpoch = 3));
         var fetched = rig.Cursor.Generation;
-        fetched.Position = 4; // the application has 0-3; 4-9 wait for it
+        fetched.Advance(4, 3); // the application has 0-3; 4-9 wait for it
 
         rig.Fetch(1, ErrorCode.None, diverging: new FetchResponse.EpochEndOffset { Epoch = 2, EndOffset = 7 });
         Assert.NotSame(fetched, rig.Cursor.Generation); // 7-9 were fetched from the diverged log: what waits is dropped
@@ -210,7 +210,7 @@ public sealed class FetchResponseHandlerTests
         using var rig = new MovingPartition(AutoOffsetReset.Error);
         rig.Fetch(1, ErrorCode.None, Batch(0, 10, o => "v" + o, configure: b => b.PartitionLeaderEpoch = 3));
         Assert.True(rig.Buffer.TryTake(out var data));
-        data.Generation.Position = 10;
+        data.Generation.Advance(10, -1);
         rig.Buffer.Done(data);
 
         rig.Fetch(1, ErrorCode.None, Batch(10, 5, o => "w" + o, configure: b => b.PartitionLeaderEpoch = 3), diverging: new FetchResponse.EpochEndOffset { Epoch = 2, EndOffset = 6 });

@@ -50,7 +50,7 @@ public sealed class PartitionCursorsTests
         Assert.Equal(7, cursors.Position(P0));
 
         var positions = cursors.Remove([P0]);
-        Assert.Equal(7, positions[P0]);
+        Assert.Equal(7, positions[P0].Offset);
         Assert.False(IsCurrent(fetched));
         Assert.DoesNotContain(P0, cursors.Assignment());
     }

@@ -14,8 +14,8 @@ public sealed class StoredOffsetsTests
         var store = new StoredOffsets();
         store.Own([P0, P1, new TopicPartition("t", 2)]);
         store.KnownCommitted(P0, 10);
-        store.StorePositions([new(P0, 10), new(P1, 5), new(new TopicPartition("t", 2), -1)]);
-        Assert.Equal([P1], store.Pending().Select(o => o.Partition)); // P0 unchanged, P2 unknown
+        store.StorePositions([new(P0, new(10, 3)), new(P1, new(5, 4)), new(new TopicPartition("t", 2), new(-1, -1))]);
+        Assert.Equal([(P1, 5L, 4)], store.Pending().Select(o => (o.Partition, o.Offset, o.LeaderEpoch))); // P0 unchanged, P2 unknown; with the consumed epoch
 
         var pending = store.Pending();
         store.Committed(pending);
@@ -45,7 +45,7 @@ public sealed class StoredOffsetsTests
     {
         var store = new StoredOffsets();
         store.Own([P0, P1]);
-        List<KeyValuePair<TopicPartition, long>> positions = [new(P0, 7), new(P1, 3)]; // a commit reads the fetcher's positions...
+        List<KeyValuePair<TopicPartition, ConsumedPosition>> positions = [new(P0, new(7, -1)), new(P1, new(3, -1))]; // a commit reads the fetcher's positions...
         store.Forget([P1]); // ...the member loses P1 (another member may own it now)...
         store.StorePositions(positions); // ...and the commit stores what it read
 

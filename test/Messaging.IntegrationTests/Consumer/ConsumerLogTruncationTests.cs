@@ -44,6 +44,34 @@ public sealed class ConsumerLogTruncationTests
         Assert.Equal([6L, 7], (await ConsumerTestSupport.ReadAsync(consumer, 2, TimeSpan.FromSeconds(10), ct)).Select(r => r.Offset));
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task A_commit_of_the_consumed_position_carries_the_leader_epoch_of_the_last_record_consumed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var fake = Broker();
+        await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(fake.BootstrapServers, o =>
+        {
+            o.GroupId = "commits-epochs";
+            o.EnableAutoCommit = false;
+        }));
+        consumer.Assign(ConsumerTestSupport.All(Topic, 1, OffsetSpec.Earliest));
+        Assert.Equal(10, (await ConsumerTestSupport.ReadAsync(consumer, 10, TimeSpan.FromSeconds(10), ct)).Count);
+        await consumer.CommitAsync(ct);
+        Assert.Equal((10L, 3), LastCommit(fake));
+
+        // A new leader's records (epoch 5): a member starting from this commit checks it against epoch 5 (KIP-320).
+        fake.Append(Topic, 0, Batch(10, 2, 5, "n"));
+        Assert.Equal(2, (await ConsumerTestSupport.ReadAsync(consumer, 2, TimeSpan.FromSeconds(10), ct)).Count);
+        await consumer.CommitAsync(ct);
+        Assert.Equal((12L, 5), LastCommit(fake));
+    }
+
+    private static (long Offset, int LeaderEpoch) LastCommit(FakeFetchBroker fake)
+    {
+        var partition = fake.Commits.Last().Topics.Single().Partitions.Single();
+        return (partition.CommittedOffset, partition.CommittedLeaderEpoch);
+    }
+
     /// <summary>A broker whose log holds 0-9 in leader epoch 3.</summary>
     private static FakeFetchBroker Broker()
     {

@@ -45,6 +45,9 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
     /// <summary>Every Fetch request received, in order.</summary>
     public IReadOnlyList<FetchRequest> Fetches => [.. _fetches];
 
+    /// <summary>Every OffsetCommit received, in order (the broker is its own group coordinator).</summary>
+    public ConcurrentQueue<OffsetCommitRequest> Commits { get; } = new();
+
     /// <summary>For each Fetch received, in order: when it arrived (Stopwatch timestamp) and the throttle its answer asked for.</summary>
     public ConcurrentQueue<(long Arrived, int ThrottleMs)> FetchTimes { get; } = new();
 
@@ -154,6 +157,8 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
                         new() { ApiKey = ApiKey.Metadata, MinVersion = 9, MaxVersion = 12 },
                         new() { ApiKey = ApiKey.Fetch, MinVersion = 12, MaxVersion = MaxFetchVersion },
                         new() { ApiKey = ApiKey.ListOffsets, MinVersion = 6, MaxVersion = 9 },
+                        new() { ApiKey = ApiKey.FindCoordinator, MinVersion = 4, MaxVersion = 6 },
+                        new() { ApiKey = ApiKey.OffsetCommit, MinVersion = 6, MaxVersion = 9 },
                     ],
                 }, version, header.CorrelationId);
                 return TimeSpan.Zero;
@@ -222,6 +227,32 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
                 FetchTimes.Enqueue((arrived, response.ThrottleTimeMs));
                 KafkaFrames.WriteResponse(output, response, version, header.CorrelationId);
                 return hasData || response.ErrorCode != ErrorCode.None ? TimeSpan.Zero : TimeSpan.FromMilliseconds(Math.Min(request.MaxWaitMs, 50));
+            }
+
+            case ApiKey.FindCoordinator:
+            {
+                // The group coordinator too, for commits of manually assigned partitions (no JoinGroup).
+                var request = KafkaFrames.ReadRequest<FindCoordinatorRequest>(frame, null, out var header);
+                KafkaFrames.WriteResponse(output, new FindCoordinatorResponse
+                {
+                    Coordinators = [.. request.CoordinatorKeys.Select(key => new FindCoordinatorResponse.Coordinator { Key = key, NodeId = 1, Host = "127.0.0.1", Port = Port, ErrorMessage = null })],
+                }, version, header.CorrelationId);
+                return TimeSpan.Zero;
+            }
+
+            case ApiKey.OffsetCommit:
+            {
+                var request = KafkaFrames.ReadRequest<OffsetCommitRequest>(frame, null, out var header);
+                Commits.Enqueue(request);
+                KafkaFrames.WriteResponse(output, new OffsetCommitResponse
+                {
+                    Topics = [.. request.Topics.Select(t => new OffsetCommitResponse.OffsetCommitResponseTopic
+                    {
+                        Name = t.Name,
+                        Partitions = [.. t.Partitions.Select(p => new OffsetCommitResponse.OffsetCommitResponsePartition { PartitionIndex = p.PartitionIndex })],
+                    })],
+                }, version, header.CorrelationId);
+                return TimeSpan.Zero;
             }
 
             default:
