@@ -20,7 +20,8 @@ public enum ConsumeErrorKind
     /// The partition's log was truncated past records the application already consumed (an unclean leader election
     /// made a replica without them leader; detected with the leader epochs of fetched batches, KIP-320) and
     /// <see cref="AutoOffsetReset.Error"/> says not to move the position back. <see cref="ConsumeException.Offset"/>
-    /// is the position; the message names the offset the log diverges from.
+    /// is the position; <see cref="ConsumeException.DivergingOffset"/> is the offset the log diverges from, where
+    /// reading the new leader's log goes on without skipping any of its records.
     /// </summary>
     LogTruncation,
 }
@@ -59,4 +60,12 @@ public sealed class ConsumeException : KafkaException
 
     /// <summary>The broker's error code, or <see cref="ErrorCode.None"/>.</summary>
     public ErrorCode ErrorCode { get; }
+
+    /// <summary>
+    /// For <see cref="ConsumeErrorKind.LogTruncation"/>: the offset the partition's log diverges from what was
+    /// consumed (the end offset of the last leader epoch both share) — the records from there on are the new leader's,
+    /// none of them consumed yet: seek there to read on without skipping any. -1 for other kinds, or when the leader
+    /// could not say where its log diverges.
+    /// </summary>
+    public long DivergingOffset { get; internal init; } = -1;
 }

@@ -401,7 +401,10 @@ internal sealed class FetchResponseHandler
                         diverging.Epoch.ToString(CultureInfo.InvariantCulture) + "), so records the application consumed from there are no longer in the log"
                     : "the leader cannot say where its log diverges") +
                 ", and auto.offset.reset is error. The partition is held: seek to continue.",
-                ConsumeErrorKind.LogTruncation, cursor.TopicPartition, position));
+                ConsumeErrorKind.LogTruncation, cursor.TopicPartition, position)
+            {
+                DivergingOffset = known ? diverging.EndOffset : -1,
+            });
         }
         else if (known)
         {

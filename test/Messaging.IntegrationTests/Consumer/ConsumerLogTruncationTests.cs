@@ -38,6 +38,7 @@ public sealed class ConsumerLogTruncationTests
         Assert.Equal(ConsumeErrorKind.LogTruncation, error.Kind);
         Assert.Equal(new TopicPartition(Topic, 0), error.TopicPartition);
         Assert.Equal(10, error.Offset);
+        Assert.Equal(6, error.DivergingOffset); // where the new leader's log goes on: nothing of it skipped from there
         Assert.Equal(10, consumer.Position(new TopicPartition(Topic, 0)));
 
         consumer.Seek(new TopicPartition(Topic, 0), 6);
