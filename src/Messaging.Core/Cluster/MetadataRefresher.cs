@@ -48,6 +48,13 @@ internal sealed class MetadataRefresher : IAsyncDisposable
         _loop = RunAsync();
     }
 
+    /// <summary>
+    /// Raised (on the refresh loop) after a refresh changed brokers, controller or some partition's leader or epoch —
+    /// whoever asked for it, or none (the periodic refresh, one after a lost connection): users that route by leader
+    /// re-route then, not at their next own look.
+    /// </summary>
+    public event Action? Changed;
+
     /// <summary>The newest snapshot.</summary>
     public ClusterMetadata Current => Volatile.Read(ref _current);
 
@@ -188,6 +195,10 @@ internal sealed class MetadataRefresher : IAsyncDisposable
                 var changed = Apply(previous, snapshot);
                 backoff = changed ? MinRefreshInterval : Grow(backoff);
                 waiters?.TrySetResult(Current);
+                if (changed)
+                {
+                    Changed?.Invoke();
+                }
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {

@@ -46,6 +46,7 @@ internal sealed class Fetcher : IAsyncDisposable
         _brokers = new BrokerFetchers(node => new BrokerFetcher(node, _cursors, _buffer, _responses, connections, responseBuffers, options, _log, clock, stop));
         _maintenance = new FetchMaintenance(_metadata, new OffsetLookup(cluster, options.RetryBackoff), _cursors, _buffer, _brokers, _maintenanceRequests,
             options, _log, clock, stop);
+        _metadata.Changed += _maintenanceRequests.Wake; // a leader moved in metadata nobody here asked for: re-route now
     }
 
     /// <summary>Bytes fetched and not yet consumed.</summary>
@@ -171,6 +172,7 @@ internal sealed class Fetcher : IAsyncDisposable
             return;
         }
 
+        _metadata.Changed -= _maintenanceRequests.Wake;
         await _stop.CancelAsync().ConfigureAwait(false);
         await _brokers.DisposeAsync().ConfigureAwait(false);
         await _maintenance.WhenStoppedAsync().ConfigureAwait(false);

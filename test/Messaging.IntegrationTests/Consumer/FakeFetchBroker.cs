@@ -30,12 +30,19 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
     private int _fetchThrottleMs;
     private int _throttledFetchesLeft;
 
-    private FakeFetchBroker(bool sessions, short maxFetchVersion)
+    private readonly Dictionary<int, FakeFetchBroker> _peers = [];
+    private readonly Dictionary<(string Topic, int Partition), (int Leader, int Epoch)> _leaders = [];
+
+    private FakeFetchBroker(bool sessions, short maxFetchVersion, int nodeId)
     {
         SupportsSessions = sessions;
         MaxFetchVersion = maxFetchVersion;
+        NodeId = nodeId;
         StartAccepting();
     }
+
+    /// <summary>This broker's node id in the metadata it gives.</summary>
+    public int NodeId { get; }
 
 
     public bool SupportsSessions { get; }
@@ -51,13 +58,32 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
     /// <summary>For each Fetch received, in order: when it arrived (Stopwatch timestamp) and the throttle its answer asked for.</summary>
     public ConcurrentQueue<(long Arrived, int ThrottleMs)> FetchTimes { get; } = new();
 
-    public static FakeFetchBroker Start(bool sessions = true, short maxFetchVersion = 16) => new(sessions, maxFetchVersion);
+    public static FakeFetchBroker Start(bool sessions = true, short maxFetchVersion = 16, int nodeId = 1) => new(sessions, maxFetchVersion, nodeId);
 
-    public void CreateTopic(string topic, int partitions)
+    /// <summary>Lists <paramref name="other"/> among the brokers of this one's metadata (a cluster of fakes; each serves Fetch from its own log).</summary>
+    public void AddPeer(FakeFetchBroker other)
     {
         lock (_lock)
         {
-            _topicIds[topic] = Guid.NewGuid();
+            _peers[other.NodeId] = other;
+        }
+    }
+
+    /// <summary>This broker's metadata names <paramref name="leader"/> as the partition's leader from now on (broker 1, epoch 0 until set).</summary>
+    public void SetLeader(string topic, int partition, int leader, int epoch)
+    {
+        lock (_lock)
+        {
+            _leaders[(topic, partition)] = (leader, epoch);
+        }
+    }
+
+    /// <summary>Creates a topic with empty partitions; <paramref name="topicId"/> gives it another broker's id for it (one cluster), else a new one.</summary>
+    public void CreateTopic(string topic, int partitions, Guid? topicId = null)
+    {
+        lock (_lock)
+        {
+            _topicIds[topic] = topicId ?? Guid.NewGuid();
             for (int p = 0; p < partitions; p++)
             {
                 _logs[(topic, p)] = new PartitionLog();
@@ -65,7 +91,16 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
         }
     }
 
-    /// <summary>Appends a batch (magic 2): its base offset is rewritten to the log end, as a broker does. Returns the base offset.</summary>
+    /// <summary>The topic's id.</summary>
+    public Guid TopicId(string topic)
+    {
+        lock (_lock)
+        {
+            return _topicIds[topic];
+        }
+    }
+
+        /// <summary>Appends a batch (magic 2): its base offset is rewritten to the log end, as a broker does. Returns the base offset.</summary>
     public long Append(string topic, int partition, byte[] batch)
     {
         lock (_lock)
@@ -173,17 +208,23 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
                     foreach (var (name, id) in _topicIds)
                     {
                         var partitions = _logs.Keys.Where(k => k.Topic == name).OrderBy(k => k.Partition)
-                            .Select(k => new MetadataResponse.MetadataResponsePartition { PartitionIndex = k.Partition, LeaderId = 1, LeaderEpoch = 0, ReplicaNodes = [1], IsrNodes = [1] })
+                            .Select(k => _leaders.TryGetValue(k, out var led) ? (k.Partition, led.Leader, led.Epoch) : (k.Partition, 1, 0))
+                            .Select(p => new MetadataResponse.MetadataResponsePartition { PartitionIndex = p.Item1, LeaderId = p.Item2, LeaderEpoch = p.Item3, ReplicaNodes = [p.Item2], IsrNodes = [p.Item2] })
                             .ToArray();
                         topics.Add(new MetadataResponse.MetadataResponseTopic { Name = name, TopicId = id, Partitions = partitions });
                     }
                 }
 
                 _ = request;
-                var port = Port;
+                MetadataResponse.MetadataResponseBroker[] brokers;
+                lock (_lock)
+                {
+                    brokers = [new() { NodeId = NodeId, Host = "127.0.0.1", Port = Port }, .. _peers.Values.Select(p => new MetadataResponse.MetadataResponseBroker { NodeId = p.NodeId, Host = "127.0.0.1", Port = p.Port })];
+                }
+
                 KafkaFrames.WriteResponse(output, new MetadataResponse
                 {
-                    Brokers = [new() { NodeId = 1, Host = "127.0.0.1", Port = port }],
+                    Brokers = brokers,
                     ClusterId = "fake-fetch",
                     ControllerId = 1,
                     Topics = [.. topics],
