@@ -4,7 +4,8 @@ namespace Messaging.Pools;
 
 /// <summary>
 /// The default <see cref="IDecompressionBufferPool"/>: power-of-two buckets with bounded retention
-/// (<see cref="BucketedPoolOptions"/>). It guesses four times the compressed size (at least the smallest bucket); a
+/// (<see cref="BucketedPoolOptions"/>). It guesses four times the compressed size (at least the smallest bucket, at
+/// most the consumer's decompression limit when it passes one); a
 /// buffer that grows is exchanged for the next bucket up, and the smaller one goes straight back to its bucket.
 /// </summary>
 public sealed class DecompressionBufferPool : IDecompressionBufferPool
@@ -26,8 +27,11 @@ public sealed class DecompressionBufferPool : IDecompressionBufferPool
     public PoolStatistics Statistics => _pool.Statistics;
 
     /// <inheritdoc/>
-    public byte[] Rent(int compressedSize, CompressionType codec) =>
-        _pool.Rent((int)Math.Min((long)Math.Max(compressedSize, 1) * GuessRatio, Array.MaxLength));
+    public byte[] Rent(int compressedSize, CompressionType codec) => Rent(compressedSize, codec, Array.MaxLength);
+
+    /// <inheritdoc/>
+    public byte[] Rent(int compressedSize, CompressionType codec, int maxLength) =>
+        _pool.Rent((int)Math.Clamp((long)Math.Max(compressedSize, 1) * GuessRatio, 1, Math.Max(maxLength, 1)));
 
     /// <inheritdoc/>
     public byte[] Grow(byte[] buffer, int usedLength, int minimumLength)

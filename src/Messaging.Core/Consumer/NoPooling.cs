@@ -21,8 +21,10 @@ public static class NoPooling
 
     private sealed class NoDecompressionBuffers : IDecompressionBufferPool
     {
-        public byte[] Rent(int compressedSize, CompressionType codec) =>
-            GC.AllocateUninitializedArray<byte>((int)Math.Clamp((long)compressedSize * 4, 256, Array.MaxLength));
+        public byte[] Rent(int compressedSize, CompressionType codec) => Rent(compressedSize, codec, Array.MaxLength);
+
+        public byte[] Rent(int compressedSize, CompressionType codec, int maxLength) =>
+            GC.AllocateUninitializedArray<byte>((int)Math.Clamp((long)compressedSize * 4, Math.Min(256, Math.Max(maxLength, 1)), Math.Max(maxLength, 1)));
 
         public byte[] Grow(byte[] buffer, int usedLength, int minimumLength)
         {

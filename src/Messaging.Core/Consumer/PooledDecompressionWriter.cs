@@ -13,11 +13,13 @@ namespace Messaging.Consumer;
 internal sealed class PooledDecompressionWriter : IDecompressionBuffer
 {
     private readonly IDecompressionBufferPool _pool;
+    private readonly int _limit;
     private GrowableBuffer<PoolSource> _buffer; // mutable struct: used in place, never copied; holds no array between batches
 
     public PooledDecompressionWriter(IDecompressionBufferPool pool, int limit)
     {
         _pool = pool;
+        _limit = limit;
         _buffer = new GrowableBuffer<PoolSource>(new PoolSource(pool), [], doublingCap: limit);
     }
 
@@ -25,7 +27,7 @@ internal sealed class PooledDecompressionWriter : IDecompressionBuffer
 
     public ReadOnlyMemory<byte> WrittenMemory => _buffer.WrittenMemory;
 
-    /// <summary>Rents the first buffer for a batch of <paramref name="compressedSize"/> compressed bytes.</summary>
+    /// <summary>Rents the first buffer for a batch of <paramref name="compressedSize"/> compressed bytes, no larger than the decompression limit.</summary>
     public void Start(int compressedSize, CompressionType codec)
     {
         if (_buffer.HoldsArray)
@@ -33,7 +35,7 @@ internal sealed class PooledDecompressionWriter : IDecompressionBuffer
             throw new InvalidOperationException("The previous batch's buffer was neither detached nor abandoned.");
         }
 
-        var buffer = _pool.Rent(compressedSize, codec);
+        var buffer = _pool.Rent(compressedSize, codec, _limit);
         if (buffer is null || buffer.Length == 0)
         {
             throw new InvalidOperationException("The decompression-buffer pool returned an empty buffer.");

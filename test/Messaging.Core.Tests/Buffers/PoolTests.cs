@@ -31,6 +31,25 @@ public sealed class PoolTests
     }
 
     [Fact]
+    public void The_first_decompression_buffer_of_a_batch_is_no_larger_than_the_decompression_limit()
+    {
+        // The default guess is four times the compressed size: 256 KiB for a 64 KiB batch, where at most 8 KiB may come out.
+        foreach (var pool in new[] { new DecompressionBufferPool(Small()), NoPooling.DecompressionBuffers })
+        {
+            var writer = new Messaging.Consumer.PooledDecompressionWriter(pool, limit: 8 * 1024);
+            writer.Start(64 * 1024, CompressionType.Lz4);
+            var buffer = writer.Detach(out _);
+            Assert.True(buffer.Length <= 8 * 1024, pool.GetType().Name + " rented " + buffer.Length + " bytes for a batch limited to 8192");
+            pool.Return(buffer);
+        }
+
+        // Below the limit the guess stands.
+        var guessing = new Messaging.Consumer.PooledDecompressionWriter(new DecompressionBufferPool(Small()), limit: 1 << 20);
+        guessing.Start(4 * 1024, CompressionType.Lz4);
+        Assert.Equal(16 * 1024, guessing.Detach(out _).Length);
+    }
+
+    [Fact]
     public void Returned_buffers_are_reused_and_counted()
     {
         var pool = new DecompressionBufferPool(Small());
