@@ -36,4 +36,7 @@ internal sealed partial class ConsumerHandlerLog(ILogger logger)
 
     [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Hosted consumer {Name} stopped")]
     public partial void Stopped(string name);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "Hosted consumer {Name}: a rebalance failed and the member rejoins its group; consuming goes on")]
+    public partial void RebalanceFailed(string name, Exception exception);
 }

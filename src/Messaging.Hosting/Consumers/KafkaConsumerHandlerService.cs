@@ -205,6 +205,12 @@ internal sealed class KafkaConsumerHandlerService<THandler, TKey, TValue> : Back
                 _log.ConsumeFailed(_status.Name, ex.TopicPartition, ex.Offset, ex);
                 _status.PartitionStopped(ex.TopicPartition, "the consumer holds it at offset " + ex.Offset.ToString(System.Globalization.CultureInfo.InvariantCulture) + ": " + ex.Message);
             }
+            catch (KafkaGroupException ex) when (ex.Code == ErrorCode.None)
+            {
+                // A rebalance the member went through without leaving its group (an assignment it could not use, a
+                // custom assignor's result refused): reported so it is seen; the member has rejoined and stays in.
+                _log.RebalanceFailed(_status.Name, ex);
+            }
         }
     }
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Messaging.IntegrationTests.Support;
 using static Messaging.Hosting.Tests.Consumers.HostedConsumerHost;
@@ -298,5 +299,111 @@ public sealed class KafkaConsumerHandlerTests
         Assert.Contains("failed", failed.Description, StringComparison.Ordinal);
         Assert.IsAssignableFrom<KafkaException>(failed.Exception);
         await host.StopAsync(ct);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_rebalance_the_member_refuses_and_rejoins_after_is_logged_and_the_hosted_consumer_goes_on()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = StartCluster("orders", 2);
+        var group = NewGroup();
+        var hostedAssignor = new RefusedOnceAssignor.Outcome();
+        var log = new HandlingLog();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Configuration.AddInMemoryCollection(Settings(cluster.BootstrapServers, "orders", group));
+        builder.Services.AddSingleton(log);
+        builder.Services.AddKafkaConsumerHandler<RecordingHandler, string, string>(builder.Configuration.GetSection("Orders"), configureConsumer: consumer =>
+        {
+            consumer.PartitionAssignmentStrategy = RefusedOnceAssignor.AssignorName;
+            consumer.CustomPartitionAssignors.Add(() => new RefusedOnceAssignor(hostedAssignor));
+        });
+        builder.Services.AddHealthChecks().AddKafkaConsumerHandler<RecordingHandler>(name: "orders");
+        using var host = builder.Build();
+        await host.StartAsync(ct);
+        await HealthUntilAsync(host, e => e.Status == HealthStatus.Healthy && e.Data.TryGetValue("partitions", out var count) && count is 2, "the hosted member (the leader) with both partitions", ct);
+
+        // A second member joins: the hosted leader's assignor first moves both partitions straight to it, which the
+        // cooperative check refuses — the leader's next consume call reports it and the member rejoins — then keeps
+        // them where they are.
+        var options = new KafkaConsumerOptions { BootstrapServers = cluster.BootstrapServers, GroupId = group, PartitionAssignmentStrategy = RefusedOnceAssignor.AssignorName };
+        options.CustomPartitionAssignors.Add(() => new RefusedOnceAssignor(new RefusedOnceAssignor.Outcome()));
+        await using var other = new KafkaConsumer<string?, string?>(options, Deserializers.Utf8, Deserializers.Utf8);
+        other.Subscribe(["orders"]);
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var otherLoop = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var _ in other.ConsumeAsync(reading.Token))
+                {
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }, ct);
+
+        await Eventually.TrueAsync(() => hostedAssignor.Settled, Deadline, "the hosted leader's assignor refusing once, then assigning the two members", ct);
+
+        // The hosted consumer went on: what arrives now is handled (a stopped one would have left the group).
+        await using (var producer = new KafkaProducer(new KafkaProducerOptions { BootstrapServers = cluster.BootstrapServers }))
+        {
+            await ProduceAsync(producer, "orders", 0, "k", "after-0", ct);
+            await ProduceAsync(producer, "orders", 1, "k", "after-1", ct);
+        }
+
+        await Eventually.TrueAsync(() => log.Handled.Count(h => h.Value is "after-0" or "after-1") == 2, Deadline, "the records produced after the refused rebalance handled", ct);
+        Assert.NotEqual(HealthStatus.Unhealthy, (await HealthAsync(host, ct)).Status);
+        await reading.CancelAsync();
+        await otherLoop;
+        await host.StopAsync(ct);
+    }
+
+    /// <summary>
+    /// A cooperative assignor whose first assignment of several members gives every partition to a member that does
+    /// not own it — a move the cooperative rules forbid, refused by the leader's check — and afterwards keeps each
+    /// partition with its owner (unowned ones to the first member).
+    /// </summary>
+    private sealed class RefusedOnceAssignor(RefusedOnceAssignor.Outcome outcome) : Messaging.Groups.IConsumerPartitionAssignor
+    {
+        public const string AssignorName = "refused-once";
+
+        public sealed class Outcome
+        {
+            private int _assignments;
+
+            /// <summary>True once this assignor made the refused assignment and then a valid one of several members.</summary>
+            public bool Settled => Volatile.Read(ref _assignments) >= 2;
+
+            public int Next() => Interlocked.Increment(ref _assignments);
+        }
+
+        public string Name => AssignorName;
+
+        public IReadOnlyList<Messaging.Groups.RebalanceProtocol> SupportedProtocols => [Messaging.Groups.RebalanceProtocol.Cooperative];
+
+        public ReadOnlyMemory<byte>? GetSubscriptionUserData(IReadOnlyCollection<string> topics) => null;
+
+        public void OnAssignment(Messaging.Groups.ConsumerAssignment assignment, int generationId)
+        {
+        }
+
+        public IReadOnlyDictionary<string, Messaging.Groups.ConsumerAssignment> Assign(Messaging.Groups.AssignorClusterView cluster,
+            IReadOnlyDictionary<string, Messaging.Groups.ConsumerSubscription> subscriptions)
+        {
+            var members = subscriptions.Keys.Order(StringComparer.Ordinal).ToList();
+            var refuse = members.Count > 1 && outcome.Next() == 1;
+            var given = members.ToDictionary(m => m, _ => new List<TopicPartition>(), StringComparer.Ordinal);
+            for (var p = 0; p < cluster.GetPartitionCount("orders"); p++)
+            {
+                var partition = new TopicPartition("orders", p);
+                var owner = members.FirstOrDefault(m => subscriptions[m].OwnedPartitions.Contains(partition));
+                var target = refuse ? members.FirstOrDefault(m => m != owner) ?? members[0] : owner ?? members[0];
+                given[target].Add(partition);
+            }
+
+            return given.ToDictionary(g => g.Key, g => new Messaging.Groups.ConsumerAssignment(g.Value), StringComparer.Ordinal);
+        }
     }
 }
