@@ -88,7 +88,7 @@ internal sealed class BrokerFetcher : IAsyncDisposable
     {
         await Task.Yield();
         var options = _options;
-        var timeout = options.RequestTimeout + options.FetchMaxWait;
+        var timeout = Clock.Sum(options.RequestTimeout, options.FetchMaxWait);
         var limits = ProtocolLimits.Default;
         var request = new FetchRequest // reused: the session updates it in place, and it is encoded before SendAsync returns
         {

@@ -367,7 +367,7 @@ internal sealed partial class ClassicGroupMember
         _log.Leaving(GroupId, generation.MemberId, reason);
         // The time limit runs on the group's clock, as every other group timer does: on the system timer it could not
         // be driven by the clock the member was given, so under another one a close waited on an unanswered leave.
-        using var timeout = new CancellationTokenSource(_settings.RequestTimeout, _time);
+        using var timeout = new CancellationTokenSource(Clock.TimerDelay(_settings.RequestTimeout), _time);
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(token, timeout.Token);
         token = bounded.Token;
         try

@@ -612,7 +612,7 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
         };
 
         var sync = await SendRebalanceRequestAsync<SyncGroupRequest, SyncGroupResponse, SyncResult>(
-            connection, request, version, _settings.RequestTimeout + _settings.RebalanceTimeout, static response => SyncResult.From(response), token).ConfigureAwait(false);
+            connection, request, version, Clock.Sum(_settings.RequestTimeout, _settings.RebalanceTimeout), static response => SyncResult.From(response), token).ConfigureAwait(false);
 
         var step = HandleSyncError(sync, sent, connection);
         if (step is not null)

@@ -783,7 +783,7 @@ internal sealed class ConsumerGroupMember : IAsyncDisposable
         }
 
         _log.Leaving(GroupId, memberId, reason);
-        using var timeout = new CancellationTokenSource(_settings.RequestTimeout, _time); // the group's clock, as for a classic LeaveGroup
+        using var timeout = new CancellationTokenSource(Clock.TimerDelay(_settings.RequestTimeout), _time); // the group's clock, as for a classic LeaveGroup
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(token, timeout.Token);
         try
         {

@@ -154,7 +154,7 @@ public sealed class KafkaProducerOptions : KafkaClientOptions
             throw new ArgumentException("MaxBlock (max.block.ms) must not be negative.", nameof(MaxBlock));
         }
 
-        if (DeliveryTimeout < Linger + RequestTimeout)
+        if (DeliveryTimeout < Messaging.Threading.Clock.Sum(Linger, RequestTimeout))
         {
             throw new ArgumentException("DeliveryTimeout (delivery.timeout.ms) must be at least Linger (linger.ms) + RequestTimeout (request.timeout.ms).", nameof(DeliveryTimeout));
         }

@@ -74,6 +74,13 @@ internal sealed class Clock
         return ticks == long.MaxValue || (ticks > 0 && start > long.MaxValue - ticks) ? long.MaxValue : start + ticks;
     }
 
+    /// <summary>
+    /// <paramref name="a"/> + <paramref name="b"/> for two non-negative durations, saturating at
+    /// <see cref="TimeSpan.MaxValue"/>: a setting of TimeSpan.MaxValue ("no limit") plus another stays "no limit"
+    /// instead of overflowing.
+    /// </summary>
+    public static TimeSpan Sum(TimeSpan a, TimeSpan b) => a > TimeSpan.MaxValue - b ? TimeSpan.MaxValue : a + b;
+
     /// <summary>How long from now until <paramref name="deadline"/> (negative once it passed).</summary>
     public TimeSpan Until(long deadline) => ToTimeSpan(deadline - Now);
 
