@@ -47,6 +47,7 @@ public sealed class LongDrainTimeoutTests(TestBrokerFixture fixture)
         var ct = TestContext.Current.CancellationToken;
         var options = new RpcServerOptions { BootstrapServers = "localhost:9", RequestTopics = ["requests"], GroupId = "group", DrainTimeout = TimeSpan.MaxValue };
         options.Validate();
+        options = options.Copy(); // as the server uses them: the consumer's options with the server's cluster and group
         var harness = new DispatchHarness();
         await using var consumer = new KafkaConsumer(options.Consumer); // never subscribed: it connects to nothing
         var loop = new RequestLoop(options, consumer, harness.Reader, harness.Dispatcher, harness.Counters);

@@ -21,7 +21,7 @@ public sealed class RevokedCommitTests(TestBrokerFixture fixture)
         await broker.CreateTopicAsync(requests, 2, 1, ct);
         var group = ServerTestSupport.NewGroup();
         var options = ServerTestSupport.Options(broker.BootstrapServers, requests, group, "s");
-        options.Validate(); // hands the group to the consumer's options, as the server does
+        options = options.Copy(); // the server's own copy: the consumer's options with the group and the server's cluster, as the server uses them
         var harness = new DispatchHarness();
         await using var consumer = new KafkaConsumer(options.Consumer);
         var a = new TopicPartition(requests, 0);

@@ -29,7 +29,7 @@ public sealed class StaleBatchTests(TestBrokerFixture fixture)
         }
 
         var options = ServerTestSupport.Options(broker.BootstrapServers, requests, ServerTestSupport.NewGroup(), "s");
-        options.Validate(); // hands the group to the consumer's options, as the server does
+        options = options.Copy(); // the server's own copy: the consumer's options with the group and the server's cluster, as the server uses them
         var harness = new DispatchHarness();
         var handled = new ConcurrentQueue<int>();
         harness.MapRaw("Work", (payload, _) =>
