@@ -563,119 +563,6 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
     }
 
     // requestsAnswered: the rejoin requests the join answered; any made since are still owed after the sync.
-    private async Task<JoinStep> SyncAsync(BrokerConnection connection, JoinResult join, int requestsAnswered, CancellationToken token)
-    {
-        IReadOnlyDictionary<string, ReadOnlyMemory<byte>> assignments = NoAssignments;
-        var isLeader = string.Equals(join.Leader, join.MemberId, StringComparison.Ordinal);
-
-        // KIP-814: a static leader rejoining with SkipAssignment keeps the group's assignment: it sends none, but is
-        // the leader all the same and watches the group's topics.
-        if (isLeader)
-        {
-            try
-            {
-                assignments = await _protocol.AssignAsync(join.ProtocolName ?? "", join.Members, join.SkipAssignment, token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                _log.CallbackFailed(GroupId, ex);
-                MarkUnjoined();
-                RequestRejoin("the leader's assignment failed");
-                return JoinStep.RetryAfterBackoff;
-            }
-        }
-
-        var wire = new SyncGroupRequest.SyncGroupRequestAssignment[assignments.Count];
-        var n = 0;
-        foreach (var (memberId, bytes) in assignments)
-        {
-            wire[n++] = new SyncGroupRequest.SyncGroupRequestAssignment { MemberId = memberId, Assignment = bytes };
-        }
-
-        GroupGeneration sent;
-        lock (_lock)
-        {
-            sent = _generation;
-            _rebalanceConnection = connection;
-        }
-
-        var version = connection.ApiVersions.VersionFor(ApiKey.SyncGroup);
-        var request = new SyncGroupRequest
-        {
-            GroupId = GroupId,
-            GenerationId = sent.GenerationId,
-            MemberId = sent.MemberId,
-            GroupInstanceId = version >= 3 ? _settings.GroupInstanceId : null,
-            ProtocolType = version >= 5 ? _protocol.ProtocolType : null,
-            ProtocolName = version >= 5 ? sent.ProtocolName : null,
-            Assignments = wire,
-        };
-
-        var sync = await SendRebalanceRequestAsync<SyncGroupRequest, SyncGroupResponse, SyncResult>(
-            connection, request, version, Clock.Sum(_settings.RequestTimeout, _settings.RebalanceTimeout), static response => SyncResult.From(response), token).ConfigureAwait(false);
-
-        var step = HandleSyncError(sync, sent, connection);
-        if (step is not null)
-        {
-            MarkUnjoined();
-            return step.Value;
-        }
-
-        GroupGeneration generation;
-        lock (_lock)
-        {
-            // The heartbeat loop may have reset the generation while SyncGroup was in flight: then this rebalance
-            // failed; retry at once (Java raises ILLEGAL_GENERATION for that).
-            if (_generation.IsReset || _state != ClassicMemberState.CompletingRebalance)
-            {
-                RequestRejoinLocked("the generation was reset before the SyncGroup response");
-                return JoinStep.RetryNow;
-            }
-
-            if (sync.ProtocolName is not null && !string.Equals(sync.ProtocolName, _generation.ProtocolName, StringComparison.Ordinal))
-            {
-                throw KafkaExceptions.GroupRefused(GroupId, ApiKey.SyncGroup, ErrorCode.InconsistentGroupProtocol,
-                    "the coordinator answered with protocol " + sync.ProtocolName + " for generation protocol " + _generation.ProtocolName, "The member stops.");
-            }
-
-            _state = ClassicMemberState.Stable;
-            if (_rejoinRequests == requestsAnswered)
-            {
-                _rejoinNeeded = false;
-                _rejoinReason = "";
-            }
-            else
-            {
-                // Java's rejoinNeededOrPending: a rejoin asked for while this join was in flight (the subscription or
-                // a partition count changed) is still owed — the join loop starts it once this assignment is in.
-                _log.RejoinRequested(GroupId, _rejoinReason + " (asked for during the previous join)");
-            }
-
-            generation = _generation;
-        }
-
-        string? rejoin = null;
-        await RunCallbackAsync(async () => rejoin = await _protocol.OnAssignedAsync(generation.ProtocolName ?? "", generation.GenerationId, sync.Assignment, token).ConfigureAwait(false)).ConfigureAwait(false);
-        lock (_lock)
-        {
-            _holdsAssignment = true;
-            _needsJoinPrepare = true;
-            if (_generation != generation)
-            {
-                // Reset by the heartbeat loop during the callback: the join loop reports the loss next turn.
-                return JoinStep.RetryNow;
-            }
-        }
-
-        Interlocked.Increment(ref _completedRebalances);
-        if (rejoin is not null)
-        {
-            RequestRejoin(rejoin);
-        }
-
-        return JoinStep.Done;
-    }
-
     /// <summary>
     /// Sends a JoinGroup or SyncGroup on <paramref name="connection"/>, which the caller recorded as
     /// <see cref="_rebalanceConnection"/> (close drops it); forgets it once answered.
@@ -713,62 +600,6 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
             {
                 _rebalanceConnection = null;
             }
-        }
-    }
-
-    /// <summary>Java's <c>SyncGroupResponseHandler</c> for everything but success.</summary>
-    private JoinStep? HandleSyncError(SyncResult sync, GroupGeneration sent, BrokerConnection connection)
-    {
-        switch (sync.Error)
-        {
-            case ErrorCode.None:
-                if (sync.ProtocolType is not null && !string.Equals(sync.ProtocolType, _protocol.ProtocolType, StringComparison.Ordinal))
-                {
-                    throw KafkaExceptions.GroupRefused(GroupId, ApiKey.SyncGroup, ErrorCode.InconsistentGroupProtocol,
-                        "the coordinator answered with protocol type " + sync.ProtocolType, "The member stops.");
-                }
-
-                return null;
-
-            case ErrorCode.RebalanceInProgress:
-                _log.GroupError(GroupId, ApiKey.SyncGroup, sync.Error, "the group began another rebalance; rejoining");
-                RequestRejoin("SyncGroup: REBALANCE_IN_PROGRESS");
-                return JoinStep.RetryNow;
-
-            case ErrorCode.UnknownMemberId or ErrorCode.IllegalGeneration:
-                lock (_lock)
-                {
-                    if (_generation == sent)
-                    {
-                        // ILLEGAL_GENERATION keeps the member id: it may still be valid, and reusing it spares the
-                        // coordinator waiting for the old id to time out in the next rebalance.
-                        ResetStateAndRejoinLocked("encountered " + ErrorCodes.Name(sync.Error) + " from SyncGroup", resetMemberId: sync.Error != ErrorCode.IllegalGeneration);
-                    }
-                }
-
-                _log.GroupError(GroupId, ApiKey.SyncGroup, sync.Error, "rejoining");
-                return JoinStep.RetryNow;
-
-            case ErrorCode.CoordinatorNotAvailable or ErrorCode.NotCoordinator:
-                _coordinator.MarkUnknown(connection, ErrorCodes.Name(sync.Error) + " from SyncGroup");
-                RequestRejoin("SyncGroup: coordinator moved");
-                return JoinStep.RetryAfterBackoff;
-
-            case ErrorCode.InvalidRequest:
-                // A coordinator that closed the sync when the leader's assignment arrived answers a follower whose
-                // SyncGroup came after it so (librdkafka's mock cluster does; a slow follower meets it under load):
-                // that generation is over for this member. librdkafka rejoins on every SyncGroup error but a fenced
-                // instance id; stopping for good here kept a member out of its group.
-                _log.GroupError(GroupId, ApiKey.SyncGroup, sync.Error, "the coordinator closed this generation's sync; rejoining");
-                RequestRejoin("SyncGroup: INVALID_REQUEST");
-                return JoinStep.RetryAfterBackoff;
-
-            case ErrorCode.FencedInstanceId:
-                throw KafkaExceptions.GroupRefused(GroupId, ApiKey.SyncGroup, sync.Error, null,
-                    "Another member joined with group instance id '" + _settings.GroupInstanceId + "'; this one stops.");
-
-            default:
-                throw KafkaExceptions.GroupRefused(GroupId, ApiKey.SyncGroup, sync.Error, null, "The member stops.");
         }
     }
 
@@ -901,12 +732,5 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
             return new JoinResult(response.ErrorCode, response.GenerationId, response.ProtocolType, response.ProtocolName,
                 response.Leader, response.SkipAssignment, response.MemberId, members);
         }
-    }
-
-    /// <summary>The parts of a SyncGroup response the member keeps, with the assignment copied out of the frame.</summary>
-    private sealed record SyncResult(ErrorCode Error, string? ProtocolType, string? ProtocolName, ReadOnlyMemory<byte> Assignment)
-    {
-        public static SyncResult From(SyncGroupResponse response) =>
-            new(response.ErrorCode, response.ProtocolType, response.ProtocolName, response.Assignment.ToArray());
     }
 }

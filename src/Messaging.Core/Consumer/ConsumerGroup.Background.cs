@@ -1,0 +1,208 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Messaging.Cluster;
+using Messaging.Errors;
+using Messaging.Groups;
+using Messaging.Threading;
+
+namespace Messaging.Consumer;
+
+/// <summary>
+/// The background loop of a <see cref="ConsumerGroup"/>: automatic commits, and the metadata watch — a pattern
+/// subscription matched again against fresh metadata, and (the classic leader) a rejoin when a subscribed topic's
+/// partition count changed since the last assignment.
+/// </summary>
+internal sealed partial class ConsumerGroup
+{
+    private async Task RunAsync(CancellationToken token)
+    {
+        var now = _time.GetUtcNow();
+        var nextCommit = now + _options.AutoCommitInterval;
+        var nextMetadataCheck = now;
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                now = _time.GetUtcNow();
+                if (Interlocked.Exchange(ref _matchNow, 0) != 0 || now >= nextMetadataCheck)
+                {
+                    nextMetadataCheck = now + _options.MetadataMaxAge;
+                    await CheckMetadataAsync(token).ConfigureAwait(false);
+                }
+
+                if (_options.EnableAutoCommit && now >= nextCommit)
+                {
+                    nextCommit = now + _options.AutoCommitInterval;
+                    await AutoCommitAsync(token).ConfigureAwait(false);
+                }
+
+                var until = _options.EnableAutoCommit && nextCommit < nextMetadataCheck ? nextCommit : nextMetadataCheck;
+                var wait = until - _time.GetUtcNow();
+                if (wait > TimeSpan.Zero)
+                {
+                    await _wake.WaitAsync(wait, token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Re-matches a pattern subscription against fresh metadata (a change rejoins, so new topics are picked up), and —
+    /// the classic leader only, as the Java client's assignment snapshot — rejoins when a subscribed topic's partition
+    /// count changed since the last assignment (a topic created or deleted since included).
+    /// </summary>
+    private async Task CheckMetadataAsync(CancellationToken token)
+    {
+        Regex? pattern;
+        ClassicGroupMember? classic;
+        lock (_lock)
+        {
+            pattern = _pattern;
+            classic = _classic;
+        }
+
+        if (pattern is null && (classic is null || !classic.IsLeader))
+        {
+            return;
+        }
+
+        ClusterMetadata metadata;
+        try
+        {
+            metadata = await _cluster.Metadata.RefreshAsync(token).ConfigureAwait(false);
+        }
+        catch (KafkaException)
+        {
+            return; // retried at the next check; the metadata refresher logs its own failures
+        }
+
+        string? reason = null;
+        lock (_lock)
+        {
+            if (_pattern is { } current)
+            {
+                var matched = Match(current, metadata);
+                if (!SameTopics(matched, Volatile.Read(ref _topics)))
+                {
+                    Volatile.Write(ref _topics, matched);
+                    if (_member is not null)
+                    {
+                        _cluster.Metadata.IncludeAllTopics(); // the broker matches the pattern itself; the names are for Subscription
+                    }
+                    else
+                    {
+                        reason = "the subscription pattern matches other topics now";
+                    }
+                }
+            }
+
+            if (reason is null && _classic is { IsLeader: true } && _assignedCounts is { } counts)
+            {
+                // Every topic of the group's subscription, with 0 for one that did not exist: a topic created or
+                // deleted since changes the assignment as much as a partition count does (Java's metadata snapshot).
+                foreach (var (topic, count) in counts)
+                {
+                    var now = PartitionCount(metadata, topic);
+                    if (now != count)
+                    {
+                        reason = "topic '" + topic + "' has " + now.ToString(CultureInfo.InvariantCulture) + " partitions now, " + count.ToString(CultureInfo.InvariantCulture) + " at the last assignment";
+                        break;
+                    }
+                }
+            }
+        }
+
+        if (reason is not null)
+        {
+            classic?.RequestRejoin(reason);
+        }
+    }
+
+    /// <summary>The leader's partition counts for the assignor, remembered to notice later changes.</summary>
+    private async ValueTask<IReadOnlyDictionary<string, int>> PartitionCountsAsync(IReadOnlyCollection<string> topics, CancellationToken cancellationToken)
+    {
+        // Fresh metadata for the assignment, as librdkafka's leader fetches it before assigning: partitions added since
+        // the last refresh are assigned now rather than after the next rebalance.
+        try
+        {
+            await _cluster.Metadata.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (KafkaException)
+        {
+            // The cached metadata will do; EnsureTopicsAsync below still waits for topics it has never seen.
+        }
+
+        var metadata = await _cluster.Metadata.EnsureTopicsAsync(topics, cancellationToken).ConfigureAwait(false);
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        var snapshot = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var topic in topics)
+        {
+            var count = PartitionCount(metadata, topic);
+            snapshot[topic] = count;
+            if (count > 0)
+            {
+                counts[topic] = count;
+            }
+        }
+
+        lock (_lock)
+        {
+            _assignedCounts = snapshot;
+        }
+
+        return counts;
+    }
+
+    /// <summary>The partitions <paramref name="metadata"/> gives <paramref name="topic"/>: 0 for a topic it does not know.</summary>
+    private static int PartitionCount(ClusterMetadata metadata, string topic) =>
+        metadata.Topics.TryGetValue(topic, out var info) ? info.Partitions.Count : 0;
+
+    private static string[] Match(Regex pattern, ClusterMetadata metadata)
+    {
+        var matched = new List<string>();
+        foreach (var (name, info) in metadata.Topics)
+        {
+            if (!info.IsInternal && info.Error == ErrorCode.None && pattern.IsMatch(name))
+            {
+                matched.Add(name);
+            }
+        }
+
+        matched.Sort(StringComparer.Ordinal);
+        return [.. matched];
+    }
+
+    /// <summary>
+    /// The pattern matching whole topic names only, as the Java client's classic subscription
+    /// (<c>Pattern.matcher(topic).matches()</c>) and a KIP-848 coordinator match it; <see cref="Regex.IsMatch(string)"/>
+    /// alone takes a topic whose name merely contains a match.
+    /// </summary>
+    private static Regex WholeName(Regex pattern)
+    {
+        // A pattern ending in a comment (IgnorePatternWhitespace) would comment out the closing anchor: end the line first.
+        var end = (pattern.Options & RegexOptions.IgnorePatternWhitespace) != 0 ? "\n" + @")\z" : @")\z";
+        return new Regex(@"\A(?:" + pattern + end, pattern.Options, pattern.MatchTimeout);
+    }
+
+    private static bool SameTopics(string[] matched, IReadOnlyCollection<string> current)
+    {
+        if (matched.Length != current.Count)
+        {
+            return false;
+        }
+
+        var set = new HashSet<string>(current, StringComparer.Ordinal);
+        foreach (var topic in matched)
+        {
+            if (!set.Contains(topic))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
