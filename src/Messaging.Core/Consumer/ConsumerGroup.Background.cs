@@ -1,9 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Messaging.Cluster;
-using Messaging.Errors;
 using Messaging.Groups;
-using Messaging.Threading;
 
 namespace Messaging.Consumer;
 

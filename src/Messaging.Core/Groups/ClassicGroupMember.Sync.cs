@@ -1,8 +1,7 @@
-using Messaging.Threading;
 using Messaging.Connection;
 using Messaging.Errors;
-using Messaging.Protocol;
 using Messaging.Protocol.Messages;
+using Messaging.Threading;
 
 namespace Messaging.Groups;
 

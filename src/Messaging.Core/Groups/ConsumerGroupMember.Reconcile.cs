@@ -1,9 +1,3 @@
-using Messaging.Threading;
-using System.Globalization;
-using Messaging.Connection;
-using Messaging.Errors;
-using Messaging.Protocol.Messages;
-
 namespace Messaging.Groups;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using System.Buffers;
-using System.Diagnostics;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using Messaging.Partitioners;
 using Messaging.Producer;
 using Messaging.Records;
