@@ -1,3 +1,4 @@
+using Messaging.Threading;
 using Messaging.Protocol;
 
 namespace Messaging.Connection;
@@ -102,7 +103,6 @@ internal sealed partial class BrokerConnection
             }
         }
 
-        var behind = clock.Between(now, latest);
-        return behind >= TimeSpan.MaxValue - _settings.RequestTimeout ? TimeSpan.MaxValue : _settings.RequestTimeout + behind;
+        return Clock.Sum(_settings.RequestTimeout, clock.Between(now, latest));
     }
 }

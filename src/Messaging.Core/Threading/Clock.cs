@@ -75,11 +75,10 @@ internal sealed class Clock
     }
 
     /// <summary>
-    /// <paramref name="a"/> + <paramref name="b"/> for two non-negative durations, saturating at
-    /// <see cref="TimeSpan.MaxValue"/>: a setting of TimeSpan.MaxValue ("no limit") plus another stays "no limit"
-    /// instead of overflowing.
+    /// <paramref name="a"/> + <paramref name="b"/>, saturating at <see cref="TimeSpan.MaxValue"/>: a setting of
+    /// TimeSpan.MaxValue ("no limit") plus another stays "no limit" instead of overflowing.
     /// </summary>
-    public static TimeSpan Sum(TimeSpan a, TimeSpan b) => a > TimeSpan.MaxValue - b ? TimeSpan.MaxValue : a + b;
+    public static TimeSpan Sum(TimeSpan a, TimeSpan b) => b > TimeSpan.Zero && a > TimeSpan.MaxValue - b ? TimeSpan.MaxValue : a + b;
 
     /// <summary>How long from now until <paramref name="deadline"/> (negative once it passed).</summary>
     public TimeSpan Until(long deadline) => ToTimeSpan(deadline - Now);

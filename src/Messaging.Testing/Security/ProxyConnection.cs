@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Messaging.Protocol;
 using Messaging.Protocol.Messages;
+using Messaging.Threading;
 
 namespace Messaging.Testing.Security;
 
@@ -269,7 +270,7 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
                 _sessionMechanism = _sasl!.Mechanism;
                 _sessionUser = _sasl.User;
                 _sessionAuthenticateVersion = version;
-                _sessionEndsAt = lifetime > TimeSpan.Zero ? SessionEnd(lifetime) : 0;
+                _sessionEndsAt = lifetime > TimeSpan.Zero ? Clock.System.After(lifetime) : 0; // a Stopwatch timestamp; never, past what one holds
                 if (reauthentication)
                 {
                     listener.Faults.CountReauthentication();
@@ -293,14 +294,6 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
         }
 
         return keepOpen;
-    }
-
-    /// <summary>When a session of <paramref name="lifetime"/> starting now ends (a Stopwatch timestamp): never, past what a timestamp holds.</summary>
-    private static long SessionEnd(TimeSpan lifetime)
-    {
-        var now = Stopwatch.GetTimestamp();
-        var ticks = lifetime.TotalSeconds * Stopwatch.Frequency;
-        return ticks >= long.MaxValue - now ? long.MaxValue : now + (long)ticks;
     }
 
     /// <summary>

@@ -61,6 +61,10 @@ public sealed class ClockTests
         Assert.Equal(long.MaxValue, clock.After(TimeSpan.MaxValue));
         Assert.Equal(long.MaxValue, clock.After(long.MaxValue - 10, TimeSpan.FromSeconds(1)));
         Assert.True(clock.ToTimeSpan(long.MaxValue) > TimeSpan.FromDays(100 * 365), "the longest span converts without overflowing");
+        Assert.Equal(TimeSpan.MaxValue, Clock.Sum(TimeSpan.MaxValue, TimeSpan.FromSeconds(30)));
+        Assert.Equal(TimeSpan.MaxValue, Clock.Sum(TimeSpan.FromSeconds(30), TimeSpan.MaxValue));
+        Assert.Equal(TimeSpan.MaxValue - TimeSpan.FromSeconds(1), Clock.Sum(TimeSpan.MaxValue, TimeSpan.FromSeconds(-1)));
+        Assert.Equal(TimeSpan.FromSeconds(29), Clock.Sum(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(-1)));
     }
 
     [Fact]
