@@ -15,11 +15,19 @@ internal static class NestedOptions
         ILoggerFactory LoggerFactory);
 
     /// <summary>
+    /// Copies of the nested producer, consumer and admin options as the RPC client or server uses them: each inherits
+    /// <paramref name="connection"/> where it leaves it unset (<see cref="Inherit"/>). The caller's objects are not changed.
+    /// </summary>
+    public static (KafkaProducerOptions Producer, KafkaConsumerOptions Consumer, KafkaAdminOptions Admin) Resolve(
+        KafkaProducerOptions producer, KafkaConsumerOptions consumer, KafkaAdminOptions admin, in Connection connection) =>
+        (Inherit(producer.Clone(), connection), Inherit(consumer.Clone(), connection), Inherit(admin.Clone(), connection));
+
+    /// <summary>
     /// Gives <paramref name="target"/> the RPC options' cluster, client id and logger factory where it leaves them unset,
     /// and their security (protocol, TLS and SASL settings together) when they are secured and it is still plaintext.
-    /// Changes <paramref name="target"/>: give it a copy, never the caller's object. Returns it.
+    /// Changes <paramref name="target"/> (a copy: see <see cref="Resolve"/>) and returns it.
     /// </summary>
-    public static T Inherit<T>(T target, in Connection connection)
+    private static T Inherit<T>(T target, in Connection connection)
         where T : KafkaClientOptions
     {
         if (string.IsNullOrEmpty(target.BootstrapServers))

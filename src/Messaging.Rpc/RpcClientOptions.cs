@@ -138,12 +138,8 @@ public sealed class RpcClientOptions
     }
 
     /// <summary>Copies of the nested client options, inheriting this object's connection settings where they leave them unset.</summary>
-    private (KafkaProducerOptions Producer, KafkaConsumerOptions Consumer, KafkaAdminOptions Admin) NestedClients()
-    {
-        var connection = new NestedOptions.Connection(BootstrapServers, ClientId, SecurityProtocol, Ssl, Sasl, LoggerFactory);
-        return (NestedOptions.Inherit(Producer.Clone(), connection), NestedOptions.Inherit(Consumer.Clone(), connection),
-            NestedOptions.Inherit(Admin.Clone(), connection));
-    }
+    private (KafkaProducerOptions Producer, KafkaConsumerOptions Consumer, KafkaAdminOptions Admin) NestedClients() =>
+        NestedOptions.Resolve(Producer, Consumer, Admin, new NestedOptions.Connection(BootstrapServers, ClientId, SecurityProtocol, Ssl, Sasl, LoggerFactory));
 
     /// <summary>
     /// Checks every setting, the nested ones included; an <see cref="ArgumentException"/> names the setting by its

@@ -207,11 +207,10 @@ public sealed class RpcServerOptions
     /// <summary>Copies of the nested client options, inheriting this object's connection settings where they leave them unset; the consumer in the server's group, committing only what the server commits.</summary>
     private (KafkaProducerOptions Producer, KafkaConsumerOptions Consumer, KafkaAdminOptions Admin) NestedClients()
     {
-        var connection = new NestedOptions.Connection(BootstrapServers, ClientId, SecurityProtocol, Ssl, Sasl, LoggerFactory);
-        var consumer = NestedOptions.Inherit(Consumer.Clone(), connection);
-        consumer.GroupId = GroupId;
-        consumer.EnableAutoCommit = false; // the server commits what it has answered, nothing else
-        return (NestedOptions.Inherit(Producer.Clone(), connection), consumer, NestedOptions.Inherit(Admin.Clone(), connection));
+        var nested = NestedOptions.Resolve(Producer, Consumer, Admin, new NestedOptions.Connection(BootstrapServers, ClientId, SecurityProtocol, Ssl, Sasl, LoggerFactory));
+        nested.Consumer.GroupId = GroupId;
+        nested.Consumer.EnableAutoCommit = false; // the server commits what it has answered, nothing else
+        return nested;
     }
 
     /// <summary>The limit of <paramref name="method"/>: its own, else the per-method default, never above the global one.</summary>

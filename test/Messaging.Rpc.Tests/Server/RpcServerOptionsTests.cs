@@ -47,6 +47,22 @@ public sealed class RpcServerOptionsTests
     }
 
     [Fact]
+    public void Nested_clients_log_through_the_servers_logger_factory_unless_they_have_their_own()
+    {
+        var options = Valid();
+        using var loggers = new DistinctLoggers();
+        using var own = new DistinctLoggers();
+        options.LoggerFactory = loggers;
+        options.Admin.LoggerFactory = own;
+
+        var resolved = options.Copy();
+
+        Assert.Same(loggers, resolved.Producer.LoggerFactory);
+        Assert.Same(loggers, resolved.Consumer.LoggerFactory);
+        Assert.Same(own, resolved.Admin.LoggerFactory);
+    }
+
+    [Fact]
     public async Task Building_a_server_leaves_the_callers_options_as_they_were_so_the_same_object_changed_builds_the_next_one_as_set()
     {
         var options = Valid();
@@ -87,5 +103,19 @@ public sealed class RpcServerOptionsTests
         Assert.Equal(SecurityProtocol.Ssl, resolved.Consumer.SecurityProtocol);
         Assert.NotSame(options.Sasl, resolved.Consumer.Sasl);
         Assert.Equal(SecurityProtocol.Plaintext, options.Producer.SecurityProtocol); // the caller's object is not changed
+    }
+
+    /// <summary>A logger factory told apart from others by reference only.</summary>
+    private sealed class DistinctLoggers : Microsoft.Extensions.Logging.ILoggerFactory
+    {
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+        public void AddProvider(Microsoft.Extensions.Logging.ILoggerProvider provider)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
     }
 }
