@@ -108,7 +108,7 @@ public sealed partial class RpcClient : IAsyncDisposable
         catch
         {
             // A nested client that cannot be built (its TLS files, say): the ones built before it run until disposed.
-            _ = DisposeQuietlyAsync(_producer, admin);
+            _ = QuietDisposal.DisposeAsync(_producer, admin);
             throw;
         }
 
@@ -517,23 +517,6 @@ public sealed partial class RpcClient : IAsyncDisposable
         _chains.Clear();
         _rawChain = null;
         _disposing.Dispose();
-    }
-
-    private static async Task DisposeQuietlyAsync(KafkaProducer producer, KafkaAdminClient? admin)
-    {
-        try
-        {
-            await producer.DisposeAsync().ConfigureAwait(false);
-            if (admin is not null)
-            {
-                await admin.DisposeAsync().ConfigureAwait(false);
-            }
-        }
-#pragma warning disable CA1031 // Nobody awaits this: the constructor already throws its own error.
-        catch (Exception)
-#pragma warning restore CA1031
-        {
-        }
     }
 
     /// <summary>The payload as one span: a single-block stream's block, else its contiguous pooled buffer.</summary>

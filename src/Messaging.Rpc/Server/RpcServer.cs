@@ -58,8 +58,19 @@ public sealed class RpcServer : IAsyncDisposable
         _streams = options.Pools.CreateManager();
         var wire = new RpcWire(options.Headers);
         _producer = new KafkaProducer(options.Producer);
-        _consumer = new KafkaConsumer(options.Consumer);
-        _admin = new KafkaAdminClient(options.Admin);
+        KafkaConsumer? consumer = null;
+        try
+        {
+            _consumer = consumer = new KafkaConsumer(options.Consumer);
+            _admin = new KafkaAdminClient(options.Admin);
+        }
+        catch
+        {
+            // A nested client that cannot be built (its TLS files, say): the ones built before it run until disposed.
+            _ = QuietDisposal.DisposeAsync(_producer, consumer);
+            throw;
+        }
+
         _knownReplyTopics = new KnownTopics(_admin, options.TimeProvider);
         var sink = new ProducerReplySink(_producer, _knownReplyTopics, options.Producer.MaxBlock, options.TimeProvider);
         var dispatcher = _dispatcher = new RequestDispatcher(options, wire, sink, _streams, _counters, _abort.Token);

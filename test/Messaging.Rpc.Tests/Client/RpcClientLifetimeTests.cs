@@ -86,6 +86,28 @@ public sealed class RpcClientLifetimeTests(TestBrokerFixture fixture)
             "the failed client's request producer (and its logger) was collected", ct);
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task A_server_whose_construction_fails_keeps_nothing_alive()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var loggers = FailToConstructServer();
+
+        await Conditions.WaitUntilAsync(() => Collected(loggers, "Messaging.Producer"), TimeSpan.FromSeconds(10),
+            "the failed server's reply producer (and its logger) was collected", ct);
+    }
+
+    /// <summary>A server whose request consumer cannot be built (its CA file is missing) after its reply producer was.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static TrackingLoggerFactory FailToConstructServer()
+    {
+        var loggers = new TrackingLoggerFactory();
+        var options = new RpcServerOptions { BootstrapServers = "127.0.0.1:1", RequestTopics = ["requests"], GroupId = "g", LoggerFactory = loggers };
+        options.Consumer.SecurityProtocol = Messaging.SecurityProtocol.Ssl;
+        options.Consumer.Ssl = new Messaging.SslOptions { CaLocation = "/nonexistent/ca.pem" };
+        Assert.Throws<ArgumentException>(() => new RpcServer(options));
+        return loggers;
+    }
+
     /// <summary>A client whose reply consumer cannot be built (its CA file is missing) after its producer and breakers were.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static TrackingLoggerFactory FailToConstruct()
