@@ -11,8 +11,9 @@ internal sealed class FarDeadline : IDisposable
 {
     /// <summary>
     /// The longest single timer step, and so the longest single timed wait anywhere in the RPC layer (timers refuse
-    /// due times beyond ~49.7 days): deadlines at most this far away use a token source's own timer; longer waits wait
-    /// again or step with a <see cref="FarDeadline"/>.
+    /// due times beyond ~49.7 days): a wait at most this long may use a token source's own timer; longer waits wait
+    /// again or step with a <see cref="FarDeadline"/> (which the client's one-way sends use for any deadline: it runs
+    /// on the client's <see cref="TimeProvider"/>).
     /// </summary>
     public static readonly TimeSpan MaxStep = TimeSpan.FromDays(1);
 

@@ -168,13 +168,16 @@ internal sealed class ReplyListener : IAsyncDisposable
     /// undecodable) is skipped: its call ends by its deadline, the others go on. Anything else read nothing at the
     /// error's offset — a broker's refusal, or a start not looked up (offset -1) — so skipping would lose the reply
     /// there, or read the whole topic from offset 0: the partition is read again where it stood after a backoff, or
-    /// from its end again when it had no position (or lost it: out of range with the reset policy at error).
+    /// from its end again when it had no position (or lost it: out of range with the reset policy at error). A log
+    /// truncation (the reset policy at error) resumes at once where the log diverges, as the server's request loop
+    /// does: the new leader's replies from there on are read, none skipped.
     /// </summary>
     private void Recover(ConsumeException error, CancellationToken token)
     {
-        if (error.Offset >= 0 && error.Kind is ConsumeErrorKind.CorruptRecord or ConsumeErrorKind.Deserialization)
+        if (error.Offset >= 0 && error.Kind is ConsumeErrorKind.CorruptRecord or ConsumeErrorKind.Deserialization or ConsumeErrorKind.LogTruncation)
         {
-            Seek(error.TopicPartition, OffsetSpec.At(error.Offset + 1), conditional: false);
+            var resume = error.Kind == ConsumeErrorKind.LogTruncation ? HeldPosition.AfterTruncation(error) : error.Offset + 1;
+            Seek(error.TopicPartition, OffsetSpec.At(resume), conditional: false);
             return;
         }
 

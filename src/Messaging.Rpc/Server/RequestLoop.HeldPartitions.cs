@@ -9,7 +9,7 @@ internal sealed partial class RequestLoop
 {
     /// <summary>
     /// Moves a partition the consumer holds after an error: past a record that cannot be read, at once; after a log
-    /// truncation, at once to where the log diverges (<see cref="TruncationResumeOffset"/>); back to the same
+    /// truncation, at once to where the log diverges (<see cref="HeldPosition.AfterTruncation"/>); back to the same
     /// offset, after a pause, when the broker could not serve it (the record there is a request not read yet: skipping it
     /// would lose it, and a later commit would pass it); or — when the error has no offset (where to start could not be
     /// looked up: the group's committed offset, or the reset policy's) — to the group's committed offset, looked up
@@ -27,7 +27,7 @@ internal sealed partial class RequestLoop
         {
             try
             {
-                _consumer.Seek(error.TopicPartition, OffsetSpec.At(error.Kind == ConsumeErrorKind.LogTruncation ? TruncationResumeOffset(error) : error.Offset + 1));
+                _consumer.Seek(error.TopicPartition, OffsetSpec.At(error.Kind == ConsumeErrorKind.LogTruncation ? HeldPosition.AfterTruncation(error) : error.Offset + 1));
             }
             catch (ArgumentException)
             {
@@ -40,13 +40,6 @@ internal sealed partial class RequestLoop
         _reseeks.RemoveAll(static move => move.IsCompleted);
         _reseeks.Add(MoveHeldLaterAsync(error, token));
     }
-
-    /// <summary>
-    /// Where a partition held after a log truncation goes on: where the log diverges, so every request of the new
-    /// leader's log is read (what this server handled past there is gone from the log); at the position itself when
-    /// the leader could not say — nothing there was read, so nothing is skipped.
-    /// </summary>
-    private static long TruncationResumeOffset(ConsumeException error) => error.DivergingOffset >= 0 ? error.DivergingOffset : error.Offset;
 
     /// <summary>
     /// The waiting part of <see cref="MoveHeld"/>. The seek is made only while the partition is still held where the
