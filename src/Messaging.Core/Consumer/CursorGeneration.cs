@@ -57,8 +57,17 @@ internal sealed class CursorGeneration
     {
         if (position != Position)
         {
-            Volatile.Write(ref _leaderEpoch, -1);
-            Volatile.Write(ref _position, position);
+            MoveTo(position, -1);
         }
+    }
+
+    /// <summary>
+    /// Sets the position under the fetcher's lock with the leader epoch known for it: where a truncated log diverges,
+    /// the epoch the leader named for that offset (KIP-320; the Java client keeps it with the new position).
+    /// </summary>
+    public void MoveTo(long position, int leaderEpoch)
+    {
+        Volatile.Write(ref _leaderEpoch, leaderEpoch);
+        Volatile.Write(ref _position, position);
     }
 }

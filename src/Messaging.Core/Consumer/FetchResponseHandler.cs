@@ -409,7 +409,7 @@ internal sealed class FetchResponseHandler
         else if (known)
         {
             _log.LogTruncated(cursor.TopicPartition, position, diverging.EndOffset, diverging.Epoch);
-            cursor.Position = diverging.EndOffset;
+            cursor.Generation.MoveTo(diverging.EndOffset, diverging.Epoch); // a commit before the next record keeps the epoch
             cursor.FetchOffset = diverging.EndOffset;
             cursor.LastFetchedEpoch = diverging.Epoch;
         }

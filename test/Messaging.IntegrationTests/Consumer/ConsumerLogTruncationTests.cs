@@ -1,4 +1,5 @@
 using Messaging.Records;
+using Messaging.IntegrationTests.Support;
 
 namespace Messaging.IntegrationTests.Consumer;
 
@@ -65,6 +66,26 @@ public sealed class ConsumerLogTruncationTests
         Assert.Equal(2, (await ConsumerTestSupport.ReadAsync(consumer, 2, TimeSpan.FromSeconds(10), ct)).Count);
         await consumer.CommitAsync(ct);
         Assert.Equal((12L, 5), LastCommit(fake));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_position_moved_back_to_where_the_log_diverges_is_committed_with_the_epoch_of_that_offset()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var fake = Broker();
+        await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(fake.BootstrapServers, o =>
+        {
+            o.GroupId = "truncation-epochs";
+            o.EnableAutoCommit = false;
+        }));
+        await ReadThenTruncateAsync(fake, consumer, ct);
+
+        // The fetcher moves the position back to 6 before anything more is consumed; a commit made now must carry the
+        // epoch the leader named for that offset (3: epoch 3's log ends at 6), as the Java client keeps it, not -1.
+        var partition = new TopicPartition(Topic, 0);
+        await Eventually.TrueAsync(() => consumer.Position(partition) == 6, TimeSpan.FromSeconds(10), "the position moved back to where the log diverges", ct);
+        await consumer.CommitAsync(ct);
+        Assert.Equal((6L, 3), LastCommit(fake));
     }
 
     private static (long Offset, int LeaderEpoch) LastCommit(FakeFetchBroker fake)
