@@ -183,9 +183,6 @@ internal sealed class FetchResponseHandler
         }
     }
 
-    /// <summary>The offset after the last complete entry of <paramref name="records"/> (at least <paramref name="fetchOffset"/>), reading headers only.</summary>
-    public static long ScanEndOffset(ReadOnlySpan<byte> records, long fetchOffset) => ScanEndOffset(records, fetchOffset, out _);
-
     /// <summary>
     /// The offset after the last complete entry of <paramref name="records"/> (at least <paramref name="fetchOffset"/>),
     /// reading headers only; <paramref name="lastEpoch"/> is that entry's partition leader epoch (-1 for a legacy entry

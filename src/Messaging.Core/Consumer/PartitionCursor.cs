@@ -147,9 +147,8 @@ internal sealed class PartitionCursor
     {
         HoldQueued = false;
         HoldReturnsTo = CursorState.Fetching;
-        var current = Generation;
-        long position = current.Position;
-        Volatile.Write(ref _generation, new CursorGeneration(position, current.LeaderEpoch));
+        var consumed = ConsumedPosition.Of(Generation);
+        Volatile.Write(ref _generation, new CursorGeneration(consumed.Offset, consumed.LeaderEpoch));
     }
 
     /// <summary>True when a Fetch may include the partition now.</summary>
