@@ -109,9 +109,15 @@ internal sealed class PendingCalls
 
             // An ID a pending call holds (a random 122-bit collision, or an interceptor that sent the call twice at
             // once): claim this generation silently and draw again (an attempt whose ID is taken cannot be matched to
-            // its own replies, so it too moves to a fresh one, which RpcClient.AttemptAsync then sends).
+            // its own replies, so it too moves to a fresh one).
             call.TryClaim(generation);
             id = Guid.NewGuid();
+        }
+
+        if (attempts is not null && id != attempts.CorrelationId)
+        {
+            // The attempt entered under a fresh ID: its requests — and the call's later attempts and hedges — carry it.
+            attempts.MoveTo(id);
         }
 
         EnsureSweepBy(deadlineTimestamp);

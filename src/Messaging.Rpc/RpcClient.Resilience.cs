@@ -67,13 +67,6 @@ public sealed partial class RpcClient
         var call = await BeginAsync<TResponse>(topic, method, (int)attempts.Payload.Length, attempts.Serializer, attempts.Start, attemptDeadline, cancellationToken,
             attempts: attempts).ConfigureAwait(false);
         var generation = call.Generation;
-        if (call.CorrelationId != attempts.CorrelationId)
-        {
-            // Another pending call holds the call's ID (an interceptor sent the call twice at once): the attempt entered
-            // under a fresh one, which its requests — and the call's later attempts and hedges — must carry.
-            attempts.MoveTo(call.CorrelationId);
-        }
-
         attempts.CountSend();
         if (_topics.IsWarm(topic))
         {

@@ -69,7 +69,7 @@ internal sealed class CallAttempts : IDisposable
 
     /// <summary>
     /// Makes <paramref name="correlationId"/> the call's ID from now on: its attempt entered the pending map under it
-    /// because another pending call held the call's ID. Called by the attempt before it sends; no request of the call
+    /// because another pending call held the call's ID. Called by <see cref="PendingCalls.Add"/> before the attempt sends; no request of the call
     /// is being sent meanwhile (the previous attempt, its hedge included, has ended).
     /// </summary>
     public void MoveTo(Guid correlationId)
