@@ -693,11 +693,8 @@ internal sealed class BrokerSender : IAsyncDisposable
         if (removed)
         {
             // The topic lost the partition meanwhile: nothing would drain the halves.
-            foreach (var part in (ReadOnlySpan<ProducerBatch>)[first, second])
-            {
-                part.Fail(ProducerErrors.PartitionRemoved(partition.TopicPartition, partition.Topic.Partitions.Length), _log);
-                _accumulator.Release(part);
-            }
+            _accumulator.FailAsRemoved(partition, first);
+            _accumulator.FailAsRemoved(partition, second);
         }
         else
         {

@@ -49,7 +49,7 @@ internal sealed class BrokerSenders : IAsyncDisposable
     public void Apply(ClusterMetadata metadata)
     {
         List<BrokerSender>? started = null;
-        List<(PartitionState[] Partitions, int Count)>? removed = null;
+        List<PartitionState>? removed = null;
         lock (_lock)
         {
             var topics = _accumulator.Topics;
@@ -79,7 +79,7 @@ internal sealed class BrokerSenders : IAsyncDisposable
                 // rest; with the same id it is a lagging broker's view (a topic never shrinks), and changes nothing.
                 if (info.Partitions.Count < topic.Partitions.Length && (info.TopicId != topic.TopicId || info.TopicId == Guid.Empty || topic.TopicId == Guid.Empty))
                 {
-                    (removed ??= []).Add((topic.RemovePartitionsFrom(info.Partitions.Count), info.Partitions.Count));
+                    (removed ??= []).AddRange(topic.RemovePartitionsFrom(info.Partitions.Count));
                 }
 
                 topic.TopicId = info.TopicId;
@@ -132,10 +132,7 @@ internal sealed class BrokerSenders : IAsyncDisposable
 
         if (removed is not null)
         {
-            foreach (var (partitions, count) in removed)
-            {
-                _accumulator.FailRemoved(partitions, count); // outside the lock: failing runs delivery handlers
-            }
+            _accumulator.FailRemoved(removed); // outside the lock: failing runs delivery handlers
         }
     }
 

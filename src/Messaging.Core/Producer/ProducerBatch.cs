@@ -229,9 +229,6 @@ internal sealed class ProducerBatch
         _completionCount = 0;
         foreach (var part in (ReadOnlySpan<ProducerBatch>)[first, second])
         {
-            part.Partition = Partition;
-            part.CreatedTicks = CreatedTicks;
-            part.DeadlineTicks = DeadlineTicks;
             part.Attempts = Attempts;
             part.LastError = LastError;
             part.LastErrorCode = LastErrorCode;
@@ -240,12 +237,15 @@ internal sealed class ProducerBatch
         return (first, second);
     }
 
-    /// <summary>A batch for part of a split one, with a buffer of its own sized for its share of the record bytes (it grows, outside the pool, if the share was larger).</summary>
-    private static ProducerBatch RentSplitPart(long shareBytes, int count)
+    /// <summary>
+    /// A batch for part of this split one — its partition, creation time and delivery deadline — with a buffer of its
+    /// own sized for its share of the record bytes (it grows, outside the pool, if the share was larger).
+    /// </summary>
+    private ProducerBatch RentSplitPart(long shareBytes, int count)
     {
         // Deltas are counted from the part's first record: each record may take a few bytes more than it did.
         var size = RecordBatchLayout.HeaderSize + (int)Math.Min(shareBytes + (16L * count), Array.MaxLength / 2);
-        var part = Rent(null!, new byte[size], int.MaxValue, 0, 0);
+        var part = Rent(Partition, new byte[size], int.MaxValue, CreatedTicks, DeadlineTicks - CreatedTicks);
         part.HasPooledBuffer = false;
         return part;
     }

@@ -335,9 +335,9 @@ internal sealed class RecordAccumulator
     /// drained or queued to it any more, and its batches that are not in flight fail now with
     /// <see cref="ProducerErrors.PartitionRemoved"/> rather than wait for their delivery timeout (no sender drains
     /// them, and housekeeping no longer sees them). Its batches in flight fail the same way when they are settled.
-    /// Called after the topic's partitions were cut back to <paramref name="count"/>.
+    /// Called after the topic's partitions were cut back.
     /// </summary>
-    public void FailRemoved(IEnumerable<PartitionState> removed, int count)
+    public void FailRemoved(IEnumerable<PartitionState> removed)
     {
         var taken = new List<ProducerBatch>();
         foreach (var partition in removed)
@@ -353,10 +353,16 @@ internal sealed class RecordAccumulator
 
             foreach (var batch in taken)
             {
-                batch.Fail(ProducerErrors.PartitionRemoved(partition.TopicPartition, count), _log);
-                Release(batch);
+                FailAsRemoved(partition, batch);
             }
         }
+    }
+
+    /// <summary>Fails and releases a batch of a partition its topic no longer has (<see cref="PartitionState.Removed"/>).</summary>
+    public void FailAsRemoved(PartitionState partition, ProducerBatch batch)
+    {
+        batch.Fail(ProducerErrors.PartitionRemoved(partition.TopicPartition, partition.Topic.Partitions.Length), _log);
+        Release(batch);
     }
 
     /// <summary>
