@@ -90,15 +90,8 @@ internal sealed class BrokerFetcher : IAsyncDisposable
         var options = _options;
         var timeout = Clock.Sum(options.RequestTimeout, options.FetchMaxWait);
         var limits = ProtocolLimits.Default;
-        var request = new FetchRequest // reused: the session updates it in place, and it is encoded before SendAsync returns
-        {
-            ReplicaId = -1,
-            MaxWaitMs = (int)options.FetchMaxWait.TotalMilliseconds,
-            MinBytes = options.FetchMinBytes,
-            MaxBytes = options.FetchMaxBytes,
-            IsolationLevel = (sbyte)options.IsolationLevel,
-            RackId = options.ClientRack,
-        };
+        // Reused: the session updates it in place, and it is encoded before SendAsync returns.
+        var request = NewRequest((int)options.FetchMaxWait.TotalMilliseconds, options.FetchMinBytes);
         while (!_stop.IsCancellationRequested)
         {
             var wait = CollectTargets();
@@ -198,6 +191,17 @@ internal sealed class BrokerFetcher : IAsyncDisposable
         }
     }
 
+    /// <summary>A Fetch with this consumer's settings (replica id -1: a consumer; its byte limit, isolation level and rack); the session fills in the partitions.</summary>
+    private FetchRequest NewRequest(int maxWaitMs, int minBytes) => new()
+    {
+        ReplicaId = -1,
+        MaxWaitMs = maxWaitMs,
+        MinBytes = minBytes,
+        MaxBytes = _options.FetchMaxBytes,
+        IsolationLevel = (sbyte)_options.IsolationLevel,
+        RackId = _options.ClientRack,
+    };
+
     /// <summary>
     /// Tells the broker to drop this consumer's fetch session (a Fetch with its id and the final epoch), so the session
     /// does not hold a slot in the broker's session cache until it is evicted. Only on the connection still open (a
@@ -206,7 +210,7 @@ internal sealed class BrokerFetcher : IAsyncDisposable
     /// </summary>
     private async Task CloseSessionAsync()
     {
-        var request = new FetchRequest { ReplicaId = -1, MaxWaitMs = 0, MinBytes = 0, MaxBytes = _options.FetchMaxBytes, IsolationLevel = (sbyte)_options.IsolationLevel };
+        var request = NewRequest(maxWaitMs: 0, minBytes: 0); // nothing to wait for: the broker answers a close at once
         if (_connection is not { IsOpen: true } connection || !_session.TryBuildClose(request))
         {
             return;
