@@ -173,16 +173,7 @@ internal sealed class ClassicConsumerProtocol : IClassicGroupProtocol
             }
             else
             {
-                var subscribed = new HashSet<string>(_subscription(), StringComparer.Ordinal);
-                revoked = [];
-                foreach (var partition in _owned)
-                {
-                    if (!subscribed.Contains(partition.Topic))
-                    {
-                        revoked.Add(partition);
-                    }
-                }
-
+                revoked = NotSubscribed(_owned);
                 if (revoked.Count > 0)
                 {
                     _owned = [.. Except(_owned, revoked)];
@@ -214,8 +205,9 @@ internal sealed class ClassicConsumerProtocol : IClassicGroupProtocol
             return problem;
         }
 
-        if (NotSubscribed(decoded.Partitions) is { } topic)
+        if (NotSubscribed(decoded.Partitions) is [var first, ..])
         {
+            var topic = first.Topic;
             // Java's onJoinComplete: the subscription changed since the join (or the leader assigned against it). Take
             // nothing, keep what was owned, and rejoin with the current subscription.
             return "the assignment received for generation " + generation.ToString(CultureInfo.InvariantCulture) + " has topic '" + topic +
@@ -348,12 +340,13 @@ internal sealed class ClassicConsumerProtocol : IClassicGroupProtocol
         }
     }
 
-    /// <summary>A topic of <paramref name="partitions"/> the consumer does not subscribe to now, or null.</summary>
-    private string? NotSubscribed(IReadOnlyList<TopicPartition> partitions)
+    /// <summary>The partitions of <paramref name="partitions"/> whose topic the consumer does not subscribe to now.</summary>
+    private List<TopicPartition> NotSubscribed(IReadOnlyCollection<TopicPartition> partitions)
     {
+        List<TopicPartition> found = [];
         if (partitions.Count == 0)
         {
-            return null;
+            return found;
         }
 
         var subscribed = new HashSet<string>(_subscription(), StringComparer.Ordinal);
@@ -361,11 +354,11 @@ internal sealed class ClassicConsumerProtocol : IClassicGroupProtocol
         {
             if (!subscribed.Contains(partition.Topic))
             {
-                return partition.Topic;
+                found.Add(partition);
             }
         }
 
-        return null;
+        return found;
     }
 
     private IConsumerPartitionAssignor? Find(string protocol)
