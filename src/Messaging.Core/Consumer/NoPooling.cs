@@ -23,8 +23,12 @@ public static class NoPooling
     {
         public byte[] Rent(int compressedSize, CompressionType codec) => Rent(compressedSize, codec, Array.MaxLength);
 
-        public byte[] Rent(int compressedSize, CompressionType codec, int maxLength) =>
-            GC.AllocateUninitializedArray<byte>((int)Math.Clamp((long)compressedSize * 4, Math.Min(256, Math.Max(maxLength, 1)), Math.Max(maxLength, 1)));
+        public byte[] Rent(int compressedSize, CompressionType codec, int maxLength)
+        {
+            // Four times the compressed size, at least 256 bytes, never above the limit.
+            var max = Math.Max(maxLength, 1);
+            return GC.AllocateUninitializedArray<byte>((int)Math.Min(Math.Max((long)compressedSize * 4, 256), max));
+        }
 
         public byte[] Grow(byte[] buffer, int usedLength, int minimumLength)
         {
