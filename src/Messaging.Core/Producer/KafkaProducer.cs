@@ -83,7 +83,7 @@ public sealed partial class KafkaProducer : IKafkaProducer
     /// <param name="key">The key, or null for none (placed by the sticky partitioner). Copied before the call returns: the array may be reused at once.</param>
     /// <param name="value">The value, or null (a tombstone). Copied before the call returns: the array may be reused at once.</param>
     /// <param name="headers">The headers, or null.</param>
-    /// <param name="partition">The partition, or null to let the partitioner choose (a negative one throws <see cref="ArgumentOutOfRangeException"/>).</param>
+    /// <param name="partition">The partition, or null to let the partitioner choose (a negative one, or one the topic does not have once its metadata is fetched again, throws <see cref="ArgumentOutOfRangeException"/>).</param>
     /// <param name="timestamp">The record's timestamp, or null for now.</param>
     /// <param name="cancellationToken">Stops waiting (for metadata, memory or the acknowledgement); a record already buffered may still be delivered.</param>
     /// <returns>Where the record landed.</returns>
@@ -102,7 +102,7 @@ public sealed partial class KafkaProducer : IKafkaProducer
     /// <param name="key">The key, or null for none (placed by the sticky partitioner). Copied before the call returns: the memory may be reused at once. (A null <c>byte[]</c> converts to an empty memory, not to null: arrays go to the other overload.)</param>
     /// <param name="value">The value, or null (a tombstone). Copied before the call returns: the memory may be reused at once.</param>
     /// <param name="headers">The headers, or null.</param>
-    /// <param name="partition">The partition, or null to let the partitioner choose (a negative one throws <see cref="ArgumentOutOfRangeException"/>).</param>
+    /// <param name="partition">The partition, or null to let the partitioner choose (a negative one, or one the topic does not have once its metadata is fetched again, throws <see cref="ArgumentOutOfRangeException"/>).</param>
     /// <param name="timestamp">The record's timestamp, or null for now.</param>
     /// <param name="cancellationToken">Stops waiting (for metadata, memory or the acknowledgement); a record already buffered may still be delivered.</param>
     /// <returns>Where the record landed.</returns>

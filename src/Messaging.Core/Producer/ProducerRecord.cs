@@ -29,7 +29,10 @@ public readonly ref struct ProducerRecord
     /// <summary>The headers, in order.</summary>
     public ReadOnlySpan<RecordHeader> Headers { get; init; }
 
-    /// <summary>The partition, or null to let the partitioner choose.</summary>
+    /// <summary>
+    /// The partition, or null to let the partitioner choose. Producing to a partition the topic does not have (after its
+    /// metadata is fetched again, in case the topic grew) throws <see cref="ArgumentOutOfRangeException"/>.
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Set to a negative number.</exception>
     public int? Partition
     {

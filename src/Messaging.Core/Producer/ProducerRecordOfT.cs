@@ -13,7 +13,10 @@ public readonly record struct ProducerRecord<TKey, TValue>(TKey Key, TValue Valu
     /// <summary>The headers, or null.</summary>
     public IReadOnlyList<RecordHeader>? Headers { get; init; }
 
-    /// <summary>The partition, or null to let the partitioner choose.</summary>
+    /// <summary>
+    /// The partition, or null to let the partitioner choose. Producing to a partition the topic does not have (after its
+    /// metadata is fetched again, in case the topic grew) throws <see cref="ArgumentOutOfRangeException"/>.
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Set to a negative number.</exception>
     public int? Partition
     {
