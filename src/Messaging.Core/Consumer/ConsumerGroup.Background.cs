@@ -13,31 +13,31 @@ internal sealed partial class ConsumerGroup
 {
     private async Task RunAsync(CancellationToken token)
     {
-        var now = _time.GetUtcNow();
-        var nextCommit = now + _options.AutoCommitInterval;
-        var nextMetadataCheck = now;
+        // On the clock's ticks, which saturate: an interval of TimeSpan.MaxValue ("never") must not overflow a date.
+        var clock = _cluster.Settings.Clock;
+        var nextCommit = clock.After(_options.AutoCommitInterval);
+        var nextMetadataCheck = clock.Now;
         try
         {
             while (!token.IsCancellationRequested)
             {
-                now = _time.GetUtcNow();
+                var now = clock.Now;
                 if (Interlocked.Exchange(ref _matchNow, 0) != 0 || now >= nextMetadataCheck)
                 {
-                    nextMetadataCheck = now + _options.MetadataMaxAge;
+                    nextMetadataCheck = clock.After(now, _options.MetadataMaxAge);
                     await CheckMetadataAsync(token).ConfigureAwait(false);
                 }
 
                 if (_options.EnableAutoCommit && now >= nextCommit)
                 {
-                    nextCommit = now + _options.AutoCommitInterval;
+                    nextCommit = clock.After(now, _options.AutoCommitInterval);
                     await AutoCommitAsync(token).ConfigureAwait(false);
                 }
 
                 var until = _options.EnableAutoCommit && nextCommit < nextMetadataCheck ? nextCommit : nextMetadataCheck;
-                var wait = until - _time.GetUtcNow();
-                if (wait > TimeSpan.Zero)
+                if (until > clock.Now)
                 {
-                    await _wake.WaitAsync(wait, token).ConfigureAwait(false);
+                    await _wake.WaitAsync(until, token).ConfigureAwait(false);
                 }
             }
         }

@@ -32,7 +32,6 @@ internal sealed partial class ConsumerGroup : IGroupAssignmentListener, IAsyncDi
     private readonly GroupCoordinator _coordinator;
     private readonly GroupOffsets _offsets;
     private readonly GroupLog _log;
-    private readonly TimeProvider _time;
     private readonly StoredOffsets _stored = new();
     private readonly SemaphoreSlim _commitGate = new(1, 1);
     private readonly AsyncSignal _wake;
@@ -55,7 +54,6 @@ internal sealed partial class ConsumerGroup : IGroupAssignmentListener, IAsyncDi
         _options = options;
         _cluster = cluster;
         _fetcher = fetcher;
-        _time = options.TimeProvider;
         _wake = new AsyncSignal(cluster.Settings.Clock);
         _customAssignors = [.. options.CustomPartitionAssignors]; // the options object may change after the consumer is built
         var settings = new GroupMemberSettings(options.GroupId!)

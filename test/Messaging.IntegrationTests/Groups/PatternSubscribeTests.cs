@@ -41,6 +41,28 @@ public sealed class PatternSubscribeTests
         Assert.All(consumer.Assignment, p => Assert.Equal("billing", p.Topic));
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task Intervals_of_TimeSpan_MaxValue_mean_never_and_the_group_still_matches_its_pattern_and_disposes_cleanly()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = StartCluster();
+        var options = SubscribeTests.GroupOptions(cluster.BootstrapServers, SubscribeTests.NewGroup());
+        options.MetadataMaxAge = TimeSpan.MaxValue;
+        options.AutoCommitInterval = TimeSpan.MaxValue;
+        var consumer = ConsumerTestSupport.Bytes(options);
+        try
+        {
+            // The group's background loop matches a new pattern at once; a date overflow there would end the loop for good.
+            consumer.Subscribe(new System.Text.RegularExpressions.Regex("^audit\\..*"));
+            await Eventually.TrueAsync(() => consumer.Assignment.Count == 3, TimeSpan.FromSeconds(20), "the three partitions of audit.orders assigned", ct);
+            Assert.All(consumer.Assignment, p => Assert.Equal("audit.orders", p.Topic));
+        }
+        finally
+        {
+            await consumer.DisposeAsync(); // throws if the background loop faulted
+        }
+    }
+
     private static EmbeddedKafkaCluster StartCluster()
     {
         var cluster = EmbeddedKafkaCluster.Start(1);
