@@ -25,24 +25,29 @@ public interface IKafkaConsumer : IAsyncDisposable
     /// <summary>Moves a partition's position; data fetched ahead is dropped.</summary>
     /// <param name="partition">An assigned partition.</param>
     /// <param name="offset">Where to continue.</param>
+    /// <exception cref="ArgumentException">The partition is not assigned.</exception>
     void Seek(TopicPartition partition, OffsetSpec offset);
 
     /// <summary>Stops delivering and fetching the partitions until resumed; their positions are kept.</summary>
     /// <param name="partitions">Assigned partitions.</param>
+    /// <exception cref="ArgumentException">A partition is not assigned; none of them is paused.</exception>
     void Pause(IEnumerable<TopicPartition> partitions);
 
     /// <summary>Resumes paused partitions from their positions.</summary>
     /// <param name="partitions">Assigned partitions.</param>
+    /// <exception cref="ArgumentException">A partition is not assigned; none of them is resumed.</exception>
     void Resume(IEnumerable<TopicPartition> partitions);
 
     /// <summary>The offset of the next record the application will get from the partition, or null while its start is being looked up.</summary>
     /// <param name="partition">An assigned partition.</param>
     /// <returns>The position.</returns>
+    /// <exception cref="ArgumentException">The partition is not assigned.</exception>
     long? Position(TopicPartition partition);
 
     /// <summary>The partition's high watermark as of the last Fetch response, or null before one.</summary>
     /// <param name="partition">An assigned partition.</param>
     /// <returns>The high watermark.</returns>
+    /// <exception cref="ArgumentException">The partition is not assigned.</exception>
     long? HighWatermark(TopicPartition partition);
 
     /// <summary>The subscribed topics (for a pattern, those it matches now); empty when not subscribed.</summary>

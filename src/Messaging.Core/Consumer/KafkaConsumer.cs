@@ -226,6 +226,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
 
     /// <summary>Stops delivering and fetching the partitions until <see cref="Resume"/>; their positions are kept.</summary>
     /// <param name="partitions">Assigned partitions.</param>
+    /// <exception cref="ArgumentException">A partition is not assigned; none of them is paused.</exception>
     public void Pause(IEnumerable<TopicPartition> partitions)
     {
         ArgumentNullException.ThrowIfNull(partitions);
@@ -234,6 +235,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
 
     /// <summary>Resumes paused partitions from their positions.</summary>
     /// <param name="partitions">Assigned partitions.</param>
+    /// <exception cref="ArgumentException">A partition is not assigned; none of them is resumed.</exception>
     public void Resume(IEnumerable<TopicPartition> partitions)
     {
         ArgumentNullException.ThrowIfNull(partitions);
@@ -249,6 +251,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
     /// <summary>The partition's high watermark as of the last Fetch response (for lag), or null before one.</summary>
     /// <param name="partition">An assigned partition.</param>
     /// <returns>The high watermark.</returns>
+    /// <exception cref="ArgumentException">The partition is not assigned.</exception>
     public long? HighWatermark(TopicPartition partition) => _fetcher.HighWatermark(partition);
 
     /// <summary>The typed stream of <see cref="KafkaConsumer{TKey, TValue}.ConsumeAsync"/>: records deserialized with the given deserializers.</summary>

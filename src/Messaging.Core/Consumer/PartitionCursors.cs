@@ -201,9 +201,8 @@ internal sealed class PartitionCursors
     {
         lock (Sync)
         {
-            foreach (var partition in partitions)
+            foreach (var cursor in Cursors(partitions))
             {
-                var cursor = Cursor(partition);
                 if (!cursor.Paused)
                 {
                     // Drop what was fetched ahead: nothing more of the partition is delivered while paused.
@@ -233,9 +232,8 @@ internal sealed class PartitionCursors
     {
         lock (Sync)
         {
-            foreach (var partition in partitions)
+            foreach (var cursor in Cursors(partitions))
             {
-                var cursor = Cursor(partition);
                 if (cursor.Paused && cursor.State == CursorState.Held && !cursor.HoldQueued && cursor.HeldError is { } error)
                 {
                     cursor.HoldQueued = true;
@@ -367,6 +365,21 @@ internal sealed class PartitionCursors
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Every partition's cursor, looked up before any is changed: a call naming one partition that is not assigned
+    /// throws and changes none (all or nothing, so a caller's retry does not meet half of its own earlier call).
+    /// </summary>
+    private List<PartitionCursor> Cursors(IEnumerable<TopicPartition> partitions)
+    {
+        var cursors = new List<PartitionCursor>();
+        foreach (var partition in partitions)
+        {
+            cursors.Add(Cursor(partition));
+        }
+
+        return cursors;
     }
 
     private PartitionCursor Cursor(TopicPartition partition) =>

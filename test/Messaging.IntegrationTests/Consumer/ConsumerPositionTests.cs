@@ -66,6 +66,28 @@ public sealed class ConsumerPositionTests(TestBrokerFixture fixture)
         }
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task Pause_and_resume_naming_a_partition_not_assigned_throw_and_change_none_of_the_others()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = await fixture.AcquireAsync(brokers: 1, cancellationToken: ct);
+        var topic = TestBrokerFixture.UniqueTopicName("pause-some");
+        await broker.CreateTopicAsync(topic, 2, 1, ct);
+        var p0 = new TopicPartition(topic, 0);
+        var p1 = new TopicPartition(topic, 1);
+        var stranger = new TopicPartition(topic + "-other", 0);
+
+        await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(broker.BootstrapServers));
+        consumer.Assign(ConsumerTestSupport.All(topic, 2, OffsetSpec.Earliest));
+
+        Assert.Throws<ArgumentException>(() => consumer.Pause([p0, stranger, p1]));
+        Assert.Empty(consumer.PausedPartitions);
+
+        consumer.Pause([p0, p1]);
+        Assert.Throws<ArgumentException>(() => consumer.Resume([p0, stranger]));
+        Assert.Equal([p0, p1], consumer.PausedPartitions.OrderBy(p => p.Partition));
+    }
+
     [Theory(Timeout = 60_000)]
     [InlineData(AutoOffsetReset.Earliest)]
     [InlineData(AutoOffsetReset.Latest)]
