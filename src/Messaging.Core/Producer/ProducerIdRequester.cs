@@ -6,8 +6,9 @@ using Messaging.Protocol.Messages;
 namespace Messaging.Producer;
 
 /// <summary>
-/// Gets the idempotent producer its id (InitProducerId, once, in the background, retried with the backoff) and
-/// records the error that stops the producer for good when the broker refuses for a reason a retry cannot fix.
+/// Gets the idempotent producer its id (InitProducerId, once, in the background, retried with the backoff whatever
+/// ended an attempt) and records the error that stops the producer for good when the broker refuses for a reason a
+/// retry cannot fix.
 /// </summary>
 internal sealed class ProducerIdRequester
 {
@@ -121,7 +122,9 @@ internal sealed class ProducerIdRequester
                     SetFatal(ex);
                     break;
                 }
-                catch (KafkaException ex)
+#pragma warning disable CA1031 // Whatever ended the attempt (a Kafka error, the connection disposed under it, a plugged-in transport's own exception), the records wait for this id: ask again after the backoff; they fail at their delivery timeout if it never comes.
+                catch (Exception ex)
+#pragma warning restore CA1031
                 {
                     _log.InitProducerIdRetry(ex.Message);
                 }

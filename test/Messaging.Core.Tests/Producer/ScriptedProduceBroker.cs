@@ -44,6 +44,9 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
     /// <summary>A loopback port nobody listens on: node 2's, a broker that is down.</summary>
     public int DownPort { get; } = ClosedPort();
 
+    /// <summary>Decides the answer to the n-th InitProducerId (1-based): <see cref="ErrorCode.None"/> (the default: producer id 4000, epoch 0), another error, or <see cref="Hold"/>.</summary>
+    public Func<int, ErrorCode> OnInitProducerId { get; set; } = static _ => ErrorCode.None;
+
     /// <summary>Decides each partition's answer to a Produce (default: accept).</summary>
     public Func<ProducedBatch, ErrorCode> OnProduce { get; set; } = static _ => ErrorCode.None;
 
@@ -147,7 +150,13 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
             case ApiKey.InitProducerId:
             {
                 _ = KafkaFrames.ReadRequest<InitProducerIdRequest>(frame, null, out var header);
-                KafkaFrames.WriteResponse(output, new InitProducerIdResponse { ProducerId = 4000, ProducerEpoch = 0 }, version, header.CorrelationId);
+                var code = OnInitProducerId(Count(ApiKey.InitProducerId));
+                if (code is Drop or Hold)
+                {
+                    return code;
+                }
+
+                KafkaFrames.WriteResponse(output, new InitProducerIdResponse { ErrorCode = code, ProducerId = code == ErrorCode.None ? 4000 : -1, ProducerEpoch = code == ErrorCode.None ? (short)0 : (short)-1 }, version, header.CorrelationId);
                 return ErrorCode.None;
             }
 
