@@ -159,11 +159,14 @@ internal sealed class BufferPool : IPoolStatisticsSource
         }
     }
 
-    /// <summary>Waits (blocking the thread) up to <paramref name="maxBlock"/> for a buffer; null if none came in time.</summary>
+    /// <summary>
+    /// Waits (blocking the thread) up to <paramref name="maxBlock"/> for a buffer for a batch of <paramref name="partition"/>;
+    /// null if none came in time, or at once when the partition is removed meanwhile (<see cref="EndWaits"/>).
+    /// </summary>
     /// <exception cref="ObjectDisposedException">The pool was closed while waiting.</exception>
-    public byte[]? Rent(int minimum, int preferred, TimeSpan maxBlock)
+    public byte[]? Rent(int minimum, int preferred, TimeSpan maxBlock, PartitionState? partition = null)
     {
-        var waiter = Enqueue(minimum, preferred, async: false, out var immediate);
+        var waiter = Enqueue(minimum, preferred, async: false, partition, out var immediate);
         if (immediate is not null || waiter is null)
         {
             return immediate;
@@ -173,10 +176,13 @@ internal sealed class BufferPool : IPoolStatisticsSource
         return Finish(waiter);
     }
 
-    /// <summary>Waits asynchronously up to <paramref name="maxBlock"/> for a buffer; null if none came in time.</summary>
-    public async ValueTask<byte[]?> RentAsync(int minimum, int preferred, TimeSpan maxBlock, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits asynchronously up to <paramref name="maxBlock"/> for a buffer for a batch of <paramref name="partition"/>;
+    /// null if none came in time, or at once when the partition is removed meanwhile (<see cref="EndWaits"/>).
+    /// </summary>
+    public async ValueTask<byte[]?> RentAsync(int minimum, int preferred, TimeSpan maxBlock, PartitionState? partition, CancellationToken cancellationToken)
     {
-        var waiter = Enqueue(minimum, preferred, async: true, out var immediate);
+        var waiter = Enqueue(minimum, preferred, async: true, partition, out var immediate);
         if (immediate is not null || waiter is null)
         {
             return immediate;
@@ -261,13 +267,40 @@ internal sealed class BufferPool : IPoolStatisticsSource
         }
     }
 
-    private Waiter? Enqueue(int minimum, int preferred, bool async, out byte[]? immediate)
+    /// <summary>
+    /// Ends without a buffer the waits for batches of <paramref name="removed"/>, a partition its topic no longer has
+    /// (marked <see cref="PartitionState.Removed"/> before): their records fail at once instead of waiting for memory.
+    /// A wait that starts later for it returns at once.
+    /// </summary>
+    public void EndWaits(PartitionState removed)
+    {
+        lock (_lock)
+        {
+            var node = _waiters.First;
+            while (node is not null)
+            {
+                var next = node.Next;
+                if (ReferenceEquals(node.Value.Partition, removed))
+                {
+                    _waiters.Remove(node);
+                    Interlocked.Decrement(ref _waiterCount);
+                    node.Value.Event?.Set();
+                    node.Value.Completion?.TrySetResult();
+                }
+
+                node = next;
+            }
+        }
+    }
+
+    private Waiter? Enqueue(int minimum, int preferred, bool async, PartitionState? partition, out byte[]? immediate)
     {
         var min = SizeFor(minimum);
         var pref = PreferredFor(min, preferred);
         lock (_lock)
         {
-            if (min > _limit || _closed)
+            // Removed is set before EndWaits takes this lock: a wait that starts after that sees it here.
+            if (min > _limit || _closed || partition is { Removed: true })
             {
                 immediate = null;
                 return null;
@@ -281,7 +314,7 @@ internal sealed class BufferPool : IPoolStatisticsSource
 
             // A thread blocks on one wait at a time: its waiter (event and list node) is reused, so blocking allocates nothing.
             var waiter = async ? new Waiter(async: true) : (_threadWaiter ??= new Waiter(async: false));
-            waiter.Prepare(min, pref);
+            waiter.Prepare(min, pref, partition);
             _waiters.AddLast(waiter.Node);
             Interlocked.Increment(ref _waiterCount);
             return waiter;
@@ -293,6 +326,7 @@ internal sealed class BufferPool : IPoolStatisticsSource
     {
         lock (_lock)
         {
+            waiter.Partition = null; // a blocking thread's waiter is kept for its next wait: it must not keep the partition alive
             if (waiter.Buffer is not null)
             {
                 return waiter.Buffer;
@@ -431,10 +465,14 @@ internal sealed class BufferPool : IPoolStatisticsSource
 
         public byte[]? Buffer { get; set; }
 
-        public void Prepare(int minimum, int preferred)
+        /// <summary>The partition whose batch the buffer is for, if the caller named it.</summary>
+        public PartitionState? Partition { get; set; }
+
+        public void Prepare(int minimum, int preferred, PartitionState? partition)
         {
             Minimum = minimum;
             Preferred = preferred;
+            Partition = partition;
             Buffer = null;
             Event?.Reset();
         }

@@ -55,7 +55,7 @@ public sealed partial class KafkaProducer
 
             _senders.WakeAll();
             var buffer = remaining > TimeSpan.Zero
-                ? await _pool.RentAsync(slow.MinimumSize, slow.PreferredSize, remaining, linked.Token).ConfigureAwait(false)
+                ? await _pool.RentAsync(slow.MinimumSize, slow.PreferredSize, remaining, slow.Partition, linked.Token).ConfigureAwait(false)
                 : null;
             if (buffer is null)
             {
@@ -221,6 +221,8 @@ public sealed partial class KafkaProducer
     private ProduceException NoMemory(string topic, SlowPath slow) =>
         slow.MinimumSize > _settings.BufferMemory
             ? ProducerErrors.RecordTooLarge(topic, slow.Partition!.Partition, slow.RecordSize, "buffer.memory", _settings.BufferMemory)
+            : slow.Partition!.Removed
+            ? ProducerErrors.PartitionRemoved(slow.Partition.TopicPartition, slow.Partition.Topic.Partitions.Length)
             : Volatile.Read(ref _disposed) != 0 || _accumulator.IsClosed
                 ? ProducerErrors.Disposed(new TopicPartition(topic, slow.Partition!.Partition), null)
                 : ProducerErrors.BufferExhausted(topic, slow.Partition!.Partition, _settings.BufferMemory, _settings.AppendWaitLimit);

@@ -534,7 +534,7 @@ public sealed partial class KafkaProducer : IKafkaProducer
             }
 
             _senders.WakeAll();
-            var buffer = _pool.Rent(slow.MinimumSize, slow.PreferredSize, waitLimit) ?? throw NoMemory(topic, slow);
+            var buffer = _pool.Rent(slow.MinimumSize, slow.PreferredSize, waitLimit, slow.Partition) ?? throw NoMemory(topic, slow);
             _accumulator.AppendWithBuffer(slow.Partition!, buffer, timestampMs, key, value, headers, nulls, onDelivery, state, slow.RecordSize, callDeadline, out var wake);
             wake.Notify();
             return true;

@@ -334,7 +334,8 @@ internal sealed class RecordAccumulator
     /// partitions): each is marked <see cref="PartitionState.Removed"/> and leaderless, so nothing is appended,
     /// drained or queued to it any more, and its batches that are not in flight fail now with
     /// <see cref="ProducerErrors.PartitionRemoved"/> rather than wait for their delivery timeout (no sender drains
-    /// them, and housekeeping no longer sees them). Its batches in flight fail the same way when they are settled.
+    /// them, and housekeeping no longer sees them); so do records waiting for memory for it (their wait ends). Its
+    /// batches in flight fail the same way when they are settled.
     /// Called after the topic's partitions were cut back.
     /// </summary>
     public void FailRemoved(IEnumerable<PartitionState> removed)
@@ -351,6 +352,7 @@ internal sealed class RecordAccumulator
                 CollectAll(partition, taken);
             }
 
+            _pool.EndWaits(partition); // before the batches free memory: it goes to records for partitions that exist
             foreach (var batch in taken)
             {
                 FailAsRemoved(partition, batch);

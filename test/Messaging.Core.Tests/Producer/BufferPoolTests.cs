@@ -186,9 +186,9 @@ public sealed class BufferPoolTests
     {
         var pool = new BufferPool(16 * 1024, batchSize: 16 * 1024);
         var held = pool.TryRent(16 * 1024)!;
-        var first = pool.RentAsync(16 * 1024, 16 * 1024, TimeSpan.FromSeconds(10), CancellationToken.None).AsTask();
+        var first = pool.RentAsync(16 * 1024, 16 * 1024, TimeSpan.FromSeconds(10), null, CancellationToken.None).AsTask();
         SpinWait.SpinUntil(() => pool.HasWaiters, TimeSpan.FromSeconds(5));
-        var second = pool.RentAsync(16 * 1024, 16 * 1024, TimeSpan.FromSeconds(10), CancellationToken.None).AsTask();
+        var second = pool.RentAsync(16 * 1024, 16 * 1024, TimeSpan.FromSeconds(10), null, CancellationToken.None).AsTask();
         pool.Return(held);
         var got = await first.WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
         Assert.NotNull(got);
@@ -203,7 +203,7 @@ public sealed class BufferPoolTests
         var pool = new BufferPool(16 * 1024, batchSize: 16 * 1024);
         var held = pool.TryRent(16 * 1024)!;
         var started = DateTime.UtcNow;
-        Assert.Null(await pool.RentAsync(4096, 4096, TimeSpan.FromMilliseconds(200), CancellationToken.None));
+        Assert.Null(await pool.RentAsync(4096, 4096, TimeSpan.FromMilliseconds(200), null, CancellationToken.None));
         Assert.True(DateTime.UtcNow - started >= TimeSpan.FromMilliseconds(180));
         Assert.Null(pool.Rent(4096, 4096, TimeSpan.FromMilliseconds(50)));
         Assert.False(pool.HasWaiters);
@@ -217,7 +217,7 @@ public sealed class BufferPoolTests
         var pool = new BufferPool(16 * 1024, batchSize: 16 * 1024);
         _ = pool.TryRent(16 * 1024)!;
         using var cancel = new CancellationTokenSource(100);
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await pool.RentAsync(4096, 4096, TimeSpan.FromSeconds(10), cancel.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await pool.RentAsync(4096, 4096, TimeSpan.FromSeconds(10), null, cancel.Token));
         Assert.False(pool.HasWaiters);
     }
 

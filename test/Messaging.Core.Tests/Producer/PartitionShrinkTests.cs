@@ -65,6 +65,45 @@ public sealed class PartitionShrinkTests
         await producer.FlushAsync(ct).WaitAsync(TimeSpan.FromSeconds(5), ct);
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task A_record_waiting_for_memory_for_a_partition_the_recreated_topic_no_longer_has_fails_typed_at_once()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = new ScriptedProduceBroker(partitions: 4);
+        await using var producer = await broker.ProducerWithFullMemoryAsync(partition: 0, ct);
+
+        // A record for partition 3 waits for memory (its wait would last minutes) ...
+        var waiting = producer.ProduceAsync(ScriptedProduceBroker.Topic, null, new byte[4000], partition: 3, cancellationToken: ct).AsTask();
+        await Eventually.TrueAsync(() => producer.Core.Pool.HasWaiters, TimeSpan.FromSeconds(10), "the record for partition 3 waiting for memory", ct);
+
+        // ... when the topic is created again with two partitions: it fails as the records appended to partition 3 do.
+        broker.Partitions = 2;
+        await producer.Core.Cluster.Metadata.RefreshAsync(ct);
+
+        var error = await Assert.ThrowsAsync<ProduceException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(15), ct));
+        Assert.Equal(ErrorCode.UnknownTopicOrPartition, error.Code);
+        Assert.Equal(new TopicPartition(ScriptedProduceBroker.Topic, 3), error.TopicPartition);
+        Assert.False(error.IsRetriable);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_blocking_produce_waiting_for_memory_for_a_partition_the_recreated_topic_no_longer_has_throws_typed_at_once()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = new ScriptedProduceBroker(partitions: 4);
+        await using var producer = await broker.ProducerWithFullMemoryAsync(partition: 0, ct);
+
+        var waiting = Task.Run(() => producer.Produce(ScriptedProduceBroker.Topic, new ProducerRecord { Value = new byte[4000], Partition = 3 }), ct);
+        await Eventually.TrueAsync(() => producer.Core.Pool.HasWaiters, TimeSpan.FromSeconds(10), "the blocking call for partition 3 waiting for memory", ct);
+
+        broker.Partitions = 2;
+        await producer.Core.Cluster.Metadata.RefreshAsync(ct);
+
+        var error = await Assert.ThrowsAsync<ProduceException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(15), ct));
+        Assert.Equal(ErrorCode.UnknownTopicOrPartition, error.Code);
+        Assert.Equal(new TopicPartition(ScriptedProduceBroker.Topic, 3), error.TopicPartition);
+    }
+
     /// <summary>A producer that has delivered a record to partition 3 of the four the topic has for now (a delivery timeout far beyond the tests' waits).</summary>
     private static async Task<KafkaProducer> ProducerThatKnowsFourPartitionsAsync(ScriptedProduceBroker broker, CancellationToken ct)
     {

@@ -88,6 +88,42 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
 
     public int Count(ApiKey apiKey) => Requests.Count(k => k == apiKey);
 
+    /// <summary>
+    /// A producer of <see cref="Topic"/> whose buffer.memory (64 KiB, batches of 16 KiB) is full of batches for
+    /// <paramref name="partition"/> this broker never answers (from now on it holds every Produce): the next record
+    /// that needs a new batch waits for memory. Every wait and timeout is far beyond a test's; closing does not wait.
+    /// </summary>
+    public async Task<KafkaProducer> ProducerWithFullMemoryAsync(int partition, CancellationToken cancellationToken)
+    {
+        OnProduce = static _ => Hold;
+        var producer = new KafkaProducer(new KafkaProducerOptions
+        {
+            BootstrapServers = BootstrapServers,
+            MaxBlock = TimeSpan.FromMinutes(5),
+            DeliveryTimeout = TimeSpan.FromMinutes(10),
+            RequestTimeout = TimeSpan.FromMinutes(5),
+            Linger = TimeSpan.Zero,
+            BatchSize = 16 * 1024,
+            MaxRequestSize = 16 * 1024,
+            BufferMemory = 64 * 1024,
+            CloseTimeout = TimeSpan.Zero,
+        });
+        try
+        {
+            await producer.Core.Topics.EnsureTopicAsync(Topic, TimeSpan.FromSeconds(20), cancellationToken);
+            while (producer.TryProduce(Topic, new ProducerRecord { Value = new byte[4000], Partition = partition }, 0, static (in DeliveryResult _, ProduceException? _, int _) => { }))
+            {
+            }
+
+            return producer;
+        }
+        catch
+        {
+            await producer.DisposeAsync();
+            throw;
+        }
+    }
+
     protected override TimeSpan Answer(byte[] frame, ContiguousBufferWriter output) => Script(frame, output) switch
     {
         Drop => CloseConnection,
