@@ -41,6 +41,36 @@ public sealed class PartitionShrinkTests
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task Without_topic_ids_in_the_metadata_records_for_a_partition_the_recreated_topic_no_longer_has_fail_typed_at_once()
+    {
+        var ct = TestContext.Current.CancellationToken;
+
+        // A broker without topic ids (older, or one that answers the zero id): only the partition count tells.
+        await using var broker = new ScriptedProduceBroker(partitions: 4) { TopicIds = false };
+        broker.OnProduce = batch => batch.Partition < broker.Partitions ? ErrorCode.None : ScriptedProduceBroker.Hold;
+        await using var producer = await ProducerThatKnowsFourPartitionsAsync(broker, ct);
+        Assert.Equal(Guid.Empty, producer.Core.Accumulator.GetOrAddTopic(ScriptedProduceBroker.Topic).TopicId);
+
+        // A batch for partition 3 waits in flight, one queues behind it; the topic is created again with two partitions.
+        broker.Partitions = 2;
+        var inFlight = producer.ProduceAsync(ScriptedProduceBroker.Topic, null, "in flight"u8.ToArray(), partition: 3, cancellationToken: ct).AsTask();
+        await Eventually.TrueAsync(() => broker.Batches.Count(b => b.Partition == 3) == 2, TimeSpan.FromSeconds(10), "the second batch for partition 3 reaching the broker", ct);
+        var queued = producer.ProduceAsync(ScriptedProduceBroker.Topic, null, "queued"u8.ToArray(), partition: 3, cancellationToken: ct).AsTask();
+        await producer.Core.Cluster.Metadata.RefreshAsync(ct);
+
+        // The queued record fails at once, the one in flight when its request times out (both well before the 60 s delivery timeout).
+        foreach (var lost in new[] { queued, inFlight })
+        {
+            var error = await Assert.ThrowsAsync<ProduceException>(() => lost.WaitAsync(TimeSpan.FromSeconds(15), ct));
+            Assert.Equal(ErrorCode.UnknownTopicOrPartition, error.Code);
+            Assert.Equal(new TopicPartition(ScriptedProduceBroker.Topic, 3), error.TopicPartition);
+            Assert.False(error.IsRetriable);
+        }
+
+        Assert.Equal(2, producer.Core.Accumulator.GetOrAddTopic(ScriptedProduceBroker.Topic).Partitions.Length);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task A_batch_in_flight_to_a_partition_the_recreated_topic_no_longer_has_fails_typed_when_it_comes_back()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -62,6 +62,9 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
     /// <summary>An error Metadata answers give <see cref="Topic"/> (listed then without partitions), or <see cref="ErrorCode.None"/>.</summary>
     public ErrorCode TopicError { get; set; }
 
+    /// <summary>Whether Metadata answers give topic ids (a new one in every answer), or the zero id of a broker that has none.</summary>
+    public bool TopicIds { get; set; } = true;
+
     /// <summary>Whether Metadata answers list <see cref="LateTopic"/>.</summary>
     public bool LateTopicListed { get; set; }
 
@@ -176,8 +179,8 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
                     Topics = TopicError != ErrorCode.None
                         ? [new() { Name = Topic, ErrorCode = TopicError, Partitions = [] }]
                         : LateTopicListed
-                        ? [new() { Name = Topic, TopicId = Guid.NewGuid(), Partitions = partitions }, new() { Name = LateTopic, TopicId = Guid.NewGuid(), Partitions = [partitions[0]] }]
-                        : [new() { Name = Topic, TopicId = Guid.NewGuid(), Partitions = partitions }],
+                        ? [new() { Name = Topic, TopicId = NewTopicId(), Partitions = partitions }, new() { Name = LateTopic, TopicId = NewTopicId(), Partitions = [partitions[0]] }]
+                        : [new() { Name = Topic, TopicId = NewTopicId(), Partitions = partitions }],
                 };
                 KafkaFrames.WriteResponse(output, response, version, header.CorrelationId);
                 return ErrorCode.None;
@@ -240,6 +243,8 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
                 throw new InvalidOperationException("The scripted broker does not answer " + apiKey);
         }
     }
+
+    private Guid NewTopicId() => TopicIds ? Guid.NewGuid() : Guid.Empty;
 
     private static int ClosedPort()
     {
