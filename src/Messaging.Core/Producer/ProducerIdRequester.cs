@@ -149,6 +149,6 @@ internal sealed class ProducerIdRequester
     private void SetFatal(Exception error)
     {
         Volatile.Write(ref _fatal, error);
-        _accumulator.FailQueued((partition, _) => ProducerErrors.Fatal(partition.TopicPartition, error));
+        _accumulator.StopForGood(error);
     }
 }

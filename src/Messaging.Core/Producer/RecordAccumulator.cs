@@ -46,6 +46,7 @@ internal sealed class RecordAccumulator
     private TopicState? _lastTopic;
     private int _nextTopicId;
     private volatile bool _closed;
+    private volatile Exception? _fatal;
     private int _flushing;
 
     /// <param name="settings">The producer's settings.</param>
@@ -113,6 +114,17 @@ internal sealed class RecordAccumulator
     /// <summary>Stops appends; later calls see <see cref="IsClosed"/>.</summary>
     public void Close() => _closed = true;
 
+    /// <summary>
+    /// The producer stopped for good (<paramref name="cause"/>): every batch not in flight fails as
+    /// <see cref="ProduceErrorKind.Fatal"/>, and so does every append from now on — a record that was waiting for
+    /// memory or metadata included, which would otherwise start a batch no sender ever drains.
+    /// </summary>
+    public void StopForGood(Exception cause)
+    {
+        _fatal = cause; // before the partitions are emptied: an append either sees it, or its batch is failed below
+        FailQueued((partition, _) => ProducerErrors.Fatal(partition.TopicPartition, cause));
+    }
+
     /// <summary>Makes every open batch ready until <see cref="EndFlush"/>.</summary>
     public void BeginFlush() => Interlocked.Increment(ref _flushing);
 
@@ -153,6 +165,7 @@ internal sealed class RecordAccumulator
     /// waited before this append (the batch's deadline is brought forward to it), or 0 for a record appended as it is produced.
     /// </remarks>
     /// <exception cref="ObjectDisposedException">The producer is closed.</exception>
+    /// <exception cref="ProduceException">The producer stopped for good (<see cref="StopForGood"/>).</exception>
     public AppendStatus TryAppend(PartitionState partition, long timestampMs, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
         ReadOnlySpan<RecordHeader> headers, RecordNulls nulls, object? target, object? state, bool abortOnNewBatch, int recordSize, long callDeadlineTicks, out SenderWake wake)
     {
@@ -162,6 +175,11 @@ internal sealed class RecordAccumulator
             if (_closed)
             {
                 ThrowClosed();
+            }
+
+            if (_fatal is { } fatal)
+            {
+                throw ProducerErrors.Fatal(partition.TopicPartition, fatal);
             }
 
             if (partition.Removed)
@@ -213,7 +231,7 @@ internal sealed class RecordAccumulator
     /// Appends with a buffer the caller waited for. If meanwhile another append started a batch with room, the
     /// record goes there and the buffer goes back to the pool.
     /// </summary>
-    /// <exception cref="ProduceException">The topic lost the partition meanwhile (<see cref="PartitionState.Removed"/>).</exception>
+    /// <exception cref="ProduceException">The topic lost the partition meanwhile (<see cref="PartitionState.Removed"/>), or the producer stopped for good (<see cref="StopForGood"/>).</exception>
     public void AppendWithBuffer(PartitionState partition, byte[] buffer, long timestampMs, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
         ReadOnlySpan<RecordHeader> headers, RecordNulls nulls, object? target, object? state, int recordSize, long callDeadlineTicks, out SenderWake wake)
     {
@@ -223,6 +241,12 @@ internal sealed class RecordAccumulator
             {
                 _pool.Return(buffer);
                 ThrowClosed();
+            }
+
+            if (_fatal is { } fatal)
+            {
+                _pool.Return(buffer);
+                throw ProducerErrors.Fatal(partition.TopicPartition, fatal);
             }
 
             if (partition.Removed)
