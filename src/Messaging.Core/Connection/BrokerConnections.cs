@@ -207,51 +207,75 @@ internal sealed class BrokerConnections : IAsyncDisposable
     /// <summary>
     /// The open connection with the fewest requests in flight, as the Java client's least-loaded node: a broker answers
     /// a connection in order, so a request sent behind a busy connection's (a Fetch waiting out its max wait) waits for
-    /// them. The brokers the metadata named come before the bootstrap servers; one with nothing in flight is taken at
-    /// once. Null when no connection is open.
+    /// them. A connection the broker muted with a throttle (KIP-219) holds every request back until the mute ends, so
+    /// it is taken only when every open connection is muted: then the one whose mute ends first. The brokers the
+    /// metadata named come before the bootstrap servers; an unmuted one with nothing in flight is taken at once. Null
+    /// when no connection is open.
     /// </summary>
     private BrokerConnection? LeastLoadedOpen()
     {
-        BrokerConnection? best = null;
-        var fewest = int.MaxValue;
+        var choice = new LeastLoaded(_settings.Clock.Now);
         lock (_brokersLock)
         {
             foreach (var slot in _brokers.Values)
             {
-                if (IsIdleOrFewer(slot, ref best, ref fewest))
+                if (choice.IsIdle(slot))
                 {
-                    return best;
+                    return choice.Best;
                 }
             }
         }
 
         foreach (var slot in _bootstrap)
         {
-            if (IsIdleOrFewer(slot, ref best, ref fewest))
+            if (choice.IsIdle(slot))
             {
-                return best;
+                return choice.Best;
             }
         }
 
-        return best;
+        return choice.Best ?? choice.MutedShortest;
     }
 
-    /// <summary>Keeps <paramref name="slot"/>'s open connection as <paramref name="best"/> if it has fewer requests in flight; true when it has none.</summary>
-    private static bool IsIdleOrFewer(Slot slot, ref BrokerConnection? best, ref int fewest)
+    /// <summary>What <see cref="LeastLoadedOpen"/> found so far: the unmuted connection with the fewest requests in flight, and the muted one whose mute ends first.</summary>
+    private struct LeastLoaded(long now)
     {
-        if (slot.OpenConnection() is not { } open)
-        {
-            return false;
-        }
+        private int _fewest = int.MaxValue;
+        private long _mutedUntil = long.MaxValue;
 
-        var pending = open.PendingCount;
-        if (pending < fewest)
-        {
-            best = open;
-            fewest = pending;
-        }
+        public BrokerConnection? Best { get; private set; }
 
-        return pending == 0;
+        public BrokerConnection? MutedShortest { get; private set; }
+
+        /// <summary>Weighs <paramref name="slot"/>'s open connection; true when it is unmuted with nothing in flight.</summary>
+        public bool IsIdle(Slot slot)
+        {
+            if (slot.OpenConnection() is not { } open)
+            {
+                return false;
+            }
+
+            var mutedUntil = open.MutedUntil;
+            if (mutedUntil != 0 && now < mutedUntil)
+            {
+                if (mutedUntil < _mutedUntil)
+                {
+                    MutedShortest = open;
+                    _mutedUntil = mutedUntil;
+                }
+
+                return false;
+            }
+
+            var pending = open.PendingCount;
+            if (pending < _fewest)
+            {
+                Best = open;
+                _fewest = pending;
+            }
+
+            return pending == 0;
+        }
     }
 
     public async ValueTask DisposeAsync()
