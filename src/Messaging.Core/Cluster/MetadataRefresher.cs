@@ -8,7 +8,8 @@ namespace Messaging.Cluster;
 /// <summary>
 /// Keeps the client's <see cref="ClusterMetadata"/> current: refreshes every <c>metadata.max.age.ms</c>, on demand
 /// when a caller saw stale metadata (NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE,
-/// FENCED_LEADER_EPOCH) or a broker connection failed, and when a caller needs topics it does not know yet.
+/// FENCED_LEADER_EPOCH) or a broker connection failed, and when a caller needs topics it does not know yet; after a
+/// refresh failed, again after the backoff until one succeeds.
 /// </summary>
 /// <remarks>
 /// <para>One loop does every refresh, so concurrent requests coalesce: whoever asks while a refresh is queued joins
@@ -163,11 +164,14 @@ internal sealed class MetadataRefresher : IAsyncDisposable
     {
         var backoff = MinRefreshInterval;
         var lastRefresh = long.MinValue;
+        var failed = false;
         var token = _stop.Token;
         while (!token.IsCancellationRequested)
         {
-            // Sleep until asked, or until the metadata is max.age old.
-            await _wake.WaitAsync(_maxAge, token).ConfigureAwait(false);
+            // Sleep until asked, or until the metadata is max.age old. After a failed refresh the metadata is already
+            // older than it should be and whoever asked may not ask again (a refresh asked for without waiting, the
+            // periodic one): the next refresh goes after the backoff below, until one succeeds, as the Java client does.
+            await _wake.WaitAsync(failed ? TimeSpan.Zero : _maxAge, token).ConfigureAwait(false);
             token.ThrowIfCancellationRequested();
 
             // Space refreshes by the current backoff, so repeated requests cannot turn into a storm.
@@ -193,6 +197,7 @@ internal sealed class MetadataRefresher : IAsyncDisposable
                 var previous = Current;
                 var snapshot = await FetchAsync(token).ConfigureAwait(false);
                 var changed = Apply(previous, snapshot);
+                failed = false;
                 backoff = changed ? MinRefreshInterval : Grow(backoff);
                 waiters?.TrySetResult(Current);
                 if (changed)
@@ -207,6 +212,7 @@ internal sealed class MetadataRefresher : IAsyncDisposable
             }
             catch (Exception ex)
             {
+                failed = true;
                 backoff = Grow(backoff);
                 Fail(waiters, ex);
             }
