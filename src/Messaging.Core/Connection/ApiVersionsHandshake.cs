@@ -48,6 +48,10 @@ internal static class ApiVersionsHandshake
             }
 
             var response = ResponseDecoder.Decode<ApiVersionsResponse>(frame, version, settings.Limits);
+
+            // Read from the raw frame, so reported here (KIP-219): the broker mutes the new connection for that long, and
+            // a request sent meanwhile would only wait in it, its timeout running.
+            connection.ReportThrottle(ApiKey.ApiVersions, response.ThrottleTimeMs);
             if (response.ErrorCode != ErrorCode.None)
             {
                 throw KafkaExceptions.BrokerError(response.ErrorCode, ApiKey.ApiVersions, connection.Name);

@@ -1,8 +1,12 @@
 using Messaging.Connection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Messaging.Core.Tests.Connection;
 
-/// <summary>The UNSUPPORTED_VERSION reply layouts the handshake must read to pick its retry version.</summary>
+/// <summary>
+/// The UNSUPPORTED_VERSION reply layouts the handshake must read to pick its retry version, and the ApiVersions
+/// answer's throttle (KIP-219), which mutes the new connection like any other throttled response.
+/// </summary>
 public sealed class ApiVersionsHandshakeTests
 {
     [Fact]
@@ -39,5 +43,23 @@ public sealed class ApiVersionsHandshakeTests
             var max = ApiVersionsHandshake.AdvertisedApiVersionsMax(body);
             Assert.True(max is null or >= 0);
         }
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task A_throttled_ApiVersions_answer_mutes_the_new_connection_for_the_throttle_time()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var time = new FakeTimeProvider();
+        var settings = new ConnectionSettings(new KafkaClientOptions
+        {
+            BootstrapServers = "broker1.test:9092",
+            TransportFactory = new InMemoryBroker { ApiVersionsThrottleMs = 5_000 },
+            TimeProvider = time,
+        });
+
+        await using var connection = await BrokerConnection.ConnectAsync(new BrokerEndpoint("broker1.test", 9092, NodeId: 1), settings, ct);
+
+        Assert.True(connection.MutedUntil != 0, "the broker throttled ApiVersions for 5 s, yet the new connection is not muted");
+        Assert.Equal(TimeSpan.FromSeconds(5), settings.Clock.Between(settings.Clock.Now, connection.MutedUntil));
     }
 }

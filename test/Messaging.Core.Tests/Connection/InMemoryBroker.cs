@@ -23,6 +23,9 @@ internal sealed class InMemoryBroker : IKafkaTransportFactory
     /// <summary>Requests it holds unanswered (into <see cref="Transport.Held"/>) until <see cref="Transport.AnswerHeld"/>.</summary>
     public Func<ApiKey, bool>? Hold { get; set; }
 
+    /// <summary>The throttle_time_ms its ApiVersions answers carry (KIP-219: the broker mutes the connection that long).</summary>
+    public int ApiVersionsThrottleMs { get; set; }
+
     /// <summary>Hosts refused with a socket error, as a broker that is down.</summary>
     public ConcurrentDictionary<string, bool> Down { get; } = new(StringComparer.Ordinal);
 
@@ -95,7 +98,7 @@ internal sealed class InMemoryBroker : IKafkaTransportFactory
                     keys[i] = new() { ApiKey = range.ApiKey, MinVersion = range.MinVersion, MaxVersion = range.MaxVersion };
                 }
 
-                KafkaFrames.WriteResponse(output, new ApiVersionsResponse { ApiKeys = keys }, version, correlationId);
+                KafkaFrames.WriteResponse(output, new ApiVersionsResponse { ApiKeys = keys, ThrottleTimeMs = ApiVersionsThrottleMs }, version, correlationId);
                 return;
             }
 
