@@ -326,6 +326,10 @@ internal sealed class BrokerConnections : IAsyncDisposable
                 }
 
                 slot.Connecting = ConnectAsync(slot);
+
+                // Its failure is its waiters', but they may all have stopped waiting (their tokens fired) before it came,
+                // and the slot forgets a failed attempt: observed here, so it is not reported as an unobserved exception.
+                _ = slot.Connecting.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
 
             connecting = slot.Connecting;

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Messaging.Cluster;
 using Messaging.Core.Tests.Connection;
+using Messaging.Core.Tests.Support;
 
 namespace Messaging.Core.Tests.Cluster;
 
@@ -18,33 +19,16 @@ public sealed class MetadataRefreshUnobservedTests
     public async Task A_failed_refresh_nobody_waited_for_raises_no_unobserved_task_exception()
     {
         var ct = TestContext.Current.CancellationToken;
-        var unobserved = 0;
-        EventHandler<UnobservedTaskExceptionEventArgs> handler = (_, e) =>
-        {
-            if (e.Exception.ToString().Contains(Host, StringComparison.Ordinal))
-            {
-                Interlocked.Increment(ref unobserved);
-            }
-        };
-        TaskScheduler.UnobservedTaskException += handler;
-        try
-        {
-            var broker = new InMemoryBroker();
-            broker.Down[Host] = true; // every refresh fails: no broker can be reached
-            await using var cluster = new ClusterClient(new KafkaClientOptions { BootstrapServers = Host + ":9092", TransportFactory = broker });
+        using var unobserved = new UnobservedExceptions(Host);
+        var broker = new InMemoryBroker();
+        broker.Down[Host] = true; // every refresh fails: no broker can be reached
+        await using var cluster = new ClusterClient(new KafkaClientOptions { BootstrapServers = Host + ":9092", TransportFactory = broker });
 
-            await RequestOnlyAndWaitUntilItFailedAsync(cluster.Metadata, broker, ct);
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
+        await RequestOnlyAndWaitUntilItFailedAsync(cluster.Metadata, broker, ct);
+        UnobservedExceptions.Collect();
+        UnobservedExceptions.Collect();
 
-            Assert.Equal(0, Volatile.Read(ref unobserved));
-        }
-        finally
-        {
-            TaskScheduler.UnobservedTaskException -= handler;
-        }
+        Assert.Equal(0, unobserved.Count);
     }
 
     /// <summary>Not inlined: nothing of the first refresh stays reachable from the test's own frame when the GC runs.</summary>
