@@ -25,9 +25,16 @@ internal sealed partial class RequestLoop
     {
         if (error.Offset >= 0 && error.Kind != ConsumeErrorKind.BrokerError)
         {
+            var offset = error.Offset + 1;
+            if (error.Kind == ConsumeErrorKind.LogTruncation)
+            {
+                offset = HeldPosition.AfterTruncation(error);
+                Rewind(error.TopicPartition, offset);
+            }
+
             try
             {
-                _consumer.Seek(error.TopicPartition, OffsetSpec.At(error.Kind == ConsumeErrorKind.LogTruncation ? HeldPosition.AfterTruncation(error) : error.Offset + 1));
+                _consumer.Seek(error.TopicPartition, OffsetSpec.At(offset));
             }
             catch (ArgumentException)
             {
@@ -39,6 +46,22 @@ internal sealed partial class RequestLoop
 
         _reseeks.RemoveAll(static move => move.IsCompleted);
         _reseeks.Add(MoveHeldLaterAsync(error, token));
+    }
+
+    /// <summary>
+    /// Lets <paramref name="partition"/>'s tracker take the offsets from <paramref name="offset"/> on again: the new
+    /// leader's requests there are not the ones handled at those offsets, and refused as delivered twice they would
+    /// never be handled. Before the seek, on this loop's thread (the one that registers).
+    /// </summary>
+    private void Rewind(TopicPartition partition, long offset)
+    {
+        PartitionState? state;
+        lock (_partitionsLock)
+        {
+            _partitions.TryGetValue(partition, out state);
+        }
+
+        state?.Tracker.Rewind(offset);
     }
 
     /// <summary>

@@ -258,7 +258,7 @@ internal sealed partial class RequestLoop : IRequestRunner, IConsumerRebalanceLi
                 }
 
                 var watermark = state.Tracker.Advance();
-                if (watermark > state.Committed)
+                if (watermark != state.Committed) // below it only after a log truncation: the group's commit must move back too
                 {
                     _commits.Add(new TopicPartitionCommit(state.TopicPartition, watermark));
                 }
@@ -281,7 +281,7 @@ internal sealed partial class RequestLoop : IRequestRunner, IConsumerRebalanceLi
                     continue;
                 }
 
-                state.Committed = Math.Max(state.Committed, state.Tracker.Watermark);
+                state.Committed = state.Tracker.Watermark;
             }
 
             Interlocked.Increment(ref _counters.Commits);

@@ -16,7 +16,8 @@ namespace Messaging.IntegrationTests.Consumer;
 /// timestamp. Its log is whatever batches a test appends (hand-built, or captured from another broker), with the leader
 /// epochs they carry; a test can truncate it (an unclean leader election), and a Fetch whose LastFetchedEpoch no
 /// longer matches the log is answered with a DivergingEpoch (KIP-320), as a broker does. Requests are recorded for
-/// assertions; errors can be injected into the next Fetch.
+/// assertions; errors can be injected into the next Fetch. It is its own group coordinator: it stores commits, answers
+/// OffsetFetch from them, and runs a one-member KIP-848 group that gets every partition of its subscribed topics.
 /// </summary>
 internal sealed class FakeFetchBroker : FakeKafkaBroker
 {
@@ -25,6 +26,7 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
     private readonly Dictionary<string, Guid> _topicIds = new(StringComparer.Ordinal);
     private readonly Dictionary<int, Dictionary<(string, int), (long Offset, int LastFetchedEpoch)>> _sessions = [];
     private readonly ConcurrentQueue<FetchRequest> _fetches = new();
+    private readonly Dictionary<(string Topic, int Partition), (long Offset, int LeaderEpoch)> _committed = [];
     private int _nextSession = 100;
     private ErrorCode _nextFetchError;
     private int _fetchThrottleMs;
@@ -194,6 +196,8 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
                         new() { ApiKey = ApiKey.ListOffsets, MinVersion = 6, MaxVersion = 9 },
                         new() { ApiKey = ApiKey.FindCoordinator, MinVersion = 4, MaxVersion = 6 },
                         new() { ApiKey = ApiKey.OffsetCommit, MinVersion = 6, MaxVersion = 9 },
+                        new() { ApiKey = ApiKey.OffsetFetch, MinVersion = 8, MaxVersion = 9 },
+                        new() { ApiKey = ApiKey.ConsumerGroupHeartbeat, MinVersion = 0, MaxVersion = 1 },
                     ],
                 }, version, header.CorrelationId);
                 return TimeSpan.Zero;
@@ -285,6 +289,17 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
             {
                 var request = KafkaFrames.ReadRequest<OffsetCommitRequest>(frame, null, out var header);
                 Commits.Enqueue(request);
+                lock (_lock)
+                {
+                    foreach (var t in request.Topics)
+                    {
+                        foreach (var p in t.Partitions)
+                        {
+                            _committed[(t.Name, p.PartitionIndex)] = (p.CommittedOffset, p.CommittedLeaderEpoch);
+                        }
+                    }
+                }
+
                 KafkaFrames.WriteResponse(output, new OffsetCommitResponse
                 {
                     Topics = [.. request.Topics.Select(t => new OffsetCommitResponse.OffsetCommitResponseTopic
@@ -293,6 +308,54 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
                         Partitions = [.. t.Partitions.Select(p => new OffsetCommitResponse.OffsetCommitResponsePartition { PartitionIndex = p.PartitionIndex })],
                     })],
                 }, version, header.CorrelationId);
+                return TimeSpan.Zero;
+            }
+
+            case ApiKey.OffsetFetch:
+            {
+                var request = KafkaFrames.ReadRequest<OffsetFetchRequest>(frame, null, out var header);
+                lock (_lock)
+                {
+                    KafkaFrames.WriteResponse(output, new OffsetFetchResponse
+                    {
+                        Groups = [.. request.Groups.Select(g => new OffsetFetchResponse.OffsetFetchResponseGroup
+                        {
+                            GroupId = g.GroupId,
+                            Topics = [.. (g.Topics ?? []).Select(t => new OffsetFetchResponse.OffsetFetchResponseTopics
+                            {
+                                Name = t.Name,
+                                Partitions = [.. t.PartitionIndexes.Select(p => _committed.TryGetValue((t.Name, p), out var c)
+                                    ? new OffsetFetchResponse.OffsetFetchResponsePartitions { PartitionIndex = p, CommittedOffset = c.Offset, CommittedLeaderEpoch = c.LeaderEpoch }
+                                    : new OffsetFetchResponse.OffsetFetchResponsePartitions { PartitionIndex = p, CommittedOffset = -1 })],
+                            })],
+                        })],
+                    }, version, header.CorrelationId);
+                }
+
+                return TimeSpan.Zero;
+            }
+
+            case ApiKey.ConsumerGroupHeartbeat:
+            {
+                // One member (KIP-848): it joins at epoch 1 and gets every partition of the topics it subscribes to.
+                var request = KafkaFrames.ReadRequest<ConsumerGroupHeartbeatRequest>(frame, null, out var header);
+                var response = new ConsumerGroupHeartbeatResponse { MemberId = "member-1", MemberEpoch = request.MemberEpoch < 0 ? request.MemberEpoch : 1, HeartbeatIntervalMs = 100 };
+                if (request.MemberEpoch == 0)
+                {
+                    lock (_lock)
+                    {
+                        response.Assignment = new ConsumerGroupHeartbeatResponse.AssignmentData
+                        {
+                            TopicPartitions = [.. (request.SubscribedTopicNames ?? []).Where(_topicIds.ContainsKey).Select(t => new ConsumerGroupHeartbeatResponse.TopicPartitions
+                            {
+                                TopicId = _topicIds[t],
+                                Partitions = [.. _logs.Keys.Where(k => k.Topic == t).Select(k => k.Partition).Order()],
+                            })],
+                        };
+                    }
+                }
+
+                KafkaFrames.WriteResponse(output, response, version, header.CorrelationId);
                 return TimeSpan.Zero;
             }
 

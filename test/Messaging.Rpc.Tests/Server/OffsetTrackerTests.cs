@@ -75,6 +75,62 @@ public sealed class OffsetTrackerTests
     }
 
     [Fact]
+    public void After_a_log_truncation_the_new_logs_offsets_are_taken_and_the_old_entries_never_count_past_the_divergence()
+    {
+        var tracker = new OffsetTracker();
+        var old = new OffsetTracker.Slot[OffsetTracker.SegmentSize + 10]; // across a segment's end
+        for (var i = 0; i < old.Length; i++)
+        {
+            tracker.TryRegister(i, out old[i]);
+        }
+
+        for (var i = 0; i < old.Length; i++)
+        {
+            if (i != 6)
+            {
+                OffsetTracker.Complete(old[i]);
+            }
+        }
+
+        Assert.Equal(6, tracker.Advance());
+        Assert.False(tracker.TryRegister(6, out _));
+
+        // The log diverges from 6: the new leader's 6 and 7 are requests not handled yet.
+        tracker.Rewind(6);
+        Assert.True(tracker.TryRegister(6, out var new6));
+        Assert.True(tracker.TryRegister(7, out var new7));
+        OffsetTracker.Complete(new6);
+        OffsetTracker.Complete(new7);
+        Assert.Equal(6, tracker.Advance()); // the old 6 still runs: it holds the watermark
+
+        OffsetTracker.Complete(old[6]);
+        Assert.Equal(8, tracker.Advance());
+        Assert.False(tracker.TryRegister(7, out _));
+    }
+
+    [Fact]
+    public void A_log_truncation_below_a_completed_prefix_moves_the_watermark_back_to_the_divergence()
+    {
+        var tracker = new OffsetTracker();
+        for (var i = 0; i < 10; i++)
+        {
+            tracker.TryRegister(i, out var slot);
+            OffsetTracker.Complete(slot);
+        }
+
+        Assert.Equal(10, tracker.Advance());
+        tracker.Rewind(8);
+        tracker.Rewind(4); // truncated again, further back, before anything more was read
+        Assert.Equal(4, tracker.Advance());
+
+        tracker.Rewind(20); // past everything registered: nothing to take again
+        Assert.False(tracker.TryRegister(3, out _));
+        Assert.True(tracker.TryRegister(4, out var next));
+        OffsetTracker.Complete(next);
+        Assert.Equal(5, tracker.Advance());
+    }
+
+    [Fact]
     public async Task Completions_from_many_threads_while_registering_are_all_seen()
     {
         const int count = 20_000;
