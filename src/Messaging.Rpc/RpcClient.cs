@@ -673,8 +673,10 @@ public sealed partial class RpcClient : IAsyncDisposable
         {
             case RpcReplyMode.PerInstanceTopic:
                 topic = _perInstanceTopic!;
-                await ReplyTopics.CreateAsync(_admin, topic, 1, _options.ReplyTopicReplicationFactor, token).ConfigureAwait(false);
+                // Deleted on dispose from here on: a dispose that cancels the creation may come after the broker made
+                // the topic (its answer still on the way). The name is this instance's alone; deleting it unmade is harmless.
                 _createdReplyTopic = topic;
+                await ReplyTopics.CreateAsync(_admin, topic, 1, _options.ReplyTopicReplicationFactor, token).ConfigureAwait(false);
                 // Until the metadata shows the new topic it reads as unknown: "create" again (TopicAlreadyExists is
                 // fine) and wait, rather than take the lag for a missing topic.
                 await ReplyTopics.PartitionCountAsync(_admin, topic, create: true, 1, _options.ReplyTopicReplicationFactor, _time, token).ConfigureAwait(false);

@@ -35,6 +35,9 @@ internal sealed class FakeControllerBroker : FakeKafkaBroker
     /// <summary>The topic names of every DeleteTopics request, as sent.</summary>
     public ConcurrentQueue<string[]> DeleteRequests { get; } = new();
 
+    /// <summary>How long the CreateTopics answer is held back once the topics are made (a slow controller).</summary>
+    public TimeSpan CreateDelay { get; set; }
+
     /// <summary>Topics the controller acts on but leaves out of its CreateTopics and DeleteTopics responses (a broker bug).</summary>
     public ConcurrentDictionary<string, bool> Unanswered { get; } = new(StringComparer.Ordinal);
 
@@ -124,7 +127,7 @@ internal sealed class FakeControllerBroker : FakeKafkaBroker
                 }
 
                 KafkaFrames.WriteResponse(output, new CreateTopicsResponse { Topics = [.. results] }, version, header.CorrelationId);
-                break;
+                return CreateDelay;
             }
 
             case ApiKey.DeleteTopics:
