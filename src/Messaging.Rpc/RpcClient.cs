@@ -211,14 +211,16 @@ public sealed partial class RpcClient : IAsyncDisposable
     {
         if (_interceptors.Length == 0)
         {
-            return InvokeRawAsync(topic, method, request, options, Guid.Empty, cancellationToken);
+            return InvokeRawAsync(topic, method, request, options, Guid.Empty, ownPayload: false, cancellationToken);
         }
 
-        // An interceptor may await before the call reads the payload and key: the call's own copies (the caller may reuse them once this returned).
-        var context = new RpcCallContext<ReadOnlyMemory<byte>>(RpcCallSide.Client, topic, method, Guid.NewGuid(), request.ToArray(), options.WithOwnKey(),
-            cancellationToken);
+        // An interceptor may await before the call reads the payload and key: the call's own copies (the caller may reuse
+        // them once this returned) — but for an oversized payload, which is not copied: the call fails on its size.
+        var own = request.Length > _options.MaxRequestBytes ? null : request.ToArray();
+        var context = new RpcCallContext<ReadOnlyMemory<byte>>(RpcCallSide.Client, topic, method, Guid.NewGuid(), own ?? request, options.WithOwnKey(),
+            cancellationToken) { OwnPayload = own };
         _rawChain ??= RpcInterceptorChain.Build<ReadOnlyMemory<byte>, byte[]>(_interceptors, RpcCallSide.Client,
-            c => InvokeRawAsync(c.Topic, c.Method, c.Request, c.Options, c.CorrelationId, c.CancellationToken));
+            c => InvokeRawAsync(c.Topic, c.Method, c.Request, c.Options, c.CorrelationId, c.IsOwnPayload(c.Request), c.CancellationToken));
         return _rawChain(context);
     }
 
@@ -323,21 +325,23 @@ public sealed partial class RpcClient : IAsyncDisposable
         return await call.AsValueTask().ConfigureAwait(false);
     }
 
-    /// <summary>The raw call after the interceptors.</summary>
+    /// <summary>The raw call after the interceptors; <paramref name="ownPayload"/>: the payload is the call's own copy already (made before the interceptors).</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<byte[]> InvokeRawAsync(string topic, string method, ReadOnlyMemory<byte> request, RpcCallOptions options, Guid correlationId,
-        CancellationToken cancellationToken)
+        bool ownPayload, CancellationToken cancellationToken)
     {
         var start = _time.GetTimestamp();
         var deadline = DeadlineOf(options);
         using var activity = RpcActivities.StartClientCall(topic, method);
         RecyclableMemoryStream? copy = null; // the caller's payload, when the call waits before it sends
+        var owned = false; // the payload and key are the call's own (copied, or passed to it so)
         try
         {
             var prepared = PrepareAsync(topic, method, start, deadline, cancellationToken);
             if (!prepared.IsCompleted)
             {
-                (request, copy, options) = OwnPayload(request, options);
+                (request, copy, options) = OwnPayload(request, options, ownPayload);
+                owned = true;
             }
 
             await prepared.ConfigureAwait(false);
@@ -356,9 +360,9 @@ public sealed partial class RpcClient : IAsyncDisposable
             else
             {
                 var begun = BeginAsync<byte[]>(topic, method, request.Length, RawRpcSerializer.Instance, start, deadline, cancellationToken, correlationId);
-                if (!begun.IsCompleted && copy is null)
+                if (!begun.IsCompleted && !owned)
                 {
-                    (request, copy, options) = OwnPayload(request, options);
+                    (request, copy, options) = OwnPayload(request, options, ownPayload);
                 }
 
                 var call = await begun.ConfigureAwait(false);
@@ -397,11 +401,12 @@ public sealed partial class RpcClient : IAsyncDisposable
     /// <summary>
     /// The call's own copies of a raw payload and its key, for a call that waits (start, topic lookup, room) before it
     /// sends: the caller may reuse their memory once the call returned its first await. An oversized payload is not
-    /// copied (the call fails on its size).
+    /// copied (the call fails on its size), nor one that is the call's own copy already (<paramref name="ownPayload"/>).
     /// </summary>
-    private (ReadOnlyMemory<byte> Payload, RecyclableMemoryStream? Copy, RpcCallOptions Options) OwnPayload(ReadOnlyMemory<byte> payload, in RpcCallOptions options)
+    private (ReadOnlyMemory<byte> Payload, RecyclableMemoryStream? Copy, RpcCallOptions Options) OwnPayload(ReadOnlyMemory<byte> payload, in RpcCallOptions options,
+        bool ownPayload)
     {
-        if (payload.Length > _options.MaxRequestBytes)
+        if (ownPayload || payload.Length > _options.MaxRequestBytes)
         {
             return (payload, null, options.WithOwnKey());
         }

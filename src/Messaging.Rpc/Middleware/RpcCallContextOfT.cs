@@ -27,4 +27,11 @@ public sealed class RpcCallContext<TRequest> : RpcCallContext
 
     /// <summary>The request; an interceptor may replace it before calling the next step.</summary>
     public TRequest Request { get; set; }
+
+    /// <summary>A raw client call's copy of the caller's payload, made before the interceptors (null when not copied).</summary>
+    internal byte[]? OwnPayload { get; init; }
+
+    /// <summary>Whether <paramref name="payload"/> lies in <see cref="OwnPayload"/>: the call's own memory, not the caller's nor an interceptor's replacement.</summary>
+    internal bool IsOwnPayload(ReadOnlyMemory<byte> payload) =>
+        OwnPayload is not null && System.Runtime.InteropServices.MemoryMarshal.TryGetArray(payload, out var segment) && ReferenceEquals(segment.Array, OwnPayload);
 }

@@ -211,4 +211,40 @@ public sealed class InterceptorTests(TestBrokerFixture fixture)
         Assert.Equal(new byte[] { 1, 2, 3 }, await call);
         Assert.Equal(new byte[] { 7, 7 }, rpc.Replier.Keys.Last());
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Behind_interceptors_an_oversized_raw_payload_fails_on_its_size_without_being_copied()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var rpc = await RpcHarness.StartAsync(fixture, o => o.Interceptors = [new Recording("r", [])], ct);
+        await rpc.Client.StartAsync(ct);
+        var payload = new byte[8_000_000]; // eight times MaxRequestBytes
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var call = rpc.Client.CallAsync(rpc.Requests, "echo", payload, default, ct);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => call.AsTask());
+        Assert.Equal(RpcStatus.ResourceExhausted, error.Status);
+        Assert.True(allocated < payload.Length / 2, $"the call allocated {allocated} bytes before its first await, for a payload of {payload.Length} it refuses");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Behind_interceptors_a_raw_call_that_waits_for_the_start_sends_the_copy_it_made_before_them()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var rpc = await RpcHarness.StartAsync(fixture, o => o.Interceptors = [new Recording("r", [])], ct);
+        var created = 0;
+        rpc.Client.Streams.StreamCreated += (_, _) => Interlocked.Increment(ref created);
+        var payload = new byte[] { 1, 2, 3 };
+
+        // The first call starts the client and waits for it: the payload it copied before the interceptors is its own,
+        // so the wait needs no other copy; the request topic is new to the producer, so the send holds one (the cold path's).
+        var call = rpc.Client.CallAsync(rpc.Requests, "echo", payload, default, ct);
+        Assert.False(call.IsCompleted);
+        payload.AsSpan().Fill(0xEE);
+
+        Assert.Equal(new byte[] { 1, 2, 3 }, await call);
+        Assert.Equal(1, Volatile.Read(ref created));
+    }
 }
