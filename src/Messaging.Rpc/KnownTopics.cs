@@ -19,18 +19,24 @@ internal sealed class KnownTopics
     private readonly ConcurrentDictionary<string, Task> _lookups = new(StringComparer.Ordinal);
     private readonly Func<string, Task> _describe;
     private readonly TimeProvider _time;
+    private readonly bool _server;
 
-    public KnownTopics(KafkaAdminClient admin, TimeProvider time)
-        : this(topic => admin.DescribeTopicsAsync([topic]), time)
+    /// <param name="admin">Looks the topics up.</param>
+    /// <param name="time">Where the elapsed times in errors and the lookup wait count.</param>
+    /// <param name="server">The topics are an RPC server's reply topics (its errors say so), not a client's request topics.</param>
+    public KnownTopics(KafkaAdminClient admin, TimeProvider time, bool server)
+        : this(topic => admin.DescribeTopicsAsync([topic]), time, server)
     {
     }
 
     /// <param name="describe">Looks a topic up: completes when it exists, throws (<see cref="KafkaAdminException"/>) when it does not.</param>
     /// <param name="time">Where the elapsed times in errors and the lookup wait count.</param>
-    internal KnownTopics(Func<string, Task> describe, TimeProvider time)
+    /// <param name="server">The topics are an RPC server's reply topics, not a client's request topics.</param>
+    internal KnownTopics(Func<string, Task> describe, TimeProvider time, bool server = false)
     {
         _describe = describe;
         _time = time;
+        _server = server;
     }
 
     /// <summary>Completes when <paramref name="topic"/> exists; throws <see cref="RpcException"/> when it does not, or cannot be looked up within <paramref name="wait"/>.</summary>
@@ -57,7 +63,7 @@ internal sealed class KnownTopics
         }
         catch (KafkaAdminException ex) when (ex.Errors.TryGetValue(topic, out var error) && error is KafkaErrorException { Code: ErrorCode.UnknownTopicOrPartition })
         {
-            throw RpcErrors.TopicMissing(method, topic, _time.GetElapsedTime(startTimestamp));
+            throw RpcErrors.TopicMissing(method, topic, _time.GetElapsedTime(startTimestamp), _server);
         }
         catch (TimeoutException)
         {
@@ -69,12 +75,12 @@ internal sealed class KnownTopics
         }
         catch (KafkaException ex)
         {
-            throw RpcErrors.TopicLookupFailed(method, topic, _time.GetElapsedTime(startTimestamp), ex);
+            throw RpcErrors.TopicLookupFailed(method, topic, _time.GetElapsedTime(startTimestamp), ex, _server);
         }
         catch (ObjectDisposedException)
         {
             // The owner was disposed during the lookup (its admin client with it): the call fails as the owner's other calls do.
-            throw RpcErrors.Disposed(method, topic, Guid.Empty, _time.GetElapsedTime(startTimestamp), false);
+            throw RpcErrors.Disposed(method, topic, Guid.Empty, _time.GetElapsedTime(startTimestamp), false, _server);
         }
     }
 

@@ -216,11 +216,8 @@ internal sealed class ReplyListener : IAsyncDisposable
         }
         catch (ArgumentException)
         {
-            // Not (or no longer) assigned: nothing to move.
-        }
-        catch (ObjectDisposedException)
-        {
-            // The client is closing.
+            // Not (or no longer) assigned: nothing to move. (Never disposed here: the consumer goes only once the loop
+            // and its retries have ended.)
         }
     }
 }

@@ -112,7 +112,7 @@ public sealed partial class RpcClient : IAsyncDisposable
             throw;
         }
 
-        _topics = new KnownTopics(_admin, _time);
+        _topics = new KnownTopics(_admin, _time, server: false);
         _perInstanceTopic = options.ReplyMode == RpcReplyMode.PerInstanceTopic ? ReplyTopics.PerInstanceName(options.ReplyTopic, options.InstanceId) : null;
 
         // Registered last: the gauge keeps what it holds until disposal, and a constructor that throws has no disposal.

@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace Messaging.Rpc;
 
-/// <summary>Every <see cref="RpcException"/> the client raises is built here, so the messages read alike.</summary>
+/// <summary>Every <see cref="RpcException"/> the client raises (and the server's reply-topic lookups) is built here, so the messages read alike.</summary>
 internal static class RpcErrors
 {
     /// <summary>
@@ -23,18 +23,23 @@ internal static class RpcErrors
     public static RpcException Cancelled(string method, string topic, Guid id, TimeSpan elapsed, bool acknowledged, CancellationToken token) =>
         ForCall(RpcStatus.Cancelled, "the caller cancelled the call", method, topic, id, elapsed, acknowledged, new OperationCanceledException(token));
 
-    public static RpcException Disposed(string? method, string? topic, Guid id, TimeSpan elapsed, bool acknowledged) =>
-        ForCall(RpcStatus.Unavailable, "the RPC client was disposed", method, topic, id, elapsed, acknowledged, new ObjectDisposedException(nameof(RpcClient)));
+    // server: raised for an RPC server's reply (its reply topics' lookup), not a client's call.
+    public static RpcException Disposed(string? method, string? topic, Guid id, TimeSpan elapsed, bool acknowledged, bool server = false) =>
+        ForCall(RpcStatus.Unavailable, server ? "the RPC server was disposed" : "the RPC client was disposed", method, topic, id, elapsed, acknowledged,
+            new ObjectDisposedException(server ? nameof(RpcServer) : nameof(RpcClient)));
 
     public static RpcException CircuitOpen(string method, string topic, Guid id, TimeSpan elapsed, Exception inner) =>
         ForCall(RpcStatus.Unavailable, "the circuit breaker of the request topic is open: calls fail at once until it probes the service again", method, topic, id,
             elapsed, false, inner);
 
-    public static RpcException TopicMissing(string method, string topic, TimeSpan elapsed) =>
-        ForCall(RpcStatus.Unavailable, "the request topic does not exist", method, topic, Guid.Empty, elapsed, false);
+    // server: an RPC server's reply topic, not a client's request topic.
+    public static RpcException TopicMissing(string method, string topic, TimeSpan elapsed, bool server = false) =>
+        ForCall(RpcStatus.Unavailable, server ? "the reply topic does not exist" : "the request topic does not exist", method, topic, Guid.Empty, elapsed, false);
 
-    public static RpcException TopicLookupFailed(string method, string topic, TimeSpan elapsed, Exception inner) =>
-        ForCall(RpcStatus.Unavailable, "the request topic could not be looked up: " + inner.Message, method, topic, Guid.Empty, elapsed, false, inner);
+    // server: an RPC server's reply topic, not a client's request topic.
+    public static RpcException TopicLookupFailed(string method, string topic, TimeSpan elapsed, Exception inner, bool server = false) =>
+        ForCall(RpcStatus.Unavailable, (server ? "the reply topic could not be looked up: " : "the request topic could not be looked up: ") + inner.Message,
+            method, topic, Guid.Empty, elapsed, false, inner);
 
     public static RpcException RequestTooLarge(string method, string topic, long size, int limit, TimeSpan elapsed) =>
         ForCall(RpcStatus.ResourceExhausted, string.Create(CultureInfo.InvariantCulture, $"the request payload is {size:N0} bytes, over the limit of {limit:N0} (MaxRequestBytes)"),

@@ -71,7 +71,7 @@ public sealed class RpcServer : IAsyncDisposable
             throw;
         }
 
-        _knownReplyTopics = new KnownTopics(_admin, options.TimeProvider);
+        _knownReplyTopics = new KnownTopics(_admin, options.TimeProvider, server: true);
         var sink = new ProducerReplySink(_producer, _knownReplyTopics, options.Producer.MaxBlock, options.TimeProvider);
         var dispatcher = _dispatcher = new RequestDispatcher(options, wire, sink, _streams, _counters, _abort.Token);
         _loop = new RequestLoop(options, _consumer, new RequestReader(wire, _methods, _replyTopics), dispatcher, _counters);

@@ -35,6 +35,21 @@ public sealed class KnownTopicsTests
         Assert.Equal(2, lookups);
     }
 
+    [Fact]
+    public async Task A_servers_reply_topic_lookup_names_the_server_and_the_reply_topic_in_its_errors()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var closed = new KnownTopics(_ => Task.FromException(new ObjectDisposedException(nameof(KafkaAdminClient))), _time, server: true);
+        var missing = new KnownTopics(topic => Task.FromException(Missing(topic)), _time, server: true);
+
+        var disposed = await Assert.ThrowsAsync<RpcException>(() => closed.EnsureAsync("replies", "reply", _time.GetTimestamp(), TimeSpan.FromSeconds(30), ct).AsTask());
+        var absent = await Assert.ThrowsAsync<RpcException>(() => missing.EnsureAsync("replies", "reply", _time.GetTimestamp(), TimeSpan.FromSeconds(30), ct).AsTask());
+
+        Assert.Contains("the RPC server was disposed", disposed.Message, StringComparison.Ordinal);
+        Assert.Equal(nameof(RpcServer), Assert.IsType<ObjectDisposedException>(disposed.InnerException).ObjectName);
+        Assert.Contains("the reply topic does not exist", absent.Message, StringComparison.Ordinal);
+    }
+
     private static KafkaAdminException Missing(string topic) =>
         new("Describing topics failed.", new Dictionary<string, KafkaException>(StringComparer.Ordinal)
         {
