@@ -288,7 +288,11 @@ internal sealed class RequestDispatcher
         request.Release();
     }
 
-    /// <summary>Sends the reply through the producer's waiting path and waits for its acknowledgement.</summary>
+    /// <summary>
+    /// Sends the reply through the producer's waiting path and waits for its acknowledgement. A reply the producer
+    /// refuses as too large is replaced by a ResourceExhausted status without payload, so the caller learns why now
+    /// rather than at its deadline.
+    /// </summary>
     private async ValueTask ReplyAsync(ServerRequest request, RpcStatus status, string? message, ReadOnlyMemory<byte> payload, ReadOnlyMemory<byte>? contentType)
     {
         var headers = ReplyHeaders(request, status, message, contentType);
@@ -296,6 +300,10 @@ internal sealed class RequestDispatcher
         {
             await _sink.SendAsync(request.ReplyTopic!, request.ReplyPartition, request.Key, payload, headers).ConfigureAwait(false);
             Interlocked.Increment(ref _counters.Replies);
+        }
+        catch (ProduceException ex) when (ex.Kind == ProduceErrorKind.RecordTooLarge && status == RpcStatus.Ok)
+        {
+            await ReplyAsync(request, RpcStatus.ResourceExhausted, "The reply could not be sent: " + ex.Message, default, null).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // A reply the producer gives up on is counted; retrying it forever would hold back every later commit.
         catch (Exception)

@@ -320,6 +320,35 @@ public sealed class RpcServerTests(TestBrokerFixture fixture)
         }
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task A_reply_over_the_producers_size_limit_fails_the_call_at_once_with_ResourceExhausted()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (broker, requests, replies) = await ServerTestSupport.BrokerAsync(fixture, ct);
+        await using var _ = broker;
+        await using var server = new RpcServer(ServerTestSupport.Options(broker.BootstrapServers, requests, ServerTestSupport.NewGroup(), "s", o =>
+        {
+            o.Producer.MaxRequestSize = 16 * 1024;
+            o.Producer.BatchSize = 16 * 1024;
+        }));
+        server.MapRaw("Big", static (_, _) => ValueTask.FromResult<ReadOnlyMemory<byte>>(new byte[64 * 1024]));
+        server.MapRaw("Small", static (payload, _) => ValueTask.FromResult(payload));
+        await server.StartAsync(ct);
+        await ServerTestSupport.AssignedAsync(ct, server);
+        await using var client = new RpcClient(RpcTestSupport.Options(broker.BootstrapServers, replies));
+        var options = new RpcCallOptions { Timeout = TimeSpan.FromSeconds(30) };
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<RpcException>(() => client.CallAsync(requests, "Big", new byte[] { 1 }, options, ct).AsTask());
+        watch.Stop();
+
+        // Answered with the reason, not left to the caller's deadline; the server goes on answering.
+        Assert.Equal(RpcStatus.ResourceExhausted, error.Status);
+        Assert.Contains("reply", error.Message, StringComparison.Ordinal);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), "answered after " + watch.Elapsed);
+        Assert.Equal(new byte[] { 2 }, await client.CallAsync(requests, "Small", new byte[] { 2 }, options, ct));
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         for (var current = Volatile.Read(ref target); value > current; current = Volatile.Read(ref target))
