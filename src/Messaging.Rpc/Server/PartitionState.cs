@@ -22,6 +22,12 @@ internal sealed class PartitionState
 
     public bool IsRevoked => Volatile.Read(ref _revoked) != 0;
 
+    /// <summary>
+    /// Set when the partition was sought to an offset looked up (the log's start, after its position fell out of the
+    /// log's range): its next batch's first offset is where <see cref="Tracker"/> takes offsets again. The loop's only.
+    /// </summary>
+    public bool RewindPending { get; set; }
+
     public void Enter() => Interlocked.Increment(ref _inFlight);
 
     /// <summary>A request of this partition finished; the last one after revocation ends the drain.</summary>

@@ -2,14 +2,16 @@ namespace Messaging.Rpc;
 
 /// <summary>
 /// How a <see cref="RequestLoop"/> moves a request partition the consumer holds after an error, so that no request is
-/// skipped and none is handled twice needlessly: past an unreadable record, back to where a truncated log diverges,
-/// or — after a wait — back to the same offset or to the group's committed offset.
+/// skipped and none is handled twice needlessly: past an unreadable record, back to where a truncated log diverges, to
+/// the log's start from a position outside the log, or — after a wait — back to the same offset or to the group's
+/// committed offset.
 /// </summary>
 internal sealed partial class RequestLoop
 {
     /// <summary>
     /// Moves a partition the consumer holds after an error: past a record that cannot be read, at once; after a log
-    /// truncation, at once to where the log diverges (<see cref="HeldPosition.AfterTruncation"/>); back to the same
+    /// truncation, at once to where the log diverges (<see cref="HeldPosition.AfterTruncation"/>); from a position out of
+    /// the log's range, at once to its start; back to the same
     /// offset, after a pause, when the broker could not serve it (the record there is a request not read yet: skipping it
     /// would lose it, and a later commit would pass it); or — when the error has no offset (where to start could not be
     /// looked up: the group's committed offset, or the reset policy's) — to the group's committed offset, looked up
@@ -25,16 +27,26 @@ internal sealed partial class RequestLoop
     {
         if (error.Offset >= 0 && error.Kind != ConsumeErrorKind.BrokerError)
         {
-            var offset = error.Offset + 1;
+            var offset = OffsetSpec.At(error.Offset + 1);
             if (error.Kind == ConsumeErrorKind.LogTruncation)
             {
-                offset = HeldPosition.AfterTruncation(error);
-                Rewind(error.TopicPartition, offset);
+                var divergence = HeldPosition.AfterTruncation(error);
+                Rewind(error.TopicPartition, divergence);
+                offset = OffsetSpec.At(divergence);
+            }
+            else if (error.Kind == ConsumeErrorKind.OffsetOutOfRange)
+            {
+                // No record there to skip past: the position is outside the log — below its start (deleted) or past its
+                // end (the log behind the group's commit: truncated, or the topic made anew). One past it would be out
+                // of range again, offset by offset, for good past the end. From the log's first request on: nothing the
+                // log still has is skipped (requests handled before come again, at least once; expired ones are cheap).
+                RewindAtNextBatch(error.TopicPartition);
+                offset = OffsetSpec.Earliest;
             }
 
             try
             {
-                _consumer.Seek(error.TopicPartition, OffsetSpec.At(offset));
+                _consumer.Seek(error.TopicPartition, offset);
             }
             catch (ArgumentException)
             {
@@ -62,6 +74,21 @@ internal sealed partial class RequestLoop
         }
 
         state?.Tracker.Rewind(offset);
+    }
+
+    /// <summary>
+    /// As <see cref="Rewind"/>, for a seek to an offset looked up (the log's start): the partition's next batch says where
+    /// the tracker takes offsets again.
+    /// </summary>
+    private void RewindAtNextBatch(TopicPartition partition)
+    {
+        lock (_partitionsLock)
+        {
+            if (_partitions.TryGetValue(partition, out var state))
+            {
+                state.RewindPending = true;
+            }
+        }
     }
 
     /// <summary>

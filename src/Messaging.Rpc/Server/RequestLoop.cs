@@ -405,6 +405,12 @@ internal sealed partial class RequestLoop : IRequestRunner, IConsumerRebalanceLi
             return;
         }
 
+        if (state.RewindPending && batch.Count > 0)
+        {
+            state.RewindPending = false;
+            state.Tracker.Rewind(batch.Records[0].Offset);
+        }
+
         Interlocked.Add(ref _counters.Received, batch.Count);
         var next = Admit(state, batch, 0);
         if (next < batch.Count)

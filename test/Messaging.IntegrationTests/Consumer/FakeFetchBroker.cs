@@ -132,6 +132,15 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
         }
     }
 
+    /// <summary>Stores a group commit of <paramref name="offset"/> with no leader epoch (one made by a client that sends none, or for a topic since made anew).</summary>
+    public void SetCommitted(string topic, int partition, long offset)
+    {
+        lock (_lock)
+        {
+            _committed[(topic, partition)] = (offset, -1);
+        }
+    }
+
     /// <summary>Declares an aborted transaction for read_committed Fetches (the broker's transaction index).</summary>
     public void AddAbortedTransaction(string topic, int partition, long producerId, long firstOffset)
     {
