@@ -24,6 +24,9 @@ public sealed class RpcReplyCacheOptions
     /// <summary>How long a reply is kept (match it to how long clients retry a call). Default 5 minutes.</summary>
     public TimeSpan MaxAge { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>A copy, for the server built with these settings (the cache reads its bounds on every reply it keeps).</summary>
+    internal RpcReplyCacheOptions Copy() => (RpcReplyCacheOptions)MemberwiseClone();
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxEntries, 1, nameof(MaxEntries));

@@ -190,8 +190,8 @@ public sealed class RpcServerOptions
     }
 
     /// <summary>
-    /// A copy of these settings, so that changes made after a server was built do not reach it: its topics, limits
-    /// and interceptors, and copies of the nested producer, consumer and admin options as the server uses them (see
+    /// A copy of these settings, so that changes made after a server was built do not reach it: its topics, limits,
+    /// interceptors and reply cache bounds, and copies of the nested producer, consumer and admin options as the server uses them (see
     /// <see cref="Validate"/>). The caller's objects are left as they are.
     /// </summary>
     internal RpcServerOptions Copy()
@@ -200,6 +200,7 @@ public sealed class RpcServerOptions
         copy.RequestTopics = [.. RequestTopics];
         copy.MethodConcurrency = new Dictionary<string, int>(MethodConcurrency, StringComparer.Ordinal);
         copy.Interceptors = [.. Interceptors];
+        copy.ReplyCache = ReplyCache.Copy();
         (copy.Producer, copy.Consumer, copy.Admin) = NestedClients();
         return copy;
     }

@@ -34,6 +34,24 @@ public sealed class RpcServerOptionsTests
     }
 
     [Fact]
+    public void Reply_cache_bounds_changed_after_the_server_was_built_do_not_reach_it()
+    {
+        var options = Valid();
+        options.ReplyCache = new RpcReplyCacheOptions { Enabled = true, MaxEntries = 100, MaxBytes = 1000, MaxAge = TimeSpan.FromMinutes(1) };
+        var resolved = options.Copy();
+
+        // The same options object set up for the next server: the cache reads its bounds on every reply it keeps.
+        options.ReplyCache.MaxEntries = 1;
+        options.ReplyCache.MaxBytes = 0;
+        options.ReplyCache.MaxAge = TimeSpan.FromTicks(1);
+
+        Assert.True(resolved.ReplyCache.Enabled);
+        Assert.Equal(100, resolved.ReplyCache.MaxEntries);
+        Assert.Equal(1000, resolved.ReplyCache.MaxBytes);
+        Assert.Equal(TimeSpan.FromMinutes(1), resolved.ReplyCache.MaxAge);
+    }
+
+    [Fact]
     public void Nested_clients_inherit_the_servers_cluster_and_client_id_and_the_consumer_its_group()
     {
         var resolved = Valid().Copy();
