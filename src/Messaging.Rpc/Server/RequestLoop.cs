@@ -61,6 +61,9 @@ internal sealed partial class RequestLoop : IRequestRunner, IConsumerRebalanceLi
         _returnRun = _runs.Enqueue;
     }
 
+    /// <summary>The loop and its committer have ended (or were never started).</summary>
+    public bool HasEnded => _loop.IsCompleted && _committer.IsCompleted;
+
     /// <summary>Requests admitted and not finished.</summary>
     public int InFlight => _admission.InFlight;
 

@@ -42,6 +42,7 @@ public sealed class RpcServer : IAsyncDisposable
     private readonly RequestLoop _loop;
     private readonly HandlerPipeline _handling;
     private readonly RequestDispatcher _dispatcher;
+    private readonly Lock _lifecycle = new(); // start and dispose decide under it: a start racing a dispose either runs before it (and is stopped) or not at all
     private int _started;
     private int _disposed;
 
@@ -134,21 +135,35 @@ public sealed class RpcServer : IAsyncDisposable
     public Task StartAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        StartChecked?.Invoke();
         cancellationToken.ThrowIfCancellationRequested();
-        if (_methods.Count == 0)
+        lock (_lifecycle)
         {
-            throw new InvalidOperationException("Map at least one method before starting the RPC server.");
+            // Checked again here: a dispose that began after the check above must not miss a loop started now.
+            ObjectDisposedException.ThrowIf(_disposed != 0, this);
+            if (_methods.Count == 0)
+            {
+                throw new InvalidOperationException("Map at least one method before starting the RPC server.");
+            }
+
+            if (_started != 0)
+            {
+                throw new InvalidOperationException("The RPC server was started already.");
+            }
+
+            _methods.Freeze();
+            _loop.Start();
+            Volatile.Write(ref _started, 1);
         }
 
-        if (Interlocked.Exchange(ref _started, 1) != 0)
-        {
-            throw new InvalidOperationException("The RPC server was started already.");
-        }
-
-        _methods.Freeze();
-        _loop.Start();
         return Task.CompletedTask;
     }
+
+    /// <summary>Test hook: the request loop has ended (or never started).</summary>
+    internal bool LoopEnded => _loop.HasEnded;
+
+    /// <summary>Test hook: runs in <see cref="StartAsync"/> just after its first check for disposal (to make a dispose race it).</summary>
+    internal Action? StartChecked { get; set; }
 
     /// <summary>
     /// Stops gracefully: takes no more records, waits up to <see cref="RpcServerOptions.DrainTimeout"/> for running
@@ -156,12 +171,19 @@ public sealed class RpcServer : IAsyncDisposable
     /// </summary>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        bool started;
+        lock (_lifecycle)
         {
-            return;
+            if (_disposed != 0)
+            {
+                return;
+            }
+
+            Volatile.Write(ref _disposed, 1);
+            started = _started != 0;
         }
 
-        if (Volatile.Read(ref _started) != 0)
+        if (started)
         {
             await _loop.StopFetchingAsync().ConfigureAwait(false);
             if (!await _loop.DrainAsync(_options.DrainTimeout).ConfigureAwait(false))

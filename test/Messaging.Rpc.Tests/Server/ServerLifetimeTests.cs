@@ -49,6 +49,22 @@ public sealed class ServerLifetimeTests(TestBrokerFixture fixture)
         GC.KeepAlive(server); // the application still holds the server: what it held must be released all the same
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task A_dispose_that_comes_while_a_start_is_under_way_refuses_the_start_and_no_loop_outlives_the_server()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (broker, requests, _) = await ServerTestSupport.BrokerAsync(fixture, ct);
+        await using var _ = broker;
+        var server = new RpcServer(ServerTestSupport.Options(broker.BootstrapServers, requests, ServerTestSupport.NewGroup(), "s"));
+        server.Map<Ping, Ping>("Echo", (ping, _) => ValueTask.FromResult(ping));
+
+        // The dispose runs to its end after the start passed its first check: it must either stop the loop the start
+        // begins, or the start must not begin one.
+        server.StartChecked = () => server.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => server.StartAsync(ct));
+        await Conditions.WaitUntilAsync(() => server.LoopEnded, TimeSpan.FromSeconds(10), "the request loop ended (or never started) after the server's dispose", ct);
+    }
+
     // Not inlined: the state must not stay alive in a local of the test method.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static WeakReference<HandlerState> MapCapturing(RpcServer server)
