@@ -14,7 +14,7 @@ namespace Messaging.Rpc;
 /// <param name="ReplyFailures">Replies the producer gave up on (the request still counts as done, so later commits are not held back).</param>
 /// <param name="Commits">Offset commits that succeeded.</param>
 /// <param name="CommitFailures">Offset commits that failed (retried with the next commit).</param>
-/// <param name="ConsumeErrors">Errors the request consumer reported (the failing record is skipped).</param>
+/// <param name="ConsumeErrors">Errors the request consumer reported. The partition goes on: past a record that cannot be read, back to where a truncated log diverges, to the log's start from a position outside the log, or — after a pause — again from the same offset when the broker could not serve it.</param>
 /// <param name="ReplyCacheHits">Duplicate requests answered from the reply cache (<see cref="RpcServerOptions.ReplyCache"/>) without running their handler.</param>
 [StructLayout(LayoutKind.Auto)]
 public readonly record struct RpcServerStatistics(
