@@ -74,14 +74,30 @@ internal sealed class MetadataRefresher : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops asking for topics (deleted ones): a refresh naming them would recreate them where the broker auto-creates topics.</summary>
+    /// <summary>
+    /// Stops asking for topics (deleted ones, or ones the producer no longer produces to): a refresh naming them would
+    /// recreate them where the broker auto-creates topics. They leave the current snapshot too, so whoever needs one
+    /// again (<see cref="EnsureTopicsAsync"/>) fetches its metadata afresh.
+    /// </summary>
     public void RemoveTopics(IEnumerable<string> topics)
     {
         lock (_lock)
         {
+            var current = Current;
+            Dictionary<string, TopicInfo>? kept = null;
             foreach (var topic in topics)
             {
                 _topics.Remove(topic);
+                if (current.Topics.ContainsKey(topic))
+                {
+                    kept ??= new Dictionary<string, TopicInfo>(current.Topics, StringComparer.Ordinal);
+                    kept.Remove(topic);
+                }
+            }
+
+            if (kept is not null)
+            {
+                Volatile.Write(ref _current, new ClusterMetadata(current.ClusterId, current.ControllerId, current.Brokers, kept, current.FetchedAt));
             }
         }
     }

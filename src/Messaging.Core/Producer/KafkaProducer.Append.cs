@@ -64,15 +64,21 @@ public sealed partial class KafkaProducer
             }
 
             var rented = HeaderSpan(entry.Headers, out var span);
+            bool appended;
             try
             {
-                _accumulator.AppendWithBuffer(slow.Partition!, buffer, entry.TimestampMs, entry.Key.Span, entry.Value.Span, span, entry.Nulls, entry.Promise, null, slow.RecordSize,
+                appended = _accumulator.AppendWithBuffer(slow.Partition!, buffer, entry.TimestampMs, entry.Key.Span, entry.Value.Span, span, entry.Nulls, entry.Promise, null, slow.RecordSize,
                     entry.DeliveryDeadlineTicks, out var wake);
                 wake.Notify();
             }
             finally
             {
                 ReturnHeaders(rented);
+            }
+
+            if (!appended)
+            {
+                continue; // the topic was dropped as idle meanwhile: place the record as the topic's first
             }
 
             entry.Appended();
@@ -107,6 +113,7 @@ public sealed partial class KafkaProducer
             throw ProducerErrors.Fatal(new TopicPartition(topic, partition), fatal);
         }
 
+        var requested = partition;
         var topicState = _accumulator.GetOrAddTopic(topic);
         var partitions = topicState.Partitions;
         if (partitions.Length == 0)
@@ -183,6 +190,10 @@ public sealed partial class KafkaProducer
 
                     partition = ChoosePartition(topicState, key, (nulls & RecordNulls.Key) != 0, partitions, out sticky);
                     continue;
+                case AppendStatus.TopicRetired:
+                    // The producer dropped the topic as idle since its state was read: place the record on the topic's
+                    // new state, as a first record to it (it waits for the topic's metadata).
+                    return TryAppend(topic, key, value, nulls, headers, requested, timestampMs, target, state, callDeadlineTicks, out slow);
                 default:
                     slow = new SlowPath(state0, _accumulator.PreferredBufferSize(state0, recordSize), recordSize);
                     return Outcome.NeedsMemory;

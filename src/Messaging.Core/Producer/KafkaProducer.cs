@@ -22,7 +22,8 @@ namespace Messaging;
 /// <see cref="InvalidOperationException"/>). <see cref="Produce(string, ReadOnlySpan{byte}, ReadOnlySpan{byte}, DeliveryHandler?, object?)"/>
 /// returns as soon as the record is in a batch and reports the outcome to a <see cref="DeliveryHandler"/> — pass a
 /// cached delegate and per-record state, and producing allocates nothing; with no handler it is fire-and-forget.</para>
-/// <para><b>Blocking.</b> Producing waits only for the topic's first metadata and for buffer memory
+/// <para><b>Blocking.</b> Producing waits only for the topic's metadata (its first, or again once the topic was
+/// dropped after <see cref="KafkaProducerOptions.MetadataMaxIdle"/> without records) and for buffer memory
 /// (<see cref="KafkaProducerOptions.BufferMemory"/>), at most <see cref="KafkaProducerOptions.MaxBlock"/> (and never
 /// past <see cref="KafkaProducerOptions.DeliveryTimeout"/>): <c>ProduceAsync</c> waits asynchronously, <c>Produce</c>
 /// blocks its thread.</para>
@@ -535,7 +536,11 @@ public sealed partial class KafkaProducer : IKafkaProducer
 
             _senders.WakeAll();
             var buffer = _pool.Rent(slow.MinimumSize, slow.PreferredSize, waitLimit, slow.Partition) ?? throw NoMemory(topic, slow);
-            _accumulator.AppendWithBuffer(slow.Partition!, buffer, timestampMs, key, value, headers, nulls, onDelivery, state, slow.RecordSize, callDeadline, out var wake);
+            if (!_accumulator.AppendWithBuffer(slow.Partition!, buffer, timestampMs, key, value, headers, nulls, onDelivery, state, slow.RecordSize, callDeadline, out var wake))
+            {
+                continue; // the topic was dropped as idle meanwhile: place the record as the topic's first
+            }
+
             wake.Notify();
             return true;
         }

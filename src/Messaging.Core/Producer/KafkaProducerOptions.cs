@@ -13,6 +13,9 @@ public sealed class KafkaProducerOptions : KafkaClientOptions
     /// <summary>The most records one partition may carry in one batch, whatever their size (librdkafka's <c>batch.num.messages</c> is per request; this bounds the delivery bookkeeping per batch).</summary>
     internal const int MaxRecordsPerBatch = 1 << 20;
 
+    /// <summary>The least <see cref="MetadataMaxIdle"/> (the Java client's lower bound for <c>metadata.max.idle.ms</c>).</summary>
+    internal static readonly TimeSpan MinMetadataMaxIdle = TimeSpan.FromSeconds(5);
+
     /// <summary><c>acks</c>: the acknowledgement each request waits for. Default <see cref="Acks.All"/>.</summary>
     public Acks Acks { get; set; } = Acks.All;
 
@@ -110,6 +113,16 @@ public sealed class KafkaProducerOptions : KafkaClientOptions
     /// </summary>
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// <c>metadata.max.idle.ms</c>: how long a topic the producer has not produced to stays in its metadata. Once a
+    /// topic has had no record for this long and has nothing waiting or in flight, the producer stops asking the
+    /// cluster for it (and forgets its partitions), so a producer that wrote to many short-lived topics — an RPC
+    /// server's per-client reply topics — does not keep asking for them; the next record to it waits for its
+    /// metadata again, as the first one did (up to <see cref="MaxBlock"/>). At least 5 s (Kafka's minimum).
+    /// Default 5 minutes (Kafka's default).
+    /// </summary>
+    public TimeSpan MetadataMaxIdle { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Whether idempotence is on once defaults are resolved (see <see cref="EnableIdempotence"/>).</summary>
     internal bool IdempotenceEnabled => EnableIdempotence ?? (Acks == Acks.All && MaxInFlightRequestsPerConnection <= 5);
 
@@ -172,6 +185,11 @@ public sealed class KafkaProducerOptions : KafkaClientOptions
         if (!Enum.IsDefined(Partitioner))
         {
             throw new ArgumentException("Partitioner must be one of " + string.Join(", ", Enum.GetNames<PartitionerKind>()) + ".", nameof(Partitioner));
+        }
+
+        if (MetadataMaxIdle < MinMetadataMaxIdle)
+        {
+            throw new ArgumentException("MetadataMaxIdle (metadata.max.idle.ms) must be at least 5 seconds.", nameof(MetadataMaxIdle));
         }
 
         if (CloseTimeout < TimeSpan.Zero)

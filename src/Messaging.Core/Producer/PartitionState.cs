@@ -12,7 +12,10 @@ namespace Messaging.Producer;
 /// <para>A partition has requests in flight to one broker at a time (<see cref="InFlightSender"/>): after a leader
 /// change its new sender waits until the old one's requests are answered, so batches cannot overtake each other.</para>
 /// </remarks>
-internal sealed class PartitionState(TopicState topic, int partition)
+/// <param name="topic">Its topic.</param>
+/// <param name="partition">Its index.</param>
+/// <param name="sequences">The sequences it continues (its topic was dropped as idle and is produced to again), or null for new ones.</param>
+internal sealed class PartitionState(TopicState topic, int partition, PartitionSequences? sequences = null)
 {
     public Lock Sync { get; } = new();
 
@@ -48,7 +51,7 @@ internal sealed class PartitionState(TopicState topic, int partition)
     public int LastBufferSize { get; set; }
 
     /// <summary>Sequence numbers and their bookkeeping (idempotence).</summary>
-    public PartitionSequences Sequences { get; } = new();
+    public PartitionSequences Sequences { get; } = sequences ?? new();
 
     /// <summary>The topic and partition, for errors and logs.</summary>
     public TopicPartition TopicPartition => new(Topic.Name, Partition);

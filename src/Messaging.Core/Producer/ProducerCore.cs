@@ -32,7 +32,7 @@ internal sealed partial class ProducerCore : IDisposable
         Senders = new BrokerSenders(Accumulator, Connections, CreateSender);
         ProducerId = new ProducerIdRequester(Cluster, Idempotence, Accumulator, Settings, Log, Senders.WakeAll, _stop.Token);
         Topics = new TopicMetadataWaiter(Accumulator, Cluster.Metadata, Senders, Settings);
-        _housekeeping = new ProducerHousekeeping(Accumulator, Senders, Cluster.Metadata, Log, Settings.Clock, _stop.Token);
+        _housekeeping = new ProducerHousekeeping(Accumulator, Senders, Cluster.Metadata, Log, Settings.Clock, Settings.MetadataMaxIdleTicks, _stop.Token);
     }
 
     public ProducerSettings Settings { get; }

@@ -4,8 +4,8 @@ using Messaging.Threading;
 namespace Messaging.Producer;
 
 /// <summary>
-/// The producer's periodic loop: follows metadata changes (moving partitions between senders) and expires batches
-/// whose delivery timeout passed, queued or in flight.
+/// The producer's periodic loop: follows metadata changes (moving partitions between senders), expires batches
+/// whose delivery timeout passed, queued or in flight, and drops topics idle for <c>metadata.max.idle.ms</c>.
 /// </summary>
 internal sealed class ProducerHousekeeping
 {
@@ -16,6 +16,8 @@ internal sealed class ProducerHousekeeping
     private readonly MetadataRefresher _metadata;
     private readonly ProducerLog _log;
     private readonly Clock _clock;
+    private readonly long _maxIdleTicks;
+    private readonly Action<string> _forgetTopic;
     private readonly Task _loop;
 
     /// <param name="accumulator">Whose queued batches expire.</param>
@@ -23,10 +25,13 @@ internal sealed class ProducerHousekeeping
     /// <param name="metadata">Followed, and asked again while records wait for a partition without a reachable leader.</param>
     /// <param name="log">Where a failed round is reported.</param>
     /// <param name="clock">The producer's clock: the period and the deadlines count on it.</param>
+    /// <param name="maxIdleTicks">metadata.max.idle.ms: a topic without a batch for this long, and nothing queued or in flight, leaves the producer and its metadata requests.</param>
     /// <param name="stop">Ends the loop.</param>
-    public ProducerHousekeeping(RecordAccumulator accumulator, BrokerSenders senders, MetadataRefresher metadata, ProducerLog log, Clock clock, CancellationToken stop)
+    public ProducerHousekeeping(RecordAccumulator accumulator, BrokerSenders senders, MetadataRefresher metadata, ProducerLog log, Clock clock, long maxIdleTicks, CancellationToken stop)
     {
         _clock = clock;
+        _maxIdleTicks = maxIdleTicks;
+        _forgetTopic = topic => metadata.RemoveTopics([topic]);
         _accumulator = accumulator;
         _senders = senders;
         _metadata = metadata;
@@ -64,6 +69,10 @@ internal sealed class ProducerHousekeeping
                 {
                     sender.ExpireInFlight(now, expired);
                 }
+
+                // As the Java producer's metadata.max.idle.ms: a topic nobody produces to any more (an RPC client's reply
+                // topic, say) stops being asked for; the routing drops its partitions at the next round.
+                _accumulator.RetireIdle(now, _maxIdleTicks, _forgetTopic);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

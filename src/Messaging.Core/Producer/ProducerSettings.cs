@@ -37,6 +37,7 @@ internal sealed class ProducerSettings
         RequestTimeout = options.RequestTimeout;
         CloseTimeout = options.CloseTimeout;
         ReconnectBackoff = options.ReconnectBackoff;
+        MetadataMaxIdleTicks = Clock.ToTicks(options.MetadataMaxIdle);
     }
 
     /// <summary>Where the producer reads the time: every timestamp below (linger, deadlines, backoff) is in its ticks.</summary>
@@ -88,6 +89,9 @@ internal sealed class ProducerSettings
     public TimeSpan CloseTimeout { get; }
 
     public TimeSpan ReconnectBackoff { get; }
+
+    /// <summary>metadata.max.idle.ms: how long a topic goes without a batch, with nothing queued or in flight, before the producer drops it.</summary>
+    public long MetadataMaxIdleTicks { get; }
 
     /// <summary>The wait before retry number <paramref name="attempt"/> (1-based): doubling from retry.backoff.ms, ±20% jitter, capped (KIP-580).</summary>
     public long RetryBackoffTicks(int attempt)

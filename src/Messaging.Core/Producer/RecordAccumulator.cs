@@ -18,6 +18,9 @@ internal enum AppendStatus
 
     /// <summary>The topic no longer has the partition (<see cref="PartitionState.Removed"/>): place the record again on the partitions it has.</summary>
     PartitionRemoved,
+
+    /// <summary>The producer dropped the topic as idle (<see cref="TopicState.Retired"/>): place the record again on the topic's new state.</summary>
+    TopicRetired,
 }
 
 /// <summary>
@@ -42,6 +45,9 @@ internal sealed class RecordAccumulator
     private readonly HashSet<ProducerBatch> _incomplete = [];
     private readonly Lock _incompleteLock = new();
     private readonly Lock _topicsLock = new();
+
+    /// <summary>With idempotence: the sequences of topics dropped as idle, by name, for when they are produced to again (under <see cref="_topicsLock"/>).</summary>
+    private readonly Dictionary<string, PartitionSequences[]> _retiredSequences = new(StringComparer.Ordinal);
     private TopicState[] _topicList = [];
     private TopicState? _lastTopic;
     private int _nextTopicId;
@@ -89,7 +95,7 @@ internal sealed class RecordAccumulator
     public TopicState GetOrAddTopic(string topic)
     {
         var last = Volatile.Read(ref _lastTopic);
-        if (last is not null && ReferenceEquals(last.Name, topic))
+        if (last is not null && ReferenceEquals(last.Name, topic) && !last.Retired)
         {
             return last;
         }
@@ -98,16 +104,88 @@ internal sealed class RecordAccumulator
         {
             lock (_topicsLock)
             {
-                if (!_topics.TryGetValue(topic, out state))
-                {
-                    state = new TopicState(topic, _nextTopicId++);
-                    _topics[topic] = state;
-                    Volatile.Write(ref _topicList, [.. _topicList, state]);
-                }
+                state = GetOrAddTopicLocked(topic);
             }
         }
 
         Volatile.Write(ref _lastTopic, state);
+        return state;
+    }
+
+    /// <summary>
+    /// The state of <paramref name="topic"/> for a call that waits for its metadata: the topic is not dropped as idle
+    /// until the call gives it back with <see cref="ReleaseTopic"/>, however long it waits.
+    /// </summary>
+    public TopicState AcquireTopic(string topic)
+    {
+        lock (_topicsLock)
+        {
+            var state = GetOrAddTopicLocked(topic);
+            state.Waiters++;
+            return state;
+        }
+    }
+
+    /// <summary>Ends a wait <see cref="AcquireTopic"/> began; the topic's idle time counts from now.</summary>
+    public void ReleaseTopic(TopicState state)
+    {
+        lock (_topicsLock)
+        {
+            state.Waiters--;
+            state.LastUsedTicks = _settings.Clock.Now;
+        }
+    }
+
+    /// <summary>
+    /// Drops every topic that has not been used for <paramref name="maxIdleTicks"/> (<c>metadata.max.idle.ms</c>) and
+    /// has nothing open, queued or in flight and no call waiting for its metadata, as the Java producer drops such a
+    /// topic from its metadata. <paramref name="forget"/> is told each one's name, under the topics lock, so the
+    /// metadata stops asking for it before a record for it can start its state again. The topic's state is marked
+    /// <see cref="TopicState.Retired"/> under all its partitions' locks, so an append either went in before (the topic
+    /// was not idle then) or sees the mark and starts over on the topic's new state. With idempotence its partitions'
+    /// sequences are kept for the topic's next state: the broker remembers them, and a partition that started again
+    /// at sequence 0 would have its next batch taken for a duplicate or a gap.
+    /// </summary>
+    public void RetireIdle(long now, long maxIdleTicks, Action<string> forget)
+    {
+        foreach (var topic in Topics)
+        {
+            if (now - topic.LastUsedTicks < maxIdleTicks)
+            {
+                continue;
+            }
+
+            lock (_topicsLock)
+            {
+                if (topic.Waiters > 0 || topic.Retired || !topic.TryRetire())
+                {
+                    continue;
+                }
+
+                _topics.TryRemove(topic.Name, out _);
+                Volatile.Write(ref _topicList, Array.FindAll(_topicList, t => !ReferenceEquals(t, topic)));
+                Interlocked.CompareExchange(ref _lastTopic, null, topic);
+                if (_idempotence is not null && Array.Exists(topic.Partitions, static p => p.Sequences.ProducerIdAndEpoch.IsValid))
+                {
+                    _retiredSequences[topic.Name] = Array.ConvertAll(topic.Partitions, static p => p.Sequences);
+                }
+
+                forget(topic.Name);
+            }
+        }
+    }
+
+    /// <summary>The topic's state, created (with the sequences it had when it was dropped as idle, if any) when it has none. Under <see cref="_topicsLock"/>.</summary>
+    private TopicState GetOrAddTopicLocked(string topic)
+    {
+        if (!_topics.TryGetValue(topic, out var state))
+        {
+            _retiredSequences.Remove(topic, out var sequences);
+            state = new TopicState(topic, _nextTopicId++, _settings.Clock.Now, sequences);
+            _topics[topic] = state;
+            Volatile.Write(ref _topicList, [.. _topicList, state]);
+        }
+
         return state;
     }
 
@@ -187,6 +265,11 @@ internal sealed class RecordAccumulator
                 return AppendStatus.PartitionRemoved;
             }
 
+            if (partition.Topic.Retired)
+            {
+                return AppendStatus.TopicRetired;
+            }
+
             var open = partition.Open;
             if (open is not null)
             {
@@ -229,10 +312,11 @@ internal sealed class RecordAccumulator
 
     /// <summary>
     /// Appends with a buffer the caller waited for. If meanwhile another append started a batch with room, the
-    /// record goes there and the buffer goes back to the pool.
+    /// record goes there and the buffer goes back to the pool. Returns false, giving the buffer back, when the
+    /// producer dropped the topic as idle meanwhile (<see cref="TopicState.Retired"/>): place the record again.
     /// </summary>
     /// <exception cref="ProduceException">The topic lost the partition meanwhile (<see cref="PartitionState.Removed"/>), or the producer stopped for good (<see cref="StopForGood"/>).</exception>
-    public void AppendWithBuffer(PartitionState partition, byte[] buffer, long timestampMs, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
+    public bool AppendWithBuffer(PartitionState partition, byte[] buffer, long timestampMs, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
         ReadOnlySpan<RecordHeader> headers, RecordNulls nulls, object? target, object? state, int recordSize, long callDeadlineTicks, out SenderWake wake)
     {
         lock (partition.Sync)
@@ -255,6 +339,13 @@ internal sealed class RecordAccumulator
                 throw ProducerErrors.PartitionRemoved(partition.TopicPartition, partition.Topic.Partitions.Length);
             }
 
+            if (partition.Topic.Retired)
+            {
+                _pool.Return(buffer);
+                wake = default;
+                return false;
+            }
+
             wake = new SenderWake(partition.Sender, 0); // it waited for memory: let the sender look now
             var open = partition.Open;
             if (open is not null)
@@ -267,7 +358,7 @@ internal sealed class RecordAccumulator
                         open.TightenDeadline(callDeadlineTicks);
                     }
 
-                    return;
+                    return true;
                 }
 
                 CloseOpenBatch(partition, open);
@@ -275,6 +366,8 @@ internal sealed class RecordAccumulator
 
             StartBatch(partition, buffer, recordSize, timestampMs, key, value, headers, nulls, target, state, callDeadlineTicks);
         }
+
+        return true;
     }
 
     /// <summary>The least buffer a new batch needs for its first record: the batch header and the record.</summary>
@@ -394,19 +487,23 @@ internal sealed class RecordAccumulator
     /// <summary>
     /// Fails batches whose delivery timeout passed by <paramref name="now"/> and that are not in flight (the senders
     /// expire their in-flight ones). <paramref name="expired"/> is scratch space. Returns whether some partition holds
-    /// records but has no sender: its leader is unknown, or not in the broker list.
+    /// records but has no sender: its leader is unknown, or not in the broker list. A topic with a batch open, queued
+    /// or in flight is marked used now (<see cref="TopicState.LastUsedTicks"/>).
     /// </summary>
     public bool ExpireQueued(long now, List<ProducerBatch> expired)
     {
         var unroutable = false;
         foreach (var topic in Topics)
         {
+            var used = false;
             foreach (var partition in topic.Partitions)
             {
                 expired.Clear();
                 lock (partition.Sync)
                 {
-                    unroutable |= partition.Sender is null && (partition.Open is not null || partition.Queue.Count > 0);
+                    var holds = partition.Open is not null || partition.Queue.Count > 0;
+                    unroutable |= partition.Sender is null && holds;
+                    used |= holds || partition.InFlight > 0;
                     // Every queued batch past its deadline, not only those at the front: deadlines are not in queue
                     // order (a record that waited for memory or metadata keeps the deadline of its call, and a retried
                     // batch without a sequence goes back first), and a batch behind one with more time left would
@@ -437,6 +534,11 @@ internal sealed class RecordAccumulator
                     batch.Fail(ProducerErrors.DeliveryTimeout(partition.TopicPartition, batch, _settings), _log);
                     Release(batch);
                 }
+            }
+
+            if (used)
+            {
+                topic.LastUsedTicks = now;
             }
         }
 
@@ -502,7 +604,9 @@ internal sealed class RecordAccumulator
         ReadOnlySpan<RecordHeader> headers, RecordNulls nulls, object? target, object? state, long callDeadlineTicks)
     {
         var limit = Math.Max(_settings.BatchSize, MinimumBufferSize(recordSize));
-        var batch = ProducerBatch.Rent(partition, buffer, limit, _settings.Clock.Now, _settings.DeliveryTimeoutTicks);
+        var now = _settings.Clock.Now;
+        partition.Topic.LastUsedTicks = now; // once per batch: metadata.max.idle.ms counts from the topic's last batch
+        var batch = ProducerBatch.Rent(partition, buffer, limit, now, _settings.DeliveryTimeoutTicks);
         if (callDeadlineTicks != 0)
         {
             batch.TightenDeadline(callDeadlineTicks); // the record waited before it got here: its deadline counts from its call

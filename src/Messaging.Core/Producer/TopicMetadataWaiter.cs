@@ -32,7 +32,7 @@ internal sealed class TopicMetadataWaiter
     /// <summary>
     /// The topic with its partitions, waiting (up to <paramref name="maxWait"/>) for its first metadata. Metadata
     /// that lists the topic with an error or without partitions is asked for again until the deadline; no wait
-    /// inside goes past it.
+    /// inside goes past it. While it waits the topic is not dropped as idle (<see cref="RecordAccumulator.AcquireTopic"/>).
     /// </summary>
     /// <exception cref="ProduceException">No usable metadata within the time (<see cref="ProduceErrorKind.MetadataTimeout"/>), or
     /// the metadata refuses the topic for good (<see cref="RefusesTopic"/>: <see cref="ProduceErrorKind.Broker"/> with its code, at once).</exception>
@@ -44,6 +44,20 @@ internal sealed class TopicMetadataWaiter
             return state;
         }
 
+        state = _accumulator.AcquireTopic(topic);
+        try
+        {
+            return await WaitForMetadataAsync(state, maxWait, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _accumulator.ReleaseTopic(state);
+        }
+    }
+
+    private async ValueTask<TopicState> WaitForMetadataAsync(TopicState state, TimeSpan maxWait, CancellationToken cancellationToken)
+    {
+        var topic = state.Name;
         var clock = _settings.Clock;
         var started = clock.Now;
         var lastCode = ErrorCode.None;

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using Messaging.Cluster;
 using Messaging.Core.Tests.Connection;
+using Messaging.Core.Tests.Support;
 using Messaging.Protocol.Messages;
 using Microsoft.Extensions.Time.Testing;
 
@@ -41,24 +41,9 @@ public sealed class FailedRefreshRetryTests
 
         // Asked for without waiting (as after a lost broker); the answer names no brokers, so it fails.
         cluster.Metadata.RequestRefresh();
-        await AdvanceUntil(time, () => cluster.Metadata.RequestsSent >= 2, TimeSpan.FromSeconds(10), "the requested refresh", ct);
+        await FakeClockSteps.AdvanceUntilAsync(time, () => cluster.Metadata.RequestsSent >= 2, TimeSpan.FromSeconds(10), "the requested refresh", ct);
 
         // Well inside metadata.max.age.ms, with nobody asking again: the refresh is retried after its backoff.
-        await AdvanceUntil(time, () => cluster.Metadata.RequestsSent >= 3, TimeSpan.FromMinutes(1), "a retry of the failed refresh", ct);
-    }
-
-    /// <summary>Moves the fake clock in 200 ms steps, up to <paramref name="limit"/>, until <paramref name="done"/> holds.</summary>
-    private static async Task AdvanceUntil(FakeTimeProvider time, Func<bool> done, TimeSpan limit, string what, CancellationToken ct)
-    {
-        var advanced = TimeSpan.Zero;
-        var waited = Stopwatch.StartNew();
-        while (!done())
-        {
-            Assert.True(advanced < limit, what + " did not come within " + limit + " on the client's clock");
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), what + " did not come within 10 s of real time");
-            time.Advance(TimeSpan.FromMilliseconds(200));
-            advanced += TimeSpan.FromMilliseconds(200);
-            await Task.Delay(5, ct); // lets the refresh loop run on the thread pool before the clock moves again
-        }
+        await FakeClockSteps.AdvanceUntilAsync(time, () => cluster.Metadata.RequestsSent >= 3, TimeSpan.FromMinutes(1), "a retry of the failed refresh", ct);
     }
 }

@@ -193,4 +193,60 @@ public sealed class RecordAccumulatorTests
 
         Assert.True(accumulator.PreferredBufferSize(partition, 100) > 60 * 1024);
     }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_topic_dropped_as_idle_while_records_are_appended_to_it_never_takes_one_of_them_along()
+    {
+        var (accumulator, _, _) = Create();
+        using var stop = new CancellationTokenSource();
+        var retirements = 0;
+
+        // Housekeeping drops the topic whenever it holds nothing (an idle time of 0) ...
+        var housekeeping = Task.Run(
+            () =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    accumulator.RetireIdle(long.MaxValue / 2, 0, _ => Interlocked.Increment(ref retirements));
+                }
+            },
+            TestContext.Current.CancellationToken);
+        try
+        {
+            // ... while records keep coming, each taken out by "the sender" at once, until it has been dropped many times.
+            var waited = Stopwatch.StartNew();
+            for (var i = 0; i < 20_000 || Volatile.Read(ref retirements) < 100; i++)
+            {
+                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(20), "Not seen within 20 s: the topic dropped as idle 100 times");
+                var topic = accumulator.GetOrAddTopic("t");
+                topic.EnsurePartitions(2); // its metadata, as the routing applies it
+                var partition = topic.Partitions[i % 2];
+                var status = Append(accumulator, partition, 10);
+                if (status == AppendStatus.TopicRetired)
+                {
+                    continue; // dropped since it was looked up: the next look gets its new state
+                }
+
+                Assert.Equal(AppendStatus.Appended, status);
+                ProducerBatch batch;
+                lock (partition.Sync)
+                {
+                    Assert.False(topic.Retired, "a record was appended to a topic dropped as idle");
+                    batch = partition.Open!;
+                    partition.Open = null;
+                }
+
+                accumulator.Release(batch);
+            }
+
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await housekeeping;
+        }
+
+        Assert.DoesNotContain(accumulator.Topics, t => t.Retired);
+        Assert.Equal(0, accumulator.IncompleteCount);
+    }
 }

@@ -65,8 +65,11 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
     /// <summary>Whether Metadata answers give topic ids (a new one in every answer), or the zero id of a broker that has none.</summary>
     public bool TopicIds { get; set; } = true;
 
-    /// <summary>Whether Metadata answers list <see cref="LateTopic"/>.</summary>
+    /// <summary>Whether Metadata answers list <see cref="LateTopic"/> (when the request asks for it, or for every topic).</summary>
     public bool LateTopicListed { get; set; }
+
+    /// <summary>The topics each Metadata request named, in arrival order (null: every topic).</summary>
+    public ConcurrentQueue<string[]?> MetadataTopics { get; } = new();
 
     /// <summary>Every request, in arrival order.</summary>
     public ConcurrentQueue<ApiKey> Requests { get; } = new();
@@ -161,7 +164,9 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
 
             case ApiKey.Metadata:
             {
-                _ = KafkaFrames.ReadRequest<MetadataRequest>(frame, null, out var header);
+                var request = KafkaFrames.ReadRequest<MetadataRequest>(frame, null, out var header);
+                var named = request.Topics?.Select(t => t.Name ?? "").ToArray();
+                MetadataTopics.Enqueue(named);
                 var leader = LeaderInMetadata(Count(ApiKey.Metadata));
                 var partitions = new MetadataResponse.MetadataResponsePartition[Partitions];
                 for (var p = 0; p < partitions.Length; p++)
@@ -178,7 +183,7 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
                     ControllerId = 1,
                     Topics = TopicError != ErrorCode.None
                         ? [new() { Name = Topic, ErrorCode = TopicError, Partitions = [] }]
-                        : LateTopicListed
+                        : LateTopicListed && (named is null || named.Contains(LateTopic))
                         ? [new() { Name = Topic, TopicId = NewTopicId(), Partitions = partitions }, new() { Name = LateTopic, TopicId = NewTopicId(), Partitions = [partitions[0]] }]
                         : [new() { Name = Topic, TopicId = NewTopicId(), Partitions = partitions }],
                 };
