@@ -47,7 +47,17 @@ public sealed partial class RpcClient
                 Value = payload,
                 Headers = headers.AsSpan(0, n),
             };
-            _producer.Produce(topic, record, new DeliveryToken(_calls, call, generation, hedge), OnRequestDelivered);
+            var token = new DeliveryToken(_calls, call, generation, hedge);
+            if (!_producer.TryProduce(topic, record, token, OnRequestDelivered))
+            {
+                // The producer would have to wait — for the topic's metadata (it drops a topic idle for
+                // MetadataMaxIdle and asks for it again), for buffer memory, or behind earlier records that wait —
+                // which must not block the caller's thread: wait on the asynchronous path, with copies.
+                var stream = _streams.GetStream();
+                stream.Write(payload);
+                ReadOnlyMemory<byte>? ownKey = key is { } k ? k.ToArray() : null;
+                _ = SendWaitingAsync(token, topic, stream, ownKey, OwnedHeaders((byte[])values.Clone(), _route, method, contentType, options.Headers));
+            }
         }
 #pragma warning disable CA1031 // Any refusal by the producer becomes the call's typed error.
         catch (Exception ex) when (!hedge)
@@ -171,22 +181,36 @@ public sealed partial class RpcClient
         RpcWire.WriteDeadline(deadline, values.AsSpan(RpcWire.CorrelationIdLength));
         var headers = OwnedHeaders(values, _route, method, contentType, options.Headers);
         ReadOnlyMemory<byte>? key = options.Key is { } k ? k.ToArray() : null;
-        _ = SendColdAsync(call, generation, topic, stream, key, headers);
+        _ = SendWaitingAsync(new DeliveryToken(_calls, call, generation, Hedge: false), topic, stream, key, headers);
     }
 
-    private async Task SendColdAsync(PendingCall call, int generation, string topic, RecyclableMemoryStream stream, ReadOnlyMemory<byte>? key, RecordHeader[] headers)
+    /// <summary>
+    /// Produces a request through the producer's asynchronous path (which waits for metadata or memory without
+    /// blocking a thread) and reports the outcome as <see cref="OnRequestDelivered"/> does. Owns
+    /// <paramref name="stream"/>: returned in its <c>finally</c>. Once delivered, the topic is warm.
+    /// </summary>
+    private async Task SendWaitingAsync(DeliveryToken token, string topic, RecyclableMemoryStream stream, ReadOnlyMemory<byte>? key, RecordHeader[] headers)
     {
         try
         {
             await _producer.ProduceAsync(topic, key, PayloadMemory(stream), headers).ConfigureAwait(false);
             _topics.MarkWarm(topic);
-            _calls.OnDelivered(call, generation, null);
+            OnRequestDelivered(default, null, token);
         }
-#pragma warning disable CA1031 // Nobody awaits this: every failure goes to the call.
-        catch (Exception ex)
+        catch (ProduceException ex)
+        {
+            OnRequestDelivered(default, ex, token);
+        }
+#pragma warning disable CA1031 // Nobody awaits this: every failure goes to the call (a hedge's changes nothing).
+        catch (Exception ex) when (!token.Hedge)
 #pragma warning restore CA1031
         {
-            _calls.OnSendFailed(call, generation, ex);
+            _calls.OnSendFailed(token.Call, token.Generation, ex);
+        }
+#pragma warning disable CA1031
+        catch (Exception)
+#pragma warning restore CA1031
+        {
         }
         finally
         {
