@@ -15,11 +15,8 @@ public sealed class WaitingSendTests(TestBrokerFixture fixture)
     public async Task A_call_that_must_wait_for_the_producers_memory_returns_at_once_and_completes_once_the_memory_is_free()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var broker = await fixture.AcquireAsync(faultInjection: true, cancellationToken: ct);
-        var requests = TestBrokerFixture.UniqueTopicName("rpc-requests");
-        var replies = TestBrokerFixture.UniqueTopicName("rpc-replies");
-        await broker.CreateTopicAsync(requests, 1, 1, ct);
-        await broker.CreateTopicAsync(replies, 2, 1, ct);
+        var (broker, requests, replies) = await RpcTestSupport.BrokerAsync(fixture, ct, requestPartitions: 1, faultInjection: true);
+        await using var _ = broker;
         await using var replier = TestReplier.Start(broker.BootstrapServers, requests, 1);
 
         // Room for one request of this size at a time: while one is in flight, the next has to wait for its memory.

@@ -21,9 +21,9 @@ internal static class RpcTestSupport
 
     /// <summary>A broker with a request topic (two partitions unless told) and a reply topic of two partitions.</summary>
     public static async Task<(ITestBroker Broker, string Requests, string Replies)> BrokerAsync(TestBrokerFixture fixture, CancellationToken cancellationToken,
-        int requestPartitions = 2)
+        int requestPartitions = 2, bool faultInjection = false)
     {
-        var broker = await fixture.AcquireAsync(cancellationToken: cancellationToken);
+        var broker = await fixture.AcquireAsync(faultInjection: faultInjection, cancellationToken: cancellationToken);
         var requests = TestBrokerFixture.UniqueTopicName("rpc-requests");
         var replies = TestBrokerFixture.UniqueTopicName("rpc-replies");
         await broker.CreateTopicAsync(requests, requestPartitions, 1, cancellationToken);
