@@ -214,7 +214,20 @@ internal sealed class ClassicConsumerProtocol : IClassicGroupProtocol
                 "', which does not match the current subscription; rejoining with the current subscription";
         }
 
-        Find(protocol)?.OnAssignment(decoded, generation);
+        if (Find(protocol) is { } assignor)
+        {
+            try
+            {
+                assignor.OnAssignment(decoded, generation);
+            }
+            catch (Exception ex)
+            {
+                // Java's invokeOnAssignment: the assignor's error goes to the application's poll, and the assignment is
+                // taken all the same. Thrown from here, the member went on in the new generation with the partitions
+                // of the old one: a revoked one still read here, an assigned one read by nobody.
+                _listener.OnAssignorFailed(assignor.Name, ex);
+            }
+        }
         var assigned = new HashSet<TopicPartition>(decoded.Partitions);
         List<TopicPartition> revoked;
         List<TopicPartition> added;

@@ -21,4 +21,11 @@ internal interface IGroupAssignmentListener
     /// It goes on and rejoins by itself; the application is told, as the Java client's poll throws the error.
     /// </summary>
     void OnAssignmentFailed(string problem, Exception? cause);
+
+    /// <summary>
+    /// The assignor's <see cref="IConsumerPartitionAssignor.OnAssignment"/> threw. The member took its assignment all
+    /// the same (the coordinator gave it to this member alone); the application is told, as the Java client's poll
+    /// throws the error.
+    /// </summary>
+    void OnAssignorFailed(string assignor, Exception cause);
 }

@@ -86,6 +86,20 @@ public sealed class ClassicConsumerProtocolTests
     }
 
     [Fact]
+    public async Task An_assignor_whose_OnAssignment_throws_still_leaves_the_member_its_assignment_and_the_error_for_the_application()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var protocol = Create([new ThrowingOnAssignmentAssignor()], out var listener);
+        Assert.Null(await protocol.OnAssignedAsync("throwing", 1, Assignment(Tp("orders", 0), Tp("orders", 1)), ct));
+
+        // The coordinator gave the member these partitions: it owns and reads them, and the application hears of the error.
+        Assert.Equal([Tp("orders", 0), Tp("orders", 1)], protocol.Owned.Order(TopicPartitionComparer.Instance));
+        Assert.Equal(2, listener.Events.Count);
+        Assert.Equal("assignor failed: throwing: the assignor's state is broken", listener.Events[0]);
+        Assert.Equal("assigned orders-0,orders-1", listener.Events[1]);
+    }
+
+    [Fact]
     public async Task Eager_revokes_everything_before_a_rejoin_and_assigns_the_whole_new_share()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -183,6 +197,8 @@ public sealed class ClassicConsumerProtocolTests
 
         public void OnAssignmentFailed(string problem, Exception? cause) => Events.Add("failed: " + problem);
 
+        public void OnAssignorFailed(string assignor, Exception cause) => Events.Add("assignor failed: " + assignor + ": " + cause.Message);
+
         private ValueTask Record(string what, IReadOnlyCollection<TopicPartition> partitions)
         {
             Events.Add(what + " " + string.Join(',', partitions.Order(TopicPartitionComparer.Instance).Select(p => p.Topic + "-" + p.Partition)));
@@ -205,6 +221,21 @@ public sealed class ClassicConsumerProtocolTests
         public void OnAssignment(ConsumerAssignment assignment, int generationId)
         {
         }
+    }
+
+    /// <summary>An eager assignor whose OnAssignment throws (a custom assignor's bug).</summary>
+    private sealed class ThrowingOnAssignmentAssignor : IConsumerPartitionAssignor
+    {
+        public string Name => "throwing";
+
+        public IReadOnlyList<RebalanceProtocol> SupportedProtocols => [RebalanceProtocol.Eager];
+
+        public ReadOnlyMemory<byte>? GetSubscriptionUserData(IReadOnlyCollection<string> topics) => null;
+
+        public IReadOnlyDictionary<string, ConsumerAssignment> Assign(AssignorClusterView cluster, IReadOnlyDictionary<string, ConsumerSubscription> subscriptions) =>
+            throw new NotSupportedException();
+
+        public void OnAssignment(ConsumerAssignment assignment, int generationId) => throw new InvalidOperationException("the assignor's state is broken");
     }
 
     private sealed class TopicPartitionComparer : IComparer<TopicPartition>

@@ -99,6 +99,10 @@ public sealed class ClassicConsumerGroupTests
         {
         }
 
+        public void OnAssignorFailed(string assignor, Exception cause)
+        {
+        }
+
         public async ValueTask DisposeAsync()
         {
             await Member.DisposeAsync();

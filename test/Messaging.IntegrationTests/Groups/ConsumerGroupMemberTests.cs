@@ -37,6 +37,8 @@ public sealed class ConsumerGroupMemberTests
         }
 
         public void OnAssignmentFailed(string problem, Exception? cause) => Events.Enqueue("failed " + problem);
+
+        public void OnAssignorFailed(string assignor, Exception cause) => Events.Enqueue("assignor failed " + assignor);
     }
 
     private sealed class Member : IAsyncDisposable

@@ -32,6 +32,8 @@ public sealed class ConsumerGroupReconcileTests
         }
 
         public void OnAssignmentFailed(string problem, Exception? cause) => Events.Enqueue("failed " + problem);
+
+        public void OnAssignorFailed(string assignor, Exception cause) => Events.Enqueue("assignor failed " + assignor);
     }
 
     [Fact(Timeout = 60_000)]
@@ -125,6 +127,8 @@ public sealed class ConsumerGroupReconcileTests
         }
 
         public void OnAssignmentFailed(string problem, Exception? cause) => Events.Enqueue("failed " + problem);
+
+        public void OnAssignorFailed(string assignor, Exception cause) => Events.Enqueue("assignor failed " + assignor);
     }
 
     /// <summary>

@@ -77,5 +77,9 @@ public sealed class GroupLeaveClockTests
         public void OnAssignmentFailed(string problem, Exception? cause)
         {
         }
+
+        public void OnAssignorFailed(string assignor, Exception cause)
+        {
+        }
     }
 }
