@@ -501,8 +501,8 @@ internal sealed partial class ConsumerGroup : IGroupAssignmentListener, IAsyncDi
     void IGroupAssignmentListener.OnAssignmentFailed(string problem, Exception? cause) =>
         FailNextPoll(KafkaExceptions.AssignmentFailed(GroupId, problem, cause));
 
-    void IGroupAssignmentListener.OnAssignorFailed(string assignor, Exception cause) =>
-        FailNextPoll(KafkaExceptions.AssignorFailed(GroupId, assignor, cause));
+    void IGroupAssignmentListener.OnAssignorFailed(string assignor, string method, string consequence, Exception cause) =>
+        FailNextPoll(KafkaExceptions.AssignorFailed(GroupId, assignor, method, consequence, cause));
 
     /// <summary>The next consume call throws <paramref name="error"/> (Java's poll rethrows a rebalance's errors).</summary>
     private void FailNextPoll(KafkaException error)

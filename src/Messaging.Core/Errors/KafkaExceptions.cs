@@ -151,9 +151,9 @@ internal static class KafkaExceptions
         new(groupId, ErrorCode.None, "Group '" + groupId + "': the rebalance listener's " + callback + " threw: " + cause.Message +
             " The rebalance went on without it; fix the listener (it must not throw).", cause);
 
-    public static KafkaGroupException AssignorFailed(string groupId, string assignor, Exception cause) =>
-        new(groupId, ErrorCode.None, "Group '" + groupId + "': the partition assignor '" + assignor + "' threw from OnAssignment: " + cause.Message +
-            " The member took its assignment without it; fix the assignor (it must not throw).", cause);
+    public static KafkaGroupException AssignorFailed(string groupId, string assignor, string method, string consequence, Exception cause) =>
+        new(groupId, ErrorCode.None, "Group '" + groupId + "': the partition assignor '" + assignor + "' threw from " + method + ": " + cause.Message +
+            " " + consequence + "; fix the assignor (it must not throw).", cause);
 
     public static KafkaGroupException AssignmentFailed(string groupId, string problem, Exception? cause) =>
         new(groupId, ErrorCode.None, "Group '" + groupId + "': " + problem + (cause is null ? "." : ": " + cause.Message) +

@@ -96,9 +96,21 @@ internal sealed class ClassicConsumerProtocol : IClassicGroupProtocol
         var protocols = new List<GroupProtocolMetadata>(_assignors.Count);
         foreach (var assignor in _assignors)
         {
+            ReadOnlyMemory<byte>? userData;
+            try
+            {
+                userData = assignor.GetSubscriptionUserData(topics);
+            }
+            catch (Exception ex)
+            {
+                // Java's poll throws it from the join; the member tries the join again after the backoff.
+                _listener.OnAssignorFailed(assignor.Name, nameof(IConsumerPartitionAssignor.GetSubscriptionUserData), "The member tries to join again after a backoff", ex);
+                throw;
+            }
+
             var subscription = new ConsumerSubscription(topics)
             {
-                UserData = assignor.GetSubscriptionUserData(topics),
+                UserData = userData,
                 OwnedPartitions = owned,
                 GenerationId = generation,
                 RackId = _rackId,
@@ -225,7 +237,7 @@ internal sealed class ClassicConsumerProtocol : IClassicGroupProtocol
                 // Java's invokeOnAssignment: the assignor's error goes to the application's poll, and the assignment is
                 // taken all the same. Thrown from here, the member went on in the new generation with the partitions
                 // of the old one: a revoked one still read here, an assigned one read by nobody.
-                _listener.OnAssignorFailed(assignor.Name, ex);
+                _listener.OnAssignorFailed(assignor.Name, nameof(IConsumerPartitionAssignor.OnAssignment), "The member took its assignment without it", ex);
             }
         }
         var assigned = new HashSet<TopicPartition>(decoded.Partitions);

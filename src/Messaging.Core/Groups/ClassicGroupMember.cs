@@ -429,6 +429,20 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
                 "A group instance id (static membership) needs JoinGroup v5 (Kafka 2.3+): unset it, or upgrade the brokers.");
         }
 
+        IReadOnlyList<GroupProtocolMetadata> protocols;
+        try
+        {
+            protocols = _protocol.GetProtocols();
+        }
+        catch (Exception ex)
+        {
+            // The protocol's own code (for a consumer, an assignor's subscription user data) failed: the protocol told
+            // its owner. Try again after the backoff; escaping, it ended this loop and the member never joined again.
+            _log.CallbackFailed(GroupId, ex);
+            MarkUnjoined();
+            return JoinStep.RetryAfterBackoff;
+        }
+
         GroupGeneration sent;
         string reason;
         int requestsAnswered;
@@ -446,7 +460,6 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
             requestsAnswered = _rejoinRequests;
         }
 
-        var protocols = _protocol.GetProtocols();
         var wireProtocols = new JoinGroupRequest.JoinGroupRequestProtocol[protocols.Count];
         for (var i = 0; i < wireProtocols.Length; i++)
         {

@@ -21,7 +21,8 @@ internal interface IClassicGroupProtocol
 
     /// <summary>
     /// This member's protocols (for a consumer: one per assignor) with their metadata (its subscription), most
-    /// preferred first, for the next JoinGroup. Called before every join, so the metadata can change between them.
+    /// preferred first, for the next JoinGroup. Called before every join, so the metadata can change between them. If
+    /// it throws, the member tries the join again after the retry backoff.
     /// </summary>
     IReadOnlyList<GroupProtocolMetadata> GetProtocols();
 

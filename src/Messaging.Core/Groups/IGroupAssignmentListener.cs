@@ -23,9 +23,8 @@ internal interface IGroupAssignmentListener
     void OnAssignmentFailed(string problem, Exception? cause);
 
     /// <summary>
-    /// The assignor's <see cref="IConsumerPartitionAssignor.OnAssignment"/> threw. The member took its assignment all
-    /// the same (the coordinator gave it to this member alone); the application is told, as the Java client's poll
-    /// throws the error.
+    /// A method of a partition assignor (<paramref name="method"/>) threw; <paramref name="consequence"/> says what the
+    /// member does instead (it goes on). The application is told, as the Java client's poll throws the error.
     /// </summary>
-    void OnAssignorFailed(string assignor, Exception cause);
+    void OnAssignorFailed(string assignor, string method, string consequence, Exception cause);
 }

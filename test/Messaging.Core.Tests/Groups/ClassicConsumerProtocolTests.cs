@@ -95,7 +95,7 @@ public sealed class ClassicConsumerProtocolTests
         // The coordinator gave the member these partitions: it owns and reads them, and the application hears of the error.
         Assert.Equal([Tp("orders", 0), Tp("orders", 1)], protocol.Owned.Order(TopicPartitionComparer.Instance));
         Assert.Equal(2, listener.Events.Count);
-        Assert.Equal("assignor failed: throwing: the assignor's state is broken", listener.Events[0]);
+        Assert.Equal("assignor failed: throwing.OnAssignment: the assignor's state is broken", listener.Events[0]);
         Assert.Equal("assigned orders-0,orders-1", listener.Events[1]);
     }
 
@@ -197,7 +197,7 @@ public sealed class ClassicConsumerProtocolTests
 
         public void OnAssignmentFailed(string problem, Exception? cause) => Events.Add("failed: " + problem);
 
-        public void OnAssignorFailed(string assignor, Exception cause) => Events.Add("assignor failed: " + assignor + ": " + cause.Message);
+        public void OnAssignorFailed(string assignor, string method, string consequence, Exception cause) => Events.Add("assignor failed: " + assignor + "." + method + ": " + cause.Message);
 
         private ValueTask Record(string what, IReadOnlyCollection<TopicPartition> partitions)
         {

@@ -99,7 +99,7 @@ public sealed class ClassicConsumerGroupTests
         {
         }
 
-        public void OnAssignorFailed(string assignor, Exception cause)
+        public void OnAssignorFailed(string assignor, string method, string consequence, Exception cause)
         {
         }
 

@@ -38,7 +38,7 @@ public sealed class ConsumerGroupMemberTests
 
         public void OnAssignmentFailed(string problem, Exception? cause) => Events.Enqueue("failed " + problem);
 
-        public void OnAssignorFailed(string assignor, Exception cause) => Events.Enqueue("assignor failed " + assignor);
+        public void OnAssignorFailed(string assignor, string method, string consequence, Exception cause) => Events.Enqueue("assignor failed " + assignor);
     }
 
     private sealed class Member : IAsyncDisposable

@@ -33,7 +33,7 @@ public sealed class ConsumerGroupReconcileTests
 
         public void OnAssignmentFailed(string problem, Exception? cause) => Events.Enqueue("failed " + problem);
 
-        public void OnAssignorFailed(string assignor, Exception cause) => Events.Enqueue("assignor failed " + assignor);
+        public void OnAssignorFailed(string assignor, string method, string consequence, Exception cause) => Events.Enqueue("assignor failed " + assignor);
     }
 
     [Fact(Timeout = 60_000)]
@@ -128,7 +128,7 @@ public sealed class ConsumerGroupReconcileTests
 
         public void OnAssignmentFailed(string problem, Exception? cause) => Events.Enqueue("failed " + problem);
 
-        public void OnAssignorFailed(string assignor, Exception cause) => Events.Enqueue("assignor failed " + assignor);
+        public void OnAssignorFailed(string assignor, string method, string consequence, Exception cause) => Events.Enqueue("assignor failed " + assignor);
     }
 
     /// <summary>

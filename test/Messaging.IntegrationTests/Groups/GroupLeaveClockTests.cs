@@ -78,7 +78,7 @@ public sealed class GroupLeaveClockTests
         {
         }
 
-        public void OnAssignorFailed(string assignor, Exception cause)
+        public void OnAssignorFailed(string assignor, string method, string consequence, Exception cause)
         {
         }
     }

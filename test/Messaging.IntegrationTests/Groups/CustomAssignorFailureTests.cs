@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using Messaging.Groups;
+using Messaging.IntegrationTests.Consumer;
+using Messaging.IntegrationTests.Support;
+
+namespace Messaging.IntegrationTests.Groups;
+
+/// <summary>
+/// A custom assignor that throws where the member calls it: the error reaches the application at a consume call and
+/// the member goes on, never stalling silently.
+/// </summary>
+public sealed class CustomAssignorFailureTests
+{
+    private const string Topic = "events";
+    private const int Partitions = 12;
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    [Fact(Timeout = 120_000)]
+    public async Task Subscription_user_data_that_throws_surfaces_at_a_consume_call_and_the_member_joins_once_it_stops()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = SubscribeTests.StartCluster();
+        await ConsumerTestSupport.ProduceAsync(cluster.BootstrapServers, Topic, Partitions, 120, 20, cancellationToken: ct);
+        var assignor = new UserDataFailsTwiceAssignor();
+        var options = SubscribeTests.GroupOptions(cluster.BootstrapServers, SubscribeTests.NewGroup(), assignor: UserDataFailsTwiceAssignor.AssignorName,
+            configure: o => o.CustomPartitionAssignors.Add(() => assignor));
+        var consumer = ConsumerTestSupport.Bytes(options);
+        consumer.Subscribe([Topic]);
+
+        var errors = new List<KafkaGroupException>();
+        var records = 0;
+        var reading = Stopwatch.StartNew();
+        while (records < 120)
+        {
+            Assert.True(reading.Elapsed < Deadline, "every record read within " + Deadline + " (read " + records + ", errors " + errors.Count + ", joins " + consumer.Consumer.Group!.ClassicMember!.JoinRequests + ", state " + consumer.Consumer.Group!.ClassicMember!.State + ")");
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            wait.CancelAfter(TimeSpan.FromSeconds(5));
+            try
+            {
+                using var batch = await consumer.ConsumeBatchAsync(wait.Token);
+                records += batch.Count;
+            }
+            catch (KafkaGroupException ex)
+            {
+                errors.Add(ex);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // No record within the wait: ask again (the deadline above ends it).
+            }
+        }
+
+        Assert.NotEmpty(errors);
+        Assert.All(errors, e => Assert.Contains("'" + UserDataFailsTwiceAssignor.AssignorName + "'", e.Message, StringComparison.Ordinal));
+        Assert.Equal(3, assignor.Calls);
+
+        var disposing = Stopwatch.StartNew();
+        await consumer.DisposeAsync();
+        Assert.True(disposing.Elapsed < TimeSpan.FromSeconds(15), "disposing took " + disposing.Elapsed);
+    }
+
+    /// <summary>An assignor (range-like, one member) whose subscription user data throws on the first two joins.</summary>
+    private sealed class UserDataFailsTwiceAssignor : IConsumerPartitionAssignor
+    {
+        public const string AssignorName = "user-data-fails-twice";
+        private int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public string Name => AssignorName;
+
+        public IReadOnlyList<RebalanceProtocol> SupportedProtocols { get; } = [RebalanceProtocol.Eager];
+
+        public ReadOnlyMemory<byte>? GetSubscriptionUserData(IReadOnlyCollection<string> topics) =>
+            Interlocked.Increment(ref _calls) <= 2 ? throw new InvalidOperationException("the assignor's state is not ready") : null;
+
+        public IReadOnlyDictionary<string, ConsumerAssignment> Assign(AssignorClusterView cluster, IReadOnlyDictionary<string, ConsumerSubscription> subscriptions)
+        {
+            var members = subscriptions.Keys.Order(StringComparer.Ordinal).ToList();
+            var given = members.ToDictionary(m => m, _ => new List<TopicPartition>(), StringComparer.Ordinal);
+            for (var p = 0; p < cluster.GetPartitionCount(Topic); p++)
+            {
+                given[members[p % members.Count]].Add(new TopicPartition(Topic, p));
+            }
+
+            return given.ToDictionary(kv => kv.Key, kv => new ConsumerAssignment(kv.Value), StringComparer.Ordinal);
+        }
+
+        public void OnAssignment(ConsumerAssignment assignment, int generationId)
+        {
+        }
+    }
+}
