@@ -104,7 +104,7 @@ internal sealed class ClassicConsumerProtocol : IClassicGroupProtocol
             catch (Exception ex)
             {
                 // Java's poll throws it from the join; the member tries the join again after the backoff.
-                _listener.OnAssignorFailed(assignor.Name, nameof(IConsumerPartitionAssignor.GetSubscriptionUserData), "The member tries to join again after a backoff", ex);
+                _listener.OnAssignorFailed(assignor.Name, nameof(IConsumerPartitionAssignor.GetSubscriptionUserData), "The member tries the rebalance again after a backoff", ex);
                 throw;
             }
 
@@ -154,7 +154,19 @@ internal sealed class ClassicConsumerProtocol : IClassicGroupProtocol
             return new Dictionary<string, ReadOnlyMemory<byte>>();
         }
 
-        var assignments = assignor.Assign(new AssignorClusterView(counts), subscriptions);
+        IReadOnlyDictionary<string, ConsumerAssignment> assignments;
+        try
+        {
+            assignments = assignor.Assign(new AssignorClusterView(counts), subscriptions);
+        }
+        catch (Exception ex)
+        {
+            // Java's poll throws it from the leader's join; the leader rejoins after the backoff. Logged only, a group
+            // whose assignor keeps failing never formed and the application was never told.
+            _listener.OnAssignorFailed(assignor.Name, nameof(IConsumerPartitionAssignor.Assign), "The leader tries the rebalance again after a backoff", ex);
+            throw;
+        }
+
         if (RebalanceProtocol == RebalanceProtocol.Cooperative && assignor is not CooperativeStickyAssignor)
         {
             ValidateCooperative(assignor.Name, subscriptions, assignments);
