@@ -130,7 +130,19 @@ internal sealed class ClassicConsumerProtocol : IClassicGroupProtocol
         var topics = new HashSet<string>(StringComparer.Ordinal);
         foreach (var member in members)
         {
-            var decoded = member.Metadata.IsEmpty ? new ConsumerSubscription([]) : ConsumerProtocol.DeserializeSubscription(member.Metadata.Span);
+            ConsumerSubscription decoded;
+            try
+            {
+                decoded = member.Metadata.IsEmpty ? new ConsumerSubscription([]) : ConsumerProtocol.DeserializeSubscription(member.Metadata.Span);
+            }
+            catch (KafkaProtocolException ex)
+            {
+                // Java's poll throws it from the leader's join (a SchemaException); the leader rejoins after the backoff.
+                // Logged only, the group never formed and the application was never told why.
+                _listener.OnAssignmentFailed("the subscription of member '" + member.MemberId + "' cannot be read", ex);
+                throw;
+            }
+
 
             // The static id comes from the JoinGroup response, not from the subscription bytes.
             subscriptions[member.MemberId] = new ConsumerSubscription(decoded.Topics)

@@ -100,6 +100,21 @@ public sealed class ClassicConsumerProtocolTests
     }
 
     [Fact]
+    public async Task A_member_subscription_the_leader_cannot_read_fails_the_assignment_with_an_error_for_the_application()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var protocol = Create([new RangeAssignor()], out var listener);
+        IReadOnlyList<GroupMemberMetadata> members =
+        [
+            new("m-1", null, ConsumerProtocol.SerializeSubscription(new ConsumerSubscription(["orders"]))),
+            new("m-2", null, new byte[] { 0, 1, 0, 0, 0, 9 }), // version 1, then 9 topics in a buffer that ends
+        ];
+
+        await Assert.ThrowsAsync<KafkaProtocolException>(() => protocol.AssignAsync("range", members, skipAssignment: false, ct).AsTask());
+        Assert.StartsWith("failed: the subscription of member 'm-2' cannot be read", Assert.Single(listener.Events), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Eager_revokes_everything_before_a_rejoin_and_assigns_the_whole_new_share()
     {
         var ct = TestContext.Current.CancellationToken;
