@@ -197,28 +197,35 @@ internal sealed partial class ConsumerGroup : IGroupAssignmentListener, IAsyncDi
         }
 
         // The members stay reachable while they close: the revocation's commit carries their generation or epoch.
-        if (classic is not null)
+        try
         {
-            await classic.CloseAsync(leaveGroup: true, cancellationToken).ConfigureAwait(false);
-        }
+            if (classic is not null)
+            {
+                await classic.CloseAsync(leaveGroup: true, cancellationToken).ConfigureAwait(false);
+            }
 
-        if (member is not null)
+            if (member is not null)
+            {
+                await member.CloseAsync(leaveGroup: true, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
         {
-            await member.CloseAsync(leaveGroup: true, cancellationToken).ConfigureAwait(false);
-        }
+            // Even when a close ends early (the caller cancelled it during the revocation): a member that began closing
+            // has stopped for good, and kept here it took the next Subscribe's rejoin request and never joined again.
+            lock (_lock)
+            {
+                _classic = null;
+                _member = null;
+                _pattern = null;
+                _listener = null;
+                _assignedCounts = null;
+                Volatile.Write(ref _topics, []);
+            }
 
-        lock (_lock)
-        {
-            _classic = null;
-            _member = null;
-            _pattern = null;
-            _listener = null;
-            _assignedCounts = null;
-            Volatile.Write(ref _topics, []);
+            // A member that closed without revoking (it had failed, or never completed a join) may still hold partitions.
+            _fetcher.Remove(_stored.Clear());
         }
-
-        // A member that closed without revoking (it had failed, or never completed a join) may still hold partitions.
-        _fetcher.Remove(_stored.Clear());
     }
 
     /// <summary>

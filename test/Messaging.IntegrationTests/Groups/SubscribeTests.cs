@@ -323,6 +323,43 @@ public sealed class SubscribeTests
         Assert.Equal(ErrorCode.FencedInstanceId, error.Code);
     }
 
+    [Theory(Timeout = 120_000)]
+    [InlineData(GroupProtocol.Classic)]
+    [InlineData(GroupProtocol.Consumer)]
+    public async Task An_unsubscribe_cancelled_during_the_revocation_leaves_the_consumer_free_to_subscribe_again(GroupProtocol protocol)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = StartCluster();
+        await using var consumer = ConsumerTestSupport.Bytes(GroupOptions(cluster.BootstrapServers, NewGroup(), protocol, protocol == GroupProtocol.Classic ? "range" : ""));
+        var listener = new RevocationWaitingForCancellation();
+        consumer.Subscribe([Topic], listener);
+        await Eventually.TrueAsync(() => consumer.Assignment.Count == Partitions, Deadline, "the member owning every partition", ct);
+
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var unsubscribing = consumer.UnsubscribeAsync(cancel.Token).AsTask();
+        await listener.Revoking.Task.WaitAsync(Deadline, ct);
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => unsubscribing);
+
+        // The member that was closing is gone: subscribing again joins with a new one.
+        consumer.Subscribe([Topic]);
+        await Eventually.TrueAsync(() => consumer.Assignment.Count > 0, Deadline, "partitions assigned after subscribing again", ct);
+    }
+
+    /// <summary>A revocation callback that waits until its token is cancelled (a slow revocation the caller gives up on).</summary>
+    private sealed class RevocationWaitingForCancellation : IConsumerRebalanceListener
+    {
+        public TaskCompletionSource Revoking { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ValueTask OnPartitionsAssignedAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public async ValueTask OnPartitionsRevokedAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken)
+        {
+            Revoking.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+    }
+
     internal static bool Splits(params GroupReader[] readers)
     {
         var seen = new HashSet<TopicPartition>();
