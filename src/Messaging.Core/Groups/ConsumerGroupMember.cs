@@ -467,6 +467,15 @@ internal sealed partial class ConsumerGroupMember : IAsyncDisposable
                 "The cluster does not support the consumer group protocol (KIP-848, Kafka 4.0+): use the classic protocol."));
             return;
         }
+        catch (KafkaException ex) when (!ex.IsRetriable && !token.IsCancellationRequested)
+        {
+            // Java's onFailure: a failure that retrying cannot mend (the brokers refused the credentials) is fatal, as it
+            // is for a classic member's join. Backed off and retried, it kept the member out of its group for good while
+            // consume calls waited with nothing said.
+            Fail(KafkaExceptions.GroupRefused(GroupId, ApiKey.ConsumerGroupHeartbeat, (ex as KafkaErrorException)?.Code ?? ErrorCode.UnknownServerError,
+                ex.Message, "The member stops."));
+            return;
+        }
         catch (KafkaException ex) when (!token.IsCancellationRequested)
         {
             Backoff(ex.Message);
