@@ -24,8 +24,10 @@ internal sealed partial class ClassicGroupMember
             {
                 assignments = await _protocol.AssignAsync(join.ProtocolName ?? "", join.Members, join.SkipAssignment, token).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
             {
+                // A cancellation that is not the member's stop (an assignor's own call timed out) is a failure like any
+                // other: let through, it ended the join loop and the member never joined again.
                 _log.CallbackFailed(GroupId, ex);
                 MarkUnjoined();
                 RequestRejoin("the leader's assignment failed");

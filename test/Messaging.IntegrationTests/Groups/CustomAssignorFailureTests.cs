@@ -16,14 +16,15 @@ public sealed class CustomAssignorFailureTests
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
     [Theory(Timeout = 120_000)]
-    [InlineData(nameof(IConsumerPartitionAssignor.GetSubscriptionUserData))]
-    [InlineData(nameof(IConsumerPartitionAssignor.Assign))]
-    public async Task An_assignor_method_that_throws_surfaces_at_a_consume_call_and_the_member_joins_once_it_stops(string failing)
+    [InlineData(nameof(IConsumerPartitionAssignor.GetSubscriptionUserData), false)]
+    [InlineData(nameof(IConsumerPartitionAssignor.Assign), false)]
+    [InlineData(nameof(IConsumerPartitionAssignor.Assign), true)]
+    public async Task An_assignor_method_that_throws_surfaces_at_a_consume_call_and_the_member_joins_once_it_stops(string failing, bool cancellation)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var cluster = SubscribeTests.StartCluster();
         await ConsumerTestSupport.ProduceAsync(cluster.BootstrapServers, Topic, Partitions, 120, 20, cancellationToken: ct);
-        var assignor = new FailsTwiceAssignor(failing);
+        var assignor = new FailsTwiceAssignor(failing, cancellation);
         var options = SubscribeTests.GroupOptions(cluster.BootstrapServers, SubscribeTests.NewGroup(), assignor: FailsTwiceAssignor.AssignorName,
             configure: o => o.CustomPartitionAssignors.Add(() => assignor));
         var consumer = ConsumerTestSupport.Bytes(options);
@@ -61,8 +62,12 @@ public sealed class CustomAssignorFailureTests
         Assert.True(disposing.Elapsed < TimeSpan.FromSeconds(15), "disposing took " + disposing.Elapsed);
     }
 
-    /// <summary>A round-robin assignor whose method <c>failing</c> throws the first two times it is called.</summary>
-    private sealed class FailsTwiceAssignor(string failing) : IConsumerPartitionAssignor
+    /// <summary>
+    /// A round-robin assignor whose method <c>failing</c> throws the first two times it is called: an
+    /// <see cref="InvalidOperationException"/>, or with <c>cancellation</c> an <see cref="OperationCanceledException"/>
+    /// (a call of its own that timed out).
+    /// </summary>
+    private sealed class FailsTwiceAssignor(string failing, bool cancellation) : IConsumerPartitionAssignor
     {
         public const string AssignorName = "fails-twice";
         private int _calls;
@@ -100,7 +105,7 @@ public sealed class CustomAssignorFailureTests
         {
             if (method == failing && Interlocked.Increment(ref _calls) <= 2)
             {
-                throw new InvalidOperationException("the assignor's state is not ready");
+                throw cancellation ? new OperationCanceledException("the assignor's own call timed out") : new InvalidOperationException("the assignor's state is not ready");
             }
         }
     }
