@@ -214,6 +214,15 @@ internal sealed partial class ClassicGroupMember
             FailFromHeartbeat(ex);
             return;
         }
+        catch (KafkaException ex) when (!ex.IsRetriable && !token.IsCancellationRequested)
+        {
+            // As the join does (and Java's heartbeat thread): a failure retrying cannot mend — the brokers refused the
+            // credentials at a session renewal — stops the member. Retried, it kept a stable member heartbeating
+            // into the refusal for good, the group never told.
+            FailFromHeartbeat(KafkaExceptions.GroupRefused(GroupId, ApiKey.Heartbeat, (ex as KafkaErrorException)?.Code ?? ErrorCode.UnknownServerError,
+                ex.Message, "The member stops."));
+            return;
+        }
         catch (KafkaException ex) when (!token.IsCancellationRequested)
         {
             FailHeartbeat(ex.Message);
