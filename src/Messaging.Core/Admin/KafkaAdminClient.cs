@@ -101,7 +101,7 @@ public sealed class KafkaAdminClient : IAsyncDisposable
                 }
             }
 
-            // A topic DescribeTopicsAsync asked about stays in every later metadata request; once it is gone it must
+            // A topic ListOffsetsAsync asked about stays in every later metadata request; once it is gone it must
             // leave them, or a refresh (DescribeClusterAsync, a health check) with AllowAutoCreateTopics creates it again.
             if (gone is not null)
             {
@@ -118,8 +118,9 @@ public sealed class KafkaAdminClient : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(topics);
         var names = new List<string>(topics);
-        _cluster.Metadata.AddTopics(names);
-        var metadata = await RefreshWithRetriesAsync(cancellationToken).ConfigureAwait(false);
+        // A look of its own: the topics do not join the admin client's standing metadata requests, which would otherwise
+        // name every topic ever described (an RPC server describes each new reply topic) for the client's whole life.
+        var metadata = await WithRetriesAsync(ct => _cluster.Metadata.FetchTopicsAsync(names, ct), cancellationToken).ConfigureAwait(false);
         var result = new List<TopicInfo>(names.Count);
         Dictionary<string, KafkaException>? errors = null;
         foreach (var name in names)
@@ -142,7 +143,8 @@ public sealed class KafkaAdminClient : IAsyncDisposable
     }
 
     /// <summary>Describes the cluster: its id, brokers and controller.</summary>
-    public Task<ClusterMetadata> DescribeClusterAsync(CancellationToken cancellationToken = default) => RefreshWithRetriesAsync(cancellationToken);
+    public Task<ClusterMetadata> DescribeClusterAsync(CancellationToken cancellationToken = default) =>
+        WithRetriesAsync(_cluster.Metadata.RefreshAsync, cancellationToken);
 
     /// <summary>Looks up offsets: earliest, latest, max-timestamp, or the first at or after a timestamp, per partition.</summary>
     /// <remarks>
@@ -177,7 +179,8 @@ public sealed class KafkaAdminClient : IAsyncDisposable
     /// <summary>Closes every connection the client holds. Idempotent.</summary>
     public ValueTask DisposeAsync() => _cluster.DisposeAsync();
 
-    private async Task<ClusterMetadata> RefreshWithRetriesAsync(CancellationToken cancellationToken)
+    /// <summary>Asks for metadata, retrying retriable failures after the backoff until <see cref="KafkaAdminOptions.DefaultApiTimeout"/>.</summary>
+    private async Task<ClusterMetadata> WithRetriesAsync(Func<CancellationToken, Task<ClusterMetadata>> fetch, CancellationToken cancellationToken)
     {
         var clock = _cluster.Settings.Clock;
         var deadline = clock.After(_options.DefaultApiTimeout);
@@ -185,7 +188,7 @@ public sealed class KafkaAdminClient : IAsyncDisposable
         {
             try
             {
-                return await _cluster.Metadata.RefreshAsync(cancellationToken).ConfigureAwait(false);
+                return await fetch(cancellationToken).ConfigureAwait(false);
             }
             catch (KafkaException ex) when (ex.IsRetriable && clock.Now < deadline)
             {

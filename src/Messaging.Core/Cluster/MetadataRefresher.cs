@@ -118,6 +118,15 @@ internal sealed class MetadataRefresher : IAsyncDisposable
     /// <exception cref="KafkaException">The refresh failed (every broker unreachable, or an error response).</exception>
     public Task<ClusterMetadata> RefreshAsync(CancellationToken cancellationToken = default) => NextRefresh().WaitAsync(cancellationToken);
 
+    /// <summary>
+    /// Asks any broker for <paramref name="topics"/> in a Metadata request of their own, and returns its answer: a
+    /// one-off look (an admin describe) that neither adds the topics to later refreshes nor publishes the answer as
+    /// <see cref="Current"/>. Concurrent looks at the same topic are independent requests.
+    /// </summary>
+    /// <exception cref="KafkaException">The request failed (every broker unreachable, or an answer naming no brokers).</exception>
+    public Task<ClusterMetadata> FetchTopicsAsync(IEnumerable<string> topics, CancellationToken cancellationToken = default) =>
+        FetchAsync(RequestFor(new HashSet<string>(topics, StringComparer.Ordinal)), cancellationToken);
+
     /// <summary>Refreshes now if any of <paramref name="topics"/> is missing from the current snapshot; returns the snapshot that has them.</summary>
     public async Task<ClusterMetadata> EnsureTopicsAsync(IReadOnlyCollection<string> topics, CancellationToken cancellationToken = default)
     {
@@ -250,21 +259,32 @@ internal sealed class MetadataRefresher : IAsyncDisposable
 
     private static TimeSpan Grow(TimeSpan backoff) => TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxRefreshInterval.Ticks));
 
-    private async Task<ClusterMetadata> FetchAsync(CancellationToken cancellationToken)
+    private Task<ClusterMetadata> FetchAsync(CancellationToken cancellationToken)
     {
         MetadataRequest request;
         lock (_lock)
         {
-            var topics = new MetadataRequest.MetadataRequestTopic[_topics.Count];
-            var i = 0;
-            foreach (var topic in _topics)
-            {
-                topics[i++] = new MetadataRequest.MetadataRequestTopic { Name = topic };
-            }
-
-            request = new MetadataRequest { Topics = _allTopics ? null : topics, AllowAutoTopicCreation = _allowAutoCreate };
+            request = _allTopics ? new MetadataRequest { Topics = null, AllowAutoTopicCreation = _allowAutoCreate } : RequestFor(_topics);
         }
 
+        return FetchAsync(request, cancellationToken);
+    }
+
+    /// <summary>A Metadata request naming <paramref name="topics"/> (each once: the set holds them so).</summary>
+    private MetadataRequest RequestFor(HashSet<string> topics)
+    {
+        var named = new MetadataRequest.MetadataRequestTopic[topics.Count];
+        var i = 0;
+        foreach (var topic in topics)
+        {
+            named[i++] = new MetadataRequest.MetadataRequestTopic { Name = topic };
+        }
+
+        return new MetadataRequest { Topics = named, AllowAutoTopicCreation = _allowAutoCreate };
+    }
+
+    private async Task<ClusterMetadata> FetchAsync(MetadataRequest request, CancellationToken cancellationToken)
+    {
         var connection = await _connections.GetAnyAsync(cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _requests);
         var response = await connection.SendAsync<MetadataRequest, MetadataResponse>(request, cancellationToken).ConfigureAwait(false);
