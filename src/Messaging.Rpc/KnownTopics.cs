@@ -10,16 +10,23 @@ namespace Messaging.Rpc;
 /// one may be created later). A topic is <em>warm</em> once the producer has delivered a record to it: it then has
 /// the topic's metadata, and producing to it never blocks a thread for it.
 /// </summary>
+/// <remarks>
+/// Bounded: an RPC server's reply topics come and go with its clients (one per client instance with per-instance reply
+/// topics), so past <see cref="DefaultCapacity"/> topics the ones not used since the previous sweep are forgotten
+/// first, down to three quarters of it; a forgotten topic is simply looked up again at its next use.
+/// </remarks>
 internal sealed class KnownTopics
 {
-    private const int Exists = 1;
-    private const int Warm = 2;
+    /// <summary>How many topics are remembered at most (before a sweep brings them down to three quarters).</summary>
+    public const int DefaultCapacity = 1024;
 
-    private readonly ConcurrentDictionary<string, int> _known = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Entry> _known = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task> _lookups = new(StringComparer.Ordinal);
+    private readonly Lock _sweep = new();
     private readonly Func<string, Task> _describe;
     private readonly TimeProvider _time;
     private readonly bool _server;
+    private readonly int _capacity;
 
     /// <param name="admin">Looks the topics up.</param>
     /// <param name="time">Where the elapsed times in errors and the lookup wait count.</param>
@@ -32,20 +39,36 @@ internal sealed class KnownTopics
     /// <param name="describe">Looks a topic up: completes when it exists, throws (<see cref="KafkaAdminException"/>) when it does not.</param>
     /// <param name="time">Where the elapsed times in errors and the lookup wait count.</param>
     /// <param name="server">The topics are an RPC server's reply topics, not a client's request topics.</param>
-    internal KnownTopics(Func<string, Task> describe, TimeProvider time, bool server = false)
+    /// <param name="capacity">How many topics are remembered at most (at least 1).</param>
+    internal KnownTopics(Func<string, Task> describe, TimeProvider time, bool server = false, int capacity = DefaultCapacity)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         _describe = describe;
         _time = time;
         _server = server;
+        _capacity = capacity;
     }
+
+    /// <summary>How many topics are remembered now.</summary>
+    public int Count => _known.Count;
 
     /// <summary>Completes when <paramref name="topic"/> exists; throws <see cref="RpcException"/> when it does not, or cannot be looked up within <paramref name="wait"/>.</summary>
     public ValueTask EnsureAsync(string topic, string method, long startTimestamp, TimeSpan wait, CancellationToken cancellationToken) =>
-        _known.ContainsKey(topic) ? ValueTask.CompletedTask : LookUpAsync(topic, method, startTimestamp, wait, cancellationToken);
+        TryUse(topic, out _) ? ValueTask.CompletedTask : LookUpAsync(topic, method, startTimestamp, wait, cancellationToken);
 
-    public bool IsWarm(string topic) => _known.TryGetValue(topic, out var state) && state == Warm;
+    public bool IsWarm(string topic) => TryUse(topic, out var entry) && entry.Warm;
 
-    public void MarkWarm(string topic) => _known[topic] = Warm;
+    public void MarkWarm(string topic)
+    {
+        if (TryUse(topic, out var entry))
+        {
+            entry.Warm = true;
+        }
+        else
+        {
+            Remember(topic, warm: true);
+        }
+    }
 
     public void Clear()
     {
@@ -112,7 +135,7 @@ internal sealed class KnownTopics
         try
         {
             await _describe(topic).ConfigureAwait(false);
-            _known.TryAdd(topic, Exists);
+            Remember(topic, warm: false);
         }
 #pragma warning disable CA1031 // Whatever the lookup threw is its outcome: the callers waiting on it get it, through done.
         catch (Exception ex)
@@ -132,5 +155,85 @@ internal sealed class KnownTopics
         {
             done.TrySetException(failure);
         }
+    }
+
+    /// <summary>The topic's entry, marked used (written only when it was not, so calls to a known topic only read).</summary>
+    private bool TryUse(string topic, out Entry entry)
+    {
+        if (!_known.TryGetValue(topic, out entry!))
+        {
+            return false;
+        }
+
+        if (!entry.Used)
+        {
+            entry.Used = true;
+        }
+
+        return true;
+    }
+
+    private void Remember(string topic, bool warm)
+    {
+        var entry = _known.GetOrAdd(topic, static _ => new Entry());
+        entry.Used = true;
+        if (warm)
+        {
+            entry.Warm = true;
+        }
+
+        if (_known.Count > _capacity)
+        {
+            Sweep();
+        }
+    }
+
+    /// <summary>
+    /// Brings the topics down to three quarters of the capacity (so sweeps are rare): first those not used since the
+    /// previous sweep, the others start over as unused; then, when more than that many were all in use, any.
+    /// </summary>
+    private void Sweep()
+    {
+        lock (_sweep)
+        {
+            if (_known.Count <= _capacity)
+            {
+                return; // another sweep made room meanwhile
+            }
+
+            var excess = _known.Count - (_capacity * 3 / 4);
+
+            foreach (var (topic, entry) in _known)
+            {
+                if (excess > 0 && !entry.Used && _known.TryRemove(KeyValuePair.Create(topic, entry)))
+                {
+                    excess--;
+                }
+                else
+                {
+                    entry.Used = false;
+                }
+            }
+
+            foreach (var (topic, entry) in _known)
+            {
+                if (excess <= 0)
+                {
+                    break;
+                }
+
+                if (_known.TryRemove(KeyValuePair.Create(topic, entry)))
+                {
+                    excess--;
+                }
+            }
+        }
+    }
+
+    /// <summary>A remembered topic: whether it was used since the last sweep, and whether it is warm.</summary>
+    private sealed class Entry
+    {
+        public bool Used;
+        public bool Warm;
     }
 }

@@ -50,6 +50,74 @@ public sealed class KnownTopicsTests
         Assert.Contains("the reply topic does not exist", absent.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_servers_known_reply_topics_stay_bounded_and_a_forgotten_one_is_looked_up_again_and_replied_to()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (topics, lookups) = CountingLookups(capacity: 8);
+
+        // Per-instance reply topics: every client that comes and goes brings a new one.
+        for (var i = 0; i < 500; i++)
+        {
+            await topics.EnsureAsync("replies-" + i, "reply", _time.GetTimestamp(), TimeSpan.FromSeconds(30), ct);
+            Assert.InRange(topics.Count, 1, 8);
+        }
+
+        // The first one was forgotten long ago: its next reply looks it up again, and goes out.
+        await topics.EnsureAsync("replies-0", "reply", _time.GetTimestamp(), TimeSpan.FromSeconds(30), ct);
+        Assert.Equal(2, lookups["replies-0"]);
+        await topics.EnsureAsync("replies-0", "reply", _time.GetTimestamp(), TimeSpan.FromSeconds(30), ct);
+        Assert.Equal(2, lookups["replies-0"]);
+    }
+
+    [Fact]
+    public async Task A_topic_in_use_is_not_forgotten_while_new_topics_come_and_go()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (topics, lookups) = CountingLookups(capacity: 8);
+        for (var i = 0; i < 9; i++)
+        {
+            await topics.EnsureAsync("old-" + i, "reply", _time.GetTimestamp(), TimeSpan.FromSeconds(30), ct);
+        }
+
+        for (var i = 0; i < 500; i++)
+        {
+            await topics.EnsureAsync("busy", "reply", _time.GetTimestamp(), TimeSpan.FromSeconds(30), ct);
+            await topics.EnsureAsync("replies-" + i, "reply", _time.GetTimestamp(), TimeSpan.FromSeconds(30), ct);
+            Assert.InRange(topics.Count, 1, 8);
+        }
+
+        Assert.Equal(1, lookups["busy"]);
+    }
+
+    [Fact]
+    public void A_warm_topic_stays_warm_and_the_warm_topics_stay_bounded()
+    {
+        var topics = new KnownTopics(_ => Task.CompletedTask, _time, capacity: 8);
+        for (var i = 0; i < 500; i++)
+        {
+            topics.MarkWarm("busy");
+            topics.MarkWarm("requests-" + i);
+            Assert.InRange(topics.Count, 1, 8);
+        }
+
+        Assert.True(topics.IsWarm("busy"));
+        Assert.True(topics.IsWarm("requests-499"));
+        Assert.False(topics.IsWarm("requests-0"));
+    }
+
+    /// <summary>Reply topics that all exist, with how often each was looked up.</summary>
+    private (KnownTopics Topics, Dictionary<string, int> Lookups) CountingLookups(int capacity)
+    {
+        var lookups = new Dictionary<string, int>(StringComparer.Ordinal);
+        var topics = new KnownTopics(topic =>
+        {
+            lookups[topic] = lookups.GetValueOrDefault(topic) + 1;
+            return Task.CompletedTask;
+        }, _time, server: true, capacity);
+        return (topics, lookups);
+    }
+
     private static KafkaAdminException Missing(string topic) =>
         new("Describing topics failed.", new Dictionary<string, KafkaException>(StringComparer.Ordinal)
         {
