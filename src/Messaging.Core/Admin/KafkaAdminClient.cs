@@ -30,7 +30,7 @@ public sealed class KafkaAdminClient : IAsyncDisposable
         options.Validate();
         _options = options;
         _cluster = new ClusterClient(options);
-        _offsets = new OffsetLookup(_cluster, options.RetryBackoff);
+        _offsets = new OffsetLookup(_cluster, options.RetryBackoff, oneOffMetadata: true);
     }
 
     /// <summary>Creates topics (or, with <paramref name="validateOnly"/>, only checks that they could be created).</summary>
@@ -91,21 +91,9 @@ public sealed class KafkaAdminClient : IAsyncDisposable
 
             var response = await controller.SendAsync<DeleteTopicsRequest, DeleteTopicsResponse>(request, ct).ConfigureAwait(false);
             var results = new List<(string, ErrorCode, string?)>(response.Responses.Length);
-            List<string>? gone = null;
             foreach (var result in response.Responses)
             {
                 results.Add((result.Name ?? result.TopicId.ToString(), result.ErrorCode, result.ErrorMessage));
-                if (result.Name is { } name && result.ErrorCode is ErrorCode.None or ErrorCode.UnknownTopicOrPartition)
-                {
-                    (gone ??= []).Add(name);
-                }
-            }
-
-            // A topic ListOffsetsAsync asked about stays in every later metadata request; once it is gone it must
-            // leave them, or a refresh (DescribeClusterAsync, a health check) with AllowAutoCreateTopics creates it again.
-            if (gone is not null)
-            {
-                _cluster.Metadata.RemoveTopics(gone);
             }
 
             return results;

@@ -120,12 +120,17 @@ internal sealed class MetadataRefresher : IAsyncDisposable
 
     /// <summary>
     /// Asks any broker for <paramref name="topics"/> in a Metadata request of their own, and returns its answer: a
-    /// one-off look (an admin describe) that neither adds the topics to later refreshes nor publishes the answer as
-    /// <see cref="Current"/>. Concurrent looks at the same topic are independent requests.
+    /// one-off look (an admin describe or offset lookup) that neither adds the topics to later refreshes nor publishes
+    /// the answer as <see cref="Current"/>; only the brokers it names become reachable, so requests can go to the
+    /// leaders it names. Concurrent looks at the same topic are independent requests.
     /// </summary>
     /// <exception cref="KafkaException">The request failed (every broker unreachable, or an answer naming no brokers).</exception>
-    public Task<ClusterMetadata> FetchTopicsAsync(IEnumerable<string> topics, CancellationToken cancellationToken = default) =>
-        FetchAsync(RequestFor(new HashSet<string>(topics, StringComparer.Ordinal)), cancellationToken);
+    public async Task<ClusterMetadata> FetchTopicsAsync(IEnumerable<string> topics, CancellationToken cancellationToken = default)
+    {
+        var snapshot = await FetchAsync(RequestFor(new HashSet<string>(topics, StringComparer.Ordinal)), cancellationToken).ConfigureAwait(false);
+        UseBrokers(snapshot);
+        return snapshot;
+    }
 
     /// <summary>Refreshes now if any of <paramref name="topics"/> is missing from the current snapshot; returns the snapshot that has them.</summary>
     public async Task<ClusterMetadata> EnsureTopicsAsync(IReadOnlyCollection<string> topics, CancellationToken cancellationToken = default)
@@ -378,6 +383,18 @@ internal sealed class MetadataRefresher : IAsyncDisposable
         var snapshot = new ClusterMetadata(fresh.ClusterId, fresh.ControllerId, fresh.Brokers, topics, fresh.FetchedAt);
         var changed = !SameLayout(previous, snapshot);
         Volatile.Write(ref _current, snapshot);
+        UseBrokers(snapshot);
+        if (changed)
+        {
+            _settings.Log.MetadataChanged(snapshot.Brokers.Count, snapshot.Topics.Count, snapshot.ControllerId);
+        }
+
+        return changed;
+    }
+
+    /// <summary>Makes the snapshot's brokers the ones the client connects to by node id.</summary>
+    private void UseBrokers(ClusterMetadata snapshot)
+    {
         var endpoints = new List<BrokerEndpoint>(snapshot.Brokers.Count);
         foreach (var broker in snapshot.Brokers.Values)
         {
@@ -385,12 +402,6 @@ internal sealed class MetadataRefresher : IAsyncDisposable
         }
 
         _connections.UpdateBrokers(endpoints);
-        if (changed)
-        {
-            _settings.Log.MetadataChanged(snapshot.Brokers.Count, snapshot.Topics.Count, snapshot.ControllerId);
-        }
-
-        return changed;
     }
 
     /// <summary>True when brokers, controller and every partition's leader and epoch are the same.</summary>

@@ -18,16 +18,22 @@ internal sealed class OffsetLookup
     private readonly ClusterClient _cluster;
     private readonly TimeSpan _retryBackoff;
     private readonly TimeProvider _time;
+    private readonly bool _oneOffMetadata;
 
     /// <param name="cluster">Where requests go (not owned).</param>
     /// <param name="retryBackoff">The pause between retry rounds.</param>
     /// <param name="time">The clock the pauses count on; default: the cluster client's.</param>
-    public OffsetLookup(ClusterClient cluster, TimeSpan retryBackoff, TimeProvider? time = null)
+    /// <param name="oneOffMetadata">
+    /// Look the topics' leaders up in Metadata requests of their own (the admin client) rather than add the topics to
+    /// the client's standing metadata (the consumer, which follows its topics anyway).
+    /// </param>
+    public OffsetLookup(ClusterClient cluster, TimeSpan retryBackoff, TimeProvider? time = null, bool oneOffMetadata = false)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         _cluster = cluster;
         _retryBackoff = retryBackoff;
         _time = time ?? cluster.Settings.Clock.Provider;
+        _oneOffMetadata = oneOffMetadata;
     }
 
     /// <summary>
@@ -97,7 +103,7 @@ internal sealed class OffsetLookup
             }
 
             await Task.Delay(_retryBackoff, _time, cancellationToken).ConfigureAwait(false);
-            metadata = await RefreshAsync(metadata, cancellationToken).ConfigureAwait(false);
+            metadata = await RefreshAsync(metadata, topics, cancellationToken).ConfigureAwait(false);
             pending = retry;
         }
     }
@@ -113,7 +119,9 @@ internal sealed class OffsetLookup
         {
             try
             {
-                return await _cluster.Metadata.EnsureTopicsAsync(topics, cancellationToken).ConfigureAwait(false);
+                return _oneOffMetadata
+                    ? await _cluster.Metadata.FetchTopicsAsync(topics, cancellationToken).ConfigureAwait(false)
+                    : await _cluster.Metadata.EnsureTopicsAsync(topics, cancellationToken).ConfigureAwait(false);
             }
             catch (KafkaException ex) when (ex.IsRetriable && _time.GetElapsedTime(started) + _retryBackoff <= retryFor)
             {
@@ -123,11 +131,13 @@ internal sealed class OffsetLookup
     }
 
     /// <summary>A fresh snapshot, or <paramref name="current"/> when the refresh failed retriably (the next round retries against it).</summary>
-    private async Task<ClusterMetadata> RefreshAsync(ClusterMetadata current, CancellationToken cancellationToken)
+    private async Task<ClusterMetadata> RefreshAsync(ClusterMetadata current, HashSet<string> topics, CancellationToken cancellationToken)
     {
         try
         {
-            return await _cluster.Metadata.RefreshAsync(cancellationToken).ConfigureAwait(false);
+            return _oneOffMetadata
+                ? await _cluster.Metadata.FetchTopicsAsync(topics, cancellationToken).ConfigureAwait(false)
+                : await _cluster.Metadata.RefreshAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (KafkaException ex) when (ex.IsRetriable)
         {

@@ -47,6 +47,9 @@ internal sealed class InMemoryBroker : IKafkaTransportFactory
     /// <summary>Connect attempts so far.</summary>
     public int Connects => Volatile.Read(ref _connects);
 
+    /// <summary>The topics each Metadata request named, in arrival order (null: every topic).</summary>
+    public ConcurrentQueue<string[]?> MetadataTopics { get; } = new();
+
     /// <summary>Every transport opened, in order.</summary>
     public ConcurrentQueue<Transport> Opened { get; } = new();
 
@@ -104,6 +107,7 @@ internal sealed class InMemoryBroker : IKafkaTransportFactory
 
             case ApiKey.Metadata:
             {
+                MetadataTopics.Enqueue(KafkaFrames.ReadRequest<MetadataRequest>(frame, null, out _).Topics?.Select(t => t.Name ?? "").ToArray());
                 var n = Interlocked.Increment(ref _metadataRequests);
                 var response = OnMetadata?.Invoke(host, n) ?? new MetadataResponse { Brokers = [], ControllerId = 1, Topics = [] };
                 KafkaFrames.WriteResponse(output, response, version, correlationId);
