@@ -5,8 +5,10 @@ namespace Messaging.Rpc;
 
 /// <summary>
 /// Reply topic names by their UTF-8 header bytes: the producer takes a topic as a string, and the same few reply topics
-/// come back on every request, so each is decoded once. Bounded: past <see cref="MaxEntries"/> distinct names (a
-/// misbehaving caller), further ones are decoded per request rather than cached.
+/// come back on every request, so each is decoded once. Bounded: at <see cref="MaxEntries"/> distinct names the cache
+/// starts over, so the names in use then are each decoded once more. Reply topics come and go with their clients (one
+/// per client instance with per-instance reply topics): a cache that stopped taking names once full would decode the
+/// reply topic of every client started later on every request, for the rest of the server's life.
 /// </summary>
 internal sealed class ReplyTopicNames
 {
@@ -38,13 +40,17 @@ internal sealed class ReplyTopicNames
         }
 
         name = Encoding.UTF8.GetString(utf8);
-        if (_names.Count < MaxEntries)
+        if (_names.Count >= MaxEntries)
         {
-            _names.TryAdd(utf8.ToArray(), name);
+            _names.Clear();
         }
 
+        _names.TryAdd(utf8.ToArray(), name);
         return name;
     }
+
+    /// <summary>How many names are cached now.</summary>
+    public int Count => _names.Count;
 
     public void Clear() => _names.Clear();
 
