@@ -176,12 +176,35 @@ public sealed class KafkaAdminClient : IAsyncDisposable
         {
             try
             {
-                return await fetch(cancellationToken).ConfigureAwait(false);
+                return await BeforeDeadlineAsync(ApiKey.Metadata, deadline, fetch, cancellationToken).ConfigureAwait(false);
             }
             catch (KafkaException ex) when (ex.IsRetriable && clock.Now < deadline)
             {
                 await clock.Delay(_options.RetryBackoff, cancellationToken).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>
+    /// One attempt of a call, cut off at the call's <paramref name="deadline"/>: a broker that does not answer would
+    /// otherwise hold the call for its whole request timeout past <see cref="KafkaAdminOptions.DefaultApiTimeout"/>.
+    /// Cut off, it fails as a request that timed out (its late response, if any, is dropped).
+    /// </summary>
+    private async Task<T> BeforeDeadlineAsync<T>(ApiKey apiKey, long deadline, Func<CancellationToken, Task<T>> attempt, CancellationToken cancellationToken)
+    {
+        var clock = _cluster.Settings.Clock;
+        var started = clock.Now;
+        var left = clock.Until(deadline);
+        using var cutOff = clock.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cutOff.Token);
+        try
+        {
+            return await attempt(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cutOff.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new KafkaTimeoutException(apiKey + " got no answer within the admin call's DefaultApiTimeout ("
+                + _options.DefaultApiTimeout.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture) + " ms).", apiKey, "the cluster", clock.Since(started));
         }
     }
 
@@ -216,9 +239,13 @@ public sealed class KafkaAdminClient : IAsyncDisposable
             var retry = new List<string>();
             try
             {
-                var controller = await _cluster.GetControllerAsync(cancellationToken).ConfigureAwait(false);
+                var (controller, answers) = await BeforeDeadlineAsync(apiKey, deadline, async ct =>
+                {
+                    var controller = await _cluster.GetControllerAsync(ct).ConfigureAwait(false);
+                    return (controller, await send(controller, remainingMs, pending, ct).ConfigureAwait(false));
+                }, cancellationToken).ConfigureAwait(false);
                 var unanswered = new HashSet<string>(pending, StringComparer.Ordinal);
-                foreach (var (name, error, message) in await send(controller, remainingMs, pending, cancellationToken).ConfigureAwait(false))
+                foreach (var (name, error, message) in answers)
                 {
                     unanswered.Remove(name);
                     if (error == ErrorCode.None)

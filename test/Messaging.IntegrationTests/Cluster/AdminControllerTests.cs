@@ -142,6 +142,27 @@ public sealed class AdminControllerTests
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task A_controller_that_answers_too_late_fails_the_call_at_the_api_timeout_not_the_request_timeout()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeControllerBroker.Start();
+        broker.CreateDelay = TimeSpan.FromSeconds(20);
+        await using var admin = new KafkaAdminClient(new KafkaAdminOptions
+        {
+            BootstrapServers = broker.BootstrapServers,
+            DefaultApiTimeout = TimeSpan.FromMilliseconds(500),
+            RetryBackoff = TimeSpan.FromMilliseconds(20),
+            RequestTimeout = TimeSpan.FromSeconds(30),
+        });
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var error = await Assert.ThrowsAsync<KafkaAdminException>(() => admin.CreateTopicsAsync([new NewTopic("slow", 1, 1)], cancellationToken: ct));
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), "the call took " + watch.Elapsed);
+        Assert.Equal(ApiKey.CreateTopics, Assert.IsType<KafkaTimeoutException>(error.Errors["slow"]).ApiKey);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Not_controller_is_retried_after_a_metadata_refresh()
     {
         var ct = TestContext.Current.CancellationToken;
