@@ -142,11 +142,13 @@ public sealed class KafkaAdminClient : IAsyncDisposable
     /// </remarks>
     /// <exception cref="ArgumentException">A query is an exact offset.</exception>
     /// <exception cref="KafkaAdminException">Some partitions could not be looked up; the others' results are lost with them, so retry the call.</exception>
+    /// <exception cref="KafkaTimeoutException">A request was still unanswered at <see cref="KafkaAdminOptions.DefaultApiTimeout"/>.</exception>
     public async Task<IReadOnlyDictionary<TopicPartition, ListedOffset>> ListOffsetsAsync(
         IEnumerable<KeyValuePair<TopicPartition, OffsetSpec>> queries, IsolationLevel isolationLevel = IsolationLevel.ReadUncommitted, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(queries);
-        var answers = await _offsets.LookUpAsync(queries, isolationLevel, _options.DefaultApiTimeout, cancellationToken).ConfigureAwait(false);
+        var answers = await BeforeDeadlineAsync(ApiKey.ListOffsets, _cluster.Settings.Clock.After(_options.DefaultApiTimeout),
+            ct => _offsets.LookUpAsync(queries, isolationLevel, _options.DefaultApiTimeout, ct), cancellationToken).ConfigureAwait(false);
         var results = new Dictionary<TopicPartition, ListedOffset>(answers.Count);
         Dictionary<string, KafkaException>? errors = null;
         foreach (var (partition, answer) in answers)

@@ -38,6 +38,20 @@ public sealed class AdminApiTimeoutTests
         Assert.Equal(ApiKey.Metadata, error.ApiKey);
     }
 
+    [Fact(Timeout = 20_000)]
+    public async Task Listing_offsets_on_a_leader_that_does_not_answer_fails_at_the_api_timeout_not_the_request_timeout()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var broker = new InMemoryBroker { OnMetadata = (_, _) => ListOffsetsMetadataTests.Answer, Hold = apiKey => apiKey == ApiKey.ListOffsets };
+        await using var admin = Admin(broker);
+        var watch = Stopwatch.StartNew();
+
+        var error = await Assert.ThrowsAsync<KafkaTimeoutException>(() => admin.ListOffsetsAsync([new(new TopicPartition("orders", 0), OffsetSpec.Latest)], cancellationToken: ct));
+
+        Assert.True(watch.Elapsed < RequestTimeout / 3, "the call took " + watch.Elapsed + ": " + error.Message);
+        Assert.Equal(ApiKey.ListOffsets, error.ApiKey);
+    }
+
     private static KafkaAdminClient Admin(InMemoryBroker broker) => new(new KafkaAdminOptions
     {
         BootstrapServers = "broker1.test:9092",

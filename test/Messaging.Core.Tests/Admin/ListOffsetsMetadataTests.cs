@@ -10,7 +10,8 @@ namespace Messaging.Core.Tests.Admin;
 /// </summary>
 public sealed class ListOffsetsMetadataTests
 {
-    private static readonly MetadataResponse Answer = new()
+    /// <summary>Topic <c>orders</c>, one partition led by broker 1 (<c>broker1.test:9092</c>).</summary>
+    internal static readonly MetadataResponse Answer = new()
     {
         Brokers = [new() { NodeId = 1, Host = "broker1.test", Port = 9092 }],
         ClusterId = "in-memory",
