@@ -214,69 +214,87 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
             _coordinator.MarkUnknown(joining, "the member is closing while a JoinGroup or SyncGroup is pending");
         }
 
-        await _stop.CancelAsync().ConfigureAwait(false);
-        await BackgroundLoop.StoppedAsync(_joinLoop).ConfigureAwait(false);
-        await BackgroundLoop.StoppedAsync(_heartbeatLoop).ConfigureAwait(false);
-
-        bool unreported;
-        bool held;
-        lock (_lock)
+        // Whatever a callback or a loop did, the member leaves (when asked) and releases what it holds; a callback the
+        // caller's token cancelled is told to the caller only then.
+        var cancelled = false;
+        try
         {
-            // Failed on the heartbeat loop, and the join loop stopped before it could report the loss: report it now.
-            unreported = _state == ClassicMemberState.Failed && !_failed.Task.IsCompleted;
-            held = unreported && _holdsAssignment;
-            if (unreported)
-            {
-                _holdsAssignment = false;
-            }
-        }
+            await _stop.CancelAsync().ConfigureAwait(false);
+            await BackgroundLoop.StoppedAsync(_joinLoop).ConfigureAwait(false);
+            await BackgroundLoop.StoppedAsync(_heartbeatLoop).ConfigureAwait(false);
 
-        if (unreported)
-        {
-            await ReportFailureAsync(held, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (leaveGroup)
-        {
-            GroupGeneration generation;
-            bool holds;
-            ClassicMemberState state;
-            bool cutShort;
+            bool unreported;
+            bool held;
             lock (_lock)
             {
-                generation = _generation;
-                holds = _holdsAssignment;
-                state = _state;
-                cutShort = _rebalanceCutShort;
+                // Failed on the heartbeat loop, and the join loop stopped before it could report the loss: report it now.
+                unreported = _state == ClassicMemberState.Failed && !_failed.Task.IsCompleted;
+                held = unreported && _holdsAssignment;
+                if (unreported)
+                {
+                    _holdsAssignment = false;
+                }
             }
 
-            if (state != ClassicMemberState.Failed)
+            if (unreported)
             {
-                if (generation.GenerationId >= 0 && generation.MemberId.Length > 0 && state == ClassicMemberState.Stable)
+                if (held)
                 {
-                    await RunCallbackAsync(() => _protocol.OnLeavePrepareAsync(generation.GenerationId, generation.MemberId, cancellationToken)).ConfigureAwait(false);
-                }
-                else if (holds)
-                {
-                    await RunCallbackAsync(() => _protocol.OnLostAsync(cancellationToken)).ConfigureAwait(false);
+                    cancelled = await RunClosingCallbackAsync(() => _protocol.OnLostAsync(cancellationToken), cancellationToken).ConfigureAwait(false);
                 }
 
-                // A JoinGroup or SyncGroup cut short (above, or by the stop) left the coordinator unknown: find it again for the LeaveGroup.
-                await MaybeLeaveGroupAsync("the consumer is being closed", cancellationToken, mayRediscover: joining is not null || cutShort).ConfigureAwait(false);
+                _failed.TrySetResult(Volatile.Read(ref _failure)!);
+            }
+
+            if (leaveGroup)
+            {
+                GroupGeneration generation;
+                bool holds;
+                ClassicMemberState state;
+                bool cutShort;
+                lock (_lock)
+                {
+                    generation = _generation;
+                    holds = _holdsAssignment;
+                    state = _state;
+                    cutShort = _rebalanceCutShort;
+                }
+
+                if (state != ClassicMemberState.Failed)
+                {
+                    if (generation.GenerationId >= 0 && generation.MemberId.Length > 0 && state == ClassicMemberState.Stable)
+                    {
+                        cancelled = await RunClosingCallbackAsync(() => _protocol.OnLeavePrepareAsync(generation.GenerationId, generation.MemberId, cancellationToken), cancellationToken).ConfigureAwait(false);
+                    }
+                    else if (holds)
+                    {
+                        cancelled = await RunClosingCallbackAsync(() => _protocol.OnLostAsync(cancellationToken), cancellationToken).ConfigureAwait(false);
+                    }
+
+                    // A JoinGroup or SyncGroup cut short (above, or by the stop) left the coordinator unknown: find it again for the LeaveGroup.
+                    await MaybeLeaveGroupAsync("the consumer is being closed", GroupLoops.LeaveToken(cancellationToken), mayRediscover: joining is not null || cutShort).ConfigureAwait(false);
+                }
             }
         }
-
-        lock (_lock)
+        finally
         {
-            if (_state != ClassicMemberState.Failed)
+            lock (_lock)
             {
-                _state = ClassicMemberState.Closed;
+                if (_state != ClassicMemberState.Failed)
+                {
+                    _state = ClassicMemberState.Closed;
+                }
             }
+
+            _stop.Dispose();
+            _joinWake.Dispose();
+            _heartbeatWake.Dispose();
         }
 
-        _stop.Dispose();
-        _joinWake.Dispose();
-        _heartbeatWake.Dispose();
+        if (cancelled)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+        }
     }
 
     /// <summary>Leaves the group (a dynamic member) and stops.</summary>
@@ -724,6 +742,9 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
     }
 
     private Task RunCallbackAsync(Func<ValueTask> callback) => GroupLoops.RunCallbackAsync(callback, _log, GroupId, _stop.Token);
+
+    private Task<bool> RunClosingCallbackAsync(Func<ValueTask> callback, CancellationToken cancellationToken) =>
+        GroupLoops.RunClosingCallbackAsync(callback, _log, GroupId, cancellationToken);
 
     private static int ToMs(TimeSpan value) => (int)Math.Min(int.MaxValue, Math.Max(0, value.TotalMilliseconds));
 

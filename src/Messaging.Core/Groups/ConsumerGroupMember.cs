@@ -259,47 +259,60 @@ internal sealed partial class ConsumerGroupMember : IAsyncDisposable
             return;
         }
 
-        await _stop.CancelAsync().ConfigureAwait(false);
-        await BackgroundLoop.StoppedAsync(_heartbeatLoop).ConfigureAwait(false);
-        await BackgroundLoop.StoppedAsync(_reconcileLoop).ConfigureAwait(false);
-        if (Failure is { } failure && !_failed.Task.IsCompleted)
+        // Whatever a callback or a loop did, the member leaves (when asked) and releases what it holds; a callback the
+        // caller's token cancelled is told to the caller only then.
+        var cancelled = false;
+        try
         {
-            // Failed, and the reconciliation loop stopped before it reported the loss: report it now.
-            List<TopicPartition>? lost;
-            lock (_lock)
+            await _stop.CancelAsync().ConfigureAwait(false);
+            await BackgroundLoop.StoppedAsync(_heartbeatLoop).ConfigureAwait(false);
+            await BackgroundLoop.StoppedAsync(_reconcileLoop).ConfigureAwait(false);
+            if (Failure is { } failure && !_failed.Task.IsCompleted)
             {
-                lost = _lostToReport;
-                _lostToReport = null;
+                // Failed, and the reconciliation loop stopped before it reported the loss: report it now.
+                List<TopicPartition>? lost;
+                lock (_lock)
+                {
+                    lost = _lostToReport;
+                    _lostToReport = null;
+                }
+
+                if (lost is { Count: > 0 })
+                {
+                    cancelled = await ClosingCallbackAsync(() => _listener.OnLostAsync(lost, cancellationToken), cancellationToken).ConfigureAwait(false);
+                }
+
+                _failed.TrySetResult(failure);
             }
 
-            if (lost is { Count: > 0 })
+            if (leaveGroup && Failure is null)
             {
-                await CallbackAsync(() => _listener.OnLostAsync(lost, cancellationToken)).ConfigureAwait(false);
-            }
+                List<TopicPartition> owned;
+                lock (_lock)
+                {
+                    owned = [.. _owned.Values];
+                    _owned.Clear();
+                }
 
-            _failed.TrySetResult(failure);
+                if (owned.Count > 0)
+                {
+                    cancelled = await ClosingCallbackAsync(() => _listener.OnRevokedAsync(owned, cancellationToken), cancellationToken).ConfigureAwait(false);
+                }
+
+                await LeaveAsync("the consumer is being closed", GroupLoops.LeaveToken(cancellationToken)).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _stop.Dispose();
+            _heartbeatWake.Dispose();
+            _reconcileWake.Dispose();
         }
 
-        if (leaveGroup && Failure is null)
+        if (cancelled)
         {
-            List<TopicPartition> owned;
-            lock (_lock)
-            {
-                owned = [.. _owned.Values];
-                _owned.Clear();
-            }
-
-            if (owned.Count > 0)
-            {
-                await CallbackAsync(() => _listener.OnRevokedAsync(owned, cancellationToken)).ConfigureAwait(false);
-            }
-
-            await LeaveAsync("the consumer is being closed", cancellationToken).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
         }
-
-        _stop.Dispose();
-        _heartbeatWake.Dispose();
-        _reconcileWake.Dispose();
     }
 
     public ValueTask DisposeAsync() => CloseAsync(leaveGroup: true);
@@ -686,6 +699,9 @@ internal sealed partial class ConsumerGroupMember : IAsyncDisposable
     }
 
     private Task CallbackAsync(Func<ValueTask> callback) => GroupLoops.RunCallbackAsync(callback, _log, GroupId, _stop.Token);
+
+    private Task<bool> ClosingCallbackAsync(Func<ValueTask> callback, CancellationToken cancellationToken) =>
+        GroupLoops.RunClosingCallbackAsync(callback, _log, GroupId, cancellationToken);
 
     /// <summary>A ConsumerGroupHeartbeat response, with the target assignment copied out of the frame.</summary>
     private sealed record HeartbeatResult(ErrorCode Error, string? ErrorMessage, string? MemberId, int MemberEpoch, int HeartbeatIntervalMs, Dictionary<Guid, int[]>? Assignment)

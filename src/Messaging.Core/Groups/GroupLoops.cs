@@ -23,4 +23,35 @@ internal static class GroupLoops
             log.CallbackFailed(groupId, ex);
         }
     }
+
+    /// <summary>
+    /// Runs an owner's callback during close (the member's stop is already cancelled), with the closing caller's
+    /// token. Its failure is logged, as on the loops; its cancellation by that token is returned (true), so close
+    /// still leaves the group and releases the member before it tells the caller.
+    /// </summary>
+    public static async Task<bool> RunClosingCallbackAsync(Func<ValueTask> callback, GroupLog log, string groupId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await callback().ConfigureAwait(false);
+            return false;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return true;
+        }
+        catch (Exception ex)
+        {
+            log.CallbackFailed(groupId, ex);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The token a closing member leaves the group with: the caller's, unless the caller has given up already (during
+    /// the revocation): the leave still goes out then, bounded by the request timeout alone, or the group would wait a
+    /// whole session timeout to hand the member's partitions to the others.
+    /// </summary>
+    public static CancellationToken LeaveToken(CancellationToken cancellationToken) =>
+        cancellationToken.IsCancellationRequested ? CancellationToken.None : cancellationToken;
 }

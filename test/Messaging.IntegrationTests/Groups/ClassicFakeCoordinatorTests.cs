@@ -235,6 +235,31 @@ public sealed class ClassicFakeCoordinatorTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task A_close_whose_revocation_the_caller_cancels_still_leaves_the_group_and_closes_the_member()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeGroupBroker.Start();
+        await using var a = TestMember.Start(broker.BootstrapServers, NewGroup(), "a");
+        await Until.TrueAsync(() => a.Member.StableGeneration is not null, Deadline, "stable", ct, a);
+
+        // The application's revocation waits until the caller gives up on the close.
+        var revoking = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        a.Protocol.Leaving = async token =>
+        {
+            revoking.TrySetResult();
+            await Task.Delay(Timeout.InfiniteTimeSpan, token);
+        };
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var close = a.Member.CloseAsync(leaveGroup: true, cancel.Token).AsTask();
+        await revoking.Task.WaitAsync(Deadline, ct);
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => close.WaitAsync(Deadline, ct));
+        Assert.Equal(1, Volatile.Read(ref broker.Leaves)); // the group moves the partitions now, not a session timeout later
+        Assert.Equal(ClassicMemberState.Closed, a.Member.State);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_SyncGroup_in_flight_at_close_does_not_hold_the_LeaveGroup_behind_it()
     {
         var ct = TestContext.Current.CancellationToken;

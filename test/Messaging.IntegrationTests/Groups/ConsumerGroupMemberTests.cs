@@ -23,10 +23,13 @@ public sealed class ConsumerGroupMemberTests
             return ValueTask.CompletedTask;
         }
 
+        /// <summary>Run inside <see cref="OnRevokedAsync"/>, when set (a revocation that takes a while).</summary>
+        public Func<CancellationToken, ValueTask>? Revoking { get; set; }
+
         public ValueTask OnRevokedAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken)
         {
             Events.Enqueue("revoked " + string.Join(",", partitions.Select(p => p.ToString()).Order(StringComparer.Ordinal)));
-            return ValueTask.CompletedTask;
+            return Revoking?.Invoke(cancellationToken) ?? ValueTask.CompletedTask;
         }
 
         public ValueTask OnLostAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken)
@@ -130,6 +133,33 @@ public sealed class ConsumerGroupMemberTests
         await b.DisposeAsync();
         await WaitAsync(() => a.Group.Assignment.Count == 6, "the survivor owns every partition", ct, a);
         Assert.Equal(0, a.Listener.Lost);
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task A_close_whose_revocation_the_caller_cancels_still_sends_the_leaving_heartbeat()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = EmbeddedKafkaCluster.Start(3);
+        var topic = "kip848-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic(topic, 3, 1);
+        await using var a = Start(cluster.BootstrapServers, "group-" + Guid.NewGuid().ToString("N")[..8], topic);
+        await WaitAsync(() => a.Group.Assignment.Count == 3, "assigned", ct, a);
+
+        // The application's revocation waits until the caller gives up on the close. It runs once the member's loops
+        // have stopped: any heartbeat counted after it began is the leaving one.
+        var revoking = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        a.Listener.Revoking = async token =>
+        {
+            revoking.TrySetResult(a.Group.HeartbeatsSent);
+            await Task.Delay(Timeout.InfiniteTimeSpan, token);
+        };
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var close = a.Group.CloseAsync(leaveGroup: true, cancel.Token).AsTask();
+        var sent = await revoking.Task.WaitAsync(Deadline, ct);
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => close.WaitAsync(Deadline, ct));
+        Assert.True(a.Group.HeartbeatsSent == sent + 1, "no leaving heartbeat after the cancelled revocation" + Environment.NewLine + a.Dump());
     }
 
     [Fact(Timeout = 90_000)]

@@ -101,10 +101,13 @@ internal sealed class RecordingGroupProtocol(string name) : IClassicGroupProtoco
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>Run inside <see cref="OnLeavePrepareAsync"/>, when set (a revocation that takes a while).</summary>
+    public Func<CancellationToken, ValueTask>? Leaving { get; set; }
+
     public ValueTask OnLeavePrepareAsync(int generation, string memberId, CancellationToken cancellationToken)
     {
         Record("leave " + generation);
-        return ValueTask.CompletedTask;
+        return Leaving?.Invoke(cancellationToken) ?? ValueTask.CompletedTask;
     }
 
     private void Record(string e)
