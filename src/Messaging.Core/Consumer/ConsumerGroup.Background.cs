@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Messaging.Errors;
 using Messaging.Groups;
 
 namespace Messaging.Consumer;
@@ -77,11 +78,14 @@ internal sealed partial class ConsumerGroup
         }
 
         string? reason = null;
+        var timedOut = new List<string>();
+        var matchTimeout = TimeSpan.Zero;
         lock (_lock)
         {
             if (_pattern is { } current)
             {
-                var matched = Match(current, metadata);
+                matchTimeout = current.MatchTimeout;
+                var matched = Match(current, metadata, Volatile.Read(ref _topics), timedOut);
                 if (!SameTopics(matched, Volatile.Read(ref _topics)))
                 {
                     Volatile.Write(ref _topics, matched);
@@ -115,6 +119,16 @@ internal sealed partial class ConsumerGroup
         if (reason is not null)
         {
             classic?.RequestRejoin(reason);
+        }
+
+        if (timedOut.Count > 0)
+        {
+            // The application's pattern, not the cluster: the loop goes on (commits, later checks), and the application
+            // hears of it at its next consume call, as of its listener's and assignor's failures.
+            var topics = string.Join(", ", timedOut);
+            var timeoutMs = matchTimeout.TotalMilliseconds;
+            _log.PatternMatchTimedOut(GroupId, timeoutMs, timedOut.Count, topics);
+            FailNextPoll(KafkaExceptions.PatternMatchTimedOut(GroupId, topics, timeoutMs));
         }
     }
 
@@ -157,12 +171,34 @@ internal sealed partial class ConsumerGroup
     private static int PartitionCount(ClusterMetadata metadata, string topic) =>
         metadata.Topics.TryGetValue(topic, out var info) ? info.Partitions.Count : 0;
 
-    private static string[] Match(Regex pattern, ClusterMetadata metadata)
+    /// <summary>
+    /// The topics of <paramref name="metadata"/> whose whole name <paramref name="pattern"/> matches. A name whose match
+    /// times out (the pattern's <see cref="Regex.MatchTimeout"/>) keeps its place — in the result if
+    /// <paramref name="current"/> has it, out of it if not — and is added to <paramref name="timedOut"/>: a match that
+    /// timed out under load must not take a topic from the member.
+    /// </summary>
+    private static string[] Match(Regex pattern, ClusterMetadata metadata, IReadOnlyCollection<string> current, List<string> timedOut)
     {
         var matched = new List<string>();
         foreach (var (name, info) in metadata.Topics)
         {
-            if (!info.IsInternal && info.Error == ErrorCode.None && pattern.IsMatch(name))
+            if (info.IsInternal || info.Error != ErrorCode.None)
+            {
+                continue;
+            }
+
+            bool matches;
+            try
+            {
+                matches = pattern.IsMatch(name);
+            }
+            catch (RegexMatchTimeoutException)
+            {
+                timedOut.Add(name);
+                matches = current.Contains(name);
+            }
+
+            if (matches)
             {
                 matched.Add(name);
             }

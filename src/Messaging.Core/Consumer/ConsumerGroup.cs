@@ -128,7 +128,8 @@ internal sealed partial class ConsumerGroup : IGroupAssignmentListener, IAsyncDi
 
             _listener = listener;
             _pattern = pattern is null ? null : WholeName(pattern);
-            Volatile.Write(ref _topics, _pattern is null ? topics! : Match(_pattern, _cluster.Metadata.Current));
+            // A match that times out here leaves the topic out: the check that follows at once matches again and reports it.
+            Volatile.Write(ref _topics, _pattern is null ? topics! : Match(_pattern, _cluster.Metadata.Current, [], []));
             if (pattern is null)
             {
                 _cluster.Metadata.AddTopics(topics!);

@@ -159,6 +159,10 @@ internal static class KafkaExceptions
         new(groupId, ErrorCode.None, "Group '" + groupId + "': " + problem + (cause is null ? "." : ": " + cause.Message) +
             " The member goes on and rejoins the group.", cause);
 
+    public static KafkaGroupException PatternMatchTimedOut(string groupId, string topics, double timeoutMs) =>
+        new(groupId, ErrorCode.None, "Group '" + groupId + "': matching the subscription pattern against topic(s) " + topics + " timed out (its MatchTimeout, " +
+            timeoutMs.ToString(CultureInfo.InvariantCulture) + " ms). Each keeps its place in the subscription and is matched again at the next metadata check; simplify the pattern or raise its MatchTimeout.");
+
     public static InvalidOperationException NotInGroup(string what) =>
         new(what + " needs a consumer group: set KafkaConsumerOptions.GroupId.");
 

@@ -63,6 +63,61 @@ public sealed class PatternSubscribeTests
         }
     }
 
+    [Fact(Timeout = 90_000)]
+    public async Task A_pattern_match_that_times_out_is_reported_at_a_consume_call_and_the_group_goes_on_matching()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = StartCluster();
+        var crafted = new string('a', 60); // (a+)+b tries every split of its a's before it fails: far past the MatchTimeout
+        cluster.CreateTopic(crafted, 1, replicationFactor: 1);
+        var options = SubscribeTests.GroupOptions(cluster.BootstrapServers, SubscribeTests.NewGroup(), configure: o => o.MetadataMaxAge = TimeSpan.FromSeconds(1));
+        var consumer = ConsumerTestSupport.Bytes(options);
+        try
+        {
+            consumer.Subscribe(new System.Text.RegularExpressions.Regex("(a+)+b|billing.*", System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromMilliseconds(20)));
+
+            var reported = await GroupErrorAtAConsumeCallAsync(consumer, ct);
+            Assert.Contains("timed out", reported.Message, StringComparison.Ordinal);
+            Assert.Contains(crafted, reported.Message, StringComparison.Ordinal);
+            await Eventually.TrueAsync(() => consumer.Assignment.Count == 3 && consumer.Assignment.All(p => p.Topic == "billing"), TimeSpan.FromSeconds(40),
+                "the three partitions of billing assigned", ct);
+            Assert.DoesNotContain(crafted, consumer.Subscription);
+
+            // The group's background loop goes on: a topic created since is matched at a later check.
+            cluster.CreateTopic("billing.eu", 2, replicationFactor: 1);
+            await Eventually.TrueAsync(() => consumer.Assignment.Count(p => p.Topic == "billing.eu") == 2, TimeSpan.FromSeconds(40),
+                "the two partitions of billing.eu assigned", ct);
+        }
+        finally
+        {
+            await consumer.DisposeAsync(); // throws if the background loop faulted
+        }
+    }
+
+    /// <summary>Asks for records until a consume call throws the group's error.</summary>
+    private static async Task<KafkaGroupException> GroupErrorAtAConsumeCallAsync(KafkaConsumer<byte[]?, byte[]?> consumer, CancellationToken ct)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (true)
+        {
+            Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(20), "the group's error at a consume call (waited 20 s)");
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            wait.CancelAfter(TimeSpan.FromSeconds(1));
+            try
+            {
+                using var batch = await consumer.ConsumeBatchAsync(wait.Token);
+            }
+            catch (KafkaGroupException ex)
+            {
+                return ex;
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // No record and no error within the wait: ask again.
+            }
+        }
+    }
+
     private static EmbeddedKafkaCluster StartCluster()
     {
         var cluster = EmbeddedKafkaCluster.Start(1);
