@@ -80,8 +80,10 @@ internal sealed partial class ConsumerGroup
         string? reason = null;
         var timedOut = new List<string>();
         var matchTimeout = TimeSpan.Zero;
+        ClassicGroupMember? rejoining;
         lock (_lock)
         {
+            rejoining = _classic;
             if (_pattern is { } current)
             {
                 matchTimeout = current.MatchTimeout;
@@ -118,7 +120,9 @@ internal sealed partial class ConsumerGroup
 
         if (reason is not null)
         {
-            classic?.RequestRejoin(reason);
+            // The member read under the lock above, not the one read before the refresh: an unsubscribe and a new
+            // subscription during the refresh replace the member, and the rejoin is the new one's.
+            rejoining?.RequestRejoin(reason);
         }
 
         if (timedOut.Count > 0)

@@ -94,6 +94,31 @@ public sealed class PatternSubscribeTests
         }
     }
 
+    [Fact(Timeout = 90_000)]
+    public async Task A_pattern_match_that_ends_after_an_unsubscribe_and_a_new_subscription_makes_the_new_member_rejoin()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = StartCluster();
+        await using var consumer = ConsumerTestSupport.Bytes(SubscribeTests.GroupOptions(cluster.BootstrapServers, SubscribeTests.NewGroup()));
+        consumer.Subscribe(new System.Text.RegularExpressions.Regex("^audit\\..*"));
+        await Eventually.TrueAsync(() => consumer.Assignment.Count == 3, TimeSpan.FromSeconds(20), "the three partitions of audit.orders assigned", ct);
+
+        // A topic the cached metadata does not know yet, then a metadata check whose refresh the broker holds.
+        cluster.CreateTopic("zeta", 2, replicationFactor: 1);
+        cluster.StartRequestTracking();
+        cluster.PushBrokerRequestErrors(1, ApiKey.Metadata, (ErrorCode.None, TimeSpan.FromSeconds(5)));
+        consumer.Subscribe(new System.Text.RegularExpressions.Regex("^audit\\..*")); // matched again at once
+        await Eventually.TrueAsync(() => cluster.GetTrackedRequests().Any(r => r.ApiKey == ApiKey.Metadata), TimeSpan.FromSeconds(20), "the held metadata refresh at the broker", ct);
+
+        // Meanwhile the application subscribes anew: the new member joins with what the cached metadata matches (nothing).
+        await consumer.UnsubscribeAsync(ct);
+        consumer.Subscribe(new System.Text.RegularExpressions.Regex("^zeta$"));
+
+        // The held refresh brings zeta: the new member must rejoin for it, not the one that left.
+        await Eventually.TrueAsync(() => consumer.Assignment.Count == 2 && consumer.Assignment.All(p => p.Topic == "zeta"), TimeSpan.FromSeconds(40),
+            "the two partitions of zeta assigned", ct);
+    }
+
     /// <summary>Asks for records until a consume call throws the group's error.</summary>
     private static async Task<KafkaGroupException> GroupErrorAtAConsumeCallAsync(KafkaConsumer<byte[]?, byte[]?> consumer, CancellationToken ct)
     {
