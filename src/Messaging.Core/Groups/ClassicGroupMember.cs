@@ -447,14 +447,6 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
                 "A group instance id (static membership) needs JoinGroup v5 (Kafka 2.3+): unset it, or upgrade the brokers.");
         }
 
-        // The rejoin requests this join answers are those made before it reads the protocols: one made after may have
-        // changed the subscription the protocols no longer carry, and is still owed once this join completes.
-        int requestsAnswered;
-        lock (_lock)
-        {
-            requestsAnswered = _rejoinRequests;
-        }
-
         IReadOnlyList<GroupProtocolMetadata> protocols;
         try
         {
@@ -471,6 +463,7 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
 
         GroupGeneration sent;
         string reason;
+        int requestsAnswered;
         lock (_lock)
         {
             if (_state == ClassicMemberState.Failed)
@@ -482,6 +475,7 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
             _rebalanceConnection = connection;
             sent = _generation;
             reason = _rejoinReason;
+            requestsAnswered = _rejoinRequests;
         }
 
         var wireProtocols = new JoinGroupRequest.JoinGroupRequestProtocol[protocols.Count];

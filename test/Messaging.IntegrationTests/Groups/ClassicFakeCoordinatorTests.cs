@@ -76,32 +76,6 @@ public sealed class ClassicFakeCoordinatorTests
     }
 
     [Fact(Timeout = 60_000)]
-    public async Task A_rejoin_asked_for_just_after_the_join_read_the_protocols_is_not_lost_when_that_join_completes()
-    {
-        var ct = TestContext.Current.CancellationToken;
-        await using var broker = FakeGroupBroker.Start();
-        await using var a = TestMember.Start(broker.BootstrapServers, NewGroup(), "a");
-        await Until.TrueAsync(() => a.Member.StableGeneration is not null, Deadline, "stable", ct, a);
-
-        // The subscription changes (a pattern matched a new topic) once the join has read the protocols, before its
-        // JoinGroup goes out: that join announces the old subscription, so the change is still owed after it.
-        var changed = 0;
-        a.Protocol.ProtocolsRead = () =>
-        {
-            if (Interlocked.Exchange(ref changed, 1) == 0)
-            {
-                a.Member.RequestRejoin("the subscription pattern matches other topics now");
-            }
-        };
-        var joins = broker.Joins.Count;
-        var rebalances = a.Member.CompletedRebalances;
-        a.Member.RequestRejoin("the subscription changed");
-
-        await Until.TrueAsync(() => broker.Joins.Count == joins + 2 && a.Member.StableGeneration is not null && a.Member.CompletedRebalances == rebalances + 2, Deadline,
-            "a second join for the change made while the first read the protocols, and a stable member after it", ct, a);
-    }
-
-    [Fact(Timeout = 60_000)]
     public async Task A_rejoin_asked_for_while_a_join_is_in_flight_is_not_lost_when_that_join_completes()
     {
         var ct = TestContext.Current.CancellationToken;
