@@ -6,6 +6,7 @@ using System.Runtime.InteropServices;
 using Messaging.Partitioners;
 using Messaging.Producer;
 using Messaging.Records;
+using Messaging.Threading;
 
 namespace Messaging;
 
@@ -495,7 +496,7 @@ public sealed partial class KafkaProducer : IKafkaProducer
         }
 
         // Appended as it is produced: 0; once the call has waited (behind the lane, or below), its deadline from the call.
-        var callDeadline = waitStart == 0 ? 0 : waitStart + _settings.DeliveryTimeoutTicks;
+        var callDeadline = waitStart == 0 ? 0 : Clock.Add(waitStart, _settings.DeliveryTimeoutTicks);
         while (true)
         {
             var outcome = TryAppend(topic, key, value, nulls, headers, partition, timestampMs, onDelivery, state, callDeadline, out var slow);
@@ -514,8 +515,8 @@ public sealed partial class KafkaProducer : IKafkaProducer
                 waitStart = _settings.Clock.Now;
             }
 
-            callDeadline = waitStart + _settings.DeliveryTimeoutTicks;
-            var waitLimit = _settings.Clock.Until(waitStart + _settings.Clock.ToTicks(_settings.AppendWaitLimit));
+            callDeadline = Clock.Add(waitStart, _settings.DeliveryTimeoutTicks);
+            var waitLimit = _settings.Clock.Until(_settings.Clock.After(waitStart, _settings.AppendWaitLimit));
             if (waitLimit < TimeSpan.Zero)
             {
                 waitLimit = TimeSpan.Zero; // spent: one last look (metadata asked once, memory taken only if free now)

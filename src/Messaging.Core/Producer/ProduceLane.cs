@@ -92,8 +92,8 @@ internal sealed class ProduceLane : IDisposable
     public void Enqueue(Entry entry)
     {
         entry.EnqueuedTicks = _clock.Now;
-        entry.WaitDeadlineTicks = entry.EnqueuedTicks + _waitLimitTicks;
-        entry.DeliveryDeadlineTicks = entry.EnqueuedTicks + _deliveryTimeoutTicks;
+        entry.WaitDeadlineTicks = Clock.Add(entry.EnqueuedTicks, _waitLimitTicks);
+        entry.DeliveryDeadlineTicks = Clock.Add(entry.EnqueuedTicks, _deliveryTimeoutTicks);
         Func<Entry, Exception>? stopped;
         lock (_lock)
         {

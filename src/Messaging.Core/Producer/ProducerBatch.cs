@@ -5,6 +5,7 @@ using System.Diagnostics;
 using Messaging.Compression;
 using Messaging.Protocol;
 using Messaging.Records;
+using Messaging.Threading;
 
 namespace Messaging.Producer;
 
@@ -160,7 +161,7 @@ internal sealed class ProducerBatch
         batch.Length = RecordBatchLayout.HeaderSize;
         batch.Limit = limit;
         batch.CreatedTicks = nowTicks;
-        batch.DeadlineTicks = nowTicks + deliveryTimeoutTicks;
+        batch.DeadlineTicks = Clock.Add(nowTicks, deliveryTimeoutTicks);
         return batch;
     }
 

@@ -39,7 +39,11 @@ internal static class ProducerErrors
         var timeoutMs = (long)settings.DeliveryTimeout.TotalMilliseconds;
         var message = string.Create(CultureInfo.InvariantCulture,
             $"{batch.Count} record(s) for {partition} were not acknowledged within delivery.timeout.ms ({timeoutMs} ms) after {batch.Attempts} attempt(s)");
-        message += batch.LastError is null ? "; they were never sent. Retriable." : "; last error: " + batch.LastError.Message + " The records may or may not have been written. Retriable.";
+        message += batch.LastError is not null
+            ? "; last error: " + batch.LastError.Message + " The records may or may not have been written. Retriable."
+            : batch.Attempts > 0
+                ? "; their request was still unanswered, so they may or may not have been written. Retriable."
+                : "; they were never sent. Retriable.";
         return new ProduceException(ProduceErrorKind.DeliveryTimeout, batch.LastErrorCode, partition, message, isRetriable: true, batch.LastError);
     }
 

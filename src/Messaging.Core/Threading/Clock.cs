@@ -70,9 +70,15 @@ internal sealed class Clock
     /// <summary>The timestamp <paramref name="span"/> after <paramref name="start"/> (saturating at <see cref="long.MaxValue"/>).</summary>
     public long After(long start, TimeSpan span)
     {
-        var ticks = ToTicks(span);
-        return ticks == long.MaxValue || (ticks > 0 && start > long.MaxValue - ticks) ? long.MaxValue : start + ticks;
+        return Add(start, ToTicks(span));
     }
+
+    /// <summary>
+    /// The timestamp <paramref name="ticks"/> after <paramref name="start"/>, saturating at <see cref="long.MaxValue"/>:
+    /// a duration of TimeSpan.MaxValue ("no limit") is <see cref="long.MaxValue"/> ticks, and adding it to a timestamp
+    /// would wrap to a deadline long past.
+    /// </summary>
+    public static long Add(long start, long ticks) => ticks > 0 && start > long.MaxValue - ticks ? long.MaxValue : start + ticks;
 
     /// <summary>
     /// <paramref name="a"/> + <paramref name="b"/>, saturating at <see cref="TimeSpan.MaxValue"/>: a setting of

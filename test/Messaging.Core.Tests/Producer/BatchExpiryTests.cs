@@ -108,6 +108,20 @@ public sealed class BatchExpiryTests
     }
 
     /// <summary>An accumulator (batch size 4 KB, linger 5 ms) with one topic "t" of one partition.</summary>
+    [Fact]
+    public void The_timeout_error_of_a_batch_in_flight_says_its_records_may_have_been_written()
+    {
+        var (settings, accumulator, partition) = NewAccumulator(new IdempotenceState());
+        Append(accumulator, partition, 0);
+        var batch = Close(partition);
+        Assert.Contains("they were never sent", ProducerErrors.DeliveryTimeout(partition.TopicPartition, batch, settings).Message);
+
+        batch.Attempts = 1; // sent, its request unanswered when the deadline passed
+        var inFlight = ProducerErrors.DeliveryTimeout(partition.TopicPartition, batch, settings).Message;
+        Assert.Contains("may or may not have been written", inFlight);
+        Assert.DoesNotContain("never sent", inFlight);
+    }
+
     private static (ProducerSettings Settings, RecordAccumulator Accumulator, PartitionState Partition) NewAccumulator(IdempotenceState idempotence)
     {
         var settings = new ProducerSettings(new KafkaProducerOptions { BootstrapServers = "localhost:9092", BatchSize = 4096, Linger = TimeSpan.FromMilliseconds(5) });

@@ -60,6 +60,10 @@ public sealed class ClockTests
         Assert.Equal(long.MaxValue, clock.After(Timeout.InfiniteTimeSpan));
         Assert.Equal(long.MaxValue, clock.After(TimeSpan.MaxValue));
         Assert.Equal(long.MaxValue, clock.After(long.MaxValue - 10, TimeSpan.FromSeconds(1)));
+        Assert.Equal(long.MaxValue, Clock.Add(clock.Now, clock.ToTicks(TimeSpan.MaxValue)));
+        Assert.Equal(long.MaxValue, Clock.Add(long.MaxValue - 10, 11));
+        Assert.Equal(long.MaxValue - 1, Clock.Add(long.MaxValue - 10, 9));
+        Assert.Equal(90, Clock.Add(100, -10));
         Assert.True(clock.ToTimeSpan(long.MaxValue) > TimeSpan.FromDays(100 * 365), "the longest span converts without overflowing");
         Assert.Equal(TimeSpan.MaxValue, Clock.Sum(TimeSpan.MaxValue, TimeSpan.FromSeconds(30)));
         Assert.Equal(TimeSpan.MaxValue, Clock.Sum(TimeSpan.FromSeconds(30), TimeSpan.MaxValue));

@@ -134,4 +134,29 @@ public sealed class ProducerClockTests
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_delivery_timeout_of_TimeSpan_MaxValue_never_expires_a_batch_while_its_request_is_in_flight()
+    {
+        // "No limit", as a configuration may say: the deadline saturates. Added to a timestamp as it is, it wrapped to
+        // one long past, and the producer's housekeeping (every 50 ms) failed the batch in flight as timed out.
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeProduceBroker.Start(throttleMs: 0, throttledResponses: 0, produceDelay: TimeSpan.FromMilliseconds(400));
+        await using var producer = new KafkaProducer(new KafkaProducerOptions
+        {
+            BootstrapServers = broker.BootstrapServers,
+            Acks = Acks.Leader,
+            EnableIdempotence = false,
+            RequestTimeout = TimeSpan.MaxValue,
+            DeliveryTimeout = TimeSpan.MaxValue,
+        });
+
+        for (var i = 0; i < 3; i++)
+        {
+            var result = await producer.ProduceAsync(FakeProduceBroker.Topic, (byte[]?)null, "unbounded"u8.ToArray(), cancellationToken: ct);
+            Assert.Equal(i, result.Offset);
+        }
+
+        Assert.Equal(3, broker.Produces.Count);
+    }
 }
