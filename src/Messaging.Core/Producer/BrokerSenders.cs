@@ -14,9 +14,13 @@ internal sealed class BrokerSenders : IAsyncDisposable
     private readonly Func<int, BrokerSender> _create;
     private readonly Dictionary<int, BrokerSender> _senders = [];
     private readonly Lock _lock = new();
+
+    /// <summary>The disposals of released senders (<see cref="ReleaseDeparted"/>) not yet seen finished; under <see cref="_lock"/>.</summary>
+    private readonly List<Task> _releasing = [];
     private BrokerSender[] _senderList = [];
     private ClusterMetadata? _applied;
     private TopicState[]? _appliedTopics;
+    private bool _departed;
     private bool _stopped;
 
     /// <param name="accumulator">The topics and partitions to route.</param>
@@ -116,10 +120,14 @@ internal sealed class BrokerSenders : IAsyncDisposable
                 }
             }
 
+            var departed = false;
             foreach (var (id, sender) in _senders)
             {
                 sender.SetPartitions(byLeader.TryGetValue(id, out var list) ? [.. list] : []);
+                departed |= !metadata.Brokers.ContainsKey(id);
             }
+
+            Volatile.Write(ref _departed, departed);
         }
 
         if (started is not null)
@@ -136,6 +144,66 @@ internal sealed class BrokerSenders : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops and releases the senders of brokers that left the metadata, each once it has nothing left to send: no
+    /// partition routed to it (the routing moved them to their new leaders) and no request in flight. A cluster that
+    /// replaces brokers (new ids over time) would otherwise leave the producer an idle sender, with its loops and
+    /// buffers, for every broker it ever saw. A broker id that comes back gets a new sender.
+    /// </summary>
+    public void ReleaseDeparted()
+    {
+        if (!Volatile.Read(ref _departed))
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (_stopped || _applied is null)
+            {
+                return;
+            }
+
+            List<BrokerSender>? released = null;
+            var departed = false;
+            foreach (var (id, sender) in _senders)
+            {
+                if (_applied.Brokers.ContainsKey(id))
+                {
+                    continue;
+                }
+
+                if (sender.Partitions.Length == 0 && sender.InFlight == 0)
+                {
+                    (released ??= []).Add(sender);
+                }
+                else
+                {
+                    departed = true; // looked at again next time
+                }
+            }
+
+            Volatile.Write(ref _departed, departed);
+            if (released is null)
+            {
+                return;
+            }
+
+            foreach (var sender in released)
+            {
+                _senders.Remove(sender.NodeId);
+            }
+
+            Volatile.Write(ref _senderList, [.. _senderList.Where(sender => !released.Contains(sender))]);
+            _releasing.RemoveAll(static task => task.IsCompleted);
+            foreach (var sender in released)
+            {
+                // On the pool, not under this lock; a request a drain under way still sends is answered before it stops.
+                _releasing.Add(Task.Run(() => sender.DisposeAsync().AsTask()));
+            }
+        }
+    }
+
     /// <summary>Routes nothing more from now on (the producer is closing).</summary>
     public void Stop()
     {
@@ -145,7 +213,7 @@ internal sealed class BrokerSenders : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops every sender after its requests in flight are answered (or their connection fails).</summary>
+    /// <summary>Stops every sender after its requests in flight are answered (or their connection fails), and waits for the released ones to have stopped.</summary>
     public async ValueTask DisposeAsync()
     {
         Stop();
@@ -153,5 +221,13 @@ internal sealed class BrokerSenders : IAsyncDisposable
         {
             await sender.DisposeAsync().ConfigureAwait(false);
         }
+
+        Task[] releasing;
+        lock (_lock)
+        {
+            releasing = [.. _releasing]; // none is added once stopped
+        }
+
+        await Task.WhenAll(releasing).ConfigureAwait(false);
     }
 }

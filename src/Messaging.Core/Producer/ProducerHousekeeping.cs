@@ -4,8 +4,9 @@ using Messaging.Threading;
 namespace Messaging.Producer;
 
 /// <summary>
-/// The producer's periodic loop: follows metadata changes (moving partitions between senders), expires batches
-/// whose delivery timeout passed, queued or in flight, and drops topics idle for <c>metadata.max.idle.ms</c>.
+/// The producer's periodic loop: follows metadata changes (moving partitions between senders, releasing the senders
+/// of brokers that left), expires batches whose delivery timeout passed, queued or in flight, and drops topics idle
+/// for <c>metadata.max.idle.ms</c>.
 /// </summary>
 internal sealed class ProducerHousekeeping
 {
@@ -56,6 +57,8 @@ internal sealed class ProducerHousekeeping
                 {
                     _senders.Apply(current);
                 }
+
+                _senders.ReleaseDeparted();
 
                 var now = _clock.Now;
                 if (_accumulator.ExpireQueued(now, expired))

@@ -56,6 +56,12 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
     /// </summary>
     public Func<int, int> LeaderInMetadata { get; set; } = static _ => 1;
 
+    /// <summary>
+    /// The node id Metadata answers give this broker (1 by default; a leader of 1 from <see cref="LeaderInMetadata"/>
+    /// means this broker under it): change it for a broker replaced by one with a new id at the same address.
+    /// </summary>
+    public int NodeId { get; set; } = 1;
+
     /// <summary>A partition of <see cref="Topic"/> that Metadata answers list without a leader (LEADER_NOT_AVAILABLE), or -1 for none.</summary>
     public int LeaderlessPartition { get; set; } = -1;
 
@@ -167,7 +173,9 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
                 var request = KafkaFrames.ReadRequest<MetadataRequest>(frame, null, out var header);
                 var named = request.Topics?.Select(t => t.Name ?? "").ToArray();
                 MetadataTopics.Enqueue(named);
+                var nodeId = NodeId;
                 var leader = LeaderInMetadata(Count(ApiKey.Metadata));
+                leader = leader == 1 ? nodeId : leader;
                 var partitions = new MetadataResponse.MetadataResponsePartition[Partitions];
                 for (var p = 0; p < partitions.Length; p++)
                 {
@@ -178,9 +186,9 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
 
                 var response = new MetadataResponse
                 {
-                    Brokers = [new() { NodeId = 1, Host = "127.0.0.1", Port = Port }, new() { NodeId = 2, Host = "127.0.0.1", Port = DownPort }],
+                    Brokers = [new() { NodeId = nodeId, Host = "127.0.0.1", Port = Port }, new() { NodeId = 2, Host = "127.0.0.1", Port = DownPort }],
                     ClusterId = "scripted",
-                    ControllerId = 1,
+                    ControllerId = nodeId,
                     Topics = TopicError != ErrorCode.None
                         ? [new() { Name = Topic, ErrorCode = TopicError, Partitions = [] }]
                         : LateTopicListed && (named is null || named.Contains(LateTopic))
