@@ -224,9 +224,14 @@ internal sealed class MetadataRefresher : IAsyncDisposable
             lastRefresh = _settings.Clock.Now;
             try
             {
-                var previous = Current;
-                var snapshot = await FetchAsync(token).ConfigureAwait(false);
-                var changed = Apply(previous, snapshot);
+                MetadataRequest request;
+                lock (_lock)
+                {
+                    request = _allTopics ? new MetadataRequest { Topics = null, AllowAutoTopicCreation = _allowAutoCreate } : RequestFor(_topics);
+                }
+
+                var snapshot = await FetchAsync(request, token).ConfigureAwait(false);
+                var changed = Apply(snapshot, named: request.Topics is not null);
                 failed = false;
                 backoff = changed ? MinRefreshInterval : Grow(backoff);
                 waiters?.TrySetResult(Current);
@@ -263,17 +268,6 @@ internal sealed class MetadataRefresher : IAsyncDisposable
     }
 
     private static TimeSpan Grow(TimeSpan backoff) => TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxRefreshInterval.Ticks));
-
-    private Task<ClusterMetadata> FetchAsync(CancellationToken cancellationToken)
-    {
-        MetadataRequest request;
-        lock (_lock)
-        {
-            request = _allTopics ? new MetadataRequest { Topics = null, AllowAutoTopicCreation = _allowAutoCreate } : RequestFor(_topics);
-        }
-
-        return FetchAsync(request, cancellationToken);
-    }
 
     /// <summary>A Metadata request naming <paramref name="topics"/> (each once: the set holds them so).</summary>
     private MetadataRequest RequestFor(HashSet<string> topics)
@@ -345,14 +339,46 @@ internal sealed class MetadataRefresher : IAsyncDisposable
 
     /// <summary>
     /// Publishes <paramref name="fresh"/>, except partitions whose leader epoch went backwards (a lagging broker's
-    /// view) while the topic id stayed the same: those keep the newer information we already had. Returns whether
-    /// anything changed.
+    /// view) while the topic id stayed the same: those keep the newer information we already had. An answer to a
+    /// request that <paramref name="named"/> its topics leaves out those removed while it was in flight
+    /// (<see cref="RemoveTopics"/>): they stay removed. Returns whether anything changed.
     /// </summary>
-    private bool Apply(ClusterMetadata previous, ClusterMetadata fresh)
+    private bool Apply(ClusterMetadata fresh, bool named)
+    {
+        ClusterMetadata previous;
+        ClusterMetadata snapshot;
+        lock (_lock)
+        {
+            // Under the lock RemoveTopics takes: a removal is either in the snapshot read here or sees the one published.
+            previous = Current;
+            snapshot = Merge(previous, fresh, named ? _topics : null);
+            Volatile.Write(ref _current, snapshot);
+        }
+
+        var changed = !SameLayout(previous, snapshot);
+        UseBrokers(snapshot);
+        if (changed)
+        {
+            _settings.Log.MetadataChanged(snapshot.Brokers.Count, snapshot.Topics.Count, snapshot.ControllerId);
+        }
+
+        return changed;
+    }
+
+    /// <summary>
+    /// <paramref name="fresh"/> with each partition whose epoch went backwards against <paramref name="previous"/>
+    /// kept as it was, and without the topics not in <paramref name="wanted"/> (when given).
+    /// </summary>
+    private static ClusterMetadata Merge(ClusterMetadata previous, ClusterMetadata fresh, HashSet<string>? wanted)
     {
         var topics = new Dictionary<string, TopicInfo>(fresh.Topics.Count, StringComparer.Ordinal);
         foreach (var (name, topic) in fresh.Topics)
         {
+            if (wanted is not null && !wanted.Contains(name))
+            {
+                continue; // removed since the request named it
+            }
+
             // Epochs compare within one topic only: a topic deleted and created again under the same name has a new
             // topic id and starts its epochs over, so its lower epochs are news, not a lagging broker's view (without
             // ids, from a broker that has none, the name is all we can go by). Partition by partition, as the Java client
@@ -380,16 +406,7 @@ internal sealed class MetadataRefresher : IAsyncDisposable
             }
         }
 
-        var snapshot = new ClusterMetadata(fresh.ClusterId, fresh.ControllerId, fresh.Brokers, topics, fresh.FetchedAt);
-        var changed = !SameLayout(previous, snapshot);
-        Volatile.Write(ref _current, snapshot);
-        UseBrokers(snapshot);
-        if (changed)
-        {
-            _settings.Log.MetadataChanged(snapshot.Brokers.Count, snapshot.Topics.Count, snapshot.ControllerId);
-        }
-
-        return changed;
+        return new ClusterMetadata(fresh.ClusterId, fresh.ControllerId, fresh.Brokers, topics, fresh.FetchedAt);
     }
 
     /// <summary>Makes the snapshot's brokers the ones the client connects to by node id.</summary>
