@@ -32,7 +32,7 @@ internal sealed class ConnectionSettings
         ConnectionsMaxIdle = options.ConnectionsMaxIdle;
         TransportFactory = options.TransportFactory;
         Clock = new Clock(options.TimeProvider);
-        Log = new KafkaLog(options.LoggerFactory.CreateLogger("Messaging.Connection"));
+        Log = new KafkaLog(GuardedLogger.Create(options.LoggerFactory, "Messaging.Connection"));
     }
 
     public string ClientId { get; }
@@ -75,7 +75,8 @@ internal sealed class ConnectionSettings
 
     public ProtocolLimits Limits { get; } = ProtocolLimits.Default;
 
-    public KafkaLog Log { get; }
+    /// <summary>Where connections log (the application's logger, guarded: <see cref="GuardedLogger"/>).</summary>
+    public KafkaLog Log { get; init; }
 
     public KafkaMetrics Metrics { get; } = KafkaMetrics.Shared;
 

@@ -1,4 +1,5 @@
 using Messaging.Cluster;
+using Messaging.Diagnostics;
 using Messaging.Errors;
 using Microsoft.Extensions.Logging;
 
@@ -37,7 +38,7 @@ internal sealed class Fetcher : IAsyncDisposable
         _metadata = cluster.Metadata;
         var clock = cluster.Settings.Clock;
         _maintenanceRequests = new MaintenanceRequests(clock);
-        _log = new ConsumerLog(options.LoggerFactory.CreateLogger("Messaging.Consumer"));
+        _log = new ConsumerLog(GuardedLogger.Create(options.LoggerFactory, "Messaging.Consumer"));
         _buffer = new FetchBuffer(options.MaxBufferedBytes, SignalBrokers);
         _responses = new FetchResponseHandler(_cursors, _buffer, _maintenanceRequests, options, _log, clock, WakeBroker);
         var connections = cluster.Connections;

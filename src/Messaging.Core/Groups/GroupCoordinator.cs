@@ -1,5 +1,6 @@
 using Messaging.Cluster;
 using Messaging.Connection;
+using Messaging.Diagnostics;
 using Messaging.Errors;
 using Messaging.Protocol;
 using Messaging.Protocol.Messages;
@@ -39,7 +40,7 @@ internal sealed class GroupCoordinator : IAsyncDisposable
     {
         _cluster = cluster;
         _settings = settings;
-        _log = new GroupLog(settings.LoggerFactory.CreateLogger("Messaging.Groups"));
+        _log = new GroupLog(GuardedLogger.Create(settings.LoggerFactory, "Messaging.Groups"));
     }
 
     public string GroupId => _settings.GroupId;

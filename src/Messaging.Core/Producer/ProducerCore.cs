@@ -1,5 +1,6 @@
 using Messaging.Cluster;
 using Messaging.Connection;
+using Messaging.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace Messaging.Producer;
@@ -27,7 +28,7 @@ internal sealed partial class ProducerCore : IDisposable
         Connections = new BrokerConnections(Cluster.Settings, BrokerEndpoint.ParseList(options.BootstrapServers));
         Connections.BrokerDisconnected += OnBrokerDisconnected;
         Pool = new BufferPool(Settings.BufferMemory, Settings.BatchSize, Settings.Clock);
-        Log = new ProducerLog(options.LoggerFactory.CreateLogger("Messaging.Producer"));
+        Log = new ProducerLog(GuardedLogger.Create(options.LoggerFactory, "Messaging.Producer"));
         Accumulator = new RecordAccumulator(Settings, Pool, Idempotence, Log);
         Senders = new BrokerSenders(Accumulator, Connections, CreateSender);
         ProducerId = new ProducerIdRequester(Cluster, Idempotence, Accumulator, Settings, Log, Senders.WakeAll, _stop.Token);

@@ -1,4 +1,5 @@
 using Messaging.Connection;
+using Messaging.Diagnostics;
 using Messaging.Protocol.Messages;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
@@ -6,10 +7,11 @@ using Microsoft.Extensions.Time.Testing;
 namespace Messaging.Core.Tests.Connection;
 
 /// <summary>
-/// Handling a response can fail for a reason other than a malformed body — a plugged-in logger that throws while the
-/// connection reports the broker's throttle. The caller must still get a typed error (not wait for ever), and the
+/// Handling a response can fail for a reason other than a malformed body — here a log that throws while the connection
+/// reports the broker's throttle, set past the guard the application's logger gets (<see cref="GuardedLogger"/>) to
+/// stand in for any unexpected failure. The caller must still get a typed error (not wait for ever), and the
 /// connection must close consistently: its <see cref="BrokerConnection.Closed"/> completes even when logging the
-/// close throws too.
+/// close throws too. An application's logger that throws changes nothing: a failed connect still fails retriably.
 /// </summary>
 public sealed class ThrowingLogTests
 {
@@ -27,8 +29,10 @@ public sealed class ThrowingLogTests
         {
             BootstrapServers = "broker1.test:9092",
             TransportFactory = broker,
-            LoggerFactory = new ThrowingLog(),
-        });
+        })
+        {
+            Log = new KafkaLog(Throwing()),
+        };
         var connection = await BrokerConnection.ConnectAsync(Broker, settings, ct);
         await using var _ = connection;
 
@@ -56,8 +60,10 @@ public sealed class ThrowingLogTests
             TransportFactory = broker,
             TimeProvider = time,
             RequestTimeout = TimeSpan.FromSeconds(1),
-            LoggerFactory = new ThrowingLog(),
-        });
+        })
+        {
+            Log = new KafkaLog(Throwing()),
+        };
         var connection = await BrokerConnection.ConnectAsync(Broker, settings, ct);
         await using var _ = connection;
         var sending = connection.SendAsync<MetadataRequest, MetadataResponse>(new MetadataRequest { Topics = [] }, ct).AsTask();
@@ -79,8 +85,10 @@ public sealed class ThrowingLogTests
             BootstrapServers = "broker1.test:9092",
             TransportFactory = new InMemoryBroker(),
             TimeProvider = time,
-            LoggerFactory = new ThrowingLog(),
-        });
+        })
+        {
+            Log = new KafkaLog(Throwing()),
+        };
         await using var connections = new BrokerConnections(settings, [Broker]);
         connections.UpdateBrokers([Broker]);
         var connection = await connections.GetAsync(1, ct);
@@ -100,8 +108,10 @@ public sealed class ThrowingLogTests
         {
             BootstrapServers = "broker1.test:9092",
             TransportFactory = broker,
-            LoggerFactory = new ThrowingLog(onConnect: true),
-        });
+        })
+        {
+            Log = new KafkaLog(Throwing(onConnect: true)),
+        };
 
         // The caller gets an error and no connection: whatever it made (transport, read loop, timers) is released.
         await Assert.ThrowsAnyAsync<Exception>(async () => await BrokerConnection.ConnectAsync(Broker, settings, ct));
@@ -109,32 +119,24 @@ public sealed class ThrowingLogTests
         Assert.True(transport.IsClosed, "the connection whose connect failed was left open");
     }
 
-    /// <summary>A log that throws on the throttle and disconnect messages (and on the connect message when <paramref name="onConnect"/>).</summary>
-    private sealed class ThrowingLog(bool onConnect = false) : ILoggerFactory, ILogger
+    [Fact(Timeout = 10_000)]
+    public async Task A_failed_connect_whose_log_throws_still_fails_with_the_retriable_connection_error()
     {
-        public ILogger CreateLogger(string categoryName) => this;
+        var ct = TestContext.Current.CancellationToken;
+        var broker = new InMemoryBroker();
+        broker.Down[Broker.Host] = true;
+        var log = new ThrowingLog(static message => message.StartsWith("Could not connect", StringComparison.Ordinal));
+        var settings = new ConnectionSettings(new KafkaClientOptions { BootstrapServers = "broker1.test:9092", TransportFactory = broker, LoggerFactory = log });
+        await using var connections = new BrokerConnections(settings, [Broker]);
+        connections.UpdateBrokers([Broker]);
 
-        public void AddProvider(ILoggerProvider provider)
-        {
-        }
-
-        public void Dispose()
-        {
-        }
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            var message = formatter(state, exception);
-            if (message.Contains("throttled", StringComparison.Ordinal) || message.StartsWith("Disconnected", StringComparison.Ordinal)
-                || (onConnect && message.StartsWith("Connected", StringComparison.Ordinal)))
-            {
-                throw new InvalidOperationException("the log sink failed");
-            }
-        }
+        var error = await Assert.ThrowsAnyAsync<Exception>(async () => await connections.GetAsync(1, ct));
+        Assert.Equal(1, log.Thrown);
+        Assert.True(error is KafkaConnectionException { IsRetriable: true }, "the connect failed with " + error.GetType().Name + ": " + error.Message);
     }
+
+    /// <summary>A log that throws on the throttle and disconnect messages (and on the connect message when <paramref name="onConnect"/>).</summary>
+    private static ThrowingLog Throwing(bool onConnect = false) => new(message =>
+        message.Contains("throttled", StringComparison.Ordinal) || message.StartsWith("Disconnected", StringComparison.Ordinal)
+        || (onConnect && message.StartsWith("Connected", StringComparison.Ordinal)));
 }
