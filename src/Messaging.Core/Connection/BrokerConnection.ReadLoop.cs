@@ -139,10 +139,18 @@ internal sealed partial class BrokerConnection
         _settings.Metrics.RequestsInFlight.Add(-1, _settings.ClientTag);
         _settings.Metrics.RequestDuration.Record(Stopwatch.GetElapsedTime(request.MeasuredFrom).TotalMilliseconds, Diagnostics.KafkaMetrics.ApiTag(request.ApiKey), _settings.ClientTag);
 
-        // A caller that cancelled is gone: its late response is read and dropped, never handed to anyone else.
+        // Read first: once the request lets go it may be recycled for another caller.
+        var apiKey = request.ApiKey;
+        var version = request.Version;
+
+        // A caller that cancelled is gone: its late response is read and dropped, never handed to anyone else. The
+        // throttle it carries still mutes the connection: the broker holds the client to it all the same.
         if (!request.TryComplete(frame))
         {
-            frame.Dispose();
+            using (frame)
+            {
+                ReportThrottle(apiKey, DroppedResponseThrottle.Read(apiKey, version, frame, _settings.Limits));
+            }
         }
     }
 }
