@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Messaging.Cluster;
 using Messaging.Connection;
+using Messaging.Errors;
 using Messaging.Protocol;
 using Messaging.Threading;
 
@@ -438,7 +439,20 @@ internal sealed class BrokerSender : IAsyncDisposable
                 if (set.ExpectsResponse)
                 {
                     frame = await set.Response.ConfigureAwait(false);
-                    var throttleMs = ProduceResponseReader.Read(frame, set.Version, _limits, set);
+                    int throttleMs;
+                    try
+                    {
+                        throttleMs = ProduceResponseReader.Read(frame, set.Version, _limits, set);
+                    }
+                    catch (KafkaProtocolException ex)
+                    {
+                        // It says nothing of the batches (the broker may have written them): they are retried, on a new
+                        // connection, as after any other response that does not decode.
+                        var error = KafkaExceptions.UndecodableResponse(ApiKey.Produce, set.Version, set.Connection!.Name, ex);
+                        set.Connection.CloseBecause(error);
+                        throw error;
+                    }
+
                     set.Connection!.ReportThrottle(ApiKey.Produce, throttleMs);
                 }
                 else

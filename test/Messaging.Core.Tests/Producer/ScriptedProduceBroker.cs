@@ -30,6 +30,9 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
     /// <summary>Returned by <see cref="OnProduce"/>: write the batch (as a broker would), then close the connection without answering.</summary>
     public const ErrorCode WriteThenDrop = (ErrorCode)(short.MinValue + 1);
 
+    /// <summary>Returned by <see cref="OnProduce"/>: answer with a Produce response cut short after its topic count (a body that does not decode).</summary>
+    public const ErrorCode Garbled = (ErrorCode)(short.MinValue + 3);
+
     private long _nextOffset;
 
     public ScriptedProduceBroker(int partitions = 1)
@@ -228,6 +231,18 @@ internal sealed class ScriptedProduceBroker : FakeKafkaBroker
                         if (code is Drop or Hold)
                         {
                             return code;
+                        }
+
+                        if (code == Garbled)
+                        {
+                            // Size 6: the correlation id, the header's empty tagged fields, and a count of 5 topics that never come.
+                            var garbled = output.GetSpan(10);
+                            BinaryPrimitives.WriteInt32BigEndian(garbled, 6);
+                            BinaryPrimitives.WriteInt32BigEndian(garbled[4..], header.CorrelationId);
+                            garbled[8] = 0;
+                            garbled[9] = 6;
+                            output.Advance(10);
+                            return ErrorCode.None;
                         }
 
                         var offset = -1L;
