@@ -283,10 +283,35 @@ internal sealed class RequestDispatcher
     /// <summary>The producer's report on a reply sent by <see cref="TryReply"/>, on its I/O thread: short bookkeeping, then the request may finish.</summary>
     private void OnReplyDelivered(in DeliveryResult result, ProduceException? error, ServerRequest request)
     {
+        if (error is { Kind: ProduceErrorKind.RecordTooLarge } && request.ReplyStatus == RpcStatus.Ok)
+        {
+            // The broker refused the reply as too large (over the reply topic's max.message.bytes): the caller learns why
+            // now, as on the awaited way, not at its deadline. Sent from the thread pool, not this I/O thread.
+            _ = Task.Run(() => ReplyRefusedAsync(request, error));
+            return;
+        }
+
         Interlocked.Increment(ref error is null ? ref _counters.Replies : ref _counters.ReplyFailures);
         RpcMetrics.Shared.RecordServerRequest(request.TopicPartition.Topic, request.Method?.Name, request.ReplyStatus, _time.GetElapsedTime(request.StartedTimestamp));
         request.Release();
     }
+
+    /// <summary>A reply the broker refused as too large after the fast path took it: answers ResourceExhausted instead, then the request may finish.</summary>
+    private async Task ReplyRefusedAsync(ServerRequest request, ProduceException error)
+    {
+        try
+        {
+            request.ReplyStatus = RpcStatus.ResourceExhausted;
+            await ReplyAsync(request, RpcStatus.ResourceExhausted, Refused(error), default, null).ConfigureAwait(false);
+            RpcMetrics.Shared.RecordServerRequest(request.TopicPartition.Topic, request.Method?.Name, request.ReplyStatus, _time.GetElapsedTime(request.StartedTimestamp));
+        }
+        finally
+        {
+            request.Release(); // whatever happened: a request that never finishes would hold its partition's commit for good
+        }
+    }
+
+    private static string Refused(ProduceException error) => "The reply could not be sent: " + error.Message;
 
     /// <summary>
     /// Sends the reply through the producer's waiting path and waits for its acknowledgement. A reply the producer
@@ -303,7 +328,7 @@ internal sealed class RequestDispatcher
         }
         catch (ProduceException ex) when (ex.Kind == ProduceErrorKind.RecordTooLarge && status == RpcStatus.Ok)
         {
-            await ReplyAsync(request, RpcStatus.ResourceExhausted, "The reply could not be sent: " + ex.Message, default, null).ConfigureAwait(false);
+            await ReplyAsync(request, RpcStatus.ResourceExhausted, Refused(ex), default, null).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // A reply the producer gives up on is counted; retrying it forever would hold back every later commit.
         catch (Exception)

@@ -349,6 +349,37 @@ public sealed class RpcServerTests(TestBrokerFixture fixture)
         Assert.Equal(new byte[] { 2 }, await client.CallAsync(requests, "Small", new byte[] { 2 }, options, ct));
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task A_reply_the_broker_refuses_as_too_large_fails_the_call_at_once_with_ResourceExhausted()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (broker, requests, replies) = await ServerTestSupport.BrokerAsync(fixture, ct);
+        await using var _ = broker;
+        var faults = broker.Faults;
+        Assert.SkipWhen(faults is null, "Produce errors are injected on the embedded broker only.");
+        await using var server = new RpcServer(ServerTestSupport.Options(broker.BootstrapServers, requests, ServerTestSupport.NewGroup(), "s"));
+        server.MapRaw("Echo", static (payload, _) => ValueTask.FromResult(payload));
+        server.MapRaw("Refused", (payload, _) =>
+        {
+            // The request was written (this server read it): the next Produce is this handler's reply, which the broker
+            // refuses as over the reply topic's max.message.bytes.
+            faults.PushRequestErrors(ApiKey.Produce, ErrorCode.MessageTooLarge);
+            return ValueTask.FromResult(payload);
+        });
+        await server.StartAsync(ct);
+        await ServerTestSupport.AssignedAsync(ct, server);
+        await using var client = new RpcClient(RpcTestSupport.Options(broker.BootstrapServers, replies));
+        var options = new RpcCallOptions { Timeout = TimeSpan.FromSeconds(10) };
+        Assert.Equal(new byte[] { 1 }, await client.CallAsync(requests, "Echo", new byte[] { 1 }, options, ct)); // both topics warm: the reply takes the producer's fast path
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => client.CallAsync(requests, "Refused", new byte[] { 2 }, options, ct).AsTask());
+
+        // Answered with the reason, not left to the caller's deadline; the server goes on answering.
+        Assert.Equal(RpcStatus.ResourceExhausted, error.Status);
+        Assert.Contains("reply", error.Message, StringComparison.Ordinal);
+        Assert.Equal(new byte[] { 3 }, await client.CallAsync(requests, "Echo", new byte[] { 3 }, options, ct));
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         for (var current = Volatile.Read(ref target); value > current; current = Volatile.Read(ref target))
