@@ -16,7 +16,10 @@ public readonly record struct RpcCallOptions
     /// <summary>The absolute time by which the call must be done; null to use <see cref="Timeout"/>.</summary>
     public DateTimeOffset? Deadline { get; init; }
 
-    /// <summary>Headers sent with the request, after the RPC headers; null for none. Their values must stay unchanged until the call completes.</summary>
+    /// <summary>
+    /// Headers sent with the request, after the RPC headers; null for none. One named as an RPC header the request carries
+    /// (routing, method, deadline, content type) is not sent. Their values must stay unchanged until the call completes.
+    /// </summary>
     public IReadOnlyList<RecordHeader>? Headers { get; init; }
 
     /// <summary>

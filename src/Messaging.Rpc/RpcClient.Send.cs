@@ -111,8 +111,9 @@ public sealed partial class RpcClient
 
     /// <summary>
     /// Writes a request's headers: for a call (<paramref name="route"/> set) the correlation ID and reply routing, then
-    /// method, deadline and content type, then the caller's headers, then the trace context. <paramref name="values"/> holds the correlation ID
-    /// (first 16 bytes) and the encoded deadline (next 8). Returns the count written.
+    /// method, deadline and content type, then the caller's headers (but those named as one of these), then the trace
+    /// context. <paramref name="values"/> holds the correlation ID (first 16 bytes) and the encoded deadline (next 8).
+    /// Returns the count written.
     /// </summary>
     private int WriteHeaders(Span<RecordHeader> headers, byte[] values, ReplyRoute? route, string method, byte[] contentType, IReadOnlyList<RecordHeader>? userHeaders)
     {
@@ -134,7 +135,12 @@ public sealed partial class RpcClient
         {
             for (var i = 0; i < userHeaders.Count; i++)
             {
-                headers[n++] = userHeaders[i];
+                // A caller's header named as one of the request's own (the last occurrence counts) would reroute or
+                // rename the request — a handler passing on its request's headers passes those on too: not sent.
+                if (!_wire.IsRequestHeader(userHeaders[i]))
+                {
+                    headers[n++] = userHeaders[i];
+                }
             }
         }
 

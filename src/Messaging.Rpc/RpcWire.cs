@@ -43,6 +43,11 @@ internal sealed class RpcWire
 
     public byte[] ErrorMessage { get; }
 
+    /// <summary>True when <paramref name="header"/> is named as one of the headers a request carries of its own: routing, method, deadline, content type.</summary>
+    public bool IsRequestHeader(in RecordHeader header) =>
+        header.KeyEquals(CorrelationId) || header.KeyEquals(ReplyTopic) || header.KeyEquals(ReplyPartition) || header.KeyEquals(Method)
+        || header.KeyEquals(Deadline) || header.KeyEquals(ContentType);
+
     public static void WriteCorrelationId(Guid id, Span<byte> destination) => id.TryWriteBytes(destination, bigEndian: true, out _);
 
     /// <summary>Reads a correlation ID; false when the value is not exactly 16 bytes.</summary>

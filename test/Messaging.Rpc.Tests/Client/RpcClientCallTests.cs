@@ -188,6 +188,42 @@ public sealed class RpcClientCallTests(TestBrokerFixture fixture)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Caller_headers_named_as_rpc_headers_do_not_replace_the_requests_own()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var rpc = await RpcHarness.StartAsync(fixture, null, ct);
+        var (requests, replier, client) = (rpc.Requests, rpc.Replier, rpc.Client);
+        var elsewhere = "other-replies-" + Guid.NewGuid().ToString("N")[..8];
+        await rpc.Broker.CreateTopicAsync(elsewhere, 2, cancellationToken: ct);
+        // A handler passing its own request's headers on to the call it makes: they include that request's RPC headers.
+        var forwarded = new List<RecordHeader>
+        {
+            new("kafka_correlationId", Guid.NewGuid().ToByteArray()),
+            new("kafka_replyTopic", Encoding.UTF8.GetBytes(elsewhere)),
+            new("kafka_replyPartition", new byte[] { 0, 0, 0, 1 }),
+            new("messaging_rpc_method", "Upstream"u8.ToArray()),
+            new("messaging_rpc_deadline", new byte[8]),
+            new("messaging_rpc_content_type", "application/json"u8.ToArray()),
+            new("x-tenant", "blue"u8.ToArray()),
+        };
+        var options = new RpcCallOptions { Timeout = TimeSpan.FromSeconds(5), Headers = forwarded };
+
+        var reply = await client.CallAsync(requests, "echo", new byte[] { 7 }, options, ct);
+        await client.SendAsync(requests, "notify", new byte[] { 8 }, options, ct);
+        await Conditions.WaitUntilAsync(() => replier.Received == 2, TimeSpan.FromSeconds(10), "the call and the one-way request arrived", ct);
+
+        Assert.Equal(new byte[] { 7 }, reply);
+        Assert.Equal(["echo", "notify"], replier.Methods.ToArray());
+        var (call, oneWay) = (replier.Headers.First(), replier.Headers.Last()); // headers by name, the last occurrence of each
+        Assert.Equal(rpc.Replies, Encoding.UTF8.GetString(call["kafka_replyTopic"]));
+        Assert.Equal("application/octet-stream", Encoding.UTF8.GetString(call["messaging_rpc_content_type"]));
+        Assert.Equal("blue"u8.ToArray(), call["x-tenant"]);
+        Assert.False(oneWay.ContainsKey("kafka_correlationId"), "the one-way request carries a correlation ID");
+        Assert.False(oneWay.ContainsKey("kafka_replyTopic"), "the one-way request carries a reply topic");
+        Assert.Equal("blue"u8.ToArray(), oneWay["x-tenant"]);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_one_way_send_reaches_the_service_without_reply_headers()
     {
         var ct = TestContext.Current.CancellationToken;
