@@ -21,10 +21,10 @@ public sealed class RpcCircuitBreakerOptions
     /// <summary>The fewest calls in the window before the ratio counts (at least 2). Default 10.</summary>
     public int MinimumThroughput { get; set; } = 10;
 
-    /// <summary>The window over which calls are counted (at least 0.5 s). Default 30 s.</summary>
+    /// <summary>The window over which calls are counted (at least 0.5 s, at most 1 day). Default 30 s.</summary>
     public TimeSpan SamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long the circuit stays open before a probe (at least 0.5 s). Default 5 s.</summary>
+    /// <summary>How long the circuit stays open before a probe (at least 0.5 s, at most 1 day). Default 5 s.</summary>
     public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>A copy of these settings, for a client to keep.</summary>
@@ -45,5 +45,7 @@ public sealed class RpcCircuitBreakerOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MinimumThroughput, 2, "CircuitBreaker.MinimumThroughput");
         ArgumentOutOfRangeException.ThrowIfLessThan(SamplingDuration, TimeSpan.FromMilliseconds(500), "CircuitBreaker.SamplingDuration");
         ArgumentOutOfRangeException.ThrowIfLessThan(BreakDuration, TimeSpan.FromMilliseconds(500), "CircuitBreaker.BreakDuration");
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(SamplingDuration, RpcResilienceOptions.MaxPollyTime, "CircuitBreaker.SamplingDuration");
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(BreakDuration, RpcResilienceOptions.MaxPollyTime, "CircuitBreaker.BreakDuration");
     }
 }

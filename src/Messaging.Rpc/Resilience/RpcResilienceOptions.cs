@@ -11,10 +11,13 @@ public sealed class RpcResilienceOptions
     /// <summary>The most attempts of an idempotent call, the first included (1 = no retries). Default 3.</summary>
     public int MaxAttempts { get; set; } = 3;
 
-    /// <summary>The backoff before the first retry; it doubles per retry (exponential), with jitter. Default 50 ms.</summary>
+    /// <summary>
+    /// The backoff before the first retry; it doubles per retry (exponential), with jitter. At most 1 day (Polly's
+    /// bound). Default 50 ms.
+    /// </summary>
     public TimeSpan BaseDelay { get; set; } = TimeSpan.FromMilliseconds(50);
 
-    /// <summary>The longest backoff. Default 2 s.</summary>
+    /// <summary>The longest backoff, at most 1 day (Polly's bound). Default 2 s.</summary>
     public TimeSpan MaxDelay { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Whether backoffs are jittered (decorrelated, so that failed callers do not retry in step). Default true.</summary>
@@ -36,6 +39,9 @@ public sealed class RpcResilienceOptions
     /// <summary>Hedging of idempotent calls (off by default).</summary>
     public RpcHedgingOptions Hedging { get; set; } = new();
 
+    /// <summary>The longest backoff, sampling window or break Polly's strategies take.</summary>
+    internal static readonly TimeSpan MaxPollyTime = TimeSpan.FromDays(1);
+
     /// <summary>A copy of these settings and their nested ones (read per call and per request topic), for a client to keep.</summary>
     internal RpcResilienceOptions Copy()
     {
@@ -52,6 +58,11 @@ public sealed class RpcResilienceOptions
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxAttempts, 100, nameof(MaxAttempts));
         ArgumentOutOfRangeException.ThrowIfLessThan(BaseDelay, TimeSpan.Zero, nameof(BaseDelay));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxDelay, BaseDelay, nameof(MaxDelay));
+
+        // Polly's own bounds, checked here so a setting beyond them is refused by name when the client is built, not
+        // by Polly's ValidationException (for a breaker's pipeline: at every call to the topic).
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(BaseDelay, MaxPollyTime, nameof(BaseDelay));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxDelay, MaxPollyTime, nameof(MaxDelay));
         if (AttemptTimeout is { } attempt)
         {
             ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(attempt, TimeSpan.Zero, nameof(AttemptTimeout));

@@ -88,6 +88,36 @@ public sealed class RpcClientOptionsTests
         Assert.Contains(setting, error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("BaseDelay")]
+    [InlineData("MaxDelay")]
+    [InlineData("SamplingDuration")]
+    [InlineData("BreakDuration")]
+    public async Task A_resilience_setting_beyond_what_its_pipeline_takes_is_refused_when_the_client_is_built(string setting)
+    {
+        var options = new RpcClientOptions { BootstrapServers = "localhost:9092" };
+        var resilience = options.Resilience;
+        var twoDays = TimeSpan.FromDays(2);
+        switch (setting)
+        {
+            case "BaseDelay": (resilience.BaseDelay, resilience.MaxDelay) = (twoDays, twoDays); break;
+            case "MaxDelay": resilience.MaxDelay = twoDays; break;
+            case "SamplingDuration": (resilience.CircuitBreaker.Enabled, resilience.CircuitBreaker.SamplingDuration) = (true, twoDays); break;
+            case "BreakDuration": (resilience.CircuitBreaker.Enabled, resilience.CircuitBreaker.BreakDuration) = (true, twoDays); break;
+        }
+
+        // Before, the client was built (or threw Polly's ValidationException), and with a breaker every call then failed
+        // with that exception when the topic's pipeline was built.
+        RpcClient? built = null;
+        var error = Assert.ThrowsAny<ArgumentException>(() => built = new RpcClient(options));
+        if (built is not null)
+        {
+            await built.DisposeAsync();
+        }
+
+        Assert.Contains(setting, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Building_a_client_leaves_the_callers_options_as_they_were_so_the_same_object_changed_builds_the_next_one_as_set()
     {
