@@ -14,6 +14,8 @@ namespace Messaging.Rpc;
 /// </summary>
 internal sealed class RequestDispatcher
 {
+    /// <summary>The most characters of an error message a reply carries (at most 12 KiB of UTF-8).</summary>
+    internal const int MaxErrorMessageChars = 4096;
 
     private readonly RpcWire _wire;
     private readonly IReplySink _sink;
@@ -246,7 +248,7 @@ internal sealed class RequestDispatcher
             return;
         }
 
-        _cache!.Complete(correlationId, new CachedReply(status, message, request.Method!.ContentTypeUtf8, payload.ToArray()));
+        _cache!.Complete(correlationId, new CachedReply(status, message is null ? null : Bounded(message), request.Method!.ContentTypeUtf8, payload.ToArray()));
     }
 
     /// <summary>
@@ -338,6 +340,23 @@ internal sealed class RequestDispatcher
         }
     }
 
+    /// <summary>
+    /// An error message as the reply carries it: at most <see cref="MaxErrorMessageChars"/> characters (never half a
+    /// surrogate pair). A longer one (a handler's message quoting a large input, a deep stack trace) could make the
+    /// reply larger than the producer or broker takes, and the caller would wait out its deadline instead of
+    /// learning the status.
+    /// </summary>
+    private static string Bounded(string message)
+    {
+        if (message.Length <= MaxErrorMessageChars)
+        {
+            return message;
+        }
+
+        var cut = char.IsHighSurrogate(message[MaxErrorMessageChars - 1]) ? MaxErrorMessageChars - 1 : MaxErrorMessageChars;
+        return message[..cut];
+    }
+
     /// <summary>The reply's headers, in the request's reused arrays: correlation ID and content type (OK), or status (and message).</summary>
     private RecordHeader[] ReplyHeaders(ServerRequest request, RpcStatus status, string? message, ReadOnlyMemory<byte>? contentType)
     {
@@ -360,7 +379,7 @@ internal sealed class RequestDispatcher
             headers = request.ErrorHeaders;
             headers[0] = id;
             headers[1] = new RecordHeader(_wire.Status, RpcWire.StatusValues[(int)status]);
-            headers[2] = new RecordHeader(_wire.ErrorMessage, Encoding.UTF8.GetBytes(message));
+            headers[2] = new RecordHeader(_wire.ErrorMessage, Encoding.UTF8.GetBytes(Bounded(message)));
         }
 
         return headers;

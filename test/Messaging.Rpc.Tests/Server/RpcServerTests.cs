@@ -380,6 +380,29 @@ public sealed class RpcServerTests(TestBrokerFixture fixture)
         Assert.Equal(new byte[] { 3 }, await client.CallAsync(requests, "Echo", new byte[] { 3 }, options, ct));
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task A_handler_error_whose_message_is_larger_than_a_reply_may_be_reaches_the_caller_with_its_status()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (broker, requests, replies) = await ServerTestSupport.BrokerAsync(fixture, ct);
+        await using var _ = broker;
+        await using var server = new RpcServer(ServerTestSupport.Options(broker.BootstrapServers, requests, ServerTestSupport.NewGroup(), "s"));
+        // A validation message that quotes the whole (large) input: larger than the reply producer's 1 MB max.request.size.
+        server.MapRaw("Validate", static (_, _) => throw new RpcException(RpcStatus.InvalidArgument, "bad input: " + new string('x', 2_000_000)));
+        await server.StartAsync(ct);
+        await ServerTestSupport.AssignedAsync(ct, server);
+        await using var client = new RpcClient(RpcTestSupport.Options(broker.BootstrapServers, replies));
+        var options = new RpcCallOptions { Timeout = TimeSpan.FromSeconds(10) };
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => client.CallAsync(requests, "Validate", new byte[] { 1 }, options, ct).AsTask());
+
+        // Answered with its status and the start of its message, not left to the caller's deadline.
+        Assert.Equal(RpcStatus.InvalidArgument, error.Status);
+        Assert.StartsWith("bad input: xxx", error.Detail, StringComparison.Ordinal);
+        Assert.Equal(RequestDispatcher.MaxErrorMessageChars, error.Detail.Length);
+        Assert.Equal(0, server.Statistics.ReplyFailures);
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         for (var current = Volatile.Read(ref target); value > current; current = Volatile.Read(ref target))
