@@ -108,6 +108,9 @@ internal sealed class CallResilience : ICircuitStateSource
         return retryable && call.Deadline > _time.GetUtcNow();
     }
 
+    /// <summary>Outcomes that say nothing of the service either way: the caller's cancellation, the client's own limits.</summary>
+    private static bool SaysNothing(Exception? error) => error is RpcException { Status: RpcStatus.Cancelled or RpcStatus.ResourceExhausted };
+
     /// <summary>Outcomes that say the service is unwell (not the caller's cancellation, not the client's own limits).</summary>
     private static bool IsFailure(Exception? error) => error is RpcException e && e.Status switch
     {
@@ -155,7 +158,10 @@ internal sealed class CallResilience : ICircuitStateSource
             SamplingDuration = settings.SamplingDuration,
             BreakDuration = settings.BreakDuration,
             StateProvider = breaker.Provider,
-            ShouldHandle = static args => new ValueTask<bool>(IsFailure(args.Outcome.Exception)),
+            // A probe (half-open) that says nothing of the service — its caller cancelled it, or the client's own bounds
+            // refused it — counts as failed: Polly would take it as a success and close the circuit unasked.
+            ShouldHandle = args => new ValueTask<bool>(IsFailure(args.Outcome.Exception)
+                || (breaker.Provider.CircuitState == CircuitState.HalfOpen && SaysNothing(args.Outcome.Exception))),
             OnOpened = args =>
             {
                 _log.CircuitOpened(topic, args.BreakDuration.TotalMilliseconds, args.Outcome.Exception?.Message ?? "failures");

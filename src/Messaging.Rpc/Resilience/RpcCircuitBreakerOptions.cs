@@ -4,7 +4,8 @@ namespace Messaging.Rpc;
 /// A circuit breaker per request topic (Polly's, see <c>docs/rpc.md</c>): when, within <see cref="SamplingDuration"/>,
 /// at least <see cref="MinimumThroughput"/> calls finished and the share that failed reached <see cref="FailureRatio"/>,
 /// the circuit opens: calls to the topic fail at once with <see cref="RpcStatus.Unavailable"/> for
-/// <see cref="BreakDuration"/>; then one probe call goes through, and its outcome closes the circuit or opens it again.
+/// <see cref="BreakDuration"/>; then one probe call goes through, and its outcome closes the circuit or opens it again
+/// (a probe its caller cancels, or the client's own limits refuse, says nothing of the service: it opens it again).
 /// "N consecutive failures" is <see cref="FailureRatio"/> 1.0 with <see cref="MinimumThroughput"/> N. Failures are
 /// outcomes that say the service is unwell: <see cref="RpcStatus.Unavailable"/>, <see cref="RpcStatus.DeadlineExceeded"/>,
 /// <see cref="RpcStatus.Internal"/>, <see cref="RpcStatus.Unknown"/>, <see cref="RpcStatus.DataLoss"/> — not the

@@ -112,6 +112,41 @@ public sealed class CircuitBreakerTests(TestBrokerFixture fixture)
         Assert.Equal(RpcCircuitState.Open, resilience.StateOf("payments"));
     }
 
+    [Theory]
+    [InlineData(RpcStatus.Cancelled)]
+    [InlineData(RpcStatus.ResourceExhausted)]
+    public async Task A_probe_that_says_nothing_of_the_service_does_not_close_the_circuit(RpcStatus neutral)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var resilience = new CallResilience(Breaker(TimeSpan.FromSeconds(5)), time, new RpcClientLog(NullLogger.Instance));
+        async Task CallAsync(RpcStatus status)
+        {
+            try
+            {
+                await resilience.Pipeline("payments").ExecuteAsync(_ => status == RpcStatus.Ok ? ValueTask.CompletedTask : throw new RpcException(status, "x"), ct);
+            }
+            catch (Exception e) when (e is RpcException or BrokenCircuitException)
+            {
+            }
+        }
+
+        await CallAsync(RpcStatus.Unavailable);
+        await CallAsync(RpcStatus.Internal);
+        await CallAsync(RpcStatus.DeadlineExceeded);
+        Assert.Equal(RpcCircuitState.Open, resilience.StateOf("payments"));
+
+        // The probe's caller gave up, or the client's own bounds refused it: nothing was learnt of the service. Before,
+        // such a probe closed the circuit, and every call went to the service that had just failed them all.
+        time.Advance(TimeSpan.FromSeconds(5));
+        await CallAsync(neutral);
+        Assert.Equal(RpcCircuitState.Open, resilience.StateOf("payments"));
+
+        time.Advance(TimeSpan.FromSeconds(5));
+        await CallAsync(RpcStatus.Ok); // a probe the service answers closes it
+        Assert.Equal(RpcCircuitState.Closed, resilience.StateOf("payments"));
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task A_failing_service_opens_the_circuit_calls_fail_fast_and_it_closes_after_the_service_recovers()
     {
