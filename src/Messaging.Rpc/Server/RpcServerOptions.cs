@@ -61,7 +61,7 @@ public sealed class RpcServerOptions
     /// <summary>How long disposal waits for running handlers and their replies before cancelling them. Default 10 s.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How often answered requests are committed (also on revocation and at shutdown); at most 1 day. Default 200 ms.</summary>
+    /// <summary>How often answered requests are committed (also on revocation and at shutdown). Default 200 ms.</summary>
     public TimeSpan CommitInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
@@ -165,7 +165,6 @@ public sealed class RpcServerOptions
 
         ArgumentOutOfRangeException.ThrowIfLessThan(DrainTimeout, TimeSpan.Zero, nameof(DrainTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(CommitInterval, TimeSpan.Zero, nameof(CommitInterval));
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(CommitInterval, FarDeadline.MaxStep, nameof(CommitInterval)); // one timer's period
         if (!Enum.IsDefined(ExpiredRequests))
         {
             throw new ArgumentOutOfRangeException(nameof(ExpiredRequests), ExpiredRequests, "Not a defined policy.");
