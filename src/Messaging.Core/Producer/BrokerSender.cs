@@ -623,7 +623,7 @@ internal sealed class BrokerSender : IAsyncDisposable
             }
             else if (retriable && now < batch.DeadlineTicks && !batch.IsReported && !_accumulator.IsClosed)
             {
-                batch.RetryAtTicks = now + _settings.RetryBackoffTicks(batch.Attempts);
+                batch.RetryAtTicks = Clock.Add(now, _settings.RetryBackoffTicks(batch.Attempts)); // a backoff of TimeSpan.MaxValue never comes round
                 partition.Queue.InsertInSequenceOrder(batch);
             }
             else

@@ -93,12 +93,14 @@ internal sealed class ProducerSettings
     /// <summary>metadata.max.idle.ms: how long a topic goes without a batch, with nothing queued or in flight, before the producer drops it.</summary>
     public long MetadataMaxIdleTicks { get; }
 
-    /// <summary>The wait before retry number <paramref name="attempt"/> (1-based): doubling from retry.backoff.ms, ±20% jitter, capped (KIP-580).</summary>
+    /// <summary>The wait before retry number <paramref name="attempt"/> (1-based): doubling from retry.backoff.ms, ±20% jitter, capped (KIP-580); saturating at <see cref="long.MaxValue"/>.</summary>
     public long RetryBackoffTicks(int attempt)
     {
         var exponent = Math.Min(Math.Max(attempt - 1, 0), 20);
         var ms = Math.Min(RetryBackoff.TotalMilliseconds * (1L << exponent), RetryBackoffMax.TotalMilliseconds);
         ms *= 0.8 + (Random.Shared.NextDouble() * 0.4);
-        return Clock.ToTicks(TimeSpan.FromMilliseconds(ms));
+
+        // A backoff of TimeSpan.MaxValue ("never retry") jittered upwards is longer than a TimeSpan holds: it saturates.
+        return Clock.ToTicks(ms >= TimeSpan.MaxValue.TotalMilliseconds ? TimeSpan.MaxValue : TimeSpan.FromMilliseconds(ms));
     }
 }

@@ -125,8 +125,8 @@ internal sealed class Clock
 
     private static readonly TimeSpan MaxTimerDelay = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
 
-    /// <summary>Completes after <paramref name="delay"/> on this clock.</summary>
-    public Task Delay(TimeSpan delay, CancellationToken cancellationToken) => Task.Delay(delay, Provider, cancellationToken);
+    /// <summary>Completes after <paramref name="delay"/> on this clock (never, for a delay longer than a timer can wait: only <paramref name="cancellationToken"/> ends it).</summary>
+    public Task Delay(TimeSpan delay, CancellationToken cancellationToken) => Task.Delay(TimerDelay(delay), Provider, cancellationToken);
 
     /// <summary>Completes once this clock reaches <paramref name="deadline"/> (a timestamp of it).</summary>
     /// <remarks>
