@@ -182,9 +182,26 @@ public sealed class KafkaAdminClient : IAsyncDisposable
             }
             catch (KafkaException ex) when (ex.IsRetriable && clock.Now < deadline)
             {
-                await clock.Delay(_options.RetryBackoff, cancellationToken).ConfigureAwait(false);
+                if (!await BackoffAsync(deadline, cancellationToken).ConfigureAwait(false))
+                {
+                    throw;
+                }
             }
         }
+    }
+
+    /// <summary>
+    /// Waits <see cref="KafkaAdminOptions.RetryBackoff"/> before a retry, but not past the call's
+    /// <paramref name="deadline"/>: false when the deadline came first (a backoff longer than what is left of
+    /// <see cref="KafkaAdminOptions.DefaultApiTimeout"/>, TimeSpan.MaxValue for "never retry"), and the call ends with
+    /// its last error instead of waiting out the backoff.
+    /// </summary>
+    private async Task<bool> BackoffAsync(long deadline, CancellationToken cancellationToken)
+    {
+        var clock = _cluster.Settings.Clock;
+        var retryAt = clock.After(_options.RetryBackoff);
+        await clock.DelayUntil(Math.Min(retryAt, deadline), cancellationToken).ConfigureAwait(false);
+        return retryAt < deadline;
     }
 
     /// <summary>
@@ -296,7 +313,10 @@ public sealed class KafkaAdminClient : IAsyncDisposable
                 break;
             }
 
-            await clock.Delay(_options.RetryBackoff, cancellationToken).ConfigureAwait(false);
+            if (!await BackoffAsync(deadline, cancellationToken).ConfigureAwait(false))
+            {
+                break;
+            }
         }
 
         if (errors.Count > 0)

@@ -6,7 +6,11 @@ public sealed class KafkaAdminOptions : KafkaClientOptions
     /// <summary><c>default.api.timeout.ms</c>: how long one admin call may take, retries included. Default 60 s.</summary>
     public TimeSpan DefaultApiTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary><c>retry.backoff.ms</c>: the wait before retrying a call that failed with a retriable error. Default 100 ms.</summary>
+    /// <summary>
+    /// <c>retry.backoff.ms</c>: the wait before retrying a call that failed with a retriable error. A retry whose wait
+    /// would end past <see cref="DefaultApiTimeout"/> is not made: the call fails with its last error, by its timeout
+    /// (so <see cref="TimeSpan.MaxValue"/> means no retries). Default 100 ms.
+    /// </summary>
     public TimeSpan RetryBackoff { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>

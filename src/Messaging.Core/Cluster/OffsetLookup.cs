@@ -1,6 +1,7 @@
 using Messaging.Connection;
 using Messaging.Errors;
 using Messaging.Protocol.Messages;
+using Messaging.Threading;
 
 namespace Messaging.Cluster;
 
@@ -94,7 +95,7 @@ internal sealed class OffsetLookup
                 return results;
             }
 
-            if (_time.GetElapsedTime(started) + _retryBackoff > retryFor)
+            if (Clock.Sum(_time.GetElapsedTime(started), _retryBackoff) > retryFor) // a backoff of TimeSpan.MaxValue: never
             {
                 // Out of time: the partitions still failing keep their last (retriable) error. Each failed for a moved
                 // or missing leader or an unreachable broker: a refresh requested now is ready for the caller's next attempt.
@@ -102,7 +103,7 @@ internal sealed class OffsetLookup
                 return results;
             }
 
-            await Task.Delay(_retryBackoff, _time, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(Clock.TimerDelay(_retryBackoff), _time, cancellationToken).ConfigureAwait(false);
             metadata = await RefreshAsync(metadata, topics, cancellationToken).ConfigureAwait(false);
             pending = retry;
         }
@@ -123,9 +124,9 @@ internal sealed class OffsetLookup
                     ? await _cluster.Metadata.FetchTopicsAsync(topics, cancellationToken).ConfigureAwait(false)
                     : await _cluster.Metadata.EnsureTopicsAsync(topics, cancellationToken).ConfigureAwait(false);
             }
-            catch (KafkaException ex) when (ex.IsRetriable && _time.GetElapsedTime(started) + _retryBackoff <= retryFor)
+            catch (KafkaException ex) when (ex.IsRetriable && Clock.Sum(_time.GetElapsedTime(started), _retryBackoff) <= retryFor)
             {
-                await Task.Delay(_retryBackoff, _time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(Clock.TimerDelay(_retryBackoff), _time, cancellationToken).ConfigureAwait(false);
             }
         }
     }

@@ -128,7 +128,7 @@ internal sealed class Clock
     /// <summary>Completes after <paramref name="delay"/> on this clock (never, for a delay longer than a timer can wait: only <paramref name="cancellationToken"/> ends it).</summary>
     public Task Delay(TimeSpan delay, CancellationToken cancellationToken) => Task.Delay(TimerDelay(delay), Provider, cancellationToken);
 
-    /// <summary>Completes once this clock reaches <paramref name="deadline"/> (a timestamp of it).</summary>
+    /// <summary>Completes once this clock reaches <paramref name="deadline"/> (a timestamp of it; one further than a timer can wait, <see cref="long.MaxValue"/> included, is never reached).</summary>
     /// <remarks>
     /// Not <see cref="Delay"/> of the time left: a delay counts from the clock as it reads when its timer is made, and a
     /// clock moved by hand (a test's fake clock) can jump between reading the time left and that moment — the delay
@@ -147,7 +147,7 @@ internal sealed class Clock
             }
 
             using var step = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var delay = Task.Delay(ToTimeSpan(deadline - now), Provider, step.Token);
+            var delay = Task.Delay(TimerDelay(ToTimeSpan(deadline - now)), Provider, step.Token); // a deadline too far for a timer: never
             if (IsSystem || !JumpedSince(ref now))
             {
                 await delay.ConfigureAwait(false);

@@ -5,7 +5,8 @@ namespace Messaging.Core.Tests.Admin;
 
 /// <summary>
 /// An admin call ends at <see cref="KafkaAdminOptions.DefaultApiTimeout"/> even while a request is unanswered: a
-/// broker that never answers does not hold the call for the (longer) request timeout.
+/// broker that never answers does not hold the call for the (longer) request timeout, nor does a retry backoff longer
+/// than what is left of it.
 /// </summary>
 public sealed class AdminApiTimeoutTests
 {
@@ -52,11 +53,51 @@ public sealed class AdminApiTimeoutTests
         Assert.Equal(ApiKey.ListOffsets, error.ApiKey);
     }
 
-    private static KafkaAdminClient Admin(InMemoryBroker broker) => new(new KafkaAdminOptions
+    [Theory(Timeout = 20_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_retry_backoff_longer_than_the_api_timeout_ends_the_call_at_the_api_timeout(bool neverRetry)
+    {
+        // RetryBackoff = TimeSpan.MaxValue: "never retry", as retry.backoff.ms = Long.MAX_VALUE may say.
+        var ct = TestContext.Current.CancellationToken;
+        var broker = new InMemoryBroker { RefuseConnects = 1 }; // the first attempt fails retriably
+        await using var admin = Admin(broker, neverRetry ? TimeSpan.MaxValue : TimeSpan.FromHours(1));
+        var watch = Stopwatch.StartNew();
+
+        var error = await Assert.ThrowsAnyAsync<KafkaException>(() => admin.DescribeClusterAsync(ct).WaitAsync(TimeSpan.FromSeconds(10), ct));
+
+        Assert.True(watch.Elapsed < RequestTimeout / 3, "the call took " + watch.Elapsed + ": " + error.Message);
+        Assert.True(error.IsRetriable, error.ToString());
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task Listing_offsets_of_a_partition_without_a_leader_under_a_retry_backoff_of_TimeSpan_MaxValue_fails_with_the_lookups_error()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var broker = new InMemoryBroker
+        {
+            OnMetadata = (_, _) => new()
+            {
+                Brokers = ListOffsetsMetadataTests.Answer.Brokers,
+                ClusterId = "in-memory",
+                ControllerId = 1,
+                Topics = [new() { Name = "orders", TopicId = Guid.NewGuid(), Partitions = [new() { PartitionIndex = 0, LeaderId = -1, LeaderEpoch = 0, ReplicaNodes = [1], IsrNodes = [] }] }],
+            },
+        };
+        await using var admin = Admin(broker, TimeSpan.MaxValue);
+        var watch = Stopwatch.StartNew();
+
+        var error = await Assert.ThrowsAsync<KafkaAdminException>(() => admin.ListOffsetsAsync([new(new TopicPartition("orders", 0), OffsetSpec.Latest)], cancellationToken: ct).WaitAsync(TimeSpan.FromSeconds(10), ct));
+
+        Assert.True(watch.Elapsed < RequestTimeout / 3, "the call took " + watch.Elapsed + ": " + error.Message);
+    }
+
+    private static KafkaAdminClient Admin(InMemoryBroker broker, TimeSpan? retryBackoff = null) => new(new KafkaAdminOptions
     {
         BootstrapServers = "broker1.test:9092",
         TransportFactory = broker,
         DefaultApiTimeout = ApiTimeout,
         RequestTimeout = RequestTimeout,
+        RetryBackoff = retryBackoff ?? new KafkaAdminOptions().RetryBackoff,
     });
 }
