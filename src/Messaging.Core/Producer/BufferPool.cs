@@ -190,7 +190,7 @@ internal sealed class BufferPool : IPoolStatisticsSource
 
         try
         {
-            await waiter.Completion!.Task.WaitAsync(maxBlock, _clock.Provider, cancellationToken).ConfigureAwait(false);
+            await waiter.Completion!.Task.WaitAsync(Clock.TimerDelay(maxBlock), _clock.Provider, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {

@@ -143,7 +143,7 @@ internal sealed class ProduceLane : IDisposable
 
         try
         {
-            drained.WaitAsync(timeout, _clock.Provider).GetAwaiter().GetResult();
+            drained.WaitAsync(Clock.TimerDelay(timeout), _clock.Provider).GetAwaiter().GetResult();
             return true;
         }
         catch (TimeoutException)

@@ -1,5 +1,6 @@
 using Messaging.Cluster;
 using Messaging.Errors;
+using Messaging.Threading;
 
 namespace Messaging.Producer;
 
@@ -73,7 +74,7 @@ internal sealed class TopicMetadataWaiter
 
             try
             {
-                var wait = remaining > TimeSpan.Zero ? remaining : TimeSpan.FromMilliseconds(1);
+                var wait = remaining > TimeSpan.Zero ? Clock.TimerDelay(remaining) : TimeSpan.FromMilliseconds(1); // no limit (TimeSpan.MaxValue): infinite
                 var cached = first ? _metadata.Current : null;
                 var metadata = first
                     ? await _metadata.EnsureTopicsAsync([topic], cancellationToken).WaitAsync(wait, clock.Provider, cancellationToken).ConfigureAwait(false)
@@ -131,7 +132,7 @@ internal sealed class TopicMetadataWaiter
 
         try
         {
-            var wait = maxWait > TimeSpan.Zero ? maxWait : TimeSpan.FromMilliseconds(1);
+            var wait = maxWait > TimeSpan.Zero ? Clock.TimerDelay(maxWait) : TimeSpan.FromMilliseconds(1);
             _senders.Apply(await _metadata.RefreshAsync(cancellationToken).WaitAsync(wait, _settings.Clock.Provider, cancellationToken).ConfigureAwait(false));
         }
         catch (TimeoutException)

@@ -95,12 +95,30 @@ internal sealed class Clock
     /// <summary>How long from <paramref name="start"/> to <paramref name="end"/>.</summary>
     public TimeSpan Between(long start, long end) => ToTimeSpan(end - start);
 
-    /// <summary>Blocks until <paramref name="signal"/> is set or <paramref name="timeout"/> passes on this clock; true if it was set.</summary>
+    /// <summary>Blocks until <paramref name="signal"/> is set or <paramref name="timeout"/> passes on this clock (never, for one longer than a timer can wait); true if it was set.</summary>
     public bool Wait(ManualResetEventSlim signal, TimeSpan timeout)
     {
-        if (IsSystem || timeout == Timeout.InfiniteTimeSpan)
+        timeout = TimerDelay(timeout);
+        if (timeout == Timeout.InfiniteTimeSpan)
         {
-            return signal.Wait(timeout);
+            return signal.Wait(Timeout.InfiniteTimeSpan);
+        }
+
+        if (IsSystem)
+        {
+            // An event waits at most int.MaxValue ms at a time; a timer's longest wait is about twice that.
+            var deadline = After(timeout);
+            while (timeout > MaxEventWait)
+            {
+                if (signal.Wait(MaxEventWait))
+                {
+                    return true;
+                }
+
+                timeout = Until(deadline);
+            }
+
+            return signal.Wait(timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout);
         }
 
         using var expiry = new CancellationTokenSource(timeout, Provider);
@@ -124,6 +142,8 @@ internal sealed class Clock
     public static TimeSpan TimerDelay(TimeSpan delay) => delay > MaxTimerDelay ? Timeout.InfiniteTimeSpan : delay;
 
     private static readonly TimeSpan MaxTimerDelay = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
+    private static readonly TimeSpan MaxEventWait = TimeSpan.FromMilliseconds(int.MaxValue);
 
     /// <summary>Completes after <paramref name="delay"/> on this clock (never, for a delay longer than a timer can wait: only <paramref name="cancellationToken"/> ends it).</summary>
     public Task Delay(TimeSpan delay, CancellationToken cancellationToken) => Task.Delay(TimerDelay(delay), Provider, cancellationToken);

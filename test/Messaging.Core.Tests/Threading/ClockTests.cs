@@ -91,6 +91,25 @@ public sealed class ClockTests
         Assert.True(await signalled.WaitAsync(TimeSpan.FromSeconds(10), ct));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_blocking_wait_longer_than_a_timer_or_an_event_can_wait_ends_only_when_signalled(bool system)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var clock = system ? Clock.System : new Clock(new FakeTimeProvider());
+        foreach (var timeout in new[] { TimeSpan.MaxValue, TimeSpan.FromDays(30) }) // beyond a timer's ~49.7 days; beyond an event's ~24.8
+        {
+            using var signal = new ManualResetEventSlim();
+            var waiting = Task.Run(() => clock.Wait(signal, timeout), ct);
+            var delay = clock.Delay(timeout, ct);
+            Assert.False(waiting.IsCompleted, waiting.Exception?.ToString());
+            Assert.False(delay.IsCompleted, delay.Exception?.ToString());
+            signal.Set();
+            Assert.True(await waiting.WaitAsync(TimeSpan.FromSeconds(10), ct), "waited " + timeout);
+        }
+    }
+
     /// <summary>A fake clock that says when timers were armed on it, so a test advances it only once a wait is in place.</summary>
     private sealed class TimerCountingTimeProvider : FakeTimeProvider
     {
