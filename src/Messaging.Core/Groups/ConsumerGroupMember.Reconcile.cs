@@ -1,3 +1,5 @@
+using Messaging.Connection;
+
 namespace Messaging.Groups;
 
 /// <summary>
@@ -15,19 +17,23 @@ internal sealed partial class ConsumerGroupMember
             {
                 await _reconcileWake.WaitAsync(Timeout.InfiniteTimeSpan, token).ConfigureAwait(false);
                 token.ThrowIfCancellationRequested();
+                var failures = 0;
                 while (!token.IsCancellationRequested && !await ReconcileOnceAsync(token).ConfigureAwait(false))
                 {
                     // Some topic ids are not in the metadata yet: refresh and try again. A refresh that fails (brokers
                     // restarting, a request timeout) is tried again after the backoff: letting it end this loop left
-                    // the member owning nothing of its target for good, and its close rethrew the error.
+                    // the member owning nothing of its target for good, and its close rethrew the error. The backoff
+                    // is the group's (up to RetryBackoffMax), as for its other retries: the consumer's RetryBackoff
+                    // itself may be TimeSpan.MaxValue, which no timer takes.
                     try
                     {
                         await _coordinator.Cluster.Metadata.RefreshAsync(token).ConfigureAwait(false);
                     }
                     catch (KafkaException ex) when (!token.IsCancellationRequested)
                     {
-                        _log.Retrying(GroupId, "metadata for the assignment's topic ids", _settings.RetryBackoff.TotalMilliseconds, ex.Message);
-                        await Task.Delay(_settings.RetryBackoff, _time, token).ConfigureAwait(false);
+                        var backoff = ReconnectBackoff.Next(++failures, _settings.RetryBackoff, _settings.RetryBackoffMax);
+                        _log.Retrying(GroupId, "metadata for the assignment's topic ids", backoff.TotalMilliseconds, ex.Message);
+                        await Task.Delay(backoff, _time, token).ConfigureAwait(false);
                     }
                 }
             }
