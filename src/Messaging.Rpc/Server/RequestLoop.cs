@@ -20,6 +20,9 @@ internal sealed partial class RequestLoop : IRequestRunner, IConsumerRebalanceLi
 {
     private static readonly TimeSpan ErrorBackoff = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>The longest period a timer takes.</summary>
+    private static readonly TimeSpan MaxTimerPeriod = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
     private readonly RpcServerOptions _options;
     private readonly KafkaConsumer _consumer;
     private readonly RequestReader _reader;
@@ -304,7 +307,10 @@ internal sealed partial class RequestLoop : IRequestRunner, IConsumerRebalanceLi
 
     private async Task CommitPeriodicallyAsync()
     {
-        using var timer = new PeriodicTimer(_options.CommitInterval, _time);
+        // A timer's period is at most uint.MaxValue - 1 ms (~49.7 days): a longer interval (TimeSpan.MaxValue) never
+        // ticks, and answered requests are committed on revocation and at shutdown only.
+        var period = _options.CommitInterval <= MaxTimerPeriod ? _options.CommitInterval : Timeout.InfiniteTimeSpan;
+        using var timer = new PeriodicTimer(period, _time);
         try
         {
             while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))

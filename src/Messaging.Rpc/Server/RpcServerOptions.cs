@@ -61,7 +61,10 @@ public sealed class RpcServerOptions
     /// <summary>How long disposal waits for running handlers and their replies before cancelling them. Default 10 s.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How often answered requests are committed (also on revocation and at shutdown). Default 200 ms.</summary>
+    /// <summary>
+    /// How often answered requests are committed (also on revocation and at shutdown). Longer than a timer can wait
+    /// (~49.7 days; <see cref="TimeSpan.MaxValue"/>): only on revocation and at shutdown. Default 200 ms.
+    /// </summary>
     public TimeSpan CommitInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
