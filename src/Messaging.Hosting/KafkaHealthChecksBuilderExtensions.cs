@@ -7,6 +7,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Adds Kafka to a service's health checks.</summary>
 public static class KafkaHealthChecksBuilderExtensions
 {
+    private static readonly TimeSpan MaxTimerDelay = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
     /// <summary>
     /// Adds a check that the cluster answers a metadata request within <paramref name="timeout"/> (default 5 s),
     /// through the <see cref="KafkaAdminClient"/> registered with <c>AddKafkaAdminClient</c> (keyed by
@@ -16,7 +18,7 @@ public static class KafkaHealthChecksBuilderExtensions
     /// <param name="name">The check's name. Default "kafka".</param>
     /// <param name="failureStatus">The status reported on failure. Default unhealthy.</param>
     /// <param name="tags">Tags for filtering checks (for example "ready").</param>
-    /// <param name="timeout">How long the metadata request may take.</param>
+    /// <param name="timeout">How long the metadata request may take (<see cref="Timeout.InfiniteTimeSpan"/>, or anything longer than a timer can wait such as <see cref="TimeSpan.MaxValue"/>: no limit). Default 5 s.</param>
     /// <param name="serviceKey">The key of the admin client to use; null for the default one.</param>
     /// <returns>The builder.</returns>
     public static IHealthChecksBuilder AddKafka(
@@ -28,7 +30,14 @@ public static class KafkaHealthChecksBuilderExtensions
         string? serviceKey = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        // A timer waits at most uint.MaxValue - 1 ms (~49.7 days): a longer timeout (TimeSpan.MaxValue) is no limit, as
+        // Timeout.InfiniteTimeSpan is; given to the health check service and to the check, it failed every check.
         var bound = timeout ?? TimeSpan.FromSeconds(5);
+        if (bound > MaxTimerDelay)
+        {
+            bound = Timeout.InfiniteTimeSpan;
+        }
+
         return builder.Add(new HealthCheckRegistration(
             name,
             provider => new KafkaHealthCheck(

@@ -142,6 +142,24 @@ public sealed class KafkaServiceCollectionTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_health_check_without_a_time_limit_is_healthy_with_a_broker(bool infinite)
+    {
+        // TimeSpan.MaxValue ("no limit"), or Timeout.InfiniteTimeSpan, for the check's timeout.
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = EmbeddedKafkaCluster.Start(brokers: 1);
+        var services = new ServiceCollection().AddLogging();
+        services.AddKafkaAdminClient(null, options => options.BootstrapServers = cluster.BootstrapServers);
+        services.AddHealthChecks().AddKafka(timeout: infinite ? Timeout.InfiniteTimeSpan : TimeSpan.MaxValue);
+        await using var provider = services.BuildServiceProvider();
+
+        var entry = (await provider.GetRequiredService<HealthCheckService>().CheckHealthAsync(ct)).Entries["kafka"];
+
+        Assert.True(entry.Status == HealthStatus.Healthy, entry.Status + ": " + entry.Description + " " + entry.Exception);
+    }
+
     private static void AssertEverySettingBinds<TOptions>(Action<IServiceCollection, IConfiguration> register, string section)
         where TOptions : KafkaClientOptions, new()
     {
