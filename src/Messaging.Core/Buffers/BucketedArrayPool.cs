@@ -159,7 +159,7 @@ internal sealed class BucketedArrayPool<T> : IPoolStatisticsSource
     private sealed class Bucket(int length, int capacity)
     {
         private readonly Lock _lock = new();
-        private readonly T[]?[] _items = new T[]?[capacity];
+        private T[]?[] _items = [];
         private int _count;
 
         public int Length { get; } = length;
@@ -183,11 +183,12 @@ internal sealed class BucketedArrayPool<T> : IPoolStatisticsSource
         {
             lock (_lock)
             {
-                if (_count == _items.Length)
+                if (_count == capacity)
                 {
                     return false;
                 }
 
+                RetainedSlots.EnsureRoom(ref _items, _count + 1, capacity);
                 _items[_count++] = array;
                 return true;
             }

@@ -9,9 +9,10 @@ namespace Messaging.Pools;
 public sealed class RecordPool : IRecordPool, IPoolStatisticsSource
 {
     private readonly Lock _lock = new();
-    private readonly PooledRecord?[] _items;
+    private readonly int _maxRetained;
     private readonly bool _enabled;
     private readonly PoolMetrics _metrics = PoolMetrics.Shared;
+    private PooledRecord?[] _items = []; // grows as records are kept, up to _maxRetained
     private int _count;
     private long _rents;
     private long _returns;
@@ -25,7 +26,7 @@ public sealed class RecordPool : IRecordPool, IPoolStatisticsSource
         options ??= new RecordPoolOptions();
         options.Validate("Pools.Records");
         _enabled = options.Enabled && options.MaxRetained > 0;
-        _items = new PooledRecord?[_enabled ? options.MaxRetained : 0];
+        _maxRetained = _enabled ? options.MaxRetained : 0;
         MetricsTag = new KeyValuePair<string, object?>("pool", "records");
         _metrics.Register(this);
     }
@@ -88,7 +89,8 @@ public sealed class RecordPool : IRecordPool, IPoolStatisticsSource
         {
             lock (_lock)
             {
-                kept = Math.Min(_items.Length - _count, records.Length);
+                kept = Math.Min(_maxRetained - _count, records.Length);
+                RetainedSlots.EnsureRoom(ref _items, _count + kept, _maxRetained);
                 for (int i = 0; i < kept; i++)
                 {
                     _items[_count++] = records[i];

@@ -237,6 +237,31 @@ public sealed class PoolTests
     }
 
     [Fact]
+    public void Pools_without_a_count_limit_are_built_and_keep_what_is_returned()
+    {
+        // int.MaxValue ("no limit but the bytes") for every count the settings accept.
+        var settings = new ConsumerPoolOptions();
+        settings.Records.MaxRetained = int.MaxValue;
+        settings.RecordSlices.MaxRetainedPerBucket = int.MaxValue;
+        settings.DecompressionBuffers.MaxRetainedPerBucket = int.MaxValue;
+        settings.FetchResponses.MaxRetainedPerBucket = int.MaxValue;
+
+        var pools = ConsumerPools.Create(settings);
+
+        var records = new PooledRecord[40];
+        pools.Records.Rent(records);
+        pools.Records.Return(records);
+        var again = new PooledRecord[40];
+        pools.Records.Rent(again);
+        Assert.Equal(40, again.Intersect(records, ReferenceEqualityComparer.Instance).Count());
+        var slicePool = Assert.IsType<RecordSlicePool>(pools.RecordSlices);
+        var slices = Enumerable.Range(0, 40).Select(_ => slicePool.Rent(100)).ToList();
+        slices.ForEach(slicePool.Return);
+        Assert.Equal(40, slicePool.Statistics.RetainedCount);
+        Assert.Equal(0, slicePool.Statistics.Drops);
+    }
+
+    [Fact]
     public void Invalid_settings_are_rejected_naming_the_pool()
     {
         var settings = new ConsumerPoolOptions();
