@@ -24,9 +24,14 @@ public sealed class KafkaAdminOptions : KafkaClientOptions
     public override void Validate()
     {
         base.Validate();
-        if (DefaultApiTimeout <= TimeSpan.Zero || RetryBackoff <= TimeSpan.Zero)
+        if (DefaultApiTimeout <= TimeSpan.Zero)
         {
-            throw new ArgumentException("DefaultApiTimeout and RetryBackoff must be positive.", nameof(DefaultApiTimeout));
+            throw new ArgumentException("DefaultApiTimeout (default.api.timeout.ms) must be positive.", nameof(DefaultApiTimeout));
+        }
+
+        if (RetryBackoff <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("RetryBackoff (retry.backoff.ms) must be positive.", nameof(RetryBackoff));
         }
     }
 }
