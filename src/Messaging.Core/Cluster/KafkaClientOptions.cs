@@ -125,9 +125,14 @@ public class KafkaClientOptions : IConnectionOptions
             throw new ArgumentException("MaxResponseBytes must be at least 1024.", nameof(MaxResponseBytes));
         }
 
-        if (SocketSendBufferBytes < 0 || SocketReceiveBufferBytes < 0)
+        if (SocketSendBufferBytes < 0)
         {
-            throw new ArgumentException("Socket buffer sizes must be 0 (system default) or positive.", nameof(SocketSendBufferBytes));
+            throw new ArgumentException("SocketSendBufferBytes (send.buffer.bytes) must be 0 (system default) or positive.", nameof(SocketSendBufferBytes));
+        }
+
+        if (SocketReceiveBufferBytes < 0)
+        {
+            throw new ArgumentException("SocketReceiveBufferBytes (receive.buffer.bytes) must be 0 (system default) or positive.", nameof(SocketReceiveBufferBytes));
         }
 
         ArgumentNullException.ThrowIfNull(LoggerFactory);

@@ -88,6 +88,8 @@ public sealed class ConsumerOptionsTests
     [InlineData(nameof(KafkaConsumerOptions.MaxBufferedBytes))]
     [InlineData(nameof(KafkaConsumerOptions.FetchMaxWait))]
     [InlineData(nameof(KafkaConsumerOptions.AutoOffsetReset))]
+    [InlineData(nameof(KafkaConsumerOptions.SocketSendBufferBytes))]
+    [InlineData(nameof(KafkaConsumerOptions.SocketReceiveBufferBytes))]
     public void Invalid_settings_are_named(string setting)
     {
         var options = new KafkaConsumerOptions { BootstrapServers = "localhost:9092" };
@@ -98,6 +100,8 @@ public sealed class ConsumerOptionsTests
             case nameof(KafkaConsumerOptions.MaxPollRecords): options.MaxPollRecords = 0; break;
             case nameof(KafkaConsumerOptions.MaxBufferedBytes): options.MaxBufferedBytes = 0; break;
             case nameof(KafkaConsumerOptions.FetchMaxWait): options.FetchMaxWait = TimeSpan.FromSeconds(-1); break;
+            case nameof(KafkaConsumerOptions.SocketSendBufferBytes): options.SocketSendBufferBytes = -1; break;
+            case nameof(KafkaConsumerOptions.SocketReceiveBufferBytes): options.SocketReceiveBufferBytes = -1; break;
             default: options.AutoOffsetReset = (AutoOffsetReset)42; break;
         }
 
