@@ -11,13 +11,16 @@ namespace Messaging.Rpc;
 /// </summary>
 public sealed class RpcPoolOptions
 {
-    /// <summary>The size of a small-pool block in bytes. Default 16 KiB.</summary>
+    /// <summary>The size of a small-pool block in bytes, 256 to <see cref="MaximumBufferSize"/>. Default 16 KiB.</summary>
     public int BlockSize { get; set; } = 16 * 1024;
 
     /// <summary>Large buffers are a multiple of this many bytes (or powers of two of it with <see cref="UseExponentialLargeBuffer"/>). Default 256 KiB.</summary>
     public int LargeBufferMultiple { get; set; } = 256 * 1024;
 
-    /// <summary>The largest buffer kept in the large pool, in bytes; larger ones are allocated and dropped. Default 8 MiB.</summary>
+    /// <summary>
+    /// The largest buffer kept in the large pool, in bytes; larger ones are allocated and dropped. A multiple of
+    /// <see cref="LargeBufferMultiple"/> (with <see cref="UseExponentialLargeBuffer"/>: it times a power of two). Default 8 MiB.
+    /// </summary>
     public int MaximumBufferSize { get; set; } = 8 * 1024 * 1024;
 
     /// <summary>Whether large buffers grow by powers of two of <see cref="LargeBufferMultiple"/> rather than linearly. Default false.</summary>
@@ -32,6 +35,7 @@ public sealed class RpcPoolOptions
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(BlockSize, 256, nameof(BlockSize));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(BlockSize, MaximumBufferSize, nameof(BlockSize)); // the stream manager refuses it
         ArgumentOutOfRangeException.ThrowIfLessThan(LargeBufferMultiple, 1, nameof(LargeBufferMultiple));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaximumBufferSize, LargeBufferMultiple, nameof(MaximumBufferSize));
         ArgumentOutOfRangeException.ThrowIfNegative(MaximumSmallPoolFreeBytes, nameof(MaximumSmallPoolFreeBytes));
@@ -39,6 +43,11 @@ public sealed class RpcPoolOptions
         if (!UseExponentialLargeBuffer && MaximumBufferSize % LargeBufferMultiple != 0)
         {
             throw new ArgumentException("MaximumBufferSize must be a multiple of LargeBufferMultiple (or set UseExponentialLargeBuffer).", nameof(MaximumBufferSize));
+        }
+
+        if (UseExponentialLargeBuffer && !System.Numerics.BitOperations.IsPow2(MaximumBufferSize / LargeBufferMultiple))
+        {
+            throw new ArgumentException("With UseExponentialLargeBuffer, MaximumBufferSize must be LargeBufferMultiple times a power of two.", nameof(MaximumBufferSize));
         }
     }
 

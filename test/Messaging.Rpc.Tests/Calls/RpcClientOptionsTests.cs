@@ -118,6 +118,30 @@ public sealed class RpcClientOptionsTests
         Assert.Contains(setting, error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Pools.BlockSize")]
+    [InlineData("Pools.MaximumBufferSize")]
+    public void Pool_sizes_the_stream_manager_refuses_are_refused_when_the_client_or_server_is_built_and_named_by_their_path(string setting)
+    {
+        var client = new RpcClientOptions { BootstrapServers = "localhost:9092" };
+        var server = new RpcServerOptions { BootstrapServers = "localhost:9092", RequestTopics = ["orders"], GroupId = "orders" };
+        foreach (var pools in new[] { client.Pools, server.Pools })
+        {
+            if (setting == "Pools.BlockSize")
+            {
+                pools.BlockSize = int.MaxValue; // larger than MaximumBufferSize
+            }
+            else
+            {
+                pools.UseExponentialLargeBuffer = true;
+                pools.MaximumBufferSize = int.MaxValue; // not LargeBufferMultiple times a power of two
+            }
+        }
+
+        Assert.Equal(setting, Assert.ThrowsAny<ArgumentException>(() => new RpcClient(client)).ParamName);
+        Assert.Equal(setting, Assert.ThrowsAny<ArgumentException>(() => new RpcServer(server)).ParamName);
+    }
+
     [Fact]
     public async Task Building_a_client_leaves_the_callers_options_as_they_were_so_the_same_object_changed_builds_the_next_one_as_set()
     {
