@@ -216,7 +216,9 @@ internal sealed class AsyncSignal : IValueTaskSource<bool>, IDeadlineTarget, IDi
                 return;
             }
 
-            var due = _clock.ToTimeSpan(deadlineTicks - now);
+            // A timer waits at most ~49.7 days: a deadline further out (a setting of months) ends the wait there, early,
+            // which every loop allows, where the timer would throw.
+            var due = Clock.TimerStep(_clock.ToTimeSpan(deadlineTicks - now));
             timer.Change(due < TimeSpan.FromTicks(1) ? TimeSpan.FromTicks(1) : due, Timeout.InfiniteTimeSpan);
             if (!_clock.JumpedSince(ref now))
             {

@@ -141,6 +141,9 @@ internal sealed class Clock
     /// </summary>
     public static TimeSpan TimerDelay(TimeSpan delay) => delay > MaxTimerDelay ? Timeout.InfiniteTimeSpan : delay;
 
+    /// <summary><paramref name="delay"/>, at most as long as a timer can wait (about 49.7 days): one step towards a further deadline.</summary>
+    public static TimeSpan TimerStep(TimeSpan delay) => delay > MaxTimerDelay ? MaxTimerDelay : delay;
+
     private static readonly TimeSpan MaxTimerDelay = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
 
     private static readonly TimeSpan MaxEventWait = TimeSpan.FromMilliseconds(int.MaxValue);

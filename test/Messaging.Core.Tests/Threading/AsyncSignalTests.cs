@@ -233,6 +233,18 @@ public sealed class AsyncSignalTests
     }
 
     [Fact]
+    public async Task A_timeout_wait_longer_than_a_timer_can_wait_on_another_clock_ends_by_its_deadline()
+    {
+        // A setting of 60 days (a metadata max age, say) on a clock other than the system's: its timer refuses the due time.
+        var time = new FakeTimeProvider();
+        using var signal = new AsyncSignal(new Clock(time));
+        var wait = signal.WaitAsync(TimeSpan.FromDays(60), TestContext.Current.CancellationToken).AsTask();
+        Assert.False(wait.IsCompleted, wait.Exception?.ToString());
+        time.Advance(TimeSpan.FromDays(60));
+        Assert.False(await wait.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
     public async Task Signals_set_before_a_wait_wake_it_once_and_the_next_wait_times_out()
     {
         using var signal = new AsyncSignal();
