@@ -307,9 +307,11 @@ internal sealed partial class RequestLoop : IRequestRunner, IConsumerRebalanceLi
 
     private async Task CommitPeriodicallyAsync()
     {
-        // A timer's period is at most uint.MaxValue - 1 ms (~49.7 days): a longer interval (TimeSpan.MaxValue) never
-        // ticks, and answered requests are committed on revocation and at shutdown only.
-        var period = _options.CommitInterval <= MaxTimerPeriod ? _options.CommitInterval : Timeout.InfiniteTimeSpan;
+        // A periodic timer counts whole milliseconds up to uint.MaxValue - 1 (~49.7 days): a longer interval
+        // (TimeSpan.MaxValue) never ticks, and answered requests are committed on revocation and at shutdown only; a
+        // shorter one than a millisecond ticks every millisecond.
+        var period = _options.CommitInterval > MaxTimerPeriod ? Timeout.InfiniteTimeSpan
+            : _options.CommitInterval < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : _options.CommitInterval;
         using var timer = new PeriodicTimer(period, _time);
         try
         {

@@ -63,7 +63,8 @@ public sealed class RpcServerOptions
 
     /// <summary>
     /// How often answered requests are committed (also on revocation and at shutdown). Longer than a timer can wait
-    /// (~49.7 days; <see cref="TimeSpan.MaxValue"/>): only on revocation and at shutdown. Default 200 ms.
+    /// (~49.7 days; <see cref="TimeSpan.MaxValue"/>): only on revocation and at shutdown; under a millisecond: every
+    /// millisecond. Default 200 ms.
     /// </summary>
     public TimeSpan CommitInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 

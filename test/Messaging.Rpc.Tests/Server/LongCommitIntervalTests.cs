@@ -6,7 +6,8 @@ namespace Messaging.Rpc.Tests.Server;
 
 /// <summary>
 /// A commit interval longer than a timer can wait (~49.7 days; <see cref="TimeSpan.MaxValue"/> for "only on revocation
-/// and at shutdown") is honoured: the server answers, and commits what it answered when it is disposed.
+/// and at shutdown"), or shorter than the millisecond a periodic timer counts in, is honoured: the server answers, and
+/// commits what it answered when it is disposed.
 /// </summary>
 public sealed class LongCommitIntervalTests(TestBrokerFixture fixture)
 {
@@ -14,14 +15,17 @@ public sealed class LongCommitIntervalTests(TestBrokerFixture fixture)
 
     public sealed record Answer(int Index);
 
-    [Fact(Timeout = 120_000)]
-    public async Task A_server_without_periodic_commits_answers_and_commits_at_shutdown()
+    [Theory(Timeout = 120_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_server_whose_commit_interval_no_timer_takes_answers_and_commits_at_shutdown(bool shortest)
     {
+        // The longest interval validation accepts, and the shortest: one tick.
         var ct = TestContext.Current.CancellationToken;
         var (broker, requests, replies) = await ServerTestSupport.BrokerAsync(fixture, ct);
         await using var _ = broker;
         var group = ServerTestSupport.NewGroup();
-        var server = new RpcServer(ServerTestSupport.Options(broker.BootstrapServers, requests, group, "s", o => o.CommitInterval = TimeSpan.MaxValue));
+        var server = new RpcServer(ServerTestSupport.Options(broker.BootstrapServers, requests, group, "s", o => o.CommitInterval = shortest ? TimeSpan.FromTicks(1) : TimeSpan.MaxValue));
         server.Map<Call, Answer>("Echo", (call, _) => ValueTask.FromResult(new Answer(call.Index)));
         await server.StartAsync(ct);
         await ServerTestSupport.AssignedAsync(ct, server);
