@@ -11,7 +11,12 @@ namespace Messaging.Groups;
 /// </summary>
 internal sealed partial class ClassicGroupMember
 {
-    private async Task<JoinStep> SyncAsync(BrokerConnection connection, JoinResult join, int requestsAnswered, CancellationToken token)
+    /// <param name="connection">The connection the JoinGroup went out on.</param>
+    /// <param name="join">Its answer.</param>
+    /// <param name="requestsAnswered">The rejoin requests made until the JoinGroup went out; any made since are still owed.</param>
+    /// <param name="changesAnswered">The changes of what the member announces made until it read its protocols; any made since are still owed.</param>
+    /// <param name="token">Stops the member.</param>
+    private async Task<JoinStep> SyncAsync(BrokerConnection connection, JoinResult join, int requestsAnswered, int changesAnswered, CancellationToken token)
     {
         IReadOnlyDictionary<string, ReadOnlyMemory<byte>> assignments = NoAssignments;
         var isLeader = string.Equals(join.Leader, join.MemberId, StringComparison.Ordinal);
@@ -30,7 +35,7 @@ internal sealed partial class ClassicGroupMember
                 // other: let through, it ended the join loop and the member never joined again.
                 _log.CallbackFailed(GroupId, ex);
                 MarkUnjoined();
-                RequestRejoin("the leader's assignment failed");
+                RequestRejoin("the leader's assignment failed", announcementChanged: false);
                 return JoinStep.RetryAfterBackoff;
             }
         }
@@ -89,7 +94,7 @@ internal sealed partial class ClassicGroupMember
             }
 
             _state = ClassicMemberState.Stable;
-            if (_rejoinRequests == requestsAnswered)
+            if (_rejoinRequests == requestsAnswered && _announcementChanges == changesAnswered)
             {
                 _rejoinNeeded = false;
                 _rejoinReason = "";
@@ -97,7 +102,8 @@ internal sealed partial class ClassicGroupMember
             else
             {
                 // Java's rejoinNeededOrPending: a rejoin asked for while this join was in flight (the subscription or
-                // a partition count changed) is still owed — the join loop starts it once this assignment is in.
+                // a partition count changed after the protocols were read, or the coordinator asked for one after the
+                // JoinGroup went out) is still owed — the join loop starts it once this assignment is in.
                 _log.RejoinRequested(GroupId, _rejoinReason + " (asked for during the previous join)");
             }
 
@@ -142,7 +148,7 @@ internal sealed partial class ClassicGroupMember
 
             case ErrorCode.RebalanceInProgress:
                 _log.GroupError(GroupId, ApiKey.SyncGroup, sync.Error, "the group began another rebalance; rejoining");
-                RequestRejoin("SyncGroup: REBALANCE_IN_PROGRESS");
+                RequestRejoin("SyncGroup: REBALANCE_IN_PROGRESS", announcementChanged: false);
                 return JoinStep.RetryNow;
 
             case ErrorCode.UnknownMemberId or ErrorCode.IllegalGeneration:
@@ -161,7 +167,7 @@ internal sealed partial class ClassicGroupMember
 
             case ErrorCode.CoordinatorNotAvailable or ErrorCode.NotCoordinator:
                 _coordinator.MarkUnknown(connection, ErrorCodes.Name(sync.Error) + " from SyncGroup");
-                RequestRejoin("SyncGroup: coordinator moved");
+                RequestRejoin("SyncGroup: coordinator moved", announcementChanged: false);
                 return JoinStep.RetryAfterBackoff;
 
             case ErrorCode.InvalidRequest:
@@ -170,7 +176,7 @@ internal sealed partial class ClassicGroupMember
                 // that generation is over for this member. librdkafka rejoins on every SyncGroup error but a fenced
                 // instance id; stopping for good here kept a member out of its group.
                 _log.GroupError(GroupId, ApiKey.SyncGroup, sync.Error, "the coordinator closed this generation's sync; rejoining");
-                RequestRejoin("SyncGroup: INVALID_REQUEST");
+                RequestRejoin("SyncGroup: INVALID_REQUEST", announcementChanged: false);
                 return JoinStep.RetryAfterBackoff;
 
             case ErrorCode.FencedInstanceId:

@@ -43,6 +43,7 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
     private bool _rejoinNeeded = true;
     private string _rejoinReason = "";
     private int _rejoinRequests; // every request counts: one that arrives while a join is in flight survives its success
+    private int _announcementChanges; // the requests among them because what the member announces changed
     private bool _needsJoinPrepare = true;
     private bool _holdsAssignment;
     private bool _isLeader;
@@ -147,12 +148,22 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
         _heartbeatLoop = Task.Run(() => RunHeartbeatLoopAsync(token), CancellationToken.None);
     }
 
-    /// <summary>Asks for a rebalance (a subscription or metadata change, a cooperative follow-up).</summary>
-    public void RequestRejoin(string reason)
+    /// <summary>
+    /// Asks for a rebalance because what the member announces changed (the subscription, a partition count, a
+    /// cooperative follow-up): only a join that reads the protocols after this call answers it.
+    /// </summary>
+    public void RequestRejoin(string reason) => RequestRejoin(reason, announcementChanged: true);
+
+    /// <param name="reason">Why, for the log and the JoinGroup.</param>
+    /// <param name="announcementChanged">
+    /// True when what the member announces changed; false when the coordinator (or a failed rebalance) wants one,
+    /// which any JoinGroup sent after the request answers.
+    /// </param>
+    private void RequestRejoin(string reason, bool announcementChanged)
     {
         lock (_lock)
         {
-            RequestRejoinLocked(reason);
+            RequestRejoinLocked(reason, announcementChanged);
         }
 
         _joinWake.Set();
@@ -447,6 +458,16 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
                 "A group instance id (static membership) needs JoinGroup v5 (Kafka 2.3+): unset it, or upgrade the brokers.");
         }
 
+        // A change of what the member announces asked for once the protocols are read is not in this JoinGroup: it is
+        // still owed when this join completes. A rebalance the coordinator asked for is answered by the JoinGroup
+        // itself, up to the moment it goes out (below): one asked for while the join ran (REBALANCE_IN_PROGRESS on a
+        // heartbeat) would otherwise set off another join after each, for good.
+        int changesAnswered;
+        lock (_lock)
+        {
+            changesAnswered = _announcementChanges;
+        }
+
         IReadOnlyList<GroupProtocolMetadata> protocols;
         try
         {
@@ -523,7 +544,7 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
 
         _heartbeatWake.Set();
         _log.Joined(GroupId, join.GenerationId, join.MemberId, join.ProtocolName, _isLeader);
-        return await SyncAsync(connection, join, requestsAnswered, token).ConfigureAwait(false);
+        return await SyncAsync(connection, join, requestsAnswered, changesAnswered, token).ConfigureAwait(false);
     }
 
     /// <summary>Java's <c>JoinGroupResponseHandler</c> for everything but success: null on success, else what to do next.</summary>
@@ -593,7 +614,6 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
         }
     }
 
-    // requestsAnswered: the rejoin requests the join answered; any made since are still owed after the sync.
     /// <summary>
     /// Sends a JoinGroup or SyncGroup on <paramref name="connection"/>, which the caller recorded as
     /// <see cref="_rebalanceConnection"/> (close drops it); forgets it once answered.
@@ -648,7 +668,7 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
         }
     }
 
-    private void RequestRejoinLocked(string reason)
+    private void RequestRejoinLocked(string reason, bool announcementChanged = false)
     {
         if (!_rejoinNeeded || _rejoinReason.Length == 0)
         {
@@ -658,6 +678,10 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
         _rejoinNeeded = true;
         _rejoinReason = reason;
         _rejoinRequests++;
+        if (announcementChanged)
+        {
+            _announcementChanges++;
+        }
     }
 
     /// <summary>Java's <c>resetStateAndRejoin</c>: out of the group, no generation (and no member id, if asked), join prepared again.</summary>

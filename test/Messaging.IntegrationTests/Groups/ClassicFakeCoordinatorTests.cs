@@ -76,6 +76,68 @@ public sealed class ClassicFakeCoordinatorTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task A_rejoin_asked_for_just_after_the_join_read_the_protocols_is_not_lost_when_that_join_completes()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeGroupBroker.Start();
+        await using var a = TestMember.Start(broker.BootstrapServers, NewGroup(), "a");
+        await Until.TrueAsync(() => a.Member.StableGeneration is not null, Deadline, "stable", ct, a);
+
+        // The subscription changes (a pattern matched a new topic) once the join has read the protocols, before its
+        // JoinGroup goes out: that join announces the old subscription, so the change is still owed after it.
+        var changed = 0;
+        a.Protocol.ProtocolsRead = () =>
+        {
+            if (Interlocked.Exchange(ref changed, 1) == 0)
+            {
+                a.Member.RequestRejoin("the subscription pattern matches other topics now");
+            }
+        };
+        var joins = broker.Joins.Count;
+        var rebalances = a.Member.CompletedRebalances;
+        a.Member.RequestRejoin("the subscription changed");
+
+        await Until.TrueAsync(() => broker.Joins.Count == joins + 2 && a.Member.StableGeneration is not null && a.Member.CompletedRebalances == rebalances + 2, Deadline,
+            "a second join for the change made while the first read the protocols, and a stable member after it", ct, a);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_rebalance_the_coordinator_announces_on_a_heartbeat_while_the_join_reads_the_protocols_is_answered_by_that_join()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeGroupBroker.Start();
+        await using var a = TestMember.Start(broker.BootstrapServers, NewGroup(), "a");
+        await Until.TrueAsync(() => a.Member.StableGeneration is not null, Deadline, "stable", ct, a);
+
+        // Once the join has read the protocols, before its JoinGroup goes out, a heartbeat is answered
+        // REBALANCE_IN_PROGRESS: the coordinator wants a rebalance, and the JoinGroup about to go out is one. Held here
+        // until the heartbeat after it is sent, so its answer has been handled while the member was still stable.
+        var answered = false;
+        var read = 0;
+        a.Protocol.ProtocolsRead = () =>
+        {
+            if (Interlocked.Exchange(ref read, 1) == 0)
+            {
+                var sent = a.Member.HeartbeatsSent;
+                broker.PushErrors(ApiKey.Heartbeat, ErrorCode.RebalanceInProgress);
+                answered = SpinWait.SpinUntil(() => a.Member.HeartbeatsSent >= sent + 2, Deadline);
+            }
+        };
+        var joins = broker.Joins.Count;
+        var rebalances = a.Member.CompletedRebalances;
+        a.Member.RequestRejoin("the subscription changed");
+
+        await Until.TrueAsync(() => a.Member.StableGeneration is not null && a.Member.CompletedRebalances >= rebalances + 1, Deadline, "the rejoin completed", ct, a);
+        Assert.True(answered, "the heartbeat answered REBALANCE_IN_PROGRESS while the join read the protocols");
+
+        // A second join would start at once; three heartbeats later there must still have been only one.
+        var heartbeats = a.Member.HeartbeatsSent;
+        await Until.TrueAsync(() => a.Member.HeartbeatsSent >= heartbeats + 3, Deadline, "three heartbeats after the rejoin", ct, a);
+        Assert.Equal(joins + 1, broker.Joins.Count);
+        Assert.Equal(rebalances + 1, a.Member.CompletedRebalances);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_rejoin_asked_for_while_a_join_is_in_flight_is_not_lost_when_that_join_completes()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -38,7 +38,15 @@ internal sealed class RecordingGroupProtocol(string name) : IClassicGroupProtoco
         }
     }
 
-    public IReadOnlyList<GroupProtocolMetadata> GetProtocols() => [new GroupProtocolMetadata("simple", Encoding.UTF8.GetBytes(Name))];
+    /// <summary>Run inside <see cref="GetProtocols"/> once the protocols are read, when set (a subscription change right after).</summary>
+    public Action? ProtocolsRead { get; set; }
+
+    public IReadOnlyList<GroupProtocolMetadata> GetProtocols()
+    {
+        IReadOnlyList<GroupProtocolMetadata> protocols = [new GroupProtocolMetadata("simple", Encoding.UTF8.GetBytes(Name))];
+        ProtocolsRead?.Invoke();
+        return protocols;
+    }
 
     /// <summary>Run inside <see cref="AssignAsync"/> before the assignment is made, when set (a leader that takes a while to assign).</summary>
     public Func<IReadOnlyList<GroupMemberMetadata>, CancellationToken, ValueTask>? LeaderAssigning { get; set; }
