@@ -519,8 +519,12 @@ internal sealed partial class ConsumerGroupMember : IAsyncDisposable
                     _failures = 0;
                     if (result.HeartbeatIntervalMs > 0)
                     {
+                        // What changed while this heartbeat was in flight (a reconciliation to acknowledge, a new
+                        // subscription) goes out now, as Java's heartbeatNow does once the response is in: the
+                        // coordinator waits for a revocation's acknowledgment before it moves the partitions on.
                         _interval = TimeSpan.FromMilliseconds(result.HeartbeatIntervalMs);
-                        _nextHeartbeatAt = _time.GetUtcNow() + _interval;
+                        var unsent = _sentOwnedVersion != _ownedVersion || !ReferenceEquals(_sentSubscription, _subscription);
+                        _nextHeartbeatAt = _time.GetUtcNow() + (unsent ? TimeSpan.Zero : _interval);
                     }
 
                     if (result.Assignment is not null)

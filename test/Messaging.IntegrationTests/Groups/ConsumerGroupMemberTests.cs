@@ -3,6 +3,7 @@ using Messaging.Cluster;
 using Messaging.Groups;
 using Messaging.IntegrationTests.Support;
 using Messaging.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Messaging.IntegrationTests.Groups;
 
@@ -67,7 +68,7 @@ public sealed class ConsumerGroupMemberTests
         }
     }
 
-    private static Member Start(string bootstrap, string group, string topic, string? instance = null, TimeSpan? maxPoll = null)
+    private static Member Start(string bootstrap, string group, string topic, string? instance = null, TimeSpan? maxPoll = null, TimeProvider? time = null)
     {
         var cluster = new ClusterClient(new KafkaClientOptions { BootstrapServers = bootstrap, ClientId = "kip848", ReconnectBackoff = TimeSpan.FromMilliseconds(50), ReconnectBackoffMax = TimeSpan.FromMilliseconds(400) });
         var logs = new RecordingLoggerFactory();
@@ -80,6 +81,7 @@ public sealed class ConsumerGroupMemberTests
             RetryBackoff = TimeSpan.FromMilliseconds(50),
             RetryBackoffMax = TimeSpan.FromMilliseconds(300),
             MaxPollInterval = maxPoll ?? TimeSpan.FromMinutes(5),
+            Time = time ?? TimeProvider.System,
         });
         var listener = new Listener();
         var member = new ConsumerGroupMember(coordinator, ConsumerGroupSubscription.Topics(topic), listener);
@@ -240,6 +242,62 @@ public sealed class ConsumerGroupMemberTests
         Assert.Equal(group, failure.GroupId);
         Assert.Equal(1, a.Listener.Lost);
         Assert.Empty(a.Group.Assignment);
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task A_revocation_that_ends_while_a_heartbeat_is_in_flight_is_acknowledged_once_that_heartbeat_is_answered()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = EmbeddedKafkaCluster.Start(1);
+        var first = "kip848-" + Guid.NewGuid().ToString("N")[..8];
+        var second = "kip848-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic(first, 2, 1);
+        cluster.CreateTopic(second, 2, 1);
+
+        // On a clock no interval passes on unless the test moves it: the member heartbeats by itself only when it has
+        // something to tell at once (joining, a new subscription, an acknowledgment).
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var a = Start(cluster.BootstrapServers, "group-" + Guid.NewGuid().ToString("N")[..8], first, time: time);
+        await AdvanceUntilAsync(time, () => a.Group.Assignment.Count == 2, "both partitions of the first topic", ct, a);
+
+        // The subscription moves to the second topic: the revocation of the first one's partitions is held.
+        var revoking = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        a.Listener.Revoking = async token =>
+        {
+            revoking.TrySetResult();
+            await release.Task.WaitAsync(token);
+        };
+        a.Group.Subscribe(ConsumerGroupSubscription.Topics(second));
+        await AdvanceUntilAsync(time, () => revoking.Task.IsCompleted, "the revocation of the first topic's partitions", ct, a);
+
+        // A heartbeat goes out on the interval while the revocation runs, and its answer is held back: the revocation
+        // ends while it is in flight.
+        cluster.PushBrokerRequestErrors(1, ApiKey.ConsumerGroupHeartbeat, (ErrorCode.None, TimeSpan.FromSeconds(1)));
+        var sent = a.Group.HeartbeatsSent;
+        await AdvanceUntilAsync(time, () => a.Group.HeartbeatsSent > sent, "a heartbeat in flight during the revocation", ct, a);
+        sent = a.Group.HeartbeatsSent;
+        release.SetResult();
+
+        // The coordinator waits for that acknowledgment before it moves the partitions on: it goes out as soon as the
+        // heartbeat in flight is answered, not an interval later (the clock does not move from here on).
+        await WaitAsync(() => a.Group.HeartbeatsSent > sent, "the acknowledgment of the revocation, with the clock standing still", ct, a);
+    }
+
+    /// <summary>Moves <paramref name="time"/> on by a heartbeat interval at a time until <paramref name="condition"/> holds.</summary>
+    private static async Task AdvanceUntilAsync(FakeTimeProvider time, Func<bool> condition, string what, CancellationToken ct, params Member[] members)
+    {
+        var stop = DateTime.UtcNow + Deadline;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > stop)
+            {
+                Assert.Fail("Timed out waiting for: " + what + Environment.NewLine + string.Join(Environment.NewLine, members.Select(m => m.Dump())));
+            }
+
+            time.Advance(TimeSpan.FromSeconds(10));
+            await Task.Delay(50, ct);
+        }
     }
 
     [Fact(Timeout = 90_000)]
