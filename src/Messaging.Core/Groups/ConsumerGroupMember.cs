@@ -62,6 +62,10 @@ internal sealed partial class ConsumerGroupMember : IAsyncDisposable
     private int _failures;
     private Exception? _failure;
     private int _heartbeats;
+
+    // A joining heartbeat (epoch 0) went out since the member last left or was fenced: the coordinator may have taken
+    // it in, and assigned it partitions, although the member has no epoch yet.
+    private bool _joinSent;
     private int _closed;
 
     // What the last heartbeat carried (Java's SentFields), so the next one sends only changes.
@@ -457,6 +461,7 @@ internal sealed partial class ConsumerGroupMember : IAsyncDisposable
             lock (_lock)
             {
                 request = BuildHeartbeatLocked(version);
+                _joinSent |= request.MemberEpoch == 0;
             }
 
             if (version == 0 && _subscription.TopicRegex is not null)
@@ -546,6 +551,7 @@ internal sealed partial class ConsumerGroupMember : IAsyncDisposable
                 lock (_lock)
                 {
                     _fencings++;
+                    _joinSent = false;
                     _ownershipResets++;
                     _ownedVersion++;
                     _epoch = 0;
@@ -626,14 +632,19 @@ internal sealed partial class ConsumerGroupMember : IAsyncDisposable
     {
         int epoch;
         string memberId;
+        bool joinSent;
         lock (_lock)
         {
             epoch = _epoch;
             memberId = _memberId;
+            joinSent = _joinSent;
             _epoch = 0;
+            _joinSent = false;
         }
 
-        if (epoch <= 0 && !_settings.IsStatic)
+        // A member whose joining heartbeat is still unanswered leaves too (Java's leaveGroup does while JOINING): the
+        // coordinator may have taken it in, and would keep its partitions from the others until its session timeout.
+        if (epoch <= 0 && !joinSent && !_settings.IsStatic)
         {
             return; // never joined
         }

@@ -284,6 +284,29 @@ public sealed class ConsumerGroupMemberTests
         await WaitAsync(() => a.Group.HeartbeatsSent > sent, "the acknowledgment of the revocation, with the clock standing still", ct, a);
     }
 
+    [Fact(Timeout = 90_000)]
+    public async Task A_member_closed_while_its_joining_heartbeat_is_unanswered_leaves_the_group()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = EmbeddedKafkaCluster.Start(1);
+        var topic = "kip848-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic(topic, 2, 1);
+        var group = "group-" + Guid.NewGuid().ToString("N")[..8];
+
+        // The coordinator takes the member in, but its answer (the member's epoch) is held back: the application closes
+        // the consumer meanwhile.
+        cluster.PushBrokerRequestErrors(1, ApiKey.ConsumerGroupHeartbeat, (ErrorCode.None, TimeSpan.FromSeconds(10)));
+        var a = Start(cluster.BootstrapServers, group, topic);
+        await WaitAsync(() => a.Group.HeartbeatsSent == 1, "the joining heartbeat sent", ct, a);
+        await a.DisposeAsync();
+        Assert.Equal(2, a.Group.HeartbeatsSent); // the leaving one
+
+        // Left, it holds nothing: the next member gets every partition now, not once the coordinator has given up on
+        // the first at its session timeout (30 s on the embedded cluster).
+        await using var b = Start(cluster.BootstrapServers, group, topic);
+        await Until.TrueAsync(() => b.Group.Assignment.Count == 2, TimeSpan.FromSeconds(15), "the second member owning both partitions", ct);
+    }
+
     /// <summary>Moves <paramref name="time"/> on by a heartbeat interval at a time until <paramref name="condition"/> holds.</summary>
     private static async Task AdvanceUntilAsync(FakeTimeProvider time, Func<bool> condition, string what, CancellationToken ct, params Member[] members)
     {
