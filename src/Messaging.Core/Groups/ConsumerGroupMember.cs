@@ -577,6 +577,15 @@ internal sealed partial class ConsumerGroupMember : IAsyncDisposable
                 Backoff(ErrorCodes.Name(result.Error));
                 break;
 
+            case ErrorCode.TopicAuthorizationFailed:
+                // The subscription names a topic the member may not describe. Java's heartbeat manager tells the
+                // application's poll and keeps the member as it is, heartbeating after the backoff, so it recovers once
+                // the ACL is granted; stopped for good, the consumer had to be recreated.
+                _listener.OnAssignmentFailed("the coordinator refused the subscription (" + ErrorCodes.Name(result.Error) + ")", KafkaExceptions.GroupRefused(GroupId, ApiKey.ConsumerGroupHeartbeat, result.Error,
+                    result.ErrorMessage, "The member stays in the group and heartbeats again after the backoff."));
+                Backoff(ErrorCodes.Name(result.Error));
+                break;
+
             default:
                 // UNRELEASED_INSTANCE_ID, FENCED_INSTANCE_ID, GROUP_MAX_SIZE_REACHED, INVALID_REQUEST, UNSUPPORTED_ASSIGNOR,
                 // UNSUPPORTED_VERSION, GROUP_AUTHORIZATION_FAILED and unexpected errors are fatal in the Java client.

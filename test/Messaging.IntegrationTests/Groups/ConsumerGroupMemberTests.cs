@@ -324,6 +324,30 @@ public sealed class ConsumerGroupMemberTests
     }
 
     [Fact(Timeout = 90_000)]
+    public async Task A_heartbeat_refused_with_TOPIC_AUTHORIZATION_FAILED_is_reported_and_the_member_stays_in_the_group()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = EmbeddedKafkaCluster.Start(1);
+        var topic = "kip848-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic(topic, 2, 1);
+        await using var a = Start(cluster.BootstrapServers, "group-" + Guid.NewGuid().ToString("N")[..8], topic);
+        await WaitAsync(() => a.Group.Assignment.Count == 2, "assigned", ct, a);
+
+        // The subscription names a topic the member may not describe (an ACL not granted yet): Java's heartbeat
+        // manager reports it to the application's poll and goes on heartbeating, so the member recovers once the ACL
+        // is in; it is not fatal.
+        cluster.PushRequestErrors(ApiKey.ConsumerGroupHeartbeat, ErrorCode.TopicAuthorizationFailed);
+        await WaitAsync(() => a.Listener.Events.Any(e => e.StartsWith("failed ", StringComparison.Ordinal) && e.Contains("TOPIC_AUTHORIZATION_FAILED", StringComparison.Ordinal)) || a.Group.Failure is not null,
+            "the refusal reported", ct, a);
+        var sent = a.Group.HeartbeatsSent;
+        await WaitAsync(() => a.Group.HeartbeatsSent >= sent + 2 || a.Group.Failure is not null, "heartbeats after the refusal", ct, a);
+
+        Assert.Null(a.Group.Failure);
+        Assert.Equal(0, a.Listener.Lost);
+        Assert.Equal(2, a.Group.Assignment.Count);
+    }
+
+    [Fact(Timeout = 90_000)]
     public async Task A_commit_with_the_member_epoch_round_trips()
     {
         var ct = TestContext.Current.CancellationToken;
