@@ -10,6 +10,10 @@ namespace Messaging.Diagnostics;
 /// neither end such a loop nor replace the error being reported (a retriable connect failure turned into the
 /// logger's exception). The event that failed to log is lost; the client's work goes on.
 /// </summary>
+/// <remarks>
+/// Messaging.Rpc and Messaging.Hosting compile this file in as their own internal type (they use only Core's public
+/// API): their loops and the errors they report are guarded the same way.
+/// </remarks>
 internal sealed class GuardedLogger : ILogger
 {
     private readonly ILogger _inner;
@@ -17,11 +21,10 @@ internal sealed class GuardedLogger : ILogger
     private GuardedLogger(ILogger inner) => _inner = inner;
 
     /// <summary>The logger of <paramref name="category"/>, guarded (the null logger as is: it never throws).</summary>
-    public static ILogger Create(ILoggerFactory factory, string category)
-    {
-        var logger = factory.CreateLogger(category);
-        return logger is NullLogger ? logger : new GuardedLogger(logger);
-    }
+    public static ILogger Create(ILoggerFactory factory, string category) => Wrap(factory.CreateLogger(category));
+
+    /// <summary><paramref name="logger"/>, guarded (the null logger, or one guarded already, as is).</summary>
+    public static ILogger Wrap(ILogger logger) => logger is NullLogger or GuardedLogger ? logger : new GuardedLogger(logger);
 
 #pragma warning disable CA1031 // Whatever the application's logger throws is dropped: see the type's summary.
     public IDisposable? BeginScope<TState>(TState state)

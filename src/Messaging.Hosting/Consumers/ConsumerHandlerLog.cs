@@ -1,3 +1,4 @@
+using Messaging.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace Messaging.Hosting;
@@ -5,7 +6,7 @@ namespace Messaging.Hosting;
 /// <summary>The hosted consumer's log events, source-generated (a disabled level costs one check and no formatting).</summary>
 internal sealed partial class ConsumerHandlerLog(ILogger logger)
 {
-    private readonly ILogger _logger = logger;
+    private readonly ILogger _logger = GuardedLogger.Wrap(logger); // a throwing logger must not end a loop or replace an error
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Hosted consumer {Name} subscribed to {Topics} as group {GroupId}")]
     public partial void Subscribed(string name, IEnumerable<string> topics, string groupId);

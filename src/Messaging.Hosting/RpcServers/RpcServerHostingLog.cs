@@ -1,3 +1,4 @@
+using Messaging.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace Messaging.Hosting;
@@ -5,7 +6,7 @@ namespace Messaging.Hosting;
 /// <summary>The hosted RPC server's log events, source-generated.</summary>
 internal sealed partial class RpcServerHostingLog(ILogger logger)
 {
-    private readonly ILogger _logger = logger;
+    private readonly ILogger _logger = GuardedLogger.Wrap(logger); // a throwing logger must not end a loop or replace an error
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "RPC server {Name} started: serving {Topics} as group {GroupId}")]
     public partial void Started(string name, IEnumerable<string> topics, string groupId);

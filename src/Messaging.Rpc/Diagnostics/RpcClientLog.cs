@@ -1,3 +1,4 @@
+using Messaging.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace Messaging.Rpc;
@@ -5,7 +6,7 @@ namespace Messaging.Rpc;
 /// <summary>The RPC client's own log events (resilience), source-generated: a disabled level costs one check.</summary>
 internal sealed partial class RpcClientLog(ILogger logger)
 {
-    private readonly ILogger _logger = logger;
+    private readonly ILogger _logger = GuardedLogger.Wrap(logger); // a throwing logger must not end a loop or replace an error
 
     [LoggerMessage(EventId = 1010, Level = LogLevel.Debug, Message = "Retrying {Method} on {Topic} (attempt {Attempt}, correlation id {CorrelationId}) in {DelayMs} ms after {Status}")]
     public partial void Retrying(string method, string topic, int attempt, Guid correlationId, double delayMs, RpcStatus status);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Messaging.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace Messaging.Rpc;
@@ -20,7 +21,7 @@ public sealed partial class RpcLoggingInterceptor : RpcInterceptor
     public RpcLoggingInterceptor(ILogger logger, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(logger);
-        _logger = logger;
+        _logger = GuardedLogger.Wrap(logger); // a throwing logger must not turn the call's outcome into its own exception
         _time = timeProvider ?? TimeProvider.System;
     }
 

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Messaging.Core.Tests.Connection;
 using Messaging.IntegrationTests.Support;
 using static Messaging.Hosting.Tests.Consumers.HostedConsumerHost;
 
@@ -262,6 +263,33 @@ public sealed class KafkaConsumerHandlerTests
         Assert.False(consumer.EnableAutoOffsetStore); // offsets are stored after handling, whatever the configuration says
         Assert.True(consumer.EnableAutoCommit);
         Assert.Throws<InvalidOperationException>(() => services.AddKafkaConsumerHandler<RecordingHandler, string, string>(configuration.GetSection("Orders")));
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_logger_that_throws_on_every_hosted_consumer_event_loses_the_events_and_nothing_else()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = StartCluster("orders", 1);
+        var log = new HandlingLog();
+        var throwing = new ThrowingLog(static message => message.StartsWith("Hosted consumer", StringComparison.Ordinal));
+        var settings = Settings(cluster.BootstrapServers, "orders", NewGroup(), ("Orders:MaxAttempts", "2"), ("Orders:RetryBackoff", "00:00:00.010"));
+        using var host = Build<PoisonHandler>(settings, log, b => b.Services.AddSingleton<ILoggerFactory>(throwing));
+        await host.StartAsync(ct);
+
+        // Its subscription, each failed attempt and the stopped partition are logged (and the logger throws each time):
+        // the handler is still retried, the partition stopped visibly, and the records before it handled.
+        await using (var producer = new KafkaProducer(new KafkaProducerOptions { BootstrapServers = cluster.BootstrapServers }))
+        {
+            await ProduceAsync(producer, "orders", 0, "k", "before", ct);
+            await ProduceAsync(producer, "orders", 0, "k", "poison", ct);
+        }
+
+        var degraded = await HealthUntilAsync(host, e => e.Status == HealthStatus.Degraded, "degraded by the stopped partition", ct);
+        Assert.Contains("orders/0", degraded.Description, StringComparison.Ordinal);
+        Assert.Contains(log.Handled, h => h.Value == "before");
+        Assert.Equal(2, log.AttemptsByValue["poison"]);
+        Assert.True(throwing.Thrown >= 4, "the logger threw " + throwing.Thrown + " time(s)");
+        await host.StopAsync(ct);
     }
 
     [Fact(Timeout = 120_000)]
