@@ -21,13 +21,16 @@ public readonly struct ConsumeBatch : IDisposable
 {
     private readonly RecordSlice? _slice;
     private readonly int _version;
+    private readonly int _start;
 
-    internal ConsumeBatch(RecordSlice slice)
+    /// <summary>The records of <paramref name="slice"/> from <paramref name="start"/> on (those before were handed out already).</summary>
+    internal ConsumeBatch(RecordSlice slice, int start = 0)
     {
         _slice = slice;
         _version = slice.Version;
+        _start = start;
         TopicPartition = slice.TopicPartition;
-        Count = slice.Count;
+        Count = slice.Count - start;
     }
 
     /// <summary>The partition every record of the batch belongs to.</summary>
@@ -51,7 +54,7 @@ public readonly struct ConsumeBatch : IDisposable
                 ThrowDisposed();
             }
 
-            return slice.Records;
+            return slice.Records.Slice(_start);
         }
     }
 
@@ -61,7 +64,7 @@ public readonly struct ConsumeBatch : IDisposable
         var slice = _slice;
         if (slice is not null && slice.Version == _version)
         {
-            slice.RecycleFrom(0);
+            slice.RecycleFrom(_start);
         }
     }
 

@@ -23,7 +23,8 @@ namespace Messaging;
 /// is dropped, never delivered after the call returns. Called from the consuming thread between records (as Kafka's
 /// consumer requires) their effect is exact; called from another thread while a record is being handed out, that one
 /// record may still arrive, but it never moves the position: after a seek the position is the seek's (after a pause,
-/// that record may come again on resume).</para>
+/// that record may come again on resume). An enumeration stopped (its loop left) before the last record fetched
+/// leaves the records after the one it got to the next consume call.</para>
 /// <para>Errors for one partition (corrupt data, offset out of range under <see cref="AutoOffsetReset.Error"/>, a failed
 /// deserializer, a non-retriable broker error) surface as <see cref="ConsumeException"/> in the partition's order, after
 /// every record before the failure; the partition is held at the failing offset until the application seeks it.
@@ -41,6 +42,8 @@ public sealed class KafkaConsumer : IKafkaConsumer
     private readonly string _clientId;
     private readonly int _maxPollRecords;
     private FetchedPartition? _chunk;
+    private RecordSlice? _rest; // a slice a consume call stopped inside: its records from _restStart on go out first
+    private int _restStart;
     private int _consuming;
     private int _disposed;
 
@@ -265,11 +268,11 @@ public sealed class KafkaConsumer : IKafkaConsumer
         {
             while (true)
             {
-                var slice = await NextSliceAsync(cancellationToken).ConfigureAwait(false);
+                var (slice, start) = await NextSliceAsync(cancellationToken).ConfigureAwait(false);
                 var cursor = slice.Cursor!;
                 var generation = slice.Generation!;
                 int count = slice.Count;
-                int delivered = 0;
+                int delivered = start;
                 try
                 {
                     while (delivered < count && cursor.Generation == generation) // else sought, paused or unassigned meanwhile: the rest is dropped
@@ -289,7 +292,20 @@ public sealed class KafkaConsumer : IKafkaConsumer
                         generation.Advance(slice.NextOffset, slice.NextEpoch);
                     }
 
-                    slice.RecycleOwned();
+                    if (delivered < count && cursor.Generation == generation)
+                    {
+                        // The caller stopped inside the slice: the records it did not get go to the next consume call.
+                        slice.Recycle(start, delivered);
+                        KeepRest(slice, delivered);
+                    }
+                    else if (start == 0)
+                    {
+                        slice.RecycleOwned();
+                    }
+                    else
+                    {
+                        slice.RecycleFrom(start);
+                    }
                 }
             }
         }
@@ -312,14 +328,14 @@ public sealed class KafkaConsumer : IKafkaConsumer
         EnterConsume();
         try
         {
-            var slice = await NextSliceAsync(cancellationToken).ConfigureAwait(false);
+            var (slice, start) = await NextSliceAsync(cancellationToken).ConfigureAwait(false);
             slice.Generation!.Advance(slice.NextOffset, slice.NextEpoch); // a retired generation if sought meanwhile: the seek's position stands
             if (KafkaActivities.IsEnabled)
             {
-                TraceBatchReceived(slice);
+                TraceBatchReceived(slice, start);
             }
 
-            return new ConsumeBatch(slice);
+            return new ConsumeBatch(slice, start);
         }
         finally
         {
@@ -342,11 +358,11 @@ public sealed class KafkaConsumer : IKafkaConsumer
         {
             while (true)
             {
-                var slice = await NextSliceAsync(cancellationToken).ConfigureAwait(false);
+                var (slice, start) = await NextSliceAsync(cancellationToken).ConfigureAwait(false);
                 var cursor = slice.Cursor!;
                 var generation = slice.Generation!;
                 int count = slice.Count;
-                int next = 0;
+                int next = start;
                 try
                 {
                     while (next < count && cursor.Generation == generation)
@@ -368,7 +384,14 @@ public sealed class KafkaConsumer : IKafkaConsumer
                         generation.Advance(slice.NextOffset, slice.NextEpoch);
                     }
 
-                    slice.RecycleFrom(next); // records never handed out
+                    if (next < count && cursor.Generation == generation)
+                    {
+                        KeepRest(slice, next); // the caller stopped inside the slice: the records not handed out go to the next consume call
+                    }
+                    else
+                    {
+                        slice.RecycleFrom(next); // records never handed out
+                    }
                 }
             }
         }
@@ -394,15 +417,28 @@ public sealed class KafkaConsumer : IKafkaConsumer
         await _fetcher.DisposeAsync().ConfigureAwait(false);
         if (Interlocked.CompareExchange(ref _consuming, 1, 0) == 0)
         {
-            FinishChunk();
+            ReleaseHeldData();
         }
 
         await _cluster.DisposeAsync().ConfigureAwait(false);
     }
 
-    private async ValueTask<RecordSlice> NextSliceAsync(CancellationToken cancellationToken)
+    /// <summary>The next records to hand out: a slice and the index of its first record not handed out yet.</summary>
+    private async ValueTask<(RecordSlice Slice, int Start)> NextSliceAsync(CancellationToken cancellationToken)
     {
         _group?.BeforePoll(); // per slice (up to MaxPollRecords records), as the Java client's poll
+        if (_rest is { } rest)
+        {
+            int start = _restStart;
+            _rest = null;
+            if (rest.Cursor!.Generation == rest.Generation)
+            {
+                return (rest, start);
+            }
+
+            rest.RecycleFrom(start); // sought, paused or unassigned since
+        }
+
         while (true)
         {
             var chunk = _chunk;
@@ -507,7 +543,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
 
             if (count > 0)
             {
-                return slice;
+                return (slice, 0);
             }
 
             generation.Advance(next, nextEpoch); // only control or aborted batches: the position moves past them
@@ -542,10 +578,10 @@ public sealed class KafkaConsumer : IKafkaConsumer
     }
 
     /// <summary>One <c>receive</c> span for a batch handed out, linked to every producer span its records carry (tracing on only).</summary>
-    private void TraceBatchReceived(RecordSlice slice)
+    private void TraceBatchReceived(RecordSlice slice, int start)
     {
         var producers = new List<ActivityContext>();
-        for (var i = 0; i < slice.Count; i++)
+        for (var i = start; i < slice.Count; i++)
         {
             if (KafkaTraceContext.TryExtract(slice.SlotAt(i).View.Headers, out var context))
             {
@@ -553,7 +589,7 @@ public sealed class KafkaConsumer : IKafkaConsumer
             }
         }
 
-        KafkaActivities.Received(slice.TopicPartition.Topic, slice.TopicPartition.Partition, slice.SlotAt(0).View.Offset, slice.Count, _group?.GroupId, _clientId,
+        KafkaActivities.Received(slice.TopicPartition.Topic, slice.TopicPartition.Partition, slice.SlotAt(start).View.Offset, slice.Count - start, _group?.GroupId, _clientId,
             System.Runtime.InteropServices.CollectionsMarshal.AsSpan(producers));
     }
 
@@ -580,6 +616,22 @@ public sealed class KafkaConsumer : IKafkaConsumer
 
     private static bool IsCurrent(FetchedPartition chunk) =>
         chunk.Cursor.Generation == chunk.Generation && chunk.Cursor.State != CursorState.Removed;
+
+    /// <summary>Keeps the records of <paramref name="slice"/> from <paramref name="start"/> on for the next consume call.</summary>
+    private void KeepRest(RecordSlice slice, int start)
+    {
+        _rest = slice;
+        _restStart = start;
+    }
+
+    /// <summary>Gives back the current chunk and the rest of a slice a consume call stopped inside (the consumer is closing).</summary>
+    private void ReleaseHeldData()
+    {
+        var rest = _rest;
+        _rest = null;
+        rest?.RecycleFrom(_restStart);
+        FinishChunk();
+    }
 
     private void FinishChunk()
     {
@@ -663,8 +715,9 @@ public sealed class KafkaConsumer : IKafkaConsumer
         if (Volatile.Read(ref _disposed) != 0 && Interlocked.CompareExchange(ref _consuming, 1, 0) == 0)
         {
             // Disposed while this call was consuming: DisposeAsync left the current chunk (its frame reference and
-            // the decoder's decompressed batch) to the call, which gives it back now; the flag stays taken.
-            FinishChunk();
+            // the decoder's decompressed batch) and the rest of a slice to the call, which gives them back now; the
+            // flag stays taken.
+            ReleaseHeldData();
         }
     }
 }

@@ -177,10 +177,13 @@ internal sealed class RecordSlice
     }
 
     /// <summary>Recycles every record of <paramref name="start"/> onward that is still live (one count-down for all).</summary>
-    public void RecycleFrom(int start)
+    public void RecycleFrom(int start) => Recycle(start, _count);
+
+    /// <summary>Recycles every record from <paramref name="start"/> up to <paramref name="end"/> (excluded) that is still live (one count-down for all).</summary>
+    public void Recycle(int start, int end)
     {
         int recycled = 0;
-        for (int i = start; i < _count; i++)
+        for (int i = start; i < end; i++)
         {
             if (TryRecycle(_handles[i]))
             {

@@ -56,6 +56,54 @@ public sealed class ConsumerPoolHooksTests(TestBrokerFixture fixture)
         Assert.Equal(0, responses.Outstanding);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task The_rest_of_a_slice_a_read_stopped_inside_goes_to_the_next_read_of_any_kind_and_back_to_the_pools()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var fake = FakeFetchBroker.Start();
+        var topic = "stop-inside-pools";
+        fake.CreateTopic(topic, 1);
+        fake.Append(topic, 0, ConsumerTestSupport.Batch(30, CompressionType.Lz4));
+        var partition = new TopicPartition(topic, 0);
+
+        var decompression = new CountingDecompressionPool();
+        var records = new CountingRecordPool();
+        var slices = new CountingSlicePool();
+        var responses = new CountingFetchResponsePool();
+        var pools = new ConsumerPools(decompression, records, slices, responses);
+        await using (var consumer = new KafkaConsumer(ConsumerTestSupport.Options(fake.BootstrapServers, o => o.Pools = pools)))
+        {
+            var typed = new KafkaConsumer<byte[]?, byte[]?>(consumer, Deserializers.ByteArray, Deserializers.ByteArray);
+            consumer.Assign([new TopicPartitionOffset(partition, 0)]);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(20));
+            Assert.Equal([0L, 1, 2, 3, 4], await ConsumerTestSupport.ReadRawAsync(consumer, 5, TimeSpan.FromSeconds(10), ct));
+
+            Assert.Equal([5L, 6, 7, 8, 9], (await ConsumerTestSupport.ReadAsync(typed, 5, TimeSpan.FromSeconds(10), ct)).Select(r => r.Offset));
+            using (var batch = await consumer.ConsumeBatchAsync(timeout.Token))
+            {
+                Assert.Equal(20, batch.Count);
+                Assert.Equal(Enumerable.Range(10, 20).Select(i => (long)i), batch.Records.ToArray().Select(r => r.Offset));
+            }
+
+            Assert.Equal(30, consumer.Position(partition));
+            fake.Append(topic, 0, ConsumerTestSupport.Batch(30, CompressionType.Lz4));
+            Assert.Equal([30L, 31, 32], await ConsumerTestSupport.ReadRawAsync(consumer, 3, TimeSpan.FromSeconds(10), ct)); // the rest is held when the consumer closes
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while ((decompression.Outstanding | records.Outstanding | slices.Outstanding | responses.Outstanding) != 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10, ct);
+        }
+
+        Assert.True(decompression.Rents > 0, "the decompression-buffer pool was not used");
+        Assert.Equal(0, decompression.Outstanding);
+        Assert.Equal(0, records.Outstanding);
+        Assert.Equal(0, slices.Outstanding);
+        Assert.Equal(0, responses.Outstanding);
+    }
+
     /// <summary>Counts what is out by identity, and fails on anything returned twice or never rented.</summary>
     private sealed class Tracker<T>
         where T : class

@@ -225,6 +225,30 @@ public sealed class ConsumerPositionTests(TestBrokerFixture fixture)
         Assert.Equal([5L, 6, 7, 8, 9], read.Select(r => r.Offset));
     }
 
+    [Theory(Timeout = 60_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_read_stopped_inside_a_slice_goes_on_from_the_next_record(bool raw)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var fake = FakeFetchBroker.Start();
+        var topic = "stop-inside";
+        fake.CreateTopic(topic, 1);
+        fake.Append(topic, 0, ConsumerTestSupport.Batch(30));
+        var partition = new TopicPartition(topic, 0);
+
+        await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(fake.BootstrapServers));
+        consumer.Assign([new TopicPartitionOffset(partition, 0)]);
+        async Task<List<long>> ReadAsync(TimeSpan timeout) => raw
+            ? await ConsumerTestSupport.ReadRawAsync(consumer.Consumer, 5, timeout, ct)
+            : [.. (await ConsumerTestSupport.ReadAsync(consumer, 5, timeout, ct)).Select(r => r.Offset)];
+
+        Assert.Equal([0L, 1, 2, 3, 4], await ReadAsync(TimeSpan.FromSeconds(10))); // one slice of 30; stops after 5
+        Assert.Equal(5, consumer.Position(partition));
+        Assert.Equal([5L, 6, 7, 8, 9], await ReadAsync(TimeSpan.FromSeconds(2)));
+        Assert.Equal(10, consumer.Position(partition));
+    }
+
     private static async Task WaitForPositionAsync<TKey, TValue>(KafkaConsumer<TKey, TValue> consumer, TopicPartition partition, long expected, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);

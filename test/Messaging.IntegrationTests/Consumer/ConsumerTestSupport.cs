@@ -96,6 +96,43 @@ internal static class ConsumerTestSupport
         return results;
     }
 
+    /// <summary>Reads with the raw path (recycling each record) until <paramref name="expected"/> records came, or the timeout; returns their offsets.</summary>
+    public static async Task<List<long>> ReadRawAsync(KafkaConsumer consumer, int expected, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
+        var offsets = new List<long>(expected);
+        try
+        {
+            await foreach (var record in consumer.ConsumeRawAsync(cts.Token))
+            {
+                offsets.Add(record.Offset);
+                record.Recycle();
+                if (offsets.Count >= expected)
+                {
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+        }
+
+        return offsets;
+    }
+
+    /// <summary>One record batch (magic 2) of <paramref name="count"/> records with values "v0", "v1", ..., for a <see cref="FakeFetchBroker"/> log.</summary>
+    public static byte[] Batch(int count, Messaging.CompressionType compression = Messaging.CompressionType.None)
+    {
+        using var builder = new Messaging.Records.RecordBatchBuilder { Compression = compression };
+        for (int i = 0; i < count; i++)
+        {
+            builder.Append(1_700_000_000_000 + i, default, System.Text.Encoding.UTF8.GetBytes("v" + i));
+        }
+
+        return builder.Build().ToArray();
+    }
+
     public static IEnumerable<TopicPartitionOffset> All(string topic, int partitions, OffsetSpec start)
     {
         for (int p = 0; p < partitions; p++)
