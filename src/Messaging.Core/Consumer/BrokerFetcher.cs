@@ -115,7 +115,7 @@ internal sealed class BrokerFetcher : IAsyncDisposable
                 connection = await _connections.GetAsync(NodeId, _stop).ConfigureAwait(false);
                 _connection = connection;
                 short version = Version(connection);
-                _session.Build(request, _targets, options.MaxPartitionFetchBytes);
+                _session.Build(request, _targets, options.MaxPartitionFetchBytes, topicIds: version >= 13);
                 Index();
                 Interlocked.Increment(ref _requestsSent);
                 var frame = await connection.SendAsync(request, version, timeout, _responseBuffers, _stop).ConfigureAwait(false);

@@ -6,7 +6,8 @@ namespace Messaging.Consumer;
 /// The client side of an incremental fetch session with one broker (KIP-227). The first Fetch is full and asks for a
 /// session (id 0, epoch 0); if the broker answers with a session id, later Fetches carry only the partitions whose fetch
 /// position (offset, leader epoch, last fetched epoch, max bytes) changed or that are new, list the ones dropped as forgotten, and count
-/// the epoch up. A broker that does not create sessions (answers id 0) gets full Fetches, each asking again.
+/// the epoch up; a partition whose topic id changed (the topic was made anew) is sent with the new id and forgotten
+/// under the old one. A broker that does not create sessions (answers id 0) gets full Fetches, each asking again.
 /// Errors (INVALID_FETCH_SESSION_EPOCH, FETCH_SESSION_TOPIC_ID_ERROR, ...) and any failed request start over with a
 /// full Fetch that closes the broker's session (its id, epoch 0) and asks for a new one; after FETCH_SESSION_ID_NOT_FOUND
 /// there is none to close (id 0).
@@ -20,7 +21,7 @@ internal sealed class FetchSession
     private readonly bool _enabled;
     private readonly Dictionary<TopicPartition, Entry> _partitions = [];
     private readonly HashSet<TopicPartition> _seen = [];
-    private readonly List<TopicPartition> _forgotten = [];
+    private readonly List<(TopicPartition Key, Guid TopicId)> _forgotten = [];
     private readonly List<FetchTarget> _included = [];
     private readonly List<TopicPartition> _lastIncluded = [];
     private FetchRequest.FetchTopic[] _lastTopics = [];
@@ -47,7 +48,8 @@ internal sealed class FetchSession
     /// <param name="request">The request (the other fields already set).</param>
     /// <param name="targets">Every partition this broker should be fetching now.</param>
     /// <param name="partitionMaxBytes">max.partition.fetch.bytes.</param>
-    public void Build(FetchRequest request, List<FetchTarget> targets, int partitionMaxBytes)
+    /// <param name="topicIds">The request names topics by id (Fetch v13+), as the broker's session then keys its partitions.</param>
+    public void Build(FetchRequest request, List<FetchTarget> targets, int partitionMaxBytes, bool topicIds = true)
     {
         bool incremental = IsIncremental;
         _lastWasFull = !incremental;
@@ -60,14 +62,25 @@ internal sealed class FetchSession
 
         _seen.Clear();
         _included.Clear();
+        _forgotten.Clear();
         foreach (var target in Sorted(targets))
         {
             var key = target.Cursor.TopicPartition;
             _seen.Add(key);
             var entry = new Entry(target.FetchOffset, target.LeaderEpoch, target.LastFetchedEpoch, partitionMaxBytes, target.TopicId);
-            if (incremental && _partitions.TryGetValue(key, out var sent) && sent == entry)
+            if (incremental && _partitions.TryGetValue(key, out var sent))
             {
-                continue; // the broker's session already fetches it from here
+                if (sent == entry)
+                {
+                    continue; // the broker's session already fetches it from here
+                }
+
+                if (topicIds && sent.TopicId != entry.TopicId && sent.TopicId != Guid.Empty && entry.TopicId != Guid.Empty)
+                {
+                    // The topic was made anew (KIP-516, as the Java client): the broker's session keys partitions by
+                    // topic id, so the old one is forgotten while the new one is added, or it stays and fails every Fetch.
+                    _forgotten.Add((key, sent.TopicId));
+                }
             }
 
             _partitions[key] = entry;
@@ -76,22 +89,24 @@ internal sealed class FetchSession
 
         request.Topics = Topics(partitionMaxBytes);
 
-        _forgotten.Clear();
         if (incremental)
         {
-            foreach (var key in _partitions.Keys)
+            foreach (var (key, sent) in _partitions)
             {
                 if (!_seen.Contains(key))
                 {
-                    _forgotten.Add(key);
+                    _forgotten.Add((key, sent.TopicId));
                 }
             }
         }
 
         request.ForgottenTopicsData = Forgotten();
-        foreach (var key in _forgotten)
+        foreach (var (key, _) in _forgotten)
         {
-            _partitions.Remove(key);
+            if (!_seen.Contains(key))
+            {
+                _partitions.Remove(key);
+            }
         }
     }
 
@@ -267,23 +282,23 @@ internal sealed class FetchSession
             return [];
         }
 
-        var byTopic = new Dictionary<string, (Guid Id, List<int> Partitions)>(StringComparer.Ordinal);
-        foreach (var key in _forgotten)
+        var byTopic = new Dictionary<(string Topic, Guid Id), List<int>>();
+        foreach (var (key, topicId) in _forgotten)
         {
-            if (!byTopic.TryGetValue(key.Topic, out var group))
+            if (!byTopic.TryGetValue((key.Topic, topicId), out var partitions))
             {
-                group = (_partitions[key].TopicId, []);
-                byTopic[key.Topic] = group;
+                partitions = [];
+                byTopic[(key.Topic, topicId)] = partitions;
             }
 
-            group.Partitions.Add(key.Partition);
+            partitions.Add(key.Partition);
         }
 
         var result = new FetchRequest.ForgottenTopic[byTopic.Count];
         int i = 0;
-        foreach (var (topic, group) in byTopic)
+        foreach (var ((topic, topicId), partitions) in byTopic)
         {
-            result[i++] = new FetchRequest.ForgottenTopic { Topic = topic, TopicId = group.Id, Partitions = [.. group.Partitions] };
+            result[i++] = new FetchRequest.ForgottenTopic { Topic = topic, TopicId = topicId, Partitions = [.. partitions] };
         }
 
         return result;

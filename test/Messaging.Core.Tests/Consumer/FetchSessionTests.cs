@@ -157,6 +157,48 @@ public sealed class FetchSessionTests
     }
 
     [Fact]
+    public void A_partition_whose_topic_was_made_anew_is_sent_with_its_new_id_and_forgotten_under_its_old_one()
+    {
+        var session = new FetchSession(enabled: true);
+        var request = new FetchRequest();
+        var recreated = Guid.NewGuid();
+        FetchTarget Target(int cursor, Guid topicId) => new(_cursors[cursor], _cursors[cursor].Generation, 10, 5, topicId);
+        session.Build(request, [Target(0, TopicId), Target(1, TopicId)], 1000);
+        session.OnResponse(new FetchResponse { SessionId = 42 });
+
+        // The topic was deleted and created again: metadata names t/0 by its new id. The broker's session keys its
+        // partitions by topic id (KIP-516), so the old one must be forgotten or it stays there, failing every Fetch.
+        session.Build(request, [Target(0, recreated), Target(1, TopicId)], 1000);
+        var sent = Assert.Single(request.Topics);
+        Assert.Equal(recreated, sent.TopicId);
+        Assert.Equal([0], sent.Partitions.Select(p => p.Partition));
+        var forgotten = Assert.Single(request.ForgottenTopicsData);
+        Assert.Equal(("t", TopicId), (forgotten.Topic, forgotten.TopicId));
+        Assert.Equal([0], forgotten.Partitions);
+        session.OnResponse(new FetchResponse { SessionId = 42 });
+
+        session.Build(request, [Target(0, recreated), Target(1, TopicId)], 1000); // settled: nothing more to send or forget
+        Assert.Empty(request.Topics);
+        Assert.Empty(request.ForgottenTopicsData);
+        Assert.Equal(2, session.SessionPartitionCount);
+    }
+
+    [Fact]
+    public void A_topic_named_by_name_alone_is_not_forgotten_when_its_id_changes()
+    {
+        var session = new FetchSession(enabled: true);
+        var request = new FetchRequest();
+        FetchTarget Target(Guid topicId) => new(_cursors[0], _cursors[0].Generation, 10, 5, topicId);
+        session.Build(request, [Target(TopicId)], 1000, topicIds: false);
+        session.OnResponse(new FetchResponse { SessionId = 42 });
+
+        // Fetch v12 names topics: forgetting t/0 would drop the partition the same request adds again.
+        session.Build(request, [Target(Guid.NewGuid())], 1000, topicIds: false);
+        Assert.Equal([("t", 0, 10L)], Sent(request));
+        Assert.Empty(request.ForgottenTopicsData);
+    }
+
+    [Fact]
     public void Unchanged_partitions_reuse_the_request_objects()
     {
         var session = new FetchSession(enabled: false);
