@@ -1,4 +1,5 @@
 using Messaging.Cluster;
+using Messaging.Producer;
 using Messaging.Threading;
 
 namespace Messaging.Consumer;
@@ -61,10 +62,10 @@ internal sealed class FetchMaintenance
                 await _requests.WaitAsync(wait, token).ConfigureAwait(false);
                 var metadata = _metadata.Current;
                 bool refresh = _requests.TakeRefreshRequest();
-                if (refresh || Route(metadata))
+                if (refresh || Route(metadata, fresh: false))
                 {
                     metadata = await _metadata.RefreshAsync(token).ConfigureAwait(false);
-                    Route(metadata);
+                    Route(metadata, fresh: true);
                 }
 
                 await ResolveOffsetsAsync(token).ConfigureAwait(false);
@@ -84,8 +85,13 @@ internal sealed class FetchMaintenance
         }
     }
 
-    /// <summary>Points every cursor at its leader in <paramref name="metadata"/>. Returns true when some cursor's leader is unknown there.</summary>
-    private bool Route(ClusterMetadata metadata)
+    /// <summary>
+    /// Points every cursor at its leader in <paramref name="metadata"/>. Returns true when some cursor's leader is unknown
+    /// there. A partition of a topic <paramref name="fresh"/> metadata (asked for now, not cached from before a seek)
+    /// refuses for good — no rights to it, an invalid name — is held with that error: waiting would never end, and the
+    /// application would never learn why.
+    /// </summary>
+    private bool Route(ClusterMetadata metadata, bool fresh)
     {
         bool missing = false;
         lock (_cursors.Sync)
@@ -99,6 +105,12 @@ internal sealed class FetchMaintenance
 
                 if (!metadata.Topics.TryGetValue(cursor.Topic, out var topic) || (uint)cursor.Partition >= (uint)topic.Partitions.Count)
                 {
+                    if (fresh && topic is not null && TopicMetadataWaiter.RefusesTopic(topic.Error))
+                    {
+                        Refuse(cursor, topic.Error);
+                        continue;
+                    }
+
                     cursor.Leader = -1;
                     missing = true;
                     continue;
@@ -124,6 +136,28 @@ internal sealed class FetchMaintenance
         }
 
         return missing;
+    }
+
+    /// <summary>
+    /// Holds a partition whose topic the metadata refuses with <paramref name="code"/> (under the lock), unless it is
+    /// held already, paused, or waits for its group's assignment callback (nothing of it reaches the application then).
+    /// </summary>
+    private void Refuse(PartitionCursor cursor, ErrorCode code)
+    {
+        cursor.Leader = -1;
+        if (cursor.State is not (CursorState.Fetching or CursorState.Resetting) || cursor.Paused || cursor.AwaitingStart)
+        {
+            return;
+        }
+
+        long offset = cursor.State == CursorState.Fetching ? cursor.FetchOffset : -1; // queued after what was fetched before; -1 while the start is unknown
+        cursor.HoldReturnsTo = cursor.State; // a pause drops the error with the queue: routed again (and refused again) on resume
+        cursor.State = CursorState.Held;
+        cursor.HoldQueued = true;
+        _buffer.EnqueueError(cursor, cursor.Generation, new ConsumeException(
+            "Reading " + cursor.TopicPartition + " is refused: the metadata answers " + ErrorCodes.Name(code) + " (" + ErrorCodes.Description(code) +
+            ") for its topic. The partition is held: seek to retry.",
+            ConsumeErrorKind.BrokerError, cursor.TopicPartition, offset, code));
     }
 
     private bool HasPendingWork() => _cursors.NeedMaintenance() || _requests.RefreshWanted;

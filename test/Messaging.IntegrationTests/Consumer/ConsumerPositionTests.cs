@@ -1,3 +1,5 @@
+using System.Reflection;
+using Messaging.Consumer;
 using Messaging.IntegrationTests.Support;
 using Messaging.Records;
 using Messaging.Testing.Brokers;
@@ -246,6 +248,61 @@ public sealed class ConsumerPositionTests(TestBrokerFixture fixture)
         Assert.Equal([0L, 1, 2, 3, 4], await ReadAsync(TimeSpan.FromSeconds(10))); // one slice of 30; stops after 5
         Assert.Equal(5, consumer.Position(partition));
         Assert.Equal([5L, 6, 7, 8, 9], await ReadAsync(TimeSpan.FromSeconds(2)));
+        Assert.Equal(10, consumer.Position(partition));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_topic_the_metadata_refuses_holds_its_partitions_with_a_typed_error_until_a_seek()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var fake = FakeFetchBroker.Start();
+        var topic = "refused";
+        fake.CreateTopic(topic, 1);
+        fake.Append(topic, 0, ConsumerTestSupport.Batch(3));
+        fake.RefuseTopic(topic, ErrorCode.TopicAuthorizationFailed);
+        var partition = new TopicPartition(topic, 0);
+
+        await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(fake.BootstrapServers));
+        consumer.Assign([new TopicPartitionOffset(partition, 0)]);
+        var error = await Assert.ThrowsAsync<ConsumeException>(() => ConsumerTestSupport.ReadAsync(consumer, 1, TimeSpan.FromSeconds(10), ct));
+        Assert.Equal(ConsumeErrorKind.BrokerError, error.Kind);
+        Assert.Equal(ErrorCode.TopicAuthorizationFailed, error.ErrorCode);
+        Assert.Equal(partition, error.TopicPartition);
+        Assert.Equal(0, consumer.Position(partition));
+
+        fake.RefuseTopic(topic, ErrorCode.None); // the rights were granted
+        consumer.Seek(partition, 0);
+        Assert.Equal([0L, 1, 2], (await ConsumerTestSupport.ReadAsync(consumer, 3, TimeSpan.FromSeconds(10), ct)).Select(r => r.Offset));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_topic_refused_while_read_holds_the_partition_after_the_records_fetched_before()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var fake = FakeFetchBroker.Start();
+        var topic = "refused-later";
+        fake.CreateTopic(topic, 1);
+        fake.Append(topic, 0, ConsumerTestSupport.Batch(10));
+        var partition = new TopicPartition(topic, 0);
+
+        await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(fake.BootstrapServers, o => o.MetadataMaxAge = TimeSpan.FromMilliseconds(200)));
+        consumer.Assign([new TopicPartitionOffset(partition, 0)]);
+        await Eventually.TrueAsync(() => consumer.Fetcher.BufferedBytes > 0, TimeSpan.FromSeconds(10), "the records fetched", ct);
+        fake.RefuseTopic(topic, ErrorCode.TopicAuthorizationFailed); // seen by the next periodic metadata refresh
+        var cursors = (PartitionCursors)typeof(Fetcher).GetField("_cursors", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(consumer.Fetcher)!;
+        await Eventually.TrueAsync(() => cursors.All[0].State == CursorState.Held, TimeSpan.FromSeconds(10), "the partition held", ct);
+
+        var read = new List<long>();
+        var error = await Assert.ThrowsAsync<ConsumeException>(async () =>
+        {
+            await foreach (var record in consumer.ConsumeAsync(ct))
+            {
+                read.Add(record.Offset);
+            }
+        });
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => (long)i), read); // what was fetched before comes first
+        Assert.Equal(ErrorCode.TopicAuthorizationFailed, error.ErrorCode);
+        Assert.Equal(10, error.Offset);
         Assert.Equal(10, consumer.Position(partition));
     }
 

@@ -34,6 +34,7 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
 
     private readonly Dictionary<int, FakeFetchBroker> _peers = [];
     private readonly Dictionary<(string Topic, int Partition), (int Leader, int Epoch)> _leaders = [];
+    private readonly Dictionary<string, ErrorCode> _refused = new(StringComparer.Ordinal);
 
     private FakeFetchBroker(bool sessions, short maxFetchVersion, int nodeId)
     {
@@ -89,6 +90,22 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
             for (int p = 0; p < partitions; p++)
             {
                 _logs[(topic, p)] = new PartitionLog();
+            }
+        }
+    }
+
+    /// <summary>Metadata answers <paramref name="topic"/> with <paramref name="error"/> and no partitions from now on (no rights to it), or normally again (<see cref="ErrorCode.None"/>).</summary>
+    public void RefuseTopic(string topic, ErrorCode error)
+    {
+        lock (_lock)
+        {
+            if (error == ErrorCode.None)
+            {
+                _refused.Remove(topic);
+            }
+            else
+            {
+                _refused[topic] = error;
             }
         }
     }
@@ -220,6 +237,12 @@ internal sealed class FakeFetchBroker : FakeKafkaBroker
                 {
                     foreach (var (name, id) in _topicIds)
                     {
+                        if (_refused.TryGetValue(name, out var refused))
+                        {
+                            topics.Add(new MetadataResponse.MetadataResponseTopic { Name = name, ErrorCode = refused, Partitions = [] });
+                            continue;
+                        }
+
                         var partitions = _logs.Keys.Where(k => k.Topic == name).OrderBy(k => k.Partition)
                             .Select(k => _leaders.TryGetValue(k, out var led) ? (k.Partition, led.Leader, led.Epoch) : (k.Partition, 1, 0))
                             .Select(p => new MetadataResponse.MetadataResponsePartition { PartitionIndex = p.Item1, LeaderId = p.Item2, LeaderEpoch = p.Item3, ReplicaNodes = [p.Item2], IsrNodes = [p.Item2] })
