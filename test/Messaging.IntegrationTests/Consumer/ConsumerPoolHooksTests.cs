@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Messaging.IntegrationTests.Support;
 using Messaging.Pools;
 using Messaging.Testing.Brokers;
 
@@ -43,17 +44,7 @@ public sealed class ConsumerPoolHooksTests(TestBrokerFixture fixture)
         Assert.True(slices.Rents > 0, "the record-slice pool was not used");
         Assert.True(responses.Rents > 0, "the fetch-response pool was not used");
 
-        // Buffers come back on whichever thread releases them last: wait for that, with a deadline.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while ((decompression.Outstanding | records.Outstanding | slices.Outstanding | responses.Outstanding) != 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(10, ct);
-        }
-
-        Assert.Equal(0, decompression.Outstanding);
-        Assert.Equal(0, records.Outstanding);
-        Assert.Equal(0, slices.Outstanding);
-        Assert.Equal(0, responses.Outstanding);
+        await AssertAllReturnedAsync(decompression, records, slices, responses, ct);
     }
 
     [Fact(Timeout = 60_000)]
@@ -91,13 +82,74 @@ public sealed class ConsumerPoolHooksTests(TestBrokerFixture fixture)
             Assert.Equal([30L, 31, 32], await ConsumerTestSupport.ReadRawAsync(consumer, 3, TimeSpan.FromSeconds(10), ct)); // the rest is held when the consumer closes
         }
 
+
+        Assert.True(decompression.Rents > 0, "the decompression-buffer pool was not used");
+        await AssertAllReturnedAsync(decompression, records, slices, responses, ct);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Seeks_pauses_unassignment_and_a_dispose_with_data_queued_give_everything_back()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var fake = FakeFetchBroker.Start();
+        var topic = "churn-pools";
+        fake.CreateTopic(topic, 2);
+        for (int b = 0; b < 6; b++)
+        {
+            fake.Append(topic, 0, ConsumerTestSupport.Batch(20, CompressionType.Lz4));
+            fake.Append(topic, 1, ConsumerTestSupport.Batch(20, b % 2 == 0 ? CompressionType.Zstd : CompressionType.None));
+        }
+
+        var p0 = new TopicPartition(topic, 0);
+        var p1 = new TopicPartition(topic, 1);
+        var decompression = new CountingDecompressionPool();
+        var records = new CountingRecordPool();
+        var slices = new CountingSlicePool();
+        var responses = new CountingFetchResponsePool();
+        var pools = new ConsumerPools(decompression, records, slices, responses);
+        ConsumedRecord kept;
+        await using (var consumer = new KafkaConsumer(ConsumerTestSupport.Options(fake.BootstrapServers, o =>
+        {
+            o.Pools = pools;
+            o.MaxPollRecords = 7;
+            o.MaxPartitionFetchBytes = 600;
+        })))
+        {
+            var typed = new KafkaConsumer<byte[]?, byte[]?>(consumer, Deserializers.ByteArray, Deserializers.ByteArray);
+            consumer.Assign([new TopicPartitionOffset(p0, 0), new TopicPartitionOffset(p1, 0)]);
+            Assert.Equal(3, (await ConsumerTestSupport.ReadRawAsync(consumer, 3, TimeSpan.FromSeconds(10), ct)).Count);
+            consumer.Seek(p0, 5);
+            Assert.Equal(10, (await ConsumerTestSupport.ReadAsync(typed, 10, TimeSpan.FromSeconds(10), ct)).Count);
+            using (var batch = await consumer.ConsumeBatchAsync(ct))
+            {
+                kept = batch.Records[0]; // recycled by the batch's disposal: reading it after must throw
+            }
+
+            Assert.Throws<ObjectDisposedException>(() => kept.Value);
+            consumer.Pause([p1]);
+            Assert.Equal(4, (await ConsumerTestSupport.ReadRawAsync(consumer, 4, TimeSpan.FromSeconds(10), ct)).Count);
+            consumer.Resume([p1]);
+            consumer.Unassign();
+            consumer.Assign([new TopicPartitionOffset(p1, 40)]);
+            Assert.Equal(2, (await ConsumerTestSupport.ReadAsync(typed, 2, TimeSpan.FromSeconds(10), ct)).Count);
+            consumer.Assign([new TopicPartitionOffset(p0, 0), new TopicPartitionOffset(p1, 0)]);
+            await Eventually.TrueAsync(() => consumer.Fetcher.BufferedBytes > 0, TimeSpan.FromSeconds(10), "data fetched ahead", ct);
+        }
+
+
+        await AssertAllReturnedAsync(decompression, records, slices, responses, ct);
+    }
+
+    /// <summary>Everything rented came back. Buffers come back on whichever thread releases them last: waits for that, with a deadline.</summary>
+    private static async Task AssertAllReturnedAsync(CountingDecompressionPool decompression, CountingRecordPool records, CountingSlicePool slices,
+        CountingFetchResponsePool responses, CancellationToken cancellationToken)
+    {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while ((decompression.Outstanding | records.Outstanding | slices.Outstanding | responses.Outstanding) != 0 && DateTime.UtcNow < deadline)
         {
-            await Task.Delay(10, ct);
+            await Task.Delay(10, cancellationToken);
         }
 
-        Assert.True(decompression.Rents > 0, "the decompression-buffer pool was not used");
         Assert.Equal(0, decompression.Outstanding);
         Assert.Equal(0, records.Outstanding);
         Assert.Equal(0, slices.Outstanding);
