@@ -115,6 +115,7 @@ internal sealed class BrokerFetcher : IAsyncDisposable
                 connection = await _connections.GetAsync(NodeId, _stop).ConfigureAwait(false);
                 _connection = connection;
                 short version = Version(connection);
+                bool incremental = _session.IsIncremental;
                 _session.Build(request, _targets, options.MaxPartitionFetchBytes, topicIds: version >= 13);
                 Index();
                 Interlocked.Increment(ref _requestsSent);
@@ -137,7 +138,11 @@ internal sealed class BrokerFetcher : IAsyncDisposable
 
                     if (!_session.OnResponse(response) || response.ErrorCode != ErrorCode.None)
                     {
-                        _responses.FailFetch(NodeId, _targets, KafkaExceptions.BrokerError(response.ErrorCode, ApiKey.Fetch, connection.Name), refreshMetadata: !IsSessionError(response.ErrorCode));
+                        // A session the broker refuses says nothing of the partitions: the full Fetch that opens a new one
+                        // goes out at once, as the Java client's does (after a full one, the backoff keeps it from spinning).
+                        bool session = IsSessionError(response.ErrorCode);
+                        _responses.FailFetch(NodeId, _targets, KafkaExceptions.BrokerError(response.ErrorCode, ApiKey.Fetch, connection.Name),
+                            refreshMetadata: !session, backOff: !(session && incremental));
                     }
                     else
                     {

@@ -51,12 +51,15 @@ internal sealed class FetchResponseHandler
     /// <summary>Fetches that failed as a whole (connection, timeout, top-level error), for tests and diagnostics.</summary>
     public int FailedFetches => Volatile.Read(ref _failedFetches);
 
-    /// <summary>A Fetch failed as a whole (connection, timeout, top-level error): its partitions are retried after the backoff.</summary>
-    public void FailFetch(int node, List<FetchTarget> targets, Exception error, bool refreshMetadata)
+    /// <summary>
+    /// A Fetch failed as a whole (connection, timeout, top-level error): its partitions are retried after the backoff,
+    /// or at once without <paramref name="backOff"/> (an incremental fetch session the broker refused).
+    /// </summary>
+    public void FailFetch(int node, List<FetchTarget> targets, Exception error, bool refreshMetadata, bool backOff = true)
     {
         Interlocked.Increment(ref _failedFetches);
         _log.FetchFailed(node, targets.Count, error.Message);
-        _cursors.RetryAt(targets, _clock.After(_options.RetryBackoff));
+        _cursors.RetryAt(targets, backOff ? _clock.After(_options.RetryBackoff) : _clock.Now);
         lock (_cursors.Sync)
         {
             foreach (var target in targets)

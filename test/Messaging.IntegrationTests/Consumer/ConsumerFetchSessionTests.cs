@@ -54,6 +54,28 @@ public sealed class ConsumerFetchSessionTests
         Assert.Empty(await ConsumerTestSupport.ReadAsync(consumer, 1, TimeSpan.FromMilliseconds(300), ct));
     }
 
+    [Theory(Timeout = 60_000)]
+    [InlineData(ErrorCode.FetchSessionIdNotFound)]
+    [InlineData(ErrorCode.InvalidFetchSessionEpoch)]
+    public async Task A_session_the_broker_refuses_is_replaced_by_a_full_fetch_at_once_not_after_the_retry_backoff(ErrorCode error)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var fake = FakeFetchBroker.Start(sessions: true);
+        fake.CreateTopic(Topic, 1);
+        fake.Append(Topic, 0, Batch(0, 3));
+        await using var consumer = await ReadThreeAsync(fake, 1, o => o.RetryBackoff = TimeSpan.FromSeconds(30), ct);
+        await WaitForFetchesAsync(fake, 2, ct); // incremental by now
+
+        // The broker evicted the session (or lost count of its epoch): the Java client sends the full Fetch that opens
+        // a new one right away. A session error says nothing about the partitions, so nothing waits a backoff.
+        int seen = fake.Fetches.Count;
+        fake.FailNextFetch(error);
+        await WaitForFetchesAsync(fake, seen + 2, ct, TimeSpan.FromSeconds(5));
+        Assert.Contains(fake.Fetches.Skip(seen + 1), f => f.SessionEpoch == 0 && Partitions(f).Count == 1);
+        fake.Append(Topic, 0, Batch(3, 2));
+        Assert.Equal([3L, 4], (await ConsumerTestSupport.ReadAsync(consumer, 2, TimeSpan.FromSeconds(5), ct)).Select(r => r.Offset));
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task A_broker_without_sessions_gets_full_fetches_and_sessions_can_be_turned_off()
     {
@@ -132,12 +154,12 @@ public sealed class ConsumerFetchSessionTests
     private static List<(int Partition, long Offset)> Partitions(FetchRequest request) =>
         request.Topics.SelectMany(t => t.Partitions).Select(p => (p.Partition, p.FetchOffset)).ToList();
 
-    private static async Task WaitForFetchesAsync(FakeFetchBroker fake, int count, CancellationToken cancellationToken)
+    private static async Task WaitForFetchesAsync(FakeFetchBroker fake, int count, CancellationToken cancellationToken, TimeSpan? within = null)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(10));
         while (fake.Fetches.Count < count)
         {
-            Assert.True(DateTime.UtcNow < deadline, "only " + fake.Fetches.Count + " fetches");
+            Assert.True(DateTime.UtcNow < deadline, "only " + fake.Fetches.Count + " fetches, " + count + " awaited");
             await Task.Delay(10, cancellationToken);
         }
     }
