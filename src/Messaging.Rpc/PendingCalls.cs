@@ -325,14 +325,14 @@ internal sealed class PendingCalls
         // Store-load order against SweepOnce (which disarms, then enumerates): the caller's entry is in its map before
         // this read, so either that sweep's enumeration sees the entry or this read sees the timer disarmed.
         Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref _armedAt) - _checkIntervalTicks <= timestamp)
+        if (SharesArmedCheck(Volatile.Read(ref _armedAt), timestamp))
         {
             return; // a sweep is due soon enough
         }
 
         lock (_arming)
         {
-            if (_armedAt - _checkIntervalTicks <= timestamp || Volatile.Read(ref _closed) != 0)
+            if (SharesArmedCheck(_armedAt, timestamp) || Volatile.Read(ref _closed) != 0)
             {
                 return;
             }
@@ -344,6 +344,13 @@ internal sealed class PendingCalls
             _armedAt = fireAt; // only once armed: a refused due time must not leave later deadlines unswept
         }
     }
+
+    /// <summary>
+    /// Whether a check armed at <paramref name="armedAt"/> comes no later than <see cref="RpcClientOptions.DeadlineCheckInterval"/>
+    /// after <paramref name="timestamp"/>. A disarmed timer is no check to share, whatever the interval: with one as large
+    /// as <see cref="TimeSpan.MaxValue"/> the sum would otherwise cover it, and no deadline would ever be enforced.
+    /// </summary>
+    private bool SharesArmedCheck(long armedAt, long timestamp) => armedAt != long.MaxValue && armedAt - _checkIntervalTicks <= timestamp;
 
     /// <summary>
     /// The timer's due time for <paramref name="ticks"/> from now, rounded up to whole milliseconds: the system timer

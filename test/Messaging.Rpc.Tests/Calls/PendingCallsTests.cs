@@ -31,6 +31,21 @@ public sealed class PendingCallsTests
     }
 
     [Fact]
+    public async Task A_call_still_fails_with_DeadlineExceeded_when_the_check_interval_is_the_largest_there_is()
+    {
+        var time = new ManualTimeProvider();
+        var calls = Create(time, options => options.DeadlineCheckInterval = TimeSpan.MaxValue);
+        var (_, task) = await AddAsync<string>(calls, time, Second);
+        Assert.Equal(1, time.ArmedTimers); // no armed check to share: the first deadline arms one
+
+        time.Advance(Second);
+        var error = await Assert.ThrowsAsync<RpcException>(() => task);
+
+        Assert.Equal(RpcStatus.DeadlineExceeded, error.Status);
+        AssertEmpty(calls);
+    }
+
+    [Fact]
     public async Task The_deadline_timer_is_armed_only_while_a_call_can_expire()
     {
         var time = new ManualTimeProvider();
