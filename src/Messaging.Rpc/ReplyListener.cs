@@ -2,7 +2,9 @@ namespace Messaging.Rpc;
 
 /// <summary>
 /// The client's reply consumer: assigned (no group, so no rebalance) to the reply partitions from their end, it reads
-/// raw batches and hands each record to <see cref="PendingCalls.OnReply"/>, recycling it at once.
+/// raw batches and hands each record to <see cref="PendingCalls.OnReply"/>, recycling it at once. Reading every
+/// partition of a shared topic, it follows the topic's partition count (<see cref="Follow"/>), adding the partitions
+/// an operator adds.
 /// </summary>
 internal sealed class ReplyListener : IAsyncDisposable
 {
@@ -16,6 +18,13 @@ internal sealed class ReplyListener : IAsyncDisposable
     private readonly System.Collections.Concurrent.ConcurrentQueue<ReplyRun> _runs = new();
     private readonly Action<ReplyRun> _returnRun;
     private Task _loop = Task.CompletedTask;
+    private Task _follow = Task.CompletedTask;
+
+    // Partitions to add to the assignment, and the token that wakes the loop from its consume call to add them: the
+    // loop alone uses the consumer, so positions it reads between batches are where reading stands.
+    private readonly Lock _adding = new();
+    private readonly List<TopicPartition> _added = [];
+    private CancellationTokenSource _wake;
 
     // Re-seeks of partitions the consumer holds after an error, waiting out their backoff; touched by the loop only,
     // awaited once it has ended.
@@ -27,6 +36,7 @@ internal sealed class ReplyListener : IAsyncDisposable
         _calls = calls;
         _time = time;
         _returnRun = _runs.Enqueue;
+        _wake = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
     }
 
     /// <summary>
@@ -70,6 +80,19 @@ internal sealed class ReplyListener : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Looks up the partition count of <paramref name="topic"/> (of which <paramref name="count"/> partitions are
+    /// assigned) every <paramref name="period"/> until disposal, and adds the partitions found beyond it, read from
+    /// their start: a reply placed there may already be waiting. The partitions already read keep their positions.
+    /// </summary>
+    public void Follow(KafkaAdminClient admin, string topic, int count, TimeSpan period)
+    {
+        using (ExecutionContext.SuppressFlow())
+        {
+            _follow = Task.Run(() => FollowAsync(admin, topic, count, FarDeadline.StepOf(period)), CancellationToken.None);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
@@ -82,6 +105,9 @@ internal sealed class ReplyListener : IAsyncDisposable
             // Stopped as asked.
         }
 
+        await _follow.ConfigureAwait(false); // ends at the stop token; never throws
+        _wake.Dispose();
+
         await Task.WhenAll(_retries).ConfigureAwait(false); // they end at the stop token; none throws
         await _consumer.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
@@ -92,14 +118,25 @@ internal sealed class ReplyListener : IAsyncDisposable
         var token = _stop.Token;
         while (!token.IsCancellationRequested)
         {
+            var wake = _wake;
+            if (wake.IsCancellationRequested)
+            {
+                AssignAdded();
+                continue;
+            }
+
             ConsumeBatch batch;
             try
             {
-                batch = await _consumer.ConsumeBatchAsync(token).ConfigureAwait(false);
+                batch = await _consumer.ConsumeBatchAsync(wake.Token).ConfigureAwait(false);
             }
             catch (Exception) when (token.IsCancellationRequested)
             {
                 return; // stopping: a cancelled wait, or the consumer already closing under it
+            }
+            catch (OperationCanceledException) when (wake.IsCancellationRequested)
+            {
+                continue; // woken to add partitions
             }
             catch (ConsumeException ex)
             {
@@ -118,6 +155,98 @@ internal sealed class ReplyListener : IAsyncDisposable
 
             Dispatch(batch);
         }
+    }
+
+    private async Task FollowAsync(KafkaAdminClient admin, string topic, int count, TimeSpan period)
+    {
+        var token = _stop.Token;
+        while (true)
+        {
+            int now;
+            try
+            {
+                await Task.Delay(period, _time, token).ConfigureAwait(false);
+                var info = await admin.DescribeTopicsAsync([topic], token).ConfigureAwait(false);
+                now = info.Count == 1 ? info[0].Partitions.Count : 0;
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return; // stopping
+            }
+#pragma warning disable CA1031 // A failed look-up changes nothing: the partitions read stay, and the next period looks again.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+                continue;
+            }
+
+            if (now > count)
+            {
+                var added = new TopicPartition[now - count];
+                for (var i = 0; i < added.Length; i++)
+                {
+                    added[i] = new TopicPartition(topic, count + i);
+                }
+
+                Add(added);
+                count = now;
+            }
+        }
+    }
+
+    /// <summary>Queues <paramref name="partitions"/> for the loop to add, and wakes it from its consume call.</summary>
+    private void Add(TopicPartition[] partitions)
+    {
+        CancellationTokenSource wake;
+        lock (_adding)
+        {
+            _added.AddRange(partitions);
+            wake = _wake;
+        }
+
+        try
+        {
+            wake.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The loop already replaced it, taking these partitions with it (or the listener is stopping).
+        }
+    }
+
+    /// <summary>
+    /// On the loop, between consume calls: assigns the queued partitions from their start, and every partition already
+    /// assigned where it stands (one with no position yet is read from its end, as it was going to be).
+    /// </summary>
+    private void AssignAdded()
+    {
+        CancellationTokenSource woken;
+        TopicPartition[] added;
+        lock (_adding)
+        {
+            added = [.. _added];
+            _added.Clear();
+            woken = _wake;
+            _wake = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        }
+
+        woken.Dispose();
+        var assigned = _consumer.Assignment;
+        var assignment = new List<TopicPartitionOffset>(assigned.Count + added.Length);
+        foreach (var partition in assigned)
+        {
+            assignment.Add(new TopicPartitionOffset(partition, _consumer.Position(partition) is { } position ? OffsetSpec.At(position) : OffsetSpec.Latest));
+        }
+
+        foreach (var partition in added)
+        {
+            if (!assigned.Contains(partition))
+            {
+                assignment.Add(new TopicPartitionOffset(partition, OffsetSpec.Earliest));
+            }
+        }
+
+        _consumer.Assign(assignment);
     }
 
     /// <summary>

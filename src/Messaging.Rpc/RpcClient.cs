@@ -718,6 +718,12 @@ public sealed partial class RpcClient : IAsyncDisposable
         }
 
         await _replies.StartAsync(partitions, token).ConfigureAwait(false);
+        if (_options.ReplyMode == RpcReplyMode.SharedTopicAllPartitions)
+        {
+            // Repliers place replies by key over every partition, also those an operator adds later.
+            _replies.Follow(_admin, topic, partitions.Count, _options.Consumer.MetadataMaxAge);
+        }
+
         _route = new ReplyRoute(topic, replyPartition);
     }
 

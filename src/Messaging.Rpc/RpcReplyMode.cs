@@ -6,7 +6,7 @@ public enum RpcReplyMode
     /// <summary>
     /// The default: a reply topic shared by client instances, of which this instance reads one partition (chosen from
     /// a hash of its instance ID, or set explicitly) from its end, keeping only replies to its own calls. Requests name
-    /// that partition, so repliers send there.
+    /// that partition, so repliers send there. The partition is chosen at start: partitions added later do not move it.
     /// </summary>
     SharedTopicOnePartition,
 
@@ -18,7 +18,9 @@ public enum RpcReplyMode
 
     /// <summary>
     /// Every partition of a shared reply topic, from its end; requests name no partition, so repliers place replies
-    /// by key. Every instance reads every reply and keeps its own: simple, and fine for few instances.
+    /// by key. Every instance reads every reply and keeps its own: simple, and fine for few instances. Partitions added
+    /// to the topic later are found every <see cref="KafkaClientOptions.MetadataMaxAge"/> of the reply consumer and read
+    /// from their start.
     /// </summary>
     SharedTopicAllPartitions,
 }

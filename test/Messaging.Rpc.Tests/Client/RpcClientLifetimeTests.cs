@@ -255,6 +255,31 @@ public sealed class RpcClientLifetimeTests(TestBrokerFixture fixture)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Reading_every_partition_of_a_shared_reply_topic_follows_partitions_added_after_start()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var rpc = await RpcHarness.StartAsync(fixture, o =>
+        {
+            o.ReplyMode = RpcReplyMode.SharedTopicAllPartitions;
+            o.Consumer.MetadataMaxAge = TimeSpan.FromMilliseconds(100);
+        }, ct);
+        var (broker, requests, replies, client) = (rpc.Broker, rpc.Requests, rpc.Replies, rpc.Client);
+        await client.StartAsync(ct);
+
+        // The operator scales the reply topic out after the client started. The embedded broker cannot add partitions
+        // to a topic, so it is made anew with more: as empty as the partitions the client already reads, which it keeps
+        // reading from where they stand.
+        await broker.DeleteTopicAsync(replies, ct);
+        await broker.CreateTopicAsync(replies, 4, 1, ct);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => client.CallAsync<Payload, Payload>(requests, "echo", new Payload("p" + i),
+            new RpcCallOptions { Key = new[] { (byte)i }, Timeout = TimeSpan.FromSeconds(10) }, ct).AsTask()));
+
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => "p" + i), results.Select(r => r.Text));
+        Assert.Equal(20, client.Statistics.CompletedCalls);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task The_shared_reply_partition_comes_from_a_hash_of_the_instance_id()
     {
         var ct = TestContext.Current.CancellationToken;
