@@ -20,10 +20,12 @@ internal sealed class ReplyListener : IAsyncDisposable
     private Task _loop = Task.CompletedTask;
     private Task _follow = Task.CompletedTask;
 
-    // Partitions to add to the assignment, and the token that wakes the loop from its consume call to add them: the
-    // loop alone uses the consumer, so positions it reads between batches are where reading stands.
+    // Partitions to add to the assignment (and, from a retried start, the only ones to keep), and the token that wakes
+    // the loop from its consume call to change it: the loop alone uses the consumer, so positions it reads between
+    // batches are where reading stands.
     private readonly Lock _adding = new();
-    private readonly List<TopicPartition> _added = [];
+    private readonly List<TopicPartitionOffset> _added = [];
+    private IReadOnlyList<TopicPartition>? _only;
     private CancellationTokenSource _wake;
 
     // Re-seeks of partitions the consumer holds after an error, waiting out their backoff; touched by the loop only,
@@ -52,8 +54,14 @@ internal sealed class ReplyListener : IAsyncDisposable
         }
 
         // A start retried after a timed-out positioning finds its loop still running: one loop per consumer (the
-        // consumer takes one consume call at a time), so it only waits for the positions again.
-        if (_loop.IsCompleted)
+        // consumer takes one consume call at a time), so it has the loop change the assignment to these partitions —
+        // an operator may have added partitions meanwhile — keeping the positions of those it had, and waits for the
+        // positions again.
+        if (!_loop.IsCompleted)
+        {
+            Add(assignment, partitions);
+        }
+        else
         {
             _consumer.Assign(assignment);
 
@@ -67,7 +75,7 @@ internal sealed class ReplyListener : IAsyncDisposable
 
         foreach (var partition in partitions)
         {
-            while (_consumer.Position(partition) is null)
+            while (PositionOf(partition) is null)
             {
                 if (_loop.IsCompleted)
                 {
@@ -182,25 +190,29 @@ internal sealed class ReplyListener : IAsyncDisposable
 
             if (now > count)
             {
-                var added = new TopicPartition[now - count];
+                var added = new TopicPartitionOffset[now - count];
                 for (var i = 0; i < added.Length; i++)
                 {
-                    added[i] = new TopicPartition(topic, count + i);
+                    added[i] = new TopicPartitionOffset(new TopicPartition(topic, count + i), OffsetSpec.Earliest);
                 }
 
-                Add(added);
+                Add(added, only: null);
                 count = now;
             }
         }
     }
 
-    /// <summary>Queues <paramref name="partitions"/> for the loop to add, and wakes it from its consume call.</summary>
-    private void Add(TopicPartition[] partitions)
+    /// <summary>
+    /// Queues <paramref name="partitions"/> for the loop to add where their entries say (unless already assigned), and
+    /// with <paramref name="only"/> to drop every other partition; wakes the loop from its consume call.
+    /// </summary>
+    private void Add(TopicPartitionOffset[] partitions, IReadOnlyList<TopicPartition>? only)
     {
         CancellationTokenSource wake;
         lock (_adding)
         {
             _added.AddRange(partitions);
+            _only = only ?? _only;
             wake = _wake;
         }
 
@@ -215,38 +227,53 @@ internal sealed class ReplyListener : IAsyncDisposable
     }
 
     /// <summary>
-    /// On the loop, between consume calls: assigns the queued partitions from their start, and every partition already
-    /// assigned where it stands (one with no position yet is read from its end, as it was going to be).
+    /// On the loop, between consume calls: assigns the queued partitions where their entries say, and every partition
+    /// already assigned (and kept) where it stands — one with no position yet from its end, as it was going to be.
     /// </summary>
     private void AssignAdded()
     {
         CancellationTokenSource woken;
-        TopicPartition[] added;
+        TopicPartitionOffset[] added;
+        IReadOnlyList<TopicPartition>? only;
         lock (_adding)
         {
             added = [.. _added];
             _added.Clear();
+            (only, _only) = (_only, null);
             woken = _wake;
             _wake = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         }
 
         woken.Dispose();
         var assigned = _consumer.Assignment;
-        var assignment = new List<TopicPartitionOffset>(assigned.Count + added.Length);
+        var assignment = new Dictionary<TopicPartition, OffsetSpec>(assigned.Count + added.Length);
         foreach (var partition in assigned)
         {
-            assignment.Add(new TopicPartitionOffset(partition, _consumer.Position(partition) is { } position ? OffsetSpec.At(position) : OffsetSpec.Latest));
-        }
-
-        foreach (var partition in added)
-        {
-            if (!assigned.Contains(partition))
+            if (only is null || only.Contains(partition))
             {
-                assignment.Add(new TopicPartitionOffset(partition, OffsetSpec.Earliest));
+                assignment[partition] = _consumer.Position(partition) is { } position ? OffsetSpec.At(position) : OffsetSpec.Latest;
             }
         }
 
-        _consumer.Assign(assignment);
+        foreach (var entry in added)
+        {
+            assignment.TryAdd(entry.TopicPartition, entry.Start);
+        }
+
+        _consumer.Assign(assignment.Select(static pair => new TopicPartitionOffset(pair.Key, pair.Value)));
+    }
+
+    /// <summary>The position of <paramref name="partition"/>, or null while it has none or the loop has yet to assign it.</summary>
+    private long? PositionOf(TopicPartition partition)
+    {
+        try
+        {
+            return _consumer.Position(partition);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
     }
 
     /// <summary>
