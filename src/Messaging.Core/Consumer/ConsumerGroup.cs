@@ -66,6 +66,7 @@ internal sealed partial class ConsumerGroup : IGroupAssignmentListener, IAsyncDi
             RebalanceTimeout = options.RebalanceTimeout ?? options.MaxPollInterval,
             RetryBackoff = options.RetryBackoff,
             RequestTimeout = options.RequestTimeout,
+            DefaultApiTimeout = options.DefaultApiTimeout,
             RackId = options.ClientRack.Length == 0 ? null : options.ClientRack,
             Time = options.TimeProvider,
             LoggerFactory = options.LoggerFactory,

@@ -170,11 +170,14 @@ public sealed class KafkaConsumer : IKafkaConsumer
     /// Commits the stored offsets to the group: with <see cref="KafkaConsumerOptions.EnableAutoOffsetStore"/> (the
     /// default) the positions of what the application has consumed; otherwise what it passed to
     /// <see cref="StoreOffset"/>. Only offsets that moved since the last commit are sent. Retries through coordinator
-    /// moves until it succeeds or fails for good.
+    /// moves until it succeeds, fails for good, or <see cref="KafkaConsumerOptions.DefaultApiTimeout"/> passes.
     /// </summary>
     /// <param name="cancellationToken">Cancels the wait (whether the coordinator stored the offsets is then unknown).</param>
     /// <returns>When the coordinator has stored the offsets.</returns>
-    /// <exception cref="KafkaCommitException">The commit failed for good (for example, the partitions were reassigned).</exception>
+    /// <exception cref="KafkaCommitException">
+    /// The commit failed for good (for example, the partitions were reassigned), or did not succeed within
+    /// <see cref="KafkaConsumerOptions.DefaultApiTimeout"/> (retriable).
+    /// </exception>
     /// <exception cref="InvalidOperationException">No <see cref="KafkaConsumerOptions.GroupId"/>.</exception>
     public ValueTask CommitAsync(CancellationToken cancellationToken = default) => GroupFor("Committing offsets").CommitStoredAsync(cancellationToken);
 
@@ -185,7 +188,9 @@ public sealed class KafkaConsumer : IKafkaConsumer
     /// <param name="offsets">What to commit.</param>
     /// <param name="cancellationToken">Cancels the wait (whether the coordinator stored the offsets is then unknown).</param>
     /// <returns>When the coordinator has stored the offsets.</returns>
-    /// <exception cref="KafkaCommitException">The commit failed for good.</exception>
+    /// <exception cref="KafkaCommitException">
+    /// The commit failed for good, or did not succeed within <see cref="KafkaConsumerOptions.DefaultApiTimeout"/> (retriable).
+    /// </exception>
     /// <exception cref="InvalidOperationException">No <see cref="KafkaConsumerOptions.GroupId"/>.</exception>
     public ValueTask CommitAsync(IEnumerable<TopicPartitionCommit> offsets, CancellationToken cancellationToken = default)
     {
@@ -211,8 +216,8 @@ public sealed class KafkaConsumer : IKafkaConsumer
     /// <returns>One entry per partition, in the order given.</returns>
     /// <exception cref="InvalidOperationException">No <see cref="KafkaConsumerOptions.GroupId"/>.</exception>
     /// <exception cref="KafkaErrorException">
-    /// The coordinator refused the fetch, or it did not succeed within the commit timeout (60 s, the Java client's
-    /// <c>default.api.timeout.ms</c>; retriable, carrying the last error met).
+    /// The coordinator refused the fetch, or it did not succeed within <see cref="KafkaConsumerOptions.DefaultApiTimeout"/>
+    /// (retriable, carrying the last error met).
     /// </exception>
     public ValueTask<IReadOnlyList<TopicPartitionCommit>> CommittedAsync(IEnumerable<TopicPartition> partitions, CancellationToken cancellationToken = default)
     {

@@ -147,6 +147,16 @@ public sealed class KafkaConsumerOptions : KafkaClientOptions
     /// </summary>
     public bool EnableAutoCommit { get; set; } = true;
 
+    /// <summary>
+    /// <c>default.api.timeout.ms</c>: how long a call to the group's coordinator may take, retries through coordinator
+    /// moves included, when the call has no time limit of its own: <c>CommitAsync</c>, <c>CommittedAsync</c>, the
+    /// commit made on revocation and on <c>DisposeAsync</c>, and the committed offsets read for newly assigned
+    /// partitions. A commit past it fails with a retriable <see cref="KafkaCommitException"/> (whether the coordinator
+    /// stored it is unknown); a read, with a retriable <see cref="KafkaErrorException"/>. <see cref="TimeSpan.MaxValue"/>
+    /// means no limit (only the cancellation token ends the call). Default 60 s.
+    /// </summary>
+    public TimeSpan DefaultApiTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary><c>auto.commit.interval.ms</c>: how often offsets are committed with <see cref="EnableAutoCommit"/>. Default 5 s.</summary>
     public TimeSpan AutoCommitInterval { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -212,6 +222,11 @@ public sealed class KafkaConsumerOptions : KafkaClientOptions
         if (RetryBackoff <= TimeSpan.Zero)
         {
             throw new ArgumentException("RetryBackoff (retry.backoff.ms) must be positive.", nameof(RetryBackoff));
+        }
+
+        if (DefaultApiTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("DefaultApiTimeout (default.api.timeout.ms) must be positive.", nameof(DefaultApiTimeout));
         }
 
         if (MaxDecompressedBatchBytes < 1)

@@ -91,11 +91,11 @@ internal static class KafkaExceptions
         return new KafkaGroupException(groupId, code, message.ToString());
     }
 
-    /// <summary>An offset fetch that did not succeed within the commit timeout: retriable, with the last error it met.</summary>
+    /// <summary>An offset fetch that did not succeed within the api timeout (<c>default.api.timeout.ms</c>): retriable, with the last error it met.</summary>
     public static KafkaErrorException OffsetFetchTimedOut(string groupId, TimeSpan timeout, ErrorCode lastCode, string? lastFailure)
     {
         var message = new StringBuilder()
-            .Append("Fetching the committed offsets of group '").Append(groupId).Append("' did not succeed within the commit timeout (")
+            .Append("Fetching the committed offsets of group '").Append(groupId).Append("' did not succeed within the api timeout (DefaultApiTimeout, ")
             .Append(timeout.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture)).Append(" ms). Last attempt: ")
             .Append(lastFailure ?? ErrorCodes.Name(lastCode) + " (" + ErrorCodes.Description(lastCode) + ")")
             .Append(" Retriable.");

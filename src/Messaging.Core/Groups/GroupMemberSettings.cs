@@ -40,8 +40,11 @@ internal sealed record GroupMemberSettings
     /// <summary>How long a single request to the coordinator may take (<c>request.timeout.ms</c>).</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long a commit keeps retrying through coordinator moves before it fails (<c>default.api.timeout.ms</c>).</summary>
-    public TimeSpan CommitTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>
+    /// How long a commit or committed-offset fetch keeps retrying through coordinator moves before it fails
+    /// (<c>default.api.timeout.ms</c>); <see cref="TimeSpan.MaxValue"/> for no limit.
+    /// </summary>
+    public TimeSpan DefaultApiTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>The rack of this member (KIP-881 for classic, the RackId field for KIP-848), or null.</summary>
     public string? RackId { get; init; }

@@ -1,6 +1,7 @@
 using Messaging.Connection;
 using Messaging.Errors;
 using Messaging.Protocol.Messages;
+using Messaging.Threading;
 
 namespace Messaging.Groups;
 
@@ -22,7 +23,7 @@ internal readonly record struct CommitIdentity(int GenerationIdOrMemberEpoch, st
 /// <summary>
 /// OffsetCommit and OffsetFetch through the group's coordinator. Both survive coordinator moves: NOT_COORDINATOR,
 /// COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS, other retriable errors and failed connections
-/// rediscover and retry with backoff until the commit timeout, so a caller awaiting a commit gets either success or
+/// rediscover and retry with backoff until the api timeout (<c>default.api.timeout.ms</c>), so a caller awaiting a commit gets either success or
 /// a <see cref="KafkaCommitException"/> naming the group and the error — never silence.
 /// </summary>
 /// <remarks>
@@ -45,7 +46,7 @@ internal sealed class GroupOffsets(GroupCoordinator coordinator)
 
     private GroupMemberSettings Settings => coordinator.Settings;
 
-    /// <summary>Commits <paramref name="offsets"/>, retrying through coordinator moves until the commit timeout.</summary>
+    /// <summary>Commits <paramref name="offsets"/>, retrying through coordinator moves until the api timeout.</summary>
     /// <param name="offsets">What to commit.</param>
     /// <param name="identity">
     /// Who commits, asked before every attempt; null while the member is between generations (a classic member whose
@@ -64,7 +65,7 @@ internal sealed class GroupOffsets(GroupCoordinator coordinator)
 
         // The deadline runs on the group's clock, as the backoffs between attempts do: on the system timer it
         // neither matched them nor could be driven by a test clock, so a commit retried under one never gave up.
-        using var timeout = new CancellationTokenSource(Settings.CommitTimeout, Settings.Time);
+        using var timeout = new CancellationTokenSource(Clock.TimerDelay(Settings.DefaultApiTimeout), Settings.Time);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         var pending = new List<OffsetToCommit>(offsets);
         var attempts = 0;
@@ -133,7 +134,7 @@ internal sealed class GroupOffsets(GroupCoordinator coordinator)
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             throw KafkaExceptions.CommitFailed(GroupId, lastCode, isRetriable: true, new Dictionary<TopicPartition, ErrorCode>(),
-                "It did not succeed within the commit timeout (" + Settings.CommitTimeout.TotalMilliseconds.ToString("0", System.Globalization.CultureInfo.InvariantCulture)
+                "It did not succeed within the api timeout (DefaultApiTimeout, " + Settings.DefaultApiTimeout.TotalMilliseconds.ToString("0", System.Globalization.CultureInfo.InvariantCulture)
                 + " ms); whether the coordinator stored it is unknown.", lastFailure);
         }
     }
@@ -145,7 +146,7 @@ internal sealed class GroupOffsets(GroupCoordinator coordinator)
     /// </summary>
     public async Task<IReadOnlyDictionary<TopicPartition, CommittedOffset>> FetchAsync(IReadOnlyCollection<TopicPartition> partitions, Func<CommitIdentity>? identity, bool requireStable, CancellationToken cancellationToken)
     {
-        using var timeout = new CancellationTokenSource(Settings.CommitTimeout, Settings.Time); // the group's clock, as for commits
+        using var timeout = new CancellationTokenSource(Clock.TimerDelay(Settings.DefaultApiTimeout), Settings.Time); // the group's clock, as for commits
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         var attempts = 0;
         var lastCode = ErrorCode.RequestTimedOut; // what the last attempt met, for the error at the deadline
@@ -211,9 +212,9 @@ internal sealed class GroupOffsets(GroupCoordinator coordinator)
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            // The commit timeout, not the caller: a retriable Kafka error (a consumer holds a partition starting on it
+            // The api timeout, not the caller: a retriable Kafka error (a consumer holds a partition starting on it
             // with that error), not a cancellation the caller of CommittedAsync would take for its own.
-            throw KafkaExceptions.OffsetFetchTimedOut(GroupId, Settings.CommitTimeout, lastCode, lastFailure);
+            throw KafkaExceptions.OffsetFetchTimedOut(GroupId, Settings.DefaultApiTimeout, lastCode, lastFailure);
         }
     }
 

@@ -21,6 +21,7 @@ public sealed class ConsumerOptionsTests
         Assert.Equal(500, options.MaxPollRecords);
         Assert.Equal(64L * 1024 * 1024, options.MaxBufferedBytes);
         Assert.Same(ConsumerPools.Shared, options.Pools);
+        Assert.Equal(TimeSpan.FromSeconds(60), options.DefaultApiTimeout);
     }
 
     [Fact]
@@ -90,6 +91,7 @@ public sealed class ConsumerOptionsTests
     [InlineData(nameof(KafkaConsumerOptions.AutoOffsetReset))]
     [InlineData(nameof(KafkaConsumerOptions.SocketSendBufferBytes))]
     [InlineData(nameof(KafkaConsumerOptions.SocketReceiveBufferBytes))]
+    [InlineData(nameof(KafkaConsumerOptions.DefaultApiTimeout))]
     public void Invalid_settings_are_named(string setting)
     {
         var options = new KafkaConsumerOptions { BootstrapServers = "localhost:9092" };
@@ -102,6 +104,7 @@ public sealed class ConsumerOptionsTests
             case nameof(KafkaConsumerOptions.FetchMaxWait): options.FetchMaxWait = TimeSpan.FromSeconds(-1); break;
             case nameof(KafkaConsumerOptions.SocketSendBufferBytes): options.SocketSendBufferBytes = -1; break;
             case nameof(KafkaConsumerOptions.SocketReceiveBufferBytes): options.SocketReceiveBufferBytes = -1; break;
+            case nameof(KafkaConsumerOptions.DefaultApiTimeout): options.DefaultApiTimeout = TimeSpan.Zero; break;
             default: options.AutoOffsetReset = (AutoOffsetReset)42; break;
         }
 

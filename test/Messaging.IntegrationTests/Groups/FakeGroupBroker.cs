@@ -49,6 +49,12 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
         set => Volatile.Write(ref _commitsLoading, value);
     }
 
+    /// <summary>OffsetFetch requests received.</summary>
+    public int OffsetFetches;
+
+    /// <summary>While true, OffsetCommit and OffsetFetch get no answer (a coordinator that stopped answering them).</summary>
+    public bool OffsetsUnanswered { get; set; }
+
     /// <summary>How long JoinGroup responses are held back (a join in flight for a while).</summary>
     public TimeSpan JoinDelay { get; set; }
 
@@ -228,6 +234,7 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
                 {
                     error = error != ErrorCode.None ? error
                         : CommitsLoading ? ErrorCode.CoordinatorLoadInProgress
+                        : request.GenerationIdOrMemberEpoch == -1 && request.MemberId.Length == 0 && _members.Count == 0 ? ErrorCode.None // a standalone commit to an empty group
                         : !_members.ContainsKey(request.MemberId) ? ErrorCode.UnknownMemberId
                         : request.GenerationIdOrMemberEpoch != Generation ? ErrorCode.IllegalGeneration
                         : ErrorCode.None;
@@ -242,12 +249,13 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
                     })],
                 };
                 KafkaFrames.WriteResponse(output, response, version, header.CorrelationId);
-                break;
+                return OffsetsUnanswered ? NeverAnswer : TimeSpan.Zero;
             }
 
             case ApiKey.OffsetFetch:
             {
                 var request = KafkaFrames.ReadRequest<OffsetFetchRequest>(frame, null, out var header);
+                Interlocked.Increment(ref OffsetFetches);
                 var response = new OffsetFetchResponse
                 {
                     Topics = [.. (request.Topics ?? []).Select(t => new OffsetFetchResponse.OffsetFetchResponseTopic
@@ -257,7 +265,7 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
                     })],
                 };
                 KafkaFrames.WriteResponse(output, response, version, header.CorrelationId);
-                break;
+                return OffsetsUnanswered ? NeverAnswer : TimeSpan.Zero;
             }
 
             default:

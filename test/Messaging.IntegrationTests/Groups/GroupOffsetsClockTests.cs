@@ -18,7 +18,7 @@ public sealed class GroupOffsetsClockTests
         await using var coordinator = new GroupCoordinator(cluster, new GroupMemberSettings("group-" + Guid.NewGuid().ToString("N")[..8])
         {
             Time = time,
-            CommitTimeout = TimeSpan.FromSeconds(5),
+            DefaultApiTimeout = TimeSpan.FromSeconds(5),
             RetryBackoff = TimeSpan.FromMilliseconds(100),
             RetryBackoffMax = TimeSpan.FromMilliseconds(500),
         });

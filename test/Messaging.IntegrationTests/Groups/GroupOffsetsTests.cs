@@ -94,7 +94,7 @@ public sealed class GroupOffsetsTests
         var ct = TestContext.Current.CancellationToken;
         var topic = NewName("unreachable");
         await using var cluster = StartCluster(topic);
-        await using var a = TestMember.Start(cluster.BootstrapServers, NewName("group"), "a", s => s with { CommitTimeout = TimeSpan.FromSeconds(2), RetryBackoffMax = TimeSpan.FromMilliseconds(200) });
+        await using var a = TestMember.Start(cluster.BootstrapServers, NewName("group"), "a", s => s with { DefaultApiTimeout = TimeSpan.FromSeconds(2), RetryBackoffMax = TimeSpan.FromMilliseconds(200) });
 
         var errors = new ErrorCode[200];
         Array.Fill(errors, ErrorCode.CoordinatorLoadInProgress);
@@ -114,7 +114,7 @@ public sealed class GroupOffsetsTests
         var ct = TestContext.Current.CancellationToken;
         var topic = NewName("loading-fetch");
         await using var cluster = StartCluster(topic);
-        await using var a = TestMember.Start(cluster.BootstrapServers, NewName("group"), "a", s => s with { CommitTimeout = TimeSpan.FromSeconds(2), RetryBackoffMax = TimeSpan.FromMilliseconds(200) });
+        await using var a = TestMember.Start(cluster.BootstrapServers, NewName("group"), "a", s => s with { DefaultApiTimeout = TimeSpan.FromSeconds(2), RetryBackoffMax = TimeSpan.FromMilliseconds(200) });
 
         // The coordinator keeps loading past the commit timeout: the caller did not cancel, so the outcome is a Kafka
         // error it can retry on (the consumer holds a partition starting on it with that error), not a cancellation.
@@ -126,7 +126,7 @@ public sealed class GroupOffsetsTests
 
         Assert.Equal(ErrorCode.CoordinatorLoadInProgress, error.Code);
         Assert.True(error.IsRetriable);
-        Assert.Contains("commit timeout", error.Message, StringComparison.Ordinal);
+        Assert.Contains("api timeout (DefaultApiTimeout, 2000 ms)", error.Message, StringComparison.Ordinal);
         cluster.ClearRequestErrors(ApiKey.OffsetFetch);
     }
 

@@ -69,7 +69,7 @@ internal sealed class TestMember : IAsyncDisposable
             RequestTimeout = TimeSpan.FromSeconds(10),
             RetryBackoff = TimeSpan.FromMilliseconds(50),
             RetryBackoffMax = TimeSpan.FromMilliseconds(300),
-            CommitTimeout = TimeSpan.FromSeconds(15),
+            DefaultApiTimeout = TimeSpan.FromSeconds(15),
         };
         settings = configure?.Invoke(settings) ?? settings;
         var coordinator = new GroupCoordinator(cluster, settings);
