@@ -337,7 +337,11 @@ internal sealed class PartitionCursors
         return nextRetry;
     }
 
-    /// <summary>Takes <paramref name="targets"/> out of flight, to be fetched again at <paramref name="retryAt"/> (a Fetch failed as a whole).</summary>
+    /// <summary>
+    /// Takes <paramref name="targets"/> out of flight, to be fetched again at <paramref name="retryAt"/> (a Fetch failed
+    /// as a whole). A partition sought (or paused, reset) while the Fetch was out keeps its own retry time: the failure
+    /// was met at the position it left.
+    /// </summary>
     public void RetryAt(List<FetchTarget> targets, long retryAt)
     {
         lock (Sync)
@@ -345,7 +349,10 @@ internal sealed class PartitionCursors
             foreach (var target in targets)
             {
                 target.Cursor.InFlight = false;
-                target.Cursor.RetryAt = retryAt;
+                if (target.Cursor.Generation == target.Generation)
+                {
+                    target.Cursor.RetryAt = retryAt;
+                }
             }
         }
     }

@@ -145,6 +145,19 @@ public sealed class FetchResponseHandlerTests
     }
 
     [Fact]
+    public void A_partition_sought_while_its_fetch_was_out_is_fetched_at_once_when_that_fetch_fails()
+    {
+        using var rig = new MovingPartition();
+        var targets = Collect(rig.Cursors, 1); // out at broker 1, for offset 0
+        rig.Cursors.Seek(Partition, OffsetSpec.At(5));
+
+        rig.Handler.FailFetch(1, targets, new IOException("connection lost"), refreshMetadata: false);
+
+        Assert.True(rig.Cursor.IsFetchable(new Clock(rig.Time).Now), "the position sought while the failed Fetch was out waits the failed Fetch's backoff");
+        Assert.Equal(5, Request(rig).FetchOffset);
+    }
+
+    [Fact]
     public void A_fetch_after_records_carries_the_leader_epoch_of_their_last_batch_and_a_seek_clears_it()
     {
         using var rig = new MovingPartition();
