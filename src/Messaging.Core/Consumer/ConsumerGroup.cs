@@ -65,6 +65,9 @@ internal sealed partial class ConsumerGroup : IGroupAssignmentListener, IAsyncDi
             MaxPollInterval = options.MaxPollInterval,
             RebalanceTimeout = options.RebalanceTimeout ?? options.MaxPollInterval,
             RetryBackoff = options.RetryBackoff,
+            // Doubling up to 1 s (retry.backoff.max.ms's default); a longer retry backoff is waited as set, as the Java
+            // client waits a retry.backoff.ms set above it, not cut down to the cap.
+            RetryBackoffMax = options.RetryBackoff > GroupMemberSettings.DefaultRetryBackoffMax ? options.RetryBackoff : GroupMemberSettings.DefaultRetryBackoffMax,
             RequestTimeout = options.RequestTimeout,
             DefaultApiTimeout = options.DefaultApiTimeout,
             RackId = options.ClientRack.Length == 0 ? null : options.ClientRack,

@@ -58,7 +58,11 @@ public sealed class KafkaConsumerOptions : KafkaClientOptions
     /// <summary><c>max.poll.records</c>: the most records in one batch from <c>ConsumeBatchAsync</c>. Default 500.</summary>
     public int MaxPollRecords { get; set; } = 500;
 
-    /// <summary><c>retry.backoff.ms</c>: the wait before fetching again from a broker or partition that failed. Default 100 ms.</summary>
+    /// <summary>
+    /// <c>retry.backoff.ms</c>: the wait before fetching again from a broker or partition that failed, and the first wait
+    /// before retrying a request to the group coordinator (doubling up to 1 s, <c>retry.backoff.max.ms</c>'s default, or
+    /// to this backoff if longer). Default 100 ms.
+    /// </summary>
     public TimeSpan RetryBackoff { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>

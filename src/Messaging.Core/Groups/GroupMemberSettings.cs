@@ -35,7 +35,11 @@ internal sealed record GroupMemberSettings
     /// <summary>The first wait after a retriable failure (<c>retry.backoff.ms</c>); it doubles up to <see cref="RetryBackoffMax"/>.</summary>
     public TimeSpan RetryBackoff { get; init; } = TimeSpan.FromMilliseconds(100);
 
-    public TimeSpan RetryBackoffMax { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>The longest wait between retries (<c>retry.backoff.max.ms</c>), at least <see cref="RetryBackoff"/>.</summary>
+    public TimeSpan RetryBackoffMax { get; init; } = DefaultRetryBackoffMax;
+
+    /// <summary><c>retry.backoff.max.ms</c>'s default, 1 s.</summary>
+    public static TimeSpan DefaultRetryBackoffMax { get; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How long a single request to the coordinator may take (<c>request.timeout.ms</c>).</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
