@@ -373,7 +373,10 @@ internal sealed partial class ConsumerGroup : IGroupAssignmentListener, IAsyncDi
         await _coordinator.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
         _wake.Dispose();
-        _commitGate.Dispose();
+
+        // The commit gate is not disposed: a commit still out releases it when it fails, and the commits queued
+        // behind it take it in turn and fail on the disposed coordinator. A disposed gate would refuse that release
+        // and leave those waiting for ever (it never uses a wait handle, so it holds nothing to free).
     }
 
     // ---- the member's assignment events (on its loop, one at a time) ----
