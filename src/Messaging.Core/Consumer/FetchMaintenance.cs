@@ -274,11 +274,15 @@ internal sealed class FetchMaintenance
     {
         lock (_cursors.Sync)
         {
-            foreach (var (cursor, _, _) in entries)
+            foreach (var (cursor, generation, _) in entries)
             {
                 cursor.InFlight = false;
-                cursor.RetryAt = retryAt;
-                SignalIfFetching(cursor); // sought to an offset while the lookup was out: fetched after the backoff
+                if (cursor.Generation == generation)
+                {
+                    cursor.RetryAt = retryAt;
+                }
+
+                SignalIfFetching(cursor); // sought to an offset while the lookup was out: the failure was the old start's, fetched at once
             }
         }
     }
