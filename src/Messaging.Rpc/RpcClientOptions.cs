@@ -50,7 +50,7 @@ public sealed class RpcClientOptions
     /// <summary>The partitions of a shared reply topic the client creates. Default 16.</summary>
     public int ReplyTopicPartitions { get; set; } = 16;
 
-    /// <summary>The replication factor of a reply topic the client creates; -1 (the default) for the broker's default.</summary>
+    /// <summary>The replication factor of a reply topic the client creates: -1 (the default) for the broker's default, or at least 1.</summary>
     public short ReplyTopicReplicationFactor { get; set; } = -1;
 
     /// <summary>How long a call may take when it sets neither timeout nor deadline. Default 30 s.</summary>
@@ -182,6 +182,12 @@ public sealed class RpcClientOptions
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(ReplyTopicPartitions, 1, nameof(ReplyTopicPartitions));
+        if (ReplyTopicReplicationFactor is 0 or < -1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ReplyTopicReplicationFactor), ReplyTopicReplicationFactor,
+                "ReplyTopicReplicationFactor must be -1 (the broker's default) or at least 1.");
+        }
+
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(DefaultTimeout, TimeSpan.Zero, nameof(DefaultTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(StartTimeout, TimeSpan.Zero, nameof(StartTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingCalls, 1, nameof(MaxPendingCalls));

@@ -162,4 +162,30 @@ public sealed class RpcClientOptionsTests
         Assert.Equal(("b:9092", "b:9092", "b:9092"), (next.Producer.BootstrapServers, next.Consumer.BootstrapServers, next.Admin.BootstrapServers));
         Assert.Equal("orders", next.Consumer.ClientId);
     }
+
+    [Theory]
+    [InlineData((short)0)]
+    [InlineData((short)-2)]
+    [InlineData(short.MinValue)]
+    public void A_reply_topic_replication_factor_the_broker_refuses_is_refused_when_the_client_is_built(short factor)
+    {
+        // Before, the client was built and its start failed with Unavailable on every call (the broker's INVALID_REPLICATION_FACTOR).
+        var options = new RpcClientOptions { BootstrapServers = "localhost:9092", ReplyTopicReplicationFactor = factor };
+
+        var error = Assert.ThrowsAny<ArgumentException>(() => new RpcClient(options));
+
+        Assert.Equal(nameof(RpcClientOptions.ReplyTopicReplicationFactor), error.ParamName);
+    }
+
+    [Theory]
+    [InlineData((short)-1)]
+    [InlineData((short)1)]
+    [InlineData((short)3)]
+    public async Task The_broker_default_or_a_positive_reply_topic_replication_factor_is_taken(short factor)
+    {
+        var options = new RpcClientOptions { BootstrapServers = "localhost:9092", ReplyTopicReplicationFactor = factor };
+
+        options.Validate();
+        await new RpcClient(options).DisposeAsync();
+    }
 }
