@@ -31,14 +31,19 @@ public sealed class RpcClientOptions
 
     /// <summary>
     /// This client instance's ID: names its per-instance reply topic (with a random suffix of the client's own) and chooses its partition of a shared one. Default
-    /// a new random ID per client. Set a stable one (a pod name, say) to keep the same reply partition across restarts.
+    /// a new random ID per client. Set a stable one (a pod name, say) to keep the same reply partition across restarts. In
+    /// <see cref="RpcReplyMode.PerInstanceTopic"/> it is part of a topic name: only ASCII letters, digits, '.', '_' and '-', and
+    /// with <see cref="ReplyTopic"/> and the 14 characters the client adds at most 249 characters.
     /// </summary>
     public string InstanceId { get; set; } = Guid.NewGuid().ToString("N");
 
     /// <summary>How replies come back. Default <see cref="RpcReplyMode.SharedTopicOnePartition"/>.</summary>
     public RpcReplyMode ReplyMode { get; set; } = RpcReplyMode.SharedTopicOnePartition;
 
-    /// <summary>The shared reply topic (in <see cref="RpcReplyMode.PerInstanceTopic"/>, the prefix of this instance's topic). Default <c>messaging-rpc-replies</c>.</summary>
+    /// <summary>
+    /// The shared reply topic (in <see cref="RpcReplyMode.PerInstanceTopic"/>, the prefix of this instance's topic). Default <c>messaging-rpc-replies</c>.
+    /// A legal Kafka topic name: at most 249 ASCII letters, digits, '.', '_' and '-', neither "." nor "..".
+    /// </summary>
     public string ReplyTopic { get; set; } = "messaging-rpc-replies";
 
     /// <summary>In <see cref="RpcReplyMode.SharedTopicOnePartition"/>, the reply partition to read; null (the default) to choose it from a hash of <see cref="InstanceId"/>.</summary>
@@ -161,6 +166,17 @@ public sealed class RpcClientOptions
         var (producer, consumer, admin) = NestedClients(); // as the client will use them
         ArgumentException.ThrowIfNullOrWhiteSpace(InstanceId, nameof(InstanceId));
         ArgumentException.ThrowIfNullOrWhiteSpace(ReplyTopic, nameof(ReplyTopic));
+        if (TopicNames.Problem(ReplyTopic) is { } topicProblem)
+        {
+            throw new ArgumentException("ReplyTopic '" + ReplyTopic + "' is not a topic name Kafka takes: " + topicProblem + ".", nameof(ReplyTopic));
+        }
+
+        if (ReplyMode == RpcReplyMode.PerInstanceTopic && TopicNames.Problem(ReplyTopics.PerInstanceName(ReplyTopic, InstanceId)) is { } instanceProblem)
+        {
+            throw new ArgumentException("InstanceId '" + InstanceId + "' makes a per-instance reply topic name (ReplyTopic-InstanceId- and 12 random hex digits) Kafka does not take: "
+                + instanceProblem + ".", nameof(InstanceId));
+        }
+
         ArgumentNullException.ThrowIfNull(Serializer, nameof(Serializer));
         ArgumentNullException.ThrowIfNull(Headers, nameof(Headers));
         ArgumentNullException.ThrowIfNull(Pools, nameof(Pools));

@@ -13,10 +13,6 @@ namespace Messaging.Rpc;
 internal sealed class ReplyTopicNames
 {
     private const int MaxEntries = 1024;
-    private const int MaxNameLength = 249;
-
-    private static readonly System.Buffers.SearchValues<byte> LegalCharacters =
-        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"u8);
 
     private readonly ConcurrentDictionary<byte[], string> _names = new(Utf8Comparer.Instance);
     private readonly ConcurrentDictionary<byte[], string>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
@@ -34,7 +30,7 @@ internal sealed class ReplyTopicNames
             return name;
         }
 
-        if (!IsLegal(utf8))
+        if (!TopicNames.IsLegal(utf8))
         {
             return null;
         }
@@ -53,14 +49,4 @@ internal sealed class ReplyTopicNames
     public int Count => _names.Count;
 
     public void Clear() => _names.Clear();
-
-    private static bool IsLegal(ReadOnlySpan<byte> name)
-    {
-        if (name.IsEmpty || name.Length > MaxNameLength || name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
-        {
-            return false;
-        }
-
-        return !name.ContainsAnyExcept(LegalCharacters);
-    }
 }

@@ -188,4 +188,54 @@ public sealed class RpcClientOptionsTests
         options.Validate();
         await new RpcClient(options).DisposeAsync();
     }
+    [Theory]
+    [InlineData("replies!")]
+    [InlineData("rpc replies")]
+    [InlineData("réponses")]
+    [InlineData("rpc/replies")]
+    [InlineData(".")]
+    [InlineData("..")]
+    [InlineData(250)]
+    public void A_reply_topic_name_kafka_refuses_is_refused_when_the_client_is_built(object name)
+    {
+        // Before, the client was built and its start failed with Unavailable on every call (the broker's INVALID_TOPIC_EXCEPTION).
+        var options = new RpcClientOptions { BootstrapServers = "localhost:9092", ReplyTopic = name as string ?? new string('r', (int)name) };
+
+        var error = Assert.ThrowsAny<ArgumentException>(() => new RpcClient(options));
+
+        Assert.Equal(nameof(RpcClientOptions.ReplyTopic), error.ParamName);
+    }
+
+    [Theory]
+    [InlineData("pod/3")]
+    [InlineData("pod 3")]
+    [InlineData("pod:3")]
+    [InlineData("pöd-3")]
+    [InlineData(235)] // "r-" + 235 + "-" + 12 random hex digits: 250 characters
+    public void An_instance_id_that_makes_a_per_instance_reply_topic_name_kafka_refuses_is_refused_when_the_client_is_built(object instanceId)
+    {
+        var id = instanceId as string ?? new string('i', (int)instanceId);
+        var options = new RpcClientOptions { BootstrapServers = "localhost:9092", ReplyTopic = "r", ReplyMode = RpcReplyMode.PerInstanceTopic, InstanceId = id };
+
+        var error = Assert.ThrowsAny<ArgumentException>(() => new RpcClient(options));
+
+        Assert.Equal(nameof(RpcClientOptions.InstanceId), error.ParamName);
+
+        // In the shared modes the instance ID only chooses a partition: any one is fine.
+        options.ReplyMode = RpcReplyMode.SharedTopicOnePartition;
+        options.Validate();
+    }
+
+    [Fact]
+    public async Task Legal_topic_names_up_to_the_longest_kafka_takes_are_taken()
+    {
+        var options = new RpcClientOptions { BootstrapServers = "localhost:9092", ReplyTopic = "Rpc.replies_v2-" + new string('r', 234) };
+        options.Validate();
+
+        options.ReplyTopic = "r";
+        options.ReplyMode = RpcReplyMode.PerInstanceTopic;
+        options.InstanceId = "Pod_3.eu-west-" + new string('i', 220); // 249 characters with the prefix and the suffix
+        await using var client = new RpcClient(options);
+        Assert.Equal(249, client.PerInstanceTopic!.Length);
+    }
 }
