@@ -171,6 +171,11 @@ public sealed class RpcClientOptions
             throw new ArgumentException("ReplyTopic '" + ReplyTopic + "' is not a topic name Kafka takes: " + topicProblem + ".", nameof(ReplyTopic));
         }
 
+        if (!Enum.IsDefined(ReplyMode))
+        {
+            throw new ArgumentException("ReplyMode must be SharedTopicOnePartition, PerInstanceTopic or SharedTopicAllPartitions.", nameof(ReplyMode));
+        }
+
         if (ReplyMode == RpcReplyMode.PerInstanceTopic && TopicNames.Problem(ReplyTopics.PerInstanceName(ReplyTopic, InstanceId)) is { } instanceProblem)
         {
             throw new ArgumentException("InstanceId '" + InstanceId + "' makes a per-instance reply topic name (ReplyTopic-InstanceId- and 12 random hex digits) Kafka does not take: "

@@ -238,4 +238,18 @@ public sealed class RpcClientOptionsTests
         await using var client = new RpcClient(options);
         Assert.Equal(249, client.PerInstanceTopic!.Length);
     }
+    [Theory]
+    [InlineData("3")]
+    [InlineData("-1")]
+    public void A_reply_mode_that_is_not_one_of_the_modes_is_refused_when_the_client_is_built(string configured)
+    {
+        // The configuration binder takes a number for an enum; before, the client was built and ran as SharedTopicOnePartition.
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Rpc:ReplyMode"] = configured }).Build();
+        var options = new RpcClientOptions { BootstrapServers = "localhost:9092" };
+        configuration.GetSection("Rpc").Bind(options);
+
+        var error = Assert.ThrowsAny<ArgumentException>(() => new RpcClient(options));
+
+        Assert.Equal(nameof(RpcClientOptions.ReplyMode), error.ParamName);
+    }
 }
