@@ -30,7 +30,7 @@ public sealed class RpcServerOptions
     /// <summary>SASL settings for <see cref="SecurityProtocol.SaslPlaintext"/> and <see cref="SecurityProtocol.SaslSsl"/>, passed to the nested clients with <see cref="SecurityProtocol"/>.</summary>
     public SaslOptions Sasl { get; set; } = new();
 
-    /// <summary>The topics the server takes requests from (at least one).</summary>
+    /// <summary>The topics the server takes requests from (at least one), each a legal Kafka topic name: at most 249 ASCII letters, digits, '.', '_' and '-', neither "." nor "..".</summary>
     public IList<string> RequestTopics { get; set; } = new List<string>();
 
     /// <summary>The consumer group the server's instances share (requests are spread over them by partition). Required.</summary>
@@ -149,6 +149,10 @@ public sealed class RpcServerOptions
         foreach (var topic in RequestTopics)
         {
             ArgumentException.ThrowIfNullOrWhiteSpace(topic, nameof(RequestTopics));
+            if (TopicNames.Problem(topic) is { } problem)
+            {
+                throw new ArgumentException("Request topic '" + topic + "' is not a topic name Kafka takes: " + problem + ".", nameof(RequestTopics));
+            }
         }
 
         ArgumentException.ThrowIfNullOrWhiteSpace(GroupId, nameof(GroupId));

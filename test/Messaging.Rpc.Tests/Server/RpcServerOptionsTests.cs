@@ -124,6 +124,24 @@ public sealed class RpcServerOptionsTests
     }
 
     /// <summary>A logger factory told apart from others by reference only.</summary>
+    [Theory]
+    [InlineData("orders!")]
+    [InlineData("orders v2")]
+    [InlineData("commandes-é")]
+    [InlineData(".")]
+    [InlineData("..")]
+    [InlineData(250)]
+    public void A_request_topic_name_kafka_refuses_is_refused_when_the_server_is_built(object name)
+    {
+        var topic = name as string ?? new string('o', (int)name);
+        var options = new RpcServerOptions { BootstrapServers = "localhost:9092", RequestTopics = ["orders", topic], GroupId = "orders" };
+
+        var error = Assert.ThrowsAny<ArgumentException>(() => new RpcServer(options));
+
+        Assert.Equal(nameof(RpcServerOptions.RequestTopics), error.ParamName);
+        Assert.Contains(topic, error.Message, StringComparison.Ordinal);
+    }
+
     private sealed class DistinctLoggers : Microsoft.Extensions.Logging.ILoggerFactory
     {
         public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
