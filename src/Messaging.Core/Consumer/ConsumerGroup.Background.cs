@@ -6,7 +6,7 @@ using Messaging.Groups;
 namespace Messaging.Consumer;
 
 /// <summary>
-/// The background loop of a <see cref="ConsumerGroup"/>: automatic commits, and the metadata watch — a pattern
+/// The background loop of a <see cref="ConsumerGroup"/>: automatic commits (sent alongside, at most one out at a time), and the metadata watch — a pattern
 /// subscription matched again against fresh metadata, and (the classic leader) a rejoin when a subscribed topic's
 /// partition count changed since the last assignment.
 /// </summary>
@@ -18,6 +18,7 @@ internal sealed partial class ConsumerGroup
         var clock = _cluster.Settings.Clock;
         var nextCommit = clock.After(_options.AutoCommitInterval);
         var nextMetadataCheck = clock.Now;
+        var autoCommit = Task.CompletedTask;
         try
         {
             while (!token.IsCancellationRequested)
@@ -32,7 +33,16 @@ internal sealed partial class ConsumerGroup
                 if (_options.EnableAutoCommit && now >= nextCommit)
                 {
                     nextCommit = clock.After(now, _options.AutoCommitInterval);
-                    await AutoCommitAsync(token).ConfigureAwait(false);
+
+                    // Sent without holding up the metadata watch, as the Java client's are: one still retrying an
+                    // unavailable coordinator (up to the api timeout) stopped pattern matching and the leader's
+                    // partition-count checks meanwhile. One at a time: while one is out, what was stored since goes
+                    // with the next interval's.
+                    if (autoCommit.IsCompleted)
+                    {
+                        await autoCommit.ConfigureAwait(false); // a failure it did not log ends the loop, as before
+                        autoCommit = AutoCommitAsync(token);
+                    }
                 }
 
                 var until = _options.EnableAutoCommit && nextCommit < nextMetadataCheck ? nextCommit : nextMetadataCheck;
@@ -44,6 +54,11 @@ internal sealed partial class ConsumerGroup
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
+        }
+        finally
+        {
+            // The loop has stopped once its last automatic commit has (the stop cancels one still out).
+            await autoCommit.ConfigureAwait(false);
         }
     }
 

@@ -392,7 +392,7 @@ public sealed class ClassicFakeCoordinatorTests
     }
 
     /// <summary>A consumer of a new group whose partitions are held, never fetched: the fake has no records to fetch.</summary>
-    private static KafkaConsumerOptions HeldPartitionsOptions(string bootstrap, string group, Action<KafkaConsumerOptions>? configure = null) =>
+    internal static KafkaConsumerOptions HeldPartitionsOptions(string bootstrap, string group, Action<KafkaConsumerOptions>? configure = null) =>
         ConsumerTestSupport.Options(bootstrap, o =>
         {
             o.GroupId = group;
