@@ -26,6 +26,12 @@ namespace Messaging.Consumer;
 /// </remarks>
 internal sealed partial class ConsumerGroup : IGroupAssignmentListener, IAsyncDisposable
 {
+    /// <summary>
+    /// How long <see cref="DisposeAsync"/> waits for the final commits and the revocation: the Java client's default
+    /// close timeout (<c>DEFAULT_CLOSE_TIMEOUT_MS</c>).
+    /// </summary>
+    private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(30);
+
     private readonly KafkaConsumerOptions _options;
     private readonly ClusterClient _cluster;
     private readonly Fetcher _fetcher;
@@ -359,14 +365,26 @@ internal sealed partial class ConsumerGroup : IGroupAssignmentListener, IAsyncDi
             return;
         }
 
+        // The final commits and the revocation are bounded as the Java client's close() is: a coordinator that does not
+        // answer (with no DefaultApiTimeout, TimeSpan.MaxValue) held the dispose for ever. Past it the leave still goes
+        // out, bounded by the request timeout (GroupLoops.LeaveToken).
+        using var close = _cluster.Settings.Clock.CancelAfter(CloseTimeout);
         if (_options.EnableAutoCommit && !IsSubscribed)
         {
             // Manually assigned partitions: committed before UnsubscribeAsync forgets them and takes them from the
             // fetcher, whose positions are what is committed (a member commits in UnsubscribeAsync itself).
-            await AutoCommitAsync(CancellationToken.None).ConfigureAwait(false);
+            await AutoCommitAsync(close.Token).ConfigureAwait(false);
         }
 
-        await UnsubscribeAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await UnsubscribeAsync(close.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (close.IsCancellationRequested)
+        {
+            // A revocation listener that honoured the token: the member has left and been released all the same.
+        }
+
         await _stop.CancelAsync().ConfigureAwait(false);
         await BackgroundLoop.StoppedAsync(_loop).ConfigureAwait(false);
 

@@ -406,7 +406,12 @@ public sealed class KafkaConsumer : IKafkaConsumer
         }
     }
 
-    /// <summary>Stops fetching, closes the connections, and releases buffered data. Records already handed out stay valid until recycled. Idempotent.</summary>
+    /// <summary>
+    /// Stops fetching, closes the connections, and releases buffered data. Records already handed out stay valid until
+    /// recycled. Idempotent. A group member first revokes, commits (with automatic commits) and leaves; the final commits
+    /// and the revocation get at most 30 s (the Java client's default close timeout), whatever
+    /// <see cref="KafkaConsumerOptions.DefaultApiTimeout"/> is.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)

@@ -1,4 +1,5 @@
 using Messaging.IntegrationTests.Consumer;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Messaging.IntegrationTests.Groups;
 
@@ -33,5 +34,35 @@ public sealed class ConsumerDisposeCommitTests
         {
             _ = await Assert.ThrowsAsync<ObjectDisposedException>(() => commit);
         }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task The_final_commit_of_a_consumer_without_an_api_timeout_ends_at_the_close_timeout_on_the_consumers_clock()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeGroupBroker.Start();
+        broker.SetPartitions("events", 1);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var consumer = new KafkaConsumer(ClassicFakeCoordinatorTests.HeldPartitionsOptions(broker.BootstrapServers, "group-" + Guid.NewGuid().ToString("N")[..8], o =>
+        {
+            o.TimeProvider = time;
+            o.EnableAutoCommit = true;
+            o.EnableAutoOffsetStore = false; // only the offset stored below is committed
+            o.DefaultApiTimeout = TimeSpan.MaxValue; // no limit of its own on the commit
+            o.SessionTimeout = TimeSpan.FromMinutes(5); // the clock moved below ends no session
+            o.HeartbeatInterval = TimeSpan.FromMinutes(1);
+        }));
+        consumer.Subscribe(["events"]);
+        await Until.TrueAsync(() => consumer.Assignment.Count == 1, Deadline, "events-0 assigned", ct);
+        broker.OffsetsUnanswered = true; // the coordinator stops answering commits
+        consumer.StoreOffset(new TopicPartition("events", 0), 5);
+
+        var dispose = consumer.DisposeAsync().AsTask();
+        await Until.TrueAsync(() => !broker.Commits.IsEmpty, Deadline, "the final commit at the coordinator", ct);
+        time.Advance(TimeSpan.FromSeconds(29));
+        Assert.False(dispose.IsCompleted, "The dispose ended before the close timeout.");
+        time.Advance(TimeSpan.FromSeconds(2));
+        await Until.TrueAsync(() => dispose.IsCompleted, Deadline, "the dispose to end once the 30 s close timeout passed on the consumer's clock", ct);
+        await dispose;
     }
 }
