@@ -92,7 +92,14 @@ internal sealed partial class ConsumerGroupMember : IAsyncDisposable
         _interval = _settings.HeartbeatInterval;
         _lastPoll = _time.GetUtcNow();
         _nextHeartbeatAt = _lastPoll;
-        coordinator.Cluster.Metadata.Track(this, subscription.TopicNames); // a regex: every topic, for the ids the broker matched
+        if (subscription.TopicNames is { } names)
+        {
+            coordinator.Cluster.Metadata.AddTopics(names);
+        }
+        else
+        {
+            coordinator.Cluster.Metadata.IncludeAllTopics(); // the broker matches the regex; we need every topic id
+        }
     }
 
     public string GroupId => _settings.GroupId;
@@ -194,7 +201,14 @@ internal sealed partial class ConsumerGroupMember : IAsyncDisposable
             _nextHeartbeatAt = _time.GetUtcNow();
         }
 
-        _coordinator.Cluster.Metadata.Track(this, subscription.TopicNames); // the topics of the old subscription leave its requests
+        if (subscription.TopicNames is { } names)
+        {
+            _coordinator.Cluster.Metadata.AddTopics(names);
+        }
+        else
+        {
+            _coordinator.Cluster.Metadata.IncludeAllTopics();
+        }
 
         _heartbeatWake.Set();
     }
@@ -294,7 +308,6 @@ internal sealed partial class ConsumerGroupMember : IAsyncDisposable
         }
         finally
         {
-            _coordinator.Cluster.Metadata.Track(this, []);
             _stop.Dispose();
             _heartbeatWake.Dispose();
             _reconcileWake.Dispose();

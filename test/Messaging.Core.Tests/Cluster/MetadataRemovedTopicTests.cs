@@ -12,8 +12,7 @@ namespace Messaging.Core.Tests.Cluster;
 /// </summary>
 public sealed class MetadataRemovedTopicTests
 {
-    /// <summary>One broker leading "orders" and "payments", one partition each.</summary>
-    internal static MetadataResponse Answer() => new()
+    private static MetadataResponse Answer() => new()
     {
         Brokers = [new() { NodeId = 1, Host = "broker1.test", Port = 9092 }],
         ClusterId = "in-memory",
