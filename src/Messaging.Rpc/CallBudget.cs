@@ -49,7 +49,10 @@ internal sealed class CallBudget
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired (nothing stays reserved).</exception>
     /// <exception cref="ObjectDisposedException">The budget was closed (nothing stays reserved).</exception>
     public ValueTask<bool> ReserveAsync(int bytes, TimeSpan wait, CancellationToken cancellationToken) =>
-        Volatile.Read(ref _waiters) == 0 && TryReserve(bytes, wakeOnGiveBack: true) ? new ValueTask<bool>(true) : WaitAsync(bytes, wait, cancellationToken);
+        TryReserveNow(bytes) ? new ValueTask<bool>(true) : WaitAsync(bytes, wait, cancellationToken);
+
+    /// <summary>Reserves a call of <paramref name="bytes"/> only if it fits at once and nobody waits for room (who would come first); never waits.</summary>
+    public bool TryReserveNow(int bytes) => Volatile.Read(ref _waiters) == 0 && TryReserve(bytes, wakeOnGiveBack: true);
 
     public void Release(int bytes)
     {

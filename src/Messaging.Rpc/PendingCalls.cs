@@ -77,6 +77,9 @@ internal sealed class PendingCalls
 
     public ValueTask<bool> ReserveAsync(int bytes, TimeSpan wait, CancellationToken cancellationToken) => _budget.ReserveAsync(bytes, wait, cancellationToken);
 
+    /// <summary>Reserves room for a call only if it fits at once and no call waits for room; never waits.</summary>
+    public bool TryReserveNow(int bytes) => _budget.TryReserveNow(bytes);
+
     public void Unreserve(int bytes) => _budget.Release(bytes);
 
     public (int Calls, long Bytes) Reserved => (_budget.Calls, _budget.Bytes);

@@ -61,6 +61,7 @@ public sealed partial class RpcClient : IAsyncDisposable
     private readonly KafkaProducer _producer;
     private readonly KafkaAdminClient _admin;
     private readonly PendingCalls _calls;
+    private readonly SendOrder _order = new();
     private readonly ReplyListener _replies;
     private readonly KnownTopics _topics;
     private readonly ConcurrentDictionary<string, byte[]> _methodNames = new(StringComparer.Ordinal);
@@ -142,6 +143,9 @@ public sealed partial class RpcClient : IAsyncDisposable
 
     /// <summary>For tests: calls waiting for room in the bounds.</summary>
     internal int WaitingForRoom => _calls.WaitingForRoom;
+
+    /// <summary>For tests: calls in line to send behind calls made before them that waited (the first of them may be waiting for room).</summary>
+    internal int WaitingToSend => _order.Count;
 
     /// <summary>
     /// Sets up the reply topic and partitions and waits until they are positioned at their end. Calls start the client
@@ -232,6 +236,7 @@ public sealed partial class RpcClient : IAsyncDisposable
         var start = _time.GetTimestamp();
         var deadline = DeadlineOf(options);
         using var activity = RpcActivities.StartClientCall(topic, method);
+        SendOrder.Turn? turn = null;
         try
         {
             // Encoded before the first await: the caller may change or reuse the request as soon as this returns.
@@ -240,7 +245,8 @@ public sealed partial class RpcClient : IAsyncDisposable
             {
                 Encode(_serializer, request, stream, method, topic, start);
                 var prepared = PrepareAsync(topic, method, start, deadline, cancellationToken);
-                if (!prepared.IsCompleted)
+                turn = TurnFor(prepared.IsCompleted);
+                if (turn is not null)
                 {
                     options = options.WithOwnKey();
                 }
@@ -271,12 +277,19 @@ public sealed partial class RpcClient : IAsyncDisposable
 
                 using (attempts)
                 {
-                    response = await ResilientAsync<TResponse>(attempts, activity, cancellationToken).ConfigureAwait(false);
+                    await WaitTurnAsync(turn, method, topic, start, deadline, cancellationToken).ConfigureAwait(false);
+#pragma warning disable CA2012 // Awaited once, just below: the turn is given up in between, once the first attempt went out (before the call first yields, unless it waits for room).
+                    var resilient = ResilientAsync<TResponse>(attempts, activity, cancellationToken);
+#pragma warning restore CA2012
+                    Leave(turn);
+                    response = await resilient.ConfigureAwait(false);
                 }
             }
             else
             {
-                response = await CallOnceAsync<TResponse>(topic, method, stream, options, correlationId, start, deadline, activity, cancellationToken).ConfigureAwait(false);
+                var own = turn;
+                turn = null; // the plain path's own from here on: it gives it up once its request is sent
+                response = await CallOnceAsync<TResponse>(topic, method, stream, options, correlationId, start, deadline, activity, own, cancellationToken).ConfigureAwait(false);
             }
 
             Finished(topic, method, start, null, activity);
@@ -287,24 +300,32 @@ public sealed partial class RpcClient : IAsyncDisposable
             Finished(topic, method, start, e, activity);
             throw;
         }
+        finally
+        {
+            Leave(turn);
+        }
     }
 
     /// <summary>The plain path: one request from its encoded payload, whose stream (owned from here on) is returned as soon as the producer has copied it.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<TResponse> CallOnceAsync<TResponse>(string topic, string method, RecyclableMemoryStream stream, RpcCallOptions options, Guid correlationId,
-        long start, DateTimeOffset deadline, Activity? activity, CancellationToken cancellationToken)
+        long start, DateTimeOffset deadline, Activity? activity, SendOrder.Turn? turn, CancellationToken cancellationToken)
     {
-        PendingCall<TResponse> call;
+        PendingCall<TResponse>? call;
         RecyclableMemoryStream? owned = stream;
         try
         {
-            var begun = BeginAsync<TResponse>(topic, method, (int)stream.Length, _serializer, start, deadline, cancellationToken, correlationId);
-            if (!begun.IsCompleted)
+            call = turn is null ? TryBegin<TResponse>(topic, method, (int)stream.Length, _serializer, start, deadline, correlationId, cancellationToken) : null;
+            if (call is null)
             {
-                options = options.WithOwnKey(); // waiting for room: the key is read after the caller got control back
+                // Waiting (for its turn, or for room): the key is read after the caller got control back, and calls made
+                // after this one queue behind it.
+                options = options.WithOwnKey();
+                turn ??= _order.Enter();
+                await WaitTurnAsync(turn, method, topic, start, deadline, cancellationToken).ConfigureAwait(false);
+                call = await BeginAsync<TResponse>(topic, method, (int)stream.Length, _serializer, start, deadline, cancellationToken, correlationId).ConfigureAwait(false);
             }
 
-            call = await begun.ConfigureAwait(false);
             Tag(activity, call.CorrelationId);
             if (_topics.IsWarm(topic))
             {
@@ -318,6 +339,9 @@ public sealed partial class RpcClient : IAsyncDisposable
         }
         finally
         {
+            // Sent (the producer took it in order) or failed: the next call in line may send.
+            Leave(turn);
+
             // The producer copied the payload into its batch (or never took it): the stream goes back to the pool now.
             owned?.Dispose();
         }
@@ -335,10 +359,12 @@ public sealed partial class RpcClient : IAsyncDisposable
         using var activity = RpcActivities.StartClientCall(topic, method);
         RecyclableMemoryStream? copy = null; // the caller's payload, when the call waits before it sends
         var owned = false; // the payload and key are the call's own (copied, or passed to it so)
+        SendOrder.Turn? turn = null;
         try
         {
             var prepared = PrepareAsync(topic, method, start, deadline, cancellationToken);
-            if (!prepared.IsCompleted)
+            turn = TurnFor(prepared.IsCompleted);
+            if (turn is not null)
             {
                 (request, copy, options) = OwnPayload(request, options, ownPayload);
                 owned = true;
@@ -355,17 +381,30 @@ public sealed partial class RpcClient : IAsyncDisposable
                 stream.Write(request.Span);
                 using var attempts = new CallAttempts(this, topic, method, correlationId == Guid.Empty ? Guid.NewGuid() : correlationId, idempotent,
                     idempotent && _resilience.Hedging, deadline, stream, _rawContentType, RawRpcSerializer.Instance, options, start);
-                response = await ResilientAsync<byte[]>(attempts, activity, cancellationToken).ConfigureAwait(false);
+                await WaitTurnAsync(turn, method, topic, start, deadline, cancellationToken).ConfigureAwait(false);
+#pragma warning disable CA2012 // Awaited once, just below: the turn is given up in between, once the first attempt went out (before the call first yields, unless it waits for room).
+                var resilient = ResilientAsync<byte[]>(attempts, activity, cancellationToken);
+#pragma warning restore CA2012
+                Leave(turn);
+                response = await resilient.ConfigureAwait(false);
             }
             else
             {
-                var begun = BeginAsync<byte[]>(topic, method, request.Length, RawRpcSerializer.Instance, start, deadline, cancellationToken, correlationId);
-                if (!begun.IsCompleted && !owned)
+                var call = turn is null ? TryBegin<byte[]>(topic, method, request.Length, RawRpcSerializer.Instance, start, deadline, correlationId, cancellationToken) : null;
+                if (call is null)
                 {
-                    (request, copy, options) = OwnPayload(request, options, ownPayload);
+                    // Waiting (for its turn, or for room): the call's own copies, and calls made after this one queue behind it.
+                    if (!owned)
+                    {
+                        (request, copy, options) = OwnPayload(request, options, ownPayload);
+                        owned = true;
+                    }
+
+                    turn ??= _order.Enter();
+                    await WaitTurnAsync(turn, method, topic, start, deadline, cancellationToken).ConfigureAwait(false);
+                    call = await BeginAsync<byte[]>(topic, method, request.Length, RawRpcSerializer.Instance, start, deadline, cancellationToken, correlationId).ConfigureAwait(false);
                 }
 
-                var call = await begun.ConfigureAwait(false);
                 Tag(activity, call.CorrelationId);
                 if (_topics.IsWarm(topic))
                 {
@@ -379,6 +418,7 @@ public sealed partial class RpcClient : IAsyncDisposable
                     SendCold(call, topic, method, stream, _rawContentType, deadline, options);
                 }
 
+                Leave(turn); // sent, in order: the next call in line may send
                 copy?.Dispose(); // sent (copied by the producer) or handed over as a copy of its own
                 copy = null;
                 response = await call.AsValueTask().ConfigureAwait(false);
@@ -394,6 +434,7 @@ public sealed partial class RpcClient : IAsyncDisposable
         }
         finally
         {
+            Leave(turn);
             copy?.Dispose();
         }
     }
@@ -434,14 +475,23 @@ public sealed partial class RpcClient : IAsyncDisposable
         var deadline = DeadlineOf(options);
         options = options.WithOwnKey(); // read after the first await, and kept by the producer until the record is in a batch
         var stream = _streams.GetStream();
+        SendOrder.Turn? turn = null;
         try
         {
             Encode(_serializer, request, stream, method, topic, start); // before the first await: the caller may reuse the request once this returns
-            await PrepareAsync(topic, method, start, deadline, cancellationToken, needsReplies: false).ConfigureAwait(false);
-            await SendOneWayAsync(topic, method, PayloadMemory(stream), _contentType, deadline, options, start, cancellationToken).ConfigureAwait(false);
+            var prepared = PrepareAsync(topic, method, start, deadline, cancellationToken, needsReplies: false);
+            turn = TurnFor(prepared.IsCompleted);
+            await prepared.ConfigureAwait(false);
+            await WaitTurnAsync(turn, method, topic, start, deadline, cancellationToken).ConfigureAwait(false);
+#pragma warning disable CA2012 // Awaited once, just below: the turn is given up in between, once the producer took the record (before the send first yields).
+            var sending = SendOneWayAsync(topic, method, PayloadMemory(stream), _contentType, deadline, options, start, cancellationToken);
+#pragma warning restore CA2012
+            Leave(turn);
+            await sending.ConfigureAwait(false);
         }
         finally
         {
+            Leave(turn);
             stream.Dispose();
         }
     }
@@ -460,9 +510,23 @@ public sealed partial class RpcClient : IAsyncDisposable
         var start = _time.GetTimestamp();
         var deadline = DeadlineOf(options);
         options = options.WithOwnKey(); // read after the first await, and kept by the producer until the record is in a batch
-        await PrepareAsync(topic, method, start, deadline, cancellationToken, needsReplies: false).ConfigureAwait(false);
-        CheckSize(request.Length, method, topic, start);
-        await SendOneWayAsync(topic, method, request, _rawContentType, deadline, options, start, cancellationToken).ConfigureAwait(false);
+        var prepared = PrepareAsync(topic, method, start, deadline, cancellationToken, needsReplies: false);
+        var turn = TurnFor(prepared.IsCompleted);
+        try
+        {
+            await prepared.ConfigureAwait(false);
+            CheckSize(request.Length, method, topic, start);
+            await WaitTurnAsync(turn, method, topic, start, deadline, cancellationToken).ConfigureAwait(false);
+#pragma warning disable CA2012 // Awaited once, just below: the turn is given up in between, once the producer took the record (before the send first yields).
+            var sending = SendOneWayAsync(topic, method, request, _rawContentType, deadline, options, start, cancellationToken);
+#pragma warning restore CA2012
+            Leave(turn);
+            await sending.ConfigureAwait(false);
+        }
+        finally
+        {
+            Leave(turn);
+        }
     }
 
     /// <summary>
@@ -480,6 +544,7 @@ public sealed partial class RpcClient : IAsyncDisposable
         RpcMetrics.Shared.Unregister(_resilience);
         await _disposing.CancelAsync().ConfigureAwait(false);
         _calls.Close();
+        _order.Close();
         Task? start;
         lock (_startLock)
         {
@@ -639,11 +704,63 @@ public sealed partial class RpcClient : IAsyncDisposable
             throw RpcErrors.TooManyPending(method, topic, calls, pendingBytes, _time.GetElapsedTime(start));
         }
 
+        return Enlist<TResponse>(topic, method, bytes, serializer, start, deadline, correlationId, attempts, cancellationToken);
+    }
+
+    /// <summary>The call entered in the pending map when there is room for it at once and no call waits for room; else null (nothing reserved).</summary>
+    private PendingCall<TResponse>? TryBegin<TResponse>(string topic, string method, int bytes, IRpcSerializer serializer, long start, DateTimeOffset deadline,
+        Guid correlationId, CancellationToken cancellationToken) =>
+        _calls.TryReserveNow(bytes) ? Enlist<TResponse>(topic, method, bytes, serializer, start, deadline, correlationId, null, cancellationToken) : null;
+
+    /// <summary>Enters a pooled call in the pending map; its room is reserved already.</summary>
+    private PendingCall<TResponse> Enlist<TResponse>(string topic, string method, int bytes, IRpcSerializer serializer, long start, DateTimeOffset deadline,
+        Guid correlationId, CallAttempts? attempts, CancellationToken cancellationToken)
+    {
         var call = PendingCall<TResponse>.Rent();
         var remaining = Remaining(deadline);
         var deadlineTimestamp = _calls.TimestampAfter(remaining);
         _calls.Add(call, method, topic, serializer, start, deadlineTimestamp, bytes, cancellationToken, correlationId, attempts);
         return call;
+    }
+
+    /// <summary>
+    /// A turn in the send order when the call has to keep its place behind calls made before it: it waits before it can
+    /// send (it is not <paramref name="prepared"/>), or calls made before it wait. Null on the steady path.
+    /// </summary>
+    private SendOrder.Turn? TurnFor(bool prepared) => prepared && _order.IsEmpty ? null : _order.Enter();
+
+    /// <summary>Waits, up to the call's deadline, until every call made before it that waited has sent (or failed).</summary>
+    private ValueTask WaitTurnAsync(SendOrder.Turn? turn, string method, string topic, long start, DateTimeOffset deadline, CancellationToken cancellationToken) =>
+        turn is null || (turn.Reached.IsCompleted && !turn.Closed) ? ValueTask.CompletedTask : WaitTurnSlowAsync(turn, method, topic, start, deadline, cancellationToken);
+
+    private async ValueTask WaitTurnSlowAsync(SendOrder.Turn turn, string method, string topic, long start, DateTimeOffset deadline, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await FarDeadline.WaitAsync(turn.Reached, Remaining(deadline), _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw RpcErrors.DeadlineExceeded(method, topic, Guid.Empty, _time.GetElapsedTime(start), false);
+        }
+        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
+        {
+            throw RpcErrors.ForCall(RpcStatus.Cancelled, "the caller cancelled the call", method, topic, Guid.Empty, _time.GetElapsedTime(start), false, ex);
+        }
+
+        if (turn.Closed)
+        {
+            throw RpcErrors.Disposed(method, topic, Guid.Empty, _time.GetElapsedTime(start), false);
+        }
+    }
+
+    /// <summary>Gives up the call's turn (sent or failed): the next call in line may send. Idempotent; nothing without a turn.</summary>
+    private void Leave(SendOrder.Turn? turn)
+    {
+        if (turn is not null)
+        {
+            _order.Leave(turn);
+        }
     }
 
 

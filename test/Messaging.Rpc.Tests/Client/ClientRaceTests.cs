@@ -347,7 +347,8 @@ public sealed class ClientRaceTests(TestBrokerFixture fixture)
         await Conditions.WaitUntilAsync(() => replier.Received == 2, TimeSpan.FromSeconds(10), "both pending requests reached the replier", ct);
         var waiting = Enumerable.Range(0, 10)
             .Select(i => client.CallAsync<RaceProbe, RaceProbe>(requests, "echo", new RaceProbe(1, i, "waiting"), options, ct).AsTask()).ToList();
-        await Conditions.WaitUntilAsync(() => client.WaitingForRoom == 10, TimeSpan.FromSeconds(10), "ten calls wait for room", ct);
+        // The first waits for room, the other nine in line behind it (calls send in the order they were made).
+        await Conditions.WaitUntilAsync(() => client.WaitingForRoom == 1 && client.WaitingToSend == 10, TimeSpan.FromSeconds(10), "ten calls wait for room", ct);
 
         var watch = Stopwatch.StartNew();
         await client.DisposeAsync();
@@ -359,6 +360,7 @@ public sealed class ClientRaceTests(TestBrokerFixture fixture)
 
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), "every call ends at disposal, not at its deadline; took " + watch.Elapsed);
         Assert.Equal(0, client.PendingEntries);
+        Assert.Equal(0, client.WaitingToSend);
 
         // Whatever was still waiting inside the budget for those callers has given up (by their 5 s deadlines at the latest).
         await Conditions.WaitUntilAsync(() => client.WaitingForRoom == 0, TimeSpan.FromSeconds(20), "nothing waits in the budget any more", ct);
