@@ -52,9 +52,28 @@ internal sealed class KnownTopics
     /// <summary>How many topics are remembered now.</summary>
     public int Count => _known.Count;
 
-    /// <summary>Completes when <paramref name="topic"/> exists; throws <see cref="RpcException"/> when it does not, or cannot be looked up within <paramref name="wait"/>.</summary>
-    public ValueTask EnsureAsync(string topic, string method, long startTimestamp, TimeSpan wait, CancellationToken cancellationToken) =>
-        TryUse(topic, out _) ? ValueTask.CompletedTask : LookUpAsync(topic, method, startTimestamp, wait, cancellationToken);
+    /// <summary>
+    /// Completes when <paramref name="topic"/> exists; throws <see cref="RpcException"/> when it does not, or cannot be
+    /// looked up within <paramref name="wait"/>, or at once (<see cref="RpcStatus.InvalidArgument"/>) when Kafka takes
+    /// no topic of that name. Only a topic not known yet is checked: a known one costs one dictionary read.
+    /// </summary>
+    public ValueTask EnsureAsync(string topic, string method, long startTimestamp, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        if (TryUse(topic, out _))
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        // The broker would refuse such a name every time (INVALID_TOPIC_EXCEPTION), and the refusal would read as a
+        // failed lookup (Unavailable), a status callers take for a passing fault and retry.
+        return Refusal(topic, method, startTimestamp) is { } refused
+            ? ValueTask.FromException(refused)
+            : LookUpAsync(topic, method, startTimestamp, wait, cancellationToken);
+    }
+
+    /// <summary>The error for a topic name Kafka never takes (<see cref="TopicNames.Problem"/> says why), or null for a legal one.</summary>
+    public RpcException? Refusal(string topic, string method, long startTimestamp) =>
+        TopicNames.Problem(topic) is { } problem ? RpcErrors.IllegalTopic(method, topic, problem, _time.GetElapsedTime(startTimestamp), _server) : null;
 
     public bool IsWarm(string topic) => TryUse(topic, out var entry) && entry.Warm;
 

@@ -18,8 +18,9 @@ namespace Messaging.Rpc;
 /// <para><b>Outcomes.</b> A call returns the decoded reply or throws <see cref="RpcException"/>: the server's status
 /// and message, <see cref="RpcStatus.DeadlineExceeded"/> at its deadline, <see cref="RpcStatus.Cancelled"/> when the
 /// caller's token fires, <see cref="RpcStatus.Unavailable"/> when the request topic does not exist, the request cannot
-/// be sent or the client is disposed, <see cref="RpcStatus.ResourceExhausted"/> beyond the client's bounds. Every call
-/// completes exactly once.</para>
+/// be sent or the client is disposed, <see cref="RpcStatus.InvalidArgument"/> at once when the request topic is not a
+/// legal Kafka topic name, <see cref="RpcStatus.ResourceExhausted"/> beyond the client's bounds. Every call completes
+/// exactly once.</para>
 /// <para><b>Memory.</b> A request is encoded into a pooled stream, copied by the producer into its batch, and the
 /// stream returned at once; the reply is decoded from the consumer's pooled buffer, which is recycled at once. A call
 /// waits on a pooled value-task source: no Task per call. Await a call once; to block on it or await it twice, use
@@ -611,13 +612,16 @@ public sealed partial class RpcClient : IAsyncDisposable
     /// <summary>Checks arguments and state, starts the client if needed, and checks that the request topic exists.</summary>
     private ValueTask PrepareAsync(string topic, string method, long start, DateTimeOffset deadline, CancellationToken cancellationToken, bool needsReplies = true)
     {
-        ArgumentException.ThrowIfNullOrEmpty(topic);
+        ArgumentNullException.ThrowIfNull(topic); // an empty one is a name Kafka does not take: InvalidArgument, below
         ArgumentException.ThrowIfNullOrEmpty(method);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var started = _start;
         if (needsReplies && (started is null || !started.IsCompletedSuccessfully))
         {
-            return StartThenCheckAsync(topic, method, start, deadline, cancellationToken);
+            // A name Kafka never takes fails before the start, which would first set up the replies (broker round trips).
+            return _topics.Refusal(topic, method, start) is { } refused
+                ? ValueTask.FromException(refused)
+                : StartThenCheckAsync(topic, method, start, deadline, cancellationToken);
         }
 
         return _topics.EnsureAsync(topic, method, start, Remaining(deadline), cancellationToken);

@@ -41,6 +41,11 @@ internal static class RpcErrors
         ForCall(RpcStatus.Unavailable, (server ? "the reply topic could not be looked up: " : "the request topic could not be looked up: ") + inner.Message,
             method, topic, Guid.Empty, elapsed, false, inner);
 
+    // server: an RPC server's reply topic, not a client's request topic.
+    public static RpcException IllegalTopic(string method, string topic, string problem, TimeSpan elapsed, bool server = false) =>
+        ForCall(RpcStatus.InvalidArgument, (server ? "the reply topic" : "the request topic") + " is not a legal Kafka topic name: " + problem,
+            method, topic, Guid.Empty, elapsed, false);
+
     public static RpcException RequestTooLarge(string method, string topic, long size, int limit, TimeSpan elapsed) =>
         ForCall(RpcStatus.ResourceExhausted, string.Create(CultureInfo.InvariantCulture, $"the request payload is {size:N0} bytes, over the limit of {limit:N0} (MaxRequestBytes)"),
             method, topic, Guid.Empty, elapsed, false);

@@ -16,7 +16,9 @@ public sealed class RpcCallContext<TRequest> : RpcCallContext
         CancellationToken cancellationToken)
         : base(side, topic, method, correlationId, options, cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(topic);
+        // An empty topic is not refused here: a client's call to it fails, after the interceptors, with InvalidArgument
+        // as a call to any topic name Kafka does not take.
+        ArgumentNullException.ThrowIfNull(topic);
         ArgumentException.ThrowIfNullOrEmpty(method);
         Request = request;
     }
