@@ -92,12 +92,14 @@ internal sealed class ReplyListener : IAsyncDisposable
     /// Looks up the partition count of <paramref name="topic"/> (of which <paramref name="count"/> partitions are
     /// assigned) every <paramref name="period"/> until disposal, and adds the partitions found beyond it, read from
     /// their start: a reply placed there may already be waiting. The partitions already read keep their positions.
+    /// <paramref name="added"/> hears the new count once they are queued for the loop: from their start, nothing
+    /// placed on them from then on can be missed.
     /// </summary>
-    public void Follow(KafkaAdminClient admin, string topic, int count, TimeSpan period)
+    public void Follow(KafkaAdminClient admin, string topic, int count, TimeSpan period, Action<int> added)
     {
         using (ExecutionContext.SuppressFlow())
         {
-            _follow = Task.Run(() => FollowAsync(admin, topic, count, FarDeadline.StepOf(period)), CancellationToken.None);
+            _follow = Task.Run(() => FollowAsync(admin, topic, count, FarDeadline.StepOf(period), added), CancellationToken.None);
         }
     }
 
@@ -165,7 +167,7 @@ internal sealed class ReplyListener : IAsyncDisposable
         }
     }
 
-    private async Task FollowAsync(KafkaAdminClient admin, string topic, int count, TimeSpan period)
+    private async Task FollowAsync(KafkaAdminClient admin, string topic, int count, TimeSpan period, Action<int> onAdded)
     {
         var token = _stop.Token;
         while (true)
@@ -198,6 +200,7 @@ internal sealed class ReplyListener : IAsyncDisposable
 
                 Add(added, only: null);
                 count = now;
+                onAdded(now);
             }
         }
     }

@@ -107,7 +107,7 @@ public sealed partial class RpcClient
 
     /// <summary>How many headers a request carries: the RPC headers (routing ones only for calls) and the caller's.</summary>
     private static int HeaderCount(ReplyRoute? route, IReadOnlyList<RecordHeader>? userHeaders) =>
-        (route is null ? 3 : route.PartitionBytes is null ? 5 : 6) + (userHeaders?.Count ?? 0) + KafkaTraceContext.MaxHeaders;
+        (route is null ? 3 : 6) + (userHeaders?.Count ?? 0) + KafkaTraceContext.MaxHeaders;
 
     /// <summary>
     /// Writes a request's headers: for a call (<paramref name="route"/> set) the correlation ID and reply routing, then
@@ -122,10 +122,7 @@ public sealed partial class RpcClient
         {
             headers[n++] = new RecordHeader(_wire.CorrelationId, values.AsMemory(0, RpcWire.CorrelationIdLength));
             headers[n++] = new RecordHeader(_wire.ReplyTopic, route.TopicBytes);
-            if (route.PartitionBytes is not null)
-            {
-                headers[n++] = new RecordHeader(_wire.ReplyPartition, route.PartitionBytes);
-            }
+            headers[n++] = new RecordHeader(_wire.ReplyPartition, route.PartitionBytes(values.AsSpan(0, RpcWire.CorrelationIdLength)));
         }
 
         headers[n++] = new RecordHeader(_wire.Method, MethodName(method));

@@ -127,7 +127,7 @@ public sealed partial class RpcClient : IAsyncDisposable
     /// <summary>The reply topic this client reads (known once started).</summary>
     public string? ReplyTopic => _route?.Topic;
 
-    /// <summary>The reply partition this client names in its requests, or -1 when it reads every partition (known once started).</summary>
+    /// <summary>The reply partition this client names in its requests, or -1 when it reads every partition and names one of them per call (known once started).</summary>
     public int ReplyPartition => _route?.Partition ?? -1;
 
     /// <summary>The client's counters.</summary>
@@ -841,11 +841,29 @@ public sealed partial class RpcClient : IAsyncDisposable
         await _replies.StartAsync(partitions, token).ConfigureAwait(false);
         if (_options.ReplyMode == RpcReplyMode.SharedTopicAllPartitions)
         {
-            // Repliers place replies by key over every partition, also those an operator adds later.
-            _replies.Follow(_admin, topic, partitions.Count, _options.Consumer.MetadataMaxAge);
+            // Requests name only partitions the client reads (so a replier that saw partitions added before this client
+            // did places no reply where it does not read); those an operator adds later are read, then named, once
+            // the client finds them.
+            var route = ReplyRoute.AllPartitions(topic, partitions.Count);
+            Volatile.Write(ref _route, route);
+            _replies.Follow(_admin, topic, partitions.Count, _options.Consumer.MetadataMaxAge, OnReplyPartitionsAdded);
         }
+        else
+        {
+            Volatile.Write(ref _route, new ReplyRoute(topic, replyPartition));
+        }
+    }
 
-        _route = new ReplyRoute(topic, replyPartition);
+    /// <summary>
+    /// Names the reply partitions added to a shared topic in requests from now on: the listener reads them (from their
+    /// start) before any reply can be placed there on a request's word. Called by the listener's follower alone.
+    /// </summary>
+    private void OnReplyPartitionsAdded(int count)
+    {
+        if (Volatile.Read(ref _route) is { } route)
+        {
+            Volatile.Write(ref _route, route.WithPartitions(count));
+        }
     }
 
     /// <summary>The state the producer hands back with a request's outcome: which call, and which generation of it.</summary>

@@ -17,10 +17,11 @@ public enum RpcReplyMode
     PerInstanceTopic,
 
     /// <summary>
-    /// Every partition of a shared reply topic, from its end; requests name no partition, so repliers place replies
-    /// by key. Every instance reads every reply and keeps its own: simple, and fine for few instances. Partitions added
-    /// to the topic later are found every <see cref="KafkaClientOptions.MetadataMaxAge"/> of the reply consumer and read
-    /// from their start.
+    /// Every partition of a shared reply topic, from its end; each request names one of the partitions the client
+    /// reads (chosen from its correlation ID), so repliers send there. Every instance reads every reply and keeps its
+    /// own: simple, and fine for few instances. Partitions added to the topic later are found every
+    /// <see cref="KafkaClientOptions.MetadataMaxAge"/> of the reply consumer, read from their start and named from then
+    /// on; until then requests name only the partitions read before, so no reply waits for that look-up.
     /// </summary>
     SharedTopicAllPartitions,
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Messaging.Rpc.Tests.Support;
@@ -258,25 +259,39 @@ public sealed class RpcClientLifetimeTests(TestBrokerFixture fixture)
     public async Task Reading_every_partition_of_a_shared_reply_topic_follows_partitions_added_after_start()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var rpc = await RpcHarness.StartAsync(fixture, o =>
+        await using var rpc = await ScaledOutAfterStartAsync(TimeSpan.FromMilliseconds(100), ct);
+        var (requests, replier, client) = (rpc.Requests, rpc.Replier, rpc.Client);
+
+        // Calls go on while the client finds the added partitions; every one is answered, and once the client reads the
+        // new partitions its requests name them too.
+        var calls = 20;
+        while (!replier.Headers.Any(h => BinaryPrimitives.ReadInt32BigEndian(h["kafka_replyPartition"]) >= 2))
         {
-            o.ReplyMode = RpcReplyMode.SharedTopicAllPartitions;
-            o.Consumer.MetadataMaxAge = TimeSpan.FromMilliseconds(100);
-        }, ct);
-        var (broker, requests, replies, client) = (rpc.Broker, rpc.Requests, rpc.Replies, rpc.Client);
-        await client.StartAsync(ct);
+            Assert.True(calls < 2000, "no request named an added partition");
+            var reply = await client.CallAsync<Payload, Payload>(requests, "echo", new Payload("p" + calls), new RpcCallOptions { Timeout = TimeSpan.FromSeconds(10) }, ct);
+            Assert.Equal("p" + calls, reply.Text);
+            calls++;
+        }
 
-        // The operator scales the reply topic out after the client started. The embedded broker cannot add partitions
-        // to a topic, so it is made anew with more: as empty as the partitions the client already reads, which it keeps
-        // reading from where they stand.
-        await broker.DeleteTopicAsync(replies, ct);
-        await broker.CreateTopicAsync(replies, 4, 1, ct);
+        Assert.All(replier.Headers, h => Assert.InRange(BinaryPrimitives.ReadInt32BigEndian(h["kafka_replyPartition"]), 0, 3));
+        Assert.Equal(calls, client.Statistics.CompletedCalls);
+    }
 
-        var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => client.CallAsync<Payload, Payload>(requests, "echo", new Payload("p" + i),
-            new RpcCallOptions { Key = new[] { (byte)i }, Timeout = TimeSpan.FromSeconds(10) }, ct).AsTask()));
+    [Fact(Timeout = 60_000)]
+    public async Task Reading_every_partition_of_a_shared_reply_topic_gets_every_reply_at_once_while_it_has_not_seen_added_partitions()
+    {
+        var ct = TestContext.Current.CancellationToken;
 
-        Assert.Equal(Enumerable.Range(0, 20).Select(i => "p" + i), results.Select(r => r.Text));
-        Assert.Equal(20, client.Statistics.CompletedCalls);
+        // The default MetadataMaxAge: the client looks for added partitions only in 5 minutes, while the replier, producing
+        // to the reply topic for the first time after the scale-out, knows all 4 partitions.
+        await using var rpc = await ScaledOutAfterStartAsync(TimeSpan.FromMinutes(5), ct);
+
+        // Each request named one of the 2 partitions the client reads, and both were named.
+        var named = rpc.Replier.Headers.Select(h => h.TryGetValue("kafka_replyPartition", out var p) ? BinaryPrimitives.ReadInt32BigEndian(p) : -1).ToArray();
+        Assert.Equal(20, named.Length);
+        Assert.All(named, p => Assert.InRange(p, 0, 1));
+        Assert.Equal([0, 1], named.Distinct().Order());
+        Assert.Equal(-1, rpc.Client.ReplyPartition);
     }
 
     [Fact(Timeout = 60_000)]
@@ -417,6 +432,38 @@ public sealed class RpcClientLifetimeTests(TestBrokerFixture fixture)
         Assert.Equal(0, manager.SmallPoolInUseSize);
         Assert.Equal(0, manager.LargePoolInUseSize);
         Assert.Equal(0, client.PendingEntries);
+    }
+
+    /// <summary>
+    /// A started client reading every partition of its 2-partition reply topic, which the operator then scales out to 4
+    /// (made anew with more: the embedded broker cannot add partitions to a topic; as empty as the partitions the client
+    /// already reads, which it keeps reading from where they stand); then 20 keyed calls, all answered in time.
+    /// </summary>
+    private async Task<RpcHarness> ScaledOutAfterStartAsync(TimeSpan metadataMaxAge, CancellationToken ct)
+    {
+        var rpc = await RpcHarness.StartAsync(fixture, o =>
+        {
+            o.ReplyMode = RpcReplyMode.SharedTopicAllPartitions;
+            o.Consumer.MetadataMaxAge = metadataMaxAge;
+        }, ct);
+        try
+        {
+            await rpc.Client.StartAsync(ct);
+            await rpc.Broker.DeleteTopicAsync(rpc.Replies, ct);
+            await rpc.Broker.CreateTopicAsync(rpc.Replies, 4, 1, ct);
+
+            var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => rpc.Client.CallAsync<Payload, Payload>(rpc.Requests, "echo", new Payload("p" + i),
+                new RpcCallOptions { Key = new[] { (byte)i }, Timeout = TimeSpan.FromSeconds(10) }, ct).AsTask()));
+
+            Assert.Equal(Enumerable.Range(0, 20).Select(i => "p" + i), results.Select(r => r.Text));
+            Assert.Equal(20, rpc.Client.Statistics.CompletedCalls);
+            return rpc;
+        }
+        catch
+        {
+            await rpc.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Starts calls whose payloads only the client could keep alive; the test keeps weak references.</summary>
