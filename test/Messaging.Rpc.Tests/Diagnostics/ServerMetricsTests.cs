@@ -48,7 +48,10 @@ public sealed class ServerMetricsTests(TestBrokerFixture fixture)
         await Assert.ThrowsAsync<RpcException>(() => client.CallAsync<Ping, Ping>(requests, "fail", new Ping(2), default, ct).AsTask());
         await Assert.ThrowsAsync<RpcException>(() => client.CallAsync<Ping, Ping>(requests, "nope-" + Guid.NewGuid(), new Ping(3), default, ct).AsTask());
 
-        var ours = measurements.Where(m => m.Tags.TryGetValue(RpcTelemetry.ServiceTag, out var s) && (string?)s == requests).ToArray();
+        // The server records a request once its reply is acknowledged, which may come after the caller has read that reply.
+        await Conditions.WaitUntilAsync(() => Ours().Count(m => m.Instrument is "messaging.rpc.server.requests" or "rpc.server.duration") >= 6, TimeSpan.FromSeconds(30),
+            "the server recording the three requests and their durations", ct);
+        var ours = Ours();
         var counted = ours.Where(m => m.Instrument == "messaging.rpc.server.requests")
             .Select(m => ((string?)m.Tags[RpcTelemetry.MethodTag], (string?)m.Tags[RpcTelemetry.StatusTag])).Order().ToArray();
         Assert.Equal([("_OTHER", "Unimplemented"), ("echo", "Ok"), ("fail", "Internal")], counted);
@@ -56,6 +59,9 @@ public sealed class ServerMetricsTests(TestBrokerFixture fixture)
         Assert.Equal(3, durations.Length);
         Assert.All(durations, d => Assert.True(d.Value >= 0));
         Assert.Equal(1, runs);
+
+        (string Instrument, double Value, Dictionary<string, object?> Tags)[] Ours() =>
+            measurements.Where(m => m.Tags.TryGetValue(RpcTelemetry.ServiceTag, out var s) && (string?)s == requests).ToArray();
 
         void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
