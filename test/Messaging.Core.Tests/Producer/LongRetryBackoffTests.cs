@@ -30,6 +30,9 @@ public sealed class LongRetryBackoffTests
         var ct = TestContext.Current.CancellationToken;
         await using var broker = new ScriptedProduceBroker { OnProduce = static _ => ErrorCode.NotEnoughReplicas };
         await using var producer = new KafkaProducer(Options(broker, idempotence));
+        // The topic's metadata first: the 2 s delivery timeout is for the refused batch's retry that never comes, and
+        // on a loaded machine the set-up alone could use it up before the batch was ever sent.
+        await producer.Core.Topics.EnsureTopicAsync(ScriptedProduceBroker.Topic, TimeSpan.FromSeconds(20), ct);
 
         var error = await Assert.ThrowsAsync<ProduceException>(() => producer.ProduceAsync(ScriptedProduceBroker.Topic, null, "v"u8.ToArray(), cancellationToken: ct).AsTask().WaitAsync(TimeSpan.FromSeconds(15), ct));
 
@@ -43,6 +46,10 @@ public sealed class LongRetryBackoffTests
         var ct = TestContext.Current.CancellationToken;
         await using var broker = new ScriptedProduceBroker { OnInitProducerId = static _ => ErrorCode.CoordinatorLoadInProgress };
         await using var producer = new KafkaProducer(Options(broker, idempotence: true));
+        // The first InitProducerId at the broker first: the 2 s delivery timeout is for the retry that never comes, and
+        // on a loaded machine the set-up alone could use it up before the InitProducerId was ever sent.
+        await producer.Core.Topics.EnsureTopicAsync(ScriptedProduceBroker.Topic, TimeSpan.FromSeconds(20), ct);
+        await Eventually.TrueAsync(() => broker.Count(ApiKey.InitProducerId) >= 1, TimeSpan.FromSeconds(10), "the first InitProducerId reaching the broker", ct);
 
         var error = await Assert.ThrowsAsync<ProduceException>(() => producer.ProduceAsync(ScriptedProduceBroker.Topic, null, "v"u8.ToArray(), cancellationToken: ct).AsTask().WaitAsync(TimeSpan.FromSeconds(15), ct));
 
