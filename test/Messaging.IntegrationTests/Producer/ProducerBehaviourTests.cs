@@ -397,7 +397,7 @@ public sealed class ProducerBehaviourTests(TestBrokerFixture fixture)
     /// Delivers one record, sending it again while it fails retriably: the producer's short timeouts are for the fault
     /// that follows, and on a loaded machine its set-up (connection, metadata, producer id) can outlast them.
     /// </summary>
-    private static async Task DeliverOneAsync(KafkaProducer producer, string topic, CancellationToken ct)
+    internal static async Task DeliverOneAsync(KafkaProducer producer, string topic, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
