@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Reflection;
 using System.Runtime.CompilerServices;
 using Messaging.Rpc.Tests.Support;
 using Messaging.Testing.Brokers;
@@ -24,9 +25,16 @@ public sealed class RpcClientLifetimeTests(TestBrokerFixture fixture)
         await using var replier = TestReplier.Start(broker.BootstrapServers, requests, 2);
         var client = new RpcClient(RpcTestSupport.Options(broker.BootstrapServers, replies));
         await client.StartAsync(ct);
+        // The request topic warm first: every request below then takes the producer's direct path, which records its
+        // acknowledgement before a flush of the producer completes.
+        await client.CallAsync<Payload, Payload>(requests, "echo", new Payload("warm"), default, ct);
 
         var (calls, payloads) = StartCalls(client, requests, 500, ct);
-        await Conditions.WaitUntilAsync(() => replier.Received == 500, TimeSpan.FromSeconds(30), "every request reached the replier", ct);
+        await Conditions.WaitUntilAsync(() => replier.Received == 501, TimeSpan.FromSeconds(30), "every request reached the replier", ct);
+        // The replier reads a request once the broker has written it, which can be before the client's producer has read
+        // the broker's acknowledgement of it: every request acknowledged before the disposal, as asserted below.
+        var producer = (KafkaProducer)typeof(RpcClient).GetField("_producer", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(client)!;
+        await producer.FlushAsync(ct).WaitAsync(TimeSpan.FromSeconds(30), ct);
         Assert.Equal(500, client.PendingEntries);
 
         var watch = Stopwatch.StartNew();
