@@ -142,6 +142,9 @@ public sealed partial class RpcClient : IAsyncDisposable
     /// <summary>Entries in the pending-call map (for tests).</summary>
     internal int PendingEntries => _calls.Count;
 
+    /// <summary>The client's producer (for tests: to wait for its requests' acknowledgements).</summary>
+    internal KafkaProducer Producer => _producer;
+
     /// <summary>For tests: calls waiting for room in the bounds.</summary>
     internal int WaitingForRoom => _calls.WaitingForRoom;
 

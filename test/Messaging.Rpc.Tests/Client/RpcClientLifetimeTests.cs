@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
-using System.Reflection;
 using System.Runtime.CompilerServices;
 using Messaging.Rpc.Tests.Support;
 using Messaging.Testing.Brokers;
@@ -33,8 +32,7 @@ public sealed class RpcClientLifetimeTests(TestBrokerFixture fixture)
         await Conditions.WaitUntilAsync(() => replier.Received == 501, TimeSpan.FromSeconds(30), "every request reached the replier", ct);
         // The replier reads a request once the broker has written it, which can be before the client's producer has read
         // the broker's acknowledgement of it: every request acknowledged before the disposal, as asserted below.
-        var producer = (KafkaProducer)typeof(RpcClient).GetField("_producer", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(client)!;
-        await producer.FlushAsync(ct).WaitAsync(TimeSpan.FromSeconds(30), ct);
+        await client.Producer.FlushAsync(ct).WaitAsync(TimeSpan.FromSeconds(30), ct);
         Assert.Equal(500, client.PendingEntries);
 
         var watch = Stopwatch.StartNew();
