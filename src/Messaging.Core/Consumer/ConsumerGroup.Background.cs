@@ -41,7 +41,7 @@ internal sealed partial class ConsumerGroup
                     if (autoCommit.IsCompleted)
                     {
                         await autoCommit.ConfigureAwait(false); // a failure it did not log ends the loop, as before
-                        autoCommit = AutoCommitAsync(token);
+                        autoCommit = BackgroundAutoCommitAsync(token);
                     }
                 }
 
@@ -60,6 +60,69 @@ internal sealed partial class ConsumerGroup
             // The loop has stopped once its last automatic commit has (the stop cancels one still out).
             await autoCommit.ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The periodic automatic commit, which a commit of every stored offset (a revocation's, the close's, the
+    /// application's) supersedes: <see cref="SupersedeBackgroundCommitAsync"/> cancels it. None starts while one of
+    /// those is waiting or running: it would only send the same offsets again, after them.
+    /// </summary>
+    private async Task BackgroundAutoCommitAsync(CancellationToken token)
+    {
+        var commit = CancellationTokenSource.CreateLinkedTokenSource(token);
+        bool superseded;
+        lock (_lock)
+        {
+            // Under the lock the superseding commit reads it in, after counting itself: it finds this commit, or this
+            // commit finds it counted.
+            _backgroundCommit = commit;
+            superseded = Volatile.Read(ref _storedCommits) != 0;
+        }
+
+        try
+        {
+            if (!superseded)
+            {
+                await AutoCommitAsync(commit.Token, background: true).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            bool mine;
+            lock (_lock)
+            {
+                mine = ReferenceEquals(_backgroundCommit, commit);
+                if (mine)
+                {
+                    _backgroundCommit = null;
+                }
+            }
+
+            if (mine)
+            {
+                commit.Dispose(); // else the commit that superseded it took it, and disposes it once cancelled
+            }
+        }
+    }
+
+    /// <summary>Cancels the background automatic commit out now, if any; its offsets stay stored for the caller's commit.</summary>
+    private async Task SupersedeBackgroundCommitAsync()
+    {
+        CancellationTokenSource? commit;
+        lock (_lock)
+        {
+            commit = _backgroundCommit;
+            _backgroundCommit = null;
+        }
+
+        if (commit is null)
+        {
+            return;
+        }
+
+        _log.AutoCommitSuperseded(GroupId);
+        await commit.CancelAsync().ConfigureAwait(false);
+        commit.Dispose();
     }
 
     /// <summary>

@@ -52,6 +52,8 @@ internal sealed partial class ConsumerGroup : IGroupAssignmentListener, IAsyncDi
     private Regex? _pattern;
     private Dictionary<string, int>? _assignedCounts; // every topic of the group's subscription at the last assignment, 0 where none
     private Exception? _pendingFailure; // a listener's or the group's error, thrown by the next consume call
+    private CancellationTokenSource? _backgroundCommit; // the background automatic commit out now (under _lock): a commit of every stored offset supersedes it
+    private int _storedCommits; // commits of every stored offset waiting or running: a background automatic commit meanwhile would only repeat them
     private int _matchNow; // a pattern subscription was made: match it against fresh metadata without waiting for the next check
     private int _closed;
 
@@ -302,7 +304,29 @@ internal sealed partial class ConsumerGroup : IGroupAssignmentListener, IAsyncDi
     }
 
     /// <summary>Commits the stored offsets (with automatic offset storing, the consumed positions) that moved since the last commit.</summary>
+    /// <remarks>
+    /// A background automatic commit still out (retrying an unavailable coordinator, up to the api timeout) is
+    /// superseded, not waited for: its offsets stay stored until the coordinator takes them, so this commit sends them
+    /// too, or newer ones. Behind it on the commit gate, a rebalance's revocation commit (and the whole rebalance with
+    /// it) or the close's final commit waited up to a minute. Its attempt already sent stays on the coordinator's
+    /// connection, ahead of this commit's, so the coordinator still takes the older offsets first.
+    /// </remarks>
     public async ValueTask CommitStoredAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _storedCommits);
+        try
+        {
+            await SupersedeBackgroundCommitAsync().ConfigureAwait(false);
+            await CommitStoredInTurnAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _storedCommits);
+        }
+    }
+
+    /// <summary>Commits the stored offsets once the commits before it on the gate are done.</summary>
+    private async Task CommitStoredInTurnAsync(CancellationToken cancellationToken)
     {
         await _commitGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -600,11 +624,23 @@ internal sealed partial class ConsumerGroup : IGroupAssignmentListener, IAsyncDi
     }
 
     /// <summary>An automatic commit: failures are logged and the offsets stay stored for the next one.</summary>
-    private async Task AutoCommitAsync(CancellationToken cancellationToken)
+    /// <param name="cancellationToken">Ends the commit; its offsets stay stored.</param>
+    /// <param name="background">
+    /// The background loop's periodic commit: it takes its turn on the gate and supersedes nothing (the others, a
+    /// revocation's or the close's, supersede one of these still out).
+    /// </param>
+    private async Task AutoCommitAsync(CancellationToken cancellationToken, bool background = false)
     {
         try
         {
-            await CommitStoredAsync(cancellationToken).ConfigureAwait(false);
+            if (background)
+            {
+                await CommitStoredInTurnAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await CommitStoredAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (KafkaCommitException ex) when (ex.Code == ErrorCode.RebalanceInProgress)
         {

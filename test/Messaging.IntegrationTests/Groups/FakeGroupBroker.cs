@@ -42,6 +42,9 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
     /// <summary>Every OffsetCommit received: the generation and member id it carried.</summary>
     public ConcurrentQueue<(int Generation, string MemberId)> Commits { get; } = new();
 
+    /// <summary>The last offset the coordinator took for each partition.</summary>
+    public ConcurrentDictionary<TopicPartition, long> CommittedOffsets { get; } = new();
+
     /// <summary>While true, every OffsetCommit is answered COORDINATOR_LOAD_IN_PROGRESS (a commit kept retrying).</summary>
     public bool CommitsLoading
     {
@@ -238,6 +241,17 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
                         : !_members.ContainsKey(request.MemberId) ? ErrorCode.UnknownMemberId
                         : request.GenerationIdOrMemberEpoch != Generation ? ErrorCode.IllegalGeneration
                         : ErrorCode.None;
+                }
+
+                if (error == ErrorCode.None && !OffsetsUnanswered)
+                {
+                    foreach (var topic in request.Topics)
+                    {
+                        foreach (var p in topic.Partitions)
+                        {
+                            CommittedOffsets[new TopicPartition(topic.Name, p.PartitionIndex)] = p.CommittedOffset;
+                        }
+                    }
                 }
 
                 var response = new OffsetCommitResponse
