@@ -381,7 +381,7 @@ internal sealed partial class ClassicGroupMember
         token = bounded.Token;
         try
         {
-            var connection = await _coordinator.GetConnectionAsync(token).ConfigureAwait(false);
+            var connection = await GroupLoops.LeaveConnectionAsync(_coordinator, token).ConfigureAwait(false);
             var version = connection.ApiVersions.VersionFor(ApiKey.LeaveGroup);
             // v3 (KIP-345) turned the single member id into a list of members.
             var request = version >= 3

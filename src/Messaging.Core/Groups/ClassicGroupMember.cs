@@ -48,7 +48,6 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
     private bool _holdsAssignment;
     private bool _isLeader;
     private BrokerConnection? _rebalanceConnection; // the connection of a JoinGroup or SyncGroup in flight
-    private bool _rebalanceCutShort; // a JoinGroup's or SyncGroup's wait ended by close: its connection was dropped
     private Exception? _failure;
     private int _started;
     private int _closed;
@@ -262,13 +261,11 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
                 GroupGeneration generation;
                 bool holds;
                 ClassicMemberState state;
-                bool cutShort;
                 lock (_lock)
                 {
                     generation = _generation;
                     holds = _holdsAssignment;
                     state = _state;
-                    cutShort = _rebalanceCutShort;
                 }
 
                 if (state != ClassicMemberState.Failed)
@@ -282,8 +279,11 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
                         cancelled = await RunClosingCallbackAsync(() => _protocol.OnLostAsync(cancellationToken), cancellationToken).ConfigureAwait(false);
                     }
 
-                    // A JoinGroup or SyncGroup cut short (above, or by the stop) left the coordinator unknown: find it again for the LeaveGroup.
-                    await MaybeLeaveGroupAsync("the consumer is being closed", GroupLoops.LeaveToken(cancellationToken), mayRediscover: joining is not null || cutShort).ConfigureAwait(false);
+                    // The coordinator may be unknown for now only: a JoinGroup or SyncGroup cut short (above, or by the
+                    // stop) dropped its connection, or the close's commit, timing out on COORDINATOR_NOT_AVAILABLE or a
+                    // lost connection, forgot it. Find it again for the LeaveGroup, for a few seconds at most: skipped,
+                    // the group waited a whole session timeout to hand this member's partitions to the others.
+                    await MaybeLeaveGroupAsync("the consumer is being closed", GroupLoops.LeaveToken(cancellationToken), mayRediscover: true).ConfigureAwait(false);
                 }
             }
         }
@@ -624,7 +624,7 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
     /// the rebalance timeout). Close drops the connection of one it finds in flight, but one that went out after it
     /// looked (a prepare callback that returned once close had begun, a join answered and its sync sent between the
     /// look and the stop) would hold the LeaveGroup behind it: when the stop ends the wait, drop the connection here as
-    /// well, and have close find the coordinator again. Close reads the flag only once the join loop has stopped.
+    /// well: close finds the coordinator again for its LeaveGroup.
     /// </remarks>
     private async Task<TResult> SendRebalanceRequestAsync<TRequest, TResponse, TResult>(
         BrokerConnection connection, TRequest request, short version, TimeSpan timeout, Func<TResponse, TResult> read, CancellationToken token)
@@ -637,11 +637,6 @@ internal sealed partial class ClassicGroupMember : IAsyncDisposable
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
-            lock (_lock)
-            {
-                _rebalanceCutShort = true;
-            }
-
             _coordinator.MarkUnknown(connection, "the member is closing while a " + TRequest.ApiKey + " is pending");
             throw;
         }

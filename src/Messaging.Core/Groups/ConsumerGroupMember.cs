@@ -663,7 +663,7 @@ internal sealed partial class ConsumerGroupMember : IAsyncDisposable
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(token, timeout.Token);
         try
         {
-            var connection = await _coordinator.GetConnectionAsync(bounded.Token).ConfigureAwait(false);
+            var connection = await GroupLoops.LeaveConnectionAsync(_coordinator, bounded.Token).ConfigureAwait(false);
             var version = connection.ApiVersions.VersionFor(ApiKey.ConsumerGroupHeartbeat);
             var request = new ConsumerGroupHeartbeatRequest
             {

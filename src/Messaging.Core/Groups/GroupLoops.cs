@@ -1,3 +1,6 @@
+using Messaging.Connection;
+using Messaging.Threading;
+
 namespace Messaging.Groups;
 
 /// <summary>How both kinds of group member run their owner's callbacks.</summary>
@@ -54,4 +57,29 @@ internal static class GroupLoops
     /// </summary>
     public static CancellationToken LeaveToken(CancellationToken cancellationToken) =>
         cancellationToken.IsCancellationRequested ? CancellationToken.None : cancellationToken;
+
+    /// <summary>
+    /// How long a leave looks the coordinator up when it is unknown: a few seconds, enough to find again one that is
+    /// there, when a commit that just failed (COORDINATOR_NOT_AVAILABLE, a lost connection) forgot it; not the whole
+    /// request timeout added to a close whose coordinator cannot be found.
+    /// </summary>
+    public static readonly TimeSpan LeaveLookupTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The coordinator's connection for a leave: the open one, or one looked up again for at most
+    /// <see cref="LeaveLookupTimeout"/> (the request timeout, if shorter) within <paramref name="token"/>.
+    /// </summary>
+    public static async ValueTask<BrokerConnection> LeaveConnectionAsync(GroupCoordinator coordinator, CancellationToken token)
+    {
+        if (coordinator.Current is { } open)
+        {
+            return open;
+        }
+
+        var settings = coordinator.Settings;
+        var limit = settings.RequestTimeout < LeaveLookupTimeout ? settings.RequestTimeout : LeaveLookupTimeout;
+        using var lookup = new CancellationTokenSource(Clock.TimerDelay(limit), settings.Time); // the group's clock, as every group timer
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(token, lookup.Token);
+        return await coordinator.GetConnectionAsync(bounded.Token).ConfigureAwait(false);
+    }
 }

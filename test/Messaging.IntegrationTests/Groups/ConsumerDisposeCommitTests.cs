@@ -65,4 +65,35 @@ public sealed class ConsumerDisposeCommitTests
         await Until.TrueAsync(() => dispose.IsCompleted, Deadline, "the dispose to end once the 30 s close timeout passed on the consumer's clock", ct);
         await dispose;
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_member_whose_final_commits_timed_out_with_the_coordinator_unknown_still_leaves_the_group()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = FakeGroupBroker.Start();
+        broker.SetPartitions("events", 1);
+        var partition = new TopicPartition("events", 0);
+        var consumer = new KafkaConsumer(ClassicFakeCoordinatorTests.HeldPartitionsOptions(broker.BootstrapServers, "group-" + Guid.NewGuid().ToString("N")[..8], o =>
+        {
+            o.EnableAutoCommit = true;
+            o.EnableAutoOffsetStore = false; // only the offset stored below is committed
+            o.AutoCommitInterval = TimeSpan.FromMinutes(10); // the final commits alone
+            o.DefaultApiTimeout = TimeSpan.FromSeconds(1);
+        }));
+        consumer.Subscribe(["events"]);
+        await Until.TrueAsync(() => consumer.Assignment.Count == 1 && consumer.Group!.ClassicMember!.StableGeneration is not null, Deadline, "events-0 assigned, stable", ct);
+
+        // Every commit is refused with COORDINATOR_NOT_AVAILABLE, which forgets the coordinator, and finding it again
+        // takes longer than a commit's api timeout: each final commit (the close's, the revocation's) times out with
+        // the coordinator unknown.
+        broker.PushErrors(ApiKey.OffsetCommit, [.. Enumerable.Repeat(ErrorCode.CoordinatorNotAvailable, 1000)]);
+        broker.FindCoordinatorDelay = TimeSpan.FromSeconds(2);
+        consumer.StoreOffset(partition, 5);
+
+        await consumer.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30), ct);
+
+        Assert.False(broker.Commits.IsEmpty, "The final commits did not reach the coordinator.");
+        Assert.False(broker.CommittedOffsets.ContainsKey(partition));
+        Assert.Equal(1, Volatile.Read(ref broker.Leaves));
+    }
 }

@@ -70,6 +70,9 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
     /// <summary>How long Heartbeat responses are held back (a coordinator that stopped answering).</summary>
     public TimeSpan HeartbeatDelay { get; set; }
 
+    /// <summary>How long FindCoordinator responses are held back (a coordinator that takes a while to find again).</summary>
+    public TimeSpan FindCoordinatorDelay { get; set; }
+
     /// <summary>How long LeaveGroup responses are held back (a coordinator that does not answer a leaving member).</summary>
     public TimeSpan LeaveDelay { get; set; }
 
@@ -150,7 +153,7 @@ internal sealed class FakeGroupBroker : FakeKafkaBroker
                     Coordinators = [.. request.CoordinatorKeys.Select(key => new FindCoordinatorResponse.Coordinator { Key = key, NodeId = 1, Host = "127.0.0.1", Port = Port, ErrorMessage = null })],
                 };
                 KafkaFrames.WriteResponse(output, response, version, header.CorrelationId);
-                break;
+                return FindCoordinatorDelay;
             }
 
             case ApiKey.JoinGroup:
