@@ -45,13 +45,13 @@ internal sealed partial class ConsumerGroup : IGroupAssignmentListener, IAsyncDi
     private readonly Lock _lock = new();
     private readonly Task _loop;
     private readonly Func<IConsumerPartitionAssignor>[] _customAssignors;
+    private readonly PendingFailures _pendingFailures = new(); // the listener's and the group's errors, thrown by the next consume calls
     private ClassicGroupMember? _classic;
     private ConsumerGroupMember? _member;
     private IConsumerRebalanceListener? _listener;
     private IReadOnlyCollection<string> _topics = [];
     private Regex? _pattern;
     private Dictionary<string, int>? _assignedCounts; // every topic of the group's subscription at the last assignment, 0 where none
-    private Exception? _pendingFailure; // a listener's or the group's error, thrown by the next consume call
     private CancellationTokenSource? _backgroundCommit; // the background automatic commit out now (under _lock): a commit of every stored offset supersedes it
     private int _storedCommits; // commits of every stored offset waiting or running: a background automatic commit meanwhile would only repeat them
     private int _matchNow; // a pattern subscription was made: match it against fresh metadata without waiting for the next check
@@ -247,7 +247,7 @@ internal sealed partial class ConsumerGroup : IGroupAssignmentListener, IAsyncDi
     /// </summary>
     public void BeforePoll()
     {
-        if (Interlocked.Exchange(ref _pendingFailure, null) is { } failure)
+        if (_pendingFailures.Take() is { } failure)
         {
             throw failure;
         }
@@ -561,10 +561,17 @@ internal sealed partial class ConsumerGroup : IGroupAssignmentListener, IAsyncDi
     void IGroupAssignmentListener.OnAssignorFailed(string assignor, string method, string consequence, Exception cause) =>
         FailNextPoll(KafkaExceptions.AssignorFailed(GroupId, assignor, method, consequence, cause));
 
-    /// <summary>The next consume call throws <paramref name="error"/> (Java's poll rethrows a rebalance's errors).</summary>
+    /// <summary>
+    /// A consume call throws <paramref name="error"/>, after those already waiting (Java's poll rethrows a rebalance's
+    /// errors); past <see cref="PendingFailures.Capacity"/> of them it is logged instead.
+    /// </summary>
     private void FailNextPoll(KafkaException error)
     {
-        Volatile.Write(ref _pendingFailure, error);
+        if (!_pendingFailures.Add(error))
+        {
+            _log.PendingFailureDropped(GroupId, PendingFailures.Capacity, error);
+        }
+
         _fetcher.WakeConsumer(); // an application waiting on an idle assignment sees it now, not at the next record
     }
 

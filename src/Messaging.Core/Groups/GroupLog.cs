@@ -54,6 +54,9 @@ internal sealed partial class GroupLog(ILogger logger)
     [LoggerMessage(EventId = 317, Level = LogLevel.Debug, Message = "Group {GroupId}: a background automatic commit still out is superseded by a commit of every stored offset (a revocation's, the close's or the application's)")]
     public partial void AutoCommitSuperseded(string groupId);
 
+    [LoggerMessage(EventId = 318, Level = LogLevel.Warning, Message = "Group {GroupId}: {Capacity} errors already wait for the application's next consume calls; this one is not added to them")]
+    public partial void PendingFailureDropped(string groupId, int capacity, Exception error);
+
     [LoggerMessage(EventId = 316, Level = LogLevel.Warning, Message = "Group {GroupId}: matching the subscription pattern timed out (its MatchTimeout, {TimeoutMs} ms) on {Count} topic(s): {Topics}; each keeps its place in the subscription until a later check matches it")]
     public partial void PatternMatchTimedOut(string groupId, double timeoutMs, int count, string topics);
 
