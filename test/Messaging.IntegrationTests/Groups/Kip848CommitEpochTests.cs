@@ -4,7 +4,7 @@ using Messaging.Testing;
 
 namespace Messaging.IntegrationTests.Groups;
 
-/// <summary>A KIP-848 consumer's commit that is still being retried when the coordinator fences the member.</summary>
+/// <summary>A KIP-848 consumer's commits that are still being retried when the coordinator fences the member, or when it closes.</summary>
 public sealed class Kip848CommitEpochTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
@@ -46,5 +46,40 @@ public sealed class Kip848CommitEpochTests
         Assert.Contains("it was not sent again", failure.Message, StringComparison.Ordinal);
         var committed = await consumer.CommittedAsync([partition], ct);
         Assert.Equal(-1, Assert.Single(committed).Offset);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_member_whose_final_commits_timed_out_with_the_coordinator_unknown_still_sends_its_leaving_heartbeat()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = EmbeddedKafkaCluster.Start(1);
+        var topic = "kip848-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic(topic, 1, 1);
+        var logs = new RecordingLoggerFactory();
+        var consumer = new KafkaConsumer(SubscribeTests.GroupOptions(cluster.BootstrapServers, SubscribeTests.NewGroup(), GroupProtocol.Consumer, "", o =>
+        {
+            o.EnableAutoCommit = true;
+            o.EnableAutoOffsetStore = false; // only the offset stored below is committed
+            o.AutoCommitInterval = TimeSpan.FromMinutes(10); // the final commits alone
+            o.DefaultApiTimeout = TimeSpan.FromSeconds(1);
+            o.LoggerFactory = logs;
+        }));
+        consumer.Subscribe([topic]);
+        var member = consumer.Group!.Kip848Member!;
+        // The consumer's assignment, not the member's: the offset can be stored once the consumer has taken the partition.
+        await Until.TrueAsync(() => member.MemberEpoch > 0 && consumer.Assignment.Count == 1, Deadline, "joined with the partition", ct);
+
+        // Every commit is refused with COORDINATOR_NOT_AVAILABLE, which forgets the coordinator, and finding it again
+        // takes longer than a commit's api timeout: each final commit (the close's, the revocation's) times out with
+        // the coordinator unknown.
+        cluster.PushRequestErrors(ApiKey.OffsetCommit, [.. Enumerable.Repeat(ErrorCode.CoordinatorNotAvailable, 1000)]);
+        // Two lookups are slow (the close's commit's, the revocation's commit's); the leave waits for the second only.
+        cluster.PushBrokerRequestErrors(1, ApiKey.FindCoordinator, [.. Enumerable.Repeat((ErrorCode.None, TimeSpan.FromSeconds(1.5)), 2)]);
+        consumer.StoreOffset(new TopicPartition(topic, 0), 5);
+        await consumer.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30), ct);
+
+        // The leaving heartbeat (epoch -1) went out and was answered: it logs when it cannot be sent or is not answered.
+        Assert.Contains(logs.Events, e => e.Message.Contains("leaving: the consumer is being closed", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Events, e => e.Message.Contains("leaving heartbeat (not retried)", StringComparison.Ordinal));
     }
 }
