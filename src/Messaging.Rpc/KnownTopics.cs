@@ -134,9 +134,9 @@ internal sealed class KnownTopics
     /// </summary>
     private Task StartLookup(string topic)
     {
-        // Continuations run inline, in the order the callers began waiting (as they did on the lookup's own task):
-        // calls that waited for the lookup then go on to produce in the order they were made, so requests of one key
-        // issued together keep their order.
+        // Continuations run inline, in the order the callers began waiting (as they did on the lookup's own task). That
+        // alone does not keep a client's calls in order — a call made while they are released could pass them — the
+        // client's send line (SendOrder) does.
         var done = new TaskCompletionSource();
         var lookup = _lookups.GetOrAdd(topic, done.Task);
         if (ReferenceEquals(lookup, done.Task))
