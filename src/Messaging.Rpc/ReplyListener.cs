@@ -34,7 +34,12 @@ internal sealed class ReplyListener : IAsyncDisposable
 
     public ReplyListener(KafkaConsumerOptions options, PendingCalls calls, TimeProvider time)
     {
-        _consumer = new KafkaConsumer(options);
+        // Every position is placed here (the partitions' end at start, their start when added later), so the reset
+        // policy applies only to a position the log no longer holds: the consumer reports it (Recover moves it to the
+        // log's start) instead of moving it to the end past the replies written since.
+        var consumer = options.Clone();
+        consumer.AutoOffsetReset = AutoOffsetReset.Error;
+        _consumer = new KafkaConsumer(consumer);
         _calls = calls;
         _time = time;
         _returnRun = _runs.Enqueue;
@@ -327,12 +332,19 @@ internal sealed class ReplyListener : IAsyncDisposable
     /// undecodable) is skipped: its call ends by its deadline, the others go on. Anything else read nothing at the
     /// error's offset — a broker's refusal, or a start not looked up (offset -1) — so skipping would lose the reply
     /// there, or read the whole topic from offset 0: the partition is read again where it stood after a backoff, or
-    /// from its end again when it had no position (or lost it: out of range with the reset policy at error). A log
-    /// truncation (the reset policy at error) resumes at once where the log diverges, as the server's request loop
-    /// does: the new leader's replies from there on are read, none skipped.
+    /// from its end again when it had no position. A log truncation resumes at once where the log diverges, as the
+    /// server's request loop does: the new leader's replies from there on are read, none skipped. A position out of
+    /// the log's range moves at once to the log's start: the log was replaced (the topic deleted and created again)
+    /// or retention overtook the client, and either way the replies written since are there, not at the end.
     /// </summary>
     private void Recover(ConsumeException error, CancellationToken token)
     {
+        if (error.Offset >= 0 && error.Kind == ConsumeErrorKind.OffsetOutOfRange)
+        {
+            Seek(error.TopicPartition, OffsetSpec.Earliest, onlyIfAt: error.Offset);
+            return;
+        }
+
         if (error.Offset >= 0 && error.Kind is ConsumeErrorKind.CorruptRecord or ConsumeErrorKind.Deserialization or ConsumeErrorKind.LogTruncation)
         {
             var resume = error.Kind == ConsumeErrorKind.LogTruncation ? HeldPosition.AfterTruncation(error) : error.Offset + 1;
@@ -360,7 +372,7 @@ internal sealed class ReplyListener : IAsyncDisposable
         }
 
         var heldAt = error.Offset >= 0 ? error.Offset : (long?)null;
-        Seek(error.TopicPartition, heldAt is { } offset && error.Kind != ConsumeErrorKind.OffsetOutOfRange ? OffsetSpec.At(offset) : OffsetSpec.Latest, heldAt);
+        Seek(error.TopicPartition, heldAt is { } offset ? OffsetSpec.At(offset) : OffsetSpec.Latest, heldAt);
     }
 
     /// <summary>Seeks <paramref name="partition"/>; with <paramref name="onlyIfAt"/>, only while its position is that (null: none).</summary>
