@@ -17,7 +17,11 @@ namespace Messaging.Testing;
 /// <item>A Fetch that finds no data waits its whole MaxWait: it does not wake up when data arrives. Give consumers
 /// and RPC clients and servers <see cref="RecommendedFetchMaxWait"/> on it.</item>
 /// <item>It has no CreateTopics/DeleteTopics API: topics come from <see cref="CreateTopic"/>, or are created
-/// automatically (4 partitions) by a Metadata request or a produce to an unknown topic.</item>
+/// automatically (4 partitions) by a Metadata request or a produce to an unknown topic. A
+/// <see cref="Security.KafkaProxy"/> started in front of the cluster with
+/// <see cref="Security.KafkaProxyOptions.AnswerTopicAdministration"/> answers both APIs with <see cref="CreateTopic"/>
+/// and <see cref="DeleteTopic"/>, for clients (an admin client, an RPC client's per-instance reply topic) that create
+/// and delete topics themselves.</item>
 /// <item>ListOffsets by timestamp is not implemented: it answers offset -1. Earliest and latest work. Metadata
 /// reports controller 0, which is no broker, until <see cref="SetControllerId"/> is called.</item>
 /// <item>A classic consumer group's sync ends as soon as the leader's SyncGroup brings every member's assignment: a
@@ -121,12 +125,37 @@ public sealed unsafe class EmbeddedKafkaCluster : IKafkaFaultInjector, IDisposab
         ArgumentOutOfRangeException.ThrowIfLessThan(partitions, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(replicationFactor, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(replicationFactor, BrokerCount);
+        Check(CreateTopicNative(name, partitions, replicationFactor), "create topic", name);
+    }
+
+    /// <summary>Deletes a topic and its data.</summary>
+    public void DeleteTopic(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        Check(DeleteTopicNative(name), "delete topic", name);
+    }
+
+    /// <summary>
+    /// Creates a topic (arguments already checked) and says how it went as Kafka would: TOPIC_ALREADY_EXISTS for a
+    /// topic that exists; an error of librdkafka's own (negative) as UNKNOWN_SERVER_ERROR.
+    /// </summary>
+    internal ErrorCode TryCreateTopic(string name, int partitions, int replicationFactor) => AsKafkaError(CreateTopicNative(name, partitions, replicationFactor));
+
+    /// <summary>Deletes a topic and says how it went as Kafka would: UNKNOWN_TOPIC_OR_PARTITION for one that does not exist.</summary>
+    internal ErrorCode TryDeleteTopic(string name) => AsKafkaError(DeleteTopicNative(name));
+
+    // The mock answers with Kafka's own error codes (TOPIC_ALREADY_EXISTS, UNKNOWN_TOPIC_OR_PART); librdkafka's local
+    // errors are negative and have no Kafka equivalent.
+    private static ErrorCode AsKafkaError(int error) => error >= 0 ? (ErrorCode)error : ErrorCode.UnknownServerError;
+
+    private int CreateTopicNative(string name, int partitions, int replicationFactor)
+    {
         var cluster = Enter();
         try
         {
             fixed (byte* topic = MockClusterHandle.Utf8(name))
             {
-                Check(MockClusterApi.TopicCreate(cluster, topic, partitions, replicationFactor), "create topic", name);
+                return MockClusterApi.TopicCreate(cluster, topic, partitions, replicationFactor);
             }
         }
         finally
@@ -135,16 +164,14 @@ public sealed unsafe class EmbeddedKafkaCluster : IKafkaFaultInjector, IDisposab
         }
     }
 
-    /// <summary>Deletes a topic and its data.</summary>
-    public void DeleteTopic(string name)
+    private int DeleteTopicNative(string name)
     {
-        ArgumentException.ThrowIfNullOrEmpty(name);
         var cluster = Enter();
         try
         {
             fixed (byte* topic = MockClusterHandle.Utf8(name))
             {
-                Check(MockClusterApi.TopicDelete(cluster, topic), "delete topic", name);
+                return MockClusterApi.TopicDelete(cluster, topic);
             }
         }
         finally

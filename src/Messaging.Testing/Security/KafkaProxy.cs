@@ -13,7 +13,9 @@ namespace Messaging.Testing.Security;
 /// <remarks>
 /// Behind the proxy the cluster is plain: the proxy answers SaslHandshake and SaslAuthenticate itself and adds them to
 /// the ApiVersions it passes on. It advertises itself as <c>localhost</c>, the name <see cref="TestCertificateAuthority"/>
-/// certificates are issued for. Disposing closes every listener and connection.
+/// certificates are issued for. In front of an <see cref="EmbeddedKafkaCluster"/>, it can also answer CreateTopics and
+/// DeleteTopics, which the embedded cluster lacks (<see cref="KafkaProxyOptions.AnswerTopicAdministration"/>).
+/// Disposing closes every listener and connection.
 /// </remarks>
 public sealed class KafkaProxy : IAsyncDisposable
 {
@@ -22,10 +24,17 @@ public sealed class KafkaProxy : IAsyncDisposable
     private readonly Lock _disposeLock = new();
     private Task? _disposing;
 
-    private KafkaProxy(KafkaProxyOptions options) => Options = options;
+    private KafkaProxy(KafkaProxyOptions options, TopicAdministration? topicAdministration)
+    {
+        Options = options;
+        TopicAdministration = topicAdministration;
+    }
 
     /// <summary>What the proxy asks of clients.</summary>
     public KafkaProxyOptions Options { get; }
+
+    /// <summary>Answers CreateTopics and DeleteTopics when <see cref="KafkaProxyOptions.AnswerTopicAdministration"/> is set; null otherwise.</summary>
+    internal TopicAdministration? TopicAdministration { get; }
 
     /// <summary><c>localhost:port</c> of every listener, for a client's bootstrap servers.</summary>
     public string BootstrapServers => string.Join(",", _listeners.Select(l => "localhost:" + l.Port.ToString(CultureInfo.InvariantCulture)));
@@ -46,10 +55,33 @@ public sealed class KafkaProxy : IAsyncDisposable
     public int ExpiredSessions => _listeners.Sum(l => l.Faults.ExpiredSessions);
 
     /// <summary>Starts a proxy with a listener for each of <paramref name="upstreamBootstrapServers"/> (<c>host:port,...</c>).</summary>
+    /// <exception cref="ArgumentException"><see cref="KafkaProxyOptions.AnswerTopicAdministration"/> is set: it needs the
+    /// <see cref="EmbeddedKafkaCluster"/> itself (<see cref="Start(EmbeddedKafkaCluster, KafkaProxyOptions?)"/>).</exception>
     public static KafkaProxy Start(string upstreamBootstrapServers, KafkaProxyOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(upstreamBootstrapServers);
-        var proxy = new KafkaProxy(options ?? new KafkaProxyOptions());
+        if (options?.AnswerTopicAdministration == true)
+        {
+            throw new ArgumentException(
+                "AnswerTopicAdministration creates and deletes topics through the embedded cluster's native calls: start the proxy with KafkaProxy.Start(EmbeddedKafkaCluster, options).",
+                nameof(options));
+        }
+
+        return StartListeners(upstreamBootstrapServers, new KafkaProxy(options ?? new KafkaProxyOptions(), null));
+    }
+
+    /// <summary>Starts a proxy in front of every broker of <paramref name="cluster"/>.</summary>
+    /// <remarks>With <see cref="KafkaProxyOptions.AnswerTopicAdministration"/>, the proxy answers CreateTopics and DeleteTopics on the cluster.</remarks>
+    public static KafkaProxy Start(EmbeddedKafkaCluster cluster, KafkaProxyOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        options ??= new KafkaProxyOptions();
+        var topics = options.AnswerTopicAdministration ? new TopicAdministration(cluster) : null;
+        return StartListeners(cluster.BootstrapServers, new KafkaProxy(options, topics));
+    }
+
+    private static KafkaProxy StartListeners(string upstreamBootstrapServers, KafkaProxy proxy)
+    {
         foreach (var server in upstreamBootstrapServers.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var colon = server.LastIndexOf(':');
@@ -64,13 +96,6 @@ public sealed class KafkaProxy : IAsyncDisposable
         }
 
         return proxy;
-    }
-
-    /// <summary>Starts a proxy in front of every broker of <paramref name="cluster"/>.</summary>
-    public static KafkaProxy Start(EmbeddedKafkaCluster cluster, KafkaProxyOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(cluster);
-        return Start(cluster.BootstrapServers, options);
     }
 
     /// <summary>The faults of the listener in front of broker <paramref name="nodeId"/> (known once a Metadata response named it).</summary>
@@ -94,6 +119,11 @@ public sealed class KafkaProxy : IAsyncDisposable
         foreach (var listener in _listeners)
         {
             await listener.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (TopicAdministration is not null)
+        {
+            await TopicAdministration.DisposeAsync().ConfigureAwait(false);
         }
 
         _stop.Dispose();

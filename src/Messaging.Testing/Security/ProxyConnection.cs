@@ -16,9 +16,10 @@ namespace Messaging.Testing.Security;
 /// the frame); their API and version are remembered in order, so each response can be rewritten when it names brokers.
 /// </summary>
 /// <remarks>
-/// <para>Order: a broker answers a connection's requests in order, and so does the proxy — a SASL request is answered
-/// only once every request read before it has had its response passed on (the client may send one behind requests in
-/// flight when it authenticates again).</para>
+/// <para>Order: a broker answers a connection's requests in order, and so does the proxy — a SASL request (or a
+/// CreateTopics or DeleteTopics the proxy answers, see <see cref="KafkaProxyOptions.AnswerTopicAdministration"/>) is
+/// answered only once every request read before it has had its response passed on (the client may send one behind
+/// requests in flight when it authenticates again).</para>
 /// <para>Sessions (KIP-368), as Kafka enforces them: with a session lifetime, a request other than SASL that arrives
 /// after the session ended closes the connection; a client whose SaslAuthenticate is v1 or later may authenticate
 /// again on the open connection (same mechanism, same user), which starts a new session; one on v0 may not.</para>
@@ -154,7 +155,32 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
                 return; // Kafka closes a connection whose session ended, at its next request
             }
 
+            if (api is ApiKey.CreateTopics or ApiKey.DeleteTopics && proxy.TopicAdministration is { } topics)
+            {
+                // Answered here, in order as a broker would: after every request read before it has had its response.
+                // One that cannot be decoded throws KafkaProtocolException, which closes the connection.
+                await WhenRequestsAnsweredAsync().WaitAsync(stop).ConfigureAwait(false);
+                var answer = await topics.AnswerAsync(frame, api, version, stop).ConfigureAwait(false);
+                await WriteToClientAsync(answer, stop).ConfigureAwait(false);
+                continue;
+            }
+
             await PassAsync(to, frame, toBroker: true, api, version, stop).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Writes a response the proxy made itself, between the broker's responses the response pump passes on.</summary>
+    private async Task WriteToClientAsync(ReadOnlyMemory<byte> response, CancellationToken stop)
+    {
+        await _clientWrite.WaitAsync(stop).ConfigureAwait(false);
+        try
+        {
+            await _clientStream!.WriteAsync(response, stop).ConfigureAwait(false);
+            await _clientStream.FlushAsync(stop).ConfigureAwait(false);
+        }
+        finally
+        {
+            _clientWrite.Release();
         }
     }
 
@@ -282,17 +308,7 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
             }
         }
 
-        await _clientWrite.WaitAsync(stop).ConfigureAwait(false);
-        try
-        {
-            await _clientStream!.WriteAsync(output.WrittenMemory, stop).ConfigureAwait(false);
-            await _clientStream.FlushAsync(stop).ConfigureAwait(false);
-        }
-        finally
-        {
-            _clientWrite.Release();
-        }
-
+        await WriteToClientAsync(output.WrittenMemory, stop).ConfigureAwait(false);
         return keepOpen;
     }
 

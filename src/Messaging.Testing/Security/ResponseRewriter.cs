@@ -6,8 +6,9 @@ namespace Messaging.Testing.Security;
 
 /// <summary>
 /// Rewrites the responses a client must see differently through the proxy: broker addresses in Metadata and
-/// FindCoordinator become the proxy's listeners, and ApiVersions offers SASL (answered by the proxy) and only the
-/// Metadata and FindCoordinator versions the proxy can rewrite. Returns null to pass a frame on unchanged.
+/// FindCoordinator become the proxy's listeners, and ApiVersions offers SASL, CreateTopics and DeleteTopics when the
+/// proxy answers them, and only the Metadata and FindCoordinator versions the proxy can rewrite. Returns null to pass a
+/// frame on unchanged.
 /// </summary>
 internal static class ResponseRewriter
 {
@@ -62,6 +63,14 @@ internal static class ResponseRewriter
             keys.Add(key);
         }
 
+        if (proxy.TopicAdministration is not null)
+        {
+            // Answered by the proxy at these versions, whatever the broker behind it says (the mock offers neither).
+            keys.RemoveAll(static k => k.ApiKey is ApiKey.CreateTopics or ApiKey.DeleteTopics);
+            keys.Add(new ApiVersionsResponse.ApiVersion { ApiKey = ApiKey.CreateTopics, MinVersion = CreateTopicsCodec.MinVersion, MaxVersion = TopicAdministration.CreateTopicsMaxVersion });
+            keys.Add(new ApiVersionsResponse.ApiVersion { ApiKey = ApiKey.DeleteTopics, MinVersion = TopicAdministration.DeleteTopicsMinVersion, MaxVersion = TopicAdministration.DeleteTopicsMaxVersion });
+        }
+
         if (proxy.Options.SaslMechanisms.Count > 0)
         {
             keys.Add(new ApiVersionsResponse.ApiVersion { ApiKey = ApiKey.SaslHandshake, MinVersion = 1, MaxVersion = 1 });
@@ -86,13 +95,24 @@ internal static class ResponseRewriter
         }
 
         var response = Read<MetadataResponse>(frame, version, out var correlationId);
+        var controllerIsBroker = false;
+        var lowestNode = int.MaxValue;
         foreach (var broker in response.Brokers)
         {
+            controllerIsBroker |= broker.NodeId == response.ControllerId;
+            lowestNode = Math.Min(lowestNode, broker.NodeId);
             if (proxy.ListenerFor(broker.Host, broker.Port, broker.NodeId) is { } listener)
             {
                 broker.Host = "localhost";
                 broker.Port = listener.Port;
             }
+        }
+
+        if (proxy.TopicAdministration is not null && !controllerIsBroker && response.Brokers.Length > 0)
+        {
+            // The proxy answers CreateTopics and DeleteTopics on every broker, but librdkafka's admin client sends them
+            // only to the controller, and waits for one: the mock reports 0, no broker, until told otherwise.
+            response.ControllerId = lowestNode;
         }
 
         return Write(response, version, correlationId);

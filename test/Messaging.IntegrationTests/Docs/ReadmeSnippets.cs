@@ -1,6 +1,7 @@
 using Messaging.Rpc;
 using Messaging.Testing;
 using Messaging.Testing.Brokers;
+using Messaging.Testing.Security;
 
 namespace Messaging.IntegrationTests.Docs;
 
@@ -130,6 +131,24 @@ public sealed class ReadmeSnippets(TestBrokerFixture fixture)
         // end snippet
 
         Assert.Equal("orders", delivered.TopicPartition.Topic);
+    }
+
+    [Fact]
+    public async Task Testing_topic_administration_creates_and_deletes_topics_through_the_proxy()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+
+        // snippet: testing-topic-administration
+        await using var cluster = EmbeddedKafkaCluster.Start();
+        await using var proxy = KafkaProxy.Start(cluster, new KafkaProxyOptions { AnswerTopicAdministration = true });
+
+        await using var admin = new KafkaAdminClient(new KafkaAdminOptions { BootstrapServers = proxy.BootstrapServers });
+        await admin.CreateTopicsAsync([new NewTopic("invoices", Partitions: 3)], cancellationToken: cancellationToken);
+        var invoices = await admin.DescribeTopicsAsync(["invoices"], cancellationToken);
+        await admin.DeleteTopicsAsync(["invoices"], cancellationToken);
+        // end snippet
+
+        Assert.Equal(3, Assert.Single(invoices).Partitions.Count);
     }
 }
 
