@@ -13,7 +13,8 @@ namespace Messaging;
 /// <see cref="KafkaAdminException"/>. Thread-safe; dispose it to close its connections.
 /// </summary>
 /// <remarks>
-/// A broker that lacks an API (the embedded broker has no CreateTopics or DeleteTopics) fails the call with
+/// A broker that lacks an API (the embedded broker has no CreateTopics or DeleteTopics of its own; a
+/// <c>KafkaProxy</c> in front of it with <c>AnswerTopicAdministration</c> answers them) fails the call with
 /// <see cref="UnsupportedApiVersionException"/> naming the API. Topics can also be created by asking for their
 /// metadata with <see cref="KafkaClientOptions.AllowAutoCreateTopics"/> set, where the broker allows it.
 /// </remarks>

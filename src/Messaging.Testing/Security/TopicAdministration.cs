@@ -30,7 +30,6 @@ internal sealed class TopicAdministration(EmbeddedKafkaCluster cluster) : IAsync
     // default.replication.factor.
     private const int DefaultPartitions = 4;
     private const short DefaultReplicationFactor = 1;
-    private const int MaxNameLength = 249;
 
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
     private readonly Lock _lookupLock = new();
@@ -314,32 +313,7 @@ internal sealed class TopicAdministration(EmbeddedKafkaCluster cluster) : IAsync
         return counts;
     }
 
-    /// <summary>Why Kafka refuses <paramref name="name"/> as a topic name (its <c>Topic.validate</c>), or null for a legal one.</summary>
-    private static string? InvalidName(string name)
-    {
-        if (name.Length == 0)
-        {
-            return "Topic name is illegal, it can't be empty";
-        }
-
-        if (name is "." or "..")
-        {
-            return "Topic name cannot be \".\" or \"..\"";
-        }
-
-        if (name.Length > MaxNameLength)
-        {
-            return "Topic name is illegal, it can't be longer than " + MaxNameLength.ToString(CultureInfo.InvariantCulture) + " characters, topic name: " + name;
-        }
-
-        foreach (var c in name)
-        {
-            if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
-            {
-                return "Topic name \"" + name + "\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'";
-            }
-        }
-
-        return null;
-    }
+    /// <summary>Why Kafka refuses <paramref name="name"/> as a topic name (the broker's message), or null for a legal one.</summary>
+    private static string? InvalidName(string name) =>
+        TopicNames.Problem(name) is { } problem ? "Topic name \"" + name + "\" is illegal: " + problem : null;
 }
