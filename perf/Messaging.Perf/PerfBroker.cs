@@ -1,19 +1,23 @@
+using System.Diagnostics;
 using System.Globalization;
 using Messaging.Testing;
 
 namespace Messaging.Perf;
 
 /// <summary>
-/// The broker a perf run talks to: an embedded cluster of <c>--brokers</c> brokers (the default), or the real cluster
-/// named by <c>--bootstrap</c>. Creates the run's topic either way; disposing stops an embedded cluster.
+/// The broker a perf run talks to: an embedded cluster of <c>--brokers</c> brokers (the default), the real cluster
+/// named by <c>--bootstrap</c>, or an embedded cluster in a process of its own behind a proxy that answers Fetches when
+/// records arrive (<see cref="StartOnArrivalAsync"/>). Creates the run's topic either way; disposing stops an embedded cluster.
 /// </summary>
 internal sealed class PerfBroker : IAsyncDisposable
 {
     private readonly EmbeddedKafkaCluster? _cluster;
+    private readonly Process? _process;
 
-    private PerfBroker(EmbeddedKafkaCluster? cluster, string bootstrapServers, int brokers)
+    private PerfBroker(EmbeddedKafkaCluster? cluster, string bootstrapServers, int brokers, Process? process = null)
     {
         _cluster = cluster;
+        _process = process;
         BootstrapServers = bootstrapServers;
         Brokers = brokers;
     }
@@ -26,9 +30,29 @@ internal sealed class PerfBroker : IAsyncDisposable
     public bool IsEmbedded => _cluster is not null;
 
     /// <summary>For the run's header: the address of a real cluster, or which embedded broker it is.</summary>
-    public string Description => _cluster is null
-        ? BootstrapServers
-        : "embedded (librdkafka " + EmbeddedKafkaCluster.LibrdkafkaVersion + " mock)";
+    public string Description => _process is not null
+        ? "embedded (librdkafka " + EmbeddedKafkaCluster.LibrdkafkaVersion + " mock) in its own process, behind a KafkaProxy answering Fetches when records arrive"
+        : _cluster is null
+            ? BootstrapServers
+            : "embedded (librdkafka " + EmbeddedKafkaCluster.LibrdkafkaVersion + " mock)";
+
+    /// <summary>True when <see cref="Cpu"/> is part of this process's CPU (the embedded broker's thread), false for a broker process apart.</summary>
+    public bool CpuInThisProcess => _process is null;
+
+    /// <summary>
+    /// The broker's CPU so far: the embedded broker's thread (<c>rdk:mock</c>) in this process, or the whole process of
+    /// one started apart (broker and proxy); zero for a real cluster.
+    /// </summary>
+    public TimeSpan Cpu()
+    {
+        if (_process is null)
+        {
+            return _cluster is null ? TimeSpan.Zero : Measurement.ThreadCpu("rdk:mock");
+        }
+
+        _process.Refresh();
+        return _process.TotalProcessorTime;
+    }
 
     public static PerfBroker Start(string? bootstrap, int brokers)
     {
@@ -39,6 +63,49 @@ internal sealed class PerfBroker : IAsyncDisposable
 
         var cluster = EmbeddedKafkaCluster.Start(brokers);
         return new PerfBroker(cluster, cluster.BootstrapServers, brokers);
+    }
+
+    /// <summary>
+    /// Starts <paramref name="brokers"/> embedded brokers in a child process (this program's <c>broker</c> command) behind
+    /// a proxy that answers a waiting Fetch when records arrive, as a Kafka broker does, and returns once it listens.
+    /// </summary>
+    public static async Task<PerfBroker> StartOnArrivalAsync(int brokers, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(Environment.ProcessPath ?? throw new InvalidOperationException("The perf tool's executable path is unknown."))
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        if (Path.GetFileNameWithoutExtension(start.FileName) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(PerfBroker).Assembly.Location); // run as "dotnet Messaging.Perf.dll"
+        }
+
+        foreach (var argument in new[] { "broker", "--brokers", brokers.ToString(CultureInfo.InvariantCulture), "--fetches-on-arrival" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("The broker process did not start.");
+        try
+        {
+            while (await process.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+            {
+                if (line.StartsWith(BrokerCommand.ReadyPrefix, StringComparison.Ordinal))
+                {
+                    return new PerfBroker(null, line[BrokerCommand.ReadyPrefix.Length..], brokers, process);
+                }
+            }
+
+            throw new InvalidOperationException("The broker process ended before it listened (exit code " + (process.HasExited ? process.ExitCode.ToString(CultureInfo.InvariantCulture) : "none") + ").");
+        }
+        catch
+        {
+            process.Kill(entireProcessTree: true);
+            process.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Starts counting the requests the embedded broker receives (nothing on a real cluster).</summary>
@@ -94,5 +161,28 @@ internal sealed class PerfBroker : IAsyncDisposable
     /// </summary>
     public void SetGroupInitialRebalanceDelay(TimeSpan delay) => _cluster?.SetGroupInitialRebalanceDelay(delay);
 
-    public ValueTask DisposeAsync() => _cluster?.DisposeAsync() ?? ValueTask.CompletedTask;
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is not null)
+        {
+            // Closing its standard input ends the broker process; one that does not end in time is killed.
+            _process.StandardInput.Close();
+            using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await _process.WaitForExitAsync(patience.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+
+            _process.Dispose();
+        }
+
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync().ConfigureAwait(false);
+        }
+    }
 }

@@ -18,7 +18,7 @@ internal sealed class RpcCommand : IPerfCommand
 
     public string Usage =>
         "--client messaging|confluent|both (both) --concurrency N callers (16) --calls N measured (10000) --warmup N calls (calls/10, at least 300 per caller) --payload BYTES (100) " +
-        "--fetch-wait MS (10, both sides) --linger MS (5, both sides: both clients' default) --linger-always (ours waits the whole linger as librdkafka does, not sending at once when idle) --timeout MS (30000) --partitions N request partitions (4) --bootstrap HOST:PORT (default: embedded broker) --alloc-trace (sampled allocations by type)";
+        "--fetch-wait MS (10, both sides) --linger MS (5, both sides: both clients' default) --linger-always (ours waits the whole linger as librdkafka does, not sending at once when idle) --timeout MS (30000) --partitions N request partitions (4) --bootstrap HOST:PORT (default: embedded broker) --fetches-on-arrival (the embedded broker in a process of its own, behind a proxy that answers waiting Fetches when records arrive, as Kafka does) --alloc-trace (sampled allocations by type)";
 
     public async Task<int> RunAsync(CommandLine options, CancellationToken cancellationToken)
     {
@@ -29,6 +29,7 @@ internal sealed class RpcCommand : IPerfCommand
         var settings = new RpcSettings(options.Int("payload", 100), options.Int("fetch-wait", 10), options.Int("linger", 5), TimeSpan.FromMilliseconds(options.Int("timeout", 30_000)), options.Flag("linger-always"));
         var partitions = options.Int("partitions", 4);
         var bootstrap = options.OptionalString("bootstrap");
+        var onArrival = options.Flag("fetches-on-arrival");
         using var tracer = options.Flag("alloc-trace") ? new AllocationTracer() : null;
         options.EnsureAllRead();
         if (client is not ("messaging" or "confluent" or "both") || concurrency < 1 || calls < 1 || warmup < 0 || settings.Payload < 0 || partitions < 1)
@@ -36,7 +37,12 @@ internal sealed class RpcCommand : IPerfCommand
             throw new ArgumentException("--client is messaging|confluent|both; --concurrency, --calls, --partitions at least 1; --payload and --warmup at least 0.");
         }
 
-        await using var broker = PerfBroker.Start(bootstrap, 1);
+        if (onArrival && bootstrap is not null)
+        {
+            throw new ArgumentException("--fetches-on-arrival starts an embedded broker: it does not go with --bootstrap.");
+        }
+
+        await using var broker = onArrival ? await PerfBroker.StartOnArrivalAsync(1, cancellationToken).ConfigureAwait(false) : PerfBroker.Start(bootstrap, 1);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"rpc: {calls:N0} calls of {settings.Payload} B (echoed), {concurrency} concurrent callers, {partitions} request partition(s), broker {broker.Description}, {MachineDescription.Cores}"));
         var results = new Dictionary<string, RpcResult>(StringComparer.Ordinal);
@@ -50,20 +56,20 @@ internal sealed class RpcCommand : IPerfCommand
             await RunCallsAsync(session, warmup, concurrency, settings.Payload, null, cancellationToken).ConfigureAwait(false);
             var latencies = new LatencyRecorder(calls);
             broker.StartCountingRequests();
-            var brokerCpu = Measurement.ThreadCpu("rdk:mock");
+            var brokerCpu = broker.Cpu();
             tracer?.Clear();
             tracer?.Enable();
             var measurement = Measurement.Start();
             await RunCallsAsync(session, calls, concurrency, settings.Payload, latencies, cancellationToken).ConfigureAwait(false);
             measurement.Stop();
             tracer?.Disable();
-            brokerCpu = Measurement.ThreadCpu("rdk:mock") - brokerCpu;
+            brokerCpu = broker.Cpu() - brokerCpu;
             if (broker.StopCountingRequests() is { } requestCounts)
             {
                 Console.WriteLine(name + ": broker requests during the measured calls: " + requestCounts);
             }
 
-            var result = new RpcResult(calls, measurement, brokerCpu, latencies.Summarise());
+            var result = new RpcResult(calls, measurement, brokerCpu, broker.CpuInThisProcess, latencies.Summarise());
             results[name] = result;
             Console.WriteLine(name + ": " + result);
             if (tracer is not null)
@@ -75,7 +81,8 @@ internal sealed class RpcCommand : IPerfCommand
 
         if (results.TryGetValue("messaging", out var ours) && results.TryGetValue("confluent", out var theirs))
         {
-            Console.WriteLine("alloc counts managed memory only: librdkafka's native allocations are invisible; CPU is client and server together (the process minus the embedded broker's thread; librdkafka's client threads included)");
+            Console.WriteLine("alloc counts managed memory only: librdkafka's native allocations are invisible; CPU is client and server together (" +
+                (broker.CpuInThisProcess ? "the process minus the embedded broker's thread" : "this process; the broker's is its own process's") + "; librdkafka's client threads included)");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"rpc ratio messaging/confluent: throughput={RatioLine.Ratio(ours.CallsPerSecond, theirs.CallsPerSecond):0.00} p50={RatioLine.Ratio(ours.Latency.P50, theirs.Latency.P50):0.00} " +
                 $"p99={RatioLine.Ratio(ours.Latency.P99, theirs.Latency.P99):0.00} cpu={RatioLine.Ratio(ours.CpuMicrosPerCall, theirs.CpuMicrosPerCall):0.00} alloc={RatioLine.Ratio(ours.BytesPerCall, theirs.BytesPerCall):0.00}"));
@@ -112,12 +119,12 @@ internal sealed class RpcCommand : IPerfCommand
     }
 
     /// <summary>One client's figures.</summary>
-    private sealed record RpcResult(int Calls, Measurement Measurement, TimeSpan BrokerCpu, LatencySummary Latency)
+    private sealed record RpcResult(int Calls, Measurement Measurement, TimeSpan BrokerCpu, bool BrokerInProcess, LatencySummary Latency)
     {
         public double CallsPerSecond => Calls / Measurement.Wall.TotalSeconds;
 
-        /// <summary>Client and server together: the embedded broker's thread (<c>rdk:mock</c>) is not either.</summary>
-        public double CpuMicrosPerCall => (Measurement.Cpu - BrokerCpu).TotalMicroseconds / Calls;
+        /// <summary>Client and server together: the embedded broker (its thread <c>rdk:mock</c> when it runs in this process) is not either.</summary>
+        public double CpuMicrosPerCall => (Measurement.Cpu - (BrokerInProcess ? BrokerCpu : TimeSpan.Zero)).TotalMicroseconds / Calls;
 
         public double BrokerCpuMicrosPerCall => BrokerCpu.TotalMicroseconds / Calls;
 

@@ -33,6 +33,9 @@ public sealed class KafkaProxy : IAsyncDisposable
     /// <summary>What the proxy asks of clients.</summary>
     public KafkaProxyOptions Options { get; }
 
+    /// <summary>Wakes the Fetches held for records (<see cref="KafkaProxyOptions.AnswerFetchesOnArrival"/>) when any connection passes back a write.</summary>
+    internal RecordArrivals RecordArrivals { get; } = new();
+
     /// <summary>Answers CreateTopics and DeleteTopics when <see cref="KafkaProxyOptions.AnswerTopicAdministration"/> is set; null otherwise.</summary>
     internal TopicAdministration? TopicAdministration { get; }
 

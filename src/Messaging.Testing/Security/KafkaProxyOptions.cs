@@ -46,4 +46,42 @@ public sealed class KafkaProxyOptions
     /// clients that wait for a controller before sending these requests (librdkafka's admin client) find one.</para>
     /// </remarks>
     public bool AnswerTopicAdministration { get; set; }
+
+    /// <summary>
+    /// Makes the proxy answer a waiting Fetch as a Kafka broker does: as soon as the records it asks for arrive (at least
+    /// its <c>MinBytes</c>), or an error, and with what the log holds when its <c>MaxWaitMs</c> ends. Default false.
+    /// </summary>
+    /// <remarks>
+    /// <para>librdkafka's mock cluster (the <see cref="EmbeddedKafkaCluster"/>) looks at the log once, when a Fetch arrives,
+    /// and answers one that found nothing only when its whole wait has passed: a record produced a moment after the
+    /// consumer's fetch went out waits out the rest of that wait, so every hop through a topic costs up to a fetch wait
+    /// (clients there need a short wait, <see cref="EmbeddedKafkaCluster.RecommendedFetchMaxWait"/>). With this option the
+    /// proxy sends the broker each such Fetch without its wait, holds a response that found too little, and asks
+    /// again whenever the response to a request that writes to a log (Produce, EndTxn, DeleteRecords) or removes
+    /// partitions (DeleteTopics, CreatePartitions) passes through any of its connections — and at least every
+    /// <see cref="FetchRecheckInterval"/>, for records written other than through the proxy. The response the client
+    /// gets is the broker's own, passed through the listener's faults once; the asks in between are not counted as
+    /// requests (<see cref="ProxyFaults.Requests"/>).</para>
+    /// <para>As on a broker, the connection's later requests are read only once the held Fetch is answered (Kafka
+    /// handles one request per connection at a time). Fetch versions 12 to 17 are held; older ones pass through with
+    /// the broker's own wait. A Produce with <c>acks=0</c> has no response: its records are seen at the next recheck.</para>
+    /// </remarks>
+    public bool AnswerFetchesOnArrival { get; set; }
+
+    /// <summary>
+    /// With <see cref="AnswerFetchesOnArrival"/>, the longest a held Fetch goes without looking at the log again: the
+    /// delay before it sees records written other than through the proxy. Default 50 ms.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not positive.</exception>
+    public TimeSpan FetchRecheckInterval
+    {
+        get => _fetchRecheckInterval;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero);
+            _fetchRecheckInterval = value;
+        }
+    }
+
+    private TimeSpan _fetchRecheckInterval = TimeSpan.FromMilliseconds(50);
 }

@@ -27,7 +27,7 @@ namespace Messaging.Testing.Security;
 internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, Socket client) : IDisposable
 {
     private const int MaxFrameBytes = 64 << 20;
-    private readonly ConcurrentQueue<(ApiKey Api, short Version)> _forwarded = new();
+    private readonly ConcurrentQueue<Forwarded> _forwarded = new();
     private readonly SemaphoreSlim _clientWrite = new(1, 1);
     private readonly Socket _upstream = new(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
     private Stream? _clientStream;
@@ -46,6 +46,11 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
     private int _outstanding;
     private bool _responsesEnded;
     private TaskCompletionSource? _drained;
+
+    // The response the request pump waits for instead of the client: a Fetch the proxy holds until records arrive
+    // (KafkaProxyOptions.AnswerFetchesOnArrival). Set and failed under _orderLock, so a response pump that ends fails
+    // the one being waited for, and none is set after it ended.
+    private TaskCompletionSource<byte[]>? _held;
 
     public void Dispose()
     {
@@ -162,10 +167,22 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
                 await WhenRequestsAnsweredAsync().WaitAsync(stop).ConfigureAwait(false);
                 var answer = await topics.AnswerAsync(frame, api, version, stop).ConfigureAwait(false);
                 await WriteToClientAsync(answer, stop).ConfigureAwait(false);
+                if (api == ApiKey.DeleteTopics && proxy.Options.AnswerFetchesOnArrival)
+                {
+                    proxy.RecordArrivals.Signal(); // held Fetches of a deleted topic get their error now
+                }
+
                 continue;
             }
 
-            await PassAsync(to, frame, toBroker: true, api, version, stop).ConfigureAwait(false);
+            if (api == ApiKey.Fetch && proxy.Options.AnswerFetchesOnArrival
+                && FetchWait.TryRead(frame, version, out var maxWaitMs, out var minBytes, out var maxWaitOffset) && maxWaitMs > 0)
+            {
+                await AnswerFetchOnArrivalAsync(to, frame, version, maxWaitMs, minBytes, maxWaitOffset, stop).ConfigureAwait(false);
+                continue;
+            }
+
+            await PassAsync(to, frame, toBroker: true, api, version, held: null, stop).ConfigureAwait(false);
         }
     }
 
@@ -196,41 +213,145 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
                     return;
                 }
 
+                if (request.Held is { } held)
+                {
+                    // A held Fetch's response goes to the request pump, which decides whether the client gets it.
+                    ResponseHandled();
+                    held.TrySetResult(frame);
+                    continue;
+                }
+
                 var rewritten = ResponseRewriter.Rewrite(proxy, request.Api, request.Version, frame) ?? frame;
                 await _clientWrite.WaitAsync(stop).ConfigureAwait(false);
                 try
                 {
-                    await PassAsync(to, rewritten, toBroker: false, request.Api, request.Version, stop).ConfigureAwait(false);
+                    await PassAsync(to, rewritten, toBroker: false, request.Api, request.Version, held: null, stop).ConfigureAwait(false);
                 }
                 finally
                 {
                     _clientWrite.Release();
                 }
 
-                TaskCompletionSource? drained = null;
-                lock (_orderLock)
+                ResponseHandled();
+                if (proxy.Options.AnswerFetchesOnArrival && RecordArrivals.Signals(request.Api))
                 {
-                    if (--_outstanding == 0)
-                    {
-                        (drained, _drained) = (_drained, null);
-                    }
+                    proxy.RecordArrivals.Signal();
                 }
-
-                drained?.TrySetResult();
             }
         }
         finally
         {
-            // No response will come any more: a SASL request waiting for them gives up (the connection is closing).
+            // No response will come any more: a SASL request waiting for them, or a held Fetch waiting for the broker's
+            // answer, gives up (the connection is closing).
             TaskCompletionSource? waiting;
+            TaskCompletionSource<byte[]>? held;
             lock (_orderLock)
             {
                 _responsesEnded = true;
                 (waiting, _drained) = (_drained, null);
+                (held, _held) = (_held, null);
             }
 
             waiting?.TrySetException(new IOException("The broker side of the connection ended."));
+            held?.TrySetException(new IOException("The broker side of the connection ended."));
         }
+    }
+
+    /// <summary>Counts one response handled, and wakes a request waiting for every earlier one.</summary>
+    private void ResponseHandled()
+    {
+        TaskCompletionSource? drained = null;
+        lock (_orderLock)
+        {
+            if (--_outstanding == 0)
+            {
+                (drained, _drained) = (_drained, null);
+            }
+        }
+
+        drained?.TrySetResult();
+    }
+
+    /// <summary>
+    /// Answers a waiting Fetch as a Kafka broker does (<see cref="KafkaProxyOptions.AnswerFetchesOnArrival"/>): asks the
+    /// broker without the wait, and again each time records may have arrived (or a recheck interval passed), until a
+    /// response holds enough or the Fetch's wait is over; the client gets that response. The request goes through the
+    /// listener's faults once, as does the response; the asks in between are the broker's own business.
+    /// </summary>
+    private async Task AnswerFetchOnArrivalAsync(Stream upstream, byte[] frame, short version, int maxWaitMs, int minBytes, int maxWaitOffset, CancellationToken stop)
+    {
+        var clock = Messaging.Threading.Clock.System;
+        var deadline = clock.After(TimeSpan.FromMilliseconds(maxWaitMs));
+        var ask = FetchWait.WithoutWait(frame, maxWaitOffset);
+        var arrivals = proxy.RecordArrivals;
+
+        // The generation is read before each ask: a record that lands after the broker looked signals a later one.
+        var seen = arrivals.Generation;
+        var held = Hold();
+        if (!await PassAsync(upstream, ask, toBroker: true, ApiKey.Fetch, version, held, stop).ConfigureAwait(false))
+        {
+            lock (_orderLock)
+            {
+                _held = null;
+            }
+
+            return; // swallowed by the blackhole: never answered, as a request lost on the network
+        }
+
+        var response = await held.Task.WaitAsync(stop).ConfigureAwait(false);
+        while (!FetchWait.IsAnswer(response, version, minBytes))
+        {
+            var left = clock.Until(deadline);
+            if (left <= TimeSpan.Zero)
+            {
+                break;
+            }
+
+            var recheck = proxy.Options.FetchRecheckInterval;
+            await arrivals.WaitAfterAsync(seen, left < recheck ? left : recheck, stop).ConfigureAwait(false);
+            seen = arrivals.Generation;
+            held = Hold();
+            lock (_orderLock)
+            {
+                _outstanding++;
+            }
+
+            _forwarded.Enqueue(new Forwarded(ApiKey.Fetch, version, held));
+            await upstream.WriteAsync(ask, stop).ConfigureAwait(false);
+            response = await held.Task.WaitAsync(stop).ConfigureAwait(false);
+        }
+
+        lock (_orderLock)
+        {
+            _held = null;
+        }
+
+        await _clientWrite.WaitAsync(stop).ConfigureAwait(false);
+        try
+        {
+            await PassAsync(_clientStream!, response, toBroker: false, ApiKey.Fetch, version, held: null, stop).ConfigureAwait(false);
+        }
+        finally
+        {
+            _clientWrite.Release();
+        }
+    }
+
+    /// <summary>Makes the completion the response pump hands the next held Fetch response to; fails if no response will come.</summary>
+    private TaskCompletionSource<byte[]> Hold()
+    {
+        var held = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_orderLock)
+        {
+            if (_responsesEnded)
+            {
+                throw new IOException("The broker side of the connection ended.");
+            }
+
+            _held = held;
+        }
+
+        return held;
     }
 
     /// <summary>Completes once every request passed to the broker so far has had its response passed back.</summary>
@@ -318,12 +439,13 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
     /// it goes out: one the blackhole swallowed never is, and waiting for its response would pair every later response
     /// with the request before its own and hold a re-authentication back for ever.
     /// </summary>
-    private async Task PassAsync(Stream to, byte[] frame, bool toBroker, ApiKey api, short version, CancellationToken stop)
+    /// <returns>False when the blackhole swallowed the frame.</returns>
+    private async Task<bool> PassAsync(Stream to, byte[] frame, bool toBroker, ApiKey api, short version, TaskCompletionSource<byte[]>? held, CancellationToken stop)
     {
         var faults = listener.Faults;
         if (faults.Blackhole)
         {
-            return;
+            return false;
         }
 
         var latency = faults.Latency;
@@ -346,7 +468,7 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
                 _outstanding++;
             }
 
-            _forwarded.Enqueue((api, version));
+            _forwarded.Enqueue(new Forwarded(api, version, held));
         }
 
         var cut = faults.TakeCut(frame.Length, toBroker);
@@ -365,6 +487,8 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
         {
             faults.CountRequest(api);
         }
+
+        return true;
     }
 
     /// <summary>Reads one frame with its size prefix, or null at the end of the stream.</summary>
@@ -386,6 +510,9 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
         prefix.CopyTo(frame, 0);
         return await ReadExactlyOrEndAsync(from, frame.AsMemory(4), stop).ConfigureAwait(false) ? frame : null;
     }
+
+    /// <summary>A request passed to the broker: what its response is, and who takes it when the proxy holds it (else the client).</summary>
+    private readonly record struct Forwarded(ApiKey Api, short Version, TaskCompletionSource<byte[]>? Held);
 
     private static async Task<bool> ReadExactlyOrEndAsync(Stream from, Memory<byte> buffer, CancellationToken stop)
     {
