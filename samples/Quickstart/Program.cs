@@ -1,5 +1,5 @@
 // The quickstart: request/reply over Kafka in one process. It starts the embedded Kafka broker (librdkafka's mock
-// cluster), an RPC server with two methods, and an RPC client that makes 1,000 calls (some one at a time, most
+// cluster, behind a proxy that answers waiting fetches when records arrive, as Kafka does), an RPC server with two methods, and an RPC client that makes 1,000 calls (some one at a time, most
 // concurrently), one call that fails on the server and one that times out, then prints what happened.
 //   dotnet run --project samples/Quickstart
 //   dotnet run --project samples/Quickstart -- --bootstrap localhost:9092     (a real Kafka, e.g. the one in docker/)
@@ -9,6 +9,7 @@ using Messaging;
 using Messaging.Rpc;
 using Messaging.Samples.Quickstart;
 using Messaging.Testing;
+using Messaging.Testing.Security;
 
 const string Requests = "quickstart-requests";
 const string Replies = "quickstart-replies";
@@ -18,13 +19,17 @@ const int Workers = 16;
 
 var bootstrap = Arguments.Bootstrap(args);
 await using var cluster = bootstrap is null ? EmbeddedKafkaCluster.Start(brokers: 1) : null;
+
+// The mock answers a fetch that found nothing only when its whole wait is over; the proxy answers it when records
+// arrive, as Kafka does, so the client and server below keep Kafka's settings (a 500 ms fetch wait) on either broker.
+await using var proxy = cluster is null ? null : KafkaProxy.Start(cluster, new KafkaProxyOptions { AnswerFetchesOnArrival = true });
 if (cluster is not null)
 {
-    bootstrap = cluster.BootstrapServers;
+    bootstrap = proxy!.BootstrapServers;
     cluster.SetGroupInitialRebalanceDelay(TimeSpan.FromMilliseconds(100));
     cluster.CreateTopic(Requests, partitions: 4);
     cluster.CreateTopic(Replies, partitions: 2);
-    Console.WriteLine($"Embedded Kafka (librdkafka {EmbeddedKafkaCluster.LibrdkafkaVersion} mock cluster) at {bootstrap}");
+    Console.WriteLine($"Embedded Kafka (librdkafka {EmbeddedKafkaCluster.LibrdkafkaVersion} mock cluster) at {bootstrap}, fetches answered on arrival");
 }
 else
 {
@@ -32,16 +37,12 @@ else
     await Topics.EnsureAsync(bootstrap!, Requests, partitions: 4);
 }
 
-// Kafka answers a waiting fetch as soon as records come; the embedded broker only at the end of the wait.
-var fetchWait = cluster is null ? new KafkaConsumerOptions().FetchMaxWait : EmbeddedKafkaCluster.RecommendedFetchMaxWait;
-
 // The server: a consumer group on the request topic; each method is a handler.
 await using var server = new RpcServer(new RpcServerOptions
 {
     BootstrapServers = bootstrap!,
     RequestTopics = [Requests],
     GroupId = "quickstart-calculator",
-    Consumer = { FetchMaxWait = fetchWait },
 });
 server.Map<AddRequest, AddReply>("Add", (request, _) => ValueTask.FromResult(new AddReply(request.A + request.B)))
     .Map<GreetRequest, GreetReply>("Greet", async (request, context) =>
@@ -65,7 +66,6 @@ await using var client = new RpcClient(new RpcClientOptions
     BootstrapServers = bootstrap!,
     ReplyTopic = Replies,
     ReplyTopicPartitions = 2,
-    Consumer = { FetchMaxWait = fetchWait },
 });
 await client.StartAsync();
 

@@ -102,7 +102,8 @@ public sealed class RpcClientOptions
     /// The reply consumer's settings. Default: the consumer's own, among them a 500 ms fetch wait — a broker answers a
     /// waiting fetch as soon as a reply is written, so the wait costs no latency, and an idle client sends two fetches
     /// a second to each broker instead of a hundred. The embedded broker (librdkafka's mock) answers an empty fetch
-    /// only at the end of its wait: there, set <c>FetchMaxWait</c> to <c>EmbeddedKafkaCluster.RecommendedFetchMaxWait</c>.
+    /// only at the end of its wait: there, set <c>FetchMaxWait</c> to <c>EmbeddedKafkaCluster.RecommendedFetchMaxWait</c>,
+    /// or reach it through a <c>KafkaProxy</c> with <c>AnswerFetchesOnArrival</c>, which answers as Kafka does.
     /// Its <c>AutoOffsetReset</c> is not used: the client places its reading positions itself (at the reply partitions'
     /// end when it starts), and a position that falls out of the log — the reply topic deleted and created again, or
     /// retention overtaking a stalled client — moves to the log's start, where the replies written since are; reading

@@ -14,8 +14,10 @@ namespace Messaging.Testing;
 /// <list type="bullet">
 /// <item>It keeps only about 5 MB or 100,000 batches per partition and silently drops older data (the log start
 /// offset moves up), so very long produce runs cannot all be read back.</item>
-/// <item>A Fetch that finds no data waits its whole MaxWait: it does not wake up when data arrives. Give consumers
-/// and RPC clients and servers <see cref="RecommendedFetchMaxWait"/> on it.</item>
+/// <item>A Fetch that finds no data waits its whole MaxWait: it does not wake up when data arrives (an error found
+/// with no data waits too). Give consumers and RPC clients and servers <see cref="RecommendedFetchMaxWait"/> on it, or
+/// put a <see cref="Security.KafkaProxy"/> with <see cref="Security.KafkaProxyOptions.AnswerFetchesOnArrival"/> in
+/// front of it, which answers a waiting Fetch when records arrive, as Kafka does, so clients keep their own waits.</item>
 /// <item>It has no CreateTopics/DeleteTopics API: topics come from <see cref="CreateTopic"/>, or are created
 /// automatically (4 partitions) by a Metadata request or a produce to an unknown topic. A
 /// <see cref="Security.KafkaProxy"/> started in front of the cluster with
@@ -61,7 +63,8 @@ public sealed unsafe class EmbeddedKafkaCluster : IKafkaFaultInjector, IDisposab
     /// <c>Consumer.FetchMaxWait</c> of an RPC client or server: 10 ms. The mock answers a Fetch that finds no data only
     /// after its whole wait (it does not wake when records arrive), so the production default of 500 ms — which costs
     /// nothing on Kafka, where a waiting fetch is answered as soon as records come — would add up to half a second to
-    /// every hop here.
+    /// every hop here. Through a <see cref="Security.KafkaProxy"/> with
+    /// <see cref="Security.KafkaProxyOptions.AnswerFetchesOnArrival"/>, clients need no such setting.
     /// </summary>
     public static TimeSpan RecommendedFetchMaxWait { get; } = TimeSpan.FromMilliseconds(10);
 

@@ -96,7 +96,8 @@ public sealed class RpcServerOptions
     /// fetches a second per broker — except that a new group starts from the earliest request (those that expired
     /// meanwhile are skipped cheaply). Its <c>GroupId</c> and <c>EnableAutoCommit</c> are set by the server. The
     /// embedded broker (librdkafka's mock) answers an empty fetch only at the end of its wait: there, set
-    /// <c>FetchMaxWait</c> to <c>EmbeddedKafkaCluster.RecommendedFetchMaxWait</c>.
+    /// <c>FetchMaxWait</c> to <c>EmbeddedKafkaCluster.RecommendedFetchMaxWait</c>, or reach it through a
+    /// <c>KafkaProxy</c> with <c>AnswerFetchesOnArrival</c>, which answers as Kafka does.
     /// </summary>
     public KafkaConsumerOptions Consumer { get; set; } = new() { AutoOffsetReset = AutoOffsetReset.Earliest };
 

@@ -1,3 +1,4 @@
+using System.Text;
 using Messaging.Rpc;
 using Messaging.Testing;
 using Messaging.Testing.Brokers;
@@ -149,6 +150,34 @@ public sealed class ReadmeSnippets(TestBrokerFixture fixture)
         // end snippet
 
         Assert.Equal(3, Assert.Single(invoices).Partitions.Count);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Testing_fetches_on_arrival_reads_a_record_with_the_default_fetch_wait()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+
+        // snippet: testing-fetches-on-arrival
+        await using var cluster = EmbeddedKafkaCluster.Start();
+        await using var proxy = KafkaProxy.Start(cluster, new KafkaProxyOptions { AnswerFetchesOnArrival = true });
+        cluster.CreateTopic("events", partitions: 1, replicationFactor: 1);
+
+        await using var consumer = new KafkaConsumer<byte[]?, byte[]?>(
+            new KafkaConsumerOptions { BootstrapServers = proxy.BootstrapServers }, Deserializers.ByteArray, Deserializers.ByteArray);
+        consumer.Assign([new TopicPartitionOffset("events", 0, OffsetSpec.Earliest)]);
+        await using var producer = new KafkaProducer(new KafkaProducerOptions { BootstrapServers = proxy.BootstrapServers });
+        await producer.ProduceAsync("events", key: null, value: "hello"u8.ToArray(), cancellationToken: cancellationToken);
+
+        // The consumer's Fetch waits up to 500 ms (its default); the proxy answers it as soon as the record is in the log.
+        string? received = null;
+        await foreach (var record in consumer.ConsumeAsync(cancellationToken))
+        {
+            received = Encoding.UTF8.GetString(record.Value!);
+            break;
+        }
+        // end snippet
+
+        Assert.Equal("hello", received);
     }
 }
 
