@@ -91,4 +91,52 @@ public sealed class RecordLifetimeTests
         slice.RecycleOwned();
         Assert.Throws<InvalidOperationException>(() => slice.Release(1));
     }
+
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(3, 8)]
+    [InlineData(8, 8)]
+    [InlineData(9, 16)]
+    [InlineData(100, 128)]
+    [InlineData(500, 500)]
+    public void A_slice_rents_record_objects_as_it_fills_and_returns_every_one(int records, int rented)
+    {
+        var pool = new CountingRecordPool();
+        var slice = RecordSlice.Rent(pool, new RecordSlicePool(), 500, new TopicPartition(Topic, 0), null, null);
+
+        for (int i = 0; i < records; i++)
+        {
+            Assert.NotNull(slice.Next);
+            slice.Commit();
+        }
+
+        Assert.Equal(rented, pool.Rented);
+        if (records == 500)
+        {
+            Assert.Throws<InvalidOperationException>(() => slice.Next); // a full slice rents no more
+        }
+
+        slice.Seal();
+        slice.Release(records);
+        Assert.Equal(rented, pool.Returned);
+    }
+
+    private sealed class CountingRecordPool : IRecordPool
+    {
+        public int Rented { get; private set; }
+
+        public int Returned { get; private set; }
+
+        public void Rent(Span<PooledRecord> destination)
+        {
+            for (int i = 0; i < destination.Length; i++)
+            {
+                destination[i] = new PooledRecord();
+            }
+
+            Rented += destination.Length;
+        }
+
+        public void Return(ReadOnlySpan<PooledRecord> records) => Returned += records.Length;
+    }
 }
