@@ -49,7 +49,8 @@ public sealed class KafkaProxyOptions
 
     /// <summary>
     /// Makes the proxy answer a waiting Fetch as a Kafka broker does: as soon as the records it asks for arrive (at least
-    /// its <c>MinBytes</c>), or an error, and with what the log holds when its <c>MaxWaitMs</c> ends. Default false.
+    /// its <c>MinBytes</c>; one that asks for none at once), or an error, and with what the log holds when its <c>MaxWaitMs</c>
+    /// ends. Default false.
     /// </summary>
     /// <remarks>
     /// <para>librdkafka's mock cluster (the <see cref="EmbeddedKafkaCluster"/>) looks at the log once, when a Fetch arrives,

@@ -178,8 +178,15 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
             if (api == ApiKey.Fetch && proxy.Options.AnswerFetchesOnArrival
                 && FetchWait.TryRead(frame, version, out var maxWaitMs, out var minBytes, out var maxWaitOffset) && maxWaitMs > 0)
             {
-                await AnswerFetchOnArrivalAsync(to, frame, version, maxWaitMs, minBytes, maxWaitOffset, stop).ConfigureAwait(false);
-                continue;
+                if (minBytes > 0)
+                {
+                    await AnswerFetchOnArrivalAsync(to, frame, version, maxWaitMs, minBytes, maxWaitOffset, stop).ConfigureAwait(false);
+                    continue;
+                }
+
+                // Kafka answers a Fetch that asks for no bytes at once, whatever its wait; the mock would wait it out when
+                // it finds nothing, so it gets the request without the wait.
+                frame = FetchWait.WithoutWait(frame, maxWaitOffset);
             }
 
             await PassAsync(to, frame, toBroker: true, api, version, held: null, stop).ConfigureAwait(false);
