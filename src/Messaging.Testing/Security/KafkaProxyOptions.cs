@@ -50,7 +50,7 @@ public sealed class KafkaProxyOptions
     /// <summary>
     /// Makes the proxy answer a waiting Fetch as a Kafka broker does: as soon as the records it asks for arrive (at least
     /// its <c>MinBytes</c>; one that asks for none at once), or an error, and with what the log holds when its <c>MaxWaitMs</c>
-    /// ends. Default false.
+    /// ends (counted, as on a broker, from when the request has passed the listener's latency). Default false.
     /// </summary>
     /// <remarks>
     /// <para>librdkafka's mock cluster (the <see cref="EmbeddedKafkaCluster"/>) looks at the log once, when a Fetch arrives,

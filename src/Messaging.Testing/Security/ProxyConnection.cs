@@ -288,7 +288,6 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
     private async Task AnswerFetchOnArrivalAsync(Stream upstream, byte[] frame, short version, int maxWaitMs, int minBytes, int maxWaitOffset, CancellationToken stop)
     {
         var clock = Messaging.Threading.Clock.System;
-        var deadline = clock.After(TimeSpan.FromMilliseconds(maxWaitMs));
         var ask = FetchWait.WithoutWait(frame, maxWaitOffset);
         var arrivals = proxy.RecordArrivals;
 
@@ -305,6 +304,8 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
             return; // swallowed by the blackhole: never answered, as a request lost on the network
         }
 
+        // A broker's wait starts when the request reaches it: after the listener's latency and bandwidth delays.
+        var deadline = clock.After(TimeSpan.FromMilliseconds(maxWaitMs));
         var response = await held.Task.WaitAsync(stop).ConfigureAwait(false);
         while (!FetchWait.IsAnswer(response, version, minBytes))
         {

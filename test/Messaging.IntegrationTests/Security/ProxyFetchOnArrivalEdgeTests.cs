@@ -12,7 +12,7 @@ namespace Messaging.IntegrationTests.Security;
 
 /// <summary>
 /// Edges of <see cref="KafkaProxyOptions.AnswerFetchesOnArrival"/> where a Kafka broker's behaviour is easy to miss: a
-/// Fetch that asks for no bytes, the order of responses on one connection,
+/// Fetch that asks for no bytes, the listener's latency around a held Fetch, the order of responses on one connection,
 /// a Fetch for partitions some of which have records, and the broker side ending while a Fetch is held.
 /// </summary>
 public sealed class ProxyFetchOnArrivalEdgeTests
@@ -35,6 +35,26 @@ public sealed class ProxyFetchOnArrivalEdgeTests
         var partition = Assert.Single(Assert.Single(response.Responses).Partitions);
         Assert.Equal(ErrorCode.None, partition.ErrorCode);
         Assert.True(partition.Records is null || partition.Records.Value.Length == 0);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task The_wait_of_a_held_fetch_starts_when_it_has_passed_the_listener_latency_as_on_a_broker()
+    {
+        // On a broker the wait starts when the request arrives: the client sees latency + wait + latency.
+        var ct = TestContext.Current.CancellationToken;
+        await using var setup = Setup.Start();
+        var topic = setup.Topic(partitions: 1);
+        using var connection = await RawConnection.OpenAsync(setup.Proxy, ct);
+        var faults = setup.Proxy.Brokers[0].Faults;
+        faults.Latency = TimeSpan.FromSeconds(1);
+
+        var started = Stopwatch.GetTimestamp();
+        var response = await connection.FetchAsync(topic, [0], maxWaitMs: 1_000, minBytes: 1, ct).WaitAsync(AnswerWithin, ct);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+
+        Assert.True(elapsed >= TimeSpan.FromMilliseconds(2_900), "answered after " + elapsed);
+        Assert.Equal(ErrorCode.None, Assert.Single(Assert.Single(response.Responses).Partitions).ErrorCode);
+        Assert.Equal(1, faults.Requests(ApiKey.Fetch));
     }
 
     [Fact(Timeout = 60_000)]
