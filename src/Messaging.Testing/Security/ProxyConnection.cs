@@ -94,13 +94,16 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
             _clientStream = stream;
             await _upstream.ConnectAsync(listener.UpstreamHost, listener.UpstreamPort, stop).ConfigureAwait(false);
             var upstream = new NetworkStream(_upstream, ownsSocket: false);
-            var requests = PumpRequestsAsync(stream, upstream, stop);
-            var responses = PumpResponsesAsync(upstream, stream, stop);
+            using var ended = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            var requests = PumpRequestsAsync(stream, upstream, ended.Token);
+            var responses = PumpResponsesAsync(upstream, stream, ended.Token);
             await Task.WhenAny(requests, responses).ConfigureAwait(false);
 
-            // One side ended (or a fault cut it): closing both sockets ends the other pump, which is awaited so nothing
-            // still uses the connection's state when it is released.
+            // One side ended (or a fault cut it): closing both sockets ends the other pump's reads and writes, and the
+            // cancellation its waits (a held Fetch waiting for records, a fault's delay); it is awaited so nothing still
+            // uses the connection's state when it is released.
             Abort();
+            await ended.CancelAsync().ConfigureAwait(false);
             await Task.WhenAll(requests, responses).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException

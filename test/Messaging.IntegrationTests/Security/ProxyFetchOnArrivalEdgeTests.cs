@@ -115,10 +115,8 @@ public sealed class ProxyFetchOnArrivalEdgeTests
         {
             var topic = "held-" + Guid.NewGuid().ToString("N")[..8];
             cluster.CreateTopic(topic, 1, 1);
-            cluster.StartRequestTracking();
-            using var connection = await RawConnection.OpenAsync(proxy, ct);
-            var fetch = connection.FetchAsync(topic, [0], LongWaitMs, minBytes: 1, ct);
-            await Eventually.TrueAsync(() => BrokerRequests(cluster, ApiKey.Fetch) >= 1, AnswerWithin, "the broker never saw the Fetch", ct);
+            var (connection, fetch) = await HoldFetchAsync(cluster, proxy, topic, ct);
+            using var _ = connection;
 
             cluster.SetBrokerDown(1);
 
@@ -128,6 +126,26 @@ public sealed class ProxyFetchOnArrivalEdgeTests
         {
             await proxy.DisposeAsync().AsTask().WaitAsync(AnswerWithin, ct);
         }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_listener_whose_connections_close_while_a_fetch_is_held_disposes_promptly()
+    {
+        // The held Fetch waits for a write that will not come (recheck 10 min): closing the connection must end that wait,
+        // or the connection outlives the listener's dispose.
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = EmbeddedKafkaCluster.Start(1);
+        await using var proxy = KafkaProxy.Start(cluster, new KafkaProxyOptions { AnswerFetchesOnArrival = true, FetchRecheckInterval = TimeSpan.FromMinutes(10) });
+        var topic = "closed-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic(topic, 1, 1);
+        var (connection, fetch) = await HoldFetchAsync(cluster, proxy, topic, ct);
+        using var _ = connection;
+        var listener = proxy.Brokers[0];
+
+        listener.CloseConnections();
+        await Assert.ThrowsAnyAsync<Exception>(() => fetch.WaitAsync(AnswerWithin, ct));
+
+        await listener.DisposeAsync().AsTask().WaitAsync(AnswerWithin, ct);
     }
 
     [Fact(Timeout = 60_000)]
@@ -185,10 +203,8 @@ public sealed class ProxyFetchOnArrivalEdgeTests
         });
         var topic = "doomed-" + Guid.NewGuid().ToString("N")[..8];
         cluster.CreateTopic(topic, 1, 1);
-        cluster.StartRequestTracking();
-        using var connection = await RawConnection.OpenAsync(proxy, ct);
-        var fetch = connection.FetchAsync(topic, [0], LongWaitMs, minBytes: 1, ct);
-        await Eventually.TrueAsync(() => BrokerRequests(cluster, ApiKey.Fetch) >= 1, AnswerWithin, "the broker never saw the Fetch", ct);
+        var (connection, fetch) = await HoldFetchAsync(cluster, proxy, topic, ct);
+        using var _ = connection;
 
         using var admin = await RawFrames.ConnectAsync(proxy, ct);
         var stream = admin.GetStream();
@@ -207,6 +223,16 @@ public sealed class ProxyFetchOnArrivalEdgeTests
         var authenticated = await RawFrames.ReadAsync(stream, AnswerWithin, ct);
         Assert.Equal(correlationId + 1, CorrelationId(authenticated));
         Assert.Equal(ErrorCode.None, KafkaFrames.ReadResponse<SaslAuthenticateResponse>(authenticated, SaslAuthenticateRequest.MaxVersion, null, out _).ErrorCode);
+    }
+
+    /// <summary>Sends a Fetch (offset 0, partition 0, a long wait) on a new connection and returns once the broker looked at the log for it.</summary>
+    private static async Task<(RawConnection Connection, Task<FetchResponse> Fetch)> HoldFetchAsync(EmbeddedKafkaCluster cluster, KafkaProxy proxy, string topic, CancellationToken ct)
+    {
+        cluster.StartRequestTracking();
+        var connection = await RawConnection.OpenAsync(proxy, ct);
+        var fetch = connection.FetchAsync(topic, [0], LongWaitMs, minBytes: 1, ct);
+        await Eventually.TrueAsync(() => BrokerRequests(cluster, ApiKey.Fetch) >= 1, AnswerWithin, "the broker never saw the Fetch", ct);
+        return (connection, fetch);
     }
 
     private static int CorrelationId(byte[]? frame)
