@@ -7,6 +7,7 @@ using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 using Messaging.Testing;
 using Messaging.Testing.Security;
+using static Messaging.IntegrationTests.Security.FetchOnArrivalSupport;
 
 namespace Messaging.IntegrationTests.Security;
 
@@ -17,18 +18,15 @@ namespace Messaging.IntegrationTests.Security;
 /// </summary>
 public sealed class ProxyFetchOnArrivalEdgeTests
 {
-    private const int LongWaitMs = 60_000;
-    private static readonly TimeSpan AnswerWithin = TimeSpan.FromSeconds(15);
-
     [Fact(Timeout = 60_000)]
     public async Task A_fetch_that_asks_for_no_bytes_is_answered_at_once_as_Kafka_does()
     {
         // Kafka answers when the bytes it has reach MinBytes: with 0, at once, whatever the wait (the Java consumer's
         // fetch.min.bytes=0, our FetchMinBytes = 0).
         var ct = TestContext.Current.CancellationToken;
-        await using var setup = Setup.Start();
+        await using var setup = FetchOnArrivalSetup.Start();
         var topic = setup.Topic(partitions: 1);
-        using var connection = await RawConnection.OpenAsync(setup.Proxy, ct);
+        using var connection = await RawFetchConnection.OpenAsync(setup.Proxy, ct);
 
         var response = await connection.FetchAsync(topic, [0], LongWaitMs, minBytes: 0, ct).WaitAsync(AnswerWithin, ct);
 
@@ -42,9 +40,9 @@ public sealed class ProxyFetchOnArrivalEdgeTests
     {
         // On a broker the wait starts when the request arrives: the client sees latency + wait + latency.
         var ct = TestContext.Current.CancellationToken;
-        await using var setup = Setup.Start();
+        await using var setup = FetchOnArrivalSetup.Start();
         var topic = setup.Topic(partitions: 1);
-        using var connection = await RawConnection.OpenAsync(setup.Proxy, ct);
+        using var connection = await RawFetchConnection.OpenAsync(setup.Proxy, ct);
         var faults = setup.Proxy.Brokers[0].Faults;
         faults.Latency = TimeSpan.FromSeconds(1);
 
@@ -61,10 +59,10 @@ public sealed class ProxyFetchOnArrivalEdgeTests
     public async Task A_fetch_for_partitions_some_with_records_is_answered_at_once_with_them()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var setup = Setup.Start();
+        await using var setup = FetchOnArrivalSetup.Start();
         var topic = setup.Topic(partitions: 3);
         await setup.ProduceAsync(topic, partition: 1, [5], ct);
-        using var connection = await RawConnection.OpenAsync(setup.Proxy, ct);
+        using var connection = await RawFetchConnection.OpenAsync(setup.Proxy, ct);
 
         var response = await connection.FetchAsync(topic, [0, 1, 2], LongWaitMs, minBytes: 1, ct).WaitAsync(AnswerWithin, ct);
 
@@ -81,7 +79,7 @@ public sealed class ProxyFetchOnArrivalEdgeTests
     public async Task A_held_fetch_is_answered_after_the_requests_before_it_and_before_the_requests_after_it()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var setup = Setup.Start();
+        await using var setup = FetchOnArrivalSetup.Start();
         var topic = setup.Topic(partitions: 1);
         using var client = await RawFrames.ConnectAsync(setup.Proxy, ct);
         var stream = client.GetStream();
@@ -90,7 +88,7 @@ public sealed class ProxyFetchOnArrivalEdgeTests
         // Pipelined: ApiVersions, then a Fetch the proxy holds, then ApiVersions again.
         setup.Cluster.StartRequestTracking();
         await RawFrames.SendAsync(stream, new ApiVersionsRequest(), 0, correlationId: 1, ct);
-        await RawFrames.SendAsync(stream, RawConnection.Fetch(topic, [0], LongWaitMs, minBytes: 1), 12, correlationId: 2, ct);
+        await RawFrames.SendAsync(stream, RawFetchConnection.Fetch(topic, [0], LongWaitMs, minBytes: 1), 12, correlationId: 2, ct);
         await RawFrames.SendAsync(stream, new ApiVersionsRequest(), 0, correlationId: 3, ct);
         var first = await RawFrames.ReadAsync(stream, AnswerWithin, ct);
         Assert.Equal(1, CorrelationId(first));
@@ -115,7 +113,7 @@ public sealed class ProxyFetchOnArrivalEdgeTests
         {
             var topic = "held-" + Guid.NewGuid().ToString("N")[..8];
             cluster.CreateTopic(topic, 1, 1);
-            var (connection, fetch) = await HoldFetchAsync(cluster, proxy, topic, ct);
+            var (connection, fetch) = await HoldFetchAsync(cluster, proxy, topic, LongWaitMs, minBytes: 1, ct);
             using var _ = connection;
 
             cluster.SetBrokerDown(1);
@@ -138,7 +136,7 @@ public sealed class ProxyFetchOnArrivalEdgeTests
         await using var proxy = KafkaProxy.Start(cluster, new KafkaProxyOptions { AnswerFetchesOnArrival = true, FetchRecheckInterval = TimeSpan.FromMinutes(10) });
         var topic = "closed-" + Guid.NewGuid().ToString("N")[..8];
         cluster.CreateTopic(topic, 1, 1);
-        var (connection, fetch) = await HoldFetchAsync(cluster, proxy, topic, ct);
+        var (connection, fetch) = await HoldFetchAsync(cluster, proxy, topic, LongWaitMs, minBytes: 1, ct);
         using var _ = connection;
         var listener = proxy.Brokers[0];
 
@@ -165,7 +163,7 @@ public sealed class ProxyFetchOnArrivalEdgeTests
         // Pipelined: ApiVersions, a Fetch the proxy holds, then a re-authentication behind it.
         cluster.StartRequestTracking();
         await RawFrames.SendAsync(stream, new ApiVersionsRequest(), 0, correlationId: 3, ct);
-        await RawFrames.SendAsync(stream, RawConnection.Fetch(topic, [0], LongWaitMs, minBytes: 1), 12, correlationId: 4, ct);
+        await RawFrames.SendAsync(stream, RawFetchConnection.Fetch(topic, [0], LongWaitMs, minBytes: 1), 12, correlationId: 4, ct);
         await RawFrames.SendAsync(stream, new SaslHandshakeRequest { Mechanism = "PLAIN" }, SaslHandshakeRequest.MaxVersion, 5, ct);
         await RawFrames.SendAsync(stream, new SaslAuthenticateRequest { AuthBytes = Encoding.UTF8.GetBytes("\0alice\0secret") }, SaslAuthenticateRequest.MaxVersion, 6, ct);
         Assert.Equal(3, CorrelationId(await RawFrames.ReadAsync(stream, AnswerWithin, ct)));
@@ -203,7 +201,7 @@ public sealed class ProxyFetchOnArrivalEdgeTests
         });
         var topic = "doomed-" + Guid.NewGuid().ToString("N")[..8];
         cluster.CreateTopic(topic, 1, 1);
-        var (connection, fetch) = await HoldFetchAsync(cluster, proxy, topic, ct);
+        var (connection, fetch) = await HoldFetchAsync(cluster, proxy, topic, LongWaitMs, minBytes: 1, ct);
         using var _ = connection;
 
         using var admin = await RawFrames.ConnectAsync(proxy, ct);
@@ -225,100 +223,9 @@ public sealed class ProxyFetchOnArrivalEdgeTests
         Assert.Equal(ErrorCode.None, KafkaFrames.ReadResponse<SaslAuthenticateResponse>(authenticated, SaslAuthenticateRequest.MaxVersion, null, out _).ErrorCode);
     }
 
-    /// <summary>Sends a Fetch (offset 0, partition 0, a long wait) on a new connection and returns once the broker looked at the log for it.</summary>
-    private static async Task<(RawConnection Connection, Task<FetchResponse> Fetch)> HoldFetchAsync(EmbeddedKafkaCluster cluster, KafkaProxy proxy, string topic, CancellationToken ct)
-    {
-        cluster.StartRequestTracking();
-        var connection = await RawConnection.OpenAsync(proxy, ct);
-        var fetch = connection.FetchAsync(topic, [0], LongWaitMs, minBytes: 1, ct);
-        await Eventually.TrueAsync(() => BrokerRequests(cluster, ApiKey.Fetch) >= 1, AnswerWithin, "the broker never saw the Fetch", ct);
-        return (connection, fetch);
-    }
-
     private static int CorrelationId(byte[]? frame)
     {
         Assert.NotNull(frame);
         return BinaryPrimitives.ReadInt32BigEndian(frame);
-    }
-
-    private static int BrokerRequests(EmbeddedKafkaCluster cluster, ApiKey api)
-    {
-        var count = 0;
-        foreach (var request in cluster.GetTrackedRequests())
-        {
-            count += request.ApiKey == api ? 1 : 0;
-        }
-
-        return count;
-    }
-
-    private sealed class Setup(EmbeddedKafkaCluster cluster, KafkaProxy proxy, KafkaProducer producer) : IAsyncDisposable
-    {
-        public EmbeddedKafkaCluster Cluster => cluster;
-
-        public KafkaProxy Proxy => proxy;
-
-        public static Setup Start()
-        {
-            var cluster = EmbeddedKafkaCluster.Start(1);
-            var proxy = KafkaProxy.Start(cluster, new KafkaProxyOptions { AnswerFetchesOnArrival = true });
-            return new Setup(cluster, proxy, new KafkaProducer(new KafkaProducerOptions { BootstrapServers = proxy.BootstrapServers }));
-        }
-
-        public string Topic(int partitions)
-        {
-            var topic = "edge-" + Guid.NewGuid().ToString("N")[..8];
-            cluster.CreateTopic(topic, partitions, 1);
-            return topic;
-        }
-
-        /// <summary>Produces one record through the proxy and waits for its acknowledgement.</summary>
-        public async Task ProduceAsync(string topic, int partition, byte[] value, CancellationToken ct) =>
-            await producer.ProduceAsync(topic, (byte[]?)null, value, partition: partition, cancellationToken: ct);
-
-        public async ValueTask DisposeAsync()
-        {
-            await producer.DisposeAsync();
-            await proxy.DisposeAsync();
-            await cluster.DisposeAsync();
-        }
-    }
-
-    /// <summary>One plain connection to the proxy's first listener that sends Fetch v12 (topic names) requests one at a time.</summary>
-    private sealed class RawConnection(TcpClient client) : IDisposable
-    {
-        private int _correlationId;
-
-        public static async Task<RawConnection> OpenAsync(KafkaProxy proxy, CancellationToken ct) => new(await RawFrames.ConnectAsync(proxy, ct));
-
-        public static FetchRequest Fetch(string topic, int[] partitions, int maxWaitMs, int minBytes)
-        {
-            var fetched = new FetchRequest.FetchPartition[partitions.Length];
-            for (var i = 0; i < partitions.Length; i++)
-            {
-                fetched[i] = new FetchRequest.FetchPartition { Partition = partitions[i], FetchOffset = 0, PartitionMaxBytes = 1 << 20 };
-            }
-
-            return new FetchRequest
-            {
-                MaxWaitMs = maxWaitMs,
-                MinBytes = minBytes,
-                Topics = [new FetchRequest.FetchTopic { Topic = topic, Partitions = fetched }],
-            };
-        }
-
-        public async Task<FetchResponse> FetchAsync(string topic, int[] partitions, int maxWaitMs, int minBytes, CancellationToken ct)
-        {
-            const short version = 12;
-            var stream = client.GetStream();
-            await RawFrames.SendAsync(stream, Fetch(topic, partitions, maxWaitMs, minBytes), version, ++_correlationId, ct);
-            var prefix = new byte[4];
-            await stream.ReadExactlyAsync(prefix, ct);
-            var frame = new byte[BinaryPrimitives.ReadInt32BigEndian(prefix)];
-            await stream.ReadExactlyAsync(frame, ct);
-            return KafkaFrames.ReadResponse<FetchResponse>(frame, version, null, out _);
-        }
-
-        public void Dispose() => client.Dispose();
     }
 }

@@ -7,6 +7,7 @@ using Messaging.Protocol;
 using Messaging.Protocol.Messages;
 using Messaging.Testing;
 using Messaging.Testing.Security;
+using static Messaging.IntegrationTests.Security.FetchOnArrivalSupport;
 
 namespace Messaging.IntegrationTests.Security;
 
@@ -19,14 +20,11 @@ namespace Messaging.IntegrationTests.Security;
 /// </summary>
 public sealed class ProxyFetchOnArrivalTests
 {
-    private const int LongWaitMs = 60_000;
-    private static readonly TimeSpan AnswerWithin = TimeSpan.FromSeconds(15);
-
     [Fact(Timeout = 60_000)]
     public async Task A_held_fetch_is_answered_when_a_record_arrives_and_the_proxy_asks_again_without_counting_it()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var setup = Setup.Start();
+        await using var setup = FetchOnArrivalSetup.Start();
         var topic = setup.Topic(partitions: 1);
         var (connection, fetch) = await HoldFetchAsync(setup.Cluster, setup.Proxy, topic, LongWaitMs, minBytes: 1, ct);
         using var _ = connection;
@@ -39,16 +37,16 @@ public sealed class ProxyFetchOnArrivalTests
         Assert.Equal(ErrorCode.None, partition.ErrorCode);
         Assert.True(partition.Records?.Length > 0);
         Assert.Equal(1, setup.Proxy.Brokers[0].Faults.Requests(ApiKey.Fetch)); // the client sent one Fetch
-        Assert.True(BrokerFetches(setup.Cluster) >= 2); // the proxy asked the broker again when the record arrived
+        Assert.True(BrokerRequests(setup.Cluster, ApiKey.Fetch) >= 2); // the proxy asked the broker again when the record arrived
     }
 
     [Fact(Timeout = 60_000)]
     public async Task An_empty_fetch_is_answered_when_its_wait_ends()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var setup = Setup.Start();
+        await using var setup = FetchOnArrivalSetup.Start();
         var topic = setup.Topic(partitions: 1);
-        using var connection = await RawConnection.OpenAsync(setup.Proxy, ct);
+        using var connection = await RawFetchConnection.OpenAsync(setup.Proxy, ct);
 
         var started = Stopwatch.GetTimestamp();
         var response = await connection.FetchAsync(topic, offset: 0, maxWaitMs: 400, minBytes: 1, ct).WaitAsync(AnswerWithin, ct);
@@ -63,9 +61,9 @@ public sealed class ProxyFetchOnArrivalTests
     public async Task A_fetch_the_broker_answers_with_an_error_is_answered_at_once()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var setup = Setup.Start();
+        await using var setup = FetchOnArrivalSetup.Start();
         var topic = setup.Topic(partitions: 1);
-        using var connection = await RawConnection.OpenAsync(setup.Proxy, ct);
+        using var connection = await RawFetchConnection.OpenAsync(setup.Proxy, ct);
 
         var response = await connection.FetchAsync(topic, offset: 1_000, LongWaitMs, minBytes: 1, ct).WaitAsync(AnswerWithin, ct);
 
@@ -76,7 +74,7 @@ public sealed class ProxyFetchOnArrivalTests
     public async Task A_minimum_of_bytes_not_reached_is_answered_when_the_wait_ends_with_what_arrived()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var setup = Setup.Start();
+        await using var setup = FetchOnArrivalSetup.Start();
         var topic = setup.Topic(partitions: 1);
         var started = Stopwatch.GetTimestamp();
         var (connection, fetch) = await HoldFetchAsync(setup.Cluster, setup.Proxy, topic, maxWaitMs: 1_500, minBytes: 3_000, ct);
@@ -87,14 +85,14 @@ public sealed class ProxyFetchOnArrivalTests
         var response = await fetch.WaitAsync(AnswerWithin, ct);
         Assert.True(Stopwatch.GetElapsedTime(started) >= TimeSpan.FromMilliseconds(1_450), "answered after " + Stopwatch.GetElapsedTime(started));
         Assert.True(Assert.Single(Assert.Single(response.Responses).Partitions).Records?.Length > 0);
-        Assert.True(BrokerFetches(setup.Cluster) >= 2); // asked again when the record arrived, and held on: too few bytes
+        Assert.True(BrokerRequests(setup.Cluster, ApiKey.Fetch) >= 2); // asked again when the record arrived, and held on: too few bytes
     }
 
     [Fact(Timeout = 60_000)]
     public async Task Records_written_past_the_proxy_are_seen_at_the_next_recheck()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var setup = Setup.Start();
+        await using var setup = FetchOnArrivalSetup.Start();
         var topic = setup.Topic(partitions: 1);
         var (connection, fetch) = await HoldFetchAsync(setup.Cluster, setup.Proxy, topic, LongWaitMs, minBytes: 1, ct);
         using var _ = connection;
@@ -113,7 +111,7 @@ public sealed class ProxyFetchOnArrivalTests
     public async Task Our_consumer_with_a_long_fetch_wait_gets_each_record_as_it_arrives()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var setup = Setup.Start();
+        await using var setup = FetchOnArrivalSetup.Start();
         var topic = setup.Topic(partitions: 1);
         await using var consumer = ConsumerTestSupport.Bytes(ConsumerTestSupport.Options(setup.Proxy.BootstrapServers, o => o.FetchMaxWait = TimeSpan.FromMilliseconds(LongWaitMs)));
         consumer.Assign(ConsumerTestSupport.All(topic, 1, OffsetSpec.Earliest));
@@ -130,7 +128,7 @@ public sealed class ProxyFetchOnArrivalTests
     public async Task A_confluent_consumer_with_a_long_fetch_wait_gets_each_record_as_it_arrives()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var setup = Setup.Start();
+        await using var setup = FetchOnArrivalSetup.Start();
         var topic = setup.Topic(partitions: 1);
         using var consumer = ConfluentClients.Consumer(setup.Proxy.BootstrapServers, c => c.FetchWaitMaxMs = LongWaitMs);
         consumer.Assign(new Confluent.Kafka.TopicPartitionOffset(topic, 0, Confluent.Kafka.Offset.Beginning));
@@ -167,105 +165,5 @@ public sealed class ProxyFetchOnArrivalTests
         await proxy.DisposeAsync().AsTask().WaitAsync(AnswerWithin, ct);
 
         await Assert.ThrowsAnyAsync<IOException>(() => fetch.WaitAsync(AnswerWithin, ct));
-    }
-
-    /// <summary>Sends a Fetch from offset 0 on a new connection and returns once the broker looked at the log for it (the proxy holds it unless records were there).</summary>
-    private static async Task<(RawConnection Connection, Task<FetchResponse> Fetch)> HoldFetchAsync(
-        EmbeddedKafkaCluster cluster, KafkaProxy proxy, string topic, int maxWaitMs, int minBytes, CancellationToken ct)
-    {
-        cluster.StartRequestTracking();
-        var connection = await RawConnection.OpenAsync(proxy, ct);
-        var fetch = connection.FetchAsync(topic, offset: 0, maxWaitMs, minBytes, ct);
-        await WaitForBrokerFetchesAsync(cluster, 1, ct);
-        return (connection, fetch);
-    }
-
-    private static int BrokerFetches(EmbeddedKafkaCluster cluster)
-    {
-        var count = 0;
-        foreach (var request in cluster.GetTrackedRequests())
-        {
-            count += request.ApiKey == ApiKey.Fetch ? 1 : 0;
-        }
-
-        return count;
-    }
-
-    private static async Task WaitForBrokerFetchesAsync(EmbeddedKafkaCluster cluster, int count, CancellationToken ct)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(AnswerWithin);
-        while (BrokerFetches(cluster) < count)
-        {
-            await Task.Delay(5, timeout.Token);
-        }
-    }
-
-    private sealed class Setup(EmbeddedKafkaCluster cluster, KafkaProxy proxy, KafkaProducer producer) : IAsyncDisposable
-    {
-        public EmbeddedKafkaCluster Cluster => cluster;
-
-        public KafkaProxy Proxy => proxy;
-
-        public static Setup Start()
-        {
-            var cluster = EmbeddedKafkaCluster.Start(1);
-            var proxy = KafkaProxy.Start(cluster, new KafkaProxyOptions { AnswerFetchesOnArrival = true });
-            return new Setup(cluster, proxy, new KafkaProducer(new KafkaProducerOptions { BootstrapServers = proxy.BootstrapServers }));
-        }
-
-        public string Topic(int partitions)
-        {
-            var topic = "arrival-" + Guid.NewGuid().ToString("N")[..8];
-            cluster.CreateTopic(topic, partitions, 1);
-            return topic;
-        }
-
-        /// <summary>Produces one record to partition 0 through the proxy and waits for its acknowledgement.</summary>
-        public async Task ProduceAsync(string topic, byte[] value, CancellationToken ct) =>
-            await producer.ProduceAsync(topic, (byte[]?)null, value, partition: 0, cancellationToken: ct);
-
-        public async ValueTask DisposeAsync()
-        {
-            await producer.DisposeAsync();
-            await proxy.DisposeAsync();
-            await cluster.DisposeAsync();
-        }
-    }
-
-    /// <summary>One plain connection to the proxy's first listener that sends Fetch v12 (topic names) requests one at a time.</summary>
-    private sealed class RawConnection(TcpClient client) : IDisposable
-    {
-        private int _correlationId;
-
-        public static async Task<RawConnection> OpenAsync(KafkaProxy proxy, CancellationToken ct)
-        {
-            var client = new TcpClient { NoDelay = true };
-            await client.ConnectAsync("localhost", proxy.Brokers[0].Port, ct);
-            return new RawConnection(client);
-        }
-
-        public async Task<FetchResponse> FetchAsync(string topic, long offset, int maxWaitMs, int minBytes, CancellationToken ct)
-        {
-            const short version = 12;
-            using var output = new ContiguousBufferWriter(256);
-            var request = new FetchRequest
-            {
-                MaxWaitMs = maxWaitMs,
-                MinBytes = minBytes,
-                Topics = [new FetchRequest.FetchTopic { Topic = topic, Partitions = [new FetchRequest.FetchPartition { Partition = 0, FetchOffset = offset, PartitionMaxBytes = 1 << 20 }] }],
-            };
-            KafkaFrames.WriteRequest(output, request, version, ++_correlationId, "raw-fetch");
-            var stream = client.GetStream();
-            await stream.WriteAsync(output.WrittenMemory, ct);
-
-            var prefix = new byte[4];
-            await stream.ReadExactlyAsync(prefix, ct);
-            var frame = new byte[BinaryPrimitives.ReadInt32BigEndian(prefix)];
-            await stream.ReadExactlyAsync(frame, ct);
-            return KafkaFrames.ReadResponse<FetchResponse>(frame, version, null, out _);
-        }
-
-        public void Dispose() => client.Dispose();
     }
 }
