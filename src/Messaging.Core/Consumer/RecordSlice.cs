@@ -11,12 +11,8 @@ namespace Messaging.Consumer;
 /// pool and bumps <see cref="Version"/>, so stale <see cref="ConsumeBatch"/> handles are detected.
 /// </summary>
 /// <remarks>
-/// <para>Filled by the consuming thread (<see cref="Next"/> and <see cref="Commit"/>, then <see cref="Seal"/>); released from any thread. Objects are
-/// pooled, so nothing may touch a slice after its last release except through a version-checked handle.</para>
-/// <para>Record objects are rented as the slice fills — 8 first, then as many again as it holds — not all
-/// <see cref="Capacity"/> at once: a Fetch often brings a partition a few records (request/reply traffic, a quiet
-/// topic), and renting, resetting and returning <c>max.poll.records</c> objects for each such slice cost more than
-/// decoding its records.</para>
+/// Filled by the consuming thread (<see cref="Next"/> and <see cref="Commit"/>, then <see cref="Seal"/>); released from any thread. Objects are
+/// pooled, so nothing may touch a slice after its last release except through a version-checked handle.
 /// </remarks>
 internal sealed class RecordSlice
 {
@@ -30,9 +26,7 @@ internal sealed class RecordSlice
     private PooledRecord[] _slots = new PooledRecord[16];
     private SharedBuffer?[] _buffers = new SharedBuffer?[4];
     private int _bufferCount;
-    private const int FirstRent = 8;
     private int _capacity;
-    private int _rented;
     private int _count;
     private int _live;
     private int _version;
@@ -108,8 +102,8 @@ internal sealed class RecordSlice
             slice._slots = new PooledRecord[Math.Max(capacity, slice._slots.Length * 2)];
         }
 
+        records.Rent(slice._slots.AsSpan(0, capacity));
         slice._capacity = capacity;
-        slice._rented = 0;
         slice._count = 0;
         slice._live = 0;
         return slice;
@@ -135,22 +129,8 @@ internal sealed class RecordSlice
         _buffers[_bufferCount++] = buffer;
     }
 
-    /// <summary>The next record object to fill (at most <see cref="Capacity"/>); nothing is published until <see cref="Commit"/>.</summary>
-    public PooledRecord Next => _count < _rented ? _slots[_count] : RentMore();
-
-    /// <summary>Rents the next record objects from the pool: as many as the slice holds already (at least 8), up to its capacity.</summary>
-    private PooledRecord RentMore()
-    {
-        int more = Math.Min(_capacity - _rented, Math.Max(FirstRent, _rented));
-        if (more <= 0)
-        {
-            throw new InvalidOperationException("A record slice was filled past its capacity.");
-        }
-
-        _records.Rent(_slots.AsSpan(_rented, more));
-        _rented += more;
-        return _slots[_count];
-    }
+    /// <summary>The next record object to fill; nothing is published until <see cref="Commit"/>.</summary>
+    public PooledRecord Next => _slots[_count];
 
     /// <summary>Publishes <see cref="Next"/>: its handle carries the version the object has now.</summary>
     public void Commit()
@@ -222,7 +202,7 @@ internal sealed class RecordSlice
 
     private void Free()
     {
-        var slots = _slots.AsSpan(0, _rented);
+        var slots = _slots.AsSpan(0, _capacity);
         foreach (var slot in slots)
         {
             slot.Owner = null;
@@ -242,7 +222,6 @@ internal sealed class RecordSlice
 
         _bufferCount = 0;
         _count = 0;
-        _rented = 0;
         _capacity = 0;
         Cursor = null;
         Generation = null;
