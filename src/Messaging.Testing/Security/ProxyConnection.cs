@@ -232,15 +232,7 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
                 }
 
                 var rewritten = ResponseRewriter.Rewrite(proxy, request.Api, request.Version, frame) ?? frame;
-                await _clientWrite.WaitAsync(stop).ConfigureAwait(false);
-                try
-                {
-                    await PassAsync(to, rewritten, toBroker: false, request.Api, request.Version, held: null, stop).ConfigureAwait(false);
-                }
-                finally
-                {
-                    _clientWrite.Release();
-                }
+                await PassToClientAsync(to, rewritten, request.Api, request.Version, stop).ConfigureAwait(false);
 
                 ResponseHandled();
                 if (proxy.Options.AnswerFetchesOnArrival && RecordArrivals.Signals(request.Api))
@@ -299,11 +291,7 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
         var held = Hold();
         if (!await PassAsync(upstream, ask, toBroker: true, ApiKey.Fetch, version, held, stop).ConfigureAwait(false))
         {
-            lock (_orderLock)
-            {
-                _held = null;
-            }
-
+            ReleaseHold();
             return; // swallowed by the blackhole: never answered, as a request lost on the network
         }
 
@@ -322,25 +310,42 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
             await arrivals.WaitAfterAsync(seen, left < recheck ? left : recheck, stop).ConfigureAwait(false);
             seen = arrivals.Generation;
             held = Hold();
-            lock (_orderLock)
-            {
-                _outstanding++;
-            }
-
-            _forwarded.Enqueue(new Forwarded(ApiKey.Fetch, version, held));
+            ExpectResponse(new Forwarded(ApiKey.Fetch, version, held));
             await upstream.WriteAsync(ask, stop).ConfigureAwait(false);
             response = await held.Task.WaitAsync(stop).ConfigureAwait(false);
         }
 
+        ReleaseHold();
+        await PassToClientAsync(_clientStream!, response, ApiKey.Fetch, version, stop).ConfigureAwait(false);
+    }
+
+    /// <summary>The held Fetch is answered (or lost to the blackhole): the response pump hands no more responses to it.</summary>
+    private void ReleaseHold()
+    {
         lock (_orderLock)
         {
             _held = null;
         }
+    }
 
+    /// <summary>Counts a request passed to the broker as waiting for its response, which goes to <paramref name="request"/>'s taker.</summary>
+    private void ExpectResponse(Forwarded request)
+    {
+        lock (_orderLock)
+        {
+            _outstanding++;
+        }
+
+        _forwarded.Enqueue(request);
+    }
+
+    /// <summary>Passes a broker's response to the client through the listener's faults, between the other writes to the client.</summary>
+    private async Task PassToClientAsync(Stream to, byte[] frame, ApiKey api, short version, CancellationToken stop)
+    {
         await _clientWrite.WaitAsync(stop).ConfigureAwait(false);
         try
         {
-            await PassAsync(_clientStream!, response, toBroker: false, ApiKey.Fetch, version, held: null, stop).ConfigureAwait(false);
+            await PassAsync(to, frame, toBroker: false, api, version, held: null, stop).ConfigureAwait(false);
         }
         finally
         {
@@ -473,13 +478,7 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
 
         if (toBroker)
         {
-            // Before any byte of it: its response may come back before the write returns.
-            lock (_orderLock)
-            {
-                _outstanding++;
-            }
-
-            _forwarded.Enqueue(new Forwarded(api, version, held));
+            ExpectResponse(new Forwarded(api, version, held)); // before any byte of it: its response may come back before the write returns
         }
 
         var cut = faults.TakeCut(frame.Length, toBroker);
