@@ -13,6 +13,7 @@ import sys
 import xml.etree.ElementTree as ElementTree
 
 MESSAGE_LINES = 4
+INNER_LINES = 4
 MAX_FAILURES = 20
 
 
@@ -64,7 +65,12 @@ def main(console, reports):
     print(f'failed tests ({len(found)}):')
     for name, message in found[:MAX_FAILURES]:
         print(f'  {name}')
-        for line in message.strip().splitlines()[:MESSAGE_LINES]:
+        lines = message.strip().splitlines()
+        for line in lines[:MESSAGE_LINES]:
+            print(f'      {line[:300]}')
+        # xunit renders an inner exception as a "---- Type : message" line after the outer message (which may be long)
+        inner = [line for line in lines[MESSAGE_LINES:] if line.startswith('----')]
+        for line in inner[:INNER_LINES]:
             print(f'      {line[:300]}')
     if len(found) > MAX_FAILURES:
         print(f'  ... and {len(found) - MAX_FAILURES} more')

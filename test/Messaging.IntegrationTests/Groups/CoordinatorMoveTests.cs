@@ -47,7 +47,8 @@ public sealed class CoordinatorMoveTests
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            throw new Xunit.Sdk.XunitException("member a's log:" + Environment.NewLine + logA + Environment.NewLine + "member b's log:" + Environment.NewLine + logB, ex);
+            // The cause first: CI prints the first lines of a failure's message.
+            throw new Xunit.Sdk.XunitException(ex.GetType().Name + ": " + ex.Message + Environment.NewLine + "member a's log:" + Environment.NewLine + logA + Environment.NewLine + "member b's log:" + Environment.NewLine + logB, ex);
         }
     }
 
