@@ -147,5 +147,12 @@ public sealed class KafkaProxy : IAsyncDisposable
         return null;
     }
 
+    /// <summary>
+    /// The address the proxy gives clients for the upstream broker at <paramref name="host"/>:<paramref name="port"/>
+    /// (node <paramref name="nodeId"/>) wherever a response names it: its listener's; null for a broker it does not front.
+    /// </summary>
+    internal (string Host, int Port)? AdvertisedAddress(string host, int port, int nodeId) =>
+        ListenerFor(host, port, nodeId) is { } listener ? ("localhost", listener.Port) : null;
+
     private static bool IsLoopback(string host) => host == "localhost" || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address));
 }

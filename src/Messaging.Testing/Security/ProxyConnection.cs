@@ -231,8 +231,7 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
                     continue;
                 }
 
-                var rewritten = ResponseRewriter.Rewrite(proxy, request.Api, request.Version, frame) ?? frame;
-                await PassToClientAsync(to, rewritten, request.Api, request.Version, stop).ConfigureAwait(false);
+                await PassToClientAsync(to, frame, request.Api, request.Version, stop).ConfigureAwait(false);
 
                 ResponseHandled();
                 if (proxy.Options.AnswerFetchesOnArrival && RecordArrivals.Signals(request.Api))
@@ -339,9 +338,13 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
         _forwarded.Enqueue(request);
     }
 
-    /// <summary>Passes a broker's response to the client through the listener's faults, between the other writes to the client.</summary>
+    /// <summary>
+    /// Passes a broker's response to the client, rewritten where it names brokers (<see cref="ResponseRewriter"/>), through
+    /// the listener's faults, between the other writes to the client. Every broker response takes this way, a held Fetch's too.
+    /// </summary>
     private async Task PassToClientAsync(Stream to, byte[] frame, ApiKey api, short version, CancellationToken stop)
     {
+        frame = ResponseRewriter.Rewrite(proxy, api, version, frame) ?? frame;
         await _clientWrite.WaitAsync(stop).ConfigureAwait(false);
         try
         {

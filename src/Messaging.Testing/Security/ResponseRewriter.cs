@@ -5,10 +5,10 @@ using Messaging.Protocol.Messages;
 namespace Messaging.Testing.Security;
 
 /// <summary>
-/// Rewrites the responses a client must see differently through the proxy: broker addresses in Metadata and
-/// FindCoordinator become the proxy's listeners, and ApiVersions offers SASL, CreateTopics and DeleteTopics when the
-/// proxy answers them, and only the Metadata and FindCoordinator versions the proxy can rewrite. Returns null to pass a
-/// frame on unchanged.
+/// Rewrites the responses a client must see differently through the proxy: broker addresses in Metadata,
+/// FindCoordinator and the NodeEndpoints of Produce and Fetch (<see cref="NodeEndpointsRewriter"/>) become the proxy's
+/// listeners, and ApiVersions offers SASL, CreateTopics and DeleteTopics when the proxy answers them, and only the
+/// Metadata, FindCoordinator, Produce and Fetch versions the proxy can rewrite. Returns null to pass a frame on unchanged.
 /// </summary>
 internal static class ResponseRewriter
 {
@@ -21,6 +21,7 @@ internal static class ResponseRewriter
                 ApiKey.ApiVersions => RewriteApiVersions(proxy, version, frame),
                 ApiKey.Metadata => RewriteMetadata(proxy, version, frame),
                 ApiKey.FindCoordinator => RewriteFindCoordinator(proxy, version, frame),
+                ApiKey.Produce or ApiKey.Fetch => NodeEndpointsRewriter.Rewrite(proxy, api, version, frame),
                 _ => null,
             };
         }
@@ -58,6 +59,14 @@ internal static class ResponseRewriter
             else if (key.ApiKey == ApiKey.FindCoordinator)
             {
                 Clamp(key, FindCoordinatorResponse.MinVersion, FindCoordinatorResponse.MaxVersion);
+            }
+            else if (key.ApiKey == ApiKey.Produce)
+            {
+                Clamp(key, 0, NodeEndpointsRewriter.ProduceLastVersion); // earlier versions carry no NodeEndpoints: passed on as they are
+            }
+            else if (key.ApiKey == ApiKey.Fetch)
+            {
+                Clamp(key, 0, NodeEndpointsRewriter.FetchLastVersion);
             }
 
             keys.Add(key);
@@ -101,10 +110,9 @@ internal static class ResponseRewriter
         {
             controllerIsBroker |= broker.NodeId == response.ControllerId;
             lowestNode = Math.Min(lowestNode, broker.NodeId);
-            if (proxy.ListenerFor(broker.Host, broker.Port, broker.NodeId) is { } listener)
+            if (proxy.AdvertisedAddress(broker.Host, broker.Port, broker.NodeId) is { } advertised)
             {
-                broker.Host = "localhost";
-                broker.Port = listener.Port;
+                (broker.Host, broker.Port) = advertised;
             }
         }
 
@@ -126,18 +134,16 @@ internal static class ResponseRewriter
         }
 
         var response = Read<FindCoordinatorResponse>(frame, version, out var correlationId);
-        if (proxy.ListenerFor(response.Host, response.Port, response.NodeId) is { } single)
+        if (proxy.AdvertisedAddress(response.Host, response.Port, response.NodeId) is { } single)
         {
-            response.Host = "localhost";
-            response.Port = single.Port;
+            (response.Host, response.Port) = single;
         }
 
         foreach (var coordinator in response.Coordinators)
         {
-            if (proxy.ListenerFor(coordinator.Host, coordinator.Port, coordinator.NodeId) is { } listener)
+            if (proxy.AdvertisedAddress(coordinator.Host, coordinator.Port, coordinator.NodeId) is { } advertised)
             {
-                coordinator.Host = "localhost";
-                coordinator.Port = listener.Port;
+                (coordinator.Host, coordinator.Port) = advertised;
             }
         }
 
