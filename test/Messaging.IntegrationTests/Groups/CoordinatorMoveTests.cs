@@ -81,7 +81,9 @@ public sealed class CoordinatorMoveTests
         // Automatic commits resume at the new coordinator: the group's committed offsets reach the end again.
         await ConsumerTestSupport.ProduceAsync(cluster.BootstrapServers, Topic, Partitions, 1200, 20, cancellationToken: ct);
         await Eventually.TrueAsync(() => SubscribeTests.Distinct(a, b) == 3600 && monitor.LatestSum == 3600, Deadline, "3,600 read and auto-committed after the move: " + monitor.LatestSum, ct);
-        Assert.True(SubscribeTests.Splits(a, b), "the group is whole");
+        // The group is whole: at once, or after a rebalance the embedded broker's session timer started (on its own
+        // clock, a member it heard from late under load) — an eager rebalance revokes every partition for a moment.
+        await Eventually.TrueAsync(() => SubscribeTests.Splits(a, b), Deadline, "a and b splitting the partitions at the end", ct);
         Assert.Null(a.Failure);
         Assert.Null(b.Failure);
     }
