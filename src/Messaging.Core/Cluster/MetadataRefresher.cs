@@ -29,12 +29,12 @@ internal sealed class MetadataRefresher : IAsyncDisposable
     private readonly bool _allowAutoCreate;
     private readonly Lock _lock = new();
     private readonly HashSet<string> _topics = new(StringComparer.Ordinal);
+    private readonly Dictionary<object, HashSet<string>?> _tracked = new(ReferenceEqualityComparer.Instance); // by owner; null: every topic
     private readonly AsyncSignal _wake;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private TaskCompletionSource<ClusterMetadata>? _next;
     private ClusterMetadata _current = ClusterMetadata.Empty;
-    private bool _allTopics;
     private bool _disposed;
     private int _requests;
 
@@ -76,38 +76,49 @@ internal sealed class MetadataRefresher : IAsyncDisposable
 
     /// <summary>
     /// Stops asking for topics (deleted ones, or ones the producer no longer produces to): a refresh naming them would
-    /// recreate them where the broker auto-creates topics. They leave the current snapshot too, so whoever needs one
-    /// again (<see cref="EnsureTopicsAsync"/>) fetches its metadata afresh.
+    /// recreate them where the broker auto-creates topics. They leave the current snapshot too, unless an owner still
+    /// tracks them (<see cref="Track"/>), so whoever needs one again (<see cref="EnsureTopicsAsync"/>) fetches its
+    /// metadata afresh.
     /// </summary>
     public void RemoveTopics(IEnumerable<string> topics)
     {
         lock (_lock)
         {
-            var current = Current;
-            Dictionary<string, TopicInfo>? kept = null;
+            var removed = new List<string>();
             foreach (var topic in topics)
             {
                 _topics.Remove(topic);
-                if (current.Topics.ContainsKey(topic))
-                {
-                    kept ??= new Dictionary<string, TopicInfo>(current.Topics, StringComparer.Ordinal);
-                    kept.Remove(topic);
-                }
+                removed.Add(topic);
             }
 
-            if (kept is not null)
-            {
-                Volatile.Write(ref _current, new ClusterMetadata(current.ClusterId, current.ControllerId, current.Brokers, kept, current.FetchedAt));
-            }
+            ForgetUnwanted(removed);
         }
     }
 
-    /// <summary>Asks every future refresh for all topics in the cluster (admin describe-all).</summary>
-    public void IncludeAllTopics()
+    /// <summary>
+    /// Sets the topics <paramref name="owner"/> needs in every future refresh, replacing what it tracked before (the
+    /// consumer: its assignment, its subscription); null asks for every topic in the cluster, an empty set releases
+    /// the owner. Topics no owner needs any more leave later requests and the current snapshot, as after
+    /// <see cref="RemoveTopics"/>.
+    /// </summary>
+    public void Track(object owner, IReadOnlyCollection<string>? topics)
     {
         lock (_lock)
         {
-            _allTopics = true;
+            _tracked.TryGetValue(owner, out var before);
+            if (topics is { Count: 0 })
+            {
+                _tracked.Remove(owner);
+            }
+            else
+            {
+                _tracked[owner] = topics is null ? null : new HashSet<string>(topics, StringComparer.Ordinal);
+            }
+
+            if (before is not null)
+            {
+                ForgetUnwanted(before);
+            }
         }
     }
 
@@ -133,9 +144,18 @@ internal sealed class MetadataRefresher : IAsyncDisposable
     }
 
     /// <summary>Refreshes now if any of <paramref name="topics"/> is missing from the current snapshot; returns the snapshot that has them.</summary>
-    public async Task<ClusterMetadata> EnsureTopicsAsync(IReadOnlyCollection<string> topics, CancellationToken cancellationToken = default)
+    public Task<ClusterMetadata> EnsureTopicsAsync(IReadOnlyCollection<string> topics, CancellationToken cancellationToken = default)
     {
         AddTopics(topics);
+        return EnsureTrackedAsync(topics, cancellationToken);
+    }
+
+    /// <summary>
+    /// As <see cref="EnsureTopicsAsync"/>, without adding <paramref name="topics"/> to later refreshes: the caller
+    /// tracks them (<see cref="Track"/>) for as long as it needs them.
+    /// </summary>
+    public async Task<ClusterMetadata> EnsureTrackedAsync(IReadOnlyCollection<string> topics, CancellationToken cancellationToken = default)
+    {
         var current = Current;
         foreach (var topic in topics)
         {
@@ -227,11 +247,11 @@ internal sealed class MetadataRefresher : IAsyncDisposable
                 MetadataRequest request;
                 lock (_lock)
                 {
-                    request = _allTopics ? new MetadataRequest { Topics = null, AllowAutoTopicCreation = _allowAutoCreate } : RequestFor(_topics);
+                    request = AllTopicsLocked() ? new MetadataRequest { Topics = null, AllowAutoTopicCreation = _allowAutoCreate } : RequestFor(WantedLocked());
                 }
 
                 var snapshot = await FetchAsync(request, token).ConfigureAwait(false);
-                var changed = Apply(snapshot, named: request.Topics is not null);
+                var changed = Apply(snapshot);
                 failed = false;
                 backoff = changed ? MinRefreshInterval : Grow(backoff);
                 waiters?.TrySetResult(Current);
@@ -337,21 +357,65 @@ internal sealed class MetadataRefresher : IAsyncDisposable
         return new ClusterMetadata(response.ClusterId, response.ControllerId, brokers, topics, _settings.Clock.Provider.GetUtcNow());
     }
 
+    /// <summary>True when some owner needs every topic (a pattern subscription). Under <see cref="_lock"/>.</summary>
+    private bool AllTopicsLocked() => _tracked.ContainsValue(null);
+
+    /// <summary>Every topic added or tracked by some owner. Under <see cref="_lock"/>.</summary>
+    private HashSet<string> WantedLocked()
+    {
+        var wanted = new HashSet<string>(_topics, StringComparer.Ordinal);
+        foreach (var topics in _tracked.Values)
+        {
+            wanted.UnionWith(topics!);
+        }
+
+        return wanted;
+    }
+
+    /// <summary>
+    /// Takes those of <paramref name="topics"/> nobody asks for any more out of the current snapshot (unless every
+    /// topic is asked for). Under <see cref="_lock"/>.
+    /// </summary>
+    private void ForgetUnwanted(IEnumerable<string> topics)
+    {
+        if (AllTopicsLocked())
+        {
+            return;
+        }
+
+        var wanted = WantedLocked();
+        var current = Current;
+        Dictionary<string, TopicInfo>? kept = null;
+        foreach (var topic in topics)
+        {
+            if (!wanted.Contains(topic) && current.Topics.ContainsKey(topic))
+            {
+                kept ??= new Dictionary<string, TopicInfo>(current.Topics, StringComparer.Ordinal);
+                kept.Remove(topic);
+            }
+        }
+
+        if (kept is not null)
+        {
+            Volatile.Write(ref _current, new ClusterMetadata(current.ClusterId, current.ControllerId, current.Brokers, kept, current.FetchedAt));
+        }
+    }
+
     /// <summary>
     /// Publishes <paramref name="fresh"/>, except partitions whose leader epoch went backwards (a lagging broker's
-    /// view) while the topic id stayed the same: those keep the newer information we already had. An answer to a
-    /// request that <paramref name="named"/> its topics leaves out those removed while it was in flight
-    /// (<see cref="RemoveTopics"/>): they stay removed. Returns whether anything changed.
+    /// view) while the topic id stayed the same: those keep the newer information we already had. Topics nobody asks
+    /// for any more (removed or no longer tracked while the request was in flight) are left out: they stay removed,
+    /// unless every topic is asked for now. Returns whether anything changed.
     /// </summary>
-    private bool Apply(ClusterMetadata fresh, bool named)
+    private bool Apply(ClusterMetadata fresh)
     {
         ClusterMetadata previous;
         ClusterMetadata snapshot;
         lock (_lock)
         {
-            // Under the lock RemoveTopics takes: a removal is either in the snapshot read here or sees the one published.
+            // Under the lock RemoveTopics and Track take: a removal is either in the snapshot read here or sees the one published.
             previous = Current;
-            snapshot = Merge(previous, fresh, named ? _topics : null);
+            snapshot = Merge(previous, fresh, AllTopicsLocked() ? null : WantedLocked());
             Volatile.Write(ref _current, snapshot);
         }
 

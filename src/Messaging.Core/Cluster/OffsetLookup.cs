@@ -25,8 +25,8 @@ internal sealed class OffsetLookup
     /// <param name="retryBackoff">The pause between retry rounds.</param>
     /// <param name="time">The clock the pauses count on; default: the cluster client's.</param>
     /// <param name="oneOffMetadata">
-    /// Look the topics' leaders up in Metadata requests of their own (the admin client) rather than add the topics to
-    /// the client's standing metadata (the consumer, which follows its topics anyway).
+    /// Look the topics' leaders up in Metadata requests of their own (the admin client) rather than track the topics in
+    /// the client's standing metadata for the lookup (the consumer, which follows its topics anyway).
     /// </param>
     public OffsetLookup(ClusterClient cluster, TimeSpan retryBackoff, TimeProvider? time = null, bool oneOffMetadata = false)
     {
@@ -68,44 +68,62 @@ internal sealed class OffsetLookup
             return results;
         }
 
-        long started = _time.GetTimestamp();
-        var metadata = await EnsureTopicsAsync(topics, started, retryFor, cancellationToken).ConfigureAwait(false);
-        while (true)
+        // The topics stay in the standing metadata's refreshes while the lookup needs them (Java's transient topics):
+        // the consumer's own, which it tracks anyway, or any other, which leave again afterwards.
+        var lease = _oneOffMetadata ? null : new object();
+        if (lease is not null)
         {
-            var retry = new Dictionary<TopicPartition, OffsetSpec>();
-            var byLeader = GroupByLeader(metadata, pending, retry, results);
-            if (byLeader.Count > 0)
+            _cluster.Metadata.Track(lease, topics);
+        }
+
+        try
+        {
+            long started = _time.GetTimestamp();
+            var metadata = await EnsureTopicsAsync(topics, started, retryFor, cancellationToken).ConfigureAwait(false);
+            while (true)
             {
-                // Every leader at once: a slow or unreachable broker delays only its own partitions' answers.
-                var sends = new Task<LeaderAnswer>[byLeader.Count];
-                int i = 0;
-                foreach (var (leader, partitions) in byLeader)
+                var retry = new Dictionary<TopicPartition, OffsetSpec>();
+                var byLeader = GroupByLeader(metadata, pending, retry, results);
+                if (byLeader.Count > 0)
                 {
-                    sends[i++] = SendAsync(leader, partitions, isolationLevel, cancellationToken);
+                    // Every leader at once: a slow or unreachable broker delays only its own partitions' answers.
+                    var sends = new Task<LeaderAnswer>[byLeader.Count];
+                    int i = 0;
+                    foreach (var (leader, partitions) in byLeader)
+                    {
+                        sends[i++] = SendAsync(leader, partitions, isolationLevel, cancellationToken);
+                    }
+
+                    foreach (var answer in await Task.WhenAll(sends).ConfigureAwait(false))
+                    {
+                        Interpret(answer, retry, results);
+                    }
                 }
 
-                foreach (var answer in await Task.WhenAll(sends).ConfigureAwait(false))
+                if (retry.Count == 0)
                 {
-                    Interpret(answer, retry, results);
+                    return results;
                 }
-            }
 
-            if (retry.Count == 0)
+                if (Clock.Sum(_time.GetElapsedTime(started), _retryBackoff) > retryFor) // a backoff of TimeSpan.MaxValue: never
+                {
+                    // Out of time: the partitions still failing keep their last (retriable) error. Each failed for a moved
+                    // or missing leader or an unreachable broker: a refresh requested now is ready for the caller's next attempt.
+                    _cluster.Metadata.RequestRefresh();
+                    return results;
+                }
+
+                await Task.Delay(Clock.TimerDelay(_retryBackoff), _time, cancellationToken).ConfigureAwait(false);
+                metadata = await RefreshAsync(metadata, topics, cancellationToken).ConfigureAwait(false);
+                pending = retry;
+            }
+        }
+        finally
+        {
+            if (lease is not null)
             {
-                return results;
+                _cluster.Metadata.Track(lease, []);
             }
-
-            if (Clock.Sum(_time.GetElapsedTime(started), _retryBackoff) > retryFor) // a backoff of TimeSpan.MaxValue: never
-            {
-                // Out of time: the partitions still failing keep their last (retriable) error. Each failed for a moved
-                // or missing leader or an unreachable broker: a refresh requested now is ready for the caller's next attempt.
-                _cluster.Metadata.RequestRefresh();
-                return results;
-            }
-
-            await Task.Delay(Clock.TimerDelay(_retryBackoff), _time, cancellationToken).ConfigureAwait(false);
-            metadata = await RefreshAsync(metadata, topics, cancellationToken).ConfigureAwait(false);
-            pending = retry;
         }
     }
 
@@ -122,7 +140,7 @@ internal sealed class OffsetLookup
             {
                 return _oneOffMetadata
                     ? await _cluster.Metadata.FetchTopicsAsync(topics, cancellationToken).ConfigureAwait(false)
-                    : await _cluster.Metadata.EnsureTopicsAsync(topics, cancellationToken).ConfigureAwait(false);
+                    : await _cluster.Metadata.EnsureTrackedAsync(topics, cancellationToken).ConfigureAwait(false);
             }
             catch (KafkaException ex) when (ex.IsRetriable && Clock.Sum(_time.GetElapsedTime(started), _retryBackoff) <= retryFor)
             {

@@ -169,13 +169,9 @@ internal sealed partial class ConsumerGroup
                 if (!SameTopics(matched, Volatile.Read(ref _topics)))
                 {
                     Volatile.Write(ref _topics, matched);
-                    if (_member is not null)
+                    if (_member is null)
                     {
-                        _cluster.Metadata.IncludeAllTopics(); // the broker matches the pattern itself; the names are for Subscription
-                    }
-                    else
-                    {
-                        reason = "the subscription pattern matches other topics now";
+                        reason = "the subscription pattern matches other topics now"; // a KIP-848 broker matches the pattern itself
                     }
                 }
             }
@@ -217,6 +213,16 @@ internal sealed partial class ConsumerGroup
     /// <summary>The leader's partition counts for the assignor, remembered to notice later changes.</summary>
     private async ValueTask<IReadOnlyDictionary<string, int>> PartitionCountsAsync(IReadOnlyCollection<string> topics, CancellationToken cancellationToken)
     {
+        lock (_lock)
+        {
+            if (_classic is not null)
+            {
+                // The leader watches every member's topics (the metadata check) until another member leads.
+                _leaderTopics = topics;
+                TrackTopicsLocked();
+            }
+        }
+
         // Fresh metadata for the assignment, as librdkafka's leader fetches it before assigning: partitions added since
         // the last refresh are assigned now rather than after the next rebalance.
         try
@@ -228,7 +234,7 @@ internal sealed partial class ConsumerGroup
             // The cached metadata will do; EnsureTopicsAsync below still waits for topics it has never seen.
         }
 
-        var metadata = await _cluster.Metadata.EnsureTopicsAsync(topics, cancellationToken).ConfigureAwait(false);
+        var metadata = await _cluster.Metadata.EnsureTrackedAsync(topics, cancellationToken).ConfigureAwait(false);
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         var snapshot = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var topic in topics)

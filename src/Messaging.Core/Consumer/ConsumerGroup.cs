@@ -54,6 +54,7 @@ internal sealed partial class ConsumerGroup : IGroupAssignmentListener, IAsyncDi
     private Dictionary<string, int>? _assignedCounts; // every topic of the group's subscription at the last assignment, 0 where none
     private CancellationTokenSource? _backgroundCommit; // the background automatic commit out now (under _lock): a commit of every stored offset supersedes it
     private int _storedCommits; // commits of every stored offset waiting or running: a background automatic commit meanwhile would only repeat them
+    private IReadOnlyCollection<string>? _leaderTopics; // the classic leader: every member's topics, whose metadata it watches
     private int _matchNow; // a pattern subscription was made: match it against fresh metadata without waiting for the next check
     private int _closed;
 
@@ -142,14 +143,7 @@ internal sealed partial class ConsumerGroup : IGroupAssignmentListener, IAsyncDi
             _pattern = pattern is null ? null : WholeName(pattern);
             // A match that times out here leaves the topic out: the check that follows at once matches again and reports it.
             Volatile.Write(ref _topics, _pattern is null ? topics! : Match(_pattern, _cluster.Metadata.Current, [], []));
-            if (pattern is null)
-            {
-                _cluster.Metadata.AddTopics(topics!);
-            }
-            else
-            {
-                _cluster.Metadata.IncludeAllTopics();
-            }
+            TrackTopicsLocked();
 
             if (_options.GroupProtocol == GroupProtocol.Classic)
             {
@@ -233,7 +227,9 @@ internal sealed partial class ConsumerGroup : IGroupAssignmentListener, IAsyncDi
                 _pattern = null;
                 _listener = null;
                 _assignedCounts = null;
+                _leaderTopics = null;
                 Volatile.Write(ref _topics, []);
+                _cluster.Metadata.Track(this, []);
             }
 
             // A member that closed without revoking (it had failed, or never completed a join) may still hold partitions.
@@ -429,6 +425,16 @@ internal sealed partial class ConsumerGroup : IGroupAssignmentListener, IAsyncDi
 
     async ValueTask IGroupAssignmentListener.OnAssignedAsync(IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken)
     {
+        lock (_lock)
+        {
+            if (_leaderTopics is not null && _classic is { IsLeader: false })
+            {
+                // Another member leads now and watches the group's topics: this one needs its own subscription only.
+                _leaderTopics = null;
+                TrackTopicsLocked();
+            }
+        }
+
         if (partitions.Count > 0)
         {
             _stored.Own(partitions);
@@ -666,6 +672,28 @@ internal sealed partial class ConsumerGroup : IGroupAssignmentListener, IAsyncDi
     private void WakeConsumerOnFailure(Task<Exception> failed) =>
         failed.ContinueWith(static (_, fetcher) => ((Fetcher)fetcher!).WakeConsumer(), _fetcher, CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+    /// <summary>
+    /// Tells the metadata which topics the membership needs, as the Java consumer's metadata follows its subscription:
+    /// every topic for a pattern (matched here, or by the broker), else the subscribed ones and, while this member
+    /// leads a classic group, every member's. The topics of an earlier subscription leave its requests. Under <see cref="_lock"/>.
+    /// </summary>
+    private void TrackTopicsLocked()
+    {
+        if (_pattern is not null)
+        {
+            _cluster.Metadata.Track(this, null);
+            return;
+        }
+
+        var topics = new HashSet<string>(Volatile.Read(ref _topics), StringComparer.Ordinal);
+        if (_leaderTopics is { } group)
+        {
+            topics.UnionWith(group);
+        }
+
+        _cluster.Metadata.Track(this, topics);
+    }
 
     /// <summary>The current members (at most one is set), read together.</summary>
     private (ClassicGroupMember? Classic, ConsumerGroupMember? Member) Members()

@@ -31,6 +31,7 @@ internal sealed class Fetcher : IAsyncDisposable
     private readonly BrokerFetchers _brokers;
     private readonly FetchMaintenance _maintenance;
     private readonly ConsumerLog _log;
+    private readonly Lock _trackLock = new();
     private int _disposed;
 
     public Fetcher(ClusterClient cluster, KafkaConsumerOptions options, ConsumerPoolsInUse pools)
@@ -69,8 +70,8 @@ internal sealed class Fetcher : IAsyncDisposable
     public void Assign(IEnumerable<TopicPartitionOffset> partitions)
     {
         ThrowIfDisposed();
-        var topics = _cursors.Assign(partitions);
-        _metadata.AddTopics(topics);
+        _cursors.Assign(partitions);
+        TrackAssignedTopics();
         _maintenanceRequests.Wake();
         SignalBrokers();
     }
@@ -84,8 +85,8 @@ internal sealed class Fetcher : IAsyncDisposable
     public void Add(IEnumerable<TopicPartitionOffset> partitions, bool awaitingStart, IReadOnlyDictionary<TopicPartition, int>? committedEpochs = null)
     {
         ThrowIfDisposed();
-        var topics = _cursors.Add(partitions, awaitingStart, committedEpochs);
-        _metadata.AddTopics(topics);
+        _cursors.Add(partitions, awaitingStart, committedEpochs);
+        TrackAssignedTopics();
         _maintenanceRequests.Wake();
         SignalBrokers();
     }
@@ -102,11 +103,17 @@ internal sealed class Fetcher : IAsyncDisposable
     {
         ThrowIfDisposed();
         var (cursor, generation) = _cursors.AddHeld(partition, error);
+        TrackAssignedTopics();
         _buffer.EnqueueError(cursor, generation, error);
     }
 
     /// <summary>Removes partitions; nothing more of them is delivered. Returns their positions (-1 where unknown).</summary>
-    public Dictionary<TopicPartition, ConsumedPosition> Remove(IEnumerable<TopicPartition> partitions) => _cursors.Remove(partitions);
+    public Dictionary<TopicPartition, ConsumedPosition> Remove(IEnumerable<TopicPartition> partitions)
+    {
+        var positions = _cursors.Remove(partitions);
+        TrackAssignedTopics();
+        return positions;
+    }
 
     /// <summary>Wakes a consumer waiting for records, so it looks at its group (a failure to surface).</summary>
     public void WakeConsumer() => _buffer.WakeConsumer();
@@ -174,6 +181,7 @@ internal sealed class Fetcher : IAsyncDisposable
         }
 
         _metadata.Changed -= _maintenanceRequests.Wake;
+        _metadata.Track(this, []);
         await _stop.CancelAsync().ConfigureAwait(false);
         await _brokers.DisposeAsync().ConfigureAwait(false);
         await _maintenance.WhenStoppedAsync().ConfigureAwait(false);
@@ -183,6 +191,25 @@ internal sealed class Fetcher : IAsyncDisposable
     }
 
     private void SignalBrokers() => _brokers.SignalAll();
+
+    /// <summary>
+    /// The metadata follows the topics of the assignment as it is now, as the Java consumer's follows its
+    /// subscription: a topic no partition is assigned of any more leaves its requests. Read and handed over under
+    /// one lock, so concurrent changes cannot leave an older set tracked.
+    /// </summary>
+    private void TrackAssignedTopics()
+    {
+        lock (_trackLock)
+        {
+            var topics = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var partition in _cursors.Assignment())
+            {
+                topics.Add(partition.Topic);
+            }
+
+            _metadata.Track(this, topics);
+        }
+    }
 
     /// <summary>Wakes, and starts on first use, the fetcher of a broker a partition moved to (a read replica, or back to its leader).</summary>
     private void WakeBroker(int node) => _brokers.Get(node).Signal();

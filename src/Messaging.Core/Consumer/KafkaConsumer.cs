@@ -80,6 +80,8 @@ public sealed class KafkaConsumer : IKafkaConsumer
 
     internal Fetcher Fetcher => _fetcher;
 
+    internal ClusterClient Cluster => _cluster;
+
     internal ConsumerGroup? Group => _group;
 
     /// <summary>The pools this consumer uses (tests check which).</summary>

@@ -92,14 +92,7 @@ internal sealed partial class ConsumerGroupMember : IAsyncDisposable
         _interval = _settings.HeartbeatInterval;
         _lastPoll = _time.GetUtcNow();
         _nextHeartbeatAt = _lastPoll;
-        if (subscription.TopicNames is { } names)
-        {
-            coordinator.Cluster.Metadata.AddTopics(names);
-        }
-        else
-        {
-            coordinator.Cluster.Metadata.IncludeAllTopics(); // the broker matches the regex; we need every topic id
-        }
+        coordinator.Cluster.Metadata.Track(this, subscription.TopicNames); // a regex: every topic, for the ids the broker matched
     }
 
     public string GroupId => _settings.GroupId;
@@ -201,14 +194,7 @@ internal sealed partial class ConsumerGroupMember : IAsyncDisposable
             _nextHeartbeatAt = _time.GetUtcNow();
         }
 
-        if (subscription.TopicNames is { } names)
-        {
-            _coordinator.Cluster.Metadata.AddTopics(names);
-        }
-        else
-        {
-            _coordinator.Cluster.Metadata.IncludeAllTopics();
-        }
+        _coordinator.Cluster.Metadata.Track(this, subscription.TopicNames); // the topics of the old subscription leave its requests
 
         _heartbeatWake.Set();
     }
@@ -308,6 +294,7 @@ internal sealed partial class ConsumerGroupMember : IAsyncDisposable
         }
         finally
         {
+            _coordinator.Cluster.Metadata.Track(this, []);
             _stop.Dispose();
             _heartbeatWake.Dispose();
             _reconcileWake.Dispose();

@@ -12,7 +12,8 @@ namespace Messaging.Core.Tests.Cluster;
 /// </summary>
 public sealed class MetadataRemovedTopicTests
 {
-    private static MetadataResponse Answer() => new()
+    /// <summary>One broker leading "orders" and "payments", one partition each.</summary>
+    internal static MetadataResponse Answer() => new()
     {
         Brokers = [new() { NodeId = 1, Host = "broker1.test", Port = 9092 }],
         ClusterId = "in-memory",

@@ -23,6 +23,9 @@ internal sealed class InMemoryBroker : IKafkaTransportFactory
     /// <summary>Requests it holds unanswered (into <see cref="Transport.Held"/>) until <see cref="Transport.AnswerHeld"/>.</summary>
     public Func<ApiKey, bool>? Hold { get; set; }
 
+    /// <summary>APIs its ApiVersions answers leave out, so the client never sends them (a consumer's Fetch, its group's requests).</summary>
+    public HashSet<ApiKey> NotSupported { get; } = [];
+
     /// <summary>The throttle_time_ms its ApiVersions answers carry (KIP-219: the broker mutes the connection that long).</summary>
     public int ApiVersionsThrottleMs { get; set; }
 
@@ -94,14 +97,16 @@ internal sealed class InMemoryBroker : IKafkaTransportFactory
         {
             case ApiKey.ApiVersions:
             {
-                var keys = new ApiVersionsResponse.ApiVersion[SupportedApis.All.Count];
-                for (var i = 0; i < keys.Length; i++)
+                var keys = new List<ApiVersionsResponse.ApiVersion>(SupportedApis.All.Count);
+                foreach (var range in SupportedApis.All)
                 {
-                    var range = SupportedApis.All[i];
-                    keys[i] = new() { ApiKey = range.ApiKey, MinVersion = range.MinVersion, MaxVersion = range.MaxVersion };
+                    if (!NotSupported.Contains(range.ApiKey))
+                    {
+                        keys.Add(new() { ApiKey = range.ApiKey, MinVersion = range.MinVersion, MaxVersion = range.MaxVersion });
+                    }
                 }
 
-                KafkaFrames.WriteResponse(output, new ApiVersionsResponse { ApiKeys = keys, ThrottleTimeMs = ApiVersionsThrottleMs }, version, correlationId);
+                KafkaFrames.WriteResponse(output, new ApiVersionsResponse { ApiKeys = [.. keys], ThrottleTimeMs = ApiVersionsThrottleMs }, version, correlationId);
                 return;
             }
 
