@@ -176,13 +176,20 @@ internal sealed partial class ConsumerGroup
                 }
             }
 
-            if (reason is null && _classic is { IsLeader: true } && _assignedCounts is { } counts)
+            if (reason is null && _classic is { IsLeader: true } leader && _assignedCounts is { } counts
+                && _assignedGeneration == leader.Generation.GenerationId)
             {
                 // Every topic of the group's subscription, with 0 for one that did not exist: a topic created or
                 // deleted since changes the assignment as much as a partition count does (Java's metadata snapshot).
+                // Only counts read for this generation: until the leader has read them for a new one (its first
+                // assignment after leading again, or after the group's topics changed, when the topics it watches
+                // change too), the ones it has are of another member set and would tell of changes that are none.
+                // Against the metadata now, read under the lock the counts were stored under: at least as new as what
+                // they were read from (refreshes are one at a time), where the refresh above may have started before.
+                var latest = _cluster.Metadata.Current;
                 foreach (var (topic, count) in counts)
                 {
-                    var now = PartitionCount(metadata, topic);
+                    var now = PartitionCount(latest, topic);
                     if (now != count)
                     {
                         reason = "topic '" + topic + "' has " + now.ToString(CultureInfo.InvariantCulture) + " partitions now, " + count.ToString(CultureInfo.InvariantCulture) + " at the last assignment";
@@ -213,8 +220,10 @@ internal sealed partial class ConsumerGroup
     /// <summary>The leader's partition counts for the assignor, remembered to notice later changes.</summary>
     private async ValueTask<IReadOnlyDictionary<string, int>> PartitionCountsAsync(IReadOnlyCollection<string> topics, CancellationToken cancellationToken)
     {
+        int generation;
         lock (_lock)
         {
+            generation = _classic?.Generation.GenerationId ?? -1; // the generation being assigned (the JoinGroup's)
             if (_classic is not null)
             {
                 // The leader watches every member's topics (the metadata check) until another member leads.
@@ -250,6 +259,7 @@ internal sealed partial class ConsumerGroup
         lock (_lock)
         {
             _assignedCounts = snapshot;
+            _assignedGeneration = generation;
         }
 
         return counts;

@@ -52,6 +52,7 @@ internal sealed partial class ConsumerGroup : IGroupAssignmentListener, IAsyncDi
     private IReadOnlyCollection<string> _topics = [];
     private Regex? _pattern;
     private Dictionary<string, int>? _assignedCounts; // every topic of the group's subscription at the last assignment, 0 where none
+    private int _assignedGeneration = -1; // the classic generation _assignedCounts were read for
     private CancellationTokenSource? _backgroundCommit; // the background automatic commit out now (under _lock): a commit of every stored offset supersedes it
     private int _storedCommits; // commits of every stored offset waiting or running: a background automatic commit meanwhile would only repeat them
     private IReadOnlyCollection<string>? _leaderTopics; // the classic leader: every member's topics, whose metadata it watches
@@ -227,6 +228,7 @@ internal sealed partial class ConsumerGroup : IGroupAssignmentListener, IAsyncDi
                 _pattern = null;
                 _listener = null;
                 _assignedCounts = null;
+                _assignedGeneration = -1;
                 _leaderTopics = null;
                 Volatile.Write(ref _topics, []);
                 _cluster.Metadata.Track(this, []);
