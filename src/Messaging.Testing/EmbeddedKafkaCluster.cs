@@ -30,6 +30,10 @@ namespace Messaging.Testing;
 /// follower whose SyncGroup is read after that gets INVALID_REQUEST and rejoins (Kafka hands it its assignment). When
 /// the leader assigns at once and the machine is loaded, the group can cycle through generations for a while before it
 /// settles; a test that needs several members stable should allow for it.</item>
+/// <item>A rebalance of a classic group that was up (a member joining, rejoining or leaving) waits the session timeout
+/// less one second before it elects a leader, even when every member has rejoined (Kafka completes the join once every
+/// known member is back): about 5 s per rebalance with 6 s sessions. Tests that rebalance often run faster with short
+/// sessions.</item>
 /// <item>It speaks a subset of the protocol: ApiVersions only up to v2 (a v3+ request gets an error reply whose
 /// array count is one byte), and it must never be sent a compressed client-telemetry push (it hangs).</item>
 /// </list>
