@@ -240,7 +240,7 @@ internal sealed partial class ConsumerGroup
         }
         catch (KafkaException)
         {
-            // The cached metadata will do; EnsureTopicsAsync below still waits for topics it has never seen.
+            // The cached metadata will do; EnsureTrackedAsync below still waits for topics it has never seen.
         }
 
         var metadata = await _cluster.Metadata.EnsureTrackedAsync(topics, cancellationToken).ConfigureAwait(false);
