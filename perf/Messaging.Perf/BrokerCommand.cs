@@ -16,6 +16,12 @@ internal sealed class BrokerCommand : IPerfCommand
     /// <summary>The line the command prints when clients can connect, followed by the bootstrap servers.</summary>
     public const string ReadyPrefix = "bootstrap: ";
 
+    /// <summary>A line on standard input that asks for the requests the proxy passed to the broker so far, per API.</summary>
+    public const string RequestsCommand = "requests";
+
+    /// <summary>The answer's prefix, followed by <c>Api=count</c> pairs separated by <c>;</c> (APIs with none left out).</summary>
+    public const string RequestsPrefix = "requests: ";
+
     public string Name => "broker";
 
     public string Usage => "--brokers N (1) --fetches-on-arrival (answer waiting Fetches when records arrive, as Kafka does)";
@@ -34,10 +40,37 @@ internal sealed class BrokerCommand : IPerfCommand
         await using var proxy = KafkaProxy.Start(cluster, new KafkaProxyOptions { AnswerTopicAdministration = true, AnswerFetchesOnArrival = onArrival });
         Console.WriteLine(ReadyPrefix + proxy.BootstrapServers);
 
-        // Runs until whoever started it closes our standard input (the parent ended, or is done) or Ctrl+C.
-        var input = Task.Run(() => Console.In.ReadToEnd(), CancellationToken.None);
+        // Runs until whoever started it closes our standard input (the parent ended, or is done) or Ctrl+C, answering
+        // the request counts it asks for meanwhile.
+        var input = Task.Run(() => ServeCommands(proxy), CancellationToken.None);
         await Task.WhenAny(input, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"broker: {proxy.Connections:N0} connections served"));
         return 0;
+    }
+
+    private static void ServeCommands(KafkaProxy proxy)
+    {
+        while (Console.In.ReadLine() is { } line)
+        {
+            if (line == RequestsCommand)
+            {
+                var counts = new List<string>();
+                foreach (var api in Enum.GetValues<ApiKey>())
+                {
+                    long total = 0;
+                    foreach (var listener in proxy.Brokers)
+                    {
+                        total += listener.Faults.Requests(api);
+                    }
+
+                    if (total > 0)
+                    {
+                        counts.Add(string.Create(CultureInfo.InvariantCulture, $"{api}={total}"));
+                    }
+                }
+
+                Console.WriteLine(RequestsPrefix + string.Join(';', counts));
+            }
+        }
     }
 }

@@ -13,6 +13,7 @@ internal sealed class PerfBroker : IAsyncDisposable
 {
     private readonly EmbeddedKafkaCluster? _cluster;
     private readonly Process? _process;
+    private Dictionary<string, long> _countedFrom = new(StringComparer.Ordinal);
 
     private PerfBroker(EmbeddedKafkaCluster? cluster, string bootstrapServers, int brokers, Process? process = null)
     {
@@ -108,9 +109,18 @@ internal sealed class PerfBroker : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts counting the requests the embedded broker receives (nothing on a real cluster).</summary>
-    public void StartCountingRequests()
+    /// <summary>
+    /// Starts counting the requests the broker receives: the embedded broker's own count, or the proxy's in front of
+    /// a broker process apart (nothing on a real cluster).
+    /// </summary>
+    public async Task StartCountingRequestsAsync(CancellationToken cancellationToken)
     {
+        if (_process is not null)
+        {
+            _countedFrom = await ProcessRequestCountsAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         _cluster?.ClearTrackedRequests();
         _cluster?.StartRequestTracking();
     }
@@ -118,24 +128,65 @@ internal sealed class PerfBroker : IAsyncDisposable
     /// <summary>
     /// Stops counting and describes what was received per API ("Fetch=1,924, Produce=626"), or null on a real
     /// cluster. Requests per call show how well each client batches: each one costs both the client and the broker.
+    /// Behind the proxy each request a client sent counts once (a Fetch the proxy holds for records, asking the broker
+    /// again as they arrive, too).
     /// </summary>
-    public string? StopCountingRequests()
+    public async Task<string?> StopCountingRequestsAsync(CancellationToken cancellationToken)
     {
-        if (_cluster is null)
+        var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        if (_process is not null)
+        {
+            foreach (var (api, total) in await ProcessRequestCountsAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var since = total - _countedFrom.GetValueOrDefault(api);
+                if (since > 0)
+                {
+                    counts[api] = since;
+                }
+            }
+        }
+        else if (_cluster is not null)
+        {
+            _cluster.StopRequestTracking();
+            foreach (var request in _cluster.GetTrackedRequests())
+            {
+                var api = request.ApiKey.ToString();
+                counts[api] = counts.GetValueOrDefault(api) + 1;
+            }
+
+            _cluster.ClearTrackedRequests();
+        }
+        else
         {
             return null;
         }
 
-        _cluster.StopRequestTracking();
-        var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
-        foreach (var request in _cluster.GetTrackedRequests())
+        return string.Join(", ", counts.Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Key}={c.Value:N0}")));
+    }
+
+    /// <summary>Asks the broker process for its proxy's request counts so far, per API.</summary>
+    private async Task<Dictionary<string, long>> ProcessRequestCountsAsync(CancellationToken cancellationToken)
+    {
+        await _process!.StandardInput.WriteLineAsync(BrokerCommand.RequestsCommand.AsMemory(), cancellationToken).ConfigureAwait(false);
+        await _process.StandardInput.FlushAsync(cancellationToken).ConfigureAwait(false);
+        while (await _process.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
         {
-            var api = request.ApiKey.ToString();
-            counts[api] = counts.GetValueOrDefault(api) + 1;
+            if (!line.StartsWith(BrokerCommand.RequestsPrefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var pair in line[BrokerCommand.RequestsPrefix.Length..].Split(';', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var equals = pair.IndexOf('=', StringComparison.Ordinal);
+                counts[pair[..equals]] = long.Parse(pair.AsSpan(equals + 1), CultureInfo.InvariantCulture);
+            }
+
+            return counts;
         }
 
-        _cluster.ClearTrackedRequests();
-        return string.Join(", ", counts.Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Key}={c.Value:N0}")));
+        throw new InvalidOperationException("The broker process ended before it answered the request counts.");
     }
 
     /// <summary>Creates a topic with a fresh name (<paramref name="prefix"/> plus a random suffix) and returns the name.</summary>

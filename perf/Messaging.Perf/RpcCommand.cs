@@ -55,7 +55,7 @@ internal sealed class RpcCommand : IPerfCommand
             Console.WriteLine(name + ": " + session.Description);
             await RunCallsAsync(session, warmup, concurrency, settings.Payload, null, cancellationToken).ConfigureAwait(false);
             var latencies = new LatencyRecorder(calls);
-            broker.StartCountingRequests();
+            await broker.StartCountingRequestsAsync(cancellationToken).ConfigureAwait(false);
             var brokerCpu = broker.Cpu();
             tracer?.Clear();
             tracer?.Enable();
@@ -64,7 +64,7 @@ internal sealed class RpcCommand : IPerfCommand
             measurement.Stop();
             tracer?.Disable();
             brokerCpu = broker.Cpu() - brokerCpu;
-            if (broker.StopCountingRequests() is { } requestCounts)
+            if (await broker.StopCountingRequestsAsync(cancellationToken).ConfigureAwait(false) is { } requestCounts)
             {
                 Console.WriteLine(name + ": broker requests during the measured calls: " + requestCounts);
             }
