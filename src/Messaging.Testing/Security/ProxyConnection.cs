@@ -231,13 +231,15 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
                     continue;
                 }
 
-                await PassToClientAsync(to, frame, request.Api, request.Version, stop).ConfigureAwait(false);
-
-                ResponseHandled();
+                // The broker answered, so the records are in its log: held Fetches look again now, before the client
+                // has the answer (as a broker completes waiting Fetches on append), and also when passing it on fails.
                 if (proxy.Options.AnswerFetchesOnArrival && RecordArrivals.Signals(request.Api))
                 {
                     proxy.RecordArrivals.Signal();
                 }
+
+                await PassToClientAsync(to, frame, request.Api, request.Version, stop).ConfigureAwait(false);
+                ResponseHandled();
             }
         }
         finally

@@ -2,8 +2,9 @@ namespace Messaging.Testing.Security;
 
 /// <summary>
 /// Tells Fetches the proxy holds (<see cref="KafkaProxyOptions.AnswerFetchesOnArrival"/>) that records may have arrived:
-/// signalled when the proxy passes back the response to a request that writes to a log (Produce, EndTxn, DeleteRecords)
-/// or changes which partitions exist (DeleteTopics, CreatePartitions). A generation count and one completion per
+/// signalled when the broker's response to a request that writes to a log (Produce, EndTxn, DeleteRecords) or changes
+/// which partitions exist (DeleteTopics, CreatePartitions) reaches the proxy, before it is passed on (a client that
+/// never gets it, its connection cut, still wakes them). A generation count and one completion per
 /// generation: a waiter that read the generation before it looked at the log cannot miss a signal that came after.
 /// </summary>
 internal sealed class RecordArrivals
