@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using Messaging.Core.Tests.Cluster;
 using Messaging.Core.Tests.Connection;
@@ -74,11 +75,24 @@ public sealed class ConsumerMetadataTopicsTests
 
     private const string EveryTopic = "<every topic>";
 
+    private static readonly TimeSpan RefreshWithin = TimeSpan.FromSeconds(12);
+
     /// <summary>The topics of a Metadata request built after this call, sorted and comma-separated (<see cref="EveryTopic"/>: every topic).</summary>
     private static async Task<string> NextRequestAsync(KafkaConsumer consumer, InMemoryBroker broker, CancellationToken ct)
     {
         // Requests go out one at a time from one loop, so the last one sent once a refresh started now has answered was built after this call.
-        await consumer.Cluster.Metadata.RefreshAsync(ct);
+        var refresh = consumer.Cluster.Metadata.RefreshAsync(ct);
+        try
+        {
+            await refresh.WaitAsync(RefreshWithin, ct);
+        }
+        catch (TimeoutException)
+        {
+            // Refreshes are spaced by at most a second: say what the refresher and the broker had done by then.
+            throw new TimeoutException(string.Create(CultureInfo.InvariantCulture,
+                $"No metadata refresh within {RefreshWithin.TotalSeconds} s: the refresher had sent {consumer.Cluster.Metadata.RequestsSent} Metadata requests, the broker seen {broker.MetadataTopics.Count} on {broker.Connects} connection(s)."));
+        }
+
         var asked = broker.MetadataTopics.Last();
         return asked is null ? EveryTopic : string.Join(",", asked.Order(StringComparer.Ordinal));
     }
