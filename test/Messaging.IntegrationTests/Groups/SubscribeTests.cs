@@ -131,7 +131,9 @@ public sealed class SubscribeTests
         cluster.SetGroupInitialRebalanceDelay(TimeSpan.FromSeconds(3)); // the coordinator holds the first join this long
         var group = NewGroup();
         var partition = new TopicPartition(Topic, 0);
-        await using var consumer = ConsumerTestSupport.Bytes(GroupOptions(cluster.BootstrapServers, group));
+
+        // No automatic commit: it would commit the member's position (0, the partition is empty) over the explicit one.
+        await using var consumer = ConsumerTestSupport.Bytes(GroupOptions(cluster.BootstrapServers, group, configure: o => o.EnableAutoCommit = false));
         consumer.Subscribe([Topic]);
 
         // No generation yet: a commit sent without one would be a standalone commit for partitions the member does not own.
