@@ -486,7 +486,7 @@ internal sealed class ProxyConnection(KafkaProxy proxy, ProxyListener listener, 
             ExpectResponse(new Forwarded(api, version, held)); // before any byte of it: its response may come back before the write returns
         }
 
-        var cut = faults.TakeCut(frame.Length, toBroker);
+        var cut = faults.TakeCut(frame.Length, toBroker, api);
         if (cut >= 0)
         {
             await to.WriteAsync(frame.AsMemory(0, cut), stop).ConfigureAwait(false);

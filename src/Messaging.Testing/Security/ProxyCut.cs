@@ -1,6 +1,6 @@
 namespace Messaging.Testing.Security;
 
-/// <summary>Where a <see cref="ProxyFaults.CutAfterBytes(long)"/> cut fell: in which frame, and after how many of its bytes.</summary>
+/// <summary>Where a <see cref="ProxyFaults.CutAfterBytes(long)"/> or <see cref="ProxyFaults.CutResponse(ApiKey, int)"/> cut fell: in which frame, and after how many of its bytes.</summary>
 public sealed class ProxyCut
 {
     internal ProxyCut(bool toBroker, ApiKey apiKey, int frameBytes, int bytesPassed)

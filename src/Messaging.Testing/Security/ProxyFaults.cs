@@ -10,7 +10,8 @@ public sealed class ProxyFaults
     private long _latencyTicks;
     private long _bytesPerSecond;
     private long _cutAfterBytes = -1;
-    private int _cutRequestsOnly;
+    private int _cutDirection; // which frames the armed cut counts: AnyFrame, RequestsOnly or ResponsesOnly
+    private int _cutApi = AnyApi; // and of which API (AnyApi: every frame)
     private readonly long[] _requests = new long[128]; // by API key; Kafka's keys stay well below
     private int _blackhole;
     private int _refuse;
@@ -20,6 +21,11 @@ public sealed class ProxyFaults
     private int _reauthentications;
     private int _expiredSessions;
     private ProxyCut? _lastCut;
+
+    private const int AnyFrame = 0;
+    private const int RequestsOnly = 1;
+    private const int ResponsesOnly = 2;
+    private const int AnyApi = -1;
 
     /// <summary>Delay added before each frame is passed on, in either direction.</summary>
     public TimeSpan Latency
@@ -77,10 +83,22 @@ public sealed class ProxyFaults
     /// Like <see cref="CutAfterBytes(long)"/>; with <paramref name="requestsOnly"/> only bytes going to the broker count,
     /// so the cut falls inside a request (<see cref="LastCut"/> says which).
     /// </summary>
-    public void CutAfterBytes(long bytes, bool requestsOnly)
+    public void CutAfterBytes(long bytes, bool requestsOnly) => ArmCut(bytes, requestsOnly ? RequestsOnly : AnyFrame, AnyApi);
+
+    /// <summary>
+    /// Cuts the connection that next passes on the broker's response to a request of <paramref name="api"/>, after
+    /// <paramref name="bytes"/> of that response (0: before any of it): the broker has done what the request asked and
+    /// the client never learns it — a write applied but unacknowledged. Other frames pass untouched. One cut per call.
+    /// </summary>
+    public void CutResponse(ApiKey api, int bytes) => ArmCut(bytes, ResponsesOnly, (int)api);
+
+    private void ArmCut(long bytes, int direction, int api)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
-        Volatile.Write(ref _cutRequestsOnly, requestsOnly ? 1 : 0);
+
+        // The filters first: arming the count (last) is what makes the cut visible to the connections.
+        Volatile.Write(ref _cutDirection, direction);
+        Volatile.Write(ref _cutApi, api);
         Interlocked.Exchange(ref _cutAfterBytes, bytes);
     }
 
@@ -108,10 +126,12 @@ public sealed class ProxyFaults
         }
     }
 
-    /// <summary>How many of <paramref name="bytes"/> may pass before the armed cut, or -1 when no cut is armed (or it counts the other direction); claims the cut when it falls inside.</summary>
-    internal int TakeCut(int bytes, bool toBroker)
+    /// <summary>How many of <paramref name="bytes"/> may pass before the armed cut, or -1 when no cut is armed (or it counts other frames: the other direction, another API); claims the cut when it falls inside.</summary>
+    internal int TakeCut(int bytes, bool toBroker, ApiKey api)
     {
-        if (!toBroker && Volatile.Read(ref _cutRequestsOnly) != 0)
+        var direction = Volatile.Read(ref _cutDirection);
+        var cutApi = Volatile.Read(ref _cutApi);
+        if ((direction == RequestsOnly && !toBroker) || (direction == ResponsesOnly && toBroker) || (cutApi != AnyApi && cutApi != (int)api))
         {
             return -1;
         }

@@ -58,6 +58,48 @@ public sealed class NetworkFaultTests(TestBrokerFixture fixture)
     }
 
     [Fact(Timeout = 90_000)]
+    public async Task A_produce_acknowledgement_cut_on_its_way_is_retried_and_written_exactly_once()
+    {
+        // The broker appends the records and its answer never arrives: the idempotent producer resends the same
+        // sequence on a new connection, and the broker's de-duplication must leave each record in the log once.
+        const int Records = 200;
+        var ct = TestContext.Current.CancellationToken;
+        await using var broker = await fixture.AcquireAsync(cancellationToken: ct);
+        var topic = TestBrokerFixture.UniqueTopicName("cut-produce-ack");
+        await broker.CreateTopicAsync(topic, 1, 1, ct);
+        await using var proxy = KafkaProxy.Start(broker.BootstrapServers);
+        var faults = proxy.Brokers[0].Faults;
+
+        await using (var producer = new KafkaProducer(new KafkaProducerOptions
+        {
+            BootstrapServers = proxy.BootstrapServers,
+            EnableIdempotence = true,
+            ReconnectBackoff = TimeSpan.FromMilliseconds(20),
+            ReconnectBackoffMax = TimeSpan.FromMilliseconds(200),
+            RetryBackoff = TimeSpan.FromMilliseconds(20),
+        }))
+        {
+            await producer.ProduceAsync(topic, (byte[]?)null, SequencedPayload.Create(0, 200), cancellationToken: ct);
+            faults.CutResponse(ApiKey.Produce, bytes: 10); // the next Produce's answer: inside its header
+            var deliveries = new List<Task<Messaging.DeliveryResult>>();
+            for (var i = 1; i < Records; i++)
+            {
+                deliveries.Add(producer.ProduceAsync(topic, (byte[]?)null, SequencedPayload.Create(i, 200), cancellationToken: ct).AsTask());
+            }
+
+            await Task.WhenAll(deliveries).WaitAsync(TimeSpan.FromSeconds(60), ct);
+        }
+
+        Assert.False(faults.CutPending, "the cut happened");
+        var cut = faults.LastCut!;
+        Assert.True(!cut.ToBroker && cut.ApiKey == ApiKey.Produce && cut.BytesPassed == 10, "the cut fell inside a Produce response: " + cut);
+        Assert.True(faults.Requests(ApiKey.Produce) >= 3, "the cut request was sent again");
+        var audit = await IdempotentLogAudit.ReadAsync(broker.BootstrapServers, topic, 1, Records, ct);
+        var first = audit.FirstNotExactlyOnce();
+        Assert.True(first < 0, $"record {first} is in the log {(first < 0 ? 1 : audit.Seen[first])} times");
+    }
+
+    [Fact(Timeout = 90_000)]
     public async Task A_connection_cut_mid_frame_while_fetching_delivers_every_record_once()
     {
         const int Records = 300;

@@ -14,7 +14,8 @@ namespace Messaging.IntegrationTests.Security;
 /// <summary>
 /// Edges of <see cref="KafkaProxyOptions.AnswerFetchesOnArrival"/> where a Kafka broker's behaviour is easy to miss: a
 /// Fetch that asks for no bytes, the listener's latency around a held Fetch, the order of responses on one connection,
-/// a Fetch for partitions some of which have records, and the broker side ending while a Fetch is held.
+/// a Fetch for partitions some of which have records, a Produce whose answer is cut on its way to the client, and the
+/// broker side ending while a Fetch is held.
 /// </summary>
 public sealed class ProxyFetchOnArrivalEdgeTests
 {
@@ -101,6 +102,46 @@ public sealed class ProxyFetchOnArrivalEdgeTests
         Assert.Equal(3, CorrelationId(third));
         var fetch = KafkaFrames.ReadResponse<FetchResponse>(second, 12, null, out _);
         Assert.True(Assert.Single(Assert.Single(fetch.Responses).Partitions).Records?.Length > 0);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_produce_whose_answer_is_cut_on_its_way_to_the_client_still_answers_a_held_fetch_at_once()
+    {
+        // Rechecks 10 min apart and new connections refused (no retry of the Produce can pass): only the broker's
+        // answer to the cut Produce can wake the held Fetch within the time allowed.
+        var ct = TestContext.Current.CancellationToken;
+        await using var setup = FetchOnArrivalSetup.Start(options => options.FetchRecheckInterval = TimeSpan.FromMinutes(10));
+        var topic = setup.Topic(partitions: 2);
+        var faults = setup.Proxy.Brokers[0].Faults;
+        var producer = new KafkaProducer(new KafkaProducerOptions
+        {
+            BootstrapServers = setup.Proxy.BootstrapServers,
+            Linger = TimeSpan.Zero,
+            CloseTimeout = TimeSpan.FromSeconds(1),
+        });
+        try
+        {
+            // Partition 1 warms the producer up (connection, metadata, producer id) before the Fetch is held.
+            await producer.ProduceAsync(topic, (byte[]?)null, [1], partition: 1, cancellationToken: ct);
+
+            var (connection, fetch) = await HoldFetchAsync(setup.Cluster, setup.Proxy, topic, LongWaitMs, minBytes: 1, ct);
+            using var _ = connection;
+            faults.RefuseConnections = true;
+            faults.CutResponse(ApiKey.Produce, bytes: 8); // the Produce passes whole; its answer is cut 8 bytes in
+            var cutProduce = producer.ProduceAsync(topic, (byte[]?)null, [3], partition: 0, cancellationToken: ct).AsTask();
+
+            var response = await fetch.WaitAsync(AnswerWithin, ct);
+            Assert.True(Assert.Single(Assert.Single(response.Responses).Partitions).Records?.Length > 0);
+            var cut = Assert.IsType<ProxyCut>(faults.LastCut);
+            Assert.Equal(ApiKey.Produce, cut.ApiKey);
+            Assert.False(cut.ToBroker);
+            Assert.True(cut.IsMidFrame, cut.ToString());
+            Assert.False(cutProduce.IsCompletedSuccessfully);
+        }
+        finally
+        {
+            await producer.DisposeAsync(); // fails the cut Produce after CloseTimeout: it cannot reconnect
+        }
     }
 
     [Fact(Timeout = 60_000)]
