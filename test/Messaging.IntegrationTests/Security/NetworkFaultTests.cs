@@ -9,7 +9,8 @@ namespace Messaging.IntegrationTests.Security;
 
 /// <summary>
 /// Faults only the network can show, injected by the proxy: a connection cut in the middle of a frame while producing
-/// (idempotent: nothing lost, nothing twice) and while fetching, and a blackholed broker while another keeps serving.
+/// (idempotent: nothing lost, nothing twice), a Produce acknowledgement cut on its way (the retry written once), a cut
+/// while fetching, and a blackholed broker while another keeps serving.
 /// </summary>
 public sealed class NetworkFaultTests(TestBrokerFixture fixture)
 {
@@ -24,14 +25,7 @@ public sealed class NetworkFaultTests(TestBrokerFixture fixture)
         await using var proxy = KafkaProxy.Start(broker.BootstrapServers);
         var faults = proxy.Brokers[0].Faults;
 
-        await using (var producer = new KafkaProducer(new KafkaProducerOptions
-        {
-            BootstrapServers = proxy.BootstrapServers,
-            EnableIdempotence = true,
-            ReconnectBackoff = TimeSpan.FromMilliseconds(20),
-            ReconnectBackoffMax = TimeSpan.FromMilliseconds(200),
-            RetryBackoff = TimeSpan.FromMilliseconds(20),
-        }))
+        await using (var producer = new KafkaProducer(IdempotentThrough(proxy)))
         {
             var deliveries = new List<Task<Messaging.DeliveryResult>>();
             for (var i = 0; i < Records; i++)
@@ -52,9 +46,7 @@ public sealed class NetworkFaultTests(TestBrokerFixture fixture)
         var cut = faults.LastCut!;
         Assert.True(cut.ToBroker && cut.ApiKey == ApiKey.Produce && cut.IsMidFrame, "the cut fell inside a Produce request: " + cut);
         Assert.True(faults.Connections >= 2, "the producer reconnected after the cut");
-        var audit = await IdempotentLogAudit.ReadAsync(broker.BootstrapServers, topic, 1, Records, ct);
-        var first = audit.FirstNotExactlyOnce();
-        Assert.True(first < 0, $"record {first} is in the log {(first < 0 ? 1 : audit.Seen[first])} times");
+        await AssertEachRecordOnceAsync(broker.BootstrapServers, topic, Records, ct);
     }
 
     [Fact(Timeout = 90_000)]
@@ -70,14 +62,7 @@ public sealed class NetworkFaultTests(TestBrokerFixture fixture)
         await using var proxy = KafkaProxy.Start(broker.BootstrapServers);
         var faults = proxy.Brokers[0].Faults;
 
-        await using (var producer = new KafkaProducer(new KafkaProducerOptions
-        {
-            BootstrapServers = proxy.BootstrapServers,
-            EnableIdempotence = true,
-            ReconnectBackoff = TimeSpan.FromMilliseconds(20),
-            ReconnectBackoffMax = TimeSpan.FromMilliseconds(200),
-            RetryBackoff = TimeSpan.FromMilliseconds(20),
-        }))
+        await using (var producer = new KafkaProducer(IdempotentThrough(proxy)))
         {
             await producer.ProduceAsync(topic, (byte[]?)null, SequencedPayload.Create(0, 200), cancellationToken: ct);
             faults.CutResponse(ApiKey.Produce, bytes: 10); // the next Produce's answer: inside its header
@@ -94,9 +79,7 @@ public sealed class NetworkFaultTests(TestBrokerFixture fixture)
         var cut = faults.LastCut!;
         Assert.True(!cut.ToBroker && cut.ApiKey == ApiKey.Produce && cut.BytesPassed == 10, "the cut fell inside a Produce response: " + cut);
         Assert.True(faults.Requests(ApiKey.Produce) >= 3, "the cut request was sent again");
-        var audit = await IdempotentLogAudit.ReadAsync(broker.BootstrapServers, topic, 1, Records, ct);
-        var first = audit.FirstNotExactlyOnce();
-        Assert.True(first < 0, $"record {first} is in the log {(first < 0 ? 1 : audit.Seen[first])} times");
+        await AssertEachRecordOnceAsync(broker.BootstrapServers, topic, Records, ct);
     }
 
     [Fact(Timeout = 90_000)]
@@ -178,5 +161,23 @@ public sealed class NetworkFaultTests(TestBrokerFixture fixture)
         var results = await ConsumerTestSupport.ReadAsync(consumer, Records, TimeSpan.FromSeconds(30), ct);
         Assert.Equal(Enumerable.Range(0, Records), results.Select(r => SequencedPayload.Read(r.Value!)));
         Assert.True(faults.BytesToClient >= Records * 2_000, "the records came through the capped link");
+    }
+
+    /// <summary>An idempotent producer through <paramref name="proxy"/> that reconnects and retries within milliseconds of a cut.</summary>
+    private static KafkaProducerOptions IdempotentThrough(KafkaProxy proxy) => new()
+    {
+        BootstrapServers = proxy.BootstrapServers,
+        EnableIdempotence = true,
+        ReconnectBackoff = TimeSpan.FromMilliseconds(20),
+        ReconnectBackoffMax = TimeSpan.FromMilliseconds(200),
+        RetryBackoff = TimeSpan.FromMilliseconds(20),
+    };
+
+    /// <summary>Reads the one-partition topic back (from the broker, not through the proxy): records 0 to <paramref name="records"/> − 1 each exactly once.</summary>
+    private static async Task AssertEachRecordOnceAsync(string bootstrapServers, string topic, int records, CancellationToken ct)
+    {
+        var audit = await IdempotentLogAudit.ReadAsync(bootstrapServers, topic, 1, records, ct);
+        var first = audit.FirstNotExactlyOnce();
+        Assert.True(first < 0, $"record {first} is in the log {(first < 0 ? 1 : audit.Seen[first])} times");
     }
 }
